@@ -1,0 +1,651 @@
+/* frame: reader and writers for the TLV frames inside the encryption
+ * (DESIGN §3 "Inside the encryption"). Owns nothing; never allocates.
+ * Dispatch is through a const table indexed by the frame type. Every decoded
+ * frame goes through the same validator the writer uses, so we never emit a
+ * frame we would refuse. Unknown types are skipped by length (frame.h states
+ * the extension rule). Must not: do I/O, keep state between packets, or let a
+ * length taken off the wire build a pointer (lengths are compared with what
+ * is left, STYLE §7). */
+#include "proto/frame.h"
+
+#include <errno.h>
+#include <string.h>
+
+typedef void frame_read_fn(struct wire_reader *r, struct frame *f);
+typedef void frame_write_fn(struct wire_writer *w, const struct frame *f);
+typedef size_t frame_size_fn(const struct frame *f);
+typedef int frame_validate_fn(const struct frame *f);
+
+struct frame_ops {
+	frame_read_fn *read;
+	frame_write_fn *write;
+	frame_size_fn *size;
+	frame_validate_fn *validate;
+};
+
+/* ---- names and addresses ---- */
+
+static bool name_char_ok(char c, bool first)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+		return true;
+	}
+	return !first && (c == '_' || c == '.' || c == '-');
+}
+
+bool frame_name_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > WIRE_NAME_MAX) {
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (!name_char_ok(s[i], i == 0)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int frame_name_set(struct frame_name *n, const char *s)
+{
+	size_t len = strnlen(s, WIRE_NAME_MAX + 1);
+
+	memset(n, 0, sizeof(*n));
+	if (!frame_name_valid(s, len)) {
+		return -EINVAL;
+	}
+	memcpy(n->text, s, len);
+	n->len = (uint8_t)len;
+	return 0;
+}
+
+/* An optional name may be empty; a required one may not. */
+static bool name_ok(const struct frame_name *n, bool optional)
+{
+	if (n->len == 0) {
+		return optional;
+	}
+	return n->len <= WIRE_NAME_MAX && frame_name_valid(n->text, n->len);
+}
+
+static void read_name(struct wire_reader *r, struct frame_name *n)
+{
+	size_t len = wire_read_u8(r);
+
+	memset(n, 0, sizeof(*n));
+	if (len > WIRE_NAME_MAX) {
+		r->err = true;
+		return;
+	}
+	wire_read_bytes(r, (uint8_t *)n->text, len);
+	n->len = (uint8_t)len;
+}
+
+static void write_name(struct wire_writer *w, const struct frame_name *n)
+{
+	wire_write_u8(w, n->len);
+	wire_write_bytes(w, (const uint8_t *)n->text, n->len);
+}
+
+static size_t addr_ip_len(uint8_t family)
+{
+	return family == FRAME_ADDR_IPV4 ? 4 : 16;
+}
+
+static void read_addrs(struct wire_reader *r, struct frame_addr *a, uint8_t *count)
+{
+	*count = wire_read_u8(r);
+	if (*count > WIRE_ADDR_MAX) {
+		r->err = true;
+		return;
+	}
+	for (size_t i = 0; i < *count; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].family = wire_read_u8(r);
+		if (a[i].family != FRAME_ADDR_IPV4 && a[i].family != FRAME_ADDR_IPV6) {
+			r->err = true;
+			return;
+		}
+		wire_read_bytes(r, a[i].ip, addr_ip_len(a[i].family));
+		a[i].port = wire_read_u16(r);
+	}
+}
+
+static void write_addrs(struct wire_writer *w, const struct frame_addr *a, uint8_t count)
+{
+	wire_write_u8(w, count);
+	for (size_t i = 0; i < count; i++) {
+		wire_write_u8(w, a[i].family);
+		wire_write_bytes(w, a[i].ip, addr_ip_len(a[i].family));
+		wire_write_u16(w, a[i].port);
+	}
+}
+
+static size_t addrs_size(const struct frame_addr *a, uint8_t count)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < count && i < WIRE_ADDR_MAX; i++) {
+		n += 1 + addr_ip_len(a[i].family) + 2;
+	}
+	return n;
+}
+
+static bool addrs_ok(const struct frame_addr *a, uint8_t count)
+{
+	if (count > WIRE_ADDR_MAX) {
+		return false;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (a[i].family != FRAME_ADDR_IPV4 && a[i].family != FRAME_ADDR_IPV6) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- datagram ---- */
+
+static void datagram_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_datagram *d = &f->u.datagram;
+
+	d->flow_id = wire_read_u32(r);
+	d->seq = wire_read_u32(r);
+	d->payload_len = wire_reader_left(r);
+	d->payload = wire_read_ptr(r, d->payload_len);
+}
+
+static void datagram_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_datagram *d = &f->u.datagram;
+
+	wire_write_u32(w, d->flow_id);
+	wire_write_u32(w, d->seq);
+	wire_write_bytes(w, d->payload, d->payload_len);
+}
+
+static size_t datagram_size(const struct frame *f)
+{
+	return 8 + f->u.datagram.payload_len;
+}
+
+static int datagram_validate(const struct frame *f)
+{
+	const struct frame_datagram *d = &f->u.datagram;
+
+	return (d->payload_len > 0 && !d->payload) ? -EINVAL : 0;
+}
+
+/* ---- stream ---- */
+
+static void stream_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_stream *s = &f->u.stream;
+
+	s->stream_id = wire_read_u32(r);
+	s->offset = wire_read_u64(r);
+	s->flags = wire_read_u8(r);
+	s->data_len = wire_reader_left(r);
+	s->data = wire_read_ptr(r, s->data_len);
+}
+
+static void stream_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_stream *s = &f->u.stream;
+
+	wire_write_u32(w, s->stream_id);
+	wire_write_u64(w, s->offset);
+	wire_write_u8(w, s->flags);
+	wire_write_bytes(w, s->data, s->data_len);
+}
+
+static size_t stream_size(const struct frame *f)
+{
+	return 13 + f->u.stream.data_len;
+}
+
+static int stream_validate(const struct frame *f)
+{
+	const struct frame_stream *s = &f->u.stream;
+
+	if (s->flags & ~FRAME_STREAM_FLAGS_ALL) {
+		return -EINVAL;
+	}
+	if ((s->flags & FRAME_STREAM_RST) && s->data_len > 0) {
+		return -EINVAL;
+	}
+	if (s->data_len > 0 && !s->data) {
+		return -EINVAL;
+	}
+	/* The byte range [offset, offset + len) must not wrap. */
+	if (s->data_len > UINT64_MAX - s->offset) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- stream ack ---- */
+
+static void stream_ack_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_stream_ack *a = &f->u.stream_ack;
+
+	a->stream_id = wire_read_u32(r);
+	a->ack_offset = wire_read_u64(r);
+	a->window = wire_read_u32(r);
+	a->sack_count = wire_read_u8(r);
+	if (a->sack_count > WIRE_SACK_MAX) {
+		r->err = true;
+		return;
+	}
+	for (size_t i = 0; i < a->sack_count; i++) {
+		a->sack[i].start = wire_read_u64(r);
+		a->sack[i].end = wire_read_u64(r);
+	}
+}
+
+static void stream_ack_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_stream_ack *a = &f->u.stream_ack;
+
+	wire_write_u32(w, a->stream_id);
+	wire_write_u64(w, a->ack_offset);
+	wire_write_u32(w, a->window);
+	wire_write_u8(w, a->sack_count);
+	for (size_t i = 0; i < a->sack_count; i++) {
+		wire_write_u64(w, a->sack[i].start);
+		wire_write_u64(w, a->sack[i].end);
+	}
+}
+
+static size_t stream_ack_size(const struct frame *f)
+{
+	return 17 + 16 * (size_t)f->u.stream_ack.sack_count;
+}
+
+static int stream_ack_validate(const struct frame *f)
+{
+	const struct frame_stream_ack *a = &f->u.stream_ack;
+	uint64_t floor = a->ack_offset;
+
+	if (a->sack_count > WIRE_SACK_MAX) {
+		return -EINVAL;
+	}
+	/* Each range starts strictly above the previous end (or the cumulative
+	 * ack: a range touching it would have been folded into it). */
+	for (size_t i = 0; i < a->sack_count; i++) {
+		if (a->sack[i].start <= floor || a->sack[i].end <= a->sack[i].start) {
+			return -EINVAL;
+		}
+		floor = a->sack[i].end;
+	}
+	return 0;
+}
+
+/* ---- ping / pong ---- */
+
+static void ping_read(struct wire_reader *r, struct frame *f)
+{
+	f->u.ping.id = wire_read_u32(r);
+	f->u.ping.tx_us = wire_read_u64(r);
+}
+
+static void ping_write(struct wire_writer *w, const struct frame *f)
+{
+	wire_write_u32(w, f->u.ping.id);
+	wire_write_u64(w, f->u.ping.tx_us);
+}
+
+static size_t ping_size(const struct frame *f)
+{
+	(void)f;
+	return 12;
+}
+
+static void pong_read(struct wire_reader *r, struct frame *f)
+{
+	f->u.pong.id = wire_read_u32(r);
+	f->u.pong.echo_tx_us = wire_read_u64(r);
+	f->u.pong.hold_us = wire_read_u32(r);
+}
+
+static void pong_write(struct wire_writer *w, const struct frame *f)
+{
+	wire_write_u32(w, f->u.pong.id);
+	wire_write_u64(w, f->u.pong.echo_tx_us);
+	wire_write_u32(w, f->u.pong.hold_us);
+}
+
+static size_t pong_size(const struct frame *f)
+{
+	(void)f;
+	return 16;
+}
+
+static int always_valid(const struct frame *f)
+{
+	(void)f;
+	return 0;
+}
+
+/* ---- path / punch control ---- */
+
+static void path_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_path *p = &f->u.path;
+
+	p->op = wire_read_u8(r);
+	p->token = wire_read_u64(r);
+	read_name(r, &p->peer);
+	read_addrs(r, p->addrs, &p->addr_count);
+}
+
+static void path_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_path *p = &f->u.path;
+
+	wire_write_u8(w, p->op);
+	wire_write_u64(w, p->token);
+	write_name(w, &p->peer);
+	write_addrs(w, p->addrs, p->addr_count);
+}
+
+static size_t path_size(const struct frame *f)
+{
+	const struct frame_path *p = &f->u.path;
+
+	return 9 + 1 + (size_t)p->peer.len + addrs_size(p->addrs, p->addr_count);
+}
+
+static int path_validate(const struct frame *f)
+{
+	const struct frame_path *p = &f->u.path;
+
+	if (p->op < FRAME_PATH_PROBE || p->op > FRAME_PATH_OP_MAX) {
+		return -EINVAL;
+	}
+	if (!name_ok(&p->peer, true) || !addrs_ok(p->addrs, p->addr_count)) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- congestion feedback ---- */
+
+static void cc_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_cc *c = &f->u.cc;
+
+	c->flow_id = wire_read_u32(r);
+	c->interval_us = wire_read_u32(r);
+	c->rx_packets = wire_read_u32(r);
+	c->lost_packets = wire_read_u32(r);
+	c->rx_bytes = wire_read_u64(r);
+	c->rate_bps = wire_read_u64(r);
+}
+
+static void cc_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_cc *c = &f->u.cc;
+
+	wire_write_u32(w, c->flow_id);
+	wire_write_u32(w, c->interval_us);
+	wire_write_u32(w, c->rx_packets);
+	wire_write_u32(w, c->lost_packets);
+	wire_write_u64(w, c->rx_bytes);
+	wire_write_u64(w, c->rate_bps);
+}
+
+static size_t cc_size(const struct frame *f)
+{
+	(void)f;
+	return 32;
+}
+
+/* ---- route update (server -> client) ---- */
+
+static void route_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_route *rt = &f->u.route;
+
+	rt->generation = wire_read_u64(r);
+	rt->action = wire_read_u8(r);
+	rt->flow_id = wire_read_u32(r);
+	read_name(r, &rt->flow);
+	rt->proto = wire_read_u8(r);
+	rt->port = wire_read_u16(r);
+	rt->member_count = wire_read_u8(r);
+	if (rt->member_count > WIRE_MEMBERS_MAX) {
+		r->err = true;
+		return;
+	}
+	for (size_t i = 0; i < rt->member_count; i++) {
+		read_name(r, &rt->members[i].name);
+		wire_read_bytes(r, rt->members[i].key, WIRE_KEY_LEN);
+	}
+}
+
+static void route_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_route *rt = &f->u.route;
+
+	wire_write_u64(w, rt->generation);
+	wire_write_u8(w, rt->action);
+	wire_write_u32(w, rt->flow_id);
+	write_name(w, &rt->flow);
+	wire_write_u8(w, rt->proto);
+	wire_write_u16(w, rt->port);
+	wire_write_u8(w, rt->member_count);
+	for (size_t i = 0; i < rt->member_count; i++) {
+		write_name(w, &rt->members[i].name);
+		wire_write_bytes(w, rt->members[i].key, WIRE_KEY_LEN);
+	}
+}
+
+static size_t route_size(const struct frame *f)
+{
+	const struct frame_route *rt = &f->u.route;
+	size_t n = 8 + 1 + 4 + 1 + (size_t)rt->flow.len + 1 + 2 + 1;
+
+	for (size_t i = 0; i < rt->member_count && i < WIRE_MEMBERS_MAX; i++) {
+		n += 1 + (size_t)rt->members[i].name.len + WIRE_KEY_LEN;
+	}
+	return n;
+}
+
+static int route_validate(const struct frame *f)
+{
+	const struct frame_route *rt = &f->u.route;
+
+	if (rt->action < FRAME_ROUTE_ADD || rt->action > FRAME_ROUTE_ACTION_MAX) {
+		return -EINVAL;
+	}
+	if (rt->proto < FRAME_PROTO_UDP || rt->proto > FRAME_PROTO_MAX) {
+		return -EINVAL;
+	}
+	if (!name_ok(&rt->flow, false) || rt->member_count > WIRE_MEMBERS_MAX) {
+		return -EINVAL;
+	}
+	if (rt->action == FRAME_ROUTE_DEL && rt->member_count != 0) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < rt->member_count; i++) {
+		if (!name_ok(&rt->members[i].name, false)) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ---- join request (client -> server) ---- */
+
+static void join_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_join *j = &f->u.join;
+
+	read_name(r, &j->client);
+	j->version = wire_read_u8(r);
+	j->uplink_id = wire_read_u8(r);
+	j->caps = wire_read_u32(r);
+}
+
+static void join_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_join *j = &f->u.join;
+
+	write_name(w, &j->client);
+	wire_write_u8(w, j->version);
+	wire_write_u8(w, j->uplink_id);
+	wire_write_u32(w, j->caps);
+}
+
+static size_t join_size(const struct frame *f)
+{
+	return 1 + (size_t)f->u.join.client.len + 6;
+}
+
+static int join_validate(const struct frame *f)
+{
+	const struct frame_join *j = &f->u.join;
+
+	return (name_ok(&j->client, false) && j->version != 0) ? 0 : -EINVAL;
+}
+
+/* ---- register (client -> server: uplink and local candidates) ---- */
+
+static void register_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_register *g = &f->u.reg;
+
+	g->uplink_id = wire_read_u8(r);
+	g->natclass = wire_read_u8(r);
+	read_addrs(r, g->addrs, &g->addr_count);
+}
+
+static void register_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_register *g = &f->u.reg;
+
+	wire_write_u8(w, g->uplink_id);
+	wire_write_u8(w, g->natclass);
+	write_addrs(w, g->addrs, g->addr_count);
+}
+
+static size_t register_size(const struct frame *f)
+{
+	return 2 + addrs_size(f->u.reg.addrs, f->u.reg.addr_count);
+}
+
+static int register_validate(const struct frame *f)
+{
+	const struct frame_register *g = &f->u.reg;
+
+	if (g->natclass > FRAME_NAT_MAX || !addrs_ok(g->addrs, g->addr_count)) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- dispatch table and the public reader/writer ---- */
+
+static const struct frame_ops frame_table[FRAME_TYPE_COUNT] = {
+	[FRAME_DATAGRAM] = {datagram_read, datagram_write, datagram_size, datagram_validate},
+	[FRAME_STREAM] = {stream_read, stream_write, stream_size, stream_validate},
+	[FRAME_STREAM_ACK] = {stream_ack_read, stream_ack_write, stream_ack_size,
+			      stream_ack_validate},
+	[FRAME_PING] = {ping_read, ping_write, ping_size, always_valid},
+	[FRAME_PONG] = {pong_read, pong_write, pong_size, always_valid},
+	[FRAME_PATH] = {path_read, path_write, path_size, path_validate},
+	[FRAME_CC] = {cc_read, cc_write, cc_size, always_valid},
+	[FRAME_ROUTE] = {route_read, route_write, route_size, route_validate},
+	[FRAME_JOIN] = {join_read, join_write, join_size, join_validate},
+	[FRAME_REGISTER] = {register_read, register_write, register_size, register_validate},
+};
+
+/* The ops for a type we can decode, or NULL (padding and unknown types). */
+static const struct frame_ops *ops_for(unsigned type)
+{
+	if (type >= WH_ARRAY_LEN(frame_table) || !frame_table[type].read) {
+		return NULL;
+	}
+	return &frame_table[type];
+}
+
+void frame_reader_init(struct frame_reader *fr, const uint8_t *buf, size_t len)
+{
+	wire_reader_init(&fr->r, buf, len);
+	fr->skipped = 0;
+}
+
+int frame_read_next(struct frame_reader *fr, struct frame *f)
+{
+	while (!fr->r.err && fr->r.left > 0) {
+		uint8_t type = wire_read_u8(&fr->r);
+		size_t len = wire_read_u16(&fr->r);
+		struct wire_reader sub;
+		const struct frame_ops *ops = ops_for(type);
+
+		wire_read_sub(&fr->r, len, &sub);
+		if (fr->r.err) {
+			break;
+		}
+		if (!ops) {
+			/* Extension rule: unknown types are skipped by length. */
+			fr->skipped++;
+			continue;
+		}
+		memset(f, 0, sizeof(*f));
+		f->type = (enum frame_type)type;
+		ops->read(&sub, f);
+		if (wire_reader_done(&sub) != 0 || ops->validate(f) != 0) {
+			fr->r.err = true;
+			break;
+		}
+		return 1;
+	}
+	return fr->r.err ? -EPROTO : 0;
+}
+
+int frame_validate(const struct frame *f)
+{
+	const struct frame_ops *ops = ops_for((unsigned)f->type);
+
+	return ops ? ops->validate(f) : -EINVAL;
+}
+
+size_t frame_size(const struct frame *f)
+{
+	const struct frame_ops *ops = ops_for((unsigned)f->type);
+
+	return ops ? WIRE_FRAME_HEADER_LEN + ops->size(f) : 0;
+}
+
+int frame_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_ops *ops = ops_for((unsigned)f->type);
+	size_t value_len;
+
+	if (!ops || ops->validate(f) != 0) {
+		return -EINVAL;
+	}
+	value_len = ops->size(f);
+	if (value_len > 0xFFFF) {
+		return -EINVAL;
+	}
+	wire_write_u8(w, (uint8_t)f->type);
+	wire_write_u16(w, (uint16_t)value_len);
+	ops->write(w, f);
+	return w->err ? -ENOSPC : 0;
+}
+
+int frame_write_padding(struct wire_writer *w, size_t len)
+{
+	if (len < WIRE_FRAME_HEADER_LEN || len - WIRE_FRAME_HEADER_LEN > 0xFFFF) {
+		return -EINVAL;
+	}
+	wire_write_u8(w, FRAME_PADDING);
+	wire_write_u16(w, (uint16_t)(len - WIRE_FRAME_HEADER_LEN));
+	wire_write_zeros(w, len - WIRE_FRAME_HEADER_LEN);
+	return w->err ? -ENOSPC : 0;
+}

@@ -1,0 +1,239 @@
+/* frame: the frames inside a transport packet's encryption (DESIGN §3).
+ *
+ * Layout: a decrypted packet is a sequence of TLV frames
+ *     type u8 | length u16 (big-endian) | value[length]
+ * Extension rule: a frame type's value layout never changes once released;
+ * a new feature gets a new type number. A reader skips any frame whose type it
+ * does not know (FRAME_PADDING included) by its length, so an older peer keeps
+ * working with a newer one. The protocol version in the handshake payload
+ * (WIRE_PROTOCOL_VERSION) says which frame set a peer speaks.
+ *
+ * Frames decode into plain value structs, validated there (lengths, counts,
+ * enum ranges, name characters). Fields marked "borrowed" point into the packet
+ * buffer and are valid while that buffer lives. */
+#ifndef WH_FRAME_H
+#define WH_FRAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "proto/wire.h"
+#include "proto/wire_const.h"
+
+enum frame_type {
+	FRAME_PADDING = 0x00, /* ignored; lets a sender pad a packet */
+	FRAME_DATAGRAM = 0x01,
+	FRAME_STREAM = 0x02,
+	FRAME_STREAM_ACK = 0x03,
+	FRAME_PING = 0x04,
+	FRAME_PONG = 0x05,
+	FRAME_PATH = 0x06,
+	FRAME_CC = 0x07,
+	FRAME_ROUTE = 0x08,    /* server -> client */
+	FRAME_JOIN = 0x09,     /* client -> server */
+	FRAME_REGISTER = 0x0A, /* client -> server */
+	FRAME_TYPE_COUNT
+};
+
+/* A client or flow name: [A-Za-z0-9][A-Za-z0-9_.-]{0,31}, NUL-terminated.
+ * len 0 means "no name" where a field is optional. */
+struct frame_name {
+	uint8_t len;
+	char text[WIRE_NAME_MAX + 1];
+};
+
+enum frame_addr_family {
+	FRAME_ADDR_IPV4 = 4,
+	FRAME_ADDR_IPV6 = 6,
+};
+
+/* Wire: family u8 | ip (4 or 16 bytes) | port u16. */
+struct frame_addr {
+	uint8_t family; /* enum frame_addr_family */
+	uint8_t ip[16]; /* IPv4 uses the first 4 bytes */
+	uint16_t port;
+};
+
+#define FRAME_STREAM_FIN 0x01
+#define FRAME_STREAM_RST 0x02
+#define FRAME_STREAM_FLAGS_ALL (FRAME_STREAM_FIN | FRAME_STREAM_RST)
+
+/* flow_id u32 | seq u32 | payload (rest) */
+struct frame_datagram {
+	uint32_t flow_id;
+	uint32_t seq;
+	const uint8_t *payload; /* borrowed */
+	size_t payload_len;
+};
+
+/* stream_id u32 | offset u64 | flags u8 | data (rest). RST carries no data;
+ * offset + data length never wraps. */
+struct frame_stream {
+	uint32_t stream_id;
+	uint64_t offset;
+	uint8_t flags;
+	const uint8_t *data; /* borrowed */
+	size_t data_len;
+};
+
+/* A received byte range [start, end) above the cumulative ack. */
+struct frame_sack {
+	uint64_t start;
+	uint64_t end;
+};
+
+/* stream_id u32 | ack_offset u64 | window u32 | n u8 | n x (start u64, end u64).
+ * Ranges are ascending, disjoint, non-empty and above ack_offset. */
+struct frame_stream_ack {
+	uint32_t stream_id;
+	uint64_t ack_offset; /* every byte below this was received */
+	uint32_t window;     /* receive window in bytes, from ack_offset */
+	uint8_t sack_count;
+	struct frame_sack sack[WIRE_SACK_MAX];
+};
+
+/* id u32 | tx_us u64 (sender's monotonic clock) */
+struct frame_ping {
+	uint32_t id;
+	uint64_t tx_us;
+};
+
+/* id u32 | echo_tx_us u64 (the ping's tx_us) | hold_us u32 (ping rx -> pong tx) */
+struct frame_pong {
+	uint32_t id;
+	uint64_t echo_tx_us;
+	uint32_t hold_us;
+};
+
+enum frame_path_op {
+	FRAME_PATH_PROBE = 1,
+	FRAME_PATH_PROBE_ACK = 2,
+	FRAME_PATH_PUNCH_REQUEST = 3, /* client -> server: help me reach peer */
+	FRAME_PATH_PUNCH_GO = 4,      /* server -> client: punch peer at addrs now */
+	FRAME_PATH_OP_MAX = FRAME_PATH_PUNCH_GO
+};
+
+/* op u8 | token u64 | peer name (len u8, 0 = none) | n u8 | n x addr */
+struct frame_path {
+	uint8_t op; /* enum frame_path_op */
+	uint64_t token;
+	struct frame_name peer;
+	uint8_t addr_count;
+	struct frame_addr addrs[WIRE_ADDR_MAX];
+};
+
+/* flow_id u32 | interval_us u32 | rx_packets u32 | lost_packets u32 |
+ * rx_bytes u64 | rate_bps u64 (receiver's suggested send rate, 0 = none) */
+struct frame_cc {
+	uint32_t flow_id;
+	uint32_t interval_us;
+	uint32_t rx_packets;
+	uint32_t lost_packets;
+	uint64_t rx_bytes;
+	uint64_t rate_bps;
+};
+
+enum frame_route_action {
+	FRAME_ROUTE_ADD = 1, /* add or replace */
+	FRAME_ROUTE_DEL = 2,
+	FRAME_ROUTE_ACTION_MAX = FRAME_ROUTE_DEL
+};
+
+enum frame_proto { FRAME_PROTO_UDP = 1, FRAME_PROTO_TCP = 2, FRAME_PROTO_MAX = FRAME_PROTO_TCP };
+
+struct frame_member {
+	struct frame_name name;
+	uint8_t key[WIRE_KEY_LEN]; /* the member's static public key */
+};
+
+/* generation u64 | action u8 | flow_id u32 | flow name | proto u8 | port u16 |
+ * n u8 | n x (name, key[32]). A DEL carries no members. */
+struct frame_route {
+	uint64_t generation;
+	uint8_t action; /* enum frame_route_action */
+	uint32_t flow_id;
+	struct frame_name flow;
+	uint8_t proto; /* enum frame_proto */
+	uint16_t port;
+	uint8_t member_count;
+	struct frame_member members[WIRE_MEMBERS_MAX];
+};
+
+/* client name | version u8 | uplink_id u8 | caps u32 */
+struct frame_join {
+	struct frame_name client;
+	uint8_t version;
+	uint8_t uplink_id;
+	uint32_t caps;
+};
+
+enum frame_natclass {
+	FRAME_NAT_UNKNOWN = 0,
+	FRAME_NAT_OPEN = 1,
+	FRAME_NAT_FULL_CONE = 2,
+	FRAME_NAT_RESTRICTED = 3,
+	FRAME_NAT_PORT_RESTRICTED = 4,
+	FRAME_NAT_SYMMETRIC = 5,
+	FRAME_NAT_MAX = FRAME_NAT_SYMMETRIC
+};
+
+/* uplink_id u8 | natclass u8 | n u8 | n x addr (local candidates) */
+struct frame_register {
+	uint8_t uplink_id;
+	uint8_t natclass; /* enum frame_natclass */
+	uint8_t addr_count;
+	struct frame_addr addrs[WIRE_ADDR_MAX];
+};
+
+struct frame {
+	enum frame_type type;
+	union {
+		struct frame_datagram datagram;
+		struct frame_stream stream;
+		struct frame_stream_ack stream_ack;
+		struct frame_ping ping;
+		struct frame_pong pong;
+		struct frame_path path;
+		struct frame_cc cc;
+		struct frame_route route;
+		struct frame_join join;
+		struct frame_register reg;
+	} u;
+};
+
+/* Reads the frames of one decrypted packet (borrowed buffer). */
+struct frame_reader {
+	struct wire_reader r;
+	uint32_t skipped; /* unknown or padding frames skipped so far */
+};
+
+void frame_reader_init(struct frame_reader *fr, const uint8_t *buf, size_t len);
+
+/* Decode the next known frame into *f, skipping unknown types and padding.
+ * Returns 1 with *f filled, 0 at the end of the packet, or -EPROTO if the
+ * packet is malformed (the reader then stays failed: drop the rest). */
+WH_MUST_CHECK int frame_read_next(struct frame_reader *fr, struct frame *f);
+
+/* Check a decoded or to-be-written frame: 0 or -EINVAL. */
+WH_MUST_CHECK int frame_validate(const struct frame *f);
+
+/* Encoded size of f including its 3-byte header; 0 if f->type is unknown.
+ * Lets the sender size a packet before encrypting. */
+size_t frame_size(const struct frame *f);
+
+/* Validate and append f to w. Returns 0, -EINVAL (invalid frame or value over
+ * 65535 bytes) or -ENOSPC (w is full; w->err is then set). */
+WH_MUST_CHECK int frame_write(struct wire_writer *w, const struct frame *f);
+
+/* Append a padding frame of total size len (>= WIRE_FRAME_HEADER_LEN). */
+WH_MUST_CHECK int frame_write_padding(struct wire_writer *w, size_t len);
+
+/* True if s[0..len) is a valid name: [A-Za-z0-9][A-Za-z0-9_.-]{0,31}. */
+bool frame_name_valid(const char *s, size_t len);
+
+/* Set n from a NUL-terminated string. Returns 0 or -EINVAL (invalid name). */
+WH_MUST_CHECK int frame_name_set(struct frame_name *n, const char *s);
+
+#endif

@@ -1,0 +1,422 @@
+/* test_frame: every frame type round-trips through writer and reader; the
+ * extension rule (unknown types and padding skipped by length); and the
+ * validation of lengths, counts, enum ranges and name characters. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto/frame.h"
+
+static const uint8_t payload[] = "flow payload bytes";
+
+static void name(struct frame_name *n, const char *s)
+{
+	assert_int_equal(frame_name_set(n, s), 0);
+}
+
+static void addr4(struct frame_addr *a, uint8_t last, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = FRAME_ADDR_IPV4;
+	a->ip[0] = 198;
+	a->ip[1] = 51;
+	a->ip[2] = 100;
+	a->ip[3] = last;
+	a->port = port;
+}
+
+static void addr6(struct frame_addr *a, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = FRAME_ADDR_IPV6;
+	a->ip[0] = 0x20;
+	a->ip[1] = 0x01;
+	a->ip[2] = 0x0d;
+	a->ip[3] = 0xb8;
+	a->ip[15] = 1;
+	a->port = port;
+}
+
+/* Valid, fully populated samples: the data-path frames... */
+static bool sample_data(struct frame *f, enum frame_type t)
+{
+	switch (t) {
+	case FRAME_DATAGRAM:
+		f->u.datagram = (struct frame_datagram){7, 0xfffffff0, payload, sizeof(payload)};
+		return true;
+	case FRAME_STREAM:
+		f->u.stream = (struct frame_stream){3, 1ull << 40, FRAME_STREAM_FIN, payload, 5};
+		return true;
+	case FRAME_STREAM_ACK:
+		f->u.stream_ack.stream_id = 3;
+		f->u.stream_ack.ack_offset = 1000;
+		f->u.stream_ack.window = 65536;
+		f->u.stream_ack.sack_count = 2;
+		f->u.stream_ack.sack[0] = (struct frame_sack){1200, 1300};
+		f->u.stream_ack.sack[1] = (struct frame_sack){1400, 2000};
+		return true;
+	case FRAME_PING:
+		f->u.ping = (struct frame_ping){42, 123456789};
+		return true;
+	case FRAME_PONG:
+		f->u.pong = (struct frame_pong){42, 123456789, 250};
+		return true;
+	case FRAME_CC:
+		f->u.cc = (struct frame_cc){9, 100000, 950, 50, 1234567, 8000000};
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* ...and the control frames. */
+static bool sample_control(struct frame *f, enum frame_type t)
+{
+	switch (t) {
+	case FRAME_PATH:
+		f->u.path.op = FRAME_PATH_PUNCH_GO;
+		f->u.path.token = 0x0102030405060708ull;
+		name(&f->u.path.peer, "drone3");
+		f->u.path.addr_count = 2;
+		addr4(&f->u.path.addrs[0], 7, 7400);
+		addr6(&f->u.path.addrs[1], 7401);
+		return true;
+	case FRAME_ROUTE:
+		f->u.route.generation = 77;
+		f->u.route.action = FRAME_ROUTE_ADD;
+		f->u.route.flow_id = 5;
+		name(&f->u.route.flow, "video.main");
+		f->u.route.proto = FRAME_PROTO_UDP;
+		f->u.route.port = 5600;
+		f->u.route.member_count = 2;
+		name(&f->u.route.members[0].name, "drone3");
+		memset(f->u.route.members[0].key, 0xa5, WIRE_KEY_LEN);
+		name(&f->u.route.members[1].name, "gcs-4");
+		memset(f->u.route.members[1].key, 0x5a, WIRE_KEY_LEN);
+		return true;
+	case FRAME_JOIN:
+		name(&f->u.join.client, "drone_3");
+		f->u.join.version = WIRE_PROTOCOL_VERSION;
+		f->u.join.uplink_id = 2;
+		f->u.join.caps = 0x3;
+		return true;
+	case FRAME_REGISTER:
+		f->u.reg.uplink_id = 1;
+		f->u.reg.natclass = FRAME_NAT_PORT_RESTRICTED;
+		f->u.reg.addr_count = 1;
+		addr4(&f->u.reg.addrs[0], 20, 40000);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void sample(struct frame *f, enum frame_type t)
+{
+	memset(f, 0, sizeof(*f));
+	f->type = t;
+	if (!sample_data(f, t) && !sample_control(f, t)) {
+		fail();
+	}
+}
+
+/* Compare two frames, following borrowed pointers by content. */
+static void assert_frames_equal(const struct frame *a, const struct frame *b)
+{
+	struct frame x = *a;
+	struct frame y = *b;
+
+	assert_int_equal(x.type, y.type);
+	if (x.type == FRAME_DATAGRAM) {
+		assert_int_equal(x.u.datagram.payload_len, y.u.datagram.payload_len);
+		assert_memory_equal(x.u.datagram.payload, y.u.datagram.payload,
+				    x.u.datagram.payload_len);
+		x.u.datagram.payload = y.u.datagram.payload = NULL;
+	}
+	if (x.type == FRAME_STREAM) {
+		assert_int_equal(x.u.stream.data_len, y.u.stream.data_len);
+		assert_memory_equal(x.u.stream.data, y.u.stream.data, x.u.stream.data_len);
+		x.u.stream.data = y.u.stream.data = NULL;
+	}
+	assert_memory_equal(&x, &y, sizeof(x));
+}
+
+static void test_frame_every_type_round_trips(void **state)
+{
+	(void)state;
+	for (int t = FRAME_DATAGRAM; t < FRAME_TYPE_COUNT; t++) {
+		uint8_t buf[WIRE_MAX_PLAINTEXT];
+		struct wire_writer w;
+		struct frame_reader fr;
+		struct frame in;
+		struct frame out;
+		size_t len = 0;
+
+		sample(&in, (enum frame_type)t);
+		wire_writer_init(&w, buf, sizeof(buf));
+		assert_int_equal(frame_write(&w, &in), 0);
+		assert_int_equal(wire_writer_done(&w, &len), 0);
+		assert_int_equal(len, frame_size(&in));
+		assert_int_equal(buf[0], t);
+		frame_reader_init(&fr, buf, len);
+		assert_int_equal(frame_read_next(&fr, &out), 1);
+		assert_frames_equal(&in, &out);
+		assert_int_equal(frame_read_next(&fr, &out), 0);
+	}
+}
+
+static void test_frame_packet_of_many_frames_reads_in_order(void **state)
+{
+	uint8_t buf[WIRE_MAX_PLAINTEXT];
+	struct wire_writer w;
+	struct frame_reader fr;
+	struct frame f;
+	size_t len = 0;
+	int n = 0;
+
+	(void)state;
+	wire_writer_init(&w, buf, sizeof(buf));
+	for (int t = FRAME_DATAGRAM; t < FRAME_TYPE_COUNT; t++) {
+		sample(&f, (enum frame_type)t);
+		assert_int_equal(frame_write(&w, &f), 0);
+	}
+	assert_int_equal(wire_writer_done(&w, &len), 0);
+	frame_reader_init(&fr, buf, len);
+	while (frame_read_next(&fr, &f) == 1) {
+		assert_int_equal(f.type, FRAME_DATAGRAM + n);
+		n++;
+	}
+	assert_int_equal(n, FRAME_TYPE_COUNT - FRAME_DATAGRAM);
+}
+
+static void test_frame_unknown_types_and_padding_are_skipped_by_length(void **state)
+{
+	/* unknown 0x7e (3 bytes), padding (2 bytes), ping, unknown 0xff (0 bytes) */
+	const uint8_t buf[] = {0x7e, 0, 3, 1, 2, 3, 0x00, 0, 2, 0, 0, FRAME_PING, 0, 12, 0,
+			       0,    0, 9, 0, 0, 0, 0,	  0, 0, 0, 5, 0xff,	  0, 0};
+	struct frame_reader fr;
+	struct frame f;
+
+	(void)state;
+	frame_reader_init(&fr, buf, sizeof(buf));
+	assert_int_equal(frame_read_next(&fr, &f), 1);
+	assert_int_equal(f.type, FRAME_PING);
+	assert_int_equal(f.u.ping.id, 9);
+	assert_true(f.u.ping.tx_us == 5);
+	assert_int_equal(frame_read_next(&fr, &f), 0);
+	assert_int_equal(fr.skipped, 3);
+}
+
+static void test_frame_padding_writer_fills_exactly(void **state)
+{
+	uint8_t buf[16];
+	struct wire_writer w;
+	struct frame_reader fr;
+	struct frame f;
+	size_t len = 0;
+
+	(void)state;
+	wire_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(frame_write_padding(&w, 2), -EINVAL);
+	assert_int_equal(frame_write_padding(&w, 16), 0);
+	assert_int_equal(wire_writer_done(&w, &len), 0);
+	assert_int_equal(len, 16);
+	frame_reader_init(&fr, buf, len);
+	assert_int_equal(frame_read_next(&fr, &f), 0);
+}
+
+static void test_frame_truncated_frame_fails_the_packet(void **state)
+{
+	uint8_t buf[WIRE_MAX_PLAINTEXT];
+	struct wire_writer w;
+	struct frame_reader fr;
+	struct frame f;
+	size_t len = 0;
+
+	(void)state;
+	for (int t = FRAME_DATAGRAM; t < FRAME_TYPE_COUNT; t++) {
+		sample(&f, (enum frame_type)t);
+		wire_writer_init(&w, buf, sizeof(buf));
+		assert_int_equal(frame_write(&w, &f), 0);
+		assert_int_equal(wire_writer_done(&w, &len), 0);
+		for (size_t cut = 1; cut < len; cut++) {
+			frame_reader_init(&fr, buf, cut);
+			assert_int_equal(frame_read_next(&fr, &f), -EPROTO);
+			assert_int_equal(frame_read_next(&fr, &f), -EPROTO);
+		}
+	}
+}
+
+/* Rewrite a sample's value length by +1 (a spare trailing byte inside). */
+static void test_frame_trailing_bytes_inside_a_value_are_refused(void **state)
+{
+	uint8_t buf[64];
+	struct wire_writer w;
+	struct frame_reader fr;
+	struct frame f;
+	size_t len = 0;
+
+	(void)state;
+	sample(&f, FRAME_PING);
+	wire_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(frame_write(&w, &f), 0);
+	assert_int_equal(wire_writer_done(&w, &len), 0);
+	buf[2]++;
+	buf[len] = 0;
+	frame_reader_init(&fr, buf, len + 1);
+	assert_int_equal(frame_read_next(&fr, &f), -EPROTO);
+}
+
+static void test_frame_names_follow_the_character_rule(void **state)
+{
+	const char *good[] = {
+		"a", "Z9", "drone3", "gcs-4.main_b", "0abc", "abcdefghijklmnopqrstuvwxyz012345"};
+	const char *bad[] = {"",
+			     "-a",
+			     ".a",
+			     "_a",
+			     "a b",
+			     "a/b",
+			     "drone\xc3\xa9",
+			     "abcdefghijklmnopqrstuvwxyz0123456",
+			     "a\n"};
+	struct frame_name n;
+
+	(void)state;
+	for (size_t i = 0; i < WH_ARRAY_LEN(good); i++) {
+		assert_int_equal(frame_name_set(&n, good[i]), 0);
+		assert_string_equal(n.text, good[i]);
+	}
+	for (size_t i = 0; i < WH_ARRAY_LEN(bad); i++) {
+		assert_int_equal(frame_name_set(&n, bad[i]), -EINVAL);
+	}
+}
+
+static void test_frame_bad_name_on_the_wire_is_refused(void **state)
+{
+	uint8_t buf[64];
+	struct wire_writer w;
+	struct frame_reader fr;
+	struct frame f;
+	size_t len = 0;
+
+	(void)state;
+	sample(&f, FRAME_JOIN);
+	wire_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(frame_write(&w, &f), 0);
+	assert_int_equal(wire_writer_done(&w, &len), 0);
+	buf[4] = '!'; /* first name character */
+	frame_reader_init(&fr, buf, len);
+	assert_int_equal(frame_read_next(&fr, &f), -EPROTO);
+}
+
+static void test_frame_writer_refuses_invalid_frames(void **state)
+{
+	uint8_t buf[WIRE_MAX_PLAINTEXT];
+	struct wire_writer w;
+	struct frame f;
+
+	(void)state;
+	wire_writer_init(&w, buf, sizeof(buf));
+	sample(&f, FRAME_STREAM);
+	f.u.stream.flags = 0x80;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	f.u.stream.flags = FRAME_STREAM_RST; /* RST with data */
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	f.u.stream.flags = 0;
+	f.u.stream.offset = UINT64_MAX - 2; /* range would wrap */
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_STREAM_ACK);
+	f.u.stream_ack.sack[1].start = 1250; /* overlaps the first range */
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_STREAM_ACK);
+	f.u.stream_ack.sack[0].start = 1000; /* touches the cumulative ack */
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_STREAM_ACK);
+	f.u.stream_ack.sack_count = WIRE_SACK_MAX + 1;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_PATH);
+	f.u.path.op = 0;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_PATH);
+	f.u.path.addrs[1].family = 5;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_ROUTE);
+	f.u.route.proto = 3;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_ROUTE);
+	f.u.route.action = FRAME_ROUTE_DEL; /* DEL carries no members */
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_ROUTE);
+	f.u.route.flow.len = 0;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_REGISTER);
+	f.u.reg.natclass = FRAME_NAT_MAX + 1;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	f.type = FRAME_PADDING;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	assert_int_equal(frame_size(&f), 0);
+	assert_int_equal(w.len, 0);
+}
+
+static void test_frame_counts_over_the_limit_on_the_wire_are_refused(void **state)
+{
+	/* stream ack with sack_count 9 */
+	uint8_t buf[3 + 17] = {FRAME_STREAM_ACK, 0, 17};
+	struct frame_reader fr;
+	struct frame f;
+
+	(void)state;
+	buf[3 + 16] = WIRE_SACK_MAX + 1;
+	frame_reader_init(&fr, buf, sizeof(buf));
+	assert_int_equal(frame_read_next(&fr, &f), -EPROTO);
+}
+
+static void test_frame_writer_overflow_is_enospc(void **state)
+{
+	uint8_t buf[20];
+	struct wire_writer w;
+	struct frame f;
+
+	(void)state;
+	sample(&f, FRAME_DATAGRAM);
+	wire_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(frame_write(&w, &f), -ENOSPC);
+	assert_true(w.err);
+}
+
+static void test_frame_empty_packet_has_no_frames(void **state)
+{
+	struct frame_reader fr;
+	struct frame f;
+
+	(void)state;
+	frame_reader_init(&fr, NULL, 0);
+	assert_int_equal(frame_read_next(&fr, &f), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_every_type_round_trips),
+		cmocka_unit_test(test_frame_packet_of_many_frames_reads_in_order),
+		cmocka_unit_test(test_frame_unknown_types_and_padding_are_skipped_by_length),
+		cmocka_unit_test(test_frame_padding_writer_fills_exactly),
+		cmocka_unit_test(test_frame_truncated_frame_fails_the_packet),
+		cmocka_unit_test(test_frame_trailing_bytes_inside_a_value_are_refused),
+		cmocka_unit_test(test_frame_names_follow_the_character_rule),
+		cmocka_unit_test(test_frame_bad_name_on_the_wire_is_refused),
+		cmocka_unit_test(test_frame_writer_refuses_invalid_frames),
+		cmocka_unit_test(test_frame_counts_over_the_limit_on_the_wire_are_refused),
+		cmocka_unit_test(test_frame_writer_overflow_is_enospc),
+		cmocka_unit_test(test_frame_empty_packet_has_no_frames),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
