@@ -1,0 +1,41 @@
+/* addr: numeric "ip:port" text <-> struct sockaddr_storage, for IPv4
+ * ("203.0.113.10:7400") and bracketed IPv6 ("[2001:db8::1]:7400").
+ * No DNS: names are never resolved. */
+#ifndef WH_ADDR_H
+#define WH_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Longest text addr_format writes: "[" + INET6_ADDRSTRLEN + "]:65535" + NUL. */
+#define ADDR_TEXT_MAX 64
+
+/* Parse "1.2.3.4:7400" or "[::1]:7400" (numeric only, port 1..65535, no
+ * spaces). Fills *out (zeroed first) and *len (may be NULL).
+ * Returns 0 or -EINVAL. */
+int addr_parse(const char *text, struct sockaddr_storage *out, socklen_t *len);
+
+/* Parse a bare IP address without a port: "10.20.0.2", "2001:db8::2" or
+ * "[2001:db8::2]". The port is set to 0. Returns 0 or -EINVAL. */
+int addr_parse_ip(const char *text, struct sockaddr_storage *out, socklen_t *len);
+
+/* Format as "1.2.3.4:7400" / "[::1]:7400" into buf and return buf. An
+ * unknown family or a too-small buffer gives "?" (or an empty string when
+ * len < 2). Never fails. */
+const char *addr_format(const struct sockaddr *sa, char *buf, size_t len);
+
+/* Same family, IP and port (IPv6 also compares the scope id). */
+bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+
+/* The port in host order, or 0 for an unknown family. */
+uint16_t addr_port(const struct sockaddr *sa);
+
+/* Set the port (host order); no-op for an unknown family. */
+void addr_set_port(struct sockaddr_storage *ss, uint16_t port);
+
+/* The socklen_t matching ss->ss_family (0 for an unknown family). */
+socklen_t addr_len(const struct sockaddr_storage *ss);
+
+#endif

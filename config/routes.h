@@ -1,0 +1,197 @@
+/* routes: routes.conf (libconfig) -> one validated, read-only struct routes
+ * (DESIGN §6). The struct has one owner and is never modified after
+ * routes_load / routes_parse_text return it (STYLE §3, §8): a reload builds a
+ * new one, and the old one is freed whole with routes_free.
+ *
+ * Lists are heap arrays owned by their parent struct; names are fixed-size
+ * char arrays, so f->from[i] reads as a plain NUL-terminated string. */
+#ifndef WH_ROUTES_H
+#define WH_ROUTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct diag;
+
+/* Client ids and flow names match [A-Za-z0-9][A-Za-z0-9_.-]{0,31}. */
+#define ROUTES_NAME_MAX 32 /* characters, without the NUL */
+#define ROUTES_NAME_SIZE (ROUTES_NAME_MAX + 1)
+#define ROUTES_PATH_MAX 4096
+#define ROUTES_LISTEN_MAX 8 /* server.listen addresses */
+#define ROUTES_TOKEN_MIN 16 /* api tokens: printable non-space ASCII */
+#define ROUTES_TOKEN_MAX 256
+#define ROUTES_FILE_MAX (1024 * 1024) /* routes.conf larger than this is refused */
+#define ROUTES_SETTINGS_MAX                                               \
+	10000 /* settings (counted from above) in one file: libconfig 1.5 \
+	       * adds members to a group in quadratic time */
+
+#define ROUTES_DEFAULT_API_LISTEN "127.0.0.1:7480"
+#define ROUTES_DEFAULT_KEEPALIVE_S 25
+#define ROUTES_DEFAULT_MTU 1400
+#define ROUTES_MTU_MIN 576
+#define ROUTES_MTU_MAX 9000
+#define ROUTES_DELAY_MAX_MS 60000
+#define ROUTES_RATE_MAX_KBPS 10000000 /* 10 Gbit/s */
+
+enum routes_proto {
+	ROUTES_PROTO_UDP = 0,
+	ROUTES_PROTO_TCP,
+};
+
+enum routes_multipath {
+	ROUTES_MULTIPATH_FAILOVER = 0, /* default: best path, others warm */
+	ROUTES_MULTIPATH_REDUNDANT,    /* every datagram on every live path */
+	ROUTES_MULTIPATH_BALANCE,      /* spread by capacity and RTT */
+};
+
+struct routes_port_range {
+	uint16_t lo; /* inclusive */
+	uint16_t hi; /* inclusive, lo <= hi */
+};
+
+struct routes_api {
+	struct sockaddr_storage listen; /* default 127.0.0.1:7480 */
+	socklen_t listen_len;
+	char **tokens; /* owns; n_tokens strings, read-write access */
+	size_t n_tokens;
+	char **read_tokens; /* owns; read-only access */
+	size_t n_read_tokens;
+};
+
+struct routes_server {
+	struct sockaddr_storage listen[ROUTES_LISTEN_MAX]; /* at least 1 */
+	socklen_t listen_len[ROUTES_LISTEN_MAX];
+	size_t n_listen;
+	uint16_t alt_port;		  /* default: port of listen[0] + 1 */
+	char key_file[ROUTES_PATH_MAX];	  /* resolved against the config's folder */
+	uint8_t key[32];		  /* server private key; zero when not loaded */
+	bool has_key;			  /* key was read (load_keys = true) */
+	bool is_key_exposed;		  /* key file readable by group/others */
+	struct routes_port_range relay_a; /* default 2000-2999 */
+	struct routes_port_range relay_b; /* default 3000-3999 */
+	uint32_t keepalive_s;		  /* 1..3600, default 25 */
+	struct routes_api api;
+	int line; /* source line of the server group */
+};
+
+struct routes_client {
+	char id[ROUTES_NAME_SIZE];
+	uint8_t key[32]; /* public key */
+	int line;
+};
+
+/* Per-member delivery target (sinks): default 127.0.0.1:<flow port>. */
+struct routes_deliver {
+	char id[ROUTES_NAME_SIZE];
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+};
+
+/* Per-member listen port (sources): default the flow port. */
+struct routes_listen {
+	char id[ROUTES_NAME_SIZE];
+	uint16_t port;
+};
+
+/* Impairment applied before delivery (DESIGN §9). Probabilities are 0..1. */
+struct routes_impair {
+	double loss;	    /* probability a datagram is dropped */
+	double corrupt;	    /* probability a datagram has a byte altered */
+	double duplicate;   /* probability a datagram is delivered twice */
+	double reorder;	    /* probability a datagram is held back behind the next */
+	double loss_burst;  /* Gilbert-Elliott: probability the datagram after a lost
+			       one is lost too; 0 = independent losses */
+	uint32_t delay_ms;  /* 0..60000 */
+	uint32_t jitter_ms; /* 0..60000 */
+	uint32_t rate_kbps; /* 0 = unlimited */
+	uint64_t seed;	    /* for reproducible runs */
+	bool has_seed;	    /* false: the client picks a random seed */
+};
+
+struct routes_flow {
+	char name[ROUTES_NAME_SIZE];
+	enum routes_proto proto;
+	uint16_t port;
+	/* Either from/to (is_nn false) or members (is_nn true, everyone is
+	 * both source and sink). Use routes_flow_is_source/_is_sink rather
+	 * than reading the arrays directly. */
+	bool is_nn;
+	char (*from)[ROUTES_NAME_SIZE]; /* owns */
+	size_t n_from;
+	char (*to)[ROUTES_NAME_SIZE]; /* owns */
+	size_t n_to;
+	char (*members)[ROUTES_NAME_SIZE]; /* owns */
+	size_t n_members;
+	struct routes_deliver *deliver; /* owns */
+	size_t n_deliver;
+	struct routes_listen *listen; /* owns */
+	size_t n_listen;
+	bool has_impair;
+	struct routes_impair impair;
+	enum routes_multipath multipath;
+	bool is_joinable_all;		    /* joinable = true */
+	char (*joinable)[ROUTES_NAME_SIZE]; /* owns; joinable = ["id", ...] */
+	size_t n_joinable;
+	uint32_t mtu; /* 576..9000, default 1400 */
+	int line;     /* source line of the flow, for diags */
+};
+
+struct routes {
+	char path[ROUTES_PATH_MAX];	/* as given to routes_load */
+	char base_dir[ROUTES_PATH_MAX]; /* folder relative paths resolve against */
+	struct routes_server server;
+	struct routes_client *clients; /* owns */
+	size_t n_clients;
+	struct routes_flow *flows; /* owns */
+	size_t n_flows;
+};
+
+/* Read (at most ROUTES_FILE_MAX bytes), parse and validate path, and load
+ * the server key file. Returns a new struct the caller owns (routes_free),
+ * or NULL with one "PATH:LINE: message" in d. */
+struct routes *routes_load(const char *path, struct diag *d);
+
+/* The same from memory (fuzz target, REST API). text need not be
+ * NUL-terminated. diag_name names the text in diags and becomes r->path
+ * (NULL: "routes.conf"); base_dir resolves key_file (NULL or "" = ".").
+ * With load_keys false the key file is not read, but key_file must still
+ * be present and a string. Returns a new struct or NULL + diag. */
+struct routes *routes_parse_text(const char *text, size_t len, const char *diag_name,
+				 const char *base_dir, bool load_keys, struct diag *d);
+
+/* Free everything r owns and wipe the server key. NULL is a no-op. */
+void routes_free(struct routes *r);
+
+/* Borrowed pointer, or NULL. */
+const struct routes_flow *routes_find_flow(const struct routes *r, const char *name);
+const struct routes_client *routes_find_client(const struct routes *r, const char *id);
+
+/* True when id is a valid client id / flow name (the rule above). */
+bool routes_name_is_valid(const char *name);
+
+/* Is client id a source (in from, or a member) / a sink (in to, or a
+ * member) / either, of flow f. */
+bool routes_flow_is_source(const struct routes_flow *f, const char *id);
+bool routes_flow_is_sink(const struct routes_flow *f, const char *id);
+bool routes_flow_has_member(const struct routes_flow *f, const char *id);
+
+/* The local listen port of source id on 127.1.0.1: its `listen` override
+ * or the flow port. 0 when id is not a source of f. */
+uint16_t routes_flow_listen_port(const struct routes_flow *f, const char *id);
+
+/* The delivery target of sink id: its `deliver` override or
+ * 127.0.0.1:<flow port>. Returns 0, or -ENOENT when id is not a sink. */
+int routes_flow_deliver_addr(const struct routes_flow *f, const char *id,
+			     struct sockaddr_storage *out, socklen_t *len);
+
+/* Every field equal (name, proto, port, membership in order, deliver,
+ * listen, impair, multipath, joinable, mtu); line is ignored. */
+bool routes_flow_equal(const struct routes_flow *a, const struct routes_flow *b);
+
+/* "udp"/"tcp" and "failover"/"redundant"/"balance" (for write-back, API). */
+const char *routes_proto_name(enum routes_proto p);
+const char *routes_multipath_name(enum routes_multipath m);
+
+#endif
