@@ -113,7 +113,11 @@ deps:
 	@tools/deps.sh tools/debian-packages.txt
 
 .PHONY: test test-unit test-corpus test-vectors test-fuzz-short test-lab
-test: build-tests
+# `make test` and `make demo` are the README's commands: they install missing
+# packages first, then re-enter make so pkg-config sees the installed libraries.
+test:
+	@tools/deps.sh tools/debian-packages.txt
+	$(Q)$(MAKE) --no-print-directory build-tests
 	$(Q)$(MAKE) --no-print-directory test-unit test-corpus test-vectors
 	$(Q)$(MAKE) --no-print-directory test-fuzz-short
 	$(Q)$(MAKE) --no-print-directory test-lab
@@ -162,7 +166,9 @@ bench: $(TOOL_BINS) $(BINS)
 	@tools/run_tests.sh bench $(TOOL_BINS)
 
 .PHONY: demo
-demo: $(BINS)
+demo:
+	@tools/deps.sh tools/debian-packages.txt
+	$(Q)$(MAKE) --no-print-directory all
 	@tools/demo.sh
 
 .PHONY: format check-format lint check-deps check-headers install clean
@@ -185,5 +191,7 @@ install: $(BINS)
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 clean:
 	rm -rf build bin
+
+.SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,147 @@
+/* wormhole-client: command line and startup of the client daemon
+ * (DESIGN §1, §8). Everything it runs lives in client.c. */
+#include "client/client.h"
+#include "client/natcheck.h"
+
+#include "common/cliopt.h"
+#include "common/diag.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "config/client_ini.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const prog = "wormhole-client";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [OPTIONS] [run]\n"
+		"       %s [OPTIONS] natcheck [--json]\n"
+		"       %s --check-config [FILE]\n"
+		"\n"
+		"The wormhole client daemon: registers this machine with the server under its ID\n"
+		"and exposes the flows it takes part in on 127.1.0.1.\n"
+		"\n"
+		"Commands:\n"
+		"  run                     run the daemon (the default)\n"
+		"  natcheck [--json]       classify this host's NAT against the server and print it\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE       client.ini to use (default: client.ini)\n"
+		"      --check-config [FILE]  validate FILE (or -c FILE) and exit: 0 valid, 1 invalid\n"
+		"      --log-level LEVEL   error|warn|info|debug|trace (default: info)\n"
+		"      --log-format FMT    text|json (default: text)\n"
+		"  -h, --help              show this help and exit\n"
+		"  -V, --version           show the version and exit\n",
+		prog, prog, prog);
+}
+
+static int natcheck(const char *path, int argc, char **argv)
+{
+	struct diag d;
+	char line[1024];
+	struct client_ini *ini;
+	int code;
+
+	diag_clear(&d);
+	ini = client_ini_load(path, &d);
+	if (!ini) {
+		fprintf(stderr, "%s\n", diag_format(&d, line, sizeof(line)));
+		return CLIOPT_EXIT_USAGE;
+	}
+	code = natcheck_main(ini, argc, argv);
+	client_ini_free(ini);
+	return code;
+}
+
+static int check_config(const char *path)
+{
+	struct diag d;
+	char line[1024];
+	struct client_ini *ini;
+
+	diag_clear(&d);
+	ini = client_ini_load(path, &d);
+	if (!ini) {
+		fprintf(stderr, "%s\n", diag_format(&d, line, sizeof(line)));
+		return CLIOPT_EXIT_FAILURE;
+	}
+	if (ini->is_key_exposed) {
+		fprintf(stderr, "%s: warning: key file can be read by other users\n", path);
+	}
+	printf("%s: ok (client %s)\n", path, ini->id);
+	client_ini_free(ini);
+	return CLIOPT_EXIT_OK;
+}
+
+static int run(const char *path)
+{
+	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+	struct client cl;
+	struct diag d;
+	char line[1024];
+
+	if (!loop) {
+		fprintf(stderr, "%s: cannot create the event loop (bad $LIBEV_FLAGS?)\n", prog);
+		return CLIOPT_EXIT_FAILURE;
+	}
+	diag_clear(&d);
+	if (client_init(&cl, loop, path, &d) != 0) {
+		log_error("%s", diag_format(&d, line, sizeof(line)));
+		client_fini(&cl);
+		ev_loop_destroy(loop);
+		return CLIOPT_EXIT_USAGE;
+	}
+	client_run(&cl);
+	client_fini(&cl);
+	ev_loop_destroy(loop);
+	log_info("client: stopped");
+	return CLIOPT_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct cliopt opt;
+	const char *cmd;
+
+	/* A peer that closes a socket must never kill the daemon (issue #2). */
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium failed to initialise\n", prog);
+		return CLIOPT_EXIT_FAILURE;
+	}
+	if (cliopt_parse(prog, argc, argv, &opt) != 0) {
+		return CLIOPT_EXIT_USAGE;
+	}
+	if (opt.want_help) {
+		usage(stdout);
+		return CLIOPT_EXIT_OK;
+	}
+	if (opt.want_version) {
+		printf("%s %s\n", prog, WH_VERSION);
+		return CLIOPT_EXIT_OK;
+	}
+	if (!opt.config_path) {
+		opt.config_path = "client.ini";
+	}
+	if (opt.is_check) {
+		return check_config(opt.config_path);
+	}
+	cmd = opt.first_arg < argc ? argv[opt.first_arg] : "run";
+	if (strcmp(cmd, "natcheck") == 0) {
+		return natcheck(opt.config_path, argc - opt.first_arg - 1, argv + opt.first_arg + 1);
+	}
+	if (strcmp(cmd, "run") != 0) {
+		cliopt_usage_error(prog, "unknown command '%s'", cmd);
+		return CLIOPT_EXIT_USAGE;
+	}
+	if (opt.first_arg + 1 < argc) {
+		cliopt_usage_error(prog, "unexpected argument '%s'", argv[opt.first_arg + 1]);
+		return CLIOPT_EXIT_USAGE;
+	}
+	return run(opt.config_path);
+}

@@ -1,0 +1,178 @@
+/* natcheck: drive the nat/natclass engine from a real socket with poll(),
+ * for the one-shot `wormhole-client natcheck` command. The engine decides
+ * what to send and when; this file only moves datagrams and keeps time. */
+#include "natcheck.h"
+
+#include "common/addr.h"
+#include "common/cliopt.h"
+#include "common/diag.h"
+#include "common/monotime.h"
+#include "common/udpio.h"
+#include "config/client_ini.h"
+#include "nat/natclass.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The socket's own addresses: its bound address, or, when bound to the
+ * wildcard, every interface address of its family with its port. */
+static void local_addrs(int fd, struct natclass_params *p)
+{
+	struct sockaddr_storage self;
+	socklen_t len;
+	struct ifaddrs *ifs = NULL;
+	uint16_t port;
+
+	if (udpio_local_addr(fd, &self, &len) != 0) {
+		return;
+	}
+	port = addr_port((struct sockaddr *)&self);
+	if (self.ss_family == AF_INET &&
+	    ((struct sockaddr_in *)&self)->sin_addr.s_addr != htonl(INADDR_ANY)) {
+		p->local[p->n_local++] = self;
+		return;
+	}
+	if (getifaddrs(&ifs) != 0) {
+		return;
+	}
+	for (struct ifaddrs *i = ifs; i && p->n_local < NATCLASS_LOCAL_MAX; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != self.ss_family) {
+			continue;
+		}
+		struct sockaddr_storage a;
+		memset(&a, 0, sizeof(a));
+		memcpy(&a, i->ifa_addr, addr_len((struct sockaddr_storage *)(void *)i->ifa_addr));
+		addr_set_port(&a, port);
+		p->local[p->n_local++] = a;
+	}
+	freeifaddrs(ifs);
+}
+
+static int open_socket(const struct client_ini *ini, struct diag *d)
+{
+	struct sockaddr_storage bind_addr;
+	const char *ifname = NULL;
+
+	memset(&bind_addr, 0, sizeof(bind_addr));
+	bind_addr.ss_family = ini->servers[0].ss_family;
+	if (ini->n_uplinks > 0 && !ini->uplinks[0].has_interface) {
+		bind_addr = ini->uplinks[0].source;
+	} else if (ini->n_uplinks > 0) {
+		ifname = ini->uplinks[0].interface;
+	}
+	addr_set_port(&bind_addr, 0);
+	return udpio_open((struct sockaddr *)&bind_addr, addr_len(&bind_addr), ifname, d);
+}
+
+/* Wait for one datagram or until wake_us; feed it to the engine. */
+static void wait_and_feed(struct natclass *nc, int fd, uint64_t wake_us)
+{
+	uint8_t buf[UDPIO_BUF_SIZE];
+	struct sockaddr_storage from;
+	socklen_t from_len = sizeof(from);
+	uint64_t now_us = monotime_now_us();
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int timeout_ms = wake_us > now_us ? (int)((wake_us - now_us + 999) / 1000) : 0;
+
+	if (poll(&pfd, 1, timeout_ms) <= 0) {
+		return;
+	}
+	ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_len);
+	if (n > 0) {
+		natclass_on_packet(nc, monotime_now_us(), buf, (size_t)n, (struct sockaddr *)&from);
+	}
+}
+
+static int drive(struct natclass *nc, int fd, struct natclass_result *res, struct diag *d)
+{
+	struct natclass_send send;
+	/* The engine bounds its own run; this bound only guards against a bug. */
+	uint64_t deadline_us = monotime_now_us() + NATCLASS_MAX_RUN_US + 2000000u;
+
+	for (unsigned steps = 0; steps < 100000; steps++) {
+		uint64_t now_us = monotime_now_us();
+		if (now_us > deadline_us) {
+			break;
+		}
+		switch (natclass_next(nc, now_us, &send)) {
+		case NATCLASS_SEND:
+			/* A refused send is like a lost one: the engine retries or gives up. */
+			(void)sendto(fd, send.buf, send.len, 0, (struct sockaddr *)&send.to,
+				     addr_len(&send.to));
+			break;
+		case NATCLASS_WAIT:
+			wait_and_feed(nc, fd, send.wake_us);
+			break;
+		case NATCLASS_DONE:
+			return natclass_get_result(nc, res);
+		}
+	}
+	diag_set(d, NULL, 0, "natcheck: classification did not finish in time");
+	return -ETIMEDOUT;
+}
+
+int natcheck_run(const struct client_ini *ini, struct natclass_result *res, struct diag *d)
+{
+	struct natclass_params p;
+	struct natclass *nc = NULL;
+	int fd, err;
+
+	memset(&p, 0, sizeof(p));
+	p.server = ini->servers[0];
+	fd = open_socket(ini, d);
+	if (fd < 0) {
+		return fd;
+	}
+	local_addrs(fd, &p);
+	randombytes_buf(p.seed, sizeof(p.seed));
+	err = natclass_new(&p, monotime_now_us(), &nc);
+	if (err != 0) {
+		diag_set(d, NULL, 0, "natcheck: cannot start: %s", strerror(-err));
+		close(fd);
+		return err;
+	}
+	err = drive(nc, fd, res, d);
+	natclass_free(nc);
+	close(fd);
+	return err;
+}
+
+int natcheck_main(const struct client_ini *ini, int argc, char **argv)
+{
+	struct natclass_result res;
+	struct diag d;
+	char out[NATCLASS_TEXT_MAX > NATCLASS_JSON_MAX ? NATCLASS_TEXT_MAX : NATCLASS_JSON_MAX];
+	char line[1024];
+	bool is_json = false;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			is_json = true;
+		} else {
+			cliopt_usage_error("wormhole-client natcheck", "unknown argument '%s'",
+					   argv[i]);
+			return CLIOPT_EXIT_USAGE;
+		}
+	}
+	diag_clear(&d);
+	if (natcheck_run(ini, &res, &d) != 0) {
+		fprintf(stderr, "wormhole-client: %s\n", diag_format(&d, line, sizeof(line)));
+		return CLIOPT_EXIT_FAILURE;
+	}
+	int err = is_json ? natclass_result_format_json(&res, out, sizeof(out))
+			  : natclass_result_format_text(&res, out, sizeof(out));
+	if (err != 0) {
+		fprintf(stderr, "wormhole-client: natcheck: result does not fit\n");
+		return CLIOPT_EXIT_FAILURE;
+	}
+	fputs(out, stdout);
+	if (out[0] && out[strlen(out) - 1] != '\n') {
+		fputc('\n', stdout);
+	}
+	return CLIOPT_EXIT_OK;
+}

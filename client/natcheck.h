@@ -1,0 +1,21 @@
+/* natcheck: classify this host's NAT against the server's STUN service and
+ * print the result (DESIGN §5.2, §8: `wormhole-client natcheck`). */
+#ifndef WH_NATCHECK_H
+#define WH_NATCHECK_H
+
+#include <stdbool.h>
+
+struct client_ini;
+struct natclass_result;
+struct diag;
+
+/* Run one classification from a fresh UDP socket (bound to the first
+ * uplink's interface or source address when client.ini has uplinks).
+ * Blocks for at most a few seconds. Returns 0 with *res filled, or a
+ * negative errno with d set. */
+int natcheck_run(const struct client_ini *ini, struct natclass_result *res, struct diag *d);
+
+/* The `natcheck` command: argv after the command name. Returns an exit code. */
+int natcheck_main(const struct client_ini *ini, int argc, char **argv);
+
+#endif

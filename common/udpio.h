@@ -1,0 +1,78 @@
+/* udpio: UDP sockets for the daemons — open and bind, receive in batches with
+ * recvmmsg, queue sends during a loop iteration and flush them with sendmmsg
+ * (STYLE §6, DESIGN §10). Buffers are allocated once at init; nothing is
+ * allocated per packet. No libev here: the owner's watchers call these. */
+#ifndef WH_UDPIO_H
+#define WH_UDPIO_H
+
+#include "common/compiler.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+struct diag;
+
+#define UDPIO_BATCH 64     /* datagrams per recvmmsg / sendmmsg call */
+#define UDPIO_BUF_SIZE 2048 /* largest datagram handled (path MTU is below it) */
+#define UDPIO_TXQ_DEFAULT 1024
+
+/* Open a non-blocking UDP socket bound to addr (port 0 = any). ifname, when
+ * not NULL, binds it to that device (SO_BINDTODEVICE). Returns the fd or a
+ * negative errno, with d set to "bind 203.0.113.10:7400: Address already in use". */
+int udpio_open(const struct sockaddr *addr, socklen_t len, const char *ifname, struct diag *d);
+
+/* The address a socket is bound to. Returns 0 or negative errno. */
+int udpio_local_addr(int fd, struct sockaddr_storage *out, socklen_t *len);
+
+struct udpio_rx {
+	struct mmsghdr msgs[UDPIO_BATCH];
+	struct iovec iov[UDPIO_BATCH];
+	struct sockaddr_storage from[UDPIO_BATCH];
+	uint8_t (*bufs)[UDPIO_BUF_SIZE]; /* owns: UDPIO_BATCH buffers */
+};
+
+/* Allocate the receive buffers. Returns 0 or -ENOMEM. */
+int udpio_rx_init(struct udpio_rx *rx);
+void udpio_rx_fini(struct udpio_rx *rx);
+/* Receive up to UDPIO_BATCH datagrams from fd. Returns the count (0 when
+ * none is waiting) or a negative errno. Datagram i is rx->bufs[i], its length
+ * rx->msgs[i].msg_len, its sender rx->from[i]. A datagram larger than
+ * UDPIO_BUF_SIZE is reported with msg_flags MSG_TRUNC; callers drop it. */
+int udpio_rx_batch(struct udpio_rx *rx, int fd);
+
+struct udpio_txq_entry {
+	int fd;
+	uint16_t len;
+	socklen_t dst_len;
+	struct sockaddr_storage dst;
+	uint8_t data[UDPIO_BUF_SIZE];
+};
+
+struct udpio_txq {
+	struct udpio_txq_entry *ents; /* owns: cap entries */
+	size_t cap;
+	size_t head; /* first queued */
+	size_t n;    /* queued */
+	uint64_t dropped_full; /* pushes refused because the queue was full */
+	uint64_t send_errors;  /* datagrams the kernel refused (other than EAGAIN) */
+};
+
+/* Allocate a queue of cap datagrams. Returns 0 or -ENOMEM. */
+int udpio_txq_init(struct udpio_txq *q, size_t cap);
+void udpio_txq_fini(struct udpio_txq *q);
+/* Reserve the next entry to fill in place (data, len, dst, fd), or NULL when
+ * the queue is full (counted in dropped_full). The entry is queued at once. */
+struct udpio_txq_entry *udpio_txq_push(struct udpio_txq *q);
+/* Queue a copy of data for fd -> dst. Returns 0, -EMSGSIZE or -ENOBUFS (full). */
+int udpio_txq_send(struct udpio_txq *q, int fd, const struct sockaddr *dst, socklen_t dst_len,
+		   const void *data, size_t len);
+/* Send what is queued, in sendmmsg batches of consecutive entries for one fd.
+ * Returns true when the queue is empty afterwards, false when a socket said
+ * EAGAIN (the caller starts its EV_WRITE watcher and calls again later). */
+bool udpio_txq_flush(struct udpio_txq *q);
+
+#endif

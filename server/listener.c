@@ -1,0 +1,236 @@
+/* listener: the server's UDP sockets (every listen address x {main port,
+ * alt_port}) and the first look at every datagram (DESIGN §3, §5.2).
+ * Checks run cheapest first (STYLE §7): demux by the first bytes, then STUN
+ * is answered statelessly by nat/stun, wormhole messages go to the session
+ * layer. Nothing here allocates per packet; replies queue in one txq that
+ * is flushed once per loop pass. */
+#include "listener.h"
+
+#include "common/addr.h"
+#include "common/compiler.h"
+#include "common/diag.h"
+#include "common/log.h"
+#include "common/monotime.h"
+#include "config/routes.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+/* socks[] layout: address i on the main port at 2i, on alt_port at 2i+1. */
+static struct listener_sock *sock_at(struct listener *l, int addr_index, bool is_alt)
+{
+	size_t i = (size_t)addr_index * 2 + (is_alt ? 1 : 0);
+
+	return i < l->n_socks ? &l->socks[i] : NULL;
+}
+
+/* RFC 5780 §4.2: the alternate address differs in IP from the primary; it
+ * must be of the same family to be usable by the client. */
+static int other_addr_index(const struct listener *l, int k)
+{
+	int fam = l->socks[2 * k].local.ss_family;
+
+	for (size_t i = 0; i < l->n_socks / 2; i++) {
+		if ((int)i != k && l->socks[2 * i].local.ss_family == fam) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static void answer_stun(struct listener *l, struct listener_sock *s, const uint8_t *buf,
+			size_t len, const struct sockaddr *from)
+{
+	struct stun_server_addrs addrs;
+	uint8_t out[STUN_RESPONSE_MAX];
+	size_t out_len = 0;
+	int idx = -1, other = other_addr_index(l, s->addr_index);
+	enum stun_drop why;
+
+	memset(&addrs, 0, sizeof(addrs));
+	for (int sk = 0; sk < STUN_SOCK_COUNT; sk++) {
+		int ai = (sk & 2) ? other : s->addr_index;
+		struct listener_sock *t = ai >= 0 ? sock_at(l, ai, (sk & 1) != 0) : NULL;
+		if (t) {
+			addrs.local[sk] = t->local;
+		}
+	}
+	addrs.received_on = s->is_alt_port ? STUN_SOCK_PRIMARY_ALT : STUN_SOCK_PRIMARY_MAIN;
+	why = stun_server_answer(buf, len, from, &addrs, out, sizeof(out), &out_len, &idx);
+	if (why != STUN_DROP_NONE) {
+		l->stats.drop_stun[why]++;
+		return;
+	}
+	struct listener_sock *tx = sock_at(l, (idx & 2) ? other : s->addr_index, (idx & 1) != 0);
+	if (!tx) {
+		l->stats.drop_stun[STUN_DROP_NO_SOCKET]++;
+		return;
+	}
+	/* from points at a sockaddr_storage in the receive batch. */
+	socklen_t from_len = addr_len((const struct sockaddr_storage *)(const void *)from);
+	if (listener_send(l, tx, from, from_len, out, out_len) == 0) {
+		l->stats.stun_answered++;
+	}
+}
+
+static void handle_datagram(struct listener *l, struct listener_sock *s, const uint8_t *buf,
+			    size_t len, const struct sockaddr *from, uint64_t now_us)
+{
+	enum demux_reason reason;
+	enum demux_kind kind = demux_classify(buf, len, &reason);
+
+	switch (kind) {
+	case DEMUX_DROP:
+		l->stats.drop_demux[reason]++;
+		return;
+	case DEMUX_STUN:
+		answer_stun(l, s, buf, len, from);
+		return;
+	default:
+		if (!l->on_wh) {
+			l->stats.drop_no_handler++;
+			return;
+		}
+		l->on_wh(l->on_wh_ctx, s, kind, buf, len, from, now_us);
+		return;
+	}
+}
+
+static void sock_readable_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener_sock *s = container_of(w, struct listener_sock, io);
+	struct listener *l = s->owner;
+	uint64_t now_us = monotime_now_us();
+	int n;
+
+	(void)loop;
+	(void)revents;
+	/* One bounded batch per callback; the loop calls again if more wait. */
+	n = udpio_rx_batch(&l->rx, s->fd);
+	for (int i = 0; i < n; i++) {
+		l->stats.rx_packets++;
+		if (l->rx.msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			l->stats.drop_truncated++;
+			continue;
+		}
+		handle_datagram(l, s, l->rx.bufs[i], l->rx.msgs[i].msg_len,
+				(const struct sockaddr *)&l->rx.from[i], now_us);
+	}
+}
+
+static void flush(struct listener *l)
+{
+	if (udpio_txq_flush(&l->txq)) {
+		ev_io_stop(l->loop, &l->write_watch);
+		return;
+	}
+	/* EAGAIN: wait until the blocking socket can take more. */
+	ev_io_stop(l->loop, &l->write_watch);
+	ev_io_set(&l->write_watch, l->txq.ents[l->txq.head].fd, EV_WRITE);
+	ev_io_start(l->loop, &l->write_watch);
+}
+
+static void flush_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct listener *l = container_of(w, struct listener, flush_watch);
+
+	(void)loop;
+	(void)revents;
+	if (l->txq.n > 0 && !ev_is_active(&l->write_watch)) {
+		flush(l);
+	}
+}
+
+static void writable_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener *l = container_of(w, struct listener, write_watch);
+
+	(void)loop;
+	(void)revents;
+	flush(l);
+}
+
+int listener_send(struct listener *l, const struct listener_sock *sock, const struct sockaddr *dst,
+		  socklen_t dst_len, const void *data, size_t len)
+{
+	return udpio_txq_send(&l->txq, sock->fd, dst, dst_len, data, len);
+}
+
+static int open_sock(struct listener *l, const struct sockaddr_storage *addr, int addr_index,
+		     bool is_alt, uint16_t port, struct diag *d)
+{
+	struct listener_sock *s = &l->socks[l->n_socks];
+	int fd;
+
+	s->local = *addr;
+	addr_set_port(&s->local, port);
+	s->local_len = addr_len(&s->local);
+	fd = udpio_open((struct sockaddr *)&s->local, s->local_len, NULL, d);
+	if (fd < 0) {
+		return fd;
+	}
+	s->owner = l;
+	s->fd = fd;
+	s->addr_index = addr_index;
+	s->is_alt_port = is_alt;
+	ev_io_init(&s->io, sock_readable_cb, fd, EV_READ);
+	l->n_socks++;
+	return 0;
+}
+
+int listener_init(struct listener *l, struct ev_loop *loop, const struct routes *r,
+		  struct diag *d)
+{
+	const struct routes_server *srv = &r->server;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	l->loop = loop;
+	ev_prepare_init(&l->flush_watch, flush_prepare_cb);
+	ev_io_init(&l->write_watch, writable_cb, -1, EV_WRITE);
+	if (udpio_rx_init(&l->rx) != 0 || udpio_txq_init(&l->txq, UDPIO_TXQ_DEFAULT) != 0) {
+		diag_set(d, r->path, srv->line, "out of memory for socket buffers");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < srv->n_listen && i < LISTENER_SOCKS_MAX / 2; i++) {
+		uint16_t port = addr_port((const struct sockaddr *)&srv->listen[i]);
+		err = open_sock(l, &srv->listen[i], (int)i, false, port, d);
+		if (err == 0) {
+			err = open_sock(l, &srv->listen[i], (int)i, true, srv->alt_port, d);
+		}
+		if (err != 0) {
+			return err;
+		}
+	}
+	return 0;
+}
+
+void listener_start(struct listener *l)
+{
+	char text[ADDR_TEXT_MAX];
+
+	for (size_t i = 0; i < l->n_socks; i++) {
+		ev_io_start(l->loop, &l->socks[i].io);
+		log_info("listener: udp %s%s",
+			 addr_format((struct sockaddr *)&l->socks[i].local, text, sizeof(text)),
+			 l->socks[i].is_alt_port ? " (alt port)" : "");
+	}
+	ev_prepare_start(l->loop, &l->flush_watch);
+}
+
+void listener_fini(struct listener *l)
+{
+	if (!l->loop) {
+		return;
+	}
+	ev_prepare_stop(l->loop, &l->flush_watch);
+	ev_io_stop(l->loop, &l->write_watch);
+	for (size_t i = 0; i < l->n_socks; i++) {
+		ev_io_stop(l->loop, &l->socks[i].io);
+		close(l->socks[i].fd);
+	}
+	l->n_socks = 0;
+	udpio_rx_fini(&l->rx);
+	udpio_txq_fini(&l->txq);
+}

@@ -1,0 +1,247 @@
+/* reload: notice saves of routes.conf and hand the new text to the server.
+ *
+ * Editors save either in place (truncate + write: IN_MODIFY, IN_CLOSE_WRITE)
+ * or by writing a new file and renaming it over the old one (IN_MOVED_TO,
+ * a new inode). inotify on the folder sees both; ev_stat polls as a fallback.
+ * Every event re-arms one debounce timer; when it fires, the file is read
+ * once, hashed, and handed over only if its content changed. Comparing
+ * content rather than size and mtime is what catches two saves within the
+ * same second that leave the file the same size. (DESIGN §6, STYLE §6.) */
+#include "reload.h"
+
+#include "common/compiler.h"
+#include "common/diag.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+int reload_read_file(const char *path, size_t max, char **text, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t used = 0;
+	char *buf;
+
+	if (fd < 0) {
+		return -errno;
+	}
+	buf = malloc(max + 2);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + used, max + 1 - used);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0) {
+			int err = -errno;
+			free(buf);
+			close(fd);
+			return err;
+		}
+		if (n == 0) {
+			break;
+		}
+		used += (size_t)n;
+		if (used > max) {
+			free(buf);
+			close(fd);
+			return -EFBIG;
+		}
+	}
+	close(fd);
+	buf[used] = '\0';
+	*text = buf;
+	*len = used;
+	return 0;
+}
+
+static void content_hash(const char *text, size_t len, uint8_t out[32])
+{
+	crypto_generichash(out, 32, (const unsigned char *)text, len, NULL, 0);
+}
+
+void reload_set_running(struct reload *rl, const char *text, size_t len)
+{
+	content_hash(text, len, rl->last_hash);
+	rl->has_hash = true;
+}
+
+static void record(struct reload *rl, bool is_ok, const char *message)
+{
+	rl->status.has_result = true;
+	rl->status.is_ok = is_ok;
+	rl->status.at_wall = time(NULL);
+	snprintf(rl->status.message, sizeof(rl->status.message), "%s", message);
+}
+
+static void reload_run(struct reload *rl, bool is_forced)
+{
+	char *text = NULL;
+	size_t len = 0;
+	uint8_t hash[32];
+	struct diag d;
+	char msg[RELOAD_MESSAGE_MAX];
+	int err = reload_read_file(rl->path, RELOAD_READ_MAX, &text, &len);
+
+	if (err == -ENOENT && !is_forced) {
+		/* Between an editor's unlink and its rename: the next event brings the file. */
+		return;
+	}
+	rl->status.attempts++;
+	if (err != 0) {
+		snprintf(msg, sizeof(msg), "%.600s: cannot read: %s", rl->path,
+			 err == -EFBIG ? "file too large" : strerror(-err));
+		log_error("reload: %s (running configuration kept)", msg);
+		record(rl, false, msg);
+		return;
+	}
+	content_hash(text, len, hash);
+	if (!is_forced && rl->has_hash && sodium_memcmp(hash, rl->last_hash, sizeof(hash)) == 0) {
+		rl->status.attempts--; /* a touch, or a save of the same bytes: nothing to do */
+		free(text);
+		return;
+	}
+	memcpy(rl->last_hash, hash, sizeof(hash));
+	rl->has_hash = true;
+	diag_clear(&d);
+	err = rl->apply(rl->apply_ctx, text, len, &d);
+	free(text);
+	if (err != 0) {
+		diag_format(&d, msg, sizeof(msg));
+		record(rl, false, msg);
+		return;
+	}
+	rl->status.applied++;
+	record(rl, true, "applied");
+}
+
+static void debounce_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct reload *rl = container_of(w, struct reload, debounce);
+
+	(void)loop;
+	(void)revents;
+	ev_timer_stop(rl->loop, &rl->debounce);
+	reload_run(rl, false);
+}
+
+static void poke(struct reload *rl)
+{
+	ev_timer_stop(rl->loop, &rl->debounce);
+	ev_timer_set(&rl->debounce, RELOAD_DEBOUNCE_S, 0.);
+	ev_timer_start(rl->loop, &rl->debounce);
+}
+
+static void inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct reload *rl = container_of(w, struct reload, inotify_io);
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool is_ours = false;
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	/* Drain a bounded number of reads per callback. */
+	for (int round = 0; round < 16; round++) {
+		n = read(rl->inotify_fd, buf, sizeof(buf));
+		if (n <= 0) {
+			break;
+		}
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event ev;
+			memcpy(&ev, p, sizeof(ev));
+			if (ev.len > 0 && strcmp(p + sizeof(ev), rl->base) == 0) {
+				is_ours = true;
+			}
+			p += sizeof(ev) + ev.len;
+		}
+	}
+	if (is_ours) {
+		poke(rl);
+	}
+}
+
+static void stat_cb(struct ev_loop *loop, ev_stat *w, int revents)
+{
+	struct reload *rl = container_of(w, struct reload, stat_watch);
+
+	(void)loop;
+	(void)revents;
+	poke(rl);
+}
+
+int reload_init(struct reload *rl, struct ev_loop *loop, const char *path, reload_apply_fn *apply,
+		void *apply_ctx)
+{
+	char tmp[PATH_MAX];
+
+	memset(rl, 0, sizeof(*rl));
+	rl->inotify_fd = -1;
+	if (strlen(path) >= sizeof(rl->path)) {
+		return -ENAMETOOLONG;
+	}
+	rl->loop = loop;
+	rl->apply = apply;
+	rl->apply_ctx = apply_ctx;
+	snprintf(rl->path, sizeof(rl->path), "%s", path);
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	snprintf(rl->dir, sizeof(rl->dir), "%s", dirname(tmp));
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	snprintf(rl->base, sizeof(rl->base), "%s", basename(tmp));
+
+	rl->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (rl->inotify_fd >= 0 &&
+	    inotify_add_watch(rl->inotify_fd, rl->dir,
+			      IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO | IN_CREATE | IN_ATTRIB) < 0) {
+		log_warn("reload: inotify on %s: %s (polling every %.0f s instead)", rl->dir,
+			 strerror(errno), RELOAD_POLL_S);
+		close(rl->inotify_fd);
+		rl->inotify_fd = -1;
+	}
+	ev_io_init(&rl->inotify_io, inotify_cb, rl->inotify_fd, EV_READ);
+	ev_stat_init(&rl->stat_watch, stat_cb, rl->path, RELOAD_POLL_S);
+	ev_timer_init(&rl->debounce, debounce_cb, RELOAD_DEBOUNCE_S, 0.);
+	return 0;
+}
+
+void reload_start(struct reload *rl)
+{
+	if (rl->inotify_fd >= 0) {
+		ev_io_start(rl->loop, &rl->inotify_io);
+	}
+	ev_stat_start(rl->loop, &rl->stat_watch);
+}
+
+void reload_stop(struct reload *rl)
+{
+	ev_io_stop(rl->loop, &rl->inotify_io);
+	ev_stat_stop(rl->loop, &rl->stat_watch);
+	ev_timer_stop(rl->loop, &rl->debounce);
+}
+
+void reload_fini(struct reload *rl)
+{
+	if (rl->loop) {
+		reload_stop(rl);
+	}
+	if (rl->inotify_fd >= 0) {
+		close(rl->inotify_fd);
+		rl->inotify_fd = -1;
+	}
+}
+
+void reload_now(struct reload *rl)
+{
+	ev_timer_stop(rl->loop, &rl->debounce);
+	reload_run(rl, true);
+}

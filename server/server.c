@@ -1,0 +1,165 @@
+/* server: owns the running configuration and the daemon's watchers.
+ * Reload goes parse -> validate -> diff -> apply (STYLE §8): the new routes
+ * are built whole by config/, compared with the running ones, and swapped
+ * in with one pointer assignment, so a change lands whole or not at all. */
+#include "server.h"
+
+#include "common/b64key.h"
+#include "common/compiler.h"
+#include "common/diag.h"
+#include "common/log.h"
+#include "common/monotime.h"
+#include "config/cfgdiff.h"
+#include "config/routes.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void log_routes_summary(const struct server *srv)
+{
+	const struct routes *r = srv->routes;
+	uint8_t pub[32];
+	char fp[B64KEY_FINGERPRINT_MAX];
+
+	/* crypto_scalarmult_base cannot fail on a loaded 32-byte key. */
+	(void)crypto_scalarmult_base(pub, r->server.key);
+	b64key_fingerprint(pub, fp);
+	log_info("config %s: %zu clients, %zu flows, server key %s…", r->path, r->n_clients,
+		 r->n_flows, fp);
+	if (r->server.is_key_exposed) {
+		log_warn("config %s: key file %s can be read by other users (chmod 600 it)",
+			 r->path, r->server.key_file);
+	}
+}
+
+int server_apply_text(struct server *srv, const char *text, size_t len, struct diag *d)
+{
+	struct cfgdiff diff;
+	struct routes *next;
+	char line[1024];
+	int err;
+
+	next = routes_parse_text(text, len, srv->reload.path, srv->reload.dir, true, d);
+	if (!next) {
+		diag_format(d, line, sizeof(line));
+		log_error("reload: %s (running configuration kept)", line);
+		return -EINVAL;
+	}
+	err = cfgdiff_routes(srv->routes, next, &diff);
+	if (err != 0) {
+		routes_free(next);
+		diag_set(d, srv->reload.path, 0, "cannot compare configurations: %s", strerror(-err));
+		log_error("reload: %s: cannot compare configurations (running configuration kept)",
+			  srv->reload.path);
+		return err;
+	}
+	if (diff.needs_restart) {
+		diag_set(d, srv->reload.path, 0, "%s changed: needs a restart; nothing applied",
+			 diff.restart_what);
+		log_error("reload: %s: %s changed: needs a restart; nothing applied (running "
+			  "configuration kept)",
+			  srv->reload.path, diff.restart_what);
+		cfgdiff_fini(&diff);
+		routes_free(next);
+		return -EBUSY;
+	}
+	cfgdiff_format(&diff, line, sizeof(line));
+	cfgdiff_fini(&diff);
+	/* Commit: nothing below can fail. */
+	routes_free(srv->routes);
+	srv->routes = next;
+	srv->generation++;
+	log_info("reload: applied %s generation=%u: %s", srv->reload.path, srv->generation, line);
+	return 0;
+}
+
+static int reload_apply_cb(void *ctx, const char *text, size_t len, struct diag *d)
+{
+	return server_apply_text(ctx, text, len, d);
+}
+
+static void stop_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	log_info("server: signal %d, stopping", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct server *srv = container_of(w, struct server, sighup_watch);
+
+	(void)loop;
+	(void)revents;
+	log_info("reload: SIGHUP, reading %s", srv->reload.path);
+	reload_now(&srv->reload);
+}
+
+int server_init(struct server *srv, struct ev_loop *loop, const char *config_path,
+		struct diag *d)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int err;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->loop = loop;
+	srv->started_us = monotime_now_us();
+	err = reload_init(&srv->reload, loop, config_path, reload_apply_cb, srv);
+	if (err != 0) {
+		diag_set(d, config_path, 0, "%s", strerror(-err));
+		return err;
+	}
+	err = reload_read_file(config_path, RELOAD_READ_MAX, &text, &len);
+	if (err != 0) {
+		diag_set(d, config_path, 0, "cannot read: %s",
+			 err == -EFBIG ? "file too large" : strerror(-err));
+		return err;
+	}
+	srv->routes = routes_parse_text(text, len, config_path, srv->reload.dir, true, d);
+	if (!srv->routes) {
+		free(text);
+		return -EINVAL;
+	}
+	reload_set_running(&srv->reload, text, len);
+	free(text);
+	srv->generation = 1;
+	log_routes_summary(srv);
+	err = listener_init(&srv->listener, loop, srv->routes, d);
+	if (err != 0) {
+		return err;
+	}
+
+	ev_signal_init(&srv->sigint_watch, stop_signal_cb, SIGINT);
+	ev_signal_init(&srv->sigterm_watch, stop_signal_cb, SIGTERM);
+	ev_signal_init(&srv->sighup_watch, sighup_cb, SIGHUP);
+	return 0;
+}
+
+void server_run(struct server *srv)
+{
+	ev_signal_start(srv->loop, &srv->sigint_watch);
+	ev_signal_start(srv->loop, &srv->sigterm_watch);
+	ev_signal_start(srv->loop, &srv->sighup_watch);
+	listener_start(&srv->listener);
+	reload_start(&srv->reload);
+	log_info("server: running, watching %s", srv->reload.path);
+	ev_run(srv->loop, 0);
+}
+
+void server_fini(struct server *srv)
+{
+	if (srv->loop) {
+		ev_signal_stop(srv->loop, &srv->sigint_watch);
+		ev_signal_stop(srv->loop, &srv->sigterm_watch);
+		ev_signal_stop(srv->loop, &srv->sighup_watch);
+	}
+	listener_fini(&srv->listener);
+	reload_fini(&srv->reload);
+	routes_free(srv->routes);
+	srv->routes = NULL;
+}

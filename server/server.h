@@ -1,0 +1,39 @@
+/* server: the rendezvous daemon's state and main loop (DESIGN §1, §6).
+ * All daemon state hangs off struct server; nothing is global. */
+#ifndef WH_SERVER_H
+#define WH_SERVER_H
+
+#include "server/listener.h"
+#include "server/reload.h"
+
+#include <ev.h>
+#include <stdint.h>
+
+struct routes;
+struct diag;
+
+struct server {
+	struct ev_loop *loop; /* borrowed: main owns the default loop */
+	struct routes *routes; /* owns: the running, validated configuration */
+	struct reload reload;
+	struct listener listener;
+	ev_signal sigint_watch;
+	ev_signal sigterm_watch;
+	ev_signal sighup_watch;
+	uint64_t started_us;
+	unsigned generation; /* bumped by each applied configuration */
+};
+
+/* Load and validate config_path, then set up watchers (not started).
+ * On error returns negative errno with d set; server_fini is still safe. */
+int server_init(struct server *srv, struct ev_loop *loop, const char *config_path,
+		struct diag *d);
+/* Start watchers and run the loop until SIGINT/SIGTERM. */
+void server_run(struct server *srv);
+/* Stop watchers and free everything the server owns. Safe on a half-built server. */
+void server_fini(struct server *srv);
+/* Validate text as routes.conf and, if valid, apply the difference to the
+ * running configuration (the reload callback; the REST API will use it too). */
+int server_apply_text(struct server *srv, const char *text, size_t len, struct diag *d);
+
+#endif

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# test_check_config: `--check-config` of both daemons (issue #2, acceptance 2).
+#
+#   +------------------------------+
+#   | this host: no network at all |
+#   +------------------------------+
+#
+# The README's example routes.conf and client.ini files pass; every file in
+# the invalid corpus (one defect each, first line "# expect: LINE: message",
+# or "# expect: message" for an error that has no line)
+# fails with exit status 1 and exactly "FILE:LINE: message" on stderr.
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lab/lib.sh"
+lab_init check_config
+cd "$LAB_ROOT"
+
+# Key files lose their mode in git; the warning about that is not under test.
+chmod 600 config/examples/*.key
+
+bin/wormhole-server --check-config config/examples/routes.conf >"$LAB_DIR/out" 2>&1 ||
+	fail "example routes.conf refused: $(cat "$LAB_DIR/out")"
+for ini in config/examples/*.ini; do
+	bin/wormhole-client --check-config "$ini" >"$LAB_DIR/out" 2>&1 ||
+		fail "example $ini refused: $(cat "$LAB_DIR/out")"
+done
+
+n=0
+for f in tests/config/invalid/*; do
+	case "$f" in
+	*.conf) prog=bin/wormhole-server ;;
+	*.ini) prog=bin/wormhole-client ;;
+	*) continue ;;
+	esac
+	expect=$(head -n 1 "$f" | sed -n 's/^[#;] expect: //p')
+	[ -n "$expect" ] || fail "$f: first line has no '# expect: LINE: message'"
+	status=0
+	"$prog" --check-config "$f" >"$LAB_DIR/out" 2>"$LAB_DIR/err" || status=$?
+	[ "$status" = 1 ] || fail "$f: exit status $status, want 1"
+	got=$(grep -v ': warning: ' "$LAB_DIR/err" || true)
+	# "LINE: message", or just "message" for an error with no line.
+	case "$expect" in
+	[0-9]*) want="$f:$expect" ;;
+	*) want="$f: $expect" ;;
+	esac
+	[ "$got" = "$want" ] || fail "$f: got '$got', want '$want'"
+	n=$((n + 1))
+done
+[ "$n" -ge 25 ] || fail "only $n invalid files in the corpus (want at least 25)"
+echo "  $n invalid files refused with the expected FILE:LINE: message"
+
+# Usage errors exit 2 with one line.
+status=0
+bin/wormhole-server --bogus 2>"$LAB_DIR/err" || status=$?
+[ "$status" = 2 ] && [ "$(wc -l <"$LAB_DIR/err")" = 1 ] || fail "bad flag: status $status"
+status=0
+bin/wormhole-client --log-level loud 2>"$LAB_DIR/err" || status=$?
+[ "$status" = 2 ] || fail "bad --log-level: status $status"
+lab_pass

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# test_daemons_clean_exit: both daemons free everything and exit 0 on
+# SIGTERM/SIGINT, checked under valgrind (issue #2, "Daemons").
+#
+#   +---------------------------+
+#   | this host (loopback only) |
+#   |  wormhole-server, -client |
+#   +---------------------------+
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lab/lib.sh"
+lab_init daemons_clean_exit
+command -v valgrind >/dev/null || fail "valgrind not installed (make deps installs it)"
+
+KG=$LAB_BIN/wormhole-keygen
+"$KG" genkey -o "$LAB_DIR/server.key"
+"$KG" genkey -o "$LAB_DIR/drone3.key"
+SPUB=$("$KG" pubkey <"$LAB_DIR/server.key")
+D3=$("$KG" pubkey <"$LAB_DIR/drone3.key")
+cat >"$LAB_DIR/routes.conf" <<CONF
+server: { listen = ["127.0.0.1:17410"]; key_file = "server.key"; };
+clients: { drone3 = { key = "$D3"; }; };
+flows: ( { name = "mavlink"; proto = "udp"; port = 14550; members = ["drone3"]; } );
+CONF
+cat >"$LAB_DIR/client.ini" <<INI
+[client]
+id = drone3
+key_file = drone3.key
+server = 127.0.0.1:17410
+server_key = $SPUB
+INI
+
+VG=(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
+	--errors-for-leak-kinds=definite,indirect)
+lab_start server "${VG[@]}" "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf"
+lab_start client "${VG[@]}" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/client.ini"
+wait_until 30 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
+wait_until 30 grep -q "client drone3: running" "$LAB_DIR/client.log" || fail "client did not start"
+
+# One applied reload and one refused one, so their paths are checked too.
+sed -i 's/port = 14550/port = 14551/' "$LAB_DIR/routes.conf"
+wait_until 10 grep -q "generation=2" "$LAB_DIR/server.log" || fail "reload not applied"
+echo 'flows: ( { name = "x"; } );' >>"$LAB_DIR/routes.conf"
+wait_until 10 grep -q "running configuration kept" "$LAB_DIR/server.log" || fail "bad reload not refused"
+
+status=0
+lab_stop server || status=$?
+[ "$status" = 0 ] || fail "server exit status $status under valgrind (99 = leak or memory error)"
+kill -INT "${LAB_PIDS[client]}"
+status=0
+wait "${LAB_PIDS[client]}" || status=$?
+unset "LAB_PIDS[client]"
+[ "$status" = 0 ] || fail "client exit status $status under valgrind (99 = leak or memory error)"
+echo "  server and client: clean exit, no leaks or memory errors"
+lab_pass

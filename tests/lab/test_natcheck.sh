@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# test_natcheck: NAT classification against the real server (issue #5,
+# acceptance 1, 2 and 4).
+#
+#                 +------------------------------+
+#                 | srv  203.0.113.10, .11       |
+#                 | wormhole-server :7400/:7401  |
+#                 +--------------+---------------+
+#                                | internet (bridge)
+#   +------------+-------------+-+-----------+-------------+--------------+
+#   | open       | fc          | rc          | prc         | sym          |
+#   | none       | full-cone   | restr.-cone | port-restr. | symmetric    |
+#   | .100.1     | .100.2      | .100.3      | .100.4      | .100.5       |
+#   +-----+------+------+------+------+------+------+------+-------+------+
+#         |             |             |             |              |
+#      hopen          hfc           hrc           hprc           hsym
+#   198.51.100.130  10.0.2.2      10.0.3.2      10.0.4.2       10.0.5.2
+#
+# Each host runs `wormhole-client natcheck --json` and must report the type,
+# mapping and filtering its router makes, within 2 s. Debian's stun client
+# (RFC 3489) run against the same server must agree for full cone,
+# port-restricted cone and symmetric. With the server's alternate address
+# silent the answer is still definite; with UDP cut it is "udp-blocked".
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lab/lib.sh"
+source "$LAB_ROOT/tools/lab/topo.sh"
+lab_init natcheck
+[ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
+command -v stun >/dev/null || fail "Debian's stun client is missing (make deps installs stun-client)"
+
+KG=$LAB_BIN/wormhole-keygen
+"$KG" genkey -o "$LAB_DIR/server.key"
+SPUB=$("$KG" pubkey <"$LAB_DIR/server.key")
+cat >"$LAB_DIR/routes.conf" <<CONF
+server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
+          key_file = "server.key"; };
+clients: { };
+flows: ( );
+CONF
+
+lab_server srv 203.0.113.10 203.0.113.11
+lab_nat open none 198.51.100.1 198.51.100.128/25
+lab_host hopen open 198.51.100.130
+lab_nat fc full-cone 198.51.100.2 10.0.2.0/24
+lab_host hfc fc 10.0.2.2
+lab_nat rc restricted-cone 198.51.100.3 10.0.3.0/24
+lab_host hrc rc 10.0.3.2
+lab_nat prc port-restricted-cone 198.51.100.4 10.0.4.0/24
+lab_host hprc prc 10.0.4.2
+lab_nat sym symmetric 198.51.100.5 10.0.5.0/24
+lab_host hsym sym 10.0.5.2
+
+lab_start_in srv server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf"
+wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
+
+for h in hopen hfc hrc hprc hsym; do
+	cat >"$LAB_DIR/$h.ini" <<INI
+[client]
+id = $h
+key = $("$KG" genkey)
+server = 203.0.113.10:7400
+server_key = $SPUB
+INI
+	chmod 600 "$LAB_DIR/$h.ini"
+done
+
+# json_field FILE KEY: the value of a top-level JSON field (strings unquoted).
+json_field() {
+	python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2"
+}
+
+natcheck() {
+	local host=$1 out=$LAB_DIR/$1.json
+	lab_exec "$host" timeout 10 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$host.ini" natcheck --json \
+		>"$out" 2>"$LAB_DIR/$host.natcheck.err" || fail "$host: natcheck failed: $(cat "$LAB_DIR/$host.natcheck.err")"
+}
+
+# expect HOST TYPE MAPPING FILTERING
+expect() {
+	local host=$1 type=$2 mapping=$3 filtering=$4 out=$LAB_DIR/$1.json
+	natcheck "$host"
+	local got="$(json_field "$out" type) $(json_field "$out" mapping) $(json_field "$out" filtering)"
+	[ "$got" = "$type $mapping $filtering" ] || fail "$host: got '$got', want '$type $mapping $filtering': $(cat "$out")"
+	local ms
+	ms=$(json_field "$out" elapsed_ms)
+	[ "$ms" -lt 2000 ] || fail "$host: classification took $ms ms (want < 2000)"
+	echo "  $host: $type, mapping $mapping, filtering $filtering, mapped $(json_field "$out" mapped_address), ${ms} ms"
+}
+
+EI=endpoint-independent
+AD=address-dependent
+APD=address-and-port-dependent
+expect hopen open "$EI" "$EI"
+expect hfc full-cone "$EI" "$EI"
+expect hrc restricted-cone "$EI" "$AD"
+expect hprc port-restricted-cone "$EI" "$APD"
+expect hsym symmetric "$APD" "$APD"
+[ "$(json_field "$LAB_DIR/hopen.json" mapped_address)" = "198.51.100.130:$(json_field "$LAB_DIR/hopen.json" mapped_address | cut -d: -f2)" ] ||
+	fail "open host's mapped address is not its own"
+[ "$(json_field "$LAB_DIR/hprc.json" port_preserving)" = true ] || fail "port-restricted NAT should preserve ports"
+[ "$(json_field "$LAB_DIR/hsym.json" allocation)" = random ] || fail "symmetric NAT allocation should be random"
+
+# Acceptance 2: Debian's stun client (RFC 3489) agrees. Its summary line names
+# mapping and filtering; each run uses its own local port.
+stun_says() {
+	local host=$1 port=$2
+	lab_exec "$host" timeout 20 stun 203.0.113.10:7400 -p "$port" 2>&1 | grep '^Primary:' || true
+}
+check_stun() {
+	local host=$1 want=$2 port=$3 line
+	line=$(stun_says "$host" "$port")
+	echo "  stun client on $host: $line"
+	grep -q "$want" <<<"$line" || fail "$host: stun client says '$line', want '$want'"
+}
+check_stun hfc "Independent Mapping, Independent Filter" 40010
+check_stun hprc "Independent Mapping, Port Dependent Filter" 40020
+check_stun hsym "Dependent Mapping" 40030
+
+# Acceptance 4: with the alternate address silent the answer is definite and
+# quick; with UDP blocked it says so.
+lab_exec srv nft -f - <<'NFT'
+table inet natcheck_alt {
+	chain input {
+		type filter hook input priority 0;
+		ip daddr 203.0.113.11 udp dport { 7400, 7401 } drop
+	}
+}
+NFT
+natcheck hprc
+t=$(json_field "$LAB_DIR/hprc.json" type)
+case "$t" in
+restricted-cone | port-restricted-cone | full-cone) ;;
+*) fail "with the alternate address silent: type '$t'" ;;
+esac
+[ "$(json_field "$LAB_DIR/hprc.json" alternate_answered)" = false ] || fail "alternate should be silent"
+echo "  alternate address silent: $t in $(json_field "$LAB_DIR/hprc.json" elapsed_ms) ms"
+lab_exec srv nft delete table inet natcheck_alt
+
+lab_cut prc wan
+natcheck hprc
+[ "$(json_field "$LAB_DIR/hprc.json" type)" = udp-blocked ] || fail "cut path: $(cat "$LAB_DIR/hprc.json")"
+echo "  UDP cut: udp-blocked in $(json_field "$LAB_DIR/hprc.json" elapsed_ms) ms"
+lab_heal prc wan
+
+lab_teardown
+lab_pass

@@ -1,0 +1,146 @@
+/* Unit tests for common/udpio: batched UDP over loopback sockets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "common/addr.h"
+#include "common/diag.h"
+#include "common/udpio.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int open_loopback(struct sockaddr_storage *bound, socklen_t *len)
+{
+	struct sockaddr_storage any;
+	socklen_t any_len;
+	struct diag d;
+	int fd;
+
+	diag_clear(&d);
+	assert_int_equal(addr_parse("127.0.0.1:1", &any, &any_len), 0);
+	((struct sockaddr_in *)&any)->sin_port = 0;
+	fd = udpio_open((struct sockaddr *)&any, any_len, NULL, &d);
+	assert_true(fd >= 0);
+	assert_int_equal(udpio_local_addr(fd, bound, len), 0);
+	return fd;
+}
+
+static void wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 2000), 1);
+}
+
+static void test_udpio_sends_a_queued_batch_and_receives_it_in_order(void **state)
+{
+	struct sockaddr_storage a_addr, b_addr;
+	socklen_t a_len, b_len;
+	int a = open_loopback(&a_addr, &a_len);
+	int b = open_loopback(&b_addr, &b_len);
+	struct udpio_txq q;
+	struct udpio_rx rx;
+	int got = 0;
+
+	(void)state;
+	assert_int_equal(udpio_txq_init(&q, 128), 0);
+	assert_int_equal(udpio_rx_init(&rx), 0);
+	for (int i = 0; i < 100; i++) {
+		char msg[16];
+		int n = snprintf(msg, sizeof(msg), "m%d", i);
+		assert_int_equal(udpio_txq_send(&q, a, (struct sockaddr *)&b_addr, b_len, msg,
+						(size_t)n),
+				 0);
+	}
+	assert_true(udpio_txq_flush(&q));
+	assert_int_equal(q.n, 0);
+	/* Bounded: at most 100 datagrams in at most a few batches. */
+	for (int round = 0; round < 10 && got < 100; round++) {
+		wait_readable(b);
+		int n = udpio_rx_batch(&rx, b);
+		assert_true(n > 0 && n <= UDPIO_BATCH);
+		for (int i = 0; i < n; i++) {
+			char want[16];
+			snprintf(want, sizeof(want), "m%d", got + i);
+			assert_int_equal(rx.msgs[i].msg_len, strlen(want));
+			assert_memory_equal(rx.bufs[i], want, strlen(want));
+			assert_true(addr_equal((struct sockaddr *)&rx.from[i],
+					       (struct sockaddr *)&a_addr));
+		}
+		got += n;
+	}
+	assert_int_equal(got, 100);
+	assert_int_equal(udpio_rx_batch(&rx, b), 0); /* nothing more: 0, not an error */
+	udpio_rx_fini(&rx);
+	udpio_txq_fini(&q);
+	close(a);
+	close(b);
+}
+
+static void test_udpio_counts_pushes_into_a_full_queue(void **state)
+{
+	struct udpio_txq q;
+	struct sockaddr_storage dst;
+	socklen_t len;
+
+	(void)state;
+	assert_int_equal(addr_parse("127.0.0.1:9", &dst, &len), 0);
+	assert_int_equal(udpio_txq_init(&q, 2), 0);
+	assert_int_equal(udpio_txq_send(&q, -1, (struct sockaddr *)&dst, len, "x", 1), 0);
+	assert_int_equal(udpio_txq_send(&q, -1, (struct sockaddr *)&dst, len, "y", 1), 0);
+	assert_int_equal(udpio_txq_send(&q, -1, (struct sockaddr *)&dst, len, "z", 1), -ENOBUFS);
+	assert_int_equal(q.dropped_full, 1);
+	/* A bad fd refuses each datagram: counted, dropped, and the queue drains. */
+	assert_true(udpio_txq_flush(&q));
+	assert_int_equal(q.send_errors, 2);
+	udpio_txq_fini(&q);
+}
+
+static void test_udpio_refuses_datagrams_larger_than_a_buffer(void **state)
+{
+	static uint8_t big[UDPIO_BUF_SIZE + 1];
+	struct udpio_txq q;
+	struct sockaddr_storage dst;
+	socklen_t len;
+
+	(void)state;
+	assert_int_equal(addr_parse("127.0.0.1:9", &dst, &len), 0);
+	assert_int_equal(udpio_txq_init(&q, 2), 0);
+	assert_int_equal(udpio_txq_send(&q, -1, (struct sockaddr *)&dst, len, big, sizeof(big)),
+			 -EMSGSIZE);
+	assert_int_equal(q.n, 0);
+	udpio_txq_fini(&q);
+}
+
+static void test_udpio_open_names_the_address_when_bind_fails(void **state)
+{
+	struct sockaddr_storage a_addr;
+	socklen_t a_len;
+	int a = open_loopback(&a_addr, &a_len);
+	struct diag d;
+	char buf[256], want[128], text[ADDR_TEXT_MAX];
+
+	(void)state;
+	diag_clear(&d);
+	assert_int_equal(udpio_open((struct sockaddr *)&a_addr, a_len, NULL, &d), -EADDRINUSE);
+	snprintf(want, sizeof(want), "bind %s: Address already in use",
+		 addr_format((struct sockaddr *)&a_addr, text, sizeof(text)));
+	assert_string_equal(diag_format(&d, buf, sizeof(buf)), want);
+	close(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_udpio_sends_a_queued_batch_and_receives_it_in_order),
+		cmocka_unit_test(test_udpio_counts_pushes_into_a_full_queue),
+		cmocka_unit_test(test_udpio_refuses_datagrams_larger_than_a_buffer),
+		cmocka_unit_test(test_udpio_open_names_the_address_when_bind_fails),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,142 @@
+/* wormhole-keygen: make and print X25519 keys, written base64 like
+ * WireGuard's (DESIGN §3). genkey prints a new private key; pubkey reads a
+ * private key on stdin (or from FILE) and prints its public key. */
+#include "common/b64key.h"
+#include "common/cliopt.h"
+#include "common/diag.h"
+#include "common/version.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const prog = "wormhole-keygen";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s genkey [-o FILE]   print a new private key (or write it to FILE, mode 600)\n"
+		"       %s pubkey [FILE]      read a private key on stdin (or FILE), print its public key\n"
+		"       %s --help | --version\n",
+		prog, prog, prog);
+}
+
+static int genkey(const char *out_path)
+{
+	uint8_t priv[32];
+	char text[B64KEY_TEXT_MAX];
+	int fd;
+
+	randombytes_buf(priv, sizeof(priv));
+	/* X25519 clamping (RFC 7748 §5), as wg genkey does. */
+	priv[0] &= 248;
+	priv[31] &= 127;
+	priv[31] |= 64;
+	b64key_encode(priv, text);
+	sodium_memzero(priv, sizeof(priv));
+	if (!out_path) {
+		printf("%s\n", text);
+		sodium_memzero(text, sizeof(text));
+		return CLIOPT_EXIT_OK;
+	}
+	fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "%s: open %s: %s\n", prog, out_path, strerror(errno));
+		sodium_memzero(text, sizeof(text));
+		return CLIOPT_EXIT_FAILURE;
+	}
+	dprintf(fd, "%s\n", text);
+	sodium_memzero(text, sizeof(text));
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fprintf(stderr, "%s: write %s: %s\n", prog, out_path, strerror(errno));
+		return CLIOPT_EXIT_FAILURE;
+	}
+	return CLIOPT_EXIT_OK;
+}
+
+static int pubkey(const char *in_path)
+{
+	char line[256];
+	uint8_t priv[32], pub[32];
+	char text[B64KEY_TEXT_MAX];
+	FILE *in = stdin;
+	struct stat st;
+	const char *name = in_path ? in_path : "stdin";
+
+	if (in_path && !(in = fopen(in_path, "r"))) {
+		fprintf(stderr, "%s: open %s: %s\n", prog, in_path, strerror(errno));
+		return CLIOPT_EXIT_FAILURE;
+	}
+	/* A private key in a file others can read is a key others have. */
+	if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0077)) {
+		fprintf(stderr, "%s: warning: %s can be read by other users (chmod 600 it)\n", prog,
+			name);
+	}
+	if (!fgets(line, sizeof(line), in)) {
+		fprintf(stderr, "%s: %s: no key to read\n", prog, name);
+		if (in != stdin) {
+			fclose(in);
+		}
+		return CLIOPT_EXIT_FAILURE;
+	}
+	if (in != stdin) {
+		fclose(in);
+	}
+	if (b64key_decode(line, priv) != 0) {
+		sodium_memzero(line, sizeof(line));
+		fprintf(stderr, "%s: %s: not a base64 X25519 key (44 characters)\n", prog, name);
+		return CLIOPT_EXIT_FAILURE;
+	}
+	sodium_memzero(line, sizeof(line));
+	if (crypto_scalarmult_base(pub, priv) != 0) {
+		sodium_memzero(priv, sizeof(priv));
+		fprintf(stderr, "%s: %s: unusable private key\n", prog, name);
+		return CLIOPT_EXIT_FAILURE;
+	}
+	sodium_memzero(priv, sizeof(priv));
+	b64key_encode(pub, text);
+	printf("%s\n", text);
+	return CLIOPT_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium failed to initialise\n", prog);
+		return CLIOPT_EXIT_FAILURE;
+	}
+	if (!cmd) {
+		cliopt_usage_error(prog, "missing command (genkey or pubkey)");
+		return CLIOPT_EXIT_USAGE;
+	}
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+		usage(stdout);
+		return CLIOPT_EXIT_OK;
+	}
+	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("%s %s\n", prog, WH_VERSION);
+		return CLIOPT_EXIT_OK;
+	}
+	if (strcmp(cmd, "genkey") == 0 && argc == 2) {
+		return genkey(NULL);
+	}
+	if (strcmp(cmd, "genkey") == 0 && argc == 4 &&
+	    (strcmp(argv[2], "-o") == 0 || strcmp(argv[2], "--out") == 0)) {
+		return genkey(argv[3]);
+	}
+	if (strcmp(cmd, "pubkey") == 0 && argc <= 3) {
+		return pubkey(argc == 3 ? argv[2] : NULL);
+	}
+	if (strcmp(cmd, "genkey") == 0 || strcmp(cmd, "pubkey") == 0) {
+		cliopt_usage_error(prog, "unexpected arguments to '%s'", cmd);
+	} else {
+		cliopt_usage_error(prog, "unknown command '%s'", cmd);
+	}
+	return CLIOPT_EXIT_USAGE;
+}

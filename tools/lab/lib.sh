@@ -1,0 +1,87 @@
+# lab/lib.sh: helpers every lab test sources (STYLE §10). Bash only.
+#   lab_init NAME      per-run work dir, log dir, cleanup trap
+#   lab_start NAME CMD...   start a process in the background, record its PID
+#   lab_stop NAME      SIGTERM one started process, wait for it, return its status
+#   wait_until SECONDS CMD...  poll CMD every 50 ms until it succeeds or time runs out
+# Processes are killed only by the PIDs recorded here; namespaces (later tests)
+# carry the per-run prefix wh-$$- and are removed by lab_cleanup.
+
+LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LAB_BIN=${LAB_BIN:-$LAB_ROOT/bin}
+declare -A LAB_PIDS=()
+
+lab_init() {
+	LAB_TEST=$1
+	LAB_PREFIX="wh-$$-"
+	LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/wh-lab-$LAB_TEST.XXXXXX")
+	LAB_LOGS=$LAB_ROOT/build/lab-logs/$LAB_TEST
+	LAB_OK=0
+	rm -rf "$LAB_LOGS"
+	trap lab_cleanup EXIT
+}
+
+lab_cleanup() {
+	local name pid
+	for name in "${!LAB_PIDS[@]}"; do
+		pid=${LAB_PIDS[$name]}
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || true
+			for _ in $(seq 1 40); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.05
+			done
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_PREFIX" || true); do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	if [ "$LAB_OK" != 1 ]; then
+		mkdir -p "$LAB_LOGS"
+		cp -r "$LAB_DIR"/. "$LAB_LOGS"/ 2>/dev/null || true
+		echo "lab $LAB_TEST: FAILED; logs kept in $LAB_LOGS" >&2
+	fi
+	rm -rf "$LAB_DIR"
+}
+
+lab_pass() {
+	LAB_OK=1
+	echo "lab $LAB_TEST: ok"
+}
+
+lab_start() {
+	local name=$1
+	shift
+	"$@" >"$LAB_DIR/$name.log" 2>&1 &
+	LAB_PIDS[$name]=$!
+}
+
+lab_stop() {
+	local name=$1 pid=${LAB_PIDS[$1]} status=0
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" || status=$?
+	unset "LAB_PIDS[$name]"
+	return $status
+}
+
+wait_until() {
+	local secs=$1
+	shift
+	local deadline
+	deadline=$(($(date +%s%N) + $(awk "BEGIN{printf \"%d\", $secs * 1000000000}")))
+	while :; do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		if [ "$(date +%s%N)" -ge "$deadline" ]; then
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+fail() {
+	echo "lab $LAB_TEST: $*" >&2
+	exit 1
+}
