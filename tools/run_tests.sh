@@ -19,7 +19,9 @@ for t in "$@"; do
 		set -- "$t" "$dir"
 		;;
 	vectors)
-		set -- "$t" ../shared/vectors/noise-25519-chachapoly-blake2b.json tests/vectors/*.json
+		# The public vectors file is kept in tests/vectors/ (a copy of
+		# ../shared/vectors/), so a clone alone runs it.
+		set -- "$t" tests/vectors/*.json
 		;;
 	*)
 		set -- "$t"
