@@ -82,6 +82,16 @@ static int check_tcp_sinks(const struct cfgread *cr, const config_setting_t *s, 
 	return 0;
 }
 
+static int check_member_count(const struct cfgread *cr, const config_setting_t *at,
+			      const char *what, size_t n)
+{
+	if (n > ROUTES_MEMBERS_MAX) {
+		cfgread_fail(cr, at, "%s: %zu members (at most %d)", what, n, ROUTES_MEMBERS_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_membership(const struct cfgread *cr, const config_setting_t *s, const char *what,
 			    const struct routes *r, struct routes_flow *f)
 {
@@ -101,6 +111,7 @@ static int parse_membership(const struct cfgread *cr, const config_setting_t *s,
 	if (members) {
 		f->is_nn = true;
 		err = read_ids(cr, s, "members", what, r, &f->members, &f->n_members);
+		err = err ? err : check_member_count(cr, members, what, f->n_members);
 		return err ? err : check_tcp_sinks(cr, s, what, f);
 	}
 	if (!from || !to) {
@@ -110,6 +121,9 @@ static int parse_membership(const struct cfgread *cr, const config_setting_t *s,
 	err = read_ids(cr, s, "from", what, r, &f->from, &f->n_from);
 	if (err == 0) {
 		err = read_ids(cr, s, "to", what, r, &f->to, &f->n_to);
+	}
+	if (err == 0) {
+		err = check_member_count(cr, to, what, f->n_from + f->n_to);
 	}
 	for (size_t i = 0; err == 0 && i < f->n_to; i++) {
 		if (routes_flow_is_source(f, f->to[i])) {

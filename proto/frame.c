@@ -151,6 +151,7 @@ static void datagram_read(struct wire_reader *r, struct frame *f)
 	struct frame_datagram *d = &f->u.datagram;
 
 	d->flow_id = wire_read_u32(r);
+	d->flags = wire_read_u8(r);
 	d->seq = wire_read_u32(r);
 	d->payload_len = wire_reader_left(r);
 	d->payload = wire_read_ptr(r, d->payload_len);
@@ -161,19 +162,23 @@ static void datagram_write(struct wire_writer *w, const struct frame *f)
 	const struct frame_datagram *d = &f->u.datagram;
 
 	wire_write_u32(w, d->flow_id);
+	wire_write_u8(w, d->flags);
 	wire_write_u32(w, d->seq);
 	wire_write_bytes(w, d->payload, d->payload_len);
 }
 
 static size_t datagram_size(const struct frame *f)
 {
-	return 8 + f->u.datagram.payload_len;
+	return 9 + f->u.datagram.payload_len;
 }
 
 static int datagram_validate(const struct frame *f)
 {
 	const struct frame_datagram *d = &f->u.datagram;
 
+	if (d->flags & ~FRAME_DATAGRAM_FLAGS_ALL) {
+		return -EINVAL;
+	}
 	return (d->payload_len > 0 && !d->payload) ? -EINVAL : 0;
 }
 
@@ -403,18 +408,45 @@ static size_t cc_size(const struct frame *f)
 	return 32;
 }
 
-/* ---- route update (server -> client) ---- */
+/* ---- route distribution (server -> client; SYNC both ways) ---- */
+
+/* An optional address: family u8 (0 = none) [ip port]. */
+static void read_opt_addr(struct wire_reader *r, struct frame_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = wire_read_u8(r);
+	if (a->family == 0) {
+		return;
+	}
+	if (a->family != FRAME_ADDR_IPV4 && a->family != FRAME_ADDR_IPV6) {
+		r->err = true;
+		return;
+	}
+	wire_read_bytes(r, a->ip, addr_ip_len(a->family));
+	a->port = wire_read_u16(r);
+}
+
+static void write_opt_addr(struct wire_writer *w, const struct frame_addr *a)
+{
+	wire_write_u8(w, a->family);
+	if (a->family != 0) {
+		wire_write_bytes(w, a->ip, addr_ip_len(a->family));
+		wire_write_u16(w, a->port);
+	}
+}
 
 static void route_read(struct wire_reader *r, struct frame *f)
 {
 	struct frame_route *rt = &f->u.route;
 
 	rt->generation = wire_read_u64(r);
-	rt->action = wire_read_u8(r);
 	rt->flow_id = wire_read_u32(r);
 	read_name(r, &rt->flow);
 	rt->proto = wire_read_u8(r);
 	rt->port = wire_read_u16(r);
+	rt->listen_port = wire_read_u16(r);
+	read_opt_addr(r, &rt->deliver);
+	rt->mtu = wire_read_u16(r);
 	rt->member_count = wire_read_u8(r);
 	if (rt->member_count > WIRE_MEMBERS_MAX) {
 		r->err = true;
@@ -422,7 +454,7 @@ static void route_read(struct wire_reader *r, struct frame *f)
 	}
 	for (size_t i = 0; i < rt->member_count; i++) {
 		read_name(r, &rt->members[i].name);
-		wire_read_bytes(r, rt->members[i].key, WIRE_KEY_LEN);
+		rt->members[i].roles = wire_read_u8(r);
 	}
 }
 
@@ -431,25 +463,28 @@ static void route_write(struct wire_writer *w, const struct frame *f)
 	const struct frame_route *rt = &f->u.route;
 
 	wire_write_u64(w, rt->generation);
-	wire_write_u8(w, rt->action);
 	wire_write_u32(w, rt->flow_id);
 	write_name(w, &rt->flow);
 	wire_write_u8(w, rt->proto);
 	wire_write_u16(w, rt->port);
+	wire_write_u16(w, rt->listen_port);
+	write_opt_addr(w, &rt->deliver);
+	wire_write_u16(w, rt->mtu);
 	wire_write_u8(w, rt->member_count);
 	for (size_t i = 0; i < rt->member_count; i++) {
 		write_name(w, &rt->members[i].name);
-		wire_write_bytes(w, rt->members[i].key, WIRE_KEY_LEN);
+		wire_write_u8(w, rt->members[i].roles);
 	}
 }
 
 static size_t route_size(const struct frame *f)
 {
 	const struct frame_route *rt = &f->u.route;
-	size_t n = 8 + 1 + 4 + 1 + (size_t)rt->flow.len + 1 + 2 + 1;
+	size_t deliver = rt->deliver.family ? 1 + addr_ip_len(rt->deliver.family) + 2 : 1;
+	size_t n = 8 + 4 + 1 + (size_t)rt->flow.len + 1 + 2 + 2 + deliver + 2 + 1;
 
 	for (size_t i = 0; i < rt->member_count && i < WIRE_MEMBERS_MAX; i++) {
-		n += 1 + (size_t)rt->members[i].name.len + WIRE_KEY_LEN;
+		n += 1 + (size_t)rt->members[i].name.len + 1;
 	}
 	return n;
 }
@@ -457,23 +492,107 @@ static size_t route_size(const struct frame *f)
 static int route_validate(const struct frame *f)
 {
 	const struct frame_route *rt = &f->u.route;
+	const struct frame_addr *d = &rt->deliver;
 
-	if (rt->action < FRAME_ROUTE_ADD || rt->action > FRAME_ROUTE_ACTION_MAX) {
-		return -EINVAL;
-	}
 	if (rt->proto < FRAME_PROTO_UDP || rt->proto > FRAME_PROTO_MAX) {
 		return -EINVAL;
 	}
 	if (!name_ok(&rt->flow, false) || rt->member_count > WIRE_MEMBERS_MAX) {
 		return -EINVAL;
 	}
-	if (rt->action == FRAME_ROUTE_DEL && rt->member_count != 0) {
+	if (d->family != 0 && d->family != FRAME_ADDR_IPV4 && d->family != FRAME_ADDR_IPV6) {
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < rt->member_count; i++) {
-		if (!name_ok(&rt->members[i].name, false)) {
+		const struct frame_member *m = &rt->members[i];
+		if (!name_ok(&m->name, false) || m->roles == 0 || (m->roles & ~FRAME_ROLES_ALL)) {
 			return -EINVAL;
 		}
+	}
+	return 0;
+}
+
+static void peer_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_peer *p = &f->u.peer;
+
+	p->generation = wire_read_u64(r);
+	read_name(r, &p->peer);
+	wire_read_bytes(r, p->key, WIRE_KEY_LEN);
+	p->relay_port = wire_read_u16(r);
+}
+
+static void peer_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_peer *p = &f->u.peer;
+
+	wire_write_u64(w, p->generation);
+	write_name(w, &p->peer);
+	wire_write_bytes(w, p->key, WIRE_KEY_LEN);
+	wire_write_u16(w, p->relay_port);
+}
+
+static size_t peer_size(const struct frame *f)
+{
+	return 8 + 1 + (size_t)f->u.peer.peer.len + WIRE_KEY_LEN + 2;
+}
+
+static int peer_validate(const struct frame *f)
+{
+	const struct frame_peer *p = &f->u.peer;
+
+	return (name_ok(&p->peer, false) && p->relay_port != 0) ? 0 : -EINVAL;
+}
+
+static void sync_read(struct wire_reader *r, struct frame *f)
+{
+	f->u.sync.generation = wire_read_u64(r);
+	f->u.sync.count = wire_read_u16(r);
+	f->u.sync.keepalive_s = wire_read_u16(r);
+}
+
+static void sync_write(struct wire_writer *w, const struct frame *f)
+{
+	wire_write_u64(w, f->u.sync.generation);
+	wire_write_u16(w, f->u.sync.count);
+	wire_write_u16(w, f->u.sync.keepalive_s);
+}
+
+static size_t sync_size(const struct frame *f)
+{
+	(void)f;
+	return 8 + 2 + 2;
+}
+
+static void relay_bind_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_relay_bind *b = &f->u.relay_bind;
+
+	read_name(r, &b->peer);
+	b->relay_port = wire_read_u16(r);
+	b->flags = wire_read_u8(r);
+}
+
+static void relay_bind_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_relay_bind *b = &f->u.relay_bind;
+
+	write_name(w, &b->peer);
+	wire_write_u16(w, b->relay_port);
+	wire_write_u8(w, b->flags);
+}
+
+static size_t relay_bind_size(const struct frame *f)
+{
+	return 1 + (size_t)f->u.relay_bind.peer.len + 2 + 1;
+}
+
+static int relay_bind_validate(const struct frame *f)
+{
+	const struct frame_relay_bind *b = &f->u.relay_bind;
+
+	if (!name_ok(&b->peer, false) || b->relay_port == 0 || (b->flags & ~FRAME_RELAY_BIND_ACK)) {
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -561,6 +680,10 @@ static const struct frame_ops frame_table[FRAME_TYPE_COUNT] = {
 	[FRAME_ROUTE] = {route_read, route_write, route_size, route_validate},
 	[FRAME_JOIN] = {join_read, join_write, join_size, join_validate},
 	[FRAME_REGISTER] = {register_read, register_write, register_size, register_validate},
+	[FRAME_PEER] = {peer_read, peer_write, peer_size, peer_validate},
+	[FRAME_SYNC] = {sync_read, sync_write, sync_size, always_valid},
+	[FRAME_RELAY_BIND] = {relay_bind_read, relay_bind_write, relay_bind_size,
+			      relay_bind_validate},
 };
 
 /* The ops for a type we can decode, or NULL (padding and unknown types). */

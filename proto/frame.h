@@ -34,6 +34,9 @@ enum frame_type {
 	FRAME_ROUTE = 0x08,    /* server -> client */
 	FRAME_JOIN = 0x09,     /* client -> server */
 	FRAME_REGISTER = 0x0A, /* client -> server */
+	FRAME_PEER = 0x0B,       /* server -> client */
+	FRAME_SYNC = 0x0C,       /* both ways: end of a route set / its ack */
+	FRAME_RELAY_BIND = 0x0D, /* client -> server on a relay port, and its ack */
 	FRAME_TYPE_COUNT
 };
 
@@ -60,9 +63,14 @@ struct frame_addr {
 #define FRAME_STREAM_RST 0x02
 #define FRAME_STREAM_FLAGS_ALL (FRAME_STREAM_FIN | FRAME_STREAM_RST)
 
-/* flow_id u32 | seq u32 | payload (rest) */
+/* A datagram going back from a sink to the source it answers (DESIGN §4). */
+#define FRAME_DATAGRAM_REPLY 0x01
+#define FRAME_DATAGRAM_FLAGS_ALL FRAME_DATAGRAM_REPLY
+
+/* flow_id u32 | flags u8 | seq u32 | payload (rest) */
 struct frame_datagram {
 	uint32_t flow_id;
+	uint8_t flags; /* FRAME_DATAGRAM_REPLY */
 	uint32_t seq;
 	const uint8_t *payload; /* borrowed */
 	size_t payload_len;
@@ -135,30 +143,74 @@ struct frame_cc {
 	uint64_t rate_bps;
 };
 
-enum frame_route_action {
-	FRAME_ROUTE_ADD = 1, /* add or replace */
-	FRAME_ROUTE_DEL = 2,
-	FRAME_ROUTE_ACTION_MAX = FRAME_ROUTE_DEL
-};
-
 enum frame_proto { FRAME_PROTO_UDP = 1, FRAME_PROTO_TCP = 2, FRAME_PROTO_MAX = FRAME_PROTO_TCP };
+
+/* Roles of a flow member (a bit set). */
+#define FRAME_ROLE_SOURCE 0x01
+#define FRAME_ROLE_SINK 0x02
+#define FRAME_ROLES_ALL (FRAME_ROLE_SOURCE | FRAME_ROLE_SINK)
 
 struct frame_member {
 	struct frame_name name;
-	uint8_t key[WIRE_KEY_LEN]; /* the member's static public key */
+	uint8_t roles; /* FRAME_ROLE_* */
 };
 
-/* generation u64 | action u8 | flow_id u32 | flow name | proto u8 | port u16 |
- * n u8 | n x (name, key[32]). A DEL carries no members. */
+/* Route distribution (issue #4). The server sends each client its whole
+ * route set, tagged with a generation: one ROUTE per flow the client is in,
+ * one PEER per client it shares a flow with, then SYNC with the generation
+ * and the number of ROUTE+PEER frames in the set. The client applies a set
+ * only when it has all of them, and acks with SYNC (same generation and
+ * count); the server resends the set until acked. Anything the set does not
+ * name is gone. */
+
+/* generation u64 | flow_id u32 | flow name | proto u8 | port u16 |
+ * listen_port u16 | deliver: family u8 (0 = none) [ip port] | mtu u16 |
+ * n u8 | n x (name, roles u8).
+ * listen_port: where this client listens for the flow on 127.1.0.1 (0 when
+ * it is not a source); deliver: where it delivers as a sink (family 0 when it
+ * is not one). members lists every member, this client included. */
 struct frame_route {
 	uint64_t generation;
-	uint8_t action; /* enum frame_route_action */
 	uint32_t flow_id;
 	struct frame_name flow;
 	uint8_t proto; /* enum frame_proto */
 	uint16_t port;
+	uint16_t listen_port;
+	struct frame_addr deliver; /* family 0: not a sink */
+	uint16_t mtu;
 	uint8_t member_count;
 	struct frame_member members[WIRE_MEMBERS_MAX];
+};
+
+/* generation u64 | peer name | key[32] | relay_port u16
+ * relay_port: this client's side of the pair's relay, on the server's
+ * primary address. */
+struct frame_peer {
+	uint64_t generation;
+	struct frame_name peer;
+	uint8_t key[WIRE_KEY_LEN];
+	uint16_t relay_port;
+};
+
+/* generation u64 | count u16 | keepalive_s u16
+ * keepalive_s: server -> client, how often the client must show signs of
+ * life (routes.conf server.keepalive_s); 0 in the client's ack. */
+struct frame_sync {
+	uint64_t generation;
+	uint16_t count;
+	uint16_t keepalive_s;
+};
+
+#define FRAME_RELAY_BIND_ACK 0x01
+
+/* peer name | relay_port u16 | flags u8. Sent by a client, inside its session
+ * with the server, to the relay port itself: the only way a relay port learns
+ * (or, after a NAT rebinding, relearns) the client's address. The server acks
+ * from the same port. */
+struct frame_relay_bind {
+	struct frame_name peer;
+	uint16_t relay_port;
+	uint8_t flags; /* FRAME_RELAY_BIND_ACK */
 };
 
 /* client name | version u8 | uplink_id u8 | caps u32 */
@@ -200,6 +252,9 @@ struct frame {
 		struct frame_route route;
 		struct frame_join join;
 		struct frame_register reg;
+		struct frame_peer peer;
+		struct frame_sync sync;
+		struct frame_relay_bind relay_bind;
 	} u;
 };
 

@@ -87,7 +87,7 @@ _Static_assert(WIRE_MAX_PLAINTEXT > 0, "packet too small for a transport header"
 #define WIRE_NAME_MAX 32    /* client and flow names: [A-Za-z0-9][A-Za-z0-9_.-]{0,31} */
 #define WIRE_SACK_MAX 8	    /* SACK ranges per stream ack */
 #define WIRE_ADDR_MAX 8	    /* candidate addresses per path/register frame */
-#define WIRE_MEMBERS_MAX 16 /* members per route update */
+#define WIRE_MEMBERS_MAX 32 /* members per flow in a route set */
 _Static_assert(WIRE_MAX_PLAINTEXT <= 0xFFFF, "frame length field is u16");
 
 /* ---- Session timers and limits (WireGuard values, whitepaper §6.1) ---- */

@@ -78,14 +78,14 @@ static void frame_seeds(void)
 	uint8_t buf[1024];
 	uint8_t all[4096];
 	size_t n = 0;
-	struct frame f[6];
+	struct frame f[9];
 	const uint8_t unknown[] = {0x7e, 0, 2, 1, 2, 0x00, 0, 1, 0, FRAME_PING, 0, 12,
 				   0,	 0, 0, 1, 0, 0,	   0, 0, 0, 0,		0, 9};
 	char name[32];
 
 	memset(f, 0, sizeof(f));
 	f[0].type = FRAME_DATAGRAM;
-	f[0].u.datagram = (struct frame_datagram){7, 1, data, 5};
+	f[0].u.datagram = (struct frame_datagram){7, FRAME_DATAGRAM_REPLY, 1, data, 5};
 	f[1].type = FRAME_STREAM;
 	f[1].u.stream = (struct frame_stream){3, 100, FRAME_STREAM_FIN, data, 5};
 	f[2].type = FRAME_STREAM_ACK;
@@ -98,15 +98,25 @@ static void frame_seeds(void)
 	f[3].u.path.addr_count = 1;
 	f[3].u.path.addrs[0] = (struct frame_addr){FRAME_ADDR_IPV4, {192, 0, 2, 1}, 7400};
 	f[4].type = FRAME_ROUTE;
-	f[4].u.route.action = FRAME_ROUTE_ADD;
 	f[4].u.route.proto = FRAME_PROTO_TCP;
 	set_name(&f[4].u.route.flow, "video");
+	f[4].u.route.listen_port = 5600;
+	f[4].u.route.deliver = (struct frame_addr){FRAME_ADDR_IPV4, {127, 0, 0, 1}, 5600};
 	f[4].u.route.member_count = 1;
 	set_name(&f[4].u.route.members[0].name, "gcs4");
+	f[4].u.route.members[0].roles = FRAME_ROLE_SINK;
+	f[6].type = FRAME_PEER;
+	set_name(&f[6].u.peer.peer, "gcs4");
+	f[6].u.peer.relay_port = 2000;
+	f[7].type = FRAME_SYNC;
+	f[7].u.sync = (struct frame_sync){1, 2, 25};
+	f[8].type = FRAME_RELAY_BIND;
+	set_name(&f[8].u.relay_bind.peer, "gcs4");
+	f[8].u.relay_bind.relay_port = 2000;
 	f[5].type = FRAME_JOIN;
 	set_name(&f[5].u.join.client, "drone3");
 	f[5].u.join.version = WIRE_PROTOCOL_VERSION;
-	for (size_t i = 0; i < 6; i++) {
+	for (size_t i = 0; i < 9; i++) {
 		size_t len = one_frame(buf, sizeof(buf), &f[i]);
 
 		snprintf(name, sizeof(name), "type_%02x", f[i].type);

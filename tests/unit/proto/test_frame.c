@@ -48,7 +48,8 @@ static bool sample_data(struct frame *f, enum frame_type t)
 {
 	switch (t) {
 	case FRAME_DATAGRAM:
-		f->u.datagram = (struct frame_datagram){7, 0xfffffff0, payload, sizeof(payload)};
+		f->u.datagram = (struct frame_datagram){7, FRAME_DATAGRAM_REPLY, 0xfffffff0, payload,
+							sizeof(payload)};
 		return true;
 	case FRAME_STREAM:
 		f->u.stream = (struct frame_stream){3, 1ull << 40, FRAME_STREAM_FIN, payload, 5};
@@ -89,16 +90,32 @@ static bool sample_control(struct frame *f, enum frame_type t)
 		return true;
 	case FRAME_ROUTE:
 		f->u.route.generation = 77;
-		f->u.route.action = FRAME_ROUTE_ADD;
 		f->u.route.flow_id = 5;
 		name(&f->u.route.flow, "video.main");
 		f->u.route.proto = FRAME_PROTO_UDP;
 		f->u.route.port = 5600;
+		f->u.route.listen_port = 15600;
+		addr6(&f->u.route.deliver, 5601);
+		f->u.route.mtu = 1400;
 		f->u.route.member_count = 2;
 		name(&f->u.route.members[0].name, "drone3");
-		memset(f->u.route.members[0].key, 0xa5, WIRE_KEY_LEN);
+		f->u.route.members[0].roles = FRAME_ROLE_SOURCE;
 		name(&f->u.route.members[1].name, "gcs-4");
-		memset(f->u.route.members[1].key, 0x5a, WIRE_KEY_LEN);
+		f->u.route.members[1].roles = FRAME_ROLE_SOURCE | FRAME_ROLE_SINK;
+		return true;
+	case FRAME_PEER:
+		f->u.peer.generation = 77;
+		name(&f->u.peer.peer, "gcs-4");
+		memset(f->u.peer.key, 0x5a, WIRE_KEY_LEN);
+		f->u.peer.relay_port = 3007;
+		return true;
+	case FRAME_SYNC:
+		f->u.sync = (struct frame_sync){77, 3, 25};
+		return true;
+	case FRAME_RELAY_BIND:
+		name(&f->u.relay_bind.peer, "drone3");
+		f->u.relay_bind.relay_port = 2007;
+		f->u.relay_bind.flags = FRAME_RELAY_BIND_ACK;
 		return true;
 	case FRAME_JOIN:
 		name(&f->u.join.client, "drone_3");
@@ -351,7 +368,19 @@ static void test_frame_writer_refuses_invalid_frames(void **state)
 	f.u.route.proto = 3;
 	assert_int_equal(frame_write(&w, &f), -EINVAL);
 	sample(&f, FRAME_ROUTE);
-	f.u.route.action = FRAME_ROUTE_DEL; /* DEL carries no members */
+	f.u.route.members[1].roles = 0; /* a member has at least one role */
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_ROUTE);
+	f.u.route.deliver.family = 5;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_PEER);
+	f.u.peer.relay_port = 0;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_RELAY_BIND);
+	f.u.relay_bind.flags = 0x80;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_DATAGRAM);
+	f.u.datagram.flags = 0x80;
 	assert_int_equal(frame_write(&w, &f), -EINVAL);
 	sample(&f, FRAME_ROUTE);
 	f.u.route.flow.len = 0;
