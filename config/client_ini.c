@@ -306,7 +306,7 @@ static int check_sections(struct ini_ctx *x)
 
 	for (size_t i = 0; i < x->scan.n_sections; i++) {
 		const struct iniscan_section *s = &x->scan.sections[i];
-		const char *name = s->name + 6 + strspn(s->name + 6, " \t");
+		const char *name;
 		struct client_ini_uplink *up;
 
 		if (strcmp(s->name, "client") == 0) {
@@ -316,7 +316,12 @@ static int check_sections(struct ini_ctx *x)
 		if (strcmp(s->name, "peers") == 0) {
 			continue;
 		}
-		if (strncmp(s->name, "uplink", 6) != 0 || name == s->name + 6) {
+		/* Only past the prefix check is s->name known to be 6+ characters long. */
+		name = NULL;
+		if (strncmp(s->name, "uplink", 6) == 0) {
+			name = s->name + 6 + strspn(s->name + 6, " \t");
+		}
+		if (!name || name == s->name + 6) {
 			fail(x, s->line,
 			     "unknown section [%s] (expected [client], [peers] or "
 			     "[uplink NAME])",

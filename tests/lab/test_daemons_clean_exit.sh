@@ -27,6 +27,10 @@ id = drone3
 key_file = drone3.key
 server = 127.0.0.1:17410
 server_key = $SPUB
+
+; A [peers] section: its parsing once read past the section name (valgrind).
+[peers]
+gcs4 = $SPUB
 INI
 
 VG=(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
