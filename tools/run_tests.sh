@@ -23,6 +23,9 @@ for t in "$@"; do
 		# ../shared/vectors/), so a clone alone runs it.
 		set -- "$t" tests/vectors/*.json
 		;;
+	lab)
+		set -- bash "$t"
+		;;
 	*)
 		set -- "$t"
 		;;

@@ -98,7 +98,8 @@ sleep 1.2
 # configuration already holds the last save (port 5606).
 n_before=$(grep -c "reload: applied" "$LOG")
 kill -HUP "${LAB_PIDS[server]}"
-wait_until 2 test "$(grep -c 'reload: applied' "$LOG")" -gt "$n_before" || fail "SIGHUP did not reload"
+more_reloads() { [ "$(grep -c 'reload: applied' "$LOG")" -gt "$n_before" ]; }
+wait_until 2 more_reloads || fail "SIGHUP did not reload"
 grep "reload: applied" "$LOG" | tail -n 1 | grep -q ": no changes$" ||
 	fail "after rapid saves the running config is not the last save: $(grep 'reload: applied' "$LOG" | tail -n 1)"
 echo "  rapid same-size saves: the last one is running"

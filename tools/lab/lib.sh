@@ -69,7 +69,7 @@ wait_until() {
 	local secs=$1
 	shift
 	local deadline
-	deadline=$(($(date +%s%N) + $(awk "BEGIN{printf \"%d\", $secs * 1000000000}")))
+	deadline=$(($(date +%s%N) + $(awk "BEGIN{printf \"%.0f\", $secs * 1000000000}")))
 	while :; do
 		if "$@" >/dev/null 2>&1; then
 			return 0
