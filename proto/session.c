@@ -249,6 +249,12 @@ fail:
 	return rc;
 }
 
+void session_forget_stamp(struct session *s)
+{
+	s->has_stamp = false;
+	s->last_stamp = 0;
+}
+
 void session_pending_wipe(struct session_pending *p)
 {
 	sodium_memzero(p, sizeof(*p));

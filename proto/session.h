@@ -144,6 +144,13 @@ WH_MUST_CHECK int session_initiation_create(struct session *s, uint32_t local_in
 WH_MUST_CHECK int session_initiation_consume(const struct noise_keypair *local, const uint8_t *buf,
 					     size_t len, struct session_pending *p);
 
+/* Forget the last accepted initiation stamp, so the next initiation is
+ * accepted whatever its stamp. The owner calls it when the peer has been
+ * offline (PROTOCOL.md "Stamps": a rebooted drone without a real-time clock
+ * must be able to come back). Keys are not touched: a replayed initiation
+ * still only makes an unconfirmed "next". */
+void session_forget_stamp(struct session *s);
+
 /* Wipe a pending initiation that will not be answered. */
 void session_pending_wipe(struct session_pending *p);
 

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "config/routes.h"
+#include "server/routeset.h"
 
 #include <signal.h>
 #include <sodium.h>
@@ -43,6 +44,10 @@ static int check_config(const char *path)
 
 	diag_clear(&d);
 	r = routes_load(path, &d);
+	if (r && routeset_check_ids(r, &d) != 0) {
+		routes_free(r);
+		r = NULL;
+	}
 	if (!r) {
 		fprintf(stderr, "%s\n", diag_format(&d, line, sizeof(line)));
 		return CLIOPT_EXIT_FAILURE;

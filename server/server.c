@@ -11,6 +11,7 @@
 #include "common/monotime.h"
 #include "config/cfgdiff.h"
 #include "config/routes.h"
+#include "routeset.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void log_routes_summary(const struct server *srv)
 {
@@ -36,6 +38,87 @@ static void log_routes_summary(const struct server *srv)
 	}
 }
 
+/* The running routes changed: relay pairs follow, and every online client
+ * whose route set changed gets the new one at once. */
+static void apply_live(struct server *srv)
+{
+	uint64_t now_us = monotime_now_us();
+
+	(void)relay_update(&srv->relay, srv->routes, now_us);
+	conn_routes_changed(&srv->conn, srv->routes, now_us);
+}
+
+static uint64_t wall_now_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+		return 0;
+	}
+	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The session layer: clients, relay pairs, and their timers. */
+static int sessions_init(struct server *srv, struct diag *d)
+{
+	int err = routeset_check_ids(srv->routes, d);
+
+	if (err != 0) {
+		return -EINVAL;
+	}
+	/* Route-set generations start from the wall clock so they keep growing
+	 * across server restarts. */
+	err = registry_init(&srv->registry, srv->routes, wall_now_us());
+	if (err != 0) {
+		diag_set(d, srv->routes->path, srv->routes->server.line,
+			 "cannot set up the client registry: %s", strerror(-err));
+		return err;
+	}
+	err = relay_init(&srv->relay, srv->loop, srv->routes, d);
+	if (err == 0) {
+		err = conn_init(&srv->conn, srv->loop, &srv->listener, &srv->registry, &srv->relay,
+				srv->routes, d);
+	}
+	if (err != 0) {
+		return err;
+	}
+	(void)relay_update(&srv->relay, srv->routes, monotime_now_us());
+	return 0;
+}
+
+/* Diff next against the running routes and check what the parser cannot:
+ * flow-id collisions and settings that need a restart. On success diff is
+ * filled (the caller finishes it); on error it is already finished. */
+static int check_next(struct server *srv, const struct routes *next, struct cfgdiff *diff,
+		      struct diag *d)
+{
+	char line[1024];
+	int err = cfgdiff_routes(srv->routes, next, diff);
+
+	if (err != 0) {
+		diag_set(d, srv->reload.path, 0, "cannot compare configurations: %s", strerror(-err));
+		log_error("reload: %s: cannot compare configurations (running configuration kept)",
+			  srv->reload.path);
+		return err;
+	}
+	if (routeset_check_ids(next, d) != 0) {
+		log_error("reload: %s (running configuration kept)",
+			  diag_format(d, line, sizeof(line)));
+		cfgdiff_fini(diff);
+		return -EINVAL;
+	}
+	if (diff->needs_restart) {
+		diag_set(d, srv->reload.path, 0, "%s changed: needs a restart; nothing applied",
+			 diff->restart_what);
+		log_error("reload: %s: %s changed: needs a restart; nothing applied (running "
+			  "configuration kept)",
+			  srv->reload.path, diff->restart_what);
+		cfgdiff_fini(diff);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 int server_apply_text(struct server *srv, const char *text, size_t len, struct diag *d)
 {
 	struct cfgdiff diff;
@@ -49,31 +132,30 @@ int server_apply_text(struct server *srv, const char *text, size_t len, struct d
 		log_error("reload: %s (running configuration kept)", line);
 		return -EINVAL;
 	}
-	err = cfgdiff_routes(srv->routes, next, &diff);
+	err = check_next(srv, next, &diff, d);
 	if (err != 0) {
 		routes_free(next);
-		diag_set(d, srv->reload.path, 0, "cannot compare configurations: %s", strerror(-err));
-		log_error("reload: %s: cannot compare configurations (running configuration kept)",
-			  srv->reload.path);
 		return err;
-	}
-	if (diff.needs_restart) {
-		diag_set(d, srv->reload.path, 0, "%s changed: needs a restart; nothing applied",
-			 diff.restart_what);
-		log_error("reload: %s: %s changed: needs a restart; nothing applied (running "
-			  "configuration kept)",
-			  srv->reload.path, diff.restart_what);
-		cfgdiff_fini(&diff);
-		routes_free(next);
-		return -EBUSY;
 	}
 	cfgdiff_format(&diff, line, sizeof(line));
 	cfgdiff_fini(&diff);
-	/* Commit: nothing below can fail. */
+	/* The registry allocates everything first and commits only on success. */
+	err = registry_update(&srv->registry, next);
+	if (err != 0) {
+		routes_free(next);
+		diag_set(d, srv->reload.path, 0, "out of memory for the client registry");
+		log_error("reload: %s: out of memory for the client registry (running "
+			  "configuration kept)",
+			  srv->reload.path);
+		return err;
+	}
+	/* Commit: nothing below can fail (a relay range running out is logged
+	 * and retried, not a reason to refuse the configuration). */
 	routes_free(srv->routes);
 	srv->routes = next;
 	srv->generation++;
 	log_info("reload: applied %s generation=%u: %s", srv->reload.path, srv->generation, line);
+	apply_live(srv);
 	return 0;
 }
 
@@ -130,6 +212,9 @@ int server_init(struct server *srv, struct ev_loop *loop, const char *config_pat
 	srv->generation = 1;
 	log_routes_summary(srv);
 	err = listener_init(&srv->listener, loop, srv->routes, d);
+	if (err == 0) {
+		err = sessions_init(srv, d);
+	}
 	if (err != 0) {
 		return err;
 	}
@@ -146,6 +231,8 @@ void server_run(struct server *srv)
 	ev_signal_start(srv->loop, &srv->sigterm_watch);
 	ev_signal_start(srv->loop, &srv->sighup_watch);
 	listener_start(&srv->listener);
+	relay_start(&srv->relay);
+	conn_start(&srv->conn);
 	reload_start(&srv->reload);
 	log_info("server: running, watching %s", srv->reload.path);
 	ev_run(srv->loop, 0);
@@ -158,7 +245,10 @@ void server_fini(struct server *srv)
 		ev_signal_stop(srv->loop, &srv->sigterm_watch);
 		ev_signal_stop(srv->loop, &srv->sighup_watch);
 	}
+	conn_fini(&srv->conn);
+	relay_fini(&srv->relay);
 	listener_fini(&srv->listener);
+	registry_fini(&srv->registry);
 	reload_fini(&srv->reload);
 	routes_free(srv->routes);
 	srv->routes = NULL;

@@ -3,7 +3,10 @@
 #ifndef WH_SERVER_H
 #define WH_SERVER_H
 
+#include "server/conn.h"
 #include "server/listener.h"
+#include "server/registry.h"
+#include "server/relay.h"
 #include "server/reload.h"
 
 #include <ev.h>
@@ -17,6 +20,9 @@ struct server {
 	struct routes *routes; /* owns: the running, validated configuration */
 	struct reload reload;
 	struct listener listener;
+	struct registry registry; /* clients and their sessions */
+	struct relay relay;	  /* relay port pairs */
+	struct conn conn;	  /* the session layer on listener and relay */
 	ev_signal sigint_watch;
 	ev_signal sigterm_watch;
 	ev_signal sighup_watch;

@@ -286,6 +286,47 @@ static void test_session_stamp_not_greater_than_last_is_refused(void **state)
 	pair_teardown(&p);
 }
 
+static void test_session_forgotten_stamp_accepts_a_lower_one_once(void **state)
+{
+	uint8_t init[WIRE_INIT_LEN];
+	uint8_t resp[WIRE_RESP_LEN];
+	struct session_pending pend;
+	/* A rebooted initiator starts its stamps over (5 after 1000). */
+	const uint64_t stamps[] = {1000, 5, 5, 4, 6};
+	const bool forget_before[] = {false, true, false, false, false};
+	const int want[] = {0, 0, -ESTALE, -ESTALE, 0};
+	struct pair p;
+
+	(void)state;
+	pair_setup(&p, NULL);
+	for (size_t i = 0; i < WH_ARRAY_LEN(stamps); i++) {
+		if (forget_before[i]) {
+			session_forget_stamp(p.b);
+		}
+		assert_int_equal(session_initiation_create(p.a, 1, stamps[i], T0, init), 0);
+		assert_int_equal(session_initiation_consume(&p.kb, init, sizeof(init), &pend), 0);
+		assert_int_equal(session_response_create(p.b, &pend, 2, T0, resp), want[i]);
+	}
+	/* Without the forget call, the lower stamp is refused. */
+	assert_int_equal(session_initiation_create(p.a, 1, 3, T0, init), 0);
+	assert_int_equal(session_initiation_consume(&p.kb, init, sizeof(init), &pend), 0);
+	assert_int_equal(session_response_create(p.b, &pend, 2, T0, resp), -ESTALE);
+	pair_teardown(&p);
+}
+
+static void test_session_forgetting_the_stamp_keeps_the_live_keys(void **state)
+{
+	struct pair p;
+
+	(void)state;
+	pair_setup(&p, NULL);
+	handshake(&p, T0);
+	session_forget_stamp(p.b);
+	assert_int_equal(session_state(p.b), SESSION_ESTABLISHED);
+	assert_traffic_both_ways(&p, T0 + 1);
+	pair_teardown(&p);
+}
+
 static void test_session_rekeys_by_count_with_packets_in_flight(void **state)
 {
 	struct session_limits lim;
@@ -680,6 +721,8 @@ int main(void)
 		cmocka_unit_test(test_session_reordered_packets_in_window_are_accepted_once),
 		cmocka_unit_test(test_session_wrong_static_key_fails_handshake),
 		cmocka_unit_test(test_session_stamp_not_greater_than_last_is_refused),
+		cmocka_unit_test(test_session_forgotten_stamp_accepts_a_lower_one_once),
+		cmocka_unit_test(test_session_forgetting_the_stamp_keeps_the_live_keys),
 		cmocka_unit_test(test_session_rekeys_by_count_with_packets_in_flight),
 		cmocka_unit_test(test_session_rekeys_by_time_and_traffic_continues),
 		cmocka_unit_test(test_session_responder_rekeys_when_initiator_does_not),

@@ -1,0 +1,686 @@
+/* conn: the server half of the client<->server protocol (PROTOCOL.md
+ * "Sessions", "Client <-> server", "Route sets", "Relay"; DESIGN §3, §5.1).
+ * Owns the cookie checker, the initiation rate limiter and the session
+ * timer; borrows the registry (clients and sessions), the listener and the
+ * relay. Checks run cheapest first (STYLE §7): size and type (demux) ->
+ * mac1 -> load and rate -> Noise -> client lookup -> stamp; and for
+ * transport: receiver index -> AEAD open -> replay -> frames. Only
+ * authenticated input changes a client's state. Must not: parse wire bytes
+ * by hand beyond the receiver index, allocate per packet. */
+#include "conn.h"
+
+#include "common/addr.h"
+#include "common/compiler.h"
+#include "common/diag.h"
+#include "common/monotime.h"
+#include "config/routes.h"
+#include "listener.h"
+#include "proto/frame.h"
+#include "proto/session.h"
+#include "registry.h"
+#include "relay.h"
+#include "routeset.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const drop_names[CONN_DROP_COUNT] = {
+	[CONN_DROP_BAD_MAC1] = "bad_mac1",
+	[CONN_DROP_RATELIMIT] = "ratelimit",
+	[CONN_DROP_HANDSHAKE_INVALID] = "handshake_invalid",
+	[CONN_DROP_UNKNOWN_KEY] = "unknown_key",
+	[CONN_DROP_STALE_STAMP] = "stale_stamp",
+	[CONN_DROP_NO_INDEX] = "no_index",
+	[CONN_DROP_NOT_OURS] = "not_ours",
+	[CONN_DROP_UNKNOWN_INDEX] = "unknown_index",
+	[CONN_DROP_OPEN_FAILED] = "open_failed",
+	[CONN_DROP_REPLAY] = "replay",
+	[CONN_DROP_BAD_FRAMES] = "bad_frames",
+	[CONN_DROP_RESPONSE_INVALID] = "response_invalid",
+	[CONN_DROP_BIND_WRONG_CLIENT] = "bind_wrong_client",
+	[CONN_DROP_BIND_MISMATCH] = "bind_mismatch",
+	[CONN_DROP_STALE_ACK] = "stale_ack",
+	[CONN_DROP_TX_FAILED] = "tx_failed",
+};
+
+const char *conn_drop_name(enum conn_drop why)
+{
+	return (unsigned)why < CONN_DROP_COUNT ? drop_names[why] : "?";
+}
+
+static const char *nat_name(uint8_t natclass)
+{
+	static const char *const names[] = {
+		"unknown", "open", "full-cone", "restricted-cone", "port-restricted", "symmetric"};
+
+	return natclass < WH_ARRAY_LEN(names) ? names[natclass] : "?";
+}
+
+static void drop(struct conn *cn, enum conn_drop why)
+{
+	cn->stats.drops[why]++;
+}
+
+static uint32_t read_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The source as bytes (ip || port) for cookies and the rate limiter. */
+static size_t src_bytes(const struct sockaddr *from, uint8_t out[18])
+{
+	uint16_t port = addr_port(from);
+
+	if (from->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)(const void *)from)->sin6_addr, 16);
+		memcpy(out + 16, &port, 2);
+		return 18;
+	}
+	memcpy(out, &((const struct sockaddr_in *)(const void *)from)->sin_addr, 4);
+	memcpy(out + 4, &port, 2);
+	return 6;
+}
+
+static uint64_t keepalive_us(const struct conn *cn)
+{
+	return (uint64_t)cn->routes->server.keepalive_s * 1000000ull;
+}
+
+/* PROTOCOL.md "Stamps": offline = no authenticated packet for 3 intervals. */
+static bool is_silent(const struct conn *cn, const struct registry_client *c, uint64_t now_us)
+{
+	return c->last_rx_us == 0 ||
+	       now_us - c->last_rx_us > CONN_OFFLINE_INTERVALS * keepalive_us(cn);
+}
+
+/* ---- sending ---- */
+
+static int send_sealed(struct conn *cn, struct registry_client *c, const uint8_t *pt, size_t len,
+		       uint64_t now_us)
+{
+	size_t n = 0;
+	int rc;
+
+	if (!c->sock) {
+		return -ENOTCONN;
+	}
+	rc = session_seal(c->session, now_us, pt, len, cn->tx_pkt, sizeof(cn->tx_pkt), &n);
+	if (rc == 0) {
+		rc = listener_send(cn->listener, c->sock, (const struct sockaddr *)&c->addr,
+				   c->addr_len, cn->tx_pkt, n);
+	}
+	if (rc != 0) {
+		drop(cn, CONN_DROP_TX_FAILED);
+	}
+	return rc;
+}
+
+/* Encode one frame into tx_pt. Returns its length, or 0 on failure. */
+static size_t encode_frame(struct conn *cn, const struct frame *f)
+{
+	struct wire_writer w;
+	size_t len = 0;
+
+	wire_writer_init(&w, cn->tx_pt, sizeof(cn->tx_pt));
+	if (frame_write(&w, f) != 0 || wire_writer_done(&w, &len) != 0) {
+		return 0;
+	}
+	return len;
+}
+
+struct emit_ctx {
+	struct conn *cn;
+	struct registry_client *c;
+	uint64_t now_us;
+};
+
+static void emit_packet_cb(void *ctx, const uint8_t *pt, size_t len)
+{
+	struct emit_ctx *e = ctx;
+
+	(void)send_sealed(e->cn, e->c, pt, len, e->now_us);
+}
+
+/* Send c its route set: a new generation when its content changed, the same
+ * one again when forced or unacked for CONN_SET_RESEND_US. */
+static void push_set(struct conn *cn, struct registry_client *c, uint64_t now_us, bool force)
+{
+	struct emit_ctx e = {cn, c, now_us};
+	struct routeset_info info;
+
+	if (!c->is_online) {
+		return;
+	}
+	if (routeset_build(cn->routes, c->id, 0, relay_port_for, cn->relay, NULL, NULL, &info) !=
+	    0) {
+		log_ratelimited(&cn->log_bucket, now_us, LOG_LEVEL_ERROR,
+				"client %s: cannot build route set", c->id);
+		return;
+	}
+	if (!c->has_set || memcmp(info.hash, c->set_hash, sizeof(info.hash)) != 0) {
+		c->gen_sent++;
+		memcpy(c->set_hash, info.hash, sizeof(info.hash));
+		c->set_count = info.count;
+		c->has_set = true;
+		force = true;
+	} else if (!force &&
+		   (c->gen_acked == c->gen_sent || now_us - c->set_sent_us < CONN_SET_RESEND_US)) {
+		return;
+	}
+	if (routeset_build(cn->routes, c->id, c->gen_sent, relay_port_for, cn->relay,
+			   emit_packet_cb, &e, &info) != 0) {
+		return;
+	}
+	c->set_sent_us = now_us;
+	cn->stats.sets_sent++;
+	log_debug("client %s: route set generation=%llu count=%u packets=%zu", c->id,
+		  (unsigned long long)c->gen_sent, (unsigned)info.count, info.n_packets);
+}
+
+static void push_all(struct conn *cn, uint64_t now_us)
+{
+	for (size_t i = 0; i < cn->reg->n_clients; i++) {
+		push_set(cn, cn->reg->clients[i], now_us, false);
+	}
+}
+
+void conn_routes_changed(struct conn *cn, const struct routes *r, uint64_t now_us)
+{
+	cn->routes = r;
+	push_all(cn, now_us);
+}
+
+/* ---- frames from a client ---- */
+
+typedef void frame_fn(struct conn *cn, struct registry_client *c, const struct frame *f,
+		      uint64_t now_us);
+
+static void on_register(struct conn *cn, struct registry_client *c, const struct frame *f,
+			uint64_t now_us)
+{
+	char text[ADDR_TEXT_MAX];
+
+	c->natclass = f->u.reg.natclass;
+	if (!c->is_online) {
+		c->is_online = true;
+		log_info("client %s: online addr=%s nat=%s uplink=%u", c->id,
+			 addr_format((const struct sockaddr *)&c->addr, text, sizeof(text)),
+			 nat_name(c->natclass), (unsigned)f->u.reg.uplink_id);
+	}
+	/* Pairs released while idle get new ports when a client is back; the
+	 * peers' sets change too (their PEER frame comes back). */
+	if (relay_wake(cn->relay, c->id, now_us)) {
+		push_all(cn, now_us);
+	}
+	/* A (re)registering client may have lost its state: send the set
+	 * again and wait for its ack, even if an older process acked it. */
+	c->gen_acked = 0;
+	push_set(cn, c, now_us, true);
+}
+
+static void on_ping(struct conn *cn, struct registry_client *c, const struct frame *f,
+		    uint64_t now_us)
+{
+	struct frame pong;
+	size_t len;
+
+	memset(&pong, 0, sizeof(pong));
+	pong.type = FRAME_PONG;
+	pong.u.pong.id = f->u.ping.id;
+	pong.u.pong.echo_tx_us = f->u.ping.tx_us;
+	pong.u.pong.hold_us = 0; /* answered in the same pass */
+	len = encode_frame(cn, &pong);
+	if (len > 0) {
+		(void)send_sealed(cn, c, cn->tx_pt, len, now_us);
+	}
+}
+
+static void on_sync(struct conn *cn, struct registry_client *c, const struct frame *f,
+		    uint64_t now_us)
+{
+	(void)now_us;
+	if (f->u.sync.generation != c->gen_sent || f->u.sync.count != c->set_count) {
+		drop(cn, CONN_DROP_STALE_ACK);
+		return;
+	}
+	if (c->gen_acked != c->gen_sent) {
+		log_debug("client %s: route set acked generation=%llu", c->id,
+			  (unsigned long long)c->gen_sent);
+	}
+	c->gen_acked = c->gen_sent;
+}
+
+static frame_fn *const frame_handlers[FRAME_TYPE_COUNT] = {
+	[FRAME_REGISTER] = on_register,
+	[FRAME_PING] = on_ping,
+	[FRAME_SYNC] = on_sync,
+};
+
+static void handle_frames(struct conn *cn, struct registry_client *c, size_t len, uint64_t now_us)
+{
+	struct frame_reader fr;
+	struct frame f;
+	int rc;
+
+	frame_reader_init(&fr, cn->rx_pt, len);
+	while ((rc = frame_read_next(&fr, &f)) == 1) {
+		frame_fn *fn = (unsigned)f.type < FRAME_TYPE_COUNT ? frame_handlers[f.type] : NULL;
+
+		if (!fn) {
+			cn->stats.frames_ignored++;
+			continue;
+		}
+		fn(cn, c, &f, now_us);
+	}
+	if (rc < 0) {
+		drop(cn, CONN_DROP_BAD_FRAMES);
+	}
+}
+
+/* ---- transport ---- */
+
+/* Open buf with the session that owns its receiver index. Returns the client
+ * (rx_pt holds *len plaintext bytes) or NULL (dropped and counted). */
+static struct registry_client *open_transport(struct conn *cn, const uint8_t *buf, size_t len,
+					      const char *owner, size_t *pt_len, uint64_t now_us)
+{
+	uint32_t idx = read_be32(buf + WIRE_MSG_TYPE_LEN);
+	struct registry_client *c;
+	int rc;
+
+	if (!(idx & REGISTRY_INDEX_TOP)) {
+		drop(cn, CONN_DROP_NOT_OURS);
+		return NULL;
+	}
+	c = registry_find_by_index(cn->reg, idx);
+	if (!c) {
+		drop(cn, CONN_DROP_UNKNOWN_INDEX);
+		return NULL;
+	}
+	if (owner && strcmp(owner, c->id) != 0) {
+		drop(cn, CONN_DROP_BIND_WRONG_CLIENT);
+		return NULL;
+	}
+	rc = session_open(c->session, now_us, buf, len, cn->rx_pt, sizeof(cn->rx_pt), pt_len);
+	if (rc != 0) {
+		drop(cn, rc == -EALREADY ? CONN_DROP_REPLAY : CONN_DROP_OPEN_FAILED);
+		return NULL;
+	}
+	cn->stats.transport_rx++;
+	c->last_rx_us = now_us;
+	return c;
+}
+
+/* PROTOCOL.md: any authenticated packet updates the mapped address. */
+static void note_address(struct registry_client *c, const struct listener_sock *sock,
+			 const struct sockaddr *from)
+{
+	char a[ADDR_TEXT_MAX], b[ADDR_TEXT_MAX];
+
+	if (c->sock == sock && c->addr_len != 0 &&
+	    addr_equal(from, (const struct sockaddr *)&c->addr)) {
+		return;
+	}
+	if (c->addr_len != 0 && c->is_online) {
+		log_info("client %s: address %s -> %s", c->id,
+			 addr_format((const struct sockaddr *)&c->addr, a, sizeof(a)),
+			 addr_format(from, b, sizeof(b)));
+	}
+	memset(&c->addr, 0, sizeof(c->addr));
+	c->addr_len = addr_len((const struct sockaddr_storage *)(const void *)from);
+	memcpy(&c->addr, from, c->addr_len);
+	c->sock = sock;
+}
+
+static void on_transport(struct conn *cn, struct listener_sock *sock, const uint8_t *buf,
+			 size_t len, const struct sockaddr *from, uint64_t now_us)
+{
+	struct registry_client *c;
+	size_t pt_len = 0;
+
+	c = open_transport(cn, buf, len, NULL, &pt_len, now_us);
+	if (!c) {
+		return;
+	}
+	note_address(c, sock, from);
+	handle_frames(cn, c, pt_len, now_us);
+}
+
+/* ---- handshakes ---- */
+
+static bool under_load(struct conn *cn, uint64_t now_us)
+{
+	if (now_us - cn->load_start_us >= 1000000ull) {
+		cn->load_start_us = now_us;
+		cn->load_count = 0;
+	}
+	return ++cn->load_count > CONN_LOAD_INITS_PER_S;
+}
+
+static void send_cookie_reply(struct conn *cn, struct listener_sock *sock, const uint8_t *buf,
+			      size_t len, const struct sockaddr *from, const uint8_t *src,
+			      size_t src_len, uint64_t now_us)
+{
+	uint8_t out[WIRE_COOKIE_REPLY_LEN];
+	uint32_t sender = read_be32(buf + WIRE_MSG_TYPE_LEN);
+	socklen_t from_len = addr_len((const struct sockaddr_storage *)(const void *)from);
+
+	if (cookie_reply_create(&cn->checker, buf, len, sender, src, src_len, now_us, out) != 0 ||
+	    listener_send(cn->listener, sock, from, from_len, out, sizeof(out)) != 0) {
+		drop(cn, CONN_DROP_TX_FAILED);
+		return;
+	}
+	cn->stats.cookie_replies_sent++;
+}
+
+/* Answer a consumed initiation from client c. */
+static void respond(struct conn *cn, struct registry_client *c, struct session_pending *p,
+		    struct listener_sock *sock, const struct sockaddr *from, uint64_t now_us)
+{
+	uint8_t resp[WIRE_RESP_LEN];
+	socklen_t from_len = addr_len((const struct sockaddr_storage *)(const void *)from);
+	uint32_t idx;
+	int rc;
+
+	/* PROTOCOL.md "Stamps": a client that has been offline may come back
+	 * with a lower stamp (a drone rebooted without a real-time clock). */
+	if (is_silent(cn, c, now_us)) {
+		session_forget_stamp(c->session);
+	}
+	idx = registry_index_new(cn->reg, c);
+	if (idx == 0) {
+		session_pending_wipe(p);
+		drop(cn, CONN_DROP_NO_INDEX);
+		return;
+	}
+	rc = session_response_create(c->session, p, idx, now_us, resp);
+	if (rc != 0) {
+		registry_index_purge(cn->reg, c);
+		drop(cn, rc == -ESTALE ? CONN_DROP_STALE_STAMP : CONN_DROP_HANDSHAKE_INVALID);
+		log_ratelimited(&cn->log_bucket, now_us, LOG_LEVEL_DEBUG,
+				"client %s: initiation refused err=%d", c->id, rc);
+		return;
+	}
+	if (listener_send(cn->listener, sock, from, from_len, resp, sizeof(resp)) != 0) {
+		drop(cn, CONN_DROP_TX_FAILED);
+		return;
+	}
+	cn->stats.responses_sent++;
+}
+
+static void on_initiation(struct conn *cn, struct listener_sock *sock, const uint8_t *buf,
+			  size_t len, const struct sockaddr *from, uint64_t now_us)
+{
+	struct session_pending p;
+	struct registry_client *c;
+	uint8_t src[18];
+	size_t src_len = src_bytes(from, src);
+	enum cookie_verdict v;
+
+	cn->stats.initiations++;
+	v = cookie_check(&cn->checker, buf, len, src, src_len, now_us);
+	if (v == COOKIE_BAD_MAC1) {
+		drop(cn, CONN_DROP_BAD_MAC1);
+		return;
+	}
+	/* Under load only sources that proved their address (mac2) go on; the
+	 * others get a cookie reply, smaller than their initiation. */
+	if (under_load(cn, now_us) && v != COOKIE_VALID_MAC2) {
+		send_cookie_reply(cn, sock, buf, len, from, src, src_len, now_us);
+		return;
+	}
+	if (ratelimit_check(&cn->limiter, src, src_len, now_us) != RATELIMIT_ALLOW) {
+		drop(cn, CONN_DROP_RATELIMIT);
+		return;
+	}
+	if (session_initiation_consume(&cn->reg->local, buf, len, &p) != 0) {
+		drop(cn, CONN_DROP_HANDSHAKE_INVALID);
+		return;
+	}
+	c = registry_find_by_key(cn->reg, p.remote_pub);
+	if (!c) {
+		session_pending_wipe(&p);
+		drop(cn, CONN_DROP_UNKNOWN_KEY);
+		return;
+	}
+	respond(cn, c, &p, sock, from, now_us);
+}
+
+/* A response or cookie reply to an initiation the server sent (rekey). */
+static void on_reply(struct conn *cn, enum demux_kind kind, const uint8_t *buf, size_t len,
+		     const struct sockaddr *from, uint64_t now_us)
+{
+	size_t off = WIRE_MSG_TYPE_LEN + (kind == DEMUX_RESPONSE ? WIRE_INDEX_LEN : 0);
+	struct registry_client *c = registry_find_by_index(cn->reg, read_be32(buf + off));
+	uint8_t src[18];
+	size_t src_len = src_bytes(from, src);
+	int rc;
+
+	/* A response carries mac1 like an initiation: check it before any DH. */
+	if (kind == DEMUX_RESPONSE &&
+	    cookie_check(&cn->checker, buf, len, src, src_len, now_us) == COOKIE_BAD_MAC1) {
+		drop(cn, CONN_DROP_BAD_MAC1);
+		return;
+	}
+	if (!c) {
+		drop(cn, CONN_DROP_UNKNOWN_INDEX);
+		return;
+	}
+	if (kind == DEMUX_RESPONSE) {
+		rc = session_on_response(c->session, buf, len, now_us);
+	} else {
+		rc = session_on_cookie_reply(c->session, buf, len, now_us);
+	}
+	if (rc != 0) {
+		drop(cn, CONN_DROP_RESPONSE_INVALID);
+	}
+}
+
+static void on_wh_cb(void *ctx, struct listener_sock *sock, enum demux_kind kind,
+		     const uint8_t *buf, size_t len, const struct sockaddr *from, uint64_t now_us)
+{
+	struct conn *cn = ctx;
+
+	switch (kind) {
+	case DEMUX_INITIATION:
+		on_initiation(cn, sock, buf, len, from, now_us);
+		return;
+	case DEMUX_TRANSPORT:
+		on_transport(cn, sock, buf, len, from, now_us);
+		return;
+	case DEMUX_RESPONSE:
+	case DEMUX_COOKIE_REPLY:
+		on_reply(cn, kind, buf, len, from, now_us);
+		return;
+	default:
+		return;
+	}
+}
+
+/* ---- relay binds ---- */
+
+static void bind_ack(struct conn *cn, struct registry_client *c, struct relay_side *side,
+		     const struct frame *f, const struct sockaddr *from, uint64_t now_us)
+{
+	struct frame ack = *f;
+	size_t len, n = 0;
+
+	ack.u.relay_bind.flags = FRAME_RELAY_BIND_ACK;
+	len = encode_frame(cn, &ack);
+	if (len == 0 ||
+	    session_seal(c->session, now_us, cn->tx_pt, len, cn->tx_pkt, sizeof(cn->tx_pkt), &n) !=
+		    0 ||
+	    relay_side_send(side, from, cn->tx_pkt, n) != 0) {
+		drop(cn, CONN_DROP_TX_FAILED);
+	}
+}
+
+/* relay_server_rx_fn: RELAY_BIND{peer = the other side, relay_port = this
+ * side's port}, sealed by the client owning this side, binds the side to
+ * the datagram's source; the ack leaves from the same port. */
+static void on_relay_cb(void *ctx, struct relay_side *side, const uint8_t *buf, size_t len,
+			const struct sockaddr *from, uint64_t now_us)
+{
+	struct conn *cn = ctx;
+	const char *other = side->pair->side[1 - side->index].id;
+	struct registry_client *c;
+	struct frame_reader fr;
+	struct frame f;
+	size_t pt_len = 0;
+	int rc;
+
+	c = open_transport(cn, buf, len, side->id, &pt_len, now_us);
+	if (!c) {
+		return;
+	}
+	frame_reader_init(&fr, cn->rx_pt, pt_len);
+	while ((rc = frame_read_next(&fr, &f)) == 1) {
+		if (f.type != FRAME_RELAY_BIND || (f.u.relay_bind.flags & FRAME_RELAY_BIND_ACK)) {
+			cn->stats.frames_ignored++;
+			continue;
+		}
+		if (strcmp(f.u.relay_bind.peer.text, other) != 0 ||
+		    f.u.relay_bind.relay_port != side->port) {
+			drop(cn, CONN_DROP_BIND_MISMATCH);
+			continue;
+		}
+		relay_side_bind(side, from, now_us);
+		bind_ack(cn, c, side, &f, from, now_us);
+	}
+	if (rc < 0) {
+		drop(cn, CONN_DROP_BAD_FRAMES);
+	}
+}
+
+/* ---- timers ---- */
+
+/* Initiation stamps the server sends: wall-clock µs, never going back. */
+static uint64_t next_stamp(struct registry_client *c)
+{
+	struct timespec ts;
+	uint64_t wall = 0;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0) {
+		wall = (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
+	}
+	c->stamp = wall > c->stamp ? wall : c->stamp + 1;
+	return c->stamp;
+}
+
+static void session_due(struct conn *cn, struct registry_client *c, uint64_t now_us)
+{
+	uint8_t init[WIRE_INIT_LEN];
+	uint32_t idx;
+
+	switch (session_on_timer(c->session, now_us)) {
+	case SESSION_ACT_SEND_INITIATION:
+		/* Only towards a client we can reach; otherwise it rekeys. */
+		if (!c->is_online || !c->sock) {
+			return;
+		}
+		idx = registry_index_new(cn->reg, c);
+		if (idx != 0 &&
+		    session_initiation_create(c->session, idx, next_stamp(c), now_us, init) == 0) {
+			(void)listener_send(cn->listener, c->sock,
+					    (const struct sockaddr *)&c->addr, c->addr_len, init,
+					    sizeof(init));
+		}
+		return;
+	case SESSION_ACT_SEND_KEEPALIVE:
+		(void)send_sealed(cn, c, NULL, 0, now_us);
+		return;
+	case SESSION_ACT_ENDED:
+		log_debug("client %s: session ended", c->id);
+		return;
+	default:
+		return;
+	}
+}
+
+static void tick_client(struct conn *cn, struct registry_client *c, uint64_t now_us)
+{
+	if (session_next_deadline_us(c->session) <= now_us) {
+		session_due(cn, c, now_us);
+	}
+	if (c->is_online && is_silent(cn, c, now_us)) {
+		c->is_online = false;
+		log_info("client %s: offline silent_s=%llu", c->id,
+			 (unsigned long long)((now_us - c->last_rx_us) / 1000000ull));
+	}
+	/* Retransmit only what is unacked: building sets for every client on
+	 * every tick would cost O(clients^2) four times a second. */
+	if (c->is_online && c->has_set && c->gen_acked != c->gen_sent &&
+	    now_us - c->set_sent_us >= CONN_SET_RESEND_US) {
+		push_set(cn, c, now_us, false);
+	}
+	registry_index_purge(cn->reg, c);
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *cn = container_of(w, struct conn, tick);
+	uint64_t now_us = monotime_now_us();
+
+	(void)loop;
+	(void)revents;
+	for (size_t i = 0; i < cn->reg->n_clients; i++) {
+		tick_client(cn, cn->reg->clients[i], now_us);
+	}
+	if (relay_tick(cn->relay, now_us)) {
+		push_all(cn, now_us);
+	}
+}
+
+/* ---- lifecycle ---- */
+
+int conn_init(struct conn *cn, struct ev_loop *loop, struct listener *l, struct registry *reg,
+	      struct relay *rl, const struct routes *r, struct diag *d)
+{
+	memset(cn, 0, sizeof(*cn));
+	cn->loop = loop;
+	cn->listener = l;
+	cn->reg = reg;
+	cn->relay = rl;
+	cn->routes = r;
+	ev_timer_init(&cn->tick, tick_cb, CONN_TICK_S, CONN_TICK_S);
+	if (cookie_checker_init(&cn->checker, reg->local.pub) != 0) {
+		diag_set(d, r->path, r->server.line, "cannot set up handshake cookies");
+		return -EIO;
+	}
+	if (ratelimit_init(&cn->limiter, 4096, WIRE_INIT_PER_SECOND, WIRE_INIT_BURST) != 0) {
+		diag_set(d, r->path, r->server.line, "out of memory for the rate limiter");
+		return -ENOMEM;
+	}
+	l->on_wh = on_wh_cb;
+	l->on_wh_ctx = cn;
+	rl->on_server = on_relay_cb;
+	rl->on_server_ctx = cn;
+	return 0;
+}
+
+void conn_start(struct conn *cn)
+{
+	ev_timer_start(cn->loop, &cn->tick);
+}
+
+void conn_fini(struct conn *cn)
+{
+	if (!cn->loop) {
+		return;
+	}
+	ev_timer_stop(cn->loop, &cn->tick);
+	if (cn->listener && cn->listener->on_wh_ctx == cn) {
+		cn->listener->on_wh = NULL;
+		cn->listener->on_wh_ctx = NULL;
+	}
+	if (cn->relay && cn->relay->on_server_ctx == cn) {
+		cn->relay->on_server = NULL;
+		cn->relay->on_server_ctx = NULL;
+	}
+	cookie_checker_fini(&cn->checker);
+	ratelimit_fini(&cn->limiter);
+	cn->loop = NULL;
+}

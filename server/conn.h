@@ -1,0 +1,97 @@
+/* conn: the server's side of every client's session (PROTOCOL.md "Sessions",
+ * "Client <-> server", "Route sets", relay binds). Attached to the
+ * listener's wormhole messages and to the relay's top-bit packets; drives
+ * the sessions' timers, online/offline, and route-set delivery. */
+#ifndef WH_CONN_H
+#define WH_CONN_H
+
+#include "common/compiler.h"
+#include "common/log.h"
+#include "common/udpio.h"
+#include "proto/cookie.h"
+#include "proto/ratelimit.h"
+#include "proto/wire_const.h"
+
+#include <ev.h>
+#include <stdint.h>
+
+struct listener;
+struct registry;
+struct relay;
+struct routes;
+struct diag;
+
+/* The session layer runs its timers at this rate (s). */
+#define CONN_TICK_S 0.25
+/* Initiations per second (all sources) above which mac2 is required. */
+#define CONN_LOAD_INITS_PER_S 64
+/* Route sets are resent this often until acked. */
+#define CONN_SET_RESEND_US (1000000ull)
+/* A client is offline after this many silent keepalive intervals. */
+#define CONN_OFFLINE_INTERVALS 3
+
+/* Why a packet was dropped; one counter per reason (STYLE §4). */
+enum conn_drop {
+	CONN_DROP_BAD_MAC1 = 0,
+	CONN_DROP_RATELIMIT,
+	CONN_DROP_HANDSHAKE_INVALID, /* does not authenticate or malformed */
+	CONN_DROP_UNKNOWN_KEY,	     /* authenticated, but no such client */
+	CONN_DROP_STALE_STAMP,
+	CONN_DROP_NO_INDEX, /* index table full */
+	CONN_DROP_NOT_OURS, /* transport with a client index (top bit clear) */
+	CONN_DROP_UNKNOWN_INDEX,
+	CONN_DROP_OPEN_FAILED, /* malformed, expired keys or forged */
+	CONN_DROP_REPLAY,
+	CONN_DROP_BAD_FRAMES,
+	CONN_DROP_RESPONSE_INVALID,
+	CONN_DROP_BIND_WRONG_CLIENT, /* sealed by a client that does not own the side */
+	CONN_DROP_BIND_MISMATCH,     /* peer or port do not name this side */
+	CONN_DROP_STALE_ACK,	     /* SYNC ack for a set that is not the newest */
+	CONN_DROP_TX_FAILED,	     /* seal or queue refused a reply */
+	CONN_DROP_COUNT
+};
+
+struct conn_stats {
+	uint64_t initiations;
+	uint64_t responses_sent;
+	uint64_t cookie_replies_sent;
+	uint64_t transport_rx;
+	uint64_t frames_ignored; /* frame types the server does not take */
+	uint64_t sets_sent;	 /* route-set transmissions */
+	uint64_t drops[CONN_DROP_COUNT];
+};
+
+struct conn {
+	struct ev_loop *loop;	     /* borrowed */
+	struct listener *listener;   /* borrowed */
+	struct registry *reg;	     /* borrowed */
+	struct relay *relay;	     /* borrowed */
+	const struct routes *routes; /* borrowed: the server's running routes */
+	struct cookie_checker checker;
+	struct ratelimit limiter;
+	ev_timer tick;
+	uint64_t load_start_us;
+	uint32_t load_count;
+	uint8_t rx_pt[UDPIO_BUF_SIZE];	   /* decrypted frames of one packet */
+	uint8_t tx_pt[WIRE_MAX_PLAINTEXT]; /* one reply's frames */
+	uint8_t tx_pkt[WIRE_MAX_PACKET];   /* one sealed reply */
+	struct conn_stats stats;
+	struct log_bucket log_bucket;
+};
+
+/* Attach to l (on_wh) and rl (on_server); the tick timer is set up, not
+ * started. Returns 0 or negative errno with d set; conn_fini is safe after. */
+int conn_init(struct conn *cn, struct ev_loop *loop, struct listener *l, struct registry *reg,
+	      struct relay *rl, const struct routes *r, struct diag *d);
+void conn_start(struct conn *cn);
+/* Stop the timer, detach, wipe the cookie secret. Safe on a zeroed conn. */
+void conn_fini(struct conn *cn);
+
+/* The running routes are now r (registry and relay already updated): push a
+ * new route set at once to every online client whose set changed. */
+void conn_routes_changed(struct conn *cn, const struct routes *r, uint64_t now_us);
+
+/* A short, stable name for a drop reason ("stale_stamp"), for metrics. */
+const char *conn_drop_name(enum conn_drop why);
+
+#endif

@@ -1,0 +1,195 @@
+/* registry: who the server's clients are and how to find them (PROTOCOL.md
+ * "Sessions", "Client <-> server"; DESIGN §1). Owns each client and its
+ * session; the id, key and receiver-index lookups only borrow. A client's
+ * session lives as long as the client stays in routes.conf with the same
+ * key, so the last accepted stamp survives reloads. Must not: do I/O, read
+ * a clock, decide protocol policy (server/conn.c does). */
+#include "registry.h"
+
+#include "proto/session.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- receiver indices ---- */
+
+void registry_index_purge(struct registry *reg, struct registry_client *c)
+{
+	for (size_t k = 0; k < REGISTRY_INDICES_MAX; k++) {
+		uint32_t idx = c->indices[k];
+
+		if (idx != 0 && !session_owns_index(c->session, idx)) {
+			rxindex_del(&reg->indices, idx);
+			c->indices[k] = 0;
+		}
+	}
+}
+
+uint32_t registry_index_new(struct registry *reg, struct registry_client *c)
+{
+	size_t k;
+	uint32_t idx;
+	int rc;
+
+	registry_index_purge(reg, c);
+	for (k = 0; k < REGISTRY_INDICES_MAX && c->indices[k] != 0; k++) {
+	}
+	if (k == REGISTRY_INDICES_MAX) {
+		return 0;
+	}
+	/* PROTOCOL.md: the server's indices always have the top bit set. */
+	do {
+		idx = REGISTRY_INDEX_TOP | randombytes_random();
+		rc = rxindex_add(&reg->indices, idx, c);
+	} while (rc == -EEXIST);
+	if (rc != 0) {
+		return 0;
+	}
+	c->indices[k] = idx;
+	return idx;
+}
+
+struct registry_client *registry_find_by_index(struct registry *reg, uint32_t idx)
+{
+	struct registry_client *c = rxindex_find(&reg->indices, idx);
+
+	if (!c || !session_owns_index(c->session, idx)) {
+		return NULL;
+	}
+	return c;
+}
+
+/* ---- clients ---- */
+
+static void client_free(struct registry *reg, struct registry_client *c)
+{
+	if (!c) {
+		return;
+	}
+	for (size_t k = 0; k < REGISTRY_INDICES_MAX; k++) {
+		if (c->indices[k] != 0) {
+			rxindex_del(&reg->indices, c->indices[k]);
+		}
+	}
+	session_free(c->session);
+	free(c);
+}
+
+static struct registry_client *client_new(struct registry *reg, const struct routes_client *rc)
+{
+	struct registry_client *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		return NULL;
+	}
+	snprintf(c->id, sizeof(c->id), "%s", rc->id);
+	memcpy(c->key, rc->key, WIRE_KEY_LEN);
+	c->session = session_new(&reg->local, rc->key, NULL);
+	if (!c->session) {
+		free(c);
+		return NULL;
+	}
+	/* Generations grow across restarts of the server: start from its
+	 * start time (wall-clock µs), one step per new set after that. */
+	c->gen_sent = reg->gen_base;
+	return c;
+}
+
+struct registry_client *registry_find_by_id(struct registry *reg, const char *id)
+{
+	for (size_t i = 0; i < reg->n_clients; i++) {
+		if (strcmp(reg->clients[i]->id, id) == 0) {
+			return reg->clients[i];
+		}
+	}
+	return NULL;
+}
+
+struct registry_client *registry_find_by_key(struct registry *reg, const uint8_t key[WIRE_KEY_LEN])
+{
+	for (size_t i = 0; i < reg->n_clients; i++) {
+		if (memcmp(reg->clients[i]->key, key, WIRE_KEY_LEN) == 0) {
+			return reg->clients[i];
+		}
+	}
+	return NULL;
+}
+
+/* The kept client for rc, or NULL when it is new or its key changed. */
+static struct registry_client *keep(struct registry *reg, const struct routes_client *rc)
+{
+	struct registry_client *c = registry_find_by_id(reg, rc->id);
+
+	return c && memcmp(c->key, rc->key, WIRE_KEY_LEN) == 0 ? c : NULL;
+}
+
+static bool in_list(struct registry_client **list, size_t n, const struct registry_client *c)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (list[i] == c) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int registry_update(struct registry *reg, const struct routes *r)
+{
+	struct registry_client **next = calloc(r->n_clients ? r->n_clients : 1, sizeof(*next));
+	size_t i;
+
+	if (!next || rxindex_reserve(&reg->indices, r->n_clients * REGISTRY_INDICES_MAX) != 0) {
+		goto fail;
+	}
+	for (i = 0; i < r->n_clients; i++) {
+		next[i] = keep(reg, &r->clients[i]);
+		if (!next[i]) {
+			next[i] = client_new(reg, &r->clients[i]);
+			if (!next[i]) {
+				goto fail;
+			}
+		}
+	}
+	/* Commit: nothing below fails. Clients not kept go, indices first. */
+	for (i = 0; i < reg->n_clients; i++) {
+		if (!in_list(next, r->n_clients, reg->clients[i])) {
+			client_free(reg, reg->clients[i]);
+		}
+	}
+	free(reg->clients);
+	reg->clients = next;
+	reg->n_clients = r->n_clients;
+	return 0;
+fail:
+	for (i = 0; next && i < r->n_clients; i++) {
+		if (next[i] && !in_list(reg->clients, reg->n_clients, next[i])) {
+			client_free(reg, next[i]);
+		}
+	}
+	free(next);
+	return -ENOMEM;
+}
+
+int registry_init(struct registry *reg, const struct routes *r, uint64_t gen_base)
+{
+	memset(reg, 0, sizeof(*reg));
+	reg->gen_base = gen_base;
+	if (noise_keypair_from_private(&reg->local, r->server.key) != 0) {
+		return -EINVAL;
+	}
+	return registry_update(reg, r);
+}
+
+void registry_fini(struct registry *reg)
+{
+	for (size_t i = 0; i < reg->n_clients; i++) {
+		client_free(reg, reg->clients[i]);
+	}
+	free(reg->clients);
+	rxindex_fini(&reg->indices);
+	sodium_memzero(&reg->local, sizeof(reg->local));
+	memset(reg, 0, sizeof(*reg));
+}

@@ -1,0 +1,83 @@
+/* registry: the clients of the running routes, each with its session with
+ * the server, online state, mapped address and route-set bookkeeping
+ * (PROTOCOL.md "Client <-> server"), and the receiver-index table that maps
+ * the server's indices (top bit always set) back to clients. The registry
+ * owns the clients; every index borrows. */
+#ifndef WH_REGISTRY_H
+#define WH_REGISTRY_H
+
+#include "common/compiler.h"
+#include "config/routes.h"
+#include "proto/noise.h"
+#include "proto/wire_const.h"
+#include "routeset.h"
+#include "rxindex.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct session;
+struct listener_sock;
+
+/* Server indices always carry this bit; clients' never do. */
+#define REGISTRY_INDEX_TOP 0x80000000u
+/* Receiver indices remembered per client: current, previous, next and a
+ * handshake of ours in flight. */
+#define REGISTRY_INDICES_MAX 4
+
+struct registry_client {
+	char id[ROUTES_NAME_SIZE];
+	uint8_t key[WIRE_KEY_LEN];
+	struct session *session; /* owns; lives while the client and its key stay */
+	bool is_online;
+	uint64_t last_rx_us;	      /* last authenticated packet */
+	struct sockaddr_storage addr; /* mapped address, from authenticated packets */
+	socklen_t addr_len;
+	const struct listener_sock *sock; /* borrowed: where addr was seen */
+	uint8_t natclass;		  /* enum frame_natclass, from REGISTER */
+	uint32_t indices[REGISTRY_INDICES_MAX];
+	/* Route set: the newest generation sent, its hash, and the client's ack. */
+	uint64_t gen_sent;
+	uint64_t gen_acked;
+	uint16_t set_count;
+	uint8_t set_hash[ROUTESET_HASH_LEN];
+	bool has_set;
+	uint64_t set_sent_us;
+	uint64_t stamp; /* last stamp of an initiation the server sent */
+};
+
+struct registry {
+	struct noise_keypair local;	  /* secret priv: the server's static key */
+	struct registry_client **clients; /* owns each client */
+	size_t n_clients;
+	struct rxindex indices; /* receiver index -> client (borrowed) */
+	uint64_t gen_base;	/* first generation of any set: wall clock µs at start */
+};
+
+/* Derive the server key pair from r's private key and add r's clients.
+ * gen_base makes generations grow across server restarts (wall-clock µs).
+ * Returns 0, -EINVAL (bad key) or -ENOMEM; registry_fini is safe after a failure. */
+WH_MUST_CHECK int registry_init(struct registry *reg, const struct routes *r, uint64_t gen_base);
+void registry_fini(struct registry *reg);
+
+/* Make the clients match r: new ones get a session, removed ones go, and a
+ * client whose key changed gets a new session (the old one is dropped).
+ * Unchanged clients keep their session and state. Allocates first: on
+ * -ENOMEM nothing changed. */
+WH_MUST_CHECK int registry_update(struct registry *reg, const struct routes *r);
+
+/* Borrowed client, or NULL. */
+struct registry_client *registry_find_by_id(struct registry *reg, const char *id);
+struct registry_client *registry_find_by_key(struct registry *reg, const uint8_t key[WIRE_KEY_LEN]);
+/* The client whose session owns receiver index idx, or NULL. */
+struct registry_client *registry_find_by_index(struct registry *reg, uint32_t idx);
+
+/* A new random receiver index (top bit set) for c, in the table. Indices c
+ * no longer uses are dropped first. Returns the index, or 0 when none is
+ * free (the caller drops the handshake). */
+uint32_t registry_index_new(struct registry *reg, struct registry_client *c);
+/* Drop c's indices its session no longer owns. */
+void registry_index_purge(struct registry *reg, struct registry_client *c);
+
+#endif

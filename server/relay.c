@@ -1,0 +1,521 @@
+/* relay: port pairs that pipe datagrams between two clients (DESIGN §5.1,
+ * §10; PROTOCOL.md "Relay"). Owns the pairs, their sockets and watchers, the
+ * two port ranges and one send queue flushed once per loop pass. A side
+ * forwards only for the address its client bound with an authenticated
+ * RELAY_BIND; everything else is dropped and counted, never answered. Must
+ * not: decrypt peer traffic (only top-bit-index transport packets, which are
+ * client<->server, go to the session layer), allocate per packet. */
+#include "relay.h"
+
+#include "common/addr.h"
+#include "common/compiler.h"
+#include "common/diag.h"
+#include "common/monotime.h"
+#include "proto/wire_const.h"
+#include "routeset.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- port ranges ---- */
+
+int relay_ports_init(struct relay_ports *rp, struct routes_port_range range)
+{
+	memset(rp, 0, sizeof(*rp));
+	if (range.lo == 0 || range.hi < range.lo) {
+		return -EINVAL;
+	}
+	rp->range = range;
+	rp->used = calloc((size_t)range.hi - range.lo + 1, 1);
+	return rp->used ? 0 : -ENOMEM;
+}
+
+void relay_ports_fini(struct relay_ports *rp)
+{
+	free(rp->used);
+	rp->used = NULL;
+}
+
+int relay_ports_open(struct relay_ports *rp, const struct sockaddr_storage *ip, uint16_t *port)
+{
+	uint32_t n = (uint32_t)rp->range.hi - rp->range.lo + 1;
+	struct sockaddr_storage a = *ip;
+
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t off = (rp->next + k) % n;
+		uint16_t p = (uint16_t)(rp->range.lo + off);
+		int fd;
+
+		if (rp->used[off]) {
+			continue;
+		}
+		addr_set_port(&a, p);
+		/* A port another program holds fails bind: skip it. */
+		fd = udpio_open((struct sockaddr *)&a, addr_len(&a), NULL, NULL);
+		if (fd < 0) {
+			continue;
+		}
+		rp->used[off] = 1;
+		rp->next = (off + 1) % n;
+		*port = p;
+		return fd;
+	}
+	return -ENOSPC;
+}
+
+void relay_ports_release(struct relay_ports *rp, uint16_t port)
+{
+	if (rp->used && port >= rp->range.lo && port <= rp->range.hi) {
+		rp->used[port - rp->range.lo] = 0;
+	}
+}
+
+/* ---- receive and forward ---- */
+
+static bool is_for_server(const uint8_t *buf, size_t len)
+{
+	/* Receiver index top bit set: a client's packet to the server (a relay
+	 * bind). Peer traffic carries client indices, top bit clear. */
+	return len >= WIRE_TRANSPORT_MIN_LEN && buf[0] == WIRE_MSG_TRANSPORT && (buf[4] & 0x80);
+}
+
+static void forward(struct relay *rl, struct relay_side *s, const uint8_t *buf, size_t len,
+		    uint64_t now_us)
+{
+	struct relay_side *o = &s->pair->side[1 - s->index];
+
+	s->last_rx_us = now_us;
+	if (!o->is_bound || o->fd < 0) {
+		rl->stats.drop_peer_unbound++;
+		return;
+	}
+	if (now_us - o->last_rx_us > RELAY_SIDE_SILENT_US) {
+		rl->stats.drop_peer_silent++;
+		return;
+	}
+	if (udpio_txq_send(&rl->txq, o->fd, (const struct sockaddr *)&o->bound, o->bound_len, buf,
+			   len) != 0) {
+		rl->stats.drop_txq_full++;
+		return;
+	}
+	rl->stats.forwarded++;
+}
+
+static void handle(struct relay *rl, struct relay_side *s, const uint8_t *buf, size_t len,
+		   const struct sockaddr *from, uint64_t now_us)
+{
+	if (is_for_server(buf, len)) {
+		rl->stats.to_server++;
+		if (rl->on_server) {
+			rl->on_server(rl->on_server_ctx, s, buf, len, from, now_us);
+		}
+		return;
+	}
+	if (!s->is_bound || !addr_equal(from, (const struct sockaddr *)&s->bound)) {
+		rl->stats.drop_unbound_src++;
+		return;
+	}
+	forward(rl, s, buf, len, now_us);
+}
+
+static void side_readable_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct relay_side *s = container_of(w, struct relay_side, io);
+	struct relay *rl = s->pair->owner;
+	uint64_t now_us = monotime_now_us();
+	int n;
+
+	(void)loop;
+	(void)revents;
+	/* One bounded batch; the loop calls again if more wait. */
+	n = udpio_rx_batch(&rl->rx, s->fd);
+	for (int i = 0; i < n && s->fd >= 0; i++) {
+		rl->stats.rx_packets++;
+		if (rl->rx.msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			rl->stats.drop_truncated++;
+			continue;
+		}
+		handle(rl, s, rl->rx.bufs[i], rl->rx.msgs[i].msg_len,
+		       (const struct sockaddr *)&rl->rx.from[i], now_us);
+	}
+}
+
+static void flush(struct relay *rl)
+{
+	ev_io_stop(rl->loop, &rl->write_watch);
+	if (udpio_txq_flush(&rl->txq)) {
+		return;
+	}
+	/* EAGAIN: wait until the blocking socket can take more. */
+	ev_io_set(&rl->write_watch, rl->txq.ents[rl->txq.head].fd, EV_WRITE);
+	ev_io_start(rl->loop, &rl->write_watch);
+}
+
+static void flush_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct relay *rl = container_of(w, struct relay, flush_watch);
+
+	(void)loop;
+	(void)revents;
+	if (rl->txq.n > 0 && !ev_is_active(&rl->write_watch)) {
+		flush(rl);
+	}
+}
+
+static void writable_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct relay *rl = container_of(w, struct relay, write_watch);
+
+	(void)loop;
+	(void)revents;
+	flush(rl);
+}
+
+int relay_side_send(struct relay_side *s, const struct sockaddr *dst, const void *data, size_t len)
+{
+	struct relay *rl = s->pair->owner;
+	socklen_t dst_len = addr_len((const struct sockaddr_storage *)(const void *)dst);
+
+	if (s->fd < 0) {
+		return -ENOTCONN;
+	}
+	return udpio_txq_send(&rl->txq, s->fd, dst, dst_len, data, len);
+}
+
+void relay_side_bind(struct relay_side *s, const struct sockaddr *from, uint64_t now_us)
+{
+	char text[ADDR_TEXT_MAX];
+	struct relay_pair *p = s->pair;
+
+	s->last_rx_us = now_us;
+	if (s->is_bound && addr_equal(from, (const struct sockaddr *)&s->bound)) {
+		return;
+	}
+	memset(&s->bound, 0, sizeof(s->bound));
+	s->bound_len = addr_len((const struct sockaddr_storage *)(const void *)from);
+	memcpy(&s->bound, from, s->bound_len);
+	s->is_bound = true;
+	log_info("relay %s<->%s: %s bound %s port=%u", p->side[0].id, p->side[1].id, s->id,
+		 addr_format(from, text, sizeof(text)), (unsigned)s->port);
+}
+
+/* ---- pairs ---- */
+
+/* Datagrams still queued for fd must not leave from whatever socket reuses
+ * its number: mark them (sendmmsg on -1 fails and they are dropped, counted
+ * in send_errors), and stop waiting for fd to become writable. */
+static void forget_fd(struct relay *rl, int fd)
+{
+	for (size_t k = 0; k < rl->txq.n; k++) {
+		struct udpio_txq_entry *e = &rl->txq.ents[(rl->txq.head + k) % rl->txq.cap];
+
+		if (e->fd == fd) {
+			e->fd = -1;
+		}
+	}
+	if (ev_is_active(&rl->write_watch) && rl->write_watch.fd == fd) {
+		ev_io_stop(rl->loop, &rl->write_watch);
+	}
+}
+
+static void side_close(struct relay *rl, struct relay_side *s)
+{
+	if (s->fd >= 0) {
+		ev_io_stop(rl->loop, &s->io);
+		forget_fd(rl, s->fd);
+		close(s->fd);
+		relay_ports_release(&rl->ports[s->index], s->port);
+	}
+	s->fd = -1;
+	s->port = 0;
+	s->is_bound = false;
+	s->bound_len = 0;
+}
+
+static void pair_close(struct relay_pair *p)
+{
+	side_close(p->owner, &p->side[0]);
+	side_close(p->owner, &p->side[1]);
+	p->has_ports = false;
+}
+
+/* Bind both ports, or neither. Returns 0 or -ENOSPC (logged by the caller). */
+static int pair_open(struct relay_pair *p, uint64_t now_us, int *failed_range)
+{
+	struct relay *rl = p->owner;
+
+	for (int k = 0; k < 2; k++) {
+		struct relay_side *s = &p->side[k];
+		int fd = relay_ports_open(&rl->ports[k], &rl->ip, &s->port);
+
+		if (fd < 0) {
+			*failed_range = k;
+			pair_close(p);
+			return fd;
+		}
+		s->fd = fd;
+		s->last_rx_us = now_us;
+		ev_io_init(&s->io, side_readable_cb, fd, EV_READ);
+		if (rl->is_started) {
+			ev_io_start(rl->loop, &s->io);
+		}
+	}
+	p->has_ports = true;
+	p->ports_since_us = now_us;
+	log_info("relay %s<->%s: ports %s=%u %s=%u", p->side[0].id, p->side[1].id, p->side[0].id,
+		 (unsigned)p->side[0].port, p->side[1].id, (unsigned)p->side[1].port);
+	return 0;
+}
+
+static bool pair_try_open(struct relay_pair *p, uint64_t now_us)
+{
+	struct relay *rl = p->owner;
+	int k = 0;
+
+	p->last_try_us = now_us;
+	if (pair_open(p, now_us, &k) == 0) {
+		return true;
+	}
+	rl->stats.alloc_failures++;
+	log_error("relay %s<->%s: no free port in relay_%c range %u-%u (range exhausted; "
+		  "retrying every %us)",
+		  p->side[0].id, p->side[1].id, k == 0 ? 'a' : 'b', (unsigned)rl->ports[k].range.lo,
+		  (unsigned)rl->ports[k].range.hi, (unsigned)(RELAY_RETRY_US / 1000000));
+	return false;
+}
+
+static void pair_free(struct relay_pair *p)
+{
+	if (!p) {
+		return;
+	}
+	pair_close(p);
+	free(p);
+}
+
+static struct relay_pair *pair_new(struct relay *rl, const char *a, const char *b)
+{
+	struct relay_pair *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		return NULL;
+	}
+	p->owner = rl;
+	for (int k = 0; k < 2; k++) {
+		p->side[k].pair = p;
+		p->side[k].index = k;
+		p->side[k].fd = -1;
+		snprintf(p->side[k].id, sizeof(p->side[k].id), "%s", k == 0 ? a : b);
+	}
+	return p;
+}
+
+struct relay_pair *relay_find_pair(struct relay *rl, const char *a, const char *b)
+{
+	const char *lo = strcmp(a, b) < 0 ? a : b;
+	const char *hi = lo == a ? b : a;
+
+	for (size_t i = 0; i < rl->n_pairs; i++) {
+		struct relay_pair *p = rl->pairs[i];
+
+		if (strcmp(p->side[0].id, lo) == 0 && strcmp(p->side[1].id, hi) == 0) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+uint16_t relay_port_for(void *rl_ctx, const char *self, const char *peer)
+{
+	struct relay_pair *p = relay_find_pair(rl_ctx, self, peer);
+
+	if (!p || !p->has_ports) {
+		return 0;
+	}
+	return strcmp(p->side[0].id, self) == 0 ? p->side[0].port : p->side[1].port;
+}
+
+static int pairs_reserve(struct relay *rl, size_t want)
+{
+	struct relay_pair **np;
+	size_t cap = rl->cap_pairs ? rl->cap_pairs : 16;
+
+	if (want <= rl->cap_pairs) {
+		return 0;
+	}
+	while (cap < want) {
+		cap *= 2;
+	}
+	np = realloc(rl->pairs, cap * sizeof(*np));
+	if (!np) {
+		return -ENOMEM;
+	}
+	rl->pairs = np;
+	rl->cap_pairs = cap;
+	return 0;
+}
+
+/* Keep or add the pair of clients a and b (a sorts first). */
+static int want_pair(struct relay *rl, const char *a, const char *b, uint64_t now_us)
+{
+	struct relay_pair *p = relay_find_pair(rl, a, b);
+
+	if (p) {
+		p->is_wanted = true;
+		return 0;
+	}
+	if (pairs_reserve(rl, rl->n_pairs + 1) != 0) {
+		return -ENOMEM;
+	}
+	p = pair_new(rl, a, b);
+	if (!p) {
+		return -ENOMEM;
+	}
+	p->is_wanted = true;
+	rl->pairs[rl->n_pairs++] = p;
+	(void)pair_try_open(p, now_us);
+	return 0;
+}
+
+static void drop_unwanted(struct relay *rl)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < rl->n_pairs; i++) {
+		struct relay_pair *p = rl->pairs[i];
+
+		if (p->is_wanted) {
+			rl->pairs[j++] = p;
+			continue;
+		}
+		log_info("relay %s<->%s: released (no shared flow)", p->side[0].id, p->side[1].id);
+		pair_free(p);
+	}
+	rl->n_pairs = j;
+}
+
+int relay_update(struct relay *rl, const struct routes *r, uint64_t now_us)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < rl->n_pairs; i++) {
+		rl->pairs[i]->is_wanted = false;
+	}
+	for (size_t i = 0; i < r->n_clients; i++) {
+		for (size_t j = i + 1; j < r->n_clients; j++) {
+			const char *a = r->clients[i].id, *b = r->clients[j].id;
+
+			if (!routeset_share_flow(r, a, b)) {
+				continue;
+			}
+			if (strcmp(a, b) > 0) {
+				const char *t = a;
+				a = b;
+				b = t;
+			}
+			if (want_pair(rl, a, b, now_us) != 0) {
+				log_error("relay %s<->%s: out of memory", a, b);
+				err = -ENOMEM;
+			}
+		}
+	}
+	drop_unwanted(rl);
+	return err;
+}
+
+bool relay_tick(struct relay *rl, uint64_t now_us)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < rl->n_pairs; i++) {
+		struct relay_pair *p = rl->pairs[i];
+		uint64_t last = p->side[0].last_rx_us > p->side[1].last_rx_us
+					? p->side[0].last_rx_us
+					: p->side[1].last_rx_us;
+
+		if (p->has_ports && now_us - last > RELAY_PAIR_IDLE_US) {
+			log_info("relay %s<->%s: released (both sides silent %us)", p->side[0].id,
+				 p->side[1].id, (unsigned)(RELAY_PAIR_IDLE_US / 1000000));
+			pair_close(p);
+			p->last_try_us = UINT64_MAX; /* idle: wait for relay_wake */
+			rl->stats.pairs_released_idle++;
+			changed = true;
+		} else if (!p->has_ports && p->last_try_us != UINT64_MAX &&
+			   now_us - p->last_try_us >= RELAY_RETRY_US) {
+			changed |= pair_try_open(p, now_us);
+		}
+	}
+	return changed;
+}
+
+bool relay_wake(struct relay *rl, const char *id, uint64_t now_us)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < rl->n_pairs; i++) {
+		struct relay_pair *p = rl->pairs[i];
+
+		if (p->has_ports ||
+		    (strcmp(p->side[0].id, id) != 0 && strcmp(p->side[1].id, id) != 0)) {
+			continue;
+		}
+		changed |= pair_try_open(p, now_us);
+	}
+	return changed;
+}
+
+/* ---- lifecycle ---- */
+
+int relay_init(struct relay *rl, struct ev_loop *loop, const struct routes *r, struct diag *d)
+{
+	memset(rl, 0, sizeof(*rl));
+	rl->loop = loop;
+	rl->ip = r->server.listen[0];
+	addr_set_port(&rl->ip, 0);
+	ev_prepare_init(&rl->flush_watch, flush_prepare_cb);
+	ev_io_init(&rl->write_watch, writable_cb, -1, EV_WRITE);
+	if (relay_ports_init(&rl->ports[0], r->server.relay_a) != 0 ||
+	    relay_ports_init(&rl->ports[1], r->server.relay_b) != 0 ||
+	    udpio_rx_init(&rl->rx) != 0 || udpio_txq_init(&rl->txq, UDPIO_TXQ_DEFAULT) != 0) {
+		diag_set(d, r->path, r->server.line, "out of memory for the relay");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void relay_start(struct relay *rl)
+{
+	rl->is_started = true;
+	ev_prepare_start(rl->loop, &rl->flush_watch);
+	for (size_t i = 0; i < rl->n_pairs; i++) {
+		for (int k = 0; k < 2; k++) {
+			if (rl->pairs[i]->side[k].fd >= 0) {
+				ev_io_start(rl->loop, &rl->pairs[i]->side[k].io);
+			}
+		}
+	}
+}
+
+void relay_fini(struct relay *rl)
+{
+	if (!rl->loop) {
+		return;
+	}
+	ev_prepare_stop(rl->loop, &rl->flush_watch);
+	ev_io_stop(rl->loop, &rl->write_watch);
+	for (size_t i = 0; i < rl->n_pairs; i++) {
+		pair_free(rl->pairs[i]);
+	}
+	free(rl->pairs);
+	rl->pairs = NULL;
+	rl->n_pairs = 0;
+	rl->cap_pairs = 0;
+	relay_ports_fini(&rl->ports[0]);
+	relay_ports_fini(&rl->ports[1]);
+	udpio_rx_fini(&rl->rx);
+	udpio_txq_fini(&rl->txq);
+	rl->loop = NULL;
+}

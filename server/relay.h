@@ -1,0 +1,133 @@
+/* relay: port pairs on the server's primary address that pipe datagrams
+ * between two clients (DESIGN §5.1, PROTOCOL.md "Relay"). A side learns its
+ * client's address only from an authenticated RELAY_BIND, which the session
+ * layer checks (relay_server_rx_fn) before calling relay_side_bind. The
+ * relay forwards peer traffic unchanged and never decrypts it. */
+#ifndef WH_RELAY_H
+#define WH_RELAY_H
+
+#include "common/compiler.h"
+#include "common/log.h"
+#include "common/udpio.h"
+#include "config/routes.h"
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Forwarding towards a side stops when it has been silent this long. */
+#define RELAY_SIDE_SILENT_US (30 * 1000000ull)
+/* A pair whose two sides are both silent this long gives its ports back. */
+#define RELAY_PAIR_IDLE_US (120 * 1000000ull)
+/* A pair without ports (range exhausted) tries again this often. */
+#define RELAY_RETRY_US (10 * 1000000ull)
+
+/* One port range: which ports this relay holds. */
+struct relay_ports {
+	struct routes_port_range range;
+	uint8_t *used; /* owns: one flag per port of the range */
+	uint32_t next; /* offset of the next port to try (round robin) */
+};
+
+struct relay_pair;
+
+struct relay_side {
+	struct relay_pair *pair;   /* borrowed back-pointer */
+	int index;		   /* 0: relay_a side, 1: relay_b side */
+	char id[ROUTES_NAME_SIZE]; /* the client owning this side */
+	int fd;			   /* -1 while the pair has no ports */
+	uint16_t port;
+	ev_io io;
+	struct sockaddr_storage bound; /* learnt from RELAY_BIND only */
+	socklen_t bound_len;
+	bool is_bound;
+	uint64_t last_rx_us; /* last datagram from the bound address */
+};
+
+struct relay_pair {
+	struct relay *owner;	   /* borrowed */
+	struct relay_side side[2]; /* side[0]: the id that sorts first (strcmp) */
+	bool has_ports;
+	bool is_wanted;		 /* scratch for relay_update */
+	uint64_t ports_since_us; /* when the ports were allocated */
+	uint64_t last_try_us;	 /* last allocation attempt without ports */
+};
+
+struct relay_stats {
+	uint64_t rx_packets;
+	uint64_t forwarded;
+	uint64_t to_server;	    /* top-bit transport handed to the session layer */
+	uint64_t drop_unbound_src;  /* not from this side's bound address */
+	uint64_t drop_peer_unbound; /* the other side has no bound address */
+	uint64_t drop_peer_silent;  /* the other side silent > 30 s */
+	uint64_t drop_truncated;
+	uint64_t drop_txq_full;
+	uint64_t pairs_released_idle;
+	uint64_t alloc_failures; /* a range was exhausted */
+};
+
+/* A top-bit transport datagram that arrived on side (it may be a RELAY_BIND
+ * sealed in a client's session with the server). Valid during the call. */
+typedef void relay_server_rx_fn(void *ctx, struct relay_side *side, const uint8_t *buf, size_t len,
+				const struct sockaddr *from, uint64_t now_us);
+
+struct relay {
+	struct ev_loop *loop;	     /* borrowed */
+	struct sockaddr_storage ip;  /* server.listen[0], port 0 */
+	struct relay_ports ports[2]; /* relay_a, relay_b */
+	struct relay_pair **pairs;   /* owns each pair */
+	size_t n_pairs;
+	size_t cap_pairs;
+	struct udpio_rx rx;
+	struct udpio_txq txq;
+	ev_prepare flush_watch;
+	ev_io write_watch;
+	bool is_started;
+	relay_server_rx_fn *on_server;
+	void *on_server_ctx;
+	struct relay_stats stats;
+	struct log_bucket log_bucket;
+};
+
+/* Port range bookkeeping (unit-tested on loopback). init returns 0, -EINVAL
+ * or -ENOMEM; fini is safe on a zeroed struct. */
+WH_MUST_CHECK int relay_ports_init(struct relay_ports *rp, struct routes_port_range range);
+void relay_ports_fini(struct relay_ports *rp);
+/* Bind a new UDP socket on ip at the next port of the range that is neither
+ * held here nor refused by the kernel (busy ports are skipped). Returns the
+ * fd with *port set, or -ENOSPC when no port of the range can be bound. */
+WH_MUST_CHECK int relay_ports_open(struct relay_ports *rp, const struct sockaddr_storage *ip,
+				   uint16_t *port);
+/* Give port back (the caller closes its socket). */
+void relay_ports_release(struct relay_ports *rp, uint16_t port);
+
+/* Set up for r's primary address and ranges; no pairs yet. Returns 0 or
+ * negative errno with d set. relay_fini is safe after a failure. */
+int relay_init(struct relay *rl, struct ev_loop *loop, const struct routes *r, struct diag *d);
+void relay_start(struct relay *rl);
+/* Close every pair and free everything. Safe on a zeroed relay. */
+void relay_fini(struct relay *rl);
+
+/* Make the pairs match r: a pair for each two clients sharing a flow, new
+ * pairs get ports, pairs no longer wanted are released at once. An exhausted
+ * range is logged and retried by relay_tick. Returns 0 or -ENOMEM. */
+int relay_update(struct relay *rl, const struct routes *r, uint64_t now_us);
+/* Release idle pairs' ports, retry pairs without ports. True when a pair's
+ * ports changed (route sets must be rebuilt). */
+bool relay_tick(struct relay *rl, uint64_t now_us);
+/* Client id came back online: pairs of it released as idle get new ports.
+ * True when something changed. */
+bool relay_wake(struct relay *rl, const char *id, uint64_t now_us);
+
+/* Borrowed pair of clients a and b (any order), or NULL. */
+struct relay_pair *relay_find_pair(struct relay *rl, const char *a, const char *b);
+/* self's relay port towards peer, 0 when none (routeset_relay_port_fn). */
+uint16_t relay_port_for(void *rl_ctx, const char *self, const char *peer);
+
+/* The owning client of side proved itself from `from`: record it. */
+void relay_side_bind(struct relay_side *s, const struct sockaddr *from, uint64_t now_us);
+/* Queue a datagram leaving from side's port. Returns 0 or negative errno. */
+int relay_side_send(struct relay_side *s, const struct sockaddr *dst, const void *data, size_t len);
+
+#endif

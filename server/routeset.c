@@ -1,0 +1,262 @@
+/* routeset: build one client's route set from validated routes (PROTOCOL.md
+ * "Route sets", DESIGN §4). Owns nothing and keeps no state: the same routes,
+ * relay ports and generation always give the same bytes, which is what lets
+ * the caller compare a hash of the set (generation left out) to decide
+ * whether a client needs a new generation at all. Must not: touch sockets,
+ * read a clock, seal packets. */
+#include "routeset.h"
+
+#include "common/diag.h"
+#include "config/routes.h"
+#include "proto/frame.h"
+#include "proto/wire.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <string.h>
+
+struct packer {
+	uint8_t buf[WIRE_MAX_PLAINTEXT];
+	struct wire_writer w;
+	routeset_emit_fn *emit;
+	void *emit_ctx;
+	crypto_generichash_state hash;
+	size_t n_packets;
+	int err;
+};
+
+uint32_t routeset_flow_id(const char *name)
+{
+	uint8_t h[crypto_generichash_BYTES];
+
+	/* crypto_generichash cannot fail with a valid output length. */
+	(void)crypto_generichash(h, sizeof(h), (const uint8_t *)name, strlen(name), NULL, 0);
+	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+}
+
+int routeset_check_ids(const struct routes *r, struct diag *d)
+{
+	for (size_t i = 0; i < r->n_flows; i++) {
+		uint32_t id = routeset_flow_id(r->flows[i].name);
+
+		for (size_t j = 0; j < i; j++) {
+			if (routeset_flow_id(r->flows[j].name) == id) {
+				diag_set(d, r->path, r->flows[i].line,
+					 "flow \"%s\": flow id 0x%08x collides with flow \"%s\" "
+					 "(rename one of them)",
+					 r->flows[i].name, (unsigned)id, r->flows[j].name);
+				return -EEXIST;
+			}
+		}
+	}
+	return 0;
+}
+
+bool routeset_share_flow(const struct routes *r, const char *a, const char *b)
+{
+	for (size_t i = 0; i < r->n_flows; i++) {
+		if (routes_flow_has_member(&r->flows[i], a) &&
+		    routes_flow_has_member(&r->flows[i], b)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void packer_flush(struct packer *p)
+{
+	if (p->w.len == 0) {
+		return;
+	}
+	if (p->emit) {
+		p->emit(p->emit_ctx, p->buf, p->w.len);
+	}
+	p->n_packets++;
+	wire_writer_init(&p->w, p->buf, sizeof(p->buf));
+}
+
+/* Append f (whose generation field the caller set to gen) to the packet,
+ * starting a new packet when it does not fit. The hash covers the frame
+ * encoded with generation 0, so it does not change with the generation. */
+static void packer_add(struct packer *p, struct frame *f, uint64_t *gen_field, uint64_t gen)
+{
+	uint8_t tmp[WIRE_MAX_PLAINTEXT];
+	struct wire_writer hw;
+	size_t len = 0;
+
+	if (p->err != 0) {
+		return;
+	}
+	*gen_field = 0;
+	wire_writer_init(&hw, tmp, sizeof(tmp));
+	if (frame_write(&hw, f) != 0 || wire_writer_done(&hw, &len) != 0) {
+		p->err = -EINVAL;
+		return;
+	}
+	crypto_generichash_update(&p->hash, tmp, len);
+	*gen_field = gen;
+	if (p->w.len + frame_size(f) > sizeof(p->buf)) {
+		packer_flush(p);
+	}
+	if (frame_write(&p->w, f) != 0) {
+		p->err = -EINVAL;
+	}
+}
+
+static void set_addr(struct frame_addr *fa, const struct sockaddr_storage *ss)
+{
+	memset(fa, 0, sizeof(*fa));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)ss;
+
+		fa->family = FRAME_ADDR_IPV4;
+		memcpy(fa->ip, &in->sin_addr, 4);
+		fa->port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)ss;
+
+		fa->family = FRAME_ADDR_IPV6;
+		memcpy(fa->ip, &in6->sin6_addr, 16);
+		fa->port = ntohs(in6->sin6_port);
+	}
+}
+
+/* Add id to the member list with roles, merging with an earlier entry. */
+static int add_member(struct frame_route *rt, const char *id, uint8_t roles)
+{
+	for (size_t i = 0; i < rt->member_count; i++) {
+		if (strcmp(rt->members[i].name.text, id) == 0) {
+			rt->members[i].roles |= roles;
+			return 0;
+		}
+	}
+	if (rt->member_count >= WIRE_MEMBERS_MAX) {
+		return -E2BIG;
+	}
+	if (frame_name_set(&rt->members[rt->member_count].name, id) != 0) {
+		return -EINVAL;
+	}
+	rt->members[rt->member_count++].roles = roles;
+	return 0;
+}
+
+static int fill_members(struct frame_route *rt, const struct routes_flow *fl)
+{
+	int err = 0;
+
+	if (fl->is_nn) {
+		for (size_t i = 0; i < fl->n_members && err == 0; i++) {
+			err = add_member(rt, fl->members[i], FRAME_ROLES_ALL);
+		}
+		return err;
+	}
+	for (size_t i = 0; i < fl->n_from && err == 0; i++) {
+		err = add_member(rt, fl->from[i], FRAME_ROLE_SOURCE);
+	}
+	for (size_t i = 0; i < fl->n_to && err == 0; i++) {
+		err = add_member(rt, fl->to[i], FRAME_ROLE_SINK);
+	}
+	return err;
+}
+
+static int fill_route(struct frame *f, const struct routes_flow *fl, const char *id)
+{
+	struct frame_route *rt = &f->u.route;
+	struct sockaddr_storage ss;
+	socklen_t ss_len = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->type = FRAME_ROUTE;
+	rt->flow_id = routeset_flow_id(fl->name);
+	if (frame_name_set(&rt->flow, fl->name) != 0) {
+		return -EINVAL;
+	}
+	rt->proto = fl->proto == ROUTES_PROTO_TCP ? FRAME_PROTO_TCP : FRAME_PROTO_UDP;
+	rt->port = fl->port;
+	rt->listen_port = routes_flow_listen_port(fl, id);
+	if (routes_flow_deliver_addr(fl, id, &ss, &ss_len) == 0) {
+		set_addr(&rt->deliver, &ss);
+	}
+	rt->mtu = (uint16_t)fl->mtu;
+	return fill_members(rt, fl);
+}
+
+static void add_routes(struct packer *p, const struct routes *r, const char *id, uint64_t gen,
+		       uint16_t *count)
+{
+	struct frame f;
+
+	for (size_t i = 0; i < r->n_flows && p->err == 0; i++) {
+		if (!routes_flow_has_member(&r->flows[i], id)) {
+			continue;
+		}
+		p->err = fill_route(&f, &r->flows[i], id);
+		packer_add(p, &f, &f.u.route.generation, gen);
+		(*count)++;
+	}
+}
+
+static void add_peers(struct packer *p, const struct routes *r, const char *id, uint64_t gen,
+		      routeset_relay_port_fn *relay_port, void *relay_ctx, uint16_t *count)
+{
+	struct frame f;
+
+	for (size_t i = 0; i < r->n_clients && p->err == 0; i++) {
+		const struct routes_client *c = &r->clients[i];
+
+		if (strcmp(c->id, id) == 0 || !routeset_share_flow(r, id, c->id)) {
+			continue;
+		}
+		memset(&f, 0, sizeof(f));
+		f.type = FRAME_PEER;
+		f.u.peer.relay_port = relay_port ? relay_port(relay_ctx, id, c->id) : 0;
+		/* A PEER always names a relay port (frame.c refuses 0): a peer
+		 * whose pair has no ports (range exhausted, or released while
+		 * idle) is left out until it has them, and comes back with a new
+		 * generation. */
+		if (f.u.peer.relay_port == 0) {
+			continue;
+		}
+		if (frame_name_set(&f.u.peer.peer, c->id) != 0) {
+			p->err = -EINVAL;
+			return;
+		}
+		memcpy(f.u.peer.key, c->key, WIRE_KEY_LEN);
+		packer_add(p, &f, &f.u.peer.generation, gen);
+		(*count)++;
+	}
+}
+
+int routeset_build(const struct routes *r, const char *id, uint64_t gen,
+		   routeset_relay_port_fn *relay_port, void *relay_ctx, routeset_emit_fn *emit,
+		   void *emit_ctx, struct routeset_info *info)
+{
+	struct packer p;
+	struct frame f;
+	uint16_t count = 0;
+
+	if (!routes_find_client(r, id)) {
+		return -ENOENT;
+	}
+	memset(&p, 0, sizeof(p));
+	wire_writer_init(&p.w, p.buf, sizeof(p.buf));
+	p.emit = emit;
+	p.emit_ctx = emit_ctx;
+	crypto_generichash_init(&p.hash, NULL, 0, ROUTESET_HASH_LEN);
+	add_routes(&p, r, id, gen, &count);
+	add_peers(&p, r, id, gen, relay_port, relay_ctx, &count);
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_SYNC;
+	f.u.sync.count = count;
+	f.u.sync.keepalive_s = (uint16_t)r->server.keepalive_s;
+	packer_add(&p, &f, &f.u.sync.generation, gen);
+	if (p.err != 0) {
+		return p.err;
+	}
+	packer_flush(&p);
+	info->count = count;
+	info->n_packets = p.n_packets;
+	crypto_generichash_final(&p.hash, info->hash, ROUTESET_HASH_LEN);
+	return 0;
+}

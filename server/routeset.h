@@ -1,0 +1,51 @@
+/* routeset: one client's route set, built from the running routes (PROTOCOL.md
+ * "Route sets"). Pure: no sockets, no clock, no state. The caller supplies
+ * the relay port of each peer and receives packed plaintext packets to seal. */
+#ifndef WH_ROUTESET_H
+#define WH_ROUTESET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+
+struct routes;
+struct diag;
+
+#define ROUTESET_HASH_LEN 32
+
+/* This client's side of the relay pair with peer (0 = none: no PEER frame). */
+typedef uint16_t routeset_relay_port_fn(void *ctx, const char *self, const char *peer);
+/* One packed plaintext packet (<= WIRE_MAX_PLAINTEXT bytes), valid during the call. */
+typedef void routeset_emit_fn(void *ctx, const uint8_t *pt, size_t len);
+
+struct routeset_info {
+	uint16_t count;			 /* ROUTE + PEER frames */
+	size_t n_packets;		 /* packets emitted (or that would be) */
+	uint8_t hash[ROUTESET_HASH_LEN]; /* of the set without its generation */
+};
+
+/* The flow id: the first 4 bytes, big-endian, of BLAKE2b-256(name). */
+uint32_t routeset_flow_id(const char *name);
+
+/* 0, or -EEXIST with d set ("PATH:LINE: flow "b": flow id 0x... collides with
+ * flow "a"") when two flows of r share a flow id. */
+WH_MUST_CHECK int routeset_check_ids(const struct routes *r, struct diag *d);
+
+/* Build client id's route set with generation gen: one ROUTE per flow it is
+ * in, one PEER per client sharing a flow with it (in routes order) whose
+ * relay port is known (relay_port NULL or 0: the peer is left out), then
+ * SYNC {gen, count, keepalive_s}, packed into as few packets as fit. emit
+ * (may be NULL: only *info is filled) gets each packet. Returns 0; -ENOENT
+ * id is not a client; -E2BIG a flow has more than WIRE_MEMBERS_MAX members;
+ * -EINVAL a frame could not be encoded. */
+WH_MUST_CHECK int routeset_build(const struct routes *r, const char *id, uint64_t gen,
+				 routeset_relay_port_fn *relay_port, void *relay_ctx,
+				 routeset_emit_fn *emit, void *emit_ctx,
+				 struct routeset_info *info);
+
+/* True when clients a and b are both members of at least one flow. */
+bool routeset_share_flow(const struct routes *r, const char *a, const char *b);
+
+#endif

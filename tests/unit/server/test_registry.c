@@ -1,0 +1,170 @@
+/* test_registry: the server's clients across reloads (a client keeps its
+ * session while its key stays; a new key means a new session; removed
+ * clients go) and receiver indices (top bit set, found only while the
+ * client's session owns them). No sockets; time is injected. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "common/b64key.h"
+#include "common/diag.h"
+#include "config/routes.h"
+#include "proto/session.h"
+#include "server/registry.h"
+
+#define KEY_DRONE3 "MNSNxUxF3nOSfua5uBvU9VIHfZatOAqpD6AOnIfAvBM="
+#define KEY_GCS4 "PG706jxMbNsos0lINepFzFwbRJ1wJke51aaHhQVeGm8="
+#define KEY_GCS5 "3FX2VZxYNwGDTSWKdPQ7648w91CjcswyDBop5POY3E0="
+#define SERVER "server: { listen = [\"203.0.113.10:7400\"]; key_file = \"server.key\"; };\n"
+#define FLOWS "flows: ();\n"
+
+static struct routes *parse(const char *text)
+{
+	struct diag d;
+	char line[600];
+	struct routes *r;
+
+	diag_clear(&d);
+	r = routes_parse_text(text, strlen(text), "routes.conf", NULL, false, &d);
+	if (!r) {
+		fail_msg("%s", diag_format(&d, line, sizeof(line)));
+	}
+	/* The key file is not read here: give the server a fixed test key. */
+	memset(r->server.key, 0x42, sizeof(r->server.key));
+	return r;
+}
+
+static void test_registry_follows_added_removed_and_rekeyed_clients(void **state)
+{
+	struct routes *a = parse(SERVER "clients: { drone3 = { key = \"" KEY_DRONE3
+					"\"; }; gcs4 = { key = \"" KEY_GCS4 "\"; }; };\n" FLOWS);
+	struct routes *b = parse(SERVER "clients: { drone3 = { key = \"" KEY_DRONE3
+					"\"; }; gcs4 = { key = \"" KEY_GCS5 "\"; }; };\n" FLOWS);
+	struct routes *c = parse(SERVER "clients: { gcs4 = { key = \"" KEY_GCS5
+					"\"; }; gcs5 = { key = \"" KEY_GCS4 "\"; }; };\n" FLOWS);
+	struct registry reg;
+	struct registry_client *d3, *g4;
+	uint8_t k4[32], k5[32];
+
+	(void)state;
+	assert_int_equal(b64key_decode(KEY_GCS4, k4), 0);
+	assert_int_equal(b64key_decode(KEY_GCS5, k5), 0);
+	assert_int_equal(registry_init(&reg, a, 1000), 0);
+	assert_int_equal(reg.n_clients, 2);
+	d3 = registry_find_by_id(&reg, "drone3");
+	g4 = registry_find_by_id(&reg, "gcs4");
+	assert_non_null(d3);
+	assert_ptr_equal(registry_find_by_key(&reg, k4), g4);
+	assert_true(d3->gen_sent == 1000);
+	d3->is_online = true;
+	d3->session->has_stamp = true;
+	d3->session->last_stamp = 77;
+
+	/* gcs4's key changed: a new client with a new session; drone3 stays. */
+	assert_int_equal(registry_update(&reg, b), 0);
+	assert_ptr_equal(registry_find_by_id(&reg, "drone3"), d3);
+	assert_true(d3->is_online && d3->session->last_stamp == 77);
+	g4 = registry_find_by_id(&reg, "gcs4");
+	assert_null(registry_find_by_key(&reg, k4));
+	assert_ptr_equal(registry_find_by_key(&reg, k5), g4);
+	assert_memory_equal(g4->session->remote_pub, k5, 32);
+	assert_false(g4->session->has_stamp);
+
+	/* drone3 removed, gcs5 added with the key gcs4 used to have. */
+	assert_int_equal(registry_update(&reg, c), 0);
+	assert_int_equal(reg.n_clients, 2);
+	assert_null(registry_find_by_id(&reg, "drone3"));
+	assert_ptr_equal(registry_find_by_id(&reg, "gcs4"), g4);
+	assert_ptr_equal(registry_find_by_key(&reg, k4), registry_find_by_id(&reg, "gcs5"));
+	registry_fini(&reg);
+	routes_free(a);
+	routes_free(b);
+	routes_free(c);
+}
+
+static void test_registry_indices_have_the_top_bit_and_need_an_owning_session(void **state)
+{
+	struct routes *r =
+		parse(SERVER "clients: { drone3 = { key = \"" KEY_DRONE3 "\"; }; };\n" FLOWS);
+	uint8_t init[WIRE_INIT_LEN], resp[WIRE_RESP_LEN];
+	struct noise_keypair ck;
+	struct session_pending p;
+	struct registry_client *c;
+	struct session *cs;
+	struct registry reg;
+	uint32_t idx, spare;
+
+	(void)state;
+	assert_int_equal(registry_init(&reg, r, 1), 0);
+	c = registry_find_by_id(&reg, "drone3");
+	/* A client session with drone3's key pair stands in for the client. */
+	assert_int_equal(noise_keypair_generate(&ck), 0);
+	memcpy(c->key, ck.pub, 32);
+	session_free(c->session);
+	c->session = session_new(&reg.local, ck.pub, NULL);
+	cs = session_new(&ck, reg.local.pub, NULL);
+	assert_non_null(cs);
+
+	spare = registry_index_new(&reg, c);
+	assert_true(spare & REGISTRY_INDEX_TOP);
+	/* Not owned by the session yet: not found. */
+	assert_null(registry_find_by_index(&reg, spare));
+
+	assert_int_equal(session_initiation_create(cs, 5, 100, 1, init), 0);
+	assert_int_equal(session_initiation_consume(&reg.local, init, sizeof(init), &p), 0);
+	idx = registry_index_new(&reg, c);
+	assert_true(idx & REGISTRY_INDEX_TOP);
+	assert_int_not_equal(idx, spare);
+	assert_int_equal(session_response_create(c->session, &p, idx, 1, resp), 0);
+	assert_ptr_equal(registry_find_by_index(&reg, idx), c);
+	assert_null(registry_find_by_index(&reg, idx & ~REGISTRY_INDEX_TOP));
+
+	/* Purge drops the unused one from the table, keeps the owned one. */
+	registry_index_purge(&reg, c);
+	assert_null(rxindex_find(&reg.indices, spare));
+	assert_ptr_equal(rxindex_find(&reg.indices, idx), c);
+	session_free(cs);
+	registry_fini(&reg);
+	routes_free(r);
+}
+
+static void test_registry_caps_indices_per_client(void **state)
+{
+	struct routes *r =
+		parse(SERVER "clients: { drone3 = { key = \"" KEY_DRONE3 "\"; }; };\n" FLOWS);
+	struct registry reg;
+	struct registry_client *c;
+
+	(void)state;
+	assert_int_equal(registry_init(&reg, r, 1), 0);
+	c = registry_find_by_id(&reg, "drone3");
+	/* Unused indices are purged before a new one is taken, so a stream of
+	 * refused handshakes never fills the table. */
+	for (int i = 0; i < 100; i++) {
+		assert_int_not_equal(registry_index_new(&reg, c), 0);
+		assert_true(reg.indices.n_used <= REGISTRY_INDICES_MAX);
+	}
+	registry_fini(&reg);
+	routes_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_registry_follows_added_removed_and_rekeyed_clients),
+		cmocka_unit_test(test_registry_indices_have_the_top_bit_and_need_an_owning_session),
+		cmocka_unit_test(test_registry_caps_indices_per_client),
+	};
+
+	if (sodium_init() < 0) {
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

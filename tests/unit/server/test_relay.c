@@ -1,0 +1,241 @@
+/* test_relay: the relay's port allocator on loopback (DESIGN §5.1: busy
+ * ports are skipped; an exhausted range is an error): order, reuse after
+ * release, ports another program holds, exhaustion, and a random run
+ * against a naive reference. Uses real sockets on 127.0.0.1 because the
+ * allocator is what wraps them. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/addr.h"
+#include "server/relay.h"
+
+#define RANGE_LEN 8
+
+static struct sockaddr_storage loopback(void)
+{
+	struct sockaddr_storage ss;
+
+	assert_int_equal(addr_parse("127.0.0.1:1", &ss, NULL), 0);
+	addr_set_port(&ss, 0);
+	return ss;
+}
+
+/* A socket holding port p on 127.0.0.1 (another program), or -1. */
+static int hold(uint16_t p)
+{
+	struct sockaddr_in in;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(&in, 0, sizeof(in));
+	in.sin_family = AF_INET;
+	in.sin_port = htons(p);
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&in, sizeof(in)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A range of RANGE_LEN ports that are all free right now. */
+static struct routes_port_range free_range(void)
+{
+	for (uint16_t base = 47100; base < 60000; base += 64) {
+		int fds[RANGE_LEN];
+		bool ok = true;
+		size_t n = 0;
+
+		for (; n < RANGE_LEN && ok; n++) {
+			fds[n] = hold((uint16_t)(base + n));
+			ok = fds[n] >= 0;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (fds[i] >= 0) {
+				close(fds[i]);
+			}
+		}
+		if (ok) {
+			return (struct routes_port_range){base, (uint16_t)(base + RANGE_LEN - 1)};
+		}
+	}
+	fail_msg("no free port range on 127.0.0.1");
+	return (struct routes_port_range){0, 0};
+}
+
+static void test_relay_ports_are_handed_out_in_order_and_reused(void **state)
+{
+	struct sockaddr_storage ip = loopback();
+	struct routes_port_range range = free_range();
+	struct relay_ports rp;
+	int fds[RANGE_LEN];
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(relay_ports_init(&rp, range), 0);
+	for (int i = 0; i < 3; i++) {
+		fds[i] = relay_ports_open(&rp, &ip, &port);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(port, range.lo + i);
+	}
+	/* The port is really bound: nobody else can take it. */
+	assert_int_equal(hold(range.lo), -1);
+	relay_ports_release(&rp, range.lo);
+	close(fds[0]);
+	/* Round robin: the next one comes first, the released one later. */
+	fds[0] = relay_ports_open(&rp, &ip, &port);
+	assert_int_equal(port, range.lo + 3);
+	close(fds[0]);
+	close(fds[1]);
+	close(fds[2]);
+	relay_ports_fini(&rp);
+}
+
+static void test_relay_busy_ports_are_skipped(void **state)
+{
+	struct sockaddr_storage ip = loopback();
+	struct routes_port_range range = free_range();
+	struct relay_ports rp;
+	int busy = hold((uint16_t)(range.lo + 1));
+	int a, b;
+	uint16_t pa, pb;
+
+	(void)state;
+	assert_true(busy >= 0);
+	assert_int_equal(relay_ports_init(&rp, range), 0);
+	a = relay_ports_open(&rp, &ip, &pa);
+	b = relay_ports_open(&rp, &ip, &pb);
+	assert_true(a >= 0 && b >= 0);
+	assert_int_equal(pa, range.lo);
+	assert_int_equal(pb, range.lo + 2);
+	close(a);
+	close(b);
+	close(busy);
+	relay_ports_fini(&rp);
+}
+
+static void test_relay_exhausted_range_says_enospc_until_a_port_is_free(void **state)
+{
+	struct sockaddr_storage ip = loopback();
+	struct routes_port_range range = free_range();
+	struct relay_ports rp;
+	int fds[RANGE_LEN], busy;
+	uint16_t port;
+
+	(void)state;
+	range.hi = (uint16_t)(range.lo + 2);
+	busy = hold(range.hi);
+	assert_true(busy >= 0);
+	assert_int_equal(relay_ports_init(&rp, range), 0);
+	fds[0] = relay_ports_open(&rp, &ip, &port);
+	fds[1] = relay_ports_open(&rp, &ip, &port);
+	assert_true(fds[0] >= 0 && fds[1] >= 0);
+	assert_int_equal(relay_ports_open(&rp, &ip, &port), -ENOSPC);
+	/* The other program lets go of its port: it can be used now. */
+	close(busy);
+	fds[2] = relay_ports_open(&rp, &ip, &port);
+	assert_true(fds[2] >= 0);
+	assert_int_equal(port, range.hi);
+	for (int i = 0; i < 3; i++) {
+		close(fds[i]);
+	}
+	relay_ports_fini(&rp);
+}
+
+static void test_relay_bad_range_is_refused(void **state)
+{
+	struct relay_ports rp;
+
+	(void)state;
+	assert_int_equal(relay_ports_init(&rp, (struct routes_port_range){3000, 2999}), -EINVAL);
+	relay_ports_fini(&rp);
+	assert_int_equal(relay_ports_init(&rp, (struct routes_port_range){0, 10}), -EINVAL);
+	relay_ports_fini(&rp);
+}
+
+/* Random opens and releases, with ports held by "another program" coming
+ * and going, against a naive reference: a port handed out is never held
+ * here or elsewhere, and -ENOSPC comes exactly when every port is taken. */
+static void test_relay_ports_match_a_naive_reference_at_random(void **state)
+{
+	struct sockaddr_storage ip = loopback();
+	struct routes_port_range range = free_range();
+	int mine[RANGE_LEN], other[RANGE_LEN];
+	unsigned seed = 20261125;
+	struct relay_ports rp;
+
+	(void)state;
+	srand(seed);
+	for (int i = 0; i < RANGE_LEN; i++) {
+		mine[i] = other[i] = -1;
+	}
+	assert_int_equal(relay_ports_init(&rp, range), 0);
+	for (int step = 0; step < 2000; step++) {
+		int k = rand() % RANGE_LEN, op = rand() % 4;
+		uint16_t port = 0;
+
+		if (op == 0 && mine[k] >= 0) {
+			relay_ports_release(&rp, (uint16_t)(range.lo + k));
+			close(mine[k]);
+			mine[k] = -1;
+		} else if (op == 1 && mine[k] < 0) {
+			if (other[k] >= 0) {
+				close(other[k]);
+				other[k] = -1;
+			} else {
+				other[k] = hold((uint16_t)(range.lo + k));
+			}
+		} else {
+			bool any_free = false;
+			int fd = relay_ports_open(&rp, &ip, &port);
+
+			for (int i = 0; i < RANGE_LEN; i++) {
+				any_free |= mine[i] < 0 && other[i] < 0;
+			}
+			if (!any_free) {
+				if (fd != -ENOSPC) {
+					fail_msg("seed %u step %d: expected -ENOSPC", seed, step);
+				}
+				continue;
+			}
+			int i = port - range.lo;
+			if (fd < 0 || i < 0 || i >= RANGE_LEN || mine[i] >= 0 || other[i] >= 0) {
+				fail_msg("seed %u step %d: bad port %u", seed, step, port);
+			}
+			mine[i] = fd;
+		}
+	}
+	for (int i = 0; i < RANGE_LEN; i++) {
+		if (mine[i] >= 0) {
+			close(mine[i]);
+		}
+		if (other[i] >= 0) {
+			close(other[i]);
+		}
+	}
+	relay_ports_fini(&rp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_relay_ports_are_handed_out_in_order_and_reused),
+		cmocka_unit_test(test_relay_busy_ports_are_skipped),
+		cmocka_unit_test(test_relay_exhausted_range_says_enospc_until_a_port_is_free),
+		cmocka_unit_test(test_relay_bad_range_is_refused),
+		cmocka_unit_test(test_relay_ports_match_a_naive_reference_at_random),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
