@@ -1,7 +1,14 @@
-/* client: owns the client's identity (client.ini) and its loop. The
- * registration, flows and paths of later issues hang off struct client. */
+/* client: owns the client daemon's state and its loop (DESIGN §1, §8): the
+ * identity from client.ini, the static key, the main socket, the server
+ * connection, the peers and the flows, built in order and torn down in
+ * reverse. Protocol work lives in srvconn.c, peer.c, flow_udp.c and
+ * inbound.c; this file only wires them together. */
 #include "client.h"
 
+#include "client/flow_udp.h"
+#include "client/inbound.h"
+#include "client/peer.h"
+#include "common/addr.h"
 #include "common/b64key.h"
 #include "common/compiler.h"
 #include "common/diag.h"
@@ -10,8 +17,8 @@
 #include "config/client_ini.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <signal.h>
+#include <sodium.h>
 #include <string.h>
 
 static void stop_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -21,14 +28,42 @@ static void stop_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* Our static key pair in guarded memory, the cookie checker for it. */
+static int init_keys(struct client *cl, struct diag *d)
+{
+	char fp[B64KEY_FINGERPRINT_MAX];
+
+	cl->self = sodium_malloc(sizeof(*cl->self));
+	if (!cl->self) {
+		diag_set(d, cl->ini->path, 0, "out of memory for the key");
+		return -ENOMEM;
+	}
+	if (noise_keypair_from_private(cl->self, cl->ini->key) != 0) {
+		diag_set(d, cl->ini->path, 0, "the private key is not usable");
+		return -EINVAL;
+	}
+	if (cookie_checker_init(&cl->cookies, cl->self->pub) != 0) {
+		diag_set(d, cl->ini->path, 0, "cannot derive the cookie keys");
+		return -EIO;
+	}
+	b64key_fingerprint(cl->self->pub, fp);
+	log_info("client %s: key %s…, %zu server address(es), %zu uplink(s)", cl->ini->id, fp,
+		 cl->ini->n_servers, cl->ini->n_uplinks);
+	return 0;
+}
+
 int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, struct diag *d)
 {
-	uint8_t pub[32];
-	char fp[B64KEY_FINGERPRINT_MAX];
+	int rc;
 
 	memset(cl, 0, sizeof(*cl));
 	cl->loop = loop;
+	cl->ms.fd = -1;
 	cl->started_us = monotime_now_us();
+	stamp_init(&cl->stamp);
+	srvconn_init(&cl->srv);
+	ev_signal_init(&cl->sigint_watch, stop_signal_cb, SIGINT);
+	ev_signal_init(&cl->sigterm_watch, stop_signal_cb, SIGTERM);
 	cl->ini = client_ini_load(ini_path, d);
 	if (!cl->ini) {
 		return -EINVAL;
@@ -36,21 +71,44 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	if (cl->ini->is_key_exposed) {
 		log_warn("config %s: key file can be read by other users (chmod 600 it)", ini_path);
 	}
-	(void)crypto_scalarmult_base(pub, cl->ini->key);
-	b64key_fingerprint(pub, fp);
-	log_info("client %s: key %s…, %zu server address(es), %zu uplink(s)", cl->ini->id, fp,
-		 cl->ini->n_servers, cl->ini->n_uplinks);
-	ev_signal_init(&cl->sigint_watch, stop_signal_cb, SIGINT);
-	ev_signal_init(&cl->sigterm_watch, stop_signal_cb, SIGTERM);
-	return 0;
+	rc = init_keys(cl, d);
+	if (rc != 0) {
+		return rc;
+	}
+	if (idxmap_init(&cl->idx) != 0 || udpio_rx_init(&cl->rx) != 0 ||
+	    routeintake_init(&cl->rs) != 0) {
+		diag_set(d, ini_path, 0, "out of memory");
+		return -ENOMEM;
+	}
+	return mainsock_init(&cl->ms, loop, cl->ini, &cl->rx, inbound_on_datagram, d);
 }
 
 void client_run(struct client *cl)
 {
 	ev_signal_start(cl->loop, &cl->sigint_watch);
 	ev_signal_start(cl->loop, &cl->sigterm_watch);
+	mainsock_start(&cl->ms);
+	if (srvconn_start(cl) != 0) {
+		log_error("client %s: out of memory for the server session", cl->ini->id);
+		return;
+	}
 	log_info("client %s: running", cl->ini->id);
 	ev_run(cl->loop, 0);
+}
+
+static void log_counters(const struct client *cl)
+{
+	log_debug("client %s: server_tx=%llu server_rx=%llu reconnects=%llu drop_demux=%llu "
+		  "drop_stun=%llu drop_bad_mac=%llu drop_no_owner=%llu drop_auth=%llu "
+		  "drop_frames=%llu rx_truncated=%llu txq_full=%llu send_errors=%llu",
+		  cl->ini->id, (unsigned long long)cl->srv.tx_packets,
+		  (unsigned long long)cl->srv.rx_packets, (unsigned long long)cl->srv.reconnects,
+		  (unsigned long long)cl->drop_demux, (unsigned long long)cl->drop_stun,
+		  (unsigned long long)cl->drop_bad_mac, (unsigned long long)cl->drop_no_owner,
+		  (unsigned long long)cl->drop_auth, (unsigned long long)cl->drop_frames,
+		  (unsigned long long)cl->ms.rx_truncated,
+		  (unsigned long long)cl->ms.txq.dropped_full,
+		  (unsigned long long)cl->ms.txq.send_errors);
 }
 
 void client_fini(struct client *cl)
@@ -59,6 +117,29 @@ void client_fini(struct client *cl)
 		ev_signal_stop(cl->loop, &cl->sigint_watch);
 		ev_signal_stop(cl->loop, &cl->sigterm_watch);
 	}
+	if (cl->ini) {
+		log_counters(cl);
+	}
+	/* Flows borrow peers, peers use the server session: free in that order,
+	 * before the index table and the socket they use. */
+	flow_udp_free_all(cl);
+	peer_free_all(cl);
+	srvconn_fini(cl);
+	mainsock_fini(&cl->ms);
+	routeintake_fini(&cl->rs);
+	udpio_rx_fini(&cl->rx);
+	idxmap_fini(&cl->idx);
+	if (cl->self) {
+		cookie_checker_fini(&cl->cookies);
+		sodium_free(cl->self); /* sodium_free wipes it */
+		cl->self = NULL;
+	}
 	client_ini_free(cl->ini);
 	cl->ini = NULL;
+}
+
+void client_relay_addr(const struct client *cl, uint16_t port, struct sockaddr_storage *out)
+{
+	*out = cl->ini->servers[0];
+	addr_set_port(out, port);
 }

@@ -6,15 +6,49 @@
 #include <ev.h>
 #include <stdint.h>
 
+#include "client/idxmap.h"
+#include "client/mainsock.h"
+#include "client/routeintake.h"
+#include "client/srvconn.h"
+#include "client/stamp.h"
+#include "common/log.h"
+#include "common/udpio.h"
+#include "proto/cookie.h"
+#include "proto/noise.h"
+#include "proto/wire_const.h"
+
 struct client_ini;
 struct diag;
+struct flow_udp;
+struct peer;
 
 struct client {
-	struct ev_loop *loop;   /* borrowed: main owns the default loop */
+	struct ev_loop *loop;	/* borrowed: main owns the default loop */
 	struct client_ini *ini; /* owns: identity and reachability from client.ini */
 	ev_signal sigint_watch;
 	ev_signal sigterm_watch;
 	uint64_t started_us;
+	struct noise_keypair *self;    /* owns (sodium_malloc): our static key pair */
+	struct cookie_checker cookies; /* MACs on handshakes sent to us */
+	struct stamp stamp;
+	struct idxmap idx;
+	struct udpio_rx rx; /* owns: receive buffers shared by every socket */
+	struct mainsock ms;
+	struct srvconn srv;
+	struct routeintake rs;
+	struct peer *peers;	/* owns: list */
+	struct flow_udp *flows; /* owns: list */
+	/* Scratch for one packet at a time (single-threaded, no nesting). */
+	uint8_t pt[WIRE_MAX_PACKET];
+	uint8_t pkt[WIRE_MAX_PACKET];
+	uint8_t rx_pt[WIRE_MAX_PACKET]; /* plaintext of the packet being handled */
+	struct log_bucket rx_log;	/* remote input that can log */
+	uint64_t drop_demux;		/* datagrams demux refused */
+	uint64_t drop_stun;		/* STUN on the main socket (nothing asked for it) */
+	uint64_t drop_bad_mac;		/* handshakes whose mac1 does not check */
+	uint64_t drop_no_owner;		/* unknown receiver index / source */
+	uint64_t drop_auth;		/* did not open / authenticate */
+	uint64_t drop_frames;		/* malformed frames after decryption */
 };
 
 /* Load and validate client.ini and set up watchers (not started). On error
@@ -24,5 +58,8 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 void client_run(struct client *cl);
 /* Stop watchers and free everything. Safe on a half-built client. */
 void client_fini(struct client *cl);
+
+/* The relay address of the server for port: servers[0]'s IP with port. */
+void client_relay_addr(const struct client *cl, uint16_t port, struct sockaddr_storage *out);
 
 #endif

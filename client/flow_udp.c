@@ -1,0 +1,487 @@
+/* flow_udp: the UDP flows' local sockets and their datagrams (DESIGN §4,
+ * PROTOCOL.md "Flow datagrams"). Owns each flow's listening socket and its
+ * per-source sending sockets; routing decisions come from flowrole.c,
+ * sessions from peer.c. One bounded recvmmsg batch per callback into the
+ * daemon's shared buffers; sends go to the daemon's queue; nothing is
+ * allocated per packet. Must not parse wire bytes by hand. */
+#include "flow_udp.h"
+
+#include "client/client.h"
+#include "client/flowrole.h"
+#include "client/peer.h"
+#include "common/addr.h"
+#include "common/diag.h"
+#include "common/log.h"
+#include "common/monotime.h"
+#include "config/client_ini.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FLOW_UDP_LOCAL_IP "127.1.0.1"
+
+static void listen_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void src_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+struct flow_udp *flow_udp_find(struct client *cl, uint32_t flow_id)
+{
+	for (struct flow_udp *f = cl->flows; f; f = f->next) {
+		if (f->route.flow_id == flow_id) {
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static const char *self_id(const struct flow_udp *f)
+{
+	return f->cl->ini->id;
+}
+
+/* A socket on 127.1.0.1:port (0: ephemeral). Returns the fd or -errno. */
+static int open_local(uint16_t port, struct diag *d)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	(void)inet_pton(AF_INET, FLOW_UDP_LOCAL_IP, &sin.sin_addr);
+	return udpio_open((struct sockaddr *)&sin, sizeof(sin), NULL, d);
+}
+
+static void close_fd(struct flow_udp *f, ev_io *io, int *fd)
+{
+	if (*fd < 0) {
+		return;
+	}
+	ev_io_stop(f->cl->loop, io);
+	mainsock_forget_fd(&f->cl->ms, *fd);
+	close(*fd);
+	*fd = -1;
+}
+
+static void frame_addr_to_sockaddr(const struct frame_addr *a, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (a->family == FRAME_ADDR_IPV4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)out;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, a->ip, 4);
+		sin->sin_port = htons(a->port);
+	} else if (a->family == FRAME_ADDR_IPV6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, a->ip, 16);
+		sin6->sin6_port = htons(a->port);
+	}
+}
+
+/* Open the listening socket if self is a source with a listen port. A taken
+ * port gets one clear line; the flow keeps delivering (DESIGN §4). */
+static void open_listen(struct flow_udp *f)
+{
+	struct diag d;
+	char line[DIAG_MSG_MAX + DIAG_FILE_MAX];
+	int fd;
+
+	if (!flowrole_listens(&f->route, self_id(f))) {
+		return;
+	}
+	diag_clear(&d);
+	fd = open_local(f->route.listen_port, &d);
+	if (fd < 0) {
+		log_error("flow %s: cannot listen on %s:%u (%s); delivering only, give this member "
+			  "another listen port in routes.conf",
+			  f->route.flow.text, FLOW_UDP_LOCAL_IP, (unsigned)f->route.listen_port,
+			  diag_format(&d, line, sizeof(line)));
+		return;
+	}
+	f->listen_fd = fd;
+	ev_io_init(&f->listen_io, listen_cb, fd, EV_READ);
+	ev_io_start(f->cl->loop, &f->listen_io);
+}
+
+static struct flow_udp_src *find_src(struct flow_udp *f, const char *name)
+{
+	for (size_t i = 0; i < WIRE_MEMBERS_MAX; i++) {
+		if (f->srcs[i].fd >= 0 && strcmp(f->srcs[i].name.text, name) == 0) {
+			return &f->srcs[i];
+		}
+	}
+	return NULL;
+}
+
+static void open_src(struct flow_udp *f, const struct frame_name *name)
+{
+	struct flow_udp_src *s = NULL;
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	struct diag d;
+	char line[DIAG_MSG_MAX + DIAG_FILE_MAX];
+	int fd;
+
+	for (size_t i = 0; i < WIRE_MEMBERS_MAX && !s; i++) {
+		if (f->srcs[i].fd < 0) {
+			s = &f->srcs[i];
+		}
+	}
+	if (!s) {
+		return;
+	}
+	diag_clear(&d);
+	fd = open_local(0, &d);
+	if (fd < 0) {
+		log_error("flow %s: no socket for source %s: %s", f->route.flow.text, name->text,
+			  diag_format(&d, line, sizeof(line)));
+		return;
+	}
+	s->fd = fd;
+	s->name = *name;
+	s->flow = f;
+	s->port =
+		udpio_local_addr(fd, &local, &len) == 0 ? addr_port((struct sockaddr *)&local) : 0;
+	ev_io_init(&s->io, src_cb, fd, EV_READ);
+	ev_io_start(f->cl->loop, &s->io);
+	log_info("flow %s: source %s delivers from %s:%u", f->route.flow.text, name->text,
+		 FLOW_UDP_LOCAL_IP, (unsigned)s->port);
+}
+
+/* Keep the sending sockets of sources that stay; close the others; open
+ * one for each new remote source. */
+static void sync_srcs(struct flow_udp *f)
+{
+	const struct frame_route *r = &f->route;
+
+	for (size_t i = 0; i < WIRE_MEMBERS_MAX; i++) {
+		struct flow_udp_src *s = &f->srcs[i];
+		bool keep = false;
+
+		if (s->fd < 0) {
+			continue;
+		}
+		for (size_t m = 0; m < r->member_count && !keep; m++) {
+			keep = flowrole_is_remote_source(r, self_id(f), m) &&
+			       strcmp(r->members[m].name.text, s->name.text) == 0;
+		}
+		if (!keep) {
+			close_fd(f, &s->io, &s->fd);
+		}
+	}
+	for (size_t m = 0; m < r->member_count; m++) {
+		if (flowrole_is_remote_source(r, self_id(f), m) &&
+		    !find_src(f, r->members[m].name.text)) {
+			open_src(f, &r->members[m].name);
+		}
+	}
+}
+
+/* Point the flow at the peers that exist now (after every apply). */
+static void refresh_peers(struct flow_udp *f)
+{
+	for (size_t m = 0; m < WIRE_MEMBERS_MAX; m++) {
+		f->peers[m] = m < f->route.member_count
+				      ? peer_find(f->cl, f->route.members[m].name.text)
+				      : NULL;
+	}
+	for (size_t i = 0; i < WIRE_MEMBERS_MAX; i++) {
+		if (f->srcs[i].fd >= 0) {
+			f->srcs[i].peer = peer_find(f->cl, f->srcs[i].name.text);
+		}
+	}
+}
+
+static void flow_free(struct flow_udp *f)
+{
+	if (!f) {
+		return;
+	}
+	close_fd(f, &f->listen_io, &f->listen_fd);
+	for (size_t i = 0; i < WIRE_MEMBERS_MAX; i++) {
+		close_fd(f, &f->srcs[i].io, &f->srcs[i].fd);
+	}
+	free(f);
+}
+
+/* Take route r as the flow's definition: reopen the listening socket only
+ * when the listen port or role changed, keep the sources' sockets that stay. */
+static void set_route(struct flow_udp *f, const struct frame_route *r)
+{
+	bool relisten = f->listen_fd < 0 || r->listen_port != f->route.listen_port ||
+			!flowrole_listens(r, self_id(f));
+
+	f->route = *r;
+	frame_addr_to_sockaddr(&r->deliver, &f->deliver);
+	if (relisten) {
+		close_fd(f, &f->listen_io, &f->listen_fd);
+		f->has_app = false;
+		open_listen(f);
+	}
+	sync_srcs(f);
+}
+
+static struct flow_udp *flow_new(struct client *cl, const struct frame_route *r)
+{
+	struct flow_udp *f = calloc(1, sizeof(*f));
+
+	if (!f) {
+		return NULL;
+	}
+	f->cl = cl;
+	f->listen_fd = -1;
+	for (size_t i = 0; i < WIRE_MEMBERS_MAX; i++) {
+		f->srcs[i].fd = -1;
+	}
+	set_route(f, r);
+	return f;
+}
+
+/* "source, listen 127.1.0.1:5600" / "sink, deliver 127.0.0.1:5600" / both. */
+static const char *describe(const struct flow_udp *f, char *buf, size_t len)
+{
+	uint8_t roles = flowrole_self(&f->route, self_id(f));
+	char dl[ADDR_TEXT_MAX];
+	int n = 0;
+
+	buf[0] = '\0';
+	if (roles & FRAME_ROLE_SOURCE) {
+		n = snprintf(buf, len, "source, listen %s:%u", FLOW_UDP_LOCAL_IP,
+			     (unsigned)f->route.listen_port);
+	}
+	if ((roles & FRAME_ROLE_SINK) && n >= 0 && (size_t)n < len) {
+		(void)snprintf(
+			buf + n, len - (size_t)n, "%ssink, deliver %s", n > 0 ? "; " : "",
+			f->route.deliver.family
+				? addr_format((const struct sockaddr *)&f->deliver, dl, sizeof(dl))
+				: "none");
+	}
+	return buf;
+}
+
+static void remove_missing(struct client *cl, const struct frame_route *routes, size_t n)
+{
+	struct flow_udp **pp = &cl->flows;
+
+	while (*pp) {
+		struct flow_udp *f = *pp;
+		const struct frame_route *r = routeintake_find_route(routes, n, f->route.flow_id);
+
+		if (r && r->proto == FRAME_PROTO_UDP) {
+			pp = &f->next;
+			continue;
+		}
+		*pp = f->next;
+		log_info("flow %s: removed", f->route.flow.text);
+		flow_free(f);
+	}
+}
+
+void flow_udp_apply(struct client *cl, const struct frame_route *routes, size_t n, uint64_t now_us)
+{
+	char text[160];
+
+	(void)now_us;
+	remove_missing(cl, routes, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct frame_route *r = &routes[i];
+		struct flow_udp *f = flow_udp_find(cl, r->flow_id);
+
+		if (r->proto != FRAME_PROTO_UDP) {
+			log_info("flow %s: tcp flows are not supported yet; skipped", r->flow.text);
+			continue;
+		}
+		if (f && routeintake_route_equal(&f->route, r)) {
+			f->route.generation = r->generation;
+			continue;
+		}
+		if (f) {
+			set_route(f, r);
+			log_info("flow %s: changed (%s)", r->flow.text,
+				 describe(f, text, sizeof(text)));
+			continue;
+		}
+		f = flow_new(cl, r);
+		if (!f) {
+			log_error("flow %s: out of memory", r->flow.text);
+			continue;
+		}
+		f->next = cl->flows;
+		cl->flows = f;
+		log_info("flow %s: added (%s)", r->flow.text, describe(f, text, sizeof(text)));
+	}
+	for (struct flow_udp *f = cl->flows; f; f = f->next) {
+		refresh_peers(f);
+	}
+}
+
+void flow_udp_free_all(struct client *cl)
+{
+	while (cl->flows) {
+		struct flow_udp *f = cl->flows;
+		const struct flow_udp_stats *s = &f->stats;
+
+		cl->flows = f->next;
+		log_debug("flow %s: tx_packets=%llu tx_bytes=%llu rx_packets=%llu rx_bytes=%llu "
+			  "drop_too_big=%llu drop_no_peer=%llu drop_no_session=%llu "
+			  "drop_not_member=%llu drop_wrong_role=%llu drop_no_app=%llu "
+			  "drop_no_socket=%llu drop_queue_full=%llu",
+			  f->route.flow.text, (unsigned long long)s->tx_packets,
+			  (unsigned long long)s->tx_bytes, (unsigned long long)s->rx_packets,
+			  (unsigned long long)s->rx_bytes,
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_TOO_BIG],
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_NO_PEER],
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_NO_SESSION],
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_NOT_MEMBER],
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_WRONG_ROLE],
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_NO_APP],
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_NO_SOCKET],
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_QUEUE_FULL]);
+		flow_free(f);
+	}
+}
+
+/* ---- datagrams ---- */
+
+/* Send one app datagram to peer p as DATAGRAM with flags. */
+static void send_to_peer(struct flow_udp *f, struct peer *p, uint8_t flags, const uint8_t *buf,
+			 size_t len, uint64_t now_us)
+{
+	struct frame fr;
+	int rc;
+
+	if (!p || p->is_refused) {
+		f->stats.drops[FLOW_UDP_DROP_NO_PEER]++;
+		return;
+	}
+	memset(&fr, 0, sizeof(fr));
+	fr.type = FRAME_DATAGRAM;
+	fr.u.datagram.flow_id = f->route.flow_id;
+	fr.u.datagram.flags = flags;
+	fr.u.datagram.seq = f->seq;
+	fr.u.datagram.payload = buf;
+	fr.u.datagram.payload_len = len;
+	rc = peer_send(p, &fr, now_us);
+	if (rc == 0) {
+		f->stats.tx_packets++;
+		f->stats.tx_bytes += len;
+	} else if (rc == -ENOTCONN || rc == -ESHUTDOWN) {
+		/* The relay is the fast path; until the session is up, drop. */
+		f->stats.drops[FLOW_UDP_DROP_NO_SESSION]++;
+	} else {
+		f->stats.drops[FLOW_UDP_DROP_QUEUE_FULL]++;
+	}
+}
+
+/* Is datagram i of the batch acceptable for f? Counts a refusal. */
+static bool fits(struct flow_udp *f, const struct mmsghdr *m)
+{
+	/* A datagram over the mtu is refused, never truncated; the receive
+	 * buffer is larger than any allowed one, so MSG_TRUNC means too big. */
+	if ((m->msg_hdr.msg_flags & MSG_TRUNC) || m->msg_len > flowrole_payload_max(&f->route)) {
+		f->stats.drops[FLOW_UDP_DROP_TOO_BIG]++;
+		return false;
+	}
+	return true;
+}
+
+static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct flow_udp *f = container_of(w, struct flow_udp, listen_io);
+	struct udpio_rx *rx = &f->cl->rx;
+	uint64_t now_us = monotime_now_us();
+	int n;
+
+	(void)loop;
+	(void)revents;
+	n = udpio_rx_batch(rx, f->listen_fd);
+	for (int i = 0; i < n; i++) {
+		if (!fits(f, &rx->msgs[i])) {
+			continue;
+		}
+		/* Replies go to the app's last address. */
+		f->app = rx->from[i];
+		f->has_app = true;
+		f->seq++;
+		for (size_t m = 0; m < f->route.member_count; m++) {
+			if (flowrole_is_remote_sink(&f->route, self_id(f), m)) {
+				send_to_peer(f, f->peers[m], 0, rx->bufs[i], rx->msgs[i].msg_len,
+					     now_us);
+			}
+		}
+	}
+}
+
+static void src_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct flow_udp_src *s = container_of(w, struct flow_udp_src, io);
+	struct flow_udp *f = s->flow;
+	struct udpio_rx *rx = &f->cl->rx;
+	uint64_t now_us = monotime_now_us();
+	int n;
+
+	(void)loop;
+	(void)revents;
+	n = udpio_rx_batch(rx, s->fd);
+	for (int i = 0; i < n; i++) {
+		if (!fits(f, &rx->msgs[i])) {
+			continue;
+		}
+		f->seq++;
+		send_to_peer(f, s->peer, FRAME_DATAGRAM_REPLY, rx->bufs[i], rx->msgs[i].msg_len,
+			     now_us);
+	}
+}
+
+static void deliver(struct flow_udp *f, int fd, const struct sockaddr_storage *dst,
+		    const struct frame_datagram *dg)
+{
+	if (mainsock_send(&f->cl->ms, fd, dst, dg->payload, dg->payload_len) != 0) {
+		f->stats.drops[FLOW_UDP_DROP_QUEUE_FULL]++;
+		return;
+	}
+	f->stats.rx_packets++;
+	f->stats.rx_bytes += dg->payload_len;
+}
+
+void flow_udp_on_datagram(struct client *cl, struct peer *p, const struct frame_datagram *dg,
+			  uint64_t now_us)
+{
+	struct flow_udp *f = flow_udp_find(cl, dg->flow_id);
+	struct flow_udp_src *s;
+
+	(void)now_us;
+	if (!f) {
+		cl->drop_frames++;
+		return;
+	}
+	switch (flowrole_on_datagram(&f->route, cl->ini->id, p->def.peer.text, dg->flags)) {
+	case FLOWROLE_DELIVER:
+		s = find_src(f, p->def.peer.text);
+		if (!s) {
+			f->stats.drops[FLOW_UDP_DROP_NO_SOCKET]++;
+			return;
+		}
+		deliver(f, s->fd, &f->deliver, dg);
+		return;
+	case FLOWROLE_REPLY:
+		if (f->listen_fd < 0 || !f->has_app) {
+			f->stats.drops[FLOW_UDP_DROP_NO_APP]++;
+			return;
+		}
+		deliver(f, f->listen_fd, &f->app, dg);
+		return;
+	case FLOWROLE_DROP_NOT_MEMBER:
+		f->stats.drops[FLOW_UDP_DROP_NOT_MEMBER]++;
+		return;
+	case FLOWROLE_DROP_NOT_SINK:
+	case FLOWROLE_DROP_NOT_SOURCE:
+		f->stats.drops[FLOW_UDP_DROP_WRONG_ROLE]++;
+		return;
+	}
+}

@@ -1,0 +1,79 @@
+/* flow_udp: UDP flows on 127.1.0.1 (DESIGN §4, PROTOCOL.md "Flow
+ * datagrams"). Source side: a listening socket on 127.1.0.1:listen_port;
+ * what the app sends there goes as DATAGRAM to every sink, replies come back
+ * to the app's last address. Sink side: one sending socket on 127.1.0.1 per
+ * (flow, remote source), kept while both exist so its port stays the same;
+ * what the app sends back to it returns to that source as a REPLY. The
+ * client owns the list (cl->flows); flows borrow peers. */
+#ifndef WH_FLOW_UDP_H
+#define WH_FLOW_UDP_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "proto/frame.h"
+
+struct client;
+struct peer;
+
+enum flow_udp_drop {
+	FLOW_UDP_DROP_TOO_BIG = 0, /* app datagram over the flow mtu: refused */
+	FLOW_UDP_DROP_NO_PEER,	   /* the member has no usable peer (unknown, refused) */
+	FLOW_UDP_DROP_NO_SESSION,  /* the peer session is not up yet */
+	FLOW_UDP_DROP_NOT_MEMBER,  /* datagram from a client not in the flow */
+	FLOW_UDP_DROP_WRONG_ROLE,  /* data to a non-sink, reply to a non-source */
+	FLOW_UDP_DROP_NO_APP,	   /* reply, but no app has sent on the listen socket */
+	FLOW_UDP_DROP_NO_SOCKET,   /* no local socket for it (port taken, open failed) */
+	FLOW_UDP_DROP_QUEUE_FULL,  /* the send queue was full */
+	FLOW_UDP_DROP_COUNT
+};
+
+struct flow_udp_stats {
+	uint64_t tx_packets; /* datagrams from local apps sent to a peer (per peer) */
+	uint64_t tx_bytes;
+	uint64_t rx_packets; /* datagrams from peers delivered to local apps */
+	uint64_t rx_bytes;
+	uint64_t drops[FLOW_UDP_DROP_COUNT];
+};
+
+/* One sending socket for a remote source (sink side). */
+struct flow_udp_src {
+	struct flow_udp *flow; /* borrowed: the flow that holds this slot */
+	struct frame_name name;
+	struct peer *peer; /* borrowed, refreshed on every apply */
+	int fd;		   /* owns; -1 when unused */
+	ev_io io;
+	uint16_t port;
+};
+
+struct flow_udp {
+	struct flow_udp *next; /* list in struct client */
+	struct client *cl;     /* borrowed */
+	struct frame_route route;
+	int listen_fd; /* owns; -1 when not listening */
+	ev_io listen_io;
+	bool has_app;
+	struct sockaddr_storage app; /* last sender on the listen socket */
+	struct sockaddr_storage deliver;
+	struct peer *peers[WIRE_MEMBERS_MAX]; /* borrowed, by member index */
+	struct flow_udp_src srcs[WIRE_MEMBERS_MAX];
+	uint32_t seq;
+	struct flow_udp_stats stats;
+};
+
+/* Add, update and remove flows to match routes (UDP ones; others are
+ * skipped with a log line), leaving unchanged flows untouched, then point
+ * every flow at the current peers. */
+void flow_udp_apply(struct client *cl, const struct frame_route *routes, size_t n, uint64_t now_us);
+/* Free every flow (logs its counters at debug level). */
+void flow_udp_free_all(struct client *cl);
+/* The flow with flow_id (borrowed), or NULL. */
+struct flow_udp *flow_udp_find(struct client *cl, uint32_t flow_id);
+/* A DATAGRAM from peer p. */
+void flow_udp_on_datagram(struct client *cl, struct peer *p, const struct frame_datagram *dg,
+			  uint64_t now_us);
+
+#endif

@@ -1,0 +1,460 @@
+/* peer: the client's peers and their sessions over the relay (PROTOCOL.md
+ * "Relay", "Sessions"; DESIGN §5.1). Owns, per peer, the Noise IK session,
+ * its receiver indices and its one timer, which runs at the earliest of the
+ * session's deadline and the next RELAY_BIND (every 1 s until acked, then
+ * every keepalive interval). Flow frames inside the session go to
+ * flow_udp.c. Must not parse wire bytes by hand. */
+#include "peer.h"
+
+#include "client/client.h"
+#include "client/flow_udp.h"
+#include "client/sealout.h"
+#include "common/addr.h"
+#include "common/b64key.h"
+#include "common/log.h"
+#include "common/monotime.h"
+#include "config/client_ini.h"
+#include "proto/session.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+bool peer_keeps_index(void *owner, uint32_t idx)
+{
+	struct peer *p = owner;
+
+	return p->sess && session_owns_index(p->sess, idx);
+}
+
+struct peer *peer_find(struct client *cl, const char *name)
+{
+	for (struct peer *p = cl->peers; p; p = p->next) {
+		if (strcmp(p->def.peer.text, name) == 0) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+struct peer *peer_find_by_relay(struct client *cl, const struct sockaddr_storage *addr)
+{
+	for (struct peer *p = cl->peers; p; p = p->next) {
+		if (addr_equal((const struct sockaddr *)&p->relay, (const struct sockaddr *)addr)) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static uint64_t deadline(const struct peer *p)
+{
+	uint64_t d = p->next_bind_us;
+
+	if (p->sess) {
+		uint64_t s = session_next_deadline_us(p->sess);
+
+		d = s < d ? s : d;
+	}
+	return d;
+}
+
+/* Move the timer when the deadline comes earlier, or after it fired. */
+static void rearm(struct peer *p, uint64_t now_us, bool fired)
+{
+	uint64_t d = deadline(p);
+
+	if (!fired && d >= p->armed_us) {
+		return;
+	}
+	ev_timer_stop(p->cl->loop, &p->timer);
+	p->armed_us = d;
+	if (d == UINT64_MAX) {
+		return;
+	}
+	ev_timer_set(&p->timer, d > now_us ? (double)(d - now_us) / 1e6 : 0.0, 0.0);
+	ev_timer_start(p->cl->loop, &p->timer);
+}
+
+/* Log the session going up or down, once per change. */
+static void note_state(struct peer *p)
+{
+	bool up = p->sess && session_state(p->sess) == SESSION_ESTABLISHED;
+
+	if (up && !p->is_up) {
+		log_info("peer %s: session established via relay", p->def.peer.text);
+	} else if (!up && p->is_up) {
+		log_info("peer %s: session down", p->def.peer.text);
+	}
+	p->is_up = up;
+}
+
+static void send_initiation(struct peer *p, uint64_t now_us)
+{
+	struct client *cl = p->cl;
+	uint8_t msg[WIRE_INIT_LEN];
+	uint32_t index;
+	uint64_t st = stamp_next(&cl->stamp, stamp_wall_now_us(), now_us);
+
+	if (idxmap_take(&cl->idx, &p->idx, IDXMAP_PEER, p, peer_keeps_index, &index) != 0) {
+		log_error("peer %s: no free receiver index", p->def.peer.text);
+		return;
+	}
+	if (session_initiation_create(p->sess, index, st, now_us, msg) != 0) {
+		return;
+	}
+	(void)sealout_raw(cl, &p->relay, msg, sizeof(msg));
+}
+
+/* A fresh session with p's key (none while refused). Returns 0 or -ENOMEM. */
+static int new_session(struct peer *p)
+{
+	struct client *cl = p->cl;
+
+	idxmap_release_all(&cl->idx, &p->idx);
+	session_free(p->sess);
+	p->sess = NULL;
+	if (p->is_refused) {
+		return 0;
+	}
+	p->sess = session_new(cl->self, p->def.key, NULL);
+	return p->sess ? 0 : -ENOMEM;
+}
+
+static void send_bind(struct peer *p, uint64_t now_us)
+{
+	struct frame f;
+
+	if (p->is_refused) {
+		/* No session with it: the relay need not forward anything to us. */
+		p->next_bind_us = UINT64_MAX;
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_RELAY_BIND;
+	f.u.relay_bind.peer = p->def.peer;
+	f.u.relay_bind.relay_port = p->def.relay_port;
+	f.u.relay_bind.flags = 0;
+	/* Sealed in the server session, sent to the relay port itself. */
+	(void)srvconn_send(p->cl, &f, &p->relay, now_us);
+	p->next_bind_us = now_us + (p->is_bound ? srvconn_keepalive_us(p->cl) : PEER_BIND_RETRY_US);
+}
+
+static void session_timer(struct peer *p, uint64_t now_us)
+{
+	if (!p->sess) {
+		return;
+	}
+	switch (session_on_timer(p->sess, now_us)) {
+	case SESSION_ACT_SEND_INITIATION:
+		if (p->is_bound) {
+			send_initiation(p, now_us);
+		}
+		break;
+	case SESSION_ACT_SEND_KEEPALIVE:
+		(void)sealout_frame(p->cl, p->sess, &p->relay, NULL, now_us);
+		break;
+	case SESSION_ACT_ENDED:
+		/* Keys expired or the handshake gave up: start over. */
+		note_state(p);
+		if (new_session(p) == 0 && p->is_bound) {
+			send_initiation(p, now_us);
+		}
+		break;
+	case SESSION_ACT_NONE:
+		break;
+	}
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct peer *p = container_of(w, struct peer, timer);
+	uint64_t now_us = monotime_now_us();
+
+	(void)loop;
+	(void)revents;
+	session_timer(p, now_us);
+	if (now_us >= p->next_bind_us) {
+		send_bind(p, now_us);
+	}
+	note_state(p);
+	rearm(p, now_us, true);
+}
+
+static void peer_free(struct peer *p)
+{
+	if (!p) {
+		return;
+	}
+	ev_timer_stop(p->cl->loop, &p->timer);
+	idxmap_release_all(&p->cl->idx, &p->idx);
+	session_free(p->sess);
+	free(p);
+}
+
+/* Key check against client.ini pins (one error line per refusal). */
+static void check_pin(struct peer *p)
+{
+	const uint8_t *pin = client_ini_find_pin(p->cl->ini, p->def.peer.text);
+
+	p->is_refused = pin && sodium_memcmp(pin, p->def.key, WIRE_KEY_LEN) != 0;
+	if (p->is_refused) {
+		log_error("peer %s: key from server does not match the pinned key; refusing",
+			  p->def.peer.text);
+	}
+}
+
+/* Take def (new or changed). A new key means a new session; a new relay
+ * port means a new bind. */
+static int set_def(struct peer *p, const struct frame_peer *def, uint64_t now_us)
+{
+	bool new_key = p->sess == NULL || memcmp(p->def.key, def->key, WIRE_KEY_LEN) != 0;
+
+	p->def = *def;
+	client_relay_addr(p->cl, def->relay_port, &p->relay);
+	p->is_bound = false;
+	p->next_bind_us = now_us;
+	if (new_key || p->is_refused) {
+		check_pin(p);
+		if (new_session(p) != 0) {
+			return -ENOMEM;
+		}
+		note_state(p);
+	}
+	return 0;
+}
+
+static struct peer *peer_new(struct client *cl, const struct frame_peer *def, uint64_t now_us)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		return NULL;
+	}
+	p->cl = cl;
+	p->armed_us = UINT64_MAX;
+	ev_init(&p->timer, timer_cb);
+	if (set_def(p, def, now_us) != 0) {
+		peer_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void peer_apply(struct client *cl, const struct frame_peer *defs, size_t n, uint64_t now_us)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct peer *p = peer_find(cl, defs[i].peer.text);
+		char fp[B64KEY_FINGERPRINT_MAX];
+
+		if (p && routeintake_peer_equal(&p->def, &defs[i])) {
+			p->def.generation = defs[i].generation;
+			continue;
+		}
+		b64key_fingerprint(defs[i].key, fp);
+		if (p) {
+			log_info("peer %s: changed (key %s…, relay port %u)", defs[i].peer.text, fp,
+				 (unsigned)defs[i].relay_port);
+			if (set_def(p, &defs[i], now_us) != 0) {
+				log_error("peer %s: out of memory for its session",
+					  p->def.peer.text);
+			}
+		} else {
+			p = peer_new(cl, &defs[i], now_us);
+			if (!p) {
+				log_error("peer %s: out of memory", defs[i].peer.text);
+				continue;
+			}
+			p->next = cl->peers;
+			cl->peers = p;
+			log_info("peer %s: added (key %s…, relay port %u)", defs[i].peer.text, fp,
+				 (unsigned)defs[i].relay_port);
+		}
+		send_bind(p, now_us);
+		rearm(p, now_us, true);
+	}
+}
+
+void peer_prune(struct client *cl, const struct frame_peer *defs, size_t n)
+{
+	struct peer **pp = &cl->peers;
+
+	while (*pp) {
+		struct peer *p = *pp;
+
+		if (routeintake_find_peer(defs, n, p->def.peer.text)) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		log_info("peer %s: removed", p->def.peer.text);
+		peer_free(p);
+	}
+}
+
+void peer_free_all(struct client *cl)
+{
+	while (cl->peers) {
+		struct peer *p = cl->peers;
+
+		cl->peers = p->next;
+		log_debug("peer %s: tx_packets=%llu tx_bytes=%llu rx_packets=%llu rx_bytes=%llu "
+			  "drop_no_session=%llu drop_auth=%llu",
+			  p->def.peer.text, (unsigned long long)p->stats.tx_packets,
+			  (unsigned long long)p->stats.tx_bytes,
+			  (unsigned long long)p->stats.rx_packets,
+			  (unsigned long long)p->stats.rx_bytes,
+			  (unsigned long long)p->stats.drops[PEER_DROP_NO_SESSION],
+			  (unsigned long long)p->stats.drops[PEER_DROP_AUTH]);
+		peer_free(p);
+	}
+}
+
+void peer_all_rebind(struct client *cl, uint64_t now_us)
+{
+	for (struct peer *p = cl->peers; p; p = p->next) {
+		p->is_bound = false;
+		p->next_bind_us = now_us;
+		rearm(p, now_us, false);
+	}
+}
+
+void peer_on_bind_ack(struct client *cl, const struct frame_relay_bind *b, uint64_t now_us)
+{
+	struct peer *p = peer_find(cl, b->peer.text);
+
+	if (!p || p->def.relay_port != b->relay_port) {
+		return;
+	}
+	if (!p->is_bound) {
+		log_debug("peer %s: relay bound port=%u", p->def.peer.text,
+			  (unsigned)b->relay_port);
+	}
+	p->is_bound = true;
+	p->next_bind_us = now_us + srvconn_keepalive_us(cl);
+	/* Start the end-to-end session as soon as the relay forwards. */
+	if (p->sess &&
+	    (session_state(p->sess) == SESSION_IDLE || session_state(p->sess) == SESSION_ENDED)) {
+		if (session_state(p->sess) == SESSION_ENDED && new_session(p) != 0) {
+			return;
+		}
+		send_initiation(p, now_us);
+	}
+	rearm(p, now_us, true);
+}
+
+/* ---- packets from the relay ---- */
+
+void peer_on_initiation(struct client *cl, const uint8_t *buf, size_t len,
+			const struct sockaddr_storage *from, uint64_t now_us)
+{
+	struct session_pending pend;
+	uint8_t msg[WIRE_RESP_LEN];
+	uint32_t index;
+	/* An initiation names no receiver: the relay forwards a peer's packets
+	 * from that peer's relay port, so the source address tells who it is.
+	 * Unknown sources cost no Diffie-Hellman. */
+	struct peer *p = peer_find_by_relay(cl, from);
+
+	if (!p || !p->sess) {
+		cl->drop_no_owner++;
+		return;
+	}
+	if (session_initiation_consume(cl->self, buf, len, &pend) != 0) {
+		p->stats.drops[PEER_DROP_HANDSHAKE]++;
+		return;
+	}
+	if (sodium_memcmp(p->def.key, pend.remote_pub, WIRE_KEY_LEN) != 0 ||
+	    idxmap_take(&cl->idx, &p->idx, IDXMAP_PEER, p, peer_keeps_index, &index) != 0) {
+		session_pending_wipe(&pend);
+		p->stats.drops[PEER_DROP_HANDSHAKE]++;
+		return;
+	}
+	/* PROTOCOL.md "Stamps": a peer that was silent (rebooted, maybe without
+	 * a real-time clock) may come back with smaller stamps. Its initiation
+	 * only makes unconfirmed "next" keys, so a replay cannot hurt. */
+	if (session_state(p->sess) != SESSION_ESTABLISHED ||
+	    now_us - p->last_rx_us > SRVCONN_LOST_INTERVALS * srvconn_keepalive_us(cl)) {
+		session_forget_stamp(p->sess);
+	}
+	if (session_response_create(p->sess, &pend, index, now_us, msg) != 0) {
+		p->stats.drops[PEER_DROP_HANDSHAKE]++;
+		return;
+	}
+	(void)sealout_raw(cl, &p->relay, msg, sizeof(msg));
+	rearm(p, now_us, false);
+}
+
+void peer_on_response(struct peer *p, const uint8_t *buf, size_t len, uint64_t now_us)
+{
+	if (!p->sess || session_on_response(p->sess, buf, len, now_us) != 0) {
+		p->stats.drops[PEER_DROP_HANDSHAKE]++;
+		return;
+	}
+	p->last_rx_us = now_us;
+	note_state(p);
+	rearm(p, now_us, false);
+}
+
+void peer_on_cookie_reply(struct peer *p, const uint8_t *buf, size_t len, uint64_t now_us)
+{
+	if (!p->sess || session_on_cookie_reply(p->sess, buf, len, now_us) != 0) {
+		p->stats.drops[PEER_DROP_HANDSHAKE]++;
+	}
+}
+
+void peer_on_transport(struct peer *p, const uint8_t *buf, size_t len, uint64_t now_us)
+{
+	struct client *cl = p->cl;
+	struct frame_reader fr;
+	struct frame f;
+	size_t pt_len = 0;
+	int rc;
+
+	if (!p->sess ||
+	    session_open(p->sess, now_us, buf, len, cl->rx_pt, sizeof(cl->rx_pt), &pt_len) != 0) {
+		p->stats.drops[PEER_DROP_AUTH]++;
+		return;
+	}
+	p->stats.rx_packets++;
+	p->stats.rx_bytes += len;
+	p->last_rx_us = now_us;
+	if (!p->is_up) {
+		note_state(p);
+	}
+	frame_reader_init(&fr, cl->rx_pt, pt_len);
+	while ((rc = frame_read_next(&fr, &f)) == 1) {
+		if (f.type == FRAME_DATAGRAM) {
+			flow_udp_on_datagram(cl, p, &f.u.datagram, now_us);
+		}
+	}
+	if (rc < 0) {
+		cl->drop_frames++;
+	}
+	rearm(p, now_us, false);
+}
+
+int peer_send(struct peer *p, const struct frame *f, uint64_t now_us)
+{
+	int rc;
+
+	if (!p->sess) {
+		p->stats.drops[PEER_DROP_NO_SESSION]++;
+		return -ENOTCONN;
+	}
+	rc = sealout_frame(p->cl, p->sess, &p->relay, f, now_us);
+	if (rc == -ENOTCONN || rc == -ESHUTDOWN) {
+		p->stats.drops[PEER_DROP_NO_SESSION]++;
+		return rc;
+	}
+	if (rc != 0) {
+		p->stats.drops[PEER_DROP_SEAL]++;
+		return rc;
+	}
+	p->stats.tx_packets++;
+	p->stats.tx_bytes += session_sealed_len(frame_size(f));
+	return 0;
+}

@@ -1,0 +1,87 @@
+/* peer: another client this one shares a flow with (PROTOCOL.md "Relay",
+ * DESIGN §5.1): its key, its relay port, the RELAY_BIND that opens the
+ * relay for us, and the Noise IK session with it over the relay. The
+ * client owns the list (cl->peers); flows borrow peers by name. */
+#ifndef WH_PEER_H
+#define WH_PEER_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "client/idxmap.h"
+#include "proto/frame.h"
+
+struct client;
+struct session;
+
+#define PEER_BIND_RETRY_US 1000000ull
+
+enum peer_drop {
+	PEER_DROP_NO_SESSION = 0, /* data for the peer before its session is up */
+	PEER_DROP_SEAL,		  /* sealing or queueing failed */
+	PEER_DROP_AUTH,		  /* a packet from it did not open */
+	PEER_DROP_HANDSHAKE,	  /* a handshake from it was refused */
+	PEER_DROP_COUNT
+};
+
+/* Packets and bytes on the wire (sealed), both ways. */
+struct peer_stats {
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t drops[PEER_DROP_COUNT];
+};
+
+struct peer {
+	struct peer *next;	       /* list in struct client */
+	struct client *cl;	       /* borrowed */
+	struct frame_peer def;	       /* as the server sent it */
+	struct sockaddr_storage relay; /* server IP, def.relay_port */
+	struct session *sess;	       /* owns; NULL while refused */
+	struct idxmap_owned idx;
+	ev_timer timer;
+	uint64_t armed_us;
+	bool is_refused; /* pinned key differs: no session */
+	bool is_bound;	 /* the relay acked our bind */
+	bool is_up;	 /* session established (logged once per change) */
+	uint64_t next_bind_us;
+	uint64_t last_rx_us; /* last authenticated packet from the peer */
+	struct peer_stats stats;
+};
+
+/* Create, update (key or relay port) peers of a new route set; logs each
+ * change. Peers not in the set are left for peer_prune. */
+void peer_apply(struct client *cl, const struct frame_peer *defs, size_t n, uint64_t now_us);
+/* Free the peers not in defs (after the flows stopped borrowing them). */
+void peer_prune(struct client *cl, const struct frame_peer *defs, size_t n);
+/* Free every peer. */
+void peer_free_all(struct client *cl);
+/* The peer named name (borrowed), or NULL. */
+struct peer *peer_find(struct client *cl, const char *name);
+/* The peer whose relay address is addr (borrowed), or NULL. */
+struct peer *peer_find_by_relay(struct client *cl, const struct sockaddr_storage *addr);
+
+/* A new server session: bind every peer again at once. */
+void peer_all_rebind(struct client *cl, uint64_t now_us);
+/* The server acked a RELAY_BIND. */
+void peer_on_bind_ack(struct client *cl, const struct frame_relay_bind *b, uint64_t now_us);
+
+/* Packets from the relay for p (already past the MAC check). */
+void peer_on_initiation(struct client *cl, const uint8_t *buf, size_t len,
+			const struct sockaddr_storage *from, uint64_t now_us);
+void peer_on_response(struct peer *p, const uint8_t *buf, size_t len, uint64_t now_us);
+void peer_on_cookie_reply(struct peer *p, const uint8_t *buf, size_t len, uint64_t now_us);
+void peer_on_transport(struct peer *p, const uint8_t *buf, size_t len, uint64_t now_us);
+
+/* Seal f to p over the relay. Returns 0 or negative errno (-ENOTCONN or
+ * -ESHUTDOWN: no session up); counts drops. */
+int peer_send(struct peer *p, const struct frame *f, uint64_t now_us);
+
+/* True if idx belongs to p's session (for idxmap_take). */
+bool peer_keeps_index(void *owner, uint32_t idx);
+
+#endif

@@ -1,0 +1,43 @@
+/* sealout: frames -> sealed transport datagram -> the send queue
+ * (DESIGN §3, STYLE §6: sends are queued and flushed once per loop pass).
+ * Sizes are known before encrypting: frame_write fails on overflow. */
+#include "sealout.h"
+
+#include "client/client.h"
+#include "proto/frame.h"
+#include "proto/session.h"
+#include "proto/wire.h"
+
+#include <errno.h>
+
+int sealout_frame(struct client *cl, struct session *s, const struct sockaddr_storage *dst,
+		  const struct frame *f, uint64_t now_us)
+{
+	struct wire_writer w;
+	size_t pt_len = 0;
+	size_t out_len = 0;
+	int rc;
+
+	if (f) {
+		wire_writer_init(&w, cl->pt, WIRE_MAX_PLAINTEXT);
+		rc = frame_write(&w, f);
+		if (rc != 0) {
+			return rc;
+		}
+		rc = wire_writer_done(&w, &pt_len);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	rc = session_seal(s, now_us, cl->pt, pt_len, cl->pkt, sizeof(cl->pkt), &out_len);
+	if (rc != 0) {
+		return rc;
+	}
+	return mainsock_send(&cl->ms, -1, dst, cl->pkt, out_len);
+}
+
+int sealout_raw(struct client *cl, const struct sockaddr_storage *dst, const uint8_t *msg,
+		size_t len)
+{
+	return mainsock_send(&cl->ms, -1, dst, msg, len);
+}

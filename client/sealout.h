@@ -1,0 +1,25 @@
+/* sealout: seal frames in a session and queue the packet on the main
+ * socket (DESIGN §3). The one place the client turns frames into
+ * transport datagrams; it uses the client's scratch buffers. */
+#ifndef WH_SEALOUT_H
+#define WH_SEALOUT_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct client;
+struct frame;
+struct session;
+
+/* Seal f (NULL: an empty keepalive packet) in s and queue it to dst.
+ * Best effort, like the network: callers may ignore the result.
+ * Returns 0; -EINVAL/-ENOSPC the frame does not fit; the session_seal
+ * errors (-ENOTCONN, -ESHUTDOWN, ...); -ENOBUFS queue full. */
+int sealout_frame(struct client *cl, struct session *s, const struct sockaddr_storage *dst,
+		  const struct frame *f, uint64_t now_us);
+
+/* Queue a handshake message (initiation or response) to dst. */
+int sealout_raw(struct client *cl, const struct sockaddr_storage *dst, const uint8_t *msg,
+		size_t len);
+
+#endif

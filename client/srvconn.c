@@ -1,0 +1,409 @@
+/* srvconn: the client half of PROTOCOL.md "Client <-> server" and "Route
+ * sets". Owns the server session and its one timer (STYLE §6): the timer
+ * runs at the earliest of the session's deadline, the next initiation retry
+ * (backoff 1, 2, 4, ... 30 s), the next PING and the loss deadline
+ * (3 silent keepalive intervals). Frames from the server go through a
+ * handler table; route sets are collected in routeintake.c and applied by
+ * peer.c and flow_udp.c. Must not parse wire bytes by hand. */
+#include "srvconn.h"
+
+#include "client/client.h"
+#include "client/flow_udp.h"
+#include "client/peer.h"
+#include "client/sealout.h"
+#include "common/log.h"
+#include "common/monotime.h"
+#include "config/client_ini.h"
+#include "proto/frame.h"
+#include "proto/session.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+void srvconn_init(struct srvconn *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->armed_us = UINT64_MAX;
+	sc->keepalive_s = SRVCONN_KEEPALIVE_DEFAULT_S;
+	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
+	ev_init(&sc->timer, timer_cb);
+}
+
+bool srvconn_keeps_index(void *owner, uint32_t idx)
+{
+	struct srvconn *sc = owner;
+
+	return sc->sess && session_owns_index(sc->sess, idx);
+}
+
+bool srvconn_is_up(const struct client *cl)
+{
+	return cl->srv.is_up;
+}
+
+uint64_t srvconn_keepalive_us(const struct client *cl)
+{
+	return (uint64_t)cl->srv.keepalive_s * 1000000u;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t deadline(const struct client *cl)
+{
+	const struct srvconn *sc = &cl->srv;
+	uint64_t d = UINT64_MAX;
+
+	if (!sc->is_up) {
+		return sc->next_init_us;
+	}
+	d = min_u64(d, session_next_deadline_us(sc->sess));
+	d = min_u64(d, sc->next_ping_us);
+	d = min_u64(d, sc->last_rx_us + SRVCONN_LOST_INTERVALS * srvconn_keepalive_us(cl));
+	if (!sc->has_sync) {
+		d = min_u64(d, sc->next_register_us);
+	}
+	return d;
+}
+
+/* Move the timer only when the deadline comes earlier than it is set for,
+ * or when it fired (armed_us UINT64_MAX): never per packet otherwise. */
+static void rearm(struct client *cl, uint64_t now_us, bool fired)
+{
+	struct srvconn *sc = &cl->srv;
+	uint64_t d = deadline(cl);
+
+	if (!fired && d >= sc->armed_us) {
+		return;
+	}
+	ev_timer_stop(cl->loop, &sc->timer);
+	sc->armed_us = d;
+	if (d == UINT64_MAX) {
+		return;
+	}
+	ev_timer_set(&sc->timer, d > now_us ? (double)(d - now_us) / 1e6 : 0.0, 0.0);
+	ev_timer_start(cl->loop, &sc->timer);
+}
+
+static void send_initiation(struct client *cl, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+	uint8_t msg[WIRE_INIT_LEN];
+	uint32_t index;
+	uint64_t st = stamp_next(&cl->stamp, stamp_wall_now_us(), now_us);
+
+	if (idxmap_take(&cl->idx, &sc->idx, IDXMAP_SERVER, sc, srvconn_keeps_index, &index) != 0) {
+		log_error("server: no free receiver index");
+		return;
+	}
+	if (session_initiation_create(sc->sess, index, st, now_us, msg) != 0) {
+		log_warn("server: cannot build an initiation");
+		return;
+	}
+	if (sealout_raw(cl, &cl->ini->servers[0], msg, sizeof(msg)) == 0) {
+		sc->tx_packets++;
+	}
+}
+
+/* A fresh session (the old one, if any, is dropped with its indices). */
+static int new_session(struct client *cl)
+{
+	struct srvconn *sc = &cl->srv;
+
+	idxmap_release_all(&cl->idx, &sc->idx);
+	session_free(sc->sess);
+	sc->sess = session_new(cl->self, cl->ini->server_key, NULL);
+	if (!sc->sess) {
+		return -ENOMEM;
+	}
+	sc->is_up = false;
+	sc->has_sync = false;
+	routeintake_reset(&cl->rs);
+	return 0;
+}
+
+static void reconnect(struct client *cl, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+
+	sc->reconnects++;
+	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
+	sc->next_init_us = now_us;
+	if (new_session(cl) != 0) {
+		log_error("server: out of memory for a new session");
+	}
+}
+
+/* Not up: (re)send an initiation on the backoff schedule. The session's own
+ * retransmission (every 5 s) is not used for the server: the backoff is. */
+static void connecting_timer(struct client *cl, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+
+	if (now_us < sc->next_init_us) {
+		return;
+	}
+	if ((!sc->sess || session_state(sc->sess) == SESSION_ENDED) && new_session(cl) != 0) {
+		sc->next_init_us = now_us + sc->backoff_us;
+		return;
+	}
+	send_initiation(cl, now_us);
+	sc->next_init_us = now_us + sc->backoff_us;
+	sc->backoff_us = min_u64(sc->backoff_us * 2, SRVCONN_BACKOFF_MAX_US);
+}
+
+static void send_register(struct client *cl, uint64_t now_us)
+{
+	struct frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_REGISTER;
+	f.u.reg.uplink_id = 0;
+	f.u.reg.natclass = FRAME_NAT_UNKNOWN; /* natclass reporting is a later issue */
+	mainsock_local_addrs(&cl->ms, f.u.reg.addrs, &f.u.reg.addr_count);
+	if (srvconn_send(cl, &f, NULL, now_us) != 0) {
+		log_warn("server: cannot send REGISTER");
+	}
+	cl->srv.next_register_us = now_us + SRVCONN_REGISTER_RETRY_US;
+}
+
+static void send_ping(struct client *cl, uint64_t now_us)
+{
+	struct frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_PING;
+	f.u.ping.id = ++cl->srv.ping_id;
+	f.u.ping.tx_us = now_us;
+	(void)srvconn_send(cl, &f, NULL, now_us);
+	cl->srv.next_ping_us = now_us + srvconn_keepalive_us(cl);
+}
+
+static void up_timer(struct client *cl, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+
+	switch (session_on_timer(sc->sess, now_us)) {
+	case SESSION_ACT_SEND_INITIATION:
+		send_initiation(cl, now_us);
+		break;
+	case SESSION_ACT_SEND_KEEPALIVE:
+		(void)sealout_frame(cl, sc->sess, &cl->ini->servers[0], NULL, now_us);
+		break;
+	case SESSION_ACT_ENDED:
+		log_warn("server: session ended, reconnecting");
+		reconnect(cl, now_us);
+		connecting_timer(cl, now_us);
+		return;
+	case SESSION_ACT_NONE:
+		break;
+	}
+	if (now_us >= sc->last_rx_us + SRVCONN_LOST_INTERVALS * srvconn_keepalive_us(cl)) {
+		log_warn("server: lost, reconnecting");
+		reconnect(cl, now_us);
+		connecting_timer(cl, now_us);
+		return;
+	}
+	if (!sc->has_sync && now_us >= sc->next_register_us) {
+		send_register(cl, now_us);
+	}
+	if (now_us >= sc->next_ping_us) {
+		send_ping(cl, now_us);
+	}
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct srvconn *sc = container_of(w, struct srvconn, timer);
+	struct client *cl = container_of(sc, struct client, srv);
+	uint64_t now_us = monotime_now_us();
+
+	(void)loop;
+	(void)revents;
+	if (sc->is_up) {
+		up_timer(cl, now_us);
+	} else {
+		connecting_timer(cl, now_us);
+	}
+	rearm(cl, now_us, true);
+}
+
+int srvconn_start(struct client *cl)
+{
+	struct srvconn *sc = &cl->srv;
+	uint64_t now_us = monotime_now_us();
+	int rc = new_session(cl);
+
+	if (rc != 0) {
+		return rc;
+	}
+	sc->next_init_us = now_us;
+	connecting_timer(cl, now_us);
+	rearm(cl, now_us, true);
+	return 0;
+}
+
+void srvconn_fini(struct client *cl)
+{
+	struct srvconn *sc = &cl->srv;
+
+	if (cl->loop) {
+		ev_timer_stop(cl->loop, &sc->timer);
+	}
+	if (cl->idx.slots) {
+		idxmap_release_all(&cl->idx, &sc->idx);
+	}
+	session_free(sc->sess);
+	sc->sess = NULL;
+}
+
+int srvconn_send(struct client *cl, const struct frame *f, const struct sockaddr_storage *dst,
+		 uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+	int rc;
+
+	if (!sc->is_up) {
+		return -ENOTCONN;
+	}
+	rc = sealout_frame(cl, sc->sess, dst ? dst : &cl->ini->servers[0], f, now_us);
+	if (rc == 0) {
+		sc->tx_packets++;
+	}
+	return rc;
+}
+
+void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+	bool was_up = sc->is_up;
+
+	if (!sc->sess || session_on_response(sc->sess, buf, len, now_us) != 0) {
+		cl->drop_auth++;
+		return;
+	}
+	sc->rx_packets++;
+	sc->last_rx_us = now_us;
+	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
+	if (!was_up) {
+		sc->is_up = true;
+		log_info("server: session established, registering");
+		send_register(cl, now_us);
+		sc->next_ping_us = now_us + srvconn_keepalive_us(cl);
+		peer_all_rebind(cl, now_us);
+	}
+	rearm(cl, now_us, false);
+}
+
+void srvconn_on_cookie_reply(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us)
+{
+	if (!cl->srv.sess || session_on_cookie_reply(cl->srv.sess, buf, len, now_us) != 0) {
+		cl->drop_auth++;
+	}
+}
+
+/* ---- frames from the server ---- */
+
+typedef void srv_frame_fn(struct client *cl, const struct frame *f, uint64_t now_us);
+
+static void ack_sync(struct client *cl, uint64_t generation, uint16_t count, uint64_t now_us)
+{
+	struct frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_SYNC;
+	f.u.sync.generation = generation;
+	f.u.sync.count = count;
+	f.u.sync.keepalive_s = 0;
+	(void)srvconn_send(cl, &f, NULL, now_us);
+}
+
+static void on_route(struct client *cl, const struct frame *f, uint64_t now_us)
+{
+	if (routeintake_on_route(&cl->rs, &f->u.route) == ROUTEINTAKE_FULL) {
+		log_ratelimited(&cl->rx_log, now_us, LOG_LEVEL_WARN,
+				"routes: more than %d flows in a route set; ignoring flow %s",
+				ROUTEINTAKE_FLOWS_MAX, f->u.route.flow.text);
+	}
+}
+
+static void on_peer(struct client *cl, const struct frame *f, uint64_t now_us)
+{
+	if (routeintake_on_peer(&cl->rs, &f->u.peer) == ROUTEINTAKE_FULL) {
+		log_ratelimited(&cl->rx_log, now_us, LOG_LEVEL_WARN,
+				"routes: more than %d peers in a route set; ignoring peer %s",
+				ROUTEINTAKE_PEERS_MAX, f->u.peer.peer.text);
+	}
+}
+
+static void on_sync(struct client *cl, const struct frame *f, uint64_t now_us)
+{
+	const struct frame_sync *s = &f->u.sync;
+	struct srvconn *sc = &cl->srv;
+	enum routeintake_sync v = routeintake_on_sync(&cl->rs, s);
+
+	if (v == ROUTEINTAKE_SYNC_WAIT) {
+		return;
+	}
+	sc->has_sync = true;
+	if (s->keepalive_s > 0 && s->keepalive_s != sc->keepalive_s) {
+		sc->keepalive_s = s->keepalive_s;
+		sc->next_ping_us = min_u64(sc->next_ping_us, now_us + srvconn_keepalive_us(cl));
+		log_info("server: keepalive_s=%u", (unsigned)s->keepalive_s);
+	}
+	if (v == ROUTEINTAKE_SYNC_APPLY) {
+		peer_apply(cl, cl->rs.peers, cl->rs.n_peers, now_us);
+		flow_udp_apply(cl, cl->rs.routes, cl->rs.n_routes, now_us);
+		peer_prune(cl, cl->rs.peers, cl->rs.n_peers);
+		routeintake_applied(&cl->rs);
+		log_info("routes: generation=%llu flows=%zu peers=%zu",
+			 (unsigned long long)s->generation, cl->rs.n_routes, cl->rs.n_peers);
+	}
+	ack_sync(cl, s->generation, s->count, now_us);
+}
+
+static void on_relay_bind(struct client *cl, const struct frame *f, uint64_t now_us)
+{
+	if (f->u.relay_bind.flags & FRAME_RELAY_BIND_ACK) {
+		peer_on_bind_ack(cl, &f->u.relay_bind, now_us);
+	}
+}
+
+/* PONG and everything else: the sign of life is the authenticated packet. */
+static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
+	[FRAME_ROUTE] = on_route,
+	[FRAME_PEER] = on_peer,
+	[FRAME_SYNC] = on_sync,
+	[FRAME_RELAY_BIND] = on_relay_bind,
+};
+
+void srvconn_on_transport(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+	struct frame_reader fr;
+	struct frame f;
+	size_t pt_len = 0;
+	int rc;
+
+	if (!sc->sess ||
+	    session_open(sc->sess, now_us, buf, len, cl->rx_pt, sizeof(cl->rx_pt), &pt_len) != 0) {
+		cl->drop_auth++;
+		return;
+	}
+	sc->rx_packets++;
+	sc->last_rx_us = now_us;
+	frame_reader_init(&fr, cl->rx_pt, pt_len);
+	while ((rc = frame_read_next(&fr, &f)) == 1) {
+		if ((size_t)f.type < FRAME_TYPE_COUNT && srv_handlers[f.type]) {
+			srv_handlers[f.type](cl, &f, now_us);
+		}
+	}
+	if (rc < 0) {
+		cl->drop_frames++;
+	}
+	rearm(cl, now_us, false);
+}

@@ -1,0 +1,70 @@
+/* srvconn: the client's session with the server (PROTOCOL.md "Client <->
+ * server"): initiation with backoff, REGISTER, PING keepalives, loss
+ * detection and reconnection, and the frames the server sends (route sets,
+ * relay-bind acks). Embedded in struct client. */
+#ifndef WH_SRVCONN_H
+#define WH_SRVCONN_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "client/idxmap.h"
+#include "common/compiler.h"
+
+struct client;
+struct frame;
+struct session;
+
+#define SRVCONN_BACKOFF_MIN_US 1000000ull
+#define SRVCONN_BACKOFF_MAX_US 30000000ull
+#define SRVCONN_KEEPALIVE_DEFAULT_S 25
+#define SRVCONN_LOST_INTERVALS 3
+#define SRVCONN_REGISTER_RETRY_US 3000000ull
+
+struct srvconn {
+	struct session *sess; /* owns */
+	struct idxmap_owned idx;
+	ev_timer timer;
+	uint64_t armed_us; /* deadline the timer is set to; UINT64_MAX: none */
+	bool is_up;	   /* keys established in this session */
+	bool has_sync;	   /* a route set arrived in this session */
+	uint64_t backoff_us;
+	uint64_t next_init_us;
+	uint64_t last_rx_us; /* last authenticated packet from the server */
+	uint64_t next_ping_us;
+	uint64_t next_register_us;
+	uint16_t keepalive_s;
+	uint32_t ping_id;
+	uint64_t tx_packets;
+	uint64_t rx_packets;
+	uint64_t reconnects;
+};
+
+/* Set up (no session yet, timer not started). */
+void srvconn_init(struct srvconn *sc);
+/* Start connecting now. Returns 0 or negative errno. */
+WH_MUST_CHECK int srvconn_start(struct client *cl);
+/* Stop the timer, release indices, free the session. */
+void srvconn_fini(struct client *cl);
+
+bool srvconn_is_up(const struct client *cl);
+/* The keepalive interval in µs (server's SYNC, default 25 s). */
+uint64_t srvconn_keepalive_us(const struct client *cl);
+
+/* Seal f in the server session and queue it to dst (NULL: the server's main
+ * address). Returns 0 or negative errno (-ENOTCONN when not up). */
+int srvconn_send(struct client *cl, const struct frame *f, const struct sockaddr_storage *dst,
+		 uint64_t now_us);
+
+/* Received on the main socket for one of the server session's indices. */
+void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us);
+void srvconn_on_cookie_reply(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us);
+void srvconn_on_transport(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us);
+
+/* True if idx belongs to the server session (for idxmap_take). */
+bool srvconn_keeps_index(void *owner, uint32_t idx);
+
+#endif
