@@ -131,7 +131,7 @@ test-corpus: $(REPLAY_BINS)
 test-vectors: $(O)/tests/noise_vectors
 	@tools/run_tests.sh vectors $(O)/tests/noise_vectors
 
-test-lab: $(BINS) $(TESTPROG_BINS)
+test-lab: $(BINS) $(TESTPROG_BINS) $(TOOL_BINS)
 	@tools/run_tests.sh lab $(wildcard tests/lab/test_*.sh)
 
 # A few seconds of real fuzzing per target, when clang and libFuzzer are here.
@@ -163,12 +163,12 @@ fuzz-run:
 
 .PHONY: bench
 bench: $(TOOL_BINS) $(BINS)
-	@tools/run_tests.sh bench $(TOOL_BINS)
+	@tools/bench.sh
 
 .PHONY: demo
 demo:
 	@tools/deps.sh tools/debian-packages.txt
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all build/release/tools/bench_flow
 	@tools/demo.sh
 
 .PHONY: format check-format lint check-deps check-headers install clean

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# bench: every benchmark, each printing its own table (make bench).
+#   tools/bench_crypto      seal+open of the session transport vs raw libsodium AEAD
+#   tools/bench_flow.sh     a UDP flow through the relay vs plain UDP, on loopback
+set -euo pipefail
+cd "$(dirname "$0")/.."
+O=${BENCH_BUILD:-build/release}
+echo "== session transport vs raw AEAD (1400-byte packets)"
+"$O/tools/bench_crypto"
+echo
+echo "== UDP flow through the relay vs plain UDP (loopback)"
+tools/bench_flow.sh
