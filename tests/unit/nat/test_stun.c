@@ -20,39 +20,10 @@
 
 #include "common/addr.h"
 #include "nat/stun.h"
+#include "tests/rfc5769.h"
 
-/* RFC 5769 §2.1 sample request (padding of USERNAME is spaces). */
-static const uint8_t rfc_request[] = {
-	0x00, 0x01, 0x00, 0x58, 0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34,
-	0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae, 0x80, 0x22, 0x00, 0x10, 0x53, 0x54, 0x55, 0x4e,
-	0x20, 0x74, 0x65, 0x73, 0x74, 0x20, 0x63, 0x6c, 0x69, 0x65, 0x6e, 0x74, 0x00, 0x24,
-	0x00, 0x04, 0x6e, 0x00, 0x01, 0xff, 0x80, 0x29, 0x00, 0x08, 0x93, 0x2f, 0xf9, 0xb1,
-	0x51, 0x26, 0x3b, 0x36, 0x00, 0x06, 0x00, 0x09, 0x65, 0x76, 0x74, 0x6a, 0x3a, 0x68,
-	0x36, 0x76, 0x59, 0x20, 0x20, 0x20, 0x00, 0x08, 0x00, 0x14, 0x9a, 0xea, 0xa7, 0x0c,
-	0xbf, 0xd8, 0xcb, 0x56, 0x78, 0x1e, 0xf2, 0xb5, 0xb2, 0xd3, 0xf2, 0x49, 0xc1, 0xb5,
-	0x71, 0xa2, 0x80, 0x28, 0x00, 0x04, 0xe5, 0x7a, 0x3b, 0xcf,
-};
 
-/* RFC 5769 §2.2 sample IPv4 response: 192.0.2.1:32853. */
-static const uint8_t rfc_response_v4[] = {
-	0x01, 0x01, 0x00, 0x3c, 0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34,
-	0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae, 0x80, 0x22, 0x00, 0x0b, 0x74, 0x65, 0x73, 0x74,
-	0x20, 0x76, 0x65, 0x63, 0x74, 0x6f, 0x72, 0x20, 0x00, 0x20, 0x00, 0x08, 0x00, 0x01,
-	0xa1, 0x47, 0xe1, 0x12, 0xa6, 0x43, 0x00, 0x08, 0x00, 0x14, 0x2b, 0x91, 0xf5, 0x99,
-	0xfd, 0x9e, 0x90, 0xc3, 0x8c, 0x74, 0x89, 0xf9, 0x2a, 0xf9, 0xba, 0x53, 0xf0, 0x6b,
-	0xe7, 0xd7, 0x80, 0x28, 0x00, 0x04, 0xc0, 0x7d, 0x4c, 0x96,
-};
 
-/* RFC 5769 §2.3 sample IPv6 response: [2001:db8:1234:5678:11:2233:4455:6677]:32853. */
-static const uint8_t rfc_response_v6[] = {
-	0x01, 0x01, 0x00, 0x48, 0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34,
-	0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae, 0x80, 0x22, 0x00, 0x0b, 0x74, 0x65, 0x73, 0x74,
-	0x20, 0x76, 0x65, 0x63, 0x74, 0x6f, 0x72, 0x20, 0x00, 0x20, 0x00, 0x14, 0x00, 0x02,
-	0xa1, 0x47, 0x01, 0x13, 0xa9, 0xfa, 0xa5, 0xd3, 0xf1, 0x79, 0xbc, 0x25, 0xf4, 0xb5,
-	0xbe, 0xd2, 0xb9, 0xd9, 0x00, 0x08, 0x00, 0x14, 0xa3, 0x82, 0x95, 0x4e, 0x4b, 0xe6,
-	0x7b, 0xf1, 0x17, 0x84, 0xc9, 0x7c, 0x82, 0x92, 0xc2, 0x75, 0xbf, 0xe3, 0xed, 0x41,
-	0x80, 0x28, 0x00, 0x04, 0xc8, 0xfb, 0x0b, 0x4c,
-};
 
 static const uint8_t rfc_txid[STUN_TXID_LEN] = {0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34,
 						0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae};
@@ -93,7 +64,7 @@ static void test_stun_reads_rfc5769_sample_request(void **state)
 	enum stun_drop why;
 
 	(void)state;
-	assert_int_equal(stun_read(rfc_request, sizeof(rfc_request), &m, &why), 0);
+	assert_int_equal(stun_read(rfc5769_request, sizeof(rfc5769_request), &m, &why), 0);
 	assert_int_equal(why, STUN_DROP_NONE);
 	assert_int_equal(m.type, STUN_BINDING_REQUEST);
 	assert_false(m.is_classic);
@@ -111,7 +82,7 @@ static void test_stun_reads_rfc5769_ipv4_response(void **state)
 	struct stun_msg m;
 
 	(void)state;
-	assert_int_equal(stun_read(rfc_response_v4, sizeof(rfc_response_v4), &m, NULL), 0);
+	assert_int_equal(stun_read(rfc5769_response_v4, sizeof(rfc5769_response_v4), &m, NULL), 0);
 	assert_int_equal(m.type, STUN_BINDING_SUCCESS);
 	assert_memory_equal(m.txid, rfc_txid, STUN_TXID_LEN);
 	assert_true(m.has_fingerprint);
@@ -128,7 +99,7 @@ static void test_stun_reads_rfc5769_ipv6_response(void **state)
 	struct stun_msg m;
 
 	(void)state;
-	assert_int_equal(stun_read(rfc_response_v6, sizeof(rfc_response_v6), &m, NULL), 0);
+	assert_int_equal(stun_read(rfc5769_response_v6, sizeof(rfc5769_response_v6), &m, NULL), 0);
 	assert_true(m.has_fingerprint);
 	assert_true(m.has_xor_mapped);
 	assert_addr(&m.xor_mapped, "[2001:db8:1234:5678:11:2233:4455:6677]:32853");
@@ -145,9 +116,9 @@ static void assert_drop(const uint8_t *buf, size_t len, enum stun_drop want)
 
 static void test_stun_drops_every_truncation_of_the_samples(void **state)
 {
-	const uint8_t *samples[] = {rfc_request, rfc_response_v4, rfc_response_v6};
-	const size_t sizes[] = {sizeof(rfc_request), sizeof(rfc_response_v4),
-				sizeof(rfc_response_v6)};
+	const uint8_t *samples[] = {rfc5769_request, rfc5769_response_v4, rfc5769_response_v6};
+	const size_t sizes[] = {sizeof(rfc5769_request), sizeof(rfc5769_response_v4),
+				sizeof(rfc5769_response_v6)};
 
 	(void)state;
 	for (size_t s = 0; s < 3; s++) {
@@ -157,39 +128,39 @@ static void test_stun_drops_every_truncation_of_the_samples(void **state)
 			assert_int_equal(stun_read(samples[s], n, &m, NULL), -EPROTO);
 		}
 	}
-	assert_drop(rfc_request, 19, STUN_DROP_SHORT);
-	assert_drop(rfc_request, 24, STUN_DROP_BAD_LENGTH);
+	assert_drop(rfc5769_request, 19, STUN_DROP_SHORT);
+	assert_drop(rfc5769_request, 24, STUN_DROP_BAD_LENGTH);
 }
 
 static void test_stun_drops_a_flipped_byte_as_bad_fingerprint(void **state)
 {
-	uint8_t buf[sizeof(rfc_response_v4)];
+	uint8_t buf[sizeof(rfc5769_response_v4)];
 
 	(void)state;
-	memcpy(buf, rfc_response_v4, sizeof(buf));
+	memcpy(buf, rfc5769_response_v4, sizeof(buf));
 	buf[25] ^= 0x01; /* inside SOFTWARE */
 	assert_drop(buf, sizeof(buf), STUN_DROP_BAD_FINGERPRINT);
-	memcpy(buf, rfc_response_v4, sizeof(buf));
+	memcpy(buf, rfc5769_response_v4, sizeof(buf));
 	buf[sizeof(buf) - 1] ^= 0x80; /* the CRC itself */
 	assert_drop(buf, sizeof(buf), STUN_DROP_BAD_FINGERPRINT);
 }
 
 static void test_stun_drops_bad_length_and_top_bits(void **state)
 {
-	uint8_t buf[sizeof(rfc_response_v4) + 4];
+	uint8_t buf[sizeof(rfc5769_response_v4) + 4];
 
 	(void)state;
-	memcpy(buf, rfc_response_v4, sizeof(rfc_response_v4));
+	memcpy(buf, rfc5769_response_v4, sizeof(rfc5769_response_v4));
 	buf[3] += 4; /* claims 4 more bytes than there are */
-	assert_drop(buf, sizeof(rfc_response_v4), STUN_DROP_BAD_LENGTH);
-	memset(buf + sizeof(rfc_response_v4), 0, 4);
+	assert_drop(buf, sizeof(rfc5769_response_v4), STUN_DROP_BAD_LENGTH);
+	memset(buf + sizeof(rfc5769_response_v4), 0, 4);
 	buf[3] -= 2; /* not a multiple of 4 */
-	assert_drop(buf, sizeof(rfc_response_v4) + 2, STUN_DROP_BAD_LENGTH);
-	memcpy(buf, rfc_response_v4, sizeof(rfc_response_v4));
+	assert_drop(buf, sizeof(rfc5769_response_v4) + 2, STUN_DROP_BAD_LENGTH);
+	memcpy(buf, rfc5769_response_v4, sizeof(rfc5769_response_v4));
 	buf[0] |= 0x80;
-	assert_drop(buf, sizeof(rfc_response_v4), STUN_DROP_TOP_BITS);
+	assert_drop(buf, sizeof(rfc5769_response_v4), STUN_DROP_TOP_BITS);
 	buf[0] = 0x41;
-	assert_drop(buf, sizeof(rfc_response_v4), STUN_DROP_TOP_BITS);
+	assert_drop(buf, sizeof(rfc5769_response_v4), STUN_DROP_TOP_BITS);
 }
 
 static void test_stun_drops_an_attribute_running_past_the_end(void **state)
@@ -414,7 +385,7 @@ static void test_stun_server_answers_unknown_required_attribute_with_420(void **
 
 	(void)state;
 	/* RFC 5769 request: PRIORITY is comprehension-required and unknown. */
-	assert_int_equal(stun_server_answer(rfc_request, sizeof(rfc_request),
+	assert_int_equal(stun_server_answer(rfc5769_request, sizeof(rfc5769_request),
 					    (struct sockaddr *)&from, &a, out, sizeof(out),
 					    &out_len, &idx),
 			 STUN_DROP_NONE);
@@ -480,7 +451,7 @@ static void test_stun_server_drops_responses_indications_and_malformed(void **st
 	int idx = 99;
 
 	(void)state;
-	assert_int_equal(stun_server_answer(rfc_response_v4, sizeof(rfc_response_v4),
+	assert_int_equal(stun_server_answer(rfc5769_response_v4, sizeof(rfc5769_response_v4),
 					    (struct sockaddr *)&from, &a, out, sizeof(out),
 					    &out_len, &idx),
 			 STUN_DROP_NOT_REQUEST);
