@@ -161,6 +161,17 @@ for a in s_gcs1 s_drone1 s_gcs2; do
 done
 echo "  2000 relay ports sprayed from a third host: nothing forwarded"
 
+# Datagrams up to the flow's mtu (1400 by default) pass intact; larger ones
+# are refused, never truncated.
+app z_gcs2 gcs2 --bind 127.0.0.1:5600 --linger 2500
+sleep 0.2
+lab_exec drone1 "$BF" --bind 127.0.0.1:5601 --to 127.1.0.1:5600 --id big --count 5 --size 1401 --rate 50 >/dev/null
+lab_exec drone1 "$BF" --bind 127.0.0.1:5601 --to 127.1.0.1:5600 --id max --count 5 --size 1400 --rate 50 >/dev/null
+wait "${APP_PIDS[z_gcs2]}" || true
+[ "$(json "$LAB_DIR/z_gcs2.json" '(j["received"], j["corrupt"], sorted(j["senders"]))')" = "(5, 0, ['max'])" ] ||
+	fail "mtu: $(cat "$LAB_DIR/z_gcs2.json")"
+echo "  1400-byte datagrams pass intact, 1401-byte ones are refused"
+
 # 4. Add gcs2 to mavlink by editing routes.conf: it gets traffic within 1 s,
 #    and the running flows lose nothing; removing it stops it.
 app e_gcs1 gcs1 --bind 127.0.0.1:14550 --expect 3000 --timeout 30000
