@@ -28,11 +28,13 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  run                     run the daemon (the default)\n"
-		"  natcheck [--json]       classify this host's NAT against the server and print it\n"
+		"  natcheck [--json]       classify this host's NAT against the server and print "
+		"it\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE       client.ini to use (default: client.ini)\n"
-		"      --check-config [FILE]  validate FILE (or -c FILE) and exit: 0 valid, 1 invalid\n"
+		"      --check-config [FILE]  validate FILE (or -c FILE) and exit: 0 valid, 1 "
+		"invalid\n"
 		"      --log-level LEVEL   error|warn|info|debug|trace (default: info)\n"
 		"      --log-format FMT    text|json (default: text)\n"
 		"  -h, --help              show this help and exit\n"
@@ -133,7 +135,8 @@ int main(int argc, char **argv)
 	}
 	cmd = opt.first_arg < argc ? argv[opt.first_arg] : "run";
 	if (strcmp(cmd, "natcheck") == 0) {
-		return natcheck(opt.config_path, argc - opt.first_arg - 1, argv + opt.first_arg + 1);
+		return natcheck(opt.config_path, argc - opt.first_arg - 1,
+				argv + opt.first_arg + 1);
 	}
 	if (strcmp(cmd, "run") != 0) {
 		cliopt_usage_error(prog, "unknown command '%s'", cmd);

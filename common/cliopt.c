@@ -5,16 +5,17 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <string.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int cliopt_set_log_level(const char *prog, const char *value)
 {
 	enum log_level level;
 
 	if (log_parse_level(value, &level) != 0) {
-		fprintf(stderr, "%s: --log-level: unknown level \"%s\" (error|warn|info|debug|trace)\n",
+		fprintf(stderr,
+			"%s: --log-level: unknown level \"%s\" (error|warn|info|debug|trace)\n",
 			prog, value);
 		return -EINVAL;
 	}
@@ -27,7 +28,8 @@ int cliopt_set_log_format(const char *prog, const char *value)
 	enum log_format format;
 
 	if (log_parse_format(value, &format) != 0) {
-		fprintf(stderr, "%s: --log-format: unknown format \"%s\" (text|json)\n", prog, value);
+		fprintf(stderr, "%s: --log-format: unknown format \"%s\" (text|json)\n", prog,
+			value);
 		return -EINVAL;
 	}
 	log_set_format(format);
@@ -83,13 +85,13 @@ static int take_option(const char *prog, int c, int argc, char **argv, struct cl
 int cliopt_parse(const char *prog, int argc, char **argv, struct cliopt *out)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", optional_argument, NULL, 'k' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "log-format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", optional_argument, NULL, 'k'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"log-format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 

@@ -17,9 +17,9 @@ enum cliopt_exit {
  * left in argv[first_arg..argc-1]. */
 struct cliopt {
 	const char *config_path; /* -c/--config or --check-config FILE; NULL if not given */
-	bool is_check;           /* --check-config */
-	bool want_help;          /* -h/--help */
-	bool want_version;       /* -V/--version */
+	bool is_check;		 /* --check-config */
+	bool want_help;		 /* -h/--help */
+	bool want_version;	 /* -V/--version */
 	int first_arg;
 };
 
@@ -33,6 +33,7 @@ int cliopt_set_log_level(const char *prog, const char *value);
 int cliopt_set_log_format(const char *prog, const char *value);
 
 /* Print "PROG: MESSAGE; try 'PROG --help'" to stderr. */
-void cliopt_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cliopt_usage_error(const char *prog, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -11,7 +11,7 @@
 enum log_level log_current_level = LOG_LEVEL_INFO;
 static enum log_format log_current_format = LOG_FORMAT_TEXT;
 
-static const char *const level_names[] = { "error", "warn", "info", "debug", "trace" };
+static const char *const level_names[] = {"error", "warn", "info", "debug", "trace"};
 
 void log_set_level(enum log_level level)
 {
@@ -89,7 +89,9 @@ void log_write(enum log_level level, const char *file, int line, const char *fmt
 		char esc[sizeof(msg) * 2];
 		json_escape(esc, sizeof(esc), msg);
 		if (level >= LOG_LEVEL_DEBUG) {
-			fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"src\":\"%s:%d\",\"msg\":\"%s\"}\n",
+			fprintf(stderr,
+				"{\"ts\":\"%s\",\"level\":\"%s\",\"src\":\"%s:%d\",\"msg\":\"%s\"}"
+				"\n",
 				stamp, level_names[level], file, line, esc);
 		} else {
 			fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}\n", stamp,

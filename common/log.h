@@ -32,11 +32,11 @@ int log_parse_format(const char *s, enum log_format *out);
 void log_write(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-#define log_at(lvl, ...)                                                                           \
-	do {                                                                                       \
-		if ((lvl) <= log_current_level) {                                                  \
-			log_write((lvl), __FILE__, __LINE__, __VA_ARGS__);                         \
-		}                                                                                  \
+#define log_at(lvl, ...)                                                   \
+	do {                                                               \
+		if ((lvl) <= log_current_level) {                          \
+			log_write((lvl), __FILE__, __LINE__, __VA_ARGS__); \
+		}                                                          \
 	} while (0)
 
 #define log_error(...) log_at(LOG_LEVEL_ERROR, __VA_ARGS__)
@@ -46,8 +46,8 @@ void log_write(enum log_level level, const char *file, int line, const char *fmt
 #if defined(WH_TRACE) && WH_TRACE
 #define log_trace(...) log_at(LOG_LEVEL_TRACE, __VA_ARGS__)
 #else
-#define log_trace(...)                                                                             \
-	do {                                                                                       \
+#define log_trace(...) \
+	do {           \
 	} while (0)
 #endif
 

@@ -16,7 +16,7 @@
 
 struct diag;
 
-#define UDPIO_BATCH 64     /* datagrams per recvmmsg / sendmmsg call */
+#define UDPIO_BATCH 64	    /* datagrams per recvmmsg / sendmmsg call */
 #define UDPIO_BUF_SIZE 2048 /* largest datagram handled (path MTU is below it) */
 #define UDPIO_TXQ_DEFAULT 1024
 
@@ -55,8 +55,8 @@ struct udpio_txq_entry {
 struct udpio_txq {
 	struct udpio_txq_entry *ents; /* owns: cap entries */
 	size_t cap;
-	size_t head; /* first queued */
-	size_t n;    /* queued */
+	size_t head;	       /* first queued */
+	size_t n;	       /* queued */
 	uint64_t dropped_full; /* pushes refused because the queue was full */
 	uint64_t send_errors;  /* datagrams the kernel refused (other than EAGAIN) */
 };

@@ -19,9 +19,9 @@ struct diag;
 #define ROUTES_NAME_MAX 32 /* characters, without the NUL */
 #define ROUTES_NAME_SIZE (ROUTES_NAME_MAX + 1)
 #define ROUTES_PATH_MAX 4096
-#define ROUTES_LISTEN_MAX 8 /* server.listen addresses */
+#define ROUTES_LISTEN_MAX 8   /* server.listen addresses */
 #define ROUTES_MEMBERS_MAX 32 /* members of one flow (what one route frame carries) */
-#define ROUTES_TOKEN_MIN 16 /* api tokens: printable non-space ASCII */
+#define ROUTES_TOKEN_MIN 16   /* api tokens: printable non-space ASCII */
 #define ROUTES_TOKEN_MAX 256
 #define ROUTES_FILE_MAX (1024 * 1024) /* routes.conf larger than this is refused */
 #define ROUTES_SETTINGS_MAX                                               \

@@ -31,11 +31,11 @@ enum frame_type {
 	FRAME_PONG = 0x05,
 	FRAME_PATH = 0x06,
 	FRAME_CC = 0x07,
-	FRAME_ROUTE = 0x08,    /* server -> client */
-	FRAME_JOIN = 0x09,     /* client -> server */
-	FRAME_REGISTER = 0x0A, /* client -> server */
-	FRAME_PEER = 0x0B,       /* server -> client */
-	FRAME_SYNC = 0x0C,       /* both ways: end of a route set / its ack */
+	FRAME_ROUTE = 0x08,	 /* server -> client */
+	FRAME_JOIN = 0x09,	 /* client -> server */
+	FRAME_REGISTER = 0x0A,	 /* client -> server */
+	FRAME_PEER = 0x0B,	 /* server -> client */
+	FRAME_SYNC = 0x0C,	 /* both ways: end of a route set / its ack */
 	FRAME_RELAY_BIND = 0x0D, /* client -> server on a relay port, and its ack */
 	FRAME_TYPE_COUNT
 };

@@ -39,8 +39,8 @@ static int other_addr_index(const struct listener *l, int k)
 	return -1;
 }
 
-static void answer_stun(struct listener *l, struct listener_sock *s, const uint8_t *buf,
-			size_t len, const struct sockaddr *from)
+static void answer_stun(struct listener *l, struct listener_sock *s, const uint8_t *buf, size_t len,
+			const struct sockaddr *from)
 {
 	struct stun_server_addrs addrs;
 	uint8_t out[STUN_RESPONSE_MAX];
@@ -179,8 +179,7 @@ static int open_sock(struct listener *l, const struct sockaddr_storage *addr, in
 	return 0;
 }
 
-int listener_init(struct listener *l, struct ev_loop *loop, const struct routes *r,
-		  struct diag *d)
+int listener_init(struct listener *l, struct ev_loop *loop, const struct routes *r, struct diag *d)
 {
 	const struct routes_server *srv = &r->server;
 	int err;

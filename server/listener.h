@@ -35,7 +35,7 @@ struct listener_stats {
 	uint64_t stun_answered;
 	uint64_t drop_demux[DEMUX_REASON_COUNT];
 	uint64_t drop_stun[STUN_DROP_COUNT];
-	uint64_t drop_truncated; /* larger than a receive buffer */
+	uint64_t drop_truncated;  /* larger than a receive buffer */
 	uint64_t drop_no_handler; /* wormhole message and no session layer to take it */
 };
 
@@ -51,9 +51,9 @@ struct listener {
 	struct udpio_rx rx;
 	struct udpio_txq txq;
 	ev_prepare flush_watch; /* sends queued during a pass leave here */
-	ev_io *blocked_io;      /* the socket whose EV_WRITE waits, if any */
+	ev_io *blocked_io;	/* the socket whose EV_WRITE waits, if any */
 	ev_io write_watch;
-	listener_wh_fn *on_wh;  /* NULL until a session layer attaches */
+	listener_wh_fn *on_wh; /* NULL until a session layer attaches */
 	void *on_wh_ctx;
 	struct listener_stats stats;
 };
@@ -61,8 +61,7 @@ struct listener {
 /* Open and bind every socket of r's server settings. Returns 0, or a
  * negative errno with d set ("bind 203.0.113.10:7400: Address already in
  * use"). listener_fini is safe after a failure. */
-int listener_init(struct listener *l, struct ev_loop *loop, const struct routes *r,
-		  struct diag *d);
+int listener_init(struct listener *l, struct ev_loop *loop, const struct routes *r, struct diag *d);
 void listener_start(struct listener *l);
 void listener_fini(struct listener *l);
 /* Queue a datagram from sock to dst; it leaves at the end of this loop pass. */

@@ -200,9 +200,9 @@ int reload_init(struct reload *rl, struct ev_loop *loop, const char *path, reloa
 	snprintf(rl->base, sizeof(rl->base), "%s", basename(tmp));
 
 	rl->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (rl->inotify_fd >= 0 &&
-	    inotify_add_watch(rl->inotify_fd, rl->dir,
-			      IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO | IN_CREATE | IN_ATTRIB) < 0) {
+	if (rl->inotify_fd >= 0 && inotify_add_watch(rl->inotify_fd, rl->dir,
+						     IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO |
+							     IN_CREATE | IN_ATTRIB) < 0) {
 		log_warn("reload: inotify on %s: %s (polling every %.0f s instead)", rl->dir,
 			 strerror(errno), RELOAD_POLL_S);
 		close(rl->inotify_fd);

@@ -28,11 +28,11 @@ typedef int reload_apply_fn(void *ctx, const char *text, size_t len, struct diag
 #define RELOAD_READ_MAX (2u << 20)
 
 struct reload_status {
-	unsigned attempts;  /* reloads tried since start (the first load is not counted) */
-	unsigned applied;   /* of which applied */
-	bool has_result;    /* false until the first reload attempt */
-	bool is_ok;         /* result of the last attempt */
-	time_t at_wall;     /* wall time of the last attempt, for people (API, logs) */
+	unsigned attempts; /* reloads tried since start (the first load is not counted) */
+	unsigned applied;  /* of which applied */
+	bool has_result;   /* false until the first reload attempt */
+	bool is_ok;	   /* result of the last attempt */
+	time_t at_wall;	   /* wall time of the last attempt, for people (API, logs) */
 	char message[RELOAD_MESSAGE_MAX]; /* "applied: ..." or "FILE:LINE: error" */
 };
 

@@ -14,8 +14,8 @@
 #include "routeset.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +96,8 @@ static int check_next(struct server *srv, const struct routes *next, struct cfgd
 	int err = cfgdiff_routes(srv->routes, next, diff);
 
 	if (err != 0) {
-		diag_set(d, srv->reload.path, 0, "cannot compare configurations: %s", strerror(-err));
+		diag_set(d, srv->reload.path, 0, "cannot compare configurations: %s",
+			 strerror(-err));
 		log_error("reload: %s: cannot compare configurations (running configuration kept)",
 			  srv->reload.path);
 		return err;
@@ -181,8 +182,7 @@ static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	reload_now(&srv->reload);
 }
 
-int server_init(struct server *srv, struct ev_loop *loop, const char *config_path,
-		struct diag *d)
+int server_init(struct server *srv, struct ev_loop *loop, const char *config_path, struct diag *d)
 {
 	char *text = NULL;
 	size_t len = 0;

@@ -16,7 +16,7 @@ struct routes;
 struct diag;
 
 struct server {
-	struct ev_loop *loop; /* borrowed: main owns the default loop */
+	struct ev_loop *loop;  /* borrowed: main owns the default loop */
 	struct routes *routes; /* owns: the running, validated configuration */
 	struct reload reload;
 	struct listener listener;
@@ -32,8 +32,7 @@ struct server {
 
 /* Load and validate config_path, then set up watchers (not started).
  * On error returns negative errno with d set; server_fini is still safe. */
-int server_init(struct server *srv, struct ev_loop *loop, const char *config_path,
-		struct diag *d);
+int server_init(struct server *srv, struct ev_loop *loop, const char *config_path, struct diag *d);
 /* Start watchers and run the loop until SIGINT/SIGTERM. */
 void server_run(struct server *srv);
 /* Stop watchers and free everything the server owns. Safe on a half-built server. */

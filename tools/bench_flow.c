@@ -39,7 +39,7 @@
 #include <sys/socket.h>
 
 #define BF_MAGIC 0x57484643u /* "WHFC" */
-#define BF_HDR 32            /* magic u32 | flags u32 | id[8] | seq u32 | pad u32 | tx_us u64 */
+#define BF_HDR 32	     /* magic u32 | flags u32 | id[8] | seq u32 | pad u32 | tx_us u64 */
 #define BF_MAX_SIZE 65507
 #define BF_MAX_COUNT 10000000L
 #define BF_MAX_SENDERS 16
@@ -125,7 +125,8 @@ static bool parse_endpoint(const char *text, struct sockaddr_in *out)
 	memset(out, 0, sizeof(*out));
 	out->sin_family = AF_INET;
 	out->sin_port = htons((uint16_t)port);
-	return *end == '\0' && port >= 0 && port <= 65535 && inet_pton(AF_INET, ip, &out->sin_addr) == 1;
+	return *end == '\0' && port >= 0 && port <= 65535 &&
+	       inet_pton(AF_INET, ip, &out->sin_addr) == 1;
 }
 
 static bool parse_long(const char *text, long min, long max, long *out)
@@ -161,14 +162,14 @@ static bool take_option(struct bf_opts *o, const char *name, const char *value)
 		const char *name;
 		long *out, min, max;
 	} nums[] = {
-		{ "--count", &o->count, 0, BF_MAX_COUNT },
-		{ "--size", &o->size, BF_HDR, BF_MAX_SIZE },
-		{ "--rate", &o->rate, 0, 10000000 },
-		{ "--expect", &o->expect, 0, BF_MAX_COUNT * BF_MAX_SENDERS },
-		{ "--expect-echo", &o->expect_echo, 0, BF_MAX_COUNT },
-		{ "--timeout", &o->timeout_ms, 1, 3600000 },
-		{ "--linger", &o->linger_ms, 0, 600000 },
-		{ "--delay", &o->delay_ms, 0, 600000 },
+		{"--count", &o->count, 0, BF_MAX_COUNT},
+		{"--size", &o->size, BF_HDR, BF_MAX_SIZE},
+		{"--rate", &o->rate, 0, 10000000},
+		{"--expect", &o->expect, 0, BF_MAX_COUNT * BF_MAX_SENDERS},
+		{"--expect-echo", &o->expect_echo, 0, BF_MAX_COUNT},
+		{"--timeout", &o->timeout_ms, 1, 3600000},
+		{"--linger", &o->linger_ms, 0, 600000},
+		{"--delay", &o->delay_ms, 0, 600000},
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(name, nums[i].name) == 0) {
@@ -290,7 +291,8 @@ static void on_data(struct bf_state *st, const uint8_t *b, size_t len,
 		struct timespec wall;
 		clock_gettime(CLOCK_REALTIME, &wall);
 		st->first_rx_us = t_us;
-		st->first_rx_wall_ms = (uint64_t)wall.tv_sec * 1000u + (uint64_t)wall.tv_nsec / 1000000u;
+		st->first_rx_wall_ms =
+			(uint64_t)wall.tv_sec * 1000u + (uint64_t)wall.tv_nsec / 1000000u;
 	}
 	st->last_rx_us = t_us;
 	if (st->n_lat < BF_LAT_SAMPLES && t_us >= tx_us) {
@@ -329,7 +331,7 @@ static void on_datagram(struct bf_state *st, size_t len, const struct sockaddr_i
 
 static void drain(struct bf_state *st, int timeout_ms)
 {
-	struct pollfd p = { .fd = st->fd, .events = POLLIN };
+	struct pollfd p = {.fd = st->fd, .events = POLLIN};
 
 	if (poll(&p, 1, timeout_ms) <= 0) {
 		return;
@@ -386,8 +388,10 @@ static void run(struct bf_state *st)
 	while (now_us() < deadline) {
 		uint64_t t = now_us();
 		if (st->o.has_to && st->sent < st->o.count && t >= start) {
-			long due = st->o.rate ? (long)((t - start) * (uint64_t)st->o.rate / 1000000u) + 1
-					      : st->sent + 64;
+			long due =
+				st->o.rate
+					? (long)((t - start) * (uint64_t)st->o.rate / 1000000u) + 1
+					: st->sent + 64;
 			for (int k = 0; k < 64 && st->sent < st->o.count && st->sent < due; k++) {
 				send_one(st);
 			}
@@ -414,7 +418,8 @@ static int cmp_u64(const void *a, const void *b)
 static void report(struct bf_state *st)
 {
 	char ip[INET_ADDRSTRLEN];
-	double secs = st->last_rx_us > st->first_rx_us ? (st->last_rx_us - st->first_rx_us) / 1e6 : 0;
+	double secs =
+		st->last_rx_us > st->first_rx_us ? (st->last_rx_us - st->first_rx_us) / 1e6 : 0;
 	uint64_t p50 = 0, p99 = 0;
 
 	if (st->n_lat > 0) {
@@ -425,10 +430,11 @@ static void report(struct bf_state *st)
 	printf("{\"id\":\"%.*s\",\"sent\":%ld,\"received\":%ld,\"dup\":%ld,\"corrupt\":%ld,"
 	       "\"foreign\":%ld,\"echo\":%ld,\"echo_dup\":%ld,\"mbps\":%.3f,\"pps\":%.1f,"
 	       "\"lat_p50_us\":%llu,\"lat_p99_us\":%llu,\"first_rx_wall_ms\":%llu,\"senders\":{",
-	       (int)strcspn(st->o.id, " "), st->o.id, st->sent, st->received, st->dup, st->corrupt, st->foreign, st->echo_unique,
-	       st->echo_dup, secs > 0 ? st->rx_bytes * 8 / secs / 1e6 : 0,
-	       secs > 0 ? st->received / secs : 0, (unsigned long long)p50,
-	       (unsigned long long)p99, (unsigned long long)st->first_rx_wall_ms);
+	       (int)strcspn(st->o.id, " "), st->o.id, st->sent, st->received, st->dup, st->corrupt,
+	       st->foreign, st->echo_unique, st->echo_dup,
+	       secs > 0 ? st->rx_bytes * 8 / secs / 1e6 : 0, secs > 0 ? st->received / secs : 0,
+	       (unsigned long long)p50, (unsigned long long)p99,
+	       (unsigned long long)st->first_rx_wall_ms);
 	for (int i = 0; i < st->n_senders; i++) {
 		const struct bf_sender *s = &st->senders[i];
 		inet_ntop(AF_INET, &s->from.sin_addr, ip, sizeof(ip));

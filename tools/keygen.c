@@ -19,8 +19,10 @@ static const char *const prog = "wormhole-keygen";
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s genkey [-o FILE]   print a new private key (or write it to FILE, mode 600)\n"
-		"       %s pubkey [FILE]      read a private key on stdin (or FILE), print its public key\n"
+		"Usage: %s genkey [-o FILE]   print a new private key (or write it to FILE, mode "
+		"600)\n"
+		"       %s pubkey [FILE]      read a private key on stdin (or FILE), print its "
+		"public key\n"
 		"       %s --help | --version\n",
 		prog, prog, prog);
 }

@@ -17,7 +17,6 @@
 
 #define CORPUS "tests/fuzz/corpus/"
 
-
 static void put(const char *dir, const char *name, const uint8_t *buf, size_t len)
 {
 	char path[256];

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka.h needs the headers above first; keep it in its own block. */
 #include <cmocka.h>
 
 #include "common/addr.h"
@@ -33,7 +35,7 @@ static int open_loopback(struct sockaddr_storage *bound, socklen_t *len)
 
 static void wait_readable(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	assert_int_equal(poll(&p, 1, 2000), 1);
 }
 
@@ -53,9 +55,9 @@ static void test_udpio_sends_a_queued_batch_and_receives_it_in_order(void **stat
 	for (int i = 0; i < 100; i++) {
 		char msg[16];
 		int n = snprintf(msg, sizeof(msg), "m%d", i);
-		assert_int_equal(udpio_txq_send(&q, a, (struct sockaddr *)&b_addr, b_len, msg,
-						(size_t)n),
-				 0);
+		assert_int_equal(
+			udpio_txq_send(&q, a, (struct sockaddr *)&b_addr, b_len, msg, (size_t)n),
+			0);
 	}
 	assert_true(udpio_txq_flush(&q));
 	assert_int_equal(q.n, 0);

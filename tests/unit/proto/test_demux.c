@@ -14,8 +14,6 @@
 #include "proto/wire_const.h"
 #include "tests/rfc5769.h"
 
-
-
 static uint8_t scratch[WIRE_MAX_PACKET + 8];
 
 /* A wormhole datagram of the given type: type, zero reserved, filler.
@@ -177,7 +175,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_demux_rfc5769_samples_are_stun),
-		cmocka_unit_test(test_demux_stun_without_cookie_is_classic_stun_and_needs_aligned_length),
+		cmocka_unit_test(
+			test_demux_stun_without_cookie_is_classic_stun_and_needs_aligned_length),
 		cmocka_unit_test(test_demux_each_wormhole_type_at_its_size),
 		cmocka_unit_test(test_demux_truncated_and_garbage_are_dropped),
 		cmocka_unit_test(test_demux_every_first_byte_has_one_answer),

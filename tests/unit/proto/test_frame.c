@@ -48,8 +48,8 @@ static bool sample_data(struct frame *f, enum frame_type t)
 {
 	switch (t) {
 	case FRAME_DATAGRAM:
-		f->u.datagram = (struct frame_datagram){7, FRAME_DATAGRAM_REPLY, 0xfffffff0, payload,
-							sizeof(payload)};
+		f->u.datagram = (struct frame_datagram){7, FRAME_DATAGRAM_REPLY, 0xfffffff0,
+							payload, sizeof(payload)};
 		return true;
 	case FRAME_STREAM:
 		f->u.stream = (struct frame_stream){3, 1ull << 40, FRAME_STREAM_FIN, payload, 5};
