@@ -1,8 +1,8 @@
 /* client: owns the client daemon's state and its loop (DESIGN §1, §8): the
  * identity from client.ini, the static key, the main socket, the server
- * connection, the peers and the flows, built in order and torn down in
- * reverse. Protocol work lives in srvconn.c, peer.c, flow_udp.c and
- * inbound.c; this file only wires them together. */
+ * connection, the NAT watch, the peers and the flows, built in order and
+ * torn down in reverse. Protocol work lives in srvconn.c, natwatch.c,
+ * peer.c, flow_udp.c and inbound.c; this file only wires them together. */
 #include "client.h"
 
 #include "client/flow_udp.h"
@@ -62,6 +62,7 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	cl->started_us = monotime_now_us();
 	stamp_init(&cl->stamp);
 	srvconn_init(&cl->srv);
+	natwatch_init(&cl->nw);
 	ev_signal_init(&cl->sigint_watch, stop_signal_cb, SIGINT);
 	ev_signal_init(&cl->sigterm_watch, stop_signal_cb, SIGTERM);
 	cl->ini = client_ini_load(ini_path, d);
@@ -88,6 +89,7 @@ void client_run(struct client *cl)
 	ev_signal_start(cl->loop, &cl->sigint_watch);
 	ev_signal_start(cl->loop, &cl->sigterm_watch);
 	mainsock_start(&cl->ms);
+	natwatch_start(cl);
 	if (srvconn_start(cl) != 0) {
 		log_error("client %s: out of memory for the server session", cl->ini->id);
 		return;
@@ -124,6 +126,7 @@ void client_fini(struct client *cl)
 	 * before the index table and the socket they use. */
 	flow_udp_free_all(cl);
 	peer_free_all(cl);
+	natwatch_fini(cl);
 	srvconn_fini(cl);
 	mainsock_fini(&cl->ms);
 	routeintake_fini(&cl->rs);

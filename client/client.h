@@ -8,6 +8,7 @@
 
 #include "client/idxmap.h"
 #include "client/mainsock.h"
+#include "client/natwatch.h"
 #include "client/routeintake.h"
 #include "client/srvconn.h"
 #include "client/stamp.h"
@@ -35,6 +36,7 @@ struct client {
 	struct udpio_rx rx; /* owns: receive buffers shared by every socket */
 	struct mainsock ms;
 	struct srvconn srv;
+	struct natwatch nw;
 	struct routeintake rs;
 	struct peer *peers;	/* owns: list */
 	struct flow_udp *flows; /* owns: list */
@@ -44,7 +46,7 @@ struct client {
 	uint8_t rx_pt[WIRE_MAX_PACKET]; /* plaintext of the packet being handled */
 	struct log_bucket rx_log;	/* remote input that can log */
 	uint64_t drop_demux;		/* datagrams demux refused */
-	uint64_t drop_stun;		/* STUN on the main socket (nothing asked for it) */
+	uint64_t drop_stun;		/* STUN on the main socket that natwatch did not ask for */
 	uint64_t drop_bad_mac;		/* handshakes whose mac1 does not check */
 	uint64_t drop_no_owner;		/* unknown receiver index / source */
 	uint64_t drop_auth;		/* did not open / authenticate */

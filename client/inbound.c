@@ -2,10 +2,12 @@
  * cheapest first (STYLE §7): demux (size, type, reserved bytes) -> mac1 on
  * handshakes -> receiver-index lookup -> the owner's session opens it.
  * Unauthenticated input never allocates, never gets a reply here and only
- * bumps a drop counter. Owns nothing. */
+ * bumps a drop counter. STUN goes to natwatch, which only takes answers to
+ * its own requests. Owns nothing. */
 #include "inbound.h"
 
 #include "client/client.h"
+#include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/srvconn.h"
 #include "common/addr.h"
@@ -122,12 +124,11 @@ static void on_transport(struct client *cl, const uint8_t *buf, size_t len,
 static void on_stun(struct client *cl, const uint8_t *buf, size_t len,
 		    const struct sockaddr_storage *from, uint64_t now_us)
 {
-	(void)buf;
-	(void)len;
-	(void)from;
-	(void)now_us;
-	/* The daemon sends no STUN yet (NAT classification runs in natcheck). */
-	cl->drop_stun++;
+	/* Answers to our classification run or mapped-address probe; any
+	 * other STUN (requests from outside, stale answers) is dropped. */
+	if (!natwatch_on_stun(cl, buf, len, from, now_us)) {
+		cl->drop_stun++;
+	}
 }
 
 static inbound_fn *const handlers[] = {

@@ -1,7 +1,8 @@
 /* inbound: what arrives on the main socket, dispatched by message type
  * (PROTOCOL.md "Sockets and demultiplexing"): handshakes and transport
  * packets go to the server connection or the peer that owns the receiver
- * index; initiations to the peer whose relay address sent them. */
+ * index; initiations to the peer whose relay address sent them; STUN
+ * answers to natwatch. */
 #ifndef WH_INBOUND_H
 #define WH_INBOUND_H
 

@@ -19,9 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The socket's own addresses: its bound address, or, when bound to the
- * wildcard, every interface address of its family with its port. */
-static void local_addrs(int fd, struct natclass_params *p)
+void natcheck_local_addrs(int fd, struct natclass_params *p)
 {
 	struct sockaddr_storage self;
 	socklen_t len;
@@ -128,7 +126,7 @@ int natcheck_run(const struct client_ini *ini, struct natclass_result *res, stru
 	if (fd < 0) {
 		return fd;
 	}
-	local_addrs(fd, &p);
+	natcheck_local_addrs(fd, &p);
 	randombytes_buf(p.seed, sizeof(p.seed));
 	err = natclass_new(&p, monotime_now_us(), &nc);
 	if (err != 0) {

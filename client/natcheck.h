@@ -6,8 +6,15 @@
 #include <stdbool.h>
 
 struct client_ini;
+struct natclass_params;
 struct natclass_result;
 struct diag;
+
+/* Fill p->local and p->n_local with fd's own addresses: its bound address,
+ * or, when it is bound to the wildcard, every interface address of its
+ * family with its port (at most NATCLASS_LOCAL_MAX). Also used by the
+ * daemon's natwatch for its main socket. */
+void natcheck_local_addrs(int fd, struct natclass_params *p);
 
 /* Run one classification from a fresh UDP socket (bound to the first
  * uplink's interface or source address when client.ini has uplinks).

@@ -65,7 +65,9 @@ struct peer *peer_find(struct client *cl, const char *name);
 /* The peer whose relay address is addr (borrowed), or NULL. */
 struct peer *peer_find_by_relay(struct client *cl, const struct sockaddr_storage *addr);
 
-/* A new server session: bind every peer again at once. */
+/* A new server session, or a changed mapped address (NAT rebinding): bind
+ * every peer's relay port again at once, without waiting for the next
+ * keepalive interval. */
 void peer_all_rebind(struct client *cl, uint64_t now_us);
 /* The server acked a RELAY_BIND. */
 void peer_on_bind_ack(struct client *cl, const struct frame_relay_bind *b, uint64_t now_us);

@@ -2,13 +2,15 @@
  * sets". Owns the server session and its one timer (STYLE §6): the timer
  * runs at the earliest of the session's deadline, the next initiation retry
  * (backoff 1, 2, 4, ... 30 s), the next PING and the loss deadline
- * (3 silent keepalive intervals). Frames from the server go through a
- * handler table; route sets are collected in routeintake.c and applied by
+ * (3 silent keepalive intervals). REGISTER carries natwatch's NAT class and
+ * goes out again when natwatch finds a new class or mapping. Frames from the
+ * server go through a handler table; route sets are collected in routeintake.c and applied by
  * peer.c and flow_udp.c. Must not parse wire bytes by hand. */
 #include "srvconn.h"
 
 #include "client/client.h"
 #include "client/flow_udp.h"
+#include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/sealout.h"
 #include "common/log.h"
@@ -163,7 +165,7 @@ static void send_register(struct client *cl, uint64_t now_us)
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_REGISTER;
 	f.u.reg.uplink_id = 0;
-	f.u.reg.natclass = FRAME_NAT_UNKNOWN; /* natclass reporting is a later issue */
+	f.u.reg.natclass = natwatch_frame_natclass(cl);
 	mainsock_local_addrs(&cl->ms, f.u.reg.addrs, &f.u.reg.addr_count);
 	if (srvconn_send(cl, &f, NULL, now_us) != 0) {
 		log_warn("server: cannot send REGISTER");
@@ -261,6 +263,20 @@ void srvconn_fini(struct client *cl)
 	sc->sess = NULL;
 }
 
+void srvconn_reregister(struct client *cl, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+
+	if (!sc->is_up) {
+		return;
+	}
+	/* The server answers every REGISTER with the route set (re-acked when
+	 * it is the one applied): until it does, up_timer resends. */
+	sc->has_sync = false;
+	send_register(cl, now_us);
+	rearm(cl, now_us, false);
+}
+
 int srvconn_send(struct client *cl, const struct frame *f, const struct sockaddr_storage *dst,
 		 uint64_t now_us)
 {
@@ -354,6 +370,7 @@ static void on_sync(struct client *cl, const struct frame *f, uint64_t now_us)
 		sc->keepalive_s = s->keepalive_s;
 		sc->next_ping_us = min_u64(sc->next_ping_us, now_us + srvconn_keepalive_us(cl));
 		log_info("server: keepalive_s=%u", (unsigned)s->keepalive_s);
+		natwatch_on_keepalive(cl, now_us);
 	}
 	if (v == ROUTEINTAKE_SYNC_APPLY) {
 		peer_apply(cl, cl->rs.peers, cl->rs.n_peers, now_us);

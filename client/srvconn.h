@@ -30,7 +30,7 @@ struct srvconn {
 	ev_timer timer;
 	uint64_t armed_us; /* deadline the timer is set to; UINT64_MAX: none */
 	bool is_up;	   /* keys established in this session */
-	bool has_sync;	   /* a route set arrived in this session */
+	bool has_sync;	   /* a route set arrived since our last REGISTER */
 	uint64_t backoff_us;
 	uint64_t next_init_us;
 	uint64_t last_rx_us; /* last authenticated packet from the server */
@@ -53,6 +53,12 @@ void srvconn_fini(struct client *cl);
 bool srvconn_is_up(const struct client *cl);
 /* The keepalive interval in µs (server's SYNC, default 25 s). */
 uint64_t srvconn_keepalive_us(const struct client *cl);
+
+/* Send REGISTER again now (NAT class found or changed, mapped address
+ * changed), and keep resending it until the server answers with its route
+ * set. Does nothing while the session is not up: REGISTER goes out when it
+ * comes up, with the NAT class known then. */
+void srvconn_reregister(struct client *cl, uint64_t now_us);
 
 /* Seal f in the server session and queue it to dst (NULL: the server's main
  * address). Returns 0 or negative errno (-ENOTCONN when not up). */

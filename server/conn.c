@@ -202,6 +202,7 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 			uint64_t now_us)
 {
 	char text[ADDR_TEXT_MAX];
+	uint8_t was = c->natclass;
 
 	c->natclass = f->u.reg.natclass;
 	if (!c->is_online) {
@@ -209,6 +210,12 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 		log_info("client %s: online addr=%s nat=%s uplink=%u", c->id,
 			 addr_format((const struct sockaddr *)&c->addr, text, sizeof(text)),
 			 nat_name(c->natclass), (unsigned)f->u.reg.uplink_id);
+	} else if (c->natclass != was) {
+		/* Clients register again once their NAT class is known or changed
+		 * (authenticated, so at most as often as the client sends it). */
+		log_info("client %s: nat=%s was=%s addr=%s", c->id, nat_name(c->natclass),
+			 nat_name(was),
+			 addr_format((const struct sockaddr *)&c->addr, text, sizeof(text)));
 	}
 	/* Pairs released while idle get new ports when a client is back; the
 	 * peers' sets change too (their PEER frame comes back). */
