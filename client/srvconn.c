@@ -124,6 +124,8 @@ static int new_session(struct client *cl)
 	}
 	sc->is_up = false;
 	sc->has_sync = false;
+	sc->is_awaiting_pong = false;
+	sc->unanswered = 0;
 	routeintake_reset(&cl->rs);
 	return 0;
 }
@@ -177,12 +179,18 @@ static void send_ping(struct client *cl, uint64_t now_us)
 {
 	struct frame f;
 
+	if (cl->srv.is_awaiting_pong) {
+		cl->srv.unanswered++;
+	}
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_PING;
 	f.u.ping.id = ++cl->srv.ping_id;
 	f.u.ping.tx_us = now_us;
 	(void)srvconn_send(cl, &f, NULL, now_us);
-	cl->srv.next_ping_us = now_us + srvconn_keepalive_us(cl);
+	/* Check back soon; any authenticated packet from the server moves the
+	 * next PING to a keepalive interval from then (srvconn_on_transport). */
+	cl->srv.is_awaiting_pong = true;
+	cl->srv.next_ping_us = now_us + SRVCONN_PROBE_US;
 }
 
 static void up_timer(struct client *cl, uint64_t now_us)
@@ -204,8 +212,9 @@ static void up_timer(struct client *cl, uint64_t now_us)
 	case SESSION_ACT_NONE:
 		break;
 	}
-	if (now_us >= sc->last_rx_us + SRVCONN_LOST_INTERVALS * srvconn_keepalive_us(cl)) {
-		log_warn("server: lost, reconnecting");
+	if (now_us >= sc->last_rx_us + SRVCONN_LOST_INTERVALS * srvconn_keepalive_us(cl) ||
+	    (sc->unanswered >= SRVCONN_PROBE_TRIES && now_us >= sc->next_ping_us)) {
+		log_warn("server: lost, reconnecting (unanswered pings=%u)", sc->unanswered);
 		reconnect(cl, now_us);
 		connecting_timer(cl, now_us);
 		return;
@@ -413,6 +422,11 @@ void srvconn_on_transport(struct client *cl, const uint8_t *buf, size_t len, uin
 	}
 	sc->rx_packets++;
 	sc->last_rx_us = now_us;
+	if (sc->is_awaiting_pong) {
+		sc->is_awaiting_pong = false;
+		sc->unanswered = 0;
+		sc->next_ping_us = now_us + srvconn_keepalive_us(cl);
+	}
 	frame_reader_init(&fr, cl->rx_pt, pt_len);
 	while ((rc = frame_read_next(&fr, &f)) == 1) {
 		if ((size_t)f.type < FRAME_TYPE_COUNT && srv_handlers[f.type]) {

@@ -22,6 +22,12 @@ struct session;
 #define SRVCONN_BACKOFF_MAX_US 30000000ull
 #define SRVCONN_KEEPALIVE_DEFAULT_S 25
 #define SRVCONN_LOST_INTERVALS 3
+/* A PING the server leaves unanswered for this long is re-sent; after
+ * SRVCONN_PROBE_TRIES unanswered PINGs in a row the server is lost. Much
+ * quicker than 3 silent intervals (75 s at the default keepalive) after a
+ * server restart, during which the relay would carry nothing. */
+#define SRVCONN_PROBE_US 1000000ull
+#define SRVCONN_PROBE_TRIES 3
 #define SRVCONN_REGISTER_RETRY_US 3000000ull
 
 struct srvconn {
@@ -38,6 +44,8 @@ struct srvconn {
 	uint64_t next_register_us;
 	uint16_t keepalive_s;
 	uint32_t ping_id;
+	bool is_awaiting_pong; /* a PING went out and nothing came back since */
+	unsigned unanswered;   /* PINGs in a row left unanswered */
 	uint64_t tx_packets;
 	uint64_t rx_packets;
 	uint64_t reconnects;

@@ -37,7 +37,7 @@ write_conf() {
 	local extra=${1:+, \"$1\"}
 	cat <<CONF
 server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; keepalive_s = 2; };
+          key_file = "server.key"; keepalive_s = 10; };
 clients: { drone1 = { key = "$(pub drone1)"; }; gcs1 = { key = "$(pub gcs1)"; };
            gcs2 = { key = "$(pub gcs2)"; }; };
 flows: (
@@ -204,11 +204,15 @@ done
 echo "  gcs2 added: first datagram after ${delay} ms; removed: stopped ($got received); other flows lost nothing"
 
 # 5. Kill the server and start it again: clients re-register, flows work again.
+#    With keepalive_s = 10, waiting for 3 silent intervals would take 30 s;
+#    unanswered PINGs must bring the clients back well within 20 s.
 lab_stop server || true
+t_restart=$(date +%s)
 lab_start_in srv server2 "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
 wait_until 5 grep -q "server: running" "$LAB_DIR/server2.log" || fail "server did not restart"
 wait_until 20 flow_up drone1 127.0.0.1:14550 127.1.0.1:14550 gcs1 127.0.0.1:14550 ||
 	fail "mavlink did not come back after the server restart"
+echo "  flow back $(($(date +%s) - t_restart)) s after the server restart"
 app r_gcs1 gcs1 --bind 127.0.0.1:14550 --expect 500 --timeout 10000
 sleep 0.2
 app r_drone1 drone1 --bind 127.0.0.1:14550 --to 127.1.0.1:14550 --id drone1 --count 500 --rate 250
