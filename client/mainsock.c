@@ -79,7 +79,7 @@ static void readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-static int open_fd(const struct client_ini *ini, struct diag *d)
+int mainsock_open_fd(const struct client_ini *ini, struct diag *d)
 {
 	struct sockaddr_storage bind_addr;
 	const char *ifname = NULL;
@@ -115,7 +115,7 @@ int mainsock_init(struct mainsock *ms, struct ev_loop *loop, const struct client
 		diag_set(d, NULL, 0, "out of memory for the send queue");
 		return rc;
 	}
-	rc = open_fd(ini, d);
+	rc = mainsock_open_fd(ini, d);
 	if (rc < 0) {
 		return rc;
 	}

@@ -43,6 +43,11 @@ struct mainsock {
  * server's family) and the send queue; watchers are set up, not started.
  * Returns 0 or negative errno with d set. mainsock_fini is safe after a
  * failure. */
+/* Open a non-blocking UDP socket the way the main socket is opened: bound
+ * to the first uplink's source address or interface, else to any address.
+ * Returns the fd or a negative errno with d set. natcheck uses it too. */
+int mainsock_open_fd(const struct client_ini *ini, struct diag *d);
+
 WH_MUST_CHECK int mainsock_init(struct mainsock *ms, struct ev_loop *loop,
 				const struct client_ini *ini, struct udpio_rx *rx,
 				mainsock_rx_fn *on_rx, struct diag *d);

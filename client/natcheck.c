@@ -3,6 +3,8 @@
  * what to send and when; this file only moves datagrams and keeps time. */
 #include "natcheck.h"
 
+#include "client/mainsock.h"
+
 #include "common/addr.h"
 #include "common/cliopt.h"
 #include "common/diag.h"
@@ -49,22 +51,6 @@ void natcheck_local_addrs(int fd, struct natclass_params *p)
 		p->local[p->n_local++] = a;
 	}
 	freeifaddrs(ifs);
-}
-
-static int open_socket(const struct client_ini *ini, struct diag *d)
-{
-	struct sockaddr_storage bind_addr;
-	const char *ifname = NULL;
-
-	memset(&bind_addr, 0, sizeof(bind_addr));
-	bind_addr.ss_family = ini->servers[0].ss_family;
-	if (ini->n_uplinks > 0 && !ini->uplinks[0].has_interface) {
-		bind_addr = ini->uplinks[0].source;
-	} else if (ini->n_uplinks > 0) {
-		ifname = ini->uplinks[0].interface;
-	}
-	addr_set_port(&bind_addr, 0);
-	return udpio_open((struct sockaddr *)&bind_addr, addr_len(&bind_addr), ifname, d);
 }
 
 /* Wait for one datagram or until wake_us; feed it to the engine. */
@@ -122,7 +108,7 @@ int natcheck_run(const struct client_ini *ini, struct natclass_result *res, stru
 
 	memset(&p, 0, sizeof(p));
 	p.server = ini->servers[0];
-	fd = open_socket(ini, d);
+	fd = mainsock_open_fd(ini, d);
 	if (fd < 0) {
 		return fd;
 	}
