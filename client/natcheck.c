@@ -60,7 +60,7 @@ static void wait_and_feed(struct natclass *nc, int fd, uint64_t wake_us)
 	struct sockaddr_storage from;
 	socklen_t from_len = sizeof(from);
 	uint64_t now_us = monotime_now_us();
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	int timeout_ms = wake_us > now_us ? (int)((wake_us - now_us + 999) / 1000) : 0;
 
 	if (poll(&pfd, 1, timeout_ms) <= 0) {
