@@ -12,6 +12,21 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Ask for UDPIO_SOCK_BUF: the *FORCE options pass net.core.[rw]mem_max when
+ * we may (CAP_NET_ADMIN); else the plain ones give what the limit allows.
+ * Either way a failure only leaves the default, so it is not an error. */
+static void size_buffers(int fd)
+{
+	int size = UDPIO_SOCK_BUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
+}
+
 int udpio_open(const struct sockaddr *addr, socklen_t len, const char *ifname, struct diag *d)
 {
 	char text[ADDR_TEXT_MAX];
@@ -30,6 +45,7 @@ int udpio_open(const struct sockaddr *addr, socklen_t len, const char *ifname, s
 		close(fd);
 		return err;
 	}
+	size_buffers(fd);
 	if (bind(fd, addr, len) != 0) {
 		err = -errno;
 		diag_set(d, NULL, 0, "bind %s: %s", addr_format(addr, text, sizeof(text)),

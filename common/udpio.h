@@ -19,6 +19,9 @@ struct diag;
 #define UDPIO_BATCH 64	    /* datagrams per recvmmsg / sendmmsg call */
 #define UDPIO_BUF_SIZE 2048 /* largest datagram handled (path MTU is below it) */
 #define UDPIO_TXQ_DEFAULT 1024
+/* Socket buffers asked for: bursts (a video frame is dozens of datagrams)
+ * outrun the kernel's default ~208 KiB while the loop is busy elsewhere. */
+#define UDPIO_SOCK_BUF (2 << 20)
 
 /* Open a non-blocking UDP socket bound to addr (port 0 = any). ifname, when
  * not NULL, binds it to that device (SO_BINDTODEVICE). Returns the fd or a
