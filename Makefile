@@ -1,6 +1,9 @@
 # wormhole — one non-recursive Makefile (STYLE §11).
 # Variants: build/release (default), build/asan (make sanitize), build/fuzz (make fuzz).
 
+# `make` with no target builds the programs (the module rules below come first).
+.DEFAULT_GOAL := all
+
 BUILD ?= release
 O := build/$(BUILD)
 PREFIX ?= /usr/local

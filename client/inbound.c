@@ -19,7 +19,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-typedef void inbound_fn(struct client *cl, const uint8_t *buf, size_t len,
+typedef void inbound_fn(struct client *cl, int fd, const uint8_t *buf, size_t len,
 			const struct sockaddr_storage *from, uint64_t now_us);
 
 /* The source address bytes the cookie MACs bind to (ip || port). */
@@ -54,21 +54,22 @@ static bool mac1_ok(struct client *cl, const uint8_t *buf, size_t len,
 	return true;
 }
 
-static void on_initiation(struct client *cl, const uint8_t *buf, size_t len,
+static void on_initiation(struct client *cl, int fd, const uint8_t *buf, size_t len,
 			  const struct sockaddr_storage *from, uint64_t now_us)
 {
 	if (mac1_ok(cl, buf, len, from, now_us)) {
-		peer_on_initiation(cl, buf, len, from, now_us);
+		peer_on_initiation(cl, fd, buf, len, from, now_us);
 	}
 }
 
-static void on_response(struct client *cl, const uint8_t *buf, size_t len,
+static void on_response(struct client *cl, int fd, const uint8_t *buf, size_t len,
 			const struct sockaddr_storage *from, uint64_t now_us)
 {
 	struct msg_response m;
 	uint8_t kind = IDXMAP_NONE;
 	void *owner;
 
+	(void)fd;
 	if (!mac1_ok(cl, buf, len, from, now_us) || msg_read_response(buf, len, &m) != 0) {
 		return;
 	}
@@ -82,13 +83,14 @@ static void on_response(struct client *cl, const uint8_t *buf, size_t len,
 	}
 }
 
-static void on_cookie_reply(struct client *cl, const uint8_t *buf, size_t len,
+static void on_cookie_reply(struct client *cl, int fd, const uint8_t *buf, size_t len,
 			    const struct sockaddr_storage *from, uint64_t now_us)
 {
 	struct msg_cookie_reply m;
 	uint8_t kind = IDXMAP_NONE;
 	void *owner;
 
+	(void)fd;
 	(void)from;
 	if (msg_read_cookie_reply(buf, len, &m) != 0) {
 		return;
@@ -103,30 +105,29 @@ static void on_cookie_reply(struct client *cl, const uint8_t *buf, size_t len,
 	}
 }
 
-static void on_transport(struct client *cl, const uint8_t *buf, size_t len,
+static void on_transport(struct client *cl, int fd, const uint8_t *buf, size_t len,
 			 const struct sockaddr_storage *from, uint64_t now_us)
 {
 	uint8_t kind = IDXMAP_NONE;
 	void *owner;
 
-	(void)from;
 	/* demux checked the size and type: the receiver index follows them. */
 	owner = idxmap_find(&cl->idx, wire_get_u32(buf + WIRE_MSG_TYPE_LEN), &kind);
 	if (kind == IDXMAP_SERVER) {
 		srvconn_on_transport(cl, buf, len, now_us);
 	} else if (kind == IDXMAP_PEER) {
-		peer_on_transport(owner, buf, len, now_us);
+		peer_on_transport(owner, fd, buf, len, from, now_us);
 	} else {
 		cl->drop_no_owner++;
 	}
 }
 
-static void on_stun(struct client *cl, const uint8_t *buf, size_t len,
+static void on_stun(struct client *cl, int fd, const uint8_t *buf, size_t len,
 		    const struct sockaddr_storage *from, uint64_t now_us)
 {
 	/* Answers to our classification run or mapped-address probe; any
 	 * other STUN (requests from outside, stale answers) is dropped. */
-	if (!natwatch_on_stun(cl, buf, len, from, now_us)) {
+	if (fd >= 0 || !natwatch_on_stun(cl, buf, len, from, now_us)) {
 		cl->drop_stun++;
 	}
 }
@@ -140,12 +141,17 @@ static inbound_fn *const handlers[] = {
 void inbound_on_datagram(struct mainsock *ms, const uint8_t *buf, size_t len,
 			 const struct sockaddr_storage *from, uint64_t now_us)
 {
-	struct client *cl = container_of(ms, struct client, ms);
+	inbound_dispatch(container_of(ms, struct client, ms), -1, buf, len, from, now_us);
+}
+
+void inbound_dispatch(struct client *cl, int fd, const uint8_t *buf, size_t len,
+		      const struct sockaddr_storage *from, uint64_t now_us)
+{
 	enum demux_kind kind = demux_classify(buf, len, NULL);
 
 	if (kind == DEMUX_DROP || (size_t)kind >= WH_ARRAY_LEN(handlers) || !handlers[kind]) {
 		cl->drop_demux++;
 		return;
 	}
-	handlers[kind](cl, buf, len, from, now_us);
+	handlers[kind](cl, fd, buf, len, from, now_us);
 }

@@ -8,8 +8,14 @@
 
 #include "client/mainsock.h"
 
+struct client;
+
 /* The main socket's mainsock_rx_fn (ms is the one embedded in struct client). */
 void inbound_on_datagram(struct mainsock *ms, const uint8_t *buf, size_t len,
 			 const struct sockaddr_storage *from, uint64_t now_us);
+/* A datagram that arrived on socket fd (-1: the main socket; else an extra
+ * socket, xsock.h). */
+void inbound_dispatch(struct client *cl, int fd, const uint8_t *buf, size_t len,
+		      const struct sockaddr_storage *from, uint64_t now_us);
 
 #endif

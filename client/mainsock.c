@@ -10,6 +10,7 @@
 #include "common/monotime.h"
 #include "config/client_ini.h"
 #include "proto/frame.h"
+#include "proto/frameaddr.h"
 
 #include <errno.h>
 #include <ifaddrs.h>
@@ -171,19 +172,10 @@ void mainsock_forget_fd(struct mainsock *ms, int fd)
 
 static bool to_frame_addr(const struct sockaddr *sa, uint16_t port, struct frame_addr *out)
 {
-	memset(out, 0, sizeof(*out));
+	bool ok = frameaddr_from_sockaddr(out, sa);
+
 	out->port = port;
-	if (sa->sa_family == AF_INET) {
-		out->family = FRAME_ADDR_IPV4;
-		memcpy(out->ip, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-		return true;
-	}
-	if (sa->sa_family == AF_INET6) {
-		out->family = FRAME_ADDR_IPV6;
-		memcpy(out->ip, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-		return true;
-	}
-	return false;
+	return ok;
 }
 
 static bool is_wildcard(const struct sockaddr_storage *ss)

@@ -40,10 +40,12 @@ struct peer *peer_find(struct client *cl, const char *name)
 	return NULL;
 }
 
-struct peer *peer_find_by_relay(struct client *cl, const struct sockaddr_storage *addr)
+struct peer *peer_find_by_addr(struct client *cl, int fd, const struct sockaddr_storage *addr)
 {
 	for (struct peer *p = cl->peers; p; p = p->next) {
-		if (addr_equal((const struct sockaddr *)&p->relay, (const struct sockaddr *)addr)) {
+		if ((fd < 0 && addr_equal((const struct sockaddr *)&p->relay,
+					  (const struct sockaddr *)addr)) ||
+		    direct_is_path(p, fd, addr)) {
 			return p;
 		}
 	}
@@ -79,17 +81,22 @@ static void rearm(struct peer *p, uint64_t now_us, bool fired)
 	ev_timer_start(p->cl->loop, &p->timer);
 }
 
-/* Log the session going up or down, once per change. */
-static void note_state(struct peer *p)
+/* Log the session going up or down, once per change; the direct path
+ * follows it. */
+static void note_state(struct peer *p, uint64_t now_us)
 {
 	bool up = p->sess && session_state(p->sess) == SESSION_ESTABLISHED;
 
-	if (up && !p->is_up) {
-		log_info("peer %s: session established via relay", p->def.peer.text);
-	} else if (!up && p->is_up) {
+	if (up == p->is_up) {
+		return;
+	}
+	if (up) {
+		log_info("peer %s: session established", p->def.peer.text);
+	} else {
 		log_info("peer %s: session down", p->def.peer.text);
 	}
 	p->is_up = up;
+	direct_on_session(p, up, now_us);
 }
 
 static void send_initiation(struct peer *p, uint64_t now_us)
@@ -107,6 +114,10 @@ static void send_initiation(struct peer *p, uint64_t now_us)
 		return;
 	}
 	(void)sealout_raw(cl, &p->relay, msg, sizeof(msg));
+	/* And on the direct path, which works while the server is away. */
+	if (p->dp.is_up) {
+		(void)sealout_raw_fd(cl, p->dp.fd, &p->dp.addr, msg, sizeof(msg));
+	}
 }
 
 /* A fresh session with p's key (none while refused). Returns 0 or -ENOMEM. */
@@ -150,7 +161,7 @@ static void session_timer(struct peer *p, uint64_t now_us)
 	}
 	switch (session_on_timer(p->sess, now_us)) {
 	case SESSION_ACT_SEND_INITIATION:
-		if (p->is_bound) {
+		if (p->is_bound || p->dp.is_up) {
 			send_initiation(p, now_us);
 		}
 		break;
@@ -159,7 +170,7 @@ static void session_timer(struct peer *p, uint64_t now_us)
 		break;
 	case SESSION_ACT_ENDED:
 		/* Keys expired or the handshake gave up: start over. */
-		note_state(p);
+		note_state(p, now_us);
 		if (new_session(p) == 0 && p->is_bound) {
 			send_initiation(p, now_us);
 		}
@@ -180,7 +191,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (now_us >= p->next_bind_us) {
 		send_bind(p, now_us);
 	}
-	note_state(p);
+	note_state(p, now_us);
 	rearm(p, now_us, true);
 }
 
@@ -190,6 +201,7 @@ static void peer_free(struct peer *p)
 		return;
 	}
 	ev_timer_stop(p->cl->loop, &p->timer);
+	direct_fini(p);
 	idxmap_release_all(&p->cl->idx, &p->idx);
 	session_free(p->sess);
 	free(p);
@@ -222,7 +234,7 @@ static int set_def(struct peer *p, const struct frame_peer *def, uint64_t now_us
 		if (new_session(p) != 0) {
 			return -ENOMEM;
 		}
-		note_state(p);
+		note_state(p, now_us);
 	}
 	return 0;
 }
@@ -237,6 +249,8 @@ static struct peer *peer_new(struct client *cl, const struct frame_peer *def, ui
 	p->cl = cl;
 	p->armed_us = UINT64_MAX;
 	ev_init(&p->timer, timer_cb);
+	direct_init(p);
+	dgdedup_init(&p->dedup);
 	if (set_def(p, def, now_us) != 0) {
 		peer_free(p);
 		return NULL;
@@ -322,6 +336,13 @@ void peer_all_rebind(struct client *cl, uint64_t now_us)
 	}
 }
 
+void peer_rebind(struct peer *p, uint64_t now_us)
+{
+	p->is_bound = false;
+	send_bind(p, now_us);
+	rearm(p, now_us, true);
+}
+
 void peer_on_bind_ack(struct client *cl, const struct frame_relay_bind *b, uint64_t now_us)
 {
 	struct peer *p = peer_find(cl, b->peer.text);
@@ -348,16 +369,17 @@ void peer_on_bind_ack(struct client *cl, const struct frame_relay_bind *b, uint6
 
 /* ---- packets from the relay ---- */
 
-void peer_on_initiation(struct client *cl, const uint8_t *buf, size_t len,
+void peer_on_initiation(struct client *cl, int fd, const uint8_t *buf, size_t len,
 			const struct sockaddr_storage *from, uint64_t now_us)
 {
 	struct session_pending pend;
 	uint8_t msg[WIRE_RESP_LEN];
 	uint32_t index;
 	/* An initiation names no receiver: the relay forwards a peer's packets
-	 * from that peer's relay port, so the source address tells who it is.
-	 * Unknown sources cost no Diffie-Hellman. */
-	struct peer *p = peer_find_by_relay(cl, from);
+	 * from that peer's relay port, and a direct path has a known address,
+	 * so the source tells who it is. Unknown sources cost no
+	 * Diffie-Hellman. */
+	struct peer *p = peer_find_by_addr(cl, fd, from);
 
 	if (!p || !p->sess) {
 		cl->drop_no_owner++;
@@ -384,7 +406,7 @@ void peer_on_initiation(struct client *cl, const uint8_t *buf, size_t len,
 		p->stats.drops[PEER_DROP_HANDSHAKE]++;
 		return;
 	}
-	(void)sealout_raw(cl, &p->relay, msg, sizeof(msg));
+	(void)sealout_raw_fd(cl, fd, from, msg, sizeof(msg));
 	rearm(p, now_us, false);
 }
 
@@ -395,7 +417,7 @@ void peer_on_response(struct peer *p, const uint8_t *buf, size_t len, uint64_t n
 		return;
 	}
 	p->last_rx_us = now_us;
-	note_state(p);
+	note_state(p, now_us);
 	rearm(p, now_us, false);
 }
 
@@ -406,7 +428,8 @@ void peer_on_cookie_reply(struct peer *p, const uint8_t *buf, size_t len, uint64
 	}
 }
 
-void peer_on_transport(struct peer *p, const uint8_t *buf, size_t len, uint64_t now_us)
+void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
+		       const struct sockaddr_storage *from, uint64_t now_us)
 {
 	struct client *cl = p->cl;
 	struct frame_reader fr;
@@ -423,12 +446,27 @@ void peer_on_transport(struct peer *p, const uint8_t *buf, size_t len, uint64_t 
 	p->stats.rx_bytes += len;
 	p->last_rx_us = now_us;
 	if (!p->is_up) {
-		note_state(p);
+		note_state(p, now_us);
 	}
 	frame_reader_init(&fr, cl->rx_pt, pt_len);
 	while ((rc = frame_read_next(&fr, &f)) == 1) {
-		if (f.type == FRAME_DATAGRAM) {
-			flow_udp_on_datagram(cl, p, &f.u.datagram, now_us);
+		switch (f.type) {
+		case FRAME_DATAGRAM:
+			if (dgdedup_accept(&p->dedup, f.u.datagram.flow_id, f.u.datagram.seq)) {
+				flow_udp_on_datagram(cl, p, &f.u.datagram, now_us);
+			}
+			break;
+		case FRAME_PATH:
+			direct_on_path(p, fd, from, &f.u.path, now_us);
+			break;
+		case FRAME_PING:
+			direct_on_ping(p, fd, from, &f.u.ping, now_us);
+			break;
+		case FRAME_PONG:
+			direct_on_pong(p, fd, from, &f.u.pong, now_us);
+			break;
+		default:
+			break;
 		}
 	}
 	if (rc < 0) {
@@ -439,13 +477,21 @@ void peer_on_transport(struct peer *p, const uint8_t *buf, size_t len, uint64_t 
 
 int peer_send(struct peer *p, const struct frame *f, uint64_t now_us)
 {
-	int rc;
+	const struct sockaddr_storage *dsts[2];
+	int fds[2];
+	int n, rc;
 
 	if (!p->sess) {
 		p->stats.drops[PEER_DROP_NO_SESSION]++;
 		return -ENOTCONN;
 	}
-	rc = sealout_frame(p->cl, p->sess, &p->relay, f, now_us);
+	n = direct_route(p, now_us, fds, dsts);
+	rc = sealout_frame_fd(p->cl, fds[0], p->sess, dsts[0], f, now_us);
+	if (rc == 0 && n > 1) {
+		/* A second copy on the relay while the direct path is in doubt;
+		 * the receiver keeps the first that arrives. */
+		(void)sealout_frame_fd(p->cl, fds[1], p->sess, dsts[1], f, now_us);
+	}
 	if (rc == -ENOTCONN || rc == -ESHUTDOWN) {
 		p->stats.drops[PEER_DROP_NO_SESSION]++;
 		return rc;

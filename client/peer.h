@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "client/dgdedup.h"
+#include "client/direct.h"
 #include "client/idxmap.h"
 #include "proto/frame.h"
 
@@ -51,6 +53,8 @@ struct peer {
 	uint64_t next_bind_us;
 	uint64_t last_rx_us; /* last authenticated packet from the peer */
 	struct peer_stats stats;
+	struct direct dp;     /* the direct path (direct.h) */
+	struct dgdedup dedup; /* datagrams that came by two paths */
 };
 
 /* Create, update (key or relay port) peers of a new route set; logs each
@@ -62,25 +66,32 @@ void peer_prune(struct client *cl, const struct frame_peer *defs, size_t n);
 void peer_free_all(struct client *cl);
 /* The peer named name (borrowed), or NULL. */
 struct peer *peer_find(struct client *cl, const char *name);
-/* The peer whose relay address is addr (borrowed), or NULL. */
-struct peer *peer_find_by_relay(struct client *cl, const struct sockaddr_storage *addr);
+/* The peer whose relay address, or direct path (socket fd, address), is
+ * addr (borrowed), or NULL. */
+struct peer *peer_find_by_addr(struct client *cl, int fd, const struct sockaddr_storage *addr);
 
 /* A new server session, or a changed mapped address (NAT rebinding): bind
  * every peer's relay port again at once, without waiting for the next
  * keepalive interval. */
 void peer_all_rebind(struct client *cl, uint64_t now_us);
+/* Bind p's relay port again now (a direct path just failed: the NAT may
+ * have changed our mapping). */
+void peer_rebind(struct peer *p, uint64_t now_us);
 /* The server acked a RELAY_BIND. */
 void peer_on_bind_ack(struct client *cl, const struct frame_relay_bind *b, uint64_t now_us);
 
-/* Packets from the relay for p (already past the MAC check). */
-void peer_on_initiation(struct client *cl, const uint8_t *buf, size_t len,
+/* Packets for p (already past the MAC check), from the relay or a direct
+ * path, on socket fd (-1: the main socket). */
+void peer_on_initiation(struct client *cl, int fd, const uint8_t *buf, size_t len,
 			const struct sockaddr_storage *from, uint64_t now_us);
 void peer_on_response(struct peer *p, const uint8_t *buf, size_t len, uint64_t now_us);
 void peer_on_cookie_reply(struct peer *p, const uint8_t *buf, size_t len, uint64_t now_us);
-void peer_on_transport(struct peer *p, const uint8_t *buf, size_t len, uint64_t now_us);
+void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
+		       const struct sockaddr_storage *from, uint64_t now_us);
 
-/* Seal f to p over the relay. Returns 0 or negative errno (-ENOTCONN or
- * -ESHUTDOWN: no session up); counts drops. */
+/* Seal f to p on the path in use (direct.h: the direct path, the relay,
+ * or both while the direct path is in doubt). Returns 0 or negative errno
+ * (-ENOTCONN or -ESHUTDOWN: no session up); counts drops. */
 int peer_send(struct peer *p, const struct frame *f, uint64_t now_us);
 
 /* True if idx belongs to p's session (for idxmap_take). */

@@ -13,6 +13,12 @@
 int sealout_frame(struct client *cl, struct session *s, const struct sockaddr_storage *dst,
 		  const struct frame *f, uint64_t now_us)
 {
+	return sealout_frame_fd(cl, -1, s, dst, f, now_us);
+}
+
+int sealout_frame_fd(struct client *cl, int fd, struct session *s,
+		     const struct sockaddr_storage *dst, const struct frame *f, uint64_t now_us)
+{
 	struct wire_writer w;
 	size_t pt_len = 0;
 	size_t out_len = 0;
@@ -33,11 +39,17 @@ int sealout_frame(struct client *cl, struct session *s, const struct sockaddr_st
 	if (rc != 0) {
 		return rc;
 	}
-	return mainsock_send(&cl->ms, -1, dst, cl->pkt, out_len);
+	return mainsock_send(&cl->ms, fd, dst, cl->pkt, out_len);
 }
 
 int sealout_raw(struct client *cl, const struct sockaddr_storage *dst, const uint8_t *msg,
 		size_t len)
 {
-	return mainsock_send(&cl->ms, -1, dst, msg, len);
+	return sealout_raw_fd(cl, -1, dst, msg, len);
+}
+
+int sealout_raw_fd(struct client *cl, int fd, const struct sockaddr_storage *dst,
+		   const uint8_t *msg, size_t len)
+{
+	return mainsock_send(&cl->ms, fd, dst, msg, len);
 }

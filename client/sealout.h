@@ -18,8 +18,15 @@ struct session;
 int sealout_frame(struct client *cl, struct session *s, const struct sockaddr_storage *dst,
 		  const struct frame *f, uint64_t now_us);
 
+/* The same out of socket fd (-1: the main socket): a direct path may use
+ * a socket of its own (punching a symmetric NAT). */
+int sealout_frame_fd(struct client *cl, int fd, struct session *s,
+		     const struct sockaddr_storage *dst, const struct frame *f, uint64_t now_us);
+
 /* Queue a handshake message (initiation or response) to dst. */
 int sealout_raw(struct client *cl, const struct sockaddr_storage *dst, const uint8_t *msg,
 		size_t len);
+int sealout_raw_fd(struct client *cl, int fd, const struct sockaddr_storage *dst,
+		   const uint8_t *msg, size_t len);
 
 #endif

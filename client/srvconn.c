@@ -193,6 +193,15 @@ static void send_ping(struct client *cl, uint64_t now_us)
 	cl->srv.next_ping_us = now_us + SRVCONN_PROBE_US;
 }
 
+void srvconn_ping_now(struct client *cl, uint64_t now_us)
+{
+	if (!cl->srv.is_up || cl->srv.is_awaiting_pong) {
+		return;
+	}
+	send_ping(cl, now_us);
+	rearm(cl, now_us, false);
+}
+
 static void up_timer(struct client *cl, uint64_t now_us)
 {
 	struct srvconn *sc = &cl->srv;
@@ -399,12 +408,15 @@ static void on_relay_bind(struct client *cl, const struct frame *f, uint64_t now
 	}
 }
 
+static void on_punch(struct client *cl, const struct frame *f, uint64_t now_us)
+{
+	direct_on_punch(cl, &f->u.punch, now_us);
+}
+
 /* PONG and everything else: the sign of life is the authenticated packet. */
 static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
-	[FRAME_ROUTE] = on_route,
-	[FRAME_PEER] = on_peer,
-	[FRAME_SYNC] = on_sync,
-	[FRAME_RELAY_BIND] = on_relay_bind,
+	[FRAME_PUNCH] = on_punch, [FRAME_ROUTE] = on_route,	      [FRAME_PEER] = on_peer,
+	[FRAME_SYNC] = on_sync,	  [FRAME_RELAY_BIND] = on_relay_bind,
 };
 
 void srvconn_on_transport(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us)

@@ -68,6 +68,10 @@ uint64_t srvconn_keepalive_us(const struct client *cl);
  * comes up, with the NAT class known then. */
 void srvconn_reregister(struct client *cl, uint64_t now_us);
 
+/* Send a PING now (unless one is out): the server sees our current
+ * address at once, and we learn soon whether it is still there. */
+void srvconn_ping_now(struct client *cl, uint64_t now_us);
+
 /* Seal f in the server session and queue it to dst (NULL: the server's main
  * address). Returns 0 or negative errno (-ENOTCONN when not up). */
 int srvconn_send(struct client *cl, const struct frame *f, const struct sockaddr_storage *dst,

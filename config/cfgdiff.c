@@ -198,6 +198,7 @@ static void diff_server(const struct routes_server *a, const struct routes_serve
 		!tokens_equal(a->api.read_tokens, a->api.n_read_tokens, b->api.read_tokens,
 			      b->api.n_read_tokens);
 	out->keepalive_changed = a->keepalive_s != b->keepalive_s;
+	out->punch_changed = a->punch_spray != b->punch_spray || a->punch != b->punch;
 }
 
 int cfgdiff_routes(const struct routes *old, const struct routes *new, struct cfgdiff *out)
@@ -247,7 +248,8 @@ bool cfgdiff_is_empty(const struct cfgdiff *d)
 {
 	return d->n_flows_added == 0 && d->n_flows_removed == 0 && d->n_flows_changed == 0 &&
 	       d->n_clients_added == 0 && d->n_clients_removed == 0 && d->n_clients_changed == 0 &&
-	       !d->needs_restart && !d->api_tokens_changed && !d->keepalive_changed;
+	       !d->needs_restart && !d->api_tokens_changed && !d->keepalive_changed &&
+	       !d->punch_changed;
 }
 
 /* snprintf-style appender: counts what it would write even when full. */
@@ -312,6 +314,9 @@ size_t cfgdiff_format(const struct cfgdiff *d, char *buf, size_t len)
 	}
 	if (d->keepalive_changed) {
 		put(&o, "%skeepalive", o.used ? " " : "");
+	}
+	if (d->punch_changed) {
+		put(&o, "%spunch", o.used ? " " : "");
 	}
 	if (d->needs_restart) {
 		put(&o, "%srestart(%s)", o.used ? " " : "", d->restart_what);

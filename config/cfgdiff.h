@@ -32,6 +32,7 @@ struct cfgdiff {
 	char restart_what[CFGDIFF_RESTART_MAX];
 	bool api_tokens_changed; /* tokens or read_tokens; applied live */
 	bool keepalive_changed;	 /* applied live */
+	bool punch_changed;	 /* server.punch, punch_spray; applied live */
 };
 
 /* Fill *out (zeroed first) with the changes from old to new. Returns 0, or

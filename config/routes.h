@@ -30,6 +30,8 @@ struct diag;
 
 #define ROUTES_DEFAULT_API_LISTEN "127.0.0.1:7480"
 #define ROUTES_DEFAULT_KEEPALIVE_S 25
+#define ROUTES_DEFAULT_PUNCH_SPRAY 256
+#define ROUTES_PUNCH_SPRAY_MAX 1024
 #define ROUTES_DEFAULT_MTU 1400
 #define ROUTES_MTU_MIN 576
 #define ROUTES_MTU_MAX 9000
@@ -73,6 +75,9 @@ struct routes_server {
 	struct routes_port_range relay_a; /* default 2000-2999 */
 	struct routes_port_range relay_b; /* default 3000-3999 */
 	uint32_t keepalive_s;		  /* 1..3600, default 25 */
+	bool punch;			  /* default true; false: every pair stays on the relay */
+	uint32_t punch_spray; /* sockets a symmetric side opens (0..1024, default 256; 0 = no
+				 spraying) */
 	struct routes_api api;
 	int line; /* source line of the server group */
 };

@@ -17,7 +17,8 @@
 #include "config/cfgfile.h"
 
 static const char *const server_keys[] = {
-	"listen", "alt_port", "key_file", "relay_a", "relay_b", "keepalive_s", "api", NULL,
+	"listen",      "alt_port", "key_file",	  "relay_a", "relay_b",
+	"keepalive_s", "punch",	   "punch_spray", "api",     NULL,
 };
 static const char *const api_keys[] = {"listen", "tokens", "read_tokens", NULL};
 
@@ -298,6 +299,17 @@ int serverdef_parse(const struct cfgread *cr, const config_setting_t *s, const c
 		return -EINVAL;
 	}
 	out->keepalive_s = (uint32_t)v;
+	out->punch = true;
+	m = config_setting_get_member(s, "punch");
+	if (m && cfgread_bool(cr, m, "server.punch", &out->punch) != 0) {
+		return -EINVAL;
+	}
+	v = ROUTES_DEFAULT_PUNCH_SPRAY;
+	m = config_setting_get_member(s, "punch_spray");
+	if (m && cfgread_int(cr, m, "server.punch_spray", 0, ROUTES_PUNCH_SPRAY_MAX, &v) != 0) {
+		return -EINVAL;
+	}
+	out->punch_spray = (uint32_t)v;
 	err = parse_api(cr, config_setting_get_member(s, "api"), &out->api);
 	return err;
 }

@@ -376,6 +376,51 @@ static int path_validate(const struct frame *f)
 	return 0;
 }
 
+static void punch_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_punch *p = &f->u.punch;
+
+	p->token = wire_read_u64(r);
+	read_name(r, &p->peer);
+	p->strategy = wire_read_u8(r);
+	p->role = wire_read_u8(r);
+	p->delay_ms = wire_read_u16(r);
+	p->count = wire_read_u16(r);
+	read_addrs(r, p->addrs, &p->addr_count);
+}
+
+static void punch_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_punch *p = &f->u.punch;
+
+	wire_write_u64(w, p->token);
+	write_name(w, &p->peer);
+	wire_write_u8(w, p->strategy);
+	wire_write_u8(w, p->role);
+	wire_write_u16(w, p->delay_ms);
+	wire_write_u16(w, p->count);
+	write_addrs(w, p->addrs, p->addr_count);
+}
+
+static size_t punch_size(const struct frame *f)
+{
+	const struct frame_punch *p = &f->u.punch;
+
+	return 8 + 1 + (size_t)p->peer.len + 1 + 1 + 2 + 2 + addrs_size(p->addrs, p->addr_count);
+}
+
+static int punch_validate(const struct frame *f)
+{
+	const struct frame_punch *p = &f->u.punch;
+
+	if (!name_ok(&p->peer, false) || p->strategy > FRAME_PUNCH_STRATEGY_MAX ||
+	    p->role < FRAME_PUNCH_ROLE_PROBE || p->role > FRAME_PUNCH_ROLE_MAX ||
+	    !addrs_ok(p->addrs, p->addr_count) || p->addr_count == 0) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* ---- congestion feedback ---- */
 
 static void cc_read(struct wire_reader *r, struct frame *f)
@@ -684,6 +729,7 @@ static const struct frame_ops frame_table[FRAME_TYPE_COUNT] = {
 	[FRAME_SYNC] = {sync_read, sync_write, sync_size, always_valid},
 	[FRAME_RELAY_BIND] = {relay_bind_read, relay_bind_write, relay_bind_size,
 			      relay_bind_validate},
+	[FRAME_PUNCH] = {punch_read, punch_write, punch_size, punch_validate},
 };
 
 /* The ops for a type we can decode, or NULL (padding and unknown types). */

@@ -37,6 +37,7 @@ enum frame_type {
 	FRAME_PEER = 0x0B,	 /* server -> client */
 	FRAME_SYNC = 0x0C,	 /* both ways: end of a route set / its ack */
 	FRAME_RELAY_BIND = 0x0D, /* client -> server on a relay port, and its ack */
+	FRAME_PUNCH = 0x10,	 /* server -> client: run a punch attempt */
 	FRAME_TYPE_COUNT
 };
 
@@ -119,8 +120,10 @@ enum frame_path_op {
 	FRAME_PATH_PROBE = 1,
 	FRAME_PATH_PROBE_ACK = 2,
 	FRAME_PATH_PUNCH_REQUEST = 3, /* client -> server: help me reach peer */
-	FRAME_PATH_PUNCH_GO = 4,      /* server -> client: punch peer at addrs now */
-	FRAME_PATH_OP_MAX = FRAME_PATH_PUNCH_GO
+	FRAME_PATH_PUNCH_GO = 4,      /* reserved (FRAME_PUNCH carries the attempt) */
+	FRAME_PATH_UP = 5,	      /* client -> server: direct path to peer up, via addrs[0] */
+	FRAME_PATH_DOWN = 6,	      /* client -> server and peer: direct path gone, on relay */
+	FRAME_PATH_OP_MAX = FRAME_PATH_DOWN
 };
 
 /* op u8 | token u64 | peer name (len u8, 0 = none) | n u8 | n x addr */
@@ -128,6 +131,41 @@ struct frame_path {
 	uint8_t op; /* enum frame_path_op */
 	uint64_t token;
 	struct frame_name peer;
+	uint8_t addr_count;
+	struct frame_addr addrs[WIRE_ADDR_MAX];
+};
+
+/* Punch strategies (DESIGN §5.3), chosen by the server from both NAT
+ * classes. */
+enum frame_punch_strategy {
+	FRAME_PUNCH_RELAY = 0,	 /* no direct attempt: stay on the relay */
+	FRAME_PUNCH_DIRECT = 1,	 /* one side is reachable: the other connects */
+	FRAME_PUNCH_SIMUL = 2,	 /* both cone: simultaneous probes to mapped endpoints */
+	FRAME_PUNCH_SPRAY = 3,	 /* cone + symmetric: 256 sockets meet random probes */
+	FRAME_PUNCH_PREDICT = 4, /* symmetric with sequential ports: probe predicted ports */
+	FRAME_PUNCH_LAN = 5,	 /* same public IP: local addresses first */
+	FRAME_PUNCH_STRATEGY_MAX = FRAME_PUNCH_LAN
+};
+
+/* What this client does in an attempt. */
+enum frame_punch_role {
+	FRAME_PUNCH_ROLE_PROBE = 1, /* probe every candidate address from the main socket */
+	FRAME_PUNCH_ROLE_SPRAY = 2, /* open count sockets, each probing candidate 0 */
+	FRAME_PUNCH_ROLE_SCAN = 3,  /* probe count random ports of candidate 0's IP */
+	FRAME_PUNCH_ROLE_MAX = FRAME_PUNCH_ROLE_SCAN
+};
+
+/* token u64 | peer name | strategy u8 | role u8 | delay_ms u16 | count u16 |
+ * n u8 | n x addr (the peer's candidates: mapped address first).
+ * Sent to both clients of a pair at once; each starts delay_ms after it
+ * arrives, so both begin at about the same moment. */
+struct frame_punch {
+	uint64_t token;
+	struct frame_name peer;
+	uint8_t strategy; /* enum frame_punch_strategy */
+	uint8_t role;	  /* enum frame_punch_role */
+	uint16_t delay_ms;
+	uint16_t count; /* sockets (SPRAY) or probes (SCAN); 0 otherwise */
 	uint8_t addr_count;
 	struct frame_addr addrs[WIRE_ADDR_MAX];
 };
@@ -248,6 +286,7 @@ struct frame {
 		struct frame_ping ping;
 		struct frame_pong pong;
 		struct frame_path path;
+		struct frame_punch punch;
 		struct frame_cc cc;
 		struct frame_route route;
 		struct frame_join join;

@@ -205,6 +205,9 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 	uint8_t was = c->natclass;
 
 	c->natclass = f->u.reg.natclass;
+	c->n_local = f->u.reg.addr_count;
+	memcpy(c->local, f->u.reg.addrs, sizeof(c->local[0]) * c->n_local);
+	c->registered_us = now_us;
 	if (!c->is_online) {
 		c->is_online = true;
 		log_info("client %s: online addr=%s nat=%s uplink=%u", c->id,
@@ -260,7 +263,45 @@ static void on_sync(struct conn *cn, struct registry_client *c, const struct fra
 	c->gen_acked = c->gen_sent;
 }
 
+static void punch_send_cb(void *ctx, struct registry_client *c, const struct frame *f,
+			  uint64_t now_us)
+{
+	struct conn *cn = ctx;
+	size_t len = encode_frame(cn, f);
+
+	if (len > 0) {
+		(void)send_sealed(cn, c, cn->tx_pt, len, now_us);
+	}
+}
+
+/* Hole punching: requests for help and path reports (punchcoord.h). */
+static void on_path(struct conn *cn, struct registry_client *c, const struct frame *f,
+		    uint64_t now_us)
+{
+	const struct frame_path *p = &f->u.path;
+
+	if (p->peer.len == 0) {
+		cn->stats.frames_ignored++;
+		return;
+	}
+	switch (p->op) {
+	case FRAME_PATH_PUNCH_REQUEST:
+		punchcoord_on_request(&cn->punch, cn->reg, cn->routes, c, p->peer.text,
+				      cn->routes->server.punch, cn->routes->server.punch_spray,
+				      now_us, punch_send_cb, cn);
+		break;
+	case FRAME_PATH_UP:
+	case FRAME_PATH_DOWN:
+		punchcoord_on_report(&cn->punch, cn->reg, c, p, now_us);
+		break;
+	default:
+		cn->stats.frames_ignored++;
+		break;
+	}
+}
+
 static frame_fn *const frame_handlers[FRAME_TYPE_COUNT] = {
+	[FRAME_PATH] = on_path,
 	[FRAME_REGISTER] = on_register,
 	[FRAME_PING] = on_ping,
 	[FRAME_SYNC] = on_sync,
@@ -653,6 +694,7 @@ int conn_init(struct conn *cn, struct ev_loop *loop, struct listener *l, struct 
 	cn->relay = rl;
 	cn->routes = r;
 	ev_timer_init(&cn->tick, tick_cb, CONN_TICK_S, CONN_TICK_S);
+	punchcoord_init(&cn->punch, ((uint64_t)randombytes_random() << 32) | randombytes_random());
 	if (cookie_checker_init(&cn->checker, reg->local.pub) != 0) {
 		diag_set(d, r->path, r->server.line, "cannot set up handshake cookies");
 		return -EIO;
@@ -689,5 +731,6 @@ void conn_fini(struct conn *cn)
 	}
 	cookie_checker_fini(&cn->checker);
 	ratelimit_fini(&cn->limiter);
+	punchcoord_fini(&cn->punch);
 	cn->loop = NULL;
 }

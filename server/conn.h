@@ -11,6 +11,7 @@
 #include "proto/cookie.h"
 #include "proto/ratelimit.h"
 #include "proto/wire_const.h"
+#include "server/punchcoord.h"
 
 #include <ev.h>
 #include <stdint.h>
@@ -77,6 +78,7 @@ struct conn {
 	uint8_t tx_pkt[WIRE_MAX_PACKET];   /* one sealed reply */
 	struct conn_stats stats;
 	struct log_bucket log_bucket;
+	struct punchcoord punch; /* hole-punching coordination between clients */
 };
 
 /* Attach to l (on_wh) and rl (on_server); the tick timer is set up, not

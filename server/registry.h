@@ -8,6 +8,7 @@
 
 #include "common/compiler.h"
 #include "config/routes.h"
+#include "proto/frame.h"
 #include "proto/noise.h"
 #include "proto/wire_const.h"
 #include "routeset.h"
@@ -34,8 +35,11 @@ struct registry_client {
 	uint64_t last_rx_us;	      /* last authenticated packet */
 	struct sockaddr_storage addr; /* mapped address, from authenticated packets */
 	socklen_t addr_len;
-	const struct listener_sock *sock; /* borrowed: where addr was seen */
-	uint8_t natclass;		  /* enum frame_natclass, from REGISTER */
+	const struct listener_sock *sock;	/* borrowed: where addr was seen */
+	uint8_t natclass;			/* enum frame_natclass, from REGISTER */
+	struct frame_addr local[WIRE_ADDR_MAX]; /* local candidates, from REGISTER */
+	uint8_t n_local;
+	uint64_t registered_us; /* last REGISTER */
 	uint32_t indices[REGISTRY_INDICES_MAX];
 	/* Route set: the newest generation sent, its hash, and the client's ack. */
 	uint64_t gen_sent;

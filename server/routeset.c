@@ -9,6 +9,7 @@
 #include "common/diag.h"
 #include "config/routes.h"
 #include "proto/frame.h"
+#include "proto/frameaddr.h"
 #include "proto/wire.h"
 
 #include <errno.h>
@@ -104,24 +105,6 @@ static void packer_add(struct packer *p, struct frame *f, uint64_t *gen_field, u
 	}
 }
 
-static void set_addr(struct frame_addr *fa, const struct sockaddr_storage *ss)
-{
-	memset(fa, 0, sizeof(*fa));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)ss;
-
-		fa->family = FRAME_ADDR_IPV4;
-		memcpy(fa->ip, &in->sin_addr, 4);
-		fa->port = ntohs(in->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)ss;
-
-		fa->family = FRAME_ADDR_IPV6;
-		memcpy(fa->ip, &in6->sin6_addr, 16);
-		fa->port = ntohs(in6->sin6_port);
-	}
-}
-
 /* Add id to the member list with roles, merging with an earlier entry. */
 static int add_member(struct frame_route *rt, const char *id, uint8_t roles)
 {
@@ -176,7 +159,7 @@ static int fill_route(struct frame *f, const struct routes_flow *fl, const char 
 	rt->port = fl->port;
 	rt->listen_port = routes_flow_listen_port(fl, id);
 	if (routes_flow_deliver_addr(fl, id, &ss, &ss_len) == 0) {
-		set_addr(&rt->deliver, &ss);
+		(void)frameaddr_from_sockaddr(&rt->deliver, (const struct sockaddr *)&ss);
 	}
 	rt->mtu = (uint16_t)fl->mtu;
 	return fill_members(rt, fl);

@@ -2,6 +2,7 @@
 # bench: every benchmark, each printing its own table (make bench).
 #   tools/bench_crypto      seal+open of the session transport vs raw libsodium AEAD
 #   tools/bench_flow.sh     a UDP flow through the relay vs plain UDP, on loopback
+#   tools/bench_punch.sh    time to a direct path and failover gap, in the lab
 set -euo pipefail
 cd "$(dirname "$0")/.."
 O=${BENCH_BUILD:-build/release}
@@ -10,3 +11,6 @@ echo "== session transport vs raw AEAD (1400-byte packets)"
 echo
 echo "== UDP flow through the relay vs plain UDP (loopback)"
 tools/bench_flow.sh
+echo
+echo "== hole punching and failover (namespace lab)"
+tools/bench_punch.sh

@@ -73,6 +73,7 @@ struct bf_state {
 	uint64_t *lat_us;
 	long n_lat;
 	uint64_t first_rx_us, last_rx_us, rx_bytes;
+	uint64_t max_gap_us;	   /* longest wait between two new data datagrams */
 	uint64_t first_rx_wall_ms; /* CLOCK_REALTIME, so a script can compare with `date` */
 	uint8_t *buf;
 };
@@ -294,6 +295,9 @@ static void on_data(struct bf_state *st, const uint8_t *b, size_t len,
 		st->first_rx_wall_ms =
 			(uint64_t)wall.tv_sec * 1000u + (uint64_t)wall.tv_nsec / 1000000u;
 	}
+	if (st->last_rx_us != 0 && t_us - st->last_rx_us > st->max_gap_us) {
+		st->max_gap_us = t_us - st->last_rx_us;
+	}
 	st->last_rx_us = t_us;
 	if (st->n_lat < BF_LAT_SAMPLES && t_us >= tx_us) {
 		st->lat_us[st->n_lat++] = t_us - tx_us;
@@ -429,12 +433,13 @@ static void report(struct bf_state *st)
 	}
 	printf("{\"id\":\"%.*s\",\"sent\":%ld,\"received\":%ld,\"dup\":%ld,\"corrupt\":%ld,"
 	       "\"foreign\":%ld,\"echo\":%ld,\"echo_dup\":%ld,\"mbps\":%.3f,\"pps\":%.1f,"
-	       "\"lat_p50_us\":%llu,\"lat_p99_us\":%llu,\"first_rx_wall_ms\":%llu,\"senders\":{",
+	       "\"lat_p50_us\":%llu,\"lat_p99_us\":%llu,\"first_rx_wall_ms\":%llu,"
+	       "\"max_gap_ms\":%.1f,\"senders\":{",
 	       (int)strcspn(st->o.id, " "), st->o.id, st->sent, st->received, st->dup, st->corrupt,
 	       st->foreign, st->echo_unique, st->echo_dup,
 	       secs > 0 ? st->rx_bytes * 8 / secs / 1e6 : 0, secs > 0 ? st->received / secs : 0,
 	       (unsigned long long)p50, (unsigned long long)p99,
-	       (unsigned long long)st->first_rx_wall_ms);
+	       (unsigned long long)st->first_rx_wall_ms, (double)st->max_gap_us / 1000.0);
 	for (int i = 0; i < st->n_senders; i++) {
 		const struct bf_sender *s = &st->senders[i];
 		inet_ntop(AF_INET, &s->from.sin_addr, ip, sizeof(ip));

@@ -15,6 +15,8 @@
 #                |                 |                 |
 #            drone1 10.0.1.2   gcs1 10.0.2.2     gcs2 10.0.3.2
 #
+# routes.conf sets `punch = false`: this test is about the relay, so no pair
+# moves to a direct path (test_punch and test_failover cover those).
 # Flows: mavlink N:N {drone1, gcs1}; video 1:N drone1 -> {gcs1, gcs2};
 # telem N:1 {drone1, gcs2} -> gcs1 (gcs1's app answers each sender).
 # Apps are tools/bench_flow on 127.0.0.1 inside each host.
@@ -37,7 +39,7 @@ write_conf() {
 	local extra=${1:+, \"$1\"}
 	cat <<CONF
 server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; keepalive_s = 10; };
+          key_file = "server.key"; keepalive_s = 10; punch = false; };
 clients: { drone1 = { key = "$(pub drone1)"; }; gcs1 = { key = "$(pub gcs1)"; };
            gcs2 = { key = "$(pub gcs2)"; }; };
 flows: (

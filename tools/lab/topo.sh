@@ -52,6 +52,8 @@
 #   lab_loss NAME IFACE PERCENT [in|out|both]   random loss on a link (0 removes it)
 #   lab_cut NAME IFACE [in|out|both]   drop everything on a link (ARP too)
 #   lab_heal NAME IFACE                undo lab_cut (loss stays until lab_loss ... 0)
+#   lab_block NAME IFACE IP            drop what goes to or comes from IP on a link
+#   lab_unblock NAME IFACE             undo lab_block
 #   lab_rate NAME IFACE KBIT           tbf rate limit leaving IFACE (0 removes it)
 #   lab_stray                          packets the internet dropped for leaving the
 #                                      documentation ranges (IPv4 or ARP), or not IPv4/ARP
@@ -555,6 +557,19 @@ lab_cut() {
 
 lab_heal() {
 	topo_table_del "$1" "wh_cut_$(topo_ident "$2")"
+}
+
+# lab_block NAME IFACE IP: drop every packet to or from IP on the link (a
+# cut of one path, e.g. a direct path between two NATs, leaving the relay).
+lab_block() {
+	local name=$1 iface=$2 ip=$3
+	[[ $ip =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || topo_die "lab_block: bad IPv4 \"$ip\"" || return 1
+	topo_link_table "$name" "$iface" "wh_block_$(topo_ident "$iface")" both \
+		"ip saddr $ip drop; ip daddr $ip drop"
+}
+
+lab_unblock() {
+	topo_table_del "$1" "wh_block_$(topo_ident "$2")"
 }
 
 # lab_rate NAME IFACE KBIT: token bucket (tc tbf) on packets leaving IFACE;

@@ -80,8 +80,19 @@ static bool sample_data(struct frame *f, enum frame_type t)
 static bool sample_control(struct frame *f, enum frame_type t)
 {
 	switch (t) {
+	case FRAME_PUNCH:
+		f->u.punch.token = 0x1112131415161718ull;
+		name(&f->u.punch.peer, "gcs-4");
+		f->u.punch.strategy = FRAME_PUNCH_SPRAY;
+		f->u.punch.role = FRAME_PUNCH_ROLE_SCAN;
+		f->u.punch.delay_ms = 150;
+		f->u.punch.count = 1024;
+		f->u.punch.addr_count = 2;
+		addr4(&f->u.punch.addrs[0], 9, 40001);
+		addr6(&f->u.punch.addrs[1], 40002);
+		return true;
 	case FRAME_PATH:
-		f->u.path.op = FRAME_PATH_PUNCH_GO;
+		f->u.path.op = FRAME_PATH_UP;
 		f->u.path.token = 0x0102030405060708ull;
 		name(&f->u.path.peer, "drone3");
 		f->u.path.addr_count = 2;
@@ -134,6 +145,16 @@ static bool sample_control(struct frame *f, enum frame_type t)
 	}
 }
 
+/* A type number some frame uses (numbers may be left unused between). */
+static bool known(int t)
+{
+	struct frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = (enum frame_type)t;
+	return frame_size(&f) != 0;
+}
+
 static void sample(struct frame *f, enum frame_type t)
 {
 	memset(f, 0, sizeof(*f));
@@ -175,6 +196,9 @@ static void test_frame_every_type_round_trips(void **state)
 		struct frame out;
 		size_t len = 0;
 
+		if (!known(t)) {
+			continue;
+		}
 		sample(&in, (enum frame_type)t);
 		wire_writer_init(&w, buf, sizeof(buf));
 		assert_int_equal(frame_write(&w, &in), 0);
@@ -195,21 +219,27 @@ static void test_frame_packet_of_many_frames_reads_in_order(void **state)
 	struct frame_reader fr;
 	struct frame f;
 	size_t len = 0;
-	int n = 0;
+	int n = 0, want = 0, t = FRAME_DATAGRAM;
 
 	(void)state;
 	wire_writer_init(&w, buf, sizeof(buf));
-	for (int t = FRAME_DATAGRAM; t < FRAME_TYPE_COUNT; t++) {
-		sample(&f, (enum frame_type)t);
-		assert_int_equal(frame_write(&w, &f), 0);
+	for (int u = FRAME_DATAGRAM; u < FRAME_TYPE_COUNT; u++) {
+		if (known(u)) {
+			sample(&f, (enum frame_type)u);
+			assert_int_equal(frame_write(&w, &f), 0);
+			want++;
+		}
 	}
 	assert_int_equal(wire_writer_done(&w, &len), 0);
 	frame_reader_init(&fr, buf, len);
 	while (frame_read_next(&fr, &f) == 1) {
-		assert_int_equal(f.type, FRAME_DATAGRAM + n);
+		while (!known(t)) {
+			t++;
+		}
+		assert_int_equal(f.type, t++);
 		n++;
 	}
-	assert_int_equal(n, FRAME_TYPE_COUNT - FRAME_DATAGRAM);
+	assert_int_equal(n, want);
 }
 
 static void test_frame_unknown_types_and_padding_are_skipped_by_length(void **state)
@@ -258,6 +288,9 @@ static void test_frame_truncated_frame_fails_the_packet(void **state)
 
 	(void)state;
 	for (int t = FRAME_DATAGRAM; t < FRAME_TYPE_COUNT; t++) {
+		if (!known(t)) {
+			continue;
+		}
 		sample(&f, (enum frame_type)t);
 		wire_writer_init(&w, buf, sizeof(buf));
 		assert_int_equal(frame_write(&w, &f), 0);

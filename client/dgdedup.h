@@ -1,0 +1,35 @@
+/* dgdedup: drops a flow datagram that arrives twice from one peer — sent on
+ * both the direct path and the relay while the direct path is in doubt
+ * (DESIGN §5.4), or on every path of a redundant flow (§5.5). Per flow, a
+ * window of the last DGDEDUP_WINDOW sequence numbers (serial arithmetic, so
+ * wrap-around is fine). A sequence number far behind the window means the
+ * sender started over (a restarted peer, a re-created flow): the window
+ * restarts there instead of dropping everything as old. No allocation. */
+#ifndef WH_DGDEDUP_H
+#define WH_DGDEDUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DGDEDUP_FLOWS 16    /* flows tracked per peer (least recently used goes) */
+#define DGDEDUP_WINDOW 4096 /* sequence numbers remembered per flow */
+
+struct dgdedup_flow {
+	uint32_t flow_id;
+	uint32_t top; /* highest sequence number seen */
+	bool is_used;
+	uint64_t last_use; /* dgdedup.clock when last used */
+	uint64_t bits[DGDEDUP_WINDOW / 64];
+};
+
+struct dgdedup {
+	struct dgdedup_flow flows[DGDEDUP_FLOWS];
+	uint64_t clock;
+	uint64_t duplicates; /* datagrams dropped as seen before */
+};
+
+void dgdedup_init(struct dgdedup *d);
+/* True the first time (flow_id, seq) is seen; false for a duplicate. */
+bool dgdedup_accept(struct dgdedup *d, uint32_t flow_id, uint32_t seq);
+
+#endif

@@ -1,0 +1,57 @@
+/* punchrun: one punch attempt with a peer, as the server described it in a
+ * PUNCH frame (nat/punch.h explains the strategies): probes to the peer's
+ * candidates from the main socket (PROBE), a spray of extra sockets each
+ * probing the peer's mapped address (SPRAY), or probes to random ports of
+ * the peer's public IP (SCAN). Every probe is a PATH PROBE sealed in the
+ * peer session, paced so that no more than one goes out per millisecond in
+ * spray and scan. The run does not judge success: direct.c does, when an
+ * authenticated PROBE_ACK comes back, and then takes the winning socket. */
+#ifndef WH_PUNCHRUN_H
+#define WH_PUNCHRUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "proto/frame.h"
+
+struct peer;
+struct xsock;
+struct punch_ports;
+
+/* Sends per timer callback at most (the loop never stalls). */
+#define PUNCHRUN_BURST_MAX 64
+#define PUNCHRUN_TAIL_US 1000000ull /* answers may still come this long after the last probe */
+
+struct punchrun {
+	struct peer *p; /* borrowed */
+	uint64_t token;
+	uint8_t strategy;
+	uint8_t role;
+	uint16_t count;
+	struct sockaddr_storage cand[WIRE_ADDR_MAX];
+	uint8_t n_cand;
+	uint64_t start_us;
+	uint64_t end_us;
+	uint64_t sent;	      /* probes sent */
+	uint64_t slots_done;  /* paced slots already served (spray, scan) */
+	struct xsock **socks; /* owns (SPRAY): count slots, opened one by one */
+	unsigned n_open;
+	struct punch_ports *ports; /* owns (SCAN) */
+	unsigned open_errors;
+};
+
+/* A run for k starting now + k->delay_ms. NULL on -ENOMEM. */
+struct punchrun *punchrun_new(struct peer *p, const struct frame_punch *k, uint64_t now_us);
+/* Close every socket still owned and free. NULL is a no-op. */
+void punchrun_free(struct punchrun *r);
+
+/* Send what is due. Returns the next deadline, or 0 when the run is over
+ * (its end passed without a validated path). */
+uint64_t punchrun_step(struct punchrun *r, uint64_t now_us);
+
+/* Take ownership of the extra socket with fd (the winner), or NULL when fd
+ * is not one of the run's. */
+struct xsock *punchrun_take(struct punchrun *r, int fd);
+
+#endif

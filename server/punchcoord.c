@@ -1,0 +1,269 @@
+/* punchcoord: punch coordination, path reports and strategy memory (see
+ * punchcoord.h). */
+#include "server/punchcoord.h"
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "nat/punch.h"
+#include "proto/frameaddr.h"
+#include "server/registry.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void punchcoord_init(struct punchcoord *pc, uint64_t token_seed)
+{
+	memset(pc, 0, sizeof(*pc));
+	pc->next_token = token_seed | 1;
+}
+
+void punchcoord_fini(struct punchcoord *pc)
+{
+	free(pc->pairs);
+	memset(pc, 0, sizeof(*pc));
+}
+
+/* Index 0 or 1 of id in the pair (a < b). */
+static int side_of(const struct punchcoord_pair *p, const char *id)
+{
+	return strcmp(p->a, id) == 0 ? 0 : 1;
+}
+
+static struct punchcoord_pair *find_pair(const struct punchcoord *pc, const char *x, const char *y)
+{
+	const char *a = strcmp(x, y) < 0 ? x : y;
+	const char *b = a == x ? y : x;
+
+	for (size_t i = 0; i < pc->n_pairs; i++) {
+		if (strcmp(pc->pairs[i].a, a) == 0 && strcmp(pc->pairs[i].b, b) == 0) {
+			return &pc->pairs[i];
+		}
+	}
+	return NULL;
+}
+
+const struct punchcoord_pair *punchcoord_find(const struct punchcoord *pc, const char *a,
+					      const char *b)
+{
+	return find_pair(pc, a, b);
+}
+
+static struct punchcoord_pair *get_pair(struct punchcoord *pc, const char *x, const char *y)
+{
+	struct punchcoord_pair *p = find_pair(pc, x, y);
+
+	if (p) {
+		return p;
+	}
+	if (pc->n_pairs == pc->cap_pairs) {
+		size_t cap = pc->cap_pairs ? 2 * pc->cap_pairs : 8;
+		struct punchcoord_pair *n = realloc(pc->pairs, cap * sizeof(*n));
+
+		if (!n) {
+			return NULL;
+		}
+		pc->pairs = n;
+		pc->cap_pairs = cap;
+	}
+	p = &pc->pairs[pc->n_pairs++];
+	memset(p, 0, sizeof(*p));
+	/* Names are valid ids (< ROUTES_NAME_SIZE): the copies terminate. */
+	snprintf(p->a, sizeof(p->a), "%s", strcmp(x, y) < 0 ? x : y);
+	snprintf(p->b, sizeof(p->b), "%s", strcmp(x, y) < 0 ? y : x);
+	return p;
+}
+
+static bool share_flow(const struct routes *r, const char *a, const char *b)
+{
+	for (size_t i = 0; i < r->n_flows; i++) {
+		if (routes_flow_has_member(&r->flows[i], a) &&
+		    routes_flow_has_member(&r->flows[i], b)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- strategy memory, per pair of public IPs ---- */
+
+static struct punchcoord_memo *memo_find(struct punchcoord *pc, const struct frame_addr *a,
+					 const struct frame_addr *b)
+{
+	for (size_t i = 0; i < pc->n_memo; i++) {
+		struct punchcoord_memo *m = &pc->memo[i];
+
+		if (frameaddr_same_ip(&m->ip[0], a) && frameaddr_same_ip(&m->ip[1], b)) {
+			return m;
+		}
+	}
+	return NULL;
+}
+
+static void memo_put(struct punchcoord *pc, const struct frame_addr *a, const struct frame_addr *b,
+		     uint8_t strategy)
+{
+	struct punchcoord_memo *m = memo_find(pc, a, b);
+
+	if (!m) {
+		if (pc->n_memo < PUNCHCOORD_MEMO_MAX) {
+			m = &pc->memo[pc->n_memo++];
+		} else {
+			m = &pc->memo[pc->memo_next];
+			pc->memo_next = (pc->memo_next + 1) % PUNCHCOORD_MEMO_MAX;
+		}
+		m->ip[0] = *a;
+		m->ip[1] = *b;
+	}
+	m->strategy = strategy;
+}
+
+/* ---- requests ---- */
+
+static void side_info(const struct registry_client *c, struct punch_side *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->natclass = c->natclass;
+	(void)frameaddr_from_sockaddr(&s->mapped, (const struct sockaddr *)&c->addr);
+	s->has_local = c->n_local > 0;
+}
+
+/* The PUNCH frame for `to`, describing `other`. Returns 0 or -EINVAL. */
+static int build_punch(struct frame *f, const struct punchcoord_pair *p,
+		       const struct punch_plan *plan, int side, const struct registry_client *other,
+		       const struct punch_side *other_info)
+{
+	struct frame_punch *k = &f->u.punch;
+
+	memset(f, 0, sizeof(*f));
+	f->type = FRAME_PUNCH;
+	k->token = p->token;
+	if (frame_name_set(&k->peer, other->id) != 0) {
+		return -EINVAL;
+	}
+	k->strategy = plan->strategy;
+	k->role = plan->role[side] ? plan->role[side] : FRAME_PUNCH_ROLE_PROBE;
+	k->delay_ms = PUNCH_START_DELAY_MS;
+	k->count = plan->count[side];
+	k->addrs[k->addr_count++] = other_info->mapped;
+	if (plan->strategy == FRAME_PUNCH_LAN) {
+		for (size_t i = 0; i < other->n_local && k->addr_count < WIRE_ADDR_MAX; i++) {
+			k->addrs[k->addr_count++] = other->local[i];
+		}
+	}
+	/* The scanning side starts once the other's spray sockets are open. */
+	if (k->role == FRAME_PUNCH_ROLE_SCAN) {
+		k->delay_ms = (uint16_t)(k->delay_ms +
+					 (plan->count[!side] * PUNCH_SPRAY_INTERVAL_US) / 1000);
+	}
+	return 0;
+}
+
+void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const struct routes *r,
+			   struct registry_client *from, const char *peer, bool enabled,
+			   unsigned spray, uint64_t now_us, punchcoord_send_fn *send, void *ctx)
+{
+	struct registry_client *other = registry_find_by_id(reg, peer);
+	struct registry_client *cs[2];
+	struct punch_side info[2];
+	struct punchcoord_memo *memo;
+	struct punchcoord_pair *p;
+	struct punch_plan plan;
+	struct frame f;
+
+	if (!other || other == from || !other->is_online || other->addr_len == 0 ||
+	    !share_flow(r, from->id, other->id)) {
+		log_debug("punch %s -> %s: peer not reachable through us now", from->id, peer);
+		return;
+	}
+	if (other->natclass == FRAME_NAT_UNKNOWN &&
+	    now_us - other->registered_us < PUNCHCOORD_CLASS_WAIT_US) {
+		log_debug("punch %s -> %s: waiting for %s's NAT class", from->id, peer, peer);
+		return;
+	}
+	p = get_pair(pc, from->id, other->id);
+	if (!p || (p->started_us != 0 && now_us - p->started_us < PUNCHCOORD_BUSY_US)) {
+		return;
+	}
+	cs[side_of(p, from->id)] = from;
+	cs[side_of(p, other->id)] = other;
+	side_info(cs[0], &info[0]);
+	side_info(cs[1], &info[1]);
+	memo = memo_find(pc, &info[0].mapped, &info[1].mapped);
+	punch_choose(&info[0], &info[1], spray, memo ? memo->strategy : FRAME_PUNCH_RELAY, &plan);
+	if (!enabled) {
+		memset(&plan, 0, sizeof(plan));
+		plan.strategy = FRAME_PUNCH_RELAY;
+	}
+	p->token = pc->next_token++;
+	p->strategy = plan.strategy;
+	p->started_us = now_us;
+	log_info("punch %s <-> %s: strategy=%s nat=%u/%u token=%llx%s", p->a, p->b,
+		 punch_strategy_name(plan.strategy), (unsigned)info[0].natclass,
+		 (unsigned)info[1].natclass, (unsigned long long)p->token,
+		 memo ? " (remembered)" : "");
+	for (int i = 0; i < 2; i++) {
+		if (build_punch(&f, p, &plan, i, cs[!i], &info[!i]) == 0) {
+			send(ctx, cs[i], &f, now_us);
+		}
+	}
+}
+
+void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct registry_client *from,
+			  const struct frame_path *fp, uint64_t now_us)
+{
+	struct registry_client *other = registry_find_by_id(reg, fp->peer.text);
+	struct punchcoord_pair *p;
+	struct punch_side info[2];
+	char via[ADDR_TEXT_MAX] = "?";
+	int side;
+	bool was;
+
+	if (!other || other == from) {
+		return;
+	}
+	p = get_pair(pc, from->id, other->id);
+	if (!p) {
+		return;
+	}
+	side = side_of(p, from->id);
+	was = p->is_direct[0] || p->is_direct[1];
+	if (fp->op == FRAME_PATH_UP) {
+		struct sockaddr_storage ss;
+
+		if (fp->addr_count > 0) {
+			frameaddr_to_sockaddr(&fp->addrs[0], &ss);
+			addr_format((const struct sockaddr *)&ss, via, sizeof(via));
+		}
+		p->is_direct[side] = true;
+		side_info(side == 0 ? from : other, &info[0]);
+		side_info(side == 0 ? other : from, &info[1]);
+		if (fp->token == p->token && p->strategy != FRAME_PUNCH_RELAY) {
+			memo_put(pc, &info[0].mapped, &info[1].mapped, p->strategy);
+		}
+		log_info("path %s -> %s: direct via %s strategy=%s after %llu ms", from->id,
+			 other->id, via,
+			 fp->token == p->token ? punch_strategy_name(p->strategy) : "?",
+			 p->started_us ? (unsigned long long)((now_us - p->started_us) / 1000)
+				       : 0ull);
+	} else {
+		p->is_direct[side] = false;
+		log_info("path %s -> %s: fallback to relay", from->id, other->id);
+	}
+	if (was != (p->is_direct[0] || p->is_direct[1])) {
+		p->changed_us = now_us;
+		if (was) {
+			p->fallbacks++;
+		} else {
+			p->upgrades++;
+		}
+	}
+}
+
+const char *punchcoord_path_kind(const struct punchcoord *pc, const char *a, const char *b)
+{
+	const struct punchcoord_pair *p = find_pair(pc, a, b);
+
+	return p && (p->is_direct[0] || p->is_direct[1]) ? "direct" : "relay";
+}

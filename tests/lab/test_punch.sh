@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# test_punch: hole punching for every pair of NAT types (issue #6,
+# acceptance 1). Ten clients, two behind a router of each type (a and b):
+# one flow per pair {Ta, Tb'} for every unordered pair of types (T, T'),
+# fifteen pairs, all punched at once through one server. Every pair must end
+# up on a direct path except symmetric/symmetric, which stays on the relay;
+# every pair's flow must carry datagrams both ways afterwards. Prints, per
+# pair, the path reached, the strategy and the time from "both registered"
+# (the later of the two clients' `online` lines in the server log) to the
+# server's `path ... direct` line.
+#
+#        srv 203.0.113.10/.11 (wormhole-server)
+#                    | internet
+#   routers 198.51.100.1-10: a and b of none, full-cone, restricted-cone,
+#   port-restricted-cone, symmetric; one client behind each.
+#
+# PUNCH_TYPES (space-separated subset of the five) limits the matrix.
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lab/lib.sh"
+source "$LAB_ROOT/tools/lab/topo.sh"
+lab_init punch
+[ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
+BF=${BENCH_FLOW:-$LAB_ROOT/build/release/tools/bench_flow}
+[ -x "$BF" ] || fail "$BF missing (make build-tests builds it)"
+KG=$LAB_BIN/wormhole-keygen
+TYPES=(${PUNCH_TYPES:-none full-cone restricted-cone port-restricted-cone symmetric})
+WAIT_S=${PUNCH_WAIT_S:-25}
+
+short() { # a client-name-friendly tag per type
+	case $1 in
+	none) echo op ;; full-cone) echo fc ;; restricted-cone) echo rc ;;
+	port-restricted-cone) echo pr ;; symmetric) echo sy ;; *) echo "$1" ;;
+	esac
+}
+
+lab_server srv 203.0.113.10 203.0.113.11
+"$KG" genkey -o "$LAB_DIR/server.key"
+pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
+
+CLIENTS=()
+n=0
+for t in "${TYPES[@]}"; do
+	for side in a b; do
+		n=$((n + 1))
+		c="$(short "$t")$side"
+		if [ "$t" = none ]; then
+			# A public host: the router only routes (documentation range LAN).
+			lan="198.51.100.$((128 + (n - 1) * 8))/29"
+			ip="198.51.100.$((128 + (n - 1) * 8 + 2))"
+		else
+			lan="10.0.$n.0/24"
+			ip="10.0.$n.2"
+		fi
+		lab_nat "r$c" "$t" "198.51.100.$n" "$lan"
+		lab_host "$c" "r$c" "$ip"
+		"$KG" genkey -o "$LAB_DIR/$c.key"
+		CLIENTS+=("$c")
+	done
+done
+
+# One flow per unordered pair of types: Ta with T'b.
+PAIRS=()
+port=20000
+flows=""
+for ((i = 0; i < ${#TYPES[@]}; i++)); do
+	for ((j = i; j < ${#TYPES[@]}; j++)); do
+		a="$(short "${TYPES[$i]}")a"
+		b="$(short "${TYPES[$j]}")b"
+		PAIRS+=("$a:$b:$port")
+		flows+="  { name = \"p_${a}_${b}\"; proto = \"udp\"; port = $port; members = [\"$a\", \"$b\"]; },"$'\n'
+		port=$((port + 1))
+	done
+done
+{
+	echo 'server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;'
+	echo '          key_file = "server.key"; keepalive_s = 10; };'
+	echo -n 'clients: {'
+	for c in "${CLIENTS[@]}"; do echo -n " $c = { key = \"$(pub "$c")\"; };"; done
+	echo ' };'
+	echo 'flows: ('
+	echo -n "${flows%,$'\n'}"
+	echo
+	echo ');'
+} >"$LAB_DIR/routes.conf"
+
+lab_start_in srv server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
+wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
+for c in "${CLIENTS[@]}"; do
+	cat >"$LAB_DIR/$c.ini" <<INI
+[client]
+id = $c
+key_file = $c.key
+server = 203.0.113.10:7400
+server_key = $(pub server)
+INI
+	lab_start_in "$c" "client-$c" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$c.ini" --log-level debug
+done
+
+# Wait until every pair that should go direct did (bounded).
+expect_direct() { [[ ! ($1 == sya && $2 == syb) ]]; }
+all_direct() {
+	local p a b
+	for p in "${PAIRS[@]}"; do
+		IFS=: read -r a b _ <<<"$p"
+		expect_direct "$a" "$b" || continue
+		grep -q "path $a -> $b: direct\|path $b -> $a: direct" "$LAB_DIR/server.log" || return 1
+	done
+}
+wait_until "$WAIT_S" all_direct || true
+
+# Report: path, strategy, time from both online to the first direct line.
+report=$(python3 - "$LAB_DIR/server.log" "${PAIRS[@]}" <<'PY'
+import re, sys, datetime
+log = open(sys.argv[1]).read().splitlines()
+def ts(line):
+    return datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f").timestamp()
+online, direct, strat = {}, {}, {}
+for line in log:
+    m = re.search(r"client (\S+): online", line)
+    if m and m.group(1) not in online:
+        online[m.group(1)] = ts(line)
+    m = re.search(r"path (\S+) -> (\S+): direct via \S+ strategy=(\S+)", line)
+    if m:
+        key = tuple(sorted((m.group(1), m.group(2))))
+        if key not in direct:
+            direct[key] = ts(line)
+            strat[key] = m.group(3)
+    m = re.search(r"punch (\S+) <-> (\S+): strategy=(\S+)", line)
+    if m:
+        key = tuple(sorted((m.group(1), m.group(2))))
+        strat.setdefault(key, m.group(3))
+for p in sys.argv[2:]:
+    a, b, _ = p.split(":")
+    key = tuple(sorted((a, b)))
+    if key in direct and a in online and b in online:
+        ms = (direct[key] - max(online[a], online[b])) * 1000
+        print(f"{a}-{b} direct strategy={strat.get(key, '?')} time_ms={ms:.0f}")
+    else:
+        print(f"{a}-{b} relay strategy={strat.get(key, 'none')}")
+PY
+)
+echo "$report"
+
+bad=""
+for p in "${PAIRS[@]}"; do
+	IFS=: read -r a b _ <<<"$p"
+	line=$(grep "^$a-$b " <<<"$report")
+	if expect_direct "$a" "$b"; then
+		[[ $line == *" direct "* ]] || bad+=" $a-$b(relay)"
+	else
+		[[ $line == *" relay "* ]] || bad+=" $a-$b(direct?)"
+	fi
+done
+[ -z "$bad" ] || fail "pairs not where they should be:$bad"
+
+# Every pair's flow carries traffic both ways now (direct, or the relay for
+# symmetric/symmetric): 200 datagrams each way, all delivered.
+pids=()
+for p in "${PAIRS[@]}"; do
+	IFS=: read -r a b port <<<"$p"
+	lab_exec "$b" "$BF" --bind "127.0.0.1:$port" --to "127.1.0.1:$port" --id "$b" \
+		--count 200 --rate 400 --expect 200 --delay 300 --timeout 8000 \
+		>"$LAB_DIR/bf-$a-$b-b.json" 2>&1 &
+	pids+=($!)
+	lab_exec "$a" "$BF" --bind "127.0.0.1:$port" --to "127.1.0.1:$port" --id "$a" \
+		--count 200 --rate 400 --expect 200 --delay 300 --timeout 8000 \
+		>"$LAB_DIR/bf-$a-$b-a.json" 2>&1 &
+	pids+=($!)
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
+[ "$failed" = 0 ] || {
+	grep -l '"ok":false\|error' "$LAB_DIR"/bf-*.json | head -5 >&2 || true
+	fail "$failed flow apps did not get all their datagrams"
+}
+# The data went direct: no pair that is direct fell back meanwhile.
+! grep -q "fallback to relay" "$LAB_DIR/server.log" || fail "a direct path fell back during the test"
+lab_pass

@@ -1,0 +1,205 @@
+/* test_punch: nat/punch — the strategy for every pair of NAT classes (the
+ * table of DESIGN §5.3), the birthday-paradox scan size against a direct
+ * computation and a simulation, the retry schedule, and the port
+ * permutation (every port once). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nat/punch.h"
+
+static struct punch_side side(uint8_t natclass, uint8_t ip_last)
+{
+	struct punch_side s;
+
+	memset(&s, 0, sizeof(s));
+	s.natclass = natclass;
+	s.mapped.family = FRAME_ADDR_IPV4;
+	s.mapped.ip[0] = 198;
+	s.mapped.ip[1] = 51;
+	s.mapped.ip[2] = 100;
+	s.mapped.ip[3] = ip_last;
+	s.mapped.port = 40000;
+	s.has_local = true;
+	return s;
+}
+
+static void test_punch_strategy_table(void **state)
+{
+	static const struct {
+		uint8_t a, b, strategy;
+	} cases[] = {
+		{FRAME_NAT_OPEN, FRAME_NAT_OPEN, FRAME_PUNCH_DIRECT},
+		{FRAME_NAT_OPEN, FRAME_NAT_SYMMETRIC, FRAME_PUNCH_DIRECT},
+		{FRAME_NAT_FULL_CONE, FRAME_NAT_SYMMETRIC, FRAME_PUNCH_DIRECT},
+		{FRAME_NAT_SYMMETRIC, FRAME_NAT_FULL_CONE, FRAME_PUNCH_DIRECT},
+		{FRAME_NAT_FULL_CONE, FRAME_NAT_PORT_RESTRICTED, FRAME_PUNCH_DIRECT},
+		{FRAME_NAT_RESTRICTED, FRAME_NAT_RESTRICTED, FRAME_PUNCH_SIMUL},
+		{FRAME_NAT_RESTRICTED, FRAME_NAT_PORT_RESTRICTED, FRAME_PUNCH_SIMUL},
+		{FRAME_NAT_PORT_RESTRICTED, FRAME_NAT_PORT_RESTRICTED, FRAME_PUNCH_SIMUL},
+		{FRAME_NAT_UNKNOWN, FRAME_NAT_PORT_RESTRICTED, FRAME_PUNCH_SIMUL},
+		{FRAME_NAT_RESTRICTED, FRAME_NAT_SYMMETRIC, FRAME_PUNCH_SPRAY},
+		{FRAME_NAT_SYMMETRIC, FRAME_NAT_PORT_RESTRICTED, FRAME_PUNCH_SPRAY},
+		{FRAME_NAT_SYMMETRIC, FRAME_NAT_SYMMETRIC, FRAME_PUNCH_RELAY},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct punch_side a = side(cases[i].a, 1), b = side(cases[i].b, 2);
+		struct punch_plan plan;
+
+		punch_choose(&a, &b, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_RELAY, &plan);
+		assert_int_equal(plan.strategy, cases[i].strategy);
+		if (plan.strategy == FRAME_PUNCH_SPRAY) {
+			int sym = cases[i].a == FRAME_NAT_SYMMETRIC ? 0 : 1;
+
+			assert_int_equal(plan.role[sym], FRAME_PUNCH_ROLE_SPRAY);
+			assert_int_equal(plan.count[sym], PUNCH_SPRAY_DEFAULT);
+			assert_int_equal(plan.role[!sym], FRAME_PUNCH_ROLE_SCAN);
+			assert_true(plan.count[!sym] > 900 && plan.count[!sym] < 1100);
+		} else if (plan.strategy != FRAME_PUNCH_RELAY) {
+			assert_int_equal(plan.role[0], FRAME_PUNCH_ROLE_PROBE);
+			assert_int_equal(plan.role[1], FRAME_PUNCH_ROLE_PROBE);
+		}
+	}
+}
+
+static void test_punch_same_public_ip_uses_lan(void **state)
+{
+	struct punch_side a = side(FRAME_NAT_SYMMETRIC, 7), b = side(FRAME_NAT_SYMMETRIC, 7);
+	struct punch_plan plan;
+
+	(void)state;
+	punch_choose(&a, &b, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_RELAY, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_LAN);
+	b.has_local = false;
+	punch_choose(&a, &b, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_RELAY, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_RELAY);
+}
+
+static void test_punch_spray_off_and_memory(void **state)
+{
+	struct punch_side c = side(FRAME_NAT_PORT_RESTRICTED, 1), s = side(FRAME_NAT_SYMMETRIC, 2);
+	struct punch_side f = side(FRAME_NAT_FULL_CONE, 3);
+	struct punch_plan plan;
+
+	(void)state;
+	punch_choose(&c, &s, 0, FRAME_PUNCH_RELAY, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_RELAY); /* spraying forbidden */
+	punch_choose(&c, &s, 1000000, FRAME_PUNCH_RELAY, &plan);
+	assert_int_equal(plan.count[1], PUNCH_SPRAY_MAX); /* capped */
+	/* A remembered strategy is tried first when it can apply... */
+	punch_choose(&c, &f, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_SIMUL, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_SIMUL);
+	/* ...but not a spray between two cones. */
+	punch_choose(&c, &f, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_SPRAY, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_DIRECT);
+}
+
+static void test_punch_scan_probes_meet_the_bound(void **state)
+{
+	unsigned ports = PUNCH_PORT_HI - PUNCH_PORT_LO + 1;
+	unsigned n = punch_scan_probes(256, ports, 0.98);
+
+	(void)state;
+	/* 1 - (1 - 256/64512)^n >= 0.98 gives n ~ 984 with replacement; without
+	 * replacement a little fewer. */
+	assert_true(n > 900 && n <= 984);
+	assert_true(punch_scan_success(256, ports, n) >= 0.98);
+	assert_true(punch_scan_success(256, ports, n - 1) < 0.98);
+	assert_int_equal(punch_scan_probes(0, ports, 0.98), 0);
+	assert_int_equal(punch_scan_probes(10, 20, 0.999), 8); /* 1 - C(10,8)/C(20,8) */
+	assert_int_equal(punch_scan_probes(10, 20, 1.0), 11);  /* pigeonhole */
+	assert_int_equal(punch_scan_probes(1, ports, 0.999999), PUNCH_SCAN_MAX);
+}
+
+/* Simulate scans against 256 random open ports: the success rate must be
+ * at least the promised 98 % (within sampling error). */
+static void test_punch_scan_simulated(void **state)
+{
+	enum { RUNS = 1500 };
+	static struct punch_ports pp;
+	static bool open[65536];
+	unsigned n = punch_scan_probes(256, PUNCH_PORT_HI - PUNCH_PORT_LO + 1, 0.98);
+	struct punch_rng rng;
+	unsigned ok = 0;
+
+	(void)state;
+	punch_rng_seed(&rng, 12345);
+	for (unsigned run = 0; run < RUNS; run++) {
+		memset(open, 0, sizeof(open));
+		for (unsigned k = 0; k < 256;) {
+			unsigned port = PUNCH_PORT_LO +
+					punch_rng_below(&rng, PUNCH_PORT_HI - PUNCH_PORT_LO + 1);
+
+			if (!open[port]) {
+				open[port] = true;
+				k++;
+			}
+		}
+		punch_ports_init(&pp, run * 7919u + 1);
+		for (unsigned i = 0; i < n; i++) {
+			if (open[punch_ports_next(&pp)]) {
+				ok++;
+				break;
+			}
+		}
+	}
+	/* Expectation 0.98 x 1500 = 1470, sd ~5.4: 1450 is ~3.7 sd below. */
+	assert_true(ok >= 1450);
+}
+
+static void test_punch_ports_permutation(void **state)
+{
+	static struct punch_ports pp;
+	static bool seen[65536];
+	unsigned total = PUNCH_PORT_HI - PUNCH_PORT_LO + 1;
+
+	(void)state;
+	memset(seen, 0, sizeof(seen));
+	punch_ports_init(&pp, 99);
+	for (unsigned i = 0; i < total; i++) {
+		uint16_t p = punch_ports_next(&pp);
+
+		assert_true(p >= PUNCH_PORT_LO);
+		assert_false(seen[p]);
+		seen[p] = true;
+	}
+	assert_int_equal(punch_ports_next(&pp), 0);
+}
+
+static void test_punch_retry_schedule(void **state)
+{
+	(void)state;
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_SIMUL, 1), PUNCH_RETRY_US);
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_SIMUL, 2), PUNCH_RETRY_US);
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_SIMUL, 3), PUNCH_COOLDOWN_US);
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_SIMUL, 50), PUNCH_COOLDOWN_US);
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_SPRAY, 1), 10000000ull);
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_SPRAY, 2), 60000000ull);
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_SPRAY, 3), 300000000ull);
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_SPRAY, 9), 300000000ull);
+	assert_string_equal(punch_strategy_name(FRAME_PUNCH_SPRAY), "spray");
+	assert_string_equal(punch_strategy_name(200), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_punch_strategy_table),
+		cmocka_unit_test(test_punch_same_public_ip_uses_lan),
+		cmocka_unit_test(test_punch_spray_off_and_memory),
+		cmocka_unit_test(test_punch_scan_probes_meet_the_bound),
+		cmocka_unit_test(test_punch_scan_simulated),
+		cmocka_unit_test(test_punch_ports_permutation),
+		cmocka_unit_test(test_punch_retry_schedule),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
