@@ -14,6 +14,8 @@
 #   routers 198.51.100.1-10: a and b of none, full-cone, restricted-cone,
 #   port-restricted-cone, symmetric; one client behind each.
 #
+# One more client, prl, sits behind pra's router: the pair {pra, prl} shares
+# a public IP and must go direct over the LAN (strategy lan).
 # PUNCH_TYPES (space-separated subset of the five) limits the matrix.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -55,6 +57,11 @@ for t in "${TYPES[@]}"; do
 		lab_host "$c" "r$c" "$ip"
 		"$KG" genkey -o "$LAB_DIR/$c.key"
 		CLIENTS+=("$c")
+		if [ "$c" = pra ]; then
+			lab_host prl rpra "10.0.$n.3"
+			"$KG" genkey -o "$LAB_DIR/prl.key"
+			CLIENTS+=(prl)
+		fi
 	done
 done
 
@@ -71,6 +78,10 @@ for ((i = 0; i < ${#TYPES[@]}; i++)); do
 		port=$((port + 1))
 	done
 done
+if [[ " ${CLIENTS[*]} " == *" prl "* ]]; then
+	PAIRS+=("pra:prl:$port")
+	flows+="  { name = \"p_pra_prl\"; proto = \"udp\"; port = $port; members = [\"pra\", \"prl\"]; },"$'\n'
+fi
 {
 	echo 'server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;'
 	echo '          key_file = "server.key"; keepalive_s = 10; };'
@@ -145,13 +156,19 @@ bad=""
 for p in "${PAIRS[@]}"; do
 	IFS=: read -r a b _ <<<"$p"
 	line=$(grep "^$a-$b " <<<"$report")
-	if expect_direct "$a" "$b"; then
+	if [ "$b" = prl ]; then
+		[[ $line == *" direct strategy=lan "* ]] || bad+=" $a-$b(not lan)"
+	elif expect_direct "$a" "$b"; then
 		[[ $line == *" direct "* ]] || bad+=" $a-$b(relay)"
 	else
 		[[ $line == *" relay "* ]] || bad+=" $a-$b(direct?)"
 	fi
 done
 [ -z "$bad" ] || fail "pairs not where they should be:$bad"
+if [[ " ${CLIENTS[*]} " == *" prl "* ]]; then
+	grep -q "path pr[al] -> pr[al]: direct via 10\.0\." "$LAB_DIR/server.log" ||
+		fail "the pair behind one NAT did not use its LAN addresses"
+fi
 
 # Every pair's flow carries traffic both ways now (direct, or the relay for
 # symmetric/symmetric): 200 datagrams each way, all delivered.
