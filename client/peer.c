@@ -429,6 +429,8 @@ void peer_on_transport(struct peer *p, const uint8_t *buf, size_t len, uint64_t 
 	while ((rc = frame_read_next(&fr, &f)) == 1) {
 		if (f.type == FRAME_DATAGRAM) {
 			flow_udp_on_datagram(cl, p, &f.u.datagram, now_us);
+		} else if (f.type == FRAME_CC || f.type == FRAME_CC_ECHO) {
+			flow_udp_on_cc(cl, p, &f, now_us);
 		}
 	}
 	if (rc < 0) {
