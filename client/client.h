@@ -6,6 +6,7 @@
 #include <ev.h>
 #include <stdint.h>
 
+#include "client/flow_udp.h"
 #include "client/idxmap.h"
 #include "client/mainsock.h"
 #include "client/natwatch.h"
@@ -51,6 +52,8 @@ struct client {
 	uint64_t drop_no_owner;		/* unknown receiver index / source */
 	uint64_t drop_auth;		/* did not open / authenticate */
 	uint64_t drop_frames;		/* malformed frames after decryption */
+	flow_udp_event_fn *flow_event;	/* saturated/cleared hook (local API), or NULL */
+	void *flow_event_ctx;		/* borrowed */
 };
 
 /* Load and validate client.ini and set up watchers (not started). On error

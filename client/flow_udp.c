@@ -7,6 +7,7 @@
 #include "flow_udp.h"
 
 #include "client/client.h"
+#include "client/flowqos.h"
 #include "client/flowrole.h"
 #include "client/peer.h"
 #include "common/addr.h"
@@ -202,6 +203,7 @@ static void flow_free(struct flow_udp *f)
 	if (!f) {
 		return;
 	}
+	flowqos_free(f->qos);
 	close_fd(f, &f->listen_io, &f->listen_fd);
 	for (size_t i = 0; i < WIRE_MEMBERS_MAX; i++) {
 		close_fd(f, &f->srcs[i].io, &f->srcs[i].fd);
@@ -215,7 +217,14 @@ static void set_route(struct flow_udp *f, const struct frame_route *r)
 {
 	bool relisten = f->listen_fd < 0 || r->listen_port != f->route.listen_port ||
 			!flowrole_listens(r, self_id(f));
+	bool same_members = r->member_count == f->route.member_count;
 
+	for (size_t m = 0; m < r->member_count && same_members; m++) {
+		same_members = strcmp(r->members[m].name.text, f->route.members[m].name.text) == 0;
+	}
+	if (!same_members) {
+		flowqos_reset_members(f->qos); /* member indices change meaning */
+	}
 	f->route = *r;
 	frame_addr_to_sockaddr(&r->deliver, &f->deliver);
 	if (relisten) {
@@ -237,6 +246,11 @@ static struct flow_udp *flow_new(struct client *cl, const struct frame_route *r)
 	f->listen_fd = -1;
 	for (size_t i = 0; i < WIRE_MEMBERS_MAX; i++) {
 		f->srcs[i].fd = -1;
+	}
+	f->qos = flowqos_new(f);
+	if (!f->qos) {
+		flow_free(f);
+		return NULL;
 	}
 	set_route(f, r);
 	return f;
@@ -282,11 +296,11 @@ static void remove_missing(struct client *cl, const struct frame_route *routes, 
 	}
 }
 
-void flow_udp_apply(struct client *cl, const struct frame_route *routes, size_t n, uint64_t now_us)
+void flow_udp_apply(struct client *cl, const struct frame_route *routes, size_t n,
+		    const struct frame_flow_opts *opts, size_t n_opts, uint64_t now_us)
 {
 	char text[160];
 
-	(void)now_us;
 	remove_missing(cl, routes, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct frame_route *r = &routes[i];
@@ -298,22 +312,23 @@ void flow_udp_apply(struct client *cl, const struct frame_route *routes, size_t 
 		}
 		if (f && routeintake_route_equal(&f->route, r)) {
 			f->route.generation = r->generation;
-			continue;
-		}
-		if (f) {
+		} else if (f) {
 			set_route(f, r);
 			log_info("flow %s: changed (%s)", r->flow.text,
 				 describe(f, text, sizeof(text)));
-			continue;
+		} else {
+			f = flow_new(cl, r);
+			if (!f) {
+				log_error("flow %s: out of memory", r->flow.text);
+				continue;
+			}
+			f->next = cl->flows;
+			cl->flows = f;
+			log_info("flow %s: added (%s)", r->flow.text,
+				 describe(f, text, sizeof(text)));
 		}
-		f = flow_new(cl, r);
-		if (!f) {
-			log_error("flow %s: out of memory", r->flow.text);
-			continue;
-		}
-		f->next = cl->flows;
-		cl->flows = f;
-		log_info("flow %s: added (%s)", r->flow.text, describe(f, text, sizeof(text)));
+		/* Options apply live, sockets untouched (issue #9). */
+		flowqos_set_opts(f->qos, routeintake_find_opts(opts, n_opts, r->flow_id), now_us);
 	}
 	for (struct flow_udp *f = cl->flows; f; f = f->next) {
 		refresh_peers(f);
@@ -348,14 +363,27 @@ void flow_udp_free_all(struct client *cl)
 
 /* ---- datagrams ---- */
 
-/* Send one app datagram to peer p as DATAGRAM with flags. */
-static void send_to_peer(struct flow_udp *f, struct peer *p, uint8_t flags, const uint8_t *buf,
-			 size_t len, uint64_t now_us)
+/* The index of peer p in the flow's member list, or WIRE_MEMBERS_MAX. */
+static size_t member_of(const struct flow_udp *f, const struct peer *p)
+{
+	for (size_t m = 0; m < f->route.member_count; m++) {
+		if (p && f->peers[m] == p) {
+			return m;
+		}
+	}
+	return WIRE_MEMBERS_MAX;
+}
+
+/* Send one app datagram to member m (peer p) as DATAGRAM with flags; each
+ * member has its own sequence numbers (its losses are gaps in them). */
+static void send_to_peer(struct flow_udp *f, size_t m, struct peer *p, uint8_t flags,
+			 const uint8_t *buf, size_t len, uint64_t now_us)
 {
 	struct frame fr;
+	uint32_t seq;
 	int rc;
 
-	if (!p || p->is_refused) {
+	if (!p || p->is_refused || m >= WIRE_MEMBERS_MAX) {
 		f->stats.drops[FLOW_UDP_DROP_NO_PEER]++;
 		return;
 	}
@@ -363,13 +391,15 @@ static void send_to_peer(struct flow_udp *f, struct peer *p, uint8_t flags, cons
 	fr.type = FRAME_DATAGRAM;
 	fr.u.datagram.flow_id = f->route.flow_id;
 	fr.u.datagram.flags = flags;
-	fr.u.datagram.seq = f->seq;
+	seq = flowqos_next_seq(f->qos, m);
+	fr.u.datagram.seq = seq;
 	fr.u.datagram.payload = buf;
 	fr.u.datagram.payload_len = len;
 	rc = peer_send(p, &fr, now_us);
 	if (rc == 0) {
 		f->stats.tx_packets++;
 		f->stats.tx_bytes += len;
+		flowqos_on_sent(f->qos, m, seq, len, now_us);
 	} else if (rc == -ENOTCONN || rc == -ESHUTDOWN) {
 		/* The relay is the fast path; until the session is up, drop. */
 		f->stats.drops[FLOW_UDP_DROP_NO_SESSION]++;
@@ -407,10 +437,9 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 		/* Replies go to the app's last address. */
 		f->app = rx->from[i];
 		f->has_app = true;
-		f->seq++;
 		for (size_t m = 0; m < f->route.member_count; m++) {
 			if (flowrole_is_remote_sink(&f->route, self_id(f), m)) {
-				send_to_peer(f, f->peers[m], 0, rx->bufs[i], rx->msgs[i].msg_len,
+				send_to_peer(f, m, f->peers[m], 0, rx->bufs[i], rx->msgs[i].msg_len,
 					     now_us);
 			}
 		}
@@ -432,49 +461,63 @@ static void src_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (!fits(f, &rx->msgs[i])) {
 			continue;
 		}
-		f->seq++;
-		send_to_peer(f, s->peer, FRAME_DATAGRAM_REPLY, rx->bufs[i], rx->msgs[i].msg_len,
-			     now_us);
+		send_to_peer(f, member_of(f, s->peer), s->peer, FRAME_DATAGRAM_REPLY, rx->bufs[i],
+			     rx->msgs[i].msg_len, now_us);
 	}
 }
 
-static void deliver(struct flow_udp *f, int fd, const struct sockaddr_storage *dst,
-		    const struct frame_datagram *dg)
+static bool send_local(struct flow_udp *f, int fd, const struct sockaddr_storage *dst,
+		       const uint8_t *data, size_t len)
 {
-	if (mainsock_send(&f->cl->ms, fd, dst, dg->payload, dg->payload_len) != 0) {
+	if (mainsock_send(&f->cl->ms, fd, dst, data, len) != 0) {
 		f->stats.drops[FLOW_UDP_DROP_QUEUE_FULL]++;
-		return;
+		return false;
 	}
 	f->stats.rx_packets++;
-	f->stats.rx_bytes += dg->payload_len;
+	f->stats.rx_bytes += len;
+	return true;
+}
+
+bool flow_udp_deliver(struct flow_udp *f, size_t m, bool is_reply, const uint8_t *data, size_t len)
+{
+	struct flow_udp_src *s;
+
+	if (is_reply) {
+		if (f->listen_fd < 0 || !f->has_app) {
+			f->stats.drops[FLOW_UDP_DROP_NO_APP]++;
+			return false;
+		}
+		return send_local(f, f->listen_fd, &f->app, data, len);
+	}
+	s = m < f->route.member_count ? find_src(f, f->route.members[m].name.text) : NULL;
+	if (!s) {
+		f->stats.drops[FLOW_UDP_DROP_NO_SOCKET]++;
+		return false;
+	}
+	return send_local(f, s->fd, &f->deliver, data, len);
 }
 
 void flow_udp_on_datagram(struct client *cl, struct peer *p, const struct frame_datagram *dg,
 			  uint64_t now_us)
 {
 	struct flow_udp *f = flow_udp_find(cl, dg->flow_id);
-	struct flow_udp_src *s;
+	size_t m;
 
-	(void)now_us;
 	if (!f) {
 		cl->drop_frames++;
 		return;
 	}
 	switch (flowrole_on_datagram(&f->route, cl->ini->id, p->def.peer.text, dg->flags)) {
 	case FLOWROLE_DELIVER:
-		s = find_src(f, p->def.peer.text);
-		if (!s) {
-			f->stats.drops[FLOW_UDP_DROP_NO_SOCKET]++;
-			return;
-		}
-		deliver(f, s->fd, &f->deliver, dg);
-		return;
 	case FLOWROLE_REPLY:
-		if (f->listen_fd < 0 || !f->has_app) {
-			f->stats.drops[FLOW_UDP_DROP_NO_APP]++;
+		m = member_of(f, p);
+		if (m >= WIRE_MEMBERS_MAX) {
+			f->stats.drops[FLOW_UDP_DROP_NOT_MEMBER]++;
 			return;
 		}
-		deliver(f, f->listen_fd, &f->app, dg);
+		/* Impairment, then flow_udp_deliver (client/flowqos.c). */
+		flowqos_on_datagram(f->qos, m, (dg->flags & FRAME_DATAGRAM_REPLY) != 0, dg->seq,
+				    dg->payload, dg->payload_len, now_us);
 		return;
 	case FLOWROLE_DROP_NOT_MEMBER:
 		f->stats.drops[FLOW_UDP_DROP_NOT_MEMBER]++;
@@ -484,4 +527,36 @@ void flow_udp_on_datagram(struct client *cl, struct peer *p, const struct frame_
 		f->stats.drops[FLOW_UDP_DROP_WRONG_ROLE]++;
 		return;
 	}
+}
+
+void flow_udp_on_cc(struct client *cl, struct peer *p, const struct frame *fr, uint64_t now_us)
+{
+	uint32_t flow_id = fr->type == FRAME_CC ? fr->u.cc.flow_id : fr->u.cc_echo.flow_id;
+	struct flow_udp *f = flow_udp_find(cl, flow_id);
+	size_t m = f ? member_of(f, p) : WIRE_MEMBERS_MAX;
+
+	if (m >= WIRE_MEMBERS_MAX) {
+		cl->drop_frames++;
+		return;
+	}
+	flowqos_on_cc(f->qos, m, fr, now_us);
+}
+
+size_t flow_udp_report(struct client *cl, struct flow_udp_state *out, size_t max)
+{
+	size_t n = 0;
+
+	for (struct flow_udp *f = cl->flows; f && n < max; f = f->next) {
+		flow_udp_state_of(f, &out[n++]);
+	}
+	return n;
+}
+
+void flow_udp_state_of(struct flow_udp *f, struct flow_udp_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	memcpy(st->name, f->route.flow.text, sizeof(st->name));
+	st->flow_id = f->route.flow_id;
+	st->stats = f->stats;
+	flowqos_state(f->qos, st);
 }

@@ -14,9 +14,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "client/impair.h"
 #include "proto/frame.h"
 
 struct client;
+struct flowqos;
 struct peer;
 
 enum flow_udp_drop {
@@ -60,14 +62,32 @@ struct flow_udp {
 	struct sockaddr_storage deliver;
 	struct peer *peers[WIRE_MEMBERS_MAX]; /* borrowed, by member index */
 	struct flow_udp_src srcs[WIRE_MEMBERS_MAX];
-	uint32_t seq;
+	struct flowqos *qos; /* owns: options, impairment, congestion reports */
+	struct flow_udp_stats stats;
+};
+
+/* One flow as the local API shows it (issue #9): read-only, filled by
+ * flow_udp_report. Congestion fields are over the peers we send to: the
+ * flow is saturated when the path to any of them is; capacity is the
+ * smallest measured, send rate, loss and rtt the largest. */
+struct flow_udp_state {
+	char name[WIRE_NAME_MAX + 1];
+	uint32_t flow_id;
+	bool saturated;
+	uint32_t capacity_kbps; /* 0: not measured yet */
+	uint32_t send_kbps;
+	double loss; /* share of datagrams lost, smoothed */
+	uint32_t rtt_ms;
+	bool has_impair;
+	struct impair_counters impair; /* since the flow was added */
 	struct flow_udp_stats stats;
 };
 
 /* Add, update and remove flows to match routes (UDP ones; others are
  * skipped with a log line), leaving unchanged flows untouched, then point
  * every flow at the current peers. */
-void flow_udp_apply(struct client *cl, const struct frame_route *routes, size_t n, uint64_t now_us);
+void flow_udp_apply(struct client *cl, const struct frame_route *routes, size_t n,
+		    const struct frame_flow_opts *opts, size_t n_opts, uint64_t now_us);
 /* Free every flow (logs its counters at debug level). */
 void flow_udp_free_all(struct client *cl);
 /* The flow with flow_id (borrowed), or NULL. */
@@ -75,5 +95,22 @@ struct flow_udp *flow_udp_find(struct client *cl, uint32_t flow_id);
 /* A DATAGRAM from peer p. */
 void flow_udp_on_datagram(struct client *cl, struct peer *p, const struct frame_datagram *dg,
 			  uint64_t now_us);
+/* FRAME_CC or FRAME_CC_ECHO from peer p. */
+void flow_udp_on_cc(struct client *cl, struct peer *p, const struct frame *fr, uint64_t now_us);
+/* Hand a datagram from member m (after impairment) to the local app: to the
+ * delivery target from m's socket, or (is_reply) to the app's last address
+ * from the listening socket. Returns true when it was queued for sending. */
+bool flow_udp_deliver(struct flow_udp *f, size_t m, bool is_reply, const uint8_t *data, size_t len);
+/* Up to max flows into out (in list order); returns how many. */
+size_t flow_udp_report(struct client *cl, struct flow_udp_state *out, size_t max);
+
+/* Called once per change of a flow's saturated state, after the log line,
+ * with the flow's state (valid during the call): the hook for the local
+ * API's event stream (/api/v1/events). Set in struct client
+ * (flow_event, flow_event_ctx); NULL: none. */
+typedef void flow_udp_event_fn(void *ctx, const struct flow_udp_state *st);
+
+/* The state of one flow, as flow_udp_report gives it. */
+void flow_udp_state_of(struct flow_udp *f, struct flow_udp_state *st);
 
 #endif

@@ -465,6 +465,10 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 		case FRAME_PONG:
 			direct_on_pong(p, fd, from, &f.u.pong, now_us);
 			break;
+		case FRAME_CC:
+		case FRAME_CC_ECHO:
+			flow_udp_on_cc(cl, p, &f, now_us);
+			break;
 		default:
 			break;
 		}

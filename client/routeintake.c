@@ -14,7 +14,8 @@ int routeintake_init(struct routeintake *rs)
 	memset(rs, 0, sizeof(*rs));
 	rs->routes = calloc(ROUTEINTAKE_FLOWS_MAX, sizeof(*rs->routes));
 	rs->peers = calloc(ROUTEINTAKE_PEERS_MAX, sizeof(*rs->peers));
-	if (!rs->routes || !rs->peers) {
+	rs->opts = calloc(ROUTEINTAKE_FLOWS_MAX, sizeof(*rs->opts));
+	if (!rs->routes || !rs->peers || !rs->opts) {
 		routeintake_fini(rs);
 		return -ENOMEM;
 	}
@@ -25,10 +26,13 @@ void routeintake_fini(struct routeintake *rs)
 {
 	free(rs->routes);
 	free(rs->peers);
+	free(rs->opts);
 	rs->routes = NULL;
 	rs->peers = NULL;
+	rs->opts = NULL;
 	rs->n_routes = 0;
 	rs->n_peers = 0;
+	rs->n_opts = 0;
 }
 
 void routeintake_reset(struct routeintake *rs)
@@ -37,6 +41,7 @@ void routeintake_reset(struct routeintake *rs)
 	rs->has_applied = false;
 	rs->n_routes = 0;
 	rs->n_peers = 0;
+	rs->n_opts = 0;
 }
 
 /* Is gen older than what is collected? A newer one starts over. */
@@ -53,6 +58,7 @@ static bool take_generation(struct routeintake *rs, uint64_t gen)
 		rs->has_generation = true;
 		rs->n_routes = 0;
 		rs->n_peers = 0;
+		rs->n_opts = 0;
 	}
 	return true;
 }
@@ -93,6 +99,25 @@ enum routeintake_verdict routeintake_on_peer(struct routeintake *rs, const struc
 	return ROUTEINTAKE_KEEP;
 }
 
+enum routeintake_verdict routeintake_on_flow_opts(struct routeintake *rs,
+						  const struct frame_flow_opts *o)
+{
+	if (!take_generation(rs, o->generation)) {
+		return ROUTEINTAKE_STALE;
+	}
+	for (size_t i = 0; i < rs->n_opts; i++) {
+		if (rs->opts[i].flow_id == o->flow_id) {
+			rs->opts[i] = *o;
+			return ROUTEINTAKE_KEEP;
+		}
+	}
+	if (rs->n_opts == ROUTEINTAKE_FLOWS_MAX) {
+		return ROUTEINTAKE_FULL;
+	}
+	rs->opts[rs->n_opts++] = *o;
+	return ROUTEINTAKE_KEEP;
+}
+
 enum routeintake_sync routeintake_on_sync(struct routeintake *rs, const struct frame_sync *s)
 {
 	if (rs->has_applied && s->generation == rs->applied) {
@@ -102,7 +127,7 @@ enum routeintake_sync routeintake_on_sync(struct routeintake *rs, const struct f
 	if (!take_generation(rs, s->generation)) {
 		return ROUTEINTAKE_SYNC_WAIT;
 	}
-	if ((size_t)s->count != rs->n_routes + rs->n_peers) {
+	if ((size_t)s->count != rs->n_routes + rs->n_peers + rs->n_opts) {
 		return ROUTEINTAKE_SYNC_WAIT;
 	}
 	return ROUTEINTAKE_SYNC_APPLY;
@@ -167,6 +192,17 @@ const struct frame_peer *routeintake_find_peer(const struct frame_peer *peers, s
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(peers[i].peer.text, name) == 0) {
 			return &peers[i];
+		}
+	}
+	return NULL;
+}
+
+const struct frame_flow_opts *routeintake_find_opts(const struct frame_flow_opts *opts, size_t n,
+						    uint32_t flow_id)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (opts[i].flow_id == flow_id) {
+			return &opts[i];
 		}
 	}
 	return NULL;

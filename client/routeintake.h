@@ -23,6 +23,8 @@ struct routeintake {
 	size_t n_routes;
 	struct frame_peer *peers; /* owns: ROUTEINTAKE_PEERS_MAX */
 	size_t n_peers;
+	struct frame_flow_opts *opts; /* owns: ROUTEINTAKE_FLOWS_MAX */
+	size_t n_opts;
 	uint64_t applied; /* last generation applied */
 	bool has_applied;
 };
@@ -49,7 +51,10 @@ void routeintake_reset(struct routeintake *rs);
  * generation replaces the one held (the server resends a set until acked). */
 enum routeintake_verdict routeintake_on_route(struct routeintake *rs, const struct frame_route *r);
 enum routeintake_verdict routeintake_on_peer(struct routeintake *rs, const struct frame_peer *p);
-/* Decide on a SYNC. After APPLY the caller applies rs->routes/peers and
+enum routeintake_verdict routeintake_on_flow_opts(struct routeintake *rs,
+						  const struct frame_flow_opts *o);
+/* Decide on a SYNC (complete when its count equals the ROUTE, FLOW_OPTS and
+ * PEER frames held). After APPLY the caller applies rs->routes/opts/peers and
  * calls routeintake_applied. */
 enum routeintake_sync routeintake_on_sync(struct routeintake *rs, const struct frame_sync *s);
 void routeintake_applied(struct routeintake *rs);
@@ -65,6 +70,10 @@ const struct frame_route *routeintake_find_route(const struct frame_route *route
 /* The peer in peers[0..n) named name, or NULL. */
 const struct frame_peer *routeintake_find_peer(const struct frame_peer *peers, size_t n,
 					       const char *name);
+
+/* The options in opts[0..n) for flow_id, or NULL (the flow has defaults). */
+const struct frame_flow_opts *routeintake_find_opts(const struct frame_flow_opts *opts, size_t n,
+						    uint32_t flow_id);
 
 /* Roles of member name in r (0 when it is not a member). */
 uint8_t routeintake_member_roles(const struct frame_route *r, const char *name);

@@ -374,6 +374,15 @@ static void on_peer(struct client *cl, const struct frame *f, uint64_t now_us)
 	}
 }
 
+static void on_flow_opts(struct client *cl, const struct frame *f, uint64_t now_us)
+{
+	if (routeintake_on_flow_opts(&cl->rs, &f->u.flow_opts) == ROUTEINTAKE_FULL) {
+		log_ratelimited(&cl->rx_log, now_us, LOG_LEVEL_WARN,
+				"routes: more than %d flow options in a route set; ignoring some",
+				ROUTEINTAKE_FLOWS_MAX);
+	}
+}
+
 static void on_sync(struct client *cl, const struct frame *f, uint64_t now_us)
 {
 	const struct frame_sync *s = &f->u.sync;
@@ -392,7 +401,8 @@ static void on_sync(struct client *cl, const struct frame *f, uint64_t now_us)
 	}
 	if (v == ROUTEINTAKE_SYNC_APPLY) {
 		peer_apply(cl, cl->rs.peers, cl->rs.n_peers, now_us);
-		flow_udp_apply(cl, cl->rs.routes, cl->rs.n_routes, now_us);
+		flow_udp_apply(cl, cl->rs.routes, cl->rs.n_routes, cl->rs.opts, cl->rs.n_opts,
+			       now_us);
 		peer_prune(cl, cl->rs.peers, cl->rs.n_peers);
 		routeintake_applied(&cl->rs);
 		log_info("routes: generation=%llu flows=%zu peers=%zu",
@@ -415,8 +425,9 @@ static void on_punch(struct client *cl, const struct frame *f, uint64_t now_us)
 
 /* PONG and everything else: the sign of life is the authenticated packet. */
 static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
-	[FRAME_PUNCH] = on_punch, [FRAME_ROUTE] = on_route,	      [FRAME_PEER] = on_peer,
-	[FRAME_SYNC] = on_sync,	  [FRAME_RELAY_BIND] = on_relay_bind,
+	[FRAME_PUNCH] = on_punch,	  [FRAME_ROUTE] = on_route,	   [FRAME_PEER] = on_peer,
+	[FRAME_SYNC] = on_sync,		  [FRAME_RELAY_BIND] = on_relay_bind,
+	[FRAME_FLOW_OPTS] = on_flow_opts,
 };
 
 void srvconn_on_transport(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us)

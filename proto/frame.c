@@ -453,6 +453,26 @@ static size_t cc_size(const struct frame *f)
 	return 32;
 }
 
+static void cc_echo_read(struct wire_reader *r, struct frame *f)
+{
+	f->u.cc_echo.flow_id = wire_read_u32(r);
+	f->u.cc_echo.echo_seq = wire_read_u32(r);
+	f->u.cc_echo.echo_hold_us = wire_read_u32(r);
+}
+
+static void cc_echo_write(struct wire_writer *w, const struct frame *f)
+{
+	wire_write_u32(w, f->u.cc_echo.flow_id);
+	wire_write_u32(w, f->u.cc_echo.echo_seq);
+	wire_write_u32(w, f->u.cc_echo.echo_hold_us);
+}
+
+static size_t cc_echo_size(const struct frame *f)
+{
+	(void)f;
+	return 12;
+}
+
 /* ---- route distribution (server -> client; SYNC both ways) ---- */
 
 /* An optional address: family u8 (0 = none) [ip port]. */
@@ -609,6 +629,81 @@ static size_t sync_size(const struct frame *f)
 	return 8 + 2 + 2;
 }
 
+static void flow_opts_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_flow_opts *o = &f->u.flow_opts;
+
+	o->generation = wire_read_u64(r);
+	o->flow_id = wire_read_u32(r);
+	o->multipath = wire_read_u8(r);
+	o->flags = wire_read_u8(r);
+	o->loss_ppb = wire_read_u32(r);
+	o->loss_burst_ppb = wire_read_u32(r);
+	o->corrupt_ppb = wire_read_u32(r);
+	o->duplicate_ppb = wire_read_u32(r);
+	o->reorder_ppb = wire_read_u32(r);
+	o->delay_ms = wire_read_u32(r);
+	o->jitter_ms = wire_read_u32(r);
+	o->rate_kbps = wire_read_u32(r);
+	o->seed = wire_read_u64(r);
+}
+
+static void flow_opts_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_flow_opts *o = &f->u.flow_opts;
+
+	wire_write_u64(w, o->generation);
+	wire_write_u32(w, o->flow_id);
+	wire_write_u8(w, o->multipath);
+	wire_write_u8(w, o->flags);
+	wire_write_u32(w, o->loss_ppb);
+	wire_write_u32(w, o->loss_burst_ppb);
+	wire_write_u32(w, o->corrupt_ppb);
+	wire_write_u32(w, o->duplicate_ppb);
+	wire_write_u32(w, o->reorder_ppb);
+	wire_write_u32(w, o->delay_ms);
+	wire_write_u32(w, o->jitter_ms);
+	wire_write_u32(w, o->rate_kbps);
+	wire_write_u64(w, o->seed);
+}
+
+static size_t flow_opts_size(const struct frame *f)
+{
+	(void)f;
+	return 8 + 4 + 1 + 1 + 8 * 4 + 8;
+}
+
+static int flow_opts_validate(const struct frame *f)
+{
+	const struct frame_flow_opts *o = &f->u.flow_opts;
+	const uint32_t probs[] = {o->loss_ppb, o->loss_burst_ppb, o->corrupt_ppb, o->duplicate_ppb,
+				  o->reorder_ppb};
+
+	if (o->multipath > FRAME_MULTIPATH_MAX || (o->flags & ~FRAME_FLOW_OPTS_FLAGS_ALL)) {
+		return -EINVAL;
+	}
+	if (!(o->flags & FRAME_FLOW_OPTS_IMPAIR)) {
+		/* No impairment: every impair field is zero, so that one set of
+		 * options has exactly one encoding (the server hashes sets). */
+		bool any = o->flags != 0 || o->delay_ms || o->jitter_ms || o->rate_kbps || o->seed;
+
+		for (size_t i = 0; i < WH_ARRAY_LEN(probs); i++) {
+			any |= probs[i] != 0;
+		}
+		return any ? -EINVAL : 0;
+	}
+	for (size_t i = 0; i < WH_ARRAY_LEN(probs); i++) {
+		if (probs[i] > FRAME_PPB_ONE) {
+			return -EINVAL;
+		}
+	}
+	if (o->delay_ms > FRAME_FLOW_OPTS_MS_MAX || o->jitter_ms > FRAME_FLOW_OPTS_MS_MAX ||
+	    o->rate_kbps > FRAME_FLOW_OPTS_KBPS_MAX) {
+		return -EINVAL;
+	}
+	return (!(o->flags & FRAME_FLOW_OPTS_HAS_SEED) && o->seed != 0) ? -EINVAL : 0;
+}
+
 static void relay_bind_read(struct wire_reader *r, struct frame *f)
 {
 	struct frame_relay_bind *b = &f->u.relay_bind;
@@ -730,6 +825,8 @@ static const struct frame_ops frame_table[FRAME_TYPE_COUNT] = {
 	[FRAME_RELAY_BIND] = {relay_bind_read, relay_bind_write, relay_bind_size,
 			      relay_bind_validate},
 	[FRAME_PUNCH] = {punch_read, punch_write, punch_size, punch_validate},
+	[FRAME_FLOW_OPTS] = {flow_opts_read, flow_opts_write, flow_opts_size, flow_opts_validate},
+	[FRAME_CC_ECHO] = {cc_echo_read, cc_echo_write, cc_echo_size, always_valid},
 };
 
 /* The ops for a type we can decode, or NULL (padding and unknown types). */

@@ -37,7 +37,10 @@ enum frame_type {
 	FRAME_PEER = 0x0B,	 /* server -> client */
 	FRAME_SYNC = 0x0C,	 /* both ways: end of a route set / its ack */
 	FRAME_RELAY_BIND = 0x0D, /* client -> server on a relay port, and its ack */
-	FRAME_PUNCH = 0x10,	 /* server -> client: run a punch attempt */
+	FRAME_FLOW_OPTS = 0x0E,	 /* server -> client, part of a route set */
+	/* 0x0F is reserved (allocated on another branch). */
+	FRAME_PUNCH = 0x10,   /* server -> client: run a punch attempt */
+	FRAME_CC_ECHO = 0x11, /* congestion feedback: delay echo, beside FRAME_CC */
 	FRAME_TYPE_COUNT
 };
 
@@ -181,6 +184,18 @@ struct frame_cc {
 	uint64_t rate_bps;
 };
 
+/* flow_id u32 | echo_seq u32 | echo_hold_us u32. Sent with each FRAME_CC by
+ * the receiver of a flow's datagrams: the highest sequence number received
+ * from the sender so far and how long ago (receiver's clock) it arrived. The
+ * sender, which remembers when it sent that datagram, gets a round-trip
+ * sample (now - sent - hold) from it whose growth is the queueing delay on
+ * the path; no clock is shared and DATAGRAM carries no timestamp. */
+struct frame_cc_echo {
+	uint32_t flow_id;
+	uint32_t echo_seq;
+	uint32_t echo_hold_us;
+};
+
 enum frame_proto { FRAME_PROTO_UDP = 1, FRAME_PROTO_TCP = 2, FRAME_PROTO_MAX = FRAME_PROTO_TCP };
 
 /* Roles of a flow member (a bit set). */
@@ -195,8 +210,9 @@ struct frame_member {
 
 /* Route distribution (issue #4). The server sends each client its whole
  * route set, tagged with a generation: one ROUTE per flow the client is in,
- * one PEER per client it shares a flow with, then SYNC with the generation
- * and the number of ROUTE+PEER frames in the set. The client applies a set
+ * one FLOW_OPTS after a ROUTE whose flow has non-default options, one PEER
+ * per client it shares a flow with, then SYNC with the generation and the
+ * number of ROUTE+FLOW_OPTS+PEER frames in the set. The client applies a set
  * only when it has all of them, and acks with SYNC (same generation and
  * count); the server resends the set until acked. Anything the set does not
  * name is gone. */
@@ -251,6 +267,42 @@ struct frame_relay_bind {
 	uint8_t flags; /* FRAME_RELAY_BIND_ACK */
 };
 
+enum frame_multipath {
+	FRAME_MULTIPATH_FAILOVER = 0,
+	FRAME_MULTIPATH_REDUNDANT = 1,
+	FRAME_MULTIPATH_BALANCE = 2,
+	FRAME_MULTIPATH_MAX = FRAME_MULTIPATH_BALANCE
+};
+
+#define FRAME_FLOW_OPTS_IMPAIR 0x01   /* the impair fields are set */
+#define FRAME_FLOW_OPTS_HAS_SEED 0x02 /* impair.seed was given (needs IMPAIR) */
+#define FRAME_FLOW_OPTS_FLAGS_ALL (FRAME_FLOW_OPTS_IMPAIR | FRAME_FLOW_OPTS_HAS_SEED)
+#define FRAME_PPB_ONE 1000000000u	   /* probabilities: parts per billion */
+#define FRAME_FLOW_OPTS_MS_MAX 60000u	   /* delay_ms, jitter_ms */
+#define FRAME_FLOW_OPTS_KBPS_MAX 10000000u /* rate_kbps (10 Gbit/s) */
+
+/* Per-flow options of a route set (issue #9), one after the flow's ROUTE
+ * when the flow has any that are not the defaults; counted in SYNC's count.
+ * generation u64 | flow_id u32 | multipath u8 | flags u8 |
+ * loss_ppb u32 | loss_burst_ppb u32 | corrupt_ppb u32 | duplicate_ppb u32 |
+ * reorder_ppb u32 | delay_ms u32 | jitter_ms u32 | rate_kbps u32 | seed u64.
+ * Without FRAME_FLOW_OPTS_IMPAIR every impair field is 0. */
+struct frame_flow_opts {
+	uint64_t generation;
+	uint32_t flow_id;
+	uint8_t multipath; /* enum frame_multipath */
+	uint8_t flags;	   /* FRAME_FLOW_OPTS_* */
+	uint32_t loss_ppb; /* each probability 0..FRAME_PPB_ONE */
+	uint32_t loss_burst_ppb;
+	uint32_t corrupt_ppb;
+	uint32_t duplicate_ppb;
+	uint32_t reorder_ppb;
+	uint32_t delay_ms;  /* 0..FRAME_FLOW_OPTS_MS_MAX */
+	uint32_t jitter_ms; /* 0..FRAME_FLOW_OPTS_MS_MAX */
+	uint32_t rate_kbps; /* 0 = unlimited, ..FRAME_FLOW_OPTS_KBPS_MAX */
+	uint64_t seed;
+};
+
 /* client name | version u8 | uplink_id u8 | caps u32 */
 struct frame_join {
 	struct frame_name client;
@@ -288,6 +340,8 @@ struct frame {
 		struct frame_path path;
 		struct frame_punch punch;
 		struct frame_cc cc;
+		struct frame_cc_echo cc_echo;
+		struct frame_flow_opts flow_opts;
 		struct frame_route route;
 		struct frame_join join;
 		struct frame_register reg;

@@ -13,6 +13,7 @@
 #include "proto/wire.h"
 
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <string.h>
@@ -165,6 +166,39 @@ static int fill_route(struct frame *f, const struct routes_flow *fl, const char 
 	return fill_members(rt, fl);
 }
 
+static uint32_t to_ppb(double prob)
+{
+	/* Validated to 0..1 by the parser; rounded so 0.1 is 100000000 exactly. */
+	return (uint32_t)llround(prob * FRAME_PPB_ONE);
+}
+
+/* The flow's FLOW_OPTS; false when every option has its default (no frame). */
+static bool fill_opts(struct frame *f, const struct routes_flow *fl)
+{
+	struct frame_flow_opts *o = &f->u.flow_opts;
+	const struct routes_impair *im = &fl->impair;
+
+	memset(f, 0, sizeof(*f));
+	f->type = FRAME_FLOW_OPTS;
+	o->flow_id = routeset_flow_id(fl->name);
+	o->multipath = fl->multipath == ROUTES_MULTIPATH_REDUNDANT ? FRAME_MULTIPATH_REDUNDANT
+		       : fl->multipath == ROUTES_MULTIPATH_BALANCE ? FRAME_MULTIPATH_BALANCE
+								   : FRAME_MULTIPATH_FAILOVER;
+	if (fl->has_impair) {
+		o->flags = FRAME_FLOW_OPTS_IMPAIR | (im->has_seed ? FRAME_FLOW_OPTS_HAS_SEED : 0);
+		o->loss_ppb = to_ppb(im->loss);
+		o->loss_burst_ppb = to_ppb(im->loss_burst);
+		o->corrupt_ppb = to_ppb(im->corrupt);
+		o->duplicate_ppb = to_ppb(im->duplicate);
+		o->reorder_ppb = to_ppb(im->reorder);
+		o->delay_ms = im->delay_ms;
+		o->jitter_ms = im->jitter_ms;
+		o->rate_kbps = im->rate_kbps;
+		o->seed = im->has_seed ? im->seed : 0;
+	}
+	return o->flags != 0 || o->multipath != FRAME_MULTIPATH_FAILOVER;
+}
+
 static void add_routes(struct packer *p, const struct routes *r, const char *id, uint64_t gen,
 		       uint16_t *count)
 {
@@ -177,6 +211,13 @@ static void add_routes(struct packer *p, const struct routes *r, const char *id,
 		p->err = fill_route(&f, &r->flows[i], id);
 		packer_add(p, &f, &f.u.route.generation, gen);
 		(*count)++;
+		/* Options travel in their own frame (frame.h extension rule). Being
+		 * part of the set, they are in its hash: an edit of only `impair`
+		 * makes a new generation. */
+		if (p->err == 0 && fill_opts(&f, &r->flows[i])) {
+			packer_add(p, &f, &f.u.flow_opts.generation, gen);
+			(*count)++;
+		}
 	}
 }
 

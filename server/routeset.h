@@ -21,7 +21,7 @@ typedef uint16_t routeset_relay_port_fn(void *ctx, const char *self, const char 
 typedef void routeset_emit_fn(void *ctx, const uint8_t *pt, size_t len);
 
 struct routeset_info {
-	uint16_t count;			 /* ROUTE + PEER frames */
+	uint16_t count;			 /* ROUTE + FLOW_OPTS + PEER frames */
 	size_t n_packets;		 /* packets emitted (or that would be) */
 	uint8_t hash[ROUTESET_HASH_LEN]; /* of the set without its generation */
 };
@@ -34,7 +34,8 @@ uint32_t routeset_flow_id(const char *name);
 WH_MUST_CHECK int routeset_check_ids(const struct routes *r, struct diag *d);
 
 /* Build client id's route set with generation gen: one ROUTE per flow it is
- * in, one PEER per client sharing a flow with it (in routes order) whose
+ * in (followed by its FLOW_OPTS when the flow has impair or a multipath
+ * mode other than failover), one PEER per client sharing a flow with it (in routes order) whose
  * relay port is known (relay_port NULL or 0: the peer is left out), then
  * SYNC {gen, count, keepalive_s}, packed into as few packets as fit. emit
  * (may be NULL: only *info is filled) gets each packet. Returns 0; -ENOENT

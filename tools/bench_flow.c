@@ -10,11 +10,16 @@
  *   bench_flow --bind IP:PORT [--to IP:PORT] [--id NAME] [--count N]
  *              [--size BYTES] [--rate PPS] [--echo] [--expect N]
  *              [--expect-echo N] [--timeout MS] [--linger MS] [--fill TEXT]
- *              [--delay MS]
+ *              [--delay MS] [--ramp MS:PPS,MS:PPS...] [--bin N]
  *
  * --to: send --count datagrams (default 1000) of --size bytes (default 200,
  * at least 32) at --rate per second (default 1000; 0 = as fast as possible).
  * --delay: only receive for the first MS, then start sending.
+ * --ramp: instead of --rate, a send rate that moves linearly between the
+ * given points (ms since sending started : datagrams per second); sending
+ * stops at the last point (or at --count). The report then holds
+ * tx_start_wall_ms (CLOCK_REALTIME when sending started) so a script can
+ * place the ramp on other logs' time lines.
  * --fill: the body is TEXT repeated (a known plaintext to look for in a
  * capture), instead of a pattern made from the sender id and sequence number.
  * --echo: answer each data datagram, to the address it came from, with the
@@ -22,9 +27,18 @@
  * It stops when it has sent everything and received --expect distinct data
  * datagrams and --expect-echo distinct echoes of its own (then waits --linger
  * ms more to catch extras, default 200), or at --timeout (default 30000 ms).
+ * --bin N: the report also holds "bins", the count of distinct data
+ * datagrams received per N sequence numbers ([0,N), [N,2N), ...; at most
+ * BF_BINS_MAX bins), to see a rate change during a stream.
+ * Every datagram's header carries a check of its other header bytes, so a
+ * changed byte anywhere is seen (counted as corrupt; a changed magic number
+ * counts as foreign). The report has one-way latency percentiles, mean and
+ * standard deviation, and rx_hash: a hash of which sequence numbers arrived
+ * from each sender, equal for two runs that lost the same datagrams.
  * Exit 0 when the expectations were met and nothing was corrupt, 1 otherwise,
  * 2 on a usage error. Numeric IPv4 only. Every loop is bounded. */
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -39,7 +53,9 @@
 #include <sys/socket.h>
 
 #define BF_MAGIC 0x57484643u /* "WHFC" */
-#define BF_HDR 32	     /* magic u32 | flags u32 | id[8] | seq u32 | pad u32 | tx_us u64 */
+#define BF_HDR 32	     /* magic u32 | flags u32 | id[8] | seq u32 | check u32 | tx_us u64 */
+#define BF_RAMP_MAX 32
+#define BF_BINS_MAX 1024
 #define BF_MAX_SIZE 65507
 #define BF_MAX_COUNT 10000000L
 #define BF_MAX_SENDERS 16
@@ -52,7 +68,9 @@ struct bf_opts {
 	bool has_to, is_echo;
 	char id[BF_ID_LEN + 1];
 	const char *fill; /* body = this text repeated, instead of the pattern */
-	long count, size, rate, expect, expect_echo, timeout_ms, linger_ms, delay_ms;
+	long count, size, rate, expect, expect_echo, timeout_ms, linger_ms, delay_ms, bin;
+	int n_ramp;
+	long ramp_ms[BF_RAMP_MAX], ramp_pps[BF_RAMP_MAX];
 };
 
 struct bf_sender {
@@ -60,6 +78,7 @@ struct bf_sender {
 	struct sockaddr_in from;
 	bool is_multi_addr; /* datagrams of this sender came from several addresses */
 	long unique;
+	uint32_t max_seq;
 	uint8_t *seen; /* count bits */
 };
 
@@ -75,6 +94,9 @@ struct bf_state {
 	uint64_t first_rx_us, last_rx_us, rx_bytes;
 	uint64_t max_gap_us;	   /* longest wait between two new data datagrams */
 	uint64_t first_rx_wall_ms; /* CLOCK_REALTIME, so a script can compare with `date` */
+	uint64_t tx_start_wall_ms;
+	long bins[BF_BINS_MAX];
+	long n_bins;
 	uint8_t *buf;
 };
 
@@ -142,8 +164,50 @@ static bool parse_long(const char *text, long min, long max, long *out)
 	return true;
 }
 
+/* "MS:PPS,MS:PPS,..." with growing MS. */
+static bool parse_ramp(struct bf_opts *o, const char *text)
+{
+	const char *p = text;
+
+	o->n_ramp = 0;
+	while (*p && o->n_ramp < BF_RAMP_MAX) {
+		char *end;
+		long ms = strtol(p, &end, 10), pps;
+
+		if (end == p || *end != ':' || ms < 0 ||
+		    (o->n_ramp > 0 && ms <= o->ramp_ms[o->n_ramp - 1])) {
+			return false;
+		}
+		p = end + 1;
+		pps = strtol(p, &end, 10);
+		if (end == p || pps < 0 || pps > 10000000 || (*end != ',' && *end != '\0')) {
+			return false;
+		}
+		o->ramp_ms[o->n_ramp] = ms;
+		o->ramp_pps[o->n_ramp++] = pps;
+		p = *end ? end + 1 : end;
+	}
+	return *p == '\0' && o->n_ramp >= 2;
+}
+
+/* The ramp's rate t_ms after sending started; -1 past its end. */
+static double ramp_pps(const struct bf_opts *o, double t_ms)
+{
+	for (int i = 1; i < o->n_ramp; i++) {
+		if (t_ms < o->ramp_ms[i]) {
+			double a = (t_ms - o->ramp_ms[i - 1]) / (o->ramp_ms[i] - o->ramp_ms[i - 1]);
+
+			return o->ramp_pps[i - 1] + a * (o->ramp_pps[i] - o->ramp_pps[i - 1]);
+		}
+	}
+	return -1;
+}
+
 static bool take_option(struct bf_opts *o, const char *name, const char *value)
 {
+	if (strcmp(name, "--ramp") == 0) {
+		return parse_ramp(o, value);
+	}
 	if (strcmp(name, "--bind") == 0) {
 		return parse_endpoint(value, &o->bind);
 	}
@@ -171,6 +235,7 @@ static bool take_option(struct bf_opts *o, const char *name, const char *value)
 		{"--timeout", &o->timeout_ms, 1, 3600000},
 		{"--linger", &o->linger_ms, 0, 600000},
 		{"--delay", &o->delay_ms, 0, 600000},
+		{"--bin", &o->bin, 1, BF_MAX_COUNT},
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(name, nums[i].name) == 0) {
@@ -237,8 +302,24 @@ static bool bit_test_set(uint8_t *bits, uint32_t i)
 	return was;
 }
 
+/* FNV-1a over the header without its check field (bytes 20..23). */
+static uint32_t header_check(const uint8_t *b)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < BF_HDR; i++) {
+		if (i < 20 || i >= 24) {
+			h = (h ^ b[i]) * 16777619u;
+		}
+	}
+	return h;
+}
+
 static bool body_ok(const uint8_t *b, size_t len, const char *id, uint32_t seq)
 {
+	if (get32(b + 20) != header_check(b)) {
+		return false;
+	}
 	for (size_t i = BF_HDR; i < len; i++) {
 		if (b[i] != pattern(id, seq, i)) {
 			return false;
@@ -286,6 +367,13 @@ static void on_data(struct bf_state *st, const uint8_t *b, size_t len,
 		s->is_multi_addr = true;
 	}
 	s->unique++;
+	s->max_seq = seq > s->max_seq ? seq : s->max_seq;
+	if (st->o.bin > 0 && seq / (uint32_t)st->o.bin < BF_BINS_MAX) {
+		long k = (long)(seq / (uint32_t)st->o.bin);
+
+		st->bins[k]++;
+		st->n_bins = k + 1 > st->n_bins ? k + 1 : st->n_bins;
+	}
 	st->received++;
 	st->rx_bytes += len;
 	if (st->first_rx_us == 0) {
@@ -306,6 +394,7 @@ static void on_data(struct bf_state *st, const uint8_t *b, size_t len,
 		uint8_t *e = st->buf + BF_MAX_SIZE + 1;
 		memcpy(e, b, len);
 		put32(e + 4, BF_FLAG_ECHO);
+		put32(e + 20, header_check(e));
 		(void)sendto(st->fd, e, len, 0, (const struct sockaddr *)from, sizeof(*from));
 	}
 }
@@ -362,9 +451,9 @@ static void send_one(struct bf_state *st)
 	put32(b + 4, 0);
 	memcpy(b + 8, st->o.id, BF_ID_LEN);
 	put32(b + 16, seq);
-	put32(b + 20, 0);
 	put32(b + 24, (uint32_t)(t >> 32));
 	put32(b + 28, (uint32_t)t);
+	put32(b + 20, header_check(b));
 	for (size_t i = BF_HDR; i < (size_t)st->o.size; i++) {
 		b[i] = pattern(st->o.id, seq, i);
 	}
@@ -386,7 +475,8 @@ static void run(struct bf_state *st)
 	/* --delay: receive only, at first, so a peer app can bind before we send. */
 	uint64_t start = now_us() + (uint64_t)st->o.delay_ms * 1000u;
 	uint64_t deadline = now_us() + (uint64_t)st->o.timeout_ms * 1000u;
-	uint64_t met_at = 0;
+	uint64_t met_at = 0, last_t = 0;
+	double credit = 1; /* --ramp: datagrams due and not yet sent */
 
 	/* Bounded by the deadline; each pass sends what the rate allows and drains. */
 	while (now_us() < deadline) {
@@ -396,8 +486,34 @@ static void run(struct bf_state *st)
 				st->o.rate
 					? (long)((t - start) * (uint64_t)st->o.rate / 1000000u) + 1
 					: st->sent + 64;
+			if (st->tx_start_wall_ms == 0) {
+				struct timespec wall;
+				clock_gettime(CLOCK_REALTIME, &wall);
+				st->tx_start_wall_ms = (uint64_t)wall.tv_sec * 1000u +
+						       (uint64_t)wall.tv_nsec / 1000000u;
+				last_t = t;
+			}
+			if (st->o.n_ramp > 0) {
+				double pps = ramp_pps(&st->o, (double)(t - start) / 1000.0);
+
+				if (pps < 0) {
+					st->o.count = st->sent; /* the ramp is over */
+				}
+				credit += pps > 0 ? pps * (double)(t - last_t) / 1e6 : 0;
+				/* After a stall (2 cores, many processes) catch up at
+				 * most 20 ms of the ramp, not in one long burst. */
+				if (credit > pps * 0.02 + 1) {
+					credit = pps * 0.02 + 1;
+				}
+				last_t = t;
+				due = st->sent + (long)credit;
+				credit -= (long)credit;
+			}
 			for (int k = 0; k < 64 && st->sent < st->o.count && st->sent < due; k++) {
 				send_one(st);
+			}
+			if (st->o.n_ramp > 0 && st->sent < due) {
+				credit += (double)(due - st->sent); /* keep what did not fit */
 			}
 		}
 		if (expectations_met(st)) {
@@ -425,21 +541,44 @@ static void report(struct bf_state *st)
 	double secs =
 		st->last_rx_us > st->first_rx_us ? (st->last_rx_us - st->first_rx_us) / 1e6 : 0;
 	uint64_t p50 = 0, p99 = 0;
+	double mean = 0, var = 0;
+	uint32_t hash = 2166136261u;
 
 	if (st->n_lat > 0) {
 		qsort(st->lat_us, (size_t)st->n_lat, sizeof(uint64_t), cmp_u64);
 		p50 = st->lat_us[st->n_lat / 2];
 		p99 = st->lat_us[(st->n_lat * 99) / 100];
+		for (long i = 0; i < st->n_lat; i++) {
+			mean += (double)st->lat_us[i];
+		}
+		mean /= (double)st->n_lat;
+		for (long i = 0; i < st->n_lat; i++) {
+			var += ((double)st->lat_us[i] - mean) * ((double)st->lat_us[i] - mean);
+		}
+		var /= (double)st->n_lat;
+	}
+	/* Which sequence numbers arrived, sender by sender. */
+	for (int i = 0; i < st->n_senders; i++) {
+		const struct bf_sender *s = &st->senders[i];
+
+		for (size_t k = 0; k < BF_ID_LEN; k++) {
+			hash = (hash ^ (uint8_t)s->id[k]) * 16777619u;
+		}
+		for (size_t k = 0; k <= s->max_seq / 8; k++) {
+			hash = (hash ^ s->seen[k]) * 16777619u;
+		}
 	}
 	printf("{\"id\":\"%.*s\",\"sent\":%ld,\"received\":%ld,\"dup\":%ld,\"corrupt\":%ld,"
 	       "\"foreign\":%ld,\"echo\":%ld,\"echo_dup\":%ld,\"mbps\":%.3f,\"pps\":%.1f,"
-	       "\"lat_p50_us\":%llu,\"lat_p99_us\":%llu,\"first_rx_wall_ms\":%llu,"
+	       "\"lat_p50_us\":%llu,\"lat_p99_us\":%llu,\"lat_mean_us\":%.1f,\"lat_std_us\":%.1f,"
+	       "\"rx_hash\":\"%08x\",\"first_rx_wall_ms\":%llu,\"tx_start_wall_ms\":%llu,"
 	       "\"max_gap_ms\":%.1f,\"senders\":{",
 	       (int)strcspn(st->o.id, " "), st->o.id, st->sent, st->received, st->dup, st->corrupt,
 	       st->foreign, st->echo_unique, st->echo_dup,
 	       secs > 0 ? st->rx_bytes * 8 / secs / 1e6 : 0, secs > 0 ? st->received / secs : 0,
-	       (unsigned long long)p50, (unsigned long long)p99,
-	       (unsigned long long)st->first_rx_wall_ms, (double)st->max_gap_us / 1000.0);
+	       (unsigned long long)p50, (unsigned long long)p99, mean, sqrt(var), (unsigned)hash,
+	       (unsigned long long)st->first_rx_wall_ms, (unsigned long long)st->tx_start_wall_ms,
+	       (double)st->max_gap_us / 1000.0);
 	for (int i = 0; i < st->n_senders; i++) {
 		const struct bf_sender *s = &st->senders[i];
 		inet_ntop(AF_INET, &s->from.sin_addr, ip, sizeof(ip));
@@ -447,7 +586,11 @@ static void report(struct bf_state *st)
 		       i ? "," : "", (int)strcspn(s->id, " "), s->id, s->unique, ip,
 		       ntohs(s->from.sin_port), s->is_multi_addr ? "true" : "false");
 	}
-	printf("}}\n");
+	printf("},\"bins\":[");
+	for (long i = 0; i < st->n_bins; i++) {
+		printf("%s%ld", i ? "," : "", st->bins[i]);
+	}
+	printf("]}\n");
 }
 
 int main(int argc, char **argv)

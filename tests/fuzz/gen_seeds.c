@@ -67,7 +67,7 @@ static void frame_seeds(void)
 	uint8_t buf[1024];
 	uint8_t all[4096];
 	size_t n = 0;
-	struct frame f[9];
+	struct frame f[11];
 	const uint8_t unknown[] = {0x7e, 0, 2, 1, 2, 0x00, 0, 1, 0, FRAME_PING, 0, 12,
 				   0,	 0, 0, 1, 0, 0,	   0, 0, 0, 0,		0, 9};
 	char name[32];
@@ -105,7 +105,23 @@ static void frame_seeds(void)
 	f[5].type = FRAME_JOIN;
 	set_name(&f[5].u.join.client, "drone3");
 	f[5].u.join.version = WIRE_PROTOCOL_VERSION;
-	for (size_t i = 0; i < 9; i++) {
+	f[9].type = FRAME_FLOW_OPTS;
+	f[9].u.flow_opts = (struct frame_flow_opts){
+		.generation = 1,
+		.flow_id = 0x01020304,
+		.multipath = FRAME_MULTIPATH_REDUNDANT,
+		.flags = FRAME_FLOW_OPTS_IMPAIR | FRAME_FLOW_OPTS_HAS_SEED,
+		.loss_ppb = 100000000,
+		.loss_burst_ppb = 500000000,
+		.corrupt_ppb = 50000000,
+		.delay_ms = 50,
+		.jitter_ms = 10,
+		.rate_kbps = 10000,
+		.seed = 42,
+	};
+	f[10].type = FRAME_CC_ECHO;
+	f[10].u.cc_echo = (struct frame_cc_echo){7, 1000, 250};
+	for (size_t i = 0; i < 11; i++) {
 		size_t len = one_frame(buf, sizeof(buf), &f[i]);
 
 		snprintf(name, sizeof(name), "type_%02x", f[i].type);

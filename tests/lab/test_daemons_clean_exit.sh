@@ -19,7 +19,8 @@ D3=$("$KG" pubkey <"$LAB_DIR/drone3.key")
 cat >"$LAB_DIR/routes.conf" <<CONF
 server: { listen = ["127.0.0.1:17410"]; key_file = "server.key"; };
 clients: { drone3 = { key = "$D3"; }; };
-flows: ( { name = "mavlink"; proto = "udp"; port = 14550; members = ["drone3"]; } );
+flows: ( { name = "mavlink"; proto = "udp"; port = 14550; members = ["drone3"];
+           impair = { loss = 0.1; delay_ms = 20; jitter_ms = 5; seed = 1; }; } );
 CONF
 cat >"$LAB_DIR/client.ini" <<INI
 [client]
@@ -40,9 +41,13 @@ lab_start client "${VG[@]}" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/client.ini"
 wait_until 30 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
 wait_until 30 grep -q "client drone3: running" "$LAB_DIR/client.log" || fail "client did not start"
 
-# One applied reload and one refused one, so their paths are checked too.
-sed -i 's/port = 14550/port = 14551/' "$LAB_DIR/routes.conf"
+# One applied reload (which also replaces the flow's impairment engine) and
+# one refused one, so their paths are checked too.
+wait_until 30 grep -q "flow mavlink: impair loss=0.1 " "$LAB_DIR/client.log" || fail "no impairment"
+sed -i 's/port = 14550/port = 14551/; s/loss = 0.1;/loss = 0.2;/' "$LAB_DIR/routes.conf"
 wait_until 10 grep -q "generation=2" "$LAB_DIR/server.log" || fail "reload not applied"
+wait_until 30 grep -q "flow mavlink: impair loss=0.2 " "$LAB_DIR/client.log" ||
+	fail "the impairment was not replaced"
 echo 'flows: ( { name = "x"; } );' >>"$LAB_DIR/routes.conf"
 wait_until 10 grep -q "running configuration kept" "$LAB_DIR/server.log" || fail "bad reload not refused"
 

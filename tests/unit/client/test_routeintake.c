@@ -56,6 +56,38 @@ static void test_routeintake_applies_when_the_count_matches(void **state)
 	assert_int_equal(routeintake_on_sync(rs, &s), ROUTEINTAKE_SYNC_REACK);
 }
 
+/* FLOW_OPTS frames count towards SYNC like ROUTE and PEER; a resent one
+ * replaces its copy; a newer generation starts over without them. */
+static void test_routeintake_flow_opts_are_part_of_the_count(void **state)
+{
+	struct routeintake *rs = *state;
+	struct frame_route r = fixture_route(7, 1, "video", 5600, 0, 2, two, one_to_one);
+	struct frame_peer p = fixture_peer(7, "gcs4", 1, 2000);
+	struct frame_flow_opts o = {.generation = 7,
+				    .flow_id = 1,
+				    .flags = FRAME_FLOW_OPTS_IMPAIR,
+				    .loss_ppb = 100000000};
+	struct frame_sync s = sync_of(7, 3);
+
+	assert_int_equal(routeintake_on_route(rs, &r), ROUTEINTAKE_KEEP);
+	assert_int_equal(routeintake_on_peer(rs, &p), ROUTEINTAKE_KEEP);
+	assert_int_equal(routeintake_on_sync(rs, &s), ROUTEINTAKE_SYNC_WAIT);
+	assert_int_equal(routeintake_on_flow_opts(rs, &o), ROUTEINTAKE_KEEP);
+	o.loss_ppb = 500000000;
+	assert_int_equal(routeintake_on_flow_opts(rs, &o), ROUTEINTAKE_KEEP);
+	assert_int_equal(routeintake_on_sync(rs, &s), ROUTEINTAKE_SYNC_APPLY);
+	assert_int_equal(rs->n_opts, 1);
+	assert_non_null(routeintake_find_opts(rs->opts, rs->n_opts, 1));
+	assert_int_equal(routeintake_find_opts(rs->opts, rs->n_opts, 1)->loss_ppb, 500000000);
+	assert_null(routeintake_find_opts(rs->opts, rs->n_opts, 2));
+	routeintake_applied(rs);
+	r.generation = 8;
+	assert_int_equal(routeintake_on_route(rs, &r), ROUTEINTAKE_KEEP);
+	assert_int_equal(rs->n_opts, 0);
+	o.generation = 7;
+	assert_int_equal(routeintake_on_flow_opts(rs, &o), ROUTEINTAKE_STALE);
+}
+
 static void test_routeintake_resent_frames_replace_their_copy(void **state)
 {
 	struct routeintake *rs = *state;
@@ -183,6 +215,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_routeintake_applies_when_the_count_matches),
+		T(test_routeintake_flow_opts_are_part_of_the_count),
 		T(test_routeintake_resent_frames_replace_their_copy),
 		T(test_routeintake_ignores_older_and_restarts_on_newer_generations),
 		T(test_routeintake_applies_an_empty_set),

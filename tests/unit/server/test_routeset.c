@@ -254,6 +254,60 @@ static void test_routeset_hash_ignores_generation_and_unrelated_flows(void **sta
 	routes_free(c);
 }
 
+#define FLOW_VIDEO_IMPAIR(LOSS)                                                        \
+	"{ name = \"video\"; proto = \"udp\"; port = 5600; from = [\"drone3\"]; "      \
+	"to = [\"gcs4\"]; impair = { loss = " LOSS "; delay_ms = 50; jitter_ms = 10; " \
+	"loss_burst = 0.25; seed = 7; rate_kbps = 10000; }; }"
+
+/* A flow with impair gets a FLOW_OPTS right after its ROUTE, counted in
+ * SYNC; a flow without options gets none; an edit of only impair changes
+ * the set's hash (so it reaches the clients as a new generation). */
+static void test_routeset_flow_opts_follow_their_route_and_change_the_hash(void **state)
+{
+	static struct frame f[64];
+	struct routes *a = parse(HEAD "flows: (" FLOW_MAVLINK ", " FLOW_VIDEO_IMPAIR("0.1") ");\n");
+	struct routes *b = parse(HEAD "flows: (" FLOW_MAVLINK ", " FLOW_VIDEO_IMPAIR("0.5") ");\n");
+	struct collected c;
+	struct routeset_info i1, i2;
+	const struct frame_flow_opts *o = NULL;
+	size_t n, n_opts = 0;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(routeset_build(a, "gcs4", 9, fake_relay_port, NULL, collect_cb, &c, &i1),
+			 0);
+	n = decode_all(&c, f, 64);
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].type != FRAME_FLOW_OPTS) {
+			continue;
+		}
+		n_opts++;
+		o = &f[i].u.flow_opts;
+		assert_true(i > 0 && f[i - 1].type == FRAME_ROUTE);
+		assert_string_equal(f[i - 1].u.route.flow.text, "video");
+		assert_int_equal(o->flow_id, f[i - 1].u.route.flow_id);
+	}
+	assert_int_equal(n_opts, 1);
+	assert_int_equal(o->generation, 9);
+	assert_int_equal(o->flags, FRAME_FLOW_OPTS_IMPAIR | FRAME_FLOW_OPTS_HAS_SEED);
+	assert_int_equal(o->multipath, FRAME_MULTIPATH_FAILOVER);
+	assert_int_equal(o->loss_ppb, 100000000);
+	assert_int_equal(o->loss_burst_ppb, 250000000);
+	assert_int_equal(o->corrupt_ppb, 0);
+	assert_int_equal(o->delay_ms, 50);
+	assert_int_equal(o->jitter_ms, 10);
+	assert_int_equal(o->rate_kbps, 10000);
+	assert_true(o->seed == 7);
+	/* 2 ROUTE + 1 FLOW_OPTS + 1 PEER */
+	assert_int_equal(f[n - 1].type, FRAME_SYNC);
+	assert_int_equal(f[n - 1].u.sync.count, 4);
+	assert_int_equal(i1.count, 4);
+	assert_int_equal(routeset_build(b, "gcs4", 9, fake_relay_port, NULL, NULL, NULL, &i2), 0);
+	assert_memory_not_equal(i1.hash, i2.hash, ROUTESET_HASH_LEN);
+	routes_free(a);
+	routes_free(b);
+}
+
 static void test_routeset_many_flows_pack_into_several_full_packets(void **state)
 {
 	static struct frame f[512];
@@ -338,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_routeset_holds_routes_peers_and_a_final_sync),
 		cmocka_unit_test(test_routeset_sink_gets_its_deliver_override_and_listen_override),
 		cmocka_unit_test(test_routeset_hash_ignores_generation_and_unrelated_flows),
+		cmocka_unit_test(test_routeset_flow_opts_follow_their_route_and_change_the_hash),
 		cmocka_unit_test(test_routeset_many_flows_pack_into_several_full_packets),
 		cmocka_unit_test(test_routeset_unknown_client_is_refused),
 		cmocka_unit_test(test_routeset_flow_id_collision_is_refused_with_its_line),

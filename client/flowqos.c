@@ -1,0 +1,335 @@
+/* flowqos: a UDP flow's options, impairment and congestion reports (DESIGN
+ * §9, issue #9; PROTOCOL.md "Flow options" and "Congestion reports"). Owns
+ * the flow's impairment engine and its release timer, and the per-member
+ * report state; the sockets stay flow_udp.c's, sessions peer.c's. Nothing is
+ * allocated per datagram (the engine's pool is made when the options are
+ * applied). Must not parse wire bytes by hand. */
+#include "flowqos.h"
+
+#include "client/client.h"
+#include "client/flow_udp.h"
+#include "client/peer.h"
+#include "common/log.h"
+#include "common/monotime.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A held datagram may leave up to this late rather than restart the timer
+ * for every datagram whose release comes a little earlier (STYLE §6). */
+#define REARM_SLACK_US 1000ull
+
+/* The impair tag: sequence number, reply flag, member index. */
+#define TAG_REPLY 0x100u
+
+static uint64_t tag_of(size_t m, bool is_reply, uint32_t seq)
+{
+	return (uint64_t)seq << 32 | (is_reply ? TAG_REPLY : 0) | (uint32_t)m;
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+struct flowqos *flowqos_new(struct flow_udp *f)
+{
+	struct flowqos *q = calloc(1, sizeof(*q));
+
+	if (!q) {
+		return NULL;
+	}
+	q->flow = f;
+	ev_timer_init(&q->timer, timer_cb, 0, 0);
+	return q;
+}
+
+static void add_counters(struct impair_counters *sum, const struct impair_counters *c)
+{
+	sum->received += c->received;
+	sum->delivered += c->delivered;
+	sum->dropped += c->dropped;
+	sum->corrupted += c->corrupted;
+	sum->duplicated += c->duplicated;
+	sum->reordered += c->reordered;
+	sum->delayed += c->delayed;
+	sum->rate_dropped += c->rate_dropped;
+	sum->pool_dropped += c->pool_dropped;
+}
+
+static void retire_engine(struct flowqos *q)
+{
+	if (q->has_imp) {
+		add_counters(&q->imp_retired, &q->imp.c);
+		impair_fini(&q->imp);
+		q->has_imp = false;
+	}
+}
+
+void flowqos_free(struct flowqos *q)
+{
+	const struct impair_counters *c;
+
+	if (!q) {
+		return;
+	}
+	ev_timer_stop(q->flow->cl->loop, &q->timer);
+	retire_engine(q);
+	c = &q->imp_retired;
+	if (c->received > 0) {
+		log_debug("flow %s: impair received=%llu dropped=%llu corrupted=%llu "
+			  "duplicated=%llu reordered=%llu delayed=%llu rate_dropped=%llu "
+			  "pool_dropped=%llu",
+			  q->flow->route.flow.text, (unsigned long long)c->received,
+			  (unsigned long long)c->dropped, (unsigned long long)c->corrupted,
+			  (unsigned long long)c->duplicated, (unsigned long long)c->reordered,
+			  (unsigned long long)c->delayed, (unsigned long long)c->rate_dropped,
+			  (unsigned long long)c->pool_dropped);
+	}
+	free(q);
+}
+
+/* ---- delivery through the engine ---- */
+
+static void maybe_report(struct flowqos *q, size_t m, uint64_t now_us)
+{
+	struct flow_udp *f = q->flow;
+	struct frame cc, echo;
+
+	memset(&cc, 0, sizeof(cc));
+	memset(&echo, 0, sizeof(echo));
+	if (!ccest_rx_report(&q->m[m].rx, f->route.flow_id, now_us, &cc.u.cc, &echo.u.cc_echo)) {
+		return;
+	}
+	if (!f->peers[m]) {
+		return;
+	}
+	/* The echo first: the sender decides on the CC with a fresh delay. */
+	cc.type = FRAME_CC;
+	echo.type = FRAME_CC_ECHO;
+	(void)peer_send(f->peers[m], &echo, now_us);
+	(void)peer_send(f->peers[m], &cc, now_us);
+}
+
+static void hand_over(struct flowqos *q, uint64_t tag, const uint8_t *data, size_t len,
+		      uint64_t now_us)
+{
+	size_t m = tag & 0xff;
+
+	if (m >= WIRE_MEMBERS_MAX ||
+	    !flow_udp_deliver(q->flow, m, (tag & TAG_REPLY) != 0, data, len)) {
+		return;
+	}
+	ccest_rx_on_datagram(&q->m[m].rx, (uint32_t)(tag >> 32), len, now_us);
+	maybe_report(q, m, now_us);
+}
+
+/* Deliver what is due at until_us (UINT64_MAX: everything held). */
+static void drain(struct flowqos *q, uint64_t until_us, uint64_t now_us)
+{
+	struct impair_out out;
+
+	while (q->has_imp && impair_pop(&q->imp, until_us, &out)) {
+		hand_over(q, out.tag, out.data, out.len, now_us);
+	}
+}
+
+static void rearm(struct flowqos *q, uint64_t now_us)
+{
+	struct ev_loop *loop = q->flow->cl->loop;
+	uint64_t next = q->has_imp ? impair_next_us(&q->imp) : UINT64_MAX;
+
+	if (next == UINT64_MAX) {
+		ev_timer_stop(loop, &q->timer);
+		return;
+	}
+	if (ev_is_active(&q->timer) && next + REARM_SLACK_US >= q->armed_us) {
+		return; /* it fires in time (early is harmless) */
+	}
+	ev_timer_stop(loop, &q->timer);
+	ev_timer_set(&q->timer, next > now_us ? (double)(next - now_us) / 1e6 : 0, 0);
+	ev_timer_start(loop, &q->timer);
+	q->armed_us = next;
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct flowqos *q = container_of(w, struct flowqos, timer);
+	uint64_t now_us = monotime_now_us();
+
+	(void)loop;
+	(void)revents;
+	drain(q, now_us, now_us);
+	rearm(q, now_us);
+}
+
+void flowqos_on_datagram(struct flowqos *q, size_t m, bool is_reply, uint32_t seq,
+			 const uint8_t *data, size_t len, uint64_t now_us)
+{
+	uint64_t tag = tag_of(m, is_reply, seq);
+
+	if (!q->has_imp) {
+		hand_over(q, tag, data, len, now_us);
+		return;
+	}
+	(void)impair_push(&q->imp, now_us, tag, data, len);
+	drain(q, now_us, now_us);
+	rearm(q, now_us);
+}
+
+/* ---- options ---- */
+
+static bool opts_equal(const struct frame_flow_opts *a, const struct frame_flow_opts *b)
+{
+	return a->multipath == b->multipath && a->flags == b->flags && a->loss_ppb == b->loss_ppb &&
+	       a->loss_burst_ppb == b->loss_burst_ppb && a->corrupt_ppb == b->corrupt_ppb &&
+	       a->duplicate_ppb == b->duplicate_ppb && a->reorder_ppb == b->reorder_ppb &&
+	       a->delay_ms == b->delay_ms && a->jitter_ms == b->jitter_ms &&
+	       a->rate_kbps == b->rate_kbps && a->seed == b->seed;
+}
+
+static void log_impair(const struct flowqos *q, const struct impair_params *p)
+{
+	log_info("flow %s: impair loss=%g loss_burst=%g corrupt=%g duplicate=%g reorder=%g "
+		 "delay_ms=%u jitter_ms=%u rate_kbps=%u seed=%llu%s",
+		 q->flow->route.flow.text, p->loss, p->loss_burst, p->corrupt, p->duplicate,
+		 p->reorder, (unsigned)p->delay_ms, (unsigned)p->jitter_ms, (unsigned)p->rate_kbps,
+		 (unsigned long long)q->imp_seed, p->has_seed ? "" : " (random)");
+}
+
+void flowqos_set_opts(struct flowqos *q, const struct frame_flow_opts *o, uint64_t now_us)
+{
+	struct frame_flow_opts none;
+	struct impair_params p;
+
+	memset(&none, 0, sizeof(none));
+	if (!o) {
+		o = &none;
+	}
+	if (opts_equal(&q->opts, o)) {
+		return;
+	}
+	q->opts = *o;
+	q->has_opts = o != &none;
+	/* What the old engine holds goes out now, in its order: a new
+	 * impairment starts with an empty pool, the sockets stay as they are. */
+	if (q->has_imp) {
+		drain(q, UINT64_MAX, now_us);
+	}
+	retire_engine(q);
+	impair_params_from_opts(&p, o);
+	if (impair_params_none(&p)) {
+		rearm(q, now_us);
+		log_info("flow %s: no impairment", q->flow->route.flow.text);
+		return;
+	}
+	q->imp_seed =
+		p.has_seed ? p.seed : (uint64_t)randombytes_random() << 32 | randombytes_random();
+	if (impair_init(&q->imp, &p, q->imp_seed) != 0) {
+		log_error("flow %s: out of memory for the impairment pool; not impairing",
+			  q->flow->route.flow.text);
+		return;
+	}
+	q->has_imp = true;
+	log_impair(q, &p);
+}
+
+void flowqos_reset_members(struct flowqos *q)
+{
+	uint64_t now_us = monotime_now_us();
+
+	/* Held datagrams name their member by index: deliver them while the
+	 * indices still mean what they meant. */
+	if (q->has_imp) {
+		drain(q, UINT64_MAX, now_us);
+		rearm(q, now_us);
+	}
+	memset(q->m, 0, sizeof(q->m));
+}
+
+/* ---- sending and congestion ---- */
+
+uint32_t flowqos_next_seq(struct flowqos *q, size_t m)
+{
+	return ++q->m[m].tx_seq;
+}
+
+static void log_change(const struct flowqos *q, size_t m, enum ccest_change ch)
+{
+	const struct ccest *e = &q->m[m].tx;
+	const struct flow_udp *f = q->flow;
+
+	log_info("flow %s: %s capacity_kbps=%.0f send_kbps=%.0f loss=%.3f rtt_ms=%.1f "
+		 "qdelay_ms=%.1f peer=%s",
+		 f->route.flow.text, ch == CCEST_SATURATED ? "saturated" : "cleared",
+		 e->capacity_bps / 1000, e->send_bps / 1000, e->loss, e->rtt_us / 1000,
+		 (e->qdelay_us - e->qdelay_base_us) / 1000, f->route.members[m].name.text);
+}
+
+static void on_change(struct flowqos *q, size_t m, enum ccest_change ch)
+{
+	struct client *cl = q->flow->cl;
+	struct flow_udp_state st;
+
+	log_change(q, m, ch);
+	if (cl->flow_event) {
+		flow_udp_state_of(q->flow, &st);
+		cl->flow_event(cl->flow_event_ctx, &st);
+	}
+}
+
+void flowqos_on_sent(struct flowqos *q, size_t m, uint32_t seq, size_t len, uint64_t now_us)
+{
+	if (ccest_on_send(&q->m[m].tx, seq, len, now_us) != CCEST_SAME) {
+		on_change(q, m, CCEST_CLEARED);
+	}
+}
+
+void flowqos_on_cc(struct flowqos *q, size_t m, const struct frame *fr, uint64_t now_us)
+{
+	enum ccest_change ch;
+
+	if (fr->type == FRAME_CC_ECHO) {
+		ccest_on_echo(&q->m[m].tx, &fr->u.cc_echo, now_us);
+		return;
+	}
+	ch = ccest_on_report(&q->m[m].tx, &fr->u.cc, now_us);
+	log_debug("flow %s: report peer=%s rx_packets=%u lost=%u delivered_kbps=%.0f "
+		  "send_kbps=%.0f capacity_kbps=%.0f qdelay_ms=%.1f rtt_ms=%.1f",
+		  q->flow->route.flow.text, q->flow->route.members[m].name.text,
+		  (unsigned)fr->u.cc.rx_packets, (unsigned)fr->u.cc.lost_packets,
+		  q->m[m].tx.delivered_bps / 1000, q->m[m].tx.send_bps / 1000,
+		  q->m[m].tx.capacity_bps / 1000,
+		  (q->m[m].tx.qdelay_us - q->m[m].tx.qdelay_base_us) / 1000,
+		  q->m[m].tx.rtt_us / 1000);
+	if (ch != CCEST_SAME) {
+		on_change(q, m, ch);
+	}
+}
+
+void flowqos_state(const struct flowqos *q, struct flow_udp_state *st)
+{
+	double cap = 0, send = 0, loss = 0, rtt = 0;
+
+	for (size_t m = 0; m < WIRE_MEMBERS_MAX; m++) {
+		const struct ccest *e = &q->m[m].tx;
+
+		if (e->reports == 0) {
+			continue;
+		}
+		st->saturated |= e->is_saturated;
+		if (e->capacity_bps > 0 && (cap == 0 || e->capacity_bps < cap)) {
+			cap = e->capacity_bps;
+		}
+		send = e->send_bps > send ? e->send_bps : send;
+		loss = e->loss > loss ? e->loss : loss;
+		rtt = e->rtt_us > rtt ? e->rtt_us : rtt;
+	}
+	st->capacity_kbps = (uint32_t)(cap / 1000);
+	st->send_kbps = (uint32_t)(send / 1000);
+	st->loss = loss;
+	st->rtt_ms = (uint32_t)(rtt / 1000);
+	st->has_impair = q->has_imp;
+	st->impair = q->imp_retired;
+	if (q->has_imp) {
+		add_counters(&st->impair, &q->imp.c);
+	}
+}

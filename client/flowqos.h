@@ -1,0 +1,73 @@
+/* flowqos: what a UDP flow does to its datagrams beyond carrying them
+ * (DESIGN §9, issue #9): the flow's options from FLOW_OPTS, its impairment
+ * engine (client/impair.c) with the one timer that releases held datagrams,
+ * the per-peer sequence numbers, and the congestion reports both ways
+ * (client/ccest.c) with the saturated state they lead to. One per flow,
+ * owned by it (struct flow_udp.qos); flow_udp.c calls in at its send and
+ * delivery points and nowhere else. */
+#ifndef WH_FLOWQOS_H
+#define WH_FLOWQOS_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/ccest.h"
+#include "client/impair.h"
+#include "proto/frame.h"
+
+struct flow_udp;
+struct flow_udp_state;
+
+/* Per member of the flow (by its index in the ROUTE's member list). */
+struct flowqos_member {
+	uint32_t tx_seq;    /* last sequence number sent to this member */
+	struct ccest tx;    /* what we send to it: its reports, our estimate */
+	struct ccest_rx rx; /* what we receive from it: our reports */
+};
+
+struct flowqos {
+	struct flow_udp *flow; /* borrowed: the owner */
+	struct frame_flow_opts opts;
+	bool has_opts;
+	struct impair imp; /* active when has_imp */
+	bool has_imp;
+	uint64_t imp_seed;
+	struct impair_counters imp_retired; /* counters of replaced engines */
+	ev_timer timer;			    /* next release of a held datagram */
+	uint64_t armed_us;
+	struct flowqos_member m[WIRE_MEMBERS_MAX];
+};
+
+/* A new, idle flowqos for f, or NULL (out of memory). */
+struct flowqos *flowqos_new(struct flow_udp *f);
+/* Stop the timer, discard held datagrams (logs the counters at debug),
+ * free. NULL is a no-op. */
+void flowqos_free(struct flowqos *q);
+
+/* Take the flow's options (o NULL: the defaults) from an applied route set.
+ * A change of impair replaces the engine at once: datagrams it held are
+ * delivered now, and the flow's sockets are not touched. Logs the change. */
+void flowqos_set_opts(struct flowqos *q, const struct frame_flow_opts *o, uint64_t now_us);
+/* The member list is about to change (call before the flow takes the new
+ * route): delivers what the engine holds, forgets the per-member state. */
+void flowqos_reset_members(struct flowqos *q);
+
+/* The sequence number of the next datagram to member m, and the notice
+ * that it was sent (payload len bytes). */
+uint32_t flowqos_next_seq(struct flowqos *q, size_t m);
+void flowqos_on_sent(struct flowqos *q, size_t m, uint32_t seq, size_t len, uint64_t now_us);
+
+/* A datagram from member m (is_reply: a REPLY to our app) on its way to the
+ * local app: impaired, then handed to flow_udp_deliver. */
+void flowqos_on_datagram(struct flowqos *q, size_t m, bool is_reply, uint32_t seq,
+			 const uint8_t *data, size_t len, uint64_t now_us);
+
+/* FRAME_CC or FRAME_CC_ECHO from member m about what it received from us. */
+void flowqos_on_cc(struct flowqos *q, size_t m, const struct frame *fr, uint64_t now_us);
+
+/* Fill the congestion and impairment fields of *st. */
+void flowqos_state(const struct flowqos *q, struct flow_udp_state *st);
+
+#endif

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# test_congestion: congestion reports and "maximum throughput reached"
+# (issue #9, acceptance 2): a sender ramps from 2 to 20 Mbit/s through a
+# 10 Mbit/s bottleneck, then drops to 5 Mbit/s. The sending client must log
+# the flow saturated within 2 s of crossing 10 Mbit/s, with capacity_kbps
+# within 20 % of 10,000, and cleared within 2 s of the drop. Twice: with the
+# flow's own bottleneck (impair rate_kbps, in gcs1's client), and with a
+# tbf on the link to gcs1 (the network's bottleneck).
+#
+#                 +-------------------------------+
+#                 | srv  203.0.113.10, .11        |
+#                 | wormhole-server :7400/:7401   |
+#                 +---------------+---------------+
+#                                 | internet (bridge)
+#              +------------------+------------------+
+#              | dnat port-restr. 198.51.100.1       | gnat port-restr. 198.51.100.2
+#              +------------------+                  +------------------+
+#                                 |                  h-gcs1: tbf 10 Mbit/s (run 2)
+#                          drone1 10.0.1.2                        gcs1 10.0.2.2
+#
+# Flows drone1 -> gcs1: video 5600 with impair { rate_kbps = 10000; },
+# bulk 5700 without impairment. Apps are tools/bench_flow; 1250-byte
+# datagrams, so 1000/s is 10 Mbit/s of payload.
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lab/lib.sh"
+source "$LAB_ROOT/tools/lab/topo.sh"
+lab_init congestion
+[ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
+BF=${BENCH_FLOW:-$LAB_ROOT/build/release/tools/bench_flow}
+[ -x "$BF" ] || fail "$BF missing (make build-tests builds it)"
+KG=$LAB_BIN/wormhole-keygen
+
+for n in server drone1 gcs1; do "$KG" genkey -o "$LAB_DIR/$n.key"; done
+pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
+cat >"$LAB_DIR/routes.conf" <<CONF
+server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
+          key_file = "server.key"; keepalive_s = 10; };
+clients: { drone1 = { key = "$(pub drone1)"; }; gcs1 = { key = "$(pub gcs1)"; }; };
+flows: (
+  { name = "video"; proto = "udp"; port = 5600; from = ["drone1"]; to = ["gcs1"];
+    impair = { rate_kbps = 10000; }; },
+  { name = "bulk"; proto = "udp"; port = 5700; from = ["drone1"]; to = ["gcs1"]; }
+);
+CONF
+
+lab_server srv 203.0.113.10 203.0.113.11
+lab_nat dnat port-restricted-cone 198.51.100.1 10.0.1.0/24
+lab_host drone1 dnat 10.0.1.2
+lab_nat gnat port-restricted-cone 198.51.100.2 10.0.2.0/24
+lab_host gcs1 gnat 10.0.2.2
+
+lab_start_in srv server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf"
+wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
+for n in drone1 gcs1; do
+	cat >"$LAB_DIR/$n.ini" <<INI
+[client]
+id = $n
+key_file = $n.key
+server = 203.0.113.10:7400
+server_key = $(pub server)
+INI
+	lab_start_in "$n" "client-$n" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$n.ini" --log-level debug
+done
+
+flow_up() {
+	lab_exec gcs1 "$BF" --bind 127.0.0.1:5700 --expect 1 --timeout 400 --linger 0 >/dev/null 2>&1 &
+	local rx=$!
+	sleep 0.05
+	lab_exec drone1 "$BF" --bind 127.0.0.1:15700 --to 127.1.0.1:5700 --count 3 --rate 50 --timeout 100 >/dev/null 2>&1 || true
+	wait $rx
+}
+wait_until 20 flow_up || fail "flows never came up"
+echo "  flows up through the relay"
+
+# ramp NAME PORT: 2 -> 20 Mbit/s over 9 s (10 Mbit/s at 4 s), then 5 Mbit/s
+# for 4 s; prints nothing, leaves NAME-rx.json and NAME-tx.json.
+ramp() {
+	lab_exec gcs1 "$BF" --bind "127.0.0.1:$2" --linger 14500 --timeout 14500 \
+		>"$LAB_DIR/$1-rx.json" 2>&1 &
+	local rx=$!
+	sleep 0.2
+	lab_exec drone1 "$BF" --bind "127.0.0.1:1$2" --to "127.1.0.1:$2" --id drone1 \
+		--size 1250 --count 1000000 --ramp 0:200,9000:2000,9001:500,13000:500 \
+		--timeout 14000 >"$LAB_DIR/$1-tx.json" 2>&1 || true
+	wait $rx || true
+}
+
+# judge NAME FLOW LOG_FROM_LINE: the saturated/cleared lines of FLOW in
+# drone1's log (from line LOG_FROM_LINE on) against the ramp's timeline.
+judge() {
+	python3 - "$LAB_DIR/$1-tx.json" "$LAB_DIR/client-drone1.log" "$2" "$3" "$1" <<'PY'
+import datetime, json, re, sys
+tx = json.load(open(sys.argv[1]))
+start = tx["tx_start_wall_ms"]
+lines = open(sys.argv[2]).read().splitlines()[int(sys.argv[4]):]
+pat = re.compile(r"^(\S+) info  flow " + sys.argv[3] + r": (saturated|cleared) capacity_kbps=(\d+) send_kbps=(\d+) loss=([0-9.]+)")
+ev = []
+for l in lines:
+    m = pat.match(l)
+    if m:
+        t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+        ev.append((int(t.timestamp() * 1000) - start, m.group(2), int(m.group(3)), int(m.group(4)), float(m.group(5))))
+kinds = [e[1] for e in ev]
+ok = kinds == ["saturated", "cleared"]
+if ok:
+    sat, clr = ev
+    ok = 4000 - 500 <= sat[0] <= 4000 + 2000 and abs(sat[2] - 10000) <= 2000 \
+        and 9000 <= clr[0] <= 9000 + 2000 and abs(clr[2] - 10000) <= 2000
+print("  %s: %s" % (sys.argv[5], "; ".join("%s at %.2f s (capacity_kbps=%d send_kbps=%d loss=%.3f)" % (e[1], e[0] / 1000, e[2], e[3], e[4]) for e in ev) or "no events"))
+sys.exit(0 if ok else 1)
+PY
+}
+
+# 1. The flow's own bottleneck (impair rate_kbps = 10000 at gcs1).
+from=$(wc -l <"$LAB_DIR/client-drone1.log")
+ramp video 5600
+judge video video "$from" || fail "video (rate_kbps bottleneck): see above; crossing at 4 s, drop at 9 s"
+
+# 2. The network's bottleneck: tbf 10 Mbit/s towards gcs1, flow bulk.
+lab_rate gnat h-gcs1 10000
+from=$(wc -l <"$LAB_DIR/client-drone1.log")
+ramp bulk 5700
+lab_rate gnat h-gcs1 0
+judge bulk bulk "$from" || fail "bulk (tbf bottleneck): see above; crossing at 4 s, drop at 9 s"
+
+lab_teardown
+lab_pass
