@@ -425,8 +425,11 @@ static void on_punch(struct client *cl, const struct frame *f, uint64_t now_us)
 
 /* PONG and everything else: the sign of life is the authenticated packet. */
 static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
-	[FRAME_PUNCH] = on_punch,	  [FRAME_ROUTE] = on_route,	   [FRAME_PEER] = on_peer,
-	[FRAME_SYNC] = on_sync,		  [FRAME_RELAY_BIND] = on_relay_bind,
+	[FRAME_PUNCH] = on_punch,
+	[FRAME_ROUTE] = on_route,
+	[FRAME_PEER] = on_peer,
+	[FRAME_SYNC] = on_sync,
+	[FRAME_RELAY_BIND] = on_relay_bind,
 	[FRAME_FLOW_OPTS] = on_flow_opts,
 };
 
