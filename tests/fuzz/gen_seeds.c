@@ -67,7 +67,7 @@ static void frame_seeds(void)
 	uint8_t buf[1024];
 	uint8_t all[4096];
 	size_t n = 0;
-	struct frame f[11];
+	struct frame f[12];
 	const uint8_t unknown[] = {0x7e, 0, 2, 1, 2, 0x00, 0, 1, 0, FRAME_PING, 0, 12,
 				   0,	 0, 0, 1, 0, 0,	   0, 0, 0, 0,		0, 9};
 	char name[32];
@@ -121,7 +121,16 @@ static void frame_seeds(void)
 	};
 	f[10].type = FRAME_CC_ECHO;
 	f[10].u.cc_echo = (struct frame_cc_echo){7, 1000, 250};
-	for (size_t i = 0; i < 11; i++) {
+	f[11].type = FRAME_PUNCH;
+	f[11].u.punch.token = 0x0102030405060708ull;
+	set_name(&f[11].u.punch.peer, "gcs4");
+	f[11].u.punch.strategy = FRAME_PUNCH_SPRAY;
+	f[11].u.punch.role = FRAME_PUNCH_ROLE_SCAN;
+	f[11].u.punch.delay_ms = 356;
+	f[11].u.punch.count = 977;
+	f[11].u.punch.addr_count = 1;
+	f[11].u.punch.addrs[0] = (struct frame_addr){FRAME_ADDR_IPV4, {198, 51, 100, 1}, 40000};
+	for (size_t i = 0; i < 12; i++) {
 		size_t len = one_frame(buf, sizeof(buf), &f[i]);
 
 		snprintf(name, sizeof(name), "type_%02x", f[i].type);
