@@ -145,6 +145,7 @@ static void fall_back(struct peer *p, const char *why, bool tell_peer, uint64_t 
 	dp->is_doubt = false;
 	dp->fallbacks++;
 	set_kind_time(dp, now_us);
+	dp->next_stats_us = now_us + DIRECT_PING_US * 3;
 	xsock_close(dp->xs);
 	dp->xs = NULL;
 	dp->fd = -1;
@@ -239,6 +240,7 @@ void direct_on_validated(struct peer *p, int fd, struct xsock *xs,
 	dp->upgrades++;
 	dp->next_request_us = UINT64_MAX;
 	set_kind_time(dp, now_us);
+	dp->next_stats_us = now_us + DIRECT_PING_US * 3;
 	pathmon_init(&dp->mon, now_us, DIRECT_PING_US, DIRECT_DOUBT_US, DIRECT_DEAD_US);
 	log_info("peer %s: direct path up via %s%s (strategy %s, %llu ms after the session)",
 		 peer_name(p), addr_format((const struct sockaddr *)addr, a, sizeof(a)),
@@ -437,6 +439,31 @@ static void request_punch(struct peer *p, uint64_t now_us)
 	dp->next_request_us = now_us + DIRECT_REQUEST_WAIT_US;
 }
 
+static uint32_t to_ppm(double loss)
+{
+	return loss <= 0 ? 0 : loss >= 1 ? 1000000u : (uint32_t)(loss * 1e6 + 0.5);
+}
+
+/* Tell the server what we measure on our way to p (for its API). */
+static void send_stats(struct peer *p, uint64_t now_us)
+{
+	struct direct_report r;
+	struct frame f;
+
+	direct_report(p, now_us, &r);
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_PATH_STATS;
+	f.u.path_stats.peer = p->def.peer;
+	f.u.path_stats.kind = r.kind == DIRECT_KIND_DIRECT ? FRAME_PATH_KIND_DIRECT
+							   : FRAME_PATH_KIND_RELAY;
+	f.u.path_stats.rtt_us = (uint32_t)(r.rtt_ms * 1000.0);
+	f.u.path_stats.loss_ppm = to_ppm(r.loss);
+	f.u.path_stats.relay_rtt_us = (uint32_t)(r.relay_rtt_ms * 1000.0);
+	f.u.path_stats.relay_loss_ppm = to_ppm(r.relay_loss);
+	(void)srvconn_send(p->cl, &f, NULL, now_us);
+	p->dp.next_stats_us = now_us + srvconn_keepalive_us(p->cl);
+}
+
 static void tick(struct peer *p, uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
@@ -479,6 +506,10 @@ static void tick(struct peer *p, uint64_t now_us)
 	if (!dp->is_up && !dp->run && now_us >= dp->next_request_us) {
 		request_punch(p, now_us);
 	}
+	if (now_us >= dp->next_stats_us && srvconn_is_up(p->cl)) {
+		send_stats(p, now_us);
+	}
+	next = min_u64(next, dp->next_stats_us);
 	if (!dp->is_up && !dp->run) {
 		next = min_u64(next, dp->next_request_us);
 	}
@@ -510,6 +541,7 @@ void direct_on_session(struct peer *p, bool up, uint64_t now_us)
 		return;
 	}
 	dp->session_up_us = now_us;
+	dp->next_stats_us = now_us + DIRECT_STATS_FIRST_US;
 	pathmon_init(&dp->relay_mon, now_us, DIRECT_RELAY_PING_US, UINT64_MAX / 4, UINT64_MAX / 4);
 	if (!dp->is_up && !dp->run && is_requester(p)) {
 		dp->next_request_us = now_us;

@@ -31,6 +31,7 @@ struct xsock;
 #define DIRECT_REQUEST_WAIT_US 2000000ull /* no PUNCH after a request: ask again */
 #define DIRECT_CLASS_WAIT_US 6000000ull	  /* ask even if our NAT class is unknown */
 #define DIRECT_REPROBE_US 100000ull	  /* probes to an unexpected source address */
+#define DIRECT_STATS_FIRST_US 2000000ull /* first PATH_STATS after the session is up */
 
 enum direct_kind { DIRECT_KIND_RELAY = 0, DIRECT_KIND_DIRECT };
 
@@ -52,6 +53,7 @@ struct direct {
 	uint64_t next_request_us;     /* requester: next PUNCH_REQUEST */
 	uint64_t last_reprobe_us;
 	uint64_t armed_us;
+	uint64_t next_stats_us; /* next PATH_STATS to the server */
 	ev_timer timer;
 	uint64_t upgrades;
 	uint64_t fallbacks;

@@ -421,6 +421,46 @@ static int punch_validate(const struct frame *f)
 	return 0;
 }
 
+static void path_stats_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_path_stats *p = &f->u.path_stats;
+
+	read_name(r, &p->peer);
+	p->kind = wire_read_u8(r);
+	p->rtt_us = wire_read_u32(r);
+	p->loss_ppm = wire_read_u32(r);
+	p->relay_rtt_us = wire_read_u32(r);
+	p->relay_loss_ppm = wire_read_u32(r);
+}
+
+static void path_stats_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_path_stats *p = &f->u.path_stats;
+
+	write_name(w, &p->peer);
+	wire_write_u8(w, p->kind);
+	wire_write_u32(w, p->rtt_us);
+	wire_write_u32(w, p->loss_ppm);
+	wire_write_u32(w, p->relay_rtt_us);
+	wire_write_u32(w, p->relay_loss_ppm);
+}
+
+static size_t path_stats_size(const struct frame *f)
+{
+	return 1 + (size_t)f->u.path_stats.peer.len + 1 + 16;
+}
+
+static int path_stats_validate(const struct frame *f)
+{
+	const struct frame_path_stats *p = &f->u.path_stats;
+
+	if (!name_ok(&p->peer, false) || p->kind > FRAME_PATH_KIND_DIRECT ||
+	    p->loss_ppm > 1000000 || p->relay_loss_ppm > 1000000) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* ---- congestion feedback ---- */
 
 static void cc_read(struct wire_reader *r, struct frame *f)
@@ -825,6 +865,8 @@ static const struct frame_ops frame_table[FRAME_TYPE_COUNT] = {
 	[FRAME_RELAY_BIND] = {relay_bind_read, relay_bind_write, relay_bind_size,
 			      relay_bind_validate},
 	[FRAME_PUNCH] = {punch_read, punch_write, punch_size, punch_validate},
+	[FRAME_PATH_STATS] = {path_stats_read, path_stats_write, path_stats_size,
+			      path_stats_validate},
 	[FRAME_FLOW_OPTS] = {flow_opts_read, flow_opts_write, flow_opts_size, flow_opts_validate},
 	[FRAME_CC_ECHO] = {cc_echo_read, cc_echo_write, cc_echo_size, always_valid},
 };

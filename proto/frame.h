@@ -41,6 +41,7 @@ enum frame_type {
 	/* 0x0F is reserved (allocated on another branch). */
 	FRAME_PUNCH = 0x10,   /* server -> client: run a punch attempt */
 	FRAME_CC_ECHO = 0x11, /* congestion feedback: delay echo, beside FRAME_CC */
+	FRAME_PATH_STATS = 0x12, /* client -> server: the path to a peer, measured */
 	FRAME_TYPE_COUNT
 };
 
@@ -171,6 +172,22 @@ struct frame_punch {
 	uint16_t count; /* sockets (SPRAY) or probes (SCAN); 0 otherwise */
 	uint8_t addr_count;
 	struct frame_addr addrs[WIRE_ADDR_MAX];
+};
+
+enum frame_path_kind { FRAME_PATH_KIND_RELAY = 0, FRAME_PATH_KIND_DIRECT = 1 };
+
+/* peer name | kind u8 | rtt_us u32 | loss_ppm u32 | relay_rtt_us u32 |
+ * relay_loss_ppm u32. What a client measures on its way to a peer (the path
+ * in use, and the relay), sent to the server every keepalive interval and
+ * when the path changes, for the API. rtt 0 = not measured; loss in parts
+ * per million (0..1000000). */
+struct frame_path_stats {
+	struct frame_name peer;
+	uint8_t kind; /* enum frame_path_kind */
+	uint32_t rtt_us;
+	uint32_t loss_ppm;
+	uint32_t relay_rtt_us;
+	uint32_t relay_loss_ppm;
 };
 
 /* flow_id u32 | interval_us u32 | rx_packets u32 | lost_packets u32 |
@@ -341,6 +358,7 @@ struct frame {
 		struct frame_punch punch;
 		struct frame_cc cc;
 		struct frame_cc_echo cc_echo;
+		struct frame_path_stats path_stats;
 		struct frame_flow_opts flow_opts;
 		struct frame_route route;
 		struct frame_join join;

@@ -300,8 +300,15 @@ static void on_path(struct conn *cn, struct registry_client *c, const struct fra
 	}
 }
 
+static void on_path_stats(struct conn *cn, struct registry_client *c, const struct frame *f,
+			  uint64_t now_us)
+{
+	punchcoord_on_stats(&cn->punch, cn->reg, c, &f->u.path_stats, now_us);
+}
+
 static frame_fn *const frame_handlers[FRAME_TYPE_COUNT] = {
 	[FRAME_PATH] = on_path,
+	[FRAME_PATH_STATS] = on_path_stats,
 	[FRAME_REGISTER] = on_register,
 	[FRAME_PING] = on_ping,
 	[FRAME_SYNC] = on_sync,

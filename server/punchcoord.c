@@ -261,6 +261,42 @@ void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct re
 	}
 }
 
+void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg,
+			 struct registry_client *from, const struct frame_path_stats *s,
+			 uint64_t now_us)
+{
+	struct registry_client *other = registry_find_by_id(reg, s->peer.text);
+	struct punchcoord_pair *p;
+	struct punchcoord_side_stats *st;
+
+	if (!other || other == from) {
+		return;
+	}
+	p = get_pair(pc, from->id, other->id);
+	if (!p) {
+		return;
+	}
+	st = &p->stats[side_of(p, from->id)];
+	st->has = true;
+	st->kind = s->kind;
+	st->rtt_us = s->rtt_us;
+	st->loss_ppm = s->loss_ppm;
+	st->relay_rtt_us = s->relay_rtt_us;
+	st->relay_loss_ppm = s->relay_loss_ppm;
+	st->updated_us = now_us;
+	/* A report of the path in use is as good as PATH UP/DOWN (which may
+	 * have been lost, or predate a server restart). */
+	p->is_direct[side_of(p, from->id)] = s->kind == FRAME_PATH_KIND_DIRECT;
+}
+
+const struct punchcoord_side_stats *punchcoord_stats(const struct punchcoord *pc, const char *id,
+						     const char *peer)
+{
+	const struct punchcoord_pair *p = find_pair(pc, id, peer);
+
+	return p && p->stats[side_of(p, id)].has ? &p->stats[side_of(p, id)] : NULL;
+}
+
 const char *punchcoord_path_kind(const struct punchcoord *pc, const char *a, const char *b)
 {
 	const struct punchcoord_pair *p = find_pair(pc, a, b);

@@ -28,6 +28,17 @@ struct registry_client;
 #define PUNCHCOORD_CLASS_WAIT_US 6000000ull
 #define PUNCHCOORD_MEMO_MAX 256
 
+/* What one client of the pair last reported about its way to the other. */
+struct punchcoord_side_stats {
+	bool has;
+	uint8_t kind; /* enum frame_path_kind */
+	uint32_t rtt_us;
+	uint32_t loss_ppm;
+	uint32_t relay_rtt_us;
+	uint32_t relay_loss_ppm;
+	uint64_t updated_us;
+};
+
 struct punchcoord_pair {
 	char a[ROUTES_NAME_SIZE]; /* a < b (strcmp) */
 	char b[ROUTES_NAME_SIZE];
@@ -38,6 +49,7 @@ struct punchcoord_pair {
 	uint64_t changed_us; /* last upgrade or fallback */
 	uint64_t upgrades;
 	uint64_t fallbacks;
+	struct punchcoord_side_stats stats[2]; /* as reported by a, b */
 };
 
 struct punchcoord_memo {
@@ -73,6 +85,14 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 /* from reports its direct path to peer up (PATH UP) or gone (PATH DOWN). */
 void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct registry_client *from,
 			  const struct frame_path *p, uint64_t now_us);
+
+/* from reports what it measures on its way to the peer (PATH_STATS). */
+void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg,
+			 struct registry_client *from, const struct frame_path_stats *s,
+			 uint64_t now_us);
+/* The stats `id` reported for its way to `peer`, or NULL. */
+const struct punchcoord_side_stats *punchcoord_stats(const struct punchcoord *pc, const char *id,
+						     const char *peer);
 
 /* "direct" when either client of the pair reports a direct path, else
  * "relay" (also for pairs never punched). */

@@ -67,7 +67,7 @@ static void frame_seeds(void)
 	uint8_t buf[1024];
 	uint8_t all[4096];
 	size_t n = 0;
-	struct frame f[12];
+	struct frame f[13];
 	const uint8_t unknown[] = {0x7e, 0, 2, 1, 2, 0x00, 0, 1, 0, FRAME_PING, 0, 12,
 				   0,	 0, 0, 1, 0, 0,	   0, 0, 0, 0,		0, 9};
 	char name[32];
@@ -130,7 +130,13 @@ static void frame_seeds(void)
 	f[11].u.punch.count = 977;
 	f[11].u.punch.addr_count = 1;
 	f[11].u.punch.addrs[0] = (struct frame_addr){FRAME_ADDR_IPV4, {198, 51, 100, 1}, 40000};
-	for (size_t i = 0; i < 12; i++) {
+	f[12].type = FRAME_PATH_STATS;
+	set_name(&f[12].u.path_stats.peer, "drone3");
+	f[12].u.path_stats.kind = FRAME_PATH_KIND_DIRECT;
+	f[12].u.path_stats.rtt_us = 21000;
+	f[12].u.path_stats.loss_ppm = 500;
+	f[12].u.path_stats.relay_rtt_us = 48000;
+	for (size_t i = 0; i < 13; i++) {
 		size_t len = one_frame(buf, sizeof(buf), &f[i]);
 
 		snprintf(name, sizeof(name), "type_%02x", f[i].type);

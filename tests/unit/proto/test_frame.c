@@ -83,6 +83,14 @@ static bool sample_data(struct frame *f, enum frame_type t)
 static bool sample_control(struct frame *f, enum frame_type t)
 {
 	switch (t) {
+	case FRAME_PATH_STATS:
+		name(&f->u.path_stats.peer, "gcs-4");
+		f->u.path_stats.kind = FRAME_PATH_KIND_DIRECT;
+		f->u.path_stats.rtt_us = 23456;
+		f->u.path_stats.loss_ppm = 12000;
+		f->u.path_stats.relay_rtt_us = 45678;
+		f->u.path_stats.relay_loss_ppm = 1000000;
+		return true;
 	case FRAME_PUNCH:
 		f->u.punch.token = 0x1112131415161718ull;
 		name(&f->u.punch.peer, "gcs-4");

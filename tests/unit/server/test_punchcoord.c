@@ -194,6 +194,37 @@ static void test_punchcoord_disabled_and_reports(void **state)
 	assert_int_equal(s.k[4].strategy, FRAME_PUNCH_DIRECT);
 }
 
+static void test_punchcoord_stats(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_path_stats s;
+	const struct punchcoord_side_stats *st;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(frame_name_set(&s.peer, "gcs4"), 0);
+	s.kind = FRAME_PATH_KIND_DIRECT;
+	s.rtt_us = 21000;
+	s.loss_ppm = 2500;
+	s.relay_rtt_us = 48000;
+	assert_null(punchcoord_stats(&fx->pc, "drone3", "gcs4"));
+	punchcoord_on_stats(&fx->pc, &fx->reg, fx->d, &s, 77);
+	st = punchcoord_stats(&fx->pc, "drone3", "gcs4");
+	assert_non_null(st);
+	assert_int_equal(st->rtt_us, 21000);
+	assert_int_equal(st->loss_ppm, 2500);
+	assert_int_equal(st->relay_rtt_us, 48000);
+	assert_int_equal(st->updated_us, 77);
+	assert_null(punchcoord_stats(&fx->pc, "gcs4", "drone3")); /* gcs4 said nothing */
+	assert_string_equal(punchcoord_path_kind(&fx->pc, "gcs4", "drone3"), "direct");
+	s.kind = FRAME_PATH_KIND_RELAY;
+	punchcoord_on_stats(&fx->pc, &fx->reg, fx->d, &s, 78);
+	assert_string_equal(punchcoord_path_kind(&fx->pc, "gcs4", "drone3"), "relay");
+	/* Unknown peers and oneself change nothing. */
+	assert_int_equal(frame_name_set(&s.peer, "drone3"), 0);
+	punchcoord_on_stats(&fx->pc, &fx->reg, fx->d, &s, 79);
+	assert_null(punchcoord_stats(&fx->pc, "drone3", "drone3"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +233,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_punchcoord_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_punchcoord_disabled_and_reports, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_punchcoord_stats, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
