@@ -1,6 +1,7 @@
 /* dgdedup: drops a flow datagram that arrives twice from one peer — sent on
  * both the direct path and the relay while the direct path is in doubt
- * (DESIGN §5.4), or on every path of a redundant flow (§5.5). Per flow, a
+ * (DESIGN §5.4), or on every path of a redundant flow (§5.5); such copies
+ * carry FRAME_DATAGRAM_COPY, and only they are checked here. Per flow, a
  * window of the last DGDEDUP_WINDOW sequence numbers (serial arithmetic, so
  * wrap-around is fine). A sequence number far behind the window means the
  * sender started over (a restarted peer, a re-created flow): the window

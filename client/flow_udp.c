@@ -223,7 +223,7 @@ static void set_route(struct flow_udp *f, const struct frame_route *r)
 		same_members = strcmp(r->members[m].name.text, f->route.members[m].name.text) == 0;
 	}
 	if (!same_members) {
-		flowqos_reset_members(f->qos); /* member indices change meaning */
+		flowqos_remap_members(f->qos, &f->route, r); /* member indices change meaning */
 	}
 	f->route = *r;
 	frame_addr_to_sockaddr(&r->deliver, &f->deliver);

@@ -232,9 +232,11 @@ void flowqos_set_opts(struct flowqos *q, const struct frame_flow_opts *o, uint64
 	log_impair(q, &p);
 }
 
-void flowqos_reset_members(struct flowqos *q)
+void flowqos_remap_members(struct flowqos *q, const struct frame_route *old,
+			   const struct frame_route *new)
 {
 	uint64_t now_us = monotime_now_us();
+	struct flowqos_member *was;
 
 	/* Held datagrams name their member by index: deliver them while the
 	 * indices still mean what they meant. */
@@ -242,7 +244,21 @@ void flowqos_reset_members(struct flowqos *q)
 		drain(q, UINT64_MAX, now_us);
 		rearm(q, now_us);
 	}
+	/* Rare (a route change): a heap copy keeps the stack small. */
+	was = malloc(sizeof(q->m));
+	if (was) {
+		memcpy(was, q->m, sizeof(q->m));
+	}
 	memset(q->m, 0, sizeof(q->m));
+	for (size_t n = 0; was && n < new->member_count; n++) {
+		for (size_t o = 0; o < old->member_count; o++) {
+			if (strcmp(new->members[n].name.text, old->members[o].name.text) == 0) {
+				q->m[n] = was[o];
+				break;
+			}
+		}
+	}
+	free(was);
 }
 
 /* ---- sending and congestion ---- */

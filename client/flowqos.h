@@ -50,9 +50,13 @@ void flowqos_free(struct flowqos *q);
  * A change of impair replaces the engine at once: datagrams it held are
  * delivered now, and the flow's sockets are not touched. Logs the change. */
 void flowqos_set_opts(struct flowqos *q, const struct frame_flow_opts *o, uint64_t now_us);
-/* The member list is about to change (call before the flow takes the new
- * route): delivers what the engine holds, forgets the per-member state. */
-void flowqos_reset_members(struct flowqos *q);
+/* The member list changes from old to new (call before the flow takes the
+ * new route): delivers what the engine holds, and moves each member's state
+ * (its sequence numbers, estimates and reports) to its index in new, by
+ * name, so a member that stays never sees its numbers start over; new
+ * members start fresh. */
+void flowqos_remap_members(struct flowqos *q, const struct frame_route *old,
+			   const struct frame_route *new);
 
 /* The sequence number of the next datagram to member m, and the notice
  * that it was sent (payload len bytes). */

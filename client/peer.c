@@ -96,6 +96,10 @@ static void note_state(struct peer *p, uint64_t now_us)
 		log_info("peer %s: session down", p->def.peer.text);
 	}
 	p->is_up = up;
+	if (up) {
+		/* Maybe a restarted peer, numbering from 1 again. */
+		dgdedup_init(&p->dedup);
+	}
 	direct_on_session(p, up, now_us);
 }
 
@@ -452,7 +456,8 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 	while ((rc = frame_read_next(&fr, &f)) == 1) {
 		switch (f.type) {
 		case FRAME_DATAGRAM:
-			if (dgdedup_accept(&p->dedup, f.u.datagram.flow_id, f.u.datagram.seq)) {
+			if (!(f.u.datagram.flags & FRAME_DATAGRAM_COPY) ||
+			    dgdedup_accept(&p->dedup, f.u.datagram.flow_id, f.u.datagram.seq)) {
 				flow_udp_on_datagram(cl, p, &f.u.datagram, now_us);
 			}
 			break;
@@ -481,6 +486,7 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 
 int peer_send(struct peer *p, const struct frame *f, uint64_t now_us)
 {
+	struct frame copy;
 	const struct sockaddr_storage *dsts[2];
 	int fds[2];
 	int n, rc;
@@ -490,10 +496,18 @@ int peer_send(struct peer *p, const struct frame *f, uint64_t now_us)
 		return -ENOTCONN;
 	}
 	n = direct_route(p, now_us, fds, dsts);
+	if (n > 1 && f->type == FRAME_DATAGRAM) {
+		/* A second copy on the relay while the direct path is in doubt:
+		 * marked, so the receiver keeps only the first that arrives. */
+		struct frame_datagram d = f->u.datagram;
+
+		copy.type = FRAME_DATAGRAM;
+		copy.u.datagram = d;
+		copy.u.datagram.flags |= FRAME_DATAGRAM_COPY;
+		f = &copy;
+	}
 	rc = sealout_frame_fd(p->cl, fds[0], p->sess, dsts[0], f, now_us);
 	if (rc == 0 && n > 1) {
-		/* A second copy on the relay while the direct path is in doubt;
-		 * the receiver keeps the first that arrives. */
 		(void)sealout_frame_fd(p->cl, fds[1], p->sess, dsts[1], f, now_us);
 	}
 	if (rc == -ENOTCONN || rc == -ESHUTDOWN) {

@@ -39,8 +39,8 @@ enum frame_type {
 	FRAME_RELAY_BIND = 0x0D, /* client -> server on a relay port, and its ack */
 	FRAME_FLOW_OPTS = 0x0E,	 /* server -> client, part of a route set */
 	/* 0x0F is reserved (allocated on another branch). */
-	FRAME_PUNCH = 0x10,   /* server -> client: run a punch attempt */
-	FRAME_CC_ECHO = 0x11, /* congestion feedback: delay echo, beside FRAME_CC */
+	FRAME_PUNCH = 0x10,	 /* server -> client: run a punch attempt */
+	FRAME_CC_ECHO = 0x11,	 /* congestion feedback: delay echo, beside FRAME_CC */
 	FRAME_PATH_STATS = 0x12, /* client -> server: the path to a peer, measured */
 	FRAME_TYPE_COUNT
 };
@@ -70,12 +70,16 @@ struct frame_addr {
 
 /* A datagram going back from a sink to the source it answers (DESIGN §4). */
 #define FRAME_DATAGRAM_REPLY 0x01
-#define FRAME_DATAGRAM_FLAGS_ALL FRAME_DATAGRAM_REPLY
+/* The sender put this datagram on more than one path (a direct path in
+ * doubt and the relay; a redundant flow): the receiver drops the copies it
+ * has already delivered. */
+#define FRAME_DATAGRAM_COPY 0x02
+#define FRAME_DATAGRAM_FLAGS_ALL (FRAME_DATAGRAM_REPLY | FRAME_DATAGRAM_COPY)
 
 /* flow_id u32 | flags u8 | seq u32 | payload (rest) */
 struct frame_datagram {
 	uint32_t flow_id;
-	uint8_t flags; /* FRAME_DATAGRAM_REPLY */
+	uint8_t flags; /* FRAME_DATAGRAM_REPLY, FRAME_DATAGRAM_COPY */
 	uint32_t seq;
 	const uint8_t *payload; /* borrowed */
 	size_t payload_len;
