@@ -179,12 +179,6 @@ static void end_run_failed(struct peer *p, uint64_t now_us)
 	dp->next_request_us = is_requester(p) ? now_us + wait : UINT64_MAX;
 }
 
-void direct_on_run_failed(struct peer *p, uint64_t now_us)
-{
-	end_run_failed(p, now_us);
-	tick(p, now_us);
-}
-
 void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t now_us)
 {
 	struct peer *p = peer_find(cl, k->peer.text);

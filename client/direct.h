@@ -102,10 +102,11 @@ bool direct_is_path(const struct peer *p, int fd, const struct sockaddr_storage 
 
 void direct_report(const struct peer *p, uint64_t now_us, struct direct_report *out);
 
-/* The attempt ended (punchrun): validated on fd/addr, or failed. */
+/* A path was validated (an authenticated PROBE_ACK came back on fd from
+ * addr): it becomes the one in use; xs is the winning spray socket (taken
+ * over) or NULL. */
 void direct_on_validated(struct peer *p, int fd, struct xsock *xs,
 			 const struct sockaddr_storage *addr, uint64_t now_us);
-void direct_on_run_failed(struct peer *p, uint64_t now_us);
 
 /* Seal f in p's session and queue it on fd to dst. */
 int direct_seal_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
