@@ -7,6 +7,7 @@
 BUILD ?= release
 O := build/$(BUILD)
 PREFIX ?= /usr/local
+.DEFAULT_GOAL := all
 
 CC ?= cc
 CFLAGS ?= -O2 -g

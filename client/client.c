@@ -7,6 +7,7 @@
 
 #include "client/flow_udp.h"
 #include "client/inbound.h"
+#include "client/localapi.h"
 #include "client/peer.h"
 #include "common/addr.h"
 #include "common/b64key.h"
@@ -94,6 +95,7 @@ void client_run(struct client *cl)
 		log_error("client %s: out of memory for the server session", cl->ini->id);
 		return;
 	}
+	localapi_start(cl);
 	log_info("client %s: running", cl->ini->id);
 	ev_run(cl->loop, 0);
 }
@@ -122,6 +124,8 @@ void client_fini(struct client *cl)
 	if (cl->ini) {
 		log_counters(cl);
 	}
+	/* The local API reads all of the below: its threads end first. */
+	localapi_stop(cl);
 	/* Flows borrow peers, peers use the server session: free in that order,
 	 * before the index table and the socket they use. */
 	flow_udp_free_all(cl);

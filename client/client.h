@@ -23,6 +23,7 @@ struct client_ini;
 struct diag;
 struct flow_udp;
 struct peer;
+struct statusapi;
 
 struct client {
 	struct ev_loop *loop;	/* borrowed: main owns the default loop */
@@ -41,6 +42,7 @@ struct client {
 	struct routeintake rs;
 	struct peer *peers;	/* owns: list */
 	struct flow_udp *flows; /* owns: list */
+	struct statusapi *api;	/* owns: the local API (NULL when off) */
 	/* Scratch for one packet at a time (single-threaded, no nesting). */
 	uint8_t pt[WIRE_MAX_PACKET];
 	uint8_t pkt[WIRE_MAX_PACKET];

@@ -1,6 +1,7 @@
 /* wormhole-client: command line and startup of the client daemon
  * (DESIGN §1, §8). Everything it runs lives in client.c. */
 #include "client/client.h"
+#include "client/localapi.h"
 #include "client/natcheck.h"
 
 #include "common/cliopt.h"
@@ -21,6 +22,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: %s [OPTIONS] [run]\n"
 		"       %s [OPTIONS] natcheck [--json]\n"
+		"       %s [OPTIONS] status [--json]\n"
 		"       %s --check-config [FILE]\n"
 		"\n"
 		"The wormhole client daemon: registers this machine with the server under its ID\n"
@@ -30,6 +32,7 @@ static void usage(FILE *out)
 		"  run                     run the daemon (the default)\n"
 		"  natcheck [--json]       classify this host's NAT against the server and print "
 		"it\n"
+		"  status [--json]         ask the running daemon (its local API) for its state\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE       client.ini to use (default: client.ini)\n"
@@ -39,7 +42,7 @@ static void usage(FILE *out)
 		"      --log-format FMT    text|json (default: text)\n"
 		"  -h, --help              show this help and exit\n"
 		"  -V, --version           show the version and exit\n",
-		prog, prog, prog);
+		prog, prog, prog, prog);
 }
 
 static int natcheck(const char *path, int argc, char **argv)
@@ -56,6 +59,24 @@ static int natcheck(const char *path, int argc, char **argv)
 		return CLIOPT_EXIT_USAGE;
 	}
 	code = natcheck_main(ini, argc, argv);
+	client_ini_free(ini);
+	return code;
+}
+
+static int status(const char *path, int argc, char **argv)
+{
+	struct diag d;
+	char line[1024];
+	struct client_ini *ini;
+	int code;
+
+	diag_clear(&d);
+	ini = client_ini_load(path, &d);
+	if (!ini) {
+		fprintf(stderr, "%s\n", diag_format(&d, line, sizeof(line)));
+		return CLIOPT_EXIT_USAGE;
+	}
+	code = localapi_status_main(ini, argc, argv);
 	client_ini_free(ini);
 	return code;
 }
@@ -137,6 +158,9 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "natcheck") == 0) {
 		return natcheck(opt.config_path, argc - opt.first_arg - 1,
 				argv + opt.first_arg + 1);
+	}
+	if (strcmp(cmd, "status") == 0) {
+		return status(opt.config_path, argc - opt.first_arg - 1, argv + opt.first_arg + 1);
 	}
 	if (strcmp(cmd, "run") != 0) {
 		cliopt_usage_error(prog, "unknown command '%s'", cmd);

@@ -51,7 +51,7 @@ const char *conn_drop_name(enum conn_drop why)
 	return (unsigned)why < CONN_DROP_COUNT ? drop_names[why] : "?";
 }
 
-static const char *nat_name(uint8_t natclass)
+const char *conn_natclass_name(uint8_t natclass)
 {
 	static const char *const names[] = {
 		"unknown", "open", "full-cone", "restricted-cone", "port-restricted", "symmetric"};
@@ -212,12 +212,12 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 		c->is_online = true;
 		log_info("client %s: online addr=%s nat=%s uplink=%u", c->id,
 			 addr_format((const struct sockaddr *)&c->addr, text, sizeof(text)),
-			 nat_name(c->natclass), (unsigned)f->u.reg.uplink_id);
+			 conn_natclass_name(c->natclass), (unsigned)f->u.reg.uplink_id);
 	} else if (c->natclass != was) {
 		/* Clients register again once their NAT class is known or changed
 		 * (authenticated, so at most as often as the client sends it). */
-		log_info("client %s: nat=%s was=%s addr=%s", c->id, nat_name(c->natclass),
-			 nat_name(was),
+		log_info("client %s: nat=%s was=%s addr=%s", c->id, conn_natclass_name(c->natclass),
+			 conn_natclass_name(was),
 			 addr_format((const struct sockaddr *)&c->addr, text, sizeof(text)));
 	}
 	/* Pairs released while idle get new ports when a client is back; the

@@ -95,5 +95,7 @@ void conn_routes_changed(struct conn *cn, const struct routes *r, uint64_t now_u
 
 /* A short, stable name for a drop reason ("stale_stamp"), for metrics. */
 const char *conn_drop_name(enum conn_drop why);
+/* The name of a reported NAT class (enum frame_natclass): "symmetric", ... */
+const char *conn_natclass_name(uint8_t natclass);
 
 #endif

@@ -88,17 +88,22 @@ static void forward(struct relay *rl, struct relay_side *s, const uint8_t *buf, 
 	struct relay_side *o = &s->pair->side[1 - s->index];
 
 	s->last_rx_us = now_us;
+	s->rx_packets++;
+	s->rx_bytes += len;
 	if (!o->is_bound || o->fd < 0) {
 		rl->stats.drop_peer_unbound++;
+		s->drops++;
 		return;
 	}
 	if (now_us - o->last_rx_us > RELAY_SIDE_SILENT_US) {
 		rl->stats.drop_peer_silent++;
+		s->drops++;
 		return;
 	}
 	if (udpio_txq_send(&rl->txq, o->fd, (const struct sockaddr *)&o->bound, o->bound_len, buf,
 			   len) != 0) {
 		rl->stats.drop_txq_full++;
+		s->drops++;
 		return;
 	}
 	rl->stats.forwarded++;

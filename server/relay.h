@@ -43,6 +43,12 @@ struct relay_side {
 	socklen_t bound_len;
 	bool is_bound;
 	uint64_t last_rx_us; /* last datagram from the bound address */
+	/* Peer traffic from the bound client through this side (for the API):
+	 * received, and of those dropped instead of forwarded. They survive a
+	 * port change of the pair, not the pair itself. */
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t drops;
 };
 
 struct relay_pair {

@@ -4,6 +4,8 @@
  * in with one pointer assignment, so a change lands whole or not at all. */
 #include "server.h"
 
+#include "apiops.h"
+
 #include "common/b64key.h"
 #include "common/compiler.h"
 #include "common/diag.h"
@@ -215,6 +217,9 @@ int server_init(struct server *srv, struct ev_loop *loop, const char *config_pat
 	if (err == 0) {
 		err = sessions_init(srv, d);
 	}
+	if (err == 0) {
+		err = apiops_start(srv, d);
+	}
 	if (err != 0) {
 		return err;
 	}
@@ -245,6 +250,8 @@ void server_fini(struct server *srv)
 		ev_signal_stop(srv->loop, &srv->sigterm_watch);
 		ev_signal_stop(srv->loop, &srv->sighup_watch);
 	}
+	/* The API first: its threads end before what it reads goes away. */
+	apiops_stop(srv);
 	conn_fini(&srv->conn);
 	relay_fini(&srv->relay);
 	listener_fini(&srv->listener);

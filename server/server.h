@@ -14,6 +14,7 @@
 
 struct routes;
 struct diag;
+struct restapi;
 
 struct server {
 	struct ev_loop *loop;  /* borrowed: main owns the default loop */
@@ -23,6 +24,7 @@ struct server {
 	struct registry registry; /* clients and their sessions */
 	struct relay relay;	  /* relay port pairs */
 	struct conn conn;	  /* the session layer on listener and relay */
+	struct restapi *api;	  /* owns: the REST API (NULL until started) */
 	ev_signal sigint_watch;
 	ev_signal sigterm_watch;
 	ev_signal sighup_watch;

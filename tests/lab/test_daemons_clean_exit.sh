@@ -16,8 +16,12 @@ KG=$LAB_BIN/wormhole-keygen
 "$KG" genkey -o "$LAB_DIR/drone3.key"
 SPUB=$("$KG" pubkey <"$LAB_DIR/server.key")
 D3=$("$KG" pubkey <"$LAB_DIR/drone3.key")
+AP=$((31500 + $$ % 400)) # REST API port, from the PID
+TOKEN=clean-exit-token-0123456789
+CAP=$((31900 + $$ % 100)) # the client's local API port
 cat >"$LAB_DIR/routes.conf" <<CONF
-server: { listen = ["127.0.0.1:17410"]; key_file = "server.key"; };
+server: { listen = ["127.0.0.1:17410"]; key_file = "server.key";
+  api = { listen = "127.0.0.1:$AP"; tokens = ["$TOKEN"]; }; };
 clients: { drone3 = { key = "$D3"; }; };
 flows: ( { name = "mavlink"; proto = "udp"; port = 14550; members = ["drone3"];
            impair = { loss = 0.1; delay_ms = 20; jitter_ms = 5; seed = 1; }; } );
@@ -28,6 +32,7 @@ id = drone3
 key_file = drone3.key
 server = 127.0.0.1:17410
 server_key = $SPUB
+api = 127.1.0.1:$CAP
 
 ; A [peers] section: its parsing once read past the section name (valgrind).
 [peers]
@@ -41,11 +46,31 @@ lab_start client "${VG[@]}" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/client.ini"
 wait_until 30 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
 wait_until 30 grep -q "client drone3: running" "$LAB_DIR/client.log" || fail "client did not start"
 
+# REST API requests of each kind (read, write, refused, hostile), so their
+# paths are checked for leaks too (issue #7).
+api() { curl -s -o /dev/null -w '%{http_code}' --max-time 30 -H "Authorization: Bearer $TOKEN" "$@" || true; }
+wait_until 30 curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$AP/api/v1/health" ||
+	fail "API did not answer"
+[ "$(api "http://127.0.0.1:$AP/api/v1/flows")" = 200 ] || fail "API GET flows"
+[ "$(api "http://127.0.0.1:$AP/metrics")" = 200 ] || fail "API GET metrics"
+[ "$(api -X PATCH -H 'Content-Type: application/json' --data '{"mtu": 1200}' \
+	"http://127.0.0.1:$AP/api/v1/flows/mavlink")" = 200 ] || fail "API PATCH"
+[ "$(api -X POST -H 'Content-Type: application/json' --data '{"name": "x", "port": "1"}' \
+	"http://127.0.0.1:$AP/api/v1/flows")" = 400 ] || fail "API bad body"
+[ "$(api -X DELETE "http://127.0.0.1:$AP/api/v1/flows/nothing")" = 404 ] || fail "API 404"
+[ "$(api --path-as-is "http://127.0.0.1:$AP$(head -c 5000 /dev/zero | tr '\0' '/')")" = 404 ] ||
+	fail "API 5,000 slashes"
+
+wait_until 30 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/client.ini" status ||
+	fail "client local API did not answer"
+"$LAB_BIN/wormhole-client" -c "$LAB_DIR/client.ini" status --json | grep -q '"id":"drone3"' ||
+	fail "client status --json"
+
 # One applied reload (which also replaces the flow's impairment engine) and
 # one refused one, so their paths are checked too.
 wait_until 30 grep -q "flow mavlink: impair loss=0.1 " "$LAB_DIR/client.log" || fail "no impairment"
 sed -i 's/port = 14550/port = 14551/; s/loss = 0.1;/loss = 0.2;/' "$LAB_DIR/routes.conf"
-wait_until 10 grep -q "generation=2" "$LAB_DIR/server.log" || fail "reload not applied"
+wait_until 10 grep -q "generation=3" "$LAB_DIR/server.log" || fail "reload not applied"
 wait_until 30 grep -q "flow mavlink: impair loss=0.2 " "$LAB_DIR/client.log" ||
 	fail "the impairment was not replaced"
 echo 'flows: ( { name = "x"; } );' >>"$LAB_DIR/routes.conf"

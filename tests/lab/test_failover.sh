@@ -9,6 +9,9 @@
 #             drone1 10.0.1.2                    gcs1 10.0.2.2
 #
 # Flow mavlink N:N {drone1, gcs1}; the apps are tools/bench_flow.
+#  1. Once direct: `wormhole-client status --json` shows the direct path
+#     (strategy, RTT, loss, since) and the server's API shows its kind and
+#     the RTT the clients report.
 #  2. A 100/s stream drone1 -> gcs1 on the direct path; dnat drops all
 #     traffic with gnat's address (the direct path, not the relay): the
 #     longest gap in delivery must be <= 1.5 s (printed); healing brings the
@@ -32,7 +35,8 @@ for n in server drone1 gcs1; do "$KG" genkey -o "$LAB_DIR/$n.key"; done
 pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
 cat >"$LAB_DIR/routes.conf" <<CONF
 server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; keepalive_s = 5; };
+          key_file = "server.key"; keepalive_s = 5;
+          api = { listen = "127.0.0.1:7480"; tokens = ["failover-test-token-0123"]; }; };
 clients: { drone1 = { key = "$(pub drone1)"; }; gcs1 = { key = "$(pub gcs1)"; }; };
 flows: (
   { name = "mavlink"; proto = "udp"; port = 14550; members = ["drone1", "gcs1"]; }
@@ -69,6 +73,33 @@ both_direct_n() { [ "$(ups drone1 gcs1)" -ge "$1" ] && [ "$(ups gcs1 drone1)" -g
 wait_until 20 both_direct_n 1 || fail "drone1 and gcs1 never got a direct path"
 echo "  direct: $(grep -o 'direct path up via .*' "$LAB_DIR/client-drone1.log" | head -1)"
 
+# status (client local API) and the server's REST API see the direct path.
+status_json() { lab_exec "$1" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$1.ini" status --json; }
+peer_is() { # HOST PEER PATH [STRATEGY]: the status shows that path (and an RTT)
+	status_json "$1" | /usr/bin/python3 -c '
+import json, sys
+p = {x["peer"]: x for x in json.load(sys.stdin)["peers"]}[sys.argv[1]]
+ok = p["path"] == sys.argv[2] and (len(sys.argv) < 4 or p["strategy"] == sys.argv[3])
+ok = ok and isinstance(p["rtt_ms"], (int, float)) and 0 <= p["loss"] <= 1 and p["since"]
+sys.exit(0 if ok else 1)' "${@:2}"
+}
+wait_until 5 peer_is drone1 gcs1 direct spray || {
+	status_json drone1 >&2 || true
+	fail "drone1's status does not show the direct path to gcs1"
+}
+peer_is gcs1 drone1 direct spray || fail "gcs1's status does not show the direct path"
+status_json drone1 | tr -d '\n' | sed 's/.*"peers":\(\[[^]]*\]\).*/  status --json peers: \1/' | cut -c1-300
+api_path() { # CLIENT PEER: kind and rtt_ms the server's API shows
+	lab_exec srv curl -s -H "Authorization: Bearer failover-test-token-0123" \
+		"http://127.0.0.1:7480/api/v1/clients/$1" | /usr/bin/python3 -c '
+import json, sys
+p = [x for x in json.load(sys.stdin)["paths"] if x["peer"] == sys.argv[1]][0]
+print(p["kind"], p["rtt_ms"])' "$2"
+}
+api_direct() { [[ $(api_path drone1 gcs1) == "direct "[0-9]* ]]; }
+wait_until 12 api_direct || fail "the server API does not show drone1 -> gcs1 direct with an RTT: $(api_path drone1 gcs1)"
+echo "  server API: drone1 -> gcs1 $(api_path drone1 gcs1)"
+
 # stream N RATE OUT: drone1 sends N datagrams at RATE/s to gcs1 (background;
 # the receiver's JSON goes to OUT).
 stream() {
@@ -90,6 +121,7 @@ sleep 3
 cut_at=$(date +%s%N)
 lab_block dnat wan 198.51.100.2
 wait_until 3 downs_ge 1 || fail "drone1 did not leave the cut direct path"
+peer_is drone1 gcs1 relay || fail "drone1's status does not show the relay after the cut"
 sleep 3
 lab_unblock dnat wan
 wait "$RX" || true

@@ -1,0 +1,451 @@
+/* flowjson: flows between JSON and routes.conf text (DESIGN §6, §7).
+ * JSON from the network becomes libconfig text here, so the security
+ * rule of this file is: no JSON value can change the structure of the
+ * text around it. Strings are escaped (and control characters refused),
+ * group keys must be plain libconfig names, numbers are printed by us.
+ * Everything else (known members, ranges, port clashes) is checked when
+ * the new routes.conf text is parsed, exactly like a saved file. */
+#include "api/flowjson.h"
+
+#include "common/addr.h"
+#include "config/routes.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT_MAX (64 * 1024) /* one flow group; bodies are capped at 64 KiB too */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool is_full;
+};
+
+static void put(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->is_full) {
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->cap - b->len) {
+		b->is_full = true;
+		return;
+	}
+	b->len += (size_t)n;
+}
+
+static void fail(char *err, size_t err_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+}
+
+/* A libconfig string literal: '"' and '\' escaped, control characters refused. */
+static int put_string(struct sbuf *b, const char *s)
+{
+	put(b, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f) {
+			return -EINVAL;
+		}
+		put(b, "%s%c", c == '"' || c == '\\' ? "\\" : "", c);
+	}
+	put(b, "\"");
+	return 0;
+}
+
+/* A libconfig setting name: [A-Za-z*][A-Za-z0-9_*-]*, at most 32 characters. */
+static bool is_cfg_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ROUTES_NAME_MAX ||
+	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) {
+		return false;
+	}
+	for (size_t i = 1; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int put_int(struct sbuf *b, const cJSON *v)
+{
+	double d;
+
+	if (!cJSON_IsNumber(v)) {
+		return -EINVAL;
+	}
+	d = v->valuedouble;
+	if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0) {
+		return -EINVAL;
+	}
+	/* libconfig: integers past 32 bits need the L suffix. */
+	put(b, "%lld%s", (long long)d, d > INT32_MAX || d < INT32_MIN ? "L" : "");
+	return 0;
+}
+
+static int put_number(struct sbuf *b, const cJSON *v)
+{
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+		return -EINVAL;
+	}
+	if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 1e9) {
+		put(b, "%lld", (long long)v->valuedouble);
+	} else {
+		/* The shortest text that reads back as the same double: 0.1, not
+		 * 0.10000000000000001 (a hand-edited file stays readable). */
+		char text[40];
+
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(text, sizeof(text), "%.*g", prec, v->valuedouble);
+			if (strtod(text, NULL) == v->valuedouble) {
+				break;
+			}
+		}
+		put(b, "%s", text);
+	}
+	return 0;
+}
+
+static int put_string_list(struct sbuf *b, const cJSON *v)
+{
+	const cJSON *e;
+	bool is_first = true;
+
+	if (!cJSON_IsArray(v)) {
+		return -EINVAL;
+	}
+	put(b, "[");
+	cJSON_ArrayForEach(e, v)
+	{
+		if (!cJSON_IsString(e)) {
+			return -EINVAL;
+		}
+		put(b, "%s", is_first ? "" : ", ");
+		if (put_string(b, e->valuestring) != 0) {
+			return -EINVAL;
+		}
+		is_first = false;
+	}
+	put(b, "]");
+	return 0;
+}
+
+/* deliver = { id = "ip:port"; } or listen = { id = PORT; }. */
+static int put_member_map(struct sbuf *b, const cJSON *v, bool is_deliver, const char *key,
+			  char *err, size_t err_len)
+{
+	const cJSON *e;
+
+	if (!cJSON_IsObject(v)) {
+		fail(err, err_len, "%s: must be an object of client id to %s", key,
+		     is_deliver ? "\"ip:port\"" : "port");
+		return -EINVAL;
+	}
+	put(b, "{ ");
+	cJSON_ArrayForEach(e, v)
+	{
+		int rc;
+
+		if (!is_cfg_name(e->string)) {
+			fail(err, err_len, "%s: \"%.40s\" cannot be a key here", key, e->string);
+			return -EINVAL;
+		}
+		put(b, "%s = ", e->string);
+		rc = is_deliver ? (cJSON_IsString(e) ? put_string(b, e->valuestring) : -EINVAL)
+				: put_int(b, e);
+		if (rc != 0) {
+			fail(err, err_len, "%s.%s: must be %s", key, e->string,
+			     is_deliver ? "a string \"ip:port\"" : "an integer port");
+			return -EINVAL;
+		}
+		put(b, "; ");
+	}
+	put(b, "}");
+	return 0;
+}
+
+static const char *const impair_probs[] = {"loss",    "corrupt",    "duplicate",
+					   "reorder", "loss_burst", NULL};
+static const char *const impair_ints[] = {"delay_ms", "jitter_ms", "rate_kbps", "seed", NULL};
+
+static bool in_names(const char *const *names, const char *s)
+{
+	for (size_t i = 0; names[i]; i++) {
+		if (strcmp(names[i], s) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int put_impair(struct sbuf *b, const cJSON *v, char *err, size_t err_len)
+{
+	const cJSON *e;
+
+	if (!cJSON_IsObject(v)) {
+		fail(err, err_len, "impair: must be an object");
+		return -EINVAL;
+	}
+	put(b, "{ ");
+	cJSON_ArrayForEach(e, v)
+	{
+		bool is_prob = in_names(impair_probs, e->string);
+
+		/* 0 is every field's default: leave it out of the file. */
+		if (cJSON_IsNumber(e) && e->valuedouble == 0 && strcmp(e->string, "seed") != 0) {
+			continue;
+		}
+
+		if (!is_prob && !in_names(impair_ints, e->string)) {
+			fail(err, err_len, "impair: unknown field \"%.40s\"", e->string);
+			return -EINVAL;
+		}
+		put(b, "%s = ", e->string);
+		if ((is_prob ? put_number(b, e) : put_int(b, e)) != 0) {
+			fail(err, err_len, "impair.%s: must be %s", e->string,
+			     is_prob ? "a number" : "an integer");
+			return -EINVAL;
+		}
+		put(b, "; ");
+	}
+	put(b, "}");
+	return 0;
+}
+
+/* One top-level field of the flow. */
+static int put_field(struct sbuf *b, const cJSON *e, char *err, size_t err_len)
+{
+	const char *k = e->string;
+
+	/* Defaults stay out of the file, as a person would write it. */
+	if ((strcmp(k, "multipath") == 0 && cJSON_IsString(e) &&
+	     strcmp(e->valuestring, "failover") == 0) ||
+	    (strcmp(k, "mtu") == 0 && cJSON_IsNumber(e) && e->valuedouble == ROUTES_DEFAULT_MTU)) {
+		return 0;
+	}
+	if (strcmp(k, "name") == 0 || strcmp(k, "proto") == 0 || strcmp(k, "multipath") == 0) {
+		put(b, "%s = ", k);
+		if (!cJSON_IsString(e) || put_string(b, e->valuestring) != 0) {
+			fail(err, err_len, "%s: must be a string", k);
+			return -EINVAL;
+		}
+	} else if (strcmp(k, "port") == 0 || strcmp(k, "mtu") == 0) {
+		put(b, "%s = ", k);
+		if (put_int(b, e) != 0) {
+			fail(err, err_len, "%s: must be an integer", k);
+			return -EINVAL;
+		}
+	} else if (strcmp(k, "from") == 0 || strcmp(k, "to") == 0 || strcmp(k, "members") == 0) {
+		put(b, "%s = ", k);
+		if (put_string_list(b, e) != 0) {
+			fail(err, err_len, "%s: must be a list of client ids", k);
+			return -EINVAL;
+		}
+	} else if (strcmp(k, "joinable") == 0) {
+		put(b, "%s = ", k);
+		if (cJSON_IsBool(e)) {
+			put(b, "%s", cJSON_IsTrue(e) ? "true" : "false");
+		} else if (put_string_list(b, e) != 0) {
+			fail(err, err_len, "joinable: must be true, false or a list of client ids");
+			return -EINVAL;
+		}
+	} else if (strcmp(k, "deliver") == 0 || strcmp(k, "listen") == 0) {
+		put(b, "%s = ", k);
+		if (put_member_map(b, e, k[0] == 'd', k, err, err_len) != 0) {
+			return -EINVAL;
+		}
+	} else if (strcmp(k, "impair") == 0) {
+		put(b, "%s = ", k);
+		if (put_impair(b, e, err, err_len) != 0) {
+			return -EINVAL;
+		}
+	} else {
+		fail(err, err_len, "unknown field \"%.40s\"", k);
+		return -EINVAL;
+	}
+	put(b, "; ");
+	return 0;
+}
+
+int flowjson_to_text(const cJSON *obj, char **text, char *err, size_t err_len)
+{
+	struct sbuf b = {.cap = TEXT_MAX};
+	const cJSON *e;
+
+	*text = NULL;
+	if (!cJSON_IsObject(obj)) {
+		fail(err, err_len, "the body must be a JSON object");
+		return -EINVAL;
+	}
+	b.p = malloc(b.cap);
+	if (!b.p) {
+		fail(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	put(&b, "{ ");
+	cJSON_ArrayForEach(e, obj)
+	{
+		if (cJSON_IsNull(e)) {
+			continue; /* absent */
+		}
+		for (const cJSON *p = obj->child; p != e; p = p->next) {
+			if (strcmp(p->string, e->string) == 0) {
+				fail(err, err_len, "field \"%.40s\" appears twice", e->string);
+				free(b.p);
+				return -EINVAL;
+			}
+		}
+		if (put_field(&b, e, err, err_len) != 0) {
+			free(b.p);
+			return -EINVAL;
+		}
+	}
+	put(&b, "}");
+	if (b.is_full) {
+		fail(err, err_len, "flow too large");
+		free(b.p);
+		return -EINVAL;
+	}
+	*text = b.p;
+	return 0;
+}
+
+static cJSON *id_list(char (*ids)[ROUTES_NAME_SIZE], size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a && i < n; i++) {
+		cJSON *s = cJSON_CreateString(ids[i]);
+		if (!s || !cJSON_AddItemToArray(a, s)) {
+			cJSON_Delete(s);
+			cJSON_Delete(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static bool add_overrides(cJSON *o, const struct routes_flow *f)
+{
+	char addr[ADDR_TEXT_MAX];
+	cJSON *dl = f->n_deliver ? cJSON_AddObjectToObject(o, "deliver") : NULL;
+	cJSON *ls = f->n_listen ? cJSON_AddObjectToObject(o, "listen") : NULL;
+
+	for (size_t i = 0; i < f->n_deliver; i++) {
+		addr_format((const struct sockaddr *)&f->deliver[i].addr, addr, sizeof(addr));
+		if (!dl || !cJSON_AddStringToObject(dl, f->deliver[i].id, addr)) {
+			return false;
+		}
+	}
+	for (size_t i = 0; i < f->n_listen; i++) {
+		if (!ls || !cJSON_AddNumberToObject(ls, f->listen[i].id, f->listen[i].port)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool add_impair(cJSON *o, const struct routes_impair *im)
+{
+	cJSON *i = cJSON_AddObjectToObject(o, "impair");
+
+	return i && cJSON_AddNumberToObject(i, "loss", im->loss) &&
+	       cJSON_AddNumberToObject(i, "corrupt", im->corrupt) &&
+	       cJSON_AddNumberToObject(i, "duplicate", im->duplicate) &&
+	       cJSON_AddNumberToObject(i, "reorder", im->reorder) &&
+	       cJSON_AddNumberToObject(i, "loss_burst", im->loss_burst) &&
+	       cJSON_AddNumberToObject(i, "delay_ms", im->delay_ms) &&
+	       cJSON_AddNumberToObject(i, "jitter_ms", im->jitter_ms) &&
+	       cJSON_AddNumberToObject(i, "rate_kbps", im->rate_kbps) &&
+	       (!im->has_seed || cJSON_AddNumberToObject(i, "seed", (double)im->seed));
+}
+
+cJSON *flowjson_from_flow(const struct routes_flow *f)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && cJSON_AddStringToObject(o, "name", f->name) &&
+		  cJSON_AddStringToObject(o, "proto", routes_proto_name(f->proto)) &&
+		  cJSON_AddNumberToObject(o, "port", f->port);
+
+	if (ok && f->is_nn) {
+		cJSON *m = id_list(f->members, f->n_members);
+		ok = m && cJSON_AddItemToObject(o, "members", m);
+	} else if (ok) {
+		cJSON *from = id_list(f->from, f->n_from);
+		ok = from && cJSON_AddItemToObject(o, "from", from);
+		cJSON *to = ok ? id_list(f->to, f->n_to) : NULL;
+		ok = ok && to && cJSON_AddItemToObject(o, "to", to);
+	}
+	ok = ok && add_overrides(o, f) && (!f->has_impair || add_impair(o, &f->impair)) &&
+	     cJSON_AddStringToObject(o, "multipath", routes_multipath_name(f->multipath));
+	if (ok && f->is_joinable_all) {
+		ok = cJSON_AddTrueToObject(o, "joinable") != NULL;
+	} else if (ok && f->n_joinable > 0) {
+		cJSON *j = id_list(f->joinable, f->n_joinable);
+		ok = j && cJSON_AddItemToObject(o, "joinable", j);
+	}
+	ok = ok && cJSON_AddNumberToObject(o, "mtu", f->mtu);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+int flowjson_merge(cJSON *target, const cJSON *patch)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, patch)
+	{
+		cJSON *t = cJSON_GetObjectItemCaseSensitive(target, p->string);
+		cJSON *copy;
+
+		if (cJSON_IsNull(p)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
+			continue;
+		}
+		if (cJSON_IsObject(p) && cJSON_IsObject(t)) {
+			if (flowjson_merge(t, p) != 0) {
+				return -ENOMEM;
+			}
+			continue;
+		}
+		copy = cJSON_Duplicate(p, true);
+		if (!copy) {
+			return -ENOMEM;
+		}
+		if (t) {
+			cJSON_ReplaceItemInObjectCaseSensitive(target, p->string, copy);
+		} else if (!cJSON_AddItemToObject(target, p->string, copy)) {
+			cJSON_Delete(copy);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}

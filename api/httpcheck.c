@@ -1,0 +1,66 @@
+/* httpcheck: request-target, Host and Content-Type checks for httpd.
+ * No I/O, no civetweb: every input here comes straight off the network. */
+#include "api/httpcheck.h"
+
+#include "api/httpd.h"
+
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+
+bool httpcheck_target(const char *uri)
+{
+	size_t n = 0;
+
+	if (!uri || uri[0] != '/') {
+		return false;
+	}
+	for (; uri[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)uri[n];
+
+		if (n >= HTTPD_URI_MAX || c < 0x20 || c == 0x7f) {
+			return false;
+		}
+		if (c == '/' && uri[n + 1] == '/') {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool httpcheck_host(const char *host, const char (*allowed)[80], size_t n_allowed)
+{
+	if (!host) {
+		return false;
+	}
+	for (size_t i = 0; i < n_allowed; i++) {
+		if (strcasecmp(host, allowed[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool httpcheck_json_type(const char *content_type)
+{
+	static const char json[] = "application/json";
+	size_t n = sizeof(json) - 1;
+
+	if (!content_type || strncasecmp(content_type, json, n) != 0) {
+		return false;
+	}
+	return content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ';
+}
+
+bool httpcheck_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+	}
+	return false;
+}

@@ -1,0 +1,26 @@
+/* httpcheck: the checks httpd makes on a request before anything else sees
+ * it, as pure functions (unit-tested and fuzzed without a server). */
+#ifndef WH_HTTPCHECK_H
+#define WH_HTTPCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* A request target we accept: present, "/"-rooted, at most HTTPD_URI_MAX
+ * characters, no empty path segment ("//"), no control characters. Anything
+ * else is answered 404 before civetweb's own path handling could act on it
+ * (Debian's civetweb 1.15 overflows a heap buffer on long runs of "/"). */
+bool httpcheck_target(const char *uri);
+
+/* Host header against the allowed "host:port" names (exact, ASCII case
+ * insensitive): the defence against DNS rebinding. NULL host is refused. */
+bool httpcheck_host(const char *host, const char (*allowed)[80], size_t n_allowed);
+
+/* Content-Type is application/json, optionally with parameters. */
+bool httpcheck_json_type(const char *content_type);
+
+/* 127.0.0.0/8 or ::1. */
+bool httpcheck_is_loopback(const struct sockaddr *sa);
+
+#endif

@@ -1,0 +1,201 @@
+/* httpstream: server-sent events on top of httpd (DESIGN §8's event stream).
+ * The loop publishes with httpstream_send into a bounded per-stream queue and
+ * never blocks: a slow reader loses the oldest events and gets a gap marker.
+ * A civetweb worker (the reader) writes the queue out as text/event-stream
+ * until the peer goes, the loop closes the stream, or httpd stops; then the
+ * loop hears of it through on_stream_closed. Two references (reader, loop)
+ * counted under h->mu; the last one frees. */
+#include "api/httpstream.h"
+
+#include "api/httpd_internal.h"
+#include "common/compiler.h"
+
+#include <civetweb.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STREAM_KEEPALIVE_S 2 /* an idle stream writes a comment this often */
+
+void httpstream_free(struct httpstream *st)
+{
+	for (unsigned i = 0; i < st->count; i++) {
+		free(st->queue[(st->head + i) % HTTPSTREAM_QUEUE]);
+	}
+	free(st);
+}
+
+static bool stream_write(struct mg_connection *conn, const char *text, size_t len)
+{
+	return mg_write(conn, text, len) == (int)len;
+}
+
+/* One event as "data: line\n" per line, then a blank line. */
+static bool stream_write_event(struct mg_connection *conn, const char *text)
+{
+	const char *p = text;
+
+	do {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (!stream_write(conn, "data: ", 6) || !stream_write(conn, p, n) ||
+		    !stream_write(conn, "\n", 1)) {
+			return false;
+		}
+		p = nl ? nl + 1 : p + n;
+	} while (*p != '\0');
+	return stream_write(conn, "\n", 1);
+}
+
+/* Reader thread: write queued events until the peer goes, the loop closes
+ * the stream, or httpd stops. Each wait is bounded by the keep-alive. */
+void httpstream_serve(struct httpd *h, struct mg_connection *conn, struct httpstream *st)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+				   "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
+	bool is_ok = stream_write(conn, head, sizeof(head) - 1);
+	bool must_free;
+
+	pthread_mutex_lock(&h->mu);
+	while (is_ok && !h->is_stopping && !st->is_loop_done) {
+		char *text = NULL;
+		unsigned long dropped = st->dropped;
+		struct timespec deadline;
+
+		if (st->count > 0) {
+			text = st->queue[st->head];
+			st->head = (st->head + 1) % HTTPSTREAM_QUEUE;
+			st->count--;
+			st->dropped = 0;
+		} else {
+			httpd_abstime_after_ms(&deadline, STREAM_KEEPALIVE_S * 1000);
+			if (pthread_cond_timedwait(&h->cond, &h->mu, &deadline) != ETIMEDOUT) {
+				continue;
+			}
+		}
+		pthread_mutex_unlock(&h->mu);
+		if (text && dropped > 0) {
+			char gap[96];
+			snprintf(gap, sizeof(gap), "event: gap\ndata: {\"dropped\": %lu}\n\n",
+				 dropped);
+			is_ok = stream_write(conn, gap, strlen(gap));
+		}
+		if (text) {
+			is_ok = is_ok && stream_write_event(conn, text);
+			free(text);
+		} else {
+			is_ok = stream_write(conn, ": keep-alive\n\n", 14);
+		}
+		pthread_mutex_lock(&h->mu);
+	}
+	st->is_reader_gone = true;
+	if (!st->is_loop_done && !h->is_stopping) {
+		st->next_gone = h->gone;
+		h->gone = st;
+	}
+	must_free = --st->refs == 0;
+	pthread_mutex_unlock(&h->mu);
+	if (must_free) {
+		httpstream_free(st);
+	} else if (!h->is_stopping) {
+		ev_async_send(h->loop, &h->wake);
+	}
+}
+
+struct httpstream *httpstream_open(struct httpd_req *rq)
+{
+	struct httpd_item *it = container_of(rq, struct httpd_item, rq);
+	struct httpd *h = it->h;
+	struct httpstream *st = calloc(1, sizeof(*st));
+	bool must_free;
+
+	if (!st) {
+		(void)httpd_respond_error(rq, 503, "out of memory", NULL);
+		return NULL;
+	}
+	st->h = h;
+	st->refs = 2;
+	httpd_held_del(h, it);
+	pthread_mutex_lock(&h->mu);
+	if (it->is_abandoned) {
+		st->refs = 1;
+		st->is_reader_gone = true;
+	} else {
+		it->stream = st;
+		it->is_answered = true;
+		pthread_cond_broadcast(&h->cond);
+	}
+	must_free = httpd_item_unref_locked(it);
+	pthread_mutex_unlock(&h->mu);
+	if (must_free) {
+		httpd_item_free(it);
+	}
+	st->live_next = h->live;
+	if (h->live) {
+		h->live->live_prev = st;
+	}
+	h->live = st;
+	return st;
+}
+
+int httpstream_send(struct httpstream *st, const char *text)
+{
+	struct httpd *h = st->h;
+	size_t n = strnlen(text, HTTPSTREAM_EVENT_MAX);
+	char *copy = malloc(n + 1);
+	int err = 0;
+
+	if (!copy) {
+		return -ENOMEM;
+	}
+	memcpy(copy, text, n);
+	copy[n] = '\0';
+	pthread_mutex_lock(&h->mu);
+	if (st->is_reader_gone) {
+		err = -EPIPE;
+	} else {
+		if (st->count == HTTPSTREAM_QUEUE) {
+			/* A slow reader loses the oldest event, never the loop's time. */
+			free(st->queue[st->head]);
+			st->head = (st->head + 1) % HTTPSTREAM_QUEUE;
+			st->count--;
+			st->dropped++;
+		}
+		st->queue[(st->head + st->count) % HTTPSTREAM_QUEUE] = copy;
+		st->count++;
+		copy = NULL;
+		pthread_cond_broadcast(&h->cond);
+	}
+	pthread_mutex_unlock(&h->mu);
+	free(copy);
+	return err;
+}
+
+void httpstream_close(struct httpstream *st)
+{
+	struct httpd *h;
+	bool must_free;
+
+	if (!st) {
+		return;
+	}
+	h = st->h;
+	httpd_live_del(h, st);
+	pthread_mutex_lock(&h->mu);
+	st->is_loop_done = true;
+	for (struct httpstream **pp = &h->gone; *pp; pp = &(*pp)->next_gone) {
+		if (*pp == st) {
+			*pp = st->next_gone;
+			break;
+		}
+	}
+	must_free = --st->refs == 0;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->mu);
+	if (must_free) {
+		httpstream_free(st);
+	}
+}

@@ -1,0 +1,32 @@
+/* httpstream: turn an httpd request into a server-sent event stream
+ * (text/event-stream) that the loop feeds; see httpstream.c. All calls are
+ * for the loop thread. */
+#ifndef WH_HTTPSTREAM_H
+#define WH_HTTPSTREAM_H
+
+#include <stdbool.h>
+
+struct httpd;
+struct httpd_req;
+struct httpstream;
+struct mg_connection;
+
+#define HTTPSTREAM_QUEUE 64	  /* events queued per stream; older ones are dropped */
+#define HTTPSTREAM_EVENT_MAX 4096 /* bytes of one event */
+
+/* Turn rq into a text/event-stream. rq is gone after the call; the returned
+ * stream (NULL when out of memory: rq then got 503) belongs to the caller
+ * until httpstream_close. */
+struct httpstream *httpstream_open(struct httpd_req *rq);
+/* Queue one event (copied, cut at HTTPSTREAM_EVENT_MAX). Never blocks: a
+ * slow reader loses the oldest queued event and later sees a gap marker.
+ * Returns 0, or -EPIPE when the reader is gone, -ENOMEM. */
+int httpstream_send(struct httpstream *st, const char *text);
+/* Let go of st (the reader's side ends at once). NULL is a no-op. */
+void httpstream_close(struct httpstream *st);
+
+/* httpd internals: the reader's side, run by a civetweb worker. */
+void httpstream_serve(struct httpd *h, struct mg_connection *conn, struct httpstream *st);
+void httpstream_free(struct httpstream *st);
+
+#endif

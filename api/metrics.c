@@ -1,0 +1,250 @@
+/* metrics: GET /metrics in the Prometheus text exposition format (0.0.4)
+ * and GET /api/v1/flows/{name}/stats. Per-flow counters are the relay's
+ * per-client counters summed over the flow's members towards its other
+ * members: the relay pipes ciphertext and cannot tell flows apart inside a
+ * pair's session, so a pair that shares several flows counts in each of
+ * them (said in the output and the README). Daemon-wide counters come from
+ * ops->metrics. */
+#include "api/metrics.h"
+
+#include "api/restreq.h"
+
+#include "api/httpd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define METRICS_TEXT_MAX (1024 * 1024)
+
+struct mbuf {
+	char *p;
+	size_t len, cap;
+	bool is_full;
+	char last_name[96];
+};
+
+static void put(struct mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct mbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->is_full) {
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->cap - b->len) {
+		b->is_full = true;
+		return;
+	}
+	b->len += (size_t)n;
+}
+
+/* HELP and TYPE once per family; the samples of a family come together. */
+static void family(struct mbuf *b, const char *name, const char *help, bool is_counter)
+{
+	if (strcmp(b->last_name, name) == 0) {
+		return;
+	}
+	snprintf(b->last_name, sizeof(b->last_name), "%s", name);
+	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, is_counter ? "counter" : "gauge");
+}
+
+/* Label values are ids, flow names and fixed words; escape anyway. */
+static void label_value(const char *in, char *out, size_t size)
+{
+	size_t k = 0;
+
+	for (; *in && k + 3 < size; in++) {
+		if (*in == '\\' || *in == '"') {
+			out[k++] = '\\';
+			out[k++] = *in;
+		} else if (*in == '\n') {
+			out[k++] = '\\';
+			out[k++] = 'n';
+		} else {
+			out[k++] = *in;
+		}
+	}
+	out[k] = '\0';
+}
+
+static void emit_cb(void *mctx, const char *name, const char *help, bool is_counter,
+		    const char *labels, double value)
+{
+	struct mbuf *b = mctx;
+
+	family(b, name, help, is_counter);
+	put(b, "%s%s%s%s %.17g\n", name, labels && labels[0] ? "{" : "", labels ? labels : "",
+	    labels && labels[0] ? "}" : "", value);
+}
+
+struct member_stats {
+	char id[ROUTES_NAME_SIZE];
+	uint64_t packets, bytes, drops;
+};
+
+/* Sum each member's relay counters towards the flow's other members. */
+static size_t flow_members(struct restreq *r, const struct routes_flow *f, struct member_stats *out,
+			   size_t max)
+{
+	const struct routes *rt = r->api->ops->routes(r->api->ctx);
+	struct restapi_client *c = calloc(1, sizeof(*c));
+	size_t n = 0;
+
+	for (size_t i = 0; c && i < rt->n_clients && n < max; i++) {
+		const char *id = rt->clients[i].id;
+
+		if (!routes_flow_has_member(f, id) || !r->api->ops->client(r->api->ctx, id, c)) {
+			continue;
+		}
+		memset(&out[n], 0, sizeof(out[n]));
+		snprintf(out[n].id, sizeof(out[n].id), "%s", id);
+		for (size_t k = 0; k < c->n_paths; k++) {
+			if (routes_flow_has_member(f, c->paths[k].peer)) {
+				out[n].packets += c->paths[k].packets;
+				out[n].bytes += c->paths[k].bytes;
+				out[n].drops += c->paths[k].drops;
+			}
+		}
+		n++;
+	}
+	free(c);
+	return n;
+}
+
+static void flow_metrics(struct restreq *r, struct mbuf *b)
+{
+	static const char *const names[3] = {"wormhole_flow_packets_total",
+					     "wormhole_flow_bytes_total",
+					     "wormhole_flow_drops_total"};
+	static const char *const helps[3] = {
+		"Datagrams the relay received from members of the flow towards other members",
+		"Bytes the relay received from members of the flow towards other members",
+		"Datagrams of the flow's members the relay dropped"};
+	const struct routes *rt = r->api->ops->routes(r->api->ctx);
+	struct member_stats *ms = calloc(ROUTES_MEMBERS_MAX, sizeof(*ms));
+
+	for (int k = 0; ms && k < 3; k++) {
+		family(b, names[k], helps[k], true);
+		for (size_t i = 0; i < rt->n_flows; i++) {
+			size_t n = flow_members(r, &rt->flows[i], ms, ROUTES_MEMBERS_MAX);
+			uint64_t sum = 0;
+			char flow[80];
+
+			for (size_t m = 0; m < n; m++) {
+				sum += k == 0 ? ms[m].packets : k == 1 ? ms[m].bytes : ms[m].drops;
+			}
+			label_value(rt->flows[i].name, flow, sizeof(flow));
+			put(b, "%s{flow=\"%s\"} %llu\n", names[k], flow, (unsigned long long)sum);
+		}
+	}
+	free(ms);
+}
+
+static void client_metrics(struct restreq *r, struct mbuf *b)
+{
+	const struct routes *rt = r->api->ops->routes(r->api->ctx);
+	struct restapi_client *c = calloc(1, sizeof(*c));
+	char id[80], peer[80], nat[80];
+
+	for (int pass = 0; c && pass < 3; pass++) {
+		if (pass == 0) {
+			family(b, "wormhole_client_online", "1 when the client is online", false);
+		} else if (pass == 1) {
+			family(b, "wormhole_client_nat_info", "The NAT class the client reported",
+			       false);
+		} else {
+			family(b, "wormhole_client_path_info",
+			       "A path from the client to a peer, by kind (relay or direct)",
+			       false);
+		}
+		for (size_t i = 0; i < rt->n_clients; i++) {
+			if (!r->api->ops->client(r->api->ctx, rt->clients[i].id, c)) {
+				continue;
+			}
+			label_value(c->id, id, sizeof(id));
+			if (pass == 0) {
+				put(b, "wormhole_client_online{client=\"%s\"} %d\n", id,
+				    c->is_online);
+			} else if (pass == 1) {
+				label_value(c->natclass, nat, sizeof(nat));
+				put(b, "wormhole_client_nat_info{client=\"%s\",class=\"%s\"} 1\n",
+				    id, nat);
+			}
+			for (size_t k = 0; pass == 2 && k < c->n_paths; k++) {
+				label_value(c->paths[k].peer, peer, sizeof(peer));
+				put(b,
+				    "wormhole_client_path_info{client=\"%s\",peer=\"%s\",kind=\"%"
+				    "s\"} "
+				    "1\n",
+				    id, peer, c->paths[k].kind);
+			}
+		}
+	}
+	free(c);
+}
+
+void metrics_serve(struct restreq *r)
+{
+	struct mbuf b = {.cap = METRICS_TEXT_MAX};
+
+	b.p = malloc(b.cap);
+	if (!b.p) {
+		restreq_error(r, 503, "out of memory");
+		return;
+	}
+	family(&b, "wormhole_up", "1 while the server answers", false);
+	put(&b, "wormhole_up 1\n");
+	flow_metrics(r, &b);
+	client_metrics(r, &b);
+	r->api->ops->metrics(r->api->ctx, emit_cb, &b);
+	if (b.is_full) {
+		restreq_error(r, 500, "metrics too large");
+	} else {
+		(void)httpd_respond(r->rq, 200, "text/plain; version=0.0.4; charset=utf-8", b.p,
+				    b.len, r->etag);
+	}
+	free(b.p);
+}
+
+void metrics_flow_stats(struct restreq *r, const struct routes_flow *f)
+{
+	struct member_stats *ms = calloc(ROUTES_MEMBERS_MAX, sizeof(*ms));
+	size_t n = ms ? flow_members(r, f, ms, ROUTES_MEMBERS_MAX) : 0;
+	uint64_t tot[3] = {0, 0, 0};
+	cJSON *o = cJSON_CreateObject();
+	cJSON *a = o ? cJSON_AddArrayToObject(o, "members") : NULL;
+	bool ok = a != NULL;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		cJSON *m = cJSON_CreateObject();
+		ok = m && cJSON_AddItemToArray(a, m) &&
+		     cJSON_AddStringToObject(m, "id", ms[i].id) &&
+		     cJSON_AddNumberToObject(m, "packets", (double)ms[i].packets) &&
+		     cJSON_AddNumberToObject(m, "bytes", (double)ms[i].bytes) &&
+		     cJSON_AddNumberToObject(m, "drops", (double)ms[i].drops);
+		tot[0] += ms[i].packets;
+		tot[1] += ms[i].bytes;
+		tot[2] += ms[i].drops;
+	}
+	ok = ok && cJSON_AddStringToObject(o, "flow", f->name) &&
+	     cJSON_AddNumberToObject(o, "packets", (double)tot[0]) &&
+	     cJSON_AddNumberToObject(o, "bytes", (double)tot[1]) &&
+	     cJSON_AddNumberToObject(o, "drops", (double)tot[2]) &&
+	     cJSON_AddStringToObject(o, "counted_at", "relay") &&
+	     cJSON_AddStringToObject(o, "note",
+				     "relay counters between the flow's members; a "
+				     "pair of clients sharing several flows counts "
+				     "in each");
+	free(ms);
+	if (!ok) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	restreq_json(r, 200, o, r->etag);
+}

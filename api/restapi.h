@@ -1,0 +1,99 @@
+/* restapi: the server's REST API under /api/v1 and /metrics (DESIGN §7),
+ * served by httpd. It owns no routing state: the server hands it a table
+ * of operations (struct restapi_ops) and api/ never includes server/
+ * headers (DESIGN §2). Every change builds new routes.conf text and hands
+ * it to ops->commit, the same validate + apply path as a file reload. */
+#ifndef WH_RESTAPI_H
+#define WH_RESTAPI_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "config/routes.h"
+
+struct diag;
+struct httpd;
+
+#define RESTAPI_PEERS_MAX 64
+#define RESTAPI_ETAG_MAX 48
+
+/* One peer path of a client, as the server sees it. */
+struct restapi_path {
+	char peer[ROUTES_NAME_SIZE];
+	const char *kind;    /* "relay" or "direct" */
+	bool has_stats;	     /* the client reported the measures below (PATH_STATS) */
+	double rtt_ms;	     /* of the path in use, as the client measures it */
+	double loss;	     /* 0..1 */
+	double relay_rtt_ms; /* of the relay, kept warm beside a direct path */
+	double relay_loss;
+	uint64_t stats_age_ms; /* since the client's last report */
+	uint16_t relay_port; /* this client's relay port towards peer, 0 none */
+	bool is_bound;	     /* the client bound its relay port */
+	uint64_t packets;    /* datagrams from this client towards peer */
+	uint64_t bytes;
+	uint64_t drops;
+};
+
+struct restapi_client {
+	char id[ROUTES_NAME_SIZE];
+	bool is_online;
+	char addr[64];		   /* mapped address, "" when unknown */
+	const char *natclass;	   /* e.g. "symmetric", "unknown" */
+	uint64_t last_seen_ms_ago; /* UINT64_MAX: never */
+	struct restapi_path paths[RESTAPI_PEERS_MAX];
+	size_t n_paths;
+};
+
+struct restapi_health {
+	const char *version;
+	uint64_t uptime_s;
+	const char *config_path;
+	unsigned generation;
+	bool has_reload;
+	bool is_reload_ok;
+	time_t reload_at; /* wall clock */
+	const char *reload_message;
+};
+
+/* One named counter or gauge for /metrics. */
+typedef void restapi_metric_fn(void *mctx, const char *name, const char *help, bool is_counter,
+			       const char *labels, double value);
+
+struct restapi_ops {
+	/* The running, validated routes (borrowed for the call). */
+	const struct routes *(*routes)(void *ctx);
+	/* Read routes.conf as it is on disk now: new buffer, caller frees. 0 or -errno. */
+	int (*read_text)(void *ctx, char **text, size_t *len);
+	/* Validate text exactly like a reload; if valid apply it live and write it
+	 * back atomically (backup kept). 0, or -EINVAL/-EBUSY with d set (nothing
+	 * changed), or another -errno (-EIO: applied then undone; d set). */
+	int (*commit)(void *ctx, const char *text, size_t len, struct diag *d);
+	void (*health)(void *ctx, struct restapi_health *out);
+	/* Fill one client's view; false when id is not a client. */
+	bool (*client)(void *ctx, const char *id, struct restapi_client *out);
+	/* Emit every counter and gauge of the daemon (relay, sessions, drops);
+	 * the samples of one name must come one after another (Prometheus text
+	 * format: one family per name). labels is NULL or `key="value",...`. */
+	void (*metrics)(void *ctx, restapi_metric_fn *emit, void *mctx);
+};
+
+struct restapi;
+
+/* Serve on listen. ops and ctx are borrowed for the API's life. Returns a
+ * new API or NULL with a reason in err. */
+struct restapi *restapi_start(struct ev_loop *loop, const struct sockaddr_storage *listen,
+			      const struct restapi_ops *ops, void *ctx, char *err, size_t err_len);
+/* Stop serving and free. NULL is a no-op. */
+void restapi_stop(struct restapi *api);
+
+/* The ETag of routes.conf content: a quoted hex BLAKE2b prefix. */
+void restapi_etag(const char *text, size_t len, char out[RESTAPI_ETAG_MAX]);
+
+/* Is token one of tokens[] (constant time in the token's content)? */
+bool restapi_token_ok(const char *token, char *const *tokens, size_t n);
+
+#endif

@@ -1,0 +1,354 @@
+/* restedit: the REST API's write endpoints (DESIGN §6 write-back, §7).
+ * Each one turns the request into new routes.conf text by editing the file
+ * as read for this request (config/cfgedit: only the changed flow group or
+ * client entry is rewritten) and hands it to restreq_commit, which
+ * validates and applies it like a reload and only then writes it back. A
+ * request that fails anywhere before the commit changes nothing. */
+#include "api/restedit.h"
+
+#include "api/restreq.h"
+
+#include "api/flowjson.h"
+#include "api/httpd.h"
+#include "config/cfgedit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Answer a cfgedit failure. */
+static void edit_failed(struct restreq *r, int err, const char *what)
+{
+	if (err == -ENOENT) {
+		restreq_error(r, 404, "no %s in routes.conf", what);
+	} else if (err == -ENOMEM) {
+		restreq_error(r, 503, "out of memory");
+	} else {
+		restreq_error(r, 409,
+			      "routes.conf cannot be edited as it is (fix it by hand first)");
+	}
+}
+
+/* Commit text; on success answer status with the flow `name` as now running
+ * (or no body when name is NULL). Frees text. */
+static void commit_and_answer(struct restreq *r, char *text, size_t len, int status,
+			      const char *name)
+{
+	char etag[RESTAPI_ETAG_MAX];
+	const struct routes_flow *f;
+
+	if (!restreq_commit(r, text, len, etag)) {
+		free(text);
+		return;
+	}
+	free(text);
+	f = name ? routes_find_flow(r->api->ops->routes(r->api->ctx), name) : NULL;
+	if (f) {
+		restreq_json(r, status, flowjson_from_flow(f), etag);
+	} else {
+		(void)httpd_respond(r->rq, status == 200 && !name ? 204 : status,
+				    "application/json", "", 0, etag);
+	}
+}
+
+/* obj -> group text -> replace flow `old` (or add when old is NULL) -> commit. */
+static void write_flow(struct restreq *r, const cJSON *obj, const char *old, int status)
+{
+	char err[FLOWJSON_ERR_MAX];
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(obj, "name");
+	char *group = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!cJSON_IsString(name)) {
+		restreq_error(r, 400, "name: %s", name ? "must be a string" : "missing");
+		return;
+	}
+	if (flowjson_to_text(obj, &group, err, sizeof(err)) != 0) {
+		restreq_error(r, 400, "%s", err);
+		return;
+	}
+	rc = old ? cfgedit_flow_replace(r->text, r->len, old, group, &text, &len)
+		 : cfgedit_flow_add(r->text, r->len, group, &text, &len);
+	free(group);
+	if (rc != 0) {
+		edit_failed(r, rc, "such flow");
+		return;
+	}
+	commit_and_answer(r, text, len, status, name->valuestring);
+}
+
+void restedit_flow_create(struct restreq *r)
+{
+	cJSON *obj = restreq_body(r);
+	const cJSON *name;
+
+	if (!obj) {
+		return;
+	}
+	name = cJSON_GetObjectItemCaseSensitive(obj, "name");
+	if (cJSON_IsString(name) &&
+	    routes_find_flow(r->api->ops->routes(r->api->ctx), name->valuestring)) {
+		restreq_error(r, 409, "flow \"%.40s\" already exists", name->valuestring);
+	} else {
+		write_flow(r, obj, NULL, 201);
+	}
+	cJSON_Delete(obj);
+}
+
+void restedit_flow_put(struct restreq *r, const char *name, bool is_patch)
+{
+	const struct routes_flow *f = routes_find_flow(r->api->ops->routes(r->api->ctx), name);
+	cJSON *body = restreq_body(r);
+	cJSON *obj = NULL;
+	const cJSON *bn;
+
+	if (!body) {
+		return;
+	}
+	if (!f) {
+		restreq_error(r, 404, "no flow \"%s\"", name);
+		cJSON_Delete(body);
+		return;
+	}
+	bn = cJSON_GetObjectItemCaseSensitive(body, "name");
+	if (bn && !(cJSON_IsString(bn) && strcmp(bn->valuestring, name) == 0)) {
+		restreq_error(r, 400, "name: must be \"%s\" as in the URL (a flow is not renamed)",
+			      name);
+		cJSON_Delete(body);
+		return;
+	}
+	if (is_patch) {
+		obj = flowjson_from_flow(f);
+		if (obj && flowjson_merge(obj, body) != 0) {
+			cJSON_Delete(obj);
+			obj = NULL;
+		}
+		cJSON_Delete(body);
+	} else {
+		obj = body;
+		if (!bn && !cJSON_AddStringToObject(obj, "name", name)) {
+			cJSON_Delete(obj);
+			obj = NULL;
+		}
+	}
+	if (!obj) {
+		restreq_error(r, 503, "out of memory");
+		return;
+	}
+	write_flow(r, obj, name, 200);
+	cJSON_Delete(obj);
+}
+
+void restedit_flow_delete(struct restreq *r, const char *name)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!routes_find_flow(r->api->ops->routes(r->api->ctx), name)) {
+		restreq_error(r, 404, "no flow \"%s\"", name);
+		return;
+	}
+	rc = cfgedit_flow_remove(r->text, r->len, name, &text, &len);
+	if (rc != 0) {
+		edit_failed(r, rc, "such flow");
+		return;
+	}
+	commit_and_answer(r, text, len, 200, NULL);
+}
+
+/* Remove every string equal to id from array a; true when one was there. */
+static bool drop_id(cJSON *a, const char *id)
+{
+	bool found = false;
+	int n = cJSON_GetArraySize(a);
+
+	for (int i = n - 1; i >= 0; i--) {
+		const cJSON *e = cJSON_GetArrayItem(a, i);
+		if (cJSON_IsString(e) && strcmp(e->valuestring, id) == 0) {
+			cJSON_DeleteItemFromArray(a, i);
+			found = true;
+		}
+	}
+	return found;
+}
+
+/* The membership list that `as` names, or NULL with the error answered. */
+static const char *member_list(struct restreq *r, const struct routes_flow *f, const cJSON *as)
+{
+	const char *want = cJSON_IsString(as) ? as->valuestring : NULL;
+
+	if (as && !want) {
+		restreq_error(r, 400, "as: must be \"from\", \"to\" or \"member\"");
+		return NULL;
+	}
+	if (f->is_nn) {
+		if (want && strcmp(want, "member") != 0) {
+			restreq_error(
+				r, 400,
+				"as: flow \"%s\" has members (N:N): use \"member\" (got \"%.16s\")",
+				f->name, want);
+			return NULL;
+		}
+		return "members";
+	}
+	if (!want || (strcmp(want, "from") != 0 && strcmp(want, "to") != 0)) {
+		restreq_error(r, 400, "as: flow \"%s\" has from/to: use \"from\" or \"to\"",
+			      f->name);
+		return NULL;
+	}
+	return want;
+}
+
+void restedit_member_add(struct restreq *r, const char *name)
+{
+	const struct routes_flow *f = routes_find_flow(r->api->ops->routes(r->api->ctx), name);
+	cJSON *body = restreq_body(r);
+	cJSON *obj = NULL;
+	const cJSON *id;
+	const char *list;
+
+	if (!body) {
+		return;
+	}
+	id = cJSON_GetObjectItemCaseSensitive(body, "id");
+	if (!f) {
+		restreq_error(r, 404, "no flow \"%s\"", name);
+	} else if (!cJSON_IsString(id)) {
+		restreq_error(r, 400, "id: %s", id ? "must be a string" : "missing");
+	} else if ((list = member_list(r, f, cJSON_GetObjectItemCaseSensitive(body, "as")))) {
+		obj = flowjson_from_flow(f);
+		cJSON *a = obj ? cJSON_GetObjectItemCaseSensitive(obj, list) : NULL;
+		cJSON *s = cJSON_CreateString(id->valuestring);
+		bool is_there = a && drop_id(a, id->valuestring);
+
+		if (!a || !s || !cJSON_AddItemToArray(a, s)) {
+			cJSON_Delete(s);
+			restreq_error(r, 503, "out of memory");
+		} else if (is_there) {
+			/* Already in that list (re-added in place): nothing to write. */
+			restreq_json(r, 200, flowjson_from_flow(f), r->etag);
+		} else {
+			write_flow(r, obj, name, 201);
+		}
+	}
+	cJSON_Delete(obj);
+	cJSON_Delete(body);
+}
+
+void restedit_member_del(struct restreq *r, const char *name, const char *id)
+{
+	const struct routes_flow *f = routes_find_flow(r->api->ops->routes(r->api->ctx), name);
+	static const char *const lists[] = {"from", "to", "members", "joinable"};
+	static const char *const maps[] = {"deliver", "listen"};
+	cJSON *obj;
+	bool found = false;
+
+	if (!f) {
+		restreq_error(r, 404, "no flow \"%s\"", name);
+		return;
+	}
+	obj = flowjson_from_flow(f);
+	if (!obj) {
+		restreq_error(r, 503, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, lists[i]);
+		found = (a && drop_id(a, id)) || found;
+	}
+	if (!found) {
+		restreq_error(r, 404, "\"%s\" is not a member of flow \"%s\"", id, name);
+		cJSON_Delete(obj);
+		return;
+	}
+	/* Its overrides and joinable entry go with it (they name a non-member now). */
+	cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, lists[3]);
+	if (cJSON_IsArray(j)) {
+		(void)drop_id(j, id);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		cJSON_DeleteItemFromObjectCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(obj, maps[i]), id);
+	}
+	write_flow(r, obj, name, 200);
+	cJSON_Delete(obj);
+}
+
+/* A base64 key has only these characters: anything else could break the text. */
+static bool is_b64(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 64 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") == n;
+}
+
+void restedit_client_put(struct restreq *r, const char *id)
+{
+	cJSON *body = restreq_body(r);
+	const cJSON *key;
+	char value[128];
+	char etag[RESTAPI_ETAG_MAX];
+	char *text = NULL;
+	size_t len = 0;
+	bool is_new;
+	int rc;
+
+	if (!body) {
+		return;
+	}
+	key = cJSON_GetObjectItemCaseSensitive(body, "key");
+	if (!cJSON_IsString(key) || !is_b64(key->valuestring)) {
+		restreq_error(r, 400, "key: %s",
+			      key ? "must be a base64 X25519 public key" : "missing");
+		cJSON_Delete(body);
+		return;
+	}
+	if (cJSON_GetArraySize(body) != 1) {
+		restreq_error(r, 400, "only \"key\" may be set for a client");
+		cJSON_Delete(body);
+		return;
+	}
+	if (!((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z')) ||
+	    strchr(id, '.')) {
+		restreq_error(r, 400,
+			      "id \"%s\": must start with a letter and have no '.' to be "
+			      "written to routes.conf",
+			      id);
+		cJSON_Delete(body);
+		return;
+	}
+	snprintf(value, sizeof(value), "{ key = \"%s\"; }", key->valuestring);
+	is_new = !routes_find_client(r->api->ops->routes(r->api->ctx), id);
+	rc = cfgedit_client_set(r->text, r->len, id, value, &text, &len);
+	if (rc != 0) {
+		edit_failed(r, rc, "clients group");
+	} else if (restreq_commit(r, text, len, etag)) {
+		cJSON *o = cJSON_CreateObject();
+		if (o && !(cJSON_AddStringToObject(o, "id", id) &&
+			   cJSON_AddStringToObject(o, "key", key->valuestring))) {
+			cJSON_Delete(o);
+			o = NULL;
+		}
+		restreq_json(r, is_new ? 201 : 200, o, etag);
+	}
+	free(text);
+	cJSON_Delete(body);
+}
+
+void restedit_client_delete(struct restreq *r, const char *id)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = cfgedit_client_remove(r->text, r->len, id, &text, &len);
+
+	if (rc != 0) {
+		edit_failed(r, rc, rc == -ENOENT ? "such client" : "clients group");
+		return;
+	}
+	commit_and_answer(r, text, len, 200, NULL);
+}

@@ -1,0 +1,87 @@
+/* restreq: answering one REST request: JSON bodies in and out, errors as
+ * {"error": "..."}, and the commit of new routes.conf text through the
+ * server's own reload path. Runs on the loop thread only. */
+#include "api/restreq.h"
+
+#include "api/httpd.h"
+#include "common/diag.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void restreq_json(struct restreq *r, int status, cJSON *body, const char *etag)
+{
+	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+
+	cJSON_Delete(body);
+	if (!text) {
+		(void)httpd_respond_error(r->rq, 503, "out of memory", etag);
+		return;
+	}
+	(void)httpd_respond(r->rq, status, "application/json", text, strlen(text), etag);
+	free(text);
+}
+
+void restreq_error(struct restreq *r, int status, const char *fmt, ...)
+{
+	char msg[DIAG_MSG_MAX + DIAG_FILE_MAX + 32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)httpd_respond_error(r->rq, status, msg, r->etag);
+}
+
+cJSON *restreq_body(struct restreq *r)
+{
+	const char *end = NULL;
+	cJSON *o;
+
+	if (r->rq->body_len == 0) {
+		restreq_error(r, 400, "a JSON body is required");
+		return NULL;
+	}
+	if (strlen(r->rq->body) != r->rq->body_len) {
+		restreq_error(r, 400, "bad JSON: NUL byte in the body");
+		return NULL;
+	}
+	/* body is NUL-terminated; cJSON wants the NUL inside the length to
+	 * insist that nothing follows the value. */
+	o = cJSON_ParseWithLengthOpts(r->rq->body, r->rq->body_len + 1, &end, true);
+	if (!o) {
+		size_t at = end && end >= r->rq->body ? (size_t)(end - r->rq->body) : 0;
+		restreq_error(r, 400, "bad JSON at byte %zu", at);
+		return NULL;
+	}
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		restreq_error(r, 400, "the body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+bool restreq_commit(struct restreq *r, const char *text, size_t len, char etag[RESTAPI_ETAG_MAX])
+{
+	struct diag d;
+	char line[DIAG_MSG_MAX + DIAG_FILE_MAX + 32];
+	int err;
+
+	diag_clear(&d);
+	err = r->api->ops->commit(r->api->ctx, text, len, &d);
+	if (err == -EINVAL || err == -EBUSY || err == -EEXIST) {
+		restreq_error(r, 400, "%s", diag_format(&d, line, sizeof(line)));
+		return false;
+	}
+	if (err != 0) {
+		restreq_error(r, 500, "%s",
+			      d.is_set ? diag_format(&d, line, sizeof(line)) : strerror(-err));
+		return false;
+	}
+	restapi_etag(text, len, etag);
+	return true;
+}

@@ -1,0 +1,242 @@
+/* statusapi: GET /api/v1/status for the client daemon (DESIGN §8) and its
+ * rendering for `wormhole-client status`. Read-only and without tokens: it
+ * listens on the client's loopback address by default, and httpd refuses a
+ * Host header naming anything else (DNS rebinding). Runs on the loop
+ * thread; the daemon's state comes only through ops->status. */
+#include "api/statusapi.h"
+
+#include "api/httpd.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct statusapi {
+	struct httpd *httpd; /* owns */
+	const struct statusapi_ops *ops;
+	void *ctx;
+};
+
+static bool add_ms_ago(cJSON *o, const char *key, uint64_t ms)
+{
+	return ms == UINT64_MAX ? cJSON_AddNullToObject(o, key) != NULL
+				: cJSON_AddNumberToObject(o, key, (double)ms) != NULL;
+}
+
+static bool add_counters(cJSON *o, uint64_t txp, uint64_t txb, uint64_t rxp, uint64_t rxb,
+			 uint64_t drops)
+{
+	return cJSON_AddNumberToObject(o, "tx_packets", (double)txp) &&
+	       cJSON_AddNumberToObject(o, "tx_bytes", (double)txb) &&
+	       cJSON_AddNumberToObject(o, "rx_packets", (double)rxp) &&
+	       cJSON_AddNumberToObject(o, "rx_bytes", (double)rxb) &&
+	       cJSON_AddNumberToObject(o, "drops", (double)drops);
+}
+
+static bool add_peer(cJSON *a, const struct statusapi_peer *p)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o || !cJSON_AddItemToArray(a, o)) {
+		cJSON_Delete(o);
+		return false;
+	}
+	return cJSON_AddStringToObject(o, "peer", p->id) &&
+	       cJSON_AddStringToObject(o, "id", p->id) &&
+	       cJSON_AddStringToObject(o, "session", p->is_up ? "up" : "down") &&
+	       cJSON_AddStringToObject(o, "path", p->path) &&
+	       (p->rtt_ms > 0 ? cJSON_AddNumberToObject(o, "rtt_ms", p->rtt_ms) != NULL
+			      : cJSON_AddNullToObject(o, "rtt_ms") != NULL) &&
+	       cJSON_AddNumberToObject(o, "loss", p->loss) &&
+	       cJSON_AddStringToObject(o, "strategy", p->strategy ? p->strategy : "none") &&
+	       (p->since > 0 ? cJSON_AddNumberToObject(o, "since", p->since) != NULL
+			     : cJSON_AddNullToObject(o, "since") != NULL) &&
+	       (p->direct_addr[0] ? cJSON_AddStringToObject(o, "direct_address", p->direct_addr) !=
+					    NULL
+				  : cJSON_AddNullToObject(o, "direct_address") != NULL) &&
+	       (p->relay_rtt_ms > 0 ? cJSON_AddNumberToObject(o, "relay_rtt_ms", p->relay_rtt_ms) !=
+					      NULL
+				    : cJSON_AddNullToObject(o, "relay_rtt_ms") != NULL) &&
+	       cJSON_AddNumberToObject(o, "relay_loss", p->relay_loss) &&
+	       cJSON_AddNumberToObject(o, "upgrades", (double)p->upgrades) &&
+	       cJSON_AddNumberToObject(o, "fallbacks", (double)p->fallbacks) &&
+	       cJSON_AddNumberToObject(o, "punch_attempts", (double)p->attempts) &&
+	       cJSON_AddBoolToObject(o, "relay_bound", p->is_bound) &&
+	       cJSON_AddNumberToObject(o, "relay_port", p->relay_port) &&
+	       cJSON_AddBoolToObject(o, "key_refused", p->is_refused) &&
+	       add_ms_ago(o, "last_rx_ms_ago", p->last_rx_ms_ago) &&
+	       add_counters(o, p->tx_packets, p->tx_bytes, p->rx_packets, p->rx_bytes, p->drops);
+}
+
+static bool add_flow(cJSON *a, const struct statusapi_flow *f)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o || !cJSON_AddItemToArray(a, o)) {
+		cJSON_Delete(o);
+		return false;
+	}
+	return cJSON_AddStringToObject(o, "name", f->name) &&
+	       cJSON_AddStringToObject(o, "proto", f->proto) &&
+	       cJSON_AddNumberToObject(o, "port", f->port) &&
+	       (f->listen_port ? cJSON_AddNumberToObject(o, "listen_port", f->listen_port) != NULL
+			       : cJSON_AddNullToObject(o, "listen_port") != NULL) &&
+	       cJSON_AddBoolToObject(o, "sink", f->is_sink) &&
+	       add_counters(o, f->tx_packets, f->tx_bytes, f->rx_packets, f->rx_bytes, f->drops);
+}
+
+cJSON *statusapi_json(const struct statusapi_status *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *srv = o ? cJSON_AddObjectToObject(o, "server") : NULL;
+	cJSON *nat = o ? cJSON_AddObjectToObject(o, "nat") : NULL;
+	cJSON *peers = o ? cJSON_AddArrayToObject(o, "peers") : NULL;
+	cJSON *flows = o ? cJSON_AddArrayToObject(o, "flows") : NULL;
+	bool ok =
+		srv && nat && peers && flows && cJSON_AddStringToObject(o, "id", st->id) &&
+		cJSON_AddNumberToObject(o, "uptime_s", (double)st->uptime_s) &&
+		cJSON_AddStringToObject(srv, "session", st->server_state) &&
+		cJSON_AddStringToObject(srv, "address", st->server) &&
+		add_ms_ago(srv, "last_rx_ms_ago", st->server_last_rx_ms_ago) &&
+		cJSON_AddNumberToObject(srv, "reconnects", (double)st->reconnects) &&
+		cJSON_AddStringToObject(nat, "class", st->nat_class) &&
+		(st->mapped[0] ? cJSON_AddStringToObject(nat, "mapped_address", st->mapped) != NULL
+			       : cJSON_AddNullToObject(nat, "mapped_address") != NULL);
+
+	for (size_t i = 0; ok && i < st->n_peers; i++) {
+		ok = add_peer(peers, &st->peers[i]);
+	}
+	for (size_t i = 0; ok && i < st->n_flows; i++) {
+		ok = add_flow(flows, &st->flows[i]);
+	}
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void handler(void *ctx, struct httpd_req *rq)
+{
+	struct statusapi *sa = ctx;
+	struct statusapi_status *st;
+	char *text;
+
+	if (strcmp(rq->path, "/api/v1/status") != 0) {
+		(void)httpd_respond_error(rq, 404, "not found", NULL);
+		return;
+	}
+	if (strcmp(rq->method, "GET") != 0) {
+		(void)httpd_respond_error(rq, 405, "method not allowed (GET only)", NULL);
+		return;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		(void)httpd_respond_error(rq, 503, "out of memory", NULL);
+		return;
+	}
+	sa->ops->status(sa->ctx, st);
+	cJSON *o = statusapi_json(st);
+	text = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	free(st);
+	if (!text) {
+		(void)httpd_respond_error(rq, 503, "out of memory", NULL);
+		return;
+	}
+	(void)httpd_respond(rq, 200, "application/json", text, strlen(text), NULL);
+	free(text);
+}
+
+struct statusapi *statusapi_start(struct ev_loop *loop, const struct sockaddr_storage *listen,
+				  const struct statusapi_ops *ops, void *ctx, char *err,
+				  size_t err_len)
+{
+	struct statusapi *sa = calloc(1, sizeof(*sa));
+	struct httpd_config cfg = {.handler = handler};
+
+	if (!sa) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	sa->ops = ops;
+	sa->ctx = ctx;
+	cfg.listen = *listen;
+	cfg.ctx = sa;
+	sa->httpd = httpd_start(loop, &cfg, err, err_len);
+	if (!sa->httpd) {
+		free(sa);
+		return NULL;
+	}
+	return sa;
+}
+
+void statusapi_stop(struct statusapi *sa)
+{
+	if (!sa) {
+		return;
+	}
+	httpd_stop(sa->httpd);
+	free(sa);
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+int statusapi_print(FILE *out, const char *json)
+{
+	cJSON *o = cJSON_Parse(json);
+	const cJSON *srv = cJSON_GetObjectItemCaseSensitive(o, "server");
+	const cJSON *nat = cJSON_GetObjectItemCaseSensitive(o, "nat");
+	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(o, "peers");
+	const cJSON *flows = cJSON_GetObjectItemCaseSensitive(o, "flows");
+	const cJSON *e;
+
+	if (!cJSON_IsObject(srv) || !cJSON_IsObject(nat) || !cJSON_IsArray(peers) ||
+	    !cJSON_IsArray(flows)) {
+		cJSON_Delete(o);
+		return -EINVAL;
+	}
+	fprintf(out, "client %s, up %.0f s\n", str(o, "id"), num(o, "uptime_s"));
+	fprintf(out, "server %s: session %s, %.0f reconnects\n", str(srv, "address"),
+		str(srv, "session"), num(srv, "reconnects"));
+	fprintf(out, "nat: %s, mapped address %s\n", str(nat, "class"), str(nat, "mapped_address"));
+	fprintf(out, "peers: %d\n", cJSON_GetArraySize(peers));
+	cJSON_ArrayForEach(e, peers)
+	{
+		double since = num(e, "since");
+		double ago = since > 0 ? (double)time(NULL) - since : -1;
+
+		fprintf(out,
+			"  %-16s session %-4s path %-6s rtt %.1f ms loss %.1f %% strategy %s "
+			"since %s%.0f s%s\n"
+			"  %-16s tx %.0f pkts %.0f B, rx %.0f pkts %.0f B, drops %.0f\n",
+			str(e, "peer"), str(e, "session"), str(e, "path"), num(e, "rtt_ms"),
+			100.0 * num(e, "loss"), str(e, "strategy"), ago < 0 ? "start (" : "",
+			ago < 0 ? 0.0 : ago, ago < 0 ? ")" : " ago", "", num(e, "tx_packets"),
+			num(e, "tx_bytes"), num(e, "rx_packets"), num(e, "rx_bytes"),
+			num(e, "drops"));
+	}
+	fprintf(out, "flows: %d\n", cJSON_GetArraySize(flows));
+	cJSON_ArrayForEach(e, flows)
+	{
+		fprintf(out, "  %-16s %s port %.0f, tx %.0f pkts, rx %.0f pkts, drops %.0f\n",
+			str(e, "name"), str(e, "proto"), num(e, "port"), num(e, "tx_packets"),
+			num(e, "rx_packets"), num(e, "drops"));
+	}
+	cJSON_Delete(o);
+	return 0;
+}

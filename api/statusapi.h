@@ -1,0 +1,84 @@
+/* statusapi: the client daemon's local API (DESIGN §8): GET /api/v1/status
+ * on httpd, read-only, on the client.ini `api` address (default
+ * 127.1.0.1:7070). It owns no client state: the client fills a plain
+ * struct through struct statusapi_ops (api/ never includes client/ headers).
+ * Also the text rendering `wormhole-client status` prints. */
+#ifndef WH_STATUSAPI_H
+#define WH_STATUSAPI_H
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define STATUSAPI_NAME_SIZE 33
+#define STATUSAPI_PEERS_MAX 64
+#define STATUSAPI_FLOWS_MAX 64
+
+struct statusapi_peer {
+	char id[STATUSAPI_NAME_SIZE];
+	const char *path;	 /* "relay" or "direct" */
+	double rtt_ms;		 /* of the path in use; 0: not measured yet */
+	double loss;		 /* of the path in use, 0..1 */
+	double relay_rtt_ms;	 /* of the relay (kept warm beside a direct path) */
+	double relay_loss;
+	const char *strategy;	 /* punch strategy of the path, or of the last attempt ("none") */
+	double since;		 /* Unix time (s) the path kind last changed; 0: never */
+	char direct_addr[64];	 /* the peer's address on the direct path, "" on the relay */
+	uint64_t upgrades, fallbacks, attempts;
+	bool is_up;		 /* end-to-end session established */
+	bool is_bound;		 /* the relay acked our bind */
+	bool is_refused;	 /* its key differs from the one pinned in client.ini */
+	uint16_t relay_port;	 /* the server's relay port towards it */
+	uint64_t last_rx_ms_ago; /* UINT64_MAX: never */
+	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes, drops;
+};
+
+struct statusapi_flow {
+	char name[STATUSAPI_NAME_SIZE];
+	const char *proto;
+	uint16_t port;
+	uint16_t listen_port; /* 0: not a source here */
+	bool is_sink;
+	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes, drops;
+};
+
+struct statusapi_status {
+	char id[STATUSAPI_NAME_SIZE];
+	uint64_t uptime_s;
+	const char *server_state;	/* "up" or "connecting" */
+	char server[64];		/* the server address in use */
+	uint64_t server_last_rx_ms_ago; /* UINT64_MAX: never */
+	uint64_t reconnects;
+	const char *nat_class; /* "unknown" until classified */
+	char mapped[64];       /* mapped address, "" while unknown */
+	struct statusapi_peer peers[STATUSAPI_PEERS_MAX];
+	size_t n_peers;
+	struct statusapi_flow flows[STATUSAPI_FLOWS_MAX];
+	size_t n_flows;
+};
+
+struct statusapi_ops {
+	/* Fill out (zeroed by the caller) with the daemon's state now. */
+	void (*status)(void *ctx, struct statusapi_status *out);
+};
+
+struct statusapi;
+
+/* Serve on listen; ops and ctx are borrowed. NULL with a reason in err. */
+struct statusapi *statusapi_start(struct ev_loop *loop, const struct sockaddr_storage *listen,
+				  const struct statusapi_ops *ops, void *ctx, char *err,
+				  size_t err_len);
+/* Stop serving and free. NULL is a no-op. */
+void statusapi_stop(struct statusapi *sa);
+
+/* The JSON of st: a new object (caller frees), NULL when out of memory. */
+cJSON *statusapi_json(const struct statusapi_status *st);
+/* Print a /api/v1/status JSON text for people. Returns 0, or -EINVAL when
+ * json is not such a document. */
+int statusapi_print(FILE *out, const char *json);
+
+#endif

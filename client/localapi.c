@@ -1,0 +1,182 @@
+/* localapi: what `GET /api/v1/status` reports about this client: its server
+ * session, NAT class and mapped address, and each peer and flow with its
+ * counters. Reads only; runs on the loop thread (httpd calls back there). */
+#include "client/localapi.h"
+
+#include "api/httpget.h"
+#include "api/statusapi.h"
+#include "client/client.h"
+#include "client/flow_udp.h"
+#include "client/peer.h"
+#include "common/addr.h"
+#include "common/cliopt.h"
+#include "common/log.h"
+#include "common/monotime.h"
+#include "config/client_ini.h"
+#include "nat/natclass.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *localapi_path_kind(const struct client *cl, const char *peer)
+{
+	const struct peer *p = peer_find((struct client *)cl, peer);
+
+	return p && p->dp.is_up ? "direct" : "relay";
+}
+
+static uint64_t ms_ago(uint64_t now_us, uint64_t then_us)
+{
+	return then_us == 0 ? UINT64_MAX : (now_us - then_us) / 1000u;
+}
+
+static void fill_peer(const struct client *cl, const struct peer *p, uint64_t now_us,
+		      struct statusapi_peer *out)
+{
+	struct direct_report r;
+
+	direct_report(p, now_us, &r);
+	snprintf(out->id, sizeof(out->id), "%s", p->def.peer.text);
+	out->path = localapi_path_kind(cl, out->id);
+	out->rtt_ms = r.rtt_ms;
+	out->loss = r.loss;
+	out->relay_rtt_ms = r.relay_rtt_ms;
+	out->relay_loss = r.relay_loss;
+	out->strategy = r.strategy;
+	out->since = r.since_wall_us / 1e6;
+	if (r.kind == DIRECT_KIND_DIRECT) {
+		addr_format((const struct sockaddr *)&r.addr, out->direct_addr,
+			    sizeof(out->direct_addr));
+	}
+	out->upgrades = r.upgrades;
+	out->fallbacks = r.fallbacks;
+	out->attempts = r.attempts;
+	out->is_up = p->is_up;
+	out->is_bound = p->is_bound;
+	out->is_refused = p->is_refused;
+	out->relay_port = p->def.relay_port;
+	out->last_rx_ms_ago = ms_ago(now_us, p->last_rx_us);
+	out->tx_packets = p->stats.tx_packets;
+	out->tx_bytes = p->stats.tx_bytes;
+	out->rx_packets = p->stats.rx_packets;
+	out->rx_bytes = p->stats.rx_bytes;
+	for (int i = 0; i < PEER_DROP_COUNT; i++) {
+		out->drops += p->stats.drops[i];
+	}
+}
+
+static void fill_flow(const struct flow_udp *f, struct statusapi_flow *out)
+{
+	snprintf(out->name, sizeof(out->name), "%s", f->route.flow.text);
+	out->proto = f->route.proto == FRAME_PROTO_TCP ? "tcp" : "udp";
+	out->port = f->route.port;
+	out->listen_port = f->route.listen_port;
+	out->is_sink = f->route.deliver.family != 0;
+	out->tx_packets = f->stats.tx_packets;
+	out->tx_bytes = f->stats.tx_bytes;
+	out->rx_packets = f->stats.rx_packets;
+	out->rx_bytes = f->stats.rx_bytes;
+	for (int i = 0; i < FLOW_UDP_DROP_COUNT; i++) {
+		out->drops += f->stats.drops[i];
+	}
+}
+
+static void status_cb(void *ctx, struct statusapi_status *out)
+{
+	const struct client *cl = ctx;
+	uint64_t now_us = monotime_now_us();
+
+	snprintf(out->id, sizeof(out->id), "%s", cl->ini->id);
+	out->uptime_s = (now_us - cl->started_us) / 1000000u;
+	out->server_state = srvconn_is_up(cl) ? "up" : "connecting";
+	addr_format((const struct sockaddr *)&cl->ini->servers[0], out->server,
+		    sizeof(out->server));
+	out->server_last_rx_ms_ago = ms_ago(now_us, cl->srv.last_rx_us);
+	out->reconnects = cl->srv.reconnects;
+	out->nat_class = cl->nw.has_result ? natclass_type_name(cl->nw.result.type) : "unknown";
+	if (cl->nw.mapped.ss_family != 0) {
+		addr_format((const struct sockaddr *)&cl->nw.mapped, out->mapped,
+			    sizeof(out->mapped));
+	}
+	for (const struct peer *p = cl->peers; p && out->n_peers < STATUSAPI_PEERS_MAX;
+	     p = p->next) {
+		fill_peer(cl, p, now_us, &out->peers[out->n_peers++]);
+	}
+	for (const struct flow_udp *f = cl->flows; f && out->n_flows < STATUSAPI_FLOWS_MAX;
+	     f = f->next) {
+		fill_flow(f, &out->flows[out->n_flows++]);
+	}
+}
+
+static const struct statusapi_ops ops = {.status = status_cb};
+
+void localapi_start(struct client *cl)
+{
+	char where[ADDR_TEXT_MAX];
+	char err[160];
+
+	addr_format((const struct sockaddr *)&cl->ini->api, where, sizeof(where));
+	cl->api = statusapi_start(cl->loop, &cl->ini->api, &ops, cl, err, sizeof(err));
+	if (!cl->api) {
+		/* The API is for local tools; the flows must not depend on it. */
+		log_warn("client %s: local API %s: %s; running without it", cl->ini->id, where,
+			 err);
+		return;
+	}
+	log_info("client %s: local API on http://%s/api/v1/status", cl->ini->id, where);
+}
+
+void localapi_stop(struct client *cl)
+{
+	statusapi_stop(cl->api);
+	cl->api = NULL;
+}
+
+#define STATUS_TIMEOUT_MS 3000
+
+int localapi_status_main(const struct client_ini *ini, int argc, char **argv)
+{
+	char where[ADDR_TEXT_MAX];
+	bool is_json = false;
+	char *body = NULL;
+	size_t len = 0;
+	int status = 0;
+	int err;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") != 0) {
+			cliopt_usage_error("wormhole-client", "status: unexpected argument '%s'",
+					   argv[i]);
+			return CLIOPT_EXIT_USAGE;
+		}
+		is_json = true;
+	}
+	addr_format((const struct sockaddr *)&ini->api, where, sizeof(where));
+	err = httpget(&ini->api, "/api/v1/status", STATUS_TIMEOUT_MS, &status, &body, &len);
+	if (err != 0) {
+		fprintf(stderr,
+			"wormhole-client status: no client daemon answers on %s: %s (is it "
+			"running with this client.ini?)\n",
+			where, strerror(-err));
+		return CLIOPT_EXIT_FAILURE;
+	}
+	if (status != 200) {
+		fprintf(stderr, "wormhole-client status: %s answered %d: %.200s\n", where, status,
+			body);
+		free(body);
+		return CLIOPT_EXIT_FAILURE;
+	}
+	if (is_json) {
+		printf("%s\n", body);
+	} else if (statusapi_print(stdout, body) != 0) {
+		fprintf(stderr,
+			"wormhole-client status: %s answered something else than a status\n",
+			where);
+		free(body);
+		return CLIOPT_EXIT_FAILURE;
+	}
+	free(body);
+	return CLIOPT_EXIT_OK;
+}

@@ -1,0 +1,115 @@
+/* cfgwrite: atomic replacement of routes.conf for API write-back.
+ * Order matters for crash safety: the new content is durable in its own
+ * inode (write + fsync) before any name changes; the backup is made by
+ * link + rename, so PATH.bak is at every moment either the older backup or
+ * the complete previous file; the final rename(2) swaps the name in one
+ * step; the folder fsync makes the rename itself durable. Never truncates
+ * or writes into the live file. */
+#include "config/cfgwrite.h"
+
+#include "config/cfgfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int write_all(int fd, const char *text, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, text, len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return n < 0 ? -errno : -EIO;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int err = 0;
+
+	if (fd < 0) {
+		return -errno;
+	}
+	if (fsync(fd) != 0) {
+		err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
+/* PATH.bak becomes the current file, never a partial copy of it. */
+static int keep_backup(const char *path)
+{
+	char bak[PATH_MAX];
+	char tmp[PATH_MAX];
+
+	if (snprintf(bak, sizeof(bak), "%s%s", path, CFGWRITE_BACKUP_SUFFIX) >= (int)sizeof(bak) ||
+	    snprintf(tmp, sizeof(tmp), "%s%s.%ld", path, CFGWRITE_BACKUP_SUFFIX, (long)getpid()) >=
+		    (int)sizeof(tmp)) {
+		return -ENAMETOOLONG;
+	}
+	(void)unlink(tmp);
+	if (link(path, tmp) != 0) {
+		return errno == ENOENT ? 0 : -errno;
+	}
+	if (rename(tmp, bak) != 0) {
+		int err = -errno;
+		(void)unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+int cfgwrite_replace(const char *path, const char *text, size_t len)
+{
+	char dir[PATH_MAX];
+	char tmp[PATH_MAX];
+	struct stat st;
+	mode_t mode = 0600;
+	int fd;
+	int err;
+
+	if (cfgfile_dirname(path, dir, sizeof(dir)) != 0 ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
+		return -ENAMETOOLONG;
+	}
+	if (stat(path, &st) == 0) {
+		mode = st.st_mode & 07777;
+	}
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		return -errno;
+	}
+	err = write_all(fd, text, len);
+	if (err == 0 && fchmod(fd, mode) != 0) {
+		err = -errno;
+	}
+	if (err == 0 && fsync(fd) != 0) {
+		err = -errno;
+	}
+	if (close(fd) != 0 && err == 0) {
+		err = -errno;
+	}
+	if (err == 0) {
+		err = keep_backup(path);
+	}
+	if (err == 0 && rename(tmp, path) != 0) {
+		err = -errno;
+	}
+	if (err != 0) {
+		(void)unlink(tmp);
+		return err;
+	}
+	return fsync_dir(dir);
+}

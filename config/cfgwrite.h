@@ -1,0 +1,18 @@
+/* cfgwrite: replace a config file atomically, keeping the previous version
+ * as a backup (DESIGN §6 write-back, STYLE §8). After a crash at any point
+ * the file holds either the old or the new content, never a mix. */
+#ifndef WH_CFGWRITE_H
+#define WH_CFGWRITE_H
+
+#include <stddef.h>
+
+#define CFGWRITE_BACKUP_SUFFIX ".bak"
+
+/* Write text to a temporary file in path's folder, fsync it, make
+ * PATH.bak a hard link to the current file (the previous version; skipped
+ * when path does not exist yet), rename the temporary file over path and
+ * fsync the folder. The new file keeps the old one's permission bits.
+ * Returns 0 or a negative errno (path is then unchanged). */
+int cfgwrite_replace(const char *path, const char *text, size_t len);
+
+#endif

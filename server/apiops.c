@@ -1,0 +1,233 @@
+/* apiops: what the REST API may do to the server, as struct restapi_ops.
+ * Reads borrow the running routes, the registry and the relay for the
+ * call. The one write, commit, takes the same road as a saved file:
+ * server_apply_text validates the whole text and applies it live, or
+ * changes nothing; only then is routes.conf replaced atomically (backup
+ * kept) and the reload watcher told the content is already running, so
+ * our own rename is not applied twice. Runs on the loop thread. */
+#include "apiops.h"
+
+#include "api/restapi.h"
+#include "common/addr.h"
+#include "common/diag.h"
+#include "common/log.h"
+#include "common/monotime.h"
+#include "common/version.h"
+#include "config/cfgwrite.h"
+#include "config/routes.h"
+#include "routeset.h"
+#include "server.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *apiops_path_kind(const struct server *srv, const char *a, const char *b)
+{
+	return punchcoord_path_kind(&srv->conn.punch, a, b);
+}
+
+static const struct routes *ops_routes(void *ctx)
+{
+	const struct server *srv = ctx;
+
+	return srv->routes;
+}
+
+static int ops_read_text(void *ctx, char **text, size_t *len)
+{
+	struct server *srv = ctx;
+
+	return reload_read_file(srv->reload.path, RELOAD_READ_MAX, text, len);
+}
+
+static int ops_commit(void *ctx, const char *text, size_t len, struct diag *d)
+{
+	struct server *srv = ctx;
+	const char *path = srv->reload.path;
+	char *old = NULL;
+	size_t old_len = 0;
+	struct diag undo;
+	int err = reload_read_file(path, RELOAD_READ_MAX, &old, &old_len);
+
+	if (err != 0) {
+		diag_set(d, path, 0, "cannot read: %s", strerror(-err));
+		return -EIO;
+	}
+	err = server_apply_text(srv, text, len, d);
+	if (err != 0) {
+		free(old);
+		return err;
+	}
+	err = cfgwrite_replace(path, text, len);
+	if (err != 0) {
+		/* The file could not be replaced: put the running state back to
+		 * what the file still says, so the two never disagree. */
+		log_error("api: cannot write %s: %s (change undone)", path, strerror(-err));
+		diag_clear(&undo);
+		(void)server_apply_text(srv, old, old_len, &undo);
+		diag_set(d, path, 0, "cannot write: %s (change undone)", strerror(-err));
+		free(old);
+		return -EIO;
+	}
+	reload_set_running(&srv->reload, text, len);
+	free(old);
+	log_info("api: wrote %s (previous version in %s%s)", path, path, CFGWRITE_BACKUP_SUFFIX);
+	return 0;
+}
+
+static void ops_health(void *ctx, struct restapi_health *out)
+{
+	struct server *srv = ctx;
+	const struct reload_status *st = &srv->reload.status;
+
+	out->version = WH_VERSION;
+	out->uptime_s = (monotime_now_us() - srv->started_us) / 1000000u;
+	out->config_path = srv->reload.path;
+	out->generation = srv->generation;
+	out->has_reload = st->has_result;
+	out->is_reload_ok = st->is_ok;
+	out->reload_at = st->at_wall;
+	out->reload_message = st->message;
+}
+
+static void fill_path(struct server *srv, const char *id, const char *peer, struct restapi_path *p)
+{
+	struct relay_pair *pair = relay_find_pair(&srv->relay, id, peer);
+	const struct relay_side *s = NULL;
+	const struct punchcoord_side_stats *st = punchcoord_stats(&srv->conn.punch, id, peer);
+
+	snprintf(p->peer, sizeof(p->peer), "%s", peer);
+	p->kind = apiops_path_kind(srv, id, peer);
+	if (st) {
+		p->has_stats = true;
+		p->rtt_ms = st->rtt_us / 1000.0;
+		p->loss = st->loss_ppm / 1e6;
+		p->relay_rtt_ms = st->relay_rtt_us / 1000.0;
+		p->relay_loss = st->relay_loss_ppm / 1e6;
+		p->stats_age_ms = (monotime_now_us() - st->updated_us) / 1000;
+	}
+	if (pair) {
+		s = strcmp(pair->side[0].id, id) == 0 ? &pair->side[0] : &pair->side[1];
+	}
+	if (s) {
+		p->relay_port = s->fd >= 0 ? s->port : 0;
+		p->is_bound = s->is_bound;
+		p->packets = s->rx_packets;
+		p->bytes = s->rx_bytes;
+		p->drops = s->drops;
+	}
+}
+
+static bool ops_client(void *ctx, const char *id, struct restapi_client *out)
+{
+	struct server *srv = ctx;
+	const struct routes *r = srv->routes;
+	struct registry_client *c;
+	uint64_t now_us = monotime_now_us();
+
+	if (!routes_find_client(r, id)) {
+		return false;
+	}
+	memset(out, 0, sizeof(*out));
+	c = registry_find_by_id(&srv->registry, id);
+	snprintf(out->id, sizeof(out->id), "%s", id);
+	out->is_online = c && c->is_online;
+	if (c && c->addr_len > 0) {
+		addr_format((const struct sockaddr *)&c->addr, out->addr, sizeof(out->addr));
+	}
+	out->natclass = conn_natclass_name(c ? c->natclass : 0);
+	out->last_seen_ms_ago = c && c->last_rx_us ? (now_us - c->last_rx_us) / 1000u : UINT64_MAX;
+	for (size_t i = 0; i < r->n_clients && out->n_paths < RESTAPI_PEERS_MAX; i++) {
+		const char *peer = r->clients[i].id;
+
+		if (strcmp(peer, id) != 0 && routeset_share_flow(r, id, peer)) {
+			fill_path(srv, id, peer, &out->paths[out->n_paths++]);
+		}
+	}
+	return true;
+}
+
+static void relay_metrics(const struct server *srv, restapi_metric_fn *emit, void *m)
+{
+	const struct relay_stats *st = &srv->relay.stats;
+	static const char drops[] = "wormhole_relay_drops_total";
+	static const char drops_help[] = "Datagrams the relay dropped, by reason";
+
+	emit(m, "wormhole_relay_rx_packets_total", "Datagrams received on relay ports", true, NULL,
+	     (double)st->rx_packets);
+	emit(m, "wormhole_relay_forwarded_total", "Datagrams the relay forwarded to a peer", true,
+	     NULL, (double)st->forwarded);
+	emit(m, drops, drops_help, true, "reason=\"unbound_source\"", (double)st->drop_unbound_src);
+	emit(m, drops, drops_help, true, "reason=\"peer_unbound\"", (double)st->drop_peer_unbound);
+	emit(m, drops, drops_help, true, "reason=\"peer_silent\"", (double)st->drop_peer_silent);
+	emit(m, drops, drops_help, true, "reason=\"truncated\"", (double)st->drop_truncated);
+	emit(m, drops, drops_help, true, "reason=\"txq_full\"", (double)st->drop_txq_full);
+	emit(m, "wormhole_relay_pairs", "Relay port pairs held", false, NULL,
+	     (double)srv->relay.n_pairs);
+}
+
+static void ops_metrics(void *ctx, restapi_metric_fn *emit, void *m)
+{
+	const struct server *srv = ctx;
+	const struct conn_stats *cs = &srv->conn.stats;
+	char label[64];
+
+	emit(m, "wormhole_config_generation", "Configurations applied since start", false, NULL,
+	     srv->generation);
+	emit(m, "wormhole_uptime_seconds", "Seconds since the server started", false, NULL,
+	     (double)(monotime_now_us() - srv->started_us) / 1e6);
+	relay_metrics(srv, emit, m);
+	emit(m, "wormhole_session_initiations_total", "Handshake initiations received", true, NULL,
+	     (double)cs->initiations);
+	emit(m, "wormhole_session_transport_rx_total", "Transport packets received", true, NULL,
+	     (double)cs->transport_rx);
+	emit(m, "wormhole_session_route_sets_sent_total", "Route-set transmissions", true, NULL,
+	     (double)cs->sets_sent);
+	for (int i = 0; i < CONN_DROP_COUNT; i++) {
+		snprintf(label, sizeof(label), "reason=\"%s\"", conn_drop_name((enum conn_drop)i));
+		emit(m, "wormhole_session_drops_total", "Session packets dropped, by reason", true,
+		     label, (double)cs->drops[i]);
+	}
+}
+
+static const struct restapi_ops ops = {
+	.routes = ops_routes,
+	.read_text = ops_read_text,
+	.commit = ops_commit,
+	.health = ops_health,
+	.client = ops_client,
+	.metrics = ops_metrics,
+};
+
+int apiops_start(struct server *srv, struct diag *d)
+{
+	const struct routes_api *a = &srv->routes->server.api;
+	char err[160];
+	char where[ADDR_TEXT_MAX];
+
+	if (a->n_tokens == 0 && a->n_read_tokens == 0) {
+		/* Nobody could authenticate: serving would only hold the port. */
+		log_info("api: off (no tokens in server.api)");
+		return 0;
+	}
+	srv->api = restapi_start(srv->loop, &a->listen, &ops, srv, err, sizeof(err));
+	if (!srv->api) {
+		addr_format((const struct sockaddr *)&a->listen, where, sizeof(where));
+		diag_set(d, srv->reload.path, srv->routes->server.line, "server.api.listen %s: %s",
+			 where, err);
+		return -EADDRINUSE;
+	}
+	addr_format((const struct sockaddr *)&a->listen, where, sizeof(where));
+	log_info("api: listening on http://%s/api/v1 (%zu tokens, %zu read-only)", where,
+		 a->n_tokens, a->n_read_tokens);
+	return 0;
+}
+
+void apiops_stop(struct server *srv)
+{
+	restapi_stop(srv->api);
+	srv->api = NULL;
+}

@@ -1,0 +1,22 @@
+/* apiops: the server's side of the REST API: the table of operations
+ * api/restapi calls (DESIGN §2: api/ never sees server structs), and the
+ * API's start and stop. */
+#ifndef WH_APIOPS_H
+#define WH_APIOPS_H
+
+struct server;
+struct diag;
+
+/* Serve the REST API on the routes' server.api.listen, when server.api has
+ * at least one token (without one nobody could use it, so the port is not
+ * taken). Returns 0 or negative errno with d set
+ * ("server.api.listen 127.0.0.1:7480: ..."). */
+int apiops_start(struct server *srv, struct diag *d);
+/* Stop serving (joins the HTTP threads). Safe when never started. */
+void apiops_stop(struct server *srv);
+
+/* The kind of the path between clients a and b as the server knows it:
+ * "relay" (the only kind until punching lands, issue #6). */
+const char *apiops_path_kind(const struct server *srv, const char *a, const char *b);
+
+#endif

@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# test_api: the server's REST API driven with curl (issue #7 acceptance 1-6, 4b).
+#
+#   +-------------------------------------------------------------+
+#   | this host (loopback only)                                   |
+#   |   wormhole-server  udp 127.0.0.1:$SP   api http://127.0.0.1:$AP
+#   |   wormhole-client drone3, gcs4, gcs5 (sockets on 127.1.0.1)  |
+#   |   bench_flow apps: drone3 -> video -> gcs4 / gcs5            |
+#   |   curl x 50 (acceptance 6)                                   |
+#   +-------------------------------------------------------------+
+#
+# 1. create, read, update, delete a flow; add and remove a member: after each
+#    write routes.conf passes --check-config and routes.conf.bak is the
+#    previous version; a member added by the API gets traffic within 1 s.
+# 2. bad JSON, unknown member, duplicate name, wrong type: refused, file
+#    byte-identical. 3. auth, If-Match, 2 MB body, 5,000 "/" path.
+# 4. a hand edit between GET and PUT is not lost. 5. /metrics parses with
+#    python3-prometheus-client. 6. 50 concurrent clients for 10 s.
+# 4b. kill -9 during a burst of writes: routes.conf is always a whole version.
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lab/lib.sh"
+lab_init api
+
+PY=/usr/bin/python3 # Debian's python3, where python3-prometheus-client lives
+BF=$LAB_ROOT/build/release/tools/bench_flow
+KG=$LAB_BIN/wormhole-keygen
+command -v curl >/dev/null || fail "curl missing (make deps)"
+$PY -c 'import prometheus_client' 2>/dev/null || fail "python3-prometheus-client missing (make deps)"
+[ -x "$BF" ] || fail "$BF missing (make build-tests)"
+
+# Ports from the PID, so parallel runs and other tests do not collide.
+off=$(($$ % 400))
+SP=$((30000 + off * 2))		  # server udp (+1 alt port)
+AP=$((31000 + off))		  # api
+RA="$((32000 + off * 4))-$((32000 + off * 4 + 3))"
+RB="$((34000 + off * 4))-$((34000 + off * 4 + 3))"
+VP=$((36000 + off * 2))		  # the video flow's port
+TOKEN=write-token-$$-0123456789
+RTOKEN=read-token-$$-0123456789
+URL=http://127.0.0.1:$AP
+CONF=$LAB_DIR/routes.conf
+
+"$KG" genkey -o "$LAB_DIR/server.key"
+SERVER_PUB=$("$KG" pubkey <"$LAB_DIR/server.key")
+CAP=$((37000 + off * 4)) # the clients' local APIs: CAP, CAP+1, ...
+k=0
+for c in drone3 gcs4 gcs5 gcs6; do
+	"$KG" genkey -o "$LAB_DIR/$c.key"
+	cat >"$LAB_DIR/$c.ini" <<INI
+[client]
+id = $c
+key_file = $c.key
+server = 127.0.0.1:$SP
+server_key = $SERVER_PUB
+api = 127.1.0.1:$((CAP + k))
+INI
+	k=$((k + 1))
+done
+pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
+
+cat >"$CONF" <<CONF
+# routes.conf for the API test: hand-written comments must survive API edits.
+server: {
+  listen = ["127.0.0.1:$SP"];
+  key_file = "server.key";
+  relay_a = "$RA"; relay_b = "$RB";  # small ranges: this test only
+  keepalive_s = 5;
+  punch = false;               # the relay counts the flows checked below
+  api = { listen = "127.0.0.1:$AP"; tokens = ["$TOKEN"]; read_tokens = ["$RTOKEN"]; };
+};
+clients: {
+  drone3 = { key = "$(pub drone3)"; };  # the drone
+  gcs4 = { key = "$(pub gcs4)"; };
+  gcs5 = { key = "$(pub gcs5)"; };
+};
+flows: (
+  # video from the drone; gcs4's player listens on VP+1
+  { name = "video"; proto = "udp"; port = $VP; from = ["drone3"]; to = ["gcs4"];
+    deliver = { gcs4 = "127.0.0.1:$((VP + 1))"; }; }
+);
+# end of file
+CONF
+
+# api METHOD PATH [BODY] [extra curl args...]: prints the status; the body is
+# in $LAB_DIR/resp and the headers in $LAB_DIR/hdr.
+api() {
+	local m=$1 p=$2 body=${3:-}
+	shift 3 2>/dev/null || shift $#
+	local args=(-s -o "$LAB_DIR/resp" -D "$LAB_DIR/hdr" -w '%{http_code}' --max-time 15 -X "$m"
+		-H "Authorization: Bearer $TOKEN")
+	if [ -n "$body" ]; then
+		args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	fi
+	curl "${args[@]}" "$@" "$URL$p" || true
+}
+etag() { tr -d '\r' <"$LAB_DIR/hdr" | sed -n 's/^ETag: //p'; }
+expect() { # expect STATUS GOT WHAT
+	[ "$2" = "$1" ] || fail "$3: status $2, wanted $1: $(cat "$LAB_DIR/resp")"
+}
+
+lab_start server "$LAB_BIN/wormhole-server" -c "$CONF" --log-level debug
+LOG=$LAB_DIR/server.log
+wait_until 5 grep -q "api: listening" "$LOG" || fail "API did not start"
+cp "$CONF" "$LAB_DIR/prev.conf"
+
+# After each API write: the file is valid, the backup is the previous version.
+written() {
+	"$LAB_BIN/wormhole-server" --check-config "$CONF" >/dev/null || fail "$1: routes.conf invalid"
+	cmp -s "$CONF.bak" "$LAB_DIR/prev.conf" || fail "$1: routes.conf.bak is not the previous version"
+	grep -q '^# end of file$' "$CONF" && grep -q '# the drone$' "$CONF" ||
+		fail "$1: hand-written comments lost"
+	cp "$CONF" "$LAB_DIR/prev.conf"
+}
+unchanged() {
+	cmp -s "$CONF" "$LAB_DIR/prev.conf" || fail "$1: routes.conf changed"
+}
+
+echo "  1. create, read, update, delete; members"
+expect 200 "$(api GET /api/v1/health)" "health"
+grep -q '"generation":1' "$LAB_DIR/resp" || fail "health: $(cat "$LAB_DIR/resp")"
+expect 201 "$(api POST /api/v1/flows '{"name": "telemetry", "proto": "udp", "port": '$((VP + 10))', "from": ["drone3"], "to": ["gcs5"]}')" "create"
+written create
+expect 200 "$(api GET /api/v1/flows/telemetry)" "read"
+grep -q '"to":\["gcs5"\]' "$LAB_DIR/resp" || fail "read: $(cat "$LAB_DIR/resp")"
+expect 200 "$(api PUT /api/v1/flows/telemetry '{"proto": "udp", "port": '$((VP + 11))', "from": ["drone3"], "to": ["gcs5"], "mtu": 1200}')" "update (PUT)"
+written "update (PUT)"
+expect 200 "$(api PATCH /api/v1/flows/telemetry '{"impair": {"delay_ms": 5}}')" "update (PATCH)"
+written "update (PATCH)"
+grep -q '"port":'$((VP + 11))',.*"delay_ms":5' "$LAB_DIR/resp" || fail "PATCH lost a field: $(cat "$LAB_DIR/resp")"
+expect 204 "$(api DELETE /api/v1/flows/telemetry)" "delete"
+written delete
+expect 201 "$(api PUT /api/v1/clients/gcs6 "{\"key\": \"$(pub gcs6)\"}")" "client register"
+written "client register"
+expect 200 "$(api GET /api/v1/clients/gcs6)" "client read"
+grep -q '"online":false' "$LAB_DIR/resp" || fail "client read: $(cat "$LAB_DIR/resp")"
+expect 204 "$(api DELETE /api/v1/clients/gcs6)" "client remove"
+written "client remove"
+grep -q gcs6 "$CONF" && fail "removed client still in routes.conf"
+expect 404 "$(api GET /api/v1/flows/telemetry)" "read after delete"
+grep -q 'telemetry' "$CONF" && fail "deleted flow still in routes.conf"
+
+# Clients: drone3 sends video continuously; gcs5 joins through the API.
+for c in drone3 gcs4 gcs5; do
+	lab_start "$c" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$c.ini" --log-level debug
+done
+wait_until 10 grep -q "client gcs5: online" "$LOG" || fail "gcs5 did not come online"
+lab_start gcs4app "$BF" --bind "127.0.0.1:$((VP + 1))" --expect 1000000 --timeout 60000
+lab_start drone3app "$BF" --bind 127.0.0.1:0 --to "127.1.0.1:$VP" --count 1000000 --rate 200 --size 100 --timeout 60000
+lab_start gcs5app "$BF" --bind "127.0.0.1:$VP" --expect 1 --linger 0 --timeout 30000
+sleep 1 # video flows to gcs4 meanwhile; gcs5 is no member and gets nothing
+kill -0 "${LAB_PIDS[gcs5app]}" || fail "gcs5 got video before it was a member"
+t0=$(date +%s%N)
+expect 201 "$(api POST /api/v1/flows/video/members '{"id": "gcs5", "as": "to"}')" "member add"
+written "member add"
+gcs5_done() { ! kill -0 "${LAB_PIDS[gcs5app]}" 2>/dev/null; }
+wait_until 1 gcs5_done || fail "gcs5 added by the API got no video within 1 s"
+t1=$(date +%s%N)
+wait "${LAB_PIDS[gcs5app]}" || fail "gcs5's app failed"
+unset "LAB_PIDS[gcs5app]"
+echo "     gcs5 added by the API received video after $(((t1 - t0) / 1000000)) ms"
+expect 200 "$(api DELETE /api/v1/flows/video/members/gcs5)" "member remove"
+written "member remove"
+grep -q 'gcs5' <(grep 'name = "video"' -A1 "$CONF") && fail "gcs5 still in the video flow"
+
+echo "  2. bad requests change nothing"
+expect 400 "$(api POST /api/v1/flows '{"name": "x", "proto": ')" "bad JSON"
+grep -q 'bad JSON' "$LAB_DIR/resp" || fail "bad JSON: $(cat "$LAB_DIR/resp")"
+unchanged "bad JSON"
+expect 400 "$(api POST /api/v1/flows/video/members '{"id": "drone9", "as": "to"}')" "unknown member"
+grep -q 'unknown member \\"drone9\\"' "$LAB_DIR/resp" || fail "unknown member: $(cat "$LAB_DIR/resp")"
+unchanged "unknown member"
+expect 400 "$(api POST /api/v1/flows '{"name": "x", "proto": "udp", "port": 1, "members": ["drone3", "ghost"]}')" "unknown member in a new flow"
+grep -q 'ghost' "$LAB_DIR/resp" || fail "unknown member: $(cat "$LAB_DIR/resp")"
+unchanged "unknown member in a new flow"
+expect 409 "$(api POST /api/v1/flows '{"name": "video", "proto": "udp", "port": 1, "members": ["drone3", "gcs4"]}')" "duplicate name"
+grep -q 'already exists' "$LAB_DIR/resp" || fail "duplicate: $(cat "$LAB_DIR/resp")"
+unchanged "duplicate name"
+expect 400 "$(api PATCH /api/v1/flows/video '{"port": "5600"}')" "wrong type"
+grep -q 'port: must be an integer' "$LAB_DIR/resp" || fail "wrong type: $(cat "$LAB_DIR/resp")"
+unchanged "wrong type"
+expect 400 "$(api PATCH /api/v1/flows/video '{"port": 70000}')" "out of range"
+unchanged "out of range"
+expect 400 "$(api DELETE /api/v1/clients/gcs4)" "removing a client a flow uses"
+unchanged "removing a client a flow uses"
+
+echo "  3. auth, If-Match, limits, hostile paths"
+code() { curl -s -o "$LAB_DIR/resp" -w '%{http_code}' --max-time 15 "$@" || true; }
+expect 401 "$(code "$URL/api/v1/flows")" "no token"
+expect 401 "$(code -H "Authorization: Bearer wrong-token-0123456789" "$URL/api/v1/flows")" "wrong token"
+expect 200 "$(code -H "Authorization: Bearer $RTOKEN" "$URL/api/v1/flows")" "read token reads"
+expect 403 "$(code -X DELETE -H "Authorization: Bearer $RTOKEN" "$URL/api/v1/flows/video")" "read token writes"
+expect 412 "$(api PATCH /api/v1/flows/video '{"mtu": 1300}' -H 'If-Match: "0123456789abcdef"')" "stale If-Match"
+unchanged "stale If-Match"
+head -c 2000000 /dev/zero | tr '\0' ' ' >"$LAB_DIR/big.json"
+expect 413 "$(api POST /api/v1/flows @"$LAB_DIR/big.json")" "2 MB body"
+expect 411 "$(api POST /api/v1/flows '{}' -H 'Transfer-Encoding: chunked')" "chunked body"
+expect 415 "$(code -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/plain' --data '{}' "$URL/api/v1/flows")" "text/plain body"
+expect 421 "$(code -H "Authorization: Bearer $TOKEN" -H "Host: rebind.example:$AP" "$URL/api/v1/flows")" "foreign Host"
+expect 405 "$(api PATCH /api/v1/flows '{}')" "PATCH on the list"
+expect 404 "$(api GET /api/v1/nothing)" "unknown path"
+grep -q '"error"' "$LAB_DIR/resp" || fail "404 is not JSON"
+slashes=$(head -c 5000 /dev/zero | tr '\0' '/')
+expect 404 "$(code --path-as-is -H "Authorization: Bearer $TOKEN" "$URL$slashes")" "5,000 slashes"
+expect 200 "$(api GET /api/v1/health)" "health after 5,000 slashes"
+unchanged "hostile requests"
+
+echo "  4. a hand edit between GET and PUT is not lost"
+expect 200 "$(api GET /api/v1/flows/video)" "GET before the hand edit"
+old_etag=$(etag)
+sed -i 's/^# end of file$/# end of file (edited by hand)/' "$CONF"
+expect 412 "$(api PUT /api/v1/flows/video '{"proto": "udp", "port": '$VP', "from": ["drone3"], "to": ["gcs4"], "mtu": 1000}' -H "If-Match: $old_etag")" "PUT with the old ETag"
+grep -q 'edited by hand' "$CONF" || fail "the hand edit was overwritten"
+expect 200 "$(api GET /api/v1/flows/video)" "GET after the hand edit"
+[ "$(etag)" != "$old_etag" ] || fail "ETag did not change with the file"
+cp "$CONF" "$LAB_DIR/prev.conf"
+expect 200 "$(api PATCH /api/v1/flows/video '{"mtu": 1000}' -H "If-Match: $(etag)")" "PATCH with the new ETag"
+grep -q 'edited by hand' "$CONF" || fail "the API write lost the hand edit"
+sed -i 's/^# end of file (edited by hand)$/# end of file/' "$CONF"
+cp "$CONF" "$LAB_DIR/prev.conf"
+
+echo "  5. /metrics is valid Prometheus text"
+wait_until 5 grep -q "client drone3: online" "$LOG" || true
+curl -s --max-time 15 -H "Authorization: Bearer $RTOKEN" "$URL/metrics" >"$LAB_DIR/metrics.txt"
+$PY - "$LAB_DIR/metrics.txt" <<'PY' || fail "/metrics: $(head -c 600 "$LAB_DIR/metrics.txt")"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+def samples(name):
+    return [s for s in fams[name].samples]
+pk = {s.labels["flow"]: s.value for s in samples("wormhole_flow_packets")}
+by = {s.labels["flow"]: s.value for s in samples("wormhole_flow_bytes")}
+assert "video" in pk and "video" in by, (pk, by)
+assert pk["video"] > 0 and by["video"] >= 100 * pk["video"], (pk, by)
+kinds = {(s.labels["client"], s.labels["peer"]): s.labels["kind"] for s in samples("wormhole_client_path_info")}
+assert kinds.get(("drone3", "gcs4")) == "relay", kinds
+online = {s.labels["client"]: s.value for s in samples("wormhole_client_online")}
+assert online["drone3"] == 1, online
+print("     /metrics: %d families, video %d packets, path kinds %s" % (len(fams), pk["video"], sorted(set(kinds.values()))))
+PY
+expect 200 "$(api GET /api/v1/flows/video/stats)" "flow stats"
+grep -q '"packets":[1-9]' "$LAB_DIR/resp" || fail "flow stats: $(cat "$LAB_DIR/resp")"
+expect 200 "$(api GET /api/v1/clients/drone3)" "client"
+grep -q '"online":true' "$LAB_DIR/resp" && grep -q '"kind":"relay"' "$LAB_DIR/resp" ||
+	fail "client: $(cat "$LAB_DIR/resp")"
+# The client's local API (DESIGN §8): `wormhole-client status`.
+"$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone3.ini" status --json >"$LAB_DIR/status.json" ||
+	fail "wormhole-client status --json failed"
+$PY - "$LAB_DIR/status.json" <<'PY' || fail "client status: $(cat "$LAB_DIR/status.json")"
+import json, sys
+st = json.load(open(sys.argv[1]))
+assert st["id"] == "drone3" and st["server"]["session"] == "up", st
+peers = {p["id"]: p for p in st["peers"]}
+assert peers["gcs4"]["session"] == "up" and peers["gcs4"]["path"] == "relay", peers
+assert peers["gcs4"]["tx_packets"] > 0, peers
+flows = {f["name"]: f for f in st["flows"]}
+assert flows["video"]["tx_packets"] > 0, flows
+PY
+"$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone3.ini" status >"$LAB_DIR/status.txt" ||
+	fail "wormhole-client status failed"
+grep -q "^server 127.0.0.1:$SP: session up" "$LAB_DIR/status.txt" &&
+	grep -q "^  gcs4 .*session up" "$LAB_DIR/status.txt" || fail "status text: $(cat "$LAB_DIR/status.txt")"
+echo "     wormhole-client status: server session up, peer gcs4 up on the relay"
+for p in drone3app gcs4app drone3 gcs4 gcs5; do
+	lab_stop "$p" || true
+done
+
+"$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone3.ini" status >/dev/null 2>"$LAB_DIR/status.err" &&
+	fail "status answered without a daemon"
+grep -q "no client daemon answers on 127.1.0.1:$CAP" "$LAB_DIR/status.err" || fail "status error: $(cat "$LAB_DIR/status.err")"
+
+echo "  6. 50 concurrent clients for 10 s"
+worker() { # worker N: reads and writes until the deadline, one status per line
+	local n=$1 end=$(($(date +%s) + 10)) i=0 m p b
+	while [ "$(date +%s)" -lt "$end" ] && [ $i -lt 2000 ]; do
+		i=$((i + 1))
+		case $(((n + i) % 6)) in
+		0) m=GET p=/api/v1/flows b= ;;
+		1) m=GET p=/metrics b= ;;
+		2) m=PATCH p=/api/v1/flows/video b="{\"mtu\": $((1000 + (n * 7 + i) % 400))}" ;;
+		3) m=POST p=/api/v1/flows/video/members b='{"id": "gcs5", "as": "to"}' ;;
+		4) m=DELETE p=/api/v1/flows/video/members/gcs5 b= ;;
+		5) m=POST p=/api/v1/flows b="{\"name\": \"w$n\", \"proto\": \"udp\", \"port\": $((VP + 100 + n)), \"members\": [\"gcs4\", \"gcs5\"]}" ;;
+		esac
+		if [ -n "$b" ]; then
+			s=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -X "$m" -H "Authorization: Bearer $TOKEN" \
+				-H 'Content-Type: application/json' --data-binary "$b" "$URL$p" || true)
+		else
+			s=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -X "$m" -H "Authorization: Bearer $TOKEN" "$URL$p" || true)
+		fi
+		echo "$m $s"
+	done >"$LAB_DIR/worker.$n"
+}
+wrote_before=$(grep -c "api: wrote" "$LOG" || true)
+wpids=()
+for n in $(seq 1 50); do
+	worker "$n" &
+	wpids+=($!)
+done
+for p in "${wpids[@]}"; do wait "$p"; done
+kill -0 "${LAB_PIDS[server]}" || fail "server died under 50 concurrent clients"
+cat "$LAB_DIR"/worker.* >"$LAB_DIR/statuses"
+total=$(wc -l <"$LAB_DIR/statuses")
+bad=$(grep -v -E '^(GET 200|(PATCH|POST|DELETE) (200|201|204|400|404|409|412))$' "$LAB_DIR/statuses" || true)
+[ -z "$bad" ] || fail "unexpected statuses: $(sort "$LAB_DIR/statuses" | uniq -c | tr '\n' ' ')"
+# A member added twice is answered 200 with nothing to write; every other
+# 2xx write (and an added member: 201) must have been written exactly once.
+ok_writes=$(grep -c -E '^(PATCH 200|POST 201|DELETE 20[04])$' "$LAB_DIR/statuses" || true)
+wrote=$(($(grep -c "api: wrote" "$LOG") - wrote_before))
+[ "$ok_writes" = "$wrote" ] || fail "$ok_writes writes answered 2xx but $wrote written"
+"$LAB_BIN/wormhole-server" --check-config "$CONF" >/dev/null || fail "routes.conf invalid after the burst"
+expect 200 "$(api GET /api/v1/health)" "health after the burst"
+echo "     $total requests: $(sort "$LAB_DIR/statuses" | uniq -c | awk '{printf "%s %s:%s, ", $1, $2, $3}')"
+echo "     $ok_writes writes applied, each one written once"
+lab_stop server || fail "server did not stop cleanly"
+
+echo "  4b. kill -9 during a burst of writes"
+expect_version() { # the file is the base or the base with the video group's mtu changed
+	local v
+	cmp -s "$CONF" "$LAB_DIR/base.conf" && return 0
+	v=$(grep 'name = "video";' "$CONF" | grep -o 'mtu = [0-9]*' | grep -o '[0-9]*$' | head -n 1)
+	[ -n "$v" ] || return 1
+	sed "s/@MTU@/$v/" "$LAB_DIR/template.conf" | cmp -s - "$CONF"
+}
+lab_start server "$LAB_BIN/wormhole-server" -c "$CONF"
+wait_until 5 curl -sf -H "Authorization: Bearer $TOKEN" "$URL/api/v1/health" || fail "restart failed"
+expect 200 "$(api PATCH /api/v1/flows/video '{"mtu": 999}')" "template write"
+sed 's/mtu = 999;/mtu = @MTU@;/' "$CONF" >"$LAB_DIR/template.conf"
+grep -q '@MTU@' "$LAB_DIR/template.conf" || fail "test bug: no mtu in the template"
+for round in 1 2 3 4 5 6; do
+	cp "$CONF" "$LAB_DIR/base.conf"
+	if [ "$round" -gt 1 ]; then
+		lab_start server "$LAB_BIN/wormhole-server" -c "$CONF"
+		wait_until 5 curl -sf -H "Authorization: Bearer $TOKEN" "$URL/api/v1/health" ||
+			fail "round $round: the server did not start on the file left by kill -9"
+	fi
+	burst() {
+		for i in $(seq 1 400); do
+			curl -s -o /dev/null --max-time 5 -X PATCH -H "Authorization: Bearer $TOKEN" \
+				-H 'Content-Type: application/json' --data "{\"mtu\": $((600 + (i * 13 + $1) % 700))}" \
+				"$URL/api/v1/flows/video" || break # the server is gone
+		done
+	}
+	bpids=()
+	for k in 1 2 3; do
+		burst "$k" &
+		bpids+=($!)
+	done
+	sleep "0.$((RANDOM % 7 + 2))"
+	kill -KILL "${LAB_PIDS[server]}"
+	wait "${LAB_PIDS[server]}" 2>/dev/null || true
+	unset "LAB_PIDS[server]"
+	for p in "${bpids[@]}"; do wait "$p" || true; done
+	"$LAB_BIN/wormhole-server" --check-config "$CONF" >/dev/null || fail "round $round: routes.conf invalid after kill -9"
+	expect_version || fail "round $round: routes.conf is not a version that was written"
+	"$LAB_BIN/wormhole-server" --check-config "$CONF.bak" >/dev/null || fail "round $round: backup invalid"
+done
+echo "     6 rounds: routes.conf was a whole version every time"
+lab_pass

@@ -1,0 +1,209 @@
+/* test_flowjson: flows between JSON and routes.conf text (api/flowjson.c).
+ * A flow read from a file, turned into JSON and back into text must parse
+ * to the same flow; wrong types are refused naming the field; no JSON value
+ * can add settings to the text around it; merge patches follow RFC 7396. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/flowjson.h"
+#include "common/diag.h"
+#include "config/routes.h"
+
+#define KEY_D3 "MNSNxUxF3nOSfua5uBvU9VIHfZatOAqpD6AOnIfAvBM="
+#define KEY_G4 "PG706jxMbNsos0lINepFzFwbRJ1wJke51aaHhQVeGm8="
+#define KEY_G5 "3FX2VZxYNwGDTSWKdPQ7648w91CjcswyDBop5POY3E0="
+#define HEAD                                                                                \
+	"server: { listen = [\"203.0.113.10:7400\"]; key_file = \"server.key\"; };\n"       \
+	"clients: { drone3 = { key = \"" KEY_D3 "\"; }; gcs4 = { key = \"" KEY_G4 "\"; }; " \
+	"gcs5 = { key = \"" KEY_G5 "\"; }; };\n"
+
+/* Parse HEAD + flows: ( group ); NULL with the diag in msg when invalid. */
+static struct routes *parse_group(const char *group, char *msg, size_t msg_len)
+{
+	char text[8192];
+	struct diag d;
+	struct routes *r;
+
+	snprintf(text, sizeof(text), HEAD "flows: ( %s );\n", group);
+	diag_clear(&d);
+	r = routes_parse_text(text, strlen(text), "t.conf", NULL, false, &d);
+	if (!r && msg) {
+		diag_format(&d, msg, msg_len);
+	}
+	return r;
+}
+
+static char *to_text_ok(const char *json)
+{
+	cJSON *o = cJSON_Parse(json);
+	char err[FLOWJSON_ERR_MAX] = "";
+	char *text = NULL;
+
+	assert_non_null(o);
+	if (flowjson_to_text(o, &text, err, sizeof(err)) != 0) {
+		fail_msg("to_text failed: %s", err);
+	}
+	cJSON_Delete(o);
+	return text;
+}
+
+static void expect_refused(const char *json, const char *want)
+{
+	cJSON *o = cJSON_Parse(json);
+	char err[FLOWJSON_ERR_MAX] = "";
+	char *text = NULL;
+
+	assert_non_null(o);
+	assert_int_equal(flowjson_to_text(o, &text, err, sizeof(err)), -EINVAL);
+	assert_null(text);
+	if (!strstr(err, want)) {
+		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+	}
+	cJSON_Delete(o);
+}
+
+static void test_flowjson_round_trips_every_field(void **state)
+{
+	static const char *const groups[] = {
+		"{ name = \"mavlink\"; proto = \"udp\"; port = 14550; members = [\"drone3\", "
+		"\"gcs4\"]; }",
+		"{ name = \"video\"; proto = \"udp\"; port = 5600; from = [\"drone3\"]; to = "
+		"[\"gcs4\", \"gcs5\"]; deliver = { gcs4 = \"127.0.0.1:5601\"; }; listen = { drone3 "
+		"= 5700; }; impair = { loss = 0.02; delay_ms = 40; jitter_ms = 10; corrupt = "
+		"0.001; "
+		"seed = 4294967296L; }; multipath = \"redundant\"; joinable = [\"gcs5\"]; mtu = "
+		"1200; "
+		"}",
+		"{ name = \"ssh\"; proto = \"tcp\"; port = 2222; from = [\"gcs4\"]; to = "
+		"[\"drone3\"]; deliver = { drone3 = \"[::1]:22\"; }; joinable = true; }",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		char msg[512];
+		struct routes *a = parse_group(groups[i], msg, sizeof(msg));
+		struct routes *b;
+		cJSON *j;
+		char err[FLOWJSON_ERR_MAX];
+		char *text = NULL;
+
+		if (!a) {
+			fail_msg("fixture %zu: %s", i, msg);
+		}
+		j = flowjson_from_flow(&a->flows[0]);
+		assert_non_null(j);
+		assert_int_equal(flowjson_to_text(j, &text, err, sizeof(err)), 0);
+		b = parse_group(text, msg, sizeof(msg));
+		if (!b) {
+			fail_msg("round trip %zu: %s\n%s", i, msg, text);
+		}
+		assert_true(routes_flow_equal(&a->flows[0], &b->flows[0]));
+		cJSON_Delete(j);
+		free(text);
+		routes_free(a);
+		routes_free(b);
+	}
+}
+
+/* Numbers are written as the shortest text that reads back the same. */
+static void test_flowjson_numbers_are_short(void **state)
+{
+	char *text = to_text_ok("{\"name\":\"v\",\"proto\":\"udp\",\"port\":5600,\"members\":[\"a\"],"
+				"\"impair\":{\"loss\":0.1,\"corrupt\":0.001,\"duplicate\":0.3333333333333333}}");
+
+	(void)state;
+	assert_non_null(strstr(text, "loss = 0.1;"));
+	assert_non_null(strstr(text, "corrupt = 0.001;"));
+	assert_non_null(strstr(text, "duplicate = 0.3333333333333333;"));
+	assert_null(strstr(text, "0000000"));
+	free(text);
+}
+
+static void test_flowjson_refuses_wrong_types_naming_the_field(void **state)
+{
+	(void)state;
+	expect_refused("{\"name\":\"a\",\"port\":\"22\"}", "port: must be an integer");
+	expect_refused("{\"name\":\"a\",\"port\":22.5}", "port: must be an integer");
+	expect_refused("{\"name\":7}", "name: must be a string");
+	expect_refused("{\"name\":\"a\",\"members\":\"drone3\"}", "members: must be a list");
+	expect_refused("{\"name\":\"a\",\"from\":[1]}", "from: must be a list");
+	expect_refused("{\"name\":\"a\",\"colour\":\"red\"}", "unknown field \"colour\"");
+	expect_refused("{\"name\":\"a\",\"impair\":{\"loss\":\"x\"}}",
+		       "impair.loss: must be a number");
+	expect_refused("{\"name\":\"a\",\"impair\":{\"wobble\":1}}", "impair: unknown field");
+	expect_refused("{\"name\":\"a\",\"joinable\":\"yes\"}", "joinable: must be true");
+	expect_refused("{\"name\":\"a\",\"listen\":{\"drone3\":\"x\"}}", "listen.drone3: must be");
+	expect_refused("{\"name\":\"a\",\"name\":\"b\"}", "appears twice");
+	expect_refused("[1,2]", "must be a JSON object");
+}
+
+static void test_flowjson_values_cannot_break_out_of_the_group(void **state)
+{
+	char *text;
+	char msg[512];
+	struct routes *r;
+
+	(void)state;
+	/* A quote in a string stays inside the string: the name is invalid, and
+	 * nothing after it becomes a setting. */
+	text = to_text_ok("{\"name\":\"a\\\"; port = 9; x = \\\"\",\"proto\":\"udp\",\"port\":1,"
+			  "\"members\":[\"drone3\",\"gcs4\"]}");
+	r = parse_group(text, msg, sizeof(msg));
+	assert_null(r);
+	assert_non_null(strstr(msg, "name"));
+	free(text);
+	/* Newlines and other control characters are refused outright. */
+	expect_refused("{\"name\":\"a\\n}\"}", "name: must be a string");
+	/* Keys of deliver/listen must be plain names. */
+	expect_refused("{\"name\":\"a\",\"deliver\":{\"gcs4 = \\\"x\\\"; }; evil\":\"1.2.3.4:5\"}}",
+		       "cannot be a key here");
+	/* A number is printed by us, never copied. */
+	text = to_text_ok("{\"name\":\"a\",\"proto\":\"udp\",\"port\":1e3,\"members\":[\"drone3\","
+			  "\"gcs4\"]}");
+	r = parse_group(text, msg, sizeof(msg));
+	assert_non_null(r);
+	assert_int_equal(r->flows[0].port, 1000);
+	routes_free(r);
+	free(text);
+}
+
+static void test_flowjson_merge_patch_sets_replaces_and_removes(void **state)
+{
+	cJSON *t =
+		cJSON_Parse("{\"name\":\"v\",\"port\":1,\"impair\":{\"loss\":0.1,\"delay_ms\":5},"
+			    "\"mtu\":1200}");
+	cJSON *p =
+		cJSON_Parse("{\"port\":2,\"impair\":{\"loss\":null,\"jitter_ms\":3},\"mtu\":null,"
+			    "\"multipath\":\"balance\"}");
+	char *out;
+
+	(void)state;
+	assert_int_equal(flowjson_merge(t, p), 0);
+	out = cJSON_PrintUnformatted(t);
+	assert_string_equal(out, "{\"name\":\"v\",\"port\":2,\"impair\":{\"delay_ms\":5,"
+				 "\"jitter_ms\":3},\"multipath\":\"balance\"}");
+	free(out);
+	cJSON_Delete(t);
+	cJSON_Delete(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flowjson_round_trips_every_field),
+		cmocka_unit_test(test_flowjson_numbers_are_short),
+		cmocka_unit_test(test_flowjson_refuses_wrong_types_naming_the_field),
+		cmocka_unit_test(test_flowjson_values_cannot_break_out_of_the_group),
+		cmocka_unit_test(test_flowjson_merge_patch_sets_replaces_and_removes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

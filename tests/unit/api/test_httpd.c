@@ -1,0 +1,496 @@
+/* test_httpd: the HTTP core on loopback with a real libev loop in this
+ * thread and raw-socket clients in another: answers now and later, the
+ * 503 when the loop is too slow (and the late answer after it, which must
+ * neither crash nor leak), a path of 5,000 "/", oversized and chunked
+ * bodies, a foreign Host, a non-JSON body, and an event stream whose
+ * reader goes away. Uses sockets because httpd is what wraps them. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <netinet/in.h>
+
+#include "api/httpd.h"
+#include "api/httpstream.h"
+#include "common/addr.h"
+
+struct fixture {
+	struct ev_loop *loop;
+	struct httpd *h;
+	uint16_t port;
+	struct httpd_req *deferred; /* a request the handler answers later */
+	struct httpstream *stream;
+	int streams_closed;
+	ev_timer later;
+	ev_timer stream_tick;
+	ev_timer guard;
+	int ticks;
+	/* client thread */
+	const char *request;
+	char reply[8192];
+	bool done;
+	ev_async client_done;
+};
+
+static void handler(void *ctx, struct httpd_req *rq)
+{
+	struct fixture *fx = ctx;
+
+	if (strcmp(rq->path, "/slow") == 0) {
+		fx->deferred = rq;
+		return;
+	}
+	if (strcmp(rq->path, "/held") == 0) {
+		fx->deferred = rq; /* answered by nobody: httpd_stop must clean up */
+		ev_break(fx->loop, EVBREAK_ONE);
+		return;
+	}
+	if (strcmp(rq->path, "/events") == 0) {
+		fx->stream = httpstream_open(rq);
+		return;
+	}
+	if (strcmp(rq->path, "/later") == 0) {
+		fx->deferred = rq;
+		ev_timer_set(&fx->later, 0.05, 0.);
+		ev_timer_start(fx->loop, &fx->later);
+		return;
+	}
+	if (strcmp(rq->path, "/echo") == 0) {
+		assert_int_equal(httpd_respond(rq, 200, "application/json", rq->body, rq->body_len,
+					       "\"e1\""),
+				 0);
+		return;
+	}
+	assert_int_equal(httpd_respond_error(rq, 404, "no such thing", NULL), 0);
+}
+
+static void later_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *fx = (struct fixture *)((char *)w - offsetof(struct fixture, later));
+
+	(void)loop;
+	(void)revents;
+	assert_int_equal(httpd_respond(fx->deferred, 200, "application/json", "{}", 2, NULL), 0);
+	fx->deferred = NULL;
+}
+
+static void stream_closed(void *ctx, struct httpstream *st)
+{
+	struct fixture *fx = ctx;
+
+	assert_ptr_equal(st, fx->stream);
+	httpstream_close(st);
+	fx->stream = NULL;
+	fx->streams_closed++;
+	ev_break(fx->loop, EVBREAK_ONE);
+}
+
+static void client_done_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ONE);
+}
+
+static void guard_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ONE);
+}
+
+static int connect_to(uint16_t port)
+{
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct timeval tv = {.tv_sec = 5};
+
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&in, sizeof(in)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void send_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		if (k <= 0) {
+			return; /* the server may refuse before reading it all */
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+}
+
+static void *client_main(void *arg)
+{
+	struct fixture *fx = arg;
+	int fd = connect_to(fx->port);
+	size_t used = 0;
+
+	if (fd >= 0) {
+		send_all(fd, fx->request, strlen(fx->request));
+		for (int i = 0; i < 1000 && used < sizeof(fx->reply) - 1; i++) {
+			ssize_t k = recv(fd, fx->reply + used, sizeof(fx->reply) - 1 - used, 0);
+			if (k <= 0) {
+				break;
+			}
+			used += (size_t)k;
+		}
+		close(fd);
+	}
+	fx->reply[used] = '\0';
+	ev_async_send(fx->loop, &fx->client_done);
+	return NULL;
+}
+
+/* Send request from another thread, run the loop until the reply is in. */
+static const char *exchange(struct fixture *fx, const char *request)
+{
+	pthread_t t;
+
+	fx->request = request;
+	fx->reply[0] = '\0';
+	ev_timer_set(&fx->guard, 15., 0.);
+	ev_timer_start(fx->loop, &fx->guard);
+	assert_int_equal(pthread_create(&t, NULL, client_main, fx), 0);
+	ev_run(fx->loop, 0);
+	pthread_join(t, NULL);
+	ev_timer_stop(fx->loop, &fx->guard);
+	return fx->reply;
+}
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct httpd_config cfg = {.handler = handler, .on_stream_closed = stream_closed};
+	char listen[32];
+	char err[128];
+
+	fx->loop = ev_loop_new(EVFLAG_AUTO);
+	cfg.ctx = fx;
+	cfg.answer_timeout_ms = 300;
+	for (fx->port = 47311; fx->port < 47400 && !fx->h; fx->port += 7) {
+		snprintf(listen, sizeof(listen), "127.0.0.1:%u", fx->port);
+		assert_int_equal(addr_parse(listen, &cfg.listen, NULL), 0);
+		fx->h = httpd_start(fx->loop, &cfg, err, sizeof(err));
+	}
+	fx->port -= 7;
+	assert_non_null(fx->h);
+	ev_async_init(&fx->client_done, client_done_cb);
+	ev_async_start(fx->loop, &fx->client_done);
+	ev_timer_init(&fx->later, later_cb, 0.05, 0.);
+	ev_timer_init(&fx->guard, guard_cb, 15., 0.);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	httpd_stop(fx->h);
+	ev_async_stop(fx->loop, &fx->client_done);
+	ev_timer_stop(fx->loop, &fx->later);
+	ev_loop_destroy(fx->loop);
+	free(fx);
+	return 0;
+}
+
+static char *req(struct fixture *fx, const char *fmt, const char *path)
+	__attribute__((format(printf, 2, 0)));
+static char *req(struct fixture *fx, const char *fmt, const char *path)
+{
+	static char buf[16384];
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(buf, sizeof(buf), fmt, path, fx->port);
+#pragma GCC diagnostic pop
+	return buf;
+}
+
+static void test_httpd_answers_a_json_body_with_its_etag(void **state)
+{
+	struct fixture *fx = *state;
+	const char *r =
+		exchange(fx, req(fx,
+				 "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+				 "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n"
+				 "{\"a\":1}",
+				 "/echo"));
+
+	assert_non_null(strstr(r, "HTTP/1.1 200"));
+	assert_non_null(strstr(r, "ETag: \"e1\""));
+	assert_non_null(strstr(r, "\r\n\r\n{\"a\":1}"));
+}
+
+static void test_httpd_accepts_localhost_on_loopback_and_refuses_other_hosts(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_non_null(strstr(
+		exchange(fx, req(fx, "GET %s HTTP/1.1\r\nHost: localhost:%u\r\n\r\n", "/nothing")),
+		"HTTP/1.1 404"));
+	assert_non_null(strstr(
+		exchange(fx, req(fx, "GET %s HTTP/1.1\r\nHost: evil.example:%u\r\n\r\n", "/echo")),
+		"HTTP/1.1 421"));
+}
+
+static void test_httpd_answers_later_from_the_loop(void **state)
+{
+	struct fixture *fx = *state;
+	const char *r =
+		exchange(fx, req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", "/later"));
+
+	assert_non_null(strstr(r, "HTTP/1.1 200"));
+	assert_null(fx->deferred);
+}
+
+static void test_httpd_gives_503_when_the_loop_is_late_and_drops_the_late_answer(void **state)
+{
+	struct fixture *fx = *state;
+	const char *r =
+		exchange(fx, req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", "/slow"));
+
+	assert_non_null(strstr(r, "HTTP/1.1 503"));
+	assert_non_null(strstr(r, "{\"error\":"));
+	assert_non_null(fx->deferred);
+	assert_int_equal(httpd_respond(fx->deferred, 200, "application/json", "{}", 2, NULL),
+			 -ETIMEDOUT);
+	fx->deferred = NULL;
+}
+
+static void test_httpd_answers_404_to_5000_slashes_and_keeps_serving(void **state)
+{
+	struct fixture *fx = *state;
+	char path[5001];
+	const char *r;
+
+	memset(path, '/', 5000);
+	path[5000] = '\0';
+	r = exchange(fx, req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", path));
+	assert_non_null(strstr(r, "HTTP/1.1 404"));
+	r = exchange(fx, req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", "/a//b"));
+	assert_non_null(strstr(r, "HTTP/1.1 404"));
+	r = exchange(fx, req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", "/later"));
+	assert_non_null(strstr(r, "HTTP/1.1 200"));
+}
+
+static void test_httpd_refuses_big_chunked_and_non_json_bodies(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_non_null(strstr(exchange(fx, req(fx,
+						"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+						"Content-Type: application/json\r\n"
+						"Content-Length: 2000000\r\n\r\n{",
+						"/echo")),
+			       "HTTP/1.1 413"));
+	assert_non_null(
+		strstr(exchange(fx, req(fx,
+					"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+					"Content-Type: application/json\r\n"
+					"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+					"/echo")),
+		       "HTTP/1.1 411"));
+	assert_non_null(
+		strstr(exchange(fx, req(fx,
+					"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+					"Content-Type: application/x-www-form-urlencoded\r\n"
+					"Content-Length: 3\r\n\r\na=b",
+					"/echo")),
+		       "HTTP/1.1 415"));
+}
+
+static void stream_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *fx = (struct fixture *)((char *)w - offsetof(struct fixture, stream_tick));
+	char ev[64];
+
+	(void)loop;
+	(void)revents;
+	if (!fx->stream) {
+		return;
+	}
+	snprintf(ev, sizeof(ev), "{\"n\": %d}", ++fx->ticks);
+	(void)httpstream_send(fx->stream, ev);
+}
+
+static void *stream_client(void *arg)
+{
+	struct fixture *fx = arg;
+	int fd = connect_to(fx->port);
+	size_t used = 0;
+
+	if (fd >= 0) {
+		send_all(fd, fx->request, strlen(fx->request));
+		/* Read until three events are in, then hang up. */
+		for (int i = 0; i < 200 && used < sizeof(fx->reply) - 1; i++) {
+			ssize_t k = recv(fd, fx->reply + used, sizeof(fx->reply) - 1 - used, 0);
+			if (k <= 0) {
+				break;
+			}
+			used += (size_t)k;
+			fx->reply[used] = '\0';
+			if (strstr(fx->reply, "{\"n\": 3}")) {
+				break;
+			}
+		}
+		close(fd);
+	}
+	fx->reply[used] = '\0';
+	return NULL;
+}
+
+static void test_httpd_streams_events_until_the_reader_leaves(void **state)
+{
+	struct fixture *fx = *state;
+	pthread_t t;
+
+	fx->request = req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", "/events");
+	ev_timer_init(&fx->stream_tick, stream_tick_cb, 0.02, 0.02);
+	ev_timer_start(fx->loop, &fx->stream_tick);
+	ev_timer_set(&fx->guard, 15., 0.);
+	ev_timer_start(fx->loop, &fx->guard);
+	assert_int_equal(pthread_create(&t, NULL, stream_client, fx), 0);
+	ev_run(fx->loop, 0); /* ends when the loop hears the stream closed */
+	pthread_join(t, NULL);
+	ev_timer_stop(fx->loop, &fx->stream_tick);
+	ev_timer_stop(fx->loop, &fx->guard);
+	assert_non_null(strstr(fx->reply, "Content-Type: text/event-stream"));
+	assert_non_null(strstr(fx->reply, "data: {\"n\": 1}\n\n"));
+	assert_int_equal(fx->streams_closed, 1);
+	assert_null(fx->stream);
+}
+
+#define BURST 1000
+
+/* Once the stream is open: BURST events in one go, far faster than any
+ * reader can write them out. */
+static void burst_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *fx = (struct fixture *)((char *)w - offsetof(struct fixture, stream_tick));
+	char ev[64];
+
+	(void)revents;
+	if (!fx->stream || fx->ticks > 0) {
+		return;
+	}
+	for (fx->ticks = 1; fx->ticks <= BURST; fx->ticks++) {
+		snprintf(ev, sizeof(ev), "{\"n\": %d}", fx->ticks);
+		assert_int_equal(httpstream_send(fx->stream, ev), 0);
+	}
+	ev_timer_stop(loop, w);
+}
+
+/* Read the stream until the last event; note whether a gap was reported. */
+static void *burst_client(void *arg)
+{
+	struct fixture *fx = arg;
+	static char buf[1 << 17];
+	int fd = connect_to(fx->port);
+	size_t used = 0;
+	char last[32];
+
+	snprintf(last, sizeof(last), "data: {\"n\": %d}\n", BURST);
+	fx->reply[0] = '\0';
+	if (fd >= 0) {
+		send_all(fd, fx->request, strlen(fx->request));
+		for (int i = 0; i < 10000 && used < sizeof(buf) - 1; i++) {
+			ssize_t k = recv(fd, buf + used, sizeof(buf) - 1 - used, 0);
+			if (k <= 0) {
+				break;
+			}
+			used += (size_t)k;
+			buf[used] = '\0';
+			if (strstr(buf, last)) {
+				break;
+			}
+		}
+		close(fd);
+	}
+	buf[used] = '\0';
+	snprintf(fx->reply, sizeof(fx->reply), "%s%s", strstr(buf, last) ? "last " : "",
+		 strstr(buf, "event: gap\ndata: {\"dropped\": ") ? "gap" : "");
+	return NULL;
+}
+
+static void test_httpd_stream_drops_the_oldest_for_a_slow_reader_and_says_so(void **state)
+{
+	struct fixture *fx = *state;
+	pthread_t t;
+
+	fx->ticks = 0;
+	fx->streams_closed = 0;
+	fx->request = req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", "/events");
+	ev_timer_init(&fx->stream_tick, burst_tick_cb, 0.01, 0.01);
+	ev_timer_start(fx->loop, &fx->stream_tick);
+	ev_timer_set(&fx->guard, 15., 0.);
+	ev_timer_start(fx->loop, &fx->guard);
+	assert_int_equal(pthread_create(&t, NULL, burst_client, fx), 0);
+	ev_run(fx->loop, 0); /* ends when the loop hears the stream closed */
+	pthread_join(t, NULL);
+	ev_timer_stop(fx->loop, &fx->stream_tick);
+	ev_timer_stop(fx->loop, &fx->guard);
+	/* The newest event always arrives; the loop never waited for the reader. */
+	assert_string_equal(fx->reply, "last gap");
+	assert_int_equal(fx->streams_closed, 1);
+}
+
+static void test_httpd_stop_answers_what_the_loop_still_holds(void **state)
+{
+	void *mine = NULL;
+	struct fixture *fx;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(setup(&mine), 0);
+	fx = mine;
+	fx->request = req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", "/held");
+	ev_timer_set(&fx->guard, 15., 0.);
+	ev_timer_start(fx->loop, &fx->guard);
+	assert_int_equal(pthread_create(&t, NULL, client_main, fx), 0);
+	ev_run(fx->loop, 0); /* until the handler holds the request */
+	ev_timer_stop(fx->loop, &fx->guard);
+	assert_non_null(fx->deferred);
+	httpd_stop(fx->h); /* the worker answers 503; the held request is freed */
+	fx->h = NULL;
+	fx->deferred = NULL;
+	pthread_join(t, NULL);
+	assert_non_null(strstr(fx->reply, "HTTP/1.1 503"));
+	assert_non_null(strstr(fx->reply, "server stopping"));
+	assert_int_equal(teardown(&mine), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_httpd_answers_a_json_body_with_its_etag),
+		cmocka_unit_test(test_httpd_accepts_localhost_on_loopback_and_refuses_other_hosts),
+		cmocka_unit_test(test_httpd_answers_later_from_the_loop),
+		cmocka_unit_test(
+			test_httpd_gives_503_when_the_loop_is_late_and_drops_the_late_answer),
+		cmocka_unit_test(test_httpd_answers_404_to_5000_slashes_and_keeps_serving),
+		cmocka_unit_test(test_httpd_refuses_big_chunked_and_non_json_bodies),
+		cmocka_unit_test(test_httpd_streams_events_until_the_reader_leaves),
+		cmocka_unit_test(test_httpd_stream_drops_the_oldest_for_a_slow_reader_and_says_so),
+		cmocka_unit_test(test_httpd_stop_answers_what_the_loop_still_holds),
+	};
+	/* One server for the whole group: civetweb takes seconds to stop. */
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,293 @@
+/* test_cfgedit: surgical routes.conf edits (config/cfgedit.c). Each edit
+ * must change exactly the flow group or client entry it names, keep every
+ * other byte (comments, blank lines, layout), and give text that parses. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/diag.h"
+#include "config/cfgedit.h"
+#include "config/routes.h"
+#include "routes_fixture.h"
+
+#define FILE_TEXT                                                                                  \
+	"# wormhole routes, hand-written\n" FIX_HEAD "flows: (\n"                                  \
+	"  # MAVLink both ways; the \"}\" and ( in this comment must not confuse anyone\n"         \
+	"  { name = \"mavlink\"; proto = \"udp\"; port = 14550; members = [\"drone3\", "           \
+	"\"gcs4\"]; },\n"                                                                          \
+	"  /* video: one way,\n     { name = \"fake\" } */\n"                                      \
+	"  { name = \"video\"; proto = \"udp\"; port = 5600; from = [\"drone3\"];\n"               \
+	"    to = [\"gcs4\"]; deliver = { gcs4 = \"127.0.0.1:5601\"; }; },  // trailing\n"         \
+	"  { name = \"ssh\"; proto = \"tcp\"; port = 2222; from = [\"gcs4\"]; to = [\"drone3\"]; " \
+	"}\n"                                                                                      \
+	");\n"                                                                                     \
+	"# the end\n"
+
+#define NEW_VIDEO                                                                                  \
+	"{ name = \"video\"; proto = \"udp\"; port = 5602; from = [\"drone3\"]; to = [\"gcs5\"]; " \
+	"}"
+#define TELEMETRY                                                                           \
+	"{ name = \"telemetry\"; proto = \"udp\"; port = 14560; from = [\"drone3\"]; to = " \
+	"[\"gcs5\"]; }"
+
+static struct routes *parse_ok(const char *text, size_t len)
+{
+	struct diag d;
+	char buf[DIAG_FILE_MAX + DIAG_MSG_MAX];
+	struct routes *r;
+
+	diag_clear(&d);
+	r = routes_parse_text(text, len, "t.conf", NULL, false, &d);
+	if (!r) {
+		fail_msg("edited text does not parse: %s\n%s", diag_format(&d, buf, sizeof(buf)),
+			 text);
+	}
+	return r;
+}
+
+/* text with [s, s + n_old) replaced by rep: what an exact edit must give. */
+static char *expect_splice(const char *text, const char *old, const char *rep)
+{
+	const char *at = strstr(text, old);
+	size_t n = strlen(text) - strlen(old) + strlen(rep) + 1;
+	char *buf = malloc(n);
+
+	assert_non_null(at);
+	snprintf(buf, n, "%.*s%s%s", (int)(at - text), text, rep, at + strlen(old));
+	return buf;
+}
+
+static void test_cfgedit_replaces_one_flow_and_keeps_every_other_byte(void **state)
+{
+	const char *old = "{ name = \"video\"; proto = \"udp\"; port = 5600; from = [\"drone3\"];\n"
+			  "    to = [\"gcs4\"]; deliver = { gcs4 = \"127.0.0.1:5601\"; }; }";
+	char *want = expect_splice(FILE_TEXT, old, NEW_VIDEO);
+	char *out = NULL;
+	size_t len = 0;
+	struct routes *r;
+
+	(void)state;
+	assert_int_equal(
+		cfgedit_flow_replace(FILE_TEXT, strlen(FILE_TEXT), "video", NEW_VIDEO, &out, &len),
+		0);
+	assert_string_equal(out, want);
+	assert_int_equal(len, strlen(want));
+	r = parse_ok(out, len);
+	assert_int_equal(routes_find_flow(r, "video")->port, 5602);
+	assert_int_equal(r->n_flows, 3);
+	routes_free(r);
+	free(out);
+	free(want);
+}
+
+static void test_cfgedit_ignores_names_inside_comments_and_strings(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+
+	(void)state;
+	/* "fake" appears only inside a block comment. */
+	assert_int_equal(
+		cfgedit_flow_replace(FILE_TEXT, strlen(FILE_TEXT), "fake", NEW_VIDEO, &out, &len),
+		-ENOENT);
+	assert_null(out);
+	assert_int_equal(cfgedit_flow_remove(FILE_TEXT, strlen(FILE_TEXT), "drone3", &out, &len),
+			 -ENOENT);
+}
+
+static void test_cfgedit_adds_a_flow_after_the_last_one_with_its_indent(void **state)
+{
+	const char *last = "to = [\"drone3\"]; }";
+	char rep[512];
+	char *want;
+	char *out = NULL;
+	size_t len = 0;
+	struct routes *r;
+
+	(void)state;
+	snprintf(rep, sizeof(rep), "%s,\n  %s", last, TELEMETRY);
+	want = expect_splice(FILE_TEXT, last, rep);
+	assert_int_equal(cfgedit_flow_add(FILE_TEXT, strlen(FILE_TEXT), TELEMETRY, &out, &len), 0);
+	assert_string_equal(out, want);
+	r = parse_ok(out, len);
+	assert_int_equal(r->n_flows, 4);
+	assert_string_equal(r->flows[3].name, "telemetry");
+	routes_free(r);
+	free(out);
+	free(want);
+}
+
+static void test_cfgedit_removes_a_middle_flow_with_its_comma_and_line(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	struct routes *r;
+
+	(void)state;
+	assert_int_equal(cfgedit_flow_remove(FILE_TEXT, strlen(FILE_TEXT), "mavlink", &out, &len),
+			 0);
+	assert_null(strstr(out, "mavlink\""));
+	/* The comment above it stays: only the flow's own line goes. */
+	assert_non_null(strstr(out, "  # MAVLink both ways;"));
+	assert_non_null(strstr(out, "# MAVLink both ways; the \"}\" and ( in this comment must "
+				    "not confuse anyone\n  /* video"));
+	r = parse_ok(out, len);
+	assert_int_equal(r->n_flows, 2);
+	routes_free(r);
+	free(out);
+}
+
+static void test_cfgedit_removes_the_last_flow_and_the_comma_before_it(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	struct routes *r;
+
+	(void)state;
+	assert_int_equal(cfgedit_flow_remove(FILE_TEXT, strlen(FILE_TEXT), "ssh", &out, &len), 0);
+	assert_non_null(
+		strstr(out, "deliver = { gcs4 = \"127.0.0.1:5601\"; }; }  // trailing\n);"));
+	r = parse_ok(out, len);
+	assert_int_equal(r->n_flows, 2);
+	routes_free(r);
+	free(out);
+}
+
+static void test_cfgedit_removing_every_flow_leaves_an_empty_list_then_adds_again(void **state)
+{
+	const char *text = FIX_HEAD "flows: (\n  { name = \"a\"; proto = \"udp\"; port = 1; "
+				    "members = [\"drone3\", \"gcs4\"]; }\n);\n";
+	char *out = NULL, *out2 = NULL;
+	size_t len = 0, len2 = 0;
+	struct routes *r;
+
+	(void)state;
+	assert_int_equal(cfgedit_flow_remove(text, strlen(text), "a", &out, &len), 0);
+	assert_non_null(strstr(out, "flows: (\n);\n"));
+	r = parse_ok(out, len);
+	assert_int_equal(r->n_flows, 0);
+	routes_free(r);
+	assert_int_equal(cfgedit_flow_add(out, len, TELEMETRY, &out2, &len2), 0);
+	r = parse_ok(out2, len2);
+	assert_int_equal(r->n_flows, 1);
+	routes_free(r);
+	free(out);
+	free(out2);
+}
+
+static void test_cfgedit_creates_flows_and_clients_when_missing(void **state)
+{
+	const char *text = FIX_SERVER "# no clients, no flows\n";
+	char *a = NULL, *b = NULL, *c = NULL;
+	size_t la = 0, lb = 0, lc = 0;
+	struct routes *r;
+
+	(void)state;
+	assert_int_equal(cfgedit_client_set(text, strlen(text), "drone3",
+					    "{ key = \"" FIX_KEY_DRONE3 "\"; }", &a, &la),
+			 0);
+	assert_int_equal(
+		cfgedit_client_set(a, la, "gcs5", "{ key = \"" FIX_KEY_GCS5 "\"; }", &b, &lb), 0);
+	assert_int_equal(cfgedit_flow_add(b, lb, TELEMETRY, &c, &lc), 0);
+	assert_int_equal(strncmp(c, text, strlen(text)), 0);
+	r = parse_ok(c, lc);
+	assert_int_equal(r->n_clients, 2);
+	assert_int_equal(r->n_flows, 1);
+	routes_free(r);
+	free(a);
+	free(b);
+	free(c);
+}
+
+static void test_cfgedit_sets_and_removes_clients_in_a_one_line_group(void **state)
+{
+	const char *text = FIX_HEAD;
+	char *a = NULL, *b = NULL, *c = NULL;
+	size_t la = 0, lb = 0, lc = 0;
+	struct routes *r;
+
+	(void)state;
+	/* Replace gcs5's key with drone3's... no: give gcs4 gcs5's key after removing gcs5. */
+	assert_int_equal(cfgedit_client_remove(text, strlen(text), "gcs5", &a, &la), 0);
+	assert_null(strstr(a, "gcs5"));
+	assert_int_equal(
+		cfgedit_client_set(a, la, "gcs4", "{ key = \"" FIX_KEY_GCS5 "\"; }", &b, &lb), 0);
+	r = parse_ok(b, lb);
+	assert_int_equal(r->n_clients, 2);
+	routes_free(r);
+	assert_int_equal(
+		cfgedit_client_set(b, lb, "gcs6", "{ key = \"" FIX_KEY_GCS4 "\"; }", &c, &lc), 0);
+	assert_non_null(strstr(c, "; }; gcs6 = { key = \"" FIX_KEY_GCS4 "\"; }; };\n"));
+	r = parse_ok(c, lc);
+	assert_int_equal(r->n_clients, 3);
+	routes_free(r);
+	assert_int_equal(cfgedit_client_remove(text, strlen(text), "nobody", &a, &la), -ENOENT);
+	free(a);
+	free(b);
+	free(c);
+}
+
+static void test_cfgedit_adds_a_client_on_its_own_line_in_a_multiline_group(void **state)
+{
+	const char *text =
+		FIX_SERVER "clients: {\n\tdrone3 = { key = \"" FIX_KEY_DRONE3 "\"; } # first\n};\n";
+	char *out = NULL;
+	size_t len = 0;
+	struct routes *r;
+
+	(void)state;
+	assert_int_equal(cfgedit_client_set(text, strlen(text), "gcs4",
+					    "{ key = \"" FIX_KEY_GCS4 "\"; }", &out, &len),
+			 0);
+	assert_non_null(strstr(out, "\"; };\n\tgcs4 = { key = \"" FIX_KEY_GCS4 "\"; }; # first\n"));
+	r = parse_ok(out, len);
+	assert_int_equal(r->n_clients, 2);
+	routes_free(r);
+	free(out);
+}
+
+static void test_cfgedit_refuses_text_it_does_not_understand(void **state)
+{
+	static const char *const bad[] = {
+		"flows: ( { name = \"a\" ",
+		"flows = ( { name = \"a\"; } } );",
+		"clients: { a = ; };",
+		"\"unterminated",
+		"flows: ((((((((((((((((((((((((((((((((((((((((((((((((((((((( ",
+	};
+	char *out = NULL;
+	size_t len = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(cfgedit_flow_add(bad[i], strlen(bad[i]), TELEMETRY, &out, &len),
+				 -EPROTO);
+		assert_null(out);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cfgedit_replaces_one_flow_and_keeps_every_other_byte),
+		cmocka_unit_test(test_cfgedit_ignores_names_inside_comments_and_strings),
+		cmocka_unit_test(test_cfgedit_adds_a_flow_after_the_last_one_with_its_indent),
+		cmocka_unit_test(test_cfgedit_removes_a_middle_flow_with_its_comma_and_line),
+		cmocka_unit_test(test_cfgedit_removes_the_last_flow_and_the_comma_before_it),
+		cmocka_unit_test(
+			test_cfgedit_removing_every_flow_leaves_an_empty_list_then_adds_again),
+		cmocka_unit_test(test_cfgedit_creates_flows_and_clients_when_missing),
+		cmocka_unit_test(test_cfgedit_sets_and_removes_clients_in_a_one_line_group),
+		cmocka_unit_test(test_cfgedit_adds_a_client_on_its_own_line_in_a_multiline_group),
+		cmocka_unit_test(test_cfgedit_refuses_text_it_does_not_understand),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
