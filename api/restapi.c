@@ -98,16 +98,17 @@ static cJSON *client_json(const struct restapi_client *c)
 		     cJSON_AddStringToObject(j, "kind", p->kind) &&
 		     cJSON_AddNumberToObject(j, "relay_port", p->relay_port) &&
 		     cJSON_AddBoolToObject(j, "bound", p->is_bound) &&
-		     (p->has_stats ? cJSON_AddNumberToObject(j, "rtt_ms", p->rtt_ms) != NULL &&
-					     cJSON_AddNumberToObject(j, "loss", p->loss) != NULL &&
-					     cJSON_AddNumberToObject(j, "relay_rtt_ms",
-								     p->relay_rtt_ms) != NULL &&
-					     cJSON_AddNumberToObject(j, "relay_loss", p->relay_loss) !=
-						     NULL &&
-					     cJSON_AddNumberToObject(j, "stats_age_ms",
-								     (double)p->stats_age_ms) != NULL
-				   : cJSON_AddNullToObject(j, "rtt_ms") != NULL &&
-					     cJSON_AddNullToObject(j, "loss") != NULL) &&
+		     (p->has_stats
+			      ? cJSON_AddNumberToObject(j, "rtt_ms", p->rtt_ms) != NULL &&
+					cJSON_AddNumberToObject(j, "loss", p->loss) != NULL &&
+					cJSON_AddNumberToObject(j, "relay_rtt_ms",
+								p->relay_rtt_ms) != NULL &&
+					cJSON_AddNumberToObject(j, "relay_loss", p->relay_loss) !=
+						NULL &&
+					cJSON_AddNumberToObject(j, "stats_age_ms",
+								(double)p->stats_age_ms) != NULL
+			      : cJSON_AddNullToObject(j, "rtt_ms") != NULL &&
+					cJSON_AddNullToObject(j, "loss") != NULL) &&
 		     cJSON_AddNumberToObject(j, "packets", (double)p->packets) &&
 		     cJSON_AddNumberToObject(j, "bytes", (double)p->bytes);
 	}

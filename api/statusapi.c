@@ -53,12 +53,12 @@ static bool add_peer(cJSON *a, const struct statusapi_peer *p)
 	       cJSON_AddStringToObject(o, "strategy", p->strategy ? p->strategy : "none") &&
 	       (p->since > 0 ? cJSON_AddNumberToObject(o, "since", p->since) != NULL
 			     : cJSON_AddNullToObject(o, "since") != NULL) &&
-	       (p->direct_addr[0] ? cJSON_AddStringToObject(o, "direct_address", p->direct_addr) !=
-					    NULL
-				  : cJSON_AddNullToObject(o, "direct_address") != NULL) &&
-	       (p->relay_rtt_ms > 0 ? cJSON_AddNumberToObject(o, "relay_rtt_ms", p->relay_rtt_ms) !=
-					      NULL
-				    : cJSON_AddNullToObject(o, "relay_rtt_ms") != NULL) &&
+	       (p->direct_addr[0]
+			? cJSON_AddStringToObject(o, "direct_address", p->direct_addr) != NULL
+			: cJSON_AddNullToObject(o, "direct_address") != NULL) &&
+	       (p->relay_rtt_ms > 0
+			? cJSON_AddNumberToObject(o, "relay_rtt_ms", p->relay_rtt_ms) != NULL
+			: cJSON_AddNullToObject(o, "relay_rtt_ms") != NULL) &&
 	       cJSON_AddNumberToObject(o, "relay_loss", p->relay_loss) &&
 	       cJSON_AddNumberToObject(o, "upgrades", (double)p->upgrades) &&
 	       cJSON_AddNumberToObject(o, "fallbacks", (double)p->fallbacks) &&

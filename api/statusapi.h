@@ -20,14 +20,14 @@
 
 struct statusapi_peer {
 	char id[STATUSAPI_NAME_SIZE];
-	const char *path;	 /* "relay" or "direct" */
-	double rtt_ms;		 /* of the path in use; 0: not measured yet */
-	double loss;		 /* of the path in use, 0..1 */
-	double relay_rtt_ms;	 /* of the relay (kept warm beside a direct path) */
+	const char *path;    /* "relay" or "direct" */
+	double rtt_ms;	     /* of the path in use; 0: not measured yet */
+	double loss;	     /* of the path in use, 0..1 */
+	double relay_rtt_ms; /* of the relay (kept warm beside a direct path) */
 	double relay_loss;
-	const char *strategy;	 /* punch strategy of the path, or of the last attempt ("none") */
-	double since;		 /* Unix time (s) the path kind last changed; 0: never */
-	char direct_addr[64];	 /* the peer's address on the direct path, "" on the relay */
+	const char *strategy; /* punch strategy of the path, or of the last attempt ("none") */
+	double since;	      /* Unix time (s) the path kind last changed; 0: never */
+	char direct_addr[64]; /* the peer's address on the direct path, "" on the relay */
 	uint64_t upgrades, fallbacks, attempts;
 	bool is_up;		 /* end-to-end session established */
 	bool is_bound;		 /* the relay acked our bind */

@@ -117,8 +117,9 @@ static void test_flowjson_round_trips_every_field(void **state)
 /* Numbers are written as the shortest text that reads back the same. */
 static void test_flowjson_numbers_are_short(void **state)
 {
-	char *text = to_text_ok("{\"name\":\"v\",\"proto\":\"udp\",\"port\":5600,\"members\":[\"a\"],"
-				"\"impair\":{\"loss\":0.1,\"corrupt\":0.001,\"duplicate\":0.3333333333333333}}");
+	char *text = to_text_ok(
+		"{\"name\":\"v\",\"proto\":\"udp\",\"port\":5600,\"members\":[\"a\"],"
+		"\"impair\":{\"loss\":0.1,\"corrupt\":0.001,\"duplicate\":0.3333333333333333}}");
 
 	(void)state;
 	assert_non_null(strstr(text, "loss = 0.1;"));
