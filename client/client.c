@@ -5,6 +5,7 @@
  * peer.c, flow_udp.c and inbound.c; this file only wires them together. */
 #include "client.h"
 
+#include "client/flow_tcp.h"
 #include "client/flow_udp.h"
 #include "client/inbound.h"
 #include "client/localapi.h"
@@ -128,6 +129,7 @@ void client_fini(struct client *cl)
 	localapi_stop(cl);
 	/* Flows borrow peers, peers use the server session: free in that order,
 	 * before the index table and the socket they use. */
+	flow_tcp_free_all(cl);
 	flow_udp_free_all(cl);
 	peer_free_all(cl);
 	natwatch_fini(cl);

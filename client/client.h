@@ -21,6 +21,7 @@
 
 struct client_ini;
 struct diag;
+struct flow_tcp_set;
 struct flow_udp;
 struct peer;
 struct statusapi;
@@ -43,6 +44,7 @@ struct client {
 	struct peer *peers;	/* owns: list */
 	struct flow_udp *flows; /* owns: list */
 	struct statusapi *api;	/* owns: the local API (NULL when off) */
+	struct flow_tcp_set *tcp; /* owns: TCP flows and streams (flow_tcp.h) */
 	/* Scratch for one packet at a time (single-threaded, no nesting). */
 	uint8_t pt[WIRE_MAX_PACKET];
 	uint8_t pkt[WIRE_MAX_PACKET];

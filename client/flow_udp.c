@@ -307,8 +307,7 @@ void flow_udp_apply(struct client *cl, const struct frame_route *routes, size_t 
 		struct flow_udp *f = flow_udp_find(cl, r->flow_id);
 
 		if (r->proto != FRAME_PROTO_UDP) {
-			log_info("flow %s: tcp flows are not supported yet; skipped", r->flow.text);
-			continue;
+			continue; /* TCP flows are flow_tcp.c's */
 		}
 		if (f && routeintake_route_equal(&f->route, r)) {
 			f->route.generation = r->generation;

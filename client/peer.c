@@ -7,6 +7,7 @@
 #include "peer.h"
 
 #include "client/client.h"
+#include "client/flow_tcp.h"
 #include "client/flow_udp.h"
 #include "client/sealout.h"
 #include "common/addr.h"
@@ -460,6 +461,12 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 			    dgdedup_accept(&p->dedup, f.u.datagram.flow_id, f.u.datagram.seq)) {
 				flow_udp_on_datagram(cl, p, &f.u.datagram, now_us);
 			}
+			break;
+		case FRAME_STREAM: /* TCP flows (flow_tcp.c) */
+			flow_tcp_on_stream(p, &f.u.stream, now_us);
+			break;
+		case FRAME_STREAM_ACK:
+			flow_tcp_on_stream_ack(p, &f.u.stream_ack, now_us);
 			break;
 		case FRAME_PATH:
 			direct_on_path(p, fd, from, &f.u.path, now_us);

@@ -9,6 +9,7 @@
 #include "srvconn.h"
 
 #include "client/client.h"
+#include "client/flow_tcp.h"
 #include "client/flow_udp.h"
 #include "client/natwatch.h"
 #include "client/peer.h"
@@ -403,6 +404,7 @@ static void on_sync(struct client *cl, const struct frame *f, uint64_t now_us)
 		peer_apply(cl, cl->rs.peers, cl->rs.n_peers, now_us);
 		flow_udp_apply(cl, cl->rs.routes, cl->rs.n_routes, cl->rs.opts, cl->rs.n_opts,
 			       now_us);
+		flow_tcp_apply(cl, cl->rs.routes, cl->rs.n_routes, now_us);
 		peer_prune(cl, cl->rs.peers, cl->rs.n_peers);
 		routeintake_applied(&cl->rs);
 		log_info("routes: generation=%llu flows=%zu peers=%zu",

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -151,47 +152,122 @@ int udpio_txq_send(struct udpio_txq *q, int fd, const struct sockaddr *dst, sock
 	return 0;
 }
 
-/* Send up to UDPIO_BATCH queued entries that share the first one's fd.
- * Returns how many left the queue, or -EAGAIN. */
-static int flush_run(struct udpio_txq *q)
-{
-	struct mmsghdr msgs[UDPIO_BATCH];
-	struct iovec iov[UDPIO_BATCH];
-	int fd = q->ents[q->head].fd;
-	size_t k = 0;
-	int n;
+/* UDP GSO (Linux 4.18, UDP_SEGMENT): consecutive datagrams of one size to
+ * one address leave in one send, and cross the stack as one buffer until
+ * the device (or the receiving socket) cuts them; a stream's segments are
+ * such runs. The last one may be shorter. Kernel limits: 64 segments and a
+ * 64 KiB payload. */
+#define GSO_SEGS_MAX 64
+#define GSO_BYTES_MAX 65000
 
-	memset(msgs, 0, sizeof(msgs));
-	while (k < UDPIO_BATCH && k < q->n) {
-		struct udpio_txq_entry *e = &q->ents[(q->head + k) % q->cap];
-		if (e->fd != fd) {
+static bool same_dst(const struct udpio_txq_entry *a, const struct udpio_txq_entry *b)
+{
+	return a->dst_len == b->dst_len && memcmp(&a->dst, &b->dst, a->dst_len) == 0;
+}
+
+/* How many entries from index k of the run (k < q->n) go in one message. */
+static size_t gso_group(const struct udpio_txq *q, size_t k, int fd)
+{
+	const struct udpio_txq_entry *first = &q->ents[(q->head + k) % q->cap];
+	size_t n = 1, bytes = first->len;
+
+	if (q->is_gso_off) {
+		return 1;
+	}
+	while (k + n < q->n && n < GSO_SEGS_MAX) {
+		const struct udpio_txq_entry *e = &q->ents[(q->head + k + n) % q->cap];
+
+		if (e->fd != fd || e->len > first->len || !same_dst(first, e) ||
+		    bytes + e->len > GSO_BYTES_MAX) {
 			break;
 		}
-		iov[k].iov_base = e->data;
-		iov[k].iov_len = e->len;
-		msgs[k].msg_hdr.msg_name = &e->dst;
-		msgs[k].msg_hdr.msg_namelen = e->dst_len;
-		msgs[k].msg_hdr.msg_iov = &iov[k];
-		msgs[k].msg_hdr.msg_iovlen = 1;
-		k++;
-	}
-	do {
-		n = sendmmsg(fd, msgs, (unsigned)k, 0);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-		return -EAGAIN;
-	}
-	if (n <= 0) {
-		/* The first datagram was refused (unreachable, too big...): drop it, go on. */
-		q->send_errors++;
-		n = 1;
+		bytes += e->len;
+		n++;
+		if (e->len < first->len) {
+			break; /* a shorter one ends the group */
+		}
 	}
 	return n;
 }
 
+/* Send up to UDPIO_BATCH messages of queued entries that share the first
+ * one's fd. Returns how many entries left the queue, or -EAGAIN. */
+static int flush_run(struct udpio_txq *q)
+{
+	struct mmsghdr msgs[UDPIO_BATCH];
+	struct iovec iov[UDPIO_BATCH * GSO_SEGS_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[UDPIO_BATCH];
+	size_t per_msg[UDPIO_BATCH];
+	int fd = q->ents[q->head].fd;
+	size_t k = 0, m = 0, v = 0;
+	int n;
+
+	memset(msgs, 0, sizeof(msgs));
+	while (m < UDPIO_BATCH && k < q->n) {
+		struct udpio_txq_entry *e = &q->ents[(q->head + k) % q->cap];
+		size_t g;
+
+		if (e->fd != fd) {
+			break;
+		}
+		g = gso_group(q, k, fd);
+		msgs[m].msg_hdr.msg_name = &e->dst;
+		msgs[m].msg_hdr.msg_namelen = e->dst_len;
+		msgs[m].msg_hdr.msg_iov = &iov[v];
+		msgs[m].msg_hdr.msg_iovlen = g;
+		for (size_t i = 0; i < g; i++) {
+			struct udpio_txq_entry *s = &q->ents[(q->head + k + i) % q->cap];
+
+			iov[v].iov_base = s->data;
+			iov[v].iov_len = s->len;
+			v++;
+		}
+		if (g > 1) {
+			struct cmsghdr *c;
+			uint16_t seg = e->len;
+
+			msgs[m].msg_hdr.msg_control = ctl[m].buf;
+			msgs[m].msg_hdr.msg_controllen = sizeof(ctl[m].buf);
+			c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		}
+		per_msg[m++] = g;
+		k += g;
+	}
+	do {
+		n = sendmmsg(fd, msgs, (unsigned)m, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+		return -EAGAIN;
+	}
+	if (n <= 0 && per_msg[0] > 1 && !q->is_gso_off) {
+		/* No GSO here (old kernel, a device without checksum offload):
+		 * send one datagram per message from now on. */
+		q->is_gso_off = true;
+		return 0;
+	}
+	if (n <= 0) {
+		/* The first datagram was refused (unreachable, too big...): drop it, go on. */
+		q->send_errors++;
+		return 1;
+	}
+	k = 0;
+	for (int i = 0; i < n; i++) {
+		k += per_msg[i];
+	}
+	return (int)k;
+}
+
 bool udpio_txq_flush(struct udpio_txq *q)
 {
-	/* Bounded: each round removes at least one entry. */
+	/* Bounded: each round removes at least one entry, or turns GSO off
+	 * (once). */
 	while (q->n > 0) {
 		int n = flush_run(q);
 		if (n == -EAGAIN) {

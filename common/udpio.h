@@ -62,6 +62,7 @@ struct udpio_txq {
 	size_t n;	       /* queued */
 	uint64_t dropped_full; /* pushes refused because the queue was full */
 	uint64_t send_errors;  /* datagrams the kernel refused (other than EAGAIN) */
+	bool is_gso_off;       /* the kernel refused UDP GSO: one datagram per message */
 };
 
 /* Allocate a queue of cap datagrams. Returns 0 or -ENOMEM. */

@@ -3,6 +3,7 @@
 #   tools/bench_crypto      seal+open of the session transport vs raw libsodium AEAD
 #   tools/bench_flow.sh     a UDP flow through the relay vs plain UDP, on loopback
 #   tools/bench_punch.sh    time to a direct path and failover gap, in the lab
+#   tools/bench_tcp.sh      a TCP flow vs kernel TCP over the same lab path, 0/1/3 % loss
 set -euo pipefail
 cd "$(dirname "$0")/.."
 O=${BENCH_BUILD:-build/release}
@@ -14,3 +15,6 @@ tools/bench_flow.sh
 echo
 echo "== hole punching and failover (namespace lab)"
 tools/bench_punch.sh
+echo
+echo "== TCP flow vs kernel TCP over the same lab path (namespace lab)"
+tools/bench_tcp.sh

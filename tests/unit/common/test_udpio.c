@@ -84,6 +84,62 @@ static void test_udpio_sends_a_queued_batch_and_receives_it_in_order(void **stat
 	close(b);
 }
 
+/* Runs of one size to one address leave as UDP GSO sends; the receiver
+ * still sees each datagram alone, in order, a shorter last one included,
+ * and a run broken by another address or size is split correctly. */
+static void test_udpio_gso_runs_arrive_as_separate_datagrams(void **state)
+{
+	struct sockaddr_storage a_addr, b_addr, c_addr;
+	socklen_t a_len, b_len, c_len;
+	int a = open_loopback(&a_addr, &a_len);
+	int b = open_loopback(&b_addr, &b_len);
+	int c = open_loopback(&c_addr, &c_len);
+	struct udpio_txq q;
+	struct udpio_rx rx;
+	uint8_t msg[1400];
+	int got = 0;
+
+	(void)state;
+	assert_int_equal(udpio_txq_init(&q, 256), 0);
+	assert_int_equal(udpio_rx_init(&rx), 0);
+	for (int i = 0; i < 150; i++) {
+		size_t len = i == 99 || i == 149 ? 500 : 1400;
+
+		memset(msg, i, sizeof(msg));
+		assert_int_equal(udpio_txq_send(&q, a, (struct sockaddr *)&b_addr, b_len, msg, len),
+				 0);
+		if (i == 120) { /* one for another address inside the run */
+			assert_int_equal(
+				udpio_txq_send(&q, a, (struct sockaddr *)&c_addr, c_len, msg, 7),
+				0);
+		}
+	}
+	assert_true(udpio_txq_flush(&q));
+	assert_false(q.is_gso_off);
+	for (int round = 0; round < 20 && got < 150; round++) {
+		wait_readable(b);
+		int n = udpio_rx_batch(&rx, b);
+		assert_true(n > 0);
+		for (int i = 0; i < n; i++) {
+			int k = got + i;
+
+			assert_int_equal(rx.msgs[i].msg_len, k == 99 || k == 149 ? 500 : 1400);
+			assert_int_equal(rx.bufs[i][0], (uint8_t)k);
+			assert_int_equal(rx.bufs[i][rx.msgs[i].msg_len - 1], (uint8_t)k);
+		}
+		got += n;
+	}
+	assert_int_equal(got, 150);
+	wait_readable(c);
+	assert_int_equal(udpio_rx_batch(&rx, c), 1);
+	assert_int_equal(rx.msgs[0].msg_len, 7);
+	udpio_rx_fini(&rx);
+	udpio_txq_fini(&q);
+	close(a);
+	close(b);
+	close(c);
+}
+
 static void test_udpio_counts_pushes_into_a_full_queue(void **state)
 {
 	struct udpio_txq q;
@@ -140,6 +196,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udpio_sends_a_queued_batch_and_receives_it_in_order),
+		cmocka_unit_test(test_udpio_gso_runs_arrive_as_separate_datagrams),
 		cmocka_unit_test(test_udpio_counts_pushes_into_a_full_queue),
 		cmocka_unit_test(test_udpio_refuses_datagrams_larger_than_a_buffer),
 		cmocka_unit_test(test_udpio_open_names_the_address_when_bind_fails),

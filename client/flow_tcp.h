@@ -1,0 +1,65 @@
+/* flow_tcp: TCP flows over reliable streams (DESIGN §4, PROTOCOL.md
+ * "Streams"). Source side: a listening TCP socket on 127.1.0.1:listen_port;
+ * each accepted connection opens a stream (proto/rstream.h) to the flow's
+ * sink in the peer session. Sink side: a new stream's first four bytes name
+ * its flow; the client connects to the delivery target and pipes bytes both
+ * ways. Half-close, resets, back-pressure (the local socket is read only
+ * while the stream's send buffer has room; the window is what the local
+ * socket has not drained) and a cap on concurrent streams. Streams live in
+ * the peer session, not a path, so they survive relay <-> direct switches.
+ * The client owns the set (cl->tcp); connections borrow peers. */
+#ifndef WH_FLOW_TCP_H
+#define WH_FLOW_TCP_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/frame.h"
+
+struct client;
+struct peer;
+
+#define FLOW_TCP_SNDBUF (256 * 1024) /* per stream, each way */
+#define FLOW_TCP_RCVBUF (256 * 1024)
+#define FLOW_TCP_CONNS_MAX 128	       /* concurrent streams per client */
+#define FLOW_TCP_CONNECT_US 1500000ull /* a delivery target must answer in time */
+#define FLOW_TCP_LINGER_US 2000000ull  /* a finished stream still acks this long */
+#define FLOW_TCP_HEADER_LEN 4	       /* flow_id u32 at the start of each stream */
+
+struct flow_tcp_stats {
+	uint64_t accepted, opened, refused_full, connect_failed, resets_rx, resets_tx;
+	uint64_t closed, unknown_stream, bad_header, tx_budget_waits;
+	uint64_t max_pass_gap_us; /* longest time between two loop passes with streams */
+	uint64_t last_pass_us;
+};
+
+struct flow_tcp_flow;
+struct tcpconn;
+
+struct flow_tcp_set {
+	struct client *cl;	     /* borrowed */
+	struct flow_tcp_flow *flows; /* owns: list */
+	struct tcpconn *conns;	     /* owns: list (tcpconn.h) */
+	size_t n_conns;
+	uint32_t next_id;
+	ev_prepare pump; /* once per loop pass, before the send queue flushes */
+	ev_timer timer;
+	uint64_t armed_us;
+	struct flow_tcp_stats stats;
+};
+
+/* Take the TCP routes of a new route set (after peer_apply, before
+ * peer_prune): listeners follow the routes; connections of removed flows or
+ * peers are reset and freed. */
+void flow_tcp_apply(struct client *cl, const struct frame_route *routes, size_t n, uint64_t now_us);
+/* Free everything (before the peers). */
+void flow_tcp_free_all(struct client *cl);
+/* The route of TCP flow flow_id (borrowed until the next apply), or NULL. */
+const struct frame_route *flow_tcp_route(struct flow_tcp_set *set, uint32_t flow_id);
+/* Stream frames from peer p (authenticated). */
+void flow_tcp_on_stream(struct peer *p, const struct frame_stream *f, uint64_t now_us);
+void flow_tcp_on_stream_ack(struct peer *p, const struct frame_stream_ack *a, uint64_t now_us);
+
+#endif

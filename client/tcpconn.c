@@ -1,0 +1,368 @@
+/* tcpconn: a TCP flow's connection: local socket <-> stream (tcpconn.h).
+ * Owns the socket, its two watchers and the stream's buffers. Reads the app
+ * only while the stream's send buffer has room and writes what the stream
+ * delivered, so memory per connection is bounded by the two stream buffers;
+ * frames go out through peer_send within the pass's share of the send
+ * queue. Must not parse wire bytes by hand. */
+#include "tcpconn.h"
+
+#include "client/client.h"
+#include "client/flow_tcp.h"
+#include "client/flowrole.h"
+#include "client/peer.h"
+#include "common/addr.h"
+#include "common/log.h"
+#include "config/client_ini.h"
+#include "proto/frameaddr.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define FRAMES_PER_CONN 64 /* per pass, so one stream cannot take every slot */
+
+void tcpconn_close_fd(struct tcpconn *c, bool is_abort)
+{
+	struct ev_loop *loop = c->set->cl->loop;
+
+	if (c->fd < 0) {
+		return;
+	}
+	ev_io_stop(loop, &c->rio);
+	ev_io_stop(loop, &c->wio);
+	if (is_abort) {
+		/* An RST to the app: the far side reset or was unreachable. */
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(c->fd);
+	c->fd = -1;
+}
+
+void tcpconn_free(struct tcpconn *c)
+{
+	tcpconn_close_fd(c, true);
+	rstream_fini(&c->rs);
+	free(c);
+}
+
+/* Abort: RST both ways (the stream sends it in the next pass). */
+void tcpconn_start_source(struct tcpconn *c, uint32_t flow_id)
+{
+	uint8_t hdr[FLOW_TCP_HEADER_LEN];
+
+	c->flow_id = flow_id;
+	c->has_header = true;
+	hdr[0] = (uint8_t)(flow_id >> 24);
+	hdr[1] = (uint8_t)(flow_id >> 16);
+	hdr[2] = (uint8_t)(flow_id >> 8);
+	hdr[3] = (uint8_t)flow_id;
+	(void)rstream_write(&c->rs, hdr, sizeof(hdr));
+	ev_io_start(c->set->cl->loop, &c->rio);
+}
+
+void tcpconn_abort(struct tcpconn *c)
+{
+	if (!c->rs.is_rst_sent && !c->rs.is_peer_reset) {
+		c->set->stats.resets_tx++;
+	}
+	rstream_reset(&c->rs);
+	tcpconn_close_fd(c, true);
+}
+
+static void rio_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void wio_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t id, int fd)
+{
+	struct tcpconn *c;
+
+	if (set->n_conns >= FLOW_TCP_CONNS_MAX) {
+		set->stats.refused_full++;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		return NULL;
+	}
+	c->fd = -1;
+	if (rstream_init(&c->rs, id, FLOW_TCP_SNDBUF, FLOW_TCP_RCVBUF) != 0) {
+		tcpconn_free(c);
+		return NULL;
+	}
+	c->set = set;
+	c->peer = p;
+	c->was_direct = p->dp.is_up;
+	c->fd = fd;
+	ev_io_init(&c->rio, rio_cb, fd, EV_READ);
+	ev_io_init(&c->wio, wio_cb, fd, EV_WRITE);
+	c->next = set->conns;
+	set->conns = c;
+	set->n_conns++;
+	set->stats.opened++;
+	return c;
+}
+
+/* Read the app's bytes into the stream while it has room. */
+static void read_local(struct tcpconn *c)
+{
+	for (int i = 0; i < 8 && c->fd >= 0 && !c->is_local_eof; i++) {
+		uint8_t *ptr;
+		size_t room;
+		ssize_t n;
+
+		rstream_write_space(&c->rs, &ptr, &room);
+		if (room == 0) {
+			/* Back-pressure: the app waits until the peer acks. */
+			ev_io_stop(c->set->cl->loop, &c->rio);
+			return;
+		}
+		n = read(c->fd, ptr, room);
+		if (n > 0) {
+			rstream_write_commit(&c->rs, (size_t)n);
+			continue;
+		}
+		if (n == 0) {
+			c->is_local_eof = true; /* half-close: FIN */
+			rstream_shutdown(&c->rs);
+			ev_io_stop(c->set->cl->loop, &c->rio);
+			return;
+		}
+		if (errno == EAGAIN || errno == EINTR) {
+			return;
+		}
+		tcpconn_abort(c);
+		return;
+	}
+}
+
+static void rio_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	read_local(container_of(w, struct tcpconn, rio));
+}
+
+/* Deliver the stream's bytes to the app; after the peer's FIN, shut the
+ * app's read side (half-close). */
+static void write_local(struct tcpconn *c)
+{
+	if (c->fd < 0 || c->is_connecting) {
+		return; /* the connect's EV_WRITE is pending */
+	}
+	for (int i = 0; i < 16 && c->fd >= 0; i++) {
+		const uint8_t *ptr;
+		size_t len;
+		ssize_t n;
+
+		rstream_read_peek(&c->rs, &ptr, &len);
+		if (len == 0) {
+			break;
+		}
+		n = send(c->fd, ptr, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			rstream_read_consume(&c->rs, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			ev_io_start(c->set->cl->loop, &c->wio);
+			return;
+		}
+		tcpconn_abort(c);
+		return;
+	}
+	if (c->fd >= 0) {
+		ev_io_stop(c->set->cl->loop, &c->wio);
+	}
+	if (c->fd >= 0 && !c->is_wr_shut && rstream_at_eof(&c->rs)) {
+		(void)shutdown(c->fd, SHUT_WR);
+		c->is_wr_shut = true;
+	}
+}
+
+static void connect_done(struct tcpconn *c, int err)
+{
+	char a[ADDR_TEXT_MAX];
+	const struct frame_route *r = flow_tcp_route(c->set, c->flow_id);
+	struct sockaddr_storage dst;
+
+	c->is_connecting = false;
+	if (err == 0) {
+		ev_io_start(c->set->cl->loop, &c->rio);
+		return;
+	}
+	c->set->stats.connect_failed++;
+	memset(&dst, 0, sizeof(dst));
+	if (r) {
+		frameaddr_to_sockaddr(&r->deliver, &dst);
+	}
+	log_info("flow %s: stream %u from %s: connect %s: %s; reset", r ? r->flow.text : "?",
+		 (unsigned)c->rs.id, c->peer->def.peer.text,
+		 addr_format((const struct sockaddr *)&dst, a, sizeof(a)), strerror(err));
+	tcpconn_abort(c);
+}
+
+static void wio_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tcpconn *c = container_of(w, struct tcpconn, wio);
+
+	(void)loop;
+	(void)revents;
+	if (c->is_connecting) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+			err = errno;
+		}
+		ev_io_stop(loop, &c->wio);
+		connect_done(c, err);
+		return;
+	}
+	write_local(c);
+}
+
+/* Sink: the stream's first bytes name the flow; connect to its target. */
+static void take_header(struct tcpconn *c, uint64_t now_us)
+{
+	struct flow_tcp_set *set = c->set;
+	const uint8_t *ptr;
+	size_t len;
+	const struct frame_route *r;
+	struct sockaddr_storage dst;
+	socklen_t dlen;
+	int fd;
+
+	rstream_read_peek(&c->rs, &ptr, &len);
+	if (len < FLOW_TCP_HEADER_LEN) {
+		return; /* the buffer is far larger: no header straddles its end */
+	}
+	c->flow_id =
+		(uint32_t)ptr[0] << 24 | (uint32_t)ptr[1] << 16 | (uint32_t)ptr[2] << 8 | ptr[3];
+	rstream_read_consume(&c->rs, FLOW_TCP_HEADER_LEN);
+	c->has_header = true;
+	r = flow_tcp_route(set, c->flow_id);
+	if (!r || !r->deliver.family ||
+	    flowrole_on_datagram(r, set->cl->ini->id, c->peer->def.peer.text, 0) !=
+		    FLOWROLE_DELIVER) {
+		set->stats.bad_header++;
+		tcpconn_abort(c);
+		return;
+	}
+	frameaddr_to_sockaddr(&r->deliver, &dst);
+	dlen = addr_len(&dst);
+	fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		connect_done(c, errno);
+		return;
+	}
+	c->fd = fd;
+	ev_io_set(&c->rio, fd, EV_READ);
+	ev_io_set(&c->wio, fd, EV_WRITE);
+	c->is_connecting = true;
+	c->connect_until_us = now_us + FLOW_TCP_CONNECT_US;
+	if (connect(fd, (const struct sockaddr *)&dst, dlen) == 0) {
+		connect_done(c, 0);
+	} else if (errno == EINPROGRESS) {
+		ev_io_start(set->cl->loop, &c->wio);
+	} else {
+		connect_done(c, errno);
+	}
+}
+
+/* Send what the stream has, within this pass's share of the send queue. */
+static void send_frames(struct tcpconn *c, uint64_t now_us)
+{
+	struct udpio_txq *q = &c->set->cl->ms.txq;
+	struct frame f;
+
+	for (int i = 0; i < FRAMES_PER_CONN; i++) {
+		/* Half the queue stays free for datagrams (UDP flows, pings). */
+		if (q->n >= q->cap / 2) {
+			c->set->stats.tx_budget_waits++;
+			return;
+		}
+		if (rstream_next_frame(&c->rs, &f, now_us) != 1) {
+			return;
+		}
+		(void)peer_send(c->peer, &f, now_us);
+	}
+}
+
+static void log_stream(const struct tcpconn *c)
+{
+	const struct rstream_stats *st = &c->rs.stats;
+	const struct rscc *cc = &c->rs.cc;
+
+	log_debug("stream %u with %s: closed tx_bytes=%llu rexmit_segs=%llu rx_bytes=%llu "
+		  "rtos=%llu ptos=%llu srtt_us=%llu min_rtt_us=%llu cwnd=%llu loss_events=%llu "
+		  "random_losses=%llu hystart_exits=%llu",
+		  (unsigned)c->rs.id, c->peer->def.peer.text, (unsigned long long)st->tx_bytes,
+		  (unsigned long long)st->rexmit_segs, (unsigned long long)st->rx_bytes,
+		  (unsigned long long)st->rtos, (unsigned long long)st->ptos,
+		  (unsigned long long)c->rs.srtt_us, (unsigned long long)c->rs.min_rtt_us,
+		  (unsigned long long)cc->cwnd, (unsigned long long)cc->loss_events,
+		  (unsigned long long)cc->random_losses, (unsigned long long)cc->hystart_exits);
+}
+
+/* One pass over a connection: sockets, stream state, frames. */
+void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
+{
+	struct ev_loop *loop = c->set->cl->loop;
+	size_t room;
+	uint8_t *ptr;
+
+	if (c->rs.is_peer_reset) {
+		c->set->stats.resets_rx++;
+		tcpconn_close_fd(c, true);
+		c->is_dead = true;
+		return;
+	}
+	if (c->peer->dp.is_up != c->was_direct) {
+		/* Relay <-> direct: resend what the old path may have lost. */
+		c->was_direct = c->peer->dp.is_up;
+		rstream_on_path_change(&c->rs, now_us);
+	}
+	if (!c->has_header && c->peer && c->fd < 0 && !c->rs.is_rst_queued && !c->rs.is_rst_sent) {
+		take_header(c, now_us);
+	}
+	if (c->is_connecting && now_us >= c->connect_until_us) {
+		connect_done(c, ETIMEDOUT);
+	}
+	write_local(c);
+	rstream_write_space(&c->rs, &ptr, &room);
+	if (c->fd >= 0 && !c->is_connecting && !c->is_local_eof && room > 0) {
+		ev_io_start(loop, &c->rio);
+	}
+	if (c->rs.is_failed) {
+		log_info("stream %u to %s: peer unreachable; reset", (unsigned)c->rs.id,
+			 c->peer->def.peer.text);
+		tcpconn_abort(c);
+	}
+	send_frames(c, now_us);
+	if (c->linger_until_us == 0 && rstream_is_closed(&c->rs)) {
+		log_stream(c);
+		tcpconn_close_fd(c, false);
+		c->linger_until_us = now_us + FLOW_TCP_LINGER_US;
+		c->set->stats.closed++;
+	}
+	if (c->linger_until_us != 0 && now_us >= c->linger_until_us) {
+		c->is_dead = true;
+	}
+}
+
+uint64_t tcpconn_deadline_us(struct tcpconn *c, uint64_t now_us)
+{
+	uint64_t d = rstream_deadline_us(&c->rs, now_us);
+
+	if (c->is_connecting && c->connect_until_us < d) {
+		d = c->connect_until_us;
+	}
+	if (c->linger_until_us != 0 && c->linger_until_us < d) {
+		d = c->linger_until_us;
+	}
+	return d;
+}

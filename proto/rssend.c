@@ -1,0 +1,484 @@
+/* rssend: the sender of a reliable stream (rssend.h; PROTOCOL.md
+ * "Streams"). The scoreboard is a ring of segments in sequence order; a
+ * segment keeps its boundaries when it is resent. Flags: SACKED (the peer
+ * holds it above a hole), LOST (to be resent; not in flight), RETRANS (sent
+ * more than once: no RTT sample, Karn's rule). inflight counts the bytes
+ * of segments neither SACKED nor LOST. No allocation, no clock. */
+#include "rssend.h"
+
+#include "proto/frame.h"
+#include "proto/rstream.h"
+
+#include <string.h>
+
+#define SEG_SACKED 0x01
+#define SEG_LOST 0x02
+#define SEG_RETRANS 0x04
+#define SEG_FIN 0x08
+
+/* The path's RTT floor is the smallest sample of the last 10 s (RFC 8985
+ * §6.2 and RFC 9002 keep a min RTT; a window lets it follow a path switch). */
+#define MIN_RTT_WINDOW_US 10000000ull
+#define CLOCK_GRANULARITY_US 1000ull /* RFC 6298 G */
+#define PERSIST_BACKOFF_MAX 6
+
+static struct rstream_seg *seg_at(struct rstream *s, uint32_t i)
+{
+	return &s->segs[(s->seg_head + i) % RSTREAM_SEGS_MAX];
+}
+
+static uint64_t seg_end(const struct rstream_seg *g)
+{
+	return g->seq + g->len;
+}
+
+static uint32_t seg_data_len(const struct rstream_seg *g)
+{
+	return g->len - ((g->flags & SEG_FIN) ? 1u : 0u);
+}
+
+static uint64_t backed_off_rto(const struct rstream *s)
+{
+	uint64_t rto = s->rto_us << s->rto_backoff;
+
+	return rto > RSTREAM_RTO_MAX_US ? RSTREAM_RTO_MAX_US : rto;
+}
+
+/* RFC 6298 §2.2-2.4, with the RTO floor of RSTREAM_RTO_MIN_US. */
+static void rtt_sample(struct rstream *s, uint64_t rtt, uint64_t now_us)
+{
+	uint64_t var;
+
+	rtt = rtt ? rtt : 1;
+	s->latest_rtt_us = rtt;
+	if (s->min_rtt_us == 0 || rtt <= s->min_rtt_us ||
+	    now_us - s->min_rtt_stamp_us > MIN_RTT_WINDOW_US) {
+		s->min_rtt_us = rtt;
+		s->min_rtt_stamp_us = now_us;
+	}
+	if (s->srtt_us == 0) {
+		s->srtt_us = rtt;
+		s->rttvar_us = rtt / 2;
+	} else {
+		uint64_t diff = s->srtt_us > rtt ? s->srtt_us - rtt : rtt - s->srtt_us;
+
+		s->rttvar_us = (3 * s->rttvar_us + diff) / 4;
+		s->srtt_us = (7 * s->srtt_us + rtt) / 8;
+	}
+	var = 4 * s->rttvar_us;
+	s->rto_us = s->srtt_us + (var > CLOCK_GRANULARITY_US ? var : CLOCK_GRANULARITY_US);
+	if (s->rto_us < RSTREAM_RTO_MIN_US) {
+		s->rto_us = RSTREAM_RTO_MIN_US;
+	} else if (s->rto_us > RSTREAM_RTO_MAX_US) {
+		s->rto_us = RSTREAM_RTO_MAX_US;
+	}
+}
+
+/* A segment reached the peer: RTT candidate and RACK state (RFC 8985
+ * §6.2: the most recently sent delivered segment; a resent one acked
+ * faster than the RTT floor was the original's ack, and says nothing). */
+static void on_delivered(struct rstream *s, const struct rstream_seg *g, uint64_t *rtt,
+			 uint64_t now_us)
+{
+	uint64_t sample = now_us - g->sent_us;
+
+	if (!(g->flags & SEG_RETRANS)) {
+		*rtt = sample;
+	} else if (sample < s->min_rtt_us) {
+		return;
+	}
+	if (g->tx_seq > s->rack_tx_seq) {
+		s->rack_tx_seq = g->tx_seq;
+		s->rack_sent_us = g->sent_us;
+		s->rack_rtt_us = sample;
+	}
+}
+
+static void mark_lost(struct rstream *s, struct rstream_seg *g, bool is_congestion, uint64_t now_us)
+{
+	g->flags |= SEG_LOST;
+	s->inflight -= g->len;
+	s->n_lost++;
+	if (is_congestion) {
+		rscc_on_loss(&s->cc, g->seq, g->len, s->snd_nxt, s->latest_rtt_us, s->min_rtt_us,
+			     now_us);
+	}
+}
+
+/* RFC 8985 §6.2 step 5: a segment sent before the most recently delivered
+ * one is lost once RACK.rtt + reo_wnd has passed since it was sent; the
+ * earliest of the others sets the reorder timer. reo_wnd = min_rtt / 4. */
+static void detect_losses(struct rstream *s, uint64_t now_us)
+{
+	uint64_t reo = s->min_rtt_us / 4;
+
+	s->reo_at_us = 0;
+	if (s->rack_tx_seq == 0) {
+		return;
+	}
+	for (uint32_t i = 0; i < s->seg_n; i++) {
+		struct rstream_seg *g = seg_at(s, i);
+		uint64_t when;
+
+		if ((g->flags & (SEG_SACKED | SEG_LOST)) || g->tx_seq >= s->rack_tx_seq) {
+			continue;
+		}
+		when = g->sent_us + s->rack_rtt_us + reo;
+		if (when <= now_us) {
+			mark_lost(s, g, true, now_us);
+		} else if (s->reo_at_us == 0 || when < s->reo_at_us) {
+			s->reo_at_us = when;
+		}
+	}
+}
+
+/* RFC 8985 §7.2: PTO = 2 SRTT, plus the peer's ack delay when one segment
+ * is in flight; never later than the RTO. */
+static void arm_pto(struct rstream *s, uint64_t now_us)
+{
+	uint64_t pto;
+
+	s->pto_at_us = 0;
+	if (s->seg_n == 0 || s->inflight == 0) {
+		return;
+	}
+	pto = s->srtt_us ? 2 * s->srtt_us : RSTREAM_RTO_INIT_US;
+	if (s->inflight <= RSTREAM_MSS + 1) {
+		pto += RSTREAM_ACK_DELAY_US;
+	}
+	pto = pto < RSTREAM_PTO_MIN_US ? RSTREAM_PTO_MIN_US : pto;
+	if (s->rto_at_us == 0 || now_us + pto < s->rto_at_us) {
+		s->pto_at_us = now_us + pto;
+	}
+}
+
+/* SACK ranges (ascending) mark the segments they cover. Returns the bytes
+ * newly delivered. */
+static uint64_t take_sacks(struct rstream *s, const struct frame_stream_ack *a, uint64_t *rtt,
+			   uint64_t now_us)
+{
+	uint64_t bytes = 0;
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < s->seg_n && k < a->sack_count; i++) {
+		struct rstream_seg *g = seg_at(s, i);
+
+		while (k < a->sack_count && a->sack[k].end <= g->seq) {
+			k++;
+		}
+		if (k == a->sack_count || a->sack[k].start > g->seq ||
+		    seg_end(g) > a->sack[k].end || (g->flags & SEG_SACKED)) {
+			continue;
+		}
+		if (g->flags & SEG_LOST) {
+			g->flags &= (uint8_t)~SEG_LOST;
+			s->n_lost--;
+		} else {
+			s->inflight -= g->len;
+		}
+		g->flags |= SEG_SACKED;
+		bytes += g->len;
+		on_delivered(s, g, rtt, now_us);
+	}
+	return bytes;
+}
+
+/* Segments wholly below the cumulative ack leave the scoreboard. */
+static uint64_t take_cumulative(struct rstream *s, uint64_t ack, uint64_t *rtt, uint64_t now_us)
+{
+	uint64_t bytes = 0;
+
+	while (s->seg_n > 0) {
+		struct rstream_seg *g = seg_at(s, 0);
+
+		if (seg_end(g) > ack) {
+			break;
+		}
+		if (!(g->flags & SEG_SACKED)) {
+			bytes += g->len;
+			if (g->flags & SEG_LOST) {
+				s->n_lost--;
+			} else {
+				s->inflight -= g->len;
+			}
+			on_delivered(s, g, rtt, now_us);
+		}
+		s->seg_head = (s->seg_head + 1) % RSTREAM_SEGS_MAX;
+		s->seg_n--;
+	}
+	return bytes;
+}
+
+void rssend_on_ack(struct rstream *s, const struct frame_stream_ack *a, uint64_t now_us)
+{
+	uint64_t rtt = 0;
+	uint64_t bytes;
+	uint64_t inflight = s->inflight;
+	bool is_advanced = a->ack_offset > s->snd_una;
+
+	s->stats.acks_rx++;
+	if (a->ack_offset > s->snd_nxt ||
+	    (a->sack_count > 0 && a->sack[a->sack_count - 1].end > s->snd_nxt)) {
+		s->stats.drops[RSTREAM_DROP_BAD_ACK]++;
+		return;
+	}
+	if (a->ack_offset >= s->snd_una) {
+		/* An older (reordered) ack does not move the window. */
+		s->peer_right = a->ack_offset + a->window;
+	}
+	bytes = take_cumulative(s, a->ack_offset, &rtt, now_us);
+	if (is_advanced) {
+		s->snd_una = a->ack_offset;
+	}
+	bytes += take_sacks(s, a, &rtt, now_us);
+	if (s->is_fin_queued && s->snd_una > s->fin_seq) {
+		s->is_fin_acked = true;
+	}
+	if (rtt) {
+		rtt_sample(s, rtt, now_us);
+	}
+	if (is_advanced || bytes) {
+		s->rto_backoff = 0;
+	}
+	if (is_advanced) {
+		/* RFC 6298 §5.3: restart the timer when new data is acked. */
+		s->rto_at_us = s->seg_n ? now_us + backed_off_rto(s) : 0;
+	}
+	detect_losses(s, now_us);
+	rscc_on_ack(&s->cc, bytes, s->snd_una, s->snd_nxt, inflight, rtt, s->min_rtt_us, now_us);
+	arm_pto(s, now_us);
+}
+
+/* May len bytes go now? Sets pace_at_us when only the pacer holds them. */
+static bool gate(struct rstream *s, uint64_t len, uint64_t now_us)
+{
+	uint64_t at;
+
+	if (!s->is_tlp && !rscc_window_allows(&s->cc, s->inflight, len)) {
+		s->pace_at_us = 0; /* an ack opens the window */
+		return false;
+	}
+	at = rscc_pace_at_us(&s->cc, len, s->srtt_us, now_us);
+	if (at > now_us) {
+		s->pace_at_us = at;
+		return false;
+	}
+	s->pace_at_us = 0;
+	return true;
+}
+
+static void copy_out(const struct rstream *s, uint64_t seq, uint8_t *dst, size_t len)
+{
+	size_t at = (size_t)(seq % s->snd_cap);
+	size_t first = len < s->snd_cap - at ? len : s->snd_cap - at;
+
+	memcpy(dst, s->snd_buf + at, first);
+	memcpy(dst + first, s->snd_buf, len - first);
+}
+
+static void send_seg(struct rstream *s, struct rstream_seg *g, struct frame *f, uint64_t now_us)
+{
+	uint32_t data_len = seg_data_len(g);
+
+	copy_out(s, g->seq, s->scratch, data_len);
+	memset(f, 0, sizeof(*f));
+	f->type = FRAME_STREAM;
+	f->u.stream.stream_id = s->id;
+	f->u.stream.offset = g->seq;
+	f->u.stream.flags = (g->flags & SEG_FIN) ? FRAME_STREAM_FIN : 0;
+	f->u.stream.data = data_len ? s->scratch : NULL;
+	f->u.stream.data_len = data_len;
+	g->sent_us = now_us;
+	g->tx_seq = ++s->tx_count;
+	s->inflight += g->len;
+	s->is_tlp = false;
+	s->stats.tx_segs++;
+	s->stats.tx_bytes += data_len;
+	rscc_on_send(&s->cc, g->len, s->srtt_us, now_us);
+	if (s->rto_at_us == 0) {
+		s->rto_at_us = now_us + backed_off_rto(s);
+	}
+}
+
+static int resend_lost(struct rstream *s, struct frame *f, uint64_t now_us)
+{
+	for (uint32_t i = 0; i < s->seg_n; i++) {
+		struct rstream_seg *g = seg_at(s, i);
+
+		if (!(g->flags & SEG_LOST)) {
+			continue;
+		}
+		if (!gate(s, g->len, now_us)) {
+			return 0;
+		}
+		g->flags = (uint8_t)((g->flags & ~SEG_LOST) | SEG_RETRANS);
+		s->n_lost--;
+		s->stats.rexmit_segs++;
+		s->stats.rexmit_bytes += seg_data_len(g);
+		send_seg(s, g, f, now_us);
+		return 1;
+	}
+	return 0;
+}
+
+/* Nothing may go while the peer's window is shut: probe it with an empty
+ * segment when the persist timer (the RTO timer) says so. */
+static int window_probe(struct rstream *s, struct frame *f, uint64_t now_us)
+{
+	if (s->seg_n == 0 && s->rto_at_us == 0) {
+		s->rto_at_us = now_us + backed_off_rto(s);
+	}
+	if (!s->is_probe_due) {
+		return 0;
+	}
+	s->is_probe_due = false;
+	s->stats.probes++;
+	memset(f, 0, sizeof(*f));
+	f->type = FRAME_STREAM;
+	f->u.stream.stream_id = s->id;
+	f->u.stream.offset = s->snd_nxt;
+	return 1;
+}
+
+static uint64_t unsent(const struct rstream *s)
+{
+	return s->snd_nxt < s->snd_end ? s->snd_end - s->snd_nxt : 0;
+}
+
+int rssend_next_frame(struct rstream *s, struct frame *f, uint64_t now_us)
+{
+	uint64_t win = s->peer_right > s->snd_nxt ? s->peer_right - s->snd_nxt : 0;
+	uint64_t len = unsent(s);
+	bool fin;
+	struct rstream_seg *g;
+
+	if (s->n_lost > 0) {
+		return resend_lost(s, f, now_us);
+	}
+	len = len < RSTREAM_MSS ? len : RSTREAM_MSS;
+	len = len < win ? len : win;
+	fin = s->is_fin_queued && s->snd_nxt <= s->fin_seq && s->snd_nxt + len == s->fin_seq;
+	if (len == 0 && !fin) {
+		return unsent(s) > 0 ? window_probe(s, f, now_us) : 0;
+	}
+	if (s->seg_n == RSTREAM_SEGS_MAX || !gate(s, len + fin, now_us)) {
+		return 0;
+	}
+	g = seg_at(s, s->seg_n++);
+	g->seq = s->snd_nxt;
+	g->len = (uint32_t)len + (fin ? 1u : 0u);
+	g->flags = fin ? SEG_FIN : 0;
+	s->snd_nxt += g->len;
+	send_seg(s, g, f, now_us);
+	arm_pto(s, now_us);
+	return 1;
+}
+
+static uint64_t earliest(uint64_t d, uint64_t t)
+{
+	return t != 0 && t < d ? t : d;
+}
+
+uint64_t rssend_deadline_us(const struct rstream *s, uint64_t now_us)
+{
+	uint64_t d = UINT64_MAX;
+
+	if (s->is_probe_due) {
+		return now_us;
+	}
+	d = earliest(d, s->rto_at_us);
+	d = earliest(d, s->pto_at_us);
+	d = earliest(d, s->reo_at_us);
+	return earliest(d, s->pace_at_us);
+}
+
+static void on_rto(struct rstream *s, uint64_t now_us)
+{
+	uint64_t before = s->inflight;
+
+	s->stats.rtos++;
+	s->pto_at_us = 0;
+	if (s->seg_n == 0) {
+		/* The persist timer: probe a shut window, backing off. */
+		bool is_shut = unsent(s) > 0 && s->peer_right <= s->snd_nxt;
+
+		s->is_probe_due = is_shut;
+		if (s->rto_backoff < PERSIST_BACKOFF_MAX) {
+			s->rto_backoff++;
+		}
+		s->rto_at_us = is_shut ? now_us + backed_off_rto(s) : 0;
+		return;
+	}
+	/* RFC 6298 §5.4-5.6 with RFC 8985 §6.3: everything unacked is lost,
+	 * the timer backs off. */
+	for (uint32_t i = 0; i < s->seg_n; i++) {
+		struct rstream_seg *g = seg_at(s, i);
+
+		if (!(g->flags & (SEG_SACKED | SEG_LOST))) {
+			mark_lost(s, g, false, now_us);
+		}
+	}
+	rscc_on_rto(&s->cc, before, s->snd_nxt);
+	s->rto_backoff++;
+	if (s->rto_backoff > RSTREAM_RTO_GIVEUP) {
+		s->is_failed = true;
+	}
+	s->rto_at_us = now_us + backed_off_rto(s);
+}
+
+/* RFC 8985 §7.3: send new data if there is some, else resend the last
+ * segment; either may exceed cwnd once. No window reduction. */
+static void on_pto(struct rstream *s, uint64_t now_us)
+{
+	uint64_t win = s->peer_right > s->snd_nxt ? s->peer_right - s->snd_nxt : 0;
+
+	s->pto_at_us = 0;
+	s->stats.ptos++;
+	s->is_tlp = true;
+	if (unsent(s) > 0 && win > 0) {
+		return;
+	}
+	for (uint32_t i = s->seg_n; i > 0; i--) {
+		struct rstream_seg *g = seg_at(s, i - 1);
+
+		if (!(g->flags & (SEG_SACKED | SEG_LOST))) {
+			mark_lost(s, g, false, now_us);
+			return;
+		}
+	}
+}
+
+void rssend_on_path_change(struct rstream *s, uint64_t now_us)
+{
+	/* What was in flight went on the old path: resend it now on the new
+	 * one, from a fresh window and RTT floor, without the old backoff. */
+	for (uint32_t i = 0; i < s->seg_n; i++) {
+		struct rstream_seg *g = seg_at(s, i);
+
+		if (!(g->flags & (SEG_SACKED | SEG_LOST))) {
+			mark_lost(s, g, false, now_us);
+		}
+	}
+	rscc_on_path_change(&s->cc);
+	s->min_rtt_us = 0;
+	s->rack_tx_seq = 0;
+	s->rto_backoff = 0;
+	s->pto_at_us = 0;
+	s->reo_at_us = 0;
+	s->rto_at_us = s->seg_n ? now_us + backed_off_rto(s) : 0;
+}
+
+void rssend_on_timer(struct rstream *s, uint64_t now_us)
+{
+	if (s->reo_at_us != 0 && now_us >= s->reo_at_us) {
+		detect_losses(s, now_us);
+	}
+	if (s->rto_at_us != 0 && now_us >= s->rto_at_us) {
+		on_rto(s, now_us);
+	} else if (s->pto_at_us != 0 && now_us >= s->pto_at_us) {
+		on_pto(s, now_us);
+	}
+	if (s->pace_at_us != 0 && now_us >= s->pace_at_us) {
+		s->pace_at_us = 0;
+	}
+}

@@ -1,0 +1,396 @@
+/* rstream: the buffers, the receiver and the local-side calls of one
+ * reliable stream (rstream.h; PROTOCOL.md "Streams"). The sender's
+ * scoreboard, loss detection and timers are in rssend.c. Owns the two
+ * buffers and the scoreboard, allocated once in rstream_init; nothing here
+ * allocates per packet, touches a socket or reads a clock. */
+#include "rstream.h"
+
+#include "proto/rssend.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int rstream_init(struct rstream *s, uint32_t id, size_t snd_cap, size_t rcv_cap)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	if (snd_cap < RSTREAM_MSS || rcv_cap < RSTREAM_INIT_WINDOW || rcv_cap > UINT32_MAX) {
+		return -EINVAL;
+	}
+	s->snd_buf = malloc(snd_cap);
+	s->rcv_buf = malloc(rcv_cap);
+	s->segs = calloc(RSTREAM_SEGS_MAX, sizeof(*s->segs));
+	if (!s->snd_buf || !s->rcv_buf || !s->segs) {
+		rstream_fini(s);
+		return -ENOMEM;
+	}
+	s->snd_cap = snd_cap;
+	s->rcv_cap = rcv_cap;
+	s->peer_right = RSTREAM_INIT_WINDOW;
+	s->adv_right = RSTREAM_INIT_WINDOW;
+	s->rto_us = RSTREAM_RTO_INIT_US;
+	rscc_init(&s->cc, RSTREAM_MSS);
+	return 0;
+}
+
+void rstream_fini(struct rstream *s)
+{
+	free(s->snd_buf);
+	free(s->rcv_buf);
+	free(s->segs);
+	s->snd_buf = NULL;
+	s->rcv_buf = NULL;
+	s->segs = NULL;
+}
+
+/* ---- the local side ---- */
+
+static uint64_t snd_data_una(const struct rstream *s)
+{
+	return s->snd_una < s->snd_end ? s->snd_una : s->snd_end;
+}
+
+size_t rstream_send_buffered(const struct rstream *s)
+{
+	return (size_t)(s->snd_end - snd_data_una(s));
+}
+
+void rstream_write_space(struct rstream *s, uint8_t **ptr, size_t *len)
+{
+	size_t used = rstream_send_buffered(s);
+	size_t at = (size_t)(s->snd_end % s->snd_cap);
+	size_t room = s->snd_cap - used;
+
+	*ptr = s->snd_buf + at;
+	*len = 0;
+	if (s->is_fin_queued || s->is_rst_queued || s->is_rst_sent || s->is_peer_reset) {
+		return;
+	}
+	*len = room < s->snd_cap - at ? room : s->snd_cap - at;
+}
+
+void rstream_write_commit(struct rstream *s, size_t n)
+{
+	s->snd_end += n;
+}
+
+size_t rstream_write(struct rstream *s, const uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		uint8_t *p;
+		size_t room;
+
+		rstream_write_space(s, &p, &room);
+		if (room == 0) {
+			break;
+		}
+		room = room < len - done ? room : len - done;
+		memcpy(p, buf + done, room);
+		rstream_write_commit(s, room);
+		done += room;
+	}
+	return done;
+}
+
+void rstream_shutdown(struct rstream *s)
+{
+	if (s->is_fin_queued) {
+		return;
+	}
+	s->is_fin_queued = true;
+	s->fin_seq = s->snd_end;
+}
+
+void rstream_reset(struct rstream *s)
+{
+	if (s->is_rst_sent || s->is_peer_reset) {
+		return;
+	}
+	s->is_rst_queued = true;
+}
+
+/* End of the readable data: the FIN, once it is in order, is not data. */
+static uint64_t rcv_data_end(const struct rstream *s)
+{
+	return s->has_rcv_fin && s->rcv_nxt > s->rcv_fin_seq ? s->rcv_fin_seq : s->rcv_nxt;
+}
+
+void rstream_read_peek(const struct rstream *s, const uint8_t **ptr, size_t *len)
+{
+	size_t at = (size_t)(s->rcv_read % s->rcv_cap);
+	size_t avail = (size_t)(rcv_data_end(s) - s->rcv_read);
+
+	*ptr = s->rcv_buf + at;
+	*len = avail < s->rcv_cap - at ? avail : s->rcv_cap - at;
+	if (s->is_peer_reset || s->is_rst_sent || s->is_rst_queued) {
+		*len = 0;
+	}
+}
+
+void rstream_read_consume(struct rstream *s, size_t n)
+{
+	uint64_t right;
+
+	s->rcv_read += n;
+	/* Window update: tell the sender once a quarter of the buffer opened
+	 * (RFC 1122 §4.2.3.3 receiver SWS avoidance, with a larger step). */
+	right = s->rcv_read + s->rcv_cap;
+	if (right >= s->adv_right + s->rcv_cap / 4) {
+		s->is_ack_now = true;
+	}
+}
+
+bool rstream_at_eof(const struct rstream *s)
+{
+	return s->has_rcv_fin && s->rcv_nxt > s->rcv_fin_seq && s->rcv_read == s->rcv_fin_seq;
+}
+
+bool rstream_is_closed(const struct rstream *s)
+{
+	if (s->is_failed || s->is_peer_reset || s->is_rst_sent) {
+		return true;
+	}
+	return s->is_fin_acked && rstream_at_eof(s) && s->ack_pending == 0 && !s->is_ack_now;
+}
+
+/* ---- the receiver ---- */
+
+static void copy_in(struct rstream *s, uint64_t seq, const uint8_t *data, size_t len)
+{
+	size_t at = (size_t)(seq % s->rcv_cap);
+	size_t first = len < s->rcv_cap - at ? len : s->rcv_cap - at;
+
+	memcpy(s->rcv_buf + at, data, first);
+	memcpy(s->rcv_buf, data + first, len - first);
+}
+
+/* Record [a, b) as received (a >= rcv_nxt), merging with the ranges it
+ * touches; a range reaching rcv_nxt moves it. Returns false when a new
+ * hole would not fit. */
+static bool mark_received(struct rstream *s, uint64_t a, uint64_t b)
+{
+	uint32_t i = 0, j;
+
+	while (i < s->n_ranges && s->ranges[i].end < a) {
+		i++;
+	}
+	j = i;
+	while (j < s->n_ranges && s->ranges[j].start <= b) {
+		a = s->ranges[j].start < a ? s->ranges[j].start : a;
+		b = s->ranges[j].end > b ? s->ranges[j].end : b;
+		j++;
+	}
+	if (i == j && a <= s->rcv_nxt) {
+		s->rcv_nxt = b; /* in order, touching no held range */
+		return true;
+	}
+	if (i == j) {
+		if (s->n_ranges == RSTREAM_RANGES_MAX) {
+			return false;
+		}
+		memmove(&s->ranges[i + 1], &s->ranges[i], (s->n_ranges - i) * sizeof(s->ranges[0]));
+		s->n_ranges++;
+	} else if (j > i + 1) {
+		memmove(&s->ranges[i + 1], &s->ranges[j], (s->n_ranges - j) * sizeof(s->ranges[0]));
+		s->n_ranges -= j - i - 1;
+	}
+	s->ranges[i].start = a;
+	s->ranges[i].end = b;
+	if (s->ranges[0].start <= s->rcv_nxt) {
+		s->rcv_nxt = s->ranges[0].end;
+		s->n_ranges--;
+		memmove(&s->ranges[0], &s->ranges[1], s->n_ranges * sizeof(s->ranges[0]));
+	}
+	return true;
+}
+
+/* A FIN fixes the stream's length; data past it, or a second FIN
+ * elsewhere, is a broken peer. Returns false to drop the frame. */
+static bool check_fin(struct rstream *s, const struct frame_stream *f)
+{
+	uint64_t end = f->offset + f->data_len;
+
+	if (f->flags & FRAME_STREAM_FIN) {
+		if (s->has_rcv_fin && s->rcv_fin_seq != end) {
+			return false;
+		}
+		if (end < rcv_data_end(s) ||
+		    (s->n_ranges && s->ranges[s->n_ranges - 1].end > end)) {
+			return false;
+		}
+		s->has_rcv_fin = true;
+		s->rcv_fin_seq = end;
+	}
+	return !s->has_rcv_fin || end <= s->rcv_fin_seq;
+}
+
+/* Ack every second segment, at once when something is out of order or
+ * duplicated, else after RSTREAM_ACK_DELAY_US (RFC 9293 §3.8.6.3). */
+static void schedule_ack(struct rstream *s, bool urgent, uint64_t now_us)
+{
+	s->ack_pending++;
+	if (urgent || s->ack_pending >= 2 || s->n_ranges > 0) {
+		s->is_ack_now = true;
+	} else if (s->ack_at_us == 0) {
+		s->ack_at_us = now_us + RSTREAM_ACK_DELAY_US;
+	}
+}
+
+void rstream_on_stream(struct rstream *s, const struct frame_stream *f, uint64_t now_us)
+{
+	bool fin = (f->flags & FRAME_STREAM_FIN) != 0;
+	uint64_t end = f->offset + f->data_len;
+	uint64_t seq_end = end + (fin ? 1 : 0);
+	uint64_t from;
+	bool is_ooo = f->offset > s->rcv_nxt;
+
+	if (s->is_rst_sent || s->is_rst_queued) {
+		/* We aborted: answer anything but an RST with another RST. */
+		s->is_rst_queued = (f->flags & FRAME_STREAM_RST) == 0;
+		return;
+	}
+	if (f->flags & FRAME_STREAM_RST) {
+		s->is_peer_reset = true;
+		return;
+	}
+	s->stats.rx_segs++;
+	if (f->data_len == 0 && !fin) {
+		s->is_ack_now = true; /* a window probe */
+		return;
+	}
+	if (!check_fin(s, f)) {
+		s->stats.drops[RSTREAM_DROP_BAD_FIN]++;
+		return;
+	}
+	if (end > s->rcv_read + s->rcv_cap) {
+		s->stats.drops[RSTREAM_DROP_BEYOND_WINDOW]++;
+		s->is_ack_now = true;
+		return;
+	}
+	if (seq_end <= s->rcv_nxt) {
+		s->stats.rx_dup_bytes += f->data_len;
+		s->is_ack_now = true;
+		return;
+	}
+	from = f->offset > s->rcv_nxt ? f->offset : s->rcv_nxt;
+	if (from < end) {
+		copy_in(s, from, f->data + (from - f->offset), (size_t)(end - from));
+	}
+	if (!mark_received(s, from, seq_end)) {
+		s->stats.drops[RSTREAM_DROP_RANGES_FULL]++;
+		s->is_ack_now = true;
+		return;
+	}
+	s->stats.rx_bytes += f->data_len;
+	schedule_ack(s, fin || is_ooo, now_us);
+}
+
+/* The ack we owe: cumulative, window from it, and SACK ranges (the lowest
+ * ones, which the sender must repair first, and the highest, which drives
+ * its RACK loss detection). */
+static void build_ack(struct rstream *s, struct frame *f)
+{
+	struct frame_stream_ack *a = &f->u.stream_ack;
+	uint64_t room = s->rcv_read + s->rcv_cap - rcv_data_end(s);
+	uint32_t n = s->n_ranges;
+
+	memset(f, 0, sizeof(*f));
+	f->type = FRAME_STREAM_ACK;
+	a->stream_id = s->id;
+	a->ack_offset = s->rcv_nxt;
+	a->window = room > UINT32_MAX ? UINT32_MAX : (uint32_t)room;
+	for (uint32_t i = 0; i < n && i < WIRE_SACK_MAX; i++) {
+		a->sack[i].start = s->ranges[i].start;
+		a->sack[i].end = s->ranges[i].end;
+	}
+	if (n > WIRE_SACK_MAX) {
+		a->sack[WIRE_SACK_MAX - 1].start = s->ranges[n - 1].start;
+		a->sack[WIRE_SACK_MAX - 1].end = s->ranges[n - 1].end;
+		n = WIRE_SACK_MAX;
+	}
+	a->sack_count = (uint8_t)n;
+	s->adv_right = rcv_data_end(s) + a->window;
+	s->ack_pending = 0;
+	s->ack_at_us = 0;
+	s->is_ack_now = false;
+	s->stats.acks_tx++;
+}
+
+static bool ack_due(const struct rstream *s, uint64_t now_us)
+{
+	return s->is_ack_now || (s->ack_at_us != 0 && now_us >= s->ack_at_us);
+}
+
+/* ---- the owner's calls; the sender's half is rssend.c ---- */
+
+void rstream_on_ack(struct rstream *s, const struct frame_stream_ack *a, uint64_t now_us)
+{
+	if (s->is_rst_sent || s->is_rst_queued || s->is_peer_reset) {
+		return;
+	}
+	rssend_on_ack(s, a, now_us);
+}
+
+int rstream_next_frame(struct rstream *s, struct frame *f, uint64_t now_us)
+{
+	if (s->is_rst_queued) {
+		memset(f, 0, sizeof(*f));
+		f->type = FRAME_STREAM;
+		f->u.stream.stream_id = s->id;
+		f->u.stream.offset = s->snd_nxt;
+		f->u.stream.flags = FRAME_STREAM_RST;
+		s->is_rst_queued = false;
+		s->is_rst_sent = true;
+		return 1;
+	}
+	if (s->is_rst_sent || s->is_peer_reset) {
+		return 0;
+	}
+	if (ack_due(s, now_us)) {
+		build_ack(s, f);
+		return 1;
+	}
+	if (s->is_failed) {
+		return 0;
+	}
+	return rssend_next_frame(s, f, now_us);
+}
+
+uint64_t rstream_deadline_us(struct rstream *s, uint64_t now_us)
+{
+	uint64_t d;
+
+	if (s->is_rst_queued || s->is_ack_now) {
+		return now_us;
+	}
+	if (s->is_rst_sent || s->is_peer_reset || s->is_failed) {
+		return UINT64_MAX;
+	}
+	d = rssend_deadline_us(s, now_us);
+	if (s->ack_at_us != 0 && s->ack_at_us < d) {
+		d = s->ack_at_us;
+	}
+	return d;
+}
+
+void rstream_on_path_change(struct rstream *s, uint64_t now_us)
+{
+	if (s->is_rst_sent || s->is_peer_reset || s->is_failed) {
+		return;
+	}
+	rssend_on_path_change(s, now_us);
+}
+
+void rstream_on_timer(struct rstream *s, uint64_t now_us)
+{
+	if (s->is_rst_sent || s->is_peer_reset || s->is_failed) {
+		return;
+	}
+	if (s->ack_at_us != 0 && now_us >= s->ack_at_us) {
+		s->is_ack_now = true;
+	}
+	rssend_on_timer(s, now_us);
+}

@@ -1,0 +1,169 @@
+/* rstream: one reliable, ordered byte stream over the encrypted datagram
+ * session (DESIGN §3, §4, §9; PROTOCOL.md "Streams"). STREAM frames carry
+ * data at byte offsets, STREAM_ACK frames a cumulative ack, a receive window
+ * and SACK ranges. The sender keeps a bounded send buffer and a scoreboard of
+ * segments; losses are found by RACK (RFC 8985) with a tail-loss probe and
+ * an RTO from RTT samples (RFC 6298); congestion control and pacing are
+ * rscc.h; the receive window is the room the owner has not drained from the
+ * bounded receive buffer. FIN is one sequence number past the data (as in
+ * TCP), so an ack covering it proves the FIN arrived; RST aborts.
+ *
+ * Pure engine: no sockets, no clock (time is passed in), no allocation after
+ * rstream_init (both buffers and the scoreboard are sized there). The owner
+ * pulls frames with rstream_next_frame until it returns 0, and calls
+ * rstream_on_timer at rstream_deadline_us. */
+#ifndef WH_RSTREAM_H
+#define WH_RSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "proto/frame.h"
+#include "proto/rscc.h"
+#include "proto/wire_const.h"
+
+/* Data per STREAM frame: one sealed packet's plaintext minus the frame
+ * header and stream_id u32 | offset u64 | flags u8. */
+#define RSTREAM_MSS (WIRE_MAX_PLAINTEXT - WIRE_FRAME_HEADER_LEN - 13)
+#define RSTREAM_SEGS_MAX 512  /* scoreboard entries (segments in flight or unacked) */
+#define RSTREAM_RANGES_MAX 32 /* out-of-order ranges held by the receiver */
+#define RSTREAM_ACK_DELAY_US 2000
+/* What a sender may send before the first ack tells it the window; every
+ * receiver's buffer holds at least this much. */
+#define RSTREAM_INIT_WINDOW 65536u
+#define RSTREAM_RTO_INIT_US 1000000ull
+#define RSTREAM_RTO_MIN_US 200000ull
+#define RSTREAM_RTO_MAX_US 30000000ull
+#define RSTREAM_PTO_MIN_US 5000ull
+/* Consecutive RTOs without progress before the stream gives up (the peer
+ * is gone): 0.2 + 0.4 + ... + 12.8 s. */
+#define RSTREAM_RTO_GIVEUP 6
+
+_Static_assert(RSTREAM_MSS > 0 && RSTREAM_MSS <= 0xFFFF, "stream segment size");
+
+enum rstream_drop {
+	RSTREAM_DROP_BEYOND_WINDOW = 0, /* data past the receive window */
+	RSTREAM_DROP_RANGES_FULL,	/* too many holes to remember */
+	RSTREAM_DROP_BAD_FIN,		/* FIN at another offset, or data past it */
+	RSTREAM_DROP_BAD_ACK,		/* ack of bytes never sent */
+	RSTREAM_DROP_COUNT
+};
+
+struct rstream_seg {
+	uint64_t seq;	  /* first sequence number */
+	uint64_t sent_us; /* last transmission */
+	uint64_t tx_seq;  /* transmission order (RACK) */
+	uint32_t len;	  /* data bytes; + 1 if FIN */
+	uint8_t flags;	  /* RSTREAM_SEG_* (rstream.c) */
+};
+
+struct rstream_range {
+	uint64_t start, end;
+};
+
+struct rstream_stats {
+	uint64_t tx_segs, tx_bytes, rexmit_segs, rexmit_bytes;
+	uint64_t rx_segs, rx_bytes, rx_dup_bytes;
+	uint64_t acks_tx, acks_rx, rtos, ptos, probes;
+	uint64_t drops[RSTREAM_DROP_COUNT];
+};
+
+struct rstream {
+	uint32_t id;
+	/* ---- send side: sequence space [snd_una, snd_end) buffered ---- */
+	uint8_t *snd_buf; /* owns: snd_cap bytes, byte s at s % snd_cap */
+	size_t snd_cap;
+	uint64_t snd_una;	  /* oldest unacked sequence number */
+	uint64_t snd_nxt;	  /* next new sequence number to send */
+	uint64_t snd_end;	  /* end of buffered data */
+	uint64_t fin_seq;	  /* valid once is_fin_queued */
+	uint64_t peer_right;	  /* peer's window edge: ack + window */
+	struct rstream_seg *segs; /* owns: RSTREAM_SEGS_MAX ring */
+	uint32_t seg_head, seg_n;
+	uint64_t inflight; /* bytes sent, not acked, not sacked, not lost */
+	uint64_t tx_count;
+	uint64_t srtt_us, rttvar_us, rto_us, min_rtt_us, min_rtt_stamp_us, latest_rtt_us;
+	uint64_t rto_at_us;  /* 0: not armed */
+	uint64_t pace_at_us; /* data waits for the pacer until then; 0: not */
+	uint32_t n_lost;     /* segments marked lost, not yet resent */
+	bool is_tlp;	     /* a tail-loss probe may exceed cwnd once */
+	uint64_t pto_at_us;
+	uint64_t reo_at_us;
+	uint32_t rto_backoff;
+	uint64_t rack_tx_seq, rack_sent_us, rack_rtt_us;
+	struct rscc cc;
+	/* ---- receive side: [rcv_read, rcv_nxt) readable ---- */
+	uint8_t *rcv_buf; /* owns: rcv_cap bytes */
+	size_t rcv_cap;
+	uint64_t rcv_read;
+	uint64_t rcv_nxt;
+	uint64_t rcv_fin_seq;				 /* valid once has_rcv_fin */
+	uint64_t adv_right;				 /* right edge last advertised */
+	struct rstream_range ranges[RSTREAM_RANGES_MAX]; /* ascending, above rcv_nxt */
+	uint32_t n_ranges;
+	uint32_t ack_pending; /* segments received since the last ack */
+	uint64_t ack_at_us;   /* delayed-ack deadline; 0: none */
+	bool is_ack_now;
+	/* ---- state ---- */
+	bool is_fin_queued; /* shutdown: FIN follows the buffered data */
+	bool is_fin_acked;
+	bool has_rcv_fin;   /* FIN offset known */
+	bool is_rst_queued; /* we abort: send RST */
+	bool is_rst_sent;
+	bool is_peer_reset;	      /* the peer aborted */
+	bool is_failed;		      /* gave up after RSTREAM_RTO_GIVEUP timeouts */
+	bool is_probe_due;	      /* zero-window probe */
+	uint8_t scratch[RSTREAM_MSS]; /* data of the frame last returned */
+	struct rstream_stats stats;
+};
+
+/* Allocate the buffers (snd_cap, rcv_cap bytes; snd_cap >= RSTREAM_MSS,
+ * rcv_cap >= RSTREAM_INIT_WINDOW).
+ * Returns 0 or -ENOMEM/-EINVAL; rstream_fini is safe after a failure. */
+WH_MUST_CHECK int rstream_init(struct rstream *s, uint32_t id, size_t snd_cap, size_t rcv_cap);
+void rstream_fini(struct rstream *s);
+
+/* ---- the local side ---- */
+/* Contiguous free room in the send buffer (*len 0: full or shut down). */
+void rstream_write_space(struct rstream *s, uint8_t **ptr, size_t *len);
+/* n bytes were written into the room rstream_write_space gave. */
+void rstream_write_commit(struct rstream *s, size_t n);
+/* Copy up to len bytes into the send buffer; returns how many fitted. */
+size_t rstream_write(struct rstream *s, const uint8_t *buf, size_t len);
+/* Bytes buffered and not yet acked (the local socket's share of memory). */
+size_t rstream_send_buffered(const struct rstream *s);
+/* Half-close: FIN after what is buffered. Writes are refused afterwards. */
+void rstream_shutdown(struct rstream *s);
+/* Abort both ways: RST to the peer, nothing more is sent or delivered. */
+void rstream_reset(struct rstream *s);
+/* Contiguous readable bytes (*len 0: none now). */
+void rstream_read_peek(const struct rstream *s, const uint8_t **ptr, size_t *len);
+/* n readable bytes were delivered; may open the window (an ack follows). */
+void rstream_read_consume(struct rstream *s, size_t n);
+/* Every byte was read and the FIN came: the peer finished sending. */
+bool rstream_at_eof(const struct rstream *s);
+/* Both directions are finished (FINs sent, acked and received), or the
+ * stream was reset and the RST is out, or it failed: the owner may free it
+ * (after a linger, so a late retransmission still gets an ack). */
+bool rstream_is_closed(const struct rstream *s);
+
+/* ---- the network side ---- */
+void rstream_on_stream(struct rstream *s, const struct frame_stream *f, uint64_t now_us);
+void rstream_on_ack(struct rstream *s, const struct frame_stream_ack *a, uint64_t now_us);
+/* The next frame to send now into *f (data borrowed from s until the next
+ * call): an ack, an RST, a retransmission, new data or a window probe.
+ * Returns 1 with *f filled, or 0 when nothing may go now. */
+int rstream_next_frame(struct rstream *s, struct frame *f, uint64_t now_us);
+/* When rstream_on_timer or rstream_next_frame has work next (UINT64_MAX:
+ * nothing pending). */
+uint64_t rstream_deadline_us(struct rstream *s, uint64_t now_us);
+/* The session's path changed (relay <-> direct): what was in flight on
+ * the old path is resent at once, congestion control starts afresh. */
+void rstream_on_path_change(struct rstream *s, uint64_t now_us);
+/* Run the timers that are due (RTO, tail-loss probe, RACK reorder timer,
+ * delayed ack). */
+void rstream_on_timer(struct rstream *s, uint64_t now_us);
+
+#endif

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# test_tcp_flows: TCP flows over reliable streams (issue #8, acceptance 1-4).
+#
+#        srv 203.0.113.10/.11 (wormhole-server)
+#                    | internet
+#     dnat port-restricted 198.51.100.1     gnat port-restricted 198.51.100.2
+#                    |                                 |
+#             drone1 10.0.1.2                    gcs1 10.0.2.2
+#
+# Flows, all from gcs1 (source, 127.1.0.1:PORT) to drone1 (sink, 127.0.0.1:PORT):
+#   copy 2222  drone1 runs `tcpecho server --mode sink` (hash, answer after EOF)
+#   echo 2223  drone1 runs `tcpecho server --mode echo`
+#   dead 2224  nothing listens on drone1: the connection must close within 2 s
+#   slow 2225  a sink that reads 4 MB/s: the writer is slowed down to it
+#              (back-pressure) and the clients' memory stays bounded
+# Phase 1, the relay (routes.conf punch = false): a copy at 0 % and at 3 %
+#   loss (nftables on dnat's wan link, both ways), byte-identical by SHA-256
+#   and byte count; the reply comes after the client's half-close. 50
+#   concurrent connections each echo 1 MB. The dead target.
+# Phase 2, a direct path (both NATs port-restricted: punching succeeds):
+#   copies at 0 % and 3 % loss, then a copy during which dnat blocks gcs1's
+#   public address (the direct path): the pair falls back to the relay and
+#   the copy completes intact.
+# Sizes: TCP_FLOW_MB (default 100) for the relay at 0 % loss, TCP_FLOW_SMALL_MB
+# (default 100 as well; the switch copy is three times that) for the others:
+# about 20 s in all at ~1 Gbit/s. Lower them on a slow machine.
+# TCP_FLOW_KEEP_LOGS=1
+# keeps the logs (with each stream's counters) in build/lab-logs/tcp_flows.
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lab/lib.sh"
+source "$LAB_ROOT/tools/lab/topo.sh"
+lab_init tcp_flows
+[ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
+TE=${TCPECHO:-$LAB_ROOT/build/release/tests/tcpecho}
+[ -x "$TE" ] || fail "$TE missing (make build-tests builds it)"
+KG=$LAB_BIN/wormhole-keygen
+BIG_MB=${TCP_FLOW_MB:-100}
+SMALL_MB=${TCP_FLOW_SMALL_MB:-100}
+
+for n in server drone1 gcs1; do "$KG" genkey -o "$LAB_DIR/$n.key"; done
+pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
+# write_conf PUNCH
+write_conf() {
+	cat >"$LAB_DIR/routes.conf" <<CONF
+server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
+          key_file = "server.key"; keepalive_s = 5; punch = $1; };
+clients: { drone1 = { key = "$(pub drone1)"; }; gcs1 = { key = "$(pub gcs1)"; }; };
+flows: (
+  { name = "copy"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; },
+  { name = "echo"; proto = "tcp"; port = 2223; from = ["gcs1"]; to = ["drone1"]; },
+  { name = "dead"; proto = "tcp"; port = 2224; from = ["gcs1"]; to = ["drone1"]; },
+  { name = "slow"; proto = "tcp"; port = 2225; from = ["gcs1"]; to = ["drone1"]; }
+);
+CONF
+}
+
+lab_server srv 203.0.113.10 203.0.113.11
+lab_nat dnat port-restricted-cone 198.51.100.1 10.0.1.0/24
+lab_host drone1 dnat 10.0.1.2
+lab_nat gnat port-restricted-cone 198.51.100.2 10.0.2.0/24
+lab_host gcs1 gnat 10.0.2.2
+for n in drone1 gcs1; do
+	cat >"$LAB_DIR/$n.ini" <<INI
+[client]
+id = $n
+key_file = $n.key
+server = 203.0.113.10:7400
+server_key = $(pub server)
+INI
+done
+lab_start_in drone1 sink "$TE" server --bind 127.0.0.1:2222 --mode sink
+lab_start_in drone1 echo "$TE" server --bind 127.0.0.1:2223 --mode echo
+lab_start_in drone1 slow "$TE" server --bind 127.0.0.1:2225 --mode sink --read-kBps 4000
+
+# start_daemons TAG: server and both clients, logs server-TAG.log, client-NAME-TAG.log.
+start_daemons() {
+	lab_start_in srv "server-$1" "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
+	wait_until 5 grep -q "server: running" "$LAB_DIR/server-$1.log" || fail "server did not start"
+	for n in drone1 gcs1; do
+		lab_start_in "$n" "client-$n-$1" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$n.ini" --log-level debug
+	done
+}
+stop_daemons() {
+	lab_stop "client-gcs1-$1" || true
+	lab_stop "client-drone1-$1" || true
+	lab_stop "server-$1" || true
+}
+field() { python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])[sys.argv[2]])" "$1" "$2"; }
+
+# copy NAME MB: gcs1 copies MB megabytes to drone1's sink through the flow.
+copy() {
+	local out=$LAB_DIR/$1.json
+	lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes $(($2 * 1048576)) --timeout-ms 240000 >"$out" ||
+		fail "$1: copy failed: $(cat "$out")"
+	echo "  $1: $2 MB intact (sha256 and length), $(field "$out" mbit_s) Mbit/s"
+}
+flow_ready() { lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes 1000 --timeout-ms 3000; }
+
+# --- 1. the relay ----------------------------------------------------------------
+write_conf false
+start_daemons r
+wait_until 20 flow_ready || fail "the copy flow never came up on the relay"
+copy relay_0pct "$BIG_MB"
+lab_loss dnat wan 3
+copy relay_3pct "$SMALL_MB"
+lab_loss dnat wan 0
+
+lab_exec gcs1 "$TE" echo --to 127.1.0.1:2223 --conns 50 --bytes 1048576 --timeout-ms 120000 \
+	>"$LAB_DIR/echo50.json" || fail "50 echoes: $(cat "$LAB_DIR/echo50.json")"
+echo "  50 connections echoed 1 MB each (half-closed after sending): $(cat "$LAB_DIR/echo50.json")"
+
+lab_exec gcs1 "$TE" connect --to 127.1.0.1:2224 --within-ms 2000 >"$LAB_DIR/dead.json" ||
+	fail "dead target: $(cat "$LAB_DIR/dead.json")"
+echo "  dead target: the connection was closed after $(field "$LAB_DIR/dead.json" ms) ms (limit 2000)"
+grep -q "flow dead: stream .*connect 127.0.0.1:2224" "$LAB_DIR/client-drone1-r.log" ||
+	fail "drone1 did not log the refused target"
+# Back-pressure: 24 MB into a 4 MB/s reader. Without it the writer would be
+# done at once; with it, it waits for all but the buffers (the stream's
+# 256 KiB each way plus the local sockets' kernel buffers).
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/${LAB_PIDS[client-$1-r]}/status"; }
+lab_exec gcs1 "$TE" copy --to 127.1.0.1:2225 --bytes $((24 * 1048576)) --timeout-ms 60000 \
+	>"$LAB_DIR/slow.json" &
+CP=$!
+max_rss=0
+for _ in $(seq 1 200); do
+	kill -0 "$CP" 2>/dev/null || break
+	for n in drone1 gcs1; do
+		r=$(rss_kb $n)
+		((r > max_rss)) && max_rss=$r
+	done
+	sleep 0.05
+done
+wait "$CP" || fail "slow reader copy failed: $(cat "$LAB_DIR/slow.json")"
+send_ms=$(field "$LAB_DIR/slow.json" send_ms)
+echo "  back-pressure: 24 MB to a 4 MB/s reader; the writer finished after ${send_ms} ms" \
+	"(>= 2000 expected), largest client RSS $((max_rss / 1024)) MB (limit 64)"
+[ "$send_ms" -ge 2000 ] || fail "the writer was not slowed down by the slow reader"
+[ "$max_rss" -le 65536 ] || fail "a client grew to $max_rss kB"
+if grep -q "direct path up" "$LAB_DIR/client-gcs1-r.log"; then
+	fail "phase 1 was meant to stay on the relay"
+fi
+stop_daemons r
+
+# --- 2. a direct path -------------------------------------------------------------
+write_conf true
+start_daemons d
+ups() { grep -c "peer $2: direct path up" "$LAB_DIR/client-$1-d.log" || true; }
+both_direct() { [ "$(ups drone1 gcs1)" -ge 1 ] && [ "$(ups gcs1 drone1)" -ge 1 ]; }
+wait_until 20 both_direct || fail "drone1 and gcs1 never got a direct path"
+wait_until 10 flow_ready || fail "the copy flow never came up on the direct path"
+copy direct_0pct "$SMALL_MB"
+lab_loss dnat wan 3
+copy direct_3pct "$SMALL_MB"
+lab_loss dnat wan 0
+
+# A path switch mid-transfer: block the direct path while a copy runs
+# (three times the small size, so it is still running when the pair has
+# moved to the relay).
+# Under load and loss the path monitor may already have dropped the direct
+# path (it comes back after a 10 s cooldown): wait until it is direct.
+downs() { grep -c "peer gcs1: direct path .* lost" "$LAB_DIR/client-drone1-d.log" || true; }
+is_direct() { [ "$(ups drone1 gcs1)" -gt "$(downs)" ]; }
+wait_until 25 is_direct || fail "drone1 is not on a direct path before the cut"
+n_down=$(downs)
+lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes $((3 * SMALL_MB * 1048576)) --timeout-ms 240000 \
+	>"$LAB_DIR/switch.json" &
+CP=$!
+sleep 0.3
+cut_ns=$(date +%s%N)
+lab_block dnat wan 198.51.100.2
+left_direct() { [ "$(downs)" -gt "$n_down" ]; }
+wait_until 5 left_direct || fail "drone1 did not leave the blocked direct path"
+fell_ms=$((($(date +%s%N) - cut_ns) / 1000000))
+kill -0 "$CP" 2>/dev/null || fail "the copy ended before the path switch; nothing was tested"
+wait "$CP" || fail "the copy across the path switch failed: $(cat "$LAB_DIR/switch.json")"
+lab_unblock dnat wan
+[ "$(field "$LAB_DIR/switch.json" ok)" = True ] || fail "switch copy not intact"
+echo "  path switch: on the relay ${fell_ms} ms after the cut (limit 1000 + polling);" \
+	"$((3 * SMALL_MB)) MB intact across it, $(field "$LAB_DIR/switch.json" mbit_s) Mbit/s overall"
+stop_daemons d
+if [ "${TCP_FLOW_KEEP_LOGS:-0}" = 1 ]; then
+	mkdir -p "$LAB_LOGS" && cp -r "$LAB_DIR"/. "$LAB_LOGS"/
+fi
+lab_pass

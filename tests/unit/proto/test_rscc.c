@@ -1,0 +1,161 @@
+/* test_rscc: proto/rscc — CUBIC's reaction to loss with and without a
+ * standing queue, one reduction per round, the RTO collapse, no growth
+ * while the window is unused, the HyStart++ delay exit and the pacer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "proto/rscc.h"
+
+#define MSS 1400u
+#define MS 1000u
+
+static void test_rscc_random_loss_at_the_rtt_floor_keeps_the_window(void **state)
+{
+	struct rscc c;
+	uint64_t w;
+
+	(void)state;
+	rscc_init(&c, MSS);
+	c.cwnd = 100 * MSS;
+	c.ssthresh = 100 * MSS;
+	w = c.cwnd;
+	/* RTT 20.5 ms against a 20 ms floor: no queue. */
+	rscc_on_loss(&c, 0, MSS, 200 * MSS, 20500, 20 * MS, 1000000);
+	assert_int_equal(c.cwnd, w);
+	assert_int_equal(c.random_losses, 1);
+	assert_int_equal(c.loss_events, 0);
+}
+
+static void test_rscc_loss_with_a_standing_queue_cuts_the_window_once_per_round(void **state)
+{
+	struct rscc c;
+
+	(void)state;
+	rscc_init(&c, MSS);
+	c.cwnd = 100 * MSS;
+	c.ssthresh = 100 * MSS;
+	/* RTT 40 ms against a 20 ms floor: a queue. */
+	rscc_on_loss(&c, 10 * MSS, MSS, 200 * MSS, 40 * MS, 20 * MS, 1000000);
+	assert_int_equal(c.cwnd, (uint64_t)(100 * MSS * RSCC_BETA));
+	assert_int_equal(c.ssthresh, c.cwnd);
+	/* Another loss of data sent before the cut: the same event. */
+	rscc_on_loss(&c, 20 * MSS, MSS, 210 * MSS, 40 * MS, 20 * MS, 1001000);
+	assert_int_equal(c.cwnd, (uint64_t)(100 * MSS * RSCC_BETA));
+	assert_int_equal(c.loss_events, 1);
+	/* Data sent after the cut is a new event. */
+	rscc_on_loss(&c, 205 * MSS, MSS, 300 * MSS, 40 * MS, 20 * MS, 1100000);
+	assert_int_equal(c.loss_events, 2);
+	assert_true(c.cwnd < (uint64_t)(100 * MSS * RSCC_BETA));
+}
+
+static void test_rscc_heavy_loss_is_congestion_even_without_delay(void **state)
+{
+	struct rscc c;
+
+	(void)state;
+	rscc_init(&c, MSS);
+	c.cwnd = 100 * MSS;
+	c.ssthresh = 100 * MSS;
+	c.round_acked = 60 * MSS;
+	c.round_lost = 10 * MSS;
+	rscc_on_loss(&c, 0, MSS, 200 * MSS, 20 * MS, 20 * MS, 1000000);
+	assert_int_equal(c.loss_events, 1);
+	assert_true(c.cwnd < 100 * MSS);
+}
+
+static void test_rscc_rto_collapses_to_two_segments(void **state)
+{
+	struct rscc c;
+
+	(void)state;
+	rscc_init(&c, MSS);
+	c.cwnd = 80 * MSS;
+	rscc_on_rto(&c, 60 * MSS, 100 * MSS);
+	assert_int_equal(c.cwnd, RSCC_MIN_SEGS * MSS);
+	assert_int_equal(c.ssthresh, 30 * MSS);
+}
+
+static void test_rscc_an_unused_window_does_not_grow(void **state)
+{
+	struct rscc c;
+	uint64_t w;
+
+	(void)state;
+	rscc_init(&c, MSS);
+	w = c.cwnd;
+	/* One segment in flight of a ten-segment window: app-limited. */
+	rscc_on_ack(&c, MSS, MSS, 2 * MSS, MSS, 10 * MS, 10 * MS, 1000000);
+	assert_int_equal(c.cwnd, w);
+	/* A full window in flight: slow start grows by what was acked. */
+	rscc_on_ack(&c, MSS, 2 * MSS, 20 * MSS, w, 10 * MS, 10 * MS, 1001000);
+	assert_int_equal(c.cwnd, w + MSS);
+}
+
+static void test_rscc_hystart_leaves_slow_start_when_the_rtt_rises(void **state)
+{
+	struct rscc c;
+	uint64_t seq = 0, t = 1000000;
+
+	(void)state;
+	rscc_init(&c, MSS);
+	/* Round 1 at 20 ms, round 2 at 30 ms (eta = max(20/8, 4) = 4 ms). */
+	for (int round = 0; round < 3 && rscc_in_slow_start(&c); round++) {
+		uint64_t rtt = round == 0 ? 20 * MS : 30 * MS;
+		uint64_t end = seq + c.cwnd;
+
+		for (int i = 0; i < 10 && rscc_in_slow_start(&c); i++) {
+			seq += MSS;
+			t += 100;
+			rscc_on_ack(&c, MSS, seq, end + c.cwnd, c.cwnd, rtt, 20 * MS, t);
+		}
+		seq = end + c.cwnd;
+		rscc_on_ack(&c, 0, seq, seq + c.cwnd, c.cwnd, 0, 20 * MS, t);
+	}
+	assert_false(rscc_in_slow_start(&c));
+	assert_int_equal(c.hystart_exits, 1);
+}
+
+static void test_rscc_paces_a_window_over_the_rtt(void **state)
+{
+	struct rscc c;
+	uint64_t t = 1000000, sent = 0;
+
+	(void)state;
+	rscc_init(&c, MSS);
+	c.ssthresh = c.cwnd; /* congestion avoidance: gain 1.25 */
+	/* No RTT yet: no pacing. */
+	assert_int_equal(rscc_pace_at_us(&c, MSS, 0, t), t);
+	/* srtt 100 ms: a 14 kB window goes at 1.25 * 140 B/ms; after the
+	 * bucket's burst, sends are spaced. */
+	for (int i = 0; i < 40; i++) {
+		uint64_t at = rscc_pace_at_us(&c, MSS, 100 * MS, t);
+
+		t = at > t ? at : t;
+		rscc_on_send(&c, MSS, 100 * MS, t);
+		sent += MSS;
+	}
+	/* 40 segments at 175 B/ms after a 4-segment burst: about 290 ms. */
+	assert_true(t - 1000000 > 250 * MS);
+	assert_true(t - 1000000 < 340 * MS);
+	(void)sent;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rscc_random_loss_at_the_rtt_floor_keeps_the_window),
+		cmocka_unit_test(
+			test_rscc_loss_with_a_standing_queue_cuts_the_window_once_per_round),
+		cmocka_unit_test(test_rscc_heavy_loss_is_congestion_even_without_delay),
+		cmocka_unit_test(test_rscc_rto_collapses_to_two_segments),
+		cmocka_unit_test(test_rscc_an_unused_window_does_not_grow),
+		cmocka_unit_test(test_rscc_hystart_leaves_slow_start_when_the_rtt_rises),
+		cmocka_unit_test(test_rscc_paces_a_window_over_the_rtt),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

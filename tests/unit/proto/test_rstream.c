@@ -1,0 +1,513 @@
+/* test_rstream: proto/rstream — two endpoints joined by a simulated channel
+ * (deterministic PRNG: loss, delay, jitter that reorders, an optional
+ * bottleneck with a queue that overflows). Frames go through frame_write and
+ * frame_read_next as on the wire. Checked: byte-identical delivery both ways,
+ * FIN and RST, window stalls and their recovery (with the window update
+ * lost), memory bounds, giving up on a dead peer, and the congestion
+ * window's reaction to queue overflow. The seed is printed on failure and
+ * can be overridden with WH_TEST_SEED. */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto/frame.h"
+#include "proto/rstream.h"
+#include "proto/wire.h"
+
+#define QMAX 8192
+#define BUF_CAP (256 * 1024)
+
+static uint64_t seed = 0x5eed2026;
+
+struct pkt {
+	uint64_t at_us;
+	size_t len;
+	uint8_t buf[WIRE_MAX_PLAINTEXT];
+};
+
+struct link {
+	unsigned loss_pct;
+	uint64_t delay_us, jitter_us;
+	double rate_bpus;     /* bottleneck bytes per microsecond; 0: none */
+	uint64_t queue_bytes; /* bottleneck queue limit */
+	uint64_t free_at_us;
+	uint64_t sent, dropped, overflowed;
+	struct pkt *q; /* QMAX */
+	size_t n;
+};
+
+struct side {
+	struct rstream s;
+	uint64_t tx_total; /* bytes the app will write, then FIN */
+	uint64_t tx_done;
+	uint64_t rx_done;
+	uint64_t tx_seed, rx_seed; /* byte generators of each direction */
+	uint64_t read_limit;	   /* the app reads at most this much */
+	bool got_eof;
+	bool mismatch;
+	size_t max_buffered;
+};
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* The byte at position i of a direction's content. */
+static uint8_t content(uint64_t dir_seed, uint64_t i)
+{
+	uint64_t x = (i / 8 + 1) * 0x9E3779B97F4A7C15ull ^ dir_seed;
+
+	x ^= x >> 31;
+	x *= 0xBF58476D1CE4E5B9ull;
+	x ^= x >> 29;
+	return (uint8_t)(x >> ((i % 8) * 8));
+}
+
+static void link_init(struct link *l, unsigned loss, uint64_t delay, uint64_t jitter)
+{
+	memset(l, 0, sizeof(*l));
+	l->loss_pct = loss;
+	l->delay_us = delay;
+	l->jitter_us = jitter;
+	l->q = calloc(QMAX, sizeof(*l->q));
+	assert_non_null(l->q);
+}
+
+static void link_put(struct link *l, const struct frame *f, uint64_t now_us)
+{
+	struct wire_writer w;
+	struct pkt *p;
+	uint64_t at = now_us;
+
+	l->sent++;
+	if ((unsigned)(rnd() % 100) < l->loss_pct) {
+		l->dropped++;
+		return;
+	}
+	if (l->rate_bpus > 0) {
+		uint64_t start = l->free_at_us > now_us ? l->free_at_us : now_us;
+		double backlog = (double)(start - now_us) * l->rate_bpus;
+
+		if (backlog > (double)l->queue_bytes) {
+			l->overflowed++;
+			return;
+		}
+		l->free_at_us = start + (uint64_t)((double)(frame_size(f) + 32) / l->rate_bpus);
+		at = l->free_at_us;
+	}
+	assert_true(l->n < QMAX);
+	p = &l->q[l->n++];
+	wire_writer_init(&w, p->buf, sizeof(p->buf));
+	assert_int_equal(frame_write(&w, f), 0);
+	assert_int_equal(wire_writer_done(&w, &p->len), 0);
+	p->at_us = at + l->delay_us + (l->jitter_us ? rnd() % l->jitter_us : 0);
+}
+
+static void app_io(struct side *me)
+{
+	const uint8_t *rp;
+	uint8_t *wp;
+	size_t len;
+
+	for (int k = 0; k < 4; k++) {
+		rstream_write_space(&me->s, &wp, &len);
+		if (len > me->tx_total - me->tx_done) {
+			len = (size_t)(me->tx_total - me->tx_done);
+		}
+		for (size_t i = 0; i < len; i++) {
+			wp[i] = content(me->tx_seed, me->tx_done + i);
+		}
+		rstream_write_commit(&me->s, len);
+		me->tx_done += len;
+	}
+	if (me->tx_done == me->tx_total) {
+		rstream_shutdown(&me->s);
+	}
+	if (rstream_send_buffered(&me->s) > me->max_buffered) {
+		me->max_buffered = rstream_send_buffered(&me->s);
+	}
+	for (int k = 0; k < 4; k++) {
+		rstream_read_peek(&me->s, &rp, &len);
+		if (len > me->read_limit - me->rx_done) {
+			len = (size_t)(me->read_limit - me->rx_done);
+		}
+		for (size_t i = 0; i < len; i++) {
+			if (rp[i] != content(me->rx_seed, me->rx_done + i)) {
+				me->mismatch = true;
+			}
+		}
+		rstream_read_consume(&me->s, len);
+		me->rx_done += len;
+	}
+	if (rstream_at_eof(&me->s)) {
+		me->got_eof = true;
+	}
+}
+
+static void pump(struct side *me, struct link *out, uint64_t now_us)
+{
+	struct frame f;
+	int n = 0;
+
+	while (n++ < 256 && rstream_next_frame(&me->s, &f, now_us) == 1) {
+		link_put(out, &f, now_us);
+	}
+}
+
+/* Deliver what is due on l to dst. */
+static void deliver(struct link *l, struct side *dst, uint64_t now_us)
+{
+	size_t i = 0;
+
+	while (i < l->n) {
+		struct frame_reader fr;
+		struct frame f;
+
+		if (l->q[i].at_us > now_us) {
+			i++;
+			continue;
+		}
+		frame_reader_init(&fr, l->q[i].buf, l->q[i].len);
+		assert_int_equal(frame_read_next(&fr, &f), 1);
+		if (f.type == FRAME_STREAM) {
+			rstream_on_stream(&dst->s, &f.u.stream, now_us);
+		} else {
+			assert_int_equal(f.type, FRAME_STREAM_ACK);
+			rstream_on_ack(&dst->s, &f.u.stream_ack, now_us);
+		}
+		l->q[i] = l->q[--l->n];
+	}
+}
+
+static uint64_t next_event(const struct link *l, uint64_t d)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		d = l->q[i].at_us < d ? l->q[i].at_us : d;
+	}
+	return d;
+}
+
+struct sim {
+	struct side a, b;
+	struct link ab, ba;
+	uint64_t now_us;
+};
+
+static void sim_init(struct sim *m, uint64_t a_bytes, uint64_t b_bytes, unsigned loss,
+		     uint64_t delay, uint64_t jitter)
+{
+	memset(m, 0, sizeof(*m));
+	rng_state = seed;
+	assert_int_equal(rstream_init(&m->a.s, 7, BUF_CAP, BUF_CAP), 0);
+	assert_int_equal(rstream_init(&m->b.s, 7, BUF_CAP, BUF_CAP), 0);
+	m->a.tx_total = a_bytes;
+	m->b.tx_total = b_bytes;
+	m->a.tx_seed = m->b.rx_seed = 0xA11CE;
+	m->b.tx_seed = m->a.rx_seed = 0xB0B;
+	m->a.read_limit = m->b.read_limit = UINT64_MAX;
+	link_init(&m->ab, loss, delay, jitter);
+	link_init(&m->ba, loss, delay, jitter);
+	m->now_us = 1000000;
+}
+
+static void sim_fini(struct sim *m)
+{
+	rstream_fini(&m->a.s);
+	rstream_fini(&m->b.s);
+	free(m->ab.q);
+	free(m->ba.q);
+}
+
+/* One step: apps, timers, sends, then time moves to the next event. */
+static void sim_step(struct sim *m)
+{
+	uint64_t d, db;
+
+	app_io(&m->a);
+	app_io(&m->b);
+	rstream_on_timer(&m->a.s, m->now_us);
+	rstream_on_timer(&m->b.s, m->now_us);
+	pump(&m->a, &m->ab, m->now_us);
+	pump(&m->b, &m->ba, m->now_us);
+	d = rstream_deadline_us(&m->a.s, m->now_us);
+	db = rstream_deadline_us(&m->b.s, m->now_us);
+	d = d < db ? d : db;
+	d = next_event(&m->ab, d);
+	d = next_event(&m->ba, d);
+	if (d > m->now_us + 1000000) {
+		d = m->now_us + 1000000;
+	}
+	m->now_us = d > m->now_us ? d : m->now_us + 1;
+	deliver(&m->ab, &m->b, m->now_us);
+	deliver(&m->ba, &m->a, m->now_us);
+}
+
+static bool both_done(const struct sim *m)
+{
+	return rstream_is_closed(&m->a.s) && rstream_is_closed(&m->b.s);
+}
+
+/* Run until both streams closed or max_steps; returns the steps taken. */
+static long sim_run(struct sim *m, long max_steps)
+{
+	long n = 0;
+
+	while (n < max_steps && !both_done(m)) {
+		sim_step(m);
+		n++;
+	}
+	return n;
+}
+
+static void check_delivery(const struct sim *m)
+{
+	if (m->a.mismatch || m->b.mismatch || m->b.rx_done != m->a.tx_total ||
+	    m->a.rx_done != m->b.tx_total) {
+		fprintf(stderr,
+			"seed %" PRIu64 ": a->b %" PRIu64 "/%" PRIu64 " b->a %" PRIu64 "/%" PRIu64
+			" mismatch %d %d\n",
+			seed, m->b.rx_done, m->a.tx_total, m->a.rx_done, m->b.tx_total,
+			m->a.mismatch, m->b.mismatch);
+	}
+	assert_false(m->a.mismatch);
+	assert_false(m->b.mismatch);
+	assert_true(m->b.rx_done == m->a.tx_total);
+	assert_true(m->a.rx_done == m->b.tx_total);
+	assert_true(m->a.got_eof && m->b.got_eof);
+	assert_true(m->a.s.is_fin_acked && m->b.s.is_fin_acked);
+	assert_true(m->a.max_buffered <= BUF_CAP && m->b.max_buffered <= BUF_CAP);
+}
+
+static void test_rstream_delivers_bytes_identically_on_a_clean_channel(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	sim_init(&m, 3 << 20, 100000, 0, 10000, 0);
+	assert_true(sim_run(&m, 2000000) < 2000000);
+	check_delivery(&m);
+	assert_int_equal(m.a.s.stats.rexmit_segs, 0);
+	assert_int_equal(m.a.s.cc.loss_events, 0);
+	sim_fini(&m);
+}
+
+static void test_rstream_delivers_both_ways_through_loss_and_reordering(void **state)
+{
+	static const unsigned losses[] = {1, 3, 10, 25};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(losses) / sizeof(losses[0]); i++) {
+		struct sim m;
+
+		sim_init(&m, 1 << 20, 600000, losses[i], 20000, 15000);
+		assert_true(sim_run(&m, 4000000) < 4000000);
+		check_delivery(&m);
+		assert_true(m.a.s.stats.rexmit_segs > 0);
+		assert_true(m.ab.dropped > 0);
+		sim_fini(&m);
+	}
+}
+
+static void test_rstream_stalls_on_a_full_window_and_recovers_a_lost_update(void **state)
+{
+	struct sim m;
+	uint64_t stall_end;
+
+	(void)state;
+	sim_init(&m, 2 << 20, 0, 0, 5000, 0);
+	m.b.read_limit = 0; /* the reader does not drain */
+	for (long n = 0; n < 200000 && m.now_us < 3000000; n++) {
+		sim_step(&m);
+	}
+	/* Nothing beyond the receive buffer went out; the sender's buffer
+	 * filled and writes stopped there. */
+	assert_int_equal(m.b.s.rcv_nxt, BUF_CAP);
+	assert_true(m.a.s.snd_nxt <= BUF_CAP + 0u);
+	assert_int_equal(rstream_send_buffered(&m.a.s), BUF_CAP);
+	assert_true(m.a.tx_done < m.a.tx_total);
+	/* The reader drains, but the window updates are lost for a while:
+	 * the persist probe brings the transfer back. */
+	m.ba.loss_pct = 100;
+	m.b.read_limit = UINT64_MAX;
+	stall_end = m.now_us + 500000;
+	while (m.now_us < stall_end) {
+		sim_step(&m);
+	}
+	m.ba.loss_pct = 0;
+	assert_true(sim_run(&m, 2000000) < 2000000);
+	check_delivery(&m);
+	assert_true(m.a.s.stats.probes > 0);
+	sim_fini(&m);
+}
+
+static void test_rstream_reset_reaches_the_peer_and_stops_both(void **state)
+{
+	struct sim m;
+	const uint8_t *p;
+	uint8_t *w;
+	size_t len;
+
+	(void)state;
+	sim_init(&m, 1 << 20, 1 << 20, 0, 5000, 0);
+	for (int n = 0; n < 200; n++) {
+		sim_step(&m);
+	}
+	rstream_reset(&m.a.s);
+	assert_true(sim_run(&m, 10000) < 10000);
+	assert_true(m.a.s.is_rst_sent);
+	assert_true(m.b.s.is_peer_reset);
+	assert_false(m.b.got_eof);
+	rstream_read_peek(&m.b.s, &p, &len);
+	assert_int_equal(len, 0);
+	rstream_write_space(&m.b.s, &w, &len);
+	assert_int_equal(len, 0);
+	sim_fini(&m);
+}
+
+static void test_rstream_half_close_keeps_the_other_direction_open(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	sim_init(&m, 1000, 500000, 2, 8000, 4000);
+	/* a finishes at once; b keeps sending a long reply after a's FIN. */
+	while (!m.b.got_eof && m.now_us < 10000000) {
+		sim_step(&m);
+	}
+	assert_true(m.b.got_eof);
+	assert_true(m.a.rx_done < 500000);
+	assert_true(sim_run(&m, 2000000) < 2000000);
+	check_delivery(&m);
+	sim_fini(&m);
+}
+
+static void test_rstream_gives_up_when_the_peer_is_gone(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	sim_init(&m, 100000, 0, 0, 5000, 0);
+	m.ab.loss_pct = 100;
+	assert_true(sim_run(&m, 100000) < 100000);
+	assert_true(m.a.s.is_failed);
+	assert_int_equal(m.a.s.stats.rtos, RSTREAM_RTO_GIVEUP + 1);
+	/* The RTO starts at 1 s (no sample yet) and doubles: well over 20 s. */
+	assert_true(m.now_us - 1000000 > 20000000);
+	sim_fini(&m);
+}
+
+static void test_rstream_holes_beyond_the_range_table_are_dropped_and_counted(void **state)
+{
+	static uint8_t data[1000];
+	struct rstream s;
+	struct frame_stream f = {.stream_id = 1, .data = data, .data_len = 100};
+
+	(void)state;
+	assert_int_equal(rstream_init(&s, 1, BUF_CAP, BUF_CAP), 0);
+	for (int i = 0; i < RSTREAM_RANGES_MAX + 5; i++) {
+		f.offset = 1000 + (uint64_t)i * 200; /* every segment leaves a hole */
+		rstream_on_stream(&s, &f, 1);
+	}
+	assert_int_equal(s.n_ranges, RSTREAM_RANGES_MAX);
+	assert_int_equal(s.stats.drops[RSTREAM_DROP_RANGES_FULL], 5);
+	/* Past the window: dropped. */
+	f.offset = BUF_CAP;
+	rstream_on_stream(&s, &f, 1);
+	assert_int_equal(s.stats.drops[RSTREAM_DROP_BEYOND_WINDOW], 1);
+	/* The missing start joins the first range, up to the next hole. */
+	f.offset = 0;
+	f.data_len = 1000;
+	rstream_on_stream(&s, &f, 1);
+	assert_int_equal(s.rcv_nxt, 1100);
+	assert_int_equal(s.n_ranges, RSTREAM_RANGES_MAX - 1);
+	rstream_fini(&s);
+}
+
+static void test_rstream_cwnd_shrinks_when_a_bottleneck_queue_overflows(void **state)
+{
+	struct sim m;
+	uint64_t peak = 0;
+
+	(void)state;
+	sim_init(&m, 8 << 20, 0, 0, 10000, 0);
+	/* 10 MB/s bottleneck, 10 ms delay each way, 60 kB of queue. */
+	m.ab.rate_bpus = 10.0;
+	m.ab.queue_bytes = 60000;
+	for (long n = 0; n < 4000000 && !both_done(&m); n++) {
+		sim_step(&m);
+		peak = m.a.s.cc.cwnd > peak ? m.a.s.cc.cwnd : peak;
+	}
+	check_delivery(&m);
+	fprintf(stderr,
+		"bottleneck: overflowed %" PRIu64 " loss_events %" PRIu64 " random %" PRIu64
+		" hystart %" PRIu64 " peak %" PRIu64 " cwnd %" PRIu64 " rtos %" PRIu64
+		" time %.2f s\n",
+		m.ab.overflowed, m.a.s.cc.loss_events, m.a.s.cc.random_losses,
+		m.a.s.cc.hystart_exits, peak, m.a.s.cc.cwnd, m.a.s.stats.rtos,
+		(double)(m.now_us - 1000000) / 1e6);
+	/* A standing queue (RTT above its floor) made the losses congestion:
+	 * the window came down. */
+	assert_true(m.a.s.cc.loss_events > 0 || m.a.s.cc.hystart_exits > 0);
+	assert_true(m.a.s.cc.cwnd < peak);
+	sim_fini(&m);
+}
+
+static void test_rstream_resends_in_flight_data_at_once_after_a_path_change(void **state)
+{
+	struct sim m;
+	uint64_t before;
+
+	(void)state;
+	sim_init(&m, 4 << 20, 0, 0, 20000, 0);
+	for (int n = 0; n < 300; n++) {
+		sim_step(&m);
+	}
+	assert_true(m.a.s.inflight > 0);
+	/* The old path dies with everything on it. */
+	m.ab.n = 0;
+	m.ba.n = 0;
+	before = m.a.s.stats.rexmit_segs;
+	rstream_on_path_change(&m.a.s, m.now_us);
+	assert_int_equal(m.a.s.cc.cwnd, (uint64_t)RSCC_INIT_SEGS * RSTREAM_MSS);
+	pump(&m.a, &m.ab, m.now_us);
+	assert_true(m.a.s.stats.rexmit_segs > before);
+	assert_true(sim_run(&m, 2000000) < 2000000);
+	check_delivery(&m);
+	assert_int_equal(m.a.s.stats.rtos, 0);
+	sim_fini(&m);
+}
+
+int main(void)
+{
+	const char *env = getenv("WH_TEST_SEED");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rstream_delivers_bytes_identically_on_a_clean_channel),
+		cmocka_unit_test(test_rstream_delivers_both_ways_through_loss_and_reordering),
+		cmocka_unit_test(test_rstream_stalls_on_a_full_window_and_recovers_a_lost_update),
+		cmocka_unit_test(test_rstream_reset_reaches_the_peer_and_stops_both),
+		cmocka_unit_test(test_rstream_half_close_keeps_the_other_direction_open),
+		cmocka_unit_test(test_rstream_gives_up_when_the_peer_is_gone),
+		cmocka_unit_test(test_rstream_holes_beyond_the_range_table_are_dropped_and_counted),
+		cmocka_unit_test(test_rstream_cwnd_shrinks_when_a_bottleneck_queue_overflows),
+		cmocka_unit_test(test_rstream_resends_in_flight_data_at_once_after_a_path_change),
+	};
+
+	if (env) {
+		seed = strtoull(env, NULL, 0);
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
