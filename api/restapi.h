@@ -31,9 +31,9 @@ struct restapi_path {
 	double relay_rtt_ms; /* of the relay, kept warm beside a direct path */
 	double relay_loss;
 	uint64_t stats_age_ms; /* since the client's last report */
-	uint16_t relay_port; /* this client's relay port towards peer, 0 none */
-	bool is_bound;	     /* the client bound its relay port */
-	uint64_t packets;    /* datagrams from this client towards peer */
+	uint16_t relay_port;   /* this client's relay port towards peer, 0 none */
+	bool is_bound;	       /* the client bound its relay port */
+	uint64_t packets;      /* datagrams from this client towards peer */
 	uint64_t bytes;
 	uint64_t drops;
 };

@@ -41,9 +41,9 @@ struct client {
 	struct srvconn srv;
 	struct natwatch nw;
 	struct routeintake rs;
-	struct peer *peers;	/* owns: list */
-	struct flow_udp *flows; /* owns: list */
-	struct statusapi *api;	/* owns: the local API (NULL when off) */
+	struct peer *peers;	  /* owns: list */
+	struct flow_udp *flows;	  /* owns: list */
+	struct statusapi *api;	  /* owns: the local API (NULL when off) */
 	struct flow_tcp_set *tcp; /* owns: TCP flows and streams (flow_tcp.h) */
 	/* Scratch for one packet at a time (single-threaded, no nesting). */
 	uint8_t pt[WIRE_MAX_PACKET];

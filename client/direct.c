@@ -448,8 +448,8 @@ static void send_stats(struct peer *p, uint64_t now_us)
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_PATH_STATS;
 	f.u.path_stats.peer = p->def.peer;
-	f.u.path_stats.kind = r.kind == DIRECT_KIND_DIRECT ? FRAME_PATH_KIND_DIRECT
-							   : FRAME_PATH_KIND_RELAY;
+	f.u.path_stats.kind =
+		r.kind == DIRECT_KIND_DIRECT ? FRAME_PATH_KIND_DIRECT : FRAME_PATH_KIND_RELAY;
 	f.u.path_stats.rtt_us = (uint32_t)(r.rtt_ms * 1000.0);
 	f.u.path_stats.loss_ppm = to_ppm(r.loss);
 	f.u.path_stats.relay_rtt_us = (uint32_t)(r.relay_rtt_ms * 1000.0);

@@ -31,7 +31,7 @@ struct xsock;
 #define DIRECT_REQUEST_WAIT_US 2000000ull /* no PUNCH after a request: ask again */
 #define DIRECT_CLASS_WAIT_US 6000000ull	  /* ask even if our NAT class is unknown */
 #define DIRECT_REPROBE_US 100000ull	  /* probes to an unexpected source address */
-#define DIRECT_STATS_FIRST_US 2000000ull /* first PATH_STATS after the session is up */
+#define DIRECT_STATS_FIRST_US 2000000ull  /* first PATH_STATS after the session is up */
 
 enum direct_kind { DIRECT_KIND_RELAY = 0, DIRECT_KIND_DIRECT };
 

@@ -307,10 +307,8 @@ static void on_path_stats(struct conn *cn, struct registry_client *c, const stru
 }
 
 static frame_fn *const frame_handlers[FRAME_TYPE_COUNT] = {
-	[FRAME_PATH] = on_path,
-	[FRAME_PATH_STATS] = on_path_stats,
-	[FRAME_REGISTER] = on_register,
-	[FRAME_PING] = on_ping,
+	[FRAME_PATH] = on_path,		[FRAME_PATH_STATS] = on_path_stats,
+	[FRAME_REGISTER] = on_register, [FRAME_PING] = on_ping,
 	[FRAME_SYNC] = on_sync,
 };
 

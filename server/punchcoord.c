@@ -261,9 +261,8 @@ void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct re
 	}
 }
 
-void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg,
-			 struct registry_client *from, const struct frame_path_stats *s,
-			 uint64_t now_us)
+void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg, struct registry_client *from,
+			 const struct frame_path_stats *s, uint64_t now_us)
 {
 	struct registry_client *other = registry_find_by_id(reg, s->peer.text);
 	struct punchcoord_pair *p;

@@ -87,9 +87,8 @@ void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct re
 			  const struct frame_path *p, uint64_t now_us);
 
 /* from reports what it measures on its way to the peer (PATH_STATS). */
-void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg,
-			 struct registry_client *from, const struct frame_path_stats *s,
-			 uint64_t now_us);
+void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg, struct registry_client *from,
+			 const struct frame_path_stats *s, uint64_t now_us);
 /* The stats `id` reported for its way to `peer`, or NULL. */
 const struct punchcoord_side_stats *punchcoord_stats(const struct punchcoord *pc, const char *id,
 						     const char *peer);
