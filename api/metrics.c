@@ -85,10 +85,12 @@ static void emit_cb(void *mctx, const char *name, const char *help, bool is_coun
 
 struct member_stats {
 	char id[ROUTES_NAME_SIZE];
-	uint64_t packets, bytes, drops;
+	struct restapi_flow_member rep; /* what the member reported (FLOW_STATS) */
+	uint64_t relay_packets, relay_bytes, relay_drops; /* what the relay counted */
 };
 
-/* Sum each member's relay counters towards the flow's other members. */
+/* Each member's report about the flow, and its relay counters towards the
+ * flow's other members (a pair sharing several flows counts in each). */
 static size_t flow_members(struct restreq *r, const struct routes_flow *f, struct member_stats *out,
 			   size_t max)
 {
@@ -104,11 +106,12 @@ static size_t flow_members(struct restreq *r, const struct routes_flow *f, struc
 		}
 		memset(&out[n], 0, sizeof(out[n]));
 		snprintf(out[n].id, sizeof(out[n].id), "%s", id);
+		(void)r->api->ops->flow_member(r->api->ctx, f->name, id, &out[n].rep);
 		for (size_t k = 0; k < c->n_paths; k++) {
 			if (routes_flow_has_member(f, c->paths[k].peer)) {
-				out[n].packets += c->paths[k].packets;
-				out[n].bytes += c->paths[k].bytes;
-				out[n].drops += c->paths[k].drops;
+				out[n].relay_packets += c->paths[k].packets;
+				out[n].relay_bytes += c->paths[k].bytes;
+				out[n].relay_drops += c->paths[k].drops;
 			}
 		}
 		n++;
@@ -117,30 +120,72 @@ static size_t flow_members(struct restreq *r, const struct routes_flow *f, struc
 	return n;
 }
 
+/* One value of a member's stats for the flow families below. */
+static double member_value(const struct member_stats *m, int k)
+{
+	switch (k) {
+	case 0:
+		return (double)m->rep.tx_packets;
+	case 1:
+		return (double)m->rep.tx_bytes;
+	case 2:
+		return (double)m->rep.drops;
+	case 3:
+		return (double)m->rep.rx_packets;
+	case 4:
+		return (double)m->rep.rx_bytes;
+	case 5:
+		return m->rep.is_saturated ? 1 : 0;
+	default:
+		return (double)m->relay_packets;
+	}
+}
+
 static void flow_metrics(struct restreq *r, struct mbuf *b)
 {
-	static const char *const names[3] = {"wormhole_flow_packets_total",
-					     "wormhole_flow_bytes_total",
-					     "wormhole_flow_drops_total"};
-	static const char *const helps[3] = {
-		"Datagrams the relay received from members of the flow towards other members",
-		"Bytes the relay received from members of the flow towards other members",
-		"Datagrams of the flow's members the relay dropped"};
+	/* Per flow: the sum over members (the maximum for "saturated"); then
+	 * the same per member, under wormhole_flow_member_*, with a client
+	 * label. */
+	static const char *const names[7] = {"packets_total",		  "bytes_total",
+					     "drops_total",		  "delivered_packets_total",
+					     "delivered_bytes_total", "saturated",
+					     "relay_packets_total"};
+	static const char *const helps[7] = {
+		"Datagrams the apps of the flow's members sent into it (members' reports)",
+		"Bytes the apps of the flow's members sent into it (members' reports)",
+		"Datagrams of the flow the members dropped (members' reports)",
+		"Datagrams of the flow the members delivered to their apps (members' reports)",
+		"Bytes of the flow the members delivered to their apps (members' reports)",
+		"1 while a member reports the flow saturated (congestion reports)",
+		"Datagrams the relay received from members of the flow towards other members"};
 	const struct routes *rt = r->api->ops->routes(r->api->ctx);
 	struct member_stats *ms = calloc(ROUTES_MEMBERS_MAX, sizeof(*ms));
+	char name[80], flow[80], id[80];
 
-	for (int k = 0; ms && k < 3; k++) {
-		family(b, names[k], helps[k], true);
-		for (size_t i = 0; i < rt->n_flows; i++) {
-			size_t n = flow_members(r, &rt->flows[i], ms, ROUTES_MEMBERS_MAX);
-			uint64_t sum = 0;
-			char flow[80];
+	for (int per_member = 0; ms && per_member < 2; per_member++) {
+		for (int k = 0; k < 7; k++) {
+			snprintf(name, sizeof(name), "wormhole_flow_%s%s",
+				 per_member ? "member_" : "", names[k]);
+			family(b, name, helps[k], k != 5);
+			for (size_t i = 0; i < rt->n_flows; i++) {
+				size_t n = flow_members(r, &rt->flows[i], ms, ROUTES_MEMBERS_MAX);
+				double sum = 0;
 
-			for (size_t m = 0; m < n; m++) {
-				sum += k == 0 ? ms[m].packets : k == 1 ? ms[m].bytes : ms[m].drops;
+				label_value(rt->flows[i].name, flow, sizeof(flow));
+				for (size_t m = 0; m < n; m++) {
+					double v = member_value(&ms[m], k);
+
+					sum = k == 5 ? (v > sum ? v : sum) : sum + v;
+					if (per_member) {
+						label_value(ms[m].id, id, sizeof(id));
+						put(b, "%s{flow=\"%s\",client=\"%s\"} %.17g\n", name,
+						    flow, id, v);
+					}
+				}
+				if (!per_member) {
+					put(b, "%s{flow=\"%s\"} %.17g\n", name, flow, sum);
+				}
 			}
-			label_value(rt->flows[i].name, flow, sizeof(flow));
-			put(b, "%s{flow=\"%s\"} %llu\n", names[k], flow, (unsigned long long)sum);
 		}
 	}
 	free(ms);
@@ -212,35 +257,66 @@ void metrics_serve(struct restreq *r)
 	free(b.p);
 }
 
+/* One member of GET /flows/{name}/stats: its report, or nulls before one. */
+static bool member_json(cJSON *a, const struct member_stats *m)
+{
+	const struct restapi_flow_member *p = &m->rep;
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o || !cJSON_AddItemToArray(a, o)) {
+		cJSON_Delete(o);
+		return false;
+	}
+	if (!cJSON_AddStringToObject(o, "id", m->id) ||
+	    !cJSON_AddBoolToObject(o, "reported", p->has_report) ||
+	    !cJSON_AddNumberToObject(o, "packets", (double)p->tx_packets) ||
+	    !cJSON_AddNumberToObject(o, "bytes", (double)p->tx_bytes) ||
+	    !cJSON_AddNumberToObject(o, "delivered_packets", (double)p->rx_packets) ||
+	    !cJSON_AddNumberToObject(o, "delivered_bytes", (double)p->rx_bytes) ||
+	    !cJSON_AddNumberToObject(o, "drops", (double)p->drops) ||
+	    !cJSON_AddBoolToObject(o, "saturated", p->is_saturated) ||
+	    !cJSON_AddNumberToObject(o, "send_kbps", p->send_kbps) ||
+	    !cJSON_AddNumberToObject(o, "loss", p->loss) ||
+	    !cJSON_AddNumberToObject(o, "relay_packets", (double)m->relay_packets) ||
+	    !cJSON_AddNumberToObject(o, "relay_bytes", (double)m->relay_bytes) ||
+	    !cJSON_AddNumberToObject(o, "relay_drops", (double)m->relay_drops)) {
+		return false;
+	}
+	if (p->has_capacity ? !cJSON_AddNumberToObject(o, "capacity_kbps", p->capacity_kbps)
+			    : !cJSON_AddNullToObject(o, "capacity_kbps")) {
+		return false;
+	}
+	return p->has_report ? cJSON_AddNumberToObject(o, "report_age_ms", (double)p->age_ms) != NULL
+			     : cJSON_AddNullToObject(o, "report_age_ms") != NULL;
+}
+
 void metrics_flow_stats(struct restreq *r, const struct routes_flow *f)
 {
 	struct member_stats *ms = calloc(ROUTES_MEMBERS_MAX, sizeof(*ms));
 	size_t n = ms ? flow_members(r, f, ms, ROUTES_MEMBERS_MAX) : 0;
 	uint64_t tot[3] = {0, 0, 0};
+	bool saturated = false;
 	cJSON *o = cJSON_CreateObject();
 	cJSON *a = o ? cJSON_AddArrayToObject(o, "members") : NULL;
 	bool ok = a != NULL;
 
 	for (size_t i = 0; ok && i < n; i++) {
-		cJSON *m = cJSON_CreateObject();
-		ok = m && cJSON_AddItemToArray(a, m) &&
-		     cJSON_AddStringToObject(m, "id", ms[i].id) &&
-		     cJSON_AddNumberToObject(m, "packets", (double)ms[i].packets) &&
-		     cJSON_AddNumberToObject(m, "bytes", (double)ms[i].bytes) &&
-		     cJSON_AddNumberToObject(m, "drops", (double)ms[i].drops);
-		tot[0] += ms[i].packets;
-		tot[1] += ms[i].bytes;
-		tot[2] += ms[i].drops;
+		ok = member_json(a, &ms[i]);
+		tot[0] += ms[i].rep.tx_packets;
+		tot[1] += ms[i].rep.tx_bytes;
+		tot[2] += ms[i].rep.drops;
+		saturated = saturated || ms[i].rep.is_saturated;
 	}
 	ok = ok && cJSON_AddStringToObject(o, "flow", f->name) &&
 	     cJSON_AddNumberToObject(o, "packets", (double)tot[0]) &&
 	     cJSON_AddNumberToObject(o, "bytes", (double)tot[1]) &&
 	     cJSON_AddNumberToObject(o, "drops", (double)tot[2]) &&
-	     cJSON_AddStringToObject(o, "counted_at", "relay") &&
+	     cJSON_AddBoolToObject(o, "saturated", saturated) &&
+	     cJSON_AddStringToObject(o, "counted_at", "members") &&
 	     cJSON_AddStringToObject(o, "note",
-				     "relay counters between the flow's members; a "
-				     "pair of clients sharing several flows counts "
-				     "in each");
+				     "counters the members report about once a second "
+				     "(packets: what their apps sent into the flow); "
+				     "relay_*: what the relay carried between them");
 	free(ms);
 	if (!ok) {
 		cJSON_Delete(o);

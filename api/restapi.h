@@ -48,6 +48,19 @@ struct restapi_client {
 	size_t n_paths;
 };
 
+/* What a member reported about one flow (its counters since the flow was
+ * added on it; tx: from its apps into the flow, rx: delivered to them). */
+struct restapi_flow_member {
+	bool has_report;
+	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes, drops;
+	bool is_saturated;
+	bool has_capacity;
+	uint32_t capacity_kbps;
+	uint32_t send_kbps;
+	double loss;
+	uint64_t age_ms; /* since the report */
+};
+
 struct restapi_health {
 	const char *version;
 	uint64_t uptime_s;
@@ -79,6 +92,9 @@ struct restapi_ops {
 	 * the samples of one name must come one after another (Prometheus text
 	 * format: one family per name). labels is NULL or `key="value",...`. */
 	void (*metrics)(void *ctx, restapi_metric_fn *emit, void *mctx);
+	/* Member id's report about flow; false when it sent none. */
+	bool (*flow_member)(void *ctx, const char *flow, const char *id,
+			    struct restapi_flow_member *out);
 };
 
 struct restapi;

@@ -6,6 +6,7 @@
 #include "client.h"
 
 #include "client/flow_tcp.h"
+#include "client/flowreport.h"
 #include "client/flow_udp.h"
 #include "client/inbound.h"
 #include "client/localapi.h"
@@ -65,6 +66,7 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	stamp_init(&cl->stamp);
 	srvconn_init(&cl->srv);
 	natwatch_init(&cl->nw);
+	flowreport_init(&cl->fr);
 	ev_signal_init(&cl->sigint_watch, stop_signal_cb, SIGINT);
 	ev_signal_init(&cl->sigterm_watch, stop_signal_cb, SIGTERM);
 	cl->ini = client_ini_load(ini_path, d);
@@ -97,6 +99,7 @@ void client_run(struct client *cl)
 		return;
 	}
 	localapi_start(cl);
+	flowreport_start(cl);
 	log_info("client %s: running", cl->ini->id);
 	ev_run(cl->loop, 0);
 }
@@ -127,6 +130,7 @@ void client_fini(struct client *cl)
 	}
 	/* The local API reads all of the below: its threads end first. */
 	localapi_stop(cl);
+	flowreport_stop(cl);
 	/* Flows borrow peers, peers use the server session: free in that order,
 	 * before the index table and the socket they use. */
 	flow_tcp_free_all(cl);

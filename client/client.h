@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "client/flow_udp.h"
+#include "client/flowreport.h"
 #include "client/idxmap.h"
 #include "client/mainsock.h"
 #include "client/natwatch.h"
@@ -40,6 +41,7 @@ struct client {
 	struct mainsock ms;
 	struct srvconn srv;
 	struct natwatch nw;
+	struct flowreport fr; /* flow counters to the server */
 	struct routeintake rs;
 	struct peer *peers;	  /* owns: list */
 	struct flow_udp *flows;	  /* owns: list */

@@ -461,6 +461,54 @@ static int path_stats_validate(const struct frame *f)
 	return 0;
 }
 
+static void flow_stats_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_flow_stats *s = &f->u.flow_stats;
+
+	read_name(r, &s->flow);
+	s->flags = wire_read_u8(r);
+	s->tx_packets = wire_read_u64(r);
+	s->tx_bytes = wire_read_u64(r);
+	s->rx_packets = wire_read_u64(r);
+	s->rx_bytes = wire_read_u64(r);
+	s->drops = wire_read_u64(r);
+	s->capacity_kbps = wire_read_u32(r);
+	s->send_kbps = wire_read_u32(r);
+	s->loss_ppm = wire_read_u32(r);
+}
+
+static void flow_stats_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_flow_stats *s = &f->u.flow_stats;
+
+	write_name(w, &s->flow);
+	wire_write_u8(w, s->flags);
+	wire_write_u64(w, s->tx_packets);
+	wire_write_u64(w, s->tx_bytes);
+	wire_write_u64(w, s->rx_packets);
+	wire_write_u64(w, s->rx_bytes);
+	wire_write_u64(w, s->drops);
+	wire_write_u32(w, s->capacity_kbps);
+	wire_write_u32(w, s->send_kbps);
+	wire_write_u32(w, s->loss_ppm);
+}
+
+static size_t flow_stats_size(const struct frame *f)
+{
+	return 1 + (size_t)f->u.flow_stats.flow.len + 1 + 5 * 8 + 3 * 4;
+}
+
+static int flow_stats_validate(const struct frame *f)
+{
+	const struct frame_flow_stats *s = &f->u.flow_stats;
+
+	if (!name_ok(&s->flow, false) || (s->flags & ~FRAME_FLOW_STATS_FLAGS_ALL) ||
+	    s->loss_ppm > 1000000) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* ---- congestion feedback ---- */
 
 static void cc_read(struct wire_reader *r, struct frame *f)
@@ -867,6 +915,8 @@ static const struct frame_ops frame_table[FRAME_TYPE_COUNT] = {
 	[FRAME_PUNCH] = {punch_read, punch_write, punch_size, punch_validate},
 	[FRAME_PATH_STATS] = {path_stats_read, path_stats_write, path_stats_size,
 			      path_stats_validate},
+	[FRAME_FLOW_STATS] = {flow_stats_read, flow_stats_write, flow_stats_size,
+			      flow_stats_validate},
 	[FRAME_FLOW_OPTS] = {flow_opts_read, flow_opts_write, flow_opts_size, flow_opts_validate},
 	[FRAME_CC_ECHO] = {cc_echo_read, cc_echo_write, cc_echo_size, always_valid},
 };

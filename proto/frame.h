@@ -42,6 +42,8 @@ enum frame_type {
 	FRAME_PUNCH = 0x10,	 /* server -> client: run a punch attempt */
 	FRAME_CC_ECHO = 0x11,	 /* congestion feedback: delay echo, beside FRAME_CC */
 	FRAME_PATH_STATS = 0x12, /* client -> server: the path to a peer, measured */
+	/* 0x13, 0x14: flow join request and answer (another branch) */
+	FRAME_FLOW_STATS = 0x15, /* client -> server: a flow's counters, for the API */
 	FRAME_TYPE_COUNT
 };
 
@@ -192,6 +194,29 @@ struct frame_path_stats {
 	uint32_t loss_ppm;
 	uint32_t relay_rtt_us;
 	uint32_t relay_loss_ppm;
+};
+
+#define FRAME_FLOW_STATS_SATURATED 0x01 /* the flow is saturated (congestion reports) */
+#define FRAME_FLOW_STATS_MEASURED 0x02	/* capacity_kbps holds an estimate */
+#define FRAME_FLOW_STATS_FLAGS_ALL (FRAME_FLOW_STATS_SATURATED | FRAME_FLOW_STATS_MEASURED)
+
+/* flow name | flags u8 | tx_packets u64 | tx_bytes u64 | rx_packets u64 |
+ * rx_bytes u64 | drops u64 | capacity_kbps u32 | send_kbps u32 |
+ * loss_ppm u32. A client's counters for one flow since it was added
+ * (tx: from its local apps into the flow; rx: delivered to them), sent to
+ * the server about every second while they change, for the API: on a
+ * direct path the server sees none of the traffic. */
+struct frame_flow_stats {
+	struct frame_name flow;
+	uint8_t flags;
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t drops;
+	uint32_t capacity_kbps;
+	uint32_t send_kbps;
+	uint32_t loss_ppm; /* 0..1000000 */
 };
 
 /* flow_id u32 | interval_us u32 | rx_packets u32 | lost_packets u32 |
@@ -363,6 +388,7 @@ struct frame {
 		struct frame_cc cc;
 		struct frame_cc_echo cc_echo;
 		struct frame_path_stats path_stats;
+		struct frame_flow_stats flow_stats;
 		struct frame_flow_opts flow_opts;
 		struct frame_route route;
 		struct frame_join join;

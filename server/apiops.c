@@ -193,6 +193,32 @@ static void ops_metrics(void *ctx, restapi_metric_fn *emit, void *m)
 	}
 }
 
+static bool ops_flow_member(void *ctx, const char *flow, const char *id,
+			    struct restapi_flow_member *out)
+{
+	struct server *srv = ctx;
+	struct registry_client *c = registry_find_by_id(&srv->registry, id);
+	const struct registry_flowstat *e = c ? registry_flowstat_get(c, flow) : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!e) {
+		return false;
+	}
+	out->has_report = true;
+	out->tx_packets = e->s.tx_packets;
+	out->tx_bytes = e->s.tx_bytes;
+	out->rx_packets = e->s.rx_packets;
+	out->rx_bytes = e->s.rx_bytes;
+	out->drops = e->s.drops;
+	out->is_saturated = (e->s.flags & FRAME_FLOW_STATS_SATURATED) != 0;
+	out->has_capacity = (e->s.flags & FRAME_FLOW_STATS_MEASURED) != 0;
+	out->capacity_kbps = e->s.capacity_kbps;
+	out->send_kbps = e->s.send_kbps;
+	out->loss = e->s.loss_ppm / 1e6;
+	out->age_ms = (monotime_now_us() - e->updated_us) / 1000;
+	return true;
+}
+
 static const struct restapi_ops ops = {
 	.routes = ops_routes,
 	.read_text = ops_read_text,
@@ -200,6 +226,7 @@ static const struct restapi_ops ops = {
 	.health = ops_health,
 	.client = ops_client,
 	.metrics = ops_metrics,
+	.flow_member = ops_flow_member,
 };
 
 int apiops_start(struct server *srv, struct diag *d)

@@ -306,7 +306,20 @@ static void on_path_stats(struct conn *cn, struct registry_client *c, const stru
 	punchcoord_on_stats(&cn->punch, cn->reg, c, &f->u.path_stats, now_us);
 }
 
+/* A client's flow counters (for the API), for flows it is a member of. */
+static void on_flow_stats(struct conn *cn, struct registry_client *c, const struct frame *f,
+			  uint64_t now_us)
+{
+	const struct routes_flow *fl = routes_find_flow(cn->routes, f->u.flow_stats.flow.text);
+
+	if (!fl || !routes_flow_has_member(fl, c->id) ||
+	    registry_flowstat_put(c, &f->u.flow_stats, now_us) != 0) {
+		cn->stats.frames_ignored++;
+	}
+}
+
 static frame_fn *const frame_handlers[FRAME_TYPE_COUNT] = {
+	[FRAME_FLOW_STATS] = on_flow_stats,
 	[FRAME_PATH] = on_path,		[FRAME_PATH_STATS] = on_path_stats,
 	[FRAME_REGISTER] = on_register, [FRAME_PING] = on_ping,
 	[FRAME_SYNC] = on_sync,

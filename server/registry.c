@@ -75,7 +75,47 @@ static void client_free(struct registry *reg, struct registry_client *c)
 		}
 	}
 	session_free(c->session);
+	free(c->fstats);
 	free(c);
+}
+
+int registry_flowstat_put(struct registry_client *c, const struct frame_flow_stats *s,
+			  uint64_t now_us)
+{
+	struct registry_flowstat *e = (struct registry_flowstat *)registry_flowstat_get(c, s->flow.text);
+
+	if (!e) {
+		if (c->n_fstats == REGISTRY_FLOWSTATS_MAX) {
+			return -ENOSPC;
+		}
+		if (c->n_fstats == c->cap_fstats) {
+			size_t cap = c->cap_fstats ? 2 * c->cap_fstats : 4;
+			struct registry_flowstat *n = realloc(c->fstats, cap * sizeof(*n));
+
+			if (!n) {
+				return -ENOMEM;
+			}
+			c->fstats = n;
+			c->cap_fstats = cap;
+		}
+		e = &c->fstats[c->n_fstats++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->flow, sizeof(e->flow), "%s", s->flow.text);
+	}
+	e->s = *s;
+	e->updated_us = now_us;
+	return 0;
+}
+
+const struct registry_flowstat *registry_flowstat_get(const struct registry_client *c,
+						      const char *flow)
+{
+	for (size_t i = 0; i < c->n_fstats; i++) {
+		if (strcmp(c->fstats[i].flow, flow) == 0) {
+			return &c->fstats[i];
+		}
+	}
+	return NULL;
 }
 
 static struct registry_client *client_new(struct registry *reg, const struct routes_client *rc)

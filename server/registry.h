@@ -27,6 +27,16 @@ struct listener_sock;
  * handshake of ours in flight. */
 #define REGISTRY_INDICES_MAX 4
 
+/* A client's last FLOW_STATS for one flow (its counters since the flow was
+ * added on that client). */
+struct registry_flowstat {
+	char flow[ROUTES_NAME_SIZE];
+	struct frame_flow_stats s; /* s.flow as sent */
+	uint64_t updated_us;
+};
+
+#define REGISTRY_FLOWSTATS_MAX 256 /* flows remembered per client */
+
 struct registry_client {
 	char id[ROUTES_NAME_SIZE];
 	uint8_t key[WIRE_KEY_LEN];
@@ -49,6 +59,9 @@ struct registry_client {
 	bool has_set;
 	uint64_t set_sent_us;
 	uint64_t stamp; /* last stamp of an initiation the server sent */
+	struct registry_flowstat *fstats; /* owns: n_fstats of cap_fstats */
+	size_t n_fstats;
+	size_t cap_fstats;
 };
 
 struct registry {
@@ -81,6 +94,14 @@ struct registry_client *registry_find_by_index(struct registry *reg, uint32_t id
  * no longer uses are dropped first. Returns the index, or 0 when none is
  * free (the caller drops the handshake). */
 uint32_t registry_index_new(struct registry *reg, struct registry_client *c);
+/* Keep s as c's latest report for its flow. Returns 0 or -ENOMEM /
+ * -ENOSPC (REGISTRY_FLOWSTATS_MAX flows already). */
+int registry_flowstat_put(struct registry_client *c, const struct frame_flow_stats *s,
+			  uint64_t now_us);
+/* c's latest report for flow, or NULL. */
+const struct registry_flowstat *registry_flowstat_get(const struct registry_client *c,
+						      const char *flow);
+
 /* Drop c's indices its session no longer owns. */
 void registry_index_purge(struct registry *reg, struct registry_client *c);
 

@@ -17,6 +17,9 @@ BF=build/release/tools/bench_flow
 rm -rf "$dir"
 mkdir -p "$dir"
 cp config/examples/*.ini config/examples/*.key "$dir"/
+# On loopback: bind the clients there, so the local addresses they offer
+# as punching candidates are loopback ones too.
+for c in drone3 gcs4; do printf '\n[uplink lo]\nsource = 127.0.0.1\n' >>"$dir/$c.ini"; done
 chmod 600 "$dir"/*.key
 pub() { bin/wormhole-keygen pubkey <"$dir/$1.key"; }
 cat >"$dir/routes.conf" <<CONF

@@ -134,6 +134,18 @@ python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= 1500 else 1)" "$gap"
 	fail "longest gap ${gap} ms > 1500 ms"
 [ "$got" -ge 1050 ] || fail "only $got of 1200 datagrams arrived across the cut"
 [ "$dup" = 0 ] || fail "the app saw $dup duplicates"
+# The server's flow statistics count the direct traffic too (the members
+# report their counters): drone1 sent 1200 into mavlink, gcs1 delivered $got.
+flow_stats() {
+	lab_exec srv curl -s -H "Authorization: Bearer failover-test-token-0123" \
+		"http://127.0.0.1:7480/api/v1/flows/mavlink/stats" | /usr/bin/python3 -c '
+import json, sys
+m = {x["id"]: x for x in json.load(sys.stdin)["members"]}
+print(m["drone1"]["packets"], m["gcs1"]["delivered_packets"])'
+}
+stats_ok() { [ "$(flow_stats)" = "1200 $got" ]; }
+wait_until 5 stats_ok || fail "server flow stats: $(flow_stats) (want 1200 $got)"
+echo "  server flow stats: drone1 sent $(flow_stats | cut -d' ' -f1), gcs1 delivered $got"
 grep -q "path drone1 -> gcs1: fallback to relay\|path gcs1 -> drone1: fallback to relay" \
 	"$LAB_DIR/server.log" || fail "the server did not log the fallback"
 wait_until 20 both_direct_n 2 || fail "the pair did not go back to direct after healing"
