@@ -67,7 +67,7 @@ static void frame_seeds(void)
 	uint8_t buf[1024];
 	uint8_t all[4096];
 	size_t n = 0;
-	struct frame f[13];
+	struct frame f[14];
 	const uint8_t unknown[] = {0x7e, 0, 2, 1, 2, 0x00, 0, 1, 0, FRAME_PING, 0, 12,
 				   0,	 0, 0, 1, 0, 0,	   0, 0, 0, 0,		0, 9};
 	char name[32];
@@ -136,7 +136,14 @@ static void frame_seeds(void)
 	f[12].u.path_stats.rtt_us = 21000;
 	f[12].u.path_stats.loss_ppm = 500;
 	f[12].u.path_stats.relay_rtt_us = 48000;
-	for (size_t i = 0; i < 13; i++) {
+	f[13].type = FRAME_FLOW_STATS;
+	set_name(&f[13].u.flow_stats.flow, "video");
+	f[13].u.flow_stats.flags = FRAME_FLOW_STATS_SATURATED | FRAME_FLOW_STATS_MEASURED;
+	f[13].u.flow_stats.tx_packets = 1000;
+	f[13].u.flow_stats.tx_bytes = 1200000;
+	f[13].u.flow_stats.capacity_kbps = 9900;
+	f[13].u.flow_stats.loss_ppm = 12000;
+	for (size_t i = 0; i < 14; i++) {
 		size_t len = one_frame(buf, sizeof(buf), &f[i]);
 
 		snprintf(name, sizeof(name), "type_%02x", f[i].type);
