@@ -229,6 +229,9 @@ static int flush_run(struct udpio_txq *q)
 			struct cmsghdr *c;
 			uint16_t seg = e->len;
 
+			/* Whole buffer zeroed: the kernel (and valgrind) reads the
+			 * cmsg padding too. */
+			memset(ctl[m].buf, 0, sizeof(ctl[m].buf));
 			msgs[m].msg_hdr.msg_control = ctl[m].buf;
 			msgs[m].msg_hdr.msg_controllen = sizeof(ctl[m].buf);
 			c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
