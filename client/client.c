@@ -64,6 +64,7 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	cl->started_us = monotime_now_us();
 	stamp_init(&cl->stamp);
 	srvconn_init(&cl->srv);
+	joinwait_init(&cl->jw);
 	natwatch_init(&cl->nw);
 	ev_signal_init(&cl->sigint_watch, stop_signal_cb, SIGINT);
 	ev_signal_init(&cl->sigterm_watch, stop_signal_cb, SIGTERM);
@@ -125,6 +126,8 @@ void client_fini(struct client *cl)
 	if (cl->ini) {
 		log_counters(cl);
 	}
+	/* Joins in flight hold local API requests: answer them first. */
+	joinwait_fini(cl);
 	/* The local API reads all of the below: its threads end first. */
 	localapi_stop(cl);
 	/* Flows borrow peers, peers use the server session: free in that order,
