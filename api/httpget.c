@@ -1,7 +1,7 @@
 /* httpget: a minimal blocking HTTP client for the local APIs. Sends one
- * GET with Connection: close, reads until the peer closes (bounded in size
- * and time), and splits the status line from the body. No chunked decoding:
- * httpd answers with Content-Length and closes. */
+ * GET (or a POST with a small JSON body) with Connection: close, reads until the peer closes
+ * (bounded in size and time), and splits the status line from the body. No chunked decoding: httpd
+ * answers with Content-Length and closes. */
 #include "api/httpget.h"
 
 #include "common/addr.h"
@@ -133,21 +133,32 @@ static int split(char *buf, size_t used, int *status, char **body, size_t *len)
 	return 0;
 }
 
-int httpget(const struct sockaddr_storage *addr, const char *path, unsigned timeout_ms, int *status,
-	    char **body, size_t *len)
+/* One request: method path [with a JSON body], then read the answer. */
+static int request(const struct sockaddr_storage *addr, const char *method, const char *path,
+		   const char *json, unsigned timeout_ms, int *status, char **body, size_t *len)
 {
 	uint64_t deadline_us = monotime_now_us() + (uint64_t)timeout_ms * 1000u;
 	char host[ADDR_TEXT_MAX];
-	char req[512];
+	char req[HTTPGET_REQUEST_MAX];
+	size_t json_len = json ? strlen(json) : 0;
 	char *buf;
 	size_t used = 0;
-	int fd, err;
+	int fd, err, n;
 
 	addr_format((const struct sockaddr *)addr, host, sizeof(host));
-	if (snprintf(req, sizeof(req),
-		     "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n"
-		     "Connection: close\r\n\r\n",
-		     path, host) >= (int)sizeof(req)) {
+	if (json) {
+		n = snprintf(req, sizeof(req),
+			     "%s %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n"
+			     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+			     "Connection: close\r\n\r\n%s",
+			     method, path, host, json_len, json);
+	} else {
+		n = snprintf(req, sizeof(req),
+			     "%s %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n"
+			     "Connection: close\r\n\r\n",
+			     method, path, host);
+	}
+	if (n < 0 || n >= (int)sizeof(req)) {
 		return -ENAMETOOLONG;
 	}
 	fd = connect_to(addr, deadline_us);
@@ -159,7 +170,7 @@ int httpget(const struct sockaddr_storage *addr, const char *path, unsigned time
 		close(fd);
 		return -ENOMEM;
 	}
-	err = send_all(fd, req, strlen(req), deadline_us);
+	err = send_all(fd, req, (size_t)n, deadline_us);
 	if (err == 0) {
 		err = recv_all(fd, buf, HTTPGET_REPLY_MAX, &used, deadline_us);
 	}
@@ -169,4 +180,16 @@ int httpget(const struct sockaddr_storage *addr, const char *path, unsigned time
 	}
 	free(buf);
 	return err;
+}
+
+int httpget(const struct sockaddr_storage *addr, const char *path, unsigned timeout_ms, int *status,
+	    char **body, size_t *len)
+{
+	return request(addr, "GET", path, NULL, timeout_ms, status, body, len);
+}
+
+int httpget_post(const struct sockaddr_storage *addr, const char *path, const char *json,
+		 unsigned timeout_ms, int *status, char **body, size_t *len)
+{
+	return request(addr, "POST", path, json, timeout_ms, status, body, len);
 }

@@ -146,8 +146,8 @@ static void flow_metrics(struct restreq *r, struct mbuf *b)
 	/* Per flow: the sum over members (the maximum for "saturated"); then
 	 * the same per member, under wormhole_flow_member_*, with a client
 	 * label. */
-	static const char *const names[7] = {"packets_total",		  "bytes_total",
-					     "drops_total",		  "delivered_packets_total",
+	static const char *const names[7] = {"packets_total",	      "bytes_total",
+					     "drops_total",	      "delivered_packets_total",
 					     "delivered_bytes_total", "saturated",
 					     "relay_packets_total"};
 	static const char *const helps[7] = {
@@ -178,8 +178,8 @@ static void flow_metrics(struct restreq *r, struct mbuf *b)
 					sum = k == 5 ? (v > sum ? v : sum) : sum + v;
 					if (per_member) {
 						label_value(ms[m].id, id, sizeof(id));
-						put(b, "%s{flow=\"%s\",client=\"%s\"} %.17g\n", name,
-						    flow, id, v);
+						put(b, "%s{flow=\"%s\",client=\"%s\"} %.17g\n",
+						    name, flow, id, v);
 					}
 				}
 				if (!per_member) {
@@ -286,8 +286,9 @@ static bool member_json(cJSON *a, const struct member_stats *m)
 			    : !cJSON_AddNullToObject(o, "capacity_kbps")) {
 		return false;
 	}
-	return p->has_report ? cJSON_AddNumberToObject(o, "report_age_ms", (double)p->age_ms) != NULL
-			     : cJSON_AddNullToObject(o, "report_age_ms") != NULL;
+	return p->has_report
+		       ? cJSON_AddNumberToObject(o, "report_age_ms", (double)p->age_ms) != NULL
+		       : cJSON_AddNullToObject(o, "report_age_ms") != NULL;
 }
 
 void metrics_flow_stats(struct restreq *r, const struct routes_flow *f)

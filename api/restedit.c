@@ -203,13 +203,51 @@ static const char *member_list(struct restreq *r, const struct routes_flow *f, c
 	return want;
 }
 
+int restedit_member_text(const char *text, size_t len, const struct routes_flow *f, const char *id,
+			 const char *list, char **out, size_t *out_len, char *err, size_t err_len)
+{
+	cJSON *obj = flowjson_from_flow(f);
+	cJSON *a = obj ? cJSON_GetObjectItemCaseSensitive(obj, list) : NULL;
+	cJSON *s = cJSON_CreateString(id);
+	char *group = NULL;
+	int rc = -ENOMEM;
+
+	snprintf(err, err_len, "out of memory");
+	if (obj && !a) {
+		a = cJSON_AddArrayToObject(obj, list); /* an empty list is left out */
+	}
+	if (!a || !s) {
+		goto done;
+	}
+	if (drop_id(a, id)) {
+		rc = -EALREADY;
+		goto done;
+	}
+	if (!cJSON_AddItemToArray(a, s)) {
+		goto done;
+	}
+	s = NULL; /* the array owns it now */
+	rc = flowjson_to_text(obj, &group, err, err_len) != 0 ? -EINVAL : 0;
+	if (rc == 0) {
+		rc = cfgedit_flow_replace(text, len, f->name, group, out, out_len);
+		free(group);
+	}
+done:
+	cJSON_Delete(s);
+	cJSON_Delete(obj);
+	return rc;
+}
+
 void restedit_member_add(struct restreq *r, const char *name)
 {
 	const struct routes_flow *f = routes_find_flow(r->api->ops->routes(r->api->ctx), name);
 	cJSON *body = restreq_body(r);
-	cJSON *obj = NULL;
+	char err[FLOWJSON_ERR_MAX];
 	const cJSON *id;
 	const char *list;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
 
 	if (!body) {
 		return;
@@ -220,22 +258,21 @@ void restedit_member_add(struct restreq *r, const char *name)
 	} else if (!cJSON_IsString(id)) {
 		restreq_error(r, 400, "id: %s", id ? "must be a string" : "missing");
 	} else if ((list = member_list(r, f, cJSON_GetObjectItemCaseSensitive(body, "as")))) {
-		obj = flowjson_from_flow(f);
-		cJSON *a = obj ? cJSON_GetObjectItemCaseSensitive(obj, list) : NULL;
-		cJSON *s = cJSON_CreateString(id->valuestring);
-		bool is_there = a && drop_id(a, id->valuestring);
-
-		if (!a || !s || !cJSON_AddItemToArray(a, s)) {
-			cJSON_Delete(s);
-			restreq_error(r, 503, "out of memory");
-		} else if (is_there) {
-			/* Already in that list (re-added in place): nothing to write. */
+		rc = restedit_member_text(r->text, r->len, f, id->valuestring, list, &text, &len,
+					  err, sizeof(err));
+		if (rc == -EALREADY) {
+			/* Already in that list: nothing to write. */
 			restreq_json(r, 200, flowjson_from_flow(f), r->etag);
+		} else if (rc == -ENOMEM) {
+			restreq_error(r, 503, "out of memory");
+		} else if (rc == -EINVAL) {
+			restreq_error(r, 400, "%s", err);
+		} else if (rc != 0) {
+			edit_failed(r, rc, "such flow");
 		} else {
-			write_flow(r, obj, name, 201);
+			commit_and_answer(r, text, len, 201, name);
 		}
 	}
-	cJSON_Delete(obj);
 	cJSON_Delete(body);
 }
 

@@ -5,8 +5,10 @@
 #define WH_RESTEDIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct restreq;
+struct routes_flow;
 
 void restedit_flow_create(struct restreq *r);
 /* PUT replaces the flow with the body; PATCH (is_patch) merges the body
@@ -15,6 +17,16 @@ void restedit_flow_put(struct restreq *r, const char *name, bool is_patch);
 void restedit_flow_delete(struct restreq *r, const char *name);
 /* {"id": ID, "as": "from"|"to"|"member"}: 201 when added, 200 when it was there. */
 void restedit_member_add(struct restreq *r, const char *name);
+/* The edit behind a member add, shared with the server's FLOW_JOIN: the
+ * routes.conf text[0..len) with id appended to f's list ("from", "to" or
+ * "members"), f's group rewritten from the running flow and nothing else
+ * touched (config/cfgedit). On 0, *out is a new NUL-terminated text of
+ * *out_len bytes (caller frees); not validated: commit it like a reload.
+ * Returns 0, -EALREADY (id is in that list: nothing to write), -ENOMEM,
+ * -EINVAL (the flow cannot be written as text; err says why), or cfgedit's
+ * -ENOENT/-EPROTO (f is not in text / text not understood). */
+int restedit_member_text(const char *text, size_t len, const struct routes_flow *f, const char *id,
+			 const char *list, char **out, size_t *out_len, char *err, size_t err_len);
 /* Out of from/to/members, with its deliver, listen and joinable entries. */
 void restedit_member_del(struct restreq *r, const char *name, const char *id);
 /* {"key": BASE64}: 201 new, 200 replaced. */

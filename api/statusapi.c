@@ -124,6 +124,10 @@ static void handler(void *ctx, struct httpd_req *rq)
 	struct statusapi_status *st;
 	char *text;
 
+	if (strcmp(rq->path, JOINAPI_PATH) == 0) {
+		joinapi_handle(rq, sa->ops->join, sa->ctx);
+		return;
+	}
 	if (strcmp(rq->path, "/api/v1/status") != 0) {
 		(void)httpd_respond_error(rq, 404, "not found", NULL);
 		return;

@@ -6,6 +6,8 @@
 #ifndef WH_STATUSAPI_H
 #define WH_STATUSAPI_H
 
+#include "api/joinapi.h"
+
 #include <cjson/cJSON.h>
 #include <ev.h>
 #include <stdbool.h>
@@ -64,6 +66,8 @@ struct statusapi_status {
 struct statusapi_ops {
 	/* Fill out (zeroed by the caller) with the daemon's state now. */
 	void (*status)(void *ctx, struct statusapi_status *out);
+	/* POST /api/v1/join (api/joinapi.h); NULL: not served. */
+	joinapi_fn *join;
 };
 
 struct statusapi;

@@ -6,8 +6,8 @@
 #include "client.h"
 
 #include "client/flow_tcp.h"
-#include "client/flowreport.h"
 #include "client/flow_udp.h"
+#include "client/flowreport.h"
 #include "client/inbound.h"
 #include "client/localapi.h"
 #include "client/peer.h"
@@ -65,6 +65,7 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	cl->started_us = monotime_now_us();
 	stamp_init(&cl->stamp);
 	srvconn_init(&cl->srv);
+	joinwait_init(&cl->jw);
 	natwatch_init(&cl->nw);
 	flowreport_init(&cl->fr);
 	ev_signal_init(&cl->sigint_watch, stop_signal_cb, SIGINT);
@@ -128,6 +129,8 @@ void client_fini(struct client *cl)
 	if (cl->ini) {
 		log_counters(cl);
 	}
+	/* Joins in flight hold local API requests: answer them first. */
+	joinwait_fini(cl);
 	/* The local API reads all of the below: its threads end first. */
 	localapi_stop(cl);
 	flowreport_stop(cl);

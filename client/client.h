@@ -9,6 +9,7 @@
 #include "client/flow_udp.h"
 #include "client/flowreport.h"
 #include "client/idxmap.h"
+#include "client/joinwait.h"
 #include "client/mainsock.h"
 #include "client/natwatch.h"
 #include "client/routeintake.h"
@@ -40,6 +41,7 @@ struct client {
 	struct udpio_rx rx; /* owns: receive buffers shared by every socket */
 	struct mainsock ms;
 	struct srvconn srv;
+	struct joinwait jw; /* FLOW_JOIN requests from the local API */
 	struct natwatch nw;
 	struct flowreport fr; /* flow counters to the server */
 	struct routeintake rs;

@@ -7,6 +7,7 @@
 #include "api/statusapi.h"
 #include "client/client.h"
 #include "client/flow_udp.h"
+#include "client/joinwait.h"
 #include "client/peer.h"
 #include "common/addr.h"
 #include "common/cliopt.h"
@@ -110,7 +111,7 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 	}
 }
 
-static const struct statusapi_ops ops = {.status = status_cb};
+static const struct statusapi_ops ops = {.status = status_cb, .join = joinwait_request};
 
 void localapi_start(struct client *cl)
 {

@@ -1,6 +1,7 @@
 /* wormhole-client: command line and startup of the client daemon
  * (DESIGN §1, §8). Everything it runs lives in client.c. */
 #include "client/client.h"
+#include "client/joincmd.h"
 #include "client/localapi.h"
 #include "client/natcheck.h"
 
@@ -23,6 +24,7 @@ static void usage(FILE *out)
 		"Usage: %s [OPTIONS] [run]\n"
 		"       %s [OPTIONS] natcheck [--json]\n"
 		"       %s [OPTIONS] status [--json]\n"
+		"       %s [OPTIONS] join FLOW [--as from|to|member]\n"
 		"       %s --check-config [FILE]\n"
 		"\n"
 		"The wormhole client daemon: registers this machine with the server under its ID\n"
@@ -33,6 +35,8 @@ static void usage(FILE *out)
 		"  natcheck [--json]       classify this host's NAT against the server and print "
 		"it\n"
 		"  status [--json]         ask the running daemon (its local API) for its state\n"
+		"  join FLOW [--as ROLE]   ask the server to add this client to a joinable flow\n"
+		"                          (see '%s join --help')\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE       client.ini to use (default: client.ini)\n"
@@ -42,7 +46,7 @@ static void usage(FILE *out)
 		"      --log-format FMT    text|json (default: text)\n"
 		"  -h, --help              show this help and exit\n"
 		"  -V, --version           show the version and exit\n",
-		prog, prog, prog, prog);
+		prog, prog, prog, prog, prog, prog);
 }
 
 static int natcheck(const char *path, int argc, char **argv)
@@ -161,6 +165,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "status") == 0) {
 		return status(opt.config_path, argc - opt.first_arg - 1, argv + opt.first_arg + 1);
+	}
+	if (strcmp(cmd, "join") == 0) {
+		return joincmd_main(opt.config_path, argc - opt.first_arg, argv + opt.first_arg);
 	}
 	if (strcmp(cmd, "run") != 0) {
 		cliopt_usage_error(prog, "unknown command '%s'", cmd);

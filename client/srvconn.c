@@ -11,6 +11,7 @@
 #include "client/client.h"
 #include "client/flow_tcp.h"
 #include "client/flow_udp.h"
+#include "client/joinwait.h"
 #include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/sealout.h"
@@ -425,6 +426,11 @@ static void on_punch(struct client *cl, const struct frame *f, uint64_t now_us)
 	direct_on_punch(cl, &f->u.punch, now_us);
 }
 
+static void on_flow_join_ack(struct client *cl, const struct frame *f, uint64_t now_us)
+{
+	joinwait_on_ack(cl, &f->u.flow_join_ack, now_us);
+}
+
 /* PONG and everything else: the sign of life is the authenticated packet. */
 static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
 	[FRAME_PUNCH] = on_punch,
@@ -433,6 +439,7 @@ static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
 	[FRAME_SYNC] = on_sync,
 	[FRAME_RELAY_BIND] = on_relay_bind,
 	[FRAME_FLOW_OPTS] = on_flow_opts,
+	[FRAME_FLOW_JOIN_ACK] = on_flow_join_ack,
 };
 
 void srvconn_on_transport(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us)

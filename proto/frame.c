@@ -9,6 +9,8 @@
 #include "proto/frame.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef void frame_read_fn(struct wire_reader *r, struct frame *f);
@@ -894,6 +896,111 @@ static int register_validate(const struct frame *f)
 	return 0;
 }
 
+/* ---- flow join (client -> server) and its ack ---- */
+
+static void flow_join_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_flow_join *j = &f->u.flow_join;
+
+	j->request_id = wire_read_u32(r);
+	read_name(r, &j->flow);
+	j->role = wire_read_u8(r);
+}
+
+static void flow_join_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_flow_join *j = &f->u.flow_join;
+
+	wire_write_u32(w, j->request_id);
+	write_name(w, &j->flow);
+	wire_write_u8(w, j->role);
+}
+
+static size_t flow_join_size(const struct frame *f)
+{
+	return 4 + 1 + (size_t)f->u.flow_join.flow.len + 1;
+}
+
+static int flow_join_validate(const struct frame *f)
+{
+	const struct frame_flow_join *j = &f->u.flow_join;
+
+	return (name_ok(&j->flow, false) && j->role <= FRAME_JOIN_ROLE_MAX) ? 0 : -EINVAL;
+}
+
+static bool msg_char_ok(char c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+static void flow_join_ack_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_flow_join_ack *a = &f->u.flow_join_ack;
+	size_t len;
+
+	a->request_id = wire_read_u32(r);
+	a->status = wire_read_u8(r);
+	len = wire_read_u8(r);
+	if (len > WIRE_JOIN_MSG_MAX) {
+		r->err = true;
+		return;
+	}
+	wire_read_bytes(r, (uint8_t *)a->msg, len);
+	a->msg_len = (uint8_t)len;
+	a->msg[len] = '\0';
+}
+
+static void flow_join_ack_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_flow_join_ack *a = &f->u.flow_join_ack;
+
+	wire_write_u32(w, a->request_id);
+	wire_write_u8(w, a->status);
+	wire_write_u8(w, a->msg_len);
+	wire_write_bytes(w, (const uint8_t *)a->msg, a->msg_len);
+}
+
+static size_t flow_join_ack_size(const struct frame *f)
+{
+	return 4 + 1 + 1 + (size_t)f->u.flow_join_ack.msg_len;
+}
+
+/* The message is shown to people as it is: printable ASCII only, so a
+ * server cannot put control characters on an operator's terminal. */
+static int flow_join_ack_validate(const struct frame *f)
+{
+	const struct frame_flow_join_ack *a = &f->u.flow_join_ack;
+
+	if (a->status > FRAME_JOIN_STATUS_MAX || a->msg_len > WIRE_JOIN_MSG_MAX) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < a->msg_len; i++) {
+		if (!msg_char_ok(a->msg[i])) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void frame_join_ack_set_msg(struct frame_flow_join_ack *a, const char *fmt, ...)
+{
+	char buf[WIRE_JOIN_MSG_MAX + 1];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		n = 0;
+	}
+	a->msg_len = (uint8_t)((size_t)n < WIRE_JOIN_MSG_MAX ? (size_t)n : WIRE_JOIN_MSG_MAX);
+	for (size_t i = 0; i < a->msg_len; i++) {
+		a->msg[i] = msg_char_ok(buf[i]) ? buf[i] : '?';
+	}
+	a->msg[a->msg_len] = '\0';
+}
+
 /* ---- dispatch table and the public reader/writer ---- */
 
 static const struct frame_ops frame_table[FRAME_TYPE_COUNT] = {
@@ -919,6 +1026,9 @@ static const struct frame_ops frame_table[FRAME_TYPE_COUNT] = {
 			      flow_stats_validate},
 	[FRAME_FLOW_OPTS] = {flow_opts_read, flow_opts_write, flow_opts_size, flow_opts_validate},
 	[FRAME_CC_ECHO] = {cc_echo_read, cc_echo_write, cc_echo_size, always_valid},
+	[FRAME_FLOW_JOIN] = {flow_join_read, flow_join_write, flow_join_size, flow_join_validate},
+	[FRAME_FLOW_JOIN_ACK] = {flow_join_ack_read, flow_join_ack_write, flow_join_ack_size,
+				 flow_join_ack_validate},
 };
 
 /* The ops for a type we can decode, or NULL (padding and unknown types). */

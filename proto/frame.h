@@ -38,12 +38,13 @@ enum frame_type {
 	FRAME_SYNC = 0x0C,	 /* both ways: end of a route set / its ack */
 	FRAME_RELAY_BIND = 0x0D, /* client -> server on a relay port, and its ack */
 	FRAME_FLOW_OPTS = 0x0E,	 /* server -> client, part of a route set */
-	/* 0x0F is reserved (allocated on another branch). */
-	FRAME_PUNCH = 0x10,	 /* server -> client: run a punch attempt */
-	FRAME_CC_ECHO = 0x11,	 /* congestion feedback: delay echo, beside FRAME_CC */
-	FRAME_PATH_STATS = 0x12, /* client -> server: the path to a peer, measured */
-	/* 0x13, 0x14: flow join request and answer (another branch) */
-	FRAME_FLOW_STATS = 0x15, /* client -> server: a flow's counters, for the API */
+	/* 0x0F: unused */
+	FRAME_PUNCH = 0x10,	    /* server -> client: run a punch attempt */
+	FRAME_CC_ECHO = 0x11,	    /* congestion feedback: delay echo, beside FRAME_CC */
+	FRAME_PATH_STATS = 0x12,    /* client -> server: the path to a peer, measured */
+	FRAME_FLOW_JOIN = 0x13,	    /* client -> server: add me to a joinable flow */
+	FRAME_FLOW_JOIN_ACK = 0x14, /* server -> client: the answer to FLOW_JOIN */
+	FRAME_FLOW_STATS = 0x15,    /* client -> server: a flow's counters, for the API */
 	FRAME_TYPE_COUNT
 };
 
@@ -357,6 +358,48 @@ struct frame_join {
 	uint32_t caps;
 };
 
+/* The role a FLOW_JOIN asks for. DEFAULT lets the server pick: member for
+ * an N:N flow, to (a sink) for a from/to flow. */
+enum frame_join_role {
+	FRAME_JOIN_ROLE_DEFAULT = 0,
+	FRAME_JOIN_ROLE_FROM = 1,
+	FRAME_JOIN_ROLE_TO = 2,
+	FRAME_JOIN_ROLE_MEMBER = 3,
+	FRAME_JOIN_ROLE_MAX = FRAME_JOIN_ROLE_MEMBER
+};
+
+/* request_id u32 | flow name | role u8 (enum frame_join_role).
+ * Asks the server to add the sending client to a flow that allows it
+ * (routes.conf `joinable`); the identity is the session's. */
+struct frame_flow_join {
+	uint32_t request_id; /* chosen by the client, echoed in the ack */
+	struct frame_name flow;
+	uint8_t role;
+};
+
+/* Answers to FLOW_JOIN. OK and ALREADY are successes. */
+enum frame_join_status {
+	FRAME_JOIN_OK = 0,	     /* added; routes.conf written */
+	FRAME_JOIN_ALREADY = 1,	     /* already in that role; nothing written */
+	FRAME_JOIN_NO_FLOW = 2,	     /* no such flow */
+	FRAME_JOIN_NOT_JOINABLE = 3, /* the flow's joinable does not allow this client */
+	FRAME_JOIN_BAD_ROLE = 4,     /* role does not fit the flow (or a TCP flow's sink) */
+	FRAME_JOIN_INVALID = 5,	     /* the edited routes.conf does not validate */
+	FRAME_JOIN_RATE_LIMITED = 6, /* too soon after this client's last join */
+	FRAME_JOIN_SERVER_ERROR = 7, /* routes.conf could not be read or written */
+	FRAME_JOIN_STATUS_MAX = FRAME_JOIN_SERVER_ERROR
+};
+
+/* request_id u32 | status u8 | message (len u8 + text, printable ASCII,
+ * at most WIRE_JOIN_MSG_MAX bytes): what happened, for people
+ * ("joined video as to", "flow \"video\" is not joinable by drone3"). */
+struct frame_flow_join_ack {
+	uint32_t request_id;
+	uint8_t status; /* enum frame_join_status */
+	uint8_t msg_len;
+	char msg[WIRE_JOIN_MSG_MAX + 1]; /* NUL-terminated */
+};
+
 enum frame_natclass {
 	FRAME_NAT_UNKNOWN = 0,
 	FRAME_NAT_OPEN = 1,
@@ -396,6 +439,8 @@ struct frame {
 		struct frame_peer peer;
 		struct frame_sync sync;
 		struct frame_relay_bind relay_bind;
+		struct frame_flow_join flow_join;
+		struct frame_flow_join_ack flow_join_ack;
 	} u;
 };
 
@@ -425,6 +470,11 @@ WH_MUST_CHECK int frame_write(struct wire_writer *w, const struct frame *f);
 
 /* Append a padding frame of total size len (>= WIRE_FRAME_HEADER_LEN). */
 WH_MUST_CHECK int frame_write_padding(struct wire_writer *w, size_t len);
+
+/* Set a's message from printf-style text, cut at WIRE_JOIN_MSG_MAX bytes;
+ * characters outside printable ASCII become '?'. */
+void frame_join_ack_set_msg(struct frame_flow_join_ack *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* True if s[0..len) is a valid name: [A-Za-z0-9][A-Za-z0-9_.-]{0,31}. */
 bool frame_name_valid(const char *s, size_t len);

@@ -43,9 +43,8 @@ static int ops_read_text(void *ctx, char **text, size_t *len)
 	return reload_read_file(srv->reload.path, RELOAD_READ_MAX, text, len);
 }
 
-static int ops_commit(void *ctx, const char *text, size_t len, struct diag *d)
+int apiops_commit(struct server *srv, const char *text, size_t len, struct diag *d)
 {
-	struct server *srv = ctx;
 	const char *path = srv->reload.path;
 	char *old = NULL;
 	size_t old_len = 0;
@@ -76,6 +75,11 @@ static int ops_commit(void *ctx, const char *text, size_t len, struct diag *d)
 	free(old);
 	log_info("api: wrote %s (previous version in %s%s)", path, path, CFGWRITE_BACKUP_SUFFIX);
 	return 0;
+}
+
+static int ops_commit(void *ctx, const char *text, size_t len, struct diag *d)
+{
+	return apiops_commit(ctx, text, len, d);
 }
 
 static void ops_health(void *ctx, struct restapi_health *out)

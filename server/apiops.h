@@ -4,6 +4,8 @@
 #ifndef WH_APIOPS_H
 #define WH_APIOPS_H
 
+#include <stddef.h>
+
 struct server;
 struct diag;
 
@@ -14,6 +16,14 @@ struct diag;
 int apiops_start(struct server *srv, struct diag *d);
 /* Stop serving (joins the HTTP threads). Safe when never started. */
 void apiops_stop(struct server *srv);
+
+/* The one write-back path (REST edits and FLOW_JOIN): validate text as
+ * routes.conf and apply it live like a reload, then replace routes.conf
+ * atomically keeping the previous version as a backup. On a failed write
+ * the running state is put back. Returns 0; -EINVAL/-EBUSY/-EEXIST (text
+ * refused, d says why, nothing changed); -EIO (routes.conf could not be
+ * read or written, d says why, nothing changed). */
+int apiops_commit(struct server *srv, const char *text, size_t len, struct diag *d);
 
 /* The kind of the path between clients a and b as the server knows it:
  * "relay" (the only kind until punching lands, issue #6). */

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -318,11 +319,51 @@ static void on_flow_stats(struct conn *cn, struct registry_client *c, const stru
 	}
 }
 
+/* Keep the request: the join may apply a new configuration, which must not
+ * happen while this packet's frames (and c) are in use. One per packet. */
+static void on_flow_join(struct conn *cn, struct registry_client *c, const struct frame *f,
+			 uint64_t now_us)
+{
+	(void)now_us;
+	if (!cn->on_join || cn->has_join) {
+		cn->stats.frames_ignored++;
+		return;
+	}
+	cn->has_join = true;
+	snprintf(cn->join_id, sizeof(cn->join_id), "%s", c->id);
+	cn->join_req = f->u.flow_join;
+}
+
+/* Answer the packet's FLOW_JOIN, if any, once its frames are done. */
+static void run_join(struct conn *cn, uint64_t now_us)
+{
+	struct frame ack;
+	struct registry_client *c;
+	size_t len;
+
+	if (!cn->has_join) {
+		return;
+	}
+	cn->has_join = false;
+	memset(&ack, 0, sizeof(ack));
+	ack.type = FRAME_FLOW_JOIN_ACK;
+	cn->on_join(cn->join_ctx, cn->join_id, &cn->join_req, &ack.u.flow_join_ack, now_us);
+	/* A commit may have rebuilt the registry: find the client again. */
+	c = registry_find_by_id(cn->reg, cn->join_id);
+	len = c ? encode_frame(cn, &ack) : 0;
+	if (len > 0) {
+		(void)send_sealed(cn, c, cn->tx_pt, len, now_us);
+	}
+}
+
 static frame_fn *const frame_handlers[FRAME_TYPE_COUNT] = {
 	[FRAME_FLOW_STATS] = on_flow_stats,
-	[FRAME_PATH] = on_path,		[FRAME_PATH_STATS] = on_path_stats,
-	[FRAME_REGISTER] = on_register, [FRAME_PING] = on_ping,
+	[FRAME_PATH] = on_path,
+	[FRAME_PATH_STATS] = on_path_stats,
+	[FRAME_REGISTER] = on_register,
+	[FRAME_PING] = on_ping,
 	[FRAME_SYNC] = on_sync,
+	[FRAME_FLOW_JOIN] = on_flow_join,
 };
 
 static void handle_frames(struct conn *cn, struct registry_client *c, size_t len, uint64_t now_us)
@@ -413,6 +454,8 @@ static void on_transport(struct conn *cn, struct listener_sock *sock, const uint
 	}
 	note_address(c, sock, from);
 	handle_frames(cn, c, pt_len, now_us);
+	/* c may be gone after this (a join can apply a new configuration). */
+	run_join(cn, now_us);
 }
 
 /* ---- handshakes ---- */

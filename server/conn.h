@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/udpio.h"
 #include "proto/cookie.h"
+#include "proto/frame.h"
 #include "proto/ratelimit.h"
 #include "proto/wire_const.h"
 #include "server/punchcoord.h"
@@ -52,6 +53,12 @@ enum conn_drop {
 	CONN_DROP_COUNT
 };
 
+/* Answer a FLOW_JOIN from client id (authenticated): fill ack. Runs after
+ * the packet's frames are handled, so it may apply a new configuration
+ * (the registry may change under it). */
+typedef void conn_join_fn(void *ctx, const char *id, const struct frame_flow_join *req,
+			  struct frame_flow_join_ack *ack, uint64_t now_us);
+
 struct conn_stats {
 	uint64_t initiations;
 	uint64_t responses_sent;
@@ -79,6 +86,12 @@ struct conn {
 	struct conn_stats stats;
 	struct log_bucket log_bucket;
 	struct punchcoord punch; /* hole-punching coordination between clients */
+	conn_join_fn *on_join;	 /* FLOW_JOIN handler (the server sets it), or NULL */
+	void *join_ctx;		 /* borrowed */
+	/* The first FLOW_JOIN of the packet being handled, answered after it. */
+	bool has_join;
+	char join_id[WIRE_NAME_MAX + 1];
+	struct frame_flow_join join_req;
 };
 
 /* Attach to l (on_wh) and rl (on_server); the tick timer is set up, not

@@ -82,7 +82,8 @@ static void client_free(struct registry *reg, struct registry_client *c)
 int registry_flowstat_put(struct registry_client *c, const struct frame_flow_stats *s,
 			  uint64_t now_us)
 {
-	struct registry_flowstat *e = (struct registry_flowstat *)registry_flowstat_get(c, s->flow.text);
+	struct registry_flowstat *e =
+		(struct registry_flowstat *)registry_flowstat_get(c, s->flow.text);
 
 	if (!e) {
 		if (c->n_fstats == REGISTRY_FLOWSTATS_MAX) {

@@ -7,6 +7,7 @@
 #define WH_REGISTRY_H
 
 #include "common/compiler.h"
+#include "common/log.h"
 #include "config/routes.h"
 #include "proto/frame.h"
 #include "proto/noise.h"
@@ -58,7 +59,9 @@ struct registry_client {
 	uint8_t set_hash[ROUTESET_HASH_LEN];
 	bool has_set;
 	uint64_t set_sent_us;
-	uint64_t stamp; /* last stamp of an initiation the server sent */
+	uint64_t stamp;			  /* last stamp of an initiation the server sent */
+	uint64_t last_join_us;		  /* last FLOW_JOIN that wrote routes.conf (flowjoin.h) */
+	struct log_bucket join_log;	  /* FLOW_JOIN refusals this client can make us log */
 	struct registry_flowstat *fstats; /* owns: n_fstats of cap_fstats */
 	size_t n_fstats;
 	size_t cap_fstats;

@@ -13,6 +13,7 @@
 #include "common/monotime.h"
 #include "config/cfgdiff.h"
 #include "config/routes.h"
+#include "flowjoin.h"
 #include "routeset.h"
 
 #include <errno.h>
@@ -60,6 +61,12 @@ static uint64_t wall_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
 }
 
+static void join_cb(void *ctx, const char *id, const struct frame_flow_join *req,
+		    struct frame_flow_join_ack *ack, uint64_t now_us)
+{
+	flowjoin_handle(ctx, id, req, ack, now_us);
+}
+
 /* The session layer: clients, relay pairs, and their timers. */
 static int sessions_init(struct server *srv, struct diag *d)
 {
@@ -84,6 +91,8 @@ static int sessions_init(struct server *srv, struct diag *d)
 	if (err != 0) {
 		return err;
 	}
+	srv->conn.on_join = join_cb;
+	srv->conn.join_ctx = srv;
 	(void)relay_update(&srv->relay, srv->routes, monotime_now_us());
 	return 0;
 }

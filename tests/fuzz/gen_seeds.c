@@ -67,7 +67,7 @@ static void frame_seeds(void)
 	uint8_t buf[1024];
 	uint8_t all[4096];
 	size_t n = 0;
-	struct frame f[14];
+	struct frame f[16];
 	const uint8_t unknown[] = {0x7e, 0, 2, 1, 2, 0x00, 0, 1, 0, FRAME_PING, 0, 12,
 				   0,	 0, 0, 1, 0, 0,	   0, 0, 0, 0,		0, 9};
 	char name[32];
@@ -136,14 +136,22 @@ static void frame_seeds(void)
 	f[12].u.path_stats.rtt_us = 21000;
 	f[12].u.path_stats.loss_ppm = 500;
 	f[12].u.path_stats.relay_rtt_us = 48000;
-	f[13].type = FRAME_FLOW_STATS;
-	set_name(&f[13].u.flow_stats.flow, "video");
-	f[13].u.flow_stats.flags = FRAME_FLOW_STATS_SATURATED | FRAME_FLOW_STATS_MEASURED;
-	f[13].u.flow_stats.tx_packets = 1000;
-	f[13].u.flow_stats.tx_bytes = 1200000;
-	f[13].u.flow_stats.capacity_kbps = 9900;
-	f[13].u.flow_stats.loss_ppm = 12000;
-	for (size_t i = 0; i < 14; i++) {
+	f[13].type = FRAME_FLOW_JOIN;
+	f[13].u.flow_join.request_id = 1;
+	set_name(&f[13].u.flow_join.flow, "video");
+	f[13].u.flow_join.role = FRAME_JOIN_ROLE_TO;
+	f[14].type = FRAME_FLOW_JOIN_ACK;
+	f[14].u.flow_join_ack.request_id = 1;
+	f[14].u.flow_join_ack.status = FRAME_JOIN_NOT_JOINABLE;
+	frame_join_ack_set_msg(&f[14].u.flow_join_ack, "flow \"video\" is not joinable by drone3");
+	f[15].type = FRAME_FLOW_STATS;
+	set_name(&f[15].u.flow_stats.flow, "video");
+	f[15].u.flow_stats.flags = FRAME_FLOW_STATS_SATURATED | FRAME_FLOW_STATS_MEASURED;
+	f[15].u.flow_stats.tx_packets = 1000;
+	f[15].u.flow_stats.tx_bytes = 1200000;
+	f[15].u.flow_stats.capacity_kbps = 9900;
+	f[15].u.flow_stats.loss_ppm = 12000;
+	for (size_t i = 0; i < WH_ARRAY_LEN(f); i++) {
 		size_t len = one_frame(buf, sizeof(buf), &f[i]);
 
 		snprintf(name, sizeof(name), "type_%02x", f[i].type);

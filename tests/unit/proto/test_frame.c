@@ -168,6 +168,17 @@ static bool sample_control(struct frame *f, enum frame_type t)
 		f->u.relay_bind.relay_port = 2007;
 		f->u.relay_bind.flags = FRAME_RELAY_BIND_ACK;
 		return true;
+	case FRAME_FLOW_JOIN:
+		f->u.flow_join.request_id = 0xA1B2C3D4u;
+		name(&f->u.flow_join.flow, "video");
+		f->u.flow_join.role = FRAME_JOIN_ROLE_TO;
+		return true;
+	case FRAME_FLOW_JOIN_ACK:
+		f->u.flow_join_ack.request_id = 0xA1B2C3D4u;
+		f->u.flow_join_ack.status = FRAME_JOIN_NOT_JOINABLE;
+		frame_join_ack_set_msg(&f->u.flow_join_ack, "flow \"%s\" is not joinable by %s",
+				       "video", "drone3");
+		return true;
 	case FRAME_JOIN:
 		name(&f->u.join.client, "drone_3");
 		f->u.join.version = WIRE_PROTOCOL_VERSION;
@@ -186,7 +197,7 @@ static bool sample_control(struct frame *f, enum frame_type t)
 }
 
 /* A sample of type t, or false for a number this build has no frame for
- * (0x0F is reserved for a frame of another branch). */
+ * (0x0F is unused). */
 static bool sample(struct frame *f, enum frame_type t)
 {
 	memset(f, 0, sizeof(*f));
@@ -194,8 +205,8 @@ static bool sample(struct frame *f, enum frame_type t)
 	if (sample_data(f, t) || sample_control(f, t)) {
 		return true;
 	}
-	if (t == 0x0F || t == 0x13 || t == 0x14) {
-		return false; /* numbers of another branch */
+	if (t == 0x0F) {
+		return false;
 	}
 	fail();
 	return false;
@@ -478,6 +489,21 @@ static void test_frame_writer_refuses_invalid_frames(void **state)
 	f.u.flow_opts.flags = 0; /* impair values without the IMPAIR flag */
 	f.u.flow_opts.seed = 0;
 	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_FLOW_JOIN);
+	f.u.flow_join.role = FRAME_JOIN_ROLE_MAX + 1;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_FLOW_JOIN);
+	f.u.flow_join.flow.len = 0; /* a join names its flow */
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_FLOW_JOIN_ACK);
+	f.u.flow_join_ack.status = FRAME_JOIN_STATUS_MAX + 1;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_FLOW_JOIN_ACK);
+	f.u.flow_join_ack.msg[2] = '\033'; /* no control characters for a terminal */
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_FLOW_JOIN_ACK);
+	f.u.flow_join_ack.msg_len = WIRE_JOIN_MSG_MAX + 1;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
 	f.type = FRAME_PADDING;
 	assert_int_equal(frame_write(&w, &f), -EINVAL);
 	assert_int_equal(frame_size(&f), 0);
@@ -545,6 +571,67 @@ static void test_frame_flow_opts_without_impair_and_bad_probability(void **state
 	assert_int_equal(frame_read_next(&fr, &out), -EPROTO);
 }
 
+/* Known answer: the FLOW_JOIN layout is request_id u32 | name | role u8. */
+static void test_frame_flow_join_has_the_documented_layout(void **state)
+{
+	static const uint8_t want[] = {
+		FRAME_FLOW_JOIN,   0, 11, 0xA1, 0xB2, 0xC3, 0xD4, 5, 'v', 'i', 'd', 'e', 'o',
+		FRAME_JOIN_ROLE_TO};
+	uint8_t buf[64];
+	struct wire_writer w;
+	struct frame f;
+	size_t len = 0;
+
+	(void)state;
+	sample(&f, FRAME_FLOW_JOIN);
+	wire_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(frame_write(&w, &f), 0);
+	assert_int_equal(wire_writer_done(&w, &len), 0);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+}
+
+static void test_frame_join_ack_message_is_cut_and_made_printable(void **state)
+{
+	char long_text[400];
+	struct frame_flow_join_ack a;
+
+	(void)state;
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	memset(&a, 0, sizeof(a));
+	frame_join_ack_set_msg(&a, "%s", long_text);
+	assert_int_equal(a.msg_len, WIRE_JOIN_MSG_MAX);
+	assert_int_equal(strlen(a.msg), WIRE_JOIN_MSG_MAX);
+	frame_join_ack_set_msg(&a, "bad\nline\t%s", "ok");
+	assert_string_equal(a.msg, "bad?line?ok");
+	assert_int_equal(a.msg_len, 11);
+}
+
+static void test_frame_join_ack_with_long_or_control_message_on_the_wire_is_refused(void **state)
+{
+	/* request_id | status 0 | len 3 | "a\nb" */
+	uint8_t ctl[] = {FRAME_FLOW_JOIN_ACK, 0, 9, 0, 0, 0, 1, 0, 3, 'a', '\n', 'b'};
+	uint8_t big[3 + 6 + WIRE_JOIN_MSG_MAX + 1] = {FRAME_FLOW_JOIN_ACK, 0,
+						      6 + WIRE_JOIN_MSG_MAX + 1};
+	struct frame_reader fr;
+	struct frame f;
+
+	(void)state;
+	frame_reader_init(&fr, ctl, sizeof(ctl));
+	assert_int_equal(frame_read_next(&fr, &f), -EPROTO);
+	big[3 + 5] = WIRE_JOIN_MSG_MAX + 1;
+	memset(big + 9, 'a', WIRE_JOIN_MSG_MAX + 1);
+	frame_reader_init(&fr, big, sizeof(big));
+	assert_int_equal(frame_read_next(&fr, &f), -EPROTO);
+	/* Exactly WIRE_JOIN_MSG_MAX bytes is fine. */
+	big[2] = 6 + WIRE_JOIN_MSG_MAX;
+	big[3 + 5] = WIRE_JOIN_MSG_MAX;
+	frame_reader_init(&fr, big, sizeof(big) - 1);
+	assert_int_equal(frame_read_next(&fr, &f), 1);
+	assert_int_equal(f.u.flow_join_ack.msg_len, WIRE_JOIN_MSG_MAX);
+}
+
 static void test_frame_empty_packet_has_no_frames(void **state)
 {
 	struct frame_reader fr;
@@ -571,6 +658,10 @@ int main(void)
 		cmocka_unit_test(test_frame_writer_overflow_is_enospc),
 		cmocka_unit_test(test_frame_flow_opts_without_impair_and_bad_probability),
 		cmocka_unit_test(test_frame_empty_packet_has_no_frames),
+		cmocka_unit_test(test_frame_flow_join_has_the_documented_layout),
+		cmocka_unit_test(test_frame_join_ack_message_is_cut_and_made_printable),
+		cmocka_unit_test(
+			test_frame_join_ack_with_long_or_control_message_on_the_wire_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
