@@ -91,7 +91,8 @@ void restedit_flow_create(struct restreq *r)
 	name = cJSON_GetObjectItemCaseSensitive(obj, "name");
 	if (cJSON_IsString(name) &&
 	    routes_find_flow(r->api->ops->routes(r->api->ctx), name->valuestring)) {
-		restreq_error(r, 409, "flow \"%.40s\" already exists", name->valuestring);
+		/* Issue #7: a duplicate flow name is a bad request (400). */
+		restreq_error(r, 400, "name: flow \"%.40s\" already exists", name->valuestring);
 	} else {
 		write_flow(r, obj, NULL, 201);
 	}
