@@ -158,7 +158,7 @@ static void fall_back(struct peer *p, const char *why, bool tell_peer, uint64_t 
 	 * the server where we are now before the next attempt. */
 	peer_rebind(p, now_us);
 	srvconn_ping_now(p->cl, now_us);
-	natwatch_on_keepalive(p->cl, now_us);
+	natwatch_probe_now(p->cl, now_us);
 	dp->failures = 0;
 	dp->next_request_us = is_requester(p) ? now_us + PUNCH_COOLDOWN_US : UINT64_MAX;
 }

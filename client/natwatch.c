@@ -350,6 +350,19 @@ void natwatch_on_keepalive(struct client *cl, uint64_t now_us)
 	rearm(cl, now_us);
 }
 
+void natwatch_probe_now(struct client *cl, uint64_t now_us)
+{
+	struct natwatch *nw = &cl->nw;
+	uint64_t ka = srvconn_keepalive_us(cl);
+
+	if (nw->run || (nw->is_probing && nw->probe_tries < NATWATCH_PROBE_TRIES)) {
+		return; /* one is under way */
+	}
+	/* Make the next probe due now (deadline: probe_start + keepalive). */
+	nw->probe_start_us = now_us > ka ? now_us - ka : 0;
+	rearm(cl, now_us);
+}
+
 void natwatch_start(struct client *cl)
 {
 	uint64_t now_us = monotime_now_us();

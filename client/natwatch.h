@@ -74,6 +74,11 @@ bool natwatch_on_stun(struct client *cl, const uint8_t *buf, size_t len,
 /* srvconn's keepalive interval changed: the next probe moves with it. */
 void natwatch_on_keepalive(struct client *cl, uint64_t now_us);
 
+/* Check the mapped address now instead of at the next keepalive interval
+ * (a direct path just died: maybe the NAT changed our mapping). Nothing
+ * when a run or a probe is under way. */
+void natwatch_probe_now(struct client *cl, uint64_t now_us);
+
 /* The NAT class for REGISTER: an enum frame_natclass value, FRAME_NAT_UNKNOWN
  * until a run found one (and when UDP looked blocked). */
 uint8_t natwatch_frame_natclass(const struct client *cl);
