@@ -229,6 +229,8 @@ static int flush_run(struct udpio_txq *q)
 			struct cmsghdr *c;
 			uint16_t seg = e->len;
 
+			/* CMSG_SPACE pads past the u16: zero it, as the kernel reads it all. */
+			memset(&ctl[m], 0, sizeof(ctl[m]));
 			msgs[m].msg_hdr.msg_control = ctl[m].buf;
 			msgs[m].msg_hdr.msg_controllen = sizeof(ctl[m].buf);
 			c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
