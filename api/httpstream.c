@@ -32,24 +32,6 @@ static bool stream_write(struct mg_connection *conn, const char *text, size_t le
 	return mg_write(conn, text, len) == (int)len;
 }
 
-/* One event as "data: line\n" per line, then a blank line. */
-static bool stream_write_event(struct mg_connection *conn, const char *text)
-{
-	const char *p = text;
-
-	do {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-
-		if (!stream_write(conn, "data: ", 6) || !stream_write(conn, p, n) ||
-		    !stream_write(conn, "\n", 1)) {
-			return false;
-		}
-		p = nl ? nl + 1 : p + n;
-	} while (*p != '\0');
-	return stream_write(conn, "\n", 1);
-}
-
 /* Reader thread: write queued events until the peer goes, the loop closes
  * the stream, or httpd stops. Each wait is bounded by the keep-alive. */
 void httpstream_serve(struct httpd *h, struct mg_connection *conn, struct httpstream *st)
@@ -84,7 +66,7 @@ void httpstream_serve(struct httpd *h, struct mg_connection *conn, struct httpst
 			is_ok = stream_write(conn, gap, strlen(gap));
 		}
 		if (text) {
-			is_ok = is_ok && stream_write_event(conn, text);
+			is_ok = is_ok && stream_write(conn, text, strlen(text));
 			free(text);
 		} else {
 			is_ok = stream_write(conn, ": keep-alive\n\n", 14);
@@ -141,18 +123,61 @@ struct httpstream *httpstream_open(struct httpd_req *rq)
 	return st;
 }
 
-int httpstream_send(struct httpstream *st, const char *text)
+/* The event as it goes on the wire: "event: name\n" (when named), then
+ * "data: line\n" per line of data (at most HTTPSTREAM_EVENT_MAX bytes of
+ * it), then a blank line. A new string, NULL when out of memory. */
+static char *format_event(const char *event, const char *data)
+{
+	size_t n = strnlen(data, HTTPSTREAM_EVENT_MAX);
+	size_t lines = 1;
+	size_t cap;
+	char *text;
+	char *w;
+
+	for (size_t i = 0; i < n; i++) {
+		lines += data[i] == '\n';
+	}
+	cap = (event ? strlen(event) + 8 : 0) + n + lines * 7 + 2;
+	text = malloc(cap);
+	if (!text) {
+		return NULL;
+	}
+	w = text;
+	if (event) {
+		w += sprintf(w, "event: %s\n", event);
+	}
+	for (size_t i = 0;;) {
+		const char *nl = memchr(data + i, '\n', n - i);
+		size_t k = nl ? (size_t)(nl - (data + i)) : n - i;
+
+		memcpy(w, "data: ", 6);
+		memcpy(w + 6, data + i, k);
+		w += 6 + k;
+		*w++ = '\n';
+		if (!nl) {
+			break;
+		}
+		i += k + 1;
+	}
+	*w++ = '\n';
+	*w = '\0';
+	return text;
+}
+
+int httpstream_send(struct httpstream *st, const char *event, const char *data)
 {
 	struct httpd *h = st->h;
-	size_t n = strnlen(text, HTTPSTREAM_EVENT_MAX);
-	char *copy = malloc(n + 1);
+	char *copy;
 	int err = 0;
 
+	/* A name with a line break would forge fields of its own. */
+	if (event && (event[0] == '\0' || strpbrk(event, "\r\n"))) {
+		return -EINVAL;
+	}
+	copy = format_event(event, data);
 	if (!copy) {
 		return -ENOMEM;
 	}
-	memcpy(copy, text, n);
-	copy[n] = '\0';
 	pthread_mutex_lock(&h->mu);
 	if (st->is_reader_gone) {
 		err = -EPIPE;

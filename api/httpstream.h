@@ -18,10 +18,12 @@ struct mg_connection;
  * stream (NULL when out of memory: rq then got 503) belongs to the caller
  * until httpstream_close. */
 struct httpstream *httpstream_open(struct httpd_req *rq);
-/* Queue one event (copied, cut at HTTPSTREAM_EVENT_MAX). Never blocks: a
- * slow reader loses the oldest queued event and later sees a gap marker.
- * Returns 0, or -EPIPE when the reader is gone, -ENOMEM. */
-int httpstream_send(struct httpstream *st, const char *text);
+/* Queue one event: "event: <event>" (NULL: unnamed, the SSE "message")
+ * and data, one "data:" line per line (copied, cut at HTTPSTREAM_EVENT_MAX
+ * bytes). Never blocks: a slow reader loses the oldest queued event and
+ * later sees a gap marker. Returns 0, or -EINVAL (an empty event name or
+ * one with a line break), -EPIPE when the reader is gone, -ENOMEM. */
+int httpstream_send(struct httpstream *st, const char *event, const char *data);
 /* Let go of st (the reader's side ends at once). NULL is a no-op. */
 void httpstream_close(struct httpstream *st);
 

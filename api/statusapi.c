@@ -1,10 +1,12 @@
 /* statusapi: GET /api/v1/status for the client daemon (DESIGN §8) and its
- * rendering for `wormhole-client status`. Read-only and without tokens: it
+ * rendering for `wormhole-client status`; routes /api/v1/flows and
+ * /api/v1/events to api/flowsapi.c. Read-only and without tokens: it
  * listens on the client's loopback address by default, and httpd refuses a
  * Host header naming anything else (DNS rebinding). Runs on the loop
- * thread; the daemon's state comes only through ops->status. */
+ * thread; the daemon's state comes only through ops->status and ops->flows. */
 #include "api/statusapi.h"
 
+#include "api/flowsapi.h"
 #include "api/httpd.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@ struct statusapi {
 	struct httpd *httpd; /* owns */
 	const struct statusapi_ops *ops;
 	void *ctx;
+	struct flowsapi flows; /* /api/v1/flows and /api/v1/events */
 };
 
 static bool add_ms_ago(cJSON *o, const char *key, uint64_t ms)
@@ -128,6 +131,9 @@ static void handler(void *ctx, struct httpd_req *rq)
 		joinapi_handle(rq, sa->ops->join, sa->ctx);
 		return;
 	}
+	if (flowsapi_handle(&sa->flows, rq)) {
+		return;
+	}
 	if (strcmp(rq->path, "/api/v1/status") != 0) {
 		(void)httpd_respond_error(rq, 404, "not found", NULL);
 		return;
@@ -154,12 +160,19 @@ static void handler(void *ctx, struct httpd_req *rq)
 	free(text);
 }
 
+static void stream_closed(void *ctx, struct httpstream *st)
+{
+	struct statusapi *sa = ctx;
+
+	flowsapi_on_stream_closed(&sa->flows, st);
+}
+
 struct statusapi *statusapi_start(struct ev_loop *loop, const struct sockaddr_storage *listen,
 				  const struct statusapi_ops *ops, void *ctx, char *err,
 				  size_t err_len)
 {
 	struct statusapi *sa = calloc(1, sizeof(*sa));
-	struct httpd_config cfg = {.handler = handler};
+	struct httpd_config cfg = {.handler = handler, .on_stream_closed = stream_closed};
 
 	if (!sa) {
 		snprintf(err, err_len, "out of memory");
@@ -167,6 +180,7 @@ struct statusapi *statusapi_start(struct ev_loop *loop, const struct sockaddr_st
 	}
 	sa->ops = ops;
 	sa->ctx = ctx;
+	flowsapi_init(&sa->flows, ops->flows, ctx);
 	cfg.listen = *listen;
 	cfg.ctx = sa;
 	sa->httpd = httpd_start(loop, &cfg, err, err_len);
@@ -182,8 +196,15 @@ void statusapi_stop(struct statusapi *sa)
 	if (!sa) {
 		return;
 	}
-	httpd_stop(sa->httpd);
+	httpd_stop(sa->httpd); /* closes every stream through stream_closed */
 	free(sa);
+}
+
+void statusapi_publish(struct statusapi *sa, const struct flowreport_flow *f)
+{
+	if (sa) {
+		flowsapi_publish(&sa->flows, f);
+	}
 }
 
 static const char *str(const cJSON *o, const char *key)

@@ -1,8 +1,8 @@
 /* statusapi: the client daemon's local API (DESIGN §8): GET /api/v1/status
  * on httpd, read-only, on the client.ini `api` address (default
- * 127.1.0.1:7070). It owns no client state: the client fills a plain
- * struct through struct statusapi_ops (api/ never includes client/ headers).
- * Also the text rendering `wormhole-client status` prints. */
+ * 127.1.0.1:7070); /api/v1/flows and /api/v1/events are api/flowsapi's. It owns no client state:
+ * the client fills a plain struct through struct statusapi_ops (api/ never includes client/
+ * headers). Also the text rendering `wormhole-client status` prints. */
 #ifndef WH_STATUSAPI_H
 #define WH_STATUSAPI_H
 
@@ -63,11 +63,15 @@ struct statusapi_status {
 	size_t n_flows;
 };
 
+struct flowreport_flow;
+
 struct statusapi_ops {
 	/* Fill out (zeroed by the caller) with the daemon's state now. */
 	void (*status)(void *ctx, struct statusapi_status *out);
 	/* POST /api/v1/join (api/joinapi.h); NULL: not served. */
 	joinapi_fn *join;
+	/* Up to max flows into out (zeroed by the caller); returns how many. */
+	size_t (*flows)(void *ctx, struct flowreport_flow *out, size_t max);
 };
 
 struct statusapi;
@@ -76,8 +80,11 @@ struct statusapi;
 struct statusapi *statusapi_start(struct ev_loop *loop, const struct sockaddr_storage *listen,
 				  const struct statusapi_ops *ops, void *ctx, char *err,
 				  size_t err_len);
-/* Stop serving and free. NULL is a no-op. */
+/* Stop serving (event streams end) and free. NULL is a no-op. */
 void statusapi_stop(struct statusapi *sa);
+/* A flow's saturated state changed: tell every /api/v1/events watcher
+ * (f is copied). Never blocks. NULL sa is a no-op. */
+void statusapi_publish(struct statusapi *sa, const struct flowreport_flow *f);
 
 /* The JSON of st: a new object (caller frees), NULL when out of memory. */
 cJSON *statusapi_json(const struct statusapi_status *st);

@@ -7,7 +7,7 @@
 
 #include "client/flow_tcp.h"
 #include "client/flow_udp.h"
-#include "client/flowreport.h"
+#include "client/flowstats.h"
 #include "client/inbound.h"
 #include "client/localapi.h"
 #include "client/peer.h"
@@ -67,7 +67,7 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	srvconn_init(&cl->srv);
 	joinwait_init(&cl->jw);
 	natwatch_init(&cl->nw);
-	flowreport_init(&cl->fr);
+	flowstats_init(&cl->fs);
 	ev_signal_init(&cl->sigint_watch, stop_signal_cb, SIGINT);
 	ev_signal_init(&cl->sigterm_watch, stop_signal_cb, SIGTERM);
 	cl->ini = client_ini_load(ini_path, d);
@@ -100,7 +100,7 @@ void client_run(struct client *cl)
 		return;
 	}
 	localapi_start(cl);
-	flowreport_start(cl);
+	flowstats_start(cl);
 	log_info("client %s: running", cl->ini->id);
 	ev_run(cl->loop, 0);
 }
@@ -133,7 +133,7 @@ void client_fini(struct client *cl)
 	joinwait_fini(cl);
 	/* The local API reads all of the below: its threads end first. */
 	localapi_stop(cl);
-	flowreport_stop(cl);
+	flowstats_stop(cl);
 	/* Flows borrow peers, peers use the server session: free in that order,
 	 * before the index table and the socket they use. */
 	flow_tcp_free_all(cl);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "client/flow_udp.h"
-#include "client/flowreport.h"
+#include "client/flowstats.h"
 #include "client/idxmap.h"
 #include "client/joinwait.h"
 #include "client/mainsock.h"
@@ -43,7 +43,7 @@ struct client {
 	struct srvconn srv;
 	struct joinwait jw; /* FLOW_JOIN requests from the local API */
 	struct natwatch nw;
-	struct flowreport fr; /* flow counters to the server */
+	struct flowstats fs; /* flow counters to the server */
 	struct routeintake rs;
 	struct peer *peers;	  /* owns: list */
 	struct flow_udp *flows;	  /* owns: list */

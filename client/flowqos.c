@@ -286,8 +286,16 @@ static void on_change(struct flowqos *q, size_t m, enum ccest_change ch)
 	struct flow_udp_state st;
 
 	log_change(q, m, ch);
+	/* The flow is saturated while the path to any member is: with several
+	 * members, one member's change need not change the flow's state, and
+	 * the hook hears only the flow's changes (so watchers never see
+	 * "saturated" twice in a row). */
+	flow_udp_state_of(q->flow, &st);
+	if (st.saturated == q->is_saturated) {
+		return;
+	}
+	q->is_saturated = st.saturated;
 	if (cl->flow_event) {
-		flow_udp_state_of(q->flow, &st);
 		cl->flow_event(cl->flow_event_ctx, &st);
 	}
 }

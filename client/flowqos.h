@@ -38,6 +38,7 @@ struct flowqos {
 	ev_timer timer;			    /* next release of a held datagram */
 	uint64_t armed_us;
 	struct flowqos_member m[WIRE_MEMBERS_MAX];
+	bool is_saturated; /* the flow's state last given to cl->flow_event */
 };
 
 /* A new, idle flowqos for f, or NULL (out of memory). */

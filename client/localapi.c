@@ -3,6 +3,7 @@
  * counters. Reads only; runs on the loop thread (httpd calls back there). */
 #include "client/localapi.h"
 
+#include "api/flowreport.h"
 #include "api/httpget.h"
 #include "api/statusapi.h"
 #include "client/client.h"
@@ -111,7 +112,65 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 	}
 }
 
-static const struct statusapi_ops ops = {.status = status_cb, .join = joinwait_request};
+/* One flow's congestion state (client/flow_udp.h) as the API shows it. */
+static void fill_report(const struct flow_udp_state *st, struct flowreport_flow *out)
+{
+	const struct impair_counters *c = &st->impair;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", st->name);
+	out->proto = "udp";
+	out->is_saturated = st->saturated;
+	out->capacity_kbps = st->capacity_kbps;
+	out->send_kbps = st->send_kbps;
+	out->loss = st->loss;
+	out->rtt_ms = st->rtt_ms;
+	out->has_impair = st->has_impair;
+	out->impair = (struct flowreport_impair){
+		.dropped = c->dropped,
+		.corrupted = c->corrupted,
+		.duplicated = c->duplicated,
+		.reordered = c->reordered,
+		.delayed = c->delayed,
+		.rate_dropped = c->rate_dropped,
+		.pool_dropped = c->pool_dropped,
+	};
+	out->tx_packets = st->stats.tx_packets;
+	out->tx_bytes = st->stats.tx_bytes;
+	out->rx_packets = st->stats.rx_packets;
+	out->rx_bytes = st->stats.rx_bytes;
+	for (int i = 0; i < FLOW_UDP_DROP_COUNT; i++) {
+		out->drops += st->stats.drops[i];
+	}
+}
+
+/* UDP flows only: cl->flows holds no TCP flow, and client/flow_tcp.h
+ * keeps its flows to itself. */
+static size_t flows_cb(void *ctx, struct flowreport_flow *out, size_t max)
+{
+	struct client *cl = ctx;
+	struct flow_udp_state st;
+	size_t n = 0;
+
+	for (struct flow_udp *f = cl->flows; f && n < max; f = f->next) {
+		flow_udp_state_of(f, &st);
+		fill_report(&st, &out[n++]);
+	}
+	return n;
+}
+
+/* flow_udp's saturated/cleared hook: on to the /api/v1/events watchers. */
+static void flow_event_cb(void *ctx, const struct flow_udp_state *st)
+{
+	struct client *cl = ctx;
+	struct flowreport_flow fr;
+
+	fill_report(st, &fr);
+	statusapi_publish(cl->api, &fr);
+}
+
+static const struct statusapi_ops ops = {
+	.status = status_cb, .join = joinwait_request, .flows = flows_cb};
 
 void localapi_start(struct client *cl)
 {
@@ -126,11 +185,15 @@ void localapi_start(struct client *cl)
 			 err);
 		return;
 	}
+	cl->flow_event = flow_event_cb;
+	cl->flow_event_ctx = cl;
 	log_info("client %s: local API on http://%s/api/v1/status", cl->ini->id, where);
 }
 
 void localapi_stop(struct client *cl)
 {
+	cl->flow_event = NULL;
+	cl->flow_event_ctx = NULL;
 	statusapi_stop(cl->api);
 	cl->api = NULL;
 }

@@ -7,8 +7,10 @@
 struct client;
 struct client_ini;
 
-/* Serve GET /api/v1/status on cl->ini->api. A port that is taken (another
- * client on this host) is logged and the daemon runs without the API. */
+/* Serve GET /api/v1/status, /api/v1/flows[/{name}] and /api/v1/events on
+ * cl->ini->api, and route cl->flow_event to the event stream. A port that
+ * is taken (another client on this host) is logged and the daemon runs
+ * without the API. */
 void localapi_start(struct client *cl);
 /* Stop serving (joins the HTTP threads). Safe when never started. */
 void localapi_stop(struct client *cl);

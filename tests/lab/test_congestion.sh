@@ -5,7 +5,11 @@
 # the flow saturated within 2 s of crossing 10 Mbit/s, with capacity_kbps
 # within 20 % of 10,000, and cleared within 2 s of the drop. Twice: with the
 # flow's own bottleneck (impair rate_kbps, in gcs1's client), and with a
-# tbf on the link to gcs1 (the network's bottleneck).
+# tbf on the link to gcs1 (the network's bottleneck). In the first run the
+# local API reports it too (acceptance 3): a watcher on drone1's
+# /api/v1/events gets hello, then saturated, then cleared for video, and
+# GET /api/v1/flows/video says saturated with capacity_kbps within 20 % of
+# 10,000 while it is.
 #
 #                 +-------------------------------+
 #                 | srv  203.0.113.10, .11        |
@@ -111,10 +115,49 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-# 1. The flow's own bottleneck (impair rate_kbps = 10000 at gcs1).
+API=http://127.1.0.1:7070/api/v1 # drone1's local API (the default address)
+
+# saturated_now: drone1's API shows video saturated; keeps the answer.
+saturated_now() {
+	lab_exec drone1 curl -sf --max-time 1 "$API/flows/video" >"$LAB_DIR/flows-video.json" &&
+		grep -q '"saturated":true' "$LAB_DIR/flows-video.json"
+}
+
+# judge_api: the watcher's events and the /flows answer while saturated.
+judge_api() {
+	python3 - "$LAB_DIR/watcher.log" "$LAB_DIR/flows-video.json" <<'PY'
+import json, sys
+events, name = [], None
+for line in open(sys.argv[1]).read().splitlines():
+    if line.startswith("event: "):
+        name = line[7:]
+    elif line.startswith("data: ") and name:
+        events.append((name, json.loads(line[6:])))
+        name = None
+video = [(n, d["saturated"]) for n, d in events if n in ("saturated", "cleared") and d.get("name") == "video"]
+flow = json.load(open(sys.argv[2]))
+print("  API: events %s; /flows/video while saturated: saturated=%s capacity_kbps=%s" %
+      ([n for n, _ in events], flow.get("saturated"), flow.get("capacity_kbps")))
+ok = events[:1] and events[0][0] == "hello" and video == [("saturated", True), ("cleared", False)]
+ok = ok and flow.get("saturated") is True and flow.get("capacity_kbps") is not None \
+    and abs(flow["capacity_kbps"] - 10000) <= 2000
+sys.exit(0 if ok else 1)
+PY
+}
+
+# 1. The flow's own bottleneck (impair rate_kbps = 10000 at gcs1), watched
+# through drone1's local API.
 from=$(wc -l <"$LAB_DIR/client-drone1.log")
-ramp video 5600
+lab_start_in drone1 watcher curl -sN --max-time 16 "$API/events"
+wait_until 5 grep -q "^event: hello" "$LAB_DIR/watcher.log" || fail "no hello on /api/v1/events"
+ramp video 5600 &
+ramp_pid=$!
+wait_until 9 saturated_now || echo "  /api/v1/flows/video never said saturated"
+wait $ramp_pid
+wait "${LAB_PIDS[watcher]}" || true # curl ends at --max-time
+unset "LAB_PIDS[watcher]"
 judge video video "$from" || fail "video (rate_kbps bottleneck): see above; crossing at 4 s, drop at 9 s"
+judge_api || fail "local API: want hello, saturated, cleared for video and capacity_kbps 10000 +- 20 %"
 
 # 2. The network's bottleneck: tbf 10 Mbit/s towards gcs1, flow bulk.
 lab_rate gnat h-gcs1 10000

@@ -65,6 +65,20 @@ wait_until 30 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/client.ini" status ||
 	fail "client local API did not answer"
 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/client.ini" status --json | grep -q '"id":"drone3"' ||
 	fail "client status --json"
+# The client's per-flow API (issue #9): the list, one flow, a 404, and an
+# event stream that a watcher leaves, and one still open when the client
+# stops (it must end cleanly, without leaks).
+CAPI=http://127.1.0.1:$CAP/api/v1
+wait_until 30 sh -c "curl -sf '$CAPI/flows' | grep -q '\"name\":\"mavlink\"'" ||
+	fail "client GET /api/v1/flows"
+wait_until 30 sh -c "curl -sf '$CAPI/flows/mavlink' | grep -q '\"impair\":{\"dropped\":'" ||
+	fail "client GET /api/v1/flows/mavlink: no impairment counters"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$CAPI/flows/nothing")" = 404 ] ||
+	fail "client GET /flows/nothing: want 404"
+curl -sN --max-time 3 "$CAPI/events" >"$LAB_DIR/events-left.txt" || true
+grep -q "^event: hello" "$LAB_DIR/events-left.txt" || fail "no hello on /api/v1/events"
+lab_start events-open curl -sN --max-time 60 "$CAPI/events"
+wait_until 30 grep -q "^event: state" "$LAB_DIR/events-open.log" || fail "no state on /api/v1/events"
 
 # One applied reload (which also replaces the flow's impairment engine) and
 # one refused one, so their paths are checked too.
@@ -84,5 +98,11 @@ status=0
 wait "${LAB_PIDS[client]}" || status=$?
 unset "LAB_PIDS[client]"
 [ "$status" = 0 ] || fail "client exit status $status under valgrind (99 = leak or memory error)"
+# The open stream ended with the client: curl saw the end (exit 0), not
+# its --max-time (28).
+status=0
+wait "${LAB_PIDS[events-open]}" || status=$?
+unset "LAB_PIDS[events-open]"
+[ "$status" = 0 ] || fail "the /api/v1/events stream did not end with the client (curl $status)"
 echo "  server and client: clean exit, no leaks or memory errors"
 lab_pass

@@ -328,7 +328,12 @@ static void stream_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	snprintf(ev, sizeof(ev), "{\"n\": %d}", ++fx->ticks);
-	(void)httpstream_send(fx->stream, ev);
+	/* A name that could forge another field is refused, and queues nothing. */
+	assert_int_equal(httpstream_send(fx->stream, "tick\ndata: x", ev), -EINVAL);
+	(void)httpstream_send(fx->stream, "tick", ev);
+	if (fx->ticks == 2) {
+		(void)httpstream_send(fx->stream, NULL, "line 1\nline 2");
+	}
 }
 
 static void *stream_client(void *arg)
@@ -373,7 +378,9 @@ static void test_httpd_streams_events_until_the_reader_leaves(void **state)
 	ev_timer_stop(fx->loop, &fx->stream_tick);
 	ev_timer_stop(fx->loop, &fx->guard);
 	assert_non_null(strstr(fx->reply, "Content-Type: text/event-stream"));
-	assert_non_null(strstr(fx->reply, "data: {\"n\": 1}\n\n"));
+	assert_non_null(strstr(fx->reply, "\r\n\r\nevent: tick\ndata: {\"n\": 1}\n\n"));
+	assert_null(strstr(fx->reply, "data: x"));
+	assert_non_null(strstr(fx->reply, "}\n\ndata: line 1\ndata: line 2\n\nevent: tick\n"));
 	assert_int_equal(fx->streams_closed, 1);
 	assert_null(fx->stream);
 }
@@ -393,7 +400,7 @@ static void burst_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	for (fx->ticks = 1; fx->ticks <= BURST; fx->ticks++) {
 		snprintf(ev, sizeof(ev), "{\"n\": %d}", fx->ticks);
-		assert_int_equal(httpstream_send(fx->stream, ev), 0);
+		assert_int_equal(httpstream_send(fx->stream, NULL, ev), 0);
 	}
 	ev_timer_stop(loop, w);
 }

@@ -1,5 +1,5 @@
-/* flowreport: flow counters to the server (see flowreport.h). */
-#include "client/flowreport.h"
+/* flowstats: flow counters to the server (see flowreport.h). */
+#include "client/flowstats.h"
 
 #include "client/client.h"
 #include "client/flow_udp.h"
@@ -11,19 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct flowreport_last *last_of(struct flowreport *fr, const char *name)
+static struct flowstats_last *last_of(struct flowstats *fs, const char *name)
 {
-	for (size_t i = 0; i < fr->n_last; i++) {
-		if (strcmp(fr->last[i].name, name) == 0) {
-			return &fr->last[i];
+	for (size_t i = 0; i < fs->n_last; i++) {
+		if (strcmp(fs->last[i].name, name) == 0) {
+			return &fs->last[i];
 		}
 	}
-	if (fr->n_last == FLOWREPORT_FLOWS_MAX) {
+	if (fs->n_last == FLOWSTATS_FLOWS_MAX) {
 		return NULL;
 	}
-	memset(&fr->last[fr->n_last], 0, sizeof(fr->last[0]));
-	memcpy(fr->last[fr->n_last].name, name, sizeof(fr->last[0].name));
-	return &fr->last[fr->n_last++];
+	memset(&fs->last[fs->n_last], 0, sizeof(fs->last[0]));
+	memcpy(fs->last[fs->n_last].name, name, sizeof(fs->last[0].name));
+	return &fs->last[fs->n_last++];
 }
 
 static uint64_t drops_of(const struct flow_udp_stats *s)
@@ -57,25 +57,25 @@ static void report(struct client *cl, const struct flow_udp_state *st, uint64_t 
 	s->send_kbps = st->send_kbps;
 	s->loss_ppm = st->loss <= 0 ? 0 : st->loss >= 1 ? 1000000u : (uint32_t)(st->loss * 1e6);
 	(void)srvconn_send(cl, &f, NULL, now_us);
-	cl->fr.sent++;
+	cl->fs.sent++;
 }
 
 static void tick(struct client *cl, uint64_t now_us)
 {
-	struct flowreport *fr = &cl->fr;
+	struct flowstats *fs = &cl->fs;
 	struct flow_udp_state *st;
 	size_t n;
 
 	if (!srvconn_is_up(cl)) {
 		return;
 	}
-	st = malloc(sizeof(*st) * FLOWREPORT_FLOWS_MAX);
+	st = malloc(sizeof(*st) * FLOWSTATS_FLOWS_MAX);
 	if (!st) {
 		return;
 	}
-	n = flow_udp_report(cl, st, FLOWREPORT_FLOWS_MAX);
+	n = flow_udp_report(cl, st, FLOWSTATS_FLOWS_MAX);
 	for (size_t i = 0; i < n; i++) {
-		struct flowreport_last *l = last_of(fr, st[i].name);
+		struct flowstats_last *l = last_of(fs, st[i].name);
 		bool changed = !l || l->tx_packets != st[i].stats.tx_packets ||
 			       l->rx_packets != st[i].stats.rx_packets ||
 			       l->saturated != st[i].saturated;
@@ -92,16 +92,16 @@ static void tick(struct client *cl, uint64_t now_us)
 		}
 	}
 	/* Forget flows that are gone (their names may come back as new flows). */
-	for (size_t i = 0; i < fr->n_last;) {
+	for (size_t i = 0; i < fs->n_last;) {
 		bool present = false;
 
 		for (size_t k = 0; k < n && !present; k++) {
-			present = strcmp(st[k].name, fr->last[i].name) == 0;
+			present = strcmp(st[k].name, fs->last[i].name) == 0;
 		}
 		if (present) {
 			i++;
 		} else {
-			fr->last[i] = fr->last[--fr->n_last];
+			fs->last[i] = fs->last[--fs->n_last];
 		}
 	}
 	free(st);
@@ -109,26 +109,26 @@ static void tick(struct client *cl, uint64_t now_us)
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct flowreport *fr = container_of(w, struct flowreport, timer);
-	struct client *cl = container_of(fr, struct client, fr);
+	struct flowstats *fs = container_of(w, struct flowstats, timer);
+	struct client *cl = container_of(fs, struct client, fs);
 
 	(void)loop;
 	(void)revents;
 	tick(cl, monotime_now_us());
 }
 
-void flowreport_init(struct flowreport *fr)
+void flowstats_init(struct flowstats *fs)
 {
-	memset(fr, 0, sizeof(*fr));
-	ev_timer_init(&fr->timer, timer_cb, FLOWREPORT_PERIOD_S, FLOWREPORT_PERIOD_S);
+	memset(fs, 0, sizeof(*fs));
+	ev_timer_init(&fs->timer, timer_cb, FLOWSTATS_PERIOD_S, FLOWSTATS_PERIOD_S);
 }
 
-void flowreport_start(struct client *cl)
+void flowstats_start(struct client *cl)
 {
-	ev_timer_start(cl->loop, &cl->fr.timer);
+	ev_timer_start(cl->loop, &cl->fs.timer);
 }
 
-void flowreport_stop(struct client *cl)
+void flowstats_stop(struct client *cl)
 {
-	ev_timer_stop(cl->loop, &cl->fr.timer);
+	ev_timer_stop(cl->loop, &cl->fs.timer);
 }

@@ -1,10 +1,10 @@
-/* flowreport: each flow's counters and congestion state to the server
+/* flowstats: each flow's counters and congestion state to the server
  * (FRAME_FLOW_STATS), for its API and metrics — on a direct path the
  * server sees none of the traffic. Once a second, a flow whose counters or
  * saturated state changed since its last report is reported; an unchanged
  * one every keepalive interval. Embedded in struct client; one timer. */
-#ifndef WH_FLOWREPORT_H
-#define WH_FLOWREPORT_H
+#ifndef WH_FLOWSTATS_H
+#define WH_FLOWSTATS_H
 
 #include <ev.h>
 #include <stdbool.h>
@@ -15,10 +15,10 @@
 
 struct client;
 
-#define FLOWREPORT_PERIOD_S 1.0
-#define FLOWREPORT_FLOWS_MAX 64 /* flows remembered; more are reported every pass */
+#define FLOWSTATS_PERIOD_S 1.0
+#define FLOWSTATS_FLOWS_MAX 64 /* flows remembered; more are reported every pass */
 
-struct flowreport_last {
+struct flowstats_last {
 	char name[WIRE_NAME_MAX + 1];
 	uint64_t tx_packets;
 	uint64_t rx_packets;
@@ -26,15 +26,15 @@ struct flowreport_last {
 	uint64_t sent_us;
 };
 
-struct flowreport {
+struct flowstats {
 	ev_timer timer;
-	struct flowreport_last last[FLOWREPORT_FLOWS_MAX];
+	struct flowstats_last last[FLOWSTATS_FLOWS_MAX];
 	size_t n_last;
 	uint64_t sent; /* reports sent */
 };
 
-void flowreport_init(struct flowreport *fr);
-void flowreport_start(struct client *cl);
-void flowreport_stop(struct client *cl);
+void flowstats_init(struct flowstats *fr);
+void flowstats_start(struct client *cl);
+void flowstats_stop(struct client *cl);
 
 #endif
