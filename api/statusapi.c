@@ -73,6 +73,25 @@ static bool add_peer(cJSON *a, const struct statusapi_peer *p)
 	       add_counters(o, p->tx_packets, p->tx_bytes, p->rx_packets, p->rx_bytes, p->drops);
 }
 
+/* A UDP flow's saturated state and impairment counters, as /api/v1/flows
+ * shows them (null for a TCP flow). */
+static bool add_report(cJSON *o, const struct statusapi_flow *f)
+{
+	cJSON *r = f->has_report ? flowreport_json(&f->report) : NULL;
+	cJSON *imp;
+
+	if (!f->has_report) {
+		return cJSON_AddNullToObject(o, "saturated") && cJSON_AddNullToObject(o, "impair");
+	}
+	if (!r) {
+		return false;
+	}
+	imp = cJSON_DetachItemFromObjectCaseSensitive(r, "impair");
+	cJSON_Delete(r);
+	return cJSON_AddBoolToObject(o, "saturated", f->report.is_saturated) && imp &&
+	       cJSON_AddItemToObject(o, "impair", imp);
+}
+
 static bool add_flow(cJSON *a, const struct statusapi_flow *f)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -87,7 +106,8 @@ static bool add_flow(cJSON *a, const struct statusapi_flow *f)
 	       (f->listen_port ? cJSON_AddNumberToObject(o, "listen_port", f->listen_port) != NULL
 			       : cJSON_AddNullToObject(o, "listen_port") != NULL) &&
 	       cJSON_AddBoolToObject(o, "sink", f->is_sink) &&
-	       add_counters(o, f->tx_packets, f->tx_bytes, f->rx_packets, f->rx_bytes, f->drops);
+	       add_counters(o, f->tx_packets, f->tx_bytes, f->rx_packets, f->rx_bytes, f->drops) &&
+	       add_report(o, f);
 }
 
 cJSON *statusapi_json(const struct statusapi_status *st)
@@ -258,9 +278,22 @@ int statusapi_print(FILE *out, const char *json)
 	fprintf(out, "flows: %d\n", cJSON_GetArraySize(flows));
 	cJSON_ArrayForEach(e, flows)
 	{
-		fprintf(out, "  %-16s %s port %.0f, tx %.0f pkts, rx %.0f pkts, drops %.0f\n",
+		const cJSON *imp = cJSON_GetObjectItemCaseSensitive(e, "impair");
+
+		fprintf(out, "  %-16s %s port %.0f, tx %.0f pkts, rx %.0f pkts, drops %.0f%s\n",
 			str(e, "name"), str(e, "proto"), num(e, "port"), num(e, "tx_packets"),
-			num(e, "rx_packets"), num(e, "drops"));
+			num(e, "rx_packets"), num(e, "drops"),
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "saturated"))
+				? ", SATURATED"
+				: "");
+		if (cJSON_IsObject(imp)) {
+			fprintf(out,
+				"  %-16s impaired: dropped %.0f, corrupted %.0f, duplicated %.0f, "
+				"reordered %.0f, delayed %.0f, rate-dropped %.0f\n",
+				"", num(imp, "dropped"), num(imp, "corrupted"),
+				num(imp, "duplicated"), num(imp, "reordered"), num(imp, "delayed"),
+				num(imp, "rate_dropped"));
+		}
 	}
 	cJSON_Delete(o);
 	return 0;

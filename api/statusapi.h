@@ -8,8 +8,10 @@
 
 #include "api/joinapi.h"
 
+#include "api/flowreport.h"
 #include <cjson/cJSON.h>
 #include <ev.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +48,8 @@ struct statusapi_flow {
 	uint16_t listen_port; /* 0: not a source here */
 	bool is_sink;
 	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes, drops;
+	bool has_report;	       /* UDP flows: report below is filled */
+	struct flowreport_flow report; /* saturated state and impairment counters */
 };
 
 struct statusapi_status {

@@ -69,8 +69,12 @@ static void fill_peer(const struct client *cl, const struct peer *p, uint64_t no
 	}
 }
 
-static void fill_flow(const struct flow_udp *f, struct statusapi_flow *out)
+static void fill_report(const struct flow_udp_state *st, struct flowreport_flow *out);
+
+static void fill_flow(struct flow_udp *f, struct statusapi_flow *out)
 {
+	struct flow_udp_state st;
+
 	snprintf(out->name, sizeof(out->name), "%s", f->route.flow.text);
 	out->proto = f->route.proto == FRAME_PROTO_TCP ? "tcp" : "udp";
 	out->port = f->route.port;
@@ -83,6 +87,9 @@ static void fill_flow(const struct flow_udp *f, struct statusapi_flow *out)
 	for (int i = 0; i < FLOW_UDP_DROP_COUNT; i++) {
 		out->drops += f->stats.drops[i];
 	}
+	flow_udp_state_of(f, &st);
+	fill_report(&st, &out->report);
+	out->has_report = true;
 }
 
 static void status_cb(void *ctx, struct statusapi_status *out)
@@ -106,8 +113,7 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 	     p = p->next) {
 		fill_peer(cl, p, now_us, &out->peers[out->n_peers++]);
 	}
-	for (const struct flow_udp *f = cl->flows; f && out->n_flows < STATUSAPI_FLOWS_MAX;
-	     f = f->next) {
+	for (struct flow_udp *f = cl->flows; f && out->n_flows < STATUSAPI_FLOWS_MAX; f = f->next) {
 		fill_flow(f, &out->flows[out->n_flows++]);
 	}
 }

@@ -11,6 +11,7 @@
  *              [--size BYTES] [--rate PPS] [--echo] [--expect N]
  *              [--expect-echo N] [--timeout MS] [--linger MS] [--fill TEXT]
  *              [--delay MS] [--ramp MS:PPS,MS:PPS...] [--bin N]
+ *              [--seen-file PATH]
  *
  * --to: send --count datagrams (default 1000) of --size bytes (default 200,
  * at least 32) at --rate per second (default 1000; 0 = as fast as possible).
@@ -30,6 +31,10 @@
  * --bin N: the report also holds "bins", the count of distinct data
  * datagrams received per N sequence numbers ([0,N), [N,2N), ...; at most
  * BF_BINS_MAX bins), to see a rate change during a stream.
+ * --seen-file PATH: also write, per sender, one line "ID BITS" with a 0 or 1
+ * for each sequence number up to the highest received (1 = arrived), so a
+ * script can compare which datagrams two runs lost, allowing for a few the
+ * network lost besides.
  * Every datagram's header carries a check of its other header bytes, so a
  * changed byte anywhere is seen (counted as corrupt; a changed magic number
  * counts as foreign). The report has one-way latency percentiles, mean and
@@ -67,7 +72,8 @@ struct bf_opts {
 	struct sockaddr_in bind, to;
 	bool has_to, is_echo;
 	char id[BF_ID_LEN + 1];
-	const char *fill; /* body = this text repeated, instead of the pattern */
+	const char *fill;      /* body = this text repeated, instead of the pattern */
+	const char *seen_file; /* --seen-file: where to write the arrival bitmaps */
 	long count, size, rate, expect, expect_echo, timeout_ms, linger_ms, delay_ms, bin;
 	int n_ramp;
 	long ramp_ms[BF_RAMP_MAX], ramp_pps[BF_RAMP_MAX];
@@ -217,6 +223,10 @@ static bool take_option(struct bf_opts *o, const char *name, const char *value)
 	}
 	if (strcmp(name, "--fill") == 0) {
 		o->fill = *value ? value : NULL;
+		return true;
+	}
+	if (strcmp(name, "--seen-file") == 0) {
+		o->seen_file = value;
 		return true;
 	}
 	if (strcmp(name, "--id") == 0) {
@@ -535,6 +545,27 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* --seen-file: "ID BITS" per sender (BITS[k] = '1' when seq k arrived). */
+static void write_seen(const struct bf_state *st)
+{
+	FILE *f = fopen(st->o.seen_file, "w");
+
+	if (!f) {
+		fprintf(stderr, "bench_flow: %s: %s\n", st->o.seen_file, strerror(errno));
+		return;
+	}
+	for (int i = 0; i < st->n_senders; i++) {
+		const struct bf_sender *s = &st->senders[i];
+
+		fprintf(f, "%.*s ", (int)strcspn(s->id, " "), s->id);
+		for (uint32_t k = 0; s->unique > 0 && k <= s->max_seq; k++) {
+			fputc((s->seen[k / 8] >> (k % 8)) & 1 ? '1' : '0', f);
+		}
+		fputc('\n', f);
+	}
+	fclose(f);
+}
+
 static void report(struct bf_state *st)
 {
 	char ip[INET_ADDRSTRLEN];
@@ -556,6 +587,9 @@ static void report(struct bf_state *st)
 			var += ((double)st->lat_us[i] - mean) * ((double)st->lat_us[i] - mean);
 		}
 		var /= (double)st->n_lat;
+	}
+	if (st->o.seen_file) {
+		write_seen(st);
 	}
 	/* Which sequence numbers arrived, sender by sender. */
 	for (int i = 0; i < st->n_senders; i++) {
