@@ -7,6 +7,8 @@
  * the new routes.conf text is parsed, exactly like a saved file. */
 #include "api/flowjson.h"
 
+#include "api/textbuf.h"
+
 #include "common/addr.h"
 #include "config/routes.h"
 
@@ -21,31 +23,6 @@
 
 #define TEXT_MAX (64 * 1024) /* one flow group; bodies are capped at 64 KiB too */
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool is_full;
-};
-
-static void put(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->is_full) {
-		return;
-	}
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= b->cap - b->len) {
-		b->is_full = true;
-		return;
-	}
-	b->len += (size_t)n;
-}
-
 static void fail(char *err, size_t err_len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void fail(char *err, size_t err_len, const char *fmt, ...)
@@ -58,18 +35,18 @@ static void fail(char *err, size_t err_len, const char *fmt, ...)
 }
 
 /* A libconfig string literal: '"' and '\' escaped, control characters refused. */
-static int put_string(struct sbuf *b, const char *s)
+static int put_string(struct textbuf *b, const char *s)
 {
-	put(b, "\"");
+	textbuf_put(b, "\"");
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c < 0x20 || c == 0x7f) {
 			return -EINVAL;
 		}
-		put(b, "%s%c", c == '"' || c == '\\' ? "\\" : "", c);
+		textbuf_put(b, "%s%c", c == '"' || c == '\\' ? "\\" : "", c);
 	}
-	put(b, "\"");
+	textbuf_put(b, "\"");
 	return 0;
 }
 
@@ -92,7 +69,7 @@ static bool is_cfg_name(const char *s)
 	return true;
 }
 
-static int put_int(struct sbuf *b, const cJSON *v)
+static int put_int(struct textbuf *b, const cJSON *v)
 {
 	double d;
 
@@ -104,17 +81,17 @@ static int put_int(struct sbuf *b, const cJSON *v)
 		return -EINVAL;
 	}
 	/* libconfig: integers past 32 bits need the L suffix. */
-	put(b, "%lld%s", (long long)d, d > INT32_MAX || d < INT32_MIN ? "L" : "");
+	textbuf_put(b, "%lld%s", (long long)d, d > INT32_MAX || d < INT32_MIN ? "L" : "");
 	return 0;
 }
 
-static int put_number(struct sbuf *b, const cJSON *v)
+static int put_number(struct textbuf *b, const cJSON *v)
 {
 	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
 		return -EINVAL;
 	}
 	if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 1e9) {
-		put(b, "%lld", (long long)v->valuedouble);
+		textbuf_put(b, "%lld", (long long)v->valuedouble);
 	} else {
 		/* The shortest text that reads back as the same double: 0.1, not
 		 * 0.10000000000000001 (a hand-edited file stays readable). */
@@ -126,12 +103,12 @@ static int put_number(struct sbuf *b, const cJSON *v)
 				break;
 			}
 		}
-		put(b, "%s", text);
+		textbuf_put(b, "%s", text);
 	}
 	return 0;
 }
 
-static int put_string_list(struct sbuf *b, const cJSON *v)
+static int put_string_list(struct textbuf *b, const cJSON *v)
 {
 	const cJSON *e;
 	bool is_first = true;
@@ -139,24 +116,24 @@ static int put_string_list(struct sbuf *b, const cJSON *v)
 	if (!cJSON_IsArray(v)) {
 		return -EINVAL;
 	}
-	put(b, "[");
+	textbuf_put(b, "[");
 	cJSON_ArrayForEach(e, v)
 	{
 		if (!cJSON_IsString(e)) {
 			return -EINVAL;
 		}
-		put(b, "%s", is_first ? "" : ", ");
+		textbuf_put(b, "%s", is_first ? "" : ", ");
 		if (put_string(b, e->valuestring) != 0) {
 			return -EINVAL;
 		}
 		is_first = false;
 	}
-	put(b, "]");
+	textbuf_put(b, "]");
 	return 0;
 }
 
 /* deliver = { id = "ip:port"; } or listen = { id = PORT; }. */
-static int put_member_map(struct sbuf *b, const cJSON *v, bool is_deliver, const char *key,
+static int put_member_map(struct textbuf *b, const cJSON *v, bool is_deliver, const char *key,
 			  char *err, size_t err_len)
 {
 	const cJSON *e;
@@ -166,7 +143,7 @@ static int put_member_map(struct sbuf *b, const cJSON *v, bool is_deliver, const
 		     is_deliver ? "\"ip:port\"" : "port");
 		return -EINVAL;
 	}
-	put(b, "{ ");
+	textbuf_put(b, "{ ");
 	cJSON_ArrayForEach(e, v)
 	{
 		int rc;
@@ -175,7 +152,7 @@ static int put_member_map(struct sbuf *b, const cJSON *v, bool is_deliver, const
 			fail(err, err_len, "%s: \"%.40s\" cannot be a key here", key, e->string);
 			return -EINVAL;
 		}
-		put(b, "%s = ", e->string);
+		textbuf_put(b, "%s = ", e->string);
 		rc = is_deliver ? (cJSON_IsString(e) ? put_string(b, e->valuestring) : -EINVAL)
 				: put_int(b, e);
 		if (rc != 0) {
@@ -183,9 +160,9 @@ static int put_member_map(struct sbuf *b, const cJSON *v, bool is_deliver, const
 			     is_deliver ? "a string \"ip:port\"" : "an integer port");
 			return -EINVAL;
 		}
-		put(b, "; ");
+		textbuf_put(b, "; ");
 	}
-	put(b, "}");
+	textbuf_put(b, "}");
 	return 0;
 }
 
@@ -203,7 +180,7 @@ static bool in_names(const char *const *names, const char *s)
 	return false;
 }
 
-static int put_impair(struct sbuf *b, const cJSON *v, char *err, size_t err_len)
+static int put_impair(struct textbuf *b, const cJSON *v, char *err, size_t err_len)
 {
 	const cJSON *e;
 
@@ -211,7 +188,7 @@ static int put_impair(struct sbuf *b, const cJSON *v, char *err, size_t err_len)
 		fail(err, err_len, "impair: must be an object");
 		return -EINVAL;
 	}
-	put(b, "{ ");
+	textbuf_put(b, "{ ");
 	cJSON_ArrayForEach(e, v)
 	{
 		bool is_prob = in_names(impair_probs, e->string);
@@ -225,20 +202,20 @@ static int put_impair(struct sbuf *b, const cJSON *v, char *err, size_t err_len)
 			fail(err, err_len, "impair: unknown field \"%.40s\"", e->string);
 			return -EINVAL;
 		}
-		put(b, "%s = ", e->string);
+		textbuf_put(b, "%s = ", e->string);
 		if ((is_prob ? put_number(b, e) : put_int(b, e)) != 0) {
 			fail(err, err_len, "impair.%s: must be %s", e->string,
 			     is_prob ? "a number" : "an integer");
 			return -EINVAL;
 		}
-		put(b, "; ");
+		textbuf_put(b, "; ");
 	}
-	put(b, "}");
+	textbuf_put(b, "}");
 	return 0;
 }
 
 /* One top-level field of the flow. */
-static int put_field(struct sbuf *b, const cJSON *e, char *err, size_t err_len)
+static int put_field(struct textbuf *b, const cJSON *e, char *err, size_t err_len)
 {
 	const char *k = e->string;
 
@@ -249,38 +226,38 @@ static int put_field(struct sbuf *b, const cJSON *e, char *err, size_t err_len)
 		return 0;
 	}
 	if (strcmp(k, "name") == 0 || strcmp(k, "proto") == 0 || strcmp(k, "multipath") == 0) {
-		put(b, "%s = ", k);
+		textbuf_put(b, "%s = ", k);
 		if (!cJSON_IsString(e) || put_string(b, e->valuestring) != 0) {
 			fail(err, err_len, "%s: must be a string", k);
 			return -EINVAL;
 		}
 	} else if (strcmp(k, "port") == 0 || strcmp(k, "mtu") == 0) {
-		put(b, "%s = ", k);
+		textbuf_put(b, "%s = ", k);
 		if (put_int(b, e) != 0) {
 			fail(err, err_len, "%s: must be an integer", k);
 			return -EINVAL;
 		}
 	} else if (strcmp(k, "from") == 0 || strcmp(k, "to") == 0 || strcmp(k, "members") == 0) {
-		put(b, "%s = ", k);
+		textbuf_put(b, "%s = ", k);
 		if (put_string_list(b, e) != 0) {
 			fail(err, err_len, "%s: must be a list of client ids", k);
 			return -EINVAL;
 		}
 	} else if (strcmp(k, "joinable") == 0) {
-		put(b, "%s = ", k);
+		textbuf_put(b, "%s = ", k);
 		if (cJSON_IsBool(e)) {
-			put(b, "%s", cJSON_IsTrue(e) ? "true" : "false");
+			textbuf_put(b, "%s", cJSON_IsTrue(e) ? "true" : "false");
 		} else if (put_string_list(b, e) != 0) {
 			fail(err, err_len, "joinable: must be true, false or a list of client ids");
 			return -EINVAL;
 		}
 	} else if (strcmp(k, "deliver") == 0 || strcmp(k, "listen") == 0) {
-		put(b, "%s = ", k);
+		textbuf_put(b, "%s = ", k);
 		if (put_member_map(b, e, k[0] == 'd', k, err, err_len) != 0) {
 			return -EINVAL;
 		}
 	} else if (strcmp(k, "impair") == 0) {
-		put(b, "%s = ", k);
+		textbuf_put(b, "%s = ", k);
 		if (put_impair(b, e, err, err_len) != 0) {
 			return -EINVAL;
 		}
@@ -288,13 +265,13 @@ static int put_field(struct sbuf *b, const cJSON *e, char *err, size_t err_len)
 		fail(err, err_len, "unknown field \"%.40s\"", k);
 		return -EINVAL;
 	}
-	put(b, "; ");
+	textbuf_put(b, "; ");
 	return 0;
 }
 
 int flowjson_to_text(const cJSON *obj, char **text, char *err, size_t err_len)
 {
-	struct sbuf b = {.cap = TEXT_MAX};
+	struct textbuf b = {.cap = TEXT_MAX};
 	const cJSON *e;
 
 	*text = NULL;
@@ -307,7 +284,7 @@ int flowjson_to_text(const cJSON *obj, char **text, char *err, size_t err_len)
 		fail(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	put(&b, "{ ");
+	textbuf_put(&b, "{ ");
 	cJSON_ArrayForEach(e, obj)
 	{
 		if (cJSON_IsNull(e)) {
@@ -325,7 +302,7 @@ int flowjson_to_text(const cJSON *obj, char **text, char *err, size_t err_len)
 			return -EINVAL;
 		}
 	}
-	put(&b, "}");
+	textbuf_put(&b, "}");
 	if (b.is_full) {
 		fail(err, err_len, "flow too large");
 		free(b.p);

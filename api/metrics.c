@@ -7,6 +7,8 @@
  * ops->metrics. */
 #include "api/metrics.h"
 
+#include "api/textbuf.h"
+
 #include "api/restreq.h"
 
 #include "api/httpd.h"
@@ -19,9 +21,7 @@
 #define METRICS_TEXT_MAX (1024 * 1024)
 
 struct mbuf {
-	char *p;
-	size_t len, cap;
-	bool is_full;
+	struct textbuf t;
 	char last_name[96];
 };
 
@@ -29,19 +29,10 @@ static void put(struct mbuf *b, const char *fmt, ...) __attribute__((format(prin
 static void put(struct mbuf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (b->is_full) {
-		return;
-	}
 	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	textbuf_vput(&b->t, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= b->cap - b->len) {
-		b->is_full = true;
-		return;
-	}
-	b->len += (size_t)n;
 }
 
 /* HELP and TYPE once per family; the samples of a family come together. */
@@ -236,10 +227,10 @@ static void client_metrics(struct restreq *r, struct mbuf *b)
 
 void metrics_serve(struct restreq *r)
 {
-	struct mbuf b = {.cap = METRICS_TEXT_MAX};
+	struct mbuf b = {.t.cap = METRICS_TEXT_MAX};
 
-	b.p = malloc(b.cap);
-	if (!b.p) {
+	b.t.p = malloc(b.t.cap);
+	if (!b.t.p) {
 		restreq_error(r, 503, "out of memory");
 		return;
 	}
@@ -248,13 +239,13 @@ void metrics_serve(struct restreq *r)
 	flow_metrics(r, &b);
 	client_metrics(r, &b);
 	r->api->ops->metrics(r->api->ctx, emit_cb, &b);
-	if (b.is_full) {
+	if (b.t.is_full) {
 		restreq_error(r, 500, "metrics too large");
 	} else {
-		(void)httpd_respond(r->rq, 200, "text/plain; version=0.0.4; charset=utf-8", b.p,
-				    b.len, r->etag);
+		(void)httpd_respond(r->rq, 200, "text/plain; version=0.0.4; charset=utf-8", b.t.p,
+				    b.t.len, r->etag);
 	}
-	free(b.p);
+	free(b.t.p);
 }
 
 /* One member of GET /flows/{name}/stats: its report, or nulls before one. */

@@ -49,7 +49,11 @@ static void usage(FILE *out)
 		prog, prog, prog, prog, prog, prog);
 }
 
-static int natcheck(const char *path, int argc, char **argv)
+/* A subcommand that needs client.ini: load it (a bad file is a usage
+ * error, exit 2), run fn, free. */
+typedef int ini_cmd_fn(const struct client_ini *ini, int argc, char **argv);
+
+static int with_ini(const char *path, ini_cmd_fn *fn, int argc, char **argv)
 {
 	struct diag d;
 	char line[1024];
@@ -62,25 +66,7 @@ static int natcheck(const char *path, int argc, char **argv)
 		fprintf(stderr, "%s\n", diag_format(&d, line, sizeof(line)));
 		return CLIOPT_EXIT_USAGE;
 	}
-	code = natcheck_main(ini, argc, argv);
-	client_ini_free(ini);
-	return code;
-}
-
-static int status(const char *path, int argc, char **argv)
-{
-	struct diag d;
-	char line[1024];
-	struct client_ini *ini;
-	int code;
-
-	diag_clear(&d);
-	ini = client_ini_load(path, &d);
-	if (!ini) {
-		fprintf(stderr, "%s\n", diag_format(&d, line, sizeof(line)));
-		return CLIOPT_EXIT_USAGE;
-	}
-	code = localapi_status_main(ini, argc, argv);
+	code = fn(ini, argc, argv);
 	client_ini_free(ini);
 	return code;
 }
@@ -160,11 +146,12 @@ int main(int argc, char **argv)
 	}
 	cmd = opt.first_arg < argc ? argv[opt.first_arg] : "run";
 	if (strcmp(cmd, "natcheck") == 0) {
-		return natcheck(opt.config_path, argc - opt.first_arg - 1,
+		return with_ini(opt.config_path, natcheck_main, argc - opt.first_arg - 1,
 				argv + opt.first_arg + 1);
 	}
 	if (strcmp(cmd, "status") == 0) {
-		return status(opt.config_path, argc - opt.first_arg - 1, argv + opt.first_arg + 1);
+		return with_ini(opt.config_path, localapi_status_main, argc - opt.first_arg - 1,
+				argv + opt.first_arg + 1);
 	}
 	if (strcmp(cmd, "join") == 0) {
 		return joincmd_main(opt.config_path, argc - opt.first_arg, argv + opt.first_arg);
