@@ -40,25 +40,8 @@ RTOKEN=read-token-$$-0123456789
 URL=http://127.0.0.1:$AP
 CONF=$LAB_DIR/routes.conf
 
-"$KG" genkey -o "$LAB_DIR/server.key"
-SERVER_PUB=$("$KG" pubkey <"$LAB_DIR/server.key")
 CAP=$((37000 + off * 4)) # the clients' local APIs: CAP, CAP+1, ...
-k=0
-for c in drone3 gcs4 gcs5 gcs6; do
-	"$KG" genkey -o "$LAB_DIR/$c.key"
-	cat >"$LAB_DIR/$c.ini" <<INI
-[client]
-id = $c
-key_file = $c.key
-server = 127.0.0.1:$SP
-server_key = $SERVER_PUB
-api = 127.1.0.1:$((CAP + k))
-; bound to loopback: its local addresses (punching candidates) are 127.0.0.1 only
-[uplink lo]
-source = 127.0.0.1
-INI
-	k=$((k + 1))
-done
+lab_loopback_clients "$SP" "$CAP" drone3 gcs4 gcs5 gcs6
 pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
 
 cat >"$CONF" <<CONF

@@ -3,6 +3,9 @@
 #   lab_start NAME CMD...   start a process in the background, record its PID
 #   lab_stop NAME      SIGTERM one started process, wait for it, return its status
 #   wait_until SECONDS CMD...  poll CMD every 50 ms until it succeeds or time runs out
+#   lab_loopback_clients SERVER_PORT API_BASE ID...
+#                      server.key and, per ID, ID.key and ID.ini in $LAB_DIR for
+#                      clients on loopback (local API on 127.1.0.1:API_BASE+k)
 # Processes are killed only by the PIDs recorded here; namespaces (later tests)
 # carry the per-run prefix wh-$$- and are removed by lab_cleanup.
 
@@ -84,4 +87,30 @@ wait_until() {
 fail() {
 	echo "lab $LAB_TEST: $*" >&2
 	exit 1
+}
+
+# lab_loopback_clients SERVER_PORT API_BASE ID...: keys and client.ini files
+# for clients that run on this host against a server on 127.0.0.1. Each is
+# bound to 127.0.0.1, so the local addresses it offers as punching
+# candidates are loopback ones and no probe leaves loopback. Sets
+# SERVER_PUB (the server's public key).
+lab_loopback_clients() {
+	local sp=$1 cap=$2 k=0 c
+	shift 2
+	"$LAB_BIN/wormhole-keygen" genkey -o "$LAB_DIR/server.key"
+	SERVER_PUB=$("$LAB_BIN/wormhole-keygen" pubkey <"$LAB_DIR/server.key")
+	for c in "$@"; do
+		"$LAB_BIN/wormhole-keygen" genkey -o "$LAB_DIR/$c.key"
+		cat >"$LAB_DIR/$c.ini" <<INI
+[client]
+id = $c
+key_file = $c.key
+server = 127.0.0.1:$sp
+server_key = $SERVER_PUB
+api = 127.1.0.1:$((cap + k))
+[uplink lo]
+source = 127.0.0.1
+INI
+		k=$((k + 1))
+	done
 }
