@@ -338,6 +338,29 @@ static int always_valid(const struct frame *f)
 
 /* ---- path / punch control ---- */
 
+/* The optional uplink tail of PATH and PUNCH: two bytes, present only when
+ * one of them is not 0 (PROTOCOL.md "Multipath"). */
+static void read_uplinks(struct wire_reader *r, uint8_t *uplink, uint8_t *peer_uplink)
+{
+	if (r->left > 0) {
+		*uplink = wire_read_u8(r);
+		*peer_uplink = wire_read_u8(r);
+	}
+}
+
+static void write_uplinks(struct wire_writer *w, uint8_t uplink, uint8_t peer_uplink)
+{
+	if (uplink != 0 || peer_uplink != 0) {
+		wire_write_u8(w, uplink);
+		wire_write_u8(w, peer_uplink);
+	}
+}
+
+static size_t uplinks_size(uint8_t uplink, uint8_t peer_uplink)
+{
+	return uplink != 0 || peer_uplink != 0 ? 2 : 0;
+}
+
 static void path_read(struct wire_reader *r, struct frame *f)
 {
 	struct frame_path *p = &f->u.path;
@@ -346,6 +369,7 @@ static void path_read(struct wire_reader *r, struct frame *f)
 	p->token = wire_read_u64(r);
 	read_name(r, &p->peer);
 	read_addrs(r, p->addrs, &p->addr_count);
+	read_uplinks(r, &p->uplink, &p->peer_uplink);
 }
 
 static void path_write(struct wire_writer *w, const struct frame *f)
@@ -356,13 +380,15 @@ static void path_write(struct wire_writer *w, const struct frame *f)
 	wire_write_u64(w, p->token);
 	write_name(w, &p->peer);
 	write_addrs(w, p->addrs, p->addr_count);
+	write_uplinks(w, p->uplink, p->peer_uplink);
 }
 
 static size_t path_size(const struct frame *f)
 {
 	const struct frame_path *p = &f->u.path;
 
-	return 9 + 1 + (size_t)p->peer.len + addrs_size(p->addrs, p->addr_count);
+	return 9 + 1 + (size_t)p->peer.len + addrs_size(p->addrs, p->addr_count) +
+	       uplinks_size(p->uplink, p->peer_uplink);
 }
 
 static int path_validate(const struct frame *f)
@@ -372,7 +398,8 @@ static int path_validate(const struct frame *f)
 	if (p->op < FRAME_PATH_PROBE || p->op > FRAME_PATH_OP_MAX) {
 		return -EINVAL;
 	}
-	if (!name_ok(&p->peer, true) || !addrs_ok(p->addrs, p->addr_count)) {
+	if (!name_ok(&p->peer, true) || !addrs_ok(p->addrs, p->addr_count) ||
+	    p->uplink >= WIRE_UPLINKS_MAX || p->peer_uplink >= WIRE_UPLINKS_MAX) {
 		return -EINVAL;
 	}
 	return 0;
@@ -389,6 +416,7 @@ static void punch_read(struct wire_reader *r, struct frame *f)
 	p->delay_ms = wire_read_u16(r);
 	p->count = wire_read_u16(r);
 	read_addrs(r, p->addrs, &p->addr_count);
+	read_uplinks(r, &p->uplink, &p->peer_uplink);
 }
 
 static void punch_write(struct wire_writer *w, const struct frame *f)
@@ -402,13 +430,15 @@ static void punch_write(struct wire_writer *w, const struct frame *f)
 	wire_write_u16(w, p->delay_ms);
 	wire_write_u16(w, p->count);
 	write_addrs(w, p->addrs, p->addr_count);
+	write_uplinks(w, p->uplink, p->peer_uplink);
 }
 
 static size_t punch_size(const struct frame *f)
 {
 	const struct frame_punch *p = &f->u.punch;
 
-	return 8 + 1 + (size_t)p->peer.len + 1 + 1 + 2 + 2 + addrs_size(p->addrs, p->addr_count);
+	return 8 + 1 + (size_t)p->peer.len + 1 + 1 + 2 + 2 + addrs_size(p->addrs, p->addr_count) +
+	       uplinks_size(p->uplink, p->peer_uplink);
 }
 
 static int punch_validate(const struct frame *f)
@@ -417,7 +447,8 @@ static int punch_validate(const struct frame *f)
 
 	if (!name_ok(&p->peer, false) || p->strategy > FRAME_PUNCH_STRATEGY_MAX ||
 	    p->role < FRAME_PUNCH_ROLE_PROBE || p->role > FRAME_PUNCH_ROLE_MAX ||
-	    !addrs_ok(p->addrs, p->addr_count) || p->addr_count == 0) {
+	    !addrs_ok(p->addrs, p->addr_count) || p->addr_count == 0 ||
+	    p->uplink >= WIRE_UPLINKS_MAX || p->peer_uplink >= WIRE_UPLINKS_MAX) {
 		return -EINVAL;
 	}
 	return 0;
@@ -675,6 +706,9 @@ static void peer_read(struct wire_reader *r, struct frame *f)
 	read_name(r, &p->peer);
 	wire_read_bytes(r, p->key, WIRE_KEY_LEN);
 	p->relay_port = wire_read_u16(r);
+	if (r->left > 0) {
+		p->uplinks = wire_read_u8(r);
+	}
 }
 
 static void peer_write(struct wire_writer *w, const struct frame *f)
@@ -685,11 +719,14 @@ static void peer_write(struct wire_writer *w, const struct frame *f)
 	write_name(w, &p->peer);
 	wire_write_bytes(w, p->key, WIRE_KEY_LEN);
 	wire_write_u16(w, p->relay_port);
+	if (p->uplinks > 1) {
+		wire_write_u8(w, p->uplinks);
+	}
 }
 
 static size_t peer_size(const struct frame *f)
 {
-	return 8 + 1 + (size_t)f->u.peer.peer.len + WIRE_KEY_LEN + 2;
+	return 8 + 1 + (size_t)f->u.peer.peer.len + WIRE_KEY_LEN + 2 + (f->u.peer.uplinks > 1);
 }
 
 static int peer_validate(const struct frame *f)
@@ -870,6 +907,9 @@ static void register_read(struct wire_reader *r, struct frame *f)
 	g->uplink_id = wire_read_u8(r);
 	g->natclass = wire_read_u8(r);
 	read_addrs(r, g->addrs, &g->addr_count);
+	if (r->left > 0) {
+		read_name(r, &g->name);
+	}
 }
 
 static void register_write(struct wire_writer *w, const struct frame *f)
@@ -879,18 +919,24 @@ static void register_write(struct wire_writer *w, const struct frame *f)
 	wire_write_u8(w, g->uplink_id);
 	wire_write_u8(w, g->natclass);
 	write_addrs(w, g->addrs, g->addr_count);
+	if (g->name.len > 0) {
+		write_name(w, &g->name);
+	}
 }
 
 static size_t register_size(const struct frame *f)
 {
-	return 2 + addrs_size(f->u.reg.addrs, f->u.reg.addr_count);
+	const struct frame_register *g = &f->u.reg;
+
+	return 2 + addrs_size(g->addrs, g->addr_count) + (g->name.len > 0 ? 1 + g->name.len : 0);
 }
 
 static int register_validate(const struct frame *f)
 {
 	const struct frame_register *g = &f->u.reg;
 
-	if (g->natclass > FRAME_NAT_MAX || !addrs_ok(g->addrs, g->addr_count)) {
+	if (g->natclass > FRAME_NAT_MAX || !addrs_ok(g->addrs, g->addr_count) ||
+	    g->uplink_id >= WIRE_UPLINKS_MAX || !name_ok(&g->name, true)) {
 		return -EINVAL;
 	}
 	return 0;

@@ -137,13 +137,22 @@ enum frame_path_op {
 	FRAME_PATH_OP_MAX = FRAME_PATH_DOWN
 };
 
-/* op u8 | token u64 | peer name (len u8, 0 = none) | n u8 | n x addr */
+/* Uplinks of a client (DESIGN §5.5): index 0 is the main socket (the first
+ * [uplink], or the default route); at most WIRE_UPLINKS_MAX. */
+#define WIRE_UPLINKS_MAX 8
+
+/* op u8 | token u64 | peer name (len u8, 0 = none) | n u8 | n x addr
+ * [| uplink u8 | peer_uplink u8]: the optional tail names the path's uplinks
+ * (the sender's, the peer's); absent = both 0, and written only when one is
+ * not 0, so single-uplink encodings are unchanged. */
 struct frame_path {
 	uint8_t op; /* enum frame_path_op */
 	uint64_t token;
 	struct frame_name peer;
 	uint8_t addr_count;
 	struct frame_addr addrs[WIRE_ADDR_MAX];
+	uint8_t uplink;	     /* < WIRE_UPLINKS_MAX */
+	uint8_t peer_uplink; /* < WIRE_UPLINKS_MAX */
 };
 
 /* Punch strategies (DESIGN §5.3), chosen by the server from both NAT
@@ -167,7 +176,9 @@ enum frame_punch_role {
 };
 
 /* token u64 | peer name | strategy u8 | role u8 | delay_ms u16 | count u16 |
- * n u8 | n x addr (the peer's candidates: mapped address first).
+ * n u8 | n x addr (the peer's candidates: mapped address first)
+ * [| uplink u8 | peer_uplink u8] (tail as in PATH: the recipient's uplink
+ * to punch from and the peer's uplink the candidates belong to).
  * Sent to both clients of a pair at once; each starts delay_ms after it
  * arrives, so both begin at about the same moment. */
 struct frame_punch {
@@ -179,6 +190,8 @@ struct frame_punch {
 	uint16_t count; /* sockets (SPRAY) or probes (SCAN); 0 otherwise */
 	uint8_t addr_count;
 	struct frame_addr addrs[WIRE_ADDR_MAX];
+	uint8_t uplink;
+	uint8_t peer_uplink;
 };
 
 enum frame_path_kind { FRAME_PATH_KIND_RELAY = 0, FRAME_PATH_KIND_DIRECT = 1 };
@@ -283,14 +296,16 @@ struct frame_route {
 	struct frame_member members[WIRE_MEMBERS_MAX];
 };
 
-/* generation u64 | peer name | key[32] | relay_port u16
+/* generation u64 | peer name | key[32] | relay_port u16 [| uplinks u8]
  * relay_port: this client's side of the pair's relay, on the server's
- * primary address. */
+ * primary address. uplinks: bit i set = the peer's uplink i is registered;
+ * absent (0) = its main uplink only; written only when not 0 or 1. */
 struct frame_peer {
 	uint64_t generation;
 	struct frame_name peer;
 	uint8_t key[WIRE_KEY_LEN];
 	uint16_t relay_port;
+	uint8_t uplinks;
 };
 
 /* generation u64 | count u16 | keepalive_s u16
@@ -410,12 +425,17 @@ enum frame_natclass {
 	FRAME_NAT_MAX = FRAME_NAT_SYMMETRIC
 };
 
-/* uplink_id u8 | natclass u8 | n u8 | n x addr (local candidates) */
+/* uplink_id u8 | natclass u8 | n u8 | n x addr (local candidates)
+ * [| uplink name]. uplink_id 0 registers the client (on its main socket);
+ * another id registers one more uplink, sent from that uplink's socket: the
+ * server notes the source as that uplink's address. The name tail (the
+ * [uplink NAME] of client.ini) is written when set. */
 struct frame_register {
-	uint8_t uplink_id;
-	uint8_t natclass; /* enum frame_natclass */
+	uint8_t uplink_id; /* < WIRE_UPLINKS_MAX */
+	uint8_t natclass;  /* enum frame_natclass */
 	uint8_t addr_count;
 	struct frame_addr addrs[WIRE_ADDR_MAX];
+	struct frame_name name; /* len 0: none */
 };
 
 struct frame {

@@ -591,6 +591,75 @@ static void test_frame_flow_join_has_the_documented_layout(void **state)
 	assert_memory_equal(buf, want, sizeof(want));
 }
 
+/* Encode f, decode it back and compare; returns the encoded length. */
+static size_t encode_decode(const struct frame *f, uint8_t *buf, size_t cap)
+{
+	struct wire_writer w;
+	struct frame_reader fr;
+	struct frame back;
+	size_t len = 0;
+
+	wire_writer_init(&w, buf, cap);
+	assert_int_equal(frame_write(&w, f), 0);
+	assert_int_equal(wire_writer_done(&w, &len), 0);
+	assert_int_equal(len, frame_size(f));
+	frame_reader_init(&fr, buf, len);
+	assert_int_equal(frame_read_next(&fr, &back), 1);
+	assert_frames_equal(f, &back);
+	return len;
+}
+
+/* The multipath tails (uplinks of PATH and PUNCH, the uplink mask of PEER,
+ * the uplink name of REGISTER) are written only when not the default, so
+ * single-uplink encodings keep their size; set, they survive a round trip;
+ * out of range, they are refused. */
+static void test_frame_uplink_tails_are_optional_and_round_trip(void **state)
+{
+	static const enum frame_type types[] = {FRAME_PATH, FRAME_PUNCH, FRAME_PEER,
+						FRAME_REGISTER};
+	uint8_t buf[WIRE_MAX_PLAINTEXT];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct frame f;
+		size_t plain, tailed;
+
+		sample(&f, types[i]);
+		plain = encode_decode(&f, buf, sizeof(buf));
+		switch (types[i]) {
+		case FRAME_PATH:
+			f.u.path.uplink = 1;
+			f.u.path.peer_uplink = 7;
+			break;
+		case FRAME_PUNCH:
+			f.u.punch.uplink = 0;
+			f.u.punch.peer_uplink = 2;
+			break;
+		case FRAME_PEER:
+			f.u.peer.uplinks = 0x05;
+			break;
+		default:
+			f.u.reg.uplink_id = 3;
+			name(&f.u.reg.name, "lte2");
+			break;
+		}
+		tailed = encode_decode(&f, buf, sizeof(buf));
+		assert_int_equal(tailed, plain + (types[i] == FRAME_PEER	 ? 1
+						  : types[i] == FRAME_REGISTER ? 5
+									       : 2));
+	}
+	{
+		struct frame f;
+
+		sample(&f, FRAME_PATH);
+		f.u.path.peer_uplink = WIRE_UPLINKS_MAX;
+		assert_int_equal(frame_validate(&f), -EINVAL);
+		sample(&f, FRAME_REGISTER);
+		f.u.reg.uplink_id = WIRE_UPLINKS_MAX;
+		assert_int_equal(frame_validate(&f), -EINVAL);
+	}
+}
+
 static void test_frame_join_ack_message_is_cut_and_made_printable(void **state)
 {
 	char long_text[400];
@@ -646,6 +715,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_every_type_round_trips),
+		cmocka_unit_test(test_frame_uplink_tails_are_optional_and_round_trip),
 		cmocka_unit_test(test_frame_packet_of_many_frames_reads_in_order),
 		cmocka_unit_test(test_frame_unknown_types_and_padding_are_skipped_by_length),
 		cmocka_unit_test(test_frame_padding_writer_fills_exactly),
