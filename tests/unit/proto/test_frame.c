@@ -644,7 +644,7 @@ static void test_frame_uplink_tails_are_optional_and_round_trip(void **state)
 			break;
 		}
 		tailed = encode_decode(&f, buf, sizeof(buf));
-		assert_int_equal(tailed, plain + (types[i] == FRAME_PEER	 ? 1
+		assert_int_equal(tailed, plain + (types[i] == FRAME_PEER       ? 1
 						  : types[i] == FRAME_REGISTER ? 5
 									       : 2));
 	}
