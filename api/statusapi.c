@@ -38,7 +38,13 @@ static bool add_counters(cJSON *o, uint64_t txp, uint64_t txb, uint64_t rxp, uin
 	       cJSON_AddNumberToObject(o, "drops", (double)drops);
 }
 
-static bool add_peer(cJSON *a, const struct statusapi_peer *p)
+static bool add_str_or_null(cJSON *o, const char *name, const char *s)
+{
+	return s[0] ? cJSON_AddStringToObject(o, name, s) != NULL
+		    : cJSON_AddNullToObject(o, name) != NULL;
+}
+
+static bool add_path(cJSON *a, const struct statusapi_path *p)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -46,7 +52,56 @@ static bool add_peer(cJSON *a, const struct statusapi_peer *p)
 		cJSON_Delete(o);
 		return false;
 	}
-	return cJSON_AddStringToObject(o, "peer", p->id) &&
+	return cJSON_AddNumberToObject(o, "uplink", p->uplink) &&
+	       cJSON_AddNumberToObject(o, "peer_uplink", p->peer_uplink) &&
+	       cJSON_AddStringToObject(o, "kind", "direct") &&
+	       cJSON_AddStringToObject(o, "state", p->state) &&
+	       cJSON_AddBoolToObject(o, "active", p->is_active) &&
+	       (p->rtt_ms > 0 ? cJSON_AddNumberToObject(o, "rtt_ms", p->rtt_ms) != NULL
+			      : cJSON_AddNullToObject(o, "rtt_ms") != NULL) &&
+	       cJSON_AddNumberToObject(o, "loss", p->loss) &&
+	       cJSON_AddStringToObject(o, "strategy", p->strategy ? p->strategy : "none") &&
+	       add_str_or_null(o, "address", p->addr) &&
+	       (p->since > 0 ? cJSON_AddNumberToObject(o, "since", p->since) != NULL
+			     : cJSON_AddNullToObject(o, "since") != NULL) &&
+	       cJSON_AddNumberToObject(o, "tx_packets", (double)p->tx_packets) &&
+	       cJSON_AddNumberToObject(o, "rx_packets", (double)p->rx_packets) &&
+	       cJSON_AddNumberToObject(o, "upgrades", (double)p->upgrades) &&
+	       cJSON_AddNumberToObject(o, "fallbacks", (double)p->fallbacks) &&
+	       cJSON_AddNumberToObject(o, "punch_attempts", (double)p->attempts);
+}
+
+static bool add_uplink(cJSON *a, const struct statusapi_uplink *u)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o || !cJSON_AddItemToArray(a, o)) {
+		cJSON_Delete(o);
+		return false;
+	}
+	return cJSON_AddNumberToObject(o, "id", u->id) &&
+	       cJSON_AddStringToObject(o, "name", u->name) &&
+	       cJSON_AddStringToObject(o, "state", u->state) &&
+	       add_str_or_null(o, "local", u->local) &&
+	       cJSON_AddStringToObject(o, "nat", u->nat_class) &&
+	       add_str_or_null(o, "mapped", u->mapped) &&
+	       cJSON_AddNumberToObject(o, "rx_packets", (double)u->rx_packets);
+}
+
+static bool add_peer(cJSON *a, const struct statusapi_peer *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *paths = o ? cJSON_AddArrayToObject(o, "paths") : NULL;
+	bool ok = paths != NULL;
+
+	if (!o || !cJSON_AddItemToArray(a, o)) {
+		cJSON_Delete(o);
+		return false;
+	}
+	for (size_t i = 0; ok && i < p->n_paths; i++) {
+		ok = add_path(paths, &p->paths[i]);
+	}
+	return ok && cJSON_AddStringToObject(o, "peer", p->id) &&
 	       cJSON_AddStringToObject(o, "id", p->id) &&
 	       cJSON_AddStringToObject(o, "session", p->is_up ? "up" : "down") &&
 	       cJSON_AddStringToObject(o, "path", p->path) &&
@@ -115,10 +170,12 @@ cJSON *statusapi_json(const struct statusapi_status *st)
 	cJSON *o = cJSON_CreateObject();
 	cJSON *srv = o ? cJSON_AddObjectToObject(o, "server") : NULL;
 	cJSON *nat = o ? cJSON_AddObjectToObject(o, "nat") : NULL;
+	cJSON *uplinks = o ? cJSON_AddArrayToObject(o, "uplinks") : NULL;
 	cJSON *peers = o ? cJSON_AddArrayToObject(o, "peers") : NULL;
 	cJSON *flows = o ? cJSON_AddArrayToObject(o, "flows") : NULL;
 	bool ok =
-		srv && nat && peers && flows && cJSON_AddStringToObject(o, "id", st->id) &&
+		srv && nat && uplinks && peers && flows &&
+		cJSON_AddStringToObject(o, "id", st->id) &&
 		cJSON_AddNumberToObject(o, "uptime_s", (double)st->uptime_s) &&
 		cJSON_AddStringToObject(srv, "session", st->server_state) &&
 		cJSON_AddStringToObject(srv, "address", st->server) &&
@@ -128,6 +185,9 @@ cJSON *statusapi_json(const struct statusapi_status *st)
 		(st->mapped[0] ? cJSON_AddStringToObject(nat, "mapped_address", st->mapped) != NULL
 			       : cJSON_AddNullToObject(nat, "mapped_address") != NULL);
 
+	for (size_t i = 0; ok && i < st->n_uplinks; i++) {
+		ok = add_uplink(uplinks, &st->uplinks[i]);
+	}
 	for (size_t i = 0; ok && i < st->n_peers; i++) {
 		ok = add_peer(peers, &st->peers[i]);
 	}
@@ -241,11 +301,31 @@ static double num(const cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* A peer's direct paths, when it has several pairs of uplinks. */
+static void print_paths(FILE *out, const cJSON *paths)
+{
+	const cJSON *e;
+
+	if (!cJSON_IsArray(paths) || cJSON_GetArraySize(paths) < 2) {
+		return;
+	}
+	cJSON_ArrayForEach(e, paths)
+	{
+		fprintf(out,
+			"  %-16s path uplink %.0f -> %.0f %-5s%s rtt %.1f ms loss %.1f %% %s\n", "",
+			num(e, "uplink"), num(e, "peer_uplink"), str(e, "state"),
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "active")) ? " (active)"
+										    : "",
+			num(e, "rtt_ms"), 100.0 * num(e, "loss"), str(e, "address"));
+	}
+}
+
 int statusapi_print(FILE *out, const char *json)
 {
 	cJSON *o = cJSON_Parse(json);
 	const cJSON *srv = cJSON_GetObjectItemCaseSensitive(o, "server");
 	const cJSON *nat = cJSON_GetObjectItemCaseSensitive(o, "nat");
+	const cJSON *uplinks = cJSON_GetObjectItemCaseSensitive(o, "uplinks");
 	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(o, "peers");
 	const cJSON *flows = cJSON_GetObjectItemCaseSensitive(o, "flows");
 	const cJSON *e;
@@ -259,6 +339,15 @@ int statusapi_print(FILE *out, const char *json)
 	fprintf(out, "server %s: session %s, %.0f reconnects\n", str(srv, "address"),
 		str(srv, "session"), num(srv, "reconnects"));
 	fprintf(out, "nat: %s, mapped address %s\n", str(nat, "class"), str(nat, "mapped_address"));
+	if (cJSON_IsArray(uplinks) && cJSON_GetArraySize(uplinks) > 1) {
+		fprintf(out, "uplinks: %d\n", cJSON_GetArraySize(uplinks));
+		cJSON_ArrayForEach(e, uplinks)
+		{
+			fprintf(out, "  %.0f %-12s %-4s local %s nat %s mapped %s\n", num(e, "id"),
+				str(e, "name"), str(e, "state"), str(e, "local"), str(e, "nat"),
+				str(e, "mapped"));
+		}
+	}
 	fprintf(out, "peers: %d\n", cJSON_GetArraySize(peers));
 	cJSON_ArrayForEach(e, peers)
 	{
@@ -274,6 +363,7 @@ int statusapi_print(FILE *out, const char *json)
 			ago < 0 ? 0.0 : ago, ago < 0 ? ")" : " ago", "", num(e, "tx_packets"),
 			num(e, "tx_bytes"), num(e, "rx_packets"), num(e, "rx_bytes"),
 			num(e, "drops"));
+		print_paths(out, cJSON_GetObjectItemCaseSensitive(e, "paths"));
 	}
 	fprintf(out, "flows: %d\n", cJSON_GetArraySize(flows));
 	cJSON_ArrayForEach(e, flows)

@@ -22,6 +22,33 @@
 #define STATUSAPI_PEERS_MAX 64
 #define STATUSAPI_FLOWS_MAX 64
 
+#define STATUSAPI_PATHS_MAX 8
+#define STATUSAPI_UPLINKS_MAX 8
+
+/* One direct path to a peer: between our uplink and one of the peer's. */
+struct statusapi_path {
+	unsigned uplink, peer_uplink;
+	const char *state; /* "up", "doubt", "down" */
+	bool is_active;	   /* the failover choice */
+	double rtt_ms;	   /* 0: not measured */
+	double loss;
+	const char *strategy;
+	char addr[64]; /* "" when down */
+	double since;  /* Unix time (s) it last went up or down; 0: never */
+	uint64_t tx_packets, rx_packets, upgrades, fallbacks, attempts;
+};
+
+/* One of this client's uplinks. */
+struct statusapi_uplink {
+	unsigned id;
+	char name[STATUSAPI_NAME_SIZE]; /* "" for the default route */
+	const char *state;		/* "up" (socket open), "down" */
+	char local[64];			/* bound address, "" while closed */
+	const char *nat_class;		/* "unknown" until classified */
+	char mapped[64];		/* "" while unknown */
+	uint64_t rx_packets;
+};
+
 struct statusapi_peer {
 	char id[STATUSAPI_NAME_SIZE];
 	const char *path;    /* "relay" or "direct" */
@@ -39,6 +66,8 @@ struct statusapi_peer {
 	uint16_t relay_port;	 /* the server's relay port towards it */
 	uint64_t last_rx_ms_ago; /* UINT64_MAX: never */
 	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes, drops;
+	struct statusapi_path paths[STATUSAPI_PATHS_MAX];
+	size_t n_paths;
 };
 
 struct statusapi_flow {
@@ -61,6 +90,8 @@ struct statusapi_status {
 	uint64_t reconnects;
 	const char *nat_class; /* "unknown" until classified */
 	char mapped[64];       /* mapped address, "" while unknown */
+	struct statusapi_uplink uplinks[STATUSAPI_UPLINKS_MAX];
+	size_t n_uplinks;
 	struct statusapi_peer peers[STATUSAPI_PEERS_MAX];
 	size_t n_peers;
 	struct statusapi_flow flows[STATUSAPI_FLOWS_MAX];

@@ -1,7 +1,7 @@
 /* client: owns the client daemon's state and its loop (DESIGN §1, §8): the
  * identity from client.ini, the static key, the main socket, the server
  * connection, the NAT watch, the peers and the flows, built in order and
- * torn down in reverse. Protocol work lives in srvconn.c, natwatch.c,
+ * torn down in reverse. Protocol work lives in srvconn.c, uplink.c, natwatch.c,
  * peer.c, flow_udp.c and inbound.c; this file only wires them together. */
 #include "client.h"
 
@@ -66,7 +66,6 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	stamp_init(&cl->stamp);
 	srvconn_init(&cl->srv);
 	joinwait_init(&cl->jw);
-	natwatch_init(&cl->nw);
 	flowstats_init(&cl->fs);
 	ev_signal_init(&cl->sigint_watch, stop_signal_cb, SIGINT);
 	ev_signal_init(&cl->sigterm_watch, stop_signal_cb, SIGTERM);
@@ -86,6 +85,7 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 		diag_set(d, ini_path, 0, "out of memory");
 		return -ENOMEM;
 	}
+	uplink_init_all(cl);
 	return mainsock_init(&cl->ms, loop, cl->ini, &cl->rx, inbound_on_datagram, d);
 }
 
@@ -94,7 +94,7 @@ void client_run(struct client *cl)
 	ev_signal_start(cl->loop, &cl->sigint_watch);
 	ev_signal_start(cl->loop, &cl->sigterm_watch);
 	mainsock_start(&cl->ms);
-	natwatch_start(cl);
+	uplink_start_all(cl);
 	if (srvconn_start(cl) != 0) {
 		log_error("client %s: out of memory for the server session", cl->ini->id);
 		return;
@@ -139,7 +139,7 @@ void client_fini(struct client *cl)
 	flow_tcp_free_all(cl);
 	flow_udp_free_all(cl);
 	peer_free_all(cl);
-	natwatch_fini(cl);
+	uplink_fini_all(cl);
 	srvconn_fini(cl);
 	mainsock_fini(&cl->ms);
 	routeintake_fini(&cl->rs);

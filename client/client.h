@@ -15,6 +15,7 @@
 #include "client/routeintake.h"
 #include "client/srvconn.h"
 #include "client/stamp.h"
+#include "client/uplink.h"
 #include "common/log.h"
 #include "common/udpio.h"
 #include "proto/cookie.h"
@@ -41,8 +42,9 @@ struct client {
 	struct udpio_rx rx; /* owns: receive buffers shared by every socket */
 	struct mainsock ms;
 	struct srvconn srv;
-	struct joinwait jw; /* FLOW_JOIN requests from the local API */
-	struct natwatch nw;
+	struct joinwait jw;		    /* FLOW_JOIN requests from the local API */
+	struct uplink up[WIRE_UPLINKS_MAX]; /* up[0]: the main socket's */
+	size_t n_up;
 	struct flowstats fs; /* flow counters to the server */
 	struct routeintake rs;
 	struct peer *peers;	  /* owns: list */

@@ -1,5 +1,5 @@
-/* direct: a peer's direct path — request, attempt, validation, monitoring,
- * fallback (see direct.h). */
+/* direct: a peer's direct paths — request, attempt, validation, monitoring,
+ * fallback, and the choice of paths for each packet (see direct.h). */
 #include "client/direct.h"
 
 #include "client/client.h"
@@ -9,6 +9,7 @@
 #include "client/sealout.h"
 #include "client/srvconn.h"
 #include "client/stamp.h"
+#include "client/uplink.h"
 #include "client/xsock.h"
 #include "common/addr.h"
 #include "common/log.h"
@@ -19,11 +20,13 @@
 #include "proto/session.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void send_probe_to(struct peer *p, uint8_t op, int fd, const struct sockaddr_storage *to,
 			  uint64_t token, uint64_t now_us);
+static void tick(struct peer *p, uint64_t now_us);
 
 static const char *peer_name(const struct peer *p)
 {
@@ -38,6 +41,31 @@ static bool is_requester(const struct peer *p)
 static bool session_up(const struct peer *p)
 {
 	return p->sess && session_state(p->sess) == SESSION_ESTABLISHED;
+}
+
+/* The peer's uplinks (bit i: uplink i); its PEER frame says 0 for "main only". */
+static uint8_t peer_mask(const struct peer *p)
+{
+	return p->def.uplinks ? (uint8_t)(p->def.uplinks | 1u) : 1u;
+}
+
+/* Several uplinks on either side: log lines name the path's uplinks. */
+static bool is_multi(const struct peer *p)
+{
+	return p->cl->n_up > 1 || peer_mask(p) != 1u;
+}
+
+/* " (uplink NAME -> its N)" for log lines, or "" with one uplink each. */
+static const char *path_tag(const struct peer *p, const struct direct_path *s, char *buf,
+			    size_t len)
+{
+	if (!is_multi(p)) {
+		return "";
+	}
+	snprintf(buf, len, " (uplink %s -> its %u)",
+		 p->cl->up[s->uplink].name[0] ? p->cl->up[s->uplink].name : "0",
+		 (unsigned)s->peer_uplink);
+	return buf;
 }
 
 int direct_seal_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
@@ -69,24 +97,33 @@ static void rearm(struct peer *p, uint64_t d, uint64_t now_us)
 	ev_timer_start(p->cl->loop, &dp->timer);
 }
 
-/* Run the timer's work now and set it for what comes next. */
-static void tick(struct peer *p, uint64_t now_us);
-
 void direct_init(struct peer *p)
 {
 	struct direct *dp = &p->dp;
 
 	memset(dp, 0, sizeof(*dp));
-	dp->fd = -1;
-	dp->next_request_us = UINT64_MAX;
+	dp->active = -1;
 	dp->armed_us = UINT64_MAX;
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		dp->paths[i].fd = -1;
+		dp->paths[i].next_request_us = UINT64_MAX;
+	}
 	ev_init(&dp->timer, timer_cb);
 }
 
-static void drop_run(struct peer *p)
+static void drop_run(struct direct_path *s)
 {
-	punchrun_free(p->dp.run);
-	p->dp.run = NULL;
+	punchrun_free(s->run);
+	s->run = NULL;
+}
+
+static void free_slot(struct direct_path *s)
+{
+	drop_run(s);
+	xsock_close(s->xs);
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->next_request_us = UINT64_MAX;
 }
 
 void direct_fini(struct peer *p)
@@ -94,23 +131,135 @@ void direct_fini(struct peer *p)
 	struct direct *dp = &p->dp;
 
 	ev_timer_stop(p->cl->loop, &dp->timer);
-	drop_run(p);
-	xsock_close(dp->xs);
-	dp->xs = NULL;
-	dp->is_up = false;
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		free_slot(&dp->paths[i]);
+	}
+	dp->active = -1;
+}
+
+/* ---- path slots ---- */
+
+static struct direct_path *slot_for(struct peer *p, uint8_t uplink, uint8_t peer_uplink)
+{
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		struct direct_path *s = &p->dp.paths[i];
+
+		if (s->is_used && s->uplink == uplink && s->peer_uplink == peer_uplink) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static struct direct_path *slot_by_token(struct peer *p, uint64_t token)
+{
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		struct direct_path *s = &p->dp.paths[i];
+
+		if (s->is_used && s->token == token && token != 0) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static const struct direct_path *slot_by_path(const struct peer *p, int fd,
+					      const struct sockaddr_storage *from)
+{
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		const struct direct_path *s = &p->dp.paths[i];
+
+		if (s->is_up && s->fd == fd &&
+		    addr_equal((const struct sockaddr *)&s->addr, (const struct sockaddr *)from)) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+/* One slot per pair (our open uplink, the peer's uplink); slots of pairs
+ * gone are freed unless their path is up (it dies by itself if it is). */
+static void sync_slots(struct peer *p, uint64_t now_us)
+{
+	struct client *cl = p->cl;
+	uint8_t ours = uplink_open_mask(cl);
+	uint8_t theirs = peer_mask(p);
+
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		struct direct_path *s = &p->dp.paths[i];
+
+		if (s->is_used && !s->is_up &&
+		    (!(ours & (1u << s->uplink)) || !(theirs & (1u << s->peer_uplink)))) {
+			if (p->dp.active == i) {
+				p->dp.active = -1;
+			}
+			free_slot(s);
+		}
+	}
+	for (unsigned u = 0; u < cl->n_up; u++) {
+		for (unsigned v = 0; v < WIRE_UPLINKS_MAX; v++) {
+			struct direct_path *s = NULL;
+
+			if (!(ours & (1u << u)) || !(theirs & (1u << v)) ||
+			    slot_for(p, (uint8_t)u, (uint8_t)v)) {
+				continue;
+			}
+			for (int i = 0; i < DIRECT_PATHS_MAX && !s; i++) {
+				if (!p->dp.paths[i].is_used) {
+					s = &p->dp.paths[i];
+				}
+			}
+			if (!s) {
+				return; /* DIRECT_PATHS_MAX pairs: enough */
+			}
+			s->is_used = true;
+			s->uplink = (uint8_t)u;
+			s->peer_uplink = (uint8_t)v;
+			s->next_request_us = is_requester(p) ? now_us : UINT64_MAX;
+		}
+	}
+}
+
+bool direct_any_up(const struct peer *p)
+{
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		if (p->dp.paths[i].is_up) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int direct_up_paths(const struct peer *p, int fds[DIRECT_PATHS_MAX],
+		    const struct sockaddr_storage *dsts[DIRECT_PATHS_MAX])
+{
+	int n = 0;
+
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		const struct direct_path *s = &p->dp.paths[i];
+
+		if (s->is_up) {
+			fds[n] = s->fd;
+			dsts[n] = &s->addr;
+			n++;
+		}
+	}
+	return n;
 }
 
 /* ---- reports ---- */
 
-static void send_path_frame(struct peer *p, uint8_t op, const struct sockaddr_storage *via,
-			    bool to_peer, uint64_t now_us)
+static void send_path_frame(struct peer *p, const struct direct_path *s, uint8_t op,
+			    const struct sockaddr_storage *via, bool to_peer, uint64_t now_us)
 {
 	struct frame f;
 
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_PATH;
 	f.u.path.op = op;
-	f.u.path.token = p->dp.token;
+	f.u.path.token = s->token;
+	f.u.path.uplink = s->uplink;
+	f.u.path.peer_uplink = s->peer_uplink;
 	if (via && frameaddr_from_sockaddr(&f.u.path.addrs[0], (const struct sockaddr *)via)) {
 		f.u.path.addr_count = 1;
 	}
@@ -123,128 +272,177 @@ static void send_path_frame(struct peer *p, uint8_t op, const struct sockaddr_st
 	(void)srvconn_send(p->cl, &f, NULL, now_us);
 }
 
-static void set_kind_time(struct direct *dp, uint64_t now_us)
+/* The path kind (relay or direct) may have changed: count and time it. */
+static void note_kind(struct peer *p, uint64_t now_us)
 {
+	struct direct *dp = &p->dp;
+	bool direct = direct_any_up(p);
+
+	if (direct == dp->was_direct) {
+		return;
+	}
+	dp->was_direct = direct;
+	if (direct) {
+		dp->upgrades++;
+	} else {
+		dp->fallbacks++;
+	}
 	dp->since_us = now_us;
 	dp->since_wall_us = stamp_wall_now_us();
+	dp->next_stats_us = now_us + DIRECT_PING_US * 3;
 }
 
 /* ---- falling back ---- */
 
-static void fall_back(struct peer *p, const char *why, bool tell_peer, uint64_t now_us)
+static void fall_back(struct peer *p, struct direct_path *s, const char *why, bool tell_peer,
+		      uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
-	char a[ADDR_TEXT_MAX];
+	char a[ADDR_TEXT_MAX], tag[64];
+	int left = 0;
 
-	if (!dp->is_up) {
+	if (!s->is_up) {
 		return;
 	}
-	log_info("peer %s: direct path %s lost (%s), back to relay", peer_name(p),
-		 addr_format((const struct sockaddr *)&dp->addr, a, sizeof(a)), why);
-	dp->is_up = false;
-	dp->is_doubt = false;
-	dp->fallbacks++;
-	set_kind_time(dp, now_us);
-	dp->next_stats_us = now_us + DIRECT_PING_US * 3;
-	xsock_close(dp->xs);
-	dp->xs = NULL;
-	dp->fd = -1;
-	if (tell_peer) {
-		send_path_frame(p, FRAME_PATH_DOWN, NULL, true, now_us);
+	s->is_up = false;
+	s->is_doubt = false;
+	s->fallbacks++;
+	s->since_wall_us = stamp_wall_now_us();
+	if (dp->active == (int)(s - dp->paths)) {
+		dp->active = -1;
 	}
-	send_path_frame(p, FRAME_PATH_DOWN, NULL, false, now_us);
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		left += dp->paths[i].is_up;
+	}
+	if (left == 0) {
+		log_info("peer %s: direct path %s lost (%s), back to relay%s", peer_name(p),
+			 addr_format((const struct sockaddr *)&s->addr, a, sizeof(a)), why,
+			 path_tag(p, s, tag, sizeof(tag)));
+	} else {
+		log_info("peer %s: direct path %s lost (%s), %d other path(s) up%s", peer_name(p),
+			 addr_format((const struct sockaddr *)&s->addr, a, sizeof(a)), why, left,
+			 path_tag(p, s, tag, sizeof(tag)));
+	}
+	xsock_close(s->xs);
+	s->xs = NULL;
+	s->fd = -1;
+	if (tell_peer) {
+		send_path_frame(p, s, FRAME_PATH_DOWN, NULL, true, now_us);
+	}
+	send_path_frame(p, s, FRAME_PATH_DOWN, NULL, false, now_us);
+	note_kind(p, now_us);
 	/* The relay was kept warm; make sure it still knows our address (a
 	 * NAT that changed our mapping broke the direct path too), and tell
-	 * the server where we are now before the next attempt. */
-	peer_rebind(p, now_us);
-	srvconn_ping_now(p->cl, now_us);
-	natwatch_probe_now(p->cl, now_us);
-	dp->failures = 0;
-	dp->next_request_us = is_requester(p) ? now_us + PUNCH_COOLDOWN_US : UINT64_MAX;
+	 * the server where we are now before the next attempt. The relay and
+	 * the server session run on uplink 0; another uplink checks its own
+	 * mapping. */
+	if (s->uplink == 0) {
+		peer_rebind(p, now_us);
+		srvconn_ping_now(p->cl, now_us);
+	}
+	if (s->uplink < p->cl->n_up) {
+		natwatch_probe_now(&p->cl->up[s->uplink].nw, now_us);
+	}
+	s->failures = 0;
+	s->next_request_us = is_requester(p) ? now_us + PUNCH_COOLDOWN_US : UINT64_MAX;
 }
 
 /* ---- the attempt ---- */
 
-static void end_run_failed(struct peer *p, uint64_t now_us)
+static void end_run_failed(struct peer *p, struct direct_path *s, uint64_t now_us)
 {
-	struct direct *dp = &p->dp;
+	char tag[64];
 	uint64_t wait;
 
-	log_info("peer %s: punch %s failed (%llu probes)", peer_name(p),
-		 punch_strategy_name(dp->strategy),
-		 dp->run ? (unsigned long long)dp->run->sent : 0ull);
-	drop_run(p);
-	dp->failures++;
-	wait = punch_retry_delay_us(dp->strategy, dp->failures);
-	dp->next_request_us = is_requester(p) ? now_us + wait : UINT64_MAX;
+	log_info("peer %s: punch %s failed (%llu probes)%s", peer_name(p),
+		 punch_strategy_name(s->strategy), s->run ? (unsigned long long)s->run->sent : 0ull,
+		 path_tag(p, s, tag, sizeof(tag)));
+	drop_run(s);
+	s->failures++;
+	wait = punch_retry_delay_us(s->strategy, s->failures);
+	s->next_request_us = is_requester(p) ? now_us + wait : UINT64_MAX;
 }
 
 void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t now_us)
 {
 	struct peer *p = peer_find(cl, k->peer.text);
-	struct direct *dp;
+	struct direct_path *s;
+	char tag[64];
+	int fd;
 
 	if (!p || !session_up(p)) {
 		return;
 	}
-	dp = &p->dp;
-	if (dp->is_up) {
+	sync_slots(p, now_us);
+	s = slot_for(p, k->uplink, k->peer_uplink);
+	fd = uplink_send_fd(cl, k->uplink);
+	if (!s || fd == -2) {
+		log_debug("peer %s: punch for uplinks %u/%u we do not have", peer_name(p),
+			  (unsigned)k->uplink, (unsigned)k->peer_uplink);
+		return;
+	}
+	if (s->is_up) {
 		return; /* the other side asked again; we are fine */
 	}
-	drop_run(p);
-	dp->token = k->token;
-	dp->strategy = k->strategy;
-	dp->attempts++;
+	drop_run(s);
+	s->token = k->token;
+	s->strategy = k->strategy;
+	s->attempts++;
+	p->dp.attempts++;
+	p->dp.strategy = k->strategy;
 	if (k->strategy == FRAME_PUNCH_RELAY) {
 		log_info("peer %s: punch: the server keeps this pair on the relay (both NATs "
-			 "symmetric, or punching is off)",
-			 peer_name(p));
-		dp->failures = PUNCH_RETRIES; /* straight to the cooldown */
-		end_run_failed(p, now_us);
+			 "symmetric, or punching is off)%s",
+			 peer_name(p), path_tag(p, s, tag, sizeof(tag)));
+		s->failures = PUNCH_RETRIES; /* straight to the cooldown */
+		end_run_failed(p, s, now_us);
 		tick(p, now_us);
 		return;
 	}
-	dp->run = punchrun_new(p, k, now_us);
-	if (!dp->run) {
+	s->run = punchrun_new(p, k, fd, now_us);
+	if (!s->run) {
 		log_error("peer %s: punch: out of memory", peer_name(p));
-		end_run_failed(p, now_us);
+		end_run_failed(p, s, now_us);
 	} else {
-		log_info("peer %s: punch strategy=%s role=%u count=%u candidates=%u", peer_name(p),
-			 punch_strategy_name(k->strategy), (unsigned)k->role, (unsigned)k->count,
-			 (unsigned)dp->run->n_cand);
+		log_info("peer %s: punch strategy=%s role=%u count=%u candidates=%u%s",
+			 peer_name(p), punch_strategy_name(k->strategy), (unsigned)k->role,
+			 (unsigned)k->count, (unsigned)s->run->n_cand,
+			 path_tag(p, s, tag, sizeof(tag)));
 	}
-	dp->next_request_us = UINT64_MAX;
+	s->next_request_us = UINT64_MAX;
 	tick(p, now_us);
 }
 
-void direct_on_validated(struct peer *p, int fd, struct xsock *xs,
+static void on_validated(struct peer *p, struct direct_path *s, int fd, struct xsock *xs,
 			 const struct sockaddr_storage *addr, uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
-	char a[ADDR_TEXT_MAX];
+	char a[ADDR_TEXT_MAX], tag[64];
 
-	drop_run(p); /* closes the losing spray sockets */
-	xsock_close(dp->xs);
-	dp->xs = xs;
-	dp->fd = fd;
-	dp->addr = *addr;
-	dp->is_up = true;
-	dp->is_doubt = false;
-	dp->failures = 0;
-	dp->upgrades++;
-	dp->next_request_us = UINT64_MAX;
-	set_kind_time(dp, now_us);
-	dp->next_stats_us = now_us + DIRECT_PING_US * 3;
-	pathmon_init(&dp->mon, now_us, DIRECT_PING_US, DIRECT_DOUBT_US, DIRECT_DEAD_US);
-	log_info("peer %s: direct path up via %s%s (strategy %s, %llu ms after the session)",
+	drop_run(s); /* closes the losing spray sockets */
+	xsock_close(s->xs);
+	s->xs = xs;
+	s->fd = fd;
+	s->addr = *addr;
+	s->is_up = true;
+	s->is_doubt = false;
+	s->failures = 0;
+	s->upgrades++;
+	s->next_request_us = UINT64_MAX;
+	s->since_wall_us = stamp_wall_now_us();
+	dp->strategy = s->strategy;
+	pathmon_init(&s->mon, now_us, DIRECT_PING_US, DIRECT_DOUBT_US, DIRECT_DEAD_US);
+	log_info("peer %s: direct path up via %s%s (strategy %s, %llu ms after the session)%s",
 		 peer_name(p), addr_format((const struct sockaddr *)addr, a, sizeof(a)),
-		 xs ? " on a spray socket" : "", punch_strategy_name(dp->strategy),
+		 xs ? " on a spray socket" : "", punch_strategy_name(s->strategy),
 		 dp->session_up_us ? (unsigned long long)((now_us - dp->session_up_us) / 1000)
-				   : 0ull);
-	send_path_frame(p, FRAME_PATH_UP, addr, false, now_us);
+				   : 0ull,
+		 path_tag(p, s, tag, sizeof(tag)));
+	note_kind(p, now_us);
+	send_path_frame(p, s, FRAME_PATH_UP, addr, false, now_us);
 	/* Our probe was answered; make sure the peer's is too (its probe or
 	 * our answer may have been lost): probe once more on the new path. */
-	send_probe_to(p, FRAME_PATH_PROBE, fd, addr, dp->token, now_us);
+	send_probe_to(p, FRAME_PATH_PROBE, fd, addr, s->token, now_us);
 	tick(p, now_us);
 }
 
@@ -252,8 +450,7 @@ void direct_on_validated(struct peer *p, int fd, struct xsock *xs,
 
 bool direct_is_path(const struct peer *p, int fd, const struct sockaddr_storage *from)
 {
-	return p->dp.is_up && p->dp.fd == fd &&
-	       addr_equal((const struct sockaddr *)&p->dp.addr, (const struct sockaddr *)from);
+	return slot_by_path(p, fd, from) != NULL;
 }
 
 static bool from_relay(const struct peer *p, int fd, const struct sockaddr_storage *from)
@@ -274,11 +471,35 @@ static void send_probe_to(struct peer *p, uint8_t op, int fd, const struct socka
 	(void)direct_seal_to(p, fd, to, &f, now_us);
 }
 
+/* A PROBE_ACK for s came back on fd from: the socket, if it is one s may
+ * use, taken over (*xs: a spray socket, or NULL for an uplink's). */
+static bool socket_for(struct peer *p, struct direct_path *s, int fd, struct xsock **xs)
+{
+	struct uplink *u = uplink_by_fd(p->cl, fd);
+
+	*xs = NULL;
+	if (u) {
+		return u->id == s->uplink;
+	}
+	*xs = s->run ? punchrun_take(s->run, fd) : NULL;
+	if (*xs) {
+		return true;
+	}
+	if (s->xs && s->xs->fd == fd) {
+		*xs = s->xs; /* same socket, new peer address */
+		s->xs = NULL;
+		return true;
+	}
+	return false; /* a socket we no longer own */
+}
+
 void direct_on_path(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_path *f, uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
 	bool relay = from_relay(p, fd, from);
+	struct direct_path *s;
+	struct xsock *xs;
 	char a[ADDR_TEXT_MAX];
 
 	log_debug("peer %s: path op=%u token=%llx from %s fd=%d%s", peer_name(p), (unsigned)f->op,
@@ -299,30 +520,24 @@ void direct_on_path(struct peer *p, int fd, const struct sockaddr_storage *from,
 		}
 		break;
 	case FRAME_PATH_PROBE_ACK:
-		if (relay || direct_is_path(p, fd, from)) {
+		s = slot_by_token(p, f->token);
+		if (relay || !s || slot_by_path(p, fd, from) == s) {
 			return;
 		}
 		/* A round trip on (fd, from): both directions work. Take it if
-		 * we have no direct path, or ours is in doubt (the peer moved). */
-		if (!dp->is_up || pathmon_state(&dp->mon, now_us) != PATHMON_UP) {
-			struct xsock *xs = NULL;
-
-			if (fd >= 0) {
-				xs = dp->run ? punchrun_take(dp->run, fd) : NULL;
-				if (!xs && !(dp->xs && dp->xs->fd == fd)) {
-					return; /* a socket we no longer own */
-				}
-				if (!xs) {
-					xs = dp->xs; /* same socket, new peer address */
-					dp->xs = NULL;
-				}
-			}
-			direct_on_validated(p, fd, xs, from, now_us);
+		 * the pair has no path, or its path is in doubt (the peer moved). */
+		if ((!s->is_up || pathmon_state(&s->mon, now_us) != PATHMON_UP) &&
+		    socket_for(p, s, fd, &xs)) {
+			on_validated(p, s, fd, xs, from, now_us);
 		}
 		break;
 	case FRAME_PATH_DOWN:
-		fall_back(p, "the peer lost it", false, now_us);
-		tick(p, now_us);
+		/* The peer's view: its uplink is our peer_uplink. */
+		s = slot_for(p, f->peer_uplink, f->uplink);
+		if (s) {
+			fall_back(p, s, "the peer lost it", false, now_us);
+			tick(p, now_us);
+		}
 		break;
 	default:
 		break;
@@ -332,6 +547,7 @@ void direct_on_path(struct peer *p, int fd, const struct sockaddr_storage *from,
 void direct_on_ping(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_ping *f, uint64_t now_us)
 {
+	struct direct *dp = &p->dp;
 	struct frame pong;
 
 	memset(&pong, 0, sizeof(pong));
@@ -340,57 +556,202 @@ void direct_on_ping(struct peer *p, int fd, const struct sockaddr_storage *from,
 	pong.u.pong.echo_tx_us = f->tx_us;
 	pong.u.pong.hold_us = 0;
 	(void)direct_seal_to(p, fd, from, &pong, now_us);
-	/* Pings from an address that is not our path: the peer's mapping
-	 * changed (NAT rebinding). Probe it; its answer moves the path there
-	 * once ours is in doubt. */
-	if (p->dp.is_up && !direct_is_path(p, fd, from) && !from_relay(p, fd, from) &&
-	    now_us - p->dp.last_reprobe_us >= DIRECT_REPROBE_US) {
-		p->dp.last_reprobe_us = now_us;
-		send_probe_to(p, FRAME_PATH_PROBE, fd, from, p->dp.token, now_us);
+	/* Pings from an address that is not a path: the peer's mapping
+	 * changed (NAT rebinding). Probe it with the token of each path up on
+	 * this socket; the answer moves that path there once it is in doubt. */
+	if (direct_is_path(p, fd, from) || from_relay(p, fd, from) ||
+	    now_us - dp->last_reprobe_us < DIRECT_REPROBE_US) {
+		return;
+	}
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		const struct direct_path *s = &dp->paths[i];
+
+		if (s->is_up && s->fd == fd) {
+			dp->last_reprobe_us = now_us;
+			send_probe_to(p, FRAME_PATH_PROBE, fd, from, s->token, now_us);
+		}
 	}
 }
 
 void direct_on_pong(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_pong *f, uint64_t now_us)
 {
-	struct direct *dp = &p->dp;
+	struct direct_path *s = (struct direct_path *)slot_by_path(p, fd, from);
 
-	if (direct_is_path(p, fd, from)) {
-		(void)pathmon_on_pong(&dp->mon, f->id, f->echo_tx_us, f->hold_us, now_us);
-		if (dp->is_doubt && pathmon_state(&dp->mon, now_us) == PATHMON_UP) {
-			dp->is_doubt = false;
-			log_info("peer %s: direct path back (quiet spell over)", peer_name(p));
+	if (s) {
+		(void)pathmon_on_pong(&s->mon, f->id, f->echo_tx_us, f->hold_us, now_us);
+		if (s->is_doubt && pathmon_state(&s->mon, now_us) == PATHMON_UP) {
+			char tag[64];
+
+			s->is_doubt = false;
+			log_info("peer %s: direct path back (quiet spell over)%s", peer_name(p),
+				 path_tag(p, s, tag, sizeof(tag)));
 		}
 	} else if (from_relay(p, fd, from)) {
-		(void)pathmon_on_pong(&dp->relay_mon, f->id, f->echo_tx_us, f->hold_us, now_us);
+		(void)pathmon_on_pong(&p->dp.relay_mon, f->id, f->echo_tx_us, f->hold_us, now_us);
+	}
+}
+
+void direct_note_rx(struct peer *p, int fd, const struct sockaddr_storage *from)
+{
+	struct direct_path *s = (struct direct_path *)slot_by_path(p, fd, from);
+
+	if (s) {
+		s->rx_packets++;
 	}
 }
 
 /* ---- sending ---- */
 
-int direct_route(struct peer *p, uint64_t now_us, int fds[2],
-		 const struct sockaddr_storage *dsts[2])
+/* RTT for comparisons: unmeasured paths sort last. */
+static uint32_t rtt_key(const struct direct_path *s)
+{
+	return s->mon.srtt_us ? s->mon.srtt_us : UINT32_MAX;
+}
+
+/* Failover's path: the one in use while it answers, else the live path
+ * with the lowest RTT. -1 when no path is UP. */
+static int best_path(const struct peer *p, uint64_t now_us)
+{
+	const struct direct *dp = &p->dp;
+	int best = -1;
+
+	if (dp->active >= 0 && dp->paths[dp->active].is_up &&
+	    pathmon_state(&dp->paths[dp->active].mon, now_us) == PATHMON_UP) {
+		return dp->active;
+	}
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		const struct direct_path *s = &dp->paths[i];
+
+		if (s->is_up && pathmon_state(&s->mon, now_us) == PATHMON_UP &&
+		    (best < 0 || rtt_key(s) < rtt_key(&dp->paths[best]))) {
+			best = i;
+		}
+	}
+	return best;
+}
+
+/* best_path, remembered (and logged when it moves with several uplinks). */
+static int choose_active(struct peer *p, uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
-	enum pathmon_state st;
+	int best = best_path(p, now_us);
 
-	if (!dp->is_up) {
-		fds[0] = -1;
-		dsts[0] = &p->relay;
-		return 1;
+	if (best >= 0 && best != dp->active && is_multi(p)) {
+		char a[ADDR_TEXT_MAX], tag[64];
+
+		log_info("peer %s: traffic on path %s%s", peer_name(p),
+			 addr_format((const struct sockaddr *)&dp->paths[best].addr, a, sizeof(a)),
+			 path_tag(p, &dp->paths[best], tag, sizeof(tag)));
 	}
-	st = pathmon_state(&dp->mon, now_us);
-	fds[0] = dp->fd;
-	dsts[0] = &dp->addr;
-	if (st == PATHMON_UP) {
-		return 1;
+	dp->active = best;
+	return best;
+}
+
+static int add_dst(struct direct_path *s, int n, int fds[], const struct sockaddr_storage *dsts[])
+{
+	fds[n] = s->fd;
+	dsts[n] = &s->addr;
+	s->tx_packets++;
+	return n + 1;
+}
+
+static int add_relay(struct peer *p, int n, int fds[], const struct sockaddr_storage *dsts[])
+{
+	fds[n] = -1;
+	dsts[n] = &p->relay;
+	return n + 1;
+}
+
+static int route_failover(struct peer *p, uint64_t now_us, int fds[],
+			  const struct sockaddr_storage *dsts[])
+{
+	struct direct *dp = &p->dp;
+	int a = choose_active(p, now_us);
+
+	if (a >= 0) {
+		return add_dst(&dp->paths[a], 0, fds, dsts);
 	}
-	/* In doubt (or dead and not yet noticed by the timer): the relay too;
-	 * the receiver drops duplicates. */
-	fds[1] = -1;
-	dsts[1] = &p->relay;
-	dp->dup_tx++;
-	return 2;
+	/* No path answers: one in doubt (or dead, not yet noticed by the
+	 * timer) goes on carrying, with the relay beside it; the receiver
+	 * drops duplicates. */
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		if (dp->paths[i].is_up) {
+			dp->dup_tx++;
+			return add_relay(p, add_dst(&dp->paths[i], 0, fds, dsts), fds, dsts);
+		}
+	}
+	return add_relay(p, 0, fds, dsts);
+}
+
+/* Every path up (in doubt too), and the relay while fewer than two answer. */
+static int route_redundant(struct peer *p, uint64_t now_us, int fds[],
+			   const struct sockaddr_storage *dsts[])
+{
+	int n = 0, answering = 0;
+
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		struct direct_path *s = &p->dp.paths[i];
+
+		if (s->is_up) {
+			n = add_dst(s, n, fds, dsts);
+			answering += pathmon_state(&s->mon, now_us) == PATHMON_UP;
+		}
+	}
+	if (answering < 2) {
+		n = add_relay(p, n, fds, dsts);
+	}
+	return n;
+}
+
+/* Smooth weighted round robin over the answering paths (each weighed by
+ * (1 - loss) / (RTT + DIRECT_BALANCE_RTT_BIAS_US)); failover below two. */
+static int route_balance(struct peer *p, uint64_t now_us, int fds[],
+			 const struct sockaddr_storage *dsts[])
+{
+	struct direct *dp = &p->dp;
+	int64_t total = 0;
+	int best = -1, live = 0;
+
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		struct direct_path *s = &dp->paths[i];
+		double loss;
+		int64_t w;
+
+		if (!s->is_up || pathmon_state(&s->mon, now_us) != PATHMON_UP) {
+			continue;
+		}
+		loss = pathmon_loss(&s->mon, now_us);
+		w = (int64_t)(1e9 * (1.0 - loss) /
+			      ((double)s->mon.srtt_us + DIRECT_BALANCE_RTT_BIAS_US));
+		if (w < 1) {
+			w = 1;
+		}
+		s->wrr += w;
+		total += w;
+		live++;
+		if (best < 0 || s->wrr > dp->paths[best].wrr) {
+			best = i;
+		}
+	}
+	if (live < 2) {
+		return route_failover(p, now_us, fds, dsts);
+	}
+	dp->paths[best].wrr -= total;
+	return add_dst(&dp->paths[best], 0, fds, dsts);
+}
+
+int direct_route(struct peer *p, uint8_t mode, uint64_t now_us, int fds[DIRECT_ROUTE_MAX],
+		 const struct sockaddr_storage *dsts[DIRECT_ROUTE_MAX])
+{
+	switch (mode) {
+	case FRAME_MULTIPATH_REDUNDANT:
+		return route_redundant(p, now_us, fds, dsts);
+	case FRAME_MULTIPATH_BALANCE:
+		return route_balance(p, now_us, fds, dsts);
+	default:
+		return route_failover(p, now_us, fds, dsts);
+	}
 }
 
 /* ---- the timer ---- */
@@ -407,30 +768,32 @@ static void send_ping(struct peer *p, struct pathmon *pm, int fd,
 	(void)direct_seal_to(p, fd, dst, &f, now_us);
 }
 
-static void request_punch(struct peer *p, uint64_t now_us)
+static void request_punch(struct peer *p, struct direct_path *s, uint64_t now_us)
 {
 	struct client *cl = p->cl;
-	struct direct *dp = &p->dp;
 	struct frame f;
 
 	if (!srvconn_is_up(cl)) {
-		dp->next_request_us = now_us + DIRECT_REQUEST_WAIT_US;
+		s->next_request_us = now_us + DIRECT_REQUEST_WAIT_US;
 		return;
 	}
 	/* Our NAT class decides the strategy: wait for the classification
 	 * (a few seconds at start), but not forever. */
-	if (natwatch_frame_natclass(cl) == FRAME_NAT_UNKNOWN &&
+	if (natwatch_frame_natclass(&cl->up[s->uplink].nw) == FRAME_NAT_UNKNOWN &&
 	    now_us - cl->started_us < DIRECT_CLASS_WAIT_US) {
-		dp->next_request_us = now_us + 500000;
+		s->next_request_us = now_us + 500000;
 		return;
 	}
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_PATH;
 	f.u.path.op = FRAME_PATH_PUNCH_REQUEST;
 	f.u.path.peer = p->def.peer;
+	f.u.path.uplink = s->uplink;
+	f.u.path.peer_uplink = s->peer_uplink;
 	(void)srvconn_send(cl, &f, NULL, now_us);
-	log_debug("peer %s: asked the server for a punch", peer_name(p));
-	dp->next_request_us = now_us + DIRECT_REQUEST_WAIT_US;
+	log_debug("peer %s: asked the server for a punch (uplinks %u/%u)", peer_name(p),
+		  (unsigned)s->uplink, (unsigned)s->peer_uplink);
+	s->next_request_us = now_us + DIRECT_REQUEST_WAIT_US;
 }
 
 static uint32_t to_ppm(double loss)
@@ -458,6 +821,51 @@ static void send_stats(struct peer *p, uint64_t now_us)
 	p->dp.next_stats_us = now_us + srvconn_keepalive_us(p->cl);
 }
 
+/* One slot's timer work; returns its next deadline. */
+static uint64_t tick_slot(struct peer *p, struct direct_path *s, uint64_t now_us)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (s->run) {
+		uint64_t t = punchrun_step(s->run, now_us);
+
+		if (t == 0) {
+			end_run_failed(p, s, now_us);
+		} else {
+			next = t;
+		}
+	}
+	if (s->is_up) {
+		enum pathmon_state st = pathmon_state(&s->mon, now_us);
+
+		if (st == PATHMON_DEAD) {
+			fall_back(p, s, "no answer for 1 s", true, now_us);
+		} else {
+			if (st == PATHMON_DOUBT && !s->is_doubt) {
+				char tag[64];
+
+				s->is_doubt = true;
+				log_info("peer %s: direct path quiet, sending on %s too%s",
+					 peer_name(p),
+					 direct_any_up(p) && p->dp.active >= 0 ? "another path"
+									       : "the relay",
+					 path_tag(p, s, tag, sizeof(tag)));
+			}
+			if (pathmon_ping_due(&s->mon, now_us)) {
+				send_ping(p, &s->mon, s->fd, &s->addr, now_us);
+			}
+			next = min_u64(next, pathmon_next_event_us(&s->mon, now_us));
+		}
+	}
+	if (!s->is_up && !s->run) {
+		if (now_us >= s->next_request_us) {
+			request_punch(p, s, now_us);
+		}
+		next = min_u64(next, s->next_request_us);
+	}
+	return next;
+}
+
 static void tick(struct peer *p, uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
@@ -467,46 +875,20 @@ static void tick(struct peer *p, uint64_t now_us)
 		rearm(p, UINT64_MAX, now_us);
 		return;
 	}
-	if (dp->run) {
-		uint64_t t = punchrun_step(dp->run, now_us);
-
-		if (t == 0) {
-			end_run_failed(p, now_us);
-		} else {
-			next = min_u64(next, t);
-		}
-	}
-	if (dp->is_up) {
-		enum pathmon_state st = pathmon_state(&dp->mon, now_us);
-
-		if (st == PATHMON_DEAD) {
-			fall_back(p, "no answer for 1 s", true, now_us);
-		} else {
-			if (st == PATHMON_DOUBT && !dp->is_doubt) {
-				dp->is_doubt = true;
-				log_info("peer %s: direct path quiet, sending on the relay too",
-					 peer_name(p));
-			}
-			if (pathmon_ping_due(&dp->mon, now_us)) {
-				send_ping(p, &dp->mon, dp->fd, &dp->addr, now_us);
-			}
-			next = min_u64(next, pathmon_next_event_us(&dp->mon, now_us));
+	sync_slots(p, now_us);
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		if (dp->paths[i].is_used) {
+			next = min_u64(next, tick_slot(p, &dp->paths[i], now_us));
 		}
 	}
 	if (pathmon_ping_due(&dp->relay_mon, now_us)) {
 		send_ping(p, &dp->relay_mon, -1, &p->relay, now_us);
 	}
 	next = min_u64(next, dp->relay_mon.next_ping_us);
-	if (!dp->is_up && !dp->run && now_us >= dp->next_request_us) {
-		request_punch(p, now_us);
-	}
 	if (now_us >= dp->next_stats_us && srvconn_is_up(p->cl)) {
 		send_stats(p, now_us);
 	}
 	next = min_u64(next, dp->next_stats_us);
-	if (!dp->is_up && !dp->run) {
-		next = min_u64(next, dp->next_request_us);
-	}
 	rearm(p, next, now_us);
 }
 
@@ -526,42 +908,103 @@ void direct_on_session(struct peer *p, bool up, uint64_t now_us)
 
 	if (!up) {
 		/* Keys are gone: nothing can be sealed on any path. */
-		drop_run(p);
-		if (dp->is_up) {
-			fall_back(p, "session ended", false, now_us);
+		for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+			struct direct_path *s = &dp->paths[i];
+
+			drop_run(s);
+			fall_back(p, s, "session ended", false, now_us);
+			s->next_request_us = UINT64_MAX;
 		}
-		dp->next_request_us = UINT64_MAX;
 		rearm(p, UINT64_MAX, now_us);
 		return;
 	}
 	dp->session_up_us = now_us;
 	dp->next_stats_us = now_us + DIRECT_STATS_FIRST_US;
 	pathmon_init(&dp->relay_mon, now_us, DIRECT_RELAY_PING_US, UINT64_MAX / 4, UINT64_MAX / 4);
-	if (!dp->is_up && !dp->run && is_requester(p)) {
-		dp->next_request_us = now_us;
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		struct direct_path *s = &dp->paths[i];
+
+		if (s->is_used && !s->is_up && !s->run && is_requester(p)) {
+			s->next_request_us = now_us;
+		}
 	}
 	tick(p, now_us);
+}
+
+void direct_on_uplinks(struct peer *p, uint64_t now_us)
+{
+	if (session_up(p)) {
+		tick(p, now_us);
+	}
 }
 
 void direct_report(const struct peer *p, uint64_t now_us, struct direct_report *out)
 {
 	const struct direct *dp = &p->dp;
+	const struct direct_path *s = NULL;
 
 	memset(out, 0, sizeof(*out));
-	out->kind = dp->is_up ? DIRECT_KIND_DIRECT : DIRECT_KIND_RELAY;
+	if (dp->active >= 0 && dp->paths[dp->active].is_up) {
+		s = &dp->paths[dp->active];
+	}
+	for (int i = 0; i < DIRECT_PATHS_MAX && !s; i++) {
+		if (dp->paths[i].is_up) {
+			s = &dp->paths[i];
+		}
+	}
+	out->kind = s ? DIRECT_KIND_DIRECT : DIRECT_KIND_RELAY;
 	out->relay_rtt_ms = pathmon_rtt_ms(&dp->relay_mon);
 	out->relay_loss = pathmon_loss(&dp->relay_mon, now_us);
-	if (dp->is_up) {
-		out->rtt_ms = pathmon_rtt_ms(&dp->mon);
-		out->loss = pathmon_loss(&dp->mon, now_us);
-		out->addr = dp->addr;
+	if (s) {
+		out->rtt_ms = pathmon_rtt_ms(&s->mon);
+		out->loss = pathmon_loss(&s->mon, now_us);
+		out->addr = s->addr;
 	} else {
 		out->rtt_ms = out->relay_rtt_ms;
 		out->loss = out->relay_loss;
 	}
-	out->strategy = dp->attempts || dp->is_up ? punch_strategy_name(dp->strategy) : "none";
+	out->strategy =
+		dp->attempts || s ? punch_strategy_name(s ? s->strategy : dp->strategy) : "none";
 	out->since_wall_us = dp->since_wall_us;
 	out->upgrades = dp->upgrades;
 	out->fallbacks = dp->fallbacks;
 	out->attempts = dp->attempts;
+}
+
+size_t direct_paths_report(const struct peer *p, uint64_t now_us, struct direct_path_report *out,
+			   size_t max)
+{
+	const struct direct *dp = &p->dp;
+	int active = best_path(p, now_us);
+	size_t n = 0;
+
+	for (int i = 0; i < DIRECT_PATHS_MAX && n < max; i++) {
+		const struct direct_path *s = &dp->paths[i];
+		struct direct_path_report *r = &out[n];
+
+		if (!s->is_used) {
+			continue;
+		}
+		memset(r, 0, sizeof(*r));
+		r->uplink = s->uplink;
+		r->peer_uplink = s->peer_uplink;
+		r->state = !s->is_up					  ? "down"
+			   : pathmon_state(&s->mon, now_us) == PATHMON_UP ? "up"
+									  : "doubt";
+		r->is_active = active == i;
+		if (s->is_up) {
+			r->rtt_ms = pathmon_rtt_ms(&s->mon);
+			r->loss = pathmon_loss(&s->mon, now_us);
+			r->addr = s->addr;
+		}
+		r->strategy = s->attempts || s->is_up ? punch_strategy_name(s->strategy) : "none";
+		r->since_wall_us = s->since_wall_us;
+		r->tx_packets = s->tx_packets;
+		r->rx_packets = s->rx_packets;
+		r->upgrades = s->upgrades;
+		r->fallbacks = s->fallbacks;
+		r->attempts = s->attempts;
+		n++;
+	}
+	return n;
 }

@@ -1,13 +1,18 @@
-/* direct: a peer's direct path (DESIGN §5.3-§5.4, PROTOCOL.md "Direct
- * paths"): asking the server for a punch, running the attempt (punchrun),
- * validating a path (an authenticated probe answered both ways), sending on
- * it, monitoring it with pings every DIRECT_PING_US, and falling back to
- * the relay — kept warm all along — when it goes quiet. Embedded in struct
- * peer; the peer's Noise session seals everything, whatever the path.
+/* direct: a peer's direct paths (DESIGN §5.3-§5.5, PROTOCOL.md "Direct
+ * paths", "Multipath"): one per pair of uplinks (ours x the peer's, from
+ * its PEER frame): asking the server for a punch, running the attempt
+ * (punchrun), validating a path (an authenticated probe answered both
+ * ways), monitoring it with pings every DIRECT_PING_US, leaving it when it
+ * goes quiet, and choosing where each packet goes: per flow, the best live
+ * path (failover), every live path (redundant) or a weighted spread
+ * (balance), with the relay — kept warm all along — when no direct path is
+ * up. Embedded in struct peer; the peer's Noise session seals everything,
+ * whatever the path.
  *
  * Who asks: of two peers, the one whose id sorts first sends PUNCH_REQUEST
- * (so a pair is not punched twice at once); both run the attempt the server
- * then sends, and both monitor and fall back on their own. */
+ * for each pair of uplinks (so a pair is not punched twice at once); both
+ * run the attempt the server then sends, and both monitor and fall back on
+ * their own. */
 #ifndef WH_DIRECT_H
 #define WH_DIRECT_H
 
@@ -25,40 +30,63 @@ struct punchrun;
 struct xsock;
 
 #define DIRECT_PING_US 200000ull	  /* pings on a direct path (DESIGN: <= 250 ms) */
-#define DIRECT_DOUBT_US 500000ull	  /* quiet this long: send on the relay too */
-#define DIRECT_DEAD_US 1000000ull	  /* quiet this long: back to the relay */
+#define DIRECT_DOUBT_US 500000ull	  /* quiet this long: send on another path too */
+#define DIRECT_DEAD_US 1000000ull	  /* quiet this long: leave the path */
 #define DIRECT_RELAY_PING_US 1000000ull	  /* RTT and loss of the relay path */
 #define DIRECT_REQUEST_WAIT_US 2000000ull /* no PUNCH after a request: ask again */
 #define DIRECT_CLASS_WAIT_US 6000000ull	  /* ask even if our NAT class is unknown */
 #define DIRECT_REPROBE_US 100000ull	  /* probes to an unexpected source address */
 #define DIRECT_STATS_FIRST_US 2000000ull  /* first PATH_STATS after the session is up */
+/* Balance weighs a path by (1 - loss) / (RTT + this): equal links share
+ * equally, a queue building on one moves traffic to the other. */
+#define DIRECT_BALANCE_RTT_BIAS_US 20000u
+
+/* Direct paths per peer: one per pair (our uplink, its uplink), at most. */
+#define DIRECT_PATHS_MAX 8
+/* Destinations direct_route may return: every path and the relay. */
+#define DIRECT_ROUTE_MAX (DIRECT_PATHS_MAX + 1)
 
 enum direct_kind { DIRECT_KIND_RELAY = 0, DIRECT_KIND_DIRECT };
 
-struct direct {
-	bool is_up;
+/* One direct path: between our uplink and one of the peer's. */
+struct direct_path {
+	bool is_used;		      /* the slot stands for (uplink, peer_uplink) */
+	uint8_t uplink;		      /* ours (uplink.h) */
+	uint8_t peer_uplink;	      /* the peer's */
+	bool is_up;		      /* validated and not yet dead */
 	int fd;			      /* the path's socket: -1 = main socket */
 	struct xsock *xs;	      /* owns: the kept spray socket, or NULL */
 	struct sockaddr_storage addr; /* the peer's address on the path */
-	struct pathmon mon;	      /* the direct path */
-	struct pathmon relay_mon;     /* the relay path (RTT, loss) */
-	bool is_doubt;		      /* last state seen: DOUBT (logged once) */
-	uint8_t strategy;	      /* of the path in use, or of the last attempt */
-	uint64_t token;		      /* of the last attempt */
-	uint64_t since_us;	      /* monotonic: path kind last changed */
-	uint64_t since_wall_us;	      /* the same, wall clock (status) */
-	uint64_t session_up_us;	      /* peer session established (for logs) */
-	struct punchrun *run;	      /* owns: the attempt in progress */
-	unsigned failures;	      /* attempts in a row that failed */
-	uint64_t next_request_us;     /* requester: next PUNCH_REQUEST */
+	struct pathmon mon;
+	bool is_doubt;		  /* last state seen: DOUBT (logged once) */
+	uint8_t strategy;	  /* of the path, or of the last attempt */
+	uint64_t token;		  /* of the last attempt */
+	uint64_t since_wall_us;	  /* up or down last (wall clock, status) */
+	struct punchrun *run;	  /* owns: the attempt in progress */
+	unsigned failures;	  /* attempts in a row that failed */
+	uint64_t next_request_us; /* requester: next PUNCH_REQUEST */
+	int64_t wrr;		  /* balance: smooth weighted round-robin credit */
+	uint64_t upgrades, fallbacks, attempts;
+	uint64_t tx_packets, rx_packets;
+};
+
+struct direct {
+	struct direct_path paths[DIRECT_PATHS_MAX];
+	int active;		  /* failover: the path in use, -1 = none */
+	struct pathmon relay_mon; /* the relay path (RTT, loss) */
+	bool was_direct;	  /* some path was up at the last kind change */
+	uint8_t strategy;	  /* of the last path up or attempt (status) */
+	uint64_t since_us;	  /* monotonic: path kind last changed */
+	uint64_t since_wall_us;	  /* the same, wall clock (status) */
+	uint64_t session_up_us;	  /* peer session established (for logs) */
 	uint64_t last_reprobe_us;
 	uint64_t armed_us;
 	uint64_t next_stats_us; /* next PATH_STATS to the server */
 	ev_timer timer;
-	uint64_t upgrades;
-	uint64_t fallbacks;
+	uint64_t upgrades;  /* relay -> direct */
+	uint64_t fallbacks; /* direct -> relay */
 	uint64_t attempts;
-	uint64_t dup_tx; /* datagrams sent on both paths while in doubt */
+	uint64_t dup_tx; /* datagrams sent on a path in doubt and another */
 };
 
 /* What `wormhole-client status` shows for a peer. */
@@ -74,12 +102,27 @@ struct direct_report {
 	uint64_t upgrades, fallbacks, attempts;
 };
 
+/* One direct path as the status shows it. */
+struct direct_path_report {
+	uint8_t uplink, peer_uplink;
+	const char *state; /* "up", "doubt", "down" (not up: punching or waiting) */
+	bool is_active;	   /* failover's choice */
+	double rtt_ms, loss;
+	const char *strategy;
+	struct sockaddr_storage addr; /* family 0 when down */
+	uint64_t since_wall_us;
+	uint64_t tx_packets, rx_packets, upgrades, fallbacks, attempts;
+};
+
 void direct_init(struct peer *p);
 /* Stop everything; close sockets. */
 void direct_fini(struct peer *p);
 
 /* The peer session came up or went down. */
 void direct_on_session(struct peer *p, bool up, uint64_t now_us);
+/* The peer's uplinks or ours changed: paths for new pairs are set up at the
+ * next timer pass (now). */
+void direct_on_uplinks(struct peer *p, uint64_t now_us);
 
 /* The server sent a punch attempt (srvconn). */
 void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t now_us);
@@ -91,22 +134,30 @@ void direct_on_ping(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_ping *f, uint64_t now_us);
 void direct_on_pong(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_pong *f, uint64_t now_us);
+/* An authenticated packet from p arrived on fd from (per-path counters). */
+void direct_note_rx(struct peer *p, int fd, const struct sockaddr_storage *from);
 
-/* Where data for p goes now: returns the number of destinations (0..2)
- * with their sockets and addresses (the relay is fd -1 to p->relay). */
-int direct_route(struct peer *p, uint64_t now_us, int fds[2],
-		 const struct sockaddr_storage *dsts[2]);
+/* Where data for p goes now, for a flow scheduled as mode (enum
+ * frame_multipath; control and stream frames use FAILOVER): fills up to
+ * DIRECT_ROUTE_MAX destinations with their sockets and returns how many
+ * (the relay is fd -1 to p->relay). More than one: every copy must be
+ * marked FRAME_DATAGRAM_COPY (the receiver keeps the first). */
+int direct_route(struct peer *p, uint8_t mode, uint64_t now_us, int fds[DIRECT_ROUTE_MAX],
+		 const struct sockaddr_storage *dsts[DIRECT_ROUTE_MAX]);
 
-/* True when from (on fd) is p's direct path. */
+/* True when from (on fd) is one of p's direct paths. */
 bool direct_is_path(const struct peer *p, int fd, const struct sockaddr_storage *from);
+/* True when some direct path to p is up. */
+bool direct_any_up(const struct peer *p);
+/* The direct paths that are up: fills up to DIRECT_PATHS_MAX, returns how
+ * many (handshakes go on each, besides the relay). */
+int direct_up_paths(const struct peer *p, int fds[DIRECT_PATHS_MAX],
+		    const struct sockaddr_storage *dsts[DIRECT_PATHS_MAX]);
 
 void direct_report(const struct peer *p, uint64_t now_us, struct direct_report *out);
-
-/* A path was validated (an authenticated PROBE_ACK came back on fd from
- * addr): it becomes the one in use; xs is the winning spray socket (taken
- * over) or NULL. */
-void direct_on_validated(struct peer *p, int fd, struct xsock *xs,
-			 const struct sockaddr_storage *addr, uint64_t now_us);
+/* Every path slot of p; returns how many were filled (at most max). */
+size_t direct_paths_report(const struct peer *p, uint64_t now_us, struct direct_path_report *out,
+			   size_t max);
 
 /* Seal f in p's session and queue it on fd to dst. */
 int direct_seal_to(struct peer *p, int fd, const struct sockaddr_storage *dst,

@@ -394,7 +394,9 @@ static void send_to_peer(struct flow_udp *f, size_t m, struct peer *p, uint8_t f
 	fr.u.datagram.seq = seq;
 	fr.u.datagram.payload = buf;
 	fr.u.datagram.payload_len = len;
-	rc = peer_send(p, &fr, now_us);
+	rc = peer_send_mode(p, &fr,
+			    f->qos->has_opts ? f->qos->opts.multipath : FRAME_MULTIPATH_FAILOVER,
+			    now_us);
 	if (rc == 0) {
 		f->stats.tx_packets++;
 		f->stats.tx_bytes += len;

@@ -10,6 +10,7 @@
 #include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/srvconn.h"
+#include "client/uplink.h"
 #include "common/addr.h"
 #include "proto/cookie.h"
 #include "proto/demux.h"
@@ -127,7 +128,9 @@ static void on_stun(struct client *cl, int fd, const uint8_t *buf, size_t len,
 {
 	/* Answers to our classification run or mapped-address probe; any
 	 * other STUN (requests from outside, stale answers) is dropped. */
-	if (fd >= 0 || !natwatch_on_stun(cl, buf, len, from, now_us)) {
+	struct uplink *u = uplink_by_fd(cl, fd);
+
+	if (!u || !natwatch_on_stun(&u->nw, buf, len, from, now_us)) {
 		cl->drop_stun++;
 	}
 }

@@ -26,12 +26,63 @@ const char *localapi_path_kind(const struct client *cl, const char *peer)
 {
 	const struct peer *p = peer_find((struct client *)cl, peer);
 
-	return p && p->dp.is_up ? "direct" : "relay";
+	return p && direct_any_up(p) ? "direct" : "relay";
 }
 
 static uint64_t ms_ago(uint64_t now_us, uint64_t then_us)
 {
 	return then_us == 0 ? UINT64_MAX : (now_us - then_us) / 1000u;
+}
+
+static void fill_paths(const struct peer *p, uint64_t now_us, struct statusapi_peer *out)
+{
+	struct direct_path_report r[DIRECT_PATHS_MAX];
+	size_t n = direct_paths_report(p, now_us, r, DIRECT_PATHS_MAX);
+
+	for (size_t i = 0; i < n && out->n_paths < STATUSAPI_PATHS_MAX; i++) {
+		struct statusapi_path *o = &out->paths[out->n_paths++];
+
+		o->uplink = r[i].uplink;
+		o->peer_uplink = r[i].peer_uplink;
+		o->state = r[i].state;
+		o->is_active = r[i].is_active;
+		o->rtt_ms = r[i].rtt_ms;
+		o->loss = r[i].loss;
+		o->strategy = r[i].strategy;
+		if (r[i].addr.ss_family != 0) {
+			addr_format((const struct sockaddr *)&r[i].addr, o->addr, sizeof(o->addr));
+		}
+		o->since = r[i].since_wall_us / 1e6;
+		o->tx_packets = r[i].tx_packets;
+		o->rx_packets = r[i].rx_packets;
+		o->upgrades = r[i].upgrades;
+		o->fallbacks = r[i].fallbacks;
+		o->attempts = r[i].attempts;
+	}
+}
+
+static void fill_uplinks(const struct client *cl, struct statusapi_status *out)
+{
+	for (size_t i = 0; i < cl->n_up && out->n_uplinks < STATUSAPI_UPLINKS_MAX; i++) {
+		const struct uplink *u = &cl->up[i];
+		struct statusapi_uplink *o = &out->uplinks[out->n_uplinks++];
+		bool open = uplink_is_open(cl, u->id);
+
+		o->id = u->id;
+		snprintf(o->name, sizeof(o->name), "%s", u->name);
+		o->state = open ? "up" : "down";
+		if (open) {
+			const struct sockaddr_storage *l = i == 0 ? &cl->ms.local : &u->local;
+
+			addr_format((const struct sockaddr *)l, o->local, sizeof(o->local));
+		}
+		o->nat_class = u->nw.has_result ? natclass_type_name(u->nw.result.type) : "unknown";
+		if (open && u->nw.mapped.ss_family != 0) {
+			addr_format((const struct sockaddr *)&u->nw.mapped, o->mapped,
+				    sizeof(o->mapped));
+		}
+		o->rx_packets = i == 0 ? cl->ms.rx_packets : u->rx_packets;
+	}
 }
 
 static void fill_peer(const struct client *cl, const struct peer *p, uint64_t now_us,
@@ -55,6 +106,7 @@ static void fill_peer(const struct client *cl, const struct peer *p, uint64_t no
 	out->upgrades = r.upgrades;
 	out->fallbacks = r.fallbacks;
 	out->attempts = r.attempts;
+	fill_paths(p, now_us, out);
 	out->is_up = p->is_up;
 	out->is_bound = p->is_bound;
 	out->is_refused = p->is_refused;
@@ -104,11 +156,13 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 		    sizeof(out->server));
 	out->server_last_rx_ms_ago = ms_ago(now_us, cl->srv.last_rx_us);
 	out->reconnects = cl->srv.reconnects;
-	out->nat_class = cl->nw.has_result ? natclass_type_name(cl->nw.result.type) : "unknown";
-	if (cl->nw.mapped.ss_family != 0) {
-		addr_format((const struct sockaddr *)&cl->nw.mapped, out->mapped,
+	out->nat_class =
+		cl->up[0].nw.has_result ? natclass_type_name(cl->up[0].nw.result.type) : "unknown";
+	if (cl->up[0].nw.mapped.ss_family != 0) {
+		addr_format((const struct sockaddr *)&cl->up[0].nw.mapped, out->mapped,
 			    sizeof(out->mapped));
 	}
+	fill_uplinks(cl, out);
 	for (const struct peer *p = cl->peers; p && out->n_peers < STATUSAPI_PEERS_MAX;
 	     p = p->next) {
 		fill_peer(cl, p, now_us, &out->peers[out->n_peers++]);

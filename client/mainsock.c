@@ -80,18 +80,17 @@ static void readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-int mainsock_open_fd(const struct client_ini *ini, struct diag *d)
+int mainsock_open_fd(const struct client_ini *ini, size_t uplink, struct diag *d)
 {
 	struct sockaddr_storage bind_addr;
 	const char *ifname = NULL;
 
-	/* Multipath is a later issue: the first uplink, if any, carries all. */
 	memset(&bind_addr, 0, sizeof(bind_addr));
 	bind_addr.ss_family = ini->servers[0].ss_family;
-	if (ini->n_uplinks > 0 && !ini->uplinks[0].has_interface) {
-		bind_addr = ini->uplinks[0].source;
-	} else if (ini->n_uplinks > 0) {
-		ifname = ini->uplinks[0].interface;
+	if (uplink < ini->n_uplinks && !ini->uplinks[uplink].has_interface) {
+		bind_addr = ini->uplinks[uplink].source;
+	} else if (uplink < ini->n_uplinks) {
+		ifname = ini->uplinks[uplink].interface;
 	}
 	addr_set_port(&bind_addr, 0);
 	return udpio_open((struct sockaddr *)&bind_addr, addr_len(&bind_addr), ifname, d);
@@ -116,7 +115,7 @@ int mainsock_init(struct mainsock *ms, struct ev_loop *loop, const struct client
 		diag_set(d, NULL, 0, "out of memory for the send queue");
 		return rc;
 	}
-	rc = mainsock_open_fd(ini, d);
+	rc = mainsock_open_fd(ini, 0, d);
 	if (rc < 0) {
 		return rc;
 	}

@@ -43,10 +43,11 @@ struct mainsock {
  * server's family) and the send queue; watchers are set up, not started.
  * Returns 0 or negative errno with d set. mainsock_fini is safe after a
  * failure. */
-/* Open a non-blocking UDP socket the way the main socket is opened: bound
- * to the first uplink's source address or interface, else to any address.
- * Returns the fd or a negative errno with d set. natcheck uses it too. */
-int mainsock_open_fd(const struct client_ini *ini, struct diag *d);
+/* Open a non-blocking UDP socket for uplink (index into client.ini's
+ * [uplink] sections; 0 is the main socket's): bound to its source address
+ * or interface, else (no uplinks) to any address. Returns the fd or a
+ * negative errno with d set. natcheck, xsock and uplink use it too. */
+int mainsock_open_fd(const struct client_ini *ini, size_t uplink, struct diag *d);
 
 WH_MUST_CHECK int mainsock_init(struct mainsock *ms, struct ev_loop *loop,
 				const struct client_ini *ini, struct udpio_rx *rx,

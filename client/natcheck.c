@@ -108,7 +108,7 @@ int natcheck_run(const struct client_ini *ini, struct natclass_result *res, stru
 
 	memset(&p, 0, sizeof(p));
 	p.server = ini->servers[0];
-	fd = mainsock_open_fd(ini, d);
+	fd = mainsock_open_fd(ini, 0, d);
 	if (fd < 0) {
 		return fd;
 	}

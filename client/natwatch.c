@@ -14,6 +14,7 @@
 #include "client/natcheck.h"
 #include "client/peer.h"
 #include "client/srvconn.h"
+#include "client/uplink.h"
 #include "common/addr.h"
 #include "common/compiler.h"
 #include "common/monotime.h"
@@ -22,6 +23,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -43,9 +45,33 @@ void natwatch_init(struct natwatch *nw)
 	ev_init(&nw->timer, timer_cb);
 }
 
-uint8_t natwatch_frame_natclass(const struct client *cl)
+uint8_t natwatch_frame_natclass(const struct natwatch *nw)
 {
-	return cl->nw.natclass;
+	return nw->natclass;
+}
+
+/* The socket the watch runs on: its fd for the send queue (-1: the main
+ * socket) and the real descriptor. */
+static int real_fd(const struct natwatch *nw)
+{
+	return nw->fd < 0 ? nw->cl->ms.fd : nw->fd;
+}
+
+/* Tell who depends on the mapping or the class: uplink 0's is the main
+ * socket's (relay binds, the server session's REGISTER); another uplink
+ * registers itself again. */
+static void tell_changed(struct natwatch *nw, bool mapping, uint64_t now_us)
+{
+	struct client *cl = nw->cl;
+
+	if (nw->uplink != 0) {
+		uplink_reregister(cl, nw->uplink, now_us);
+		return;
+	}
+	if (mapping) {
+		peer_all_rebind(cl, now_us);
+	}
+	srvconn_reregister(cl, now_us);
 }
 
 static const char *format_mapped(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -56,9 +82,9 @@ static const char *format_mapped(const struct sockaddr_storage *ss, char *buf, s
 	return addr_format((const struct sockaddr *)ss, buf, len);
 }
 
-static uint64_t deadline(const struct client *cl)
+static uint64_t deadline(const struct natwatch *nw)
 {
-	const struct natwatch *nw = &cl->nw;
+	const struct client *cl = nw->cl;
 
 	if (nw->run) {
 		return nw->run_wake_us;
@@ -71,10 +97,10 @@ static uint64_t deadline(const struct client *cl)
 
 /* Events are rare (a timer, a STUN answer): set the timer whenever the
  * deadline moved or it fired. */
-static void rearm(struct client *cl, uint64_t now_us)
+static void rearm(struct natwatch *nw, uint64_t now_us)
 {
-	struct natwatch *nw = &cl->nw;
-	uint64_t d = deadline(cl);
+	struct client *cl = nw->cl;
+	uint64_t d = deadline(nw);
 
 	if (d == nw->armed_us && ev_is_active(&nw->timer)) {
 		return;
@@ -91,9 +117,8 @@ static void rearm(struct client *cl, uint64_t now_us)
  * run. Returns true if it differs from the one known before; then every
  * relay port is bound again at once (PROTOCOL.md "Relay": after any change
  * of the mapped address) and the server hears from the new address. */
-static bool note_mapped(struct client *cl, const struct sockaddr_storage *mapped, uint64_t now_us)
+static bool note_mapped(struct natwatch *nw, const struct sockaddr_storage *mapped, uint64_t now_us)
 {
-	struct natwatch *nw = &cl->nw;
 	char a[ADDR_TEXT_MAX], b[ADDR_TEXT_MAX];
 
 	if (nw->mapped.ss_family == 0) {
@@ -105,56 +130,53 @@ static bool note_mapped(struct client *cl, const struct sockaddr_storage *mapped
 	}
 	/* An answer needs our random transaction id, one per probe: at most a
 	 * few lines per keepalive interval; the bucket bounds it anyway. */
-	log_ratelimited(&nw->log, now_us, LOG_LEVEL_INFO, "nat: mapped address changed %s -> %s",
-			format_mapped(&nw->mapped, a, sizeof(a)),
+	log_ratelimited(&nw->log, now_us, LOG_LEVEL_INFO, "nat%s: mapped address changed %s -> %s",
+			nw->tag, format_mapped(&nw->mapped, a, sizeof(a)),
 			format_mapped(mapped, b, sizeof(b)));
 	nw->mapped = *mapped;
 	nw->changes++;
-	peer_all_rebind(cl, now_us);
-	srvconn_reregister(cl, now_us);
+	tell_changed(nw, true, now_us);
 	return true;
 }
 
 /* ---- classification runs ---- */
 
-static void drive(struct client *cl, uint64_t now_us);
+static void drive(struct natwatch *nw, uint64_t now_us);
 
-static void start_run(struct client *cl, uint64_t now_us)
+static void start_run(struct natwatch *nw, uint64_t now_us)
 {
-	struct natwatch *nw = &cl->nw;
+	struct client *cl = nw->cl;
 	struct natclass_params p;
 	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.server = cl->ini->servers[0];
-	natcheck_local_addrs(cl->ms.fd, &p);
+	natcheck_local_addrs(real_fd(nw), &p);
 	randombytes_buf(p.seed, sizeof(p.seed));
 	rc = natclass_new(&p, now_us, &nw->run);
 	sodium_memzero(p.seed, sizeof(p.seed));
 	if (rc != 0) {
 		nw->run = NULL;
 		nw->can_classify = false;
-		log_warn("nat: cannot classify from the main socket: %s", strerror(-rc));
+		log_warn("nat%s: cannot classify: %s", nw->tag, strerror(-rc));
 		return;
 	}
 	nw->can_classify = true;
 	/* The run's first test is a binding request to the same address: no
 	 * probe of our own until it is over. */
 	nw->is_probing = false;
-	log_debug("nat: classifying from the main socket");
-	drive(cl, now_us);
+	log_debug("nat%s: classifying", nw->tag);
+	drive(nw, now_us);
 }
 
 /* Classify now, or right after the run in progress: never two at once. */
-static void want_run(struct client *cl, uint64_t now_us)
+static void want_run(struct natwatch *nw, uint64_t now_us)
 {
-	struct natwatch *nw = &cl->nw;
-
 	if (nw->run) {
 		nw->is_rerun_wanted = true;
 		return;
 	}
-	start_run(cl, now_us);
+	start_run(nw, now_us);
 }
 
 static bool result_differs(const struct natclass_result *a, const struct natclass_result *b)
@@ -165,9 +187,8 @@ static bool result_differs(const struct natclass_result *a, const struct natclas
 							(const struct sockaddr *)&b->mapped));
 }
 
-static void finish_run(struct client *cl, uint64_t now_us)
+static void finish_run(struct natwatch *nw, uint64_t now_us)
 {
-	struct natwatch *nw = &cl->nw;
 	struct natclass_result r;
 	char text[ADDR_TEXT_MAX];
 	uint8_t fc;
@@ -178,40 +199,40 @@ static void finish_run(struct client *cl, uint64_t now_us)
 	nw->runs++;
 	nw->probe_start_us = now_us;
 	if (rc != 0) {
-		log_warn("nat: classification ended without a result");
+		log_warn("nat%s: classification ended without a result", nw->tag);
 	} else {
 		if (!nw->has_result || result_differs(&r, &nw->result)) {
-			log_ratelimited(&nw->log, now_us, LOG_LEVEL_INFO,
-					"nat: %s mapping=%s filtering=%s mapped=%s elapsed_ms=%llu",
-					natclass_type_name(r.type),
-					natclass_behaviour_name(r.mapping),
-					natclass_behaviour_name(r.filtering),
-					format_mapped(&r.mapped, text, sizeof(text)),
-					(unsigned long long)(r.elapsed_us / 1000));
+			log_ratelimited(
+				&nw->log, now_us, LOG_LEVEL_INFO,
+				"nat%s: %s mapping=%s filtering=%s mapped=%s elapsed_ms=%llu",
+				nw->tag, natclass_type_name(r.type),
+				natclass_behaviour_name(r.mapping),
+				natclass_behaviour_name(r.filtering),
+				format_mapped(&r.mapped, text, sizeof(text)),
+				(unsigned long long)(r.elapsed_us / 1000));
 		}
 		nw->result = r;
 		nw->has_result = true;
 		if (r.mapped.ss_family != 0) {
 			/* This run saw the current mapping: a change is handled now. */
-			(void)note_mapped(cl, &r.mapped, now_us);
+			(void)note_mapped(nw, &r.mapped, now_us);
 		}
 		fc = (unsigned)r.type < NATCLASS_TYPE_COUNT ? frame_class[r.type]
 							    : FRAME_NAT_UNKNOWN;
 		if (fc != nw->natclass) {
 			nw->natclass = fc;
-			srvconn_reregister(cl, now_us);
+			tell_changed(nw, false, now_us);
 		}
 	}
 	if (nw->is_rerun_wanted) {
 		nw->is_rerun_wanted = false;
-		start_run(cl, now_us);
+		start_run(nw, now_us);
 	}
 }
 
 /* Do what the engine asks until it waits or is done. */
-static void drive(struct client *cl, uint64_t now_us)
+static void drive(struct natwatch *nw, uint64_t now_us)
 {
-	struct natwatch *nw = &cl->nw;
 	struct natclass_send send;
 
 	for (unsigned i = 0; i < NATWATCH_SENDS_PER_PASS && nw->run; i++) {
@@ -219,13 +240,13 @@ static void drive(struct client *cl, uint64_t now_us)
 		case NATCLASS_SEND:
 			/* A full queue is like a lost datagram: the engine retries
 			 * or gives up within its bounded run. */
-			(void)mainsock_send(&cl->ms, -1, &send.to, send.buf, send.len);
+			(void)mainsock_send(&nw->cl->ms, nw->fd, &send.to, send.buf, send.len);
 			break;
 		case NATCLASS_WAIT:
 			nw->run_wake_us = send.wake_us;
 			return;
 		case NATCLASS_DONE:
-			finish_run(cl, now_us);
+			finish_run(nw, now_us);
 			return;
 		}
 	}
@@ -235,9 +256,9 @@ static void drive(struct client *cl, uint64_t now_us)
 
 /* ---- the watch probe ---- */
 
-static void send_probe(struct client *cl)
+static void send_probe(struct natwatch *nw)
 {
-	struct natwatch *nw = &cl->nw;
+	struct client *cl = nw->cl;
 	uint8_t buf[STUN_REQUEST_MAX];
 	size_t len = 0;
 
@@ -245,18 +266,18 @@ static void send_probe(struct client *cl)
 	if (stun_write_request(nw->txid, 0, buf, sizeof(buf), &len) != 0) {
 		return;
 	}
-	(void)mainsock_send(&cl->ms, -1, &cl->ini->servers[0], buf, len);
+	(void)mainsock_send(&cl->ms, nw->fd, &cl->ini->servers[0], buf, len);
 }
 
-static void probe_timer(struct client *cl, uint64_t now_us)
+static void probe_timer(struct natwatch *nw, uint64_t now_us)
 {
-	struct natwatch *nw = &cl->nw;
+	struct client *cl = nw->cl;
 
 	if (nw->is_probing && nw->probe_tries < NATWATCH_PROBE_TRIES) {
 		/* RFC 8489 §6.2.1: retransmit with the same transaction id. */
 		if (now_us >=
 		    nw->probe_start_us + (uint64_t)nw->probe_tries * NATWATCH_PROBE_RTO_US) {
-			send_probe(cl);
+			send_probe(nw);
 		}
 		return;
 	}
@@ -272,15 +293,15 @@ static void probe_timer(struct client *cl, uint64_t now_us)
 	nw->probe_tries = 0;
 	nw->probe_start_us = now_us;
 	nw->probes++;
-	send_probe(cl);
+	send_probe(nw);
 }
 
 /* The answer to our probe: a Binding success with its transaction id, from
  * the server's primary address (no CHANGE-REQUEST was asked for). */
-static bool on_probe_answer(struct client *cl, const uint8_t *buf, size_t len,
+static bool on_probe_answer(struct natwatch *nw, const uint8_t *buf, size_t len,
 			    const struct sockaddr_storage *from, uint64_t now_us)
 {
-	struct natwatch *nw = &cl->nw;
+	struct client *cl = nw->cl;
 	struct sockaddr_storage mapped;
 	const struct sockaddr *m_addr;
 	struct stun_msg m;
@@ -293,16 +314,17 @@ static bool on_probe_answer(struct client *cl, const uint8_t *buf, size_t len,
 	}
 	m_addr = stun_msg_mapped(&m);
 	nw->is_probing = false;
+	nw->last_answer_us = now_us;
 	if (!m_addr) {
 		return true;
 	}
 	memset(&mapped, 0, sizeof(mapped));
 	memcpy(&mapped, m_addr, addr_len((const struct sockaddr_storage *)(const void *)m_addr));
-	if (note_mapped(cl, &mapped, now_us) ||
+	if (note_mapped(nw, &mapped, now_us) ||
 	    (nw->can_classify && (!nw->has_result || nw->result.type == NATCLASS_UDP_BLOCKED))) {
 		/* A new mapping may be a new NAT; and a server that did not
 		 * answer the last run does now. */
-		want_run(cl, now_us);
+		want_run(nw, now_us);
 	}
 	return true;
 }
@@ -312,77 +334,90 @@ static bool on_probe_answer(struct client *cl, const uint8_t *buf, size_t len,
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct natwatch *nw = container_of(w, struct natwatch, timer);
-	struct client *cl = container_of(nw, struct client, nw);
 	uint64_t now_us = monotime_now_us();
 
 	(void)loop;
 	(void)revents;
 	nw->armed_us = UINT64_MAX;
 	if (nw->run) {
-		drive(cl, now_us);
+		drive(nw, now_us);
 	} else {
-		probe_timer(cl, now_us);
+		probe_timer(nw, now_us);
 	}
-	rearm(cl, now_us);
+	rearm(nw, now_us);
 }
 
-bool natwatch_on_stun(struct client *cl, const uint8_t *buf, size_t len,
+bool natwatch_on_stun(struct natwatch *nw, const uint8_t *buf, size_t len,
 		      const struct sockaddr_storage *from, uint64_t now_us)
 {
-	struct natwatch *nw = &cl->nw;
 	bool is_ours;
 
+	if (!nw->cl) {
+		return false; /* not started */
+	}
 	if (nw->run &&
 	    natclass_on_packet(nw->run, now_us, buf, len, (const struct sockaddr *)from)) {
-		drive(cl, now_us);
+		drive(nw, now_us);
 		is_ours = true;
 	} else {
-		is_ours = on_probe_answer(cl, buf, len, from, now_us);
+		is_ours = on_probe_answer(nw, buf, len, from, now_us);
 	}
 	if (is_ours) {
-		rearm(cl, now_us);
+		rearm(nw, now_us);
 	}
 	return is_ours;
 }
 
-void natwatch_on_keepalive(struct client *cl, uint64_t now_us)
+void natwatch_on_keepalive(struct natwatch *nw, uint64_t now_us)
 {
-	rearm(cl, now_us);
+	if (nw->cl) {
+		rearm(nw, now_us);
+	}
 }
 
-void natwatch_probe_now(struct client *cl, uint64_t now_us)
+void natwatch_probe_now(struct natwatch *nw, uint64_t now_us)
 {
-	struct natwatch *nw = &cl->nw;
-	uint64_t ka = srvconn_keepalive_us(cl);
+	uint64_t ka;
+
+	if (!nw->cl) {
+		return;
+	}
+	ka = srvconn_keepalive_us(nw->cl);
 
 	if (nw->run || (nw->is_probing && nw->probe_tries < NATWATCH_PROBE_TRIES)) {
 		return; /* one is under way */
 	}
 	/* Make the next probe due now (deadline: probe_start + keepalive). */
 	nw->probe_start_us = now_us > ka ? now_us - ka : 0;
-	rearm(cl, now_us);
+	rearm(nw, now_us);
 }
 
-void natwatch_start(struct client *cl)
+void natwatch_start(struct natwatch *nw, struct client *cl, uint8_t uplink, int fd)
 {
 	uint64_t now_us = monotime_now_us();
 
-	cl->nw.probe_start_us = now_us;
-	cl->nw.can_classify = true;
-	start_run(cl, now_us);
-	rearm(cl, now_us);
+	nw->cl = cl;
+	nw->uplink = uplink;
+	nw->fd = fd;
+	if (uplink != 0) {
+		snprintf(nw->tag, sizeof(nw->tag), "[uplink %u]", (unsigned)uplink);
+	}
+	nw->probe_start_us = now_us;
+	nw->can_classify = true;
+	start_run(nw, now_us);
+	rearm(nw, now_us);
 }
 
-void natwatch_fini(struct client *cl)
+void natwatch_fini(struct natwatch *nw)
 {
-	struct natwatch *nw = &cl->nw;
-
-	if (cl->loop) {
-		ev_timer_stop(cl->loop, &nw->timer);
+	if (!nw->cl) {
+		return;
 	}
+	ev_timer_stop(nw->cl->loop, &nw->timer);
 	natclass_free(nw->run);
 	nw->run = NULL;
-	log_debug("nat: runs=%llu probes=%llu probes_lost=%llu changes=%llu",
+	nw->cl = NULL;
+	log_debug("nat%s: runs=%llu probes=%llu probes_lost=%llu changes=%llu", nw->tag,
 		  (unsigned long long)nw->runs, (unsigned long long)nw->probes,
 		  (unsigned long long)nw->probes_lost, (unsigned long long)nw->changes);
 }

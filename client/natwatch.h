@@ -33,7 +33,14 @@ _Static_assert(NATWATCH_PROBE_TRIES *NATWATCH_PROBE_RTO_US < 1000000u,
 	       "a probe is over before the shortest keepalive interval (1 s)");
 
 struct natwatch {
-	struct natclass *run; /* owns: the classification in progress, or NULL */
+	struct client *cl;	 /* borrowed; NULL until started */
+	uint8_t uplink;		 /* the uplink it watches (0: the main socket) */
+	int fd;			 /* its socket for the send queue: -1 = the main socket */
+	char tag[16];		 /* "" for uplink 0, else "[uplink N]" (log lines) */
+	uint64_t last_answer_us; /* the last probe answer (the uplink reaches the server) */
+	struct natclass *run;
+	/* owns: the classification in progress, or NULL */ /* owns: the classification in
+							       progress, or NULL */
 	ev_timer timer;
 	uint64_t armed_us;    /* deadline the timer is set to; UINT64_MAX: none */
 	uint64_t run_wake_us; /* run: call natclass_next again by then */
@@ -59,28 +66,31 @@ struct natwatch {
 
 /* Set up (no run, timer not started). */
 void natwatch_init(struct natwatch *nw);
-/* Start the first classification from the main socket (which must be open
- * and started). A run that cannot start is logged; the watch goes on. */
-void natwatch_start(struct client *cl);
+/* Start the first classification from uplink's socket (fd -1: the main
+ * socket; it must be open and started). A run that cannot start is logged;
+ * the watch goes on. A changed mapping or class of uplink 0 rebinds the
+ * relay ports and registers the client again; of another uplink, registers
+ * that uplink again (uplink.h). */
+void natwatch_start(struct natwatch *nw, struct client *cl, uint8_t uplink, int fd);
 /* Stop the timer and free a run in progress. Safe after natwatch_init only. */
-void natwatch_fini(struct client *cl);
+void natwatch_fini(struct natwatch *nw);
 
-/* A STUN datagram arrived on the main socket (buf borrowed). Returns true if
- * it was an answer to our run or probe; false leaves it to the caller's drop
- * counter. */
-bool natwatch_on_stun(struct client *cl, const uint8_t *buf, size_t len,
+/* A STUN datagram arrived on the watch's socket (buf borrowed). Returns true
+ * if it was an answer to our run or probe; false leaves it to the caller's
+ * drop counter. */
+bool natwatch_on_stun(struct natwatch *nw, const uint8_t *buf, size_t len,
 		      const struct sockaddr_storage *from, uint64_t now_us);
 
 /* srvconn's keepalive interval changed: the next probe moves with it. */
-void natwatch_on_keepalive(struct client *cl, uint64_t now_us);
+void natwatch_on_keepalive(struct natwatch *nw, uint64_t now_us);
 
 /* Check the mapped address now instead of at the next keepalive interval
  * (a direct path just died: maybe the NAT changed our mapping). Nothing
  * when a run or a probe is under way. */
-void natwatch_probe_now(struct client *cl, uint64_t now_us);
+void natwatch_probe_now(struct natwatch *nw, uint64_t now_us);
 
 /* The NAT class for REGISTER: an enum frame_natclass value, FRAME_NAT_UNKNOWN
  * until a run found one (and when UDP looked blocked). */
-uint8_t natwatch_frame_natclass(const struct client *cl);
+uint8_t natwatch_frame_natclass(const struct natwatch *nw);
 
 #endif

@@ -110,6 +110,9 @@ static void send_initiation(struct peer *p, uint64_t now_us)
 	uint8_t msg[WIRE_INIT_LEN];
 	uint32_t index;
 	uint64_t st = stamp_next(&cl->stamp, stamp_wall_now_us(), now_us);
+	const struct sockaddr_storage *dsts[DIRECT_PATHS_MAX];
+	int fds[DIRECT_PATHS_MAX];
+	int n;
 
 	if (idxmap_take(&cl->idx, &p->idx, IDXMAP_PEER, p, peer_keeps_index, &index) != 0) {
 		log_error("peer %s: no free receiver index", p->def.peer.text);
@@ -119,9 +122,10 @@ static void send_initiation(struct peer *p, uint64_t now_us)
 		return;
 	}
 	(void)sealout_raw(cl, &p->relay, msg, sizeof(msg));
-	/* And on the direct path, which works while the server is away. */
-	if (p->dp.is_up) {
-		(void)sealout_raw_fd(cl, p->dp.fd, &p->dp.addr, msg, sizeof(msg));
+	/* And on the direct paths, which work while the server is away. */
+	n = direct_up_paths(p, fds, dsts);
+	for (int i = 0; i < n; i++) {
+		(void)sealout_raw_fd(cl, fds[i], dsts[i], msg, sizeof(msg));
 	}
 }
 
@@ -166,7 +170,7 @@ static void session_timer(struct peer *p, uint64_t now_us)
 	}
 	switch (session_on_timer(p->sess, now_us)) {
 	case SESSION_ACT_SEND_INITIATION:
-		if (p->is_bound || p->dp.is_up) {
+		if (p->is_bound || direct_any_up(p)) {
 			send_initiation(p, now_us);
 		}
 		break;
@@ -271,6 +275,11 @@ void peer_apply(struct client *cl, const struct frame_peer *defs, size_t n, uint
 
 		if (p && routeintake_peer_equal(&p->def, &defs[i])) {
 			p->def.generation = defs[i].generation;
+			if (p->def.uplinks != defs[i].uplinks) {
+				/* Its uplinks changed: paths for new pairs. */
+				p->def.uplinks = defs[i].uplinks;
+				direct_on_uplinks(p, now_us);
+			}
 			continue;
 		}
 		b64key_fingerprint(defs[i].key, fp);
@@ -450,6 +459,7 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 	p->stats.rx_packets++;
 	p->stats.rx_bytes += len;
 	p->last_rx_us = now_us;
+	direct_note_rx(p, fd, from);
 	if (!p->is_up) {
 		note_state(p, now_us);
 	}
@@ -493,19 +503,25 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 
 int peer_send(struct peer *p, const struct frame *f, uint64_t now_us)
 {
+	return peer_send_mode(p, f, FRAME_MULTIPATH_FAILOVER, now_us);
+}
+
+int peer_send_mode(struct peer *p, const struct frame *f, uint8_t mode, uint64_t now_us)
+{
 	struct frame copy;
-	const struct sockaddr_storage *dsts[2];
-	int fds[2];
+	const struct sockaddr_storage *dsts[DIRECT_ROUTE_MAX];
+	int fds[DIRECT_ROUTE_MAX];
 	int n, rc;
 
 	if (!p->sess) {
 		p->stats.drops[PEER_DROP_NO_SESSION]++;
 		return -ENOTCONN;
 	}
-	n = direct_route(p, now_us, fds, dsts);
+	n = direct_route(p, f->type == FRAME_DATAGRAM ? mode : FRAME_MULTIPATH_FAILOVER, now_us,
+			 fds, dsts);
 	if (n > 1 && f->type == FRAME_DATAGRAM) {
-		/* A second copy on the relay while the direct path is in doubt:
-		 * marked, so the receiver keeps only the first that arrives. */
+		/* Copies on several paths (redundant, or a path in doubt and
+		 * another): marked, so the receiver keeps only the first. */
 		struct frame_datagram d = f->u.datagram;
 
 		copy.type = FRAME_DATAGRAM;
@@ -514,8 +530,8 @@ int peer_send(struct peer *p, const struct frame *f, uint64_t now_us)
 		f = &copy;
 	}
 	rc = sealout_frame_fd(p->cl, fds[0], p->sess, dsts[0], f, now_us);
-	if (rc == 0 && n > 1) {
-		(void)sealout_frame_fd(p->cl, fds[1], p->sess, dsts[1], f, now_us);
+	for (int i = 1; rc == 0 && i < n; i++) {
+		(void)sealout_frame_fd(p->cl, fds[i], p->sess, dsts[i], f, now_us);
 	}
 	if (rc == -ENOTCONN || rc == -ESHUTDOWN) {
 		p->stats.drops[PEER_DROP_NO_SESSION]++;

@@ -53,7 +53,7 @@ struct peer {
 	uint64_t next_bind_us;
 	uint64_t last_rx_us; /* last authenticated packet from the peer */
 	struct peer_stats stats;
-	struct direct dp;     /* the direct path (direct.h) */
+	struct direct dp;     /* the direct paths (direct.h) */
 	struct dgdedup dedup; /* datagrams that came by two paths */
 };
 
@@ -89,10 +89,13 @@ void peer_on_cookie_reply(struct peer *p, const uint8_t *buf, size_t len, uint64
 void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 		       const struct sockaddr_storage *from, uint64_t now_us);
 
-/* Seal f to p on the path in use (direct.h: the direct path, the relay,
- * or both while the direct path is in doubt). Returns 0 or negative errno
- * (-ENOTCONN or -ESHUTDOWN: no session up); counts drops. */
+/* Seal f to p on the path in use (direct.h: the best direct path, the
+ * relay, or both while the direct path is in doubt). Returns 0 or negative
+ * errno (-ENOTCONN or -ESHUTDOWN: no session up); counts drops. */
 int peer_send(struct peer *p, const struct frame *f, uint64_t now_us);
+/* The same for a flow's datagram scheduled as mode (enum frame_multipath):
+ * failover, every live path (redundant) or a spread (balance). */
+int peer_send_mode(struct peer *p, const struct frame *f, uint8_t mode, uint64_t now_us);
 
 /* True if idx belongs to p's session (for idxmap_take). */
 bool peer_keeps_index(void *owner, uint32_t idx);

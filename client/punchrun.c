@@ -49,7 +49,7 @@ static uint64_t run_span_us(const struct punchrun *r)
 	}
 }
 
-struct punchrun *punchrun_new(struct peer *p, const struct frame_punch *k, uint64_t now_us)
+struct punchrun *punchrun_new(struct peer *p, const struct frame_punch *k, int fd, uint64_t now_us)
 {
 	struct punchrun *r = calloc(1, sizeof(*r));
 
@@ -57,6 +57,8 @@ struct punchrun *punchrun_new(struct peer *p, const struct frame_punch *k, uint6
 		return NULL;
 	}
 	r->p = p;
+	r->fd = fd;
+	r->uplink = k->uplink;
 	r->token = k->token;
 	r->strategy = k->strategy;
 	r->role = k->role;
@@ -127,7 +129,7 @@ static uint64_t step_probe(struct punchrun *r, uint64_t now_us)
 
 	if (r->slots_done <= slot) {
 		for (uint8_t i = 0; i < r->n_cand; i++) {
-			send_probe(r, -1, &r->cand[i], now_us);
+			send_probe(r, r->fd, &r->cand[i], now_us);
 		}
 		r->slots_done = slot + 1;
 	}
@@ -142,7 +144,7 @@ static void spray_slot(struct punchrun *r, uint64_t k, uint64_t now_us)
 	struct diag d;
 
 	if (i >= r->n_open) {
-		struct xsock *xs = xsock_open(r->p->cl, &d);
+		struct xsock *xs = xsock_open(r->p->cl, r->uplink, &d);
 
 		if (!xs) {
 			/* Out of ports or descriptors: spray with what we have. */
@@ -168,7 +170,7 @@ static void scan_slot(struct punchrun *r, uint64_t now_us)
 
 	if (port != 0) {
 		addr_set_port(&dst, port);
-		send_probe(r, -1, &dst, now_us);
+		send_probe(r, r->fd, &dst, now_us);
 	}
 }
 

@@ -1,6 +1,6 @@
 /* punchrun: one punch attempt with a peer, as the server described it in a
  * PUNCH frame (nat/punch.h explains the strategies): probes to the peer's
- * candidates from the main socket (PROBE), a spray of extra sockets each
+ * candidates from the uplink's socket (PROBE), a spray of extra sockets each
  * probing the peer's mapped address (SPRAY), or probes to random ports of
  * the peer's public IP (SCAN). Every probe is a PATH PROBE sealed in the
  * peer session, paced so that no more than one goes out per millisecond in
@@ -25,6 +25,8 @@ struct punch_ports;
 
 struct punchrun {
 	struct peer *p; /* borrowed */
+	int fd;		/* the uplink's socket (-1: the main socket) */
+	uint8_t uplink; /* spray sockets are bound like it */
 	uint64_t token;
 	uint8_t strategy;
 	uint8_t role;
@@ -41,8 +43,9 @@ struct punchrun {
 	unsigned open_errors;
 };
 
-/* A run for k starting now + k->delay_ms. NULL on -ENOMEM. */
-struct punchrun *punchrun_new(struct peer *p, const struct frame_punch *k, uint64_t now_us);
+/* A run for k from uplink k->uplink's socket fd (-1: the main socket),
+ * starting now + k->delay_ms. NULL on -ENOMEM. */
+struct punchrun *punchrun_new(struct peer *p, const struct frame_punch *k, int fd, uint64_t now_us);
 /* Close every socket still owned and free. NULL is a no-op. */
 void punchrun_free(struct punchrun *r);
 

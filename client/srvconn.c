@@ -15,6 +15,7 @@
 #include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/sealout.h"
+#include "client/uplink.h"
 #include "common/log.h"
 #include "common/monotime.h"
 #include "config/client_ini.h"
@@ -169,7 +170,10 @@ static void send_register(struct client *cl, uint64_t now_us)
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_REGISTER;
 	f.u.reg.uplink_id = 0;
-	f.u.reg.natclass = natwatch_frame_natclass(cl);
+	f.u.reg.natclass = natwatch_frame_natclass(&cl->up[0].nw);
+	if (cl->up[0].name[0] && frame_name_set(&f.u.reg.name, cl->up[0].name) != 0) {
+		memset(&f.u.reg.name, 0, sizeof(f.u.reg.name)); /* not a valid name: none */
+	}
 	mainsock_local_addrs(&cl->ms, f.u.reg.addrs, &f.u.reg.addr_count);
 	if (srvconn_send(cl, &f, NULL, now_us) != 0) {
 		log_warn("server: cannot send REGISTER");
@@ -300,13 +304,19 @@ void srvconn_reregister(struct client *cl, uint64_t now_us)
 int srvconn_send(struct client *cl, const struct frame *f, const struct sockaddr_storage *dst,
 		 uint64_t now_us)
 {
+	return srvconn_send_fd(cl, -1, f, dst, now_us);
+}
+
+int srvconn_send_fd(struct client *cl, int fd, const struct frame *f,
+		    const struct sockaddr_storage *dst, uint64_t now_us)
+{
 	struct srvconn *sc = &cl->srv;
 	int rc;
 
 	if (!sc->is_up) {
 		return -ENOTCONN;
 	}
-	rc = sealout_frame(cl, sc->sess, dst ? dst : &cl->ini->servers[0], f, now_us);
+	rc = sealout_frame_fd(cl, fd, sc->sess, dst ? dst : &cl->ini->servers[0], f, now_us);
 	if (rc == 0) {
 		sc->tx_packets++;
 	}
@@ -331,6 +341,7 @@ void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint
 		send_register(cl, now_us);
 		sc->next_ping_us = now_us + srvconn_keepalive_us(cl);
 		peer_all_rebind(cl, now_us);
+		uplink_on_server_up(cl, now_us);
 	}
 	rearm(cl, now_us, false);
 }
@@ -399,7 +410,7 @@ static void on_sync(struct client *cl, const struct frame *f, uint64_t now_us)
 		sc->keepalive_s = s->keepalive_s;
 		sc->next_ping_us = min_u64(sc->next_ping_us, now_us + srvconn_keepalive_us(cl));
 		log_info("server: keepalive_s=%u", (unsigned)s->keepalive_s);
-		natwatch_on_keepalive(cl, now_us);
+		uplink_on_keepalive(cl, now_us);
 	}
 	if (v == ROUTEINTAKE_SYNC_APPLY) {
 		peer_apply(cl, cl->rs.peers, cl->rs.n_peers, now_us);

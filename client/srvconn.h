@@ -77,6 +77,11 @@ void srvconn_ping_now(struct client *cl, uint64_t now_us);
 int srvconn_send(struct client *cl, const struct frame *f, const struct sockaddr_storage *dst,
 		 uint64_t now_us);
 
+/* The same from socket fd (-1: the main socket; an uplink's socket sends
+ * its own REGISTER). */
+int srvconn_send_fd(struct client *cl, int fd, const struct frame *f,
+		    const struct sockaddr_storage *dst, uint64_t now_us);
+
 /* Received on the main socket for one of the server session's indices. */
 void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us);
 void srvconn_on_cookie_reply(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us);

@@ -95,7 +95,7 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 	}
 	c->set = set;
 	c->peer = p;
-	c->was_direct = p->dp.is_up;
+	c->was_direct = direct_any_up(p);
 	c->fd = fd;
 	ev_io_init(&c->rio, rio_cb, fd, EV_READ);
 	ev_io_init(&c->wio, wio_cb, fd, EV_WRITE);
@@ -321,9 +321,9 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 		c->is_dead = true;
 		return;
 	}
-	if (c->peer->dp.is_up != c->was_direct) {
+	if (direct_any_up(c->peer) != c->was_direct) {
 		/* Relay <-> direct: resend what the old path may have lost. */
-		c->was_direct = c->peer->dp.is_up;
+		c->was_direct = direct_any_up(c->peer);
 		rstream_on_path_change(&c->rs, now_us);
 	}
 	if (!c->has_header && c->peer && c->fd < 0 && !c->rs.is_rst_queued && !c->rs.is_rst_sent) {

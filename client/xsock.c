@@ -40,7 +40,7 @@ static void readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-struct xsock *xsock_open(struct client *cl, struct diag *d)
+struct xsock *xsock_open(struct client *cl, uint8_t uplink, struct diag *d)
 {
 	struct xsock *xs = calloc(1, sizeof(*xs));
 	int fd;
@@ -49,7 +49,7 @@ struct xsock *xsock_open(struct client *cl, struct diag *d)
 		diag_set(d, NULL, 0, "out of memory");
 		return NULL;
 	}
-	fd = mainsock_open_fd(cl->ini, d);
+	fd = mainsock_open_fd(cl->ini, uplink, d);
 	if (fd < 0) {
 		free(xs);
 		return NULL;

@@ -1,0 +1,278 @@
+/* uplink: sockets, NAT watches and registrations of the client's uplinks
+ * (see uplink.h). */
+#include "client/uplink.h"
+
+#include "client/client.h"
+#include "client/inbound.h"
+#include "client/mainsock.h"
+#include "client/srvconn.h"
+#include "common/addr.h"
+#include "common/diag.h"
+#include "common/log.h"
+#include "common/monotime.h"
+#include "common/udpio.h"
+#include "config/client_ini.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void readable_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+void uplink_init_all(struct client *cl)
+{
+	size_t n = cl->ini->n_uplinks ? cl->ini->n_uplinks : 1;
+
+	if (n > WIRE_UPLINKS_MAX) {
+		n = WIRE_UPLINKS_MAX;
+	}
+	cl->n_up = n;
+	for (size_t i = 0; i < n; i++) {
+		struct uplink *u = &cl->up[i];
+
+		memset(u, 0, sizeof(*u));
+		u->cl = cl;
+		u->id = (uint8_t)i;
+		u->name = cl->ini->n_uplinks ? cl->ini->uplinks[i].name : "";
+		u->fd = -1;
+		u->next_register_us = UINT64_MAX;
+		natwatch_init(&u->nw);
+		ev_init(&u->timer, timer_cb);
+		ev_init(&u->io, readable_cb);
+	}
+}
+
+struct uplink *uplink_by_fd(struct client *cl, int fd)
+{
+	if (fd < 0) {
+		return &cl->up[0];
+	}
+	for (size_t i = 1; i < cl->n_up; i++) {
+		if (cl->up[i].fd == fd) {
+			return &cl->up[i];
+		}
+	}
+	return NULL;
+}
+
+int uplink_send_fd(const struct client *cl, uint8_t id)
+{
+	if (id == 0) {
+		return -1;
+	}
+	return id < cl->n_up && cl->up[id].fd >= 0 ? cl->up[id].fd : -2;
+}
+
+bool uplink_is_open(const struct client *cl, uint8_t id)
+{
+	return id == 0 || uplink_send_fd(cl, id) >= 0;
+}
+
+uint8_t uplink_open_mask(const struct client *cl)
+{
+	uint8_t m = 0;
+
+	for (size_t i = 0; i < cl->n_up; i++) {
+		if (uplink_is_open(cl, (uint8_t)i)) {
+			m |= (uint8_t)(1u << i);
+		}
+	}
+	return m;
+}
+
+/* ---- sockets ---- */
+
+static void readable_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct uplink *u = container_of(w, struct uplink, io);
+	struct client *cl = u->cl;
+	uint64_t now_us = monotime_now_us();
+	int fd = u->fd;
+	int n;
+
+	(void)loop;
+	(void)revents;
+	n = udpio_rx_batch(&cl->rx, fd);
+	for (int i = 0; i < n; i++) {
+		const struct mmsghdr *m = &cl->rx.msgs[i];
+		bool alive = true;
+
+		if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+			continue;
+		}
+		u->rx_packets++;
+		u->alive = &alive;
+		inbound_dispatch(cl, fd, cl->rx.bufs[i], m->msg_len, &cl->rx.from[i], now_us);
+		if (!alive) {
+			return;
+		}
+		u->alive = NULL;
+	}
+}
+
+static void rearm(struct uplink *u, uint64_t now_us)
+{
+	uint64_t d = u->fd < 0 ? u->next_open_us : u->next_register_us;
+
+	ev_timer_stop(u->cl->loop, &u->timer);
+	if (d == UINT64_MAX) {
+		return;
+	}
+	ev_timer_set(&u->timer, d > now_us ? (double)(d - now_us) / 1e6 : 0.0, 0.0);
+	ev_timer_start(u->cl->loop, &u->timer);
+}
+
+static bool try_open(struct uplink *u, uint64_t now_us)
+{
+	struct client *cl = u->cl;
+	socklen_t len = sizeof(u->local);
+	char text[ADDR_TEXT_MAX];
+	struct diag d;
+	int fd;
+
+	diag_clear(&d);
+	fd = mainsock_open_fd(cl->ini, u->id, &d);
+	if (fd < 0) {
+		if (u->open_failures++ == 0) {
+			log_warn("uplink %s: cannot open its socket (%s); retrying every %llu s",
+				 u->name, d.msg,
+				 (unsigned long long)(UPLINK_REOPEN_US / 1000000ull));
+		}
+		u->next_open_us = now_us + UPLINK_REOPEN_US;
+		return false;
+	}
+	u->fd = fd;
+	u->open_failures = 0;
+	if (udpio_local_addr(fd, &u->local, &len) == 0) {
+		log_info("uplink %s: bound %s", u->name,
+			 addr_format((struct sockaddr *)&u->local, text, sizeof(text)));
+	}
+	ev_io_set(&u->io, fd, EV_READ);
+	ev_io_start(cl->loop, &u->io);
+	natwatch_init(&u->nw);
+	natwatch_start(&u->nw, cl, u->id, fd);
+	u->next_register_us = now_us;
+	return true;
+}
+
+static void close_uplink(struct uplink *u)
+{
+	if (u->fd < 0) {
+		return;
+	}
+	if (u->alive) {
+		*u->alive = false;
+	}
+	natwatch_fini(&u->nw);
+	ev_io_stop(u->cl->loop, &u->io);
+	mainsock_forget_fd(&u->cl->ms, u->fd);
+	close(u->fd);
+	u->fd = -1;
+}
+
+/* ---- registration ---- */
+
+static void send_register(struct uplink *u, uint64_t now_us)
+{
+	struct client *cl = u->cl;
+	struct frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_REGISTER;
+	f.u.reg.uplink_id = u->id;
+	f.u.reg.natclass = natwatch_frame_natclass(&u->nw);
+	if (u->name[0] && frame_name_set(&f.u.reg.name, u->name) != 0) {
+		memset(&f.u.reg.name, 0, sizeof(f.u.reg.name)); /* not a valid name: none */
+	}
+	if (srvconn_send_fd(cl, u->fd, &f, NULL, now_us) == 0) {
+		u->registers++;
+	}
+	u->next_register_us = now_us + srvconn_keepalive_us(cl);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct uplink *u = container_of(w, struct uplink, timer);
+	uint64_t now_us = monotime_now_us();
+
+	(void)loop;
+	(void)revents;
+	if (u->fd < 0) {
+		if (!try_open(u, now_us)) {
+			rearm(u, now_us);
+			return;
+		}
+	}
+	if (now_us >= u->next_register_us) {
+		if (srvconn_is_up(u->cl)) {
+			send_register(u, now_us);
+		} else {
+			u->next_register_us = UINT64_MAX; /* uplink_on_server_up */
+		}
+	}
+	rearm(u, now_us);
+}
+
+void uplink_on_server_up(struct client *cl, uint64_t now_us)
+{
+	for (size_t i = 1; i < cl->n_up; i++) {
+		uplink_reregister(cl, (uint8_t)i, now_us);
+	}
+}
+
+void uplink_reregister(struct client *cl, uint8_t id, uint64_t now_us)
+{
+	struct uplink *u;
+
+	if (id == 0) {
+		srvconn_reregister(cl, now_us);
+		return;
+	}
+	if (id >= cl->n_up || cl->up[id].fd < 0) {
+		return;
+	}
+	u = &cl->up[id];
+	if (srvconn_is_up(cl)) {
+		send_register(u, now_us);
+	}
+	rearm(u, now_us);
+}
+
+void uplink_on_keepalive(struct client *cl, uint64_t now_us)
+{
+	for (size_t i = 0; i < cl->n_up; i++) {
+		natwatch_on_keepalive(&cl->up[i].nw, now_us);
+	}
+}
+
+void uplink_start_all(struct client *cl)
+{
+	uint64_t now_us = monotime_now_us();
+
+	cl->up[0].local = cl->ms.local;
+	natwatch_start(&cl->up[0].nw, cl, 0, -1);
+	for (size_t i = 1; i < cl->n_up; i++) {
+		struct uplink *u = &cl->up[i];
+
+		if (!try_open(u, now_us)) {
+			rearm(u, now_us);
+		}
+	}
+}
+
+void uplink_fini_all(struct client *cl)
+{
+	for (size_t i = 0; i < cl->n_up; i++) {
+		struct uplink *u = &cl->up[i];
+
+		if (i == 0) {
+			natwatch_fini(&u->nw);
+			continue;
+		}
+		if (cl->loop) {
+			ev_timer_stop(cl->loop, &u->timer);
+		}
+		close_uplink(u);
+	}
+	cl->n_up = 0;
+}

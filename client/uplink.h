@@ -1,0 +1,70 @@
+/* uplink: the client's uplinks (DESIGN §5.5, issue #10). Each [uplink NAME]
+ * of client.ini (none: the default route) is one uplink with its own
+ * socket, its own NAT classification (natwatch) and its own registration
+ * with the server; peers punch direct paths per pair of uplinks (direct.h).
+ * Uplink 0 is the main socket (mainsock.h), on which the server session
+ * runs; an uplink i >= 1 has a socket of its own, sends REGISTER with
+ * uplink_id i from it (sealed in the server session) once the session is up,
+ * when its mapping or class changes and every keepalive interval (which also
+ * keeps its NAT mapping towards the server), and is reopened every
+ * UPLINK_REOPEN_US while it cannot be opened (interface or address gone).
+ * Embedded in struct client. */
+#ifndef WH_UPLINK_H
+#define WH_UPLINK_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "client/natwatch.h"
+#include "proto/frame.h"
+
+struct client;
+
+#define UPLINK_REOPEN_US 2000000ull
+
+struct uplink {
+	struct client *cl; /* borrowed */
+	uint8_t id;
+	const char *name; /* borrowed (client.ini); "" for the default route */
+	int fd;		  /* uplink 0: -1 (the main socket); others: owns, -1 while closed */
+	ev_io io;	  /* uplinks >= 1 */
+	ev_timer timer;	  /* uplinks >= 1: reopen, REGISTER */
+	struct natwatch nw;
+	struct sockaddr_storage local;
+	uint64_t next_open_us;
+	uint64_t next_register_us;
+	uint64_t rx_packets;
+	uint64_t registers;
+	uint64_t open_failures;
+	bool *alive; /* set while its receive callback runs: cleared on close */
+};
+
+/* Set up every uplink of client.ini (at least one); nothing opened. */
+void uplink_init_all(struct client *cl);
+/* Start: uplink 0's watch on the main socket (open and started), the other
+ * uplinks' sockets (retried later when they cannot open now). */
+void uplink_start_all(struct client *cl);
+/* Close everything. Safe after uplink_init_all. */
+void uplink_fini_all(struct client *cl);
+
+/* The uplink whose socket is fd (-1: uplink 0), or NULL (a spray socket). */
+struct uplink *uplink_by_fd(struct client *cl, int fd);
+/* The socket of uplink id for the send queue (-1: the main socket), or -2
+ * when that uplink is not open (or does not exist). */
+int uplink_send_fd(const struct client *cl, uint8_t id);
+/* True when uplink id's socket is open. */
+bool uplink_is_open(const struct client *cl, uint8_t id);
+/* Bit i set for each open uplink i. */
+uint8_t uplink_open_mask(const struct client *cl);
+
+/* The server session came up: register every uplink >= 1 now. */
+void uplink_on_server_up(struct client *cl, uint64_t now_us);
+/* Register uplink id again now (its mapping or NAT class changed); uplink
+ * 0 is srvconn_reregister. */
+void uplink_reregister(struct client *cl, uint8_t id, uint64_t now_us);
+/* The keepalive interval changed. */
+void uplink_on_keepalive(struct client *cl, uint64_t now_us);
+
+#endif
