@@ -74,7 +74,48 @@ static enum access access_of(const struct routes *rt, const char *authorization)
 	return ACCESS_NONE;
 }
 
-static cJSON *client_json(const struct restapi_client *c)
+static bool add_uplinks(cJSON *o, const struct restapi_client *c)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "uplinks");
+	bool ok = a != NULL;
+
+	for (size_t i = 0; ok && i < c->n_uplinks; i++) {
+		const struct restapi_uplink *u = &c->uplinks[i];
+		cJSON *j = cJSON_CreateObject();
+
+		ok = j && cJSON_AddItemToArray(a, j) && cJSON_AddNumberToObject(j, "id", u->id) &&
+		     cJSON_AddStringToObject(j, "name", u->name) &&
+		     (u->addr[0] ? cJSON_AddStringToObject(j, "address", u->addr)
+				 : cJSON_AddNullToObject(j, "address")) &&
+		     cJSON_AddStringToObject(j, "nat", u->natclass) &&
+		     (u->last_seen_ms_ago == UINT64_MAX
+			      ? cJSON_AddNullToObject(j, "last_seen_ms")
+			      : cJSON_AddNumberToObject(j, "last_seen_ms",
+							(double)u->last_seen_ms_ago));
+	}
+	return ok;
+}
+
+/* The uplink pairs of one peer path ("paths" inside each "paths" entry). */
+static bool add_uplink_paths(cJSON *o, const struct restapi_path *p)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "paths");
+	bool ok = a != NULL;
+
+	for (size_t i = 0; ok && i < p->n_uplink_paths; i++) {
+		const struct restapi_uplink_path *u = &p->uplink_paths[i];
+		cJSON *j = cJSON_CreateObject();
+
+		ok = j && cJSON_AddItemToArray(a, j) &&
+		     cJSON_AddNumberToObject(j, "uplink", u->uplink) &&
+		     cJSON_AddNumberToObject(j, "peer_uplink", u->peer_uplink) &&
+		     cJSON_AddStringToObject(j, "kind", u->kind) &&
+		     cJSON_AddStringToObject(j, "strategy", u->strategy);
+	}
+	return ok;
+}
+
+cJSON *restapi_client_json(const struct restapi_client *c)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *paths = o ? cJSON_AddArrayToObject(o, "paths") : NULL;
@@ -86,7 +127,8 @@ static cJSON *client_json(const struct restapi_client *c)
 		  (c->last_seen_ms_ago == UINT64_MAX
 			   ? cJSON_AddNullToObject(o, "last_seen_ms_ago")
 			   : cJSON_AddNumberToObject(o, "last_seen_ms_ago",
-						     (double)c->last_seen_ms_ago));
+						     (double)c->last_seen_ms_ago)) &&
+		  add_uplinks(o, c);
 
 	for (size_t i = 0; ok && i < c->n_paths; i++) {
 		const struct restapi_path *p = &c->paths[i];
@@ -110,7 +152,8 @@ static cJSON *client_json(const struct restapi_client *c)
 			      : cJSON_AddNullToObject(j, "rtt_ms") != NULL &&
 					cJSON_AddNullToObject(j, "loss") != NULL) &&
 		     cJSON_AddNumberToObject(j, "packets", (double)p->packets) &&
-		     cJSON_AddNumberToObject(j, "bytes", (double)p->bytes);
+		     cJSON_AddNumberToObject(j, "bytes", (double)p->bytes) &&
+		     add_uplink_paths(j, p);
 	}
 	if (!ok) {
 		cJSON_Delete(o);
@@ -130,7 +173,7 @@ static void get_client(struct restreq *r, const char *id)
 	if (!r->api->ops->client(r->api->ctx, id, c)) {
 		restreq_error(r, 404, "no client \"%s\"", id);
 	} else {
-		restreq_json(r, 200, client_json(c), r->etag);
+		restreq_json(r, 200, restapi_client_json(c), r->etag);
 	}
 	free(c);
 }
@@ -145,7 +188,7 @@ static void get_clients(struct restreq *r)
 	for (size_t i = 0; ok && i < rt->n_clients; i++) {
 		memset(c, 0, sizeof(*c));
 		ok = r->api->ops->client(r->api->ctx, rt->clients[i].id, c);
-		cJSON *j = ok ? client_json(c) : NULL;
+		cJSON *j = ok ? restapi_client_json(c) : NULL;
 		ok = j && cJSON_AddItemToArray(a, j);
 	}
 	free(c);

@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "config/routes.h"
 
 struct diag;
@@ -20,6 +22,26 @@ struct httpd;
 
 #define RESTAPI_PEERS_MAX 64
 #define RESTAPI_ETAG_MAX 48
+
+#define RESTAPI_UPLINKS_MAX 8 /* WIRE_UPLINKS_MAX */
+#define RESTAPI_UPLINK_PAIRS_MAX (RESTAPI_UPLINKS_MAX * RESTAPI_UPLINKS_MAX)
+
+/* One registered uplink of a client (0: its main socket). */
+struct restapi_uplink {
+	unsigned id;
+	char name[ROUTES_NAME_SIZE]; /* "" when not given */
+	char addr[64];		     /* mapped address, "" when unknown */
+	const char *natclass;
+	uint64_t last_seen_ms_ago; /* UINT64_MAX: never */
+};
+
+/* One uplink pair between a client and a peer the server knows of. */
+struct restapi_uplink_path {
+	unsigned uplink;      /* the client's */
+	unsigned peer_uplink; /* the peer's */
+	const char *kind;     /* "relay" or "direct" */
+	const char *strategy; /* the last punch strategy, "none" when never punched */
+};
 
 /* One peer path of a client, as the server sees it. */
 struct restapi_path {
@@ -36,14 +58,18 @@ struct restapi_path {
 	uint64_t packets;      /* datagrams from this client towards peer */
 	uint64_t bytes;
 	uint64_t drops;
+	struct restapi_uplink_path uplink_paths[RESTAPI_UPLINK_PAIRS_MAX];
+	size_t n_uplink_paths;
 };
 
 struct restapi_client {
 	char id[ROUTES_NAME_SIZE];
 	bool is_online;
-	char addr[64];		   /* mapped address, "" when unknown */
-	const char *natclass;	   /* e.g. "symmetric", "unknown" */
-	uint64_t last_seen_ms_ago; /* UINT64_MAX: never */
+	char addr[64];					    /* mapped address, "" when unknown */
+	const char *natclass;				    /* e.g. "symmetric", "unknown" */
+	uint64_t last_seen_ms_ago;			    /* UINT64_MAX: never */
+	struct restapi_uplink uplinks[RESTAPI_UPLINKS_MAX]; /* [0] always */
+	size_t n_uplinks;
 	struct restapi_path paths[RESTAPI_PEERS_MAX];
 	size_t n_paths;
 };
@@ -105,6 +131,10 @@ struct restapi *restapi_start(struct ev_loop *loop, const struct sockaddr_storag
 			      const struct restapi_ops *ops, void *ctx, char *err, size_t err_len);
 /* Stop serving and free. NULL is a no-op. */
 void restapi_stop(struct restapi *api);
+
+/* One client's JSON object, as GET /api/v1/clients/{id} answers it; NULL
+ * when out of memory. */
+cJSON *restapi_client_json(const struct restapi_client *c);
 
 /* The ETag of routes.conf content: a quoted hex BLAKE2b prefix. */
 void restapi_etag(const char *text, size_t len, char out[RESTAPI_ETAG_MAX]);

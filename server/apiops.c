@@ -15,6 +15,7 @@
 #include "common/version.h"
 #include "config/cfgwrite.h"
 #include "config/routes.h"
+#include "nat/punch.h"
 #include "routeset.h"
 #include "server.h"
 
@@ -97,6 +98,25 @@ static void ops_health(void *ctx, struct restapi_health *out)
 	out->reload_message = st->message;
 }
 
+/* The uplink pairs of id and peer the coordinator knows, seen from id. */
+static void fill_uplink_paths(const struct server *srv, const char *id, const char *peer,
+			      struct restapi_path *p)
+{
+	const struct punchcoord *pc = &srv->conn.punch;
+
+	for (const struct punchcoord_pair *q = punchcoord_next(pc, id, peer, NULL);
+	     q && p->n_uplink_paths < RESTAPI_UPLINK_PAIRS_MAX;
+	     q = punchcoord_next(pc, id, peer, q)) {
+		struct restapi_uplink_path *u = &p->uplink_paths[p->n_uplink_paths++];
+		int side = strcmp(q->a, id) == 0 ? 0 : 1;
+
+		u->uplink = q->uplink[side];
+		u->peer_uplink = q->uplink[!side];
+		u->kind = punchcoord_pair_kind(q);
+		u->strategy = q->started_us ? punch_strategy_name(q->strategy) : "none";
+	}
+}
+
 static void fill_path(struct server *srv, const char *id, const char *peer, struct restapi_path *p)
 {
 	struct relay_pair *pair = relay_find_pair(&srv->relay, id, peer);
@@ -105,6 +125,7 @@ static void fill_path(struct server *srv, const char *id, const char *peer, stru
 
 	snprintf(p->peer, sizeof(p->peer), "%s", peer);
 	p->kind = apiops_path_kind(srv, id, peer);
+	fill_uplink_paths(srv, id, peer, p);
 	if (st) {
 		p->has_stats = true;
 		p->rtt_ms = st->rtt_us / 1000.0;
@@ -122,6 +143,41 @@ static void fill_path(struct server *srv, const char *id, const char *peer, stru
 		p->packets = s->rx_packets;
 		p->bytes = s->rx_bytes;
 		p->drops = s->drops;
+	}
+}
+
+static uint64_t ms_ago(uint64_t now_us, uint64_t then_us)
+{
+	return then_us ? (now_us - then_us) / 1000u : UINT64_MAX;
+}
+
+/* Uplink 0 (the main address) always, then each registered uplink. */
+static void fill_uplinks(const struct registry_client *c, struct restapi_client *out,
+			 uint64_t now_us)
+{
+	struct restapi_uplink *u = &out->uplinks[out->n_uplinks++];
+
+	u->id = 0;
+	u->natclass = conn_natclass_name(c ? c->natclass : 0);
+	u->last_seen_ms_ago = UINT64_MAX;
+	if (!c) {
+		return;
+	}
+	snprintf(u->name, sizeof(u->name), "%s", c->uplinks[0].name);
+	snprintf(u->addr, sizeof(u->addr), "%s", out->addr);
+	u->last_seen_ms_ago = ms_ago(now_us, c->uplinks[0].last_rx_us);
+	for (unsigned i = 1; i < WIRE_UPLINKS_MAX && out->n_uplinks < RESTAPI_UPLINKS_MAX; i++) {
+		const struct registry_uplink *up = &c->uplinks[i];
+
+		if (!up->is_present) {
+			continue;
+		}
+		u = &out->uplinks[out->n_uplinks++];
+		u->id = i;
+		snprintf(u->name, sizeof(u->name), "%s", up->name);
+		addr_format((const struct sockaddr *)&up->addr, u->addr, sizeof(u->addr));
+		u->natclass = conn_natclass_name(up->natclass);
+		u->last_seen_ms_ago = ms_ago(now_us, up->last_rx_us);
 	}
 }
 
@@ -144,6 +200,7 @@ static bool ops_client(void *ctx, const char *id, struct restapi_client *out)
 	}
 	out->natclass = conn_natclass_name(c ? c->natclass : 0);
 	out->last_seen_ms_ago = c && c->last_rx_us ? (now_us - c->last_rx_us) / 1000u : UINT64_MAX;
+	fill_uplinks(c, out, now_us);
 	for (size_t i = 0; i < r->n_clients && out->n_paths < RESTAPI_PEERS_MAX; i++) {
 		const char *peer = r->clients[i].id;
 

@@ -99,24 +99,34 @@ static bool is_silent(const struct conn *cn, const struct registry_client *c, ui
 
 /* ---- sending ---- */
 
-static int send_sealed(struct conn *cn, struct registry_client *c, const uint8_t *pt, size_t len,
-		       uint64_t now_us)
+/* Seal pt in c's session and send it from sock to dst. */
+static int send_sealed_to(struct conn *cn, struct registry_client *c,
+			  const struct listener_sock *sock, const struct sockaddr *dst,
+			  const uint8_t *pt, size_t len, uint64_t now_us)
 {
 	size_t n = 0;
 	int rc;
 
-	if (!c->sock) {
+	if (!sock) {
 		return -ENOTCONN;
 	}
 	rc = session_seal(c->session, now_us, pt, len, cn->tx_pkt, sizeof(cn->tx_pkt), &n);
 	if (rc == 0) {
-		rc = listener_send(cn->listener, c->sock, (const struct sockaddr *)&c->addr,
-				   c->addr_len, cn->tx_pkt, n);
+		rc = listener_send(cn->listener, sock, dst,
+				   addr_len((const struct sockaddr_storage *)(const void *)dst),
+				   cn->tx_pkt, n);
 	}
 	if (rc != 0) {
 		drop(cn, CONN_DROP_TX_FAILED);
 	}
 	return rc;
+}
+
+/* To c's main address. */
+static int send_sealed(struct conn *cn, struct registry_client *c, const uint8_t *pt, size_t len,
+		       uint64_t now_us)
+{
+	return send_sealed_to(cn, c, c->sock, (const struct sockaddr *)&c->addr, pt, len, now_us);
 }
 
 /* Encode one frame into tx_pt. Returns its length, or 0 on failure. */
@@ -145,6 +155,16 @@ static void emit_packet_cb(void *ctx, const uint8_t *pt, size_t len)
 	(void)send_sealed(e->cn, e->c, pt, len, e->now_us);
 }
 
+/* routeset_peer_fn: self's relay port towards peer, and peer's uplinks. */
+static void peer_info_cb(void *ctx, const char *self, const char *peer, struct routeset_peer *out)
+{
+	struct conn *cn = ctx;
+	const struct registry_client *p = registry_find_by_id(cn->reg, peer);
+
+	out->relay_port = relay_port_for(cn->relay, self, peer);
+	out->uplinks = p ? registry_uplink_mask(p) : 0;
+}
+
 /* Send c its route set: a new generation when its content changed, the same
  * one again when forced or unacked for CONN_SET_RESEND_US. */
 static void push_set(struct conn *cn, struct registry_client *c, uint64_t now_us, bool force)
@@ -155,8 +175,7 @@ static void push_set(struct conn *cn, struct registry_client *c, uint64_t now_us
 	if (!c->is_online) {
 		return;
 	}
-	if (routeset_build(cn->routes, c->id, 0, relay_port_for, cn->relay, NULL, NULL, &info) !=
-	    0) {
+	if (routeset_build(cn->routes, c->id, 0, peer_info_cb, cn, NULL, NULL, &info) != 0) {
 		log_ratelimited(&cn->log_bucket, now_us, LOG_LEVEL_ERROR,
 				"client %s: cannot build route set", c->id);
 		return;
@@ -171,8 +190,8 @@ static void push_set(struct conn *cn, struct registry_client *c, uint64_t now_us
 		   (c->gen_acked == c->gen_sent || now_us - c->set_sent_us < CONN_SET_RESEND_US)) {
 		return;
 	}
-	if (routeset_build(cn->routes, c->id, c->gen_sent, relay_port_for, cn->relay,
-			   emit_packet_cb, &e, &info) != 0) {
+	if (routeset_build(cn->routes, c->id, c->gen_sent, peer_info_cb, cn, emit_packet_cb, &e,
+			   &info) != 0) {
 		return;
 	}
 	c->set_sent_us = now_us;
@@ -205,6 +224,15 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 	char text[ADDR_TEXT_MAX];
 	uint8_t was = c->natclass;
 
+	if (f->u.reg.uplink_id != 0) {
+		/* Taken before the frames (classify): only its own uplink's
+		 * packet may carry it, never the main address's. */
+		if (f->u.reg.uplink_id != cn->rx_uplink) {
+			cn->stats.frames_ignored++;
+		}
+		return;
+	}
+	snprintf(c->uplinks[0].name, sizeof(c->uplinks[0].name), "%s", f->u.reg.name.text);
 	c->natclass = f->u.reg.natclass;
 	c->n_local = f->u.reg.addr_count;
 	memcpy(c->local, f->u.reg.addrs, sizeof(c->local[0]) * c->n_local);
@@ -244,8 +272,10 @@ static void on_ping(struct conn *cn, struct registry_client *c, const struct fra
 	pong.u.pong.echo_tx_us = f->u.ping.tx_us;
 	pong.u.pong.hold_us = 0; /* answered in the same pass */
 	len = encode_frame(cn, &pong);
+	/* Back to where the PING came from: a client pings from each uplink's
+	 * socket, to keep its NAT mapping open and measure it. */
 	if (len > 0) {
-		(void)send_sealed(cn, c, cn->tx_pt, len, now_us);
+		(void)send_sealed_to(cn, c, cn->rx_sock, cn->rx_from, cn->tx_pt, len, now_us);
 	}
 }
 
@@ -287,9 +317,9 @@ static void on_path(struct conn *cn, struct registry_client *c, const struct fra
 	}
 	switch (p->op) {
 	case FRAME_PATH_PUNCH_REQUEST:
-		punchcoord_on_request(&cn->punch, cn->reg, cn->routes, c, p->peer.text,
-				      cn->routes->server.punch, cn->routes->server.punch_spray,
-				      now_us, punch_send_cb, cn);
+		punchcoord_on_request(&cn->punch, cn->reg, cn->routes, c, p->uplink, p->peer.text,
+				      p->peer_uplink, cn->routes->server.punch,
+				      cn->routes->server.punch_spray, now_us, punch_send_cb, cn);
 		break;
 	case FRAME_PATH_UP:
 	case FRAME_PATH_DOWN:
@@ -442,18 +472,155 @@ static void note_address(struct registry_client *c, const struct listener_sock *
 	c->sock = sock;
 }
 
+/* ---- uplinks (PROTOCOL.md "Multipath (server)") ---- */
+
+/* What a packet's REGISTER frames say, read before its frames are handled. */
+struct peeked {
+	bool has_main; /* REGISTER uplink 0 */
+	bool has_uplink;
+	struct frame_register reg; /* the first REGISTER of another uplink */
+};
+
+static void peek_registers(struct conn *cn, size_t len, struct peeked *pk)
+{
+	struct frame_reader fr;
+	struct frame f;
+
+	memset(pk, 0, sizeof(*pk));
+	frame_reader_init(&fr, cn->rx_pt, len);
+	/* A malformed packet is dropped and counted by handle_frames. */
+	while (frame_read_next(&fr, &f) == 1) {
+		if (f.type != FRAME_REGISTER) {
+			continue;
+		}
+		if (f.u.reg.uplink_id == 0) {
+			pk->has_main = true;
+		} else if (!pk->has_uplink) {
+			pk->has_uplink = true;
+			pk->reg = f.u.reg;
+		}
+	}
+}
+
+static const char *uplink_name(const char *name)
+{
+	return name[0] ? name : "-";
+}
+
+static void drop_uplink(struct conn *cn, struct registry_client *c, unsigned u, const char *why)
+{
+	log_info("client %s: uplink %u (%s) gone: %s", c->id, u, uplink_name(c->uplinks[u].name),
+		 why);
+	registry_uplink_del(c, u);
+	cn->uplinks_changed = true;
+}
+
+/* Which of c's uplinks sent this packet (0 = the main address): one that
+ * carries a REGISTER of uplink n >= 1 (and none of uplink 0), from an
+ * address other than the main one, is uplink n's; otherwise a present
+ * uplink's address and socket name it. An address now claimed by another
+ * uplink (or by the main REGISTER) is taken from the uplink that had it. */
+static unsigned classify(struct conn *cn, struct registry_client *c,
+			 const struct listener_sock *sock, const struct sockaddr *from,
+			 const struct peeked *pk)
+{
+	unsigned had = registry_uplink_find(c, sock, from);
+	bool is_main = c->addr_len != 0 && c->sock == sock &&
+		       addr_equal(from, (const struct sockaddr *)&c->addr);
+	unsigned u = had;
+
+	if (pk->has_main) {
+		u = 0;
+	} else if (pk->has_uplink) {
+		/* An uplink REGISTER from the main address is refused (its
+		 * handler counts it): it would leave the main address empty. */
+		u = is_main ? 0 : pk->reg.uplink_id;
+	}
+	if (had != 0 && had != u) {
+		drop_uplink(cn, c, had,
+			    u == 0 ? "its address is the main one now" : "address reused");
+	}
+	return u;
+}
+
+/* Note a packet of uplink u (>= 1); log when it appears or moves. */
+static void note_uplink(struct conn *cn, struct registry_client *c, unsigned u,
+			const struct listener_sock *sock, const struct sockaddr *from,
+			const struct peeked *pk, uint64_t now_us)
+{
+	const struct frame_register *reg = pk->has_uplink ? &pk->reg : NULL;
+	const struct registry_uplink *up = &c->uplinks[u];
+	char text[ADDR_TEXT_MAX];
+	enum registry_uplink_change ch = registry_uplink_note(c, u, sock, from, reg, now_us);
+
+	if (ch == REGISTRY_UPLINK_SAME) {
+		return;
+	}
+	if (ch == REGISTRY_UPLINK_ADDED) {
+		cn->uplinks_changed = true;
+	}
+	log_info("client %s: uplink %u (%s) addr=%s nat=%s", c->id, u, uplink_name(up->name),
+		 addr_format((const struct sockaddr *)&up->addr, text, sizeof(text)),
+		 conn_natclass_name(up->natclass));
+}
+
+/* Secondary uplinks silent for CONN_OFFLINE_INTERVALS keepalive intervals go. */
+static void expire_uplinks(struct conn *cn, struct registry_client *c, uint64_t now_us)
+{
+	uint8_t silent =
+		registry_uplink_silent(c, now_us, CONN_OFFLINE_INTERVALS * keepalive_us(cn));
+
+	for (unsigned u = 1; silent != 0 && u < WIRE_UPLINKS_MAX; u++) {
+		if (silent & (1u << u)) {
+			drop_uplink(cn, c, u, "silent");
+		}
+	}
+}
+
 static void on_transport(struct conn *cn, struct listener_sock *sock, const uint8_t *buf,
 			 size_t len, const struct sockaddr *from, uint64_t now_us)
 {
+	uint32_t idx = read_be32(buf + WIRE_MSG_TYPE_LEN);
 	struct registry_client *c;
+	struct peeked pk;
 	size_t pt_len = 0;
+	bool is_fresh;
 
 	c = open_transport(cn, buf, len, NULL, &pt_len, now_us);
 	if (!c) {
 		return;
 	}
-	note_address(c, sock, from);
+	/* The first packet under keys of a handshake we answered: when it
+	 * registers the main uplink the client (re)started its session, and
+	 * registers its other uplinks again. A rekey's first packet does not
+	 * register. */
+	is_fresh = c->fresh_index != 0 && c->fresh_index == idx;
+	if (is_fresh) {
+		c->fresh_index = 0;
+	}
+	peek_registers(cn, pt_len, &pk);
+	if (is_fresh && pk.has_main && registry_uplink_clear(c) != 0) {
+		log_info("client %s: new session, uplinks dropped until registered again", c->id);
+		cn->uplinks_changed = true;
+	}
+	cn->rx_sock = sock;
+	cn->rx_from = from;
+	cn->rx_uplink = classify(cn, c, sock, from, &pk);
+	if (cn->rx_uplink == 0) {
+		note_address(c, sock, from);
+		c->uplinks[0].last_rx_us = now_us;
+		c->uplinks[0].rx_packets++;
+	} else {
+		note_uplink(cn, c, cn->rx_uplink, sock, from, &pk, now_us);
+	}
 	handle_frames(cn, c, pt_len, now_us);
+	cn->rx_sock = NULL;
+	cn->rx_from = NULL;
+	cn->rx_uplink = 0;
+	if (cn->uplinks_changed) {
+		cn->uplinks_changed = false;
+		push_all(cn, now_us);
+	}
 	/* c may be gone after this (a join can apply a new configuration). */
 	run_join(cn, now_us);
 }
@@ -518,6 +685,7 @@ static void respond(struct conn *cn, struct registry_client *c, struct session_p
 		return;
 	}
 	cn->stats.responses_sent++;
+	c->fresh_index = idx;
 }
 
 static void on_initiation(struct conn *cn, struct listener_sock *sock, const uint8_t *buf,
@@ -714,6 +882,7 @@ static void tick_client(struct conn *cn, struct registry_client *c, uint64_t now
 	if (session_next_deadline_us(c->session) <= now_us) {
 		session_due(cn, c, now_us);
 	}
+	expire_uplinks(cn, c, now_us);
 	if (c->is_online && is_silent(cn, c, now_us)) {
 		c->is_online = false;
 		log_info("client %s: offline silent_s=%llu", c->id,
@@ -738,7 +907,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	for (size_t i = 0; i < cn->reg->n_clients; i++) {
 		tick_client(cn, cn->reg->clients[i], now_us);
 	}
-	if (relay_tick(cn->relay, now_us)) {
+	if (relay_tick(cn->relay, now_us) || cn->uplinks_changed) {
+		cn->uplinks_changed = false;
 		push_all(cn, now_us);
 	}
 }

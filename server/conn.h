@@ -88,6 +88,12 @@ struct conn {
 	struct punchcoord punch; /* hole-punching coordination between clients */
 	conn_join_fn *on_join;	 /* FLOW_JOIN handler (the server sets it), or NULL */
 	void *join_ctx;		 /* borrowed */
+	/* The packet being handled: where it came from and which of the
+	 * client's uplinks sent it (0 = the main address), for replies. */
+	const struct listener_sock *rx_sock;
+	const struct sockaddr *rx_from;
+	unsigned rx_uplink;
+	bool uplinks_changed; /* a client's uplink set changed: push_all */
 	/* The first FLOW_JOIN of the packet being handled, answered after it. */
 	bool has_join;
 	char join_id[WIRE_NAME_MAX + 1];

@@ -31,28 +31,61 @@ static int side_of(const struct punchcoord_pair *p, const char *id)
 	return strcmp(p->a, id) == 0 ? 0 : 1;
 }
 
-static struct punchcoord_pair *find_pair(const struct punchcoord *pc, const char *x, const char *y)
+static bool same_clients(const struct punchcoord_pair *p, const char *x, const char *y)
 {
-	const char *a = strcmp(x, y) < 0 ? x : y;
-	const char *b = a == x ? y : x;
+	return (strcmp(p->a, x) == 0 && strcmp(p->b, y) == 0) ||
+	       (strcmp(p->a, y) == 0 && strcmp(p->b, x) == 0);
+}
 
+/* Is p the record of x's uplink ux and y's uplink uy (x != y)? */
+static bool is_pair(const struct punchcoord_pair *p, const char *x, unsigned ux, const char *y,
+		    unsigned uy)
+{
+	bool is_ordered = strcmp(x, y) < 0;
+
+	return same_clients(p, x, y) && p->uplink[0] == (is_ordered ? ux : uy) &&
+	       p->uplink[1] == (is_ordered ? uy : ux);
+}
+
+static struct punchcoord_pair *find_pair(const struct punchcoord *pc, const char *x, unsigned ux,
+					 const char *y, unsigned uy)
+{
 	for (size_t i = 0; i < pc->n_pairs; i++) {
-		if (strcmp(pc->pairs[i].a, a) == 0 && strcmp(pc->pairs[i].b, b) == 0) {
+		if (is_pair(&pc->pairs[i], x, ux, y, uy)) {
 			return &pc->pairs[i];
 		}
 	}
 	return NULL;
 }
 
+const struct punchcoord_pair *punchcoord_find_uplinks(const struct punchcoord *pc, const char *a,
+						      unsigned ua, const char *b, unsigned ub)
+{
+	return find_pair(pc, a, ua, b, ub);
+}
+
 const struct punchcoord_pair *punchcoord_find(const struct punchcoord *pc, const char *a,
 					      const char *b)
 {
-	return find_pair(pc, a, b);
+	return find_pair(pc, a, 0, b, 0);
 }
 
-static struct punchcoord_pair *get_pair(struct punchcoord *pc, const char *x, const char *y)
+const struct punchcoord_pair *punchcoord_next(const struct punchcoord *pc, const char *a,
+					      const char *b, const struct punchcoord_pair *prev)
 {
-	struct punchcoord_pair *p = find_pair(pc, x, y);
+	for (size_t i = prev ? (size_t)(prev - pc->pairs) + 1 : 0; i < pc->n_pairs; i++) {
+		if (same_clients(&pc->pairs[i], a, b)) {
+			return &pc->pairs[i];
+		}
+	}
+	return NULL;
+}
+
+static struct punchcoord_pair *get_pair(struct punchcoord *pc, const char *x, unsigned ux,
+					const char *y, unsigned uy)
+{
+	struct punchcoord_pair *p = find_pair(pc, x, ux, y, uy);
+	bool is_ordered = strcmp(x, y) < 0;
 
 	if (p) {
 		return p;
@@ -70,9 +103,21 @@ static struct punchcoord_pair *get_pair(struct punchcoord *pc, const char *x, co
 	p = &pc->pairs[pc->n_pairs++];
 	memset(p, 0, sizeof(*p));
 	/* Names are valid ids (< ROUTES_NAME_SIZE): the copies terminate. */
-	snprintf(p->a, sizeof(p->a), "%s", strcmp(x, y) < 0 ? x : y);
-	snprintf(p->b, sizeof(p->b), "%s", strcmp(x, y) < 0 ? y : x);
+	snprintf(p->a, sizeof(p->a), "%s", is_ordered ? x : y);
+	snprintf(p->b, sizeof(p->b), "%s", is_ordered ? y : x);
+	p->uplink[0] = (uint8_t)(is_ordered ? ux : uy);
+	p->uplink[1] = (uint8_t)(is_ordered ? uy : ux);
 	return p;
+}
+
+/* " uplinks=1/0" when an uplink is not the main one, else "" (log lines). */
+static const char *uplinks_text(char *buf, size_t len, unsigned u, unsigned peer_u)
+{
+	buf[0] = '\0';
+	if (u != 0 || peer_u != 0) {
+		snprintf(buf, len, " uplinks=%u/%u", u, peer_u);
+	}
+	return buf;
 }
 
 static bool share_flow(const struct routes *r, const char *a, const char *b)
@@ -121,12 +166,21 @@ static void memo_put(struct punchcoord *pc, const struct frame_addr *a, const st
 
 /* ---- requests ---- */
 
-static void side_info(const struct registry_client *c, struct punch_side *s)
+/* Uplink u of c as a punch side: its mapped address and NAT class (uplink
+ * 0: the main ones). Local candidates belong to the main socket only. */
+static void side_info(const struct registry_client *c, unsigned u, struct punch_side *s)
 {
+	const struct sockaddr_storage *addr = u == 0 ? &c->addr : &c->uplinks[u].addr;
+
 	memset(s, 0, sizeof(*s));
-	s->natclass = c->natclass;
-	(void)frameaddr_from_sockaddr(&s->mapped, (const struct sockaddr *)&c->addr);
-	s->has_local = c->n_local > 0;
+	s->natclass = u == 0 ? c->natclass : c->uplinks[u].natclass;
+	(void)frameaddr_from_sockaddr(&s->mapped, (const struct sockaddr *)addr);
+	s->has_local = u == 0 && c->n_local > 0;
+}
+
+static uint64_t registered_us(const struct registry_client *c, unsigned u)
+{
+	return u == 0 ? c->registered_us : c->uplinks[u].registered_us;
 }
 
 /* The PUNCH frame for `to`, describing `other`. Returns 0 or -EINVAL. */
@@ -146,6 +200,9 @@ static int build_punch(struct frame *f, const struct punchcoord_pair *p,
 	k->role = plan->role[side] ? plan->role[side] : FRAME_PUNCH_ROLE_PROBE;
 	k->delay_ms = PUNCH_START_DELAY_MS;
 	k->count = plan->count[side];
+	/* The recipient punches from its uplink, towards the other's. */
+	k->uplink = p->uplink[side];
+	k->peer_uplink = p->uplink[!side];
 	k->addrs[k->addr_count++] = other_info->mapped;
 	if (plan->strategy == FRAME_PUNCH_LAN) {
 		for (size_t i = 0; i < other->n_local && k->addr_count < WIRE_ADDR_MAX; i++) {
@@ -161,8 +218,9 @@ static int build_punch(struct frame *f, const struct punchcoord_pair *p,
 }
 
 void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const struct routes *r,
-			   struct registry_client *from, const char *peer, bool enabled,
-			   unsigned spray, uint64_t now_us, punchcoord_send_fn *send, void *ctx)
+			   struct registry_client *from, unsigned uplink, const char *peer,
+			   unsigned peer_uplink, bool enabled, unsigned spray, uint64_t now_us,
+			   punchcoord_send_fn *send, void *ctx)
 {
 	struct registry_client *other = registry_find_by_id(reg, peer);
 	struct registry_client *cs[2];
@@ -171,25 +229,33 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	struct punchcoord_pair *p;
 	struct punch_plan plan;
 	struct frame f;
+	char ups[32];
 
 	if (!other || other == from || !other->is_online || other->addr_len == 0 ||
 	    !share_flow(r, from->id, other->id)) {
 		log_debug("punch %s -> %s: peer not reachable through us now", from->id, peer);
 		return;
 	}
-	if (other->natclass == FRAME_NAT_UNKNOWN &&
-	    now_us - other->registered_us < PUNCHCOORD_CLASS_WAIT_US) {
+	if (!registry_uplink_is_present(from, uplink) ||
+	    !registry_uplink_is_present(other, peer_uplink)) {
+		log_debug("punch %s -> %s: uplink not registered uplinks=%u/%u", from->id, peer,
+			  uplink, peer_uplink);
+		return;
+	}
+	side_info(other, peer_uplink, &info[0]);
+	if (info[0].natclass == FRAME_NAT_UNKNOWN &&
+	    now_us - registered_us(other, peer_uplink) < PUNCHCOORD_CLASS_WAIT_US) {
 		log_debug("punch %s -> %s: waiting for %s's NAT class", from->id, peer, peer);
 		return;
 	}
-	p = get_pair(pc, from->id, other->id);
+	p = get_pair(pc, from->id, uplink, other->id, peer_uplink);
 	if (!p || (p->started_us != 0 && now_us - p->started_us < PUNCHCOORD_BUSY_US)) {
 		return;
 	}
 	cs[side_of(p, from->id)] = from;
 	cs[side_of(p, other->id)] = other;
-	side_info(cs[0], &info[0]);
-	side_info(cs[1], &info[1]);
+	side_info(cs[0], p->uplink[0], &info[0]);
+	side_info(cs[1], p->uplink[1], &info[1]);
 	memo = memo_find(pc, &info[0].mapped, &info[1].mapped);
 	punch_choose(&info[0], &info[1], spray, memo ? memo->strategy : FRAME_PUNCH_RELAY, &plan);
 	if (!enabled) {
@@ -199,15 +265,27 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	p->token = pc->next_token++;
 	p->strategy = plan.strategy;
 	p->started_us = now_us;
-	log_info("punch %s <-> %s: strategy=%s nat=%u/%u token=%llx%s", p->a, p->b,
+	log_info("punch %s <-> %s: strategy=%s nat=%u/%u token=%llx%s%s", p->a, p->b,
 		 punch_strategy_name(plan.strategy), (unsigned)info[0].natclass,
 		 (unsigned)info[1].natclass, (unsigned long long)p->token,
-		 memo ? " (remembered)" : "");
+		 memo ? " (remembered)" : "",
+		 uplinks_text(ups, sizeof(ups), p->uplink[0], p->uplink[1]));
 	for (int i = 0; i < 2; i++) {
 		if (build_punch(&f, p, &plan, i, cs[!i], &info[!i]) == 0) {
 			send(ctx, cs[i], &f, now_us);
 		}
 	}
+}
+
+static bool any_direct(const struct punchcoord *pc, const char *a, const char *b)
+{
+	for (const struct punchcoord_pair *q = punchcoord_next(pc, a, b, NULL); q;
+	     q = punchcoord_next(pc, a, b, q)) {
+		if (q->is_direct[0] || q->is_direct[1]) {
+			return true;
+		}
+	}
+	return false;
 }
 
 void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct registry_client *from,
@@ -217,18 +295,20 @@ void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct re
 	struct punchcoord_pair *p;
 	struct punch_side info[2];
 	char via[ADDR_TEXT_MAX] = "?";
+	char ups[32];
 	int side;
 	bool was;
 
 	if (!other || other == from) {
 		return;
 	}
-	p = get_pair(pc, from->id, other->id);
+	p = get_pair(pc, from->id, fp->uplink, other->id, fp->peer_uplink);
 	if (!p) {
 		return;
 	}
 	side = side_of(p, from->id);
 	was = p->is_direct[0] || p->is_direct[1];
+	uplinks_text(ups, sizeof(ups), fp->uplink, fp->peer_uplink);
 	if (fp->op == FRAME_PATH_UP) {
 		struct sockaddr_storage ss;
 
@@ -237,19 +317,20 @@ void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct re
 			addr_format((const struct sockaddr *)&ss, via, sizeof(via));
 		}
 		p->is_direct[side] = true;
-		side_info(side == 0 ? from : other, &info[0]);
-		side_info(side == 0 ? other : from, &info[1]);
+		side_info(side == 0 ? from : other, p->uplink[0], &info[0]);
+		side_info(side == 0 ? other : from, p->uplink[1], &info[1]);
 		if (fp->token == p->token && p->strategy != FRAME_PUNCH_RELAY) {
 			memo_put(pc, &info[0].mapped, &info[1].mapped, p->strategy);
 		}
-		log_info("path %s -> %s: direct via %s strategy=%s after %llu ms", from->id,
+		log_info("path %s -> %s: direct via %s strategy=%s after %llu ms%s", from->id,
 			 other->id, via,
 			 fp->token == p->token ? punch_strategy_name(p->strategy) : "?",
 			 p->started_us ? (unsigned long long)((now_us - p->started_us) / 1000)
-				       : 0ull);
+				       : 0ull,
+			 ups);
 	} else {
 		p->is_direct[side] = false;
-		log_info("path %s -> %s: fallback to relay", from->id, other->id);
+		log_info("path %s -> %s: fallback to relay%s", from->id, other->id, ups);
 	}
 	if (was != (p->is_direct[0] || p->is_direct[1])) {
 		p->changed_us = now_us;
@@ -259,6 +340,18 @@ void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct re
 			p->upgrades++;
 		}
 	}
+}
+
+/* Does id report a direct path on any uplink pair with peer? */
+static bool side_direct(const struct punchcoord *pc, const char *id, const char *peer)
+{
+	for (const struct punchcoord_pair *q = punchcoord_next(pc, id, peer, NULL); q;
+	     q = punchcoord_next(pc, id, peer, q)) {
+		if (q->is_direct[side_of(q, id)]) {
+			return true;
+		}
+	}
+	return false;
 }
 
 void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg, struct registry_client *from,
@@ -271,7 +364,8 @@ void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg, struct reg
 	if (!other || other == from) {
 		return;
 	}
-	p = get_pair(pc, from->id, other->id);
+	/* PATH_STATS name no uplink: kept on the client pair's 0/0 record. */
+	p = get_pair(pc, from->id, 0, other->id, 0);
 	if (!p) {
 		return;
 	}
@@ -284,21 +378,36 @@ void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg, struct reg
 	st->relay_loss_ppm = s->relay_loss_ppm;
 	st->updated_us = now_us;
 	/* A report of the path in use is as good as PATH UP/DOWN (which may
-	 * have been lost, or predate a server restart). */
-	p->is_direct[side_of(p, from->id)] = s->kind == FRAME_PATH_KIND_DIRECT;
+	 * have been lost, or predate a server restart): on the relay, no
+	 * uplink pair is direct for from; on a direct path, one is (the 0/0
+	 * one, unless an UP already named it). */
+	if (s->kind != FRAME_PATH_KIND_DIRECT) {
+		for (size_t i = 0; i < pc->n_pairs; i++) {
+			struct punchcoord_pair *q = &pc->pairs[i];
+
+			if (same_clients(q, from->id, other->id)) {
+				q->is_direct[side_of(q, from->id)] = false;
+			}
+		}
+	} else if (!side_direct(pc, from->id, other->id)) {
+		p->is_direct[side_of(p, from->id)] = true;
+	}
 }
 
 const struct punchcoord_side_stats *punchcoord_stats(const struct punchcoord *pc, const char *id,
 						     const char *peer)
 {
-	const struct punchcoord_pair *p = find_pair(pc, id, peer);
+	const struct punchcoord_pair *p = find_pair(pc, id, 0, peer, 0);
 
 	return p && p->stats[side_of(p, id)].has ? &p->stats[side_of(p, id)] : NULL;
 }
 
+const char *punchcoord_pair_kind(const struct punchcoord_pair *p)
+{
+	return p->is_direct[0] || p->is_direct[1] ? "direct" : "relay";
+}
+
 const char *punchcoord_path_kind(const struct punchcoord *pc, const char *a, const char *b)
 {
-	const struct punchcoord_pair *p = find_pair(pc, a, b);
-
-	return p && (p->is_direct[0] || p->is_direct[1]) ? "direct" : "relay";
+	return any_direct(pc, a, b) ? "direct" : "relay";
 }

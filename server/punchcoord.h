@@ -6,8 +6,10 @@
  * outcome (PATH UP / DOWN): the coordinator logs every upgrade and
  * fallback, keeps each pair's path kind for the API, and remembers per
  * pair of public addresses which strategy worked, to try it first next
- * time. Owned by conn; knows nothing of sockets (frames go out through a
- * callback). */
+ * time. With multipath (PROTOCOL.md "Multipath (server)") a pair of clients
+ * has one record per pair of uplinks that was punched or reported; the
+ * client pair's PATH_STATS stay on its uplink 0/0 record. Owned by conn;
+ * knows nothing of sockets (frames go out through a callback). */
 #ifndef WH_PUNCHCOORD_H
 #define WH_PUNCHCOORD_H
 
@@ -39,9 +41,11 @@ struct punchcoord_side_stats {
 	uint64_t updated_us;
 };
 
+/* One pair of uplinks of two clients: a's uplink[0], b's uplink[1]. */
 struct punchcoord_pair {
 	char a[ROUTES_NAME_SIZE]; /* a < b (strcmp) */
 	char b[ROUTES_NAME_SIZE];
+	uint8_t uplink[2]; /* of a, of b */
 	uint64_t token;
 	uint8_t strategy;
 	uint64_t started_us; /* last PUNCH sent */
@@ -49,7 +53,7 @@ struct punchcoord_pair {
 	uint64_t changed_us; /* last upgrade or fallback */
 	uint64_t upgrades;
 	uint64_t fallbacks;
-	struct punchcoord_side_stats stats[2]; /* as reported by a, b */
+	struct punchcoord_side_stats stats[2]; /* as reported by a, b (uplinks 0/0 only) */
 };
 
 struct punchcoord_memo {
@@ -74,15 +78,18 @@ typedef void punchcoord_send_fn(void *ctx, struct registry_client *c, const stru
 void punchcoord_init(struct punchcoord *pc, uint64_t token_seed);
 void punchcoord_fini(struct punchcoord *pc);
 
-/* from asks for a punch to peer (PATH PUNCH_REQUEST). With enabled false
- * (routes.conf server.punch = false) both are told to stay on the relay.
- * Refused quietly when
- * the two share no flow, the peer is offline or not yet classified, or an
- * attempt for the pair started within PUNCHCOORD_BUSY_US. */
+/* from asks for a punch between its uplink `uplink` and peer's uplink
+ * `peer_uplink` (PATH PUNCH_REQUEST; both < WIRE_UPLINKS_MAX). With enabled
+ * false (routes.conf server.punch = false) both are told to stay on the
+ * relay. Refused quietly when the two share no flow, the peer is offline or
+ * not yet classified, either uplink is not registered, or an attempt for
+ * that uplink pair started within PUNCHCOORD_BUSY_US. */
 void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const struct routes *r,
-			   struct registry_client *from, const char *peer, bool enabled,
-			   unsigned spray, uint64_t now_us, punchcoord_send_fn *send, void *ctx);
-/* from reports its direct path to peer up (PATH UP) or gone (PATH DOWN). */
+			   struct registry_client *from, unsigned uplink, const char *peer,
+			   unsigned peer_uplink, bool enabled, unsigned spray, uint64_t now_us,
+			   punchcoord_send_fn *send, void *ctx);
+/* from reports its direct path to peer up (PATH UP) or gone (PATH DOWN), on
+ * the uplink pair p->uplink (from's), p->peer_uplink. */
 void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct registry_client *from,
 			  const struct frame_path *p, uint64_t now_us);
 
@@ -93,11 +100,19 @@ void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg, struct reg
 const struct punchcoord_side_stats *punchcoord_stats(const struct punchcoord *pc, const char *id,
 						     const char *peer);
 
-/* "direct" when either client of the pair reports a direct path, else
- * "relay" (also for pairs never punched). */
+/* "direct" when either client reports a direct path on any uplink pair of
+ * a and b, else "relay" (also for pairs never punched). */
 const char *punchcoord_path_kind(const struct punchcoord *pc, const char *a, const char *b);
-/* The pair record, or NULL. */
+/* The kind of one record: "direct" or "relay". */
+const char *punchcoord_pair_kind(const struct punchcoord_pair *p);
+/* The uplink 0/0 record of a and b, or NULL. */
 const struct punchcoord_pair *punchcoord_find(const struct punchcoord *pc, const char *a,
 					      const char *b);
+/* The record of a's uplink ua and b's uplink ub, or NULL. */
+const struct punchcoord_pair *punchcoord_find_uplinks(const struct punchcoord *pc, const char *a,
+						      unsigned ua, const char *b, unsigned ub);
+/* The next record of clients a and b after prev (NULL: the first), or NULL. */
+const struct punchcoord_pair *punchcoord_next(const struct punchcoord *pc, const char *a,
+					      const char *b, const struct punchcoord_pair *prev);
 
 #endif

@@ -6,8 +6,10 @@
  * a clock, decide protocol policy (server/conn.c does). */
 #include "registry.h"
 
+#include "common/addr.h"
 #include "proto/session.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -60,6 +62,108 @@ struct registry_client *registry_find_by_index(struct registry *reg, uint32_t id
 		return NULL;
 	}
 	return c;
+}
+
+/* ---- uplinks ---- */
+
+bool registry_uplink_is_present(const struct registry_client *c, unsigned u)
+{
+	if (u == 0) {
+		return c->addr_len != 0;
+	}
+	return u < WIRE_UPLINKS_MAX && c->uplinks[u].is_present;
+}
+
+uint8_t registry_uplink_mask(const struct registry_client *c)
+{
+	uint8_t mask = 1;
+
+	for (unsigned u = 1; u < WIRE_UPLINKS_MAX; u++) {
+		if (c->uplinks[u].is_present) {
+			mask |= (uint8_t)(1u << u);
+		}
+	}
+	return mask;
+}
+
+unsigned registry_uplink_find(const struct registry_client *c, const struct listener_sock *sock,
+			      const struct sockaddr *from)
+{
+	for (unsigned u = 1; u < WIRE_UPLINKS_MAX; u++) {
+		const struct registry_uplink *up = &c->uplinks[u];
+
+		if (up->is_present && up->sock == sock &&
+		    addr_equal(from, (const struct sockaddr *)&up->addr)) {
+			return u;
+		}
+	}
+	return 0;
+}
+
+enum registry_uplink_change registry_uplink_note(struct registry_client *c, unsigned u,
+						 const struct listener_sock *sock,
+						 const struct sockaddr *from,
+						 const struct frame_register *reg, uint64_t now_us)
+{
+	struct registry_uplink *up = &c->uplinks[u];
+	enum registry_uplink_change ch = REGISTRY_UPLINK_SAME;
+
+	assert(u >= 1 && u < WIRE_UPLINKS_MAX);
+	if (!up->is_present) {
+		memset(up, 0, sizeof(*up));
+		up->is_present = true;
+		ch = REGISTRY_UPLINK_ADDED;
+	}
+	if (up->sock != sock || up->addr_len == 0 ||
+	    !addr_equal(from, (const struct sockaddr *)&up->addr)) {
+		memset(&up->addr, 0, sizeof(up->addr));
+		up->addr_len = addr_len((const struct sockaddr_storage *)(const void *)from);
+		memcpy(&up->addr, from, up->addr_len);
+		up->sock = sock;
+		ch = ch == REGISTRY_UPLINK_SAME ? REGISTRY_UPLINK_MOVED : ch;
+	}
+	if (reg) {
+		if (ch == REGISTRY_UPLINK_SAME &&
+		    (up->natclass != reg->natclass || strcmp(up->name, reg->name.text) != 0)) {
+			ch = REGISTRY_UPLINK_UPDATED;
+		}
+		up->natclass = reg->natclass;
+		/* Validated names are shorter than the field: the copy terminates. */
+		snprintf(up->name, sizeof(up->name), "%s", reg->name.text);
+		up->registered_us = now_us;
+	}
+	up->last_rx_us = now_us;
+	up->rx_packets++;
+	return ch;
+}
+
+uint8_t registry_uplink_silent(const struct registry_client *c, uint64_t now_us, uint64_t max_us)
+{
+	uint8_t mask = 0;
+
+	for (unsigned u = 1; u < WIRE_UPLINKS_MAX; u++) {
+		if (c->uplinks[u].is_present && now_us - c->uplinks[u].last_rx_us > max_us) {
+			mask |= (uint8_t)(1u << u);
+		}
+	}
+	return mask;
+}
+
+void registry_uplink_del(struct registry_client *c, unsigned u)
+{
+	if (u >= 1 && u < WIRE_UPLINKS_MAX) {
+		memset(&c->uplinks[u], 0, sizeof(c->uplinks[u]));
+	}
+}
+
+uint8_t registry_uplink_clear(struct registry_client *c)
+{
+	uint8_t was = registry_uplink_mask(c) & (uint8_t)~1u;
+
+	for (unsigned u = 1; u < WIRE_UPLINKS_MAX; u++) {
+		registry_uplink_del(c, u);
+	}
+	return was;
 }
 
 /* ---- clients ---- */

@@ -38,6 +38,30 @@ struct registry_flowstat {
 
 #define REGISTRY_FLOWSTATS_MAX 256 /* flows remembered per client */
 
+/* One more uplink of a client (DESIGN §5.5, PROTOCOL.md "Multipath
+ * (server)"), registered by a REGISTER with that uplink id sent from the
+ * uplink's own socket. Uplink 0 is the client's main fields (addr, sock,
+ * natclass, local); only its name lives here. */
+struct registry_uplink {
+	bool is_present;
+	char name[WIRE_NAME_MAX + 1]; /* "" when not given */
+	struct sockaddr_storage addr; /* mapped address of the uplink's socket */
+	socklen_t addr_len;
+	const struct listener_sock *sock; /* borrowed: where addr was seen */
+	uint8_t natclass;		  /* enum frame_natclass, from its REGISTER */
+	uint64_t registered_us;		  /* its last REGISTER */
+	uint64_t last_rx_us;		  /* its last authenticated packet */
+	uint64_t rx_packets;
+};
+
+/* What registry_uplink_note changed. */
+enum registry_uplink_change {
+	REGISTRY_UPLINK_SAME = 0,
+	REGISTRY_UPLINK_ADDED,	 /* was not present */
+	REGISTRY_UPLINK_MOVED,	 /* new address or socket */
+	REGISTRY_UPLINK_UPDATED, /* new NAT class or name (REGISTER) */
+};
+
 struct registry_client {
 	char id[ROUTES_NAME_SIZE];
 	uint8_t key[WIRE_KEY_LEN];
@@ -51,6 +75,10 @@ struct registry_client {
 	struct frame_addr local[WIRE_ADDR_MAX]; /* local candidates, from REGISTER */
 	uint8_t n_local;
 	uint64_t registered_us; /* last REGISTER */
+	/* [0]: the main uplink's name, last_rx_us and rx_packets only (its
+	 * address and class are the fields above); [1..]: secondary uplinks. */
+	struct registry_uplink uplinks[WIRE_UPLINKS_MAX];
+	uint32_t fresh_index; /* index of a handshake answered, until its first packet */
 	uint32_t indices[REGISTRY_INDICES_MAX];
 	/* Route set: the newest generation sent, its hash, and the client's ack. */
 	uint64_t gen_sent;
@@ -104,6 +132,31 @@ int registry_flowstat_put(struct registry_client *c, const struct frame_flow_sta
 /* c's latest report for flow, or NULL. */
 const struct registry_flowstat *registry_flowstat_get(const struct registry_client *c,
 						      const char *flow);
+
+/* ---- uplinks (1 .. WIRE_UPLINKS_MAX-1; 0 is the main address) ---- */
+
+/* True when c's uplink u is known: u 0 once c has a mapped address. */
+bool registry_uplink_is_present(const struct registry_client *c, unsigned u);
+/* Bit u set for each present uplink; bit 0 always (PEER frame uplinks). */
+uint8_t registry_uplink_mask(const struct registry_client *c);
+/* The present secondary uplink (1..) whose address and socket are from and
+ * sock, or 0. */
+unsigned registry_uplink_find(const struct registry_client *c, const struct listener_sock *sock,
+			      const struct sockaddr *from);
+/* A packet of uplink u (1..WIRE_UPLINKS_MAX-1) came from sock/from: mark it
+ * present, count it, note its address. reg (may be NULL: a plain packet)
+ * is its REGISTER: natclass and name. Returns what changed. */
+enum registry_uplink_change registry_uplink_note(struct registry_client *c, unsigned u,
+						 const struct listener_sock *sock,
+						 const struct sockaddr *from,
+						 const struct frame_register *reg, uint64_t now_us);
+/* The mask of c's secondary uplinks silent for more than max_us at now_us
+ * (the caller drops them: registry_uplink_del). */
+uint8_t registry_uplink_silent(const struct registry_client *c, uint64_t now_us, uint64_t max_us);
+/* Forget uplink u (1..). */
+void registry_uplink_del(struct registry_client *c, unsigned u);
+/* Forget every secondary uplink. Returns the mask of those that were present. */
+uint8_t registry_uplink_clear(struct registry_client *c);
 
 /* Drop c's indices its session no longer owns. */
 void registry_index_purge(struct registry *reg, struct registry_client *c);

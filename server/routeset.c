@@ -222,8 +222,9 @@ static void add_routes(struct packer *p, const struct routes *r, const char *id,
 }
 
 static void add_peers(struct packer *p, const struct routes *r, const char *id, uint64_t gen,
-		      routeset_relay_port_fn *relay_port, void *relay_ctx, uint16_t *count)
+		      routeset_peer_fn *peer_info, void *peer_ctx, uint16_t *count)
 {
+	struct routeset_peer info;
 	struct frame f;
 
 	for (size_t i = 0; i < r->n_clients && p->err == 0; i++) {
@@ -234,7 +235,14 @@ static void add_peers(struct packer *p, const struct routes *r, const char *id, 
 		}
 		memset(&f, 0, sizeof(f));
 		f.type = FRAME_PEER;
-		f.u.peer.relay_port = relay_port ? relay_port(relay_ctx, id, c->id) : 0;
+		memset(&info, 0, sizeof(info));
+		if (peer_info) {
+			peer_info(peer_ctx, id, c->id, &info);
+		}
+		f.u.peer.relay_port = info.relay_port;
+		/* The mask is encoded (when not main-only), so the hash covers it
+		 * and a change of the peer's uplinks makes a new generation. */
+		f.u.peer.uplinks = info.uplinks;
 		/* A PEER always names a relay port (frame.c refuses 0): a peer
 		 * whose pair has no ports (range exhausted, or released while
 		 * idle) is left out until it has them, and comes back with a new
@@ -253,7 +261,7 @@ static void add_peers(struct packer *p, const struct routes *r, const char *id, 
 }
 
 int routeset_build(const struct routes *r, const char *id, uint64_t gen,
-		   routeset_relay_port_fn *relay_port, void *relay_ctx, routeset_emit_fn *emit,
+		   routeset_peer_fn *peer_info, void *peer_ctx, routeset_emit_fn *emit,
 		   void *emit_ctx, struct routeset_info *info)
 {
 	struct packer p;
@@ -269,7 +277,7 @@ int routeset_build(const struct routes *r, const char *id, uint64_t gen,
 	p.emit_ctx = emit_ctx;
 	crypto_generichash_init(&p.hash, NULL, 0, ROUTESET_HASH_LEN);
 	add_routes(&p, r, id, gen, &count);
-	add_peers(&p, r, id, gen, relay_port, relay_ctx, &count);
+	add_peers(&p, r, id, gen, peer_info, peer_ctx, &count);
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_SYNC;
 	f.u.sync.count = count;

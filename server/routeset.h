@@ -15,8 +15,16 @@ struct diag;
 
 #define ROUTESET_HASH_LEN 32
 
-/* This client's side of the relay pair with peer (0 = none: no PEER frame). */
-typedef uint16_t routeset_relay_port_fn(void *ctx, const char *self, const char *peer);
+/* What client self's PEER frame says of peer: self's side of the relay pair
+ * with peer (0 = none: no PEER frame) and the peer's present uplinks (bit i
+ * = uplink i registered; 0 or 1 = its main uplink only). */
+struct routeset_peer {
+	uint16_t relay_port;
+	uint8_t uplinks;
+};
+/* Fill *out (zeroed by the caller) for the pair self, peer. */
+typedef void routeset_peer_fn(void *ctx, const char *self, const char *peer,
+			      struct routeset_peer *out);
 /* One packed plaintext packet (<= WIRE_MAX_PLAINTEXT bytes), valid during the call. */
 typedef void routeset_emit_fn(void *ctx, const uint8_t *pt, size_t len);
 
@@ -36,13 +44,14 @@ WH_MUST_CHECK int routeset_check_ids(const struct routes *r, struct diag *d);
 /* Build client id's route set with generation gen: one ROUTE per flow it is
  * in (followed by its FLOW_OPTS when the flow has impair or a multipath
  * mode other than failover), one PEER per client sharing a flow with it (in routes order) whose
- * relay port is known (relay_port NULL or 0: the peer is left out), then
+ * relay port is known (peer_info NULL or relay_port 0: the peer is left out), with the peer's
+ * uplink mask (so a new uplink changes the set's hash), then
  * SYNC {gen, count, keepalive_s}, packed into as few packets as fit. emit
  * (may be NULL: only *info is filled) gets each packet. Returns 0; -ENOENT
  * id is not a client; -E2BIG a flow has more than WIRE_MEMBERS_MAX members;
  * -EINVAL a frame could not be encoded. */
 WH_MUST_CHECK int routeset_build(const struct routes *r, const char *id, uint64_t gen,
-				 routeset_relay_port_fn *relay_port, void *relay_ctx,
+				 routeset_peer_fn *peer_info, void *peer_ctx,
 				 routeset_emit_fn *emit, void *emit_ctx,
 				 struct routeset_info *info);
 

@@ -63,6 +63,36 @@ static void online(struct registry_client *c, const char *ip, uint16_t port, uin
 	c->registered_us = 1;
 }
 
+/* Register c's uplink u at ip:port (as conn does for its REGISTER). */
+static void uplink_up(struct registry_client *c, unsigned u, const char *ip, uint16_t port,
+		      uint8_t natclass, uint64_t now_us)
+{
+	struct sockaddr_in in;
+	struct frame_register reg;
+
+	memset(&in, 0, sizeof(in));
+	in.sin_family = AF_INET;
+	in.sin_port = htons(port);
+	inet_pton(AF_INET, ip, &in.sin_addr);
+	memset(&reg, 0, sizeof(reg));
+	reg.uplink_id = (uint8_t)u;
+	reg.natclass = natclass;
+	assert_int_equal(frame_name_set(&reg.name, "lte"), 0);
+	assert_int_equal(registry_uplink_note(c, u, NULL, (struct sockaddr *)&in, &reg, now_us),
+			 REGISTRY_UPLINK_ADDED);
+}
+
+static int index_to(const struct sent *s, int from, const char *id)
+{
+	for (int i = from; i < s->n && i < 8; i++) {
+		if (strcmp(s->to[i], id) == 0) {
+			return i;
+		}
+	}
+	fail_msg("no PUNCH to %s", id);
+	return -1;
+}
+
 struct fixture {
 	struct routes *r;
 	struct registry reg;
@@ -107,7 +137,8 @@ static void test_punchcoord_request_sends_both_a_plan(void **state)
 
 	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_SYMMETRIC);
 	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_PORT_RESTRICTED);
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, "gcs4", true, 256, t, send_cb, &s);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t, send_cb,
+			      &s);
 	assert_int_equal(s.n, 2);
 	for (int i = 0; i < 2; i++) {
 		bool to_drone = strcmp(s.to[i], "drone3") == 0;
@@ -123,10 +154,10 @@ static void test_punchcoord_request_sends_both_a_plan(void **state)
 	assert_int_equal(s.k[strcmp(s.to[0], "gcs4") == 0 ? 0 : 1].delay_ms,
 			 PUNCH_START_DELAY_MS + 256);
 	/* Asked again at once (by the other side, say): not a second attempt. */
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->g, "drone3", true, 256, t + 1000,
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->g, 0, "drone3", 0, true, 256, t + 1000,
 			      send_cb, &s);
 	assert_int_equal(s.n, 2);
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->g, "drone3", true, 256,
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->g, 0, "drone3", 0, true, 256,
 			      t + PUNCHCOORD_BUSY_US, send_cb, &s);
 	assert_int_equal(s.n, 4);
 }
@@ -140,17 +171,22 @@ static void test_punchcoord_refusals(void **state)
 	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_PORT_RESTRICTED);
 	online(fx->l, "198.51.100.3", 40003, FRAME_NAT_PORT_RESTRICTED);
 	/* gcs4 offline; loner shares no flow; unknown names; oneself. */
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, "gcs4", true, 256, t, send_cb, &s);
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, "loner", true, 256, t, send_cb, &s);
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, "nobody", true, 256, t, send_cb, &s);
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, "drone3", true, 256, t, send_cb, &s);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t, send_cb,
+			      &s);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "loner", 0, true, 256, t, send_cb,
+			      &s);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "nobody", 0, true, 256, t,
+			      send_cb, &s);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "drone3", 0, true, 256, t,
+			      send_cb, &s);
 	assert_int_equal(s.n, 0);
 	/* gcs4 online but not classified yet: wait, unless it has been long. */
 	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_UNKNOWN);
 	fx->g->registered_us = t - 1000;
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, "gcs4", true, 256, t, send_cb, &s);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t, send_cb,
+			      &s);
 	assert_int_equal(s.n, 0);
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, "gcs4", true, 256,
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256,
 			      t + PUNCHCOORD_CLASS_WAIT_US, send_cb, &s);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.k[0].strategy, FRAME_PUNCH_SIMUL);
@@ -165,12 +201,13 @@ static void test_punchcoord_disabled_and_reports(void **state)
 
 	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_FULL_CONE);
 	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_PORT_RESTRICTED);
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, "gcs4", false, 256, t, send_cb, &s);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, false, 256, t, send_cb,
+			      &s);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.k[0].strategy, FRAME_PUNCH_RELAY);
 	assert_string_equal(punchcoord_path_kind(&fx->pc, "gcs4", "drone3"), "relay");
 
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, "gcs4", true, 256,
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256,
 			      t + PUNCHCOORD_BUSY_US, send_cb, &s);
 	assert_int_equal(s.k[2].strategy, FRAME_PUNCH_DIRECT);
 	memset(&up, 0, sizeof(up));
@@ -188,7 +225,7 @@ static void test_punchcoord_disabled_and_reports(void **state)
 	/* Remembered: DIRECT worked for these addresses; even if the classes
 	 * now read cone/cone, DIRECT is tried first. */
 	fx->d->natclass = FRAME_NAT_PORT_RESTRICTED;
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, "gcs4", true, 256,
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256,
 			      t + 3 * PUNCHCOORD_BUSY_US, send_cb, &s);
 	assert_int_equal(s.n, 6);
 	assert_int_equal(s.k[4].strategy, FRAME_PUNCH_DIRECT);
@@ -225,6 +262,105 @@ static void test_punchcoord_stats(void **state)
 	assert_null(punchcoord_stats(&fx->pc, "drone3", "drone3"));
 }
 
+/* A request names an uplink pair: each side's PUNCH says which of its
+ * uplinks punches (uplink) and whose candidates it gets (peer_uplink), the
+ * candidates are that uplink's mapped address, and the busy time is per
+ * uplink pair. */
+static void test_punchcoord_plans_per_uplink_pair(void **state)
+{
+	struct fixture *fx = *state;
+	struct sent s = {0};
+	uint64_t t = 10000000;
+	int kd, kg;
+
+	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_PORT_RESTRICTED);
+	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_PORT_RESTRICTED);
+	uplink_up(fx->d, 1, "192.0.2.77", 50001, FRAME_NAT_SYMMETRIC, t);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 1, "gcs4", 0, true, 256, t, send_cb,
+			      &s);
+	assert_int_equal(s.n, 2);
+	kd = index_to(&s, 0, "drone3");
+	kg = index_to(&s, 0, "gcs4");
+	/* drone3's uplink 1 is symmetric, gcs4's main is a cone: spray. */
+	assert_int_equal(s.k[kd].strategy, FRAME_PUNCH_SPRAY);
+	assert_int_equal(s.k[kd].role, FRAME_PUNCH_ROLE_SPRAY);
+	assert_int_equal(s.k[kd].uplink, 1);
+	assert_int_equal(s.k[kd].peer_uplink, 0);
+	assert_int_equal(s.k[kd].addrs[0].port, 40002);
+	assert_int_equal(s.k[kg].uplink, 0);
+	assert_int_equal(s.k[kg].peer_uplink, 1);
+	assert_int_equal(s.k[kg].addrs[0].port, 50001);
+	assert_int_equal(s.k[kg].addrs[0].ip[0], 192);
+	assert_int_equal(s.k[kg].addrs[0].ip[3], 77);
+	assert_non_null(punchcoord_find_uplinks(&fx->pc, "gcs4", 0, "drone3", 1));
+	assert_null(punchcoord_find(&fx->pc, "gcs4", "drone3"));
+
+	/* The main pair is another pair: not busy. Its PUNCH has no tail. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->g, 0, "drone3", 0, true, 256, t + 1000,
+			      send_cb, &s);
+	assert_int_equal(s.n, 4);
+	kd = index_to(&s, 2, "drone3");
+	assert_int_equal(s.k[kd].strategy, FRAME_PUNCH_SIMUL);
+	assert_int_equal(s.k[kd].uplink, 0);
+	assert_int_equal(s.k[kd].peer_uplink, 0);
+	assert_int_equal(s.k[kd].addrs[0].port, 40002);
+	/* The uplink pair again, asked by the other side: busy. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->g, 0, "drone3", 1, true, 256, t + 2000,
+			      send_cb, &s);
+	assert_int_equal(s.n, 4);
+	/* Uplinks that are not registered: nothing. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 2, "gcs4", 0, true, 256,
+			      t + PUNCHCOORD_BUSY_US, send_cb, &s);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 3, true, 256,
+			      t + PUNCHCOORD_BUSY_US, send_cb, &s);
+	assert_int_equal(s.n, 4);
+}
+
+/* PATH UP/DOWN set the kind of their uplink pair; the client pair is direct
+ * while any of its uplink pairs is. */
+static void test_punchcoord_reports_are_per_uplink_pair(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_path up;
+	struct frame_path_stats st;
+	uint64_t t = 10000000;
+
+	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_PORT_RESTRICTED);
+	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_PORT_RESTRICTED);
+	uplink_up(fx->d, 1, "192.0.2.77", 50001, FRAME_NAT_FULL_CONE, t);
+	memset(&up, 0, sizeof(up));
+	up.op = FRAME_PATH_UP;
+	up.uplink = 0;	    /* gcs4's main ... */
+	up.peer_uplink = 1; /* ... to drone3's uplink 1 */
+	assert_int_equal(frame_name_set(&up.peer, "drone3"), 0);
+	punchcoord_on_report(&fx->pc, &fx->reg, fx->g, &up, t);
+	assert_string_equal(punchcoord_path_kind(&fx->pc, "drone3", "gcs4"), "direct");
+	assert_true(punchcoord_find_uplinks(&fx->pc, "drone3", 1, "gcs4", 0)->is_direct[1]);
+	assert_null(punchcoord_find_uplinks(&fx->pc, "drone3", 0, "gcs4", 1));
+	assert_null(punchcoord_find(&fx->pc, "drone3", "gcs4"));
+	/* The main pair comes up and goes down: the uplink pair stays direct. */
+	up.peer_uplink = 0;
+	punchcoord_on_report(&fx->pc, &fx->reg, fx->g, &up, t + 1);
+	up.op = FRAME_PATH_DOWN;
+	punchcoord_on_report(&fx->pc, &fx->reg, fx->g, &up, t + 2);
+	assert_string_equal(punchcoord_pair_kind(punchcoord_find(&fx->pc, "drone3", "gcs4")),
+			    "relay");
+	assert_int_equal(punchcoord_find(&fx->pc, "drone3", "gcs4")->fallbacks, 1);
+	assert_string_equal(punchcoord_path_kind(&fx->pc, "drone3", "gcs4"), "direct");
+	/* A PATH_STATS "direct" keeps it; "relay" means no direct path at all. */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(frame_name_set(&st.peer, "drone3"), 0);
+	st.kind = FRAME_PATH_KIND_DIRECT;
+	punchcoord_on_stats(&fx->pc, &fx->reg, fx->g, &st, t + 3);
+	assert_string_equal(punchcoord_pair_kind(punchcoord_find(&fx->pc, "drone3", "gcs4")),
+			    "relay");
+	assert_string_equal(punchcoord_path_kind(&fx->pc, "drone3", "gcs4"), "direct");
+	st.kind = FRAME_PATH_KIND_RELAY;
+	punchcoord_on_stats(&fx->pc, &fx->reg, fx->g, &st, t + 4);
+	assert_string_equal(punchcoord_path_kind(&fx->pc, "drone3", "gcs4"), "relay");
+	assert_non_null(punchcoord_stats(&fx->pc, "gcs4", "drone3"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +370,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_punchcoord_disabled_and_reports, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_punchcoord_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_punchcoord_plans_per_uplink_pair, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_punchcoord_reports_are_per_uplink_pair, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
  * session while its key stays; a new key means a new session; removed
  * clients go) and receiver indices (top bit set, found only while the
  * client's session owns them). No sockets; time is injected. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,12 +156,85 @@ static void test_registry_caps_indices_per_client(void **state)
 	routes_free(r);
 }
 
+static void set_addr(struct sockaddr_in *in, const char *ip, uint16_t port)
+{
+	memset(in, 0, sizeof(*in));
+	in->sin_family = AF_INET;
+	in->sin_port = htons(port);
+	inet_pton(AF_INET, ip, &in->sin_addr);
+}
+
+/* Secondary uplinks: added by their first packet, found by address and
+ * socket, moved, re-classed by REGISTER, in the mask, found silent, and
+ * dropped one by one or all at once (a new session). */
+static void test_registry_uplinks_are_added_found_and_cleared(void **state)
+{
+	struct routes *r =
+		parse(SERVER "clients: { drone3 = { key = \"" KEY_DRONE3 "\"; }; };\n" FLOWS);
+	struct registry reg;
+	struct registry_client *c;
+	struct sockaddr_in a, b;
+	struct frame_register fr;
+	const struct listener_sock *s1 = (const void *)&reg, *s2 = (const void *)&a;
+
+	(void)state;
+	assert_int_equal(registry_init(&reg, r, 1000), 0);
+	c = registry_find_by_id(&reg, "drone3");
+	assert_int_equal(registry_uplink_mask(c), 1);
+	assert_false(registry_uplink_is_present(c, 0)); /* no address yet */
+	assert_false(registry_uplink_is_present(c, 2));
+	set_addr(&a, "192.0.2.7", 40000);
+	set_addr(&b, "192.0.2.8", 40001);
+	memset(&fr, 0, sizeof(fr));
+	fr.uplink_id = 2;
+	fr.natclass = FRAME_NAT_SYMMETRIC;
+	assert_int_equal(frame_name_set(&fr.name, "lte2"), 0);
+	assert_int_equal(registry_uplink_note(c, 2, s1, (struct sockaddr *)&a, &fr, 5),
+			 REGISTRY_UPLINK_ADDED);
+	assert_true(registry_uplink_is_present(c, 2));
+	assert_int_equal(registry_uplink_mask(c), 0x05);
+	assert_string_equal(c->uplinks[2].name, "lte2");
+	assert_int_equal(c->uplinks[2].natclass, FRAME_NAT_SYMMETRIC);
+	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&a), 2);
+	assert_int_equal(registry_uplink_find(c, s2, (struct sockaddr *)&a), 0); /* other socket */
+	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&b), 0);
+	/* A plain packet: counted, nothing else changes. */
+	assert_int_equal(registry_uplink_note(c, 2, s1, (struct sockaddr *)&a, NULL, 6),
+			 REGISTRY_UPLINK_SAME);
+	assert_int_equal(c->uplinks[2].rx_packets, 2);
+	assert_int_equal(c->uplinks[2].last_rx_us, 6);
+	assert_int_equal(c->uplinks[2].registered_us, 5);
+	fr.natclass = FRAME_NAT_FULL_CONE;
+	assert_int_equal(registry_uplink_note(c, 2, s1, (struct sockaddr *)&a, &fr, 7),
+			 REGISTRY_UPLINK_UPDATED);
+	assert_int_equal(registry_uplink_note(c, 2, s1, (struct sockaddr *)&b, NULL, 8),
+			 REGISTRY_UPLINK_MOVED);
+	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&b), 2);
+	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&a), 0);
+	assert_int_equal(registry_uplink_note(c, 7, s1, (struct sockaddr *)&a, NULL, 9),
+			 REGISTRY_UPLINK_ADDED);
+	assert_int_equal(registry_uplink_mask(c), 0x85);
+	/* Silent: uplink 2 last heard at 8, uplink 7 at 9. */
+	assert_int_equal(registry_uplink_silent(c, 108, 100), 0);
+	assert_int_equal(registry_uplink_silent(c, 109, 100), 0x04);
+	assert_int_equal(registry_uplink_silent(c, 110, 100), 0x84);
+	registry_uplink_del(c, 7);
+	assert_int_equal(registry_uplink_mask(c), 0x05);
+	assert_int_equal(registry_uplink_clear(c), 0x04);
+	assert_int_equal(registry_uplink_mask(c), 1);
+	assert_int_equal(registry_uplink_clear(c), 0);
+	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&b), 0);
+	registry_fini(&reg);
+	routes_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registry_follows_added_removed_and_rekeyed_clients),
 		cmocka_unit_test(test_registry_indices_have_the_top_bit_and_need_an_owning_session),
 		cmocka_unit_test(test_registry_caps_indices_per_client),
+		cmocka_unit_test(test_registry_uplinks_are_added_found_and_cleared),
 	};
 
 	if (sodium_init() < 0) {

@@ -63,16 +63,25 @@ static struct routes *parse(const char *text)
 	return r;
 }
 
-static uint16_t fake_relay_port(void *ctx, const char *self, const char *peer)
+static uint16_t port_of(const char *self, const char *peer)
 {
-	(void)ctx;
 	/* Deterministic and different per direction. */
 	return (uint16_t)(2000 + (unsigned)strlen(self) * 100 + (unsigned)strlen(peer));
 }
 
-static uint16_t fake_relay_port2(void *ctx, const char *self, const char *peer)
+/* ctx: NULL, or the uplink mask every peer has. */
+static void fake_relay_port(void *ctx, const char *self, const char *peer,
+			    struct routeset_peer *out)
 {
-	return (uint16_t)(fake_relay_port(ctx, self, peer) + 1);
+	out->relay_port = port_of(self, peer);
+	out->uplinks = ctx ? *(const uint8_t *)ctx : 0;
+}
+
+static void fake_relay_port2(void *ctx, const char *self, const char *peer,
+			     struct routeset_peer *out)
+{
+	(void)ctx;
+	out->relay_port = (uint16_t)(port_of(self, peer) + 1);
 }
 
 static void collect_cb(void *ctx, const uint8_t *pt, size_t len)
@@ -176,7 +185,7 @@ static void test_routeset_holds_routes_peers_and_a_final_sync(void **state)
 	assert_int_equal(roles_of(&rt->u.route, "gcs4"), FRAME_ROLES_ALL);
 	assert_int_equal(f[3].type, FRAME_PEER);
 	assert_string_equal(f[3].u.peer.peer.text, "gcs4");
-	assert_int_equal(f[3].u.peer.relay_port, fake_relay_port(NULL, "drone3", "gcs4"));
+	assert_int_equal(f[3].u.peer.relay_port, port_of("drone3", "gcs4"));
 	assert_memory_equal(f[3].u.peer.key, r->clients[1].key, 32);
 	assert_int_equal(f[4].type, FRAME_SYNC);
 	assert_true(f[4].u.sync.generation == 77);
@@ -207,7 +216,7 @@ static void test_routeset_sink_gets_its_deliver_override_and_listen_override(voi
 	rt = find_route(f, n, "ssh");
 	assert_int_equal(rt->u.route.listen_port, 2223);
 	assert_int_equal(f[2].type, FRAME_PEER);
-	assert_int_equal(f[2].u.peer.relay_port, fake_relay_port(NULL, "gcs4", "drone3"));
+	assert_int_equal(f[2].u.peer.relay_port, port_of("gcs4", "drone3"));
 	assert_int_equal(f[3].type, FRAME_SYNC);
 	/* Without relay ports (none allocated yet) no PEER is sent. */
 	memset(c, 0, sizeof(*c));
@@ -252,6 +261,36 @@ static void test_routeset_hash_ignores_generation_and_unrelated_flows(void **sta
 	routes_free(a);
 	routes_free(b);
 	routes_free(c);
+}
+
+/* The PEER frame carries the peer's uplink mask; main-only (1) encodes as
+ * before, and a new uplink changes the hash (so the set is sent again). */
+static void test_routeset_peer_carries_the_uplink_mask_and_it_changes_the_hash(void **state)
+{
+	struct routes *r = parse(HEAD "flows: (" FLOW_MAVLINK ");\n");
+	struct collected *c = calloc(1, sizeof(*c));
+	struct frame frames[16];
+	struct routeset_info i0, i1, i2;
+	uint8_t main_only = 1, two = 0x05, none = 0;
+	size_t n;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(routeset_build(r, "drone3", 1, fake_relay_port, &none, NULL, NULL, &i0),
+			 0);
+	assert_int_equal(
+		routeset_build(r, "drone3", 1, fake_relay_port, &main_only, NULL, NULL, &i1), 0);
+	assert_memory_equal(i0.hash, i1.hash, ROUTESET_HASH_LEN);
+	assert_int_equal(routeset_build(r, "drone3", 1, fake_relay_port, &two, collect_cb, c, &i2),
+			 0);
+	assert_memory_not_equal(i1.hash, i2.hash, ROUTESET_HASH_LEN);
+	n = decode_all(c, frames, 16);
+	assert_int_equal(n, 3); /* ROUTE, PEER, SYNC */
+	assert_int_equal(frames[1].type, FRAME_PEER);
+	assert_string_equal(frames[1].u.peer.peer.text, "gcs4");
+	assert_int_equal(frames[1].u.peer.uplinks, 0x05);
+	free(c);
+	routes_free(r);
 }
 
 #define FLOW_VIDEO_IMPAIR(LOSS)                                                        \
@@ -393,6 +432,8 @@ int main(void)
 		cmocka_unit_test(test_routeset_sink_gets_its_deliver_override_and_listen_override),
 		cmocka_unit_test(test_routeset_hash_ignores_generation_and_unrelated_flows),
 		cmocka_unit_test(test_routeset_flow_opts_follow_their_route_and_change_the_hash),
+		cmocka_unit_test(
+			test_routeset_peer_carries_the_uplink_mask_and_it_changes_the_hash),
 		cmocka_unit_test(test_routeset_many_flows_pack_into_several_full_packets),
 		cmocka_unit_test(test_routeset_unknown_client_is_refused),
 		cmocka_unit_test(test_routeset_flow_id_collision_is_refused_with_its_line),
