@@ -267,6 +267,18 @@ static int flush_run(struct udpio_txq *q)
 	return (int)k;
 }
 
+/* Entries at the head that share its fd. */
+static size_t head_run(const struct udpio_txq *q)
+{
+	int fd = q->ents[q->head].fd;
+	size_t k = 1;
+
+	while (k < q->n && q->ents[(q->head + k) % q->cap].fd == fd) {
+		k++;
+	}
+	return k;
+}
+
 bool udpio_txq_flush(struct udpio_txq *q)
 {
 	/* Bounded: each round removes at least one entry, or turns GSO off
@@ -274,7 +286,16 @@ bool udpio_txq_flush(struct udpio_txq *q)
 	while (q->n > 0) {
 		int n = flush_run(q);
 		if (n == -EAGAIN) {
-			return false;
+			size_t run = head_run(q);
+
+			if (run == q->n) {
+				return false; /* only this socket waits: wait for room */
+			}
+			/* Other sockets' datagrams wait behind one without room
+			 * (an uplink whose link is down fills its buffer): drop
+			 * its run rather than hold everything. */
+			q->dropped_blocked += run;
+			n = (int)run;
 		}
 		q->head = (q->head + (size_t)n) % q->cap;
 		q->n -= (size_t)n;

@@ -62,7 +62,10 @@ struct udpio_txq {
 	size_t n;	       /* queued */
 	uint64_t dropped_full; /* pushes refused because the queue was full */
 	uint64_t send_errors;  /* datagrams the kernel refused (other than EAGAIN) */
-	bool is_gso_off;       /* the kernel refused UDP GSO: one datagram per message */
+	/* Datagrams dropped because their socket had no room while other
+	 * sockets' datagrams waited behind them. */
+	uint64_t dropped_blocked;
+	bool is_gso_off; /* the kernel refused UDP GSO: one datagram per message */
 };
 
 /* Allocate a queue of cap datagrams. Returns 0 or -ENOMEM. */
@@ -76,7 +79,9 @@ int udpio_txq_send(struct udpio_txq *q, int fd, const struct sockaddr *dst, sock
 		   const void *data, size_t len);
 /* Send what is queued, in sendmmsg batches of consecutive entries for one fd.
  * Returns true when the queue is empty afterwards, false when a socket said
- * EAGAIN (the caller starts its EV_WRITE watcher and calls again later). */
+ * EAGAIN with nothing else queued behind its datagrams (the caller starts its
+ * EV_WRITE watcher and calls again later). A socket without room never holds
+ * back another's datagrams: its run at the head is dropped (dropped_blocked). */
 bool udpio_txq_flush(struct udpio_txq *q);
 
 #endif

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static int open_loopback(struct sockaddr_storage *bound, socklen_t *len)
@@ -159,6 +160,59 @@ static void test_udpio_counts_pushes_into_a_full_queue(void **state)
 	udpio_txq_fini(&q);
 }
 
+/* Queue n datagrams for fd (a connected socket: no address), each longer
+ * than the one before (so no two share a GSO send), all starting with tag. */
+static void queue_n(struct udpio_txq *q, int fd, int n, char tag)
+{
+	struct sockaddr_storage none;
+	char msg[16];
+
+	memset(&none, 0, sizeof(none));
+	memset(msg, tag, sizeof(msg));
+	for (int i = 0; i < n && i < (int)sizeof(msg); i++) {
+		assert_int_equal(
+			udpio_txq_send(q, fd, (struct sockaddr *)&none, 0, msg, (size_t)i + 1), 0);
+	}
+}
+
+/* A socket without room (its peer never reads: a dead uplink's full
+ * buffer) does not hold back another socket's datagrams queued behind its
+ * own: its run is dropped and counted. Alone in the queue, it is waited for. */
+static void test_udpio_a_full_socket_does_not_block_the_others(void **state)
+{
+	int stuck[2], free_[2];
+	struct udpio_txq q;
+	char buf[16];
+	int got = 0;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, stuck), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, free_), 0);
+	assert_int_equal(udpio_txq_init(&q, 4096), 0);
+	/* Fill the stuck socket until it says EAGAIN. */
+	for (int i = 0; i < 100000 && send(stuck[0], "f", 1, MSG_DONTWAIT) == 1; i++) {
+	}
+	queue_n(&q, stuck[0], 5, 's');
+	assert_false(udpio_txq_flush(&q)); /* alone: wait for room */
+	assert_int_equal(q.n, 5);
+	assert_int_equal(q.dropped_blocked, 0);
+	queue_n(&q, free_[0], 3, 'o');
+	assert_true(udpio_txq_flush(&q));
+	assert_int_equal(q.n, 0);
+	assert_int_equal(q.dropped_blocked, 5);
+	for (ssize_t n; (n = recv(free_[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0;) {
+		assert_int_equal(n, got + 1);
+		assert_int_equal(buf[0], 'o');
+		got++;
+	}
+	assert_int_equal(got, 3);
+	udpio_txq_fini(&q);
+	close(stuck[0]);
+	close(stuck[1]);
+	close(free_[0]);
+	close(free_[1]);
+}
+
 static void test_udpio_refuses_datagrams_larger_than_a_buffer(void **state)
 {
 	static uint8_t big[UDPIO_BUF_SIZE + 1];
@@ -198,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_udpio_sends_a_queued_batch_and_receives_it_in_order),
 		cmocka_unit_test(test_udpio_gso_runs_arrive_as_separate_datagrams),
 		cmocka_unit_test(test_udpio_counts_pushes_into_a_full_queue),
+		cmocka_unit_test(test_udpio_a_full_socket_does_not_block_the_others),
 		cmocka_unit_test(test_udpio_refuses_datagrams_larger_than_a_buffer),
 		cmocka_unit_test(test_udpio_open_names_the_address_when_bind_fails),
 	};
