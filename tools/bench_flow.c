@@ -11,7 +11,7 @@
  *              [--size BYTES] [--rate PPS] [--echo] [--expect N]
  *              [--expect-echo N] [--timeout MS] [--linger MS] [--fill TEXT]
  *              [--delay MS] [--ramp MS:PPS,MS:PPS...] [--bin N]
- *              [--seen-file PATH]
+ *              [--seen-file PATH] [--window MS]
  *
  * --to: send --count datagrams (default 1000) of --size bytes (default 200,
  * at least 32) at --rate per second (default 1000; 0 = as fast as possible).
@@ -35,6 +35,15 @@
  * for each sequence number up to the highest received (1 = arrived), so a
  * script can compare which datagrams two runs lost, allowing for a few the
  * network lost besides.
+ * --window MS: the report also holds "window_mbps", the payload Mbit/s of
+ * the distinct data datagrams received in each MS window since the first one
+ * arrived (at most BF_BINS_MAX windows), to see a rate settle.
+ * SIGTERM or SIGINT ends the run early: sending stops and the report is
+ * printed as at the end (a stream of unknown length: --count large, then
+ * stop the sender, then the receiver; "sent" says how many went out).
+ * max_gap_ms is the longest wait between two new data datagrams, and
+ * max_gap_end_wall_ms when it ended (CLOCK_REALTIME, like `date +%s%3N`), so
+ * a script can tell which event caused it.
  * Every datagram's header carries a check of its other header bytes, so a
  * changed byte anywhere is seen (counted as corrupt; a changed magic number
  * counts as foreign). The report has one-way latency percentiles, mean and
@@ -46,6 +55,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,7 +84,8 @@ struct bf_opts {
 	char id[BF_ID_LEN + 1];
 	const char *fill;      /* body = this text repeated, instead of the pattern */
 	const char *seen_file; /* --seen-file: where to write the arrival bitmaps */
-	long count, size, rate, expect, expect_echo, timeout_ms, linger_ms, delay_ms, bin;
+	long count, size, rate, expect, expect_echo, timeout_ms, linger_ms, delay_ms, bin,
+		window_ms;
 	int n_ramp;
 	long ramp_ms[BF_RAMP_MAX], ramp_pps[BF_RAMP_MAX];
 };
@@ -98,13 +109,25 @@ struct bf_state {
 	uint64_t *lat_us;
 	long n_lat;
 	uint64_t first_rx_us, last_rx_us, rx_bytes;
-	uint64_t max_gap_us;	   /* longest wait between two new data datagrams */
-	uint64_t first_rx_wall_ms; /* CLOCK_REALTIME, so a script can compare with `date` */
+	uint64_t max_gap_us;	      /* longest wait between two new data datagrams */
+	uint64_t max_gap_end_wall_ms; /* CLOCK_REALTIME when that wait ended */
+	uint64_t first_rx_wall_ms;    /* CLOCK_REALTIME, so a script can compare with `date` */
 	uint64_t tx_start_wall_ms;
 	long bins[BF_BINS_MAX];
 	long n_bins;
+	uint64_t window_bytes[BF_BINS_MAX]; /* --window: payload bytes per window */
+	long n_windows;
 	uint8_t *buf;
 };
+
+/* Set by SIGTERM or SIGINT: the run loop ends and the report is printed. */
+static volatile sig_atomic_t is_stopped;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	is_stopped = 1;
+}
 
 static uint64_t now_us(void)
 {
@@ -112,6 +135,14 @@ static uint64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec wall;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	return (uint64_t)wall.tv_sec * 1000u + (uint64_t)wall.tv_nsec / 1000000u;
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -246,6 +277,7 @@ static bool take_option(struct bf_opts *o, const char *name, const char *value)
 		{"--linger", &o->linger_ms, 0, 600000},
 		{"--delay", &o->delay_ms, 0, 600000},
 		{"--bin", &o->bin, 1, BF_MAX_COUNT},
+		{"--window", &o->window_ms, 1, 600000},
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		if (strcmp(name, nums[i].name) == 0) {
@@ -387,14 +419,20 @@ static void on_data(struct bf_state *st, const uint8_t *b, size_t len,
 	st->received++;
 	st->rx_bytes += len;
 	if (st->first_rx_us == 0) {
-		struct timespec wall;
-		clock_gettime(CLOCK_REALTIME, &wall);
 		st->first_rx_us = t_us;
-		st->first_rx_wall_ms =
-			(uint64_t)wall.tv_sec * 1000u + (uint64_t)wall.tv_nsec / 1000000u;
+		st->first_rx_wall_ms = wall_ms();
 	}
 	if (st->last_rx_us != 0 && t_us - st->last_rx_us > st->max_gap_us) {
 		st->max_gap_us = t_us - st->last_rx_us;
+		st->max_gap_end_wall_ms = wall_ms();
+	}
+	if (st->o.window_ms > 0) {
+		uint64_t k = (t_us - st->first_rx_us) / ((uint64_t)st->o.window_ms * 1000u);
+
+		if (k < BF_BINS_MAX) {
+			st->window_bytes[k] += len;
+			st->n_windows = (long)k + 1 > st->n_windows ? (long)k + 1 : st->n_windows;
+		}
 	}
 	st->last_rx_us = t_us;
 	if (st->n_lat < BF_LAT_SAMPLES && t_us >= tx_us) {
@@ -488,8 +526,9 @@ static void run(struct bf_state *st)
 	uint64_t met_at = 0, last_t = 0;
 	double credit = 1; /* --ramp: datagrams due and not yet sent */
 
-	/* Bounded by the deadline; each pass sends what the rate allows and drains. */
-	while (now_us() < deadline) {
+	/* Bounded by the deadline (or a stop signal); each pass sends what the
+	 * rate allows and drains. */
+	while (now_us() < deadline && !is_stopped) {
 		uint64_t t = now_us();
 		if (st->o.has_to && st->sent < st->o.count && t >= start) {
 			long due =
@@ -497,10 +536,7 @@ static void run(struct bf_state *st)
 					? (long)((t - start) * (uint64_t)st->o.rate / 1000000u) + 1
 					: st->sent + 64;
 			if (st->tx_start_wall_ms == 0) {
-				struct timespec wall;
-				clock_gettime(CLOCK_REALTIME, &wall);
-				st->tx_start_wall_ms = (uint64_t)wall.tv_sec * 1000u +
-						       (uint64_t)wall.tv_nsec / 1000000u;
+				st->tx_start_wall_ms = wall_ms();
 				last_t = t;
 			}
 			if (st->o.n_ramp > 0) {
@@ -606,13 +642,13 @@ static void report(struct bf_state *st)
 	       "\"foreign\":%ld,\"echo\":%ld,\"echo_dup\":%ld,\"mbps\":%.3f,\"pps\":%.1f,"
 	       "\"lat_p50_us\":%llu,\"lat_p99_us\":%llu,\"lat_mean_us\":%.1f,\"lat_std_us\":%.1f,"
 	       "\"rx_hash\":\"%08x\",\"first_rx_wall_ms\":%llu,\"tx_start_wall_ms\":%llu,"
-	       "\"max_gap_ms\":%.1f,\"senders\":{",
+	       "\"max_gap_ms\":%.1f,\"max_gap_end_wall_ms\":%llu,\"senders\":{",
 	       (int)strcspn(st->o.id, " "), st->o.id, st->sent, st->received, st->dup, st->corrupt,
 	       st->foreign, st->echo_unique, st->echo_dup,
 	       secs > 0 ? st->rx_bytes * 8 / secs / 1e6 : 0, secs > 0 ? st->received / secs : 0,
 	       (unsigned long long)p50, (unsigned long long)p99, mean, sqrt(var), (unsigned)hash,
 	       (unsigned long long)st->first_rx_wall_ms, (unsigned long long)st->tx_start_wall_ms,
-	       (double)st->max_gap_us / 1000.0);
+	       (double)st->max_gap_us / 1000.0, (unsigned long long)st->max_gap_end_wall_ms);
 	for (int i = 0; i < st->n_senders; i++) {
 		const struct bf_sender *s = &st->senders[i];
 		inet_ntop(AF_INET, &s->from.sin_addr, ip, sizeof(ip));
@@ -624,7 +660,16 @@ static void report(struct bf_state *st)
 	for (long i = 0; i < st->n_bins; i++) {
 		printf("%s%ld", i ? "," : "", st->bins[i]);
 	}
-	printf("]}\n");
+	printf("]");
+	if (st->o.window_ms > 0) {
+		printf(",\"window_mbps\":[");
+		for (long i = 0; i < st->n_windows; i++) {
+			printf("%s%.3f", i ? "," : "",
+			       (double)st->window_bytes[i] * 8 / (double)st->o.window_ms / 1000.0);
+		}
+		printf("]");
+	}
+	printf("}\n");
 }
 
 int main(int argc, char **argv)
@@ -636,6 +681,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fill_text = st.o.fill;
+	signal(SIGTERM, on_stop_signal);
+	signal(SIGINT, on_stop_signal);
 	st.fd = socket(AF_INET, SOCK_DGRAM, 0);
 	st.buf = malloc(3 * (BF_MAX_SIZE + 1));
 	st.echo_seen = calloc((size_t)(BF_MAX_COUNT / 8 + 1), 1);

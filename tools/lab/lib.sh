@@ -6,11 +6,35 @@
 #   lab_loopback_clients SERVER_PORT API_BASE ID...
 #                      server.key and, per ID, ID.key and ID.ini in $LAB_DIR for
 #                      clients on loopback (local API on 127.1.0.1:API_BASE+k)
+#   lab_json FILE EXPR  EXPR (Python) over j, the last JSON line of FILE
+#   lab_lost SEEN ID SENT  sequence numbers below SENT missing from ID's line
+#                      of a bench_flow --seen-file, as ranges ("12-40 77");
+#                      empty when none was lost
+# With topo.sh (namespaces), for the daemons and the apps of a namespace lab:
+#   lab_keys NAME...   $LAB_DIR/NAME.key for each; lab_pub NAME prints its public key
+#   lab_client_ini ID SERVER_IP:PORT [LINES]
+#                      $LAB_DIR/ID.ini (key ID.key, server key of server.key),
+#                      LINES appended ([uplink ...] sections)
+#   lab_wh_server NODE   wormhole-server on $LAB_DIR/routes.conf in NODE (log
+#                      server.log, debug), waits for "server: running"
+#   lab_wh_client NODE   wormhole-client on $LAB_DIR/NODE.ini in NODE (log
+#                      client-NODE.log, debug)
+#   lab_status NODE    `wormhole-client status --json` of NODE's client
+#   lab_flow_up FROM TO PORT  one datagram crosses flow PORT from FROM's app to
+#                      TO's (for wait_until: the flow is set up at both ends)
+#   lab_stream_start NAME FROM TO PORT RATE SIZE [RX_OPTION...]
+#                      a stream of unknown length through flow PORT: the app
+#                      in TO (bench_flow on 127.0.0.1:PORT, --seen-file
+#                      NAME.seen) and the one in FROM sending RATE/s datagrams
+#                      of SIZE bytes to its client (127.1.0.1:PORT), id FROM
+#   lab_stream_stop NAME  stop the sender, let 0.5 s drain, stop the sink;
+#                      their reports are NAME-tx.log and NAME-rx.log
 # Processes are killed only by the PIDs recorded here; namespaces (later tests)
 # carry the per-run prefix wh-$$- and are removed by lab_cleanup.
 
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_BIN=${LAB_BIN:-$LAB_ROOT/bin}
+LAB_BF=${BENCH_FLOW:-$LAB_ROOT/build/release/tools/bench_flow}
 declare -A LAB_PIDS=()
 
 lab_init() {
@@ -113,4 +137,103 @@ source = 127.0.0.1
 INI
 		k=$((k + 1))
 	done
+}
+
+# lab_json FILE EXPR: print EXPR, a Python expression over j, the last line of
+# FILE that is a JSON object (a bench_flow report, a status answer).
+lab_json() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+lines = [l for l in open(sys.argv[1]).read().splitlines() if l.startswith("{")]
+j = json.loads(lines[-1])
+print(eval(sys.argv[2]))
+PY
+}
+
+# lab_lost SEEN ID SENT: which of the SENT datagrams of sender ID the app did
+# not see, from bench_flow's --seen-file (sequence numbers past the highest
+# received count as lost too).
+lab_lost() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import sys
+rows = dict((l.split() + [""])[:2] for l in open(sys.argv[1]) if l.strip())
+bits = rows.get(sys.argv[2], "").ljust(int(sys.argv[3]), "0")[:int(sys.argv[3])]
+lost = [i for i, b in enumerate(bits) if b == "0"]
+out, i = [], 0
+while i < len(lost):
+    j = i
+    while j + 1 < len(lost) and lost[j + 1] == lost[j] + 1:
+        j += 1
+    out.append(str(lost[i]) if i == j else "%d-%d" % (lost[i], lost[j]))
+    i = j + 1
+print(" ".join(out))
+PY
+}
+
+lab_keys() {
+	local n
+	for n in "$@"; do
+		"$LAB_BIN/wormhole-keygen" genkey -o "$LAB_DIR/$n.key"
+	done
+}
+
+lab_pub() {
+	"$LAB_BIN/wormhole-keygen" pubkey <"$LAB_DIR/$1.key"
+}
+
+lab_client_ini() {
+	cat >"$LAB_DIR/$1.ini" <<INI
+[client]
+id = $1
+key_file = $1.key
+server = $2
+server_key = $(lab_pub server)
+${3:-}
+INI
+}
+
+lab_wh_server() {
+	lab_start_in "$1" server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
+	wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
+}
+
+lab_wh_client() {
+	lab_start_in "$1" "client-$1" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$1.ini" --log-level debug
+}
+
+lab_status() {
+	lab_exec "$1" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$1.ini" status --json
+}
+
+# lab_udp_bound NODE IP:PORT: a UDP socket is bound to IP:PORT in NODE.
+lab_udp_bound() {
+	[ -n "$(lab_exec "$1" ss -Hlun src "$2")" ]
+}
+
+lab_flow_up() {
+	local from=$1 to=$2 port=$3 rx
+	lab_exec "$to" "$LAB_BF" --bind "127.0.0.1:$port" --expect 1 --timeout 400 --linger 0 \
+		>/dev/null 2>&1 &
+	rx=$!
+	wait_until 1 lab_udp_bound "$to" "127.0.0.1:$port" || true
+	lab_exec "$from" "$LAB_BF" --bind "127.0.0.1:$port" --to "127.1.0.1:$port" --count 3 \
+		--rate 50 --timeout 100 >/dev/null 2>&1 || true
+	wait "$rx"
+}
+
+# Both apps stop at 300 s at the latest; lab_stream_stop ends them sooner.
+lab_stream_start() {
+	local name=$1 from=$2 to=$3 port=$4 rate=$5 size=$6
+	shift 6
+	lab_start_in "$to" "$name-rx" "$LAB_BF" --bind "127.0.0.1:$port" --linger 300000 \
+		--timeout 300000 --seen-file "$LAB_DIR/$name.seen" "$@"
+	wait_until 3 lab_udp_bound "$to" "127.0.0.1:$port" || fail "$name: the sink app did not start"
+	lab_start_in "$from" "$name-tx" "$LAB_BF" --bind "127.0.0.1:$port" --to "127.1.0.1:$port" \
+		--id "$from" --count 10000000 --rate "$rate" --size "$size" --timeout 300000
+}
+
+lab_stream_stop() {
+	lab_stop "$1-tx" || true # bench_flow exits 1 when stopped before --count
+	sleep 0.5		 # datagrams still on their way
+	lab_stop "$1-rx" || true
 }
