@@ -89,8 +89,8 @@ static bool add_uplinks(cJSON *o, const struct restapi_client *c)
 				 : cJSON_AddNullToObject(j, "address")) &&
 		     cJSON_AddStringToObject(j, "nat", u->natclass) &&
 		     (u->last_seen_ms_ago == UINT64_MAX
-			      ? cJSON_AddNullToObject(j, "last_seen_ms")
-			      : cJSON_AddNumberToObject(j, "last_seen_ms",
+			      ? cJSON_AddNullToObject(j, "last_seen_ms_ago")
+			      : cJSON_AddNumberToObject(j, "last_seen_ms_ago",
 							(double)u->last_seen_ms_ago));
 	}
 	return ok;

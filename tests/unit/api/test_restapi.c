@@ -70,8 +70,8 @@ static void test_restapi_client_json_lists_uplinks_and_uplink_paths(void **state
 	assert_string_equal(item(cJSON_GetArrayItem(u, 1), "address")->valuestring,
 			    "192.0.2.77:50001");
 	assert_string_equal(item(cJSON_GetArrayItem(u, 1), "nat")->valuestring, "symmetric");
-	assert_true(cJSON_IsNull(item(cJSON_GetArrayItem(u, 1), "last_seen_ms")));
-	assert_int_equal(item(cJSON_GetArrayItem(u, 0), "last_seen_ms")->valuedouble, 12);
+	assert_true(cJSON_IsNull(item(cJSON_GetArrayItem(u, 1), "last_seen_ms_ago")));
+	assert_int_equal(item(cJSON_GetArrayItem(u, 0), "last_seen_ms_ago")->valuedouble, 12);
 	path = cJSON_GetArrayItem(item(o, "paths"), 0);
 	assert_string_equal(item(path, "peer")->valuestring, "gcs4");
 	assert_string_equal(item(path, "kind")->valuestring, "direct");
