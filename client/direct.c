@@ -931,6 +931,24 @@ void direct_on_session(struct peer *p, bool up, uint64_t now_us)
 	tick(p, now_us);
 }
 
+void direct_on_uplink_down(struct client *cl, uint8_t uplink, uint64_t now_us)
+{
+	for (struct peer *p = cl->peers; p; p = p->next) {
+		for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+			struct direct_path *s = &p->dp.paths[i];
+
+			if (!s->is_used || s->uplink != uplink) {
+				continue;
+			}
+			fall_back(p, s, "uplink gone", true, now_us);
+			if (p->dp.active == i) {
+				p->dp.active = -1;
+			}
+			free_slot(s);
+		}
+	}
+}
+
 void direct_on_uplinks(struct peer *p, uint64_t now_us)
 {
 	if (session_up(p)) {

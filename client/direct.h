@@ -124,6 +124,11 @@ void direct_on_session(struct peer *p, bool up, uint64_t now_us);
  * next timer pass (now). */
 void direct_on_uplinks(struct peer *p, uint64_t now_us);
 
+/* Our uplink's socket is about to close (interface gone): every path on it
+ * falls back now (the peer and the server are told) and is forgotten; the
+ * pairs come back when the uplink does. */
+void direct_on_uplink_down(struct client *cl, uint8_t uplink, uint64_t now_us);
+
 /* The server sent a punch attempt (srvconn). */
 void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t now_us);
 

@@ -128,6 +128,28 @@ int mainsock_init(struct mainsock *ms, struct ev_loop *loop, const struct client
 	return 0;
 }
 
+int mainsock_reopen(struct mainsock *ms, const struct client_ini *ini, struct diag *d)
+{
+	socklen_t len = sizeof(ms->local);
+	char text[ADDR_TEXT_MAX];
+	int fd = mainsock_open_fd(ini, 0, d);
+
+	if (fd < 0) {
+		return fd;
+	}
+	ev_io_stop(ms->loop, &ms->rx_io);
+	mainsock_forget_fd(ms, ms->fd);
+	close(ms->fd);
+	ms->fd = fd;
+	if (udpio_local_addr(ms->fd, &ms->local, &len) == 0) {
+		log_info("mainsock: bound %s",
+			 addr_format((struct sockaddr *)&ms->local, text, sizeof(text)));
+	}
+	ev_io_set(&ms->rx_io, ms->fd, EV_READ);
+	ev_io_start(ms->loop, &ms->rx_io);
+	return 0;
+}
+
 void mainsock_start(struct mainsock *ms)
 {
 	ev_io_start(ms->loop, &ms->rx_io);

@@ -53,6 +53,10 @@ WH_MUST_CHECK int mainsock_init(struct mainsock *ms, struct ev_loop *loop,
 				const struct client_ini *ini, struct udpio_rx *rx,
 				mainsock_rx_fn *on_rx, struct diag *d);
 void mainsock_start(struct mainsock *ms);
+/* Open a new main socket and swap it in (its interface was re-created: a
+ * socket bound to the old one sends nowhere). Queued datagrams for the old
+ * one are dropped. On failure (negative errno, d set) the old one stays. */
+int mainsock_reopen(struct mainsock *ms, const struct client_ini *ini, struct diag *d);
 /* Stop the watchers, close the socket, free the queue. */
 void mainsock_fini(struct mainsock *ms);
 

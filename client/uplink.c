@@ -3,6 +3,7 @@
 #include "client/uplink.h"
 
 #include "client/client.h"
+#include "client/direct.h"
 #include "client/inbound.h"
 #include "client/mainsock.h"
 #include "client/srvconn.h"
@@ -13,6 +14,7 @@
 #include "common/udpio.h"
 #include "config/client_ini.h"
 
+#include <net/if.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -110,9 +112,20 @@ static void readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/* The interface uplink id is bound to, or NULL (a source address, or none). */
+static const char *interface_of(const struct client *cl, uint8_t id)
+{
+	return id < cl->ini->n_uplinks && cl->ini->uplinks[id].has_interface ? cl->ini->uplinks[id].interface : NULL;
+}
+
 static void rearm(struct uplink *u, uint64_t now_us)
 {
-	uint64_t d = u->fd < 0 ? u->next_open_us : u->next_register_us;
+	bool closed = u->id != 0 && u->fd < 0;
+	uint64_t d = closed ? u->next_open_us : u->next_register_us;
+
+	if (!closed && interface_of(u->cl, u->id) && u->next_check_us < d) {
+		d = u->next_check_us;
+	}
 
 	ev_timer_stop(u->cl->loop, &u->timer);
 	if (d == UINT64_MAX) {
@@ -143,6 +156,8 @@ static bool try_open(struct uplink *u, uint64_t now_us)
 	}
 	u->fd = fd;
 	u->open_failures = 0;
+	u->ifindex = interface_of(cl, u->id) ? if_nametoindex(interface_of(cl, u->id)) : 0;
+	u->next_check_us = now_us + UPLINK_CHECK_US;
 	if (udpio_local_addr(fd, &u->local, &len) == 0) {
 		log_info("uplink %s: bound %s", u->name,
 			 addr_format((struct sockaddr *)&u->local, text, sizeof(text)));
@@ -155,11 +170,13 @@ static bool try_open(struct uplink *u, uint64_t now_us)
 	return true;
 }
 
-static void close_uplink(struct uplink *u)
+static void close_uplink(struct uplink *u, uint64_t now_us)
 {
 	if (u->fd < 0) {
 		return;
 	}
+	/* Paths on it must not send on a closed (and maybe reused) fd. */
+	direct_on_uplink_down(u->cl, u->id, now_us);
 	if (u->alive) {
 		*u->alive = false;
 	}
@@ -190,6 +207,45 @@ static void send_register(struct uplink *u, uint64_t now_us)
 	u->next_register_us = now_us + srvconn_keepalive_us(cl);
 }
 
+/* An interface uplink whose interface is gone or was re-created (another
+ * index): reopen its socket (uplink 0: the main socket). */
+static void check_interface(struct uplink *u, uint64_t now_us)
+{
+	struct client *cl = u->cl;
+	const char *ifname = interface_of(cl, u->id);
+	unsigned idx;
+	struct diag d;
+
+	if (!ifname || now_us < u->next_check_us) {
+		return;
+	}
+	u->next_check_us = now_us + UPLINK_CHECK_US;
+	idx = if_nametoindex(ifname);
+	if (idx == u->ifindex) {
+		return;
+	}
+	log_info("uplink %s: interface %s %s, reopening its socket", u->name, ifname,
+		 idx == 0 ? "is gone" : "was re-created");
+	if (u->id != 0) {
+		close_uplink(u, now_us);
+		u->ifindex = 0;
+		u->next_open_us = now_us;
+		return;
+	}
+	diag_clear(&d);
+	direct_on_uplink_down(cl, 0, now_us);
+	if (mainsock_reopen(&cl->ms, cl->ini, &d) != 0) {
+		log_warn("uplink %s: cannot reopen the main socket (%s); retrying", u->name, d.msg);
+		u->ifindex = 0; /* try again at the next check */
+		return;
+	}
+	u->ifindex = idx;
+	u->local = cl->ms.local;
+	/* Where are we now: a new mapping rebinds the relay and registers. */
+	natwatch_probe_now(&u->nw, now_us);
+	srvconn_ping_now(cl, now_us);
+}
+
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct uplink *u = container_of(w, struct uplink, timer);
@@ -197,6 +253,11 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	check_interface(u, now_us);
+	if (u->id == 0) {
+		rearm(u, now_us);
+		return;
+	}
 	if (u->fd < 0) {
 		if (!try_open(u, now_us)) {
 			rearm(u, now_us);
@@ -251,6 +312,11 @@ void uplink_start_all(struct client *cl)
 
 	cl->up[0].local = cl->ms.local;
 	natwatch_start(&cl->up[0].nw, cl, 0, -1);
+	if (interface_of(cl, 0)) {
+		cl->up[0].ifindex = if_nametoindex(interface_of(cl, 0));
+		cl->up[0].next_check_us = now_us + UPLINK_CHECK_US;
+		rearm(&cl->up[0], now_us);
+	}
 	for (size_t i = 1; i < cl->n_up; i++) {
 		struct uplink *u = &cl->up[i];
 
@@ -265,14 +331,14 @@ void uplink_fini_all(struct client *cl)
 	for (size_t i = 0; i < cl->n_up; i++) {
 		struct uplink *u = &cl->up[i];
 
+		if (cl->loop) {
+			ev_timer_stop(cl->loop, &u->timer);
+		}
 		if (i == 0) {
 			natwatch_fini(&u->nw);
 			continue;
 		}
-		if (cl->loop) {
-			ev_timer_stop(cl->loop, &u->timer);
-		}
-		close_uplink(u);
+		close_uplink(u, 0);
 	}
 	cl->n_up = 0;
 }

@@ -8,6 +8,9 @@
  * when its mapping or class changes and every keepalive interval (which also
  * keeps its NAT mapping towards the server), and is reopened every
  * UPLINK_REOPEN_US while it cannot be opened (interface or address gone).
+ * An uplink bound to an interface (uplink 0 too) is reopened when the
+ * interface disappears or comes back as another one (a re-plugged modem);
+ * its direct paths fall back at once and are punched again.
  * Embedded in struct client. */
 #ifndef WH_UPLINK_H
 #define WH_UPLINK_H
@@ -23,6 +26,9 @@
 struct client;
 
 #define UPLINK_REOPEN_US 2000000ull
+/* An interface uplink checks this often that its interface is the one its
+ * socket is bound to (a re-plugged modem comes back with a new index). */
+#define UPLINK_CHECK_US 2000000ull
 
 struct uplink {
 	struct client *cl; /* borrowed */
@@ -33,6 +39,8 @@ struct uplink {
 	ev_timer timer;	  /* uplinks >= 1: reopen, REGISTER */
 	struct natwatch nw;
 	struct sockaddr_storage local;
+	unsigned ifindex;	/* interface uplinks: the index the socket is bound to */
+	uint64_t next_check_us; /* interface uplinks: next ifindex check */
 	uint64_t next_open_us;
 	uint64_t next_register_us;
 	uint64_t rx_packets;
