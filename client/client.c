@@ -80,7 +80,7 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	if (rc != 0) {
 		return rc;
 	}
-	if (idxmap_init(&cl->idx) != 0 || udpio_rx_init(&cl->rx) != 0 ||
+	if (idxmap_init(&cl->idx) != 0 || udpio_rx_init(&cl->rx, true) != 0 ||
 	    routeintake_init(&cl->rs) != 0) {
 		diag_set(d, ini_path, 0, "out of memory");
 		return -ENOMEM;

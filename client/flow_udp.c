@@ -410,11 +410,11 @@ static void send_to_peer(struct flow_udp *f, size_t m, struct peer *p, uint8_t f
 }
 
 /* Is datagram i of the batch acceptable for f? Counts a refusal. */
-static bool fits(struct flow_udp *f, const struct mmsghdr *m)
+static bool fits(struct flow_udp *f, const struct udpio_dgram *d)
 {
 	/* A datagram over the mtu is refused, never truncated; the receive
-	 * buffer is larger than any allowed one, so MSG_TRUNC means too big. */
-	if ((m->msg_hdr.msg_flags & MSG_TRUNC) || m->msg_len > flowrole_payload_max(&f->route)) {
+	 * buffer is larger than any allowed one, so a truncated one is too big. */
+	if (d->is_truncated || d->len > flowrole_payload_max(&f->route)) {
 		f->stats.drops[FLOW_UDP_DROP_TOO_BIG]++;
 		return false;
 	}
@@ -426,22 +426,23 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct flow_udp *f = container_of(w, struct flow_udp, listen_io);
 	struct udpio_rx *rx = &f->cl->rx;
 	uint64_t now_us = monotime_now_us();
-	int n;
+	struct udpio_dgram d;
 
 	(void)loop;
 	(void)revents;
-	n = udpio_rx_batch(rx, f->listen_fd);
-	for (int i = 0; i < n; i++) {
-		if (!fits(f, &rx->msgs[i])) {
+	if (udpio_rx_batch(rx, f->listen_fd) <= 0) {
+		return;
+	}
+	while (udpio_rx_next(rx, &d)) {
+		if (!fits(f, &d)) {
 			continue;
 		}
 		/* Replies go to the app's last address. */
-		f->app = rx->from[i];
+		f->app = *d.from;
 		f->has_app = true;
 		for (size_t m = 0; m < f->route.member_count; m++) {
 			if (flowrole_is_remote_sink(&f->route, self_id(f), m)) {
-				send_to_peer(f, m, f->peers[m], 0, rx->bufs[i], rx->msgs[i].msg_len,
-					     now_us);
+				send_to_peer(f, m, f->peers[m], 0, d.data, d.len, now_us);
 			}
 		}
 	}
@@ -453,17 +454,19 @@ static void src_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct flow_udp *f = s->flow;
 	struct udpio_rx *rx = &f->cl->rx;
 	uint64_t now_us = monotime_now_us();
-	int n;
+	struct udpio_dgram d;
 
 	(void)loop;
 	(void)revents;
-	n = udpio_rx_batch(rx, s->fd);
-	for (int i = 0; i < n; i++) {
-		if (!fits(f, &rx->msgs[i])) {
+	if (udpio_rx_batch(rx, s->fd) <= 0) {
+		return;
+	}
+	while (udpio_rx_next(rx, &d)) {
+		if (!fits(f, &d)) {
 			continue;
 		}
-		send_to_peer(f, member_of(f, s->peer), s->peer, FRAME_DATAGRAM_REPLY, rx->bufs[i],
-			     rx->msgs[i].msg_len, now_us);
+		send_to_peer(f, member_of(f, s->peer), s->peer, FRAME_DATAGRAM_REPLY, d.data, d.len,
+			     now_us);
 	}
 }
 

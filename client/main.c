@@ -11,6 +11,7 @@
 #include "common/version.h"
 #include "config/client_ini.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -123,6 +124,12 @@ int main(int argc, char **argv)
 
 	/* A peer that closes a socket must never kill the daemon (issue #2). */
 	signal(SIGPIPE, SIG_IGN);
+	/* Stream buffers (256 KiB each way) and the receive slots are mapped
+	 * on their own and go back to the system when freed. glibc would
+	 * otherwise raise its mmap threshold after the first free and keep
+	 * later buffers on the heap, which does not shrink: after 50
+	 * connections the client held ~100 MB it no longer used. */
+	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: libsodium failed to initialise\n", prog);
 		return CLIOPT_EXIT_FAILURE;

@@ -299,13 +299,15 @@ static void log_stream(const struct tcpconn *c)
 
 	log_debug("stream %u with %s: closed tx_bytes=%llu rexmit_segs=%llu rx_bytes=%llu "
 		  "rtos=%llu ptos=%llu srtt_us=%llu min_rtt_us=%llu cwnd=%llu loss_events=%llu "
-		  "random_losses=%llu hystart_exits=%llu",
+		  "random_losses=%llu hystart_exits=%llu tx_segs=%llu acks_tx=%llu acks_rx=%llu",
 		  (unsigned)c->rs.id, c->peer->def.peer.text, (unsigned long long)st->tx_bytes,
 		  (unsigned long long)st->rexmit_segs, (unsigned long long)st->rx_bytes,
 		  (unsigned long long)st->rtos, (unsigned long long)st->ptos,
 		  (unsigned long long)c->rs.srtt_us, (unsigned long long)c->rs.min_rtt_us,
 		  (unsigned long long)cc->cwnd, (unsigned long long)cc->loss_events,
-		  (unsigned long long)cc->random_losses, (unsigned long long)cc->hystart_exits);
+		  (unsigned long long)cc->random_losses, (unsigned long long)cc->hystart_exits,
+		  (unsigned long long)st->tx_segs, (unsigned long long)st->acks_tx,
+		  (unsigned long long)st->acks_rx);
 }
 
 /* One pass over a connection: sockets, stream state, frames. */

@@ -16,15 +16,15 @@ static void readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct xsock *xs = container_of(w, struct xsock, io);
 	struct client *cl = xs->cl;
 	uint64_t now_us = monotime_now_us();
-	int n;
+	struct udpio_dgram d;
 
 	(void)loop;
 	(void)revents;
-	n = udpio_rx_batch(&cl->rx, xs->fd);
-	for (int i = 0; i < n; i++) {
-		const struct mmsghdr *m = &cl->rx.msgs[i];
-
-		if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+	if (udpio_rx_batch(&cl->rx, xs->fd) <= 0) {
+		return;
+	}
+	while (udpio_rx_next(&cl->rx, &d)) {
+		if (d.is_truncated) {
 			continue;
 		}
 		bool alive = true;
@@ -32,7 +32,7 @@ static void readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 		/* The handler may close extra sockets (a winner is kept, the
 		 * others go), maybe this one: then the batch ends here. */
 		xs->alive = &alive;
-		inbound_dispatch(cl, xs->fd, cl->rx.bufs[i], m->msg_len, &cl->rx.from[i], now_us);
+		inbound_dispatch(cl, xs->fd, d.data, d.len, d.from, now_us);
 		if (!alive) {
 			return;
 		}
@@ -56,6 +56,7 @@ struct xsock *xsock_open(struct client *cl, uint8_t uplink, struct diag *d)
 	}
 	xs->cl = cl;
 	xs->fd = fd;
+	(void)udpio_enable_gro(fd); /* read through the client's GRO rx */
 	ev_io_init(&xs->io, readable_cb, fd, EV_READ);
 	ev_io_start(cl->loop, &xs->io);
 	return xs;

@@ -66,10 +66,11 @@ int udpio_local_addr(int fd, struct sockaddr_storage *out, socklen_t *len)
 	return 0;
 }
 
-int udpio_rx_init(struct udpio_rx *rx)
+int udpio_rx_init(struct udpio_rx *rx, bool is_gro)
 {
 	memset(rx, 0, sizeof(*rx));
-	rx->bufs = calloc(UDPIO_BATCH, UDPIO_BUF_SIZE);
+	rx->slot_size = is_gro ? UDPIO_GRO_SLOT_SIZE : UDPIO_BUF_SIZE;
+	rx->bufs = calloc(UDPIO_BATCH, rx->slot_size);
 	return rx->bufs ? 0 : -ENOMEM;
 }
 
@@ -79,27 +80,90 @@ void udpio_rx_fini(struct udpio_rx *rx)
 	rx->bufs = NULL;
 }
 
+int udpio_enable_gro(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0 ? 0 : -errno;
+}
+
 int udpio_rx_batch(struct udpio_rx *rx, int fd)
 {
 	int n;
 
 	for (size_t i = 0; i < UDPIO_BATCH; i++) {
-		rx->iov[i].iov_base = rx->bufs[i];
-		rx->iov[i].iov_len = UDPIO_BUF_SIZE;
-		memset(&rx->msgs[i].msg_hdr, 0, sizeof(rx->msgs[i].msg_hdr));
-		rx->msgs[i].msg_hdr.msg_name = &rx->from[i];
-		rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->from[i]);
-		rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
-		rx->msgs[i].msg_hdr.msg_iovlen = 1;
+		struct msghdr *h = &rx->msgs[i].msg_hdr;
+
+		rx->iov[i].iov_base = rx->bufs + i * rx->slot_size;
+		rx->iov[i].iov_len = rx->slot_size;
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &rx->from[i];
+		h->msg_namelen = sizeof(rx->from[i]);
+		h->msg_iov = &rx->iov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = rx->ctl[i].buf;
+		h->msg_controllen = sizeof(rx->ctl[i].buf);
 		rx->msgs[i].msg_len = 0;
 	}
+	rx->n_msgs = 0;
+	rx->cur_msg = 0;
+	rx->cur_off = 0;
 	do {
 		n = recvmmsg(fd, rx->msgs, UDPIO_BATCH, MSG_DONTWAIT, NULL);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
 	}
+	rx->n_msgs = n;
 	return n;
+}
+
+/* The segment size of a GRO run (the UDP_GRO control message), or 0 when
+ * the buffer is one datagram. */
+static size_t gro_size(struct msghdr *h)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		int seg;
+
+		if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO ||
+		    c->cmsg_len < CMSG_LEN(sizeof(seg))) {
+			continue;
+		}
+		memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+		return seg > 0 ? (size_t)seg : 0;
+	}
+	return 0;
+}
+
+bool udpio_rx_next(struct udpio_rx *rx, struct udpio_dgram *d)
+{
+	while (rx->cur_msg < rx->n_msgs) {
+		struct mmsghdr *m = &rx->msgs[rx->cur_msg];
+		size_t len = m->msg_len;
+		size_t seg = gro_size(&m->msg_hdr);
+
+		if (rx->cur_off >= len && !(rx->cur_off == 0 && len == 0)) {
+			rx->cur_msg++; /* this buffer is used up */
+			rx->cur_off = 0;
+			continue;
+		}
+		d->data = rx->bufs + (size_t)rx->cur_msg * rx->slot_size + rx->cur_off;
+		d->from = &rx->from[rx->cur_msg];
+		d->is_truncated = (m->msg_hdr.msg_flags & MSG_TRUNC) != 0;
+		/* A run is cut every seg bytes, the last datagram may be shorter;
+		 * a truncated run cannot be cut safely and goes whole. */
+		d->len = len - rx->cur_off;
+		if (seg > 0 && !d->is_truncated && d->len > seg) {
+			d->len = seg;
+		}
+		rx->cur_off += d->len;
+		if (d->len == 0) {
+			rx->cur_msg++; /* an empty datagram: handed out once */
+			rx->cur_off = 0;
+		}
+		return true;
+	}
+	return false;
 }
 
 int udpio_txq_init(struct udpio_txq *q, size_t cap)

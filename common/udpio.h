@@ -31,21 +31,56 @@ int udpio_open(const struct sockaddr *addr, socklen_t len, const char *ifname, s
 /* The address a socket is bound to. Returns 0 or negative errno. */
 int udpio_local_addr(int fd, struct sockaddr_storage *out, socklen_t *len);
 
+/* UDP GRO (Linux 5.0, UDP_GRO): the kernel may hand a socket that asked
+ * for it a run of datagrams from one sender as one buffer, cut at gso_size
+ * (the last one may be shorter), as a GSO send left it; the whole path
+ * through the stack then costs one packet instead of dozens. A buffer that
+ * can hold such a run must take a whole 64 KiB UDP payload. */
+#define UDPIO_GRO_SLOT_SIZE 65536
+
+/* One received datagram, as udpio_rx_next hands it out. data points into
+ * the receive buffers and is valid until the next udpio_rx_batch on them. */
+struct udpio_dgram {
+	uint8_t *data;
+	size_t len;
+	const struct sockaddr_storage *from; /* borrowed, like data */
+	bool is_truncated;		     /* larger than the slot: drop it */
+};
+
 struct udpio_rx {
 	struct mmsghdr msgs[UDPIO_BATCH];
 	struct iovec iov[UDPIO_BATCH];
 	struct sockaddr_storage from[UDPIO_BATCH];
-	uint8_t (*bufs)[UDPIO_BUF_SIZE]; /* owns: UDPIO_BATCH buffers */
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl[UDPIO_BATCH];
+	uint8_t *bufs;	  /* owns: UDPIO_BATCH slots of slot_size bytes */
+	size_t slot_size; /* UDPIO_BUF_SIZE, or UDPIO_GRO_SLOT_SIZE */
+	/* The batch being handed out: messages [0, n_msgs), the next
+	 * datagram at byte cur_off of message cur_msg. */
+	int n_msgs;
+	int cur_msg;
+	size_t cur_off;
 };
 
-/* Allocate the receive buffers. Returns 0 or -ENOMEM. */
-int udpio_rx_init(struct udpio_rx *rx);
+/* Allocate the receive buffers: slots of UDPIO_GRO_SLOT_SIZE when
+ * is_gro (the sockets read through them may ask for UDP GRO), else of
+ * UDPIO_BUF_SIZE. Returns 0 or -ENOMEM. */
+int udpio_rx_init(struct udpio_rx *rx, bool is_gro);
 void udpio_rx_fini(struct udpio_rx *rx);
-/* Receive up to UDPIO_BATCH datagrams from fd. Returns the count (0 when
- * none is waiting) or a negative errno. Datagram i is rx->bufs[i], its length
- * rx->msgs[i].msg_len, its sender rx->from[i]. A datagram larger than
- * UDPIO_BUF_SIZE is reported with msg_flags MSG_TRUNC; callers drop it. */
+/* Ask the kernel for UDP GRO on fd; only for sockets read through an rx
+ * made with is_gro. Returns 0, or a negative errno (old kernel: each
+ * datagram then simply arrives alone). */
+int udpio_enable_gro(int fd);
+/* Receive up to UDPIO_BATCH buffers from fd, each one datagram or (with
+ * GRO) a run of them. Returns the number of buffers (0 when none is
+ * waiting) or a negative errno; udpio_rx_next then hands out the
+ * datagrams one by one, so callers never see a run. */
 int udpio_rx_batch(struct udpio_rx *rx, int fd);
+/* The next datagram of the last batch into *d; false when all were
+ * handed out. Bounded: a batch holds at most UDPIO_BATCH slots of data. */
+bool udpio_rx_next(struct udpio_rx *rx, struct udpio_dgram *d);
 
 struct udpio_txq_entry {
 	int fd;

@@ -102,20 +102,21 @@ static void sock_readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct listener_sock *s = container_of(w, struct listener_sock, io);
 	struct listener *l = s->owner;
 	uint64_t now_us = monotime_now_us();
-	int n;
+	struct udpio_dgram d;
 
 	(void)loop;
 	(void)revents;
 	/* One bounded batch per callback; the loop calls again if more wait. */
-	n = udpio_rx_batch(&l->rx, s->fd);
-	for (int i = 0; i < n; i++) {
+	if (udpio_rx_batch(&l->rx, s->fd) <= 0) {
+		return;
+	}
+	while (udpio_rx_next(&l->rx, &d)) {
 		l->stats.rx_packets++;
-		if (l->rx.msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+		if (d.is_truncated) {
 			l->stats.drop_truncated++;
 			continue;
 		}
-		handle_datagram(l, s, l->rx.bufs[i], l->rx.msgs[i].msg_len,
-				(const struct sockaddr *)&l->rx.from[i], now_us);
+		handle_datagram(l, s, d.data, d.len, (const struct sockaddr *)d.from, now_us);
 	}
 }
 
@@ -188,7 +189,7 @@ int listener_init(struct listener *l, struct ev_loop *loop, const struct routes 
 	l->loop = loop;
 	ev_prepare_init(&l->flush_watch, flush_prepare_cb);
 	ev_io_init(&l->write_watch, writable_cb, -1, EV_WRITE);
-	if (udpio_rx_init(&l->rx) != 0 || udpio_txq_init(&l->txq, UDPIO_TXQ_DEFAULT) != 0) {
+	if (udpio_rx_init(&l->rx, false) != 0 || udpio_txq_init(&l->txq, UDPIO_TXQ_DEFAULT) != 0) {
 		diag_set(d, r->path, srv->line, "out of memory for socket buffers");
 		return -ENOMEM;
 	}

@@ -131,20 +131,21 @@ static void side_readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct relay_side *s = container_of(w, struct relay_side, io);
 	struct relay *rl = s->pair->owner;
 	uint64_t now_us = monotime_now_us();
-	int n;
+	struct udpio_dgram d;
 
 	(void)loop;
 	(void)revents;
 	/* One bounded batch; the loop calls again if more wait. */
-	n = udpio_rx_batch(&rl->rx, s->fd);
-	for (int i = 0; i < n && s->fd >= 0; i++) {
+	if (udpio_rx_batch(&rl->rx, s->fd) <= 0) {
+		return;
+	}
+	while (s->fd >= 0 && udpio_rx_next(&rl->rx, &d)) {
 		rl->stats.rx_packets++;
-		if (rl->rx.msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+		if (d.is_truncated) {
 			rl->stats.drop_truncated++;
 			continue;
 		}
-		handle(rl, s, rl->rx.bufs[i], rl->rx.msgs[i].msg_len,
-		       (const struct sockaddr *)&rl->rx.from[i], now_us);
+		handle(rl, s, d.data, d.len, (const struct sockaddr *)d.from, now_us);
 	}
 }
 
@@ -484,7 +485,8 @@ int relay_init(struct relay *rl, struct ev_loop *loop, const struct routes *r, s
 	ev_io_init(&rl->write_watch, writable_cb, -1, EV_WRITE);
 	if (relay_ports_init(&rl->ports[0], r->server.relay_a) != 0 ||
 	    relay_ports_init(&rl->ports[1], r->server.relay_b) != 0 ||
-	    udpio_rx_init(&rl->rx) != 0 || udpio_txq_init(&rl->txq, UDPIO_TXQ_DEFAULT) != 0) {
+	    udpio_rx_init(&rl->rx, false) != 0 ||
+	    udpio_txq_init(&rl->txq, UDPIO_TXQ_DEFAULT) != 0) {
 		diag_set(d, r->path, r->server.line, "out of memory for the relay");
 		return -ENOMEM;
 	}

@@ -12,6 +12,7 @@
 #include "common/udpio.h"
 
 #include <errno.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,7 +53,7 @@ static void test_udpio_sends_a_queued_batch_and_receives_it_in_order(void **stat
 
 	(void)state;
 	assert_int_equal(udpio_txq_init(&q, 128), 0);
-	assert_int_equal(udpio_rx_init(&rx), 0);
+	assert_int_equal(udpio_rx_init(&rx, false), 0);
 	for (int i = 0; i < 100; i++) {
 		char msg[16];
 		int n = snprintf(msg, sizeof(msg), "m%d", i);
@@ -66,15 +67,19 @@ static void test_udpio_sends_a_queued_batch_and_receives_it_in_order(void **stat
 	for (int round = 0; round < 10 && got < 100; round++) {
 		wait_readable(b);
 		int n = udpio_rx_batch(&rx, b);
+		struct udpio_dgram d;
+
 		assert_true(n > 0 && n <= UDPIO_BATCH);
 		for (int i = 0; i < n; i++) {
 			char want[16];
 			snprintf(want, sizeof(want), "m%d", got + i);
-			assert_int_equal(rx.msgs[i].msg_len, strlen(want));
-			assert_memory_equal(rx.bufs[i], want, strlen(want));
-			assert_true(addr_equal((struct sockaddr *)&rx.from[i],
+			assert_true(udpio_rx_next(&rx, &d));
+			assert_int_equal(d.len, strlen(want));
+			assert_memory_equal(d.data, want, strlen(want));
+			assert_true(addr_equal((const struct sockaddr *)d.from,
 					       (struct sockaddr *)&a_addr));
 		}
+		assert_false(udpio_rx_next(&rx, &d));
 		got += n;
 	}
 	assert_int_equal(got, 100);
@@ -87,8 +92,9 @@ static void test_udpio_sends_a_queued_batch_and_receives_it_in_order(void **stat
 
 /* Runs of one size to one address leave as UDP GSO sends; the receiver
  * still sees each datagram alone, in order, a shorter last one included,
- * and a run broken by another address or size is split correctly. */
-static void test_udpio_gso_runs_arrive_as_separate_datagrams(void **state)
+ * and a run broken by another address or size is split correctly, whether
+ * the kernel cuts the runs (no GRO) or hands them whole (GRO). */
+static void gso_runs_arrive_as_separate_datagrams(bool is_gro)
 {
 	struct sockaddr_storage a_addr, b_addr, c_addr;
 	socklen_t a_len, b_len, c_len;
@@ -97,12 +103,15 @@ static void test_udpio_gso_runs_arrive_as_separate_datagrams(void **state)
 	int c = open_loopback(&c_addr, &c_len);
 	struct udpio_txq q;
 	struct udpio_rx rx;
+	struct udpio_dgram d;
 	uint8_t msg[1400];
-	int got = 0;
+	int got = 0, bufs = 0;
 
-	(void)state;
 	assert_int_equal(udpio_txq_init(&q, 256), 0);
-	assert_int_equal(udpio_rx_init(&rx), 0);
+	assert_int_equal(udpio_rx_init(&rx, is_gro), 0);
+	if (is_gro) {
+		assert_int_equal(udpio_enable_gro(b), 0);
+	}
 	for (int i = 0; i < 150; i++) {
 		size_t len = i == 99 || i == 149 ? 500 : 1400;
 
@@ -120,25 +129,121 @@ static void test_udpio_gso_runs_arrive_as_separate_datagrams(void **state)
 	for (int round = 0; round < 20 && got < 150; round++) {
 		wait_readable(b);
 		int n = udpio_rx_batch(&rx, b);
-		assert_true(n > 0);
-		for (int i = 0; i < n; i++) {
-			int k = got + i;
 
-			assert_int_equal(rx.msgs[i].msg_len, k == 99 || k == 149 ? 500 : 1400);
-			assert_int_equal(rx.bufs[i][0], (uint8_t)k);
-			assert_int_equal(rx.bufs[i][rx.msgs[i].msg_len - 1], (uint8_t)k);
+		assert_true(n > 0);
+		bufs += n;
+		while (udpio_rx_next(&rx, &d)) {
+			assert_false(d.is_truncated);
+			assert_int_equal(d.len, got == 99 || got == 149 ? 500 : 1400);
+			assert_int_equal(d.data[0], (uint8_t)got);
+			assert_int_equal(d.data[d.len - 1], (uint8_t)got);
+			assert_true(addr_equal((const struct sockaddr *)d.from,
+					       (struct sockaddr *)&a_addr));
+			got++;
 		}
-		got += n;
 	}
 	assert_int_equal(got, 150);
+	/* With GRO the runs came as a few buffers, not one per datagram. */
+	assert_true(is_gro ? bufs < 150 : bufs == 150);
 	wait_readable(c);
 	assert_int_equal(udpio_rx_batch(&rx, c), 1);
-	assert_int_equal(rx.msgs[0].msg_len, 7);
+	assert_true(udpio_rx_next(&rx, &d));
+	assert_int_equal(d.len, 7);
+	assert_false(udpio_rx_next(&rx, &d));
 	udpio_rx_fini(&rx);
 	udpio_txq_fini(&q);
 	close(a);
 	close(b);
 	close(c);
+}
+
+static void test_udpio_gso_runs_arrive_as_separate_datagrams(void **state)
+{
+	(void)state;
+	gso_runs_arrive_as_separate_datagrams(false);
+}
+
+static void test_udpio_gro_runs_are_cut_into_the_datagrams_sent(void **state)
+{
+	(void)state;
+	gso_runs_arrive_as_separate_datagrams(true);
+}
+
+/* Message i of a batch as recvmmsg would leave it: len bytes, and when
+ * seg > 0 the UDP_GRO control message with that segment size. */
+static void fake_msg(struct udpio_rx *rx, int i, size_t len, int seg, bool is_trunc)
+{
+	struct msghdr *h = &rx->msgs[i].msg_hdr;
+	uint8_t *buf = rx->bufs + (size_t)i * rx->slot_size;
+
+	for (size_t k = 0; k < len; k++) {
+		buf[k] = (uint8_t)(k / 100); /* datagram boundaries every 100 bytes */
+	}
+	memset(h, 0, sizeof(*h));
+	h->msg_name = &rx->from[i];
+	h->msg_flags = is_trunc ? MSG_TRUNC : 0;
+	rx->msgs[i].msg_len = (unsigned)len;
+	if (seg > 0) {
+		struct cmsghdr *c;
+
+		memset(rx->ctl[i].buf, 0, sizeof(rx->ctl[i].buf));
+		h->msg_control = rx->ctl[i].buf;
+		h->msg_controllen = sizeof(rx->ctl[i].buf);
+		c = CMSG_FIRSTHDR(h);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_GRO;
+		c->cmsg_len = CMSG_LEN(sizeof(seg));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	}
+}
+
+/* The cutting rule on its own, edges included: a run with a shorter last
+ * datagram, an exact multiple, a run of one, a plain datagram, an empty
+ * one, and a truncated run (handed out whole, marked, never cut). */
+static void test_udpio_rx_next_cuts_runs_at_the_segment_size(void **state)
+{
+	static const struct {
+		size_t len;
+		int seg;
+		bool is_trunc;
+		size_t want[5];
+		size_t n_want;
+	} msgs[] = {
+		{350, 100, false, {100, 100, 100, 50}, 4},
+		{300, 100, false, {100, 100, 100}, 3},
+		{80, 100, false, {80}, 1},
+		{100, 0, false, {100}, 1},
+		{0, 0, false, {0}, 1},
+		{UDPIO_GRO_SLOT_SIZE, 100, true, {UDPIO_GRO_SLOT_SIZE}, 1},
+		{250, 100, false, {100, 100, 50}, 3},
+	};
+	struct udpio_rx rx;
+	struct udpio_dgram d;
+
+	(void)state;
+	assert_int_equal(udpio_rx_init(&rx, true), 0);
+	for (size_t i = 0; i < WH_ARRAY_LEN(msgs); i++) {
+		fake_msg(&rx, (int)i, msgs[i].len, msgs[i].seg, msgs[i].is_trunc);
+	}
+	rx.n_msgs = (int)WH_ARRAY_LEN(msgs);
+	rx.cur_msg = 0;
+	rx.cur_off = 0;
+	for (size_t i = 0; i < WH_ARRAY_LEN(msgs); i++) {
+		for (size_t k = 0; k < msgs[i].n_want; k++) {
+			assert_true(udpio_rx_next(&rx, &d));
+			assert_int_equal(d.len, msgs[i].want[k]);
+			assert_true(d.from == &rx.from[i]);
+			assert_int_equal(d.is_truncated, msgs[i].is_trunc);
+			if (d.len > 0 && !d.is_truncated) {
+				/* Each piece starts at its own datagram boundary. */
+				assert_int_equal(d.data[0], (uint8_t)k);
+				assert_int_equal(d.data[d.len - 1], (uint8_t)k);
+			}
+		}
+	}
+	assert_false(udpio_rx_next(&rx, &d));
+	assert_false(udpio_rx_next(&rx, &d)); /* stays used up */
+	udpio_rx_fini(&rx);
 }
 
 static void test_udpio_counts_pushes_into_a_full_queue(void **state)
@@ -251,6 +356,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udpio_sends_a_queued_batch_and_receives_it_in_order),
 		cmocka_unit_test(test_udpio_gso_runs_arrive_as_separate_datagrams),
+		cmocka_unit_test(test_udpio_gro_runs_are_cut_into_the_datagrams_sent),
+		cmocka_unit_test(test_udpio_rx_next_cuts_runs_at_the_segment_size),
 		cmocka_unit_test(test_udpio_counts_pushes_into_a_full_queue),
 		cmocka_unit_test(test_udpio_a_full_socket_does_not_block_the_others),
 		cmocka_unit_test(test_udpio_refuses_datagrams_larger_than_a_buffer),
