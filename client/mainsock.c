@@ -141,6 +141,7 @@ int mainsock_reopen(struct mainsock *ms, const struct client_ini *ini, struct di
 	mainsock_forget_fd(ms, ms->fd);
 	close(ms->fd);
 	ms->fd = fd;
+	(void)udpio_enable_gro(ms->fd);
 	if (udpio_local_addr(ms->fd, &ms->local, &len) == 0) {
 		log_info("mainsock: bound %s",
 			 addr_format((struct sockaddr *)&ms->local, text, sizeof(text)));

@@ -90,21 +90,24 @@ static void readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct client *cl = u->cl;
 	uint64_t now_us = monotime_now_us();
 	int fd = u->fd;
-	int n;
+	struct udpio_dgram d;
 
 	(void)loop;
 	(void)revents;
-	n = udpio_rx_batch(&cl->rx, fd);
-	for (int i = 0; i < n; i++) {
-		const struct mmsghdr *m = &cl->rx.msgs[i];
+	if (udpio_rx_batch(&cl->rx, fd) <= 0) {
+		return;
+	}
+	while (udpio_rx_next(&cl->rx, &d)) {
 		bool alive = true;
 
-		if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+		if (d.is_truncated) {
 			continue;
 		}
 		u->rx_packets++;
+		/* The handler may close this uplink (its interface is gone):
+		 * then the batch ends here. */
 		u->alive = &alive;
-		inbound_dispatch(cl, fd, cl->rx.bufs[i], m->msg_len, &cl->rx.from[i], now_us);
+		inbound_dispatch(cl, fd, d.data, d.len, d.from, now_us);
 		if (!alive) {
 			return;
 		}
@@ -154,6 +157,7 @@ static bool try_open(struct uplink *u, uint64_t now_us)
 		u->next_open_us = now_us + UPLINK_REOPEN_US;
 		return false;
 	}
+	(void)udpio_enable_gro(fd); /* read through the client's GRO rx */
 	u->fd = fd;
 	u->open_failures = 0;
 	u->ifindex = interface_of(cl, u->id) ? if_nametoindex(interface_of(cl, u->id)) : 0;
