@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/monotime.h"
 #include "config/client_ini.h"
+#include "nat/pathsched.h"
 #include "nat/punch.h"
 #include "proto/frameaddr.h"
 #include "proto/session.h"
@@ -704,41 +705,33 @@ static int route_redundant(struct peer *p, uint64_t now_us, int fds[],
 	return n;
 }
 
-/* Smooth weighted round robin over the answering paths (each weighed by
- * (1 - loss) / (RTT + DIRECT_BALANCE_RTT_BIAS_US)); failover below two. */
+/* The answering paths spread by nat/pathsched (weights from their pings);
+ * failover below two. */
 static int route_balance(struct peer *p, uint64_t now_us, int fds[],
 			 const struct sockaddr_storage *dsts[])
 {
 	struct direct *dp = &p->dp;
-	int64_t total = 0;
-	int best = -1, live = 0;
+	int64_t weight[DIRECT_PATHS_MAX], credit[DIRECT_PATHS_MAX];
+	int live = 0, k;
 
 	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
 		struct direct_path *s = &dp->paths[i];
-		double loss;
-		int64_t w;
 
-		if (!s->is_up || pathmon_state(&s->mon, now_us) != PATHMON_UP) {
-			continue;
-		}
-		loss = pathmon_loss(&s->mon, now_us);
-		w = (int64_t)(1e9 * (1.0 - loss) /
-			      ((double)s->mon.srtt_us + DIRECT_BALANCE_RTT_BIAS_US));
-		if (w < 1) {
-			w = 1;
-		}
-		s->wrr += w;
-		total += w;
-		live++;
-		if (best < 0 || s->wrr > dp->paths[best].wrr) {
-			best = i;
+		weight[i] = 0;
+		credit[i] = s->wrr;
+		if (s->is_up && pathmon_state(&s->mon, now_us) == PATHMON_UP) {
+			weight[i] = pathsched_weight(pathmon_loss(&s->mon, now_us), s->mon.srtt_us);
+			live++;
 		}
 	}
 	if (live < 2) {
 		return route_failover(p, now_us, fds, dsts);
 	}
-	dp->paths[best].wrr -= total;
-	return add_dst(&dp->paths[best], 0, fds, dsts);
+	k = pathsched_pick(credit, weight, DIRECT_PATHS_MAX);
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		dp->paths[i].wrr = credit[i];
+	}
+	return add_dst(&dp->paths[k], 0, fds, dsts);
 }
 
 int direct_route(struct peer *p, uint8_t mode, uint64_t now_us, int fds[DIRECT_ROUTE_MAX],

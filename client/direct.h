@@ -37,10 +37,6 @@ struct xsock;
 #define DIRECT_CLASS_WAIT_US 6000000ull	  /* ask even if our NAT class is unknown */
 #define DIRECT_REPROBE_US 100000ull	  /* probes to an unexpected source address */
 #define DIRECT_STATS_FIRST_US 2000000ull  /* first PATH_STATS after the session is up */
-/* Balance weighs a path by (1 - loss) / (RTT + this): equal links share
- * equally, a queue building on one moves traffic to the other. */
-#define DIRECT_BALANCE_RTT_BIAS_US 20000u
-
 /* Direct paths per peer: one per pair (our uplink, its uplink), at most. */
 #define DIRECT_PATHS_MAX 8
 /* Destinations direct_route may return: every path and the relay. */
@@ -65,7 +61,7 @@ struct direct_path {
 	struct punchrun *run;	  /* owns: the attempt in progress */
 	unsigned failures;	  /* attempts in a row that failed */
 	uint64_t next_request_us; /* requester: next PUNCH_REQUEST */
-	int64_t wrr;		  /* balance: smooth weighted round-robin credit */
+	int64_t wrr;		  /* balance: its credit in nat/pathsched's round robin */
 	uint64_t upgrades, fallbacks, attempts;
 	uint64_t tx_packets, rx_packets;
 };
