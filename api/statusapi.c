@@ -181,6 +181,7 @@ cJSON *statusapi_json(const struct statusapi_status *st)
 		cJSON_AddStringToObject(srv, "address", st->server) &&
 		add_ms_ago(srv, "last_rx_ms_ago", st->server_last_rx_ms_ago) &&
 		cJSON_AddNumberToObject(srv, "reconnects", (double)st->reconnects) &&
+		cJSON_AddNumberToObject(srv, "uplink", st->server_uplink) &&
 		cJSON_AddStringToObject(nat, "class", st->nat_class) &&
 		(st->mapped[0] ? cJSON_AddStringToObject(nat, "mapped_address", st->mapped) != NULL
 			       : cJSON_AddNullToObject(nat, "mapped_address") != NULL);

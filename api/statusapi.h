@@ -88,8 +88,9 @@ struct statusapi_status {
 	char server[64];		/* the server address in use */
 	uint64_t server_last_rx_ms_ago; /* UINT64_MAX: never */
 	uint64_t reconnects;
-	const char *nat_class; /* "unknown" until classified */
-	char mapped[64];       /* mapped address, "" while unknown */
+	unsigned server_uplink; /* the uplink the server session runs on */
+	const char *nat_class;	/* "unknown" until classified */
+	char mapped[64];	/* mapped address, "" while unknown */
 	struct statusapi_uplink uplinks[STATUSAPI_UPLINKS_MAX];
 	size_t n_uplinks;
 	struct statusapi_peer peers[STATUSAPI_PEERS_MAX];

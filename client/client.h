@@ -45,6 +45,7 @@ struct client {
 	struct joinwait jw;		    /* FLOW_JOIN requests from the local API */
 	struct uplink up[WIRE_UPLINKS_MAX]; /* up[0]: the main socket's */
 	size_t n_up;
+	uint8_t ctl;	     /* the uplink the server session and the relay run on (uplink.h) */
 	struct flowstats fs; /* flow counters to the server */
 	struct routeintake rs;
 	struct peer *peers;	  /* owns: list */

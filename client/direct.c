@@ -266,7 +266,7 @@ static void send_path_frame(struct peer *p, const struct direct_path *s, uint8_t
 	}
 	if (to_peer) {
 		/* On the relay: the direct path may be what broke. */
-		(void)direct_seal_to(p, -1, &p->relay, &f, now_us);
+		(void)direct_seal_to(p, uplink_ctl_fd(p->cl), &p->relay, &f, now_us);
 		return;
 	}
 	f.u.path.peer = p->def.peer;
@@ -335,9 +335,9 @@ static void fall_back(struct peer *p, struct direct_path *s, const char *why, bo
 	/* The relay was kept warm; make sure it still knows our address (a
 	 * NAT that changed our mapping broke the direct path too), and tell
 	 * the server where we are now before the next attempt. The relay and
-	 * the server session run on uplink 0; another uplink checks its own
-	 * mapping. */
-	if (s->uplink == 0) {
+	 * the server session run on the control uplink; another uplink checks
+	 * its own mapping. */
+	if (s->uplink == p->cl->ctl) {
 		peer_rebind(p, now_us);
 		srvconn_ping_now(p->cl, now_us);
 	}
@@ -456,7 +456,7 @@ bool direct_is_path(const struct peer *p, int fd, const struct sockaddr_storage 
 
 static bool from_relay(const struct peer *p, int fd, const struct sockaddr_storage *from)
 {
-	return fd < 0 &&
+	return fd == uplink_ctl_fd(p->cl) &&
 	       addr_equal((const struct sockaddr *)&p->relay, (const struct sockaddr *)from);
 }
 
@@ -659,7 +659,7 @@ static int add_dst(struct direct_path *s, int n, int fds[], const struct sockadd
 
 static int add_relay(struct peer *p, int n, int fds[], const struct sockaddr_storage *dsts[])
 {
-	fds[n] = -1;
+	fds[n] = uplink_ctl_fd(p->cl);
 	dsts[n] = &p->relay;
 	return n + 1;
 }
@@ -875,7 +875,7 @@ static void tick(struct peer *p, uint64_t now_us)
 		}
 	}
 	if (pathmon_ping_due(&dp->relay_mon, now_us)) {
-		send_ping(p, &dp->relay_mon, -1, &p->relay, now_us);
+		send_ping(p, &dp->relay_mon, uplink_ctl_fd(p->cl), &p->relay, now_us);
 	}
 	next = min_u64(next, dp->relay_mon.next_ping_us);
 	if (now_us >= dp->next_stats_us && srvconn_is_up(p->cl)) {

@@ -156,6 +156,7 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 		    sizeof(out->server));
 	out->server_last_rx_ms_ago = ms_ago(now_us, cl->srv.last_rx_us);
 	out->reconnects = cl->srv.reconnects;
+	out->server_uplink = cl->ctl;
 	out->nat_class =
 		cl->up[0].nw.has_result ? natclass_type_name(cl->up[0].nw.result.type) : "unknown";
 	if (cl->up[0].nw.mapped.ss_family != 0) {

@@ -212,14 +212,14 @@ static bool is_wildcard(const struct sockaddr_storage *ss)
 		      sizeof(any6)) == 0;
 }
 
-void mainsock_local_addrs(const struct mainsock *ms, struct frame_addr *out, uint8_t *n)
+void mainsock_local_addrs(const struct sockaddr_storage *local, struct frame_addr *out, uint8_t *n)
 {
-	uint16_t port = addr_port((const struct sockaddr *)&ms->local);
+	uint16_t port = addr_port((const struct sockaddr *)local);
 	struct ifaddrs *ifs = NULL;
 
 	*n = 0;
-	if (!is_wildcard(&ms->local)) {
-		if (to_frame_addr((const struct sockaddr *)&ms->local, port, &out[0])) {
+	if (!is_wildcard(local)) {
+		if (to_frame_addr((const struct sockaddr *)local, port, &out[0])) {
 			*n = 1;
 		}
 		return;
@@ -228,7 +228,7 @@ void mainsock_local_addrs(const struct mainsock *ms, struct frame_addr *out, uin
 		return;
 	}
 	for (struct ifaddrs *i = ifs; i && *n < WIRE_ADDR_MAX; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != ms->local.ss_family ||
+		if (!i->ifa_addr || i->ifa_addr->sa_family != local->ss_family ||
 		    (i->ifa_flags & IFF_LOOPBACK)) {
 			continue;
 		}

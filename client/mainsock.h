@@ -65,10 +65,10 @@ void mainsock_fini(struct mainsock *ms);
 int mainsock_send(struct mainsock *ms, int fd, const struct sockaddr_storage *dst, const void *data,
 		  size_t len);
 
-/* The socket's local addresses for REGISTER: its bound address, or, when
- * bound to the wildcard, the interface addresses of its family (loopback
- * aside) with its port; at most WIRE_ADDR_MAX. */
-void mainsock_local_addrs(const struct mainsock *ms, struct frame_addr *out, uint8_t *n);
+/* A socket's local addresses for REGISTER, from its bound address local:
+ * that address, or, when bound to the wildcard, the interface addresses of
+ * its family (loopback aside) with its port; at most WIRE_ADDR_MAX. */
+void mainsock_local_addrs(const struct sockaddr_storage *local, struct frame_addr *out, uint8_t *n);
 
 /* Before closing fd: queued datagrams for it are dropped at the flush
  * instead of going out of whatever socket reuses the number. */

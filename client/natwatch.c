@@ -57,14 +57,14 @@ static int real_fd(const struct natwatch *nw)
 	return nw->fd < 0 ? nw->cl->ms.fd : nw->fd;
 }
 
-/* Tell who depends on the mapping or the class: uplink 0's is the main
- * socket's (relay binds, the server session's REGISTER); another uplink
- * registers itself again. */
+/* Tell who depends on the mapping or the class: the control uplink's is
+ * the server session's and the relay's (relay binds, REGISTER); another
+ * uplink registers itself again. */
 static void tell_changed(struct natwatch *nw, bool mapping, uint64_t now_us)
 {
 	struct client *cl = nw->cl;
 
-	if (nw->uplink != 0) {
+	if (nw->uplink != cl->ctl) {
 		uplink_reregister(cl, nw->uplink, now_us);
 		return;
 	}

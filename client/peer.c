@@ -44,8 +44,8 @@ struct peer *peer_find(struct client *cl, const char *name)
 struct peer *peer_find_by_addr(struct client *cl, int fd, const struct sockaddr_storage *addr)
 {
 	for (struct peer *p = cl->peers; p; p = p->next) {
-		if ((fd < 0 && addr_equal((const struct sockaddr *)&p->relay,
-					  (const struct sockaddr *)addr)) ||
+		if ((fd == uplink_ctl_fd(cl) && addr_equal((const struct sockaddr *)&p->relay,
+							   (const struct sockaddr *)addr)) ||
 		    direct_is_path(p, fd, addr)) {
 			return p;
 		}
@@ -121,7 +121,7 @@ static void send_initiation(struct peer *p, uint64_t now_us)
 	if (session_initiation_create(p->sess, index, st, now_us, msg) != 0) {
 		return;
 	}
-	(void)sealout_raw(cl, &p->relay, msg, sizeof(msg));
+	(void)sealout_raw_fd(cl, uplink_ctl_fd(cl), &p->relay, msg, sizeof(msg));
 	/* And on the direct paths, which work while the server is away. */
 	n = direct_up_paths(p, fds, dsts);
 	for (int i = 0; i < n; i++) {
@@ -175,7 +175,8 @@ static void session_timer(struct peer *p, uint64_t now_us)
 		}
 		break;
 	case SESSION_ACT_SEND_KEEPALIVE:
-		(void)sealout_frame(p->cl, p->sess, &p->relay, NULL, now_us);
+		(void)sealout_frame_fd(p->cl, uplink_ctl_fd(p->cl), p->sess, &p->relay, NULL,
+				       now_us);
 		break;
 	case SESSION_ACT_ENDED:
 		/* Keys expired or the handshake gave up: start over. */

@@ -109,7 +109,7 @@ static void send_initiation(struct client *cl, uint64_t now_us)
 		log_warn("server: cannot build an initiation");
 		return;
 	}
-	if (sealout_raw(cl, &cl->ini->servers[0], msg, sizeof(msg)) == 0) {
+	if (sealout_raw_fd(cl, uplink_ctl_fd(cl), &cl->ini->servers[0], msg, sizeof(msg)) == 0) {
 		sc->tx_packets++;
 	}
 }
@@ -137,6 +137,9 @@ static void reconnect(struct client *cl, uint64_t now_us)
 {
 	struct srvconn *sc = &cl->srv;
 
+	/* The control uplink just failed to get answers: the first new
+	 * initiation goes out of the next uplink already. */
+	sc->init_tries = 1;
 	sc->reconnects++;
 	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
 	sc->next_init_us = now_us;
@@ -158,6 +161,18 @@ static void connecting_timer(struct client *cl, uint64_t now_us)
 		sc->next_init_us = now_us + sc->backoff_us;
 		return;
 	}
+	/* No answer on the control uplink: try the next one (a drone whose
+	 * first modem has no coverage reaches the server on its second). */
+	if (sc->init_tries > 0 && cl->n_up > 1) {
+		uint8_t next = uplink_next_ctl(cl);
+
+		if (next != cl->ctl) {
+			log_info("server: no answer on uplink %s, trying uplink %s",
+				 uplink_label(cl, cl->ctl), uplink_label(cl, next));
+			cl->ctl = next;
+		}
+	}
+	sc->init_tries++;
 	send_initiation(cl, now_us);
 	sc->next_init_us = now_us + sc->backoff_us;
 	sc->backoff_us = min_u64(sc->backoff_us * 2, SRVCONN_BACKOFF_MAX_US);
@@ -169,12 +184,14 @@ static void send_register(struct client *cl, uint64_t now_us)
 
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_REGISTER;
-	f.u.reg.uplink_id = 0;
-	f.u.reg.natclass = natwatch_frame_natclass(&cl->up[0].nw);
-	if (cl->up[0].name[0] && frame_name_set(&f.u.reg.name, cl->up[0].name) != 0) {
+	/* The uplink the session runs on, with its class and local addresses. */
+	f.u.reg.uplink_id = cl->ctl;
+	f.u.reg.natclass = natwatch_frame_natclass(&cl->up[cl->ctl].nw);
+	if (cl->up[cl->ctl].name[0] && frame_name_set(&f.u.reg.name, cl->up[cl->ctl].name) != 0) {
 		memset(&f.u.reg.name, 0, sizeof(f.u.reg.name)); /* not a valid name: none */
 	}
-	mainsock_local_addrs(&cl->ms, f.u.reg.addrs, &f.u.reg.addr_count);
+	mainsock_local_addrs(cl->ctl == 0 ? &cl->ms.local : &cl->up[cl->ctl].local, f.u.reg.addrs,
+			     &f.u.reg.addr_count);
 	if (srvconn_send(cl, &f, NULL, now_us) != 0) {
 		log_warn("server: cannot send REGISTER");
 	}
@@ -199,6 +216,16 @@ static void send_ping(struct client *cl, uint64_t now_us)
 	cl->srv.next_ping_us = now_us + SRVCONN_PROBE_US;
 }
 
+void srvconn_on_ctl_down(struct client *cl, uint64_t now_us)
+{
+	if (!cl->srv.sess) {
+		return;
+	}
+	log_warn("server: uplink %s is gone, moving the session", uplink_label(cl, cl->ctl));
+	reconnect(cl, now_us);
+	rearm(cl, now_us, true);
+}
+
 void srvconn_ping_now(struct client *cl, uint64_t now_us)
 {
 	if (!cl->srv.is_up || cl->srv.is_awaiting_pong) {
@@ -217,7 +244,8 @@ static void up_timer(struct client *cl, uint64_t now_us)
 		send_initiation(cl, now_us);
 		break;
 	case SESSION_ACT_SEND_KEEPALIVE:
-		(void)sealout_frame(cl, sc->sess, &cl->ini->servers[0], NULL, now_us);
+		(void)sealout_frame_fd(cl, uplink_ctl_fd(cl), sc->sess, &cl->ini->servers[0], NULL,
+				       now_us);
 		break;
 	case SESSION_ACT_ENDED:
 		log_warn("server: session ended, reconnecting");
@@ -304,7 +332,7 @@ void srvconn_reregister(struct client *cl, uint64_t now_us)
 int srvconn_send(struct client *cl, const struct frame *f, const struct sockaddr_storage *dst,
 		 uint64_t now_us)
 {
-	return srvconn_send_fd(cl, -1, f, dst, now_us);
+	return srvconn_send_fd(cl, uplink_ctl_fd(cl), f, dst, now_us);
 }
 
 int srvconn_send_fd(struct client *cl, int fd, const struct frame *f,
@@ -337,7 +365,13 @@ void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint
 	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
 	if (!was_up) {
 		sc->is_up = true;
-		log_info("server: session established, registering");
+		sc->init_tries = 0;
+		if (cl->n_up > 1) {
+			log_info("server: session established on uplink %s, registering",
+				 uplink_label(cl, cl->ctl));
+		} else {
+			log_info("server: session established, registering");
+		}
 		send_register(cl, now_us);
 		sc->next_ping_us = now_us + srvconn_keepalive_us(cl);
 		peer_all_rebind(cl, now_us);

@@ -46,6 +46,7 @@ struct srvconn {
 	uint32_t ping_id;
 	bool is_awaiting_pong; /* a PING went out and nothing came back since */
 	unsigned unanswered;   /* PINGs in a row left unanswered */
+	unsigned init_tries;   /* initiations since the last session came up */
 	uint64_t tx_packets;
 	uint64_t rx_packets;
 	uint64_t reconnects;
@@ -67,6 +68,10 @@ uint64_t srvconn_keepalive_us(const struct client *cl);
  * set. Does nothing while the session is not up: REGISTER goes out when it
  * comes up, with the NAT class known then. */
 void srvconn_reregister(struct client *cl, uint64_t now_us);
+
+/* The control uplink's socket is closing: start a new session on the next
+ * uplink at once. */
+void srvconn_on_ctl_down(struct client *cl, uint64_t now_us);
 
 /* Send a PING now (unless one is out): the server sees our current
  * address at once, and we learn soon whether it is still there. */

@@ -65,6 +65,36 @@ int uplink_send_fd(const struct client *cl, uint8_t id)
 	return id < cl->n_up && cl->up[id].fd >= 0 ? cl->up[id].fd : -2;
 }
 
+const char *uplink_label(const struct client *cl, uint8_t id)
+{
+	static const char *const digits[WIRE_UPLINKS_MAX] = {"0", "1", "2", "3",
+							     "4", "5", "6", "7"};
+
+	if (id >= WIRE_UPLINKS_MAX) {
+		return "?";
+	}
+	return id < cl->n_up && cl->up[id].name[0] ? cl->up[id].name : digits[id];
+}
+
+int uplink_ctl_fd(const struct client *cl)
+{
+	int fd = uplink_send_fd(cl, cl->ctl);
+
+	return fd == -2 ? -1 : fd;
+}
+
+uint8_t uplink_next_ctl(const struct client *cl)
+{
+	for (size_t k = 1; k <= cl->n_up; k++) {
+		uint8_t id = (uint8_t)((cl->ctl + k) % cl->n_up);
+
+		if (uplink_is_open(cl, id)) {
+			return id;
+		}
+	}
+	return cl->ctl;
+}
+
 bool uplink_is_open(const struct client *cl, uint8_t id)
 {
 	return id == 0 || uplink_send_fd(cl, id) >= 0;
@@ -179,8 +209,12 @@ static void close_uplink(struct uplink *u, uint64_t now_us)
 	if (u->fd < 0) {
 		return;
 	}
-	/* Paths on it must not send on a closed (and maybe reused) fd. */
+	/* Paths on it must not send on a closed (and maybe reused) fd; the
+	 * server session moves when it ran on it. */
 	direct_on_uplink_down(u->cl, u->id, now_us);
+	if (u->id == u->cl->ctl) {
+		srvconn_on_ctl_down(u->cl, now_us);
+	}
 	if (u->alive) {
 		*u->alive = false;
 	}
@@ -205,7 +239,7 @@ static void send_register(struct uplink *u, uint64_t now_us)
 	if (u->name[0] && frame_name_set(&f.u.reg.name, u->name) != 0) {
 		memset(&f.u.reg.name, 0, sizeof(f.u.reg.name)); /* not a valid name: none */
 	}
-	if (srvconn_send_fd(cl, u->fd, &f, NULL, now_us) == 0) {
+	if (srvconn_send_fd(cl, u->id == 0 ? -1 : u->fd, &f, NULL, now_us) == 0) {
 		u->registers++;
 	}
 	u->next_register_us = now_us + srvconn_keepalive_us(cl);
@@ -258,18 +292,14 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	check_interface(u, now_us);
-	if (u->id == 0) {
-		rearm(u, now_us);
-		return;
-	}
-	if (u->fd < 0) {
+	if (u->id != 0 && u->fd < 0) {
 		if (!try_open(u, now_us)) {
 			rearm(u, now_us);
 			return;
 		}
 	}
 	if (now_us >= u->next_register_us) {
-		if (srvconn_is_up(u->cl)) {
+		if (srvconn_is_up(u->cl) && u->id != u->cl->ctl) {
 			send_register(u, now_us);
 		} else {
 			u->next_register_us = UINT64_MAX; /* uplink_on_server_up */
@@ -280,8 +310,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 void uplink_on_server_up(struct client *cl, uint64_t now_us)
 {
-	for (size_t i = 1; i < cl->n_up; i++) {
-		uplink_reregister(cl, (uint8_t)i, now_us);
+	for (size_t i = 0; i < cl->n_up; i++) {
+		if (i != cl->ctl) {
+			uplink_reregister(cl, (uint8_t)i, now_us);
+		}
 	}
 }
 
@@ -289,11 +321,11 @@ void uplink_reregister(struct client *cl, uint8_t id, uint64_t now_us)
 {
 	struct uplink *u;
 
-	if (id == 0) {
+	if (id == cl->ctl) {
 		srvconn_reregister(cl, now_us);
 		return;
 	}
-	if (id >= cl->n_up || cl->up[id].fd < 0) {
+	if (!uplink_is_open(cl, id) || id >= cl->n_up) {
 		return;
 	}
 	u = &cl->up[id];

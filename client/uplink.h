@@ -2,11 +2,14 @@
  * of client.ini (none: the default route) is one uplink with its own
  * socket, its own NAT classification (natwatch) and its own registration
  * with the server; peers punch direct paths per pair of uplinks (direct.h).
- * Uplink 0 is the main socket (mainsock.h), on which the server session
- * runs; an uplink i >= 1 has a socket of its own, sends REGISTER with
- * uplink_id i from it (sealed in the server session) once the session is up,
- * when its mapping or class changes and every keepalive interval (which also
- * keeps its NAT mapping towards the server), and is reopened every
+ * Uplink 0 is the main socket (mainsock.h); an uplink i >= 1 has a socket of
+ * its own. The server session and the relay run on one uplink, the control
+ * uplink (cl->ctl: 0 at start; srvconn moves it to the next open uplink
+ * when the server does not answer on it, so a client whose first modem is
+ * down still reaches the server). Every other uplink sends REGISTER with its
+ * id from its own socket (sealed in the server session) once the session is
+ * up, when its mapping or class changes and every keepalive interval (which
+ * also keeps its NAT mapping towards the server). An uplink i >= 1 is reopened every
  * UPLINK_REOPEN_US while it cannot be opened (interface or address gone).
  * An uplink bound to an interface (uplink 0 too) is reopened when the
  * interface disappears or comes back as another one (a re-plugged modem);
@@ -62,15 +65,22 @@ struct uplink *uplink_by_fd(struct client *cl, int fd);
 /* The socket of uplink id for the send queue (-1: the main socket), or -2
  * when that uplink is not open (or does not exist). */
 int uplink_send_fd(const struct client *cl, uint8_t id);
+/* The socket the server session and the relay use now (the control
+ * uplink's; -1: the main socket, also when the control uplink is closed). */
+int uplink_ctl_fd(const struct client *cl);
+/* The next open uplink after the control one (itself when alone). */
+uint8_t uplink_next_ctl(const struct client *cl);
+/* "NAME" of uplink id for log lines, or its number when it has no name. */
+const char *uplink_label(const struct client *cl, uint8_t id);
 /* True when uplink id's socket is open. */
 bool uplink_is_open(const struct client *cl, uint8_t id);
 /* Bit i set for each open uplink i. */
 uint8_t uplink_open_mask(const struct client *cl);
 
-/* The server session came up: register every uplink >= 1 now. */
+/* The server session came up: register every uplink but the control one now. */
 void uplink_on_server_up(struct client *cl, uint64_t now_us);
-/* Register uplink id again now (its mapping or NAT class changed); uplink
- * 0 is srvconn_reregister. */
+/* Register uplink id again now (its mapping or NAT class changed); the
+ * control uplink's is srvconn_reregister. */
 void uplink_reregister(struct client *cl, uint8_t id, uint64_t now_us);
 /* The keepalive interval changed. */
 void uplink_on_keepalive(struct client *cl, uint64_t now_us);

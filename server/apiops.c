@@ -151,25 +151,26 @@ static uint64_t ms_ago(uint64_t now_us, uint64_t then_us)
 	return then_us ? (now_us - then_us) / 1000u : UINT64_MAX;
 }
 
-/* Uplink 0 (the main address) always, then each registered uplink. */
+/* The main uplink (the main address; uplink 0 unless the client moved its
+ * session) always, then each registered uplink. */
 static void fill_uplinks(const struct registry_client *c, struct restapi_client *out,
 			 uint64_t now_us)
 {
 	struct restapi_uplink *u = &out->uplinks[out->n_uplinks++];
 
-	u->id = 0;
+	u->id = c ? c->main_uplink : 0;
 	u->natclass = conn_natclass_name(c ? c->natclass : 0);
 	u->last_seen_ms_ago = UINT64_MAX;
 	if (!c) {
 		return;
 	}
-	snprintf(u->name, sizeof(u->name), "%s", c->uplinks[0].name);
+	snprintf(u->name, sizeof(u->name), "%s", c->uplinks[c->main_uplink].name);
 	snprintf(u->addr, sizeof(u->addr), "%s", out->addr);
-	u->last_seen_ms_ago = ms_ago(now_us, c->uplinks[0].last_rx_us);
-	for (unsigned i = 1; i < WIRE_UPLINKS_MAX && out->n_uplinks < RESTAPI_UPLINKS_MAX; i++) {
+	u->last_seen_ms_ago = ms_ago(now_us, c->uplinks[c->main_uplink].last_rx_us);
+	for (unsigned i = 0; i < WIRE_UPLINKS_MAX && out->n_uplinks < RESTAPI_UPLINKS_MAX; i++) {
 		const struct registry_uplink *up = &c->uplinks[i];
 
-		if (!up->is_present) {
+		if (i == c->main_uplink || !up->is_present) {
 			continue;
 		}
 		u = &out->uplinks[out->n_uplinks++];

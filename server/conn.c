@@ -28,6 +28,9 @@
 #include <string.h>
 #include <time.h>
 
+/* cn->rx_uplink of a packet from the main address (not a secondary uplink). */
+#define CONN_RX_MAIN REGISTRY_UPLINK_NONE
+
 static const char *const drop_names[CONN_DROP_COUNT] = {
 	[CONN_DROP_BAD_MAC1] = "bad_mac1",
 	[CONN_DROP_RATELIMIT] = "ratelimit",
@@ -224,15 +227,23 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 	char text[ADDR_TEXT_MAX];
 	uint8_t was = c->natclass;
 
-	if (f->u.reg.uplink_id != 0) {
-		/* Taken before the frames (classify): only its own uplink's
-		 * packet may carry it, never the main address's. */
+	if (cn->rx_uplink != CONN_RX_MAIN) {
+		/* A secondary uplink's: taken before the frames (classify). */
 		if (f->u.reg.uplink_id != cn->rx_uplink) {
 			cn->stats.frames_ignored++;
 		}
 		return;
 	}
-	snprintf(c->uplinks[0].name, sizeof(c->uplinks[0].name), "%s", f->u.reg.name.text);
+	if (registry_uplink_set_main(c, f->u.reg.uplink_id)) {
+		/* The client moved its session to another uplink (its first
+		 * one is down): that uplink is the main address now. */
+		log_info("client %s: session on uplink %u (%s) now", c->id,
+			 (unsigned)f->u.reg.uplink_id,
+			 f->u.reg.name.len ? f->u.reg.name.text : "-");
+		cn->uplinks_changed = true;
+	}
+	snprintf(c->uplinks[c->main_uplink].name, sizeof(c->uplinks[0].name), "%s",
+		 f->u.reg.name.text);
 	c->natclass = f->u.reg.natclass;
 	c->n_local = f->u.reg.addr_count;
 	memcpy(c->local, f->u.reg.addrs, sizeof(c->local[0]) * c->n_local);
@@ -474,11 +485,10 @@ static void note_address(struct registry_client *c, const struct listener_sock *
 
 /* ---- uplinks (PROTOCOL.md "Multipath (server)") ---- */
 
-/* What a packet's REGISTER frames say, read before its frames are handled. */
+/* What a packet's REGISTER frame says, read before its frames are handled. */
 struct peeked {
-	bool has_main; /* REGISTER uplink 0 */
-	bool has_uplink;
-	struct frame_register reg; /* the first REGISTER of another uplink */
+	bool has_reg;
+	struct frame_register reg; /* the first REGISTER */
 };
 
 static void peek_registers(struct conn *cn, size_t len, struct peeked *pk)
@@ -493,10 +503,8 @@ static void peek_registers(struct conn *cn, size_t len, struct peeked *pk)
 		if (f.type != FRAME_REGISTER) {
 			continue;
 		}
-		if (f.u.reg.uplink_id == 0) {
-			pk->has_main = true;
-		} else if (!pk->has_uplink) {
-			pk->has_uplink = true;
+		if (!pk->has_reg) {
+			pk->has_reg = true;
 			pk->reg = f.u.reg;
 		}
 	}
@@ -515,40 +523,41 @@ static void drop_uplink(struct conn *cn, struct registry_client *c, unsigned u, 
 	cn->uplinks_changed = true;
 }
 
-/* Which of c's uplinks sent this packet (0 = the main address): one that
- * carries a REGISTER of uplink n >= 1 (and none of uplink 0), from an
- * address other than the main one, is uplink n's; otherwise a present
- * uplink's address and socket name it. An address now claimed by another
- * uplink (or by the main REGISTER) is taken from the uplink that had it. */
+/* Which of c's uplinks sent this packet: CONN_RX_MAIN for the main
+ * address, else a secondary uplink's id. A REGISTER is the main uplink's
+ * when it comes from the main address, names the main uplink (which moved:
+ * NAT rebinding), or is the first packet of a new session (is_fresh);
+ * otherwise it registers the uplink it names from this address. A packet
+ * without one is a present secondary uplink's when its address and socket
+ * are that uplink's, else the main one's. An address now claimed by another
+ * uplink (or by the main one) is taken from the uplink that had it. */
 static unsigned classify(struct conn *cn, struct registry_client *c,
 			 const struct listener_sock *sock, const struct sockaddr *from,
-			 const struct peeked *pk)
+			 const struct peeked *pk, bool is_fresh)
 {
 	unsigned had = registry_uplink_find(c, sock, from);
 	bool is_main = c->addr_len != 0 && c->sock == sock &&
 		       addr_equal(from, (const struct sockaddr *)&c->addr);
-	unsigned u = had;
+	unsigned u = had == REGISTRY_UPLINK_NONE ? CONN_RX_MAIN : had;
 
-	if (pk->has_main) {
-		u = 0;
-	} else if (pk->has_uplink) {
-		/* An uplink REGISTER from the main address is refused (its
-		 * handler counts it): it would leave the main address empty. */
-		u = is_main ? 0 : pk->reg.uplink_id;
+	if (pk->has_reg) {
+		u = is_main || is_fresh || pk->reg.uplink_id == c->main_uplink ? CONN_RX_MAIN
+									       : pk->reg.uplink_id;
 	}
-	if (had != 0 && had != u) {
+	if (had != REGISTRY_UPLINK_NONE && had != u) {
 		drop_uplink(cn, c, had,
-			    u == 0 ? "its address is the main one now" : "address reused");
+			    u == CONN_RX_MAIN ? "its address is the main one now"
+					      : "address reused");
 	}
 	return u;
 }
 
-/* Note a packet of uplink u (>= 1); log when it appears or moves. */
+/* Note a packet of secondary uplink u; log when it appears or moves. */
 static void note_uplink(struct conn *cn, struct registry_client *c, unsigned u,
 			const struct listener_sock *sock, const struct sockaddr *from,
 			const struct peeked *pk, uint64_t now_us)
 {
-	const struct frame_register *reg = pk->has_uplink ? &pk->reg : NULL;
+	const struct frame_register *reg = pk->has_reg ? &pk->reg : NULL;
 	const struct registry_uplink *up = &c->uplinks[u];
 	char text[ADDR_TEXT_MAX];
 	enum registry_uplink_change ch = registry_uplink_note(c, u, sock, from, reg, now_us);
@@ -570,7 +579,7 @@ static void expire_uplinks(struct conn *cn, struct registry_client *c, uint64_t 
 	uint8_t silent =
 		registry_uplink_silent(c, now_us, CONN_OFFLINE_INTERVALS * keepalive_us(cn));
 
-	for (unsigned u = 1; silent != 0 && u < WIRE_UPLINKS_MAX; u++) {
+	for (unsigned u = 0; silent != 0 && u < WIRE_UPLINKS_MAX; u++) {
 		if (silent & (1u << u)) {
 			drop_uplink(cn, c, u, "silent");
 		}
@@ -591,32 +600,33 @@ static void on_transport(struct conn *cn, struct listener_sock *sock, const uint
 		return;
 	}
 	/* The first packet under keys of a handshake we answered: when it
-	 * registers the main uplink the client (re)started its session, and
-	 * registers its other uplinks again. A rekey's first packet does not
-	 * register. */
+	 * registers (the uplink its session runs on), the client (re)started
+	 * its session, and registers its other uplinks again. A rekey's first
+	 * packet does not register. */
 	is_fresh = c->fresh_index != 0 && c->fresh_index == idx;
 	if (is_fresh) {
 		c->fresh_index = 0;
 	}
 	peek_registers(cn, pt_len, &pk);
-	if (is_fresh && pk.has_main && registry_uplink_clear(c) != 0) {
+	is_fresh = is_fresh && pk.has_reg;
+	if (is_fresh && registry_uplink_clear(c) != 0) {
 		log_info("client %s: new session, uplinks dropped until registered again", c->id);
 		cn->uplinks_changed = true;
 	}
 	cn->rx_sock = sock;
 	cn->rx_from = from;
-	cn->rx_uplink = classify(cn, c, sock, from, &pk);
-	if (cn->rx_uplink == 0) {
+	cn->rx_uplink = classify(cn, c, sock, from, &pk, is_fresh);
+	if (cn->rx_uplink == CONN_RX_MAIN) {
 		note_address(c, sock, from);
-		c->uplinks[0].last_rx_us = now_us;
-		c->uplinks[0].rx_packets++;
+		c->uplinks[c->main_uplink].last_rx_us = now_us;
+		c->uplinks[c->main_uplink].rx_packets++;
 	} else {
 		note_uplink(cn, c, cn->rx_uplink, sock, from, &pk, now_us);
 	}
 	handle_frames(cn, c, pt_len, now_us);
 	cn->rx_sock = NULL;
 	cn->rx_from = NULL;
-	cn->rx_uplink = 0;
+	cn->rx_uplink = CONN_RX_MAIN;
 	if (cn->uplinks_changed) {
 		cn->uplinks_changed = false;
 		push_all(cn, now_us);

@@ -166,21 +166,22 @@ static void memo_put(struct punchcoord *pc, const struct frame_addr *a, const st
 
 /* ---- requests ---- */
 
-/* Uplink u of c as a punch side: its mapped address and NAT class (uplink
- * 0: the main ones). Local candidates belong to the main socket only. */
+/* Uplink u of c as a punch side: its mapped address and NAT class (the
+ * main uplink's: the main fields). Local candidates belong to the main
+ * uplink only. */
 static void side_info(const struct registry_client *c, unsigned u, struct punch_side *s)
 {
-	const struct sockaddr_storage *addr = u == 0 ? &c->addr : &c->uplinks[u].addr;
+	const struct sockaddr_storage *addr = u == c->main_uplink ? &c->addr : &c->uplinks[u].addr;
 
 	memset(s, 0, sizeof(*s));
-	s->natclass = u == 0 ? c->natclass : c->uplinks[u].natclass;
+	s->natclass = u == c->main_uplink ? c->natclass : c->uplinks[u].natclass;
 	(void)frameaddr_from_sockaddr(&s->mapped, (const struct sockaddr *)addr);
-	s->has_local = u == 0 && c->n_local > 0;
+	s->has_local = u == c->main_uplink && c->n_local > 0;
 }
 
 static uint64_t registered_us(const struct registry_client *c, unsigned u)
 {
-	return u == 0 ? c->registered_us : c->uplinks[u].registered_us;
+	return u == c->main_uplink ? c->registered_us : c->uplinks[u].registered_us;
 }
 
 /* The PUNCH frame for `to`, describing `other`. Returns 0 or -EINVAL. */

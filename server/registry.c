@@ -68,7 +68,7 @@ struct registry_client *registry_find_by_index(struct registry *reg, uint32_t id
 
 bool registry_uplink_is_present(const struct registry_client *c, unsigned u)
 {
-	if (u == 0) {
+	if (u == c->main_uplink) {
 		return c->addr_len != 0;
 	}
 	return u < WIRE_UPLINKS_MAX && c->uplinks[u].is_present;
@@ -76,10 +76,10 @@ bool registry_uplink_is_present(const struct registry_client *c, unsigned u)
 
 uint8_t registry_uplink_mask(const struct registry_client *c)
 {
-	uint8_t mask = 1;
+	uint8_t mask = (uint8_t)(1u << c->main_uplink);
 
-	for (unsigned u = 1; u < WIRE_UPLINKS_MAX; u++) {
-		if (c->uplinks[u].is_present) {
+	for (unsigned u = 0; u < WIRE_UPLINKS_MAX; u++) {
+		if (u != c->main_uplink && c->uplinks[u].is_present) {
 			mask |= (uint8_t)(1u << u);
 		}
 	}
@@ -89,15 +89,15 @@ uint8_t registry_uplink_mask(const struct registry_client *c)
 unsigned registry_uplink_find(const struct registry_client *c, const struct listener_sock *sock,
 			      const struct sockaddr *from)
 {
-	for (unsigned u = 1; u < WIRE_UPLINKS_MAX; u++) {
+	for (unsigned u = 0; u < WIRE_UPLINKS_MAX; u++) {
 		const struct registry_uplink *up = &c->uplinks[u];
 
-		if (up->is_present && up->sock == sock &&
+		if (u != c->main_uplink && up->is_present && up->sock == sock &&
 		    addr_equal(from, (const struct sockaddr *)&up->addr)) {
 			return u;
 		}
 	}
-	return 0;
+	return REGISTRY_UPLINK_NONE;
 }
 
 enum registry_uplink_change registry_uplink_note(struct registry_client *c, unsigned u,
@@ -108,7 +108,7 @@ enum registry_uplink_change registry_uplink_note(struct registry_client *c, unsi
 	struct registry_uplink *up = &c->uplinks[u];
 	enum registry_uplink_change ch = REGISTRY_UPLINK_SAME;
 
-	assert(u >= 1 && u < WIRE_UPLINKS_MAX);
+	assert(u < WIRE_UPLINKS_MAX && u != c->main_uplink);
 	if (!up->is_present) {
 		memset(up, 0, sizeof(*up));
 		up->is_present = true;
@@ -141,8 +141,9 @@ uint8_t registry_uplink_silent(const struct registry_client *c, uint64_t now_us,
 {
 	uint8_t mask = 0;
 
-	for (unsigned u = 1; u < WIRE_UPLINKS_MAX; u++) {
-		if (c->uplinks[u].is_present && now_us - c->uplinks[u].last_rx_us > max_us) {
+	for (unsigned u = 0; u < WIRE_UPLINKS_MAX; u++) {
+		if (u != c->main_uplink && c->uplinks[u].is_present &&
+		    now_us - c->uplinks[u].last_rx_us > max_us) {
 			mask |= (uint8_t)(1u << u);
 		}
 	}
@@ -151,19 +152,30 @@ uint8_t registry_uplink_silent(const struct registry_client *c, uint64_t now_us,
 
 void registry_uplink_del(struct registry_client *c, unsigned u)
 {
-	if (u >= 1 && u < WIRE_UPLINKS_MAX) {
+	if (u < WIRE_UPLINKS_MAX && u != c->main_uplink) {
 		memset(&c->uplinks[u], 0, sizeof(c->uplinks[u]));
 	}
 }
 
 uint8_t registry_uplink_clear(struct registry_client *c)
 {
-	uint8_t was = registry_uplink_mask(c) & (uint8_t)~1u;
+	uint8_t was = registry_uplink_mask(c) & (uint8_t) ~(1u << c->main_uplink);
 
-	for (unsigned u = 1; u < WIRE_UPLINKS_MAX; u++) {
+	for (unsigned u = 0; u < WIRE_UPLINKS_MAX; u++) {
 		registry_uplink_del(c, u);
 	}
 	return was;
+}
+
+bool registry_uplink_set_main(struct registry_client *c, unsigned u)
+{
+	if (u >= WIRE_UPLINKS_MAX || u == c->main_uplink) {
+		return false;
+	}
+	memset(&c->uplinks[c->main_uplink], 0, sizeof(c->uplinks[0]));
+	c->main_uplink = (uint8_t)u;
+	memset(&c->uplinks[u], 0, sizeof(c->uplinks[u]));
+	return true;
 }
 
 /* ---- clients ---- */

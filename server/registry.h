@@ -40,8 +40,9 @@ struct registry_flowstat {
 
 /* One more uplink of a client (DESIGN §5.5, PROTOCOL.md "Multipath
  * (server)"), registered by a REGISTER with that uplink id sent from the
- * uplink's own socket. Uplink 0 is the client's main fields (addr, sock,
- * natclass, local); only its name lives here. */
+ * uplink's own socket. The main uplink (main_uplink: the one the session
+ * runs on, 0 unless the client moved it) is the client's main fields (addr,
+ * sock, natclass, local); only its name and counters live here. */
 struct registry_uplink {
 	bool is_present;
 	char name[WIRE_NAME_MAX + 1]; /* "" when not given */
@@ -75,9 +76,10 @@ struct registry_client {
 	struct frame_addr local[WIRE_ADDR_MAX]; /* local candidates, from REGISTER */
 	uint8_t n_local;
 	uint64_t registered_us; /* last REGISTER */
-	/* [0]: the main uplink's name, last_rx_us and rx_packets only (its
-	 * address and class are the fields above); [1..]: secondary uplinks. */
+	/* [main_uplink]: the main uplink's name, last_rx_us and rx_packets only
+	 * (its address and class are the fields above); others: secondary. */
 	struct registry_uplink uplinks[WIRE_UPLINKS_MAX];
+	uint8_t main_uplink;  /* the uplink the session runs on (its REGISTER's id) */
 	uint32_t fresh_index; /* index of a handshake answered, until its first packet */
 	uint32_t indices[REGISTRY_INDICES_MAX];
 	/* Route set: the newest generation sent, its hash, and the client's ack. */
@@ -133,19 +135,22 @@ int registry_flowstat_put(struct registry_client *c, const struct frame_flow_sta
 const struct registry_flowstat *registry_flowstat_get(const struct registry_client *c,
 						      const char *flow);
 
-/* ---- uplinks (1 .. WIRE_UPLINKS_MAX-1; 0 is the main address) ---- */
+/* ---- uplinks (0 .. WIRE_UPLINKS_MAX-1; main_uplink is the main address) ---- */
 
-/* True when c's uplink u is known: u 0 once c has a mapped address. */
+/* "No uplink" from registry_uplink_find. */
+#define REGISTRY_UPLINK_NONE WIRE_UPLINKS_MAX
+
+/* True when c's uplink u is known: the main one once c has a mapped address. */
 bool registry_uplink_is_present(const struct registry_client *c, unsigned u);
-/* Bit u set for each present uplink; bit 0 always (PEER frame uplinks). */
+/* Bit u set for each present uplink; the main one's always (PEER frame uplinks). */
 uint8_t registry_uplink_mask(const struct registry_client *c);
-/* The present secondary uplink (1..) whose address and socket are from and
- * sock, or 0. */
+/* The present secondary uplink whose address and socket are from and sock,
+ * or REGISTRY_UPLINK_NONE. */
 unsigned registry_uplink_find(const struct registry_client *c, const struct listener_sock *sock,
 			      const struct sockaddr *from);
-/* A packet of uplink u (1..WIRE_UPLINKS_MAX-1) came from sock/from: mark it
- * present, count it, note its address. reg (may be NULL: a plain packet)
- * is its REGISTER: natclass and name. Returns what changed. */
+/* A packet of secondary uplink u (not main_uplink) came from sock/from: mark it
+ * present and seen, take its address; reg (or NULL) is its REGISTER (NAT
+ * class, name). Returns what changed. */
 enum registry_uplink_change registry_uplink_note(struct registry_client *c, unsigned u,
 						 const struct listener_sock *sock,
 						 const struct sockaddr *from,
@@ -153,10 +158,14 @@ enum registry_uplink_change registry_uplink_note(struct registry_client *c, unsi
 /* The mask of c's secondary uplinks silent for more than max_us at now_us
  * (the caller drops them: registry_uplink_del). */
 uint8_t registry_uplink_silent(const struct registry_client *c, uint64_t now_us, uint64_t max_us);
-/* Forget uplink u (1..). */
+/* Forget secondary uplink u (the main one stays). */
 void registry_uplink_del(struct registry_client *c, unsigned u);
 /* Forget every secondary uplink. Returns the mask of those that were present. */
 uint8_t registry_uplink_clear(struct registry_client *c);
+/* The session now runs on uplink u (a REGISTER of u from the main address,
+ * or the first of a new session): u becomes the main uplink; it is no longer
+ * a secondary one. Returns true when that changed the main uplink. */
+bool registry_uplink_set_main(struct registry_client *c, unsigned u);
 
 /* Drop c's indices its session no longer owns. */
 void registry_index_purge(struct registry *reg, struct registry_client *c);

@@ -196,8 +196,9 @@ static void test_registry_uplinks_are_added_found_and_cleared(void **state)
 	assert_string_equal(c->uplinks[2].name, "lte2");
 	assert_int_equal(c->uplinks[2].natclass, FRAME_NAT_SYMMETRIC);
 	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&a), 2);
-	assert_int_equal(registry_uplink_find(c, s2, (struct sockaddr *)&a), 0); /* other socket */
-	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&b), 0);
+	assert_int_equal(registry_uplink_find(c, s2, (struct sockaddr *)&a),
+			 REGISTRY_UPLINK_NONE); /* other socket */
+	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&b), REGISTRY_UPLINK_NONE);
 	/* A plain packet: counted, nothing else changes. */
 	assert_int_equal(registry_uplink_note(c, 2, s1, (struct sockaddr *)&a, NULL, 6),
 			 REGISTRY_UPLINK_SAME);
@@ -210,7 +211,7 @@ static void test_registry_uplinks_are_added_found_and_cleared(void **state)
 	assert_int_equal(registry_uplink_note(c, 2, s1, (struct sockaddr *)&b, NULL, 8),
 			 REGISTRY_UPLINK_MOVED);
 	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&b), 2);
-	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&a), 0);
+	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&a), REGISTRY_UPLINK_NONE);
 	assert_int_equal(registry_uplink_note(c, 7, s1, (struct sockaddr *)&a, NULL, 9),
 			 REGISTRY_UPLINK_ADDED);
 	assert_int_equal(registry_uplink_mask(c), 0x85);
@@ -223,7 +224,26 @@ static void test_registry_uplinks_are_added_found_and_cleared(void **state)
 	assert_int_equal(registry_uplink_clear(c), 0x04);
 	assert_int_equal(registry_uplink_mask(c), 1);
 	assert_int_equal(registry_uplink_clear(c), 0);
-	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&b), 0);
+	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&b), REGISTRY_UPLINK_NONE);
+	/* The client moves its session to uplink 2 (its uplink 0 is down):
+	 * uplink 2 is the main one, uplink 0 can register as a secondary. */
+	assert_int_equal(registry_uplink_note(c, 2, s1, (struct sockaddr *)&b, &fr, 10),
+			 REGISTRY_UPLINK_ADDED);
+	assert_true(registry_uplink_set_main(c, 2));
+	assert_false(registry_uplink_set_main(c, 2));
+	assert_false(registry_uplink_set_main(c, WIRE_UPLINKS_MAX));
+	assert_int_equal(c->main_uplink, 2);
+	assert_false(c->uplinks[2].is_present);
+	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&b), REGISTRY_UPLINK_NONE);
+	assert_int_equal(registry_uplink_mask(c), 0x04);
+	assert_int_equal(registry_uplink_note(c, 0, s1, (struct sockaddr *)&a, NULL, 11),
+			 REGISTRY_UPLINK_ADDED);
+	assert_int_equal(registry_uplink_mask(c), 0x05);
+	assert_int_equal(registry_uplink_find(c, s1, (struct sockaddr *)&a), 0);
+	assert_int_equal(registry_uplink_silent(c, 200, 100), 0x01); /* the main one never */
+	registry_uplink_del(c, 2);				     /* nor deleted */
+	assert_int_equal(registry_uplink_clear(c), 0x01);
+	assert_int_equal(registry_uplink_mask(c), 0x04);
 	registry_fini(&reg);
 	routes_free(r);
 }
