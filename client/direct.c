@@ -50,17 +50,15 @@ static uint8_t peer_mask(const struct peer *p)
 	return p->def.uplinks ? (uint8_t)(p->def.uplinks | 1u) : 1u;
 }
 
-/* Several uplinks on either side: log lines name the path's uplinks. */
-static bool is_multi(const struct peer *p)
+bool direct_is_multi(const struct peer *p)
 {
 	return p->cl->n_up > 1 || peer_mask(p) != 1u;
 }
 
-/* " (uplink NAME -> its N)" for log lines, or "" with one uplink each. */
-static const char *path_tag(const struct peer *p, const struct direct_path *s, char *buf,
+const char *direct_path_tag(const struct peer *p, const struct direct_path *s, char *buf,
 			    size_t len)
 {
-	if (!is_multi(p)) {
+	if (!direct_is_multi(p)) {
 		return "";
 	}
 	snprintf(buf, len, " (uplink %s -> its %u)",
@@ -164,7 +162,7 @@ static struct direct_path *slot_by_token(struct peer *p, uint64_t token)
 	return NULL;
 }
 
-static const struct direct_path *slot_by_path(const struct peer *p, int fd,
+const struct direct_path *direct_slot_by_path(const struct peer *p, int fd,
 					      const struct sockaddr_storage *from)
 {
 	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
@@ -219,33 +217,6 @@ static void sync_slots(struct peer *p, uint64_t now_us)
 			s->next_request_us = is_requester(p) ? now_us : UINT64_MAX;
 		}
 	}
-}
-
-bool direct_any_up(const struct peer *p)
-{
-	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
-		if (p->dp.paths[i].is_up) {
-			return true;
-		}
-	}
-	return false;
-}
-
-int direct_up_paths(const struct peer *p, int fds[DIRECT_PATHS_MAX],
-		    const struct sockaddr_storage *dsts[DIRECT_PATHS_MAX])
-{
-	int n = 0;
-
-	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
-		const struct direct_path *s = &p->dp.paths[i];
-
-		if (s->is_up) {
-			fds[n] = s->fd;
-			dsts[n] = &s->addr;
-			n++;
-		}
-	}
-	return n;
 }
 
 /* ---- reports ---- */
@@ -318,11 +289,11 @@ static void fall_back(struct peer *p, struct direct_path *s, const char *why, bo
 	if (left == 0) {
 		log_info("peer %s: direct path %s lost (%s), back to relay%s", peer_name(p),
 			 addr_format((const struct sockaddr *)&s->addr, a, sizeof(a)), why,
-			 path_tag(p, s, tag, sizeof(tag)));
+			 direct_path_tag(p, s, tag, sizeof(tag)));
 	} else {
 		log_info("peer %s: direct path %s lost (%s), %d other path(s) up%s", peer_name(p),
 			 addr_format((const struct sockaddr *)&s->addr, a, sizeof(a)), why, left,
-			 path_tag(p, s, tag, sizeof(tag)));
+			 direct_path_tag(p, s, tag, sizeof(tag)));
 	}
 	xsock_close(s->xs);
 	s->xs = NULL;
@@ -357,7 +328,7 @@ static void end_run_failed(struct peer *p, struct direct_path *s, uint64_t now_u
 
 	log_info("peer %s: punch %s failed (%llu probes)%s", peer_name(p),
 		 punch_strategy_name(s->strategy), s->run ? (unsigned long long)s->run->sent : 0ull,
-		 path_tag(p, s, tag, sizeof(tag)));
+		 direct_path_tag(p, s, tag, sizeof(tag)));
 	drop_run(s);
 	s->failures++;
 	wait = punch_retry_delay_us(s->strategy, s->failures);
@@ -394,7 +365,7 @@ void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t no
 	if (k->strategy == FRAME_PUNCH_RELAY) {
 		log_info("peer %s: punch: the server keeps this pair on the relay (both NATs "
 			 "symmetric, or punching is off)%s",
-			 peer_name(p), path_tag(p, s, tag, sizeof(tag)));
+			 peer_name(p), direct_path_tag(p, s, tag, sizeof(tag)));
 		s->failures = PUNCH_RETRIES; /* straight to the cooldown */
 		end_run_failed(p, s, now_us);
 		tick(p, now_us);
@@ -408,7 +379,7 @@ void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t no
 		log_info("peer %s: punch strategy=%s role=%u count=%u candidates=%u%s",
 			 peer_name(p), punch_strategy_name(k->strategy), (unsigned)k->role,
 			 (unsigned)k->count, (unsigned)s->run->n_cand,
-			 path_tag(p, s, tag, sizeof(tag)));
+			 direct_path_tag(p, s, tag, sizeof(tag)));
 	}
 	s->next_request_us = UINT64_MAX;
 	tick(p, now_us);
@@ -438,7 +409,7 @@ static void on_validated(struct peer *p, struct direct_path *s, int fd, struct x
 		 xs ? " on a spray socket" : "", punch_strategy_name(s->strategy),
 		 dp->session_up_us ? (unsigned long long)((now_us - dp->session_up_us) / 1000)
 				   : 0ull,
-		 path_tag(p, s, tag, sizeof(tag)));
+		 direct_path_tag(p, s, tag, sizeof(tag)));
 	note_kind(p, now_us);
 	send_path_frame(p, s, FRAME_PATH_UP, addr, false, now_us);
 	/* Our probe was answered; make sure the peer's is too (its probe or
@@ -451,7 +422,7 @@ static void on_validated(struct peer *p, struct direct_path *s, int fd, struct x
 
 bool direct_is_path(const struct peer *p, int fd, const struct sockaddr_storage *from)
 {
-	return slot_by_path(p, fd, from) != NULL;
+	return direct_slot_by_path(p, fd, from) != NULL;
 }
 
 static bool from_relay(const struct peer *p, int fd, const struct sockaddr_storage *from)
@@ -522,7 +493,7 @@ void direct_on_path(struct peer *p, int fd, const struct sockaddr_storage *from,
 		break;
 	case FRAME_PATH_PROBE_ACK:
 		s = slot_by_token(p, f->token);
-		if (relay || !s || slot_by_path(p, fd, from) == s) {
+		if (relay || !s || direct_slot_by_path(p, fd, from) == s) {
 			return;
 		}
 		/* A round trip on (fd, from): both directions work. Take it if
@@ -577,7 +548,7 @@ void direct_on_ping(struct peer *p, int fd, const struct sockaddr_storage *from,
 void direct_on_pong(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_pong *f, uint64_t now_us)
 {
-	struct direct_path *s = (struct direct_path *)slot_by_path(p, fd, from);
+	struct direct_path *s = (struct direct_path *)direct_slot_by_path(p, fd, from);
 
 	if (s) {
 		(void)pathmon_on_pong(&s->mon, f->id, f->echo_tx_us, f->hold_us, now_us);
@@ -586,7 +557,7 @@ void direct_on_pong(struct peer *p, int fd, const struct sockaddr_storage *from,
 
 			s->is_doubt = false;
 			log_info("peer %s: direct path back (quiet spell over)%s", peer_name(p),
-				 path_tag(p, s, tag, sizeof(tag)));
+				 direct_path_tag(p, s, tag, sizeof(tag)));
 		}
 	} else if (from_relay(p, fd, from)) {
 		(void)pathmon_on_pong(&p->dp.relay_mon, f->id, f->echo_tx_us, f->hold_us, now_us);
@@ -595,155 +566,10 @@ void direct_on_pong(struct peer *p, int fd, const struct sockaddr_storage *from,
 
 void direct_note_rx(struct peer *p, int fd, const struct sockaddr_storage *from)
 {
-	struct direct_path *s = (struct direct_path *)slot_by_path(p, fd, from);
+	struct direct_path *s = (struct direct_path *)direct_slot_by_path(p, fd, from);
 
 	if (s) {
 		s->rx_packets++;
-	}
-}
-
-/* ---- sending ---- */
-
-/* RTT for comparisons: unmeasured paths sort last. */
-static uint32_t rtt_key(const struct direct_path *s)
-{
-	return s->mon.srtt_us ? s->mon.srtt_us : UINT32_MAX;
-}
-
-/* Failover's path: the one in use while it answers, else the live path
- * with the lowest RTT. -1 when no path is UP. */
-static int best_path(const struct peer *p, uint64_t now_us)
-{
-	const struct direct *dp = &p->dp;
-	int best = -1;
-
-	if (dp->active >= 0 && dp->paths[dp->active].is_up &&
-	    pathmon_state(&dp->paths[dp->active].mon, now_us) == PATHMON_UP) {
-		return dp->active;
-	}
-	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
-		const struct direct_path *s = &dp->paths[i];
-
-		if (s->is_up && pathmon_state(&s->mon, now_us) == PATHMON_UP &&
-		    (best < 0 || rtt_key(s) < rtt_key(&dp->paths[best]))) {
-			best = i;
-		}
-	}
-	return best;
-}
-
-/* best_path, remembered (and logged when it moves with several uplinks). */
-static int choose_active(struct peer *p, uint64_t now_us)
-{
-	struct direct *dp = &p->dp;
-	int best = best_path(p, now_us);
-
-	if (best >= 0 && best != dp->active && is_multi(p)) {
-		char a[ADDR_TEXT_MAX], tag[64];
-
-		log_info("peer %s: traffic on path %s%s", peer_name(p),
-			 addr_format((const struct sockaddr *)&dp->paths[best].addr, a, sizeof(a)),
-			 path_tag(p, &dp->paths[best], tag, sizeof(tag)));
-	}
-	dp->active = best;
-	return best;
-}
-
-static int add_dst(struct direct_path *s, int n, int fds[], const struct sockaddr_storage *dsts[])
-{
-	fds[n] = s->fd;
-	dsts[n] = &s->addr;
-	s->tx_packets++;
-	return n + 1;
-}
-
-static int add_relay(struct peer *p, int n, int fds[], const struct sockaddr_storage *dsts[])
-{
-	fds[n] = uplink_ctl_fd(p->cl);
-	dsts[n] = &p->relay;
-	return n + 1;
-}
-
-static int route_failover(struct peer *p, uint64_t now_us, int fds[],
-			  const struct sockaddr_storage *dsts[])
-{
-	struct direct *dp = &p->dp;
-	int a = choose_active(p, now_us);
-
-	if (a >= 0) {
-		return add_dst(&dp->paths[a], 0, fds, dsts);
-	}
-	/* No path answers: one in doubt (or dead, not yet noticed by the
-	 * timer) goes on carrying, with the relay beside it; the receiver
-	 * drops duplicates. */
-	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
-		if (dp->paths[i].is_up) {
-			dp->dup_tx++;
-			return add_relay(p, add_dst(&dp->paths[i], 0, fds, dsts), fds, dsts);
-		}
-	}
-	return add_relay(p, 0, fds, dsts);
-}
-
-/* Every path up (in doubt too), and the relay while fewer than two answer. */
-static int route_redundant(struct peer *p, uint64_t now_us, int fds[],
-			   const struct sockaddr_storage *dsts[])
-{
-	int n = 0, answering = 0;
-
-	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
-		struct direct_path *s = &p->dp.paths[i];
-
-		if (s->is_up) {
-			n = add_dst(s, n, fds, dsts);
-			answering += pathmon_state(&s->mon, now_us) == PATHMON_UP;
-		}
-	}
-	if (answering < 2) {
-		n = add_relay(p, n, fds, dsts);
-	}
-	return n;
-}
-
-/* The answering paths spread by nat/pathsched (weights from their pings);
- * failover below two. */
-static int route_balance(struct peer *p, uint64_t now_us, int fds[],
-			 const struct sockaddr_storage *dsts[])
-{
-	struct direct *dp = &p->dp;
-	int64_t weight[DIRECT_PATHS_MAX], credit[DIRECT_PATHS_MAX];
-	int live = 0, k;
-
-	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
-		struct direct_path *s = &dp->paths[i];
-
-		weight[i] = 0;
-		credit[i] = s->wrr;
-		if (s->is_up && pathmon_state(&s->mon, now_us) == PATHMON_UP) {
-			weight[i] = pathsched_weight(pathmon_loss(&s->mon, now_us), s->mon.srtt_us);
-			live++;
-		}
-	}
-	if (live < 2) {
-		return route_failover(p, now_us, fds, dsts);
-	}
-	k = pathsched_pick(credit, weight, DIRECT_PATHS_MAX);
-	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
-		dp->paths[i].wrr = credit[i];
-	}
-	return add_dst(&dp->paths[k], 0, fds, dsts);
-}
-
-int direct_route(struct peer *p, uint8_t mode, uint64_t now_us, int fds[DIRECT_ROUTE_MAX],
-		 const struct sockaddr_storage *dsts[DIRECT_ROUTE_MAX])
-{
-	switch (mode) {
-	case FRAME_MULTIPATH_REDUNDANT:
-		return route_redundant(p, now_us, fds, dsts);
-	case FRAME_MULTIPATH_BALANCE:
-		return route_balance(p, now_us, fds, dsts);
-	default:
-		return route_failover(p, now_us, fds, dsts);
 	}
 }
 
@@ -842,7 +668,7 @@ static uint64_t tick_slot(struct peer *p, struct direct_path *s, uint64_t now_us
 					 peer_name(p),
 					 direct_any_up(p) && p->dp.active >= 0 ? "another path"
 									       : "the relay",
-					 path_tag(p, s, tag, sizeof(tag)));
+					 direct_path_tag(p, s, tag, sizeof(tag)));
 			}
 			if (pathmon_ping_due(&s->mon, now_us)) {
 				send_ping(p, &s->mon, s->fd, &s->addr, now_us);
@@ -947,75 +773,4 @@ void direct_on_uplinks(struct peer *p, uint64_t now_us)
 	if (session_up(p)) {
 		tick(p, now_us);
 	}
-}
-
-void direct_report(const struct peer *p, uint64_t now_us, struct direct_report *out)
-{
-	const struct direct *dp = &p->dp;
-	const struct direct_path *s = NULL;
-
-	memset(out, 0, sizeof(*out));
-	if (dp->active >= 0 && dp->paths[dp->active].is_up) {
-		s = &dp->paths[dp->active];
-	}
-	for (int i = 0; i < DIRECT_PATHS_MAX && !s; i++) {
-		if (dp->paths[i].is_up) {
-			s = &dp->paths[i];
-		}
-	}
-	out->kind = s ? DIRECT_KIND_DIRECT : DIRECT_KIND_RELAY;
-	out->relay_rtt_ms = pathmon_rtt_ms(&dp->relay_mon);
-	out->relay_loss = pathmon_loss(&dp->relay_mon, now_us);
-	if (s) {
-		out->rtt_ms = pathmon_rtt_ms(&s->mon);
-		out->loss = pathmon_loss(&s->mon, now_us);
-		out->addr = s->addr;
-	} else {
-		out->rtt_ms = out->relay_rtt_ms;
-		out->loss = out->relay_loss;
-	}
-	out->strategy =
-		dp->attempts || s ? punch_strategy_name(s ? s->strategy : dp->strategy) : "none";
-	out->since_wall_us = dp->since_wall_us;
-	out->upgrades = dp->upgrades;
-	out->fallbacks = dp->fallbacks;
-	out->attempts = dp->attempts;
-}
-
-size_t direct_paths_report(const struct peer *p, uint64_t now_us, struct direct_path_report *out,
-			   size_t max)
-{
-	const struct direct *dp = &p->dp;
-	int active = best_path(p, now_us);
-	size_t n = 0;
-
-	for (int i = 0; i < DIRECT_PATHS_MAX && n < max; i++) {
-		const struct direct_path *s = &dp->paths[i];
-		struct direct_path_report *r = &out[n];
-
-		if (!s->is_used) {
-			continue;
-		}
-		memset(r, 0, sizeof(*r));
-		r->uplink = s->uplink;
-		r->peer_uplink = s->peer_uplink;
-		r->state = !s->is_up					  ? "down"
-			   : pathmon_state(&s->mon, now_us) == PATHMON_UP ? "up"
-									  : "doubt";
-		r->is_active = active == i;
-		if (s->is_up) {
-			r->rtt_ms = pathmon_rtt_ms(&s->mon);
-			r->loss = pathmon_loss(&s->mon, now_us);
-			r->addr = s->addr;
-		}
-		r->strategy = s->attempts || s->is_up ? punch_strategy_name(s->strategy) : "none";
-		r->since_wall_us = s->since_wall_us;
-		r->tx_packets = s->tx_packets;
-		r->rx_packets = s->rx_packets;
-		r->upgrades = s->upgrades;
-		r->fallbacks = s->fallbacks;
-		r->attempts = s->attempts;
-		n++;
-	}
-	return n;
 }

@@ -160,6 +160,15 @@ void direct_report(const struct peer *p, uint64_t now_us, struct direct_report *
 size_t direct_paths_report(const struct peer *p, uint64_t now_us, struct direct_path_report *out,
 			   size_t max);
 
+/* For direct.c and pathsel.c: several uplinks on either side (log lines
+ * then name a path's uplinks); " (uplink NAME -> its N)" for s, or "";
+ * the path up on (fd, from), or NULL. */
+bool direct_is_multi(const struct peer *p);
+const char *direct_path_tag(const struct peer *p, const struct direct_path *s, char *buf,
+			    size_t len);
+const struct direct_path *direct_slot_by_path(const struct peer *p, int fd,
+					      const struct sockaddr_storage *from);
+
 /* Seal f in p's session and queue it on fd to dst. */
 int direct_seal_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
 		   const struct frame *f, uint64_t now_us);
