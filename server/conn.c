@@ -8,6 +8,7 @@
  * authenticated input changes a client's state. Must not: parse wire bytes
  * by hand beyond the receiver index, allocate per packet. */
 #include "conn.h"
+#include "connuplink.h"
 
 #include "common/addr.h"
 #include "common/compiler.h"
@@ -27,9 +28,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-/* cn->rx_uplink of a packet from the main address (not a secondary uplink). */
-#define CONN_RX_MAIN REGISTRY_UPLINK_NONE
 
 static const char *const drop_names[CONN_DROP_COUNT] = {
 	[CONN_DROP_BAD_MAC1] = "bad_mac1",
@@ -483,115 +481,14 @@ static void note_address(struct registry_client *c, const struct listener_sock *
 	c->sock = sock;
 }
 
-/* ---- uplinks (PROTOCOL.md "Multipath (server)") ---- */
-
-/* What a packet's REGISTER frame says, read before its frames are handled. */
-struct peeked {
-	bool has_reg;
-	struct frame_register reg; /* the first REGISTER */
-};
-
-static void peek_registers(struct conn *cn, size_t len, struct peeked *pk)
-{
-	struct frame_reader fr;
-	struct frame f;
-
-	memset(pk, 0, sizeof(*pk));
-	frame_reader_init(&fr, cn->rx_pt, len);
-	/* A malformed packet is dropped and counted by handle_frames. */
-	while (frame_read_next(&fr, &f) == 1) {
-		if (f.type != FRAME_REGISTER) {
-			continue;
-		}
-		if (!pk->has_reg) {
-			pk->has_reg = true;
-			pk->reg = f.u.reg;
-		}
-	}
-}
-
-static const char *uplink_name(const char *name)
-{
-	return name[0] ? name : "-";
-}
-
-static void drop_uplink(struct conn *cn, struct registry_client *c, unsigned u, const char *why)
-{
-	log_info("client %s: uplink %u (%s) gone: %s", c->id, u, uplink_name(c->uplinks[u].name),
-		 why);
-	registry_uplink_del(c, u);
-	cn->uplinks_changed = true;
-}
-
-/* Which of c's uplinks sent this packet: CONN_RX_MAIN for the main
- * address, else a secondary uplink's id. A REGISTER is the main uplink's
- * when it comes from the main address, names the main uplink (which moved:
- * NAT rebinding), or is the first packet of a new session (is_fresh);
- * otherwise it registers the uplink it names from this address. A packet
- * without one is a present secondary uplink's when its address and socket
- * are that uplink's, else the main one's. An address now claimed by another
- * uplink (or by the main one) is taken from the uplink that had it. */
-static unsigned classify(struct conn *cn, struct registry_client *c,
-			 const struct listener_sock *sock, const struct sockaddr *from,
-			 const struct peeked *pk, bool is_fresh)
-{
-	unsigned had = registry_uplink_find(c, sock, from);
-	bool is_main = c->addr_len != 0 && c->sock == sock &&
-		       addr_equal(from, (const struct sockaddr *)&c->addr);
-	unsigned u = had == REGISTRY_UPLINK_NONE ? CONN_RX_MAIN : had;
-
-	if (pk->has_reg) {
-		u = is_main || is_fresh || pk->reg.uplink_id == c->main_uplink ? CONN_RX_MAIN
-									       : pk->reg.uplink_id;
-	}
-	if (had != REGISTRY_UPLINK_NONE && had != u) {
-		drop_uplink(cn, c, had,
-			    u == CONN_RX_MAIN ? "its address is the main one now"
-					      : "address reused");
-	}
-	return u;
-}
-
-/* Note a packet of secondary uplink u; log when it appears or moves. */
-static void note_uplink(struct conn *cn, struct registry_client *c, unsigned u,
-			const struct listener_sock *sock, const struct sockaddr *from,
-			const struct peeked *pk, uint64_t now_us)
-{
-	const struct frame_register *reg = pk->has_reg ? &pk->reg : NULL;
-	const struct registry_uplink *up = &c->uplinks[u];
-	char text[ADDR_TEXT_MAX];
-	enum registry_uplink_change ch = registry_uplink_note(c, u, sock, from, reg, now_us);
-
-	if (ch == REGISTRY_UPLINK_SAME) {
-		return;
-	}
-	if (ch == REGISTRY_UPLINK_ADDED) {
-		cn->uplinks_changed = true;
-	}
-	log_info("client %s: uplink %u (%s) addr=%s nat=%s", c->id, u, uplink_name(up->name),
-		 addr_format((const struct sockaddr *)&up->addr, text, sizeof(text)),
-		 conn_natclass_name(up->natclass));
-}
-
-/* Secondary uplinks silent for CONN_OFFLINE_INTERVALS keepalive intervals go. */
-static void expire_uplinks(struct conn *cn, struct registry_client *c, uint64_t now_us)
-{
-	uint8_t silent =
-		registry_uplink_silent(c, now_us, CONN_OFFLINE_INTERVALS * keepalive_us(cn));
-
-	for (unsigned u = 0; silent != 0 && u < WIRE_UPLINKS_MAX; u++) {
-		if (silent & (1u << u)) {
-			drop_uplink(cn, c, u, "silent");
-		}
-	}
-}
+/* ---- transport (uplinks: connuplink.c) ---- */
 
 static void on_transport(struct conn *cn, struct listener_sock *sock, const uint8_t *buf,
 			 size_t len, const struct sockaddr *from, uint64_t now_us)
 {
 	uint32_t idx = read_be32(buf + WIRE_MSG_TYPE_LEN);
 	struct registry_client *c;
-	struct peeked pk;
+	struct connuplink_peek pk;
 	size_t pt_len = 0;
 	bool is_fresh;
 
@@ -607,7 +504,7 @@ static void on_transport(struct conn *cn, struct listener_sock *sock, const uint
 	if (is_fresh) {
 		c->fresh_index = 0;
 	}
-	peek_registers(cn, pt_len, &pk);
+	connuplink_peek(cn, pt_len, &pk);
 	is_fresh = is_fresh && pk.has_reg;
 	if (is_fresh && registry_uplink_clear(c) != 0) {
 		log_info("client %s: new session, uplinks dropped until registered again", c->id);
@@ -615,13 +512,13 @@ static void on_transport(struct conn *cn, struct listener_sock *sock, const uint
 	}
 	cn->rx_sock = sock;
 	cn->rx_from = from;
-	cn->rx_uplink = classify(cn, c, sock, from, &pk, is_fresh);
+	cn->rx_uplink = connuplink_classify(cn, c, sock, from, &pk, is_fresh);
 	if (cn->rx_uplink == CONN_RX_MAIN) {
 		note_address(c, sock, from);
 		c->uplinks[c->main_uplink].last_rx_us = now_us;
 		c->uplinks[c->main_uplink].rx_packets++;
 	} else {
-		note_uplink(cn, c, cn->rx_uplink, sock, from, &pk, now_us);
+		connuplink_note(cn, c, cn->rx_uplink, sock, from, &pk, now_us);
 	}
 	handle_frames(cn, c, pt_len, now_us);
 	cn->rx_sock = NULL;
@@ -892,7 +789,7 @@ static void tick_client(struct conn *cn, struct registry_client *c, uint64_t now
 	if (session_next_deadline_us(c->session) <= now_us) {
 		session_due(cn, c, now_us);
 	}
-	expire_uplinks(cn, c, now_us);
+	connuplink_expire(cn, c, now_us);
 	if (c->is_online && is_silent(cn, c, now_us)) {
 		c->is_online = false;
 		log_info("client %s: offline silent_s=%llu", c->id,
