@@ -91,7 +91,8 @@ static bool add_uplinks(cJSON *o, const struct restapi_client *c)
 		     (u->last_seen_ms_ago == UINT64_MAX
 			      ? cJSON_AddNullToObject(j, "last_seen_ms_ago")
 			      : cJSON_AddNumberToObject(j, "last_seen_ms_ago",
-							(double)u->last_seen_ms_ago));
+							(double)u->last_seen_ms_ago)) &&
+		     cJSON_AddNumberToObject(j, "rx_packets", (double)u->rx_packets);
 	}
 	return ok;
 }

@@ -33,6 +33,7 @@ struct restapi_uplink {
 	char addr[64];		     /* mapped address, "" when unknown */
 	const char *natclass;
 	uint64_t last_seen_ms_ago; /* UINT64_MAX: never */
+	uint64_t rx_packets;	   /* authenticated packets from it */
 };
 
 /* One uplink pair between a client and a peer the server knows of. */

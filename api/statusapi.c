@@ -85,7 +85,9 @@ static bool add_uplink(cJSON *a, const struct statusapi_uplink *u)
 	       add_str_or_null(o, "local", u->local) &&
 	       cJSON_AddStringToObject(o, "nat", u->nat_class) &&
 	       add_str_or_null(o, "mapped", u->mapped) &&
-	       cJSON_AddNumberToObject(o, "rx_packets", (double)u->rx_packets);
+	       cJSON_AddNumberToObject(o, "rx_packets", (double)u->rx_packets) &&
+	       cJSON_AddNumberToObject(o, "tx_packets", (double)u->tx_packets) &&
+	       cJSON_AddNumberToObject(o, "tx_bytes", (double)u->tx_bytes);
 }
 
 static bool add_peer(cJSON *a, const struct statusapi_peer *p)

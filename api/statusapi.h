@@ -46,7 +46,7 @@ struct statusapi_uplink {
 	char local[64];			/* bound address, "" while closed */
 	const char *nat_class;		/* "unknown" until classified */
 	char mapped[64];		/* "" while unknown */
-	uint64_t rx_packets;
+	uint64_t rx_packets, tx_packets, tx_bytes;
 };
 
 struct statusapi_peer {

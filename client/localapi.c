@@ -82,6 +82,8 @@ static void fill_uplinks(const struct client *cl, struct statusapi_status *out)
 				    sizeof(o->mapped));
 		}
 		o->rx_packets = i == 0 ? cl->ms.rx_packets : u->rx_packets;
+		o->tx_packets = u->tx_packets;
+		o->tx_bytes = u->tx_bytes;
 	}
 }
 

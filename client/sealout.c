@@ -39,7 +39,7 @@ int sealout_frame_fd(struct client *cl, int fd, struct session *s,
 	if (rc != 0) {
 		return rc;
 	}
-	return mainsock_send(&cl->ms, fd, dst, cl->pkt, out_len);
+	return sealout_raw_fd(cl, fd, dst, cl->pkt, out_len);
 }
 
 int sealout_raw(struct client *cl, const struct sockaddr_storage *dst, const uint8_t *msg,
@@ -51,5 +51,13 @@ int sealout_raw(struct client *cl, const struct sockaddr_storage *dst, const uin
 int sealout_raw_fd(struct client *cl, int fd, const struct sockaddr_storage *dst,
 		   const uint8_t *msg, size_t len)
 {
-	return mainsock_send(&cl->ms, fd, dst, msg, len);
+	int rc = mainsock_send(&cl->ms, fd, dst, msg, len);
+	struct uplink *u;
+
+	/* Per-uplink counters (status): spray sockets belong to none. */
+	if (rc == 0 && (u = uplink_by_fd(cl, fd)) != NULL) {
+		u->tx_packets++;
+		u->tx_bytes += len;
+	}
+	return rc;
 }

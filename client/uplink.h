@@ -47,6 +47,8 @@ struct uplink {
 	uint64_t next_open_us;
 	uint64_t next_register_us;
 	uint64_t rx_packets;
+	uint64_t tx_packets; /* sealed by sealout on its socket (queued) */
+	uint64_t tx_bytes;
 	uint64_t registers;
 	uint64_t open_failures;
 	bool *alive; /* set while its receive callback runs: cleared on close */

@@ -167,6 +167,7 @@ static void fill_uplinks(const struct registry_client *c, struct restapi_client 
 	snprintf(u->name, sizeof(u->name), "%s", c->uplinks[c->main_uplink].name);
 	snprintf(u->addr, sizeof(u->addr), "%s", out->addr);
 	u->last_seen_ms_ago = ms_ago(now_us, c->uplinks[c->main_uplink].last_rx_us);
+	u->rx_packets = c->uplinks[c->main_uplink].rx_packets;
 	for (unsigned i = 0; i < WIRE_UPLINKS_MAX && out->n_uplinks < RESTAPI_UPLINKS_MAX; i++) {
 		const struct registry_uplink *up = &c->uplinks[i];
 
@@ -179,6 +180,7 @@ static void fill_uplinks(const struct registry_client *c, struct restapi_client 
 		addr_format((const struct sockaddr *)&up->addr, u->addr, sizeof(u->addr));
 		u->natclass = conn_natclass_name(up->natclass);
 		u->last_seen_ms_ago = ms_ago(now_us, up->last_rx_us);
+		u->rx_packets = up->rx_packets;
 	}
 }
 
