@@ -10,7 +10,8 @@
 #     lte2 (status server.uplink 1; the server logs the session on uplink 1),
 #     and it gets a direct path to gcs from lte2.
 #  2. lte1 healed: it registers as a second uplink (status: mapped on nata)
-#     and gets its own direct path, without a restart.
+#     and gets its own direct path, without a restart; the server's API
+#     lists both uplinks (lte2 the main one) and both direct uplink pairs.
 #  3. lte2 (carrying the session) cut: the session moves back to lte1
 #     (server.uplink 0) within 10 s, the stream goes on over lte1.
 #  4. The stream lost nothing and the app saw no duplicate.
@@ -26,7 +27,8 @@ at() { awk -v t="$(date +%s%3N)" -v t0="$T0" 'BEGIN { printf "%5.1f s", (t - t0)
 lab_keys server drone gcs
 cat >"$LAB_DIR/routes.conf" <<CONF
 server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; keepalive_s = 5; };
+          key_file = "server.key"; keepalive_s = 5;
+          api = { listen = "127.0.0.1:7480"; tokens = ["uplink-ctl-test-token-0123"]; }; };
 clients: { drone = { key = "$(lab_pub drone)"; }; gcs = { key = "$(lab_pub gcs)"; }; };
 flows: (
   { name = "red"; proto = "udp"; port = 14550; from = ["drone"]; to = ["gcs"];
@@ -52,6 +54,18 @@ print(eval(sys.argv[1]))' "$2" 2>/dev/null || true
 session_on() { [ "$(status_field drone 'j["server"]["session"], j["server"]["uplink"]')" = "('up', $1)" ]; }
 path_up() { # UPLINK: the drone has a direct path to gcs from that uplink
 	[ "$(status_field drone '[x["state"] for p in j["peers"] if p["peer"] == "gcs" for x in p["paths"] if x["uplink"] == '"$1"']')" = "['up']" ]
+}
+# api_uplinks: the drone's uplinks in the server's API, "ID@NAT_PUBLIC_IP" in
+# id order, and its uplink pairs to gcs that are direct ("U/PU").
+api_uplinks() {
+	lab_exec srv curl -s -H "Authorization: Bearer uplink-ctl-test-token-0123" \
+		"http://127.0.0.1:7480/api/v1/clients/drone" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+ups = sorted(j["uplinks"], key=lambda u: u["id"])
+print(" ".join("%d@%s" % (u["id"], (u["address"] or "-").split(":")[0]) for u in ups), end=" ")
+print(" ".join(sorted("%d/%d" % (x["uplink"], x["peer_uplink"]) for p in j["paths"]
+                      if p["peer"] == "gcs" for x in p["paths"] if x["kind"] == "direct")))' 2>/dev/null || true
 }
 mapped_on() { # UPLINK NAT
 	[[ "$(status_field drone '[u["mapped"] for u in j["uplinks"] if u["id"] == '"$1"'][0]')" == "$(lab_nat_public "$2")":* ]]
@@ -86,6 +100,9 @@ wait_until 20 mapped_on 0 nata || fail "step 2: lte1 not registered via nata aft
 wait_until 30 path_up 0 || fail "step 2: lte1 got no direct path after healing"
 echo "  $(at) lte1 healed: registered and direct after $(($(date +%s%3N) - t)) ms"
 session_on 1 || fail "step 2: the session left lte2 while it worked"
+api_both() { [ "$(api_uplinks)" = "0@198.51.100.1 1@198.51.100.2 0/0 1/0" ]; }
+wait_until 10 api_both || fail "step 2: the server API shows the drone's uplinks and direct pairs as \"$(api_uplinks)\", want \"0@198.51.100.1 1@198.51.100.2 0/0 1/0\""
+echo "  $(at) server API: uplinks and direct pairs $(api_uplinks)"
 
 # --- 3. the uplink carrying the session goes: the session moves --------------------
 sleep 1
