@@ -254,6 +254,16 @@ static size_t gso_group(const struct udpio_txq *q, size_t k, int fd)
 	return n;
 }
 
+/* Linux (udp_send_skb) refuses a GSO send itself with EINVAL (segments too
+ * big or too many, checksums off) or EIO (a device that cannot checksum, or
+ * xfrm). Other errors are about the destination or the route (EACCES,
+ * ENETUNREACH while an uplink's interface is down...) and say nothing about
+ * GSO. */
+static bool is_gso_refusal(int err)
+{
+	return err == EINVAL || err == EIO;
+}
+
 /* Send up to UDPIO_BATCH messages of queued entries that share the first
  * one's fd. Returns how many entries left the queue, or -EAGAIN. */
 static int flush_run(struct udpio_txq *q)
@@ -267,7 +277,7 @@ static int flush_run(struct udpio_txq *q)
 	size_t per_msg[UDPIO_BATCH];
 	int fd = q->ents[q->head].fd;
 	size_t k = 0, m = 0, v = 0;
-	int n;
+	int n, err;
 
 	memset(msgs, 0, sizeof(msgs));
 	while (m < UDPIO_BATCH && k < q->n) {
@@ -310,19 +320,21 @@ static int flush_run(struct udpio_txq *q)
 	do {
 		n = sendmmsg(fd, msgs, (unsigned)m, 0);
 	} while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+	err = n < 0 ? errno : 0;
+	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)) {
 		return -EAGAIN;
 	}
-	if (n <= 0 && per_msg[0] > 1 && !q->is_gso_off) {
-		/* No GSO here (old kernel, a device without checksum offload):
-		 * send one datagram per message from now on. */
+	if (n <= 0 && per_msg[0] > 1 && !q->is_gso_off && is_gso_refusal(err)) {
+		/* No GSO here (a device without checksum offload): send one
+		 * datagram per message from now on. */
 		q->is_gso_off = true;
 		return 0;
 	}
 	if (n <= 0) {
-		/* The first datagram was refused (unreachable, too big...): drop it, go on. */
-		q->send_errors++;
-		return 1;
+		/* The first message was refused (unreachable, down, too big...):
+		 * drop it, all its datagrams (one fd, one destination), go on. */
+		q->send_errors += per_msg[0];
+		return (int)per_msg[0];
 	}
 	k = 0;
 	for (int i = 0; i < n; i++) {

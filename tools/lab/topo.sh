@@ -45,6 +45,11 @@
 #   lab_uplink NAME NAT LAN_IP         one more uplink for host NAME, behind another
 #                                      router (eth1, eth2...): sockets bound to LAN_IP
 #                                      leave through it (source routing), for multipath
+#   lab_uplink_relink NAME NAT LAN_IP IFACE
+#                                      after `ip link del IFACE` in NAME (an uplink of
+#                                      lab_uplink unplugged), the link again: same name and
+#                                      address behind NAT, a new index and MAC, and its
+#                                      table 100+N default route (the ip rule outlived it)
 #   lab_nat_public NAT                 print the router's public address
 #   lab_ns NAME                        print the namespace name (P<name>)
 #   lab_exec NAME CMD...               run CMD inside the namespace
@@ -498,6 +503,25 @@ lab_uplink() {
 	LAB_HOST_NATS[$name]+=" $nat"
 	ip -n "$ns" route add default via "$gw" dev "eth$n" table $((100 + n))
 	ip -n "$ns" rule add from "$ip" table $((100 + n))
+}
+
+# lab_uplink_relink NAME NAT LAN_IP IFACE: re-plug uplink IFACE (ethN) of
+# host NAME after it was deleted: the veth to NAT's LAN again, IFACE and
+# LAN_IP as before (the kernel gives it a new index), and the default route
+# of table 100+N. Routes the caller added itself are its own to re-add.
+lab_uplink_relink() {
+	local name=$1 nat=$2 ip=$3 iface=$4 n ns gw
+	[ $# -eq 4 ] || topo_die "usage: lab_uplink_relink NAME NAT LAN_IP IFACE" || return 1
+	[[ $iface =~ ^eth([1-9][0-9]*)$ ]] ||
+		topo_die "lab_uplink_relink: \"$iface\" is not an uplink (eth1, eth2...)" || return 1
+	n=${BASH_REMATCH[1]}
+	[[ "${LAB_HOST_NATS[$name]:-} " == *" $nat "* ]] ||
+		topo_die "lab_uplink_relink: $name has no uplink behind $nat" || return 1
+	ns=$(lab_ns "$name")
+	! ip -n "$ns" link show "$iface" >/dev/null 2>&1 ||
+		topo_die "lab_uplink_relink: $name still has $iface" || return 1
+	gw=$(topo_host_link "$name" "$nat" "$ip" "$iface") || return 1
+	ip -n "$ns" route add default via "$gw" dev "$iface" table $((100 + n))
 }
 
 # --- impairments ------------------------------------------------------------------

@@ -318,6 +318,48 @@ static void test_udpio_a_full_socket_does_not_block_the_others(void **state)
 	close(free_[1]);
 }
 
+/* A GSO run the kernel refuses for its destination (here a broadcast
+ * without SO_BROADCAST: EACCES; an uplink whose interface is down gets
+ * ENETUNREACH) is dropped and counted; GSO stays on for the runs after it,
+ * as the kernel did not refuse GSO itself. */
+static void test_udpio_a_refused_run_does_not_turn_gso_off(void **state)
+{
+	struct sockaddr_storage a_addr, b_addr, bcast;
+	socklen_t a_len, b_len, bcast_len;
+	int a = open_loopback(&a_addr, &a_len);
+	int b = open_loopback(&b_addr, &b_len);
+	struct udpio_txq q;
+	uint8_t msg[100], buf[200];
+	int got = 0;
+
+	(void)state;
+	memset(msg, 'x', sizeof(msg));
+	assert_int_equal(addr_parse("255.255.255.255:9", &bcast, &bcast_len), 0);
+	assert_int_equal(udpio_txq_init(&q, 16), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(udpio_txq_send(&q, a, (struct sockaddr *)&bcast, bcast_len, msg,
+						sizeof(msg)),
+				 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(
+			udpio_txq_send(&q, a, (struct sockaddr *)&b_addr, b_len, msg, sizeof(msg)),
+			0);
+	}
+	assert_true(udpio_txq_flush(&q));
+	assert_int_equal(q.n, 0);
+	assert_int_equal(q.send_errors, 3);
+	assert_false(q.is_gso_off);
+	wait_readable(b);
+	while (recv(b, buf, sizeof(buf), MSG_DONTWAIT) == (ssize_t)sizeof(msg)) {
+		got++;
+	}
+	assert_int_equal(got, 2);
+	udpio_txq_fini(&q);
+	close(a);
+	close(b);
+}
+
 static void test_udpio_refuses_datagrams_larger_than_a_buffer(void **state)
 {
 	static uint8_t big[UDPIO_BUF_SIZE + 1];
@@ -360,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_udpio_rx_next_cuts_runs_at_the_segment_size),
 		cmocka_unit_test(test_udpio_counts_pushes_into_a_full_queue),
 		cmocka_unit_test(test_udpio_a_full_socket_does_not_block_the_others),
+		cmocka_unit_test(test_udpio_a_refused_run_does_not_turn_gso_off),
 		cmocka_unit_test(test_udpio_refuses_datagrams_larger_than_a_buffer),
 		cmocka_unit_test(test_udpio_open_names_the_address_when_bind_fails),
 	};
