@@ -97,7 +97,7 @@ uint8_t uplink_next_ctl(const struct client *cl)
 
 bool uplink_is_open(const struct client *cl, uint8_t id)
 {
-	return id == 0 || uplink_send_fd(cl, id) >= 0;
+	return id == 0 ? !cl->up[0].is_gone : uplink_send_fd(cl, id) >= 0;
 }
 
 uint8_t uplink_open_mask(const struct client *cl)
@@ -275,13 +275,27 @@ static void check_interface(struct uplink *u, uint64_t now_us)
 	if (mainsock_reopen(&cl->ms, cl->ini, &d) != 0) {
 		log_warn("uplink %s: cannot reopen the main socket (%s); retrying", u->name, d.msg);
 		u->ifindex = 0; /* try again at the next check */
+		if (!u->is_gone) {
+			/* Down like a closed uplink: no paths on it, and the
+			 * server session moves when it ran on it. */
+			u->is_gone = true;
+			if (cl->ctl == 0) {
+				srvconn_on_ctl_down(cl, now_us);
+			}
+		}
 		return;
 	}
+	u->is_gone = false;
 	u->ifindex = idx;
 	u->local = cl->ms.local;
-	/* Where are we now: a new mapping rebinds the relay and registers. */
+	/* Where are we now: a new mapping rebinds the relay and registers
+	 * (uplink 0 as another uplink when the session moved away). */
 	natwatch_probe_now(&u->nw, now_us);
-	srvconn_ping_now(cl, now_us);
+	if (cl->ctl == 0) {
+		srvconn_ping_now(cl, now_us);
+	} else {
+		uplink_reregister(cl, 0, now_us);
+	}
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)

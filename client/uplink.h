@@ -43,6 +43,7 @@ struct uplink {
 	struct natwatch nw;
 	struct sockaddr_storage local;
 	unsigned ifindex;	/* interface uplinks: the index the socket is bound to */
+	bool is_gone;		/* uplink 0: its interface is gone (the main socket stays) */
 	uint64_t next_check_us; /* interface uplinks: next ifindex check */
 	uint64_t next_open_us;
 	uint64_t next_register_us;
