@@ -427,7 +427,8 @@ bool direct_is_path(const struct peer *p, int fd, const struct sockaddr_storage 
 
 static bool from_relay(const struct peer *p, int fd, const struct sockaddr_storage *from)
 {
-	return fd == uplink_ctl_fd(p->cl) &&
+	/* The relay answers on whichever of our uplinks it heard last. */
+	return uplink_by_fd(p->cl, fd) != NULL &&
 	       addr_equal((const struct sockaddr *)&p->relay, (const struct sockaddr *)from);
 }
 

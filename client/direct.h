@@ -39,8 +39,9 @@ struct xsock;
 #define DIRECT_STATS_FIRST_US 2000000ull  /* first PATH_STATS after the session is up */
 /* Direct paths per peer: one per pair (our uplink, its uplink), at most. */
 #define DIRECT_PATHS_MAX 8
-/* Destinations direct_route may return: every path and the relay. */
-#define DIRECT_ROUTE_MAX (DIRECT_PATHS_MAX + 1)
+/* Destinations direct_route may return: every path, and the relay from
+ * every uplink. */
+#define DIRECT_ROUTE_MAX (DIRECT_PATHS_MAX + WIRE_UPLINKS_MAX)
 
 enum direct_kind { DIRECT_KIND_RELAY = 0, DIRECT_KIND_DIRECT };
 

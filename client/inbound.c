@@ -115,7 +115,7 @@ static void on_transport(struct client *cl, int fd, const uint8_t *buf, size_t l
 	/* demux checked the size and type: the receiver index follows them. */
 	owner = idxmap_find(&cl->idx, wire_get_u32(buf + WIRE_MSG_TYPE_LEN), &kind);
 	if (kind == IDXMAP_SERVER) {
-		srvconn_on_transport(cl, buf, len, now_us);
+		srvconn_on_transport(cl, fd, buf, len, now_us);
 	} else if (kind == IDXMAP_PEER) {
 		peer_on_transport(owner, fd, buf, len, from, now_us);
 	} else {

@@ -122,10 +122,12 @@ static int route_failover(struct peer *p, uint64_t now_us, int fds[],
 	return add_relay(p, 0, fds, dsts);
 }
 
-/* Every path up (in doubt too), and the relay while fewer than two answer. */
+/* Every path up (in doubt too), and the relay from every open uplink while
+ * fewer than two paths answer (the relay then survives an uplink too). */
 static int route_redundant(struct peer *p, uint64_t now_us, int fds[],
 			   const struct sockaddr_storage *dsts[])
 {
+	struct client *cl = p->cl;
 	int n = 0, answering = 0;
 
 	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
@@ -137,7 +139,13 @@ static int route_redundant(struct peer *p, uint64_t now_us, int fds[],
 		}
 	}
 	if (answering < 2) {
-		n = add_relay(p, n, fds, dsts);
+		for (uint8_t u = 0; u < cl->n_up; u++) {
+			if (uplink_is_open(cl, u)) {
+				fds[n] = uplink_send_fd(cl, u);
+				dsts[n] = &p->relay;
+				n++;
+			}
+		}
 	}
 	return n;
 }

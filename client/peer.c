@@ -44,8 +44,8 @@ struct peer *peer_find(struct client *cl, const char *name)
 struct peer *peer_find_by_addr(struct client *cl, int fd, const struct sockaddr_storage *addr)
 {
 	for (struct peer *p = cl->peers; p; p = p->next) {
-		if ((fd == uplink_ctl_fd(cl) && addr_equal((const struct sockaddr *)&p->relay,
-							   (const struct sockaddr *)addr)) ||
+		if ((uplink_by_fd(cl, fd) && addr_equal((const struct sockaddr *)&p->relay,
+							(const struct sockaddr *)addr)) ||
 		    direct_is_path(p, fd, addr)) {
 			return p;
 		}
@@ -158,7 +158,15 @@ static void send_bind(struct peer *p, uint64_t now_us)
 	f.u.relay_bind.peer = p->def.peer;
 	f.u.relay_bind.relay_port = p->def.relay_port;
 	f.u.relay_bind.flags = 0;
-	/* Sealed in the server session, sent to the relay port itself. */
+	/* Sealed in the server session, sent to the relay port itself, from
+	 * every open uplink (the relay then survives one going down); the
+	 * control uplink's last, so the relay forwards to it first. */
+	for (uint8_t u = 0; u < p->cl->n_up; u++) {
+		if (u != p->cl->ctl && uplink_is_open(p->cl, u)) {
+			(void)srvconn_send_fd(p->cl, uplink_send_fd(p->cl, u), &f, &p->relay,
+					      now_us);
+		}
+	}
 	(void)srvconn_send(p->cl, &f, &p->relay, now_us);
 	p->next_bind_us = now_us + (p->is_bound ? srvconn_keepalive_us(p->cl) : PEER_BIND_RETRY_US);
 }

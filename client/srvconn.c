@@ -487,7 +487,8 @@ static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
 	[FRAME_FLOW_JOIN_ACK] = on_flow_join_ack,
 };
 
-void srvconn_on_transport(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us)
+void srvconn_on_transport(struct client *cl, int fd, const uint8_t *buf, size_t len,
+			  uint64_t now_us)
 {
 	struct srvconn *sc = &cl->srv;
 	struct frame_reader fr;
@@ -501,8 +502,12 @@ void srvconn_on_transport(struct client *cl, const uint8_t *buf, size_t len, uin
 		return;
 	}
 	sc->rx_packets++;
-	sc->last_rx_us = now_us;
-	if (sc->is_awaiting_pong) {
+	/* Only what comes back on the control uplink proves the session's
+	 * path: relay-bind acks to other uplinks do not. */
+	if (fd == uplink_ctl_fd(cl)) {
+		sc->last_rx_us = now_us;
+	}
+	if (fd == uplink_ctl_fd(cl) && sc->is_awaiting_pong) {
 		sc->is_awaiting_pong = false;
 		sc->unanswered = 0;
 		sc->next_ping_us = now_us + srvconn_keepalive_us(cl);

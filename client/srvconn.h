@@ -90,7 +90,10 @@ int srvconn_send_fd(struct client *cl, int fd, const struct frame *f,
 /* Received on the main socket for one of the server session's indices. */
 void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us);
 void srvconn_on_cookie_reply(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us);
-void srvconn_on_transport(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us);
+/* fd: the socket it came on (-1: the main socket); only the control
+ * uplink's count as signs of the server session's life. */
+void srvconn_on_transport(struct client *cl, int fd, const uint8_t *buf, size_t len,
+			  uint64_t now_us);
 
 /* True if idx belongs to the server session (for idxmap_take). */
 bool srvconn_keeps_index(void *owner, uint32_t idx);

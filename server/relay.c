@@ -82,25 +82,50 @@ static bool is_for_server(const uint8_t *buf, size_t len)
 	return len >= WIRE_TRANSPORT_MIN_LEN && buf[0] == WIRE_MSG_TRANSPORT && (buf[4] & 0x80);
 }
 
+/* The endpoint of s matching from, or NULL. */
+static struct relay_endpoint *endpoint_of(struct relay_side *s, const struct sockaddr *from)
+{
+	for (unsigned i = 0; i < s->n_ep; i++) {
+		if (addr_equal(from, (const struct sockaddr *)&s->ep[i].addr)) {
+			return &s->ep[i];
+		}
+	}
+	return NULL;
+}
+
+/* The endpoint of s heard last (the client's uplink that works now). */
+static const struct relay_endpoint *latest_endpoint(const struct relay_side *s)
+{
+	const struct relay_endpoint *best = NULL;
+
+	for (unsigned i = 0; i < s->n_ep; i++) {
+		if (!best || s->ep[i].last_rx_us > best->last_rx_us) {
+			best = &s->ep[i];
+		}
+	}
+	return best;
+}
+
 static void forward(struct relay *rl, struct relay_side *s, const uint8_t *buf, size_t len,
 		    uint64_t now_us)
 {
 	struct relay_side *o = &s->pair->side[1 - s->index];
+	const struct relay_endpoint *to = latest_endpoint(o);
 
 	s->last_rx_us = now_us;
 	s->rx_packets++;
 	s->rx_bytes += len;
-	if (!o->is_bound || o->fd < 0) {
+	if (!to || o->fd < 0) {
 		rl->stats.drop_peer_unbound++;
 		s->drops++;
 		return;
 	}
-	if (now_us - o->last_rx_us > RELAY_SIDE_SILENT_US) {
+	if (now_us - to->last_rx_us > RELAY_SIDE_SILENT_US) {
 		rl->stats.drop_peer_silent++;
 		s->drops++;
 		return;
 	}
-	if (udpio_txq_send(&rl->txq, o->fd, (const struct sockaddr *)&o->bound, o->bound_len, buf,
+	if (udpio_txq_send(&rl->txq, o->fd, (const struct sockaddr *)&to->addr, to->len, buf,
 			   len) != 0) {
 		rl->stats.drop_txq_full++;
 		s->drops++;
@@ -119,10 +144,13 @@ static void handle(struct relay *rl, struct relay_side *s, const uint8_t *buf, s
 		}
 		return;
 	}
-	if (!s->is_bound || !addr_equal(from, (const struct sockaddr *)&s->bound)) {
+	struct relay_endpoint *ep = endpoint_of(s, from);
+
+	if (!ep) {
 		rl->stats.drop_unbound_src++;
 		return;
 	}
+	ep->last_rx_us = now_us;
 	forward(rl, s, buf, len, now_us);
 }
 
@@ -196,16 +224,41 @@ void relay_side_bind(struct relay_side *s, const struct sockaddr *from, uint64_t
 	char text[ADDR_TEXT_MAX];
 	struct relay_pair *p = s->pair;
 
+	struct relay_endpoint *ep = endpoint_of(s, from);
+
 	s->last_rx_us = now_us;
-	if (s->is_bound && addr_equal(from, (const struct sockaddr *)&s->bound)) {
+	if (ep) {
+		ep->last_rx_us = now_us;
 		return;
 	}
-	memset(&s->bound, 0, sizeof(s->bound));
-	s->bound_len = addr_len((const struct sockaddr_storage *)(const void *)from);
-	memcpy(&s->bound, from, s->bound_len);
+	/* A new address: another uplink of the client, or its mapping moved.
+	 * Endpoints silent too long go first; when all are in use, the one
+	 * heard least recently makes room. */
+	for (unsigned i = 0; i < s->n_ep;) {
+		if (now_us - s->ep[i].last_rx_us > RELAY_SIDE_SILENT_US) {
+			s->ep[i] = s->ep[--s->n_ep];
+		} else {
+			i++;
+		}
+	}
+	if (s->n_ep == RELAY_ENDPOINTS_MAX) {
+		unsigned old = 0;
+
+		for (unsigned i = 1; i < s->n_ep; i++) {
+			if (s->ep[i].last_rx_us < s->ep[old].last_rx_us) {
+				old = i;
+			}
+		}
+		s->ep[old] = s->ep[--s->n_ep];
+	}
+	ep = &s->ep[s->n_ep++];
+	memset(ep, 0, sizeof(*ep));
+	ep->len = addr_len((const struct sockaddr_storage *)(const void *)from);
+	memcpy(&ep->addr, from, ep->len);
+	ep->last_rx_us = now_us;
 	s->is_bound = true;
-	log_info("relay %s<->%s: %s bound %s port=%u", p->side[0].id, p->side[1].id, s->id,
-		 addr_format(from, text, sizeof(text)), (unsigned)s->port);
+	log_info("relay %s<->%s: %s bound %s port=%u endpoints=%u", p->side[0].id, p->side[1].id,
+		 s->id, addr_format(from, text, sizeof(text)), (unsigned)s->port, s->n_ep);
 }
 
 /* ---- pairs ---- */
@@ -238,7 +291,7 @@ static void side_close(struct relay *rl, struct relay_side *s)
 	s->fd = -1;
 	s->port = 0;
 	s->is_bound = false;
-	s->bound_len = 0;
+	s->n_ep = 0;
 }
 
 static void pair_close(struct relay_pair *p)

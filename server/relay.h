@@ -32,6 +32,16 @@ struct relay_ports {
 
 struct relay_pair;
 
+/* Addresses a side's client bound (RELAY_BIND): one per uplink of a client
+ * with several (DESIGN §5.5), so the pair survives one going down. */
+#define RELAY_ENDPOINTS_MAX 8
+
+struct relay_endpoint {
+	struct sockaddr_storage addr;
+	socklen_t len;
+	uint64_t last_rx_us; /* its last bind or datagram */
+};
+
 struct relay_side {
 	struct relay_pair *pair;   /* borrowed back-pointer */
 	int index;		   /* 0: relay_a side, 1: relay_b side */
@@ -39,10 +49,12 @@ struct relay_side {
 	int fd;			   /* -1 while the pair has no ports */
 	uint16_t port;
 	ev_io io;
-	struct sockaddr_storage bound; /* learnt from RELAY_BIND only */
-	socklen_t bound_len;
-	bool is_bound;
-	uint64_t last_rx_us; /* last datagram from the bound address */
+	/* Learnt from RELAY_BIND only. Datagrams from any of them are
+	 * forwarded; datagrams to the client go to the one heard last. */
+	struct relay_endpoint ep[RELAY_ENDPOINTS_MAX];
+	unsigned n_ep;
+	bool is_bound;	     /* n_ep > 0 */
+	uint64_t last_rx_us; /* last datagram from a bound address */
 	/* Peer traffic from the bound client through this side (for the API):
 	 * received, and of those dropped instead of forwarded. They survive a
 	 * port change of the pair, not the pair itself. */
