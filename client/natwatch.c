@@ -57,21 +57,17 @@ static int real_fd(const struct natwatch *nw)
 	return nw->fd < 0 ? nw->cl->ms.fd : nw->fd;
 }
 
-/* Tell who depends on the mapping or the class: the control uplink's is
- * the server session's and the relay's (relay binds, REGISTER); another
- * uplink registers itself again. */
+/* Tell who depends on the mapping or the class: every uplink binds the
+ * relay ports (a new mapping binds them again), and registers again: the
+ * control uplink's is the server session's REGISTER. */
 static void tell_changed(struct natwatch *nw, bool mapping, uint64_t now_us)
 {
 	struct client *cl = nw->cl;
 
-	if (nw->uplink != cl->ctl) {
-		uplink_reregister(cl, nw->uplink, now_us);
-		return;
-	}
 	if (mapping) {
 		peer_all_rebind(cl, now_us);
 	}
-	srvconn_reregister(cl, now_us);
+	uplink_reregister(cl, nw->uplink, now_us);
 }
 
 static const char *format_mapped(const struct sockaddr_storage *ss, char *buf, size_t len)

@@ -68,9 +68,9 @@ struct natwatch {
 void natwatch_init(struct natwatch *nw);
 /* Start the first classification from uplink's socket (fd -1: the main
  * socket; it must be open and started). A run that cannot start is logged;
- * the watch goes on. A changed mapping or class of uplink 0 rebinds the
- * relay ports and registers the client again; of another uplink, registers
- * that uplink again (uplink.h). */
+ * the watch goes on. A changed mapping rebinds the relay ports (from every
+ * uplink); a changed mapping or class registers the uplink again
+ * (uplink_reregister: the control uplink's is the session's REGISTER). */
 void natwatch_start(struct natwatch *nw, struct client *cl, uint8_t uplink, int fd);
 /* Stop the timer and free a run in progress. Safe after natwatch_init only. */
 void natwatch_fini(struct natwatch *nw);
