@@ -588,6 +588,27 @@ static void send_ping(struct peer *p, struct pathmon *pm, int fd,
 	(void)direct_seal_to(p, fd, dst, &f, now_us);
 }
 
+/* The relay's ping goes out of every open uplink, with one id (the first
+ * pong counts): each uplink's relay binding stays fresh, so when one dies
+ * the relay answers another within a second. The control uplink's last:
+ * the relay answers it first. */
+static void send_relay_ping(struct peer *p, uint64_t now_us)
+{
+	struct client *cl = p->cl;
+	struct frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_PING;
+	f.u.ping.tx_us = now_us;
+	f.u.ping.id = pathmon_on_ping_sent(&p->dp.relay_mon, now_us);
+	for (uint8_t u = 0; u < cl->n_up; u++) {
+		if (u != cl->ctl && uplink_is_open(cl, u)) {
+			(void)direct_seal_to(p, uplink_send_fd(cl, u), &p->relay, &f, now_us);
+		}
+	}
+	(void)direct_seal_to(p, uplink_ctl_fd(cl), &p->relay, &f, now_us);
+}
+
 static void request_punch(struct peer *p, struct direct_path *s, uint64_t now_us)
 {
 	struct client *cl = p->cl;
@@ -702,7 +723,7 @@ static void tick(struct peer *p, uint64_t now_us)
 		}
 	}
 	if (pathmon_ping_due(&dp->relay_mon, now_us)) {
-		send_ping(p, &dp->relay_mon, uplink_ctl_fd(p->cl), &p->relay, now_us);
+		send_relay_ping(p, now_us);
 	}
 	next = min_u64(next, dp->relay_mon.next_ping_us);
 	if (now_us >= dp->next_stats_us && srvconn_is_up(p->cl)) {

@@ -11,6 +11,10 @@
 #     "endpoints=2"); the pair stays on the relay (no direct path).
 #  2. Cut lte1 for 3 s, heal, cut lte2 for 3 s, heal: the app loses nothing
 #     and sees no duplicate.
+#  3. Flow down (gcs -> drone, 100/s) while the drone sends nothing: cut the
+#     drone's uplink the relay answers (the control uplink's): the relay moves
+#     to the other within about a second (every uplink pings the relay each
+#     second), so at most 1.5 s of the stream is lost (printed).
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
@@ -27,7 +31,8 @@ server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
 clients: { drone = { key = "$(lab_pub drone)"; }; gcs = { key = "$(lab_pub gcs)"; }; };
 flows: (
   { name = "red"; proto = "udp"; port = 14550; from = ["drone"]; to = ["gcs"];
-    multipath = "redundant"; }
+    multipath = "redundant"; },
+  { name = "down"; proto = "udp"; port = 14560; from = ["gcs"]; to = ["drone"]; }
 );
 CONF
 
@@ -74,6 +79,23 @@ echo "  $(at) redundant over the relay: sent $sent, received $got, duplicates $d
 [ -z "$lost" ] && [ "$got" = "$sent" ] || fail "step 2: the stream lost datagrams: {$lost}"
 [ "$dup" = 0 ] || fail "step 2: the app saw $dup duplicates"
 [ "$sent" -ge 1000 ] || fail "step 2: only $sent datagrams sent"
+# --- 3. towards the drone: the relay answers another uplink ----------------------
+ctl=$(lab_status drone | python3 -c 'import json, sys; print(json.load(sys.stdin)["server"]["uplink"])')
+ifc=eth$ctl
+wait_until 15 lab_flow_up gcs drone 14560 || fail "step 3: flow down does not carry a datagram"
+lab_stream_start down gcs drone 14560 100 200
+sleep 2
+lab_cut drone $ifc
+sleep 4
+lab_stream_stop down
+lab_heal drone $ifc
+sent=$(lab_json "$LAB_DIR/down-tx.log" 'j["sent"]')
+got=$(lab_json "$LAB_DIR/down-rx.log" 'j["received"]')
+echo "  $(at) towards the drone, $ifc (the control uplink) cut: received $got of $sent," \
+	"longest gap $(lab_json "$LAB_DIR/down-rx.log" 'j["max_gap_ms"]') ms"
+[ $((sent - got)) -le 150 ] || fail "step 3: lost $((sent - got)) of $sent towards the drone (more than 1.5 s)"
+[ "$sent" -ge 500 ] || fail "step 3: only $sent datagrams sent"
+
 ! grep -q "peer gcs: direct path up" "$LAB_DIR/client-drone.log" ||
 	fail "a direct path between symmetric NATs: this test wants the relay alone"
 
