@@ -21,8 +21,6 @@ source "$LAB_ROOT/tools/lab/topo.sh"
 lab_init uplink_ctl
 [ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
-T0=$(date +%s%3N)
-at() { awk -v t="$(date +%s%3N)" -v t0="$T0" 'BEGIN { printf "%5.1f s", (t - t0) / 1000 }'; }
 
 lab_keys server drone gcs
 cat >"$LAB_DIR/routes.conf" <<CONF
@@ -87,10 +85,10 @@ grep -q "server: no answer on uplink lte1, trying uplink lte2" "$LAB_DIR/client-
 	fail "step 1: the drone did not log its move to lte2"
 grep -q "client drone: session on uplink 1 (lte2) now" "$LAB_DIR/server.log" ||
 	fail "step 1: the server did not log the drone's session on uplink 1"
-echo "  $(at) lte1 down at start: session on lte2"
+echo "  $(lab_at) lte1 down at start: session on lte2"
 wait_until 20 path_up 1 || fail "step 1: no direct path to gcs from lte2"
 wait_until 10 lab_flow_up drone gcs 14550 || fail "step 1: the flow does not carry a datagram"
-echo "  $(at) direct path from lte2, flow up"
+echo "  $(lab_at) direct path from lte2, flow up"
 lab_stream_start red drone gcs 14550 100 200
 
 # --- 2. lte1 comes back: a second uplink, its own path -----------------------------
@@ -98,33 +96,25 @@ lab_heal drone eth0
 t=$(date +%s%3N)
 wait_until 20 mapped_on 0 nata || fail "step 2: lte1 not registered via nata after healing"
 wait_until 30 path_up 0 || fail "step 2: lte1 got no direct path after healing"
-echo "  $(at) lte1 healed: registered and direct after $(($(date +%s%3N) - t)) ms"
+echo "  $(lab_at) lte1 healed: registered and direct after $(($(date +%s%3N) - t)) ms"
 session_on 1 || fail "step 2: the session left lte2 while it worked"
 api_both() { [ "$(api_uplinks)" = "0@198.51.100.1 1@198.51.100.2 0/0 1/0" ]; }
 wait_until 10 api_both || fail "step 2: the server API shows the drone's uplinks and direct pairs as \"$(api_uplinks)\", want \"0@198.51.100.1 1@198.51.100.2 0/0 1/0\""
-echo "  $(at) server API: uplinks and direct pairs $(api_uplinks)"
+echo "  $(lab_at) server API: uplinks and direct pairs $(api_uplinks)"
 
 # --- 3. the uplink carrying the session goes: the session moves --------------------
 sleep 1
 lab_cut drone eth1
 t=$(date +%s%3N)
 wait_until 12 session_on 0 || fail "step 3: the session did not move to lte1 (status: $(status_field drone 'j["server"]'))"
-echo "  $(at) lte2 cut: session on lte1 after $(($(date +%s%3N) - t)) ms"
+echo "  $(lab_at) lte2 cut: session on lte1 after $(($(date +%s%3N) - t)) ms"
 sleep 2
 lab_heal drone eth1
 sleep 1
 lab_stream_stop red
 
 # --- 4. the stream ----------------------------------------------------------------
-sent=$(lab_json "$LAB_DIR/red-tx.log" 'j["sent"]')
-got=$(lab_json "$LAB_DIR/red-rx.log" 'j["received"]')
-dup=$(lab_json "$LAB_DIR/red-rx.log" 'j["dup"]')
-lost=$(lab_lost "$LAB_DIR/red.seen" drone "$sent")
-echo "  $(at) redundant stream: sent $sent, received $got, duplicates $dup, lost {${lost}}," \
-	"longest gap $(lab_json "$LAB_DIR/red-rx.log" 'j["max_gap_ms"]') ms"
-[ -z "$lost" ] && [ "$got" = "$sent" ] || fail "step 4: the stream lost datagrams: {$lost}"
-[ "$dup" = 0 ] || fail "step 4: the app saw $dup duplicates"
-[ "$sent" -ge 500 ] || fail "step 4: only $sent datagrams sent"
+lab_stream_lossless red drone 500 "step 4"
 kill -0 "${LAB_PIDS[client-drone]}" || fail "the drone client died"
 
 lab_teardown

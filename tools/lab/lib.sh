@@ -43,8 +43,14 @@ lab_init() {
 	LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/wh-lab-$LAB_TEST.XXXXXX")
 	LAB_LOGS=$LAB_ROOT/build/lab-logs/$LAB_TEST
 	LAB_OK=0
+	LAB_T0=$(date +%s%3N)
 	rm -rf "$LAB_LOGS"
 	trap lab_cleanup EXIT
+}
+
+# lab_at: seconds since lab_init, "  12.3 s", for progress lines.
+lab_at() {
+	awk -v t="$(date +%s%3N)" -v t0="$LAB_T0" 'BEGIN { printf "%5.1f s", (t - t0) / 1000 }'
 }
 
 lab_cleanup() {
@@ -230,6 +236,22 @@ lab_stream_start() {
 	wait_until 3 lab_udp_bound "$to" "127.0.0.1:$port" || fail "$name: the sink app did not start"
 	lab_start_in "$from" "$name-tx" "$LAB_BF" --bind "127.0.0.1:$port" --to "127.1.0.1:$port" \
 		--id "$from" --count 10000000 --rate "$rate" --size "$size" --timeout 300000
+}
+
+# lab_stream_lossless NAME FROM MIN_SENT STEP: stream NAME (stopped) from FROM
+# delivered every datagram it sent, none twice, and at least MIN_SENT; prints
+# the counts and the longest gap, or fails naming STEP.
+lab_stream_lossless() {
+	local name=$1 from=$2 min=$3 step=$4 sent got dup lost
+	sent=$(lab_json "$LAB_DIR/$name-tx.log" 'j["sent"]')
+	got=$(lab_json "$LAB_DIR/$name-rx.log" 'j["received"]')
+	dup=$(lab_json "$LAB_DIR/$name-rx.log" 'j["dup"]')
+	lost=$(lab_lost "$LAB_DIR/$name.seen" "$from" "$sent")
+	echo "  $(lab_at) stream $name: sent $sent, received $got, duplicates $dup, lost {$lost}," \
+		"longest gap $(lab_json "$LAB_DIR/$name-rx.log" 'j["max_gap_ms"]') ms"
+	[ -z "$lost" ] && [ "$got" = "$sent" ] || fail "$step: stream $name lost datagrams: {$lost}"
+	[ "$dup" = 0 ] || fail "$step: the app saw $dup duplicates of stream $name"
+	[ "$sent" -ge "$min" ] || fail "$step: stream $name sent only $sent datagrams"
 }
 
 lab_stream_stop() {
