@@ -14,7 +14,7 @@
 #   slow 2225  a sink that reads 4 MB/s: the writer is slowed down to it
 #              (back-pressure) and the clients' memory stays bounded
 # Phase 1, the relay (routes.conf punch = false): a copy at 0 % and at 3 %
-#   loss (nftables on dnat's wan link, both ways), byte-identical by SHA-256
+#   loss (nftables on dnat's wan link, both ways), byte-identical by checksum
 #   and byte count; the reply comes after the client's half-close. 50
 #   concurrent connections each echo 1 MB. The dead target.
 # Phase 2, a direct path (both NATs port-restricted: punching succeeds):
@@ -92,7 +92,7 @@ copy() {
 	local out=$LAB_DIR/$1.json
 	lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes $(($2 * 1048576)) --timeout-ms 240000 >"$out" ||
 		fail "$1: copy failed: $(cat "$out")"
-	echo "  $1: $2 MB intact (sha256 and length), $(field "$out" mbit_s) Mbit/s"
+	echo "  $1: $2 MB intact (checksum and length), $(field "$out" mbit_s) Mbit/s"
 }
 flow_ready() { lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes 1000 --timeout-ms 3000; }
 
