@@ -54,6 +54,7 @@ static struct flow_tcp_set *set_get(struct client *cl)
 	}
 	set->cl = cl;
 	set->armed_us = UINT64_MAX;
+	set->mem.limit = FLOW_TCP_MEM_LIMIT;
 	ev_prepare_init(&set->pump, pump_cb);
 	ev_set_priority(&set->pump, EV_MAXPRI);
 	ev_prepare_start(cl->loop, &set->pump);

@@ -17,12 +17,18 @@
 #include <stdint.h>
 
 #include "proto/frame.h"
+#include "proto/rstream.h"
 
 struct client;
 struct peer;
 
-#define FLOW_TCP_SNDBUF (256 * 1024) /* per stream, each way */
+#define FLOW_TCP_SNDBUF (256 * 1024) /* per stream, each way, at first */
 #define FLOW_TCP_RCVBUF (256 * 1024)
+/* Each buffer doubles up to this when the path holds more (a long fat
+ * path: 4 MiB is 160 Mbit/s at 200 ms), while all the client's stream
+ * buffers together stay within FLOW_TCP_MEM_LIMIT. */
+#define FLOW_TCP_BUF_MAX (4u << 20)
+#define FLOW_TCP_MEM_LIMIT (48u << 20)
 #define FLOW_TCP_CONNS_MAX 128	       /* concurrent streams per client */
 #define FLOW_TCP_CONNECT_US 1500000ull /* a delivery target must answer in time */
 #define FLOW_TCP_LINGER_US 2000000ull  /* a finished stream still acks this long */
@@ -47,6 +53,7 @@ struct flow_tcp_set {
 	ev_prepare pump; /* once per loop pass, before the send queue flushes */
 	ev_timer timer;
 	uint64_t armed_us;
+	struct rstream_budget mem; /* every stream's buffers */
 	struct flow_tcp_stats stats;
 };
 

@@ -93,6 +93,7 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 		tcpconn_free(c);
 		return NULL;
 	}
+	rstream_set_growth(&c->rs, FLOW_TCP_BUF_MAX, FLOW_TCP_BUF_MAX, &set->mem);
 	c->set = set;
 	c->peer = p;
 	c->was_direct = direct_any_up(p);
@@ -298,16 +299,19 @@ static void log_stream(const struct tcpconn *c)
 	const struct rscc *cc = &c->rs.cc;
 
 	log_debug("stream %u with %s: closed tx_bytes=%llu rexmit_segs=%llu rx_bytes=%llu "
-		  "rtos=%llu ptos=%llu srtt_us=%llu min_rtt_us=%llu cwnd=%llu loss_events=%llu "
-		  "random_losses=%llu hystart_exits=%llu tx_segs=%llu acks_tx=%llu acks_rx=%llu",
+		  "rtos=%llu ptos=%llu srtt_us=%llu min_rtt_us=%llu cwnd=%llu ssthresh=%llu "
+		  "loss_events=%llu "
+		  "random_losses=%llu hystart_exits=%llu tx_segs=%llu acks_tx=%llu acks_rx=%llu "
+		  "snd_cap=%zu rcv_cap=%zu bw_mbit=%.1f",
 		  (unsigned)c->rs.id, c->peer->def.peer.text, (unsigned long long)st->tx_bytes,
 		  (unsigned long long)st->rexmit_segs, (unsigned long long)st->rx_bytes,
 		  (unsigned long long)st->rtos, (unsigned long long)st->ptos,
 		  (unsigned long long)c->rs.srtt_us, (unsigned long long)c->rs.min_rtt_us,
-		  (unsigned long long)cc->cwnd, (unsigned long long)cc->loss_events,
-		  (unsigned long long)cc->random_losses, (unsigned long long)cc->hystart_exits,
-		  (unsigned long long)st->tx_segs, (unsigned long long)st->acks_tx,
-		  (unsigned long long)st->acks_rx);
+		  (unsigned long long)cc->cwnd, (unsigned long long)cc->ssthresh,
+		  (unsigned long long)cc->loss_events, (unsigned long long)cc->random_losses,
+		  (unsigned long long)cc->hystart_exits, (unsigned long long)st->tx_segs,
+		  (unsigned long long)st->acks_tx, (unsigned long long)st->acks_rx, c->rs.snd_cap,
+		  c->rs.rcv_cap, cc->bw_max * 8.0);
 }
 
 /* One pass over a connection: sockets, stream state, frames. */

@@ -36,12 +36,58 @@ static uint64_t min_cwnd(const struct rscc *c)
 	return (uint64_t)RSCC_MIN_SEGS * c->mss;
 }
 
-/* A round ends when data sent after it began is acked (RFC 9406 §4.2). */
-static void round_check(struct rscc *c, uint64_t ack_seq, uint64_t snd_nxt)
+/* The queue the window may build before it stops growing: half the RTT
+ * floor (the path stays full behind it), at least RSCC_QUEUE_MIN_US. */
+static uint64_t queue_ceiling(uint64_t min_rtt_us)
+{
+	uint64_t q = min_rtt_us / 2;
+
+	return q < RSCC_QUEUE_MIN_US ? RSCC_QUEUE_MIN_US : q;
+}
+
+/* At a round's end, out of slow start: if even the round's smallest RTT
+ * sat past the queue's ceiling, the queue stands (a slow start that
+ * overshot, a path that slowed down): scale the window down to what keeps
+ * the queue at the ceiling, cwnd * (floor + ceiling) / that RTT. The
+ * round's minimum ignores a lone delayed sample. */
+static void drain_check(struct rscc *c, uint64_t min_rtt_us)
+{
+	uint64_t rtt = c->cur_round_min_rtt_us, target;
+
+	if (rscc_in_slow_start(c) || min_rtt_us == 0 || rtt == UINT64_MAX ||
+	    rtt <= min_rtt_us + queue_ceiling(min_rtt_us)) {
+		return;
+	}
+	target = (uint64_t)((double)c->cwnd * (double)(min_rtt_us + queue_ceiling(min_rtt_us)) /
+			    (double)rtt);
+	c->cwnd = target < min_cwnd(c) ? min_cwnd(c) : target;
+	c->ssthresh = c->cwnd;
+	c->epoch_us = 0;
+	c->delay_cuts++;
+}
+
+/* A round ends when data sent after it began is acked (RFC 9406 §4.2). Its
+ * delivery rate feeds a max filter over RSCC_BW_ROUNDS rounds (as BBR's
+ * bottleneck bandwidth): a newer, lower rate replaces the maximum only
+ * once that is RSCC_BW_ROUNDS rounds old. */
+static void round_check(struct rscc *c, uint64_t ack_seq, uint64_t snd_nxt, uint64_t min_rtt_us,
+			uint64_t now_us)
 {
 	if (ack_seq < c->round_end_seq) {
 		return;
 	}
+	drain_check(c, min_rtt_us);
+	if (c->round_start_us != 0 && now_us > c->round_start_us) {
+		double rate = (double)c->round_delivered / (double)(now_us - c->round_start_us);
+
+		if (rate >= c->bw_max || c->rounds - c->bw_max_round >= RSCC_BW_ROUNDS) {
+			c->bw_max = rate;
+			c->bw_max_round = c->rounds;
+		}
+	}
+	c->rounds++;
+	c->round_start_us = now_us;
+	c->round_delivered = 0;
 	c->round_end_seq = snd_nxt;
 	c->last_round_min_rtt_us = c->cur_round_min_rtt_us;
 	c->cur_round_min_rtt_us = UINT64_MAX;
@@ -109,16 +155,38 @@ static void cubic_grow(struct rscc *c, uint64_t bytes, uint64_t min_rtt_us, uint
 	c->cwnd += (uint64_t)((target - (double)c->cwnd) * (double)bytes / (double)c->cwnd);
 }
 
+static bool has_queue(uint64_t latest_rtt_us, uint64_t min_rtt_us)
+{
+	uint64_t excess = min_rtt_us / 4;
+
+	if (min_rtt_us == 0 || latest_rtt_us == 0) {
+		return true; /* nothing known: assume congestion */
+	}
+	excess = excess < QUEUE_MIN_EXCESS_US ? QUEUE_MIN_EXCESS_US : excess;
+	return latest_rtt_us > min_rtt_us + excess;
+}
+
+/* The RTT above its floor that still counts as "no queue" for fast growth:
+ * an eighth of the floor, at least the timer noise. */
+static uint64_t fast_grow_excess(uint64_t min_rtt_us)
+{
+	uint64_t excess = min_rtt_us / 8;
+
+	return excess < QUEUE_MIN_EXCESS_US ? QUEUE_MIN_EXCESS_US : excess;
+}
+
 void rscc_on_ack(struct rscc *c, uint64_t bytes, uint64_t ack_seq, uint64_t snd_nxt,
 		 uint64_t inflight, uint64_t rtt_us, uint64_t min_rtt_us, uint64_t now_us)
 {
-	round_check(c, ack_seq, snd_nxt);
+	c->round_delivered += bytes;
+	round_check(c, ack_seq, snd_nxt, min_rtt_us, now_us);
 	c->round_acked += bytes;
 	if (rtt_us) {
 		hystart_sample(c, rtt_us);
 	}
-	if (bytes == 0 || ack_seq < c->recover_seq) {
-		/* RFC 6675: no growth while recovering from a loss event. */
+	if (bytes == 0 || ack_seq < c->cut_seq) {
+		/* RFC 6675: no growth while recovering from a window cut (a
+		 * random loss cut nothing, and stops nothing). */
 		return;
 	}
 	if (2 * (inflight + c->mss) < c->cwnd) {
@@ -130,6 +198,28 @@ void rscc_on_ack(struct rscc *c, uint64_t bytes, uint64_t ack_seq, uint64_t snd_
 		c->cwnd += bytes; /* RFC 5681 §3.1 */
 		return;
 	}
+	if (rtt_us && min_rtt_us && rtt_us <= min_rtt_us + fast_grow_excess(min_rtt_us)) {
+		/* No queue: the window is below what the path holds (one
+		 * beyond it queues). Grow half as fast as slow start, not by
+		 * CUBIC's crawl near w_max: after random losses or a cut on a
+		 * fast long path, CUBIC would need seconds to refill it. The
+		 * test is stricter than has_queue's (an eighth of the floor):
+		 * a shallow buffer must still show as a queue. A queue hands
+		 * back to CUBIC, from a new epoch. */
+		c->cwnd += bytes / 2;
+		c->epoch_us = 0;
+		c->fast_grows++;
+		return;
+	}
+	if (rtt_us && min_rtt_us && rtt_us > min_rtt_us + queue_ceiling(min_rtt_us)) {
+		/* The queue is past its ceiling: hold the window. CUBIC alone
+		 * would fill the bottleneck's buffer until it overflows (a
+		 * burst of losses, and the delay every other flow through that
+		 * buffer, MAVLink too, pays meanwhile). */
+		c->epoch_us = 0;
+		c->delay_holds++;
+		return;
+	}
 	cubic_grow(c, bytes, min_rtt_us, now_us);
 }
 
@@ -139,17 +229,6 @@ static bool heavy_loss(const struct rscc *c)
 
 	return total >= 20ull * c->mss &&
 	       c->round_lost * 1000 >= (uint64_t)RSCC_HEAVY_LOSS_PERMILLE * total;
-}
-
-static bool has_queue(uint64_t latest_rtt_us, uint64_t min_rtt_us)
-{
-	uint64_t excess = min_rtt_us / 4;
-
-	if (min_rtt_us == 0 || latest_rtt_us == 0) {
-		return true; /* nothing known: assume congestion */
-	}
-	excess = excess < QUEUE_MIN_EXCESS_US ? QUEUE_MIN_EXCESS_US : excess;
-	return latest_rtt_us > min_rtt_us + excess;
 }
 
 void rscc_on_loss(struct rscc *c, uint64_t seq, uint64_t bytes, uint64_t snd_nxt,
@@ -164,19 +243,40 @@ void rscc_on_loss(struct rscc *c, uint64_t seq, uint64_t bytes, uint64_t snd_nxt
 	}
 	c->recover_seq = snd_nxt;
 	if (!has_queue(latest_rtt_us, min_rtt_us) && !heavy_loss(c)) {
-		/* Random loss: repair it, keep the window. Slow start ends, as
-		 * the path showed its first loss. */
+		/* Random loss: repair it, keep the window, and keep slow start
+		 * too: on a lossy radio link the first losses come long before
+		 * the window fills the path, and CUBIC from there would take
+		 * minutes to reach it. HyStart++ (the RTT rising) or a loss
+		 * with a queue ends slow start. */
 		c->random_losses++;
-		if (rscc_in_slow_start(c)) {
-			c->ssthresh = c->cwnd;
-		}
 		return;
 	}
 	c->loss_events++;
+	c->cut_seq = snd_nxt;
 	/* RFC 9438 §4.7 fast convergence. */
 	w = c->cwnd;
 	c->w_max = w < c->w_max ? (uint64_t)((double)w * (1.0 + RSCC_BETA) / 2.0) : w;
 	w = (uint64_t)((double)w * RSCC_BETA);
+	/* Beta leaves a fast long path idle until CUBIC regrows (seconds),
+	 * and random loss on top of a small queue would do it again and
+	 * again. Without heavy loss the cut goes no deeper than the window
+	 * without the queue: cwnd * min_rtt / latest_rtt (what is in flight
+	 * minus what queues), and 1.25 times the delivery rate times the RTT
+	 * floor (the path's capacity as measured, and room for the segments
+	 * resent meanwhile). Either drains most of the queue and keeps the
+	 * path full. */
+	if (!heavy_loss(c) && min_rtt_us > 0) {
+		double bdp = RSCC_BDP_GAIN * c->bw_max * (double)min_rtt_us;
+		uint64_t floor = (uint64_t)(bdp < (double)c->cwnd ? bdp : (double)c->cwnd);
+
+		if (latest_rtt_us > min_rtt_us) {
+			uint64_t drained = (uint64_t)((double)c->cwnd * (double)min_rtt_us /
+						      (double)latest_rtt_us);
+
+			floor = drained > floor ? drained : floor;
+		}
+		w = floor > w ? floor : w;
+	}
 	c->cwnd = w < min_cwnd(c) ? min_cwnd(c) : w;
 	c->ssthresh = c->cwnd;
 	c->epoch_us = 0;
@@ -204,6 +304,7 @@ void rscc_on_rto(struct rscc *c, uint64_t inflight, uint64_t snd_nxt)
 	c->cwnd = min_cwnd(c);
 	c->epoch_us = 0;
 	c->recover_seq = snd_nxt;
+	c->cut_seq = snd_nxt;
 	c->rto_collapses++;
 }
 

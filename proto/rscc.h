@@ -4,7 +4,15 @@
  * RTT sits at its floor and the round lost little is taken as random loss
  * (radio, a lossy link) and does not shrink the window; a loss with a
  * standing queue (RTT above its floor) or heavy loss in a round is
- * congestion and gets CUBIC's multiplicative decrease. A token bucket paces
+ * congestion and gets CUBIC's multiplicative decrease, cut no deeper than
+ * it takes to drain the queue (cwnd * min_rtt / latest_rtt) nor below 1.25
+ * times the path's delivery rate (the largest of the last 10 rounds) times
+ * its RTT floor, unless the round lost heavily. Out of slow start, while
+ * the RTT shows no queue, the window grows by half of what is acked (the
+ * path holds more); with a queue, by CUBIC; with a queue past half the RTT
+ * floor (at least 5 ms), not at all: the path is full, and a deeper queue
+ * only delays every flow through it until the buffer overflows. A round
+ * whose smallest RTT is past that ceiling scales the window down to it. A token bucket paces
  * sends at cwnd/srtt times a gain. Pure: the owner passes time and RTTs in;
  * no clock, no allocation. Sequence numbers are stream offsets (bytes). */
 #ifndef WH_RSCC_H
@@ -19,6 +27,9 @@
 #define RSCC_C 0.4		     /* RFC 9438 C */
 #define RSCC_HEAVY_LOSS_PERMILLE 100 /* a round losing ≥ 10 % is congestion */
 #define RSCC_PACE_BURST_US 1500	     /* the bucket holds this long at the rate */
+#define RSCC_BW_ROUNDS 10	     /* the delivery rate's max filter, in rounds */
+#define RSCC_BDP_GAIN 1.25	     /* no cut below this times rate x RTT floor */
+#define RSCC_QUEUE_MIN_US 5000	     /* the window stops growing past max(this, floor/2) of queue */
 
 struct rscc {
 	uint32_t mss;
@@ -33,10 +44,16 @@ struct rscc {
 	/* Loss events: one per round trip (losses of data sent before the last
 	 * reduction belong to it). */
 	uint64_t recover_seq;
+	uint64_t cut_seq; /* the window grows again once data sent after the last cut is acked */
 	/* Rounds: one ends when data sent after its start is acked. */
 	uint64_t round_end_seq;
 	uint64_t round_acked;
 	uint64_t round_lost;
+	uint64_t round_start_us;  /* 0: no round timed yet */
+	uint64_t round_delivered; /* bytes delivered in this round */
+	uint64_t rounds;
+	double bw_max;			/* largest delivery rate of a recent round, bytes/us */
+	uint64_t bw_max_round;		/* the round it was measured in */
 	uint64_t last_round_min_rtt_us; /* HyStart++ */
 	uint64_t cur_round_min_rtt_us;
 	uint32_t round_samples;
@@ -47,6 +64,9 @@ struct rscc {
 	uint64_t loss_events;	/* windows reduced for congestion */
 	uint64_t random_losses; /* loss events judged random: window kept */
 	uint64_t hystart_exits;
+	uint64_t fast_grows;  /* acks that grew the window fast: no queue (rscc_on_ack) */
+	uint64_t delay_holds; /* acks that did not grow it: the queue past its ceiling */
+	uint64_t delay_cuts;  /* rounds whose smallest RTT was past it: window scaled down */
 	uint64_t rto_collapses;
 };
 

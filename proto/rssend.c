@@ -21,10 +21,11 @@
 #define MIN_RTT_WINDOW_US 10000000ull
 #define CLOCK_GRANULARITY_US 1000ull /* RFC 6298 G */
 #define PERSIST_BACKOFF_MAX 6
+#define PTO_BACKOFF_MAX 6
 
 static struct rstream_seg *seg_at(struct rstream *s, uint32_t i)
 {
-	return &s->segs[(s->seg_head + i) % RSTREAM_SEGS_MAX];
+	return &s->segs[(s->seg_head + i) % s->seg_cap];
 }
 
 static uint64_t seg_end(const struct rstream_seg *g)
@@ -133,7 +134,10 @@ static void detect_losses(struct rstream *s, uint64_t now_us)
 }
 
 /* RFC 8985 §7.2: PTO = 2 SRTT, plus the peer's ack delay when one segment
- * is in flight; never later than the RTO. */
+ * is in flight; never later than the RTO. Armed after every send, so a lost
+ * resend or probe is probed again (RFC 9002 §6.2.1 re-arms the PTO on every
+ * ack-eliciting packet), doubling per probe that brought no ack
+ * (pto_backoff, RFC 9002 §6.2.1), until an ack delivers something. */
 static void arm_pto(struct rstream *s, uint64_t now_us)
 {
 	uint64_t pto;
@@ -147,6 +151,7 @@ static void arm_pto(struct rstream *s, uint64_t now_us)
 		pto += RSTREAM_ACK_DELAY_US;
 	}
 	pto = pto < RSTREAM_PTO_MIN_US ? RSTREAM_PTO_MIN_US : pto;
+	pto <<= s->pto_backoff;
 	if (s->rto_at_us == 0 || now_us + pto < s->rto_at_us) {
 		s->pto_at_us = now_us + pto;
 	}
@@ -203,7 +208,7 @@ static uint64_t take_cumulative(struct rstream *s, uint64_t ack, uint64_t *rtt, 
 			}
 			on_delivered(s, g, rtt, now_us);
 		}
-		s->seg_head = (s->seg_head + 1) % RSTREAM_SEGS_MAX;
+		s->seg_head = (s->seg_head + 1) % s->seg_cap;
 		s->seg_n--;
 	}
 	return bytes;
@@ -239,6 +244,7 @@ void rssend_on_ack(struct rstream *s, const struct frame_stream_ack *a, uint64_t
 	}
 	if (is_advanced || bytes) {
 		s->rto_backoff = 0;
+		s->pto_backoff = 0;
 	}
 	if (is_advanced) {
 		/* RFC 6298 §5.3: restart the timer when new data is acked. */
@@ -298,6 +304,7 @@ static void send_seg(struct rstream *s, struct rstream_seg *g, struct frame *f, 
 	if (s->rto_at_us == 0) {
 		s->rto_at_us = now_us + backed_off_rto(s);
 	}
+	arm_pto(s, now_us);
 }
 
 static int resend_lost(struct rstream *s, struct frame *f, uint64_t now_us)
@@ -361,7 +368,7 @@ int rssend_next_frame(struct rstream *s, struct frame *f, uint64_t now_us)
 	if (len == 0 && !fin) {
 		return unsent(s) > 0 ? window_probe(s, f, now_us) : 0;
 	}
-	if (s->seg_n == RSTREAM_SEGS_MAX || !gate(s, len + fin, now_us)) {
+	if (s->seg_n == s->seg_cap || !gate(s, len + fin, now_us)) {
 		return 0;
 	}
 	g = seg_at(s, s->seg_n++);
@@ -370,7 +377,6 @@ int rssend_next_frame(struct rstream *s, struct frame *f, uint64_t now_us)
 	g->flags = fin ? SEG_FIN : 0;
 	s->snd_nxt += g->len;
 	send_seg(s, g, f, now_us);
-	arm_pto(s, now_us);
 	return 1;
 }
 
@@ -435,6 +441,9 @@ static void on_pto(struct rstream *s, uint64_t now_us)
 	s->pto_at_us = 0;
 	s->stats.ptos++;
 	s->is_tlp = true;
+	if (s->pto_backoff < PTO_BACKOFF_MAX) {
+		s->pto_backoff++;
+	}
 	if (unsent(s) > 0 && win > 0) {
 		return;
 	}
@@ -463,6 +472,7 @@ void rssend_on_path_change(struct rstream *s, uint64_t now_us)
 	s->min_rtt_us = 0;
 	s->rack_tx_seq = 0;
 	s->rto_backoff = 0;
+	s->pto_backoff = 0;
 	s->pto_at_us = 0;
 	s->reo_at_us = 0;
 	s->rto_at_us = s->seg_n ? now_us + backed_off_rto(s) : 0;

@@ -1,8 +1,9 @@
 /* rstream: the buffers, the receiver and the local-side calls of one
  * reliable stream (rstream.h; PROTOCOL.md "Streams"). The sender's
  * scoreboard, loss detection and timers are in rssend.c. Owns the two
- * buffers and the scoreboard, allocated once in rstream_init; nothing here
- * allocates per packet, touches a socket or reads a clock. */
+ * buffers and the scoreboard, allocated in rstream_init and doubled by
+ * grow_snd/grow_rcv; nothing here allocates per packet, touches a socket or
+ * reads a clock. */
 #include "rstream.h"
 
 #include "proto/rssend.h"
@@ -20,13 +21,14 @@ int rstream_init(struct rstream *s, uint32_t id, size_t snd_cap, size_t rcv_cap)
 	}
 	s->snd_buf = malloc(snd_cap);
 	s->rcv_buf = malloc(rcv_cap);
-	s->segs = calloc(RSTREAM_SEGS_MAX, sizeof(*s->segs));
+	s->segs = calloc(RSTREAM_SEGS_MIN, sizeof(*s->segs));
 	if (!s->snd_buf || !s->rcv_buf || !s->segs) {
 		rstream_fini(s);
 		return -ENOMEM;
 	}
-	s->snd_cap = snd_cap;
-	s->rcv_cap = rcv_cap;
+	s->seg_cap = RSTREAM_SEGS_MIN;
+	s->snd_cap = s->snd_max = snd_cap;
+	s->rcv_cap = s->rcv_max = rcv_cap;
 	s->peer_right = RSTREAM_INIT_WINDOW;
 	s->adv_right = RSTREAM_INIT_WINDOW;
 	s->rto_us = RSTREAM_RTO_INIT_US;
@@ -36,6 +38,10 @@ int rstream_init(struct rstream *s, uint32_t id, size_t snd_cap, size_t rcv_cap)
 
 void rstream_fini(struct rstream *s)
 {
+	if (s->budget) {
+		s->budget->used -= s->snd_cap + s->rcv_cap;
+		s->budget = NULL;
+	}
 	free(s->snd_buf);
 	free(s->rcv_buf);
 	free(s->segs);
@@ -44,12 +50,173 @@ void rstream_fini(struct rstream *s)
 	s->segs = NULL;
 }
 
-/* ---- the local side ---- */
+/* ---- growth ---- */
 
 static uint64_t snd_data_una(const struct rstream *s)
 {
 	return s->snd_una < s->snd_end ? s->snd_una : s->snd_end;
 }
+
+/* End of the readable data: the FIN, once it is in order, is not data. */
+static uint64_t rcv_data_end(const struct rstream *s)
+{
+	return s->has_rcv_fin && s->rcv_nxt > s->rcv_fin_seq ? s->rcv_fin_seq : s->rcv_nxt;
+}
+
+void rstream_set_growth(struct rstream *s, size_t snd_max, size_t rcv_max,
+			struct rstream_budget *budget)
+{
+	s->snd_max = snd_max > s->snd_cap ? snd_max : s->snd_cap;
+	s->rcv_max = rcv_max > s->rcv_cap ? rcv_max : s->rcv_cap;
+	s->rcv_max = s->rcv_max > UINT32_MAX ? UINT32_MAX : s->rcv_max;
+	if (s->budget) {
+		s->budget->used -= s->snd_cap + s->rcv_cap;
+	}
+	s->budget = budget;
+	if (budget) {
+		budget->used += s->snd_cap + s->rcv_cap;
+	}
+}
+
+/* Twice cap, within max and the budget; 0 when it may not grow. */
+static size_t next_cap(const struct rstream *s, size_t cap, size_t max)
+{
+	size_t next = cap * 2 < max ? cap * 2 : max;
+
+	if (next <= cap || (s->budget && s->budget->used + (next - cap) > s->budget->limit)) {
+		return 0;
+	}
+	return next;
+}
+
+/* Copy len bytes of sequence space from seq on, between two rings that
+ * hold byte q at q % cap. */
+static void ring_copy(uint8_t *dst, size_t dst_cap, const uint8_t *src, size_t src_cap,
+		      uint64_t seq, size_t len)
+{
+	while (len > 0) {
+		size_t d = (size_t)(seq % dst_cap), o = (size_t)(seq % src_cap);
+		size_t n = len;
+
+		n = n < dst_cap - d ? n : dst_cap - d;
+		n = n < src_cap - o ? n : src_cap - o;
+		memcpy(dst + d, src + o, n);
+		seq += n;
+		len -= n;
+	}
+}
+
+/* The send buffer is full and three quarters of it are on the way: the
+ * window and cwnd would take more than the buffer holds. Double it, and the
+ * scoreboard with it. On failure (no memory) nothing changes. */
+static void grow_snd(struct rstream *s)
+{
+	size_t cap = next_cap(s, s->snd_cap, s->snd_max);
+	uint32_t seg_cap;
+	uint8_t *buf;
+	struct rstream_seg *segs;
+
+	if (cap == 0) {
+		return;
+	}
+	seg_cap = (uint32_t)(2 * cap / RSTREAM_MSS);
+	seg_cap = seg_cap > s->seg_cap ? seg_cap : s->seg_cap;
+	buf = malloc(cap);
+	segs = malloc((size_t)seg_cap * sizeof(*segs));
+	if (!buf || !segs) {
+		free(buf);
+		free(segs);
+		return;
+	}
+	ring_copy(buf, cap, s->snd_buf, s->snd_cap, snd_data_una(s), rstream_send_buffered(s));
+	for (uint32_t i = 0; i < s->seg_n; i++) {
+		segs[i] = s->segs[(s->seg_head + i) % s->seg_cap];
+	}
+	free(s->snd_buf);
+	free(s->segs);
+	if (s->budget) {
+		s->budget->used += cap - s->snd_cap;
+	}
+	s->snd_buf = buf;
+	s->snd_cap = cap;
+	s->segs = segs;
+	s->seg_cap = seg_cap;
+	s->seg_head = 0;
+	s->stats.snd_grows++;
+}
+
+/* Double the receive buffer (and so the window); the next ack, sent at
+ * once, tells the peer. */
+static void grow_rcv(struct rstream *s)
+{
+	size_t cap = next_cap(s, s->rcv_cap, s->rcv_max);
+	uint8_t *buf;
+
+	if (cap == 0 || (buf = malloc(cap)) == NULL) {
+		return;
+	}
+	ring_copy(buf, cap, s->rcv_buf, s->rcv_cap, s->rcv_read, s->rcv_cap);
+	free(s->rcv_buf);
+	if (s->budget) {
+		s->budget->used += cap - s->rcv_cap;
+	}
+	s->rcv_buf = buf;
+	s->rcv_cap = cap;
+	s->is_ack_now = true;
+	s->stats.rcv_grows++;
+}
+
+/* Receive-buffer tuning (after Linux's tcp_rcv_space_adjust): the
+ * receiver's RTT is the time the peer takes to send up to the edge of a
+ * window we offer (an RTT when the window is the limit, longer otherwise:
+ * the smallest sample wins, a larger one moves it by an eighth). Once per
+ * such RTT, if more than half a buffer of new data arrived in it (holes
+ * included: loss must not hide a full window) and the app has left less
+ * than a quarter unread, the window holds the sender back: double the
+ * buffer. So too when data held above holes fills half of it. A slow app
+ * leaves data unread, and the buffer stays as it is (back-pressure). */
+static void rcv_autotune(struct rstream *s, uint64_t now_us)
+{
+	uint64_t high = s->n_ranges ? s->ranges[s->n_ranges - 1].end : s->rcv_nxt;
+	bool app_keeps_up = rcv_data_end(s) - s->rcv_read < s->rcv_cap / 4;
+
+	if (s->rcv_cap >= s->rcv_max) {
+		return;
+	}
+	/* Data held above holes fills half the buffer while the app has read
+	 * what it could: loss, not the app, is stalling the window. */
+	if (high - s->rcv_nxt >= s->rcv_cap / 2 && app_keeps_up) {
+		grow_rcv(s);
+		return;
+	}
+	if (s->rrtt_at_us == 0) {
+		s->rrtt_seq = s->rcv_read + s->rcv_cap;
+		s->rrtt_at_us = now_us;
+	} else if (high >= s->rrtt_seq) {
+		uint64_t sample = now_us - s->rrtt_at_us;
+
+		sample = sample ? sample : 1;
+		s->rcv_rtt_us = s->rcv_rtt_us == 0 || sample < s->rcv_rtt_us
+					? sample
+					: (7 * s->rcv_rtt_us + sample) / 8;
+		s->rrtt_at_us = 0;
+	}
+	if (s->rcv_rtt_us == 0) {
+		return;
+	}
+	if (s->space_at_us == 0) {
+		s->space_at_us = now_us;
+		s->space_bytes = s->stats.rx_bytes;
+	} else if (now_us - s->space_at_us >= s->rcv_rtt_us) {
+		if (2 * (s->stats.rx_bytes - s->space_bytes) > s->rcv_cap && app_keeps_up) {
+			grow_rcv(s);
+		}
+		s->space_at_us = now_us;
+		s->space_bytes = s->stats.rx_bytes;
+	}
+}
+
+/* ---- the local side ---- */
 
 size_t rstream_send_buffered(const struct rstream *s)
 {
@@ -59,9 +226,14 @@ size_t rstream_send_buffered(const struct rstream *s)
 void rstream_write_space(struct rstream *s, uint8_t **ptr, size_t *len)
 {
 	size_t used = rstream_send_buffered(s);
-	size_t at = (size_t)(s->snd_end % s->snd_cap);
-	size_t room = s->snd_cap - used;
+	size_t at, room;
 
+	if (used == s->snd_cap && s->snd_cap < s->snd_max &&
+	    4 * (s->snd_nxt - s->snd_una) >= 3 * s->snd_cap) {
+		grow_snd(s);
+	}
+	at = (size_t)(s->snd_end % s->snd_cap);
+	room = s->snd_cap - used;
 	*ptr = s->snd_buf + at;
 	*len = 0;
 	if (s->is_fin_queued || s->is_rst_queued || s->is_rst_sent || s->is_peer_reset) {
@@ -110,12 +282,6 @@ void rstream_reset(struct rstream *s)
 		return;
 	}
 	s->is_rst_queued = true;
-}
-
-/* End of the readable data: the FIN, once it is in order, is not data. */
-static uint64_t rcv_data_end(const struct rstream *s)
-{
-	return s->has_rcv_fin && s->rcv_nxt > s->rcv_fin_seq ? s->rcv_fin_seq : s->rcv_nxt;
 }
 
 void rstream_read_peek(const struct rstream *s, const uint8_t **ptr, size_t *len)
@@ -286,6 +452,7 @@ void rstream_on_stream(struct rstream *s, const struct frame_stream *f, uint64_t
 	}
 	s->stats.rx_bytes += f->data_len;
 	schedule_ack(s, fin || is_ooo, now_us);
+	rcv_autotune(s, now_us);
 }
 
 /* The ack we owe: cumulative, window from it, and SACK ranges (the lowest

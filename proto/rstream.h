@@ -8,10 +8,14 @@
  * bounded receive buffer. FIN is one sequence number past the data (as in
  * TCP), so an ack covering it proves the FIN arrived; RST aborts.
  *
- * Pure engine: no sockets, no clock (time is passed in), no allocation after
- * rstream_init (both buffers and the scoreboard are sized there). The owner
- * pulls frames with rstream_next_frame until it returns 0, and calls
- * rstream_on_timer at rstream_deadline_us. */
+ * Pure engine: no sockets, no clock (time is passed in), no allocation per
+ * packet. Both buffers and the scoreboard are allocated in rstream_init; with
+ * rstream_set_growth they double (a few times in a stream's life, up to the
+ * owner's limits) when the path, not the local app, is what they hold back:
+ * the receive buffer when over half of it arrived in one round trip, the
+ * send buffer when it is full and three quarters of it are in flight.
+ * The owner pulls frames with rstream_next_frame until it returns 0, and
+ * calls rstream_on_timer at rstream_deadline_us. */
 #ifndef WH_RSTREAM_H
 #define WH_RSTREAM_H
 
@@ -27,8 +31,10 @@
 /* Data per STREAM frame: one sealed packet's plaintext minus the frame
  * header and stream_id u32 | offset u64 | flags u8. */
 #define RSTREAM_MSS (WIRE_MAX_PLAINTEXT - WIRE_FRAME_HEADER_LEN - 13)
-#define RSTREAM_SEGS_MAX 512  /* scoreboard entries (segments in flight or unacked) */
-#define RSTREAM_RANGES_MAX 32 /* out-of-order ranges held by the receiver */
+/* Scoreboard entries (segments in flight or unacked) at first; the
+ * scoreboard grows with the send buffer, to two entries per full segment. */
+#define RSTREAM_SEGS_MIN 512u
+#define RSTREAM_RANGES_MAX 128 /* out-of-order ranges held by the receiver */
 #define RSTREAM_ACK_DELAY_US 2000
 /* What a sender may send before the first ack tells it the window; every
  * receiver's buffer holds at least this much. */
@@ -67,7 +73,15 @@ struct rstream_stats {
 	uint64_t tx_segs, tx_bytes, rexmit_segs, rexmit_bytes;
 	uint64_t rx_segs, rx_bytes, rx_dup_bytes;
 	uint64_t acks_tx, acks_rx, rtos, ptos, probes;
+	uint64_t snd_grows, rcv_grows; /* buffer doublings */
 	uint64_t drops[RSTREAM_DROP_COUNT];
+};
+
+/* Buffer memory several streams share: growth stops while used + the
+ * growth would pass limit. The owner sets limit; streams keep used. */
+struct rstream_budget {
+	size_t used;
+	size_t limit;
 };
 
 struct rstream {
@@ -80,8 +94,8 @@ struct rstream {
 	uint64_t snd_end;	  /* end of buffered data */
 	uint64_t fin_seq;	  /* valid once is_fin_queued */
 	uint64_t peer_right;	  /* peer's window edge: ack + window */
-	struct rstream_seg *segs; /* owns: RSTREAM_SEGS_MAX ring */
-	uint32_t seg_head, seg_n;
+	struct rstream_seg *segs; /* owns: ring of seg_cap */
+	uint32_t seg_head, seg_n, seg_cap;
 	uint64_t inflight; /* bytes sent, not acked, not sacked, not lost */
 	uint64_t tx_count;
 	uint64_t srtt_us, rttvar_us, rto_us, min_rtt_us, min_rtt_stamp_us, latest_rtt_us;
@@ -92,6 +106,7 @@ struct rstream {
 	uint64_t pto_at_us;
 	uint64_t reo_at_us;
 	uint32_t rto_backoff;
+	uint32_t pto_backoff; /* probes in a row without an ack delivering data */
 	uint64_t rack_tx_seq, rack_sent_us, rack_rtt_us;
 	struct rscc cc;
 	/* ---- receive side: [rcv_read, rcv_nxt) readable ---- */
@@ -103,8 +118,11 @@ struct rstream {
 	uint64_t adv_right;				 /* right edge last advertised */
 	struct rstream_range ranges[RSTREAM_RANGES_MAX]; /* ascending, above rcv_nxt */
 	uint32_t n_ranges;
-	uint32_t ack_pending; /* segments received since the last ack */
-	uint64_t ack_at_us;   /* delayed-ack deadline; 0: none */
+	uint64_t rrtt_seq, rrtt_at_us;	   /* receiver RTT: when the window to rrtt_seq opened */
+	uint64_t rcv_rtt_us;		   /* 0: no sample yet */
+	uint64_t space_bytes, space_at_us; /* stats.rx_bytes at the start of this RTT */
+	uint32_t ack_pending;		   /* segments received since the last ack */
+	uint64_t ack_at_us;		   /* delayed-ack deadline; 0: none */
 	bool is_ack_now;
 	/* ---- state ---- */
 	bool is_fin_queued; /* shutdown: FIN follows the buffered data */
@@ -112,10 +130,13 @@ struct rstream {
 	bool has_rcv_fin;   /* FIN offset known */
 	bool is_rst_queued; /* we abort: send RST */
 	bool is_rst_sent;
-	bool is_peer_reset;	      /* the peer aborted */
-	bool is_failed;		      /* gave up after RSTREAM_RTO_GIVEUP timeouts */
-	bool is_probe_due;	      /* zero-window probe */
-	uint8_t scratch[RSTREAM_MSS]; /* data of the frame last returned */
+	bool is_peer_reset; /* the peer aborted */
+	bool is_failed;	    /* gave up after RSTREAM_RTO_GIVEUP timeouts */
+	bool is_probe_due;  /* zero-window probe */
+	/* ---- growth (rstream_set_growth; equal to the caps: none) ---- */
+	size_t snd_max, rcv_max;
+	struct rstream_budget *budget; /* borrowed; NULL: no shared limit */
+	uint8_t scratch[RSTREAM_MSS];  /* data of the frame last returned */
 	struct rstream_stats stats;
 };
 
@@ -124,6 +145,11 @@ struct rstream {
  * Returns 0 or -ENOMEM/-EINVAL; rstream_fini is safe after a failure. */
 WH_MUST_CHECK int rstream_init(struct rstream *s, uint32_t id, size_t snd_cap, size_t rcv_cap);
 void rstream_fini(struct rstream *s);
+/* Let the send and receive buffers double, up to snd_max and rcv_max bytes
+ * (rcv_max at most UINT32_MAX), while budget (NULL: none) has room. The
+ * buffers count in budget->used from now until rstream_fini. */
+void rstream_set_growth(struct rstream *s, size_t snd_max, size_t rcv_max,
+			struct rstream_budget *budget);
 
 /* ---- the local side ---- */
 /* Contiguous free room in the send buffer (*len 0: full or shut down). */

@@ -1,9 +1,10 @@
 /* fuzz_rstream: drive one reliable stream (proto/rstream.h) with the frames
  * an authenticated but hostile peer could send (decoded by the production
  * reader), interleaved with app writes, reads, sends and timers, and check
- * its invariants after every step: buffers stay within their bounds, the
- * scoreboard's in-flight and lost counts match its segments, and every frame
- * it emits is valid. */
+ * its invariants after every step: buffers stay within their bounds (they
+ * may grow, within their limits and a shared budget), the scoreboard's
+ * in-flight and lost counts match its segments, and every frame it emits is
+ * valid. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,15 @@ static void check_invariants(const struct rstream *s)
 	uint32_t lost = 0;
 
 	check(rstream_send_buffered(s) <= s->snd_cap);
+	check(s->snd_cap <= s->snd_max && s->rcv_cap <= s->rcv_max);
+	check(s->budget->used <= s->budget->limit);
 	check(s->snd_una <= s->snd_nxt);
 	check(s->n_ranges <= RSTREAM_RANGES_MAX);
 	check(s->rcv_read <= s->rcv_nxt);
 	check(s->rcv_nxt - s->rcv_read <= s->rcv_cap + 1);
-	check(s->seg_n <= RSTREAM_SEGS_MAX);
+	check(s->seg_n <= s->seg_cap);
 	for (uint32_t i = 0; i < s->seg_n; i++) {
-		const struct rstream_seg *g = &s->segs[(s->seg_head + i) % RSTREAM_SEGS_MAX];
+		const struct rstream_seg *g = &s->segs[(s->seg_head + i) % s->seg_cap];
 
 		if (g->flags & 0x02) {
 			lost++;
@@ -77,6 +80,7 @@ static void app_and_send(struct rstream *s, uint64_t now_us, uint8_t op)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct rstream_budget budget = {.limit = 6 * CAP};
 	struct frame_reader fr;
 	struct rstream s;
 	struct frame f;
@@ -86,6 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rstream_init(&s, 7, CAP, CAP) != 0) {
 		return 0;
 	}
+	rstream_set_growth(&s, 4 * CAP, 4 * CAP, &budget);
 	frame_reader_init(&fr, data, size);
 	app_and_send(&s, now_us, 0x3F);
 	while (frame_read_next(&fr, &f) == 1) {
@@ -111,5 +116,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		now_us += 100;
 	}
 	rstream_fini(&s);
+	check(budget.used == 0);
 	return 0;
 }

@@ -38,6 +38,8 @@ struct link {
 	uint64_t delay_us, jitter_us;
 	double rate_bpus;     /* bottleneck bytes per microsecond; 0: none */
 	uint64_t queue_bytes; /* bottleneck queue limit */
+	uint64_t drop_offset; /* the next drop_count STREAM frames at this offset are lost */
+	unsigned drop_count;
 	uint64_t free_at_us;
 	uint64_t sent, dropped, overflowed;
 	struct pkt *q; /* QMAX */
@@ -94,6 +96,11 @@ static void link_put(struct link *l, const struct frame *f, uint64_t now_us)
 	uint64_t at = now_us;
 
 	l->sent++;
+	if (l->drop_count > 0 && f->type == FRAME_STREAM && f->u.stream.offset == l->drop_offset) {
+		l->drop_count--;
+		l->dropped++;
+		return;
+	}
 	if ((unsigned)(rnd() % 100) < l->loss_pct) {
 		l->dropped++;
 		return;
@@ -289,7 +296,7 @@ static void check_delivery(const struct sim *m)
 	assert_true(m->a.rx_done == m->b.tx_total);
 	assert_true(m->a.got_eof && m->b.got_eof);
 	assert_true(m->a.s.is_fin_acked && m->b.s.is_fin_acked);
-	assert_true(m->a.max_buffered <= BUF_CAP && m->b.max_buffered <= BUF_CAP);
+	assert_true(m->a.max_buffered <= m->a.s.snd_max && m->b.max_buffered <= m->b.s.snd_max);
 }
 
 static void test_rstream_delivers_bytes_identically_on_a_clean_channel(void **state)
@@ -491,6 +498,119 @@ static void test_rstream_resends_in_flight_data_at_once_after_a_path_change(void
 	sim_fini(&m);
 }
 
+/* The tail of a transfer: segment 8 of 10 is lost, so is RACK's resend, and
+ * so is the tail-loss probe's. Nothing else is in flight: only the probe
+ * timer, armed again by each resend and doubling, can find it (2 then 4
+ * SRTT later), not the 200 ms RTO (which stalls a fast path for dozens of
+ * round trips and collapses the window). */
+static void test_rstream_a_lost_resend_is_probed_not_left_to_the_rto(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	sim_init(&m, 10 * RSTREAM_MSS, 0, 0, 10000, 0);
+	m.ab.drop_offset = 7 * RSTREAM_MSS;
+	m.ab.drop_count = 3;
+	assert_true(sim_run(&m, 100000) < 100000);
+	check_delivery(&m);
+	assert_int_equal(m.ab.drop_count, 0);
+	assert_int_equal(m.a.s.stats.rtos, 0);
+	assert_true(m.a.s.stats.ptos >= 2);
+	/* 20 ms round trips: RACK's resend at ~27 ms, probes at ~60 and ~140 ms. */
+	assert_true(m.now_us - 1000000 < 200000);
+	sim_fini(&m);
+}
+
+/* A long fat path: 200 Mbit/s, 20 ms round trips, 1.25 MB of queue. */
+static void long_fat_path(struct sim *m, uint64_t bytes)
+{
+	sim_init(m, bytes, 0, 0, 10000, 0);
+	m->ab.rate_bpus = 25.0;
+	m->ab.queue_bytes = 1250000;
+}
+
+static uint64_t run_to_end(struct sim *m)
+{
+	for (long n = 0; n < 20000000 && !both_done(m); n++) {
+		sim_step(m);
+	}
+	check_delivery(m);
+	return m->now_us - 1000000;
+}
+
+/* 256 KiB buffers hold a 20 ms path to 100 Mbit/s; growing, they let the
+ * stream fill the 200 Mbit/s: in the same simulated path, the transfer
+ * takes well under 3/4 of the time, and both buffers grew. */
+static void test_rstream_buffers_grow_on_a_long_fat_path(void **state)
+{
+	struct rstream_budget budget = {.limit = 64 << 20};
+	struct sim m;
+	uint64_t fixed_us, grown_us;
+
+	(void)state;
+	long_fat_path(&m, 16 << 20);
+	fixed_us = run_to_end(&m);
+	assert_int_equal(m.b.s.rcv_cap, BUF_CAP);
+	sim_fini(&m);
+
+	long_fat_path(&m, 16 << 20);
+	rstream_set_growth(&m.a.s, 4 << 20, 4 << 20, &budget);
+	rstream_set_growth(&m.b.s, 4 << 20, 4 << 20, &budget);
+	grown_us = run_to_end(&m);
+	fprintf(stderr,
+		"16 MiB over 200 Mbit/s, 20 ms: %.3f s fixed, %.3f s growing (rcv %zu, snd %zu)\n",
+		(double)fixed_us / 1e6, (double)grown_us / 1e6, m.b.s.rcv_cap, m.a.s.snd_cap);
+	assert_true(m.b.s.rcv_cap > BUF_CAP);
+	assert_true(m.a.s.snd_cap > BUF_CAP);
+	assert_true(m.a.s.seg_cap >= 2 * m.a.s.snd_cap / RSTREAM_MSS);
+	assert_true(grown_us * 4 < fixed_us * 3);
+	assert_int_equal(budget.used,
+			 m.a.s.snd_cap + m.a.s.rcv_cap + m.b.s.snd_cap + m.b.s.rcv_cap);
+	sim_fini(&m);
+	assert_int_equal(budget.used, 0);
+}
+
+/* An app that stops reading: the window closes, and neither buffer grows
+ * however long the sender waits (memory stays bounded by back-pressure). */
+static void test_rstream_a_slow_reader_keeps_the_buffers_small(void **state)
+{
+	struct rstream_budget budget = {.limit = 64 << 20};
+	struct sim m;
+
+	(void)state;
+	long_fat_path(&m, 16 << 20);
+	m.b.read_limit = 100000;
+	rstream_set_growth(&m.a.s, 4 << 20, 4 << 20, &budget);
+	rstream_set_growth(&m.b.s, 4 << 20, 4 << 20, &budget);
+	while (m.now_us < 4000000) {
+		sim_step(&m);
+	}
+	assert_int_equal(m.b.rx_done, 100000);
+	assert_int_equal(m.b.s.rcv_cap, BUF_CAP);
+	assert_int_equal(m.a.s.snd_cap, BUF_CAP);
+	assert_int_equal(budget.used, 4 * (size_t)BUF_CAP);
+	sim_fini(&m);
+}
+
+/* Growth stops at the shared budget; fini gives the memory back. */
+static void test_rstream_growth_stays_within_the_budget(void **state)
+{
+	struct rstream_budget budget = {.limit = 4 * (size_t)BUF_CAP + BUF_CAP};
+	struct sim m;
+
+	(void)state;
+	long_fat_path(&m, 16 << 20);
+	rstream_set_growth(&m.a.s, 4 << 20, 4 << 20, &budget);
+	rstream_set_growth(&m.b.s, 4 << 20, 4 << 20, &budget);
+	(void)run_to_end(&m);
+	assert_true(budget.used <= budget.limit);
+	assert_int_equal(m.a.s.snd_cap + m.a.s.rcv_cap + m.b.s.snd_cap + m.b.s.rcv_cap,
+			 budget.used);
+	assert_int_equal(m.a.s.stats.snd_grows + m.b.s.stats.rcv_grows, 1);
+	sim_fini(&m);
+	assert_int_equal(budget.used, 0);
+}
+
 int main(void)
 {
 	const char *env = getenv("WH_TEST_SEED");
@@ -504,6 +624,10 @@ int main(void)
 		cmocka_unit_test(test_rstream_holes_beyond_the_range_table_are_dropped_and_counted),
 		cmocka_unit_test(test_rstream_cwnd_shrinks_when_a_bottleneck_queue_overflows),
 		cmocka_unit_test(test_rstream_resends_in_flight_data_at_once_after_a_path_change),
+		cmocka_unit_test(test_rstream_a_lost_resend_is_probed_not_left_to_the_rto),
+		cmocka_unit_test(test_rstream_buffers_grow_on_a_long_fat_path),
+		cmocka_unit_test(test_rstream_a_slow_reader_keeps_the_buffers_small),
+		cmocka_unit_test(test_rstream_growth_stays_within_the_budget),
 	};
 
 	if (env) {
