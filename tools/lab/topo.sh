@@ -59,7 +59,9 @@
 #   lab_heal NAME IFACE                undo lab_cut (loss stays until lab_loss ... 0)
 #   lab_block NAME IFACE IP            drop what goes to or comes from IP on a link
 #   lab_unblock NAME IFACE             undo lab_block
-#   lab_rate NAME IFACE KBIT           tbf rate limit leaving IFACE (0 removes it)
+#   lab_rate NAME IFACE KBIT [BURST]   tbf rate limit leaving IFACE (0 removes it)
+#   lab_delay NAME MS                  NAME's link to the internet delays every frame by
+#                                      MS each way (user space: tests/prog/delaywire)
 #   lab_stray                          packets the internet dropped for leaving the
 #                                      documentation ranges (IPv4 or ARP), or not IPv4/ARP
 #   lab_netns_left                     print this run's namespaces still present
@@ -596,12 +598,16 @@ lab_unblock() {
 	topo_table_del "$1" "wh_block_$(topo_ident "$2")"
 }
 
-# lab_rate NAME IFACE KBIT: token bucket (tc tbf) on packets leaving IFACE;
-# shape both ends of a link for both directions. Bucket: 20 ms at the rate, at
-# least two full-size packets; queue: 50 ms, beyond that packets are dropped.
+# lab_rate NAME IFACE KBIT [BURST]: token bucket (tc tbf) on packets leaving
+# IFACE; shape both ends of a link for both directions. Bucket: BURST bytes, by
+# default 20 ms at the rate, at least two full-size packets; queue: 50 ms,
+# beyond that packets are dropped. tbf splits a GSO packet larger than the
+# bucket into its segments: a small BURST (say 15000) makes loss downstream
+# (lab_loss) hit single packets, as on a radio link, not whole GSO trains.
 lab_rate() {
-	local name=$1 iface=$2 kbit=$3 burst ns
+	local name=$1 iface=$2 kbit=$3 burst=${4:-} ns
 	[[ $kbit =~ ^[0-9]+$ ]] || topo_die "lab_rate: bad rate \"$kbit\"" || return 1
+	[[ -z $burst || $burst =~ ^[0-9]+$ ]] || topo_die "lab_rate: bad burst \"$burst\"" || return 1
 	ns=$(lab_ns "$name")
 	if ((kbit == 0)); then
 		if tc -n "$ns" qdisc show dev "$iface" root | grep -q '^qdisc tbf'; then
@@ -609,10 +615,32 @@ lab_rate() {
 		fi
 		return
 	fi
-	burst=$((kbit * 1000 / 8 / 50))
+	[ -n "$burst" ] || burst=$((kbit * 1000 / 8 / 50))
 	((burst >= 3200)) || burst=3200
 	tc -n "$ns" qdisc replace dev "$iface" root tbf rate "${kbit}kbit" burst "$burst" latency 50ms ||
 		topo_die "lab_rate: tc tbf failed (no sch_tbf in this kernel?)"
+}
+
+# lab_delay NAME MS: frames between NAME and the internet take MS ms longer,
+# each way (the kernel here has no netem). In the internet namespace, p-NAME
+# leaves the bridge; a veth pair q-NAME/r-NAME takes its place (r-NAME on the
+# bridge), and delaywire forwards every frame between p-NAME and q-NAME after
+# MS ms. The guard still sees every frame on the bridge; lab_rate inet p-NAME
+# still shapes what goes to NAME. Once per node; lab_cleanup stops delaywire.
+lab_delay() {
+	local name=$1 ms=$2 inet dw
+	[[ $ms =~ ^[0-9]+$ ]] && ((ms <= 10000)) || topo_die "lab_delay: bad delay \"$ms\" ms" || return 1
+	inet=$(lab_ns inet)
+	dw=${DELAYWIRE:-$LAB_ROOT/build/release/tests/delaywire}
+	[ -x "$dw" ] || topo_die "lab_delay: $dw missing (make build-tests builds it)" || return 1
+	ip -n "$inet" link show "p-$name" >/dev/null 2>&1 || topo_die "lab_delay: no link p-$name" || return 1
+	! ip -n "$inet" link show "q-$name" >/dev/null 2>&1 || topo_die "lab_delay: $name is delayed already" ||
+		return 1
+	ip -n "$inet" link set "p-$name" nomaster
+	ip -n "$inet" link add "q-$name" type veth peer name "r-$name"
+	ip -n "$inet" link set "r-$name" master br0 up
+	ip -n "$inet" link set "q-$name" up
+	lab_start_in inet "delay-$name" "$dw" "p-$name" "q-$name" --delay-ms "$ms"
 }
 
 # --- teardown ------------------------------------------------------------------------
