@@ -302,7 +302,8 @@ static void log_stream(const struct tcpconn *c)
 		  "rtos=%llu ptos=%llu srtt_us=%llu min_rtt_us=%llu cwnd=%llu ssthresh=%llu "
 		  "loss_events=%llu "
 		  "random_losses=%llu hystart_exits=%llu tx_segs=%llu acks_tx=%llu acks_rx=%llu "
-		  "snd_cap=%zu rcv_cap=%zu bw_mbit=%.1f",
+		  "snd_cap=%zu rcv_cap=%zu bw_mbit=%.1f fast_grows=%llu delay_holds=%llu "
+		  "delay_cuts=%llu",
 		  (unsigned)c->rs.id, c->peer->def.peer.text, (unsigned long long)st->tx_bytes,
 		  (unsigned long long)st->rexmit_segs, (unsigned long long)st->rx_bytes,
 		  (unsigned long long)st->rtos, (unsigned long long)st->ptos,
@@ -311,7 +312,8 @@ static void log_stream(const struct tcpconn *c)
 		  (unsigned long long)cc->loss_events, (unsigned long long)cc->random_losses,
 		  (unsigned long long)cc->hystart_exits, (unsigned long long)st->tx_segs,
 		  (unsigned long long)st->acks_tx, (unsigned long long)st->acks_rx, c->rs.snd_cap,
-		  c->rs.rcv_cap, cc->bw_max * 8.0);
+		  c->rs.rcv_cap, cc->bw_max * 8.0, (unsigned long long)cc->fast_grows,
+		  (unsigned long long)cc->delay_holds, (unsigned long long)cc->delay_cuts);
 }
 
 /* One pass over a connection: sockets, stream state, frames. */

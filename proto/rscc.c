@@ -291,6 +291,9 @@ void rscc_on_path_change(struct rscc *c)
 	fresh.random_losses = c->random_losses;
 	fresh.hystart_exits = c->hystart_exits;
 	fresh.rto_collapses = c->rto_collapses;
+	fresh.fast_grows = c->fast_grows;
+	fresh.delay_holds = c->delay_holds;
+	fresh.delay_cuts = c->delay_cuts;
 	*c = fresh;
 }
 
@@ -310,7 +313,9 @@ void rscc_on_rto(struct rscc *c, uint64_t inflight, uint64_t snd_nxt)
 
 bool rscc_window_allows(const struct rscc *c, uint64_t inflight, uint64_t len)
 {
-	return inflight + len <= c->cwnd || inflight == 0;
+	uint64_t w = c->probe_floor ? c->cwnd / 2 : c->cwnd;
+
+	return inflight + len <= w || inflight == 0;
 }
 
 /* Bytes per microsecond: cwnd per srtt, twice that in slow start (RFC 9002

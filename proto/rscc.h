@@ -57,6 +57,7 @@ struct rscc {
 	uint64_t last_round_min_rtt_us; /* HyStart++ */
 	uint64_t cur_round_min_rtt_us;
 	uint32_t round_samples;
+	bool probe_floor; /* the owner re-measures the RTT floor: use half the window */
 	/* Pacer */
 	double tokens; /* bytes; may go one segment negative */
 	uint64_t tokens_us;
@@ -89,7 +90,8 @@ void rscc_on_loss(struct rscc *c, uint64_t seq, uint64_t bytes, uint64_t snd_nxt
 /* The retransmission timer fired (RFC 5681 §3.1: one segment, slow start). */
 void rscc_on_rto(struct rscc *c, uint64_t inflight, uint64_t snd_nxt);
 
-/* May len more bytes go out with inflight in flight (window only)? */
+/* May len more bytes go out with inflight in flight (window only)? Half
+ * the window while probe_floor is set. */
 bool rscc_window_allows(const struct rscc *c, uint64_t inflight, uint64_t len);
 /* Pacer: when may the next len bytes go (<= now_us: now)? srtt_us 0: no
  * pacing yet (the first window goes out at once). */

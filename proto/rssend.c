@@ -45,6 +45,35 @@ static uint64_t backed_off_rto(const struct rstream *s)
 	return rto > RSTREAM_RTO_MAX_US ? RSTREAM_RTO_MAX_US : rto;
 }
 
+/* The RTT floor: the smallest sample, kept 10 s. An older one may no
+ * longer hold (the path's delay rose), but the current samples carry our
+ * own queue, and taking one for the floor would let the floor, and the
+ * queue congestion control allows above it, creep up every 10 s. So the
+ * window is halved for three SRTT (rscc probe_floor: the queue drains) and
+ * the smallest sample of that time is the new floor (BBR's ProbeRTT, made
+ * short: our queue is at most half the floor). */
+static void floor_sample(struct rstream *s, uint64_t rtt, uint64_t now_us)
+{
+	if (s->min_rtt_us == 0 || rtt <= s->min_rtt_us) {
+		s->min_rtt_us = rtt;
+		s->min_rtt_stamp_us = now_us;
+	}
+	if (s->floor_probe_end_us != 0) {
+		s->floor_probe_min_us = rtt < s->floor_probe_min_us ? rtt : s->floor_probe_min_us;
+		if (now_us >= s->floor_probe_end_us) {
+			s->min_rtt_us = s->floor_probe_min_us;
+			s->min_rtt_stamp_us = now_us;
+			s->floor_probe_end_us = 0;
+			s->cc.probe_floor = false;
+		}
+	} else if (now_us - s->min_rtt_stamp_us > MIN_RTT_WINDOW_US) {
+		s->floor_probe_end_us = now_us + 3 * (s->srtt_us ? s->srtt_us : rtt);
+		s->floor_probe_min_us = rtt;
+		s->cc.probe_floor = true;
+		s->stats.floor_probes++;
+	}
+}
+
 /* RFC 6298 §2.2-2.4, with the RTO floor of RSTREAM_RTO_MIN_US. */
 static void rtt_sample(struct rstream *s, uint64_t rtt, uint64_t now_us)
 {
@@ -52,11 +81,7 @@ static void rtt_sample(struct rstream *s, uint64_t rtt, uint64_t now_us)
 
 	rtt = rtt ? rtt : 1;
 	s->latest_rtt_us = rtt;
-	if (s->min_rtt_us == 0 || rtt <= s->min_rtt_us ||
-	    now_us - s->min_rtt_stamp_us > MIN_RTT_WINDOW_US) {
-		s->min_rtt_us = rtt;
-		s->min_rtt_stamp_us = now_us;
-	}
+	floor_sample(s, rtt, now_us);
 	if (s->srtt_us == 0) {
 		s->srtt_us = rtt;
 		s->rttvar_us = rtt / 2;
@@ -470,6 +495,7 @@ void rssend_on_path_change(struct rstream *s, uint64_t now_us)
 	}
 	rscc_on_path_change(&s->cc);
 	s->min_rtt_us = 0;
+	s->floor_probe_end_us = 0;
 	s->rack_tx_seq = 0;
 	s->rto_backoff = 0;
 	s->pto_backoff = 0;

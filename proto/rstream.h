@@ -74,6 +74,7 @@ struct rstream_stats {
 	uint64_t rx_segs, rx_bytes, rx_dup_bytes;
 	uint64_t acks_tx, acks_rx, rtos, ptos, probes;
 	uint64_t snd_grows, rcv_grows; /* buffer doublings */
+	uint64_t floor_probes;	       /* RTT floor re-measured (window halved a moment) */
 	uint64_t drops[RSTREAM_DROP_COUNT];
 };
 
@@ -99,7 +100,8 @@ struct rstream {
 	uint64_t inflight; /* bytes sent, not acked, not sacked, not lost */
 	uint64_t tx_count;
 	uint64_t srtt_us, rttvar_us, rto_us, min_rtt_us, min_rtt_stamp_us, latest_rtt_us;
-	uint64_t rto_at_us;  /* 0: not armed */
+	uint64_t floor_probe_end_us, floor_probe_min_us; /* 0: no floor probe (rssend.c) */
+	uint64_t rto_at_us;				 /* 0: not armed */
 	uint64_t pace_at_us; /* data waits for the pacer until then; 0: not */
 	uint32_t n_lost;     /* segments marked lost, not yet resent */
 	bool is_tlp;	     /* a tail-loss probe may exceed cwnd once */

@@ -611,6 +611,33 @@ static void test_rstream_growth_stays_within_the_budget(void **state)
 	assert_int_equal(budget.used, 0);
 }
 
+/* 16 s through a 20 Mbit/s bottleneck with a deep buffer, 20 ms round
+ * trips: congestion control keeps a queue of at most half the floor, so
+ * every RTT sample carries some. When the 10-s floor expires, the stream
+ * halves its window for a moment and takes the new floor from that moment:
+ * still the path's 20 ms, not 20 ms plus our own queue (which would let the
+ * queue grow by as much every 10 s). */
+static void test_rstream_the_rtt_floor_is_remeasured_without_our_queue(void **state)
+{
+	struct rstream_budget budget = {.limit = 64 << 20};
+	struct sim m;
+
+	(void)state;
+	sim_init(&m, 40 << 20, 0, 0, 10000, 0);
+	m.ab.rate_bpus = 2.5;
+	m.ab.queue_bytes = 1250000;
+	rstream_set_growth(&m.a.s, 4 << 20, 4 << 20, &budget);
+	rstream_set_growth(&m.b.s, 4 << 20, 4 << 20, &budget);
+	(void)run_to_end(&m);
+	fprintf(stderr, "floor after %.1f s: %.2f ms (%" PRIu64 " probes, srtt %.2f ms)\n",
+		(double)(m.now_us - 1000000) / 1e6, (double)m.a.s.min_rtt_us / 1000.0,
+		m.a.s.stats.floor_probes, (double)m.a.s.srtt_us / 1000.0);
+	assert_true(m.now_us - 1000000 > 12000000);
+	assert_true(m.a.s.stats.floor_probes >= 1);
+	assert_true(m.a.s.min_rtt_us < 21000);
+	sim_fini(&m);
+}
+
 int main(void)
 {
 	const char *env = getenv("WH_TEST_SEED");
@@ -628,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_rstream_buffers_grow_on_a_long_fat_path),
 		cmocka_unit_test(test_rstream_a_slow_reader_keeps_the_buffers_small),
 		cmocka_unit_test(test_rstream_growth_stays_within_the_budget),
+		cmocka_unit_test(test_rstream_the_rtt_floor_is_remeasured_without_our_queue),
 	};
 
 	if (env) {
