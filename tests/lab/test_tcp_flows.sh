@@ -21,9 +21,12 @@
 #   copies at 0 % and 3 % loss, then a copy during which dnat blocks gcs1's
 #   public address (the direct path): the pair falls back to the relay and
 #   the copy completes intact.
+# Phase 3, the direct path as a field link (200 Mbit/s, 10 ms each way, 3 %
+#   loss): a copy and 20 echoes intact; receive buffers grew.
 # Sizes: TCP_FLOW_MB (default 100) for the relay at 0 % loss, TCP_FLOW_SMALL_MB
-# (default 100 as well; the switch copy is three times that) for the others:
-# about 20 s in all at ~1 Gbit/s. Lower them on a slow machine.
+# (default 100 as well; the switch copy is three times that) for the others,
+# TCP_FLOW_FIELD_MB (default 40) over the field link: about 25 s in all.
+# Lower them on a slow machine.
 # TCP_FLOW_KEEP_LOGS=1
 # keeps the logs (with each stream's counters) in build/lab-logs/tcp_flows.
 set -euo pipefail
@@ -36,6 +39,7 @@ TE=${TCPECHO:-$LAB_ROOT/build/release/tests/tcpecho}
 KG=$LAB_BIN/wormhole-keygen
 BIG_MB=${TCP_FLOW_MB:-100}
 SMALL_MB=${TCP_FLOW_SMALL_MB:-100}
+FIELD_MB=${TCP_FLOW_FIELD_MB:-40}
 
 for n in server drone1 gcs1; do "$KG" genkey -o "$LAB_DIR/$n.key"; done
 pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
@@ -177,6 +181,29 @@ lab_unblock dnat wan
 [ "$(field "$LAB_DIR/switch.json" ok)" = True ] || fail "switch copy not intact"
 echo "  path switch: on the relay ${fell_ms} ms after the cut (limit 1000 + polling);" \
 	"$((3 * SMALL_MB)) MB intact across it, $(field "$LAB_DIR/switch.json" mbit_s) Mbit/s overall"
+
+# --- 3. a field link --------------------------------------------------------------
+# The drone's link as an LTE-like link: 200 Mbit/s and 10 ms each way, 3 %
+# loss. The path holds more than a stream's first 256 KiB, so the buffers
+# grow (ring buffers re-laid out with data held above holes); the copy and
+# 20 concurrent echoes must come through intact, and the stream logs must
+# show the receive buffer grown.
+log_mark=$(wc -l <"$LAB_DIR/client-drone1-d.log")
+lab_delay dnat 10
+lab_rate dnat wan 200000 3200
+lab_rate inet p-dnat 200000 3200
+wait_until 25 is_direct || fail "drone1 is not on a direct path over the field link"
+lab_loss dnat wan 3
+copy field_3pct "$FIELD_MB"
+out=$(lab_exec gcs1 "$TE" echo --to 127.1.0.1:2223 --bytes 1048576 --conns 20 --timeout-ms 120000) ||
+	fail "echo over the field link: $out"
+echo "  20 connections echoed 1 MB each over the field link: $out"
+lab_loss dnat wan 0
+sleep 0.5 # the last echo streams' close lines
+grown=$(tail -n +$((log_mark + 1)) "$LAB_DIR/client-drone1-d.log" | grep "stream .* closed" |
+	grep -o 'rcv_cap=[0-9]*' | awk -F= '$2 > 262144' | wc -l)
+echo "  streams whose receive buffer grew past 256 KiB on drone1: $grown"
+[ "$grown" -ge 1 ] || fail "no stream's receive buffer grew over the field link"
 stop_daemons d
 if [ "${TCP_FLOW_KEEP_LOGS:-0}" = 1 ]; then
 	mkdir -p "$LAB_LOGS" && cp -r "$LAB_DIR"/. "$LAB_LOGS"/
