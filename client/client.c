@@ -63,6 +63,9 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	cl->loop = loop;
 	cl->ms.fd = -1;
 	cl->started_us = monotime_now_us();
+	do {
+		randombytes_buf(&cl->boot_id, sizeof(cl->boot_id));
+	} while (cl->boot_id == 0);
 	stamp_init(&cl->stamp);
 	srvconn_init(&cl->srv);
 	joinwait_init(&cl->jw);

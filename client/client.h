@@ -35,6 +35,7 @@ struct client {
 	ev_signal sigint_watch;
 	ev_signal sigterm_watch;
 	uint64_t started_us;
+	uint64_t boot_id;	       /* random, this process's: peers learn we restarted */
 	struct noise_keypair *self;    /* owns (sodium_malloc): our static key pair */
 	struct cookie_checker cookies; /* MACs on handshakes sent to us */
 	struct stamp stamp;

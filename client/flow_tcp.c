@@ -391,7 +391,7 @@ void flow_tcp_free_all(struct client *cl)
 	}
 	log_debug("tcp flows: accepted=%llu opened=%llu refused_full=%llu connect_failed=%llu "
 		  "resets_rx=%llu resets_tx=%llu closed=%llu unknown_stream=%llu bad_header=%llu "
-		  "tx_budget_waits=%llu max_pass_gap_us=%llu",
+		  "tx_budget_waits=%llu max_pass_gap_us=%llu peer_restarts=%llu",
 		  (unsigned long long)set->stats.accepted, (unsigned long long)set->stats.opened,
 		  (unsigned long long)set->stats.refused_full,
 		  (unsigned long long)set->stats.connect_failed,
@@ -400,7 +400,8 @@ void flow_tcp_free_all(struct client *cl)
 		  (unsigned long long)set->stats.unknown_stream,
 		  (unsigned long long)set->stats.bad_header,
 		  (unsigned long long)set->stats.tx_budget_waits,
-		  (unsigned long long)set->stats.max_pass_gap_us);
+		  (unsigned long long)set->stats.max_pass_gap_us,
+		  (unsigned long long)set->stats.peer_restarts);
 	while (set->conns) {
 		struct tcpconn *c = set->conns;
 
@@ -417,6 +418,24 @@ void flow_tcp_free_all(struct client *cl)
 	ev_timer_stop(cl->loop, &set->timer);
 	free(set);
 	cl->tcp = NULL;
+}
+
+void flow_tcp_on_peer_restart(struct peer *p, uint64_t now_us)
+{
+	struct flow_tcp_set *set = p->cl->tcp;
+
+	(void)now_us;
+	if (!set) {
+		return;
+	}
+	for (struct tcpconn *c = set->conns; c; c = c->next) {
+		if (c->peer == p && !c->is_dead) {
+			set->stats.peer_restarts++;
+			tcpconn_close_fd(c, true);
+			c->is_dead = true;
+		}
+	}
+	reap(set);
 }
 
 /* ---- frames from peers ---- */

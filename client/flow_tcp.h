@@ -37,6 +37,7 @@ struct peer;
 struct flow_tcp_stats {
 	uint64_t accepted, opened, refused_full, connect_failed, resets_rx, resets_tx;
 	uint64_t closed, unknown_stream, bad_header, tx_budget_waits;
+	uint64_t peer_restarts;	  /* streams reset because their peer restarted */
 	uint64_t max_pass_gap_us; /* longest time between two loop passes with streams */
 	uint64_t last_pass_us;
 };
@@ -68,5 +69,8 @@ const struct frame_route *flow_tcp_route(struct flow_tcp_set *set, uint32_t flow
 /* Stream frames from peer p (authenticated). */
 void flow_tcp_on_stream(struct peer *p, const struct frame_stream *f, uint64_t now_us);
 void flow_tcp_on_stream_ack(struct peer *p, const struct frame_stream_ack *a, uint64_t now_us);
+/* Peer p is another process now (its boot id changed): its streams are
+ * gone on its side. Reset ours with it: local connections get an RST. */
+void flow_tcp_on_peer_restart(struct peer *p, uint64_t now_us);
 
 #endif

@@ -282,6 +282,18 @@ void peer_apply(struct client *cl, const struct frame_peer *defs, size_t n, uint
 		struct peer *p = peer_find(cl, defs[i].peer.text);
 		char fp[B64KEY_FINGERPRINT_MAX];
 
+		if (p && p->def.boot_id != 0 && defs[i].boot_id != 0 &&
+		    p->def.boot_id != defs[i].boot_id) {
+			/* Another process: it forgot our streams and datagram
+			 * numbers. Reset the streams now rather than after their
+			 * retransmissions give up (~25 s). */
+			log_info("peer %s: restarted (another process)", p->def.peer.text);
+			flow_tcp_on_peer_restart(p, now_us);
+			dgdedup_init(&p->dedup);
+		}
+		if (p) {
+			p->def.boot_id = defs[i].boot_id;
+		}
 		if (p && routeintake_peer_equal(&p->def, &defs[i])) {
 			p->def.generation = defs[i].generation;
 			if (p->def.uplinks != defs[i].uplinks) {

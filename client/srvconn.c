@@ -186,6 +186,7 @@ static void send_register(struct client *cl, uint64_t now_us)
 	f.type = FRAME_REGISTER;
 	/* The uplink the session runs on, with its class and local addresses. */
 	f.u.reg.uplink_id = cl->ctl;
+	f.u.reg.boot_id = cl->boot_id;
 	f.u.reg.natclass = natwatch_frame_natclass(&cl->up[cl->ctl].nw);
 	if (cl->up[cl->ctl].name[0] && frame_name_set(&f.u.reg.name, cl->up[cl->ctl].name) != 0) {
 		memset(&f.u.reg.name, 0, sizeof(f.u.reg.name)); /* not a valid name: none */

@@ -709,6 +709,9 @@ static void peer_read(struct wire_reader *r, struct frame *f)
 	if (r->left > 0) {
 		p->uplinks = wire_read_u8(r);
 	}
+	if (r->left > 0) {
+		p->boot_id = wire_read_u64(r);
+	}
 }
 
 static void peer_write(struct wire_writer *w, const struct frame *f)
@@ -719,14 +722,21 @@ static void peer_write(struct wire_writer *w, const struct frame *f)
 	write_name(w, &p->peer);
 	wire_write_bytes(w, p->key, WIRE_KEY_LEN);
 	wire_write_u16(w, p->relay_port);
-	if (p->uplinks > 1) {
+	/* Optional tails, each written when it or a later one is not default. */
+	if (p->uplinks > 1 || p->boot_id != 0) {
 		wire_write_u8(w, p->uplinks);
+	}
+	if (p->boot_id != 0) {
+		wire_write_u64(w, p->boot_id);
 	}
 }
 
 static size_t peer_size(const struct frame *f)
 {
-	return 8 + 1 + (size_t)f->u.peer.peer.len + WIRE_KEY_LEN + 2 + (f->u.peer.uplinks > 1);
+	const struct frame_peer *p = &f->u.peer;
+
+	return 8 + 1 + (size_t)p->peer.len + WIRE_KEY_LEN + 2 +
+	       (p->uplinks > 1 || p->boot_id != 0) + (p->boot_id != 0 ? 8 : 0);
 }
 
 static int peer_validate(const struct frame *f)
@@ -910,6 +920,9 @@ static void register_read(struct wire_reader *r, struct frame *f)
 	if (r->left > 0) {
 		read_name(r, &g->name);
 	}
+	if (r->left > 0) {
+		g->boot_id = wire_read_u64(r);
+	}
 }
 
 static void register_write(struct wire_writer *w, const struct frame *f)
@@ -919,8 +932,12 @@ static void register_write(struct wire_writer *w, const struct frame *f)
 	wire_write_u8(w, g->uplink_id);
 	wire_write_u8(w, g->natclass);
 	write_addrs(w, g->addrs, g->addr_count);
-	if (g->name.len > 0) {
+	/* Optional tails, each written when it or a later one is not default. */
+	if (g->name.len > 0 || g->boot_id != 0) {
 		write_name(w, &g->name);
+	}
+	if (g->boot_id != 0) {
+		wire_write_u64(w, g->boot_id);
 	}
 }
 
@@ -928,7 +945,9 @@ static size_t register_size(const struct frame *f)
 {
 	const struct frame_register *g = &f->u.reg;
 
-	return 2 + addrs_size(g->addrs, g->addr_count) + (g->name.len > 0 ? 1 + g->name.len : 0);
+	return 2 + addrs_size(g->addrs, g->addr_count) +
+	       (g->name.len > 0 || g->boot_id != 0 ? 1 + g->name.len : 0) +
+	       (g->boot_id != 0 ? 8 : 0);
 }
 
 static int register_validate(const struct frame *f)

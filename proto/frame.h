@@ -306,6 +306,7 @@ struct frame_peer {
 	uint8_t key[WIRE_KEY_LEN];
 	uint16_t relay_port;
 	uint8_t uplinks;
+	uint64_t boot_id; /* the peer process's (its REGISTER's); 0: unknown */
 };
 
 /* generation u64 | count u16 | keepalive_s u16
@@ -436,6 +437,7 @@ struct frame_register {
 	uint8_t addr_count;
 	struct frame_addr addrs[WIRE_ADDR_MAX];
 	struct frame_name name; /* len 0: none */
+	uint64_t boot_id;	/* random per client process; 0: none */
 };
 
 struct frame {

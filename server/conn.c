@@ -164,6 +164,7 @@ static void peer_info_cb(void *ctx, const char *self, const char *peer, struct r
 
 	out->relay_port = relay_port_for(cn->relay, self, peer);
 	out->uplinks = p ? registry_uplink_mask(p) : 0;
+	out->boot_id = p ? p->boot_id : 0;
 }
 
 /* Send c its route set: a new generation when its content changed, the same
@@ -259,8 +260,18 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 			 addr_format((const struct sockaddr *)&c->addr, text, sizeof(text)));
 	}
 	/* Pairs released while idle get new ports when a client is back; the
-	 * peers' sets change too (their PEER frame comes back). */
-	if (relay_wake(cn->relay, c->id, now_us)) {
+	 * peers' sets change too (their PEER frame comes back). So do they
+	 * when the client is another process (restarted): its boot id. */
+	bool woke = relay_wake(cn->relay, c->id, now_us);
+
+	if (f->u.reg.boot_id != c->boot_id) {
+		if (c->boot_id != 0) {
+			log_info("client %s: restarted (another process)", c->id);
+		}
+		c->boot_id = f->u.reg.boot_id;
+		woke = true;
+	}
+	if (woke) {
 		push_all(cn, now_us);
 	}
 	/* A (re)registering client may have lost its state: send the set

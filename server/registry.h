@@ -65,6 +65,7 @@ enum registry_uplink_change {
 
 struct registry_client {
 	char id[ROUTES_NAME_SIZE];
+	uint64_t boot_id; /* its process's, from its REGISTER (0: none sent) */
 	uint8_t key[WIRE_KEY_LEN];
 	struct session *session; /* owns; lives while the client and its key stay */
 	bool is_online;

@@ -243,6 +243,9 @@ static void add_peers(struct packer *p, const struct routes *r, const char *id, 
 		/* The mask is encoded (when not main-only), so the hash covers it
 		 * and a change of the peer's uplinks makes a new generation. */
 		f.u.peer.uplinks = info.uplinks;
+		/* Likewise the peer's boot id: a restarted peer makes a new
+		 * generation, and its peers reset their streams with it. */
+		f.u.peer.boot_id = info.boot_id;
 		/* A PEER always names a relay port (frame.c refuses 0): a peer
 		 * whose pair has no ports (range exhausted, or released while
 		 * idle) is left out until it has them, and comes back with a new

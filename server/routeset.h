@@ -21,6 +21,7 @@ struct diag;
 struct routeset_peer {
 	uint16_t relay_port;
 	uint8_t uplinks;
+	uint64_t boot_id; /* the peer process's (registry_client.boot_id) */
 };
 /* Fill *out (zeroed by the caller) for the pair self, peer. */
 typedef void routeset_peer_fn(void *ctx, const char *self, const char *peer,

@@ -20,7 +20,8 @@
 # Phase 2, a direct path (both NATs port-restricted: punching succeeds):
 #   copies at 0 % and 3 % loss, then a copy during which dnat blocks gcs1's
 #   public address (the direct path): the pair falls back to the relay and
-#   the copy completes intact.
+#   the copy completes intact. Then drone1's client restarts during a copy:
+#   gcs1 resets the connection within seconds (the peer's new boot id).
 # Phase 3, the direct path as a field link (200 Mbit/s, 10 ms each way, 3 %
 #   loss): a copy and 20 echoes intact; receive buffers grew.
 # Sizes: TCP_FLOW_MB (default 100) for the relay at 0 % loss, TCP_FLOW_SMALL_MB
@@ -181,6 +182,25 @@ lab_unblock dnat wan
 [ "$(field "$LAB_DIR/switch.json" ok)" = True ] || fail "switch copy not intact"
 echo "  path switch: on the relay ${fell_ms} ms after the cut (limit 1000 + polling);" \
 	"$((3 * SMALL_MB)) MB intact across it, $(field "$LAB_DIR/switch.json" mbit_s) Mbit/s overall"
+
+# A peer that restarts: drone1's client is killed and started again while
+# gcs1 copies to the slow sink. Its new process registers with another boot
+# id; the server's PEER frame carries it, and gcs1 resets the stream with it
+# (the local connection ends) within seconds, not after ~25 s of RTOs.
+lab_exec gcs1 "$TE" copy --to 127.1.0.1:2225 --bytes $((100 * 1048576)) --timeout-ms 60000 \
+	>"$LAB_DIR/restart.json" &
+CP=$!
+sleep 1
+kill -0 "$CP" 2>/dev/null || fail "the copy to the slow sink ended early: $(cat "$LAB_DIR/restart.json")"
+lab_stop client-drone1-d || true
+restart_ns=$(date +%s%N)
+lab_start_in drone1 client-drone1-d "$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone1.ini" --log-level debug
+copy_done() { ! kill -0 "$CP" 2>/dev/null; }
+wait_until 10 copy_done || fail "gcs1's connection to the restarted drone1 is still open after 10 s"
+reset_ms=$((($(date +%s%N) - restart_ns) / 1000000))
+wait "$CP" && fail "the copy to a restarted peer reported success"
+grep -q "peer drone1: restarted" "$LAB_DIR/client-gcs1-d.log" || fail "gcs1 did not log drone1's restart"
+echo "  peer restart: gcs1's connection reset ${reset_ms} ms after drone1's client started again (limit 10000)"
 
 # --- 3. a field link --------------------------------------------------------------
 # The drone's link as an LTE-like link: 200 Mbit/s and 10 ms each way, 3 %

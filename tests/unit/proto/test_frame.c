@@ -660,6 +660,35 @@ static void test_frame_uplink_tails_are_optional_and_round_trip(void **state)
 	}
 }
 
+/* The boot id tails of REGISTER and PEER: absent when 0 (old encodings
+ * keep their size), 8 bytes after the earlier tails (written as defaults
+ * when only the boot id is set), and round trip; a cut tail is refused. */
+static void test_frame_boot_id_tails_are_optional_and_round_trip(void **state)
+{
+	uint8_t buf[WIRE_MAX_PLAINTEXT];
+	struct frame f, back;
+	struct frame_reader fr;
+	size_t plain, len;
+
+	(void)state;
+	sample(&f, FRAME_REGISTER);
+	plain = encode_decode(&f, buf, sizeof(buf));
+	f.u.reg.boot_id = 0x0123456789ABCDEFull;
+	assert_int_equal(encode_decode(&f, buf, sizeof(buf)), plain + 1 + 8); /* empty name, id */
+	name(&f.u.reg.name, "lte2");
+	assert_int_equal(encode_decode(&f, buf, sizeof(buf)), plain + 5 + 8);
+
+	sample(&f, FRAME_PEER);
+	plain = encode_decode(&f, buf, sizeof(buf));
+	f.u.peer.boot_id = 42;
+	len = encode_decode(&f, buf, sizeof(buf)); /* the uplinks byte, then the id */
+	assert_int_equal(len, plain + 1 + 8);
+	/* The frame's length field says 3 bytes fewer: a cut boot id. */
+	buf[2] = (uint8_t)(buf[2] - 3);
+	frame_reader_init(&fr, buf, len - 3);
+	assert_int_equal(frame_read_next(&fr, &back), -EPROTO);
+}
+
 static void test_frame_join_ack_message_is_cut_and_made_printable(void **state)
 {
 	char long_text[400];
@@ -716,6 +745,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_every_type_round_trips),
 		cmocka_unit_test(test_frame_uplink_tails_are_optional_and_round_trip),
+		cmocka_unit_test(test_frame_boot_id_tails_are_optional_and_round_trip),
 		cmocka_unit_test(test_frame_packet_of_many_frames_reads_in_order),
 		cmocka_unit_test(test_frame_unknown_types_and_padding_are_skipped_by_length),
 		cmocka_unit_test(test_frame_padding_writer_fills_exactly),
