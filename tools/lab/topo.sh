@@ -61,7 +61,8 @@
 #   lab_unblock NAME IFACE             undo lab_block
 #   lab_rate NAME IFACE KBIT [BURST]   tbf rate limit leaving IFACE (0 removes it)
 #   lab_delay NAME MS                  NAME's link to the internet delays every frame by
-#                                      MS each way (user space: tests/prog/delaywire)
+#                                      MS each way (user space: tests/prog/delaywire);
+#                                      again: another delay
 #   lab_stray                          packets the internet dropped for leaving the
 #                                      documentation ranges (IPv4 or ARP), or not IPv4/ARP
 #   lab_netns_left                     print this run's namespaces still present
@@ -626,7 +627,8 @@ lab_rate() {
 # leaves the bridge; a veth pair q-NAME/r-NAME takes its place (r-NAME on the
 # bridge), and delaywire forwards every frame between p-NAME and q-NAME after
 # MS ms. The guard still sees every frame on the bridge; lab_rate inet p-NAME
-# still shapes what goes to NAME. Once per node; lab_cleanup stops delaywire.
+# still shapes what goes to NAME. Called again, it changes the delay (a new
+# delaywire; frames in the old one's queue are lost). lab_cleanup stops it.
 lab_delay() {
 	local name=$1 ms=$2 inet dw
 	[[ $ms =~ ^[0-9]+$ ]] && ((ms <= 10000)) || topo_die "lab_delay: bad delay \"$ms\" ms" || return 1
@@ -634,8 +636,11 @@ lab_delay() {
 	dw=${DELAYWIRE:-$LAB_ROOT/build/release/tests/delaywire}
 	[ -x "$dw" ] || topo_die "lab_delay: $dw missing (make build-tests builds it)" || return 1
 	ip -n "$inet" link show "p-$name" >/dev/null 2>&1 || topo_die "lab_delay: no link p-$name" || return 1
-	! ip -n "$inet" link show "q-$name" >/dev/null 2>&1 || topo_die "lab_delay: $name is delayed already" ||
-		return 1
+	if ip -n "$inet" link show "q-$name" >/dev/null 2>&1; then
+		lab_stop "delay-$name" || true
+		lab_start_in inet "delay-$name" "$dw" "p-$name" "q-$name" --delay-ms "$ms"
+		return
+	fi
 	ip -n "$inet" link set "p-$name" nomaster
 	ip -n "$inet" link add "q-$name" type veth peer name "r-$name"
 	ip -n "$inet" link set "r-$name" master br0 up
