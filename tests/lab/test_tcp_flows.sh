@@ -203,7 +203,7 @@ grep -q "peer drone1: restarted" "$LAB_DIR/client-gcs1-d.log" || fail "gcs1 did 
 echo "  peer restart: gcs1's connection reset ${reset_ms} ms after drone1's client started again (limit 10000)"
 
 # --- 3. a field link --------------------------------------------------------------
-# The drone's link as an LTE-like link: 200 Mbit/s and 10 ms each way, 3 %
+# The drone's link as a field link: 200 Mbit/s and 10 ms each way, 3 %
 # loss. The path holds more than a stream's first 256 KiB, so the buffers
 # grow (ring buffers re-laid out with data held above holes); the copy and
 # 20 concurrent echoes must come through intact, and the stream logs must

@@ -603,8 +603,9 @@ lab_unblock() {
 # IFACE; shape both ends of a link for both directions. Bucket: BURST bytes, by
 # default 20 ms at the rate, at least two full-size packets; queue: 50 ms,
 # beyond that packets are dropped. tbf splits a GSO packet larger than the
-# bucket into its segments: a small BURST (say 15000) makes loss downstream
-# (lab_loss) hit single packets, as on a radio link, not whole GSO trains.
+# bucket into its segments: a small BURST (3200, two packets) makes loss
+# downstream (lab_loss) hit single packets, as on a radio link, not whole GSO
+# trains.
 lab_rate() {
 	local name=$1 iface=$2 kbit=$3 burst=${4:-} ns
 	[[ $kbit =~ ^[0-9]+$ ]] || topo_die "lab_rate: bad rate \"$kbit\"" || return 1
