@@ -420,11 +420,10 @@ void flow_tcp_free_all(struct client *cl)
 	cl->tcp = NULL;
 }
 
-void flow_tcp_on_peer_restart(struct peer *p, uint64_t now_us)
+void flow_tcp_on_peer_restart(struct peer *p)
 {
 	struct flow_tcp_set *set = p->cl->tcp;
 
-	(void)now_us;
 	if (!set) {
 		return;
 	}

@@ -71,6 +71,6 @@ void flow_tcp_on_stream(struct peer *p, const struct frame_stream *f, uint64_t n
 void flow_tcp_on_stream_ack(struct peer *p, const struct frame_stream_ack *a, uint64_t now_us);
 /* Peer p is another process now (its boot id changed): its streams are
  * gone on its side. Reset ours with it: local connections get an RST. */
-void flow_tcp_on_peer_restart(struct peer *p, uint64_t now_us);
+void flow_tcp_on_peer_restart(struct peer *p);
 
 #endif

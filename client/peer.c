@@ -288,7 +288,7 @@ void peer_apply(struct client *cl, const struct frame_peer *defs, size_t n, uint
 			 * numbers. Reset the streams now rather than after their
 			 * retransmissions give up (~25 s). */
 			log_info("peer %s: restarted (another process)", p->def.peer.text);
-			flow_tcp_on_peer_restart(p, now_us);
+			flow_tcp_on_peer_restart(p);
 			dgdedup_init(&p->dedup);
 		}
 		if (p) {

@@ -12,6 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The shared budget's account of s's buffers: take bytes in, give bytes back. */
+static void budget_move(struct rstream *s, size_t take, size_t give)
+{
+	if (s->budget) {
+		s->budget->used = s->budget->used + take - give;
+	}
+}
+
 int rstream_init(struct rstream *s, uint32_t id, size_t snd_cap, size_t rcv_cap)
 {
 	memset(s, 0, sizeof(*s));
@@ -38,10 +46,8 @@ int rstream_init(struct rstream *s, uint32_t id, size_t snd_cap, size_t rcv_cap)
 
 void rstream_fini(struct rstream *s)
 {
-	if (s->budget) {
-		s->budget->used -= s->snd_cap + s->rcv_cap;
-		s->budget = NULL;
-	}
+	budget_move(s, 0, s->snd_cap + s->rcv_cap);
+	s->budget = NULL;
 	free(s->snd_buf);
 	free(s->rcv_buf);
 	free(s->segs);
@@ -69,13 +75,9 @@ void rstream_set_growth(struct rstream *s, size_t snd_max, size_t rcv_max,
 	s->snd_max = snd_max > s->snd_cap ? snd_max : s->snd_cap;
 	s->rcv_max = rcv_max > s->rcv_cap ? rcv_max : s->rcv_cap;
 	s->rcv_max = s->rcv_max > UINT32_MAX ? UINT32_MAX : s->rcv_max;
-	if (s->budget) {
-		s->budget->used -= s->snd_cap + s->rcv_cap;
-	}
+	budget_move(s, 0, s->snd_cap + s->rcv_cap);
 	s->budget = budget;
-	if (budget) {
-		budget->used += s->snd_cap + s->rcv_cap;
-	}
+	budget_move(s, s->snd_cap + s->rcv_cap, 0);
 }
 
 /* Twice cap, within max and the budget; 0 when it may not grow. */
@@ -134,9 +136,7 @@ static void grow_snd(struct rstream *s)
 	}
 	free(s->snd_buf);
 	free(s->segs);
-	if (s->budget) {
-		s->budget->used += cap - s->snd_cap;
-	}
+	budget_move(s, cap, s->snd_cap);
 	s->snd_buf = buf;
 	s->snd_cap = cap;
 	s->segs = segs;
@@ -157,9 +157,7 @@ static void grow_rcv(struct rstream *s)
 	}
 	ring_copy(buf, cap, s->rcv_buf, s->rcv_cap, s->rcv_read, s->rcv_cap);
 	free(s->rcv_buf);
-	if (s->budget) {
-		s->budget->used += cap - s->rcv_cap;
-	}
+	budget_move(s, cap, s->rcv_cap);
 	s->rcv_buf = buf;
 	s->rcv_cap = cap;
 	s->is_ack_now = true;

@@ -529,6 +529,13 @@ static void long_fat_path(struct sim *m, uint64_t bytes)
 	m->ab.queue_bytes = 1250000;
 }
 
+/* Both streams' buffers may grow to 4 MiB, within budget. */
+static void let_grow(struct sim *m, struct rstream_budget *budget)
+{
+	rstream_set_growth(&m->a.s, 4 << 20, 4 << 20, budget);
+	rstream_set_growth(&m->b.s, 4 << 20, 4 << 20, budget);
+}
+
 static uint64_t run_to_end(struct sim *m)
 {
 	for (long n = 0; n < 20000000 && !both_done(m); n++) {
@@ -554,8 +561,7 @@ static void test_rstream_buffers_grow_on_a_long_fat_path(void **state)
 	sim_fini(&m);
 
 	long_fat_path(&m, 16 << 20);
-	rstream_set_growth(&m.a.s, 4 << 20, 4 << 20, &budget);
-	rstream_set_growth(&m.b.s, 4 << 20, 4 << 20, &budget);
+	let_grow(&m, &budget);
 	grown_us = run_to_end(&m);
 	fprintf(stderr,
 		"16 MiB over 200 Mbit/s, 20 ms: %.3f s fixed, %.3f s growing (rcv %zu, snd %zu)\n",
@@ -580,8 +586,7 @@ static void test_rstream_a_slow_reader_keeps_the_buffers_small(void **state)
 	(void)state;
 	long_fat_path(&m, 16 << 20);
 	m.b.read_limit = 100000;
-	rstream_set_growth(&m.a.s, 4 << 20, 4 << 20, &budget);
-	rstream_set_growth(&m.b.s, 4 << 20, 4 << 20, &budget);
+	let_grow(&m, &budget);
 	while (m.now_us < 4000000) {
 		sim_step(&m);
 	}
@@ -600,8 +605,7 @@ static void test_rstream_growth_stays_within_the_budget(void **state)
 
 	(void)state;
 	long_fat_path(&m, 16 << 20);
-	rstream_set_growth(&m.a.s, 4 << 20, 4 << 20, &budget);
-	rstream_set_growth(&m.b.s, 4 << 20, 4 << 20, &budget);
+	let_grow(&m, &budget);
 	(void)run_to_end(&m);
 	assert_true(budget.used <= budget.limit);
 	assert_int_equal(m.a.s.snd_cap + m.a.s.rcv_cap + m.b.s.snd_cap + m.b.s.rcv_cap,
@@ -626,8 +630,7 @@ static void test_rstream_the_rtt_floor_is_remeasured_without_our_queue(void **st
 	sim_init(&m, 40 << 20, 0, 0, 10000, 0);
 	m.ab.rate_bpus = 2.5;
 	m.ab.queue_bytes = 1250000;
-	rstream_set_growth(&m.a.s, 4 << 20, 4 << 20, &budget);
-	rstream_set_growth(&m.b.s, 4 << 20, 4 << 20, &budget);
+	let_grow(&m, &budget);
 	(void)run_to_end(&m);
 	fprintf(stderr, "floor after %.1f s: %.2f ms (%" PRIu64 " probes, srtt %.2f ms)\n",
 		(double)(m.now_us - 1000000) / 1e6, (double)m.a.s.min_rtt_us / 1000.0,
