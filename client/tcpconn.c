@@ -303,7 +303,7 @@ static void log_stream(const struct tcpconn *c)
 		  "loss_events=%llu "
 		  "random_losses=%llu hystart_exits=%llu tx_segs=%llu acks_tx=%llu acks_rx=%llu "
 		  "snd_cap=%zu rcv_cap=%zu bw_mbit=%.1f fast_grows=%llu delay_holds=%llu "
-		  "delay_cuts=%llu",
+		  "delay_cuts=%llu rx_dup_bytes=%llu spurious_segs=%llu drops=%llu/%llu/%llu/%llu",
 		  (unsigned)c->rs.id, c->peer->def.peer.text, (unsigned long long)st->tx_bytes,
 		  (unsigned long long)st->rexmit_segs, (unsigned long long)st->rx_bytes,
 		  (unsigned long long)st->rtos, (unsigned long long)st->ptos,
@@ -313,7 +313,10 @@ static void log_stream(const struct tcpconn *c)
 		  (unsigned long long)cc->hystart_exits, (unsigned long long)st->tx_segs,
 		  (unsigned long long)st->acks_tx, (unsigned long long)st->acks_rx, c->rs.snd_cap,
 		  c->rs.rcv_cap, cc->bw_max * 8.0, (unsigned long long)cc->fast_grows,
-		  (unsigned long long)cc->delay_holds, (unsigned long long)cc->delay_cuts);
+		  (unsigned long long)cc->delay_holds, (unsigned long long)cc->delay_cuts,
+		  (unsigned long long)st->rx_dup_bytes, (unsigned long long)st->spurious_segs,
+		  (unsigned long long)st->drops[0], (unsigned long long)st->drops[1],
+		  (unsigned long long)st->drops[2], (unsigned long long)st->drops[3]);
 }
 
 /* One pass over a connection: sockets, stream state, frames. */

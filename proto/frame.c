@@ -237,6 +237,7 @@ static int stream_validate(const struct frame *f)
 static void stream_ack_read(struct wire_reader *r, struct frame *f)
 {
 	struct frame_stream_ack *a = &f->u.stream_ack;
+	uint64_t at;
 
 	a->stream_id = wire_read_u32(r);
 	a->ack_offset = wire_read_u64(r);
@@ -246,29 +247,42 @@ static void stream_ack_read(struct wire_reader *r, struct frame *f)
 		r->err = true;
 		return;
 	}
+	/* Each range as (gap, length) from the end of the one before it (the
+	 * first from the cumulative ack); validate refuses empty ones. */
+	at = a->ack_offset;
 	for (size_t i = 0; i < a->sack_count; i++) {
-		a->sack[i].start = wire_read_u64(r);
-		a->sack[i].end = wire_read_u64(r);
+		uint32_t gap = wire_read_u32(r);
+		uint32_t len = wire_read_u32(r);
+
+		if (at > UINT64_MAX - gap - (uint64_t)len) {
+			r->err = true;
+			return;
+		}
+		a->sack[i].start = at + gap;
+		a->sack[i].end = a->sack[i].start + len;
+		at = a->sack[i].end;
 	}
 }
 
 static void stream_ack_write(struct wire_writer *w, const struct frame *f)
 {
 	const struct frame_stream_ack *a = &f->u.stream_ack;
+	uint64_t at = a->ack_offset;
 
 	wire_write_u32(w, a->stream_id);
 	wire_write_u64(w, a->ack_offset);
 	wire_write_u32(w, a->window);
 	wire_write_u8(w, a->sack_count);
 	for (size_t i = 0; i < a->sack_count; i++) {
-		wire_write_u64(w, a->sack[i].start);
-		wire_write_u64(w, a->sack[i].end);
+		wire_write_u32(w, (uint32_t)(a->sack[i].start - at));
+		wire_write_u32(w, (uint32_t)(a->sack[i].end - a->sack[i].start));
+		at = a->sack[i].end;
 	}
 }
 
 static size_t stream_ack_size(const struct frame *f)
 {
-	return 17 + 16 * (size_t)f->u.stream_ack.sack_count;
+	return 17 + 8 * (size_t)f->u.stream_ack.sack_count;
 }
 
 static int stream_ack_validate(const struct frame *f)
@@ -280,9 +294,12 @@ static int stream_ack_validate(const struct frame *f)
 		return -EINVAL;
 	}
 	/* Each range starts strictly above the previous end (or the cumulative
-	 * ack: a range touching it would have been folded into it). */
+	 * ack: a range touching it would have been folded into it); gaps and
+	 * lengths fit u32 (a receive window is at most 4 GiB). */
 	for (size_t i = 0; i < a->sack_count; i++) {
-		if (a->sack[i].start <= floor || a->sack[i].end <= a->sack[i].start) {
+		if (a->sack[i].start <= floor || a->sack[i].end <= a->sack[i].start ||
+		    a->sack[i].start - floor > UINT32_MAX ||
+		    a->sack[i].end - a->sack[i].start > UINT32_MAX) {
 			return -EINVAL;
 		}
 		floor = a->sack[i].end;

@@ -104,8 +104,11 @@ struct frame_sack {
 	uint64_t end;
 };
 
-/* stream_id u32 | ack_offset u64 | window u32 | n u8 | n x (start u64, end u64).
- * Ranges are ascending, disjoint, non-empty and above ack_offset. */
+/* stream_id u32 | ack_offset u64 | window u32 | n u8 | n x (gap u32, len u32):
+ * range i starts gap bytes above the end of range i-1 (range 0: above
+ * ack_offset) and holds len bytes. In memory the ranges are absolute;
+ * they are ascending, disjoint, non-empty and above ack_offset (gap and len
+ * at least 1). */
 struct frame_stream_ack {
 	uint32_t stream_id;
 	uint64_t ack_offset; /* every byte below this was received */

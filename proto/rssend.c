@@ -111,6 +111,7 @@ static void on_delivered(struct rstream *s, const struct rstream_seg *g, uint64_
 	if (!(g->flags & SEG_RETRANS)) {
 		*rtt = sample;
 	} else if (sample < s->min_rtt_us) {
+		s->stats.spurious_segs++;
 		return;
 	}
 	if (g->tx_seq > s->rack_tx_seq) {

@@ -35,6 +35,9 @@
  * scoreboard grows with the send buffer, to two entries per full segment. */
 #define RSTREAM_SEGS_MIN 512u
 #define RSTREAM_RANGES_MAX 128 /* out-of-order ranges held by the receiver */
+/* With more ranges than an ack holds, each ack carries the lowest few, the
+ * highest, the latest one and the others in turn. */
+#define RSTREAM_SACK_LOWEST 4
 #define RSTREAM_ACK_DELAY_US 2000
 /* What a sender may send before the first ack tells it the window; every
  * receiver's buffer holds at least this much. */
@@ -48,6 +51,8 @@
 #define RSTREAM_RTO_GIVEUP 6
 
 _Static_assert(RSTREAM_MSS > 0 && RSTREAM_MSS <= 0xFFFF, "stream segment size");
+_Static_assert(WIRE_SACK_MAX > RSTREAM_SACK_LOWEST + 2 && WIRE_SACK_MAX < RSTREAM_RANGES_MAX,
+	       "an ack picks the lowest, the highest, the latest and some in turn");
 
 enum rstream_drop {
 	RSTREAM_DROP_BEYOND_WINDOW = 0, /* data past the receive window */
@@ -71,7 +76,8 @@ struct rstream_range {
 
 struct rstream_stats {
 	uint64_t tx_segs, tx_bytes, rexmit_segs, rexmit_bytes;
-	uint64_t rx_segs, rx_bytes, rx_dup_bytes;
+	uint64_t rx_segs, rx_bytes, rx_dup_bytes; /* rx_bytes: new data; dup: had it */
+	uint64_t spurious_segs;			  /* resent, then the original's ack came (Karn) */
 	uint64_t acks_tx, acks_rx, rtos, ptos, probes;
 	uint64_t snd_grows, rcv_grows; /* buffer doublings */
 	uint64_t floor_probes;	       /* RTT floor re-measured (window halved a moment) */
@@ -120,6 +126,8 @@ struct rstream {
 	uint64_t adv_right;				 /* right edge last advertised */
 	struct rstream_range ranges[RSTREAM_RANGES_MAX]; /* ascending, above rcv_nxt */
 	uint32_t n_ranges;
+	uint64_t sack_recent;		   /* where the latest segment above a hole landed */
+	uint32_t sack_rot;		   /* next range an ack reports when not all fit */
 	uint64_t rrtt_seq, rrtt_at_us;	   /* receiver RTT: when the window to rrtt_seq opened */
 	uint64_t rcv_rtt_us;		   /* 0: no sample yet */
 	uint64_t space_bytes, space_at_us; /* stats.rx_bytes at the start of this RTT */

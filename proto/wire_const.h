@@ -85,7 +85,7 @@ _Static_assert(WIRE_MAX_PLAINTEXT > 0, "packet too small for a transport header"
  * frame: type u8 | length u16 | value[length]. */
 #define WIRE_FRAME_HEADER_LEN 3
 #define WIRE_NAME_MAX 32      /* client and flow names: [A-Za-z0-9][A-Za-z0-9_.-]{0,31} */
-#define WIRE_SACK_MAX 8	      /* SACK ranges per stream ack */
+#define WIRE_SACK_MAX 32      /* SACK ranges per stream ack (8 bytes each) */
 #define WIRE_ADDR_MAX 8	      /* candidate addresses per path/register frame */
 #define WIRE_MEMBERS_MAX 32   /* members per flow in a route set */
 #define WIRE_JOIN_MSG_MAX 160 /* FLOW_JOIN_ACK message text, bytes */

@@ -512,7 +512,7 @@ static void test_frame_writer_refuses_invalid_frames(void **state)
 
 static void test_frame_counts_over_the_limit_on_the_wire_are_refused(void **state)
 {
-	/* stream ack with sack_count 9 */
+	/* stream ack with sack_count WIRE_SACK_MAX + 1 */
 	uint8_t buf[3 + 17] = {FRAME_STREAM_ACK, 0, 17};
 	struct frame_reader fr;
 	struct frame f;
@@ -589,6 +589,83 @@ static void test_frame_flow_join_has_the_documented_layout(void **state)
 	assert_int_equal(wire_writer_done(&w, &len), 0);
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(buf, want, sizeof(want));
+}
+
+/* SACK ranges travel as (gap, length) u32 pairs from the end of the range
+ * before (the first from the cumulative ack): 8 bytes a range. */
+static void test_frame_stream_ack_has_the_documented_layout(void **state)
+{
+	static const uint8_t want[] = {FRAME_STREAM_ACK,
+				       0,
+				       33,
+				       0,
+				       0,
+				       0,
+				       3,
+				       0,
+				       0,
+				       0,
+				       0,
+				       0,
+				       0,
+				       0x03,
+				       0xE8,
+				       0,
+				       1,
+				       0,
+				       0,
+				       2,
+				       0,
+				       0,
+				       0,
+				       0xC8,
+				       0,
+				       0,
+				       0,
+				       0x64, /* gap 200 len 100 */
+				       0,
+				       0,
+				       0,
+				       0x64,
+				       0,
+				       0,
+				       0x02,
+				       0x58 /* gap 100 len 600 */};
+	struct frame_reader fr;
+	uint8_t buf[64];
+	struct wire_writer w;
+	struct frame f, back;
+	size_t len = 0;
+
+	(void)state;
+	sample(&f, FRAME_STREAM_ACK);
+	wire_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(frame_write(&w, &f), 0);
+	assert_int_equal(wire_writer_done(&w, &len), 0);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	/* A gap or a length past u32 cannot be written. */
+	f.u.stream_ack.sack[1].start = f.u.stream_ack.sack[0].end + UINT32_MAX + 1ull;
+	f.u.stream_ack.sack[1].end = f.u.stream_ack.sack[1].start + 1;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_STREAM_ACK);
+	f.u.stream_ack.sack[1].end = f.u.stream_ack.sack[1].start + UINT32_MAX + 1ull;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	/* On the wire: an empty range (gap 0 or length 0) and ranges past
+	 * 2^64 are refused. */
+	for (int bad = 0; bad < 3; bad++) {
+		memcpy(buf, want, sizeof(want));
+		if (bad == 0) {
+			buf[3 + 17 + 3] = 0; /* gap 0: touches the cumulative ack */
+		} else if (bad == 1) {
+			buf[3 + 17 + 8 + 7] = 0;
+			buf[3 + 17 + 8 + 6] = 0; /* length 0 */
+		} else {
+			memset(buf + 3 + 4, 0xFF, 8); /* ack offset 2^64 - 1 */
+		}
+		frame_reader_init(&fr, buf, sizeof(want));
+		assert_int_equal(frame_read_next(&fr, &back), -EPROTO);
+	}
 }
 
 /* Encode f, decode it back and compare; returns the encoded length. */
@@ -759,6 +836,7 @@ int main(void)
 		cmocka_unit_test(test_frame_flow_opts_without_impair_and_bad_probability),
 		cmocka_unit_test(test_frame_empty_packet_has_no_frames),
 		cmocka_unit_test(test_frame_flow_join_has_the_documented_layout),
+		cmocka_unit_test(test_frame_stream_ack_has_the_documented_layout),
 		cmocka_unit_test(test_frame_join_ack_message_is_cut_and_made_printable),
 		cmocka_unit_test(
 			test_frame_join_ack_with_long_or_control_message_on_the_wire_is_refused),

@@ -390,8 +390,12 @@ static void test_rstream_half_close_keeps_the_other_direction_open(void **state)
 	struct sim m;
 
 	(void)state;
+	/* a finishes at once; b keeps sending a long reply after a's FIN: 2.5 s
+	 * at 200 kB/s, so a's FIN arrives first even when its only segment is
+	 * lost and waits for the first RTO (1 s: no RTT sample yet). */
 	sim_init(&m, 1000, 500000, 2, 8000, 4000);
-	/* a finishes at once; b keeps sending a long reply after a's FIN. */
+	m.ba.rate_bpus = 0.2;
+	m.ba.queue_bytes = 60000;
 	while (!m.b.got_eof && m.now_us < 10000000) {
 		sim_step(&m);
 	}
@@ -441,6 +445,71 @@ static void test_rstream_holes_beyond_the_range_table_are_dropped_and_counted(vo
 	rstream_on_stream(&s, &f, 1);
 	assert_int_equal(s.rcv_nxt, 1100);
 	assert_int_equal(s.n_ranges, RSTREAM_RANGES_MAX - 1);
+	rstream_fini(&s);
+}
+
+/* Take the ack s owes (after a segment that left it due now). */
+static void take_ack(struct rstream *s, struct frame_stream_ack *a)
+{
+	struct frame f;
+
+	assert_int_equal(rstream_next_frame(s, &f, 1), 1);
+	assert_int_equal(f.type, FRAME_STREAM_ACK);
+	*a = f.u.stream_ack;
+}
+
+/* 40 ranges above holes, more than an ack holds: each ack carries the
+ * lowest, the highest and the one the latest segment landed in, and two
+ * acks in a row report every range between them. */
+static void test_rstream_acks_report_every_range_in_turn_when_not_all_fit(void **state)
+{
+	static uint8_t data[100];
+	struct frame_stream f = {.stream_id = 1, .data = data, .data_len = 100};
+	struct frame_stream_ack a;
+	bool seen[40] = {false};
+	struct rstream s;
+
+	(void)state;
+	assert_int_equal(rstream_init(&s, 1, BUF_CAP, BUF_CAP), 0);
+	for (int i = 0; i < 40; i++) {
+		f.offset = 1000 + (uint64_t)i * 200;
+		rstream_on_stream(&s, &f, 1);
+	}
+	assert_int_equal(s.n_ranges, 40);
+	/* The latest segment extends range 20, twice (it stays apart from 21). */
+	for (int round = 0; round < 2; round++) {
+		f.offset = 1000 + 20 * 200 + (round == 0 ? 100 : 150);
+		f.data_len = round == 0 ? 50 : 25;
+		rstream_on_stream(&s, &f, 1);
+		take_ack(&s, &a);
+		assert_int_equal(a.sack_count, WIRE_SACK_MAX);
+		assert_int_equal(a.ack_offset, 0);
+		for (uint32_t k = 0; k < a.sack_count; k++) {
+			uint64_t i = (a.sack[k].start - 1000) / 200;
+
+			assert_true(k == 0 || a.sack[k].start > a.sack[k - 1].end);
+			assert_int_equal(a.sack[k].start, s.ranges[i].start);
+			assert_int_equal(a.sack[k].end, s.ranges[i].end);
+			seen[i] = true;
+		}
+		for (uint64_t i = 0; i < RSTREAM_SACK_LOWEST; i++) {
+			assert_int_equal(a.sack[i].start, 1000 + i * 200);
+		}
+		assert_int_equal(a.sack[a.sack_count - 1].start, 1000 + 39 * 200);
+		assert_true(seen[20]);
+		seen[20] = round == 0 ? false : seen[20];
+	}
+	for (int i = 0; i < 40; i++) {
+		assert_true(seen[i]);
+	}
+	/* A segment continuing the top above holes is acked every second. */
+	f.offset = 1000 + 39 * 200 + 100;
+	f.data_len = 100;
+	rstream_on_stream(&s, &f, 1);
+	assert_int_equal(rstream_next_frame(&s, &(struct frame){0}, 1), 0);
+	f.offset += 100;
+	rstream_on_stream(&s, &f, 1);
+	take_ack(&s, &a);
 	rstream_fini(&s);
 }
 
@@ -641,6 +710,29 @@ static void test_rstream_the_rtt_floor_is_remeasured_without_our_queue(void **st
 	sim_fini(&m);
 }
 
+/* 3 % loss both ways on a long fat path: about a dozen holes in flight, so
+ * resends fill holes above others that are still open. Every received
+ * segment is reported before RACK would call it lost: almost no resend is
+ * spurious (with the lowest seven ranges and the highest only, two in three
+ * were). */
+static void test_rstream_resends_are_not_spurious_with_many_holes(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	long_fat_path(&m, 16 << 20);
+	m.ab.loss_pct = m.ba.loss_pct = 3;
+	let_grow(&m, NULL);
+	run_to_end(&m);
+	fprintf(stderr,
+		"resent %" PRIu64 " spurious %" PRIu64 " dup bytes at the receiver %" PRIu64 "\n",
+		m.a.s.stats.rexmit_segs, m.a.s.stats.spurious_segs, m.b.s.stats.rx_dup_bytes);
+	assert_true(m.a.s.stats.rexmit_segs > 100);
+	assert_true(m.a.s.stats.spurious_segs * 100 <= m.a.s.stats.rexmit_segs);
+	assert_true(m.b.s.stats.rx_dup_bytes * 100 <= m.a.s.stats.rexmit_segs * RSTREAM_MSS);
+	sim_fini(&m);
+}
+
 int main(void)
 {
 	const char *env = getenv("WH_TEST_SEED");
@@ -652,6 +744,8 @@ int main(void)
 		cmocka_unit_test(test_rstream_half_close_keeps_the_other_direction_open),
 		cmocka_unit_test(test_rstream_gives_up_when_the_peer_is_gone),
 		cmocka_unit_test(test_rstream_holes_beyond_the_range_table_are_dropped_and_counted),
+		cmocka_unit_test(test_rstream_acks_report_every_range_in_turn_when_not_all_fit),
+		cmocka_unit_test(test_rstream_resends_are_not_spurious_with_many_holes),
 		cmocka_unit_test(test_rstream_cwnd_shrinks_when_a_bottleneck_queue_overflows),
 		cmocka_unit_test(test_rstream_resends_in_flight_data_at_once_after_a_path_change),
 		cmocka_unit_test(test_rstream_a_lost_resend_is_probed_not_left_to_the_rto),
