@@ -370,9 +370,11 @@ static void test_rstream_reset_reaches_the_peer_and_stops_both(void **state)
 
 	(void)state;
 	sim_init(&m, 1 << 20, 1 << 20, 0, 5000, 0);
-	for (int n = 0; n < 200; n++) {
+	/* Mid-transfer: a quarter has arrived. */
+	for (int n = 0; n < 100000 && m.b.rx_done < (1 << 18); n++) {
 		sim_step(&m);
 	}
+	assert_true(m.b.rx_done >= (1 << 18) && m.b.rx_done < (1 << 20));
 	rstream_reset(&m.a.s);
 	assert_true(sim_run(&m, 10000) < 10000);
 	assert_true(m.a.s.is_rst_sent);
