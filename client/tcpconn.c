@@ -7,11 +7,13 @@
 #include "tcpconn.h"
 
 #include "client/client.h"
+#include "client/direct.h"
 #include "client/flow_tcp.h"
 #include "client/flowrole.h"
 #include "client/peer.h"
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/monotime.h"
 #include "config/client_ini.h"
 #include "proto/frameaddr.h"
 
@@ -78,6 +80,7 @@ static void wio_cb(struct ev_loop *loop, ev_io *w, int revents);
 
 struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t id, int fd)
 {
+	struct direct_report path;
 	struct tcpconn *c;
 
 	if (set->n_conns >= FLOW_TCP_CONNS_MAX) {
@@ -94,6 +97,8 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 		return NULL;
 	}
 	rstream_set_growth(&c->rs, FLOW_TCP_BUF_MAX, FLOW_TCP_BUF_MAX, &set->mem);
+	direct_report(p, monotime_now_us(), &path);
+	rstream_set_rtt_hint(&c->rs, (uint64_t)(path.rtt_ms * 1000.0));
 	c->set = set;
 	c->peer = p;
 	c->was_direct = direct_any_up(p);

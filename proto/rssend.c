@@ -172,7 +172,9 @@ static void arm_pto(struct rstream *s, uint64_t now_us)
 	if (s->seg_n == 0 || s->inflight == 0) {
 		return;
 	}
-	pto = s->srtt_us ? 2 * s->srtt_us : RSTREAM_RTO_INIT_US;
+	pto = s->srtt_us       ? 2 * s->srtt_us
+	      : s->rtt_hint_us ? 2 * s->rtt_hint_us
+			       : RSTREAM_RTO_INIT_US;
 	if (s->inflight <= RSTREAM_MSS + 1) {
 		pto += RSTREAM_ACK_DELAY_US;
 	}

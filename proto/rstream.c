@@ -69,6 +69,17 @@ static uint64_t rcv_data_end(const struct rstream *s)
 	return s->has_rcv_fin && s->rcv_nxt > s->rcv_fin_seq ? s->rcv_fin_seq : s->rcv_nxt;
 }
 
+void rstream_set_rtt_hint(struct rstream *s, uint64_t rtt_us)
+{
+	uint64_t rto = 3 * rtt_us;
+
+	if (s->srtt_us != 0 || rtt_us == 0 || rtt_us > RSTREAM_RTO_INIT_US) {
+		return;
+	}
+	s->rtt_hint_us = rtt_us;
+	s->rto_us = rto < RSTREAM_RTO_MIN_US ? RSTREAM_RTO_MIN_US : rto;
+}
+
 void rstream_set_growth(struct rstream *s, size_t snd_max, size_t rcv_max,
 			struct rstream_budget *budget)
 {

@@ -106,6 +106,7 @@ struct rstream {
 	uint64_t inflight; /* bytes sent, not acked, not sacked, not lost */
 	uint64_t tx_count;
 	uint64_t srtt_us, rttvar_us, rto_us, min_rtt_us, min_rtt_stamp_us, latest_rtt_us;
+	uint64_t rtt_hint_us; /* the path's RTT as the owner knew it; 0: none */
 	uint64_t floor_probe_end_us, floor_probe_min_us; /* 0: no floor probe (rssend.c) */
 	uint64_t rto_at_us;				 /* 0: not armed */
 	uint64_t pace_at_us; /* data waits for the pacer until then; 0: not */
@@ -160,6 +161,14 @@ void rstream_fini(struct rstream *s);
  * buffers count in budget->used from now until rstream_fini. */
 void rstream_set_growth(struct rstream *s, size_t snd_max, size_t rcv_max,
 			struct rstream_budget *budget);
+
+/* The path's RTT as the owner measured it (its pings), for the timers
+ * until the stream's own first sample: a lost first segment is probed
+ * after 2 x rtt_us and resent by an RTO of 3 x rtt_us (at least 200 ms),
+ * not after the 1 s of a stream that knows nothing (RFC 6298 §2.1; RFC
+ * 9002 §6.2.2 lets an initial RTT come from earlier measurements). The
+ * first sample of its own replaces it. 0, or after a sample: no effect. */
+void rstream_set_rtt_hint(struct rstream *s, uint64_t rtt_us);
 
 /* ---- the local side ---- */
 /* Contiguous free room in the send buffer (*len 0: full or shut down). */

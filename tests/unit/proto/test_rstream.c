@@ -592,6 +592,39 @@ static void test_rstream_a_lost_resend_is_probed_not_left_to_the_rto(void **stat
 	sim_fini(&m);
 }
 
+/* A new stream's only segment is lost. Knowing nothing, the stream waits
+ * the first RTO (1 s); given the path's RTT by its owner (30 ms from pings,
+ * the path has 20), it probes after 2 x 30 ms and the exchange ends within
+ * ~100 ms. */
+static void test_rstream_an_rtt_hint_finds_a_lost_first_segment_fast(void **state)
+{
+	uint64_t took[2];
+
+	(void)state;
+	for (int hinted = 0; hinted < 2; hinted++) {
+		struct sim m;
+
+		sim_init(&m, 100, 100, 0, 10000, 0);
+		m.ab.drop_offset = 0;
+		m.ab.drop_count = 1;
+		if (hinted) {
+			rstream_set_rtt_hint(&m.a.s, 30000);
+			rstream_set_rtt_hint(&m.b.s, 30000);
+		}
+		assert_true(sim_run(&m, 100000) < 100000);
+		check_delivery(&m);
+		assert_int_equal(m.ab.drop_count, 0);
+		took[hinted] = m.now_us - 1000000;
+		/* b's segment arrived: its first sample replaced the hint. */
+		assert_true(m.b.s.srtt_us >= 19000 && m.b.s.srtt_us <= 21000);
+		sim_fini(&m);
+	}
+	fprintf(stderr, "lost first segment: %.0f ms without a hint, %.0f ms with\n",
+		(double)took[0] / 1000, (double)took[1] / 1000);
+	assert_true(took[0] >= 1000000);
+	assert_true(took[1] < 150000);
+}
+
 /* A long fat path: 200 Mbit/s, 20 ms round trips, 1.25 MB of queue. */
 static void long_fat_path(struct sim *m, uint64_t bytes)
 {
@@ -751,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_rstream_cwnd_shrinks_when_a_bottleneck_queue_overflows),
 		cmocka_unit_test(test_rstream_resends_in_flight_data_at_once_after_a_path_change),
 		cmocka_unit_test(test_rstream_a_lost_resend_is_probed_not_left_to_the_rto),
+		cmocka_unit_test(test_rstream_an_rtt_hint_finds_a_lost_first_segment_fast),
 		cmocka_unit_test(test_rstream_buffers_grow_on_a_long_fat_path),
 		cmocka_unit_test(test_rstream_a_slow_reader_keeps_the_buffers_small),
 		cmocka_unit_test(test_rstream_growth_stays_within_the_budget),
