@@ -5,6 +5,7 @@
 #include "api/flowreport.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static bool add_num_or_null(cJSON *o, const char *key, double v, bool is_known)
 {
@@ -55,6 +56,9 @@ cJSON *flowreport_json(const struct flowreport_flow *f)
 		  cJSON_AddNumberToObject(o, "rx_bytes", (double)f->rx_bytes) &&
 		  cJSON_AddNumberToObject(o, "drops", (double)f->drops);
 
+	if (ok && f->proto && strcmp(f->proto, "tcp") == 0) {
+		ok = cJSON_AddNumberToObject(o, "connections", f->connections) != NULL;
+	}
 	if (!ok) {
 		cJSON_Delete(o);
 		return NULL;

@@ -1,6 +1,8 @@
 /* flowreport: one flow's congestion and traffic state as the client's local
  * API shows it (DESIGN §8-§9, issue #9): the objects of GET /api/v1/flows
- * and the data of the /api/v1/events stream. A plain struct the daemon fills
+ * and the data of the /api/v1/events stream. A TCP flow has the same
+ * fields (never saturated, no capacity estimate or impairment: its streams
+ * run their own congestion control) and "connections". A plain struct the daemon fills
  * (api/ never includes client/ headers) and its JSON. */
 #ifndef WH_FLOWREPORT_H
 #define WH_FLOWREPORT_H
@@ -18,7 +20,8 @@ struct flowreport_impair {
 
 struct flowreport_flow {
 	char name[FLOWREPORT_NAME_SIZE];
-	const char *proto; /* "udp" (static string) */
+	const char *proto;    /* "udp" or "tcp" (static string) */
+	uint32_t connections; /* tcp: open connections (JSON only for tcp) */
 	bool is_saturated;
 	uint32_t capacity_kbps; /* 0: not measured yet (JSON null) */
 	uint32_t send_kbps;

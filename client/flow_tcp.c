@@ -36,6 +36,7 @@ struct flow_tcp_flow {
 	struct frame_route route;
 	int listen_fd; /* owns; -1 */
 	ev_io listen_io;
+	struct flow_tcp_report done; /* counters of its streams that ended */
 };
 
 static void pump_cb(struct ev_loop *loop, ev_prepare *w, int revents);
@@ -116,21 +117,83 @@ static void rearm(struct flow_tcp_set *set, uint64_t d, uint64_t now_us, bool fi
 	ev_timer_start(set->cl->loop, &set->timer);
 }
 
+/* Add c's stream counters to r. */
+static void count_stream(struct flow_tcp_report *r, const struct tcpconn *c)
+{
+	const struct rstream_stats *st = &c->rs.stats;
+
+	r->tx_segs += st->tx_segs;
+	r->rx_segs += st->rx_segs;
+	r->rexmit_segs += st->rexmit_segs;
+	r->tx_bytes += st->tx_bytes - st->rexmit_bytes;
+	r->rx_bytes += st->rx_bytes;
+}
+
+/* The flow c belongs to (NULL: a sink's stream before its header, or a
+ * flow that is gone). */
+static struct flow_tcp_flow *flow_of(struct flow_tcp_set *set, const struct tcpconn *c)
+{
+	return c->has_header ? find_flow(set, c->flow_id) : NULL;
+}
+
+/* Dead connections leave the list; their counters stay with their flow. */
 static void reap(struct flow_tcp_set *set)
 {
 	struct tcpconn **pp = &set->conns;
 
 	while (*pp) {
 		struct tcpconn *c = *pp;
+		struct flow_tcp_flow *f;
 
 		if (!c->is_dead) {
 			pp = &c->next;
 			continue;
 		}
+		f = flow_of(set, c);
+		if (f) {
+			count_stream(&f->done, c);
+			f->done.resets += c->rs.is_peer_reset || c->rs.is_rst_sent ||
+					  c->rs.is_rst_queued || c->rs.is_failed;
+		}
 		*pp = c->next;
 		set->n_conns--;
 		tcpconn_free(c);
 	}
+}
+
+size_t flow_tcp_reports(struct client *cl, struct flow_tcp_report *out, size_t max)
+{
+	struct flow_tcp_set *set = cl->tcp;
+	size_t n = 0;
+
+	for (struct flow_tcp_flow *f = set ? set->flows : NULL; f && n < max; f = f->next) {
+		struct flow_tcp_report *r = &out[n++];
+		uint64_t rtt_sum = 0, rtt_n = 0;
+		double rate = 0;
+
+		*r = f->done;
+		r->name = f->route.flow.text;
+		for (const struct tcpconn *c = set->conns; c; c = c->next) {
+			if (flow_of(set, c) != f) {
+				continue;
+			}
+			count_stream(r, c);
+			if (c->is_dead || c->linger_until_us) {
+				continue; /* gone, or finished and only acking late resends */
+			}
+			r->connections++;
+			if (c->rs.srtt_us) {
+				rtt_sum += c->rs.srtt_us;
+				rtt_n++;
+			}
+			if (c->rs.inflight > 0) {
+				rate += c->rs.cc.bw_max * 8000.0; /* bytes/us -> kbit/s */
+			}
+		}
+		r->rtt_us = rtt_n ? rtt_sum / rtt_n : 0;
+		r->rate_kbps = (uint64_t)rate;
+	}
+	return n;
 }
 
 static void pump_cb(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -219,6 +282,7 @@ static void accept_one(struct flow_tcp_flow *f, int fd)
 				f->route.flow.text, FLOW_TCP_CONNS_MAX);
 		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(fd);
+		f->done.resets++;
 		return;
 	}
 	set->stats.accepted++;

@@ -42,6 +42,18 @@ struct flow_tcp_stats {
 	uint64_t last_pass_us;
 };
 
+/* A TCP flow's streams as the local API shows them (GET /api/v1/flows):
+ * the finished ones' counters plus the open ones'. */
+struct flow_tcp_report {
+	const char *name;     /* borrowed until the next flow_tcp_apply */
+	uint32_t connections; /* open now */
+	uint64_t tx_segs, rx_segs, rexmit_segs;
+	uint64_t tx_bytes, rx_bytes; /* stream bytes, each counted once (not resends) */
+	uint64_t resets;	     /* streams that ended in a reset, failed or refused */
+	uint64_t rtt_us;	     /* mean SRTT of the open streams that have one; 0: none */
+	uint64_t rate_kbps;	     /* delivery rate of the open streams with data in flight */
+};
+
 struct flow_tcp_flow;
 struct tcpconn;
 
@@ -66,6 +78,8 @@ void flow_tcp_apply(struct client *cl, const struct frame_route *routes, size_t 
 void flow_tcp_free_all(struct client *cl);
 /* The route of TCP flow flow_id (borrowed until the next apply), or NULL. */
 const struct frame_route *flow_tcp_route(struct flow_tcp_set *set, uint32_t flow_id);
+/* One report per TCP flow of this client, up to max; returns how many. */
+size_t flow_tcp_reports(struct client *cl, struct flow_tcp_report *out, size_t max);
 /* Stream frames from peer p (authenticated). */
 void flow_tcp_on_stream(struct peer *p, const struct frame_stream *f, uint64_t now_us);
 void flow_tcp_on_stream_ack(struct peer *p, const struct frame_stream_ack *a, uint64_t now_us);

@@ -4,9 +4,11 @@
 #include "client/localapi.h"
 
 #include "api/flowreport.h"
+#include "api/flowsapi.h"
 #include "api/httpget.h"
 #include "api/statusapi.h"
 #include "client/client.h"
+#include "client/flow_tcp.h"
 #include "client/flow_udp.h"
 #include "client/joinwait.h"
 #include "client/peer.h"
@@ -207,17 +209,41 @@ static void fill_report(const struct flow_udp_state *st, struct flowreport_flow 
 	}
 }
 
-/* UDP flows only: cl->flows holds no TCP flow, and client/flow_tcp.h
- * keeps its flows to itself. */
+/* A TCP flow's streams (client/flow_tcp.h) as the API shows them: the
+ * same object, never saturated, no capacity or impairment, its loss the
+ * share of segments sent again. */
+static void fill_tcp_report(const struct flow_tcp_report *r, struct flowreport_flow *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", r->name);
+	out->proto = "tcp";
+	out->connections = r->connections;
+	out->send_kbps = r->rate_kbps > UINT32_MAX ? UINT32_MAX : (uint32_t)r->rate_kbps;
+	out->loss = r->tx_segs ? (double)r->rexmit_segs / (double)r->tx_segs : 0.0;
+	out->rtt_ms = (uint32_t)((r->rtt_us + 500) / 1000);
+	out->tx_packets = r->tx_segs;
+	out->tx_bytes = r->tx_bytes;
+	out->rx_packets = r->rx_segs;
+	out->rx_bytes = r->rx_bytes;
+	out->drops = r->resets;
+}
+
+/* UDP flows, then TCP flows. */
 static size_t flows_cb(void *ctx, struct flowreport_flow *out, size_t max)
 {
 	struct client *cl = ctx;
 	struct flow_udp_state st;
-	size_t n = 0;
+	struct flow_tcp_report tcp[FLOWSAPI_FLOWS_MAX];
+	size_t n = 0, n_tcp;
 
 	for (struct flow_udp *f = cl->flows; f && n < max; f = f->next) {
 		flow_udp_state_of(f, &st);
 		fill_report(&st, &out[n++]);
+	}
+	n_tcp = flow_tcp_reports(cl, tcp,
+				 max - n < FLOWSAPI_FLOWS_MAX ? max - n : FLOWSAPI_FLOWS_MAX);
+	for (size_t i = 0; i < n_tcp; i++) {
+		fill_tcp_report(&tcp[i], &out[n++]);
 	}
 	return n;
 }

@@ -110,6 +110,29 @@ lab_loss dnat wan 3
 copy relay_3pct "$SMALL_MB"
 lab_loss dnat wan 0
 
+# The local API lists TCP flows too (GET /api/v1/flows/NAME on each client):
+# the bytes copied so far went out of gcs1 and into drone1, each once.
+API=http://127.1.0.1:7070/api/v1
+api_flow() { lab_exec "$1" curl -sf --max-time 2 "$API/flows/$2"; }
+copied=$(((BIG_MB + SMALL_MB) * 1048576))
+api_flow gcs1 copy >"$LAB_DIR/api-gcs1-copy.json" || fail "gcs1: GET /flows/copy failed"
+api_flow drone1 copy >"$LAB_DIR/api-drone1-copy.json" || fail "drone1: GET /flows/copy failed"
+python3 - "$LAB_DIR/api-gcs1-copy.json" "$LAB_DIR/api-drone1-copy.json" "$copied" <<'PY' ||
+import json, sys
+src, dst = (json.load(open(f)) for f in sys.argv[1:3])
+n = int(sys.argv[3])
+for j in (src, dst):
+    assert j["proto"] == "tcp" and j["name"] == "copy" and j["connections"] == 0, j
+    assert j["saturated"] is False and j["impair"] is None, j
+# Stream bytes: the copies, a few 1000-byte probes and 4-byte headers.
+assert n <= src["tx_bytes"] < n + 100000 and src["rx_bytes"] < 100000, src
+assert n <= dst["rx_bytes"] < n + 100000 and dst["tx_bytes"] < 100000, dst
+assert src["tx_packets"] >= n // 1404 and src["loss"] > 0, src
+print("  local API: flow copy (tcp): gcs1 tx_bytes %d, drone1 rx_bytes %d, loss %.3f, rtt_ms %s"
+      % (src["tx_bytes"], dst["rx_bytes"], src["loss"], src["rtt_ms"]))
+PY
+	fail "the local API's TCP flow report is wrong: $(cat "$LAB_DIR/api-gcs1-copy.json")"
+
 lab_exec gcs1 "$TE" echo --to 127.1.0.1:2223 --conns 50 --bytes 1048576 --timeout-ms 120000 \
 	>"$LAB_DIR/echo50.json" || fail "50 echoes: $(cat "$LAB_DIR/echo50.json")"
 echo "  50 connections echoed 1 MB each (half-closed after sending): $(cat "$LAB_DIR/echo50.json")"
@@ -126,6 +149,10 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/${LAB_PIDS[client-$1-r]}/status"; }
 lab_exec gcs1 "$TE" copy --to 127.1.0.1:2225 --bytes $((24 * 1048576)) --timeout-ms 60000 \
 	>"$LAB_DIR/slow.json" &
 CP=$!
+sleep 1
+api_flow gcs1 slow >"$LAB_DIR/api-gcs1-slow.json" || fail "gcs1: GET /flows/slow failed"
+python3 -c "import json,sys; j = json.load(open(sys.argv[1])); assert j['connections'] == 1, j" \
+	"$LAB_DIR/api-gcs1-slow.json" || fail "mid-copy, the flow shows no open connection"
 max_rss=0
 for _ in $(seq 1 200); do
 	kill -0 "$CP" 2>/dev/null || break

@@ -115,6 +115,29 @@ static void test_flowreport_keeps_loss_a_number_between_0_and_1(void **state)
 	}
 }
 
+/* A TCP flow has the same fields plus "connections"; a UDP flow has no
+ * "connections". */
+static void test_flowreport_tcp_flows_add_their_connections(void **state)
+{
+	struct flowreport_flow f = {.name = "ssh", .proto = "tcp", .connections = 3, .rtt_ms = 21};
+	struct flowreport_flow u = saturated_video();
+	cJSON *o = flowreport_json(&f);
+	cJSON *ou = flowreport_json(&u);
+
+	(void)state;
+	assert_non_null(o);
+	assert_non_null(ou);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "proto")->valuestring, "tcp");
+	assert_true(num(o, "connections") == 3);
+	assert_true(num(o, "rtt_ms") == 21);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "saturated")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "impair")));
+	assert_int_equal(cJSON_GetArraySize(o), cJSON_GetArraySize(ou) + 1);
+	assert_null(cJSON_GetObjectItemCaseSensitive(ou, "connections"));
+	cJSON_Delete(o);
+	cJSON_Delete(ou);
+}
+
 static void test_flowreport_text_is_one_line_that_parses_back(void **state)
 {
 	struct flowreport_flow f = saturated_video();
@@ -138,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_flowreport_renders_every_field_of_a_saturated_flow),
 		cmocka_unit_test(test_flowreport_gives_null_for_what_is_not_measured),
 		cmocka_unit_test(test_flowreport_keeps_loss_a_number_between_0_and_1),
+		cmocka_unit_test(test_flowreport_tcp_flows_add_their_connections),
 		cmocka_unit_test(test_flowreport_text_is_one_line_that_parses_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
