@@ -9,10 +9,14 @@
 
 #include "config/cfgfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,4 +116,54 @@ int cfgwrite_replace(const char *path, const char *text, size_t len)
 		return err;
 	}
 	return fsync_dir(dir);
+}
+
+/* The PID of name when it is base + suffix + "." + digits, else 0. */
+static pid_t leftover_pid(const char *name, const char *base, const char *suffix)
+{
+	size_t bl = strlen(base), sl = strlen(suffix);
+	const char *digits = name + bl + sl + 1;
+	char *end;
+	long pid;
+
+	if (strncmp(name, base, bl) != 0 || strncmp(name + bl, suffix, sl) != 0 ||
+	    name[bl + sl] != '.' || *digits < '1' || *digits > '9') {
+		return 0;
+	}
+	errno = 0;
+	pid = strtol(digits, &end, 10);
+	return *end == '\0' && errno == 0 && pid > 0 && pid <= INT_MAX ? (pid_t)pid : 0;
+}
+
+int cfgwrite_sweep(const char *path)
+{
+	char dir[PATH_MAX];
+	char file[PATH_MAX];
+	const char *base = strrchr(path, '/');
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	base = base ? base + 1 : path;
+	if (cfgfile_dirname(path, dir, sizeof(dir)) != 0) {
+		return -ENAMETOOLONG;
+	}
+	d = opendir(dir);
+	if (!d) {
+		return -errno;
+	}
+	while ((e = readdir(d)) != NULL) {
+		pid_t pid = leftover_pid(e->d_name, base, ".tmp");
+
+		pid = pid ? pid : leftover_pid(e->d_name, base, CFGWRITE_BACKUP_SUFFIX);
+		if (pid == 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) {
+			continue;
+		}
+		if (snprintf(file, sizeof(file), "%s/%s", dir, e->d_name) < (int)sizeof(file) &&
+		    unlink(file) == 0) {
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
 }

@@ -15,4 +15,10 @@
  * Returns 0 or a negative errno (path is then unchanged). */
 int cfgwrite_replace(const char *path, const char *text, size_t len);
 
+/* Remove what a writer killed mid-replace left in path's folder: PATH.tmp.PID
+ * and PATH.bak.PID files whose process is gone (kill(PID, 0) says ESRCH).
+ * Files of this process and of live ones are kept. Returns how many were
+ * removed, or a negative errno when the folder cannot be read. */
+int cfgwrite_sweep(const char *path);
+
 #endif

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/monotime.h"
 #include "config/cfgdiff.h"
+#include "config/cfgwrite.h"
 #include "config/routes.h"
 #include "flowjoin.h"
 #include "routeset.h"
@@ -220,6 +221,12 @@ int server_init(struct server *srv, struct ev_loop *loop, const char *config_pat
 	}
 	reload_set_running(&srv->reload, text, len);
 	free(text);
+	/* An API write-back cut short by kill -9 leaves routes.conf.tmp.PID. */
+	err = cfgwrite_sweep(srv->reload.path);
+	if (err > 0) {
+		log_info("server: removed %d temporary file(s) a killed writer left next to %s",
+			 err, srv->reload.path);
+	}
 	srv->generation = 1;
 	log_routes_summary(srv);
 	err = listener_init(&srv->listener, loop, srv->routes, d);

@@ -333,8 +333,9 @@ for round in 1 2 3 4 5 6; do
 		bpids+=($!)
 	done
 	sleep "0.$((RANDOM % 7 + 2))"
-	kill -KILL "${LAB_PIDS[server]}"
-	wait "${LAB_PIDS[server]}" 2>/dev/null || true
+	dead=${LAB_PIDS[server]}
+	kill -KILL "$dead"
+	wait "$dead" 2>/dev/null || true
 	unset "LAB_PIDS[server]"
 	for p in "${bpids[@]}"; do wait "$p" || true; done
 	"$LAB_BIN/wormhole-server" --check-config "$CONF" >/dev/null || fail "round $round: routes.conf invalid after kill -9"
@@ -342,4 +343,15 @@ for round in 1 2 3 4 5 6; do
 	"$LAB_BIN/wormhole-server" --check-config "$CONF.bak" >/dev/null || fail "round $round: backup invalid"
 done
 echo "     6 rounds: routes.conf was a whole version every time"
+# What a server killed mid-write may leave (routes.conf.tmp.PID and
+# routes.conf.bak.PID of a dead process) is gone once it starts again.
+touch "$CONF.tmp.$dead" "$CONF.bak.$dead"
+lab_start server "$LAB_BIN/wormhole-server" -c "$CONF"
+wait_until 5 curl -sf -H "Authorization: Bearer $TOKEN" "$URL/api/v1/health" || fail "restart failed"
+left=$(ls "$CONF".tmp.* "$CONF".bak.* 2>/dev/null || true)
+[ -z "$left" ] || fail "temporary files left after a restart: $left"
+grep -q "server: removed [0-9]* temporary file(s) a killed writer left" "$LAB_DIR/server.log" ||
+	fail "the server did not log the files it removed"
+echo "     leftovers of a killed writer removed at the next start"
+lab_stop server || fail "server did not stop cleanly"
 lab_pass
