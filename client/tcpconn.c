@@ -308,7 +308,8 @@ static void log_stream(const struct tcpconn *c)
 		  "loss_events=%llu "
 		  "random_losses=%llu hystart_exits=%llu tx_segs=%llu acks_tx=%llu acks_rx=%llu "
 		  "snd_cap=%zu rcv_cap=%zu bw_mbit=%.1f fast_grows=%llu delay_holds=%llu "
-		  "delay_cuts=%llu rx_dup_bytes=%llu spurious_segs=%llu drops=%llu/%llu/%llu/%llu",
+		  "delay_cuts=%llu rx_dup_bytes=%llu spurious_segs=%llu drops=%llu/%llu/%llu/%llu "
+		  "limited_ms=app:%llu,sndbuf:%llu,rwnd:%llu,cwnd:%llu,pace:%llu,segs:%llu",
 		  (unsigned)c->rs.id, c->peer->def.peer.text, (unsigned long long)st->tx_bytes,
 		  (unsigned long long)st->rexmit_segs, (unsigned long long)st->rx_bytes,
 		  (unsigned long long)st->rtos, (unsigned long long)st->ptos,
@@ -321,7 +322,13 @@ static void log_stream(const struct tcpconn *c)
 		  (unsigned long long)cc->delay_holds, (unsigned long long)cc->delay_cuts,
 		  (unsigned long long)st->rx_dup_bytes, (unsigned long long)st->spurious_segs,
 		  (unsigned long long)st->drops[0], (unsigned long long)st->drops[1],
-		  (unsigned long long)st->drops[2], (unsigned long long)st->drops[3]);
+		  (unsigned long long)st->drops[2], (unsigned long long)st->drops[3],
+		  (unsigned long long)(st->limited_us[RSTREAM_LIMIT_APP] / 1000),
+		  (unsigned long long)(st->limited_us[RSTREAM_LIMIT_SNDBUF] / 1000),
+		  (unsigned long long)(st->limited_us[RSTREAM_LIMIT_RWND] / 1000),
+		  (unsigned long long)(st->limited_us[RSTREAM_LIMIT_CWND] / 1000),
+		  (unsigned long long)(st->limited_us[RSTREAM_LIMIT_PACE] / 1000),
+		  (unsigned long long)(st->limited_us[RSTREAM_LIMIT_SEGS] / 1000));
 }
 
 /* One pass over a connection: sockets, stream state, frames. */

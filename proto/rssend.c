@@ -380,6 +380,37 @@ static uint64_t unsent(const struct rstream *s)
 	return s->snd_nxt < s->snd_end ? s->snd_end - s->snd_nxt : 0;
 }
 
+/* The sender's state changes to why: the time in the one before counts in
+ * stats.limited_us. */
+static void note_limit(struct rstream *s, enum rstream_limit why, uint64_t now_us)
+{
+	if (why == s->limit) {
+		return;
+	}
+	if (s->limit != RSTREAM_LIMIT_NONE && now_us > s->limit_since_us) {
+		s->stats.limited_us[s->limit] += now_us - s->limit_since_us;
+	}
+	s->limit = (uint8_t)why;
+	s->limit_since_us = now_us;
+}
+
+/* gate said no: the pacer (it set pace_at_us) or the window. */
+static enum rstream_limit gate_limit(const struct rstream *s)
+{
+	return s->pace_at_us ? RSTREAM_LIMIT_PACE : RSTREAM_LIMIT_CWND;
+}
+
+/* Nothing new may go: the peer's window is full, or everything buffered
+ * was sent and the buffer is full of unacked data, or the app wrote
+ * nothing more. */
+static enum rstream_limit idle_limit(const struct rstream *s)
+{
+	if (unsent(s) > 0) {
+		return RSTREAM_LIMIT_RWND;
+	}
+	return s->snd_end - s->snd_una >= s->snd_cap ? RSTREAM_LIMIT_SNDBUF : RSTREAM_LIMIT_APP;
+}
+
 int rssend_next_frame(struct rstream *s, struct frame *f, uint64_t now_us)
 {
 	uint64_t win = s->peer_right > s->snd_nxt ? s->peer_right - s->snd_nxt : 0;
@@ -388,17 +419,27 @@ int rssend_next_frame(struct rstream *s, struct frame *f, uint64_t now_us)
 	struct rstream_seg *g;
 
 	if (s->n_lost > 0) {
-		return resend_lost(s, f, now_us);
+		int n = resend_lost(s, f, now_us);
+
+		note_limit(s, n ? RSTREAM_LIMIT_NONE : gate_limit(s), now_us);
+		return n;
 	}
 	len = len < RSTREAM_MSS ? len : RSTREAM_MSS;
 	len = len < win ? len : win;
 	fin = s->is_fin_queued && s->snd_nxt <= s->fin_seq && s->snd_nxt + len == s->fin_seq;
 	if (len == 0 && !fin) {
+		note_limit(s, idle_limit(s), now_us);
 		return unsent(s) > 0 ? window_probe(s, f, now_us) : 0;
 	}
-	if (s->seg_n == s->seg_cap || !gate(s, len + fin, now_us)) {
+	if (s->seg_n == s->seg_cap) {
+		note_limit(s, RSTREAM_LIMIT_SEGS, now_us);
 		return 0;
 	}
+	if (!gate(s, len + fin, now_us)) {
+		note_limit(s, gate_limit(s), now_us);
+		return 0;
+	}
+	note_limit(s, RSTREAM_LIMIT_NONE, now_us);
 	g = seg_at(s, s->seg_n++);
 	g->seq = s->snd_nxt;
 	g->len = (uint32_t)len + (fin ? 1u : 0u);

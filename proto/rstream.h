@@ -62,6 +62,18 @@ enum rstream_drop {
 	RSTREAM_DROP_COUNT
 };
 
+/* What keeps a sender from sending (stats.limited_us). */
+enum rstream_limit {
+	RSTREAM_LIMIT_NONE = 0, /* sending */
+	RSTREAM_LIMIT_APP,	/* nothing buffered to send */
+	RSTREAM_LIMIT_SNDBUF,	/* all sent: the send buffer is full of unacked data */
+	RSTREAM_LIMIT_RWND,	/* the peer's window is full */
+	RSTREAM_LIMIT_CWND,	/* the congestion window is full */
+	RSTREAM_LIMIT_PACE,	/* the pacer holds the next segment */
+	RSTREAM_LIMIT_SEGS,	/* the scoreboard is full */
+	RSTREAM_LIMIT_COUNT
+};
+
 struct rstream_seg {
 	uint64_t seq;	  /* first sequence number */
 	uint64_t sent_us; /* last transmission */
@@ -81,6 +93,7 @@ struct rstream_stats {
 	uint64_t acks_tx, acks_rx, rtos, ptos, probes;
 	uint64_t snd_grows, rcv_grows; /* buffer doublings */
 	uint64_t floor_probes;	       /* RTT floor re-measured (window halved a moment) */
+	uint64_t limited_us[RSTREAM_LIMIT_COUNT]; /* time the sender could not send, by cause */
 	uint64_t drops[RSTREAM_DROP_COUNT];
 };
 
@@ -116,6 +129,8 @@ struct rstream {
 	uint64_t reo_at_us;
 	uint32_t rto_backoff;
 	uint32_t pto_backoff; /* probes in a row without an ack delivering data */
+	uint8_t limit;	      /* enum rstream_limit, since limit_since_us */
+	uint64_t limit_since_us;
 	uint64_t rack_tx_seq, rack_sent_us, rack_rtt_us;
 	struct rscc cc;
 	/* ---- receive side: [rcv_read, rcv_nxt) readable ---- */

@@ -656,24 +656,33 @@ static void test_rstream_buffers_grow_on_a_long_fat_path(void **state)
 {
 	struct rstream_budget budget = {.limit = 64 << 20};
 	struct sim m;
-	uint64_t fixed_us, grown_us;
+	uint64_t fixed_us, grown_us, fixed_wait;
 
 	(void)state;
 	long_fat_path(&m, 16 << 20);
 	fixed_us = run_to_end(&m);
 	assert_int_equal(m.b.s.rcv_cap, BUF_CAP);
+	/* The sender says why it waited: mostly for acks to free its full
+	 * send buffer (the receive window is as small, but fills later). */
+	fixed_wait = m.a.s.stats.limited_us[RSTREAM_LIMIT_SNDBUF];
+	assert_true(fixed_wait > fixed_us / 2);
 	sim_fini(&m);
 
 	long_fat_path(&m, 16 << 20);
 	let_grow(&m, &budget);
 	grown_us = run_to_end(&m);
 	fprintf(stderr,
-		"16 MiB over 200 Mbit/s, 20 ms: %.3f s fixed, %.3f s growing (rcv %zu, snd %zu)\n",
-		(double)fixed_us / 1e6, (double)grown_us / 1e6, m.b.s.rcv_cap, m.a.s.snd_cap);
+		"16 MiB over 200 Mbit/s, 20 ms: %.3f s fixed (%.3f s with a full send buffer), "
+		"%.3f s growing (%.3f s; rcv %zu, snd %zu)\n",
+		(double)fixed_us / 1e6, (double)fixed_wait / 1e6, (double)grown_us / 1e6,
+		(double)m.a.s.stats.limited_us[RSTREAM_LIMIT_SNDBUF] / 1e6, m.b.s.rcv_cap,
+		m.a.s.snd_cap);
 	assert_true(m.b.s.rcv_cap > BUF_CAP);
 	assert_true(m.a.s.snd_cap > BUF_CAP);
 	assert_true(m.a.s.seg_cap >= 2 * m.a.s.snd_cap / RSTREAM_MSS);
 	assert_true(grown_us * 4 < fixed_us * 3);
+	assert_true(m.a.s.stats.limited_us[RSTREAM_LIMIT_SNDBUF] * 4 < fixed_wait);
+	assert_true(m.a.s.stats.limited_us[RSTREAM_LIMIT_CWND] > 0);
 	assert_int_equal(budget.used,
 			 m.a.s.snd_cap + m.a.s.rcv_cap + m.b.s.snd_cap + m.b.s.rcv_cap);
 	sim_fini(&m);
