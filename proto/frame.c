@@ -5,25 +5,16 @@
  * frame we would refuse. Unknown types are skipped by length (frame.h states
  * the extension rule). Must not: do I/O, keep state between packets, or let a
  * length taken off the wire build a pointer (lengths are compared with what
- * is left, STYLE §7). */
+ * is left, STYLE §7). Here: the table, names and addresses, and the
+ * data-path frames (datagrams, streams, pings, paths, congestion); the
+ * control-plane frames are framectl.c's, and framecodec.h is what the two
+ * share. */
 #include "proto/frame.h"
 
+#include "proto/framecodec.h"
+
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
-
-typedef void frame_read_fn(struct wire_reader *r, struct frame *f);
-typedef void frame_write_fn(struct wire_writer *w, const struct frame *f);
-typedef size_t frame_size_fn(const struct frame *f);
-typedef int frame_validate_fn(const struct frame *f);
-
-struct frame_ops {
-	frame_read_fn *read;
-	frame_write_fn *write;
-	frame_size_fn *size;
-	frame_validate_fn *validate;
-};
 
 /* ---- names and addresses ---- */
 
@@ -62,7 +53,7 @@ int frame_name_set(struct frame_name *n, const char *s)
 }
 
 /* An optional name may be empty; a required one may not. */
-static bool name_ok(const struct frame_name *n, bool optional)
+bool framecodec_name_ok(const struct frame_name *n, bool optional)
 {
 	if (n->len == 0) {
 		return optional;
@@ -70,7 +61,7 @@ static bool name_ok(const struct frame_name *n, bool optional)
 	return n->len <= WIRE_NAME_MAX && frame_name_valid(n->text, n->len);
 }
 
-static void read_name(struct wire_reader *r, struct frame_name *n)
+void framecodec_read_name(struct wire_reader *r, struct frame_name *n)
 {
 	size_t len = wire_read_u8(r);
 
@@ -83,18 +74,18 @@ static void read_name(struct wire_reader *r, struct frame_name *n)
 	n->len = (uint8_t)len;
 }
 
-static void write_name(struct wire_writer *w, const struct frame_name *n)
+void framecodec_write_name(struct wire_writer *w, const struct frame_name *n)
 {
 	wire_write_u8(w, n->len);
 	wire_write_bytes(w, (const uint8_t *)n->text, n->len);
 }
 
-static size_t addr_ip_len(uint8_t family)
+size_t framecodec_addr_ip_len(uint8_t family)
 {
 	return family == FRAME_ADDR_IPV4 ? 4 : 16;
 }
 
-static void read_addrs(struct wire_reader *r, struct frame_addr *a, uint8_t *count)
+void framecodec_read_addrs(struct wire_reader *r, struct frame_addr *a, uint8_t *count)
 {
 	*count = wire_read_u8(r);
 	if (*count > WIRE_ADDR_MAX) {
@@ -108,32 +99,32 @@ static void read_addrs(struct wire_reader *r, struct frame_addr *a, uint8_t *cou
 			r->err = true;
 			return;
 		}
-		wire_read_bytes(r, a[i].ip, addr_ip_len(a[i].family));
+		wire_read_bytes(r, a[i].ip, framecodec_addr_ip_len(a[i].family));
 		a[i].port = wire_read_u16(r);
 	}
 }
 
-static void write_addrs(struct wire_writer *w, const struct frame_addr *a, uint8_t count)
+void framecodec_write_addrs(struct wire_writer *w, const struct frame_addr *a, uint8_t count)
 {
 	wire_write_u8(w, count);
 	for (size_t i = 0; i < count; i++) {
 		wire_write_u8(w, a[i].family);
-		wire_write_bytes(w, a[i].ip, addr_ip_len(a[i].family));
+		wire_write_bytes(w, a[i].ip, framecodec_addr_ip_len(a[i].family));
 		wire_write_u16(w, a[i].port);
 	}
 }
 
-static size_t addrs_size(const struct frame_addr *a, uint8_t count)
+size_t framecodec_addrs_size(const struct frame_addr *a, uint8_t count)
 {
 	size_t n = 1;
 
 	for (size_t i = 0; i < count && i < WIRE_ADDR_MAX; i++) {
-		n += 1 + addr_ip_len(a[i].family) + 2;
+		n += 1 + framecodec_addr_ip_len(a[i].family) + 2;
 	}
 	return n;
 }
 
-static bool addrs_ok(const struct frame_addr *a, uint8_t count)
+bool framecodec_addrs_ok(const struct frame_addr *a, uint8_t count)
 {
 	if (count > WIRE_ADDR_MAX) {
 		return false;
@@ -384,8 +375,8 @@ static void path_read(struct wire_reader *r, struct frame *f)
 
 	p->op = wire_read_u8(r);
 	p->token = wire_read_u64(r);
-	read_name(r, &p->peer);
-	read_addrs(r, p->addrs, &p->addr_count);
+	framecodec_read_name(r, &p->peer);
+	framecodec_read_addrs(r, p->addrs, &p->addr_count);
 	read_uplinks(r, &p->uplink, &p->peer_uplink);
 }
 
@@ -395,8 +386,8 @@ static void path_write(struct wire_writer *w, const struct frame *f)
 
 	wire_write_u8(w, p->op);
 	wire_write_u64(w, p->token);
-	write_name(w, &p->peer);
-	write_addrs(w, p->addrs, p->addr_count);
+	framecodec_write_name(w, &p->peer);
+	framecodec_write_addrs(w, p->addrs, p->addr_count);
 	write_uplinks(w, p->uplink, p->peer_uplink);
 }
 
@@ -404,7 +395,7 @@ static size_t path_size(const struct frame *f)
 {
 	const struct frame_path *p = &f->u.path;
 
-	return 9 + 1 + (size_t)p->peer.len + addrs_size(p->addrs, p->addr_count) +
+	return 9 + 1 + (size_t)p->peer.len + framecodec_addrs_size(p->addrs, p->addr_count) +
 	       uplinks_size(p->uplink, p->peer_uplink);
 }
 
@@ -415,7 +406,7 @@ static int path_validate(const struct frame *f)
 	if (p->op < FRAME_PATH_PROBE || p->op > FRAME_PATH_OP_MAX) {
 		return -EINVAL;
 	}
-	if (!name_ok(&p->peer, true) || !addrs_ok(p->addrs, p->addr_count) ||
+	if (!framecodec_name_ok(&p->peer, true) || !framecodec_addrs_ok(p->addrs, p->addr_count) ||
 	    p->uplink >= WIRE_UPLINKS_MAX || p->peer_uplink >= WIRE_UPLINKS_MAX) {
 		return -EINVAL;
 	}
@@ -427,12 +418,12 @@ static void punch_read(struct wire_reader *r, struct frame *f)
 	struct frame_punch *p = &f->u.punch;
 
 	p->token = wire_read_u64(r);
-	read_name(r, &p->peer);
+	framecodec_read_name(r, &p->peer);
 	p->strategy = wire_read_u8(r);
 	p->role = wire_read_u8(r);
 	p->delay_ms = wire_read_u16(r);
 	p->count = wire_read_u16(r);
-	read_addrs(r, p->addrs, &p->addr_count);
+	framecodec_read_addrs(r, p->addrs, &p->addr_count);
 	read_uplinks(r, &p->uplink, &p->peer_uplink);
 }
 
@@ -441,12 +432,12 @@ static void punch_write(struct wire_writer *w, const struct frame *f)
 	const struct frame_punch *p = &f->u.punch;
 
 	wire_write_u64(w, p->token);
-	write_name(w, &p->peer);
+	framecodec_write_name(w, &p->peer);
 	wire_write_u8(w, p->strategy);
 	wire_write_u8(w, p->role);
 	wire_write_u16(w, p->delay_ms);
 	wire_write_u16(w, p->count);
-	write_addrs(w, p->addrs, p->addr_count);
+	framecodec_write_addrs(w, p->addrs, p->addr_count);
 	write_uplinks(w, p->uplink, p->peer_uplink);
 }
 
@@ -454,7 +445,8 @@ static size_t punch_size(const struct frame *f)
 {
 	const struct frame_punch *p = &f->u.punch;
 
-	return 8 + 1 + (size_t)p->peer.len + 1 + 1 + 2 + 2 + addrs_size(p->addrs, p->addr_count) +
+	return 8 + 1 + (size_t)p->peer.len + 1 + 1 + 2 + 2 +
+	       framecodec_addrs_size(p->addrs, p->addr_count) +
 	       uplinks_size(p->uplink, p->peer_uplink);
 }
 
@@ -462,9 +454,9 @@ static int punch_validate(const struct frame *f)
 {
 	const struct frame_punch *p = &f->u.punch;
 
-	if (!name_ok(&p->peer, false) || p->strategy > FRAME_PUNCH_STRATEGY_MAX ||
+	if (!framecodec_name_ok(&p->peer, false) || p->strategy > FRAME_PUNCH_STRATEGY_MAX ||
 	    p->role < FRAME_PUNCH_ROLE_PROBE || p->role > FRAME_PUNCH_ROLE_MAX ||
-	    !addrs_ok(p->addrs, p->addr_count) || p->addr_count == 0 ||
+	    !framecodec_addrs_ok(p->addrs, p->addr_count) || p->addr_count == 0 ||
 	    p->uplink >= WIRE_UPLINKS_MAX || p->peer_uplink >= WIRE_UPLINKS_MAX) {
 		return -EINVAL;
 	}
@@ -475,7 +467,7 @@ static void path_stats_read(struct wire_reader *r, struct frame *f)
 {
 	struct frame_path_stats *p = &f->u.path_stats;
 
-	read_name(r, &p->peer);
+	framecodec_read_name(r, &p->peer);
 	p->kind = wire_read_u8(r);
 	p->rtt_us = wire_read_u32(r);
 	p->loss_ppm = wire_read_u32(r);
@@ -487,7 +479,7 @@ static void path_stats_write(struct wire_writer *w, const struct frame *f)
 {
 	const struct frame_path_stats *p = &f->u.path_stats;
 
-	write_name(w, &p->peer);
+	framecodec_write_name(w, &p->peer);
 	wire_write_u8(w, p->kind);
 	wire_write_u32(w, p->rtt_us);
 	wire_write_u32(w, p->loss_ppm);
@@ -504,7 +496,7 @@ static int path_stats_validate(const struct frame *f)
 {
 	const struct frame_path_stats *p = &f->u.path_stats;
 
-	if (!name_ok(&p->peer, false) || p->kind > FRAME_PATH_KIND_DIRECT ||
+	if (!framecodec_name_ok(&p->peer, false) || p->kind > FRAME_PATH_KIND_DIRECT ||
 	    p->loss_ppm > 1000000 || p->relay_loss_ppm > 1000000) {
 		return -EINVAL;
 	}
@@ -515,7 +507,7 @@ static void flow_stats_read(struct wire_reader *r, struct frame *f)
 {
 	struct frame_flow_stats *s = &f->u.flow_stats;
 
-	read_name(r, &s->flow);
+	framecodec_read_name(r, &s->flow);
 	s->flags = wire_read_u8(r);
 	s->tx_packets = wire_read_u64(r);
 	s->tx_bytes = wire_read_u64(r);
@@ -531,7 +523,7 @@ static void flow_stats_write(struct wire_writer *w, const struct frame *f)
 {
 	const struct frame_flow_stats *s = &f->u.flow_stats;
 
-	write_name(w, &s->flow);
+	framecodec_write_name(w, &s->flow);
 	wire_write_u8(w, s->flags);
 	wire_write_u64(w, s->tx_packets);
 	wire_write_u64(w, s->tx_bytes);
@@ -552,7 +544,7 @@ static int flow_stats_validate(const struct frame *f)
 {
 	const struct frame_flow_stats *s = &f->u.flow_stats;
 
-	if (!name_ok(&s->flow, false) || (s->flags & ~FRAME_FLOW_STATS_FLAGS_ALL) ||
+	if (!framecodec_name_ok(&s->flow, false) || (s->flags & ~FRAME_FLOW_STATS_FLAGS_ALL) ||
 	    s->loss_ppm > 1000000) {
 		return -EINVAL;
 	}
@@ -611,515 +603,53 @@ static size_t cc_echo_size(const struct frame *f)
 	return 12;
 }
 
-/* ---- route distribution (server -> client; SYNC both ways) ---- */
-
-/* An optional address: family u8 (0 = none) [ip port]. */
-static void read_opt_addr(struct wire_reader *r, struct frame_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = wire_read_u8(r);
-	if (a->family == 0) {
-		return;
-	}
-	if (a->family != FRAME_ADDR_IPV4 && a->family != FRAME_ADDR_IPV6) {
-		r->err = true;
-		return;
-	}
-	wire_read_bytes(r, a->ip, addr_ip_len(a->family));
-	a->port = wire_read_u16(r);
-}
-
-static void write_opt_addr(struct wire_writer *w, const struct frame_addr *a)
-{
-	wire_write_u8(w, a->family);
-	if (a->family != 0) {
-		wire_write_bytes(w, a->ip, addr_ip_len(a->family));
-		wire_write_u16(w, a->port);
-	}
-}
-
-static void route_read(struct wire_reader *r, struct frame *f)
-{
-	struct frame_route *rt = &f->u.route;
-
-	rt->generation = wire_read_u64(r);
-	rt->flow_id = wire_read_u32(r);
-	read_name(r, &rt->flow);
-	rt->proto = wire_read_u8(r);
-	rt->port = wire_read_u16(r);
-	rt->listen_port = wire_read_u16(r);
-	read_opt_addr(r, &rt->deliver);
-	rt->mtu = wire_read_u16(r);
-	rt->member_count = wire_read_u8(r);
-	if (rt->member_count > WIRE_MEMBERS_MAX) {
-		r->err = true;
-		return;
-	}
-	for (size_t i = 0; i < rt->member_count; i++) {
-		read_name(r, &rt->members[i].name);
-		rt->members[i].roles = wire_read_u8(r);
-	}
-}
-
-static void route_write(struct wire_writer *w, const struct frame *f)
-{
-	const struct frame_route *rt = &f->u.route;
-
-	wire_write_u64(w, rt->generation);
-	wire_write_u32(w, rt->flow_id);
-	write_name(w, &rt->flow);
-	wire_write_u8(w, rt->proto);
-	wire_write_u16(w, rt->port);
-	wire_write_u16(w, rt->listen_port);
-	write_opt_addr(w, &rt->deliver);
-	wire_write_u16(w, rt->mtu);
-	wire_write_u8(w, rt->member_count);
-	for (size_t i = 0; i < rt->member_count; i++) {
-		write_name(w, &rt->members[i].name);
-		wire_write_u8(w, rt->members[i].roles);
-	}
-}
-
-static size_t route_size(const struct frame *f)
-{
-	const struct frame_route *rt = &f->u.route;
-	size_t deliver = rt->deliver.family ? 1 + addr_ip_len(rt->deliver.family) + 2 : 1;
-	size_t n = 8 + 4 + 1 + (size_t)rt->flow.len + 1 + 2 + 2 + deliver + 2 + 1;
-
-	for (size_t i = 0; i < rt->member_count && i < WIRE_MEMBERS_MAX; i++) {
-		n += 1 + (size_t)rt->members[i].name.len + 1;
-	}
-	return n;
-}
-
-static int route_validate(const struct frame *f)
-{
-	const struct frame_route *rt = &f->u.route;
-	const struct frame_addr *d = &rt->deliver;
-
-	if (rt->proto < FRAME_PROTO_UDP || rt->proto > FRAME_PROTO_MAX) {
-		return -EINVAL;
-	}
-	if (!name_ok(&rt->flow, false) || rt->member_count > WIRE_MEMBERS_MAX) {
-		return -EINVAL;
-	}
-	if (d->family != 0 && d->family != FRAME_ADDR_IPV4 && d->family != FRAME_ADDR_IPV6) {
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < rt->member_count; i++) {
-		const struct frame_member *m = &rt->members[i];
-		if (!name_ok(&m->name, false) || m->roles == 0 || (m->roles & ~FRAME_ROLES_ALL)) {
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-static void peer_read(struct wire_reader *r, struct frame *f)
-{
-	struct frame_peer *p = &f->u.peer;
-
-	p->generation = wire_read_u64(r);
-	read_name(r, &p->peer);
-	wire_read_bytes(r, p->key, WIRE_KEY_LEN);
-	p->relay_port = wire_read_u16(r);
-	if (r->left > 0) {
-		p->uplinks = wire_read_u8(r);
-	}
-	if (r->left > 0) {
-		p->boot_id = wire_read_u64(r);
-	}
-}
-
-static void peer_write(struct wire_writer *w, const struct frame *f)
-{
-	const struct frame_peer *p = &f->u.peer;
-
-	wire_write_u64(w, p->generation);
-	write_name(w, &p->peer);
-	wire_write_bytes(w, p->key, WIRE_KEY_LEN);
-	wire_write_u16(w, p->relay_port);
-	/* Optional tails, each written when it or a later one is not default. */
-	if (p->uplinks > 1 || p->boot_id != 0) {
-		wire_write_u8(w, p->uplinks);
-	}
-	if (p->boot_id != 0) {
-		wire_write_u64(w, p->boot_id);
-	}
-}
-
-static size_t peer_size(const struct frame *f)
-{
-	const struct frame_peer *p = &f->u.peer;
-
-	return 8 + 1 + (size_t)p->peer.len + WIRE_KEY_LEN + 2 +
-	       (p->uplinks > 1 || p->boot_id != 0) + (p->boot_id != 0 ? 8 : 0);
-}
-
-static int peer_validate(const struct frame *f)
-{
-	const struct frame_peer *p = &f->u.peer;
-
-	return (name_ok(&p->peer, false) && p->relay_port != 0) ? 0 : -EINVAL;
-}
-
-static void sync_read(struct wire_reader *r, struct frame *f)
-{
-	f->u.sync.generation = wire_read_u64(r);
-	f->u.sync.count = wire_read_u16(r);
-	f->u.sync.keepalive_s = wire_read_u16(r);
-}
-
-static void sync_write(struct wire_writer *w, const struct frame *f)
-{
-	wire_write_u64(w, f->u.sync.generation);
-	wire_write_u16(w, f->u.sync.count);
-	wire_write_u16(w, f->u.sync.keepalive_s);
-}
-
-static size_t sync_size(const struct frame *f)
-{
-	(void)f;
-	return 8 + 2 + 2;
-}
-
-static void flow_opts_read(struct wire_reader *r, struct frame *f)
-{
-	struct frame_flow_opts *o = &f->u.flow_opts;
-
-	o->generation = wire_read_u64(r);
-	o->flow_id = wire_read_u32(r);
-	o->multipath = wire_read_u8(r);
-	o->flags = wire_read_u8(r);
-	o->loss_ppb = wire_read_u32(r);
-	o->loss_burst_ppb = wire_read_u32(r);
-	o->corrupt_ppb = wire_read_u32(r);
-	o->duplicate_ppb = wire_read_u32(r);
-	o->reorder_ppb = wire_read_u32(r);
-	o->delay_ms = wire_read_u32(r);
-	o->jitter_ms = wire_read_u32(r);
-	o->rate_kbps = wire_read_u32(r);
-	o->seed = wire_read_u64(r);
-}
-
-static void flow_opts_write(struct wire_writer *w, const struct frame *f)
-{
-	const struct frame_flow_opts *o = &f->u.flow_opts;
-
-	wire_write_u64(w, o->generation);
-	wire_write_u32(w, o->flow_id);
-	wire_write_u8(w, o->multipath);
-	wire_write_u8(w, o->flags);
-	wire_write_u32(w, o->loss_ppb);
-	wire_write_u32(w, o->loss_burst_ppb);
-	wire_write_u32(w, o->corrupt_ppb);
-	wire_write_u32(w, o->duplicate_ppb);
-	wire_write_u32(w, o->reorder_ppb);
-	wire_write_u32(w, o->delay_ms);
-	wire_write_u32(w, o->jitter_ms);
-	wire_write_u32(w, o->rate_kbps);
-	wire_write_u64(w, o->seed);
-}
-
-static size_t flow_opts_size(const struct frame *f)
-{
-	(void)f;
-	return 8 + 4 + 1 + 1 + 8 * 4 + 8;
-}
-
-static int flow_opts_validate(const struct frame *f)
-{
-	const struct frame_flow_opts *o = &f->u.flow_opts;
-	const uint32_t probs[] = {o->loss_ppb, o->loss_burst_ppb, o->corrupt_ppb, o->duplicate_ppb,
-				  o->reorder_ppb};
-
-	if (o->multipath > FRAME_MULTIPATH_MAX || (o->flags & ~FRAME_FLOW_OPTS_FLAGS_ALL)) {
-		return -EINVAL;
-	}
-	if (!(o->flags & FRAME_FLOW_OPTS_IMPAIR)) {
-		/* No impairment: every impair field is zero, so that one set of
-		 * options has exactly one encoding (the server hashes sets). */
-		bool any = o->flags != 0 || o->delay_ms || o->jitter_ms || o->rate_kbps || o->seed;
-
-		for (size_t i = 0; i < WH_ARRAY_LEN(probs); i++) {
-			any |= probs[i] != 0;
-		}
-		return any ? -EINVAL : 0;
-	}
-	for (size_t i = 0; i < WH_ARRAY_LEN(probs); i++) {
-		if (probs[i] > FRAME_PPB_ONE) {
-			return -EINVAL;
-		}
-	}
-	if (o->delay_ms > FRAME_FLOW_OPTS_MS_MAX || o->jitter_ms > FRAME_FLOW_OPTS_MS_MAX ||
-	    o->rate_kbps > FRAME_FLOW_OPTS_KBPS_MAX) {
-		return -EINVAL;
-	}
-	return (!(o->flags & FRAME_FLOW_OPTS_HAS_SEED) && o->seed != 0) ? -EINVAL : 0;
-}
-
-static void relay_bind_read(struct wire_reader *r, struct frame *f)
-{
-	struct frame_relay_bind *b = &f->u.relay_bind;
-
-	read_name(r, &b->peer);
-	b->relay_port = wire_read_u16(r);
-	b->flags = wire_read_u8(r);
-}
-
-static void relay_bind_write(struct wire_writer *w, const struct frame *f)
-{
-	const struct frame_relay_bind *b = &f->u.relay_bind;
-
-	write_name(w, &b->peer);
-	wire_write_u16(w, b->relay_port);
-	wire_write_u8(w, b->flags);
-}
-
-static size_t relay_bind_size(const struct frame *f)
-{
-	return 1 + (size_t)f->u.relay_bind.peer.len + 2 + 1;
-}
-
-static int relay_bind_validate(const struct frame *f)
-{
-	const struct frame_relay_bind *b = &f->u.relay_bind;
-
-	if (!name_ok(&b->peer, false) || b->relay_port == 0 || (b->flags & ~FRAME_RELAY_BIND_ACK)) {
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* ---- join request (client -> server) ---- */
-
-static void join_read(struct wire_reader *r, struct frame *f)
-{
-	struct frame_join *j = &f->u.join;
-
-	read_name(r, &j->client);
-	j->version = wire_read_u8(r);
-	j->uplink_id = wire_read_u8(r);
-	j->caps = wire_read_u32(r);
-}
-
-static void join_write(struct wire_writer *w, const struct frame *f)
-{
-	const struct frame_join *j = &f->u.join;
-
-	write_name(w, &j->client);
-	wire_write_u8(w, j->version);
-	wire_write_u8(w, j->uplink_id);
-	wire_write_u32(w, j->caps);
-}
-
-static size_t join_size(const struct frame *f)
-{
-	return 1 + (size_t)f->u.join.client.len + 6;
-}
-
-static int join_validate(const struct frame *f)
-{
-	const struct frame_join *j = &f->u.join;
-
-	return (name_ok(&j->client, false) && j->version != 0) ? 0 : -EINVAL;
-}
-
-/* ---- register (client -> server: uplink and local candidates) ---- */
-
-static void register_read(struct wire_reader *r, struct frame *f)
-{
-	struct frame_register *g = &f->u.reg;
-
-	g->uplink_id = wire_read_u8(r);
-	g->natclass = wire_read_u8(r);
-	read_addrs(r, g->addrs, &g->addr_count);
-	if (r->left > 0) {
-		read_name(r, &g->name);
-	}
-	if (r->left > 0) {
-		g->boot_id = wire_read_u64(r);
-	}
-}
-
-static void register_write(struct wire_writer *w, const struct frame *f)
-{
-	const struct frame_register *g = &f->u.reg;
-
-	wire_write_u8(w, g->uplink_id);
-	wire_write_u8(w, g->natclass);
-	write_addrs(w, g->addrs, g->addr_count);
-	/* Optional tails, each written when it or a later one is not default. */
-	if (g->name.len > 0 || g->boot_id != 0) {
-		write_name(w, &g->name);
-	}
-	if (g->boot_id != 0) {
-		wire_write_u64(w, g->boot_id);
-	}
-}
-
-static size_t register_size(const struct frame *f)
-{
-	const struct frame_register *g = &f->u.reg;
-
-	return 2 + addrs_size(g->addrs, g->addr_count) +
-	       (g->name.len > 0 || g->boot_id != 0 ? 1 + g->name.len : 0) +
-	       (g->boot_id != 0 ? 8 : 0);
-}
-
-static int register_validate(const struct frame *f)
-{
-	const struct frame_register *g = &f->u.reg;
-
-	if (g->natclass > FRAME_NAT_MAX || !addrs_ok(g->addrs, g->addr_count) ||
-	    g->uplink_id >= WIRE_UPLINKS_MAX || !name_ok(&g->name, true)) {
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* ---- flow join (client -> server) and its ack ---- */
-
-static void flow_join_read(struct wire_reader *r, struct frame *f)
-{
-	struct frame_flow_join *j = &f->u.flow_join;
-
-	j->request_id = wire_read_u32(r);
-	read_name(r, &j->flow);
-	j->role = wire_read_u8(r);
-}
-
-static void flow_join_write(struct wire_writer *w, const struct frame *f)
-{
-	const struct frame_flow_join *j = &f->u.flow_join;
-
-	wire_write_u32(w, j->request_id);
-	write_name(w, &j->flow);
-	wire_write_u8(w, j->role);
-}
-
-static size_t flow_join_size(const struct frame *f)
-{
-	return 4 + 1 + (size_t)f->u.flow_join.flow.len + 1;
-}
-
-static int flow_join_validate(const struct frame *f)
-{
-	const struct frame_flow_join *j = &f->u.flow_join;
-
-	return (name_ok(&j->flow, false) && j->role <= FRAME_JOIN_ROLE_MAX) ? 0 : -EINVAL;
-}
-
-static bool msg_char_ok(char c)
-{
-	return c >= 0x20 && c <= 0x7e;
-}
-
-static void flow_join_ack_read(struct wire_reader *r, struct frame *f)
-{
-	struct frame_flow_join_ack *a = &f->u.flow_join_ack;
-	size_t len;
-
-	a->request_id = wire_read_u32(r);
-	a->status = wire_read_u8(r);
-	len = wire_read_u8(r);
-	if (len > WIRE_JOIN_MSG_MAX) {
-		r->err = true;
-		return;
-	}
-	wire_read_bytes(r, (uint8_t *)a->msg, len);
-	a->msg_len = (uint8_t)len;
-	a->msg[len] = '\0';
-}
-
-static void flow_join_ack_write(struct wire_writer *w, const struct frame *f)
-{
-	const struct frame_flow_join_ack *a = &f->u.flow_join_ack;
-
-	wire_write_u32(w, a->request_id);
-	wire_write_u8(w, a->status);
-	wire_write_u8(w, a->msg_len);
-	wire_write_bytes(w, (const uint8_t *)a->msg, a->msg_len);
-}
-
-static size_t flow_join_ack_size(const struct frame *f)
-{
-	return 4 + 1 + 1 + (size_t)f->u.flow_join_ack.msg_len;
-}
-
-/* The message is shown to people as it is: printable ASCII only, so a
- * server cannot put control characters on an operator's terminal. */
-static int flow_join_ack_validate(const struct frame *f)
-{
-	const struct frame_flow_join_ack *a = &f->u.flow_join_ack;
-
-	if (a->status > FRAME_JOIN_STATUS_MAX || a->msg_len > WIRE_JOIN_MSG_MAX) {
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < a->msg_len; i++) {
-		if (!msg_char_ok(a->msg[i])) {
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-void frame_join_ack_set_msg(struct frame_flow_join_ack *a, const char *fmt, ...)
-{
-	char buf[WIRE_JOIN_MSG_MAX + 1];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		n = 0;
-	}
-	a->msg_len = (uint8_t)((size_t)n < WIRE_JOIN_MSG_MAX ? (size_t)n : WIRE_JOIN_MSG_MAX);
-	for (size_t i = 0; i < a->msg_len; i++) {
-		a->msg[i] = msg_char_ok(buf[i]) ? buf[i] : '?';
-	}
-	a->msg[a->msg_len] = '\0';
-}
-
 /* ---- dispatch table and the public reader/writer ---- */
 
-static const struct frame_ops frame_table[FRAME_TYPE_COUNT] = {
-	[FRAME_DATAGRAM] = {datagram_read, datagram_write, datagram_size, datagram_validate},
-	[FRAME_STREAM] = {stream_read, stream_write, stream_size, stream_validate},
-	[FRAME_STREAM_ACK] = {stream_ack_read, stream_ack_write, stream_ack_size,
-			      stream_ack_validate},
-	[FRAME_PING] = {ping_read, ping_write, ping_size, always_valid},
-	[FRAME_PONG] = {pong_read, pong_write, pong_size, always_valid},
-	[FRAME_PATH] = {path_read, path_write, path_size, path_validate},
-	[FRAME_CC] = {cc_read, cc_write, cc_size, always_valid},
-	[FRAME_ROUTE] = {route_read, route_write, route_size, route_validate},
-	[FRAME_JOIN] = {join_read, join_write, join_size, join_validate},
-	[FRAME_REGISTER] = {register_read, register_write, register_size, register_validate},
-	[FRAME_PEER] = {peer_read, peer_write, peer_size, peer_validate},
-	[FRAME_SYNC] = {sync_read, sync_write, sync_size, always_valid},
-	[FRAME_RELAY_BIND] = {relay_bind_read, relay_bind_write, relay_bind_size,
-			      relay_bind_validate},
-	[FRAME_PUNCH] = {punch_read, punch_write, punch_size, punch_validate},
-	[FRAME_PATH_STATS] = {path_stats_read, path_stats_write, path_stats_size,
-			      path_stats_validate},
-	[FRAME_FLOW_STATS] = {flow_stats_read, flow_stats_write, flow_stats_size,
-			      flow_stats_validate},
-	[FRAME_FLOW_OPTS] = {flow_opts_read, flow_opts_write, flow_opts_size, flow_opts_validate},
-	[FRAME_CC_ECHO] = {cc_echo_read, cc_echo_write, cc_echo_size, always_valid},
-	[FRAME_FLOW_JOIN] = {flow_join_read, flow_join_write, flow_join_size, flow_join_validate},
-	[FRAME_FLOW_JOIN_ACK] = {flow_join_ack_read, flow_join_ack_write, flow_join_ack_size,
-				 flow_join_ack_validate},
+static const struct frame_ops datagram_ops = {datagram_read, datagram_write, datagram_size,
+					      datagram_validate};
+static const struct frame_ops stream_ops = {stream_read, stream_write, stream_size,
+					    stream_validate};
+static const struct frame_ops stream_ack_ops = {stream_ack_read, stream_ack_write, stream_ack_size,
+						stream_ack_validate};
+static const struct frame_ops ping_ops = {ping_read, ping_write, ping_size, always_valid};
+static const struct frame_ops pong_ops = {pong_read, pong_write, pong_size, always_valid};
+static const struct frame_ops path_ops = {path_read, path_write, path_size, path_validate};
+static const struct frame_ops cc_ops = {cc_read, cc_write, cc_size, always_valid};
+static const struct frame_ops punch_ops = {punch_read, punch_write, punch_size, punch_validate};
+static const struct frame_ops path_stats_ops = {path_stats_read, path_stats_write, path_stats_size,
+						path_stats_validate};
+static const struct frame_ops flow_stats_ops = {flow_stats_read, flow_stats_write, flow_stats_size,
+						flow_stats_validate};
+static const struct frame_ops cc_echo_ops = {cc_echo_read, cc_echo_write, cc_echo_size,
+					     always_valid};
+
+static const struct frame_ops *const frame_table[FRAME_TYPE_COUNT] = {
+	[FRAME_DATAGRAM] = &datagram_ops,
+	[FRAME_STREAM] = &stream_ops,
+	[FRAME_STREAM_ACK] = &stream_ack_ops,
+	[FRAME_PING] = &ping_ops,
+	[FRAME_PONG] = &pong_ops,
+	[FRAME_PATH] = &path_ops,
+	[FRAME_CC] = &cc_ops,
+	[FRAME_ROUTE] = &framectl_route_ops,
+	[FRAME_JOIN] = &framectl_join_ops,
+	[FRAME_REGISTER] = &framectl_register_ops,
+	[FRAME_PEER] = &framectl_peer_ops,
+	[FRAME_SYNC] = &framectl_sync_ops,
+	[FRAME_RELAY_BIND] = &framectl_relay_bind_ops,
+	[FRAME_PUNCH] = &punch_ops,
+	[FRAME_PATH_STATS] = &path_stats_ops,
+	[FRAME_FLOW_STATS] = &flow_stats_ops,
+	[FRAME_FLOW_OPTS] = &framectl_flow_opts_ops,
+	[FRAME_CC_ECHO] = &cc_echo_ops,
+	[FRAME_FLOW_JOIN] = &framectl_flow_join_ops,
+	[FRAME_FLOW_JOIN_ACK] = &framectl_flow_join_ack_ops,
 };
 
 /* The ops for a type we can decode, or NULL (padding and unknown types). */
 static const struct frame_ops *ops_for(unsigned type)
 {
-	if (type >= WH_ARRAY_LEN(frame_table) || !frame_table[type].read) {
-		return NULL;
-	}
-	return &frame_table[type];
+	return type < WH_ARRAY_LEN(frame_table) ? frame_table[type] : NULL;
 }
 
 void frame_reader_init(struct frame_reader *fr, const uint8_t *buf, size_t len)
