@@ -147,7 +147,16 @@ static void detect_losses(struct rstream *s, uint64_t now_us)
 		struct rstream_seg *g = seg_at(s, i);
 		uint64_t when;
 
-		if ((g->flags & (SEG_SACKED | SEG_LOST)) || g->tx_seq >= s->rack_tx_seq) {
+		if (g->tx_seq >= s->rack_tx_seq) {
+			if (!(g->flags & SEG_RETRANS)) {
+				/* New data goes out in sequence order, so every
+				 * later segment was first sent later still: the
+				 * scan ends here, not at the top of the window. */
+				break;
+			}
+			continue;
+		}
+		if (g->flags & (SEG_SACKED | SEG_LOST)) {
 			continue;
 		}
 		when = g->sent_us + s->rack_rtt_us + reo;
