@@ -161,9 +161,9 @@ static void reap(struct flow_tcp_set *set)
 	}
 }
 
-size_t flow_tcp_reports(struct client *cl, struct flow_tcp_report *out, size_t max)
+size_t flow_tcp_reports(const struct client *cl, struct flow_tcp_report *out, size_t max)
 {
-	struct flow_tcp_set *set = cl->tcp;
+	const struct flow_tcp_set *set = cl->tcp;
 	size_t n = 0;
 
 	for (struct flow_tcp_flow *f = set ? set->flows : NULL; f && n < max; f = f->next) {
@@ -172,9 +172,9 @@ size_t flow_tcp_reports(struct client *cl, struct flow_tcp_report *out, size_t m
 		double rate = 0;
 
 		*r = f->done;
-		r->name = f->route.flow.text;
+		r->route = &f->route;
 		for (const struct tcpconn *c = set->conns; c; c = c->next) {
-			if (flow_of(set, c) != f) {
+			if (!c->has_header || c->flow_id != f->route.flow_id) {
 				continue;
 			}
 			count_stream(r, c);

@@ -45,8 +45,8 @@ struct flow_tcp_stats {
 /* A TCP flow's streams as the local API shows them (GET /api/v1/flows):
  * the finished ones' counters plus the open ones'. */
 struct flow_tcp_report {
-	const char *name;     /* borrowed until the next flow_tcp_apply */
-	uint32_t connections; /* open now */
+	const struct frame_route *route; /* borrowed until the next flow_tcp_apply */
+	uint32_t connections;		 /* open now */
 	uint64_t tx_segs, rx_segs, rexmit_segs;
 	uint64_t tx_bytes, rx_bytes; /* stream bytes, each counted once (not resends) */
 	uint64_t resets;	     /* streams that ended in a reset, failed or refused */
@@ -79,7 +79,7 @@ void flow_tcp_free_all(struct client *cl);
 /* The route of TCP flow flow_id (borrowed until the next apply), or NULL. */
 const struct frame_route *flow_tcp_route(struct flow_tcp_set *set, uint32_t flow_id);
 /* One report per TCP flow of this client, up to max; returns how many. */
-size_t flow_tcp_reports(struct client *cl, struct flow_tcp_report *out, size_t max);
+size_t flow_tcp_reports(const struct client *cl, struct flow_tcp_report *out, size_t max);
 /* Stream frames from peer p (authenticated). */
 void flow_tcp_on_stream(struct peer *p, const struct frame_stream *f, uint64_t now_us);
 void flow_tcp_on_stream_ack(struct peer *p, const struct frame_stream_ack *a, uint64_t now_us);

@@ -148,10 +148,29 @@ static void fill_flow(struct flow_udp *f, struct statusapi_flow *out)
 	out->has_report = true;
 }
 
+/* A TCP flow in the status: its stream counters, no report (its streams
+ * run their own congestion control). */
+static void fill_tcp_flow(const struct flow_tcp_report *r, struct statusapi_flow *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", r->route->flow.text);
+	out->proto = "tcp";
+	out->port = r->route->port;
+	out->listen_port = r->route->listen_port;
+	out->is_sink = r->route->deliver.family != 0;
+	out->tx_packets = r->tx_segs;
+	out->tx_bytes = r->tx_bytes;
+	out->rx_packets = r->rx_segs;
+	out->rx_bytes = r->rx_bytes;
+	out->drops = r->resets;
+}
+
 static void status_cb(void *ctx, struct statusapi_status *out)
 {
 	const struct client *cl = ctx;
 	uint64_t now_us = monotime_now_us();
+	struct flow_tcp_report tcp[STATUSAPI_FLOWS_MAX];
+	size_t n_tcp;
 
 	snprintf(out->id, sizeof(out->id), "%s", cl->ini->id);
 	out->uptime_s = (now_us - cl->started_us) / 1000000u;
@@ -174,6 +193,10 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 	}
 	for (struct flow_udp *f = cl->flows; f && out->n_flows < STATUSAPI_FLOWS_MAX; f = f->next) {
 		fill_flow(f, &out->flows[out->n_flows++]);
+	}
+	n_tcp = flow_tcp_reports(cl, tcp, STATUSAPI_FLOWS_MAX - out->n_flows);
+	for (size_t i = 0; i < n_tcp; i++) {
+		fill_tcp_flow(&tcp[i], &out->flows[out->n_flows++]);
 	}
 }
 
@@ -215,7 +238,7 @@ static void fill_report(const struct flow_udp_state *st, struct flowreport_flow 
 static void fill_tcp_report(const struct flow_tcp_report *r, struct flowreport_flow *out)
 {
 	memset(out, 0, sizeof(*out));
-	snprintf(out->name, sizeof(out->name), "%s", r->name);
+	snprintf(out->name, sizeof(out->name), "%s", r->route->flow.text);
 	out->proto = "tcp";
 	out->connections = r->connections;
 	out->send_kbps = r->rate_kbps > UINT32_MAX ? UINT32_MAX : (uint32_t)r->rate_kbps;

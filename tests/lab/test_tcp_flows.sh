@@ -117,10 +117,19 @@ api_flow() { lab_exec "$1" curl -sf --max-time 2 "$API/flows/$2"; }
 copied=$(((BIG_MB + SMALL_MB) * 1048576))
 api_flow gcs1 copy >"$LAB_DIR/api-gcs1-copy.json" || fail "gcs1: GET /flows/copy failed"
 api_flow drone1 copy >"$LAB_DIR/api-drone1-copy.json" || fail "drone1: GET /flows/copy failed"
-python3 - "$LAB_DIR/api-gcs1-copy.json" "$LAB_DIR/api-drone1-copy.json" "$copied" <<'PY' ||
+lab_exec gcs1 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/gcs1.ini" status --json \
+	>"$LAB_DIR/status-gcs1.json" || fail "gcs1: wormhole-client status failed"
+python3 - "$LAB_DIR/api-gcs1-copy.json" "$LAB_DIR/api-drone1-copy.json" "$copied" \
+	"$LAB_DIR/status-gcs1.json" <<'PY' ||
 import json, sys
 src, dst = (json.load(open(f)) for f in sys.argv[1:3])
 n = int(sys.argv[3])
+# `wormhole-client status` lists the TCP flows too, with the same counters.
+st = {f["name"]: f for f in json.load(open(sys.argv[4]))["flows"]}
+assert set(st) == {"copy", "echo", "dead", "slow"}, st
+c = st["copy"]
+assert c["proto"] == "tcp" and c["port"] == 2222 and c["saturated"] is None, c
+assert c["tx_bytes"] == src["tx_bytes"] and c["rx_bytes"] == src["rx_bytes"], (c, src)
 for j in (src, dst):
     assert j["proto"] == "tcp" and j["name"] == "copy" and j["connections"] == 0, j
     assert j["saturated"] is False and j["impair"] is None, j
