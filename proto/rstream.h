@@ -39,6 +39,11 @@
  * highest, the latest one and the others in turn. */
 #define RSTREAM_SACK_LOWEST 4
 #define RSTREAM_ACK_DELAY_US 2000
+/* A receiver acks every second segment for the first RSTREAM_ACK_QUICK_SEGS
+ * of a stream, then every RSTREAM_ACK_EVERY (or RSTREAM_ACK_DELAY_US after
+ * the first unacked one, or at once when something is out of order). */
+#define RSTREAM_ACK_QUICK_SEGS 100u
+#define RSTREAM_ACK_EVERY 10u
 /* What a sender may send before the first ack tells it the window; every
  * receiver's buffer holds at least this much. */
 #define RSTREAM_INIT_WINDOW 65536u

@@ -515,6 +515,52 @@ static void test_rstream_acks_report_every_range_in_turn_when_not_all_fit(void *
 	rstream_fini(&s);
 }
 
+/* Acks come every second segment for a stream's first
+ * RSTREAM_ACK_QUICK_SEGS, then every RSTREAM_ACK_EVERY, or
+ * RSTREAM_ACK_DELAY_US after the first unacked one, and at once for a
+ * segment out of order. */
+static void test_rstream_acks_are_decimated_after_the_first_segments(void **state)
+{
+	static uint8_t data[100];
+	struct frame_stream f = {.stream_id = 1, .data = data, .data_len = 100};
+	struct frame_stream_ack a;
+	struct rstream s;
+	struct frame fr;
+	uint64_t acks = 0;
+
+	(void)state;
+	assert_int_equal(rstream_init(&s, 1, BUF_CAP, BUF_CAP), 0);
+	for (uint32_t i = 0; i < RSTREAM_ACK_QUICK_SEGS; i++) {
+		f.offset = (uint64_t)i * 100;
+		rstream_on_stream(&s, &f, 1);
+		acks += rstream_next_frame(&s, &fr, 1) == 1;
+	}
+	assert_int_equal(acks, RSTREAM_ACK_QUICK_SEGS / 2);
+	for (uint32_t i = 1; i <= 3 * RSTREAM_ACK_EVERY; i++) {
+		f.offset += 100;
+		rstream_on_stream(&s, &f, 1);
+		if (i % RSTREAM_ACK_EVERY != 0) {
+			assert_int_equal(rstream_next_frame(&s, &fr, 1), 0);
+			continue;
+		}
+		take_ack(&s, &a);
+		assert_int_equal(a.ack_offset, f.offset + 100);
+	}
+	/* One segment alone: acked when the delayed-ack timer runs out. */
+	f.offset += 100;
+	rstream_on_stream(&s, &f, 1000);
+	assert_int_equal(rstream_next_frame(&s, &fr, 1000), 0);
+	assert_int_equal(rstream_deadline_us(&s, 1000), 1000 + RSTREAM_ACK_DELAY_US);
+	rstream_on_timer(&s, 1000 + RSTREAM_ACK_DELAY_US);
+	assert_int_equal(rstream_next_frame(&s, &fr, 1000 + RSTREAM_ACK_DELAY_US), 1);
+	/* Out of order: at once. */
+	f.offset += 300;
+	rstream_on_stream(&s, &f, 5000);
+	take_ack(&s, &a);
+	assert_int_equal(a.sack_count, 1);
+	rstream_fini(&s);
+}
+
 static void test_rstream_cwnd_shrinks_when_a_bottleneck_queue_overflows(void **state)
 {
 	struct sim m;
@@ -790,6 +836,7 @@ int main(void)
 		cmocka_unit_test(test_rstream_holes_beyond_the_range_table_are_dropped_and_counted),
 		cmocka_unit_test(test_rstream_acks_report_every_range_in_turn_when_not_all_fit),
 		cmocka_unit_test(test_rstream_resends_are_not_spurious_with_many_holes),
+		cmocka_unit_test(test_rstream_acks_are_decimated_after_the_first_segments),
 		cmocka_unit_test(test_rstream_cwnd_shrinks_when_a_bottleneck_queue_overflows),
 		cmocka_unit_test(test_rstream_resends_in_flight_data_at_once_after_a_path_change),
 		cmocka_unit_test(test_rstream_a_lost_resend_is_probed_not_left_to_the_rto),
