@@ -115,6 +115,15 @@ lab_loss dnat wan 0
 API=http://127.1.0.1:7070/api/v1
 api_flow() { lab_exec "$1" curl -sf --max-time 2 "$API/flows/$2"; }
 copied=$(((BIG_MB + SMALL_MB) * 1048576))
+# The finished copies' streams close within round trips (then they only linger).
+closed() {
+	local n
+	for n in gcs1 drone1; do
+		api_flow "$n" copy | python3 -c "import json,sys; sys.exit(json.load(sys.stdin)['connections'])" ||
+			return 1
+	done
+}
+wait_until 5 closed || fail "the finished copies' connections still show as open"
 api_flow gcs1 copy >"$LAB_DIR/api-gcs1-copy.json" || fail "gcs1: GET /flows/copy failed"
 api_flow drone1 copy >"$LAB_DIR/api-drone1-copy.json" || fail "drone1: GET /flows/copy failed"
 lab_exec gcs1 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/gcs1.ini" status --json \
