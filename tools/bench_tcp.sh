@@ -12,8 +12,10 @@
 # once per kernel congestion control (cubic, bbr) over plain kernel TCP to
 # dnat's public address (port 2299 forwarded to drone1): same hosts, same
 # NATs, same links, same loss. Goodput counts from the first byte to the
-# sink's checksum reply. A row marked "relay" lost its direct path during
-# the run. Needs root (network namespaces).
+# sink's checksum reply. Each transport copies BENCH_TCP_RUNS times (default
+# 3) per row, interleaved; a cell is the median and the range. A row marked
+# "relay" lost its direct path during the run. BENCH_TCP_LOSSES (default
+# "0 1 3") picks the loss rates. Needs root (network namespaces).
 #
 # Tables:
 #   unshaped  plain veth: no limit but the two shared cores. Kernel TCP moves
@@ -44,11 +46,20 @@ MB=${BENCH_TCP_MB:-100}
 # fast and short.
 LINKS=${BENCH_TCP_LINKS:-50:25 200:10}
 TIMEOUT_S=${BENCH_TCP_TIMEOUT_S:-30} # per copy; a slower one shows as "<upper bound"
+RUNS=${BENCH_TCP_RUNS:-3}           # copies per transport and row; the median is shown
+LOSSES=${BENCH_TCP_LOSSES:-0 1 3}   # loss rates, % (nftables on the drone's link, both ways)
 for link in $LINKS; do
 	[[ $link =~ ^[1-9][0-9]*:[0-9]+$ ]] ||
 		fail "BENCH_TCP_LINKS: want RATE:DELAY pairs (Mbit/s : ms each way), got \"$link\""
 done
 [[ $TIMEOUT_S =~ ^[1-9][0-9]*$ ]] || fail "BENCH_TCP_TIMEOUT_S: want a whole number of s, got \"$TIMEOUT_S\""
+[[ $MB =~ ^[1-9][0-9]*$ ]] || fail "BENCH_TCP_MB: want a whole number of MB, got \"$MB\""
+[[ $RUNS =~ ^[1-9][0-9]?$ ]] || fail "BENCH_TCP_RUNS: want 1-99 copies per row, got \"$RUNS\""
+for loss in $LOSSES; do
+	[[ $loss =~ ^[0-9]+$ ]] && [ "$loss" -le 100 ] ||
+		fail "BENCH_TCP_LOSSES: want whole percentages 0-100, got \"$loss\""
+done
+[ -n "$LOSSES" ] || fail "BENCH_TCP_LOSSES: empty"
 
 for n in server drone1 gcs1; do "$KG" genkey -o "$LAB_DIR/$n.key"; done
 pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
@@ -85,24 +96,52 @@ wait_until 20 is_direct || fail "no direct path"
 ready() { lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes 1000 --timeout-ms 3000; }
 wait_until 10 ready || fail "the flow did not come up"
 
-# rate FILE: the copy's goodput; "<X" when it timed out (X: what it sent
-# over the time, an upper bound); 0 when it failed.
-rate() {
-	python3 -c "
+# summary FILE...: one transport's runs at one loss rate: the median
+# goodput, then " (min-max)" when it ran more than once. "<X" when the
+# median run timed out (X: what it sent over the time, an upper bound);
+# "FAIL" when any run failed (no checksum match, no connection).
+summary() {
+	python3 - "$@" <<'PY'
 import json, sys
-j = json.loads(open(sys.argv[1]).read())
-print(j['mbit_s'] if j['ok'] else ('<%s' % j['mbit_s'] if j.get('timed_out') else 0))" "$1"
+runs = []
+for path in sys.argv[1:]:
+    try:
+        j = json.loads(open(path).read())
+    except (OSError, ValueError):
+        j = {'ok': False}
+    if not j.get('ok') and not j.get('timed_out'):
+        print('FAIL')
+        sys.exit(0)
+    runs.append((float(j['mbit_s']), bool(j.get('timed_out'))))
+runs.sort()
+rate, cut = runs[(len(runs) - 1) // 2]
+out = ('<' if cut else '') + f'{rate:.1f}'
+if len(runs) > 1:
+    out += f' ({runs[0][0]:.1f}-{runs[-1][0]:.1f})'
+print(out)
+PY
 }
-# ratio W K: W / K; ">R" when K is an upper bound.
+# ratio W K: the medians' ratio W / K; ">R" when K is an upper bound,
+# "n/a" when either failed.
 ratio() {
 	python3 -c "
 import sys
-w, k = sys.argv[1], sys.argv[2]
-lt = k.startswith('<')
-k = float(k.lstrip('<'))
-w = float(w.lstrip('<'))
-print('n/a' if not k else ('>' if lt else '') + f'{w / k:.2f}')" "$1" "$2"
+w, k = (a.split(' ')[0] for a in sys.argv[1:3])
+if 'FAIL' in (w, k) or not float(k.lstrip('<')):
+    print('n/a')
+else:
+    print(('>' if k.startswith('<') else '') + f'{float(w.lstrip(\"<\")) / float(k.lstrip(\"<\")):.2f}')" "$1" "$2"
 }
+# copy TO FILE [--cc CC]: one copy of MB MB from gcs1 to TO.
+copy() {
+	local to=$1 out=$2
+	shift 2
+	lab_exec gcs1 "$TE" copy --to "$to" --bytes $((MB * 1048576)) "$@" \
+		--timeout-ms $((TIMEOUT_S * 1000)) >"$out" || true
+}
+# timed_out FILE: the copy ran out of time (repeating it would only bound
+# the same figure again).
+timed_out() { grep -q '"timed_out":true' "$1"; }
 # Kernel congestion controls to compare with: cubic (Linux's default) and
 # bbr, those of them this kernel has.
 CCS=""
@@ -112,27 +151,35 @@ done
 [ -n "$CCS" ] || fail "the kernel offers neither cubic nor bbr"
 
 # table TAG: one row per loss rate: the wormhole, then kernel TCP with each
-# congestion control, each with its ratio.
+# congestion control, each with its ratio. RUNS rounds per row, each a
+# wormhole copy and then one per congestion control (interleaved, so a
+# slow spell of the machine falls on both); a transport whose copy timed
+# out is not run again in that row.
 table() {
-	local tag=$1 loss w k cc note n_down row
-	row=$(printf "  %-6s %15s" loss "wormhole Mbit/s")
-	for cc in $CCS; do row+=$(printf " %13s %6s" "kernel $cc" ratio); done
+	local tag=$1 loss cc note n_down row run f w k
+	row=$(printf "  %-6s %24s" loss "wormhole Mbit/s")
+	for cc in $CCS; do row+=$(printf " %24s %6s" "kernel $cc" ratio); done
 	echo "$row"
-	for loss in 0 1 3; do
+	for loss in $LOSSES; do
 		wait_until 25 is_direct || true
 		n_down=$(downs)
 		lab_loss dnat wan "$loss"
-		lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes $((MB * 1048576)) \
-			--timeout-ms $((TIMEOUT_S * 1000)) >"$LAB_DIR/wh-$tag-$loss.json" || true
-		w=$(rate "$LAB_DIR/wh-$tag-$loss.json")
-		row=$(printf "  %-6s %15s" "$loss %" "$w")
-		for cc in $CCS; do
-			lab_exec gcs1 "$TE" copy --to 198.51.100.1:2299 --bytes $((MB * 1048576)) --cc "$cc" \
-				--timeout-ms $((TIMEOUT_S * 1000)) >"$LAB_DIR/k-$cc-$tag-$loss.json" || true
-			k=$(rate "$LAB_DIR/k-$cc-$tag-$loss.json")
-			row+=$(printf " %13s %6s" "$k" "$(ratio "$w" "$k")")
+		for run in $(seq "$RUNS"); do
+			f=$LAB_DIR/wh-$tag-$loss-$run.json
+			[ "$run" -gt 1 ] && timed_out "$LAB_DIR/wh-$tag-$loss-1.json" || copy 127.1.0.1:2222 "$f"
+			for cc in $CCS; do
+				f=$LAB_DIR/k-$cc-$tag-$loss-$run.json
+				[ "$run" -gt 1 ] && timed_out "$LAB_DIR/k-$cc-$tag-$loss-1.json" ||
+					copy 198.51.100.1:2299 "$f" --cc "$cc"
+			done
 		done
 		lab_loss dnat wan 0
+		w=$(summary "$LAB_DIR"/wh-"$tag-$loss"-*.json)
+		row=$(printf "  %-6s %24s" "$loss %" "$w")
+		for cc in $CCS; do
+			k=$(summary "$LAB_DIR"/k-"$cc-$tag-$loss"-*.json)
+			row+=$(printf " %24s %6s" "$k" "$(ratio "$w" "$k")")
+		done
 		note=""
 		[ "$(downs)" -gt "$n_down" ] && note="  (relay: the direct path was lost during the run)"
 		echo "$row$note"
@@ -142,7 +189,7 @@ table() {
 # Unshaped veth: no limit but the two shared cores. Kernel TCP moves 64 KiB
 # segments without encryption; this table measures CPU per byte, not the
 # transport. For information.
-echo "  unshaped veth (CPU-bound: the copies share two cores with the daemons), $MB MB per copy:"
+echo "  unshaped veth (CPU-bound: the copies share two cores with the daemons), $MB MB per copy, median of $RUNS:"
 table unshaped
 
 # The drone's link (dnat wan <-> the internet) as a field link: shaped to
@@ -162,7 +209,7 @@ for link in $LINKS; do
 	wait_until 25 is_direct || true
 	lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes $((10 * 1048576)) --timeout-ms 20000 \
 		>/dev/null || true
-	echo "  field link: $RATE Mbit/s and $DELAY ms each way (RTT $((2 * DELAY)) ms), $MB MB per copy:"
+	echo "  field link: $RATE Mbit/s and $DELAY ms each way (RTT $((2 * DELAY)) ms), $MB MB per copy, median of $RUNS:"
 	table "field-$RATE-$DELAY"
 done
 echo "  (goal on a field link: ratio >= 0.8 at 0 %, >= 1.0 at 3 %; byte-identical by checksum in every copy)"
