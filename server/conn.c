@@ -8,6 +8,7 @@
  * authenticated input changes a client's state. Must not: parse wire bytes
  * by hand beyond the receiver index, allocate per packet. */
 #include "conn.h"
+#include "connhs.h"
 #include "connuplink.h"
 
 #include "common/addr.h"
@@ -18,6 +19,7 @@
 #include "listener.h"
 #include "proto/frame.h"
 #include "proto/session.h"
+#include "proto/wire.h"
 #include "registry.h"
 #include "relay.h"
 #include "routeset.h"
@@ -63,27 +65,7 @@ const char *conn_natclass_name(uint8_t natclass)
 
 static void drop(struct conn *cn, enum conn_drop why)
 {
-	cn->stats.drops[why]++;
-}
-
-static uint32_t read_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* The source as bytes (ip || port) for cookies and the rate limiter. */
-static size_t src_bytes(const struct sockaddr *from, uint8_t out[18])
-{
-	uint16_t port = addr_port(from);
-
-	if (from->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)(const void *)from)->sin6_addr, 16);
-		memcpy(out + 16, &port, 2);
-		return 18;
-	}
-	memcpy(out, &((const struct sockaddr_in *)(const void *)from)->sin_addr, 4);
-	memcpy(out + 4, &port, 2);
-	return 6;
+	conn_count_drop(cn, why);
 }
 
 static uint64_t keepalive_us(const struct conn *cn)
@@ -92,7 +74,7 @@ static uint64_t keepalive_us(const struct conn *cn)
 }
 
 /* PROTOCOL.md "Stamps": offline = no authenticated packet for 3 intervals. */
-static bool is_silent(const struct conn *cn, const struct registry_client *c, uint64_t now_us)
+bool conn_client_silent(const struct conn *cn, const struct registry_client *c, uint64_t now_us)
 {
 	return c->last_rx_us == 0 ||
 	       now_us - c->last_rx_us > CONN_OFFLINE_INTERVALS * keepalive_us(cn);
@@ -444,7 +426,7 @@ static void handle_frames(struct conn *cn, struct registry_client *c, size_t len
 static struct registry_client *open_transport(struct conn *cn, const uint8_t *buf, size_t len,
 					      const char *owner, size_t *pt_len, uint64_t now_us)
 {
-	uint32_t idx = read_be32(buf + WIRE_MSG_TYPE_LEN);
+	uint32_t idx = wire_get_u32(buf + WIRE_MSG_TYPE_LEN);
 	struct registry_client *c;
 	int rc;
 
@@ -497,7 +479,7 @@ static void note_address(struct registry_client *c, const struct listener_sock *
 static void on_transport(struct conn *cn, struct listener_sock *sock, const uint8_t *buf,
 			 size_t len, const struct sockaddr *from, uint64_t now_us)
 {
-	uint32_t idx = read_be32(buf + WIRE_MSG_TYPE_LEN);
+	uint32_t idx = wire_get_u32(buf + WIRE_MSG_TYPE_LEN);
 	struct registry_client *c;
 	struct connuplink_peek pk;
 	size_t pt_len = 0;
@@ -543,137 +525,6 @@ static void on_transport(struct conn *cn, struct listener_sock *sock, const uint
 	run_join(cn, now_us);
 }
 
-/* ---- handshakes ---- */
-
-static bool under_load(struct conn *cn, uint64_t now_us)
-{
-	if (now_us - cn->load_start_us >= 1000000ull) {
-		cn->load_start_us = now_us;
-		cn->load_count = 0;
-	}
-	return ++cn->load_count > CONN_LOAD_INITS_PER_S;
-}
-
-static void send_cookie_reply(struct conn *cn, struct listener_sock *sock, const uint8_t *buf,
-			      size_t len, const struct sockaddr *from, const uint8_t *src,
-			      size_t src_len, uint64_t now_us)
-{
-	uint8_t out[WIRE_COOKIE_REPLY_LEN];
-	uint32_t sender = read_be32(buf + WIRE_MSG_TYPE_LEN);
-	socklen_t from_len = addr_len((const struct sockaddr_storage *)(const void *)from);
-
-	if (cookie_reply_create(&cn->checker, buf, len, sender, src, src_len, now_us, out) != 0 ||
-	    listener_send(cn->listener, sock, from, from_len, out, sizeof(out)) != 0) {
-		drop(cn, CONN_DROP_TX_FAILED);
-		return;
-	}
-	cn->stats.cookie_replies_sent++;
-}
-
-/* Answer a consumed initiation from client c. */
-static void respond(struct conn *cn, struct registry_client *c, struct session_pending *p,
-		    struct listener_sock *sock, const struct sockaddr *from, uint64_t now_us)
-{
-	uint8_t resp[WIRE_RESP_LEN];
-	socklen_t from_len = addr_len((const struct sockaddr_storage *)(const void *)from);
-	uint32_t idx;
-	int rc;
-
-	/* PROTOCOL.md "Stamps": a client that has been offline may come back
-	 * with a lower stamp (a drone rebooted without a real-time clock). */
-	if (is_silent(cn, c, now_us)) {
-		session_forget_stamp(c->session);
-	}
-	idx = registry_index_new(cn->reg, c);
-	if (idx == 0) {
-		session_pending_wipe(p);
-		drop(cn, CONN_DROP_NO_INDEX);
-		return;
-	}
-	rc = session_response_create(c->session, p, idx, now_us, resp);
-	if (rc != 0) {
-		registry_index_purge(cn->reg, c);
-		drop(cn, rc == -ESTALE ? CONN_DROP_STALE_STAMP : CONN_DROP_HANDSHAKE_INVALID);
-		log_ratelimited(&cn->log_bucket, now_us, LOG_LEVEL_DEBUG,
-				"client %s: initiation refused err=%d", c->id, rc);
-		return;
-	}
-	if (listener_send(cn->listener, sock, from, from_len, resp, sizeof(resp)) != 0) {
-		drop(cn, CONN_DROP_TX_FAILED);
-		return;
-	}
-	cn->stats.responses_sent++;
-	c->fresh_index = idx;
-}
-
-static void on_initiation(struct conn *cn, struct listener_sock *sock, const uint8_t *buf,
-			  size_t len, const struct sockaddr *from, uint64_t now_us)
-{
-	struct session_pending p;
-	struct registry_client *c;
-	uint8_t src[18];
-	size_t src_len = src_bytes(from, src);
-	enum cookie_verdict v;
-
-	cn->stats.initiations++;
-	v = cookie_check(&cn->checker, buf, len, src, src_len, now_us);
-	if (v == COOKIE_BAD_MAC1) {
-		drop(cn, CONN_DROP_BAD_MAC1);
-		return;
-	}
-	/* Under load only sources that proved their address (mac2) go on; the
-	 * others get a cookie reply, smaller than their initiation. */
-	if (under_load(cn, now_us) && v != COOKIE_VALID_MAC2) {
-		send_cookie_reply(cn, sock, buf, len, from, src, src_len, now_us);
-		return;
-	}
-	if (ratelimit_check(&cn->limiter, src, src_len, now_us) != RATELIMIT_ALLOW) {
-		drop(cn, CONN_DROP_RATELIMIT);
-		return;
-	}
-	if (session_initiation_consume(&cn->reg->local, buf, len, &p) != 0) {
-		drop(cn, CONN_DROP_HANDSHAKE_INVALID);
-		return;
-	}
-	c = registry_find_by_key(cn->reg, p.remote_pub);
-	if (!c) {
-		session_pending_wipe(&p);
-		drop(cn, CONN_DROP_UNKNOWN_KEY);
-		return;
-	}
-	respond(cn, c, &p, sock, from, now_us);
-}
-
-/* A response or cookie reply to an initiation the server sent (rekey). */
-static void on_reply(struct conn *cn, enum demux_kind kind, const uint8_t *buf, size_t len,
-		     const struct sockaddr *from, uint64_t now_us)
-{
-	size_t off = WIRE_MSG_TYPE_LEN + (kind == DEMUX_RESPONSE ? WIRE_INDEX_LEN : 0);
-	struct registry_client *c = registry_find_by_index(cn->reg, read_be32(buf + off));
-	uint8_t src[18];
-	size_t src_len = src_bytes(from, src);
-	int rc;
-
-	/* A response carries mac1 like an initiation: check it before any DH. */
-	if (kind == DEMUX_RESPONSE &&
-	    cookie_check(&cn->checker, buf, len, src, src_len, now_us) == COOKIE_BAD_MAC1) {
-		drop(cn, CONN_DROP_BAD_MAC1);
-		return;
-	}
-	if (!c) {
-		drop(cn, CONN_DROP_UNKNOWN_INDEX);
-		return;
-	}
-	if (kind == DEMUX_RESPONSE) {
-		rc = session_on_response(c->session, buf, len, now_us);
-	} else {
-		rc = session_on_cookie_reply(c->session, buf, len, now_us);
-	}
-	if (rc != 0) {
-		drop(cn, CONN_DROP_RESPONSE_INVALID);
-	}
-}
-
 static void on_wh_cb(void *ctx, struct listener_sock *sock, enum demux_kind kind,
 		     const uint8_t *buf, size_t len, const struct sockaddr *from, uint64_t now_us)
 {
@@ -681,14 +532,14 @@ static void on_wh_cb(void *ctx, struct listener_sock *sock, enum demux_kind kind
 
 	switch (kind) {
 	case DEMUX_INITIATION:
-		on_initiation(cn, sock, buf, len, from, now_us);
+		connhs_on_initiation(cn, sock, buf, len, from, now_us);
 		return;
 	case DEMUX_TRANSPORT:
 		on_transport(cn, sock, buf, len, from, now_us);
 		return;
 	case DEMUX_RESPONSE:
 	case DEMUX_COOKIE_REPLY:
-		on_reply(cn, kind, buf, len, from, now_us);
+		connhs_on_reply(cn, kind, buf, len, from, now_us);
 		return;
 	default:
 		return;
@@ -801,7 +652,7 @@ static void tick_client(struct conn *cn, struct registry_client *c, uint64_t now
 		session_due(cn, c, now_us);
 	}
 	connuplink_expire(cn, c, now_us);
-	if (c->is_online && is_silent(cn, c, now_us)) {
+	if (c->is_online && conn_client_silent(cn, c, now_us)) {
 		c->is_online = false;
 		log_info("client %s: offline silent_s=%llu", c->id,
 			 (unsigned long long)((now_us - c->last_rx_us) / 1000000ull));

@@ -15,10 +15,12 @@
 #include "server/punchcoord.h"
 
 #include <ev.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct listener;
 struct registry;
+struct registry_client;
 struct relay;
 struct routes;
 struct diag;
@@ -111,6 +113,16 @@ void conn_fini(struct conn *cn);
 /* The running routes are now r (registry and relay already updated): push a
  * new route set at once to every online client whose set changed. */
 void conn_routes_changed(struct conn *cn, const struct routes *r, uint64_t now_us);
+
+/* Count a packet dropped for why (conn.c and its parts). */
+static inline void conn_count_drop(struct conn *cn, enum conn_drop why)
+{
+	cn->stats.drops[why]++;
+}
+
+/* PROTOCOL.md "Stamps": c has sent no authenticated packet for
+ * CONN_OFFLINE_INTERVALS keepalive intervals (or never). */
+bool conn_client_silent(const struct conn *cn, const struct registry_client *c, uint64_t now_us);
 
 /* A short, stable name for a drop reason ("stale_stamp"), for metrics. */
 const char *conn_drop_name(enum conn_drop why);
