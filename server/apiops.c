@@ -246,6 +246,11 @@ static void ops_metrics(void *ctx, restapi_metric_fn *emit, void *m)
 	relay_metrics(srv, emit, m);
 	emit(m, "wormhole_session_initiations_total", "Handshake initiations received", true, NULL,
 	     (double)cs->initiations);
+	emit(m, "wormhole_session_responses_total", "Handshake responses sent", true, NULL,
+	     (double)cs->responses_sent);
+	emit(m, "wormhole_session_cookie_replies_total",
+	     "Cookie replies sent (initiations without a valid mac2 while under load)", true, NULL,
+	     (double)cs->cookie_replies_sent);
 	emit(m, "wormhole_session_transport_rx_total", "Transport packets received", true, NULL,
 	     (double)cs->transport_rx);
 	emit(m, "wormhole_session_route_sets_sent_total", "Route-set transmissions", true, NULL,
