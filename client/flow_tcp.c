@@ -235,7 +235,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	for (struct tcpconn *c = set->conns; c; c = c->next) {
-		rstream_on_timer(&c->rs, now_us);
+		tcpconn_on_timer(c, now_us);
 	}
 	/* The pump runs next in this loop pass and sets the timer again. */
 	set->armed_us = UINT64_MAX;

@@ -298,6 +298,27 @@ static void send_frames(struct tcpconn *c, uint64_t now_us)
 	}
 }
 
+void tcpconn_on_timer(struct tcpconn *c, uint64_t now_us)
+{
+	const struct rstream *s = &c->rs;
+	uint64_t rtos = s->stats.rtos, una = s->snd_una, inflight = s->inflight;
+	uint64_t ago_ms;
+
+	rstream_on_timer(&c->rs, now_us);
+	/* A timeout collapses the window; rare under random loss, so worth a
+	 * line with what was outstanding (not for the persist timer). */
+	if (s->stats.rtos == rtos || s->seg_n == 0) {
+		return;
+	}
+	ago_ms = s->rack_sent_us ? (now_us - s->rack_sent_us) / 1000 : 0;
+	log_debug("stream %u with %s: retransmission timeout %llu: una=%llu nxt=%llu inflight=%llu "
+		  "segs=%u srtt_us=%llu rto_us=%llu backoff=%u last_delivered_sent_ms_ago=%llu",
+		  (unsigned)s->id, c->peer->def.peer.text, (unsigned long long)s->stats.rtos,
+		  (unsigned long long)una, (unsigned long long)s->snd_nxt,
+		  (unsigned long long)inflight, s->seg_n, (unsigned long long)s->srtt_us,
+		  (unsigned long long)s->rto_us, s->rto_backoff, (unsigned long long)ago_ms);
+}
+
 static void log_stream(const struct tcpconn *c)
 {
 	const struct rstream_stats *st = &c->rs.stats;

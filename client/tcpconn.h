@@ -50,6 +50,9 @@ void tcpconn_abort(struct tcpconn *c);
 /* Once per loop pass: path changes, the header, the sockets, frames to the
  * peer, and the end of the stream (close, linger, is_dead). */
 void tcpconn_pass(struct tcpconn *c, uint64_t now_us);
+/* The stream's timers are due (rstream_on_timer); a retransmission timeout
+ * is logged at debug level with what was outstanding. */
+void tcpconn_on_timer(struct tcpconn *c, uint64_t now_us);
 /* When c next needs tcpconn_pass or its stream's timer (UINT64_MAX: none). */
 uint64_t tcpconn_deadline_us(struct tcpconn *c, uint64_t now_us);
 
