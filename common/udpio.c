@@ -5,10 +5,12 @@
 
 #include "common/addr.h"
 #include "common/diag.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/udp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -254,14 +256,16 @@ static size_t gso_group(const struct udpio_txq *q, size_t k, int fd)
 	return n;
 }
 
-/* Linux (udp_send_skb) refuses a GSO send itself with EINVAL (segments too
- * big or too many, checksums off) or EIO (a device that cannot checksum, or
- * xfrm). Other errors are about the destination or the route (EACCES,
- * ENETUNREACH while an uplink's interface is down...) and say nothing about
- * GSO. */
+/* Linux (udp_send_skb) refuses a GSO send itself with EINVAL (too many
+ * segments, checksums off; older kernels also for segments too big), EIO (a
+ * device that cannot checksum, or xfrm) or EMSGSIZE (newer kernels: a
+ * segment does not fit the path MTU, e.g. a modem link of 1400 bytes, where
+ * one datagram alone would be fragmented and go through). Other errors are
+ * about the destination or the route (EACCES, ENETUNREACH while an uplink's
+ * interface is down...) and say nothing about GSO. */
 static bool is_gso_refusal(int err)
 {
-	return err == EINVAL || err == EIO;
+	return err == EINVAL || err == EIO || err == EMSGSIZE;
 }
 
 /* Send up to UDPIO_BATCH messages of queued entries that share the first
@@ -325,9 +329,13 @@ static int flush_run(struct udpio_txq *q)
 		return -EAGAIN;
 	}
 	if (n <= 0 && per_msg[0] > 1 && !q->is_gso_off && is_gso_refusal(err)) {
-		/* No GSO here (a device without checksum offload): send one
-		 * datagram per message from now on. */
+		/* No GSO here (a device without checksum offload, a path
+		 * MTU below our datagrams): send one datagram per message
+		 * from now on (the kernel fragments those that need it). */
 		q->is_gso_off = true;
+		log_info("udp: the kernel refused a segmented send (%s); sending one datagram at a "
+			 "time from now on",
+			 strerror(err));
 		return 0;
 	}
 	if (n <= 0) {
