@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/udp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
