@@ -351,13 +351,14 @@ void peer_free_all(struct client *cl)
 
 		cl->peers = p->next;
 		log_debug("peer %s: tx_packets=%llu tx_bytes=%llu rx_packets=%llu rx_bytes=%llu "
-			  "drop_no_session=%llu drop_auth=%llu",
+			  "drop_no_session=%llu drop_auth=%llu drop_duplicate=%llu",
 			  p->def.peer.text, (unsigned long long)p->stats.tx_packets,
 			  (unsigned long long)p->stats.tx_bytes,
 			  (unsigned long long)p->stats.rx_packets,
 			  (unsigned long long)p->stats.rx_bytes,
 			  (unsigned long long)p->stats.drops[PEER_DROP_NO_SESSION],
-			  (unsigned long long)p->stats.drops[PEER_DROP_AUTH]);
+			  (unsigned long long)p->stats.drops[PEER_DROP_AUTH],
+			  (unsigned long long)p->stats.drops[PEER_DROP_DUPLICATE]);
 		peer_free(p);
 	}
 }
@@ -470,11 +471,14 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 	struct frame_reader fr;
 	struct frame f;
 	size_t pt_len = 0;
-	int rc;
+	int rc = p->sess ? session_open(p->sess, now_us, buf, len, cl->rx_pt, sizeof(cl->rx_pt),
+					&pt_len)
+			 : -ENOTCONN;
 
-	if (!p->sess ||
-	    session_open(p->sess, now_us, buf, len, cl->rx_pt, sizeof(cl->rx_pt), &pt_len) != 0) {
-		p->stats.drops[PEER_DROP_AUTH]++;
+	if (rc != 0) {
+		/* A replayed counter is also what a relay forwarding to every
+		 * uplink of a redundant pair delivers: the second copy. */
+		p->stats.drops[rc == -EALREADY ? PEER_DROP_DUPLICATE : PEER_DROP_AUTH]++;
 		return;
 	}
 	p->stats.rx_packets++;

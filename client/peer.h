@@ -25,6 +25,7 @@ enum peer_drop {
 	PEER_DROP_NO_SESSION = 0, /* data for the peer before its session is up */
 	PEER_DROP_SEAL,		  /* sealing or queueing failed */
 	PEER_DROP_AUTH,		  /* a packet from it did not open */
+	PEER_DROP_DUPLICATE,	  /* a counter seen already (a relay's copy) */
 	PEER_DROP_HANDSHAKE,	  /* a handshake from it was refused */
 	PEER_DROP_COUNT
 };

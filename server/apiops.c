@@ -224,6 +224,10 @@ static void relay_metrics(const struct server *srv, restapi_metric_fn *emit, voi
 	     (double)st->rx_packets);
 	emit(m, "wormhole_relay_forwarded_total", "Datagrams the relay forwarded to a peer", true,
 	     NULL, (double)st->forwarded);
+	emit(m, "wormhole_relay_copies_total",
+	     "Extra datagrams the relay sent to the other uplinks of a client sharing a redundant "
+	     "flow",
+	     true, NULL, (double)st->copies);
 	emit(m, drops, drops_help, true, "reason=\"unbound_source\"", (double)st->drop_unbound_src);
 	emit(m, drops, drops_help, true, "reason=\"peer_unbound\"", (double)st->drop_peer_unbound);
 	emit(m, drops, drops_help, true, "reason=\"peer_silent\"", (double)st->drop_peer_silent);

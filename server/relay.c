@@ -106,6 +106,19 @@ static const struct relay_endpoint *latest_endpoint(const struct relay_side *s)
 	return best;
 }
 
+/* Queue one datagram to endpoint to of side o. True when queued. */
+static bool send_to(struct relay *rl, struct relay_side *s, struct relay_side *o,
+		    const struct relay_endpoint *to, const uint8_t *buf, size_t len)
+{
+	if (udpio_txq_send(&rl->txq, o->fd, (const struct sockaddr *)&to->addr, to->len, buf,
+			   len) != 0) {
+		rl->stats.drop_txq_full++;
+		s->drops++;
+		return false;
+	}
+	return true;
+}
+
 static void forward(struct relay *rl, struct relay_side *s, const uint8_t *buf, size_t len,
 		    uint64_t now_us)
 {
@@ -125,13 +138,21 @@ static void forward(struct relay *rl, struct relay_side *s, const uint8_t *buf, 
 		s->drops++;
 		return;
 	}
-	if (udpio_txq_send(&rl->txq, o->fd, (const struct sockaddr *)&to->addr, to->len, buf,
-			   len) != 0) {
-		rl->stats.drop_txq_full++;
-		s->drops++;
+	if (!send_to(rl, s, o, to, buf, len)) {
 		return;
 	}
 	rl->stats.forwarded++;
+	if (!s->pair->is_redundant) {
+		return;
+	}
+	for (unsigned i = 0; i < o->n_ep; i++) {
+		const struct relay_endpoint *ep = &o->ep[i];
+
+		if (ep != to && now_us - ep->last_rx_us <= RELAY_FANOUT_LIVE_US &&
+		    send_to(rl, s, o, ep, buf, len)) {
+			rl->stats.copies++;
+		}
+	}
 }
 
 static void handle(struct relay *rl, struct relay_side *s, const uint8_t *buf, size_t len,
@@ -417,13 +438,25 @@ static int pairs_reserve(struct relay *rl, size_t want)
 	return 0;
 }
 
+static void set_redundant(struct relay_pair *p, bool on)
+{
+	if (p->is_redundant == on) {
+		return;
+	}
+	p->is_redundant = on;
+	log_info("relay %s<->%s: forwarding to %s", p->side[0].id, p->side[1].id,
+		 on ? "every endpoint (a redundant flow)" : "the endpoint heard last");
+}
+
 /* Keep or add the pair of clients a and b (a sorts first). */
-static int want_pair(struct relay *rl, const char *a, const char *b, uint64_t now_us)
+static int want_pair(struct relay *rl, const char *a, const char *b, bool redundant,
+		     uint64_t now_us)
 {
 	struct relay_pair *p = relay_find_pair(rl, a, b);
 
 	if (p) {
 		p->is_wanted = true;
+		set_redundant(p, redundant);
 		return 0;
 	}
 	if (pairs_reserve(rl, rl->n_pairs + 1) != 0) {
@@ -435,6 +468,7 @@ static int want_pair(struct relay *rl, const char *a, const char *b, uint64_t no
 	}
 	p->is_wanted = true;
 	rl->pairs[rl->n_pairs++] = p;
+	set_redundant(p, redundant);
 	(void)pair_try_open(p, now_us);
 	return 0;
 }
@@ -466,8 +500,9 @@ int relay_update(struct relay *rl, const struct routes *r, uint64_t now_us)
 	for (size_t i = 0; i < r->n_clients; i++) {
 		for (size_t j = i + 1; j < r->n_clients; j++) {
 			const char *a = r->clients[i].id, *b = r->clients[j].id;
+			unsigned modes = routeset_shared_multipath(r, a, b);
 
-			if (!routeset_share_flow(r, a, b)) {
+			if (modes == 0) {
 				continue;
 			}
 			if (strcmp(a, b) > 0) {
@@ -475,7 +510,8 @@ int relay_update(struct relay *rl, const struct routes *r, uint64_t now_us)
 				a = b;
 				b = t;
 			}
-			if (want_pair(rl, a, b, now_us) != 0) {
+			if (want_pair(rl, a, b, modes & (1u << ROUTES_MULTIPATH_REDUNDANT),
+				      now_us) != 0) {
 				log_error("relay %s<->%s: out of memory", a, b);
 				err = -ENOMEM;
 			}

@@ -20,6 +20,10 @@
 #define RELAY_SIDE_SILENT_US (30 * 1000000ull)
 /* A pair whose two sides are both silent this long gives its ports back. */
 #define RELAY_PAIR_IDLE_US (120 * 1000000ull)
+/* A pair that shares a redundant flow forwards to each endpoint of a side
+ * heard this recently (clients ping the relay from every uplink each second),
+ * not only to the one heard last. */
+#define RELAY_FANOUT_LIVE_US (3 * 1000000ull)
 /* A pair without ports (range exhausted) tries again this often. */
 #define RELAY_RETRY_US (10 * 1000000ull)
 
@@ -50,7 +54,8 @@ struct relay_side {
 	uint16_t port;
 	ev_io io;
 	/* Learnt from RELAY_BIND only. Datagrams from any of them are
-	 * forwarded; datagrams to the client go to the one heard last. */
+	 * forwarded; datagrams to the client go to the one heard last, and
+	 * for a redundant pair also to every other one heard lately. */
 	struct relay_endpoint ep[RELAY_ENDPOINTS_MAX];
 	unsigned n_ep;
 	bool is_bound;	     /* n_ep > 0 */
@@ -67,6 +72,11 @@ struct relay_pair {
 	struct relay *owner;	   /* borrowed */
 	struct relay_side side[2]; /* side[0]: the id that sorts first (strcmp) */
 	bool has_ports;
+	/* The two share a flow with multipath "redundant": a datagram goes to
+	 * every live endpoint of the other side (DESIGN §5.5), so losing one
+	 * uplink loses nothing even towards a client that sends nothing. The
+	 * receiving session drops the extra copies as replays. */
+	bool is_redundant;
 	bool is_wanted;		 /* scratch for relay_update */
 	uint64_t ports_since_us; /* when the ports were allocated */
 	uint64_t last_try_us;	 /* last allocation attempt without ports */
@@ -75,6 +85,7 @@ struct relay_pair {
 struct relay_stats {
 	uint64_t rx_packets;
 	uint64_t forwarded;
+	uint64_t copies;	    /* extra datagrams sent for redundant pairs */
 	uint64_t to_server;	    /* top-bit transport handed to the session layer */
 	uint64_t drop_unbound_src;  /* not from this side's bound address */
 	uint64_t drop_peer_unbound; /* the other side has no bound address */

@@ -55,15 +55,22 @@ int routeset_check_ids(const struct routes *r, struct diag *d)
 	return 0;
 }
 
-bool routeset_share_flow(const struct routes *r, const char *a, const char *b)
+unsigned routeset_shared_multipath(const struct routes *r, const char *a, const char *b)
 {
+	unsigned modes = 0;
+
 	for (size_t i = 0; i < r->n_flows; i++) {
 		if (routes_flow_has_member(&r->flows[i], a) &&
 		    routes_flow_has_member(&r->flows[i], b)) {
-			return true;
+			modes |= 1u << r->flows[i].multipath;
 		}
 	}
-	return false;
+	return modes;
+}
+
+bool routeset_share_flow(const struct routes *r, const char *a, const char *b)
+{
+	return routeset_shared_multipath(r, a, b) != 0;
 }
 
 static void packer_flush(struct packer *p)

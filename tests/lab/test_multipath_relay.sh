@@ -6,15 +6,20 @@
 #
 # srv (203.0.113.10/.11); drone: lte1 (eth0, uplink 0) behind symmetric nata,
 # lte2 (eth1, uplink 1) behind symmetric natb; gcs behind symmetric gnat.
-# Flow red (drone -> gcs, multipath redundant), 100 datagrams/s.
+# Flows red (drone -> gcs) and down (gcs -> drone), multipath redundant,
+# 100 datagrams/s.
 #  1. The relay has both of the drone's uplinks bound (server log
-#     "endpoints=2"); the pair stays on the relay (no direct path).
+#     "endpoints=2") and forwards to each (a redundant flow); the pair stays
+#     on the relay (no direct path).
 #  2. Cut lte1 for 3 s, heal, cut lte2 for 3 s, heal: the app loses nothing
-#     and sees no duplicate.
-#  3. Flow down (gcs -> drone, 100/s) while the drone sends nothing: cut the
-#     drone's uplink the relay answers (the control uplink's): the relay moves
-#     to the other within about a second (every uplink pings the relay each
-#     second), so at most 1.5 s of the stream is lost (printed).
+#     and sees no duplicate, from the drone (it sends from both uplinks) and
+#     towards the silent drone (the relay sends to both uplinks).
+#  3. routes.conf makes both flows failover flows (hot reload): the
+#     relay answers the uplink heard last only. Down while the drone sends
+#     nothing: cut the drone's uplink the relay answers (the control
+#     uplink's): the relay moves to the other within about a second (every
+#     uplink pings the relay each second), so at most 1.5 s of the stream is
+#     lost (printed).
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
@@ -30,7 +35,8 @@ clients: { drone = { key = "$(lab_pub drone)"; }; gcs = { key = "$(lab_pub gcs)"
 flows: (
   { name = "red"; proto = "udp"; port = 14550; from = ["drone"]; to = ["gcs"];
     multipath = "redundant"; },
-  { name = "down"; proto = "udp"; port = 14560; from = ["gcs"]; to = ["drone"]; }
+  { name = "down"; proto = "udp"; port = 14560; from = ["gcs"]; to = ["drone"];
+    multipath = "redundant"; }
 );
 CONF
 
@@ -54,35 +60,51 @@ lab_wh_client drone
 # --- 1. the relay, bound from both uplinks --------------------------------------
 two_bound() { grep -q "relay drone<->gcs: drone bound .* endpoints=2" "$LAB_DIR/server.log"; }
 wait_until 20 two_bound || fail "step 1: the relay never had both of the drone's uplinks bound"
-wait_until 15 lab_flow_up drone gcs 14550 || fail "step 1: the flow does not carry a datagram"
-echo "  $(lab_at) relay bound from lte1 and lte2, flow up"
+fanout() { grep -q "relay drone<->gcs: forwarding to every endpoint" "$LAB_DIR/server.log"; }
+fanout || fail "step 1: the relay does not forward to every endpoint for a redundant flow"
+wait_until 15 lab_flow_up drone gcs 14550 || fail "step 1: flow red does not carry a datagram"
+wait_until 15 lab_flow_up gcs drone 14560 || fail "step 1: flow down does not carry a datagram"
+echo "  $(lab_at) relay bound from lte1 and lte2, flows up"
 
-# --- 2. a redundant stream across a cut of each uplink ----------------------------
+# --- 2. a redundant stream across a cut of each uplink, each way -----------------
+# One stream at a time: towards the drone, the drone itself sends nothing.
+cut_each_uplink() {
+	local ifc
+	for ifc in eth0 eth1; do
+		lab_cut drone $ifc
+		sleep 3
+		lab_heal drone $ifc
+		echo "  $(lab_at) $ifc cut for 3 s, healed"
+		sleep 3
+	done
+}
 lab_stream_start red drone gcs 14550 100 200
 sleep 2
-for ifc in eth0 eth1; do
-	lab_cut drone $ifc
-	sleep 3
-	lab_heal drone $ifc
-	echo "  $(lab_at) $ifc cut for 3 s, healed"
-	sleep 3
-done
+cut_each_uplink
 lab_stream_stop red
 lab_stream_lossless red drone 1000 "step 2"
-# --- 3. towards the drone: the relay answers another uplink ----------------------
+lab_stream_start down gcs drone 14560 100 200
+sleep 2
+cut_each_uplink
+lab_stream_stop down
+lab_stream_lossless down gcs 1000 "step 2"
+# --- 3. a failover flow: the relay answers the uplink heard last ------------------
+sed -i 's/multipath = "redundant"/multipath = "failover"/' "$LAB_DIR/routes.conf"
+one() { grep -q "relay drone<->gcs: forwarding to the endpoint heard last" "$LAB_DIR/server.log"; }
+wait_until 10 one || fail "step 3: the relay still forwards to every endpoint after the reload"
 ctl=$(lab_status drone | python3 -c 'import json, sys; print(json.load(sys.stdin)["server"]["uplink"])')
 ifc=eth$ctl
 wait_until 15 lab_flow_up gcs drone 14560 || fail "step 3: flow down does not carry a datagram"
-lab_stream_start down gcs drone 14560 100 200
+lab_stream_start down2 gcs drone 14560 100 200
 sleep 2
 lab_cut drone $ifc
 sleep 4
-lab_stream_stop down
+lab_stream_stop down2
 lab_heal drone $ifc
-sent=$(lab_json "$LAB_DIR/down-tx.log" 'j["sent"]')
-got=$(lab_json "$LAB_DIR/down-rx.log" 'j["received"]')
+sent=$(lab_json "$LAB_DIR/down2-tx.log" 'j["sent"]')
+got=$(lab_json "$LAB_DIR/down2-rx.log" 'j["received"]')
 echo "  $(lab_at) towards the drone, $ifc (the control uplink) cut: received $got of $sent," \
-	"longest gap $(lab_json "$LAB_DIR/down-rx.log" 'j["max_gap_ms"]') ms"
+	"longest gap $(lab_json "$LAB_DIR/down2-rx.log" 'j["max_gap_ms"]') ms"
 [ $((sent - got)) -le 150 ] || fail "step 3: lost $((sent - got)) of $sent towards the drone (more than 1.5 s)"
 [ "$sent" -ge 500 ] || fail "step 3: only $sent datagrams sent"
 

@@ -399,6 +399,28 @@ static void test_routeset_unknown_client_is_refused(void **state)
 	routes_free(r);
 }
 
+static void test_routeset_shared_multipath_names_the_modes_two_clients_share(void **state)
+{
+	struct routes *r =
+		parse(HEAD "flows: (" FLOW_MAVLINK ", " FLOW_CHAT ",\n"
+			   "{ name = \"red\"; proto = \"udp\"; port = 14560; from = "
+			   "[\"drone3\"]; to = [\"gcs4\"]; multipath = \"redundant\"; },\n"
+			   "{ name = \"bal\"; proto = \"udp\"; port = 14570; members = "
+			   "[\"gcs5\", \"gcs4\"]; multipath = \"balance\"; });\n");
+	const unsigned failover = 1u << ROUTES_MULTIPATH_FAILOVER;
+	const unsigned redundant = 1u << ROUTES_MULTIPATH_REDUNDANT;
+	const unsigned balance = 1u << ROUTES_MULTIPATH_BALANCE;
+
+	(void)state;
+	assert_int_equal(routeset_shared_multipath(r, "drone3", "gcs4"), failover | redundant);
+	assert_int_equal(routeset_shared_multipath(r, "gcs4", "drone3"), failover | redundant);
+	assert_int_equal(routeset_shared_multipath(r, "gcs4", "gcs5"), failover | balance);
+	assert_int_equal(routeset_shared_multipath(r, "drone3", "gcs5"), 0);
+	assert_true(routeset_share_flow(r, "gcs5", "gcs4"));
+	assert_false(routeset_share_flow(r, "gcs5", "drone3"));
+	routes_free(r);
+}
+
 static void test_routeset_flow_id_collision_is_refused_with_its_line(void **state)
 {
 	/* f8255 and f12010 share the flow id 0x2b3b6a8d (found by search). */
@@ -436,6 +458,7 @@ int main(void)
 			test_routeset_peer_carries_the_uplink_mask_and_it_changes_the_hash),
 		cmocka_unit_test(test_routeset_many_flows_pack_into_several_full_packets),
 		cmocka_unit_test(test_routeset_unknown_client_is_refused),
+		cmocka_unit_test(test_routeset_shared_multipath_names_the_modes_two_clients_share),
 		cmocka_unit_test(test_routeset_flow_id_collision_is_refused_with_its_line),
 	};
 
