@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,23 @@ static void size_buffers(int fd)
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0) {
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
+}
+
+/* IPv4: send with DF clear (IP_PMTUDISC_DONT), as kernel tunnels such as
+ * WireGuard do. A router in the middle whose next link is narrower than our
+ * 1480-byte packets then fragments them instead of dropping them with an
+ * ICMP "fragmentation needed" that many networks filter: a black hole for
+ * every full-size packet (stream segments, large datagrams) while small ones
+ * (pings, acks) pass and the path looks alive. The kernel still fragments
+ * locally what exceeds the local link's MTU. IPv6 routers never fragment, so
+ * IPv6 sockets keep the default. A failure only leaves the default. */
+static void clear_df(int fd, int family)
+{
+	int val = IP_PMTUDISC_DONT;
+
+	if (family == AF_INET) {
+		(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &val, sizeof(val));
 	}
 }
 
@@ -48,6 +66,7 @@ int udpio_open(const struct sockaddr *addr, socklen_t len, const char *ifname, s
 		return err;
 	}
 	size_buffers(fd);
+	clear_df(fd, addr->sa_family);
 	if (bind(fd, addr, len) != 0) {
 		err = -errno;
 		diag_set(d, NULL, 0, "bind %s: %s", addr_format(addr, text, sizeof(text)),

@@ -8,14 +8,21 @@
 #                    |                                 | MTU 1280
 #             drone1 10.0.1.2                    gcs1 10.0.2.2
 #
-# gcs1's own link has MTU 1280: its kernel fragments what it sends, and what
-# comes towards it is fragmented at gnat once the sender learns the path MTU
-# (ICMP). A stream's segments leave in UDP GSO runs, which the kernel refuses
-# outright when a segment does not fit the path (EMSGSIZE); the client must
-# fall back to one datagram per send. Checked over the direct path:
-#   1. a 20 MB copy gcs1 -> drone1 through a TCP flow arrives intact;
+# gcs1's own link has MTU 1280: its kernel fragments what it sends. Towards
+# gcs1, gnat is a router whose next link is narrower than our 1480-byte
+# packets, and it sends no ICMP "fragmentation needed" (filtered, as on many
+# carrier networks): a packet with DF set is dropped there without a word, a
+# black hole for every full-size packet while pings pass. The wormhole sends
+# IPv4 with DF clear, so gnat fragments instead (its ICMP counter stays 0).
+# A stream's segments leave in UDP GSO runs, which the kernel refuses
+# outright when a segment does not fit the local link (EMSGSIZE); the client
+# must fall back to one datagram per send. Checked over the direct path:
+#   1. a 20 MB copy gcs1 -> drone1 and one drone1 -> gcs1 through TCP flows
+#      arrive intact;
 #   2. 4 connections each echo 2 MB (full-size packets both ways);
-#   3. a UDP flow carries 1400-byte datagrams both ways.
+#   3. a UDP flow carries 1400-byte datagrams both ways (with DF set, none
+#      of drone1's reached gcs1);
+#   4. gnat never had to refuse a packet with DF set.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$(dirname "$0")/../../tools/lab/topo.sh"
@@ -32,6 +39,7 @@ clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gc
 flows: (
   { name = "copy"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; },
   { name = "echo"; proto = "tcp"; port = 2223; from = ["gcs1"]; to = ["drone1"]; },
+  { name = "back"; proto = "tcp"; port = 2224; from = ["drone1"]; to = ["gcs1"]; },
   { name = "up"; proto = "udp"; port = 5600; from = ["gcs1"]; to = ["drone1"]; },
   { name = "down"; proto = "udp"; port = 5601; from = ["drone1"]; to = ["gcs1"]; }
 );
@@ -43,9 +51,19 @@ lab_nat gnat port-restricted-cone 198.51.100.2 10.0.2.0/24
 lab_host gcs1 gnat 10.0.2.2
 ip -n "$(lab_ns gnat)" link set h-gcs1 mtu "$MTU"
 ip -n "$(lab_ns gcs1)" link set eth0 mtu "$MTU"
+lab_exec gnat nft -f - <<'NFT'
+table ip wh_pmtu {
+	counter frag_needed { }
+	chain out {
+		type filter hook output priority filter; policy accept;
+		icmp type destination-unreachable icmp code frag-needed counter name frag_needed drop
+	}
+}
+NFT
 for n in drone1 gcs1; do lab_client_ini "$n" 203.0.113.10:7400; done
 lab_start_in drone1 sink "$TE" server --bind 127.0.0.1:2222 --mode sink
 lab_start_in drone1 echo "$TE" server --bind 127.0.0.1:2223 --mode echo
+lab_start_in gcs1 backsink "$TE" server --bind 127.0.0.1:2224 --mode sink
 lab_wh_server srv
 for n in drone1 gcs1; do lab_wh_client "$n"; done
 direct() { grep -q "peer drone1: direct path up" "$LAB_DIR/client-gcs1.log"; }
@@ -57,6 +75,10 @@ echo "  gcs1's link: MTU $MTU; direct path up"
 lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes $((20 * 1048576)) --timeout-ms 30000 \
 	>"$LAB_DIR/copy.json" || fail "1. copy: $(cat "$LAB_DIR/copy.json")"
 echo "  1. 20 MB intact through MTU $MTU: $(lab_json "$LAB_DIR/copy.json" "j['mbit_s']") Mbit/s"
+
+lab_exec drone1 "$TE" copy --to 127.1.0.1:2224 --bytes $((20 * 1048576)) --timeout-ms 30000 \
+	>"$LAB_DIR/back.json" || fail "1. copy back: $(cat "$LAB_DIR/back.json")"
+echo "  1. 20 MB intact the other way: $(lab_json "$LAB_DIR/back.json" "j['mbit_s']") Mbit/s"
 
 lab_exec gcs1 "$TE" echo --to 127.1.0.1:2223 --bytes $((2 * 1048576)) --conns 4 --timeout-ms 30000 \
 	>"$LAB_DIR/echo.json" || fail "2. echo: $(cat "$LAB_DIR/echo.json")"
@@ -75,5 +97,8 @@ for dir in "gcs1 drone1 5600" "drone1 gcs1 5601"; do
 		fail "3. $1 -> $2: $got of $sent datagrams of 1400 bytes arrived"
 	echo "  3. $1 -> $2: $got of $sent datagrams of 1400 bytes"
 done
+icmp=$(lab_exec gnat nft list counter ip wh_pmtu frag_needed | awk '$1 == "packets" { print $2 }')
+[ "$icmp" = 0 ] || fail "4. gnat refused $icmp packets with DF set (ICMP fragmentation needed)"
+echo "  4. gnat fragmented, never refused a packet with DF set"
 grep -h "refused a segmented send" "$LAB_DIR"/client-*.log | sed 's/^/     /' | head -2 || true
 lab_pass

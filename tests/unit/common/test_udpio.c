@@ -12,6 +12,7 @@
 #include "common/udpio.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
@@ -393,6 +394,21 @@ static void test_udpio_open_names_the_address_when_bind_fails(void **state)
 	close(a);
 }
 
+static void test_udpio_ipv4_sockets_send_with_df_clear(void **state)
+{
+	struct sockaddr_storage addr;
+	socklen_t len;
+	int fd = open_loopback(&addr, &len);
+	int val = -1;
+	socklen_t vlen = sizeof(val);
+
+	(void)state;
+	/* IP_PMTUDISC_DONT: routers may fragment (no PMTU black hole). */
+	assert_int_equal(getsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &val, &vlen), 0);
+	assert_int_equal(val, IP_PMTUDISC_DONT);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_udpio_a_refused_run_does_not_turn_gso_off),
 		cmocka_unit_test(test_udpio_refuses_datagrams_larger_than_a_buffer),
 		cmocka_unit_test(test_udpio_open_names_the_address_when_bind_fails),
+		cmocka_unit_test(test_udpio_ipv4_sockets_send_with_df_clear),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
