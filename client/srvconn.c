@@ -173,6 +173,7 @@ static void connecting_timer(struct client *cl, uint64_t now_us)
 		}
 	}
 	sc->init_tries++;
+	sc->is_cookie_retried = false;
 	send_initiation(cl, now_us);
 	sc->next_init_us = now_us + sc->backoff_us;
 	sc->backoff_us = min_u64(sc->backoff_us * 2, SRVCONN_BACKOFF_MAX_US);
@@ -383,8 +384,20 @@ void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint
 
 void srvconn_on_cookie_reply(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us)
 {
-	if (!cl->srv.sess || session_on_cookie_reply(cl->srv.sess, buf, len, now_us) != 0) {
+	struct srvconn *sc = &cl->srv;
+
+	if (!sc->sess || session_on_cookie_reply(sc->sess, buf, len, now_us) != 0) {
 		cl->drop_auth++;
+		return;
+	}
+	/* The server is under load and wants our address proved: initiate
+	 * again now, with mac2 from the cookie, rather than a backoff step
+	 * later. Once per scheduled initiation: another cookie reply waits
+	 * for the schedule. A rekey while up is not urgent. */
+	if (!sc->is_up && !sc->is_cookie_retried) {
+		sc->is_cookie_retried = true;
+		log_info("server: under load (cookie reply), initiating again with the cookie");
+		send_initiation(cl, now_us);
 	}
 }
 

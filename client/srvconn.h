@@ -47,6 +47,9 @@ struct srvconn {
 	bool is_awaiting_pong; /* a PING went out and nothing came back since */
 	unsigned unanswered;   /* PINGs in a row left unanswered */
 	unsigned init_tries;   /* initiations since the last session came up */
+	/* A cookie reply already made us initiate again at once since the
+	 * last scheduled initiation (once each, so no loop). */
+	bool is_cookie_retried;
 	uint64_t tx_packets;
 	uint64_t rx_packets;
 	uint64_t reconnects;
