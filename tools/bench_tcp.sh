@@ -38,9 +38,9 @@ fi
 source tools/lab/lib.sh
 source tools/lab/topo.sh
 lab_init bench_tcp
+LAB_LOG_LEVEL=info # the daemons' default: what is measured is what runs
 TE=${TCPECHO:-$LAB_ROOT/build/release/tests/tcpecho}
 [ -x "$TE" ] || fail "$TE missing (make build-tests builds it)"
-KG=$LAB_BIN/wormhole-keygen
 MB=${BENCH_TCP_MB:-100}
 # Field links, RATE:DELAY (Mbit/s each way : ms each way): LTE-like, and
 # fast and short.
@@ -61,34 +61,23 @@ for loss in $LOSSES; do
 done
 [ -n "$LOSSES" ] || fail "BENCH_TCP_LOSSES: empty"
 
-for n in server drone1 gcs1; do "$KG" genkey -o "$LAB_DIR/$n.key"; done
-pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
+lab_keys server drone1 gcs1
 cat >"$LAB_DIR/routes.conf" <<CONF
 server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
           key_file = "server.key"; keepalive_s = 5; };
-clients: { drone1 = { key = "$(pub drone1)"; }; gcs1 = { key = "$(pub gcs1)"; }; };
+clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gcs1)"; }; };
 flows: ( { name = "copy"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; } );
 CONF
-lab_server srv 203.0.113.10 203.0.113.11
-lab_nat dnat port-restricted-cone 198.51.100.1 10.0.1.0/24
-lab_host drone1 dnat 10.0.1.2
-lab_nat gnat port-restricted-cone 198.51.100.2 10.0.2.0/24
-lab_host gcs1 gnat 10.0.2.2
+lab_two_sites
 lab_exec dnat nft add rule ip wh_nat prerouting iifname wan tcp dport 2299 dnat ip to 10.0.1.2:2299
 # Each kernel copy starts afresh, as each wormhole stream does: no ssthresh
 # or RTT remembered from the copy before (Linux keeps them per destination).
 for n in drone1 gcs1; do lab_exec "$n" sysctl -qw net.ipv4.tcp_no_metrics_save=1; done
-for n in drone1 gcs1; do
-	printf '[client]\nid = %s\nkey_file = %s.key\nserver = 203.0.113.10:7400\nserver_key = %s\n' \
-		"$n" "$n" "$(pub server)" >"$LAB_DIR/$n.ini"
-done
+for n in drone1 gcs1; do lab_client_ini "$n" 203.0.113.10:7400; done
 lab_start_in drone1 sink "$TE" server --bind 127.0.0.1:2222 --mode sink
 lab_start_in drone1 ksink "$TE" server --bind 10.0.1.2:2299 --mode sink
-lab_start_in srv server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf"
-wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
-for n in drone1 gcs1; do
-	lab_start_in "$n" "client-$n" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$n.ini"
-done
+lab_wh_server srv
+for n in drone1 gcs1; do lab_wh_client "$n"; done
 downs() { grep -c "peer drone1: direct path .* lost" "$LAB_DIR/client-gcs1.log" || true; }
 ups() { grep -c "peer drone1: direct path up" "$LAB_DIR/client-gcs1.log" || true; }
 is_direct() { [ "$(ups)" -gt "$(downs)" ]; }

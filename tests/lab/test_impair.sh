@@ -27,17 +27,15 @@ lab_init impair
 [ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
 BF=${BENCH_FLOW:-$LAB_ROOT/build/release/tools/bench_flow}
 [ -x "$BF" ] || fail "$BF missing (make build-tests builds it)"
-KG=$LAB_BIN/wormhole-keygen
 
-for n in server drone1 gcs1; do "$KG" genkey -o "$LAB_DIR/$n.key"; done
-pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
+lab_keys server drone1 gcs1
 
 # write_conf SEED LIVE_IMPAIR: routes.conf, saved by rename like an editor.
 write_conf() {
 	cat >"$LAB_DIR/routes.conf.new" <<CONF
 server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
           key_file = "server.key"; keepalive_s = 10; };
-clients: { drone1 = { key = "$(pub drone1)"; }; gcs1 = { key = "$(pub gcs1)"; }; };
+clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gcs1)"; }; };
 flows: (
   { name = "lossy"; proto = "udp"; port = 6000; from = ["drone1"]; to = ["gcs1"];
     impair = { loss = 0.1; seed = $1; }; },
@@ -52,23 +50,12 @@ CONF
 }
 write_conf 7 ""
 
-lab_server srv 203.0.113.10 203.0.113.11
-lab_nat dnat port-restricted-cone 198.51.100.1 10.0.1.0/24
-lab_host drone1 dnat 10.0.1.2
-lab_nat gnat port-restricted-cone 198.51.100.2 10.0.2.0/24
-lab_host gcs1 gnat 10.0.2.2
+lab_two_sites
 
-lab_start_in srv server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
-wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
+lab_wh_server srv
 for n in drone1 gcs1; do
-	cat >"$LAB_DIR/$n.ini" <<INI
-[client]
-id = $n
-key_file = $n.key
-server = 203.0.113.10:7400
-server_key = $(pub server)
-INI
-	lab_start_in "$n" "client-$n" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$n.ini" --log-level debug
+	lab_client_ini "$n" 203.0.113.10:7400
+	lab_wh_client "$n"
 done
 
 json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }

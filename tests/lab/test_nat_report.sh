@@ -29,36 +29,23 @@ lab_init nat_report
 command -v conntrack >/dev/null || fail "conntrack missing (make deps installs it)"
 BF=${BENCH_FLOW:-$LAB_ROOT/build/release/tools/bench_flow}
 [ -x "$BF" ] || fail "$BF missing (make build-tests builds it)"
-KG=$LAB_BIN/wormhole-keygen
 
-for n in server drone1 gcs1; do "$KG" genkey -o "$LAB_DIR/$n.key"; done
-pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
+lab_keys server drone1 gcs1
 cat >"$LAB_DIR/routes.conf" <<CONF
 server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
           key_file = "server.key"; keepalive_s = 2; };
-clients: { drone1 = { key = "$(pub drone1)"; }; gcs1 = { key = "$(pub gcs1)"; }; };
+clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gcs1)"; }; };
 flows: (
   { name = "mavlink"; proto = "udp"; port = 14550; members = ["drone1", "gcs1"]; }
 );
 CONF
 
-lab_server srv 203.0.113.10 203.0.113.11
-lab_nat dnat symmetric 198.51.100.1 10.0.1.0/24
-lab_host drone1 dnat 10.0.1.2
-lab_nat gnat port-restricted-cone 198.51.100.2 10.0.2.0/24
-lab_host gcs1 gnat 10.0.2.2
+lab_two_sites symmetric
 
-lab_start_in srv server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf"
-wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
+lab_wh_server srv
 for n in drone1 gcs1; do
-	cat >"$LAB_DIR/$n.ini" <<INI
-[client]
-id = $n
-key_file = $n.key
-server = 203.0.113.10:7400
-server_key = $(pub server)
-INI
-	lab_start_in "$n" "client-$n" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$n.ini"
+	lab_client_ini "$n" 203.0.113.10:7400
+	lab_wh_client "$n"
 done
 
 # 1. Each client finds its class from its main socket and the server logs it

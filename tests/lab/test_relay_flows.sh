@@ -28,11 +28,9 @@ lab_init relay_flows
 command -v tcpdump >/dev/null || fail "tcpdump missing (make deps installs it)"
 BF=${BENCH_FLOW:-$LAB_ROOT/build/release/tools/bench_flow}
 [ -x "$BF" ] || fail "$BF missing (make build-tests builds it)"
-KG=$LAB_BIN/wormhole-keygen
 CANARY="WORMHOLE-PLAINTEXT-CANARY"
 
-for n in server drone1 gcs1 gcs2; do "$KG" genkey -o "$LAB_DIR/$n.key"; done
-pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
+lab_keys server drone1 gcs1 gcs2
 
 # write_conf [EXTRA_MAVLINK_MEMBER]
 write_conf() {
@@ -40,8 +38,8 @@ write_conf() {
 	cat <<CONF
 server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
           key_file = "server.key"; keepalive_s = 10; punch = false; };
-clients: { drone1 = { key = "$(pub drone1)"; }; gcs1 = { key = "$(pub gcs1)"; };
-           gcs2 = { key = "$(pub gcs2)"; }; };
+clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gcs1)"; };
+           gcs2 = { key = "$(lab_pub gcs2)"; }; };
 flows: (
   { name = "mavlink"; proto = "udp"; port = 14550; members = ["drone1", "gcs1"$extra]; },
   { name = "video"; proto = "udp"; port = 5600; from = ["drone1"]; to = ["gcs1", "gcs2"]; },
@@ -51,29 +49,18 @@ CONF
 }
 write_conf >"$LAB_DIR/routes.conf"
 
-lab_server srv 203.0.113.10 203.0.113.11
+lab_two_sites symmetric
 lab_server third 192.0.2.50
-lab_nat dnat symmetric 198.51.100.1 10.0.1.0/24
-lab_host drone1 dnat 10.0.1.2
-lab_nat gnat port-restricted-cone 198.51.100.2 10.0.2.0/24
-lab_host gcs1 gnat 10.0.2.2
 lab_nat cnat full-cone 198.51.100.3 10.0.3.0/24
 lab_host gcs2 cnat 10.0.3.2
 
 # Everything the server receives, to look for plaintext afterwards.
 lab_start_in srv capture tcpdump -i eth0 -U -n -s 0 -w "$LAB_DIR/server.pcap" udp
 wait_until 5 test -s "$LAB_DIR/capture.log" || true
-lab_start_in srv server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
-wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
+lab_wh_server srv
 for n in drone1 gcs1 gcs2; do
-	cat >"$LAB_DIR/$n.ini" <<INI
-[client]
-id = $n
-key_file = $n.key
-server = 203.0.113.10:7400
-server_key = $(pub server)
-INI
-	lab_start_in "$n" "client-$n" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$n.ini" --log-level debug
+	lab_client_ini "$n" 203.0.113.10:7400
+	lab_wh_client "$n"
 done
 
 # flow_up HOST SRC_BIND TO SINK_HOST SINK_BIND: one datagram gets through.

@@ -44,11 +44,7 @@ flows: (
   { name = "down"; proto = "udp"; port = 5601; from = ["drone1"]; to = ["gcs1"]; }
 );
 CONF
-lab_server srv 203.0.113.10 203.0.113.11
-lab_nat dnat port-restricted-cone 198.51.100.1 10.0.1.0/24
-lab_host drone1 dnat 10.0.1.2
-lab_nat gnat port-restricted-cone 198.51.100.2 10.0.2.0/24
-lab_host gcs1 gnat 10.0.2.2
+lab_two_sites
 ip -n "$(lab_ns gnat)" link set h-gcs1 mtu "$MTU"
 ip -n "$(lab_ns gcs1)" link set eth0 mtu "$MTU"
 lab_exec gnat nft -f - <<'NFT'

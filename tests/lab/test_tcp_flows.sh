@@ -37,19 +37,17 @@ lab_init tcp_flows
 [ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
 TE=${TCPECHO:-$LAB_ROOT/build/release/tests/tcpecho}
 [ -x "$TE" ] || fail "$TE missing (make build-tests builds it)"
-KG=$LAB_BIN/wormhole-keygen
 BIG_MB=${TCP_FLOW_MB:-100}
 SMALL_MB=${TCP_FLOW_SMALL_MB:-100}
 FIELD_MB=${TCP_FLOW_FIELD_MB:-40}
 
-for n in server drone1 gcs1; do "$KG" genkey -o "$LAB_DIR/$n.key"; done
-pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
+lab_keys server drone1 gcs1
 # write_conf PUNCH
 write_conf() {
 	cat >"$LAB_DIR/routes.conf" <<CONF
 server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
           key_file = "server.key"; keepalive_s = 5; punch = $1; };
-clients: { drone1 = { key = "$(pub drone1)"; }; gcs1 = { key = "$(pub gcs1)"; }; };
+clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gcs1)"; }; };
 flows: (
   { name = "copy"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; },
   { name = "echo"; proto = "tcp"; port = 2223; from = ["gcs1"]; to = ["drone1"]; },
@@ -59,31 +57,16 @@ flows: (
 CONF
 }
 
-lab_server srv 203.0.113.10 203.0.113.11
-lab_nat dnat port-restricted-cone 198.51.100.1 10.0.1.0/24
-lab_host drone1 dnat 10.0.1.2
-lab_nat gnat port-restricted-cone 198.51.100.2 10.0.2.0/24
-lab_host gcs1 gnat 10.0.2.2
-for n in drone1 gcs1; do
-	cat >"$LAB_DIR/$n.ini" <<INI
-[client]
-id = $n
-key_file = $n.key
-server = 203.0.113.10:7400
-server_key = $(pub server)
-INI
-done
+lab_two_sites
+for n in drone1 gcs1; do lab_client_ini "$n" 203.0.113.10:7400; done
 lab_start_in drone1 sink "$TE" server --bind 127.0.0.1:2222 --mode sink
 lab_start_in drone1 echo "$TE" server --bind 127.0.0.1:2223 --mode echo
 lab_start_in drone1 slow "$TE" server --bind 127.0.0.1:2225 --mode sink --read-kBps 4000
 
 # start_daemons TAG: server and both clients, logs server-TAG.log, client-NAME-TAG.log.
 start_daemons() {
-	lab_start_in srv "server-$1" "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
-	wait_until 5 grep -q "server: running" "$LAB_DIR/server-$1.log" || fail "server did not start"
-	for n in drone1 gcs1; do
-		lab_start_in "$n" "client-$n-$1" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$n.ini" --log-level debug
-	done
+	lab_wh_server srv "$1"
+	for n in drone1 gcs1; do lab_wh_client "$n" "$1"; done
 }
 stop_daemons() {
 	lab_stop "client-gcs1-$1" || true
@@ -239,7 +222,7 @@ sleep 1
 kill -0 "$CP" 2>/dev/null || fail "the copy to the slow sink ended early: $(cat "$LAB_DIR/restart.json")"
 lab_stop client-drone1-d || true
 restart_ns=$(date +%s%N)
-lab_start_in drone1 client-drone1-d "$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone1.ini" --log-level debug
+lab_wh_client drone1 d
 copy_done() { ! kill -0 "$CP" 2>/dev/null; }
 wait_until 10 copy_done || fail "gcs1's connection to the restarted drone1 is still open after 10 s"
 reset_ms=$((($(date +%s%N) - restart_ns) / 1000000))

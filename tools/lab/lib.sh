@@ -15,10 +15,11 @@
 #   lab_client_ini ID SERVER_IP:PORT [LINES]
 #                      $LAB_DIR/ID.ini (key ID.key, server key of server.key),
 #                      LINES appended ([uplink ...] sections)
-#   lab_wh_server NODE   wormhole-server on $LAB_DIR/routes.conf in NODE (log
-#                      server.log, debug), waits for "server: running"
-#   lab_wh_client NODE   wormhole-client on $LAB_DIR/NODE.ini in NODE (log
-#                      client-NODE.log, debug)
+#   lab_wh_server NODE [TAG]  wormhole-server on $LAB_DIR/routes.conf in NODE
+#                      (process and log server[-TAG], level $LAB_LOG_LEVEL,
+#                      default debug), waits for "server: running"
+#   lab_wh_client NODE [TAG]  wormhole-client on $LAB_DIR/NODE.ini in NODE
+#                      (process and log client-NODE[-TAG], $LAB_LOG_LEVEL)
 #   lab_status NODE    `wormhole-client status --json` of NODE's client
 #   lab_flow_up FROM TO PORT  one datagram crosses flow PORT from FROM's app to
 #                      TO's (for wait_until: the flow is set up at both ends)
@@ -199,12 +200,15 @@ INI
 }
 
 lab_wh_server() {
-	lab_start_in "$1" server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
-	wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
+	local name=server${2:+-$2}
+	lab_start_in "$1" "$name" "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" \
+		--log-level "${LAB_LOG_LEVEL:-debug}"
+	wait_until 5 grep -q "server: running" "$LAB_DIR/$name.log" || fail "server did not start"
 }
 
 lab_wh_client() {
-	lab_start_in "$1" "client-$1" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$1.ini" --log-level debug
+	lab_start_in "$1" "client-$1${2:+-$2}" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$1.ini" \
+		--log-level "${LAB_LOG_LEVEL:-debug}"
 }
 
 lab_status() {

@@ -42,6 +42,11 @@
 #                                      a router; TYPE none | full-cone | restricted-cone |
 #                                      port-restricted-cone | symmetric | symmetric-seq
 #   lab_host NAME NAT LAN_IP           a host behind router NAT (eth0, default via NAT)
+#   lab_two_sites [DRONE_NAT [GCS_NAT]]
+#                                      srv (203.0.113.10/.11), drone1 10.0.1.2 behind dnat
+#                                      (198.51.100.1), gcs1 10.0.2.2 behind gnat
+#                                      (198.51.100.2); NAT types port-restricted-cone
+#                                      unless given
 #   lab_uplink NAME NAT LAN_IP         one more uplink for host NAME, behind another
 #                                      router (eth1, eth2...): sockets bound to LAN_IP
 #                                      leave through it (source routing), for multipath
@@ -489,6 +494,18 @@ lab_host() {
 	gw=$(topo_host_link "$name" "$nat" "$ip" eth0) || return 1
 	LAB_HOST_NATS[$name]=" $nat"
 	ip -n "$(lab_ns "$name")" route add default via "$gw"
+}
+
+# lab_two_sites [DRONE_NAT [GCS_NAT]]: the lab most tests use. srv
+# (203.0.113.10 and .11), drone1 10.0.1.2 behind dnat (198.51.100.1) and gcs1
+# 10.0.2.2 behind gnat (198.51.100.2); both NATs port-restricted-cone unless
+# their types are given (see lab_nat).
+lab_two_sites() {
+	lab_server srv 203.0.113.10 203.0.113.11 &&
+		lab_nat dnat "${1:-port-restricted-cone}" 198.51.100.1 10.0.1.0/24 &&
+		lab_host drone1 dnat 10.0.1.2 &&
+		lab_nat gnat "${2:-port-restricted-cone}" 198.51.100.2 10.0.2.0/24 &&
+		lab_host gcs1 gnat 10.0.2.2
 }
 
 # lab_uplink NAME NAT LAN_IP: ethN (N = uplinks so far) behind NAT. Its
