@@ -208,6 +208,14 @@ static int attr_response_port(struct wire_reader *v, struct stun_msg *m)
 	return 0;
 }
 
+/* RFC 5780 §7.6: PADDING's content does not matter; the reply is padded too. */
+static int attr_padding(struct wire_reader *v, struct stun_msg *m)
+{
+	wire_skip(v, wire_reader_left(v));
+	m->has_padding = true;
+	return 0;
+}
+
 /* RFC 8489 §14.8: 21 reserved bits, class (3 bits, 3..6), number (0..99),
  * then a UTF-8 reason phrase we do not keep. */
 static int attr_error_code(struct wire_reader *v, struct stun_msg *m)
@@ -267,6 +275,7 @@ static const struct attr_rule attr_rules[] = {
 	{STUN_ATTR_CHANGED_ADDRESS, attr_changed},
 	{STUN_ATTR_CHANGE_REQUEST, attr_change_request},
 	{STUN_ATTR_RESPONSE_PORT, attr_response_port},
+	{STUN_ATTR_PADDING, attr_padding},
 	{STUN_ATTR_ERROR_CODE, attr_error_code},
 	{STUN_ATTR_SOFTWARE, attr_software},
 	{STUN_ATTR_USERNAME, attr_ignore},
@@ -391,6 +400,7 @@ int stun_read(const uint8_t *buf, size_t len, struct stun_msg *msg, enum stun_dr
 	if (!buf || len < STUN_HEADER_LEN) {
 		return drop_with(why, STUN_DROP_SHORT);
 	}
+	msg->wire_len = len;
 	wire_reader_init(&r, buf, len);
 	msg->type = wire_read_u16(&r);
 	msg_len = wire_read_u16(&r);
@@ -576,9 +586,25 @@ static int write_classic_success(struct wire_writer *w, uint8_t *len_at,
 	return wire_writer_done(w, out_len);
 }
 
+/* RFC 5780 §7.6: a PADDING of zeros that brings the response (with the
+ * SOFTWARE and FINGERPRINT still to come) to size bytes, or an empty one when
+ * it is already that large. */
+static void write_padding(struct wire_writer *w, size_t size)
+{
+	size_t tail = STUN_ATTR_HEADER_LEN + STUN_SOFTWARE_ATTR_LEN + STUN_FINGERPRINT_ATTR_LEN;
+	size_t pad = size > w->len + tail ? (size - w->len - tail) & ~(size_t)3 : 0;
+
+	wire_write_u16(w, STUN_ATTR_PADDING);
+	wire_write_u16(w, (uint16_t)pad);
+	wire_write_zeros(w, pad);
+}
+
 int stun_write_success(const struct stun_msg *req, const struct stun_response_addrs *a,
 		       uint8_t *out, size_t cap, size_t *out_len)
 {
+	/* Never more than the bound, whatever cap the caller offers: a padded
+	 * reply may grow to the request's size (no amplification). */
+	size_t bound = STUN_RESPONSE_MAX;
 	struct wire_writer w;
 	uint8_t *len_at;
 	int rc;
@@ -586,8 +612,10 @@ int stun_write_success(const struct stun_msg *req, const struct stun_response_ad
 	if (!a->mapped) {
 		return -EINVAL;
 	}
-	/* Never more than the bound, whatever cap the caller offers. */
-	wire_writer_init(&w, out, cap < STUN_RESPONSE_MAX ? cap : STUN_RESPONSE_MAX);
+	if (req->has_padding && !req->is_classic && req->wire_len > bound) {
+		bound = req->wire_len < STUN_PADDED_MAX ? req->wire_len : STUN_PADDED_MAX;
+	}
+	wire_writer_init(&w, out, cap < bound ? cap : bound);
 	len_at = write_header(&w, STUN_BINDING_SUCCESS, req, req->txid);
 	if (req->is_classic) {
 		return write_classic_success(&w, len_at, a, out_len);
@@ -614,6 +642,9 @@ int stun_write_success(const struct stun_msg *req, const struct stun_response_ad
 	}
 	if (rc != 0) {
 		return rc;
+	}
+	if (req->has_padding) {
+		write_padding(&w, req->wire_len < w.cap ? req->wire_len : w.cap);
 	}
 	write_software(&w);
 	return finish(&w, len_at, out_len);

@@ -41,6 +41,7 @@
 #define STUN_ATTR_PASSWORD_ALGORITHM 0x001D
 #define STUN_ATTR_USERHASH 0x001E
 #define STUN_ATTR_XOR_MAPPED_ADDRESS 0x0020
+#define STUN_ATTR_PADDING 0x0026       /* RFC 5780 §7.6 */
 #define STUN_ATTR_RESPONSE_PORT 0x0027 /* RFC 5780, refused */
 #define STUN_ATTR_SOFTWARE 0x8022
 #define STUN_ATTR_FINGERPRINT 0x8028
@@ -63,18 +64,23 @@
 #define STUN_FINGERPRINT_ATTR_LEN (STUN_ATTR_HEADER_LEN + 4)
 #define STUN_CHANGE_ATTR_LEN (STUN_ATTR_HEADER_LEN + 4)
 /* Success: XOR-MAPPED, MAPPED, RESPONSE-ORIGIN, OTHER, SOURCE, CHANGED (6
- * addresses) + SOFTWARE + FINGERPRINT. */
-#define STUN_SUCCESS_MAX                                                     \
-	(STUN_HEADER_LEN + 6 * STUN_ADDR_ATTR_MAX + STUN_SOFTWARE_ATTR_LEN + \
-	 STUN_FINGERPRINT_ATTR_LEN)
+ * addresses) + SOFTWARE + FINGERPRINT, and an empty PADDING when the request
+ * asked for it but is too short to pad to. */
+#define STUN_SUCCESS_MAX                                                   \
+	(STUN_HEADER_LEN + 6 * STUN_ADDR_ATTR_MAX + STUN_ATTR_HEADER_LEN + \
+	 STUN_SOFTWARE_ATTR_LEN + STUN_FINGERPRINT_ATTR_LEN)
 /* 420: ERROR-CODE (4 + "Unknown Attribute" padded to 20) + UNKNOWN-ATTRIBUTES
  * (up to STUN_UNKNOWN_MAX types) + SOFTWARE + FINGERPRINT. */
 #define STUN_ERROR_MAX                                                            \
 	(STUN_HEADER_LEN + STUN_ATTR_HEADER_LEN + 4 + 20 + STUN_ATTR_HEADER_LEN + \
 	 2 * STUN_UNKNOWN_MAX + STUN_SOFTWARE_ATTR_LEN + STUN_FINGERPRINT_ATTR_LEN)
 /* Every reply the server builds fits here (DESIGN §3: the one bounded exception
- * to "no reply larger than the request"). */
-#define STUN_RESPONSE_MAX 184
+ * to "no reply larger than the request"), except a padded one (RFC 5780 §7.6
+ * PADDING), which is padded up to the request's own size, never beyond: a
+ * reply is at most max(STUN_RESPONSE_MAX, request size), and
+ * STUN_PADDED_MAX bytes of room let it reach the largest request we take. */
+#define STUN_RESPONSE_MAX 188
+#define STUN_PADDED_MAX 2048
 /* A request we build: header + CHANGE-REQUEST + FINGERPRINT. */
 #define STUN_REQUEST_MAX (STUN_HEADER_LEN + STUN_CHANGE_ATTR_LEN + STUN_FINGERPRINT_ATTR_LEN)
 
@@ -113,6 +119,8 @@ struct stun_msg {
 	uint32_t change_flags; /* STUN_CHANGE_IP | STUN_CHANGE_PORT */
 	bool has_response_port;
 	uint16_t response_port;
+	bool has_padding; /* RFC 5780 §7.6: the reply is padded too */
+	size_t wire_len;  /* the whole message's size, header included */
 	bool has_error;
 	uint16_t error_code;	 /* 300..699 */
 	bool has_fingerprint;	 /* present and verified (a wrong one is a drop) */
@@ -148,10 +156,12 @@ struct stun_response_addrs {
 
 /* Build the success response to req (decoded by stun_read). RFC 8489
  * requests get XOR-MAPPED, MAPPED, RESPONSE-ORIGIN, OTHER, SOURCE and
- * CHANGED-ADDRESS, SOFTWARE and FINGERPRINT; classic RFC 3489 requests get
- * MAPPED, SOURCE and CHANGED-ADDRESS only, as RFC 3489 clients expect.
- * Never writes more than STUN_RESPONSE_MAX bytes. Returns 0 and *out_len,
- * -EINVAL (address family) or -ENOSPC. */
+ * CHANGED-ADDRESS, SOFTWARE and FINGERPRINT, plus PADDING when they carried
+ * it (RFC 5780 §7.6: as much as brings the response to the request's size,
+ * and cap allows; none when the request is too short); classic RFC 3489
+ * requests get MAPPED, SOURCE and CHANGED-ADDRESS only, as RFC 3489 clients
+ * expect. Never writes more than max(STUN_RESPONSE_MAX, req->wire_len)
+ * bytes. Returns 0 and *out_len, -EINVAL (address family) or -ENOSPC. */
 WH_MUST_CHECK int stun_write_success(const struct stun_msg *req,
 				     const struct stun_response_addrs *a, uint8_t *out, size_t cap,
 				     size_t *out_len);
@@ -192,7 +202,9 @@ struct stun_server_addrs {
  *    CHANGE-REQUEST; ones we cannot serve are dropped (no 420: RFC 3489 error
  *    formatting differs and old clients only time out anyway).
  *  - Anything else (malformed, responses, indications): dropped.
- * The reply is never larger than STUN_RESPONSE_MAX; cap must be at least that. */
+ * The reply is never larger than max(STUN_RESPONSE_MAX, len) (a request with
+ * PADDING gets a padded reply of its own size at most); cap must be at least
+ * STUN_RESPONSE_MAX, and STUN_PADDED_MAX leaves room for any padding. */
 enum stun_drop stun_server_answer(const uint8_t *req, size_t len, const struct sockaddr *from,
 				  const struct stun_server_addrs *addrs, uint8_t *out, size_t cap,
 				  size_t *out_len, int *send_from_index);

@@ -43,7 +43,7 @@ static void answer_stun(struct listener *l, struct listener_sock *s, const uint8
 			const struct sockaddr *from)
 {
 	struct stun_server_addrs addrs;
-	uint8_t out[STUN_RESPONSE_MAX];
+	uint8_t out[STUN_PADDED_MAX];
 	size_t out_len = 0;
 	int idx = -1, other = other_addr_index(l, s->addr_index);
 	enum stun_drop why;

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct stun_server_addrs a;
 	struct sockaddr_storage from;
 	struct stun_msg msg;
-	uint8_t out[STUN_RESPONSE_MAX];
+	uint8_t out[STUN_PADDED_MAX];
 
 	/* The client's parse: a decoded message always says where it maps to
 	 * or that it does not. */
@@ -48,7 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		a.received_on = on;
 		if (stun_server_answer(data, size, (struct sockaddr *)&from, &a, out, sizeof(out),
 				       &out_len, &idx) == STUN_DROP_NONE) {
-			if (out_len > STUN_RESPONSE_MAX || idx < 0 || idx >= STUN_SOCK_COUNT ||
+			/* No reply larger than the bound or, padded, the request. */
+			if (out_len > (size > STUN_RESPONSE_MAX ? size : STUN_RESPONSE_MAX) ||
+			    idx < 0 || idx >= STUN_SOCK_COUNT ||
 			    stun_read(out, out_len, &msg, NULL) != 0) {
 				abort();
 			}

@@ -19,7 +19,8 @@
 # Each host runs `wormhole-client natcheck --json` and must report the type,
 # mapping and filtering its router makes, within 2 s. Debian's stun client
 # (RFC 3489) run against the same server must agree for full cone,
-# port-restricted cone and symmetric. With the server's alternate address
+# port-restricted cone and symmetric, and coturn's turnutils_natdiscovery
+# (RFC 5780, also with PADDING) for the four NATs. With the server's alternate address
 # silent the answer is still definite; with UDP cut it is "udp-blocked".
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -27,6 +28,8 @@ source "$LAB_ROOT/tools/lab/topo.sh"
 lab_init natcheck
 [ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
 command -v stun >/dev/null || fail "Debian's stun client is missing (make deps installs stun-client)"
+NATDISC=$LAB_ROOT/build/coturn/usr/bin/turnutils_natdiscovery
+[ -x "$NATDISC" ] || fail "$NATDISC missing (make deps unpacks it from coturn)"
 
 KG=$LAB_BIN/wormhole-keygen
 "$KG" genkey -o "$LAB_DIR/server.key"
@@ -115,6 +118,28 @@ check_stun() {
 check_stun hfc "Independent Mapping, Independent Filter" 40010
 check_stun hprc "Independent Mapping, Port Dependent Filter" 40020
 check_stun hsym "Dependent Mapping" 40030
+
+# coturn's turnutils_natdiscovery (RFC 5780: OTHER-ADDRESS, CHANGE-REQUEST)
+# agrees on mapping and filtering, also with -P: 1500 bytes of PADDING
+# (RFC 5780 §7.6), fragmented on the way, answered with a padded response.
+natdiscovery_says() { # HOST OPTION...: its verdict lines ("... Mapping!")
+	local host=$1
+	shift
+	lab_exec "$host" timeout 20 "$NATDISC" "$@" -p 7400 203.0.113.10 2>&1 |
+		grep -E '(Mapping|Filtering)!|error' || true
+}
+check_natdiscovery() { # HOST WANT_MAPPING WANT_FILTERING [OPTION]
+	local host=$1 out
+	out=$(natdiscovery_says "$host" -m -f ${4:-})
+	echo "  turnutils_natdiscovery ${4:-}on $host: $(tr '\n' ' ' <<<"$out")"
+	grep -q "NAT with $2 Mapping!" <<<"$out" || fail "$host: natdiscovery ${4:-}says '$out', want $2 mapping"
+	grep -q "NAT with $3 Filtering!" <<<"$out" || fail "$host: natdiscovery ${4:-}says '$out', want $3 filtering"
+}
+check_natdiscovery hfc "Endpoint Independent" "Endpoint Independent"
+check_natdiscovery hrc "Endpoint Independent" "Address Dependent"
+check_natdiscovery hprc "Endpoint Independent" "Address and Port Dependent"
+check_natdiscovery hsym "Address and Port Dependent" "Address and Port Dependent"
+check_natdiscovery hprc "Endpoint Independent" "Address and Port Dependent" "-P "
 
 # Acceptance 4: with the alternate address silent the answer is definite and
 # quick; with UDP blocked it says so.

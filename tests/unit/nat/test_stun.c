@@ -271,8 +271,9 @@ static void test_stun_success_round_trips_ipv4_and_ipv6(void **state)
 		assert_int_equal(m.software_len, strlen(STUN_SOFTWARE_NAME));
 		assert_memory_equal(m.software, STUN_SOFTWARE_NAME, m.software_len);
 		if (i == 1) {
-			/* All six IPv6 addresses: exactly the bound. */
-			assert_int_equal(n, STUN_RESPONSE_MAX);
+			/* All six IPv6 addresses: the bound, but for the empty
+			 * PADDING a padded request's answer may add. */
+			assert_int_equal(n, STUN_RESPONSE_MAX - STUN_ATTR_HEADER_LEN);
 		}
 	}
 }
@@ -409,6 +410,89 @@ static void test_stun_server_refuses_response_port(void **state)
 	assert_420_lists(out, out_len, STUN_ATTR_RESPONSE_PORT);
 }
 
+/* A Binding request with a PADDING of pad_len zero bytes and a FINGERPRINT
+ * (RFC 5780 §7.6, as turnutils_natdiscovery -P sends). Returns its size. */
+static size_t padded_request(uint8_t *buf, size_t cap, size_t pad_len)
+{
+	size_t n;
+
+	assert_int_equal(stun_write_request(txid_a, 0, buf, cap, &n), 0);
+	n -= STUN_FINGERPRINT_ATTR_LEN;
+	assert_true(n + STUN_ATTR_HEADER_LEN + pad_len + STUN_FINGERPRINT_ATTR_LEN <= cap);
+	buf[n] = 0x00;
+	buf[n + 1] = 0x26;
+	buf[n + 2] = (uint8_t)(pad_len >> 8);
+	buf[n + 3] = (uint8_t)pad_len;
+	memset(buf + n + 4, 0, (pad_len + 3) & ~(size_t)3);
+	n += STUN_ATTR_HEADER_LEN + ((pad_len + 3) & ~(size_t)3);
+	/* Length with the FINGERPRINT, then the FINGERPRINT over all before. */
+	buf[2] = (uint8_t)((n + STUN_FINGERPRINT_ATTR_LEN - STUN_HEADER_LEN) >> 8);
+	buf[3] = (uint8_t)(n + STUN_FINGERPRINT_ATTR_LEN - STUN_HEADER_LEN);
+	{
+		uint32_t crc = 0xFFFFFFFFu;
+
+		for (size_t i = 0; i < n; i++) {
+			crc ^= buf[i];
+			for (int k = 0; k < 8; k++) {
+				crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+			}
+		}
+		crc = ~crc ^ 0x5354554Eu;
+		buf[n] = 0x80;
+		buf[n + 1] = 0x28;
+		buf[n + 2] = 0;
+		buf[n + 3] = 4;
+		buf[n + 4] = (uint8_t)(crc >> 24);
+		buf[n + 5] = (uint8_t)(crc >> 16);
+		buf[n + 6] = (uint8_t)(crc >> 8);
+		buf[n + 7] = (uint8_t)crc;
+	}
+	return n + STUN_FINGERPRINT_ATTR_LEN;
+}
+
+static void test_stun_server_pads_a_padded_request_up_to_its_size(void **state)
+{
+	struct stun_server_addrs a = server_v4(STUN_SOCK_PRIMARY_MAIN);
+	struct sockaddr_storage from = ss("203.0.113.7:40000");
+	uint8_t req[1600], out[STUN_PADDED_MAX];
+	const size_t pads[] = {1400, 0, 200, 1401};
+	struct stun_msg m;
+	size_t n, out_len;
+	int idx;
+
+	(void)state;
+	for (size_t i = 0; i < WH_ARRAY_LEN(pads); i++) {
+		enum stun_drop why = STUN_DROP_NONE;
+
+		n = padded_request(req, sizeof(req), pads[i]);
+		if (stun_read(req, n, &m, &why) != 0) {
+			fail_msg("padding %zu: %s", pads[i], stun_drop_name(why));
+		}
+		assert_true(m.has_padding && m.has_fingerprint);
+		assert_int_equal(stun_server_answer(req, n, (struct sockaddr *)&from, &a, out,
+						    sizeof(out), &out_len, &idx),
+				 STUN_DROP_NONE);
+		assert_int_equal(stun_read(out, out_len, &m, NULL), 0);
+		assert_int_equal(m.type, STUN_BINDING_SUCCESS);
+		assert_true(m.has_padding && m.has_xor_mapped && m.has_fingerprint);
+		if (n > STUN_RESPONSE_MAX) {
+			/* As large as the request (to 4 bytes), never larger. */
+			assert_true(out_len <= n && out_len + 4 > n);
+		} else {
+			/* Too short to pad to: an empty PADDING within the bound. */
+			assert_true(out_len <= STUN_RESPONSE_MAX);
+		}
+	}
+	/* A caller's smaller buffer limits the padding, not the answer. */
+	n = padded_request(req, sizeof(req), 1400);
+	assert_int_equal(
+		stun_server_answer(req, n, (struct sockaddr *)&from, &a, out, 600, &out_len, &idx),
+		STUN_DROP_NONE);
+	assert_true(out_len <= 600 && out_len > 590);
+	assert_int_equal(stun_read(out, out_len, &m, NULL), 0);
+	assert_true(m.has_padding);
+}
+
 static void test_stun_server_answers_classic_rfc3489_request(void **state)
 {
 	/* RFC 3489: 16-byte random transaction id, no cookie, CHANGE-REQUEST port. */
@@ -519,7 +603,8 @@ static void test_stun_server_never_replies_above_the_bound_under_mutation(void *
 		d = stun_server_answer(buf, len, (struct sockaddr *)&from, &a, out, sizeof(out),
 				       &out_len, &idx);
 		if (d == STUN_DROP_NONE) {
-			if (out_len > STUN_RESPONSE_MAX || idx < 0 || idx > 3) {
+			if (out_len > (len > STUN_RESPONSE_MAX ? len : STUN_RESPONSE_MAX) ||
+			    idx < 0 || idx > 3) {
 				fail_msg("seed %u iter %d: out_len %zu idx %d", seed, iter, out_len,
 					 idx);
 			}
@@ -565,6 +650,7 @@ int main(void)
 		cmocka_unit_test(test_stun_server_answers_unknown_required_attribute_with_420),
 		cmocka_unit_test(test_stun_server_refuses_response_port),
 		cmocka_unit_test(test_stun_server_answers_classic_rfc3489_request),
+		cmocka_unit_test(test_stun_server_pads_a_padded_request_up_to_its_size),
 		cmocka_unit_test(test_stun_server_drops_responses_indications_and_malformed),
 		cmocka_unit_test(test_stun_server_never_replies_above_the_bound_under_mutation),
 		cmocka_unit_test(test_stun_skips_unknown_optional_and_records_unknown_required),
