@@ -725,6 +725,16 @@ static void tick(struct peer *p, uint64_t now_us)
 	if (pathmon_ping_due(&dp->relay_mon, now_us)) {
 		send_relay_ping(p, now_us);
 	}
+	/* A silent relay: a restarted server forgot our bindings, or our
+	 * uplink or the peer is gone. The server session tells which. */
+	if (now_us - dp->relay_mon.last_life_us > DIRECT_RELAY_SILENT_US) {
+		if (!dp->is_relay_silent) {
+			dp->is_relay_silent = true;
+			srvconn_suspect(p->cl, now_us);
+		}
+	} else {
+		dp->is_relay_silent = false;
+	}
 	next = min_u64(next, dp->relay_mon.next_ping_us);
 	if (now_us >= dp->next_stats_us && srvconn_is_up(p->cl)) {
 		send_stats(p, now_us);
@@ -762,6 +772,7 @@ void direct_on_session(struct peer *p, bool up, uint64_t now_us)
 	dp->session_up_us = now_us;
 	dp->next_stats_us = now_us + DIRECT_STATS_FIRST_US;
 	pathmon_init(&dp->relay_mon, now_us, DIRECT_RELAY_PING_US, UINT64_MAX / 4, UINT64_MAX / 4);
+	dp->is_relay_silent = false;
 	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
 		struct direct_path *s = &dp->paths[i];
 

@@ -29,10 +29,13 @@ struct peer;
 struct punchrun;
 struct xsock;
 
-#define DIRECT_PING_US 200000ull	  /* pings on a direct path (DESIGN: <= 250 ms) */
-#define DIRECT_DOUBT_US 500000ull	  /* quiet this long: send on another path too */
-#define DIRECT_DEAD_US 1000000ull	  /* quiet this long: leave the path */
-#define DIRECT_RELAY_PING_US 1000000ull	  /* RTT and loss of the relay path */
+#define DIRECT_PING_US 200000ull	/* pings on a direct path (DESIGN: <= 250 ms) */
+#define DIRECT_DOUBT_US 500000ull	/* quiet this long: send on another path too */
+#define DIRECT_DEAD_US 1000000ull	/* quiet this long: leave the path */
+#define DIRECT_RELAY_PING_US 1000000ull /* RTT and loss of the relay path */
+/* No relay PONG for this long: ask whether the server is still there
+ * (srvconn_suspect), once per silence. */
+#define DIRECT_RELAY_SILENT_US 2500000ull
 #define DIRECT_REQUEST_WAIT_US 2000000ull /* no PUNCH after a request: ask again */
 #define DIRECT_CLASS_WAIT_US 6000000ull	  /* ask even if our NAT class is unknown */
 #define DIRECT_REPROBE_US 100000ull	  /* probes to an unexpected source address */
@@ -71,6 +74,7 @@ struct direct {
 	struct direct_path paths[DIRECT_PATHS_MAX];
 	int active;		  /* failover: the path in use, -1 = none */
 	struct pathmon relay_mon; /* the relay path (RTT, loss) */
+	bool is_relay_silent;	  /* DIRECT_RELAY_SILENT_US without a relay PONG */
 	bool was_direct;	  /* some path was up at the last kind change */
 	uint8_t strategy;	  /* of the last path up or attempt (status) */
 	uint64_t since_us;	  /* monotonic: path kind last changed */

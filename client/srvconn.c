@@ -128,6 +128,7 @@ static int new_session(struct client *cl)
 	sc->is_up = false;
 	sc->has_sync = false;
 	sc->is_awaiting_pong = false;
+	sc->is_suspect = false;
 	sc->unanswered = 0;
 	routeintake_reset(&cl->rs);
 	return 0;
@@ -215,7 +216,8 @@ static void send_ping(struct client *cl, uint64_t now_us)
 	/* Check back soon; any authenticated packet from the server moves the
 	 * next PING to a keepalive interval from then (srvconn_on_transport). */
 	cl->srv.is_awaiting_pong = true;
-	cl->srv.next_ping_us = now_us + SRVCONN_PROBE_US;
+	cl->srv.next_ping_us =
+		now_us + (cl->srv.is_suspect ? SRVCONN_SUSPECT_PROBE_US : SRVCONN_PROBE_US);
 }
 
 void srvconn_on_ctl_down(struct client *cl, uint64_t now_us)
@@ -234,6 +236,23 @@ void srvconn_ping_now(struct client *cl, uint64_t now_us)
 		return;
 	}
 	send_ping(cl, now_us);
+	rearm(cl, now_us, false);
+}
+
+void srvconn_suspect(struct client *cl, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+
+	if (!sc->is_up || sc->is_suspect) {
+		return;
+	}
+	sc->is_suspect = true;
+	log_info("server: the relay went silent, checking that the server is still there");
+	if (!sc->is_awaiting_pong) {
+		send_ping(cl, now_us);
+	} else {
+		sc->next_ping_us = min_u64(sc->next_ping_us, now_us + SRVCONN_SUSPECT_PROBE_US);
+	}
 	rearm(cl, now_us, false);
 }
 
@@ -523,6 +542,7 @@ void srvconn_on_transport(struct client *cl, int fd, const uint8_t *buf, size_t 
 	}
 	if (fd == uplink_ctl_fd(cl) && sc->is_awaiting_pong) {
 		sc->is_awaiting_pong = false;
+		sc->is_suspect = false;
 		sc->unanswered = 0;
 		sc->next_ping_us = now_us + srvconn_keepalive_us(cl);
 	}

@@ -28,6 +28,9 @@ struct session;
  * server restart, during which the relay would carry nothing. */
 #define SRVCONN_PROBE_US 1000000ull
 #define SRVCONN_PROBE_TRIES 3
+/* Probes this far apart once something else says the server may be gone
+ * (srvconn_suspect): a restarted server is noticed in about 2 s. */
+#define SRVCONN_SUSPECT_PROBE_US 500000ull
 #define SRVCONN_REGISTER_RETRY_US 3000000ull
 
 struct srvconn {
@@ -46,6 +49,7 @@ struct srvconn {
 	uint32_t ping_id;
 	bool is_awaiting_pong; /* a PING went out and nothing came back since */
 	unsigned unanswered;   /* PINGs in a row left unanswered */
+	bool is_suspect;       /* probing at SRVCONN_SUSPECT_PROBE_US until answered */
 	unsigned init_tries;   /* initiations since the last session came up */
 	/* A cookie reply already made us initiate again at once since the
 	 * last scheduled initiation (once each, so no loop). */
@@ -79,6 +83,11 @@ void srvconn_on_ctl_down(struct client *cl, uint64_t now_us);
 /* Send a PING now (unless one is out): the server sees our current
  * address at once, and we learn soon whether it is still there. */
 void srvconn_ping_now(struct client *cl, uint64_t now_us);
+/* The relay went silent (direct.c): the server may have restarted, losing
+ * our session and relay bindings, which the next keepalive would notice up
+ * to keepalive_s later. Probe it now, SRVCONN_SUSPECT_PROBE_US apart, until
+ * it answers; SRVCONN_PROBE_TRIES unanswered probes reconnect. */
+void srvconn_suspect(struct client *cl, uint64_t now_us);
 
 /* Seal f in the server session and queue it to dst (NULL: the server's main
  * address). Returns 0 or negative errno (-ENOTCONN when not up). */
