@@ -725,12 +725,19 @@ static void tick(struct peer *p, uint64_t now_us)
 	if (pathmon_ping_due(&dp->relay_mon, now_us)) {
 		send_relay_ping(p, now_us);
 	}
-	/* A silent relay: a restarted server forgot our bindings, or our
-	 * uplink or the peer is gone. The server session tells which. */
+	/* A silent relay: a restarted server forgot our bindings, a NAT gave
+	 * us a new mapping the relay does not know, or our uplink or the peer
+	 * is gone. Probing the server and our mappings tells which (a new
+	 * mapping binds the relay again). */
 	if (now_us - dp->relay_mon.last_life_us > DIRECT_RELAY_SILENT_US) {
 		if (!dp->is_relay_silent) {
 			dp->is_relay_silent = true;
 			srvconn_suspect(p->cl, now_us);
+			for (uint8_t u = 0; u < p->cl->n_up; u++) {
+				if (uplink_is_open(p->cl, u)) {
+					natwatch_probe_now(&p->cl->up[u].nw, now_us);
+				}
+			}
 		}
 	} else {
 		dp->is_relay_silent = false;

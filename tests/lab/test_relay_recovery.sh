@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# test_relay_recovery: a pair that only the relay can join (symmetric NATs on
+# both sides) gets its flow back by itself, with the default keepalive
+# (25 s), after the two things that silently break a relay path:
+#   1. the server restarts: it has lost every session and relay binding; the
+#      clients' peer session survives (its keys are end to end), but nothing
+#      crosses the relay until both have a new server session and have bound
+#      the relay ports again;
+#   2. the drone's NAT forgets its mappings (conntrack flushed): the relay
+#      still sends to the old public port, and the drone must bind again
+#      from its new one.
+# Waiting for the next keepalive to notice would cost up to 25 s (plus 3
+# probes): the clients notice the relay going silent (the peer answers
+# relay pings every second) and at once probe the server and their mapping.
+#
+#   srv 203.0.113.10/.11; drone1 behind symmetric dnat, gcs1 behind symmetric gnat
+#
+# Flow down (gcs1 -> drone1) at 100 datagrams/s across each event: the
+# longest gap in the stream stays under 8 s after the restart (about 5 s
+# here, 26 s before the clients watched the relay) and under 6 s after the
+# flush (about 3 s), and the clients said why.
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lab/lib.sh"
+source "$LAB_ROOT/tools/lab/topo.sh"
+lab_init relay_recovery
+[ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
+[ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
+
+lab_keys server drone1 gcs1
+cat >"$LAB_DIR/routes.conf" <<CONF
+server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
+          key_file = "server.key"; };
+clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gcs1)"; }; };
+flows: ( { name = "down"; proto = "udp"; port = 14560; from = ["gcs1"]; to = ["drone1"]; } );
+CONF
+lab_two_sites symmetric symmetric
+lab_wh_server srv
+for n in drone1 gcs1; do
+	lab_client_ini "$n" 203.0.113.10:7400
+	lab_wh_client "$n"
+done
+wait_until 20 lab_flow_up gcs1 drone1 14560 || fail "the flow does not carry a datagram"
+echo "  $(lab_at) flow up over the relay"
+
+# stream_gap NAME LIMIT_MS WHAT: stop stream NAME (100/s), print it, check
+# its longest gap and that no more than LIMIT_MS worth was lost.
+stream_gap() {
+	local sent got gap
+	lab_stream_stop "$1"
+	sent=$(lab_json "$LAB_DIR/$1-tx.log" 'j["sent"]')
+	got=$(lab_json "$LAB_DIR/$1-rx.log" 'j["received"]')
+	gap=$(lab_json "$LAB_DIR/$1-rx.log" 'j["max_gap_ms"]')
+	echo "  $(lab_at) $3: received $got of $sent, longest gap $gap ms"
+	awk -v g="$gap" -v l="$2" 'BEGIN { exit !(g < l) }' ||
+		fail "$3: the flow was gone for $gap ms (limit $2)"
+	# The gap is measured between datagrams received: a flow that never
+	# came back shows as lost datagrams (100/s: limit/10 of them).
+	[ $((sent - got)) -le $(($2 / 10)) ] || fail "$3: lost $((sent - got)) of $sent (limit $(($2 / 10)))"
+}
+
+# --- 1. the server restarts ------------------------------------------------------
+lab_stream_start restart gcs1 drone1 14560 100 200
+sleep 3
+lab_stop server || true
+lab_wh_server srv
+echo "  $(lab_at) server restarted"
+back() { [ "$(grep -c "client drone1: online" "$LAB_DIR/server.log")" -ge 1 ] &&
+	[ "$(grep -c "client gcs1: online" "$LAB_DIR/server.log")" -ge 1 ]; }
+wait_until 30 back || fail "1. the clients did not come back to the restarted server within 30 s"
+echo "  $(lab_at) both clients online again"
+sleep 4
+stream_gap restart 8000 "1. across the restart"
+for n in drone1 gcs1; do
+	grep -q "server: the relay went silent" "$LAB_DIR/client-$n.log" ||
+		fail "1. $n did not notice the relay going silent"
+	grep -q "server: lost, reconnecting" "$LAB_DIR/client-$n.log" ||
+		fail "1. $n never said it lost the server"
+done
+
+# --- 2. the drone's NAT forgets its mappings --------------------------------------
+wait_until 10 lab_flow_up gcs1 drone1 14560 || fail "2. the flow does not carry a datagram"
+lab_stream_start flush gcs1 drone1 14560 100 200
+sleep 3
+lab_exec dnat conntrack -F >/dev/null 2>&1 || fail "2. conntrack -F failed in dnat"
+echo "  $(lab_at) dnat's mappings flushed"
+sleep 7
+stream_gap flush 6000 "2. across the flush"
+grep -q "nat: mapped address changed" "$LAB_DIR/client-drone1.log" ||
+	fail "2. drone1 did not notice its new mapping"
+! grep -q "direct path up" "$LAB_DIR/client-gcs1.log" ||
+	fail "a direct path between symmetric NATs: this test wants the relay alone"
+lab_teardown
+lab_pass
