@@ -483,6 +483,9 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 	}
 	p->stats.rx_packets++;
 	p->stats.rx_bytes += len;
+	if (p->last_rx_us && now_us - p->last_rx_us >= PEER_RETURN_US) {
+		p->returns++;
+	}
 	p->last_rx_us = now_us;
 	direct_note_rx(p, fd, from);
 	if (!p->is_up) {

@@ -20,6 +20,8 @@ struct client;
 struct session;
 
 #define PEER_BIND_RETRY_US 1000000ull
+/* Silence from a peer longer than this, then a packet: it is back. */
+#define PEER_RETURN_US 1500000ull
 
 enum peer_drop {
 	PEER_DROP_NO_SESSION = 0, /* data for the peer before its session is up */
@@ -53,6 +55,10 @@ struct peer {
 	bool is_up;	 /* session established (logged once per change) */
 	uint64_t next_bind_us;
 	uint64_t last_rx_us; /* last authenticated packet from the peer */
+	/* Times the peer was heard again after PEER_RETURN_US of silence (an
+	 * outage of some path between us: it pings every path at least each
+	 * second): streams stalled meanwhile resend at once (tcpconn.c). */
+	uint32_t returns;
 	struct peer_stats stats;
 	struct direct dp;     /* the direct paths (direct.h) */
 	struct dgdedup dedup; /* datagrams that came by two paths */

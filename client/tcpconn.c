@@ -102,6 +102,7 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 	c->set = set;
 	c->peer = p;
 	c->was_direct = direct_any_up(p);
+	c->returns = p->returns;
 	c->fd = fd;
 	ev_io_init(&c->rio, rio_cb, fd, EV_READ);
 	ev_io_init(&c->wio, wio_cb, fd, EV_WRITE);
@@ -369,6 +370,15 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 		/* Relay <-> direct: resend what the old path may have lost. */
 		c->was_direct = direct_any_up(c->peer);
 		rstream_on_path_change(&c->rs, now_us);
+	}
+	if (c->peer->returns != c->returns) {
+		/* The peer is heard again after an outage: a stream that timed
+		 * out meanwhile (data or a shut window's probe) resends now,
+		 * not at its backed-off timer (up to RSTREAM_RTO_MAX_US away). */
+		c->returns = c->peer->returns;
+		if (c->rs.stall_since_us != 0 || c->rs.rto_backoff > 0) {
+			rstream_on_path_change(&c->rs, now_us);
+		}
 	}
 	if (!c->has_header && c->peer && c->fd < 0 && !c->rs.is_rst_queued && !c->rs.is_rst_sent) {
 		take_header(c, now_us);

@@ -28,6 +28,7 @@ struct tcpconn {
 	bool is_wr_shut;   /* we shut the app's read side after the peer's FIN */
 	bool is_dead;	   /* to be freed by the pump */
 	bool was_direct;   /* the peer's path at the last pass */
+	uint32_t returns;  /* the peer's returns at the last pass */
 	int fd;		   /* owns; -1 once closed */
 	ev_io rio, wio;
 	uint64_t connect_until_us;

@@ -282,6 +282,7 @@ void rssend_on_ack(struct rstream *s, const struct frame_stream_ack *a, uint64_t
 	if (is_advanced || bytes) {
 		s->rto_backoff = 0;
 		s->pto_backoff = 0;
+		s->stall_since_us = 0;
 	}
 	if (is_advanced) {
 		/* RFC 6298 §5.3: restart the timer when new data is acked. */
@@ -504,7 +505,9 @@ static void on_rto(struct rstream *s, uint64_t now_us)
 	}
 	rscc_on_rto(&s->cc, before, s->snd_nxt);
 	s->rto_backoff++;
-	if (s->rto_backoff > RSTREAM_RTO_GIVEUP) {
+	if (s->stall_since_us == 0) {
+		s->stall_since_us = now_us;
+	} else if (now_us - s->stall_since_us >= RSTREAM_GIVEUP_US) {
 		s->is_failed = true;
 	}
 	s->rto_at_us = now_us + backed_off_rto(s);
@@ -554,6 +557,11 @@ void rssend_on_path_change(struct rstream *s, uint64_t now_us)
 	s->pto_backoff = 0;
 	s->pto_at_us = 0;
 	s->reo_at_us = 0;
+	/* A shut window: probe it now (the update that opened it may have
+	 * been lost with the old path), not at the backed-off persist timer. */
+	if (s->seg_n == 0 && unsent(s) > 0 && s->peer_right <= s->snd_nxt) {
+		s->is_probe_due = true;
+	}
 	s->rto_at_us = s->seg_n ? now_us + backed_off_rto(s) : 0;
 }
 

@@ -51,9 +51,12 @@
 #define RSTREAM_RTO_MIN_US 200000ull
 #define RSTREAM_RTO_MAX_US 30000000ull
 #define RSTREAM_PTO_MIN_US 5000ull
-/* Consecutive RTOs without progress before the stream gives up (the peer
- * is gone): 0.2 + 0.4 + ... + 12.8 s. */
-#define RSTREAM_RTO_GIVEUP 6
+/* A stream whose data has gone unacknowledged this long since its first
+ * retransmission timeout gives up (the peer is gone). Long enough to ride
+ * out a coverage gap of an LTE modem, as kernel TCP would (it waits ~15
+ * min); the owner resends at once when the peer is heard again
+ * (rstream_on_path_change), so a long backoff does not delay the resume. */
+#define RSTREAM_GIVEUP_US 120000000ull
 
 _Static_assert(RSTREAM_MSS > 0 && RSTREAM_MSS <= 0xFFFF, "stream segment size");
 _Static_assert(WIRE_SACK_MAX > RSTREAM_SACK_LOWEST + 2 && WIRE_SACK_MAX < RSTREAM_RANGES_MAX,
@@ -133,6 +136,7 @@ struct rstream {
 	uint64_t pto_at_us;
 	uint64_t reo_at_us;
 	uint32_t rto_backoff;
+	uint64_t stall_since_us; /* first RTO without an ack since; 0: none */
 	uint32_t pto_backoff; /* probes in a row without an ack delivering data */
 	uint8_t limit;	      /* enum rstream_limit, since limit_since_us */
 	uint64_t limit_since_us;
@@ -162,7 +166,7 @@ struct rstream {
 	bool is_rst_queued; /* we abort: send RST */
 	bool is_rst_sent;
 	bool is_peer_reset; /* the peer aborted */
-	bool is_failed;	    /* gave up after RSTREAM_RTO_GIVEUP timeouts */
+	bool is_failed;	    /* gave up: stalled RSTREAM_GIVEUP_US */
 	bool is_probe_due;  /* zero-window probe */
 	/* ---- growth (rstream_set_growth; equal to the caps: none) ---- */
 	size_t snd_max, rcv_max;

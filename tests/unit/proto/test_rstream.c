@@ -417,9 +417,45 @@ static void test_rstream_gives_up_when_the_peer_is_gone(void **state)
 	m.ab.loss_pct = 100;
 	assert_true(sim_run(&m, 100000) < 100000);
 	assert_true(m.a.s.is_failed);
-	assert_int_equal(m.a.s.stats.rtos, RSTREAM_RTO_GIVEUP + 1);
-	/* The RTO starts at 1 s (no sample yet) and doubles: well over 20 s. */
-	assert_true(m.now_us - 1000000 > 20000000);
+	/* The first RTO comes 1 s in (no sample yet); the stream gives up at
+	 * the first RTO RSTREAM_GIVEUP_US after it, the timer backed off to at
+	 * most RSTREAM_RTO_MAX_US. */
+	assert_true(m.now_us - 2000000 >= RSTREAM_GIVEUP_US);
+	assert_true(m.now_us - 2000000 <= RSTREAM_GIVEUP_US + RSTREAM_RTO_MAX_US);
+	sim_fini(&m);
+}
+
+static void test_rstream_rides_out_a_long_outage_and_resumes_when_told(void **state)
+{
+	struct sim m;
+	uint64_t back_us;
+
+	(void)state;
+	sim_init(&m, 2000000, 500000, 0, 5000, 0);
+	m.ab.rate_bpus = m.ba.rate_bpus = 0.5; /* 500 kB/s: 4 s of data */
+	m.ab.queue_bytes = m.ba.queue_bytes = 100000;
+	while (m.now_us < 1500000) {
+		sim_step(&m);
+	}
+	/* 90 s of silence both ways (a coverage gap): no giving up. */
+	assert_true(m.b.rx_done > 0 && m.b.rx_done < m.a.tx_total);
+	m.ab.loss_pct = m.ba.loss_pct = 100;
+	while (m.now_us < 91500000) {
+		sim_step(&m);
+	}
+	assert_false(m.a.s.is_failed);
+	assert_false(m.b.s.is_failed);
+	assert_true(m.a.s.rto_backoff > 4);
+	/* The owner hears the peer again: both resend at once, not at their
+	 * backed-off timeouts (up to 30 s away), and finish soon. */
+	m.ab.loss_pct = m.ba.loss_pct = 0;
+	back_us = m.now_us;
+	rstream_on_path_change(&m.a.s, m.now_us);
+	rstream_on_path_change(&m.b.s, m.now_us);
+	assert_true(sim_run(&m, 1000000) < 1000000);
+	check_delivery(&m);
+	/* The rest (under 4 s at 500 kB/s), with no wait for a timeout. */
+	assert_true(m.now_us - back_us < 5000000);
 	sim_fini(&m);
 }
 
@@ -833,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_rstream_reset_reaches_the_peer_and_stops_both),
 		cmocka_unit_test(test_rstream_half_close_keeps_the_other_direction_open),
 		cmocka_unit_test(test_rstream_gives_up_when_the_peer_is_gone),
+		cmocka_unit_test(test_rstream_rides_out_a_long_outage_and_resumes_when_told),
 		cmocka_unit_test(test_rstream_holes_beyond_the_range_table_are_dropped_and_counted),
 		cmocka_unit_test(test_rstream_acks_report_every_range_in_turn_when_not_all_fit),
 		cmocka_unit_test(test_rstream_resends_are_not_spurious_with_many_holes),
