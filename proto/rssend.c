@@ -15,6 +15,10 @@
 #define SEG_LOST 0x02
 #define SEG_RETRANS 0x04
 #define SEG_FIN 0x08
+/* Declared lost by a timeout or a path change: if this copy arrives after
+ * all, its delay says how long the path stalled (an outage: tens of s), not
+ * its round trip, so it is no RTT sample (as a resent one is not, Karn). */
+#define SEG_STALLED 0x10
 
 /* The path's RTT floor is the smallest sample of the last 10 s (RFC 8985
  * §6.2 and RFC 9002 keep a min RTT; a window lets it follow a path switch). */
@@ -108,6 +112,9 @@ static void on_delivered(struct rstream *s, const struct rstream_seg *g, uint64_
 {
 	uint64_t sample = now_us - g->sent_us;
 
+	if (g->flags & SEG_STALLED) {
+		return;
+	}
 	if (!(g->flags & SEG_RETRANS)) {
 		*rtt = sample;
 	} else if (sample < s->min_rtt_us) {
@@ -356,7 +363,8 @@ static int resend_lost(struct rstream *s, struct frame *f, uint64_t now_us)
 		if (!gate(s, g->len, now_us)) {
 			return 0;
 		}
-		g->flags = (uint8_t)((g->flags & ~SEG_LOST) | SEG_RETRANS);
+		/* The new copy is timed afresh (and, resent, is no sample). */
+		g->flags = (uint8_t)((g->flags & ~(SEG_LOST | SEG_STALLED)) | SEG_RETRANS);
 		s->n_lost--;
 		s->stats.rexmit_segs++;
 		s->stats.rexmit_bytes += seg_data_len(g);
@@ -501,6 +509,7 @@ static void on_rto(struct rstream *s, uint64_t now_us)
 
 		if (!(g->flags & (SEG_SACKED | SEG_LOST))) {
 			mark_lost(s, g, false, now_us);
+			g->flags |= SEG_STALLED;
 		}
 	}
 	rscc_on_rto(&s->cc, before, s->snd_nxt);
@@ -547,6 +556,7 @@ void rssend_on_path_change(struct rstream *s, uint64_t now_us)
 
 		if (!(g->flags & (SEG_SACKED | SEG_LOST))) {
 			mark_lost(s, g, false, now_us);
+			g->flags |= SEG_STALLED;
 		}
 	}
 	rscc_on_path_change(&s->cc);

@@ -137,8 +137,8 @@ struct rstream {
 	uint64_t reo_at_us;
 	uint32_t rto_backoff;
 	uint64_t stall_since_us; /* first RTO without an ack since; 0: none */
-	uint32_t pto_backoff; /* probes in a row without an ack delivering data */
-	uint8_t limit;	      /* enum rstream_limit, since limit_since_us */
+	uint32_t pto_backoff;	 /* probes in a row without an ack delivering data */
+	uint8_t limit;		 /* enum rstream_limit, since limit_since_us */
 	uint64_t limit_since_us;
 	uint64_t rack_tx_seq, rack_sent_us, rack_rtt_us;
 	struct rscc cc;

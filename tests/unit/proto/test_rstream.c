@@ -459,6 +459,45 @@ static void test_rstream_rides_out_a_long_outage_and_resumes_when_told(void **st
 	sim_fini(&m);
 }
 
+static void test_rstream_data_acked_after_an_outage_is_no_rtt_sample(void **state)
+{
+	struct sim m;
+	uint64_t back_us, una;
+
+	(void)state;
+	sim_init(&m, 2000000, 0, 0, 50000, 0); /* 100 ms round trips */
+	m.ab.rate_bpus = m.ba.rate_bpus = 0.5;
+	m.ab.queue_bytes = m.ba.queue_bytes = 100000;
+	while (m.now_us < 1500000) {
+		sim_step(&m);
+	}
+	/* The acks are lost first: what is on its way still arrives, and is
+	 * acknowledged only after the 15 s outage. */
+	m.ba.loss_pct = 100;
+	while (m.now_us < 1560000) {
+		sim_step(&m);
+	}
+	m.ab.loss_pct = 100;
+	while (m.now_us < 16500000) {
+		sim_step(&m);
+	}
+	m.ab.loss_pct = m.ba.loss_pct = 0;
+	back_us = m.now_us;
+	una = m.a.s.snd_una;
+	rstream_on_path_change(&m.a.s, m.now_us); /* the owner heard the peer */
+	while (m.a.s.snd_una == una && m.now_us < back_us + 5000000) {
+		sim_step(&m);
+	}
+	/* The first ack after the outage covers data sent before it: that
+	 * measured the outage, not the path, and is no sample, so the RTT and
+	 * the pacing that follows it stay the path's. */
+	assert_true(m.a.s.snd_una > una);
+	assert_true(m.a.s.srtt_us < 1000000);
+	assert_true(sim_run(&m, 1000000) < 1000000);
+	check_delivery(&m);
+	sim_fini(&m);
+}
+
 static void test_rstream_holes_beyond_the_range_table_are_dropped_and_counted(void **state)
 {
 	static uint8_t data[1000];
@@ -870,6 +909,7 @@ int main(void)
 		cmocka_unit_test(test_rstream_half_close_keeps_the_other_direction_open),
 		cmocka_unit_test(test_rstream_gives_up_when_the_peer_is_gone),
 		cmocka_unit_test(test_rstream_rides_out_a_long_outage_and_resumes_when_told),
+		cmocka_unit_test(test_rstream_data_acked_after_an_outage_is_no_rtt_sample),
 		cmocka_unit_test(test_rstream_holes_beyond_the_range_table_are_dropped_and_counted),
 		cmocka_unit_test(test_rstream_acks_report_every_range_in_turn_when_not_all_fit),
 		cmocka_unit_test(test_rstream_resends_are_not_spurious_with_many_holes),
