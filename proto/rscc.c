@@ -297,13 +297,16 @@ void rscc_on_path_change(struct rscc *c)
 	*c = fresh;
 }
 
-void rscc_on_rto(struct rscc *c, uint64_t inflight, uint64_t snd_nxt)
+void rscc_on_rto(struct rscc *c, uint64_t inflight, uint64_t snd_nxt, bool is_repeat)
 {
-	/* RFC 5681 §3.1 (7): ssthresh = max(FlightSize / 2, 2 SMSS). */
+	/* RFC 5681 §3.1 (7): ssthresh = max(FlightSize / 2, 2 SMSS), held on
+	 * a repeated timeout for the same loss. */
 	uint64_t half = inflight / 2;
 
-	c->ssthresh = half < min_cwnd(c) ? min_cwnd(c) : half;
-	c->w_max = c->cwnd;
+	if (!is_repeat) {
+		c->ssthresh = half < min_cwnd(c) ? min_cwnd(c) : half;
+		c->w_max = c->cwnd;
+	}
 	c->cwnd = min_cwnd(c);
 	c->epoch_us = 0;
 	c->recover_seq = snd_nxt;

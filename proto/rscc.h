@@ -87,8 +87,11 @@ void rscc_on_path_change(struct rscc *c);
  * seen most recently, min_rtt_us the path's floor. */
 void rscc_on_loss(struct rscc *c, uint64_t seq, uint64_t bytes, uint64_t snd_nxt,
 		  uint64_t latest_rtt_us, uint64_t min_rtt_us, uint64_t now_us);
-/* The retransmission timer fired (RFC 5681 §3.1: one segment, slow start). */
-void rscc_on_rto(struct rscc *c, uint64_t inflight, uint64_t snd_nxt);
+/* The retransmission timer fired (RFC 5681 §3.1: one segment, slow start).
+ * is_repeat: it fired again without an ack since (the path is out): ssthresh
+ * is held (RFC 5681 §3.1), not cut from the one resent segment in flight,
+ * so slow start can bring the window back once the path returns. */
+void rscc_on_rto(struct rscc *c, uint64_t inflight, uint64_t snd_nxt, bool is_repeat);
 
 /* May len more bytes go out with inflight in flight (window only)? Half
  * the window while probe_floor is set. */

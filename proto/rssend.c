@@ -512,7 +512,7 @@ static void on_rto(struct rstream *s, uint64_t now_us)
 			g->flags |= SEG_STALLED;
 		}
 	}
-	rscc_on_rto(&s->cc, before, s->snd_nxt);
+	rscc_on_rto(&s->cc, before, s->snd_nxt, s->rto_backoff > 0);
 	s->rto_backoff++;
 	if (s->stall_since_us == 0) {
 		s->stall_since_us = now_us;

@@ -187,7 +187,12 @@ static void test_rscc_rto_collapses_to_two_segments(void **state)
 	(void)state;
 	rscc_init(&c, MSS);
 	c.cwnd = 80 * MSS;
-	rscc_on_rto(&c, 60 * MSS, 100 * MSS);
+	rscc_on_rto(&c, 60 * MSS, 100 * MSS, false);
+	assert_int_equal(c.cwnd, RSCC_MIN_SEGS * MSS);
+	assert_int_equal(c.ssthresh, 30 * MSS);
+	/* It fires again (the path is out, one segment resent): ssthresh is
+	 * held, not cut from that one segment. */
+	rscc_on_rto(&c, MSS, 100 * MSS, true);
 	assert_int_equal(c.cwnd, RSCC_MIN_SEGS * MSS);
 	assert_int_equal(c.ssthresh, 30 * MSS);
 }
