@@ -31,6 +31,7 @@ fi
 if [ ! -x "$NATDISC" ]; then
 	echo "deps: unpacking turnutils_natdiscovery from coturn into build/coturn"
 	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
 	if ! (cd "$tmp" && apt-get download -qq coturn >/dev/null 2>&1); then
 		$SUDO apt-get update -qq
 		(cd "$tmp" && apt-get download -qq coturn)
