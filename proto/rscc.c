@@ -309,8 +309,14 @@ void rscc_on_rto(struct rscc *c, uint64_t inflight, uint64_t snd_nxt, bool is_re
 	}
 	c->cwnd = min_cwnd(c);
 	c->epoch_us = 0;
+	/* Losses of what was sent before belong to this event (no second
+	 * cut), but slow start grows with every ack from here, those of the
+	 * resends too (RFC 5681 §3.1): unlike a fast-recovery cut, the window
+	 * is not held until everything sent before the timeout is acked,
+	 * which after a burst loss of a large flight meant resending all of
+	 * it at two segments a round trip. */
 	c->recover_seq = snd_nxt;
-	c->cut_seq = snd_nxt;
+	c->cut_seq = 0;
 	c->rto_collapses++;
 }
 

@@ -195,6 +195,11 @@ static void test_rscc_rto_collapses_to_two_segments(void **state)
 	rscc_on_rto(&c, MSS, 100 * MSS, true);
 	assert_int_equal(c.cwnd, RSCC_MIN_SEGS * MSS);
 	assert_int_equal(c.ssthresh, 30 * MSS);
+	/* Slow start: the ack of a resend (cumulative ack still far below
+	 * what was sent before the timeout) grows the window by what it
+	 * acked. */
+	rscc_on_ack(&c, MSS, 41 * MSS, 100 * MSS, RSCC_MIN_SEGS * MSS, 10 * MS, 10 * MS, 1000000);
+	assert_int_equal(c.cwnd, (RSCC_MIN_SEGS + 1) * MSS);
 }
 
 static void test_rscc_an_unused_window_does_not_grow(void **state)

@@ -459,6 +459,49 @@ static void test_rstream_rides_out_a_long_outage_and_resumes_when_told(void **st
 	sim_fini(&m);
 }
 
+/* A reader that stopped shut the window; it reads again during an outage,
+ * so the update that opens the window is lost, and the persist probes back
+ * off (up to 12.8 s apart). When the owner hears the peer again, the
+ * sender probes the shut window at once and the transfer ends soon. */
+static void test_rstream_probes_a_shut_window_when_the_peer_is_back(void **state)
+{
+	struct sim m;
+	uint64_t back_us, probes;
+
+	(void)state;
+	sim_init(&m, 2000000, 0, 0, 20000, 0);
+	m.b.read_limit = 300000;
+	while (m.now_us < 3000000) {
+		sim_step(&m);
+	}
+	assert_int_equal(m.b.rx_done, 300000);
+	assert_int_equal(m.a.s.seg_n, 0);
+	assert_true(m.a.s.peer_right <= m.a.s.snd_nxt);
+	m.ab.loss_pct = m.ba.loss_pct = 100;
+	m.b.read_limit = UINT64_MAX;
+	while (m.now_us < 20000000) {
+		sim_step(&m);
+	}
+	/* The peer is back just after a (lost) persist probe: the next one is
+	 * seconds away. */
+	probes = m.a.s.stats.rtos;
+	while (m.a.s.stats.rtos == probes) {
+		sim_step(&m);
+	}
+	assert_true(m.a.s.rto_backoff >= 5);
+	m.ab.loss_pct = m.ba.loss_pct = 0;
+	back_us = m.now_us;
+	rstream_on_path_change(&m.a.s, m.now_us);
+	assert_true(sim_run(&m, 1000000) < 1000000);
+	check_delivery(&m);
+	fprintf(stderr,
+		"shut window: done %.3f s after the peer came back (probes %" PRIu64
+		", acks_tx b %" PRIu64 ")\n",
+		(double)(m.now_us - back_us) / 1e6, m.a.s.stats.rtos, m.b.s.stats.acks_tx);
+	assert_true(m.now_us - back_us < 2000000);
+	sim_fini(&m);
+}
+
 static void test_rstream_data_acked_after_an_outage_is_no_rtt_sample(void **state)
 {
 	struct sim m;
@@ -770,6 +813,49 @@ static uint64_t run_to_end(struct sim *m)
 	return m->now_us - 1000000;
 }
 
+/* 40 Mbit/s, 100 ms round trips (an LTE link to a relay): everything in
+ * flight, half a megabyte, is lost in a 400 ms burst (a radio fade), and
+ * the retransmission timeout declares all of it lost. Slow start from the
+ * collapsed window must regrow with the acks of those resends (RFC 5681
+ * §3.1): held at two segments until the last of them is acked, the stream
+ * crawled at two segments a round trip for half a minute. */
+static void test_rstream_regrows_in_slow_start_after_a_timeout(void **state)
+{
+	struct rstream_budget budget = {.limit = 64 << 20};
+	struct sim m;
+	uint64_t lost_in_flight, back_us, rest;
+
+	(void)state;
+	sim_init(&m, 8 << 20, 0, 0, 50000, 0);
+	let_grow(&m, &budget);
+	m.ab.rate_bpus = 5.0;
+	m.ab.queue_bytes = 250000;
+	while (m.b.rx_done < (3u << 20) && m.now_us < 20000000) {
+		sim_step(&m);
+	}
+	/* Nothing gets through until the timeout, and what was on its way
+	 * when it fired is gone too. */
+	m.ab.loss_pct = m.ba.loss_pct = 100;
+	lost_in_flight = m.a.s.snd_nxt - m.a.s.snd_una;
+	while (m.a.s.stats.rtos == 0 && m.now_us < 30000000) {
+		sim_step(&m);
+	}
+	m.ab.n = m.ba.n = 0;
+	m.ab.loss_pct = m.ba.loss_pct = 0;
+	back_us = m.now_us;
+	rest = m.a.tx_total - m.b.rx_done;
+	(void)run_to_end(&m);
+	fprintf(stderr,
+		"after a timeout with %" PRIu64 " kB in flight lost: the last %" PRIu64
+		" kB took %.2f s (%" PRIu64 " timeouts, cwnd %" PRIu64 " kB)\n",
+		lost_in_flight / 1000, rest / 1000, (double)(m.now_us - back_us) / 1e6,
+		m.a.s.stats.rtos, m.a.s.cc.cwnd / 1000);
+	assert_true(lost_in_flight > 200000);
+	/* At 5 MB/s the rest takes a second; slow start a few round trips more. */
+	assert_true(m.now_us - back_us < 3000000);
+	sim_fini(&m);
+}
+
 /* 256 KiB buffers hold a 20 ms path to 100 Mbit/s; growing, they let the
  * stream fill the 200 Mbit/s: in the same simulated path, the transfer
  * takes well under 3/4 of the time, and both buffers grew. */
@@ -910,6 +996,7 @@ int main(void)
 		cmocka_unit_test(test_rstream_gives_up_when_the_peer_is_gone),
 		cmocka_unit_test(test_rstream_rides_out_a_long_outage_and_resumes_when_told),
 		cmocka_unit_test(test_rstream_data_acked_after_an_outage_is_no_rtt_sample),
+		cmocka_unit_test(test_rstream_probes_a_shut_window_when_the_peer_is_back),
 		cmocka_unit_test(test_rstream_holes_beyond_the_range_table_are_dropped_and_counted),
 		cmocka_unit_test(test_rstream_acks_report_every_range_in_turn_when_not_all_fit),
 		cmocka_unit_test(test_rstream_resends_are_not_spurious_with_many_holes),
@@ -919,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(test_rstream_a_lost_resend_is_probed_not_left_to_the_rto),
 		cmocka_unit_test(test_rstream_an_rtt_hint_finds_a_lost_first_segment_fast),
 		cmocka_unit_test(test_rstream_buffers_grow_on_a_long_fat_path),
+		cmocka_unit_test(test_rstream_regrows_in_slow_start_after_a_timeout),
 		cmocka_unit_test(test_rstream_a_slow_reader_keeps_the_buffers_small),
 		cmocka_unit_test(test_rstream_growth_stays_within_the_budget),
 		cmocka_unit_test(test_rstream_the_rtt_floor_is_remeasured_without_our_queue),
