@@ -119,9 +119,12 @@ deps:
 .PHONY: test test-unit test-corpus test-vectors test-fuzz-short test-lab
 # `make test` and `make demo` are the README's commands: they install missing
 # packages first, then re-enter make so pkg-config sees the installed libraries.
+# Builds use every core (the tests themselves run one at a time).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test:
 	@tools/deps.sh tools/debian-packages.txt
-	$(Q)$(MAKE) --no-print-directory build-tests
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) build-tests
 	$(Q)$(MAKE) --no-print-directory test-unit test-corpus test-vectors
 	$(Q)$(MAKE) --no-print-directory test-fuzz-short
 	$(Q)$(MAKE) --no-print-directory test-lab
@@ -161,7 +164,7 @@ fuzz:
 fuzz-bins: $(FUZZ_BINS)
 
 fuzz-run:
-	$(Q)$(if $(NO_BUILD),,$(MAKE) --no-print-directory BUILD=fuzz CC=clang \
+	$(Q)$(if $(NO_BUILD),,$(MAKE) --no-print-directory -j$(JOBS) BUILD=fuzz CC=clang \
 		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-bins)
 	@tools/run_fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 

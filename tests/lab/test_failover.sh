@@ -158,7 +158,9 @@ echo "  server back: both clients registered again"
 
 # --- 4. the symmetric NAT forgets its mappings --------------------------------
 n_up=$(ups drone1 gcs1)
-stream 2500 100 "$LAB_DIR/flush.json"
+# The stream covers the flush and the relay after it (12 s); the direct path
+# comes back after the cooldown, in the stream or after it.
+stream 1200 100 "$LAB_DIR/flush.json"
 sleep 2
 lab_exec dnat conntrack -F >/dev/null 2>&1 || true
 wait_until 25 ups_gt "$n_up" ||
@@ -167,6 +169,6 @@ wait "$RX" || true
 wait "$TX" || true
 got=$(field "$LAB_DIR/flush.json" received)
 gap=$(field "$LAB_DIR/flush.json" max_gap_ms)
-echo "  conntrack flush: $got/2500 delivered, longest gap ${gap} ms, direct again"
-[ "$got" -ge 2000 ] || fail "only $got of 2500 arrived across the mapping change"
+echo "  conntrack flush: $got/1200 delivered, longest gap ${gap} ms, direct again"
+[ "$got" -ge 1000 ] || fail "only $got of 1200 arrived across the mapping change"
 lab_pass

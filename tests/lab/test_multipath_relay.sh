@@ -11,7 +11,7 @@
 #  1. The relay has both of the drone's uplinks bound (server log
 #     "endpoints=2") and forwards to each (a redundant flow); the pair stays
 #     on the relay (no direct path).
-#  2. Cut lte1 for 3 s, heal, cut lte2 for 3 s, heal: the app loses nothing
+#  2. Cut lte1 for 2 s, heal, cut lte2 for 2 s, heal: the app loses nothing
 #     and sees no duplicate, from the drone (it sends from both uplinks) and
 #     towards the silent drone (the relay sends to both uplinks).
 #  3. routes.conf makes both flows failover flows (hot reload): the
@@ -72,9 +72,9 @@ cut_each_uplink() {
 	local ifc
 	for ifc in eth0 eth1; do
 		lab_cut drone $ifc
-		sleep 3
+		sleep 2
 		lab_heal drone $ifc
-		echo "  $(lab_at) $ifc cut for 3 s, healed"
+		echo "  $(lab_at) $ifc cut for 2 s, healed"
 		sleep 3
 	done
 }

@@ -122,21 +122,28 @@ check_stun hsym "Dependent Mapping" 40030
 # coturn's turnutils_natdiscovery (RFC 5780: OTHER-ADDRESS, CHANGE-REQUEST)
 # agrees on mapping and filtering (the port-restricted NAT with -P: 1500 bytes of PADDING
 # (RFC 5780 §7.6), fragmented on the way, answered with a padded response).
-natdiscovery_says() { # HOST OPTION...: its verdict lines ("... Mapping!")
-	local host=$1
-	shift
-	lab_exec "$host" timeout 20 "$NATDISC" "$@" -p 7400 203.0.113.10 2>&1 |
-		grep -E '(Mapping|Filtering)!|error' || true
+# The four runs go in parallel (each host has its own NAT; a run waits up to
+# seconds for answers that a filtering NAT never lets through).
+natdiscovery_start() { # HOST [OPTION]: run it in the background, into HOST.natdisc
+	lab_exec "$1" timeout 20 "$NATDISC" -m -f ${2:-} -p 7400 203.0.113.10 \
+		>"$LAB_DIR/$1.natdisc" 2>&1 &
+	NATDISC_PIDS+=($!)
 }
 check_natdiscovery() { # HOST WANT_MAPPING WANT_FILTERING [OPTION]
-	local host=$1 out t0
-	t0=$(date +%s%N)
-	out=$(natdiscovery_says "$host" -m -f ${4:-})
-	echo "  turnutils_natdiscovery ${4:-}on $host: $(tr '\n' ' ' <<<"$out")" \
-		"($((($(date +%s%N) - t0) / 1000000)) ms)"
+	local host=$1 out
+	out=$(grep -E '(Mapping|Filtering)!|error' "$LAB_DIR/$host.natdisc" || true)
+	echo "  turnutils_natdiscovery ${4:-}on $host: $(tr '\n' ' ' <<<"$out")"
 	grep -q "NAT with $2 Mapping!" <<<"$out" || fail "$host: natdiscovery ${4:-}says '$out', want $2 mapping"
 	grep -q "NAT with $3 Filtering!" <<<"$out" || fail "$host: natdiscovery ${4:-}says '$out', want $3 filtering"
 }
+NATDISC_PIDS=()
+t0=$(date +%s%N)
+natdiscovery_start hfc
+natdiscovery_start hrc
+natdiscovery_start hsym
+natdiscovery_start hprc -P
+wait "${NATDISC_PIDS[@]}" || true
+echo "  turnutils_natdiscovery: four runs in $((($(date +%s%N) - t0) / 1000000)) ms"
 check_natdiscovery hfc "Endpoint Independent" "Endpoint Independent"
 check_natdiscovery hrc "Endpoint Independent" "Address Dependent"
 check_natdiscovery hsym "Address and Port Dependent" "Address and Port Dependent"

@@ -1,5 +1,7 @@
 # lab/lib.sh: helpers every lab test sources (STYLE §10). Bash only.
-#   lab_init NAME      per-run work dir, log dir, cleanup trap
+#   lab_init NAME      per-run work dir, log dir, cleanup trap (logs kept in
+#                      build/lab-logs/NAME on failure, or always with
+#                      LAB_KEEP_LOGS=1)
 #   lab_start NAME CMD...   start a process in the background, record its PID
 #   lab_stop NAME      SIGTERM one started process, wait for it, return its status
 #   wait_until SECONDS CMD...  poll CMD every 50 ms until it succeeds or time runs out
@@ -71,10 +73,10 @@ lab_cleanup() {
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_PREFIX" || true); do
 		ip netns del "$ns" 2>/dev/null || true
 	done
-	if [ "$LAB_OK" != 1 ]; then
+	if [ "$LAB_OK" != 1 ] || [ "${LAB_KEEP_LOGS:-0}" = 1 ]; then
 		mkdir -p "$LAB_LOGS"
 		cp -r "$LAB_DIR"/. "$LAB_LOGS"/ 2>/dev/null || true
-		echo "lab $LAB_TEST: FAILED; logs kept in $LAB_LOGS" >&2
+		[ "$LAB_OK" = 1 ] || echo "lab $LAB_TEST: FAILED; logs kept in $LAB_LOGS" >&2
 	fi
 	rm -rf "$LAB_DIR"
 }
