@@ -1,7 +1,7 @@
 /* srvconn: the client half of PROTOCOL.md "Client <-> server" and "Route
  * sets". Owns the server session and its one timer (STYLE §6): the timer
  * runs at the earliest of the session's deadline, the next initiation retry
- * (backoff 1, 2, 4, ... 30 s), the next PING and the loss deadline
+ * (backoff 1, 2, 4, 5, 5 ... s, with jitter), the next PING and the loss deadline
  * (3 silent keepalive intervals). REGISTER carries natwatch's NAT class and
  * goes out again when natwatch finds a new class or mapping. Frames from the
  * server go through a handler table; route sets are collected in routeintake.c and applied by
@@ -23,6 +23,7 @@
 #include "proto/session.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <string.h>
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -176,7 +177,8 @@ static void connecting_timer(struct client *cl, uint64_t now_us)
 	sc->init_tries++;
 	sc->is_cookie_retried = false;
 	send_initiation(cl, now_us);
-	sc->next_init_us = now_us + sc->backoff_us;
+	sc->next_init_us =
+		now_us + sc->backoff_us + randombytes_uniform((uint32_t)(sc->backoff_us / 4));
 	sc->backoff_us = min_u64(sc->backoff_us * 2, SRVCONN_BACKOFF_MAX_US);
 }
 

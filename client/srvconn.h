@@ -18,8 +18,15 @@ struct client;
 struct frame;
 struct session;
 
+/* Initiations while the server does not answer: 1, 2, 4 s, then every 5 s
+ * (WireGuard's REKEY_TIMEOUT), each with up to a quarter more at random so
+ * that clients that lost a restarting server together do not come back in
+ * step. A drone back from a coverage gap with a new address can reach the
+ * relay again only through a new server session (its RELAY_BIND is sealed
+ * in it): a 30 s cap kept its flows down for up to 30 s after the gap. An
+ * initiation is 148 bytes: 30 an hour with no coverage. */
 #define SRVCONN_BACKOFF_MIN_US 1000000ull
-#define SRVCONN_BACKOFF_MAX_US 30000000ull
+#define SRVCONN_BACKOFF_MAX_US 5000000ull
 #define SRVCONN_KEEPALIVE_DEFAULT_S 25
 #define SRVCONN_LOST_INTERVALS 3
 /* A PING the server leaves unanswered for this long is re-sent; after
