@@ -136,6 +136,19 @@ static void send_all(int fd, const char *p, size_t n)
 	}
 }
 
+/* A whole reply: headers, then as many body bytes as Content-Length says
+ * (no Content-Length: read until the server closes). */
+static bool is_reply_complete(const char *reply)
+{
+	const char *end = strstr(reply, "\r\n\r\n");
+	const char *cl = strcasestr(reply, "\r\nContent-Length:");
+
+	if (!end || !cl || cl > end) {
+		return false;
+	}
+	return strlen(end + 4) >= strtoul(cl + 17, NULL, 10);
+}
+
 static void *client_main(void *arg)
 {
 	struct fixture *fx = arg;
@@ -150,6 +163,10 @@ static void *client_main(void *arg)
 				break;
 			}
 			used += (size_t)k;
+			fx->reply[used] = '\0';
+			if (is_reply_complete(fx->reply)) {
+				break; /* not waiting for the server to close */
+			}
 		}
 		close(fd);
 	}
