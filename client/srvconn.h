@@ -24,7 +24,8 @@ struct session;
  * step. A drone back from a coverage gap with a new address can reach the
  * relay again only through a new server session (its RELAY_BIND is sealed
  * in it): a 30 s cap kept its flows down for up to 30 s after the gap. An
- * initiation is 148 bytes: 30 an hour with no coverage. */
+ * initiation is 145 bytes (WIRE_INIT_LEN): about 100 kB an hour with no
+ * coverage. */
 #define SRVCONN_BACKOFF_MIN_US 1000000ull
 #define SRVCONN_BACKOFF_MAX_US 5000000ull
 #define SRVCONN_KEEPALIVE_DEFAULT_S 25
