@@ -81,7 +81,7 @@ static void wio_cb(struct ev_loop *loop, ev_io *w, int revents);
 struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t id, int fd)
 {
 	struct direct_report path;
-	struct tcpconn *c;
+	struct tcpconn *c, **pp = &set->conns;
 
 	if (set->n_conns >= FLOW_TCP_CONNS_MAX) {
 		set->stats.refused_full++;
@@ -106,8 +106,15 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 	c->fd = fd;
 	ev_io_init(&c->rio, rio_cb, fd, EV_READ);
 	ev_io_init(&c->wio, wio_cb, fd, EV_WRITE);
-	c->next = set->conns;
-	set->conns = c;
+	/* At the end: passes visit connections in the order they opened, so
+	 * the sink connects to its target in the order the source accepted
+	 * (iperf3 --bidir, for one, tells its data connections apart by that
+	 * order; newest first, it could cross them and stall both). At most
+	 * FLOW_TCP_CONNS_MAX to walk, once per connection. */
+	while (*pp) {
+		pp = &(*pp)->next;
+	}
+	*pp = c;
 	set->n_conns++;
 	set->stats.opened++;
 	return c;

@@ -13,10 +13,11 @@
 #   dead 2224  nothing listens on drone1: the connection must close within 2 s
 #   slow 2225  a sink that reads 4 MB/s: the writer is slowed down to it
 #              (back-pressure) and the clients' memory stays bounded
+#   order 2226 a sink that records the order of its connections
 # Phase 1, the relay (routes.conf punch = false): a copy at 0 % and at 3 %
 #   loss (nftables on dnat's wan link, both ways), byte-identical by checksum
 #   and byte count; the reply comes after the client's half-close. 50
-#   concurrent connections each echo 1 MB. The dead target.
+#   concurrent connections each echo 1 MB. The dead target. Connection order.
 # Phase 2, a direct path (both NATs port-restricted: punching succeeds):
 #   copies at 0 % and 3 % loss, then a copy during which dnat blocks gcs1's
 #   public address (the direct path): the pair falls back to the relay and
@@ -52,7 +53,8 @@ flows: (
   { name = "copy"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; },
   { name = "echo"; proto = "tcp"; port = 2223; from = ["gcs1"]; to = ["drone1"]; },
   { name = "dead"; proto = "tcp"; port = 2224; from = ["gcs1"]; to = ["drone1"]; },
-  { name = "slow"; proto = "tcp"; port = 2225; from = ["gcs1"]; to = ["drone1"]; }
+  { name = "slow"; proto = "tcp"; port = 2225; from = ["gcs1"]; to = ["drone1"]; },
+  { name = "order"; proto = "tcp"; port = 2226; from = ["gcs1"]; to = ["drone1"]; }
 );
 CONF
 }
@@ -118,7 +120,7 @@ src, dst = (json.load(open(f)) for f in sys.argv[1:3])
 n = int(sys.argv[3])
 # `wormhole-client status` lists the TCP flows too, with the same counters.
 st = {f["name"]: f for f in json.load(open(sys.argv[4]))["flows"]}
-assert set(st) == {"copy", "echo", "dead", "slow"}, st
+assert set(st) == {"copy", "echo", "dead", "slow", "order"}, st
 c = st["copy"]
 assert c["proto"] == "tcp" and c["port"] == 2222 and c["saturated"] is None, c
 assert c["tx_bytes"] == src["tx_bytes"] and c["rx_bytes"] == src["rx_bytes"], (c, src)
@@ -143,6 +145,50 @@ lab_exec gcs1 "$TE" connect --to 127.1.0.1:2224 --within-ms 2000 >"$LAB_DIR/dead
 echo "  dead target: the connection was closed after $(field "$LAB_DIR/dead.json" ms) ms (limit 2000)"
 grep -q "flow dead: stream .*connect 127.0.0.1:2224" "$LAB_DIR/client-drone1-r.log" ||
 	fail "drone1 did not log the refused target"
+# Connections reach the target in the order the source accepted them (apps
+# such as iperf3 --bidir tell theirs apart by it), also when the sink's client
+# takes their first frames in one batch: it is stopped (a busy moment) while
+# gcs1 opens 8 connections, 20 ms apart, each sending its number.
+lab_start_in drone1 ordersink python3 -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 2226))
+s.listen(16)
+seen, conns = [], []
+for _ in range(8):
+    c, _ = s.accept()
+    c.settimeout(10)
+    b = b""
+    while not b.endswith(b"\n"):
+        d = c.recv(16)
+        if not d:
+            break
+        b += d
+    seen.append(b.decode().strip())
+    conns.append(c)
+print("accepted:" + ",".join(seen), flush=True)'
+wait_until 3 lab_tcp_listening drone1 127.0.0.1:2226 || fail "the order sink did not start"
+kill -STOP "${LAB_PIDS[client-drone1-r]}"
+lab_exec gcs1 python3 -c '
+import socket, time
+cs = []
+for i in range(8):
+    c = socket.create_connection(("127.1.0.1", 2226))
+    c.sendall(b"%d\n" % i)
+    cs.append(c)
+    time.sleep(0.02)
+time.sleep(3)' &
+ORDER_SRC=$!
+sleep 0.5
+kill -CONT "${LAB_PIDS[client-drone1-r]}"
+wait_until 10 grep -q "^accepted:" "$LAB_DIR/ordersink.log" ||
+	fail "the order sink did not get its 8 connections: $(cat "$LAB_DIR/ordersink.log")"
+wait "$ORDER_SRC" || true
+order=$(sed -n 's/^accepted://p' "$LAB_DIR/ordersink.log")
+echo "  connection order at the target: $order"
+[ "$order" = "0,1,2,3,4,5,6,7" ] || fail "the target accepted the connections in another order: $order"
+
 # Back-pressure: 24 MB into a 4 MB/s reader. Without it the writer would be
 # done at once; with it, it waits for all but the buffers (the stream's
 # 256 KiB each way plus the local sockets' kernel buffers).

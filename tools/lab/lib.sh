@@ -222,6 +222,11 @@ lab_udp_bound() {
 	[ -n "$(lab_exec "$1" ss -Hlun src "$2")" ]
 }
 
+# lab_tcp_listening NODE IP:PORT: a TCP socket listens on IP:PORT in NODE.
+lab_tcp_listening() {
+	[ -n "$(lab_exec "$1" ss -Hltn src "$2")" ]
+}
+
 lab_flow_up() {
 	local from=$1 to=$2 port=$3 rx
 	lab_exec "$to" "$LAB_BF" --bind "127.0.0.1:$port" --expect 1 --timeout 400 --linger 0 \
