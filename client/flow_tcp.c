@@ -161,6 +161,31 @@ static void reap(struct flow_tcp_set *set)
 	}
 }
 
+/* A finished stream lingers FLOW_TCP_LINGER_US (it acks a resent FIN) and
+ * counts toward FLOW_TCP_CONNS_MAX meanwhile. At the limit, a new connection
+ * ends the one that finished first instead of being refused: short
+ * connections in a row (an HTTP client polling the drone) filled the limit
+ * with lingering streams, none of them open, and were refused. */
+static void make_room(struct flow_tcp_set *set)
+{
+	struct tcpconn *oldest = NULL;
+
+	if (set->n_conns < FLOW_TCP_CONNS_MAX) {
+		return;
+	}
+	for (struct tcpconn *c = set->conns; c; c = c->next) {
+		if (c->linger_until_us != 0 && !c->is_dead &&
+		    (!oldest || c->linger_until_us < oldest->linger_until_us)) {
+			oldest = c;
+		}
+	}
+	if (oldest) {
+		oldest->is_dead = true;
+		set->stats.lingers_ended++;
+		reap(set);
+	}
+}
+
 size_t flow_tcp_reports(const struct client *cl, struct flow_tcp_report *out, size_t max)
 {
 	const struct flow_tcp_set *set = cl->tcp;
@@ -273,6 +298,7 @@ static void accept_one(struct flow_tcp_flow *f, int fd)
 	struct tcpconn *c;
 	uint32_t id = f->route.flow_id;
 
+	make_room(set);
 	c = p && !p->is_refused ? tcpconn_new(set, p, new_id(set, p), fd) : NULL;
 	if (!c) {
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -455,7 +481,7 @@ void flow_tcp_free_all(struct client *cl)
 	}
 	log_debug("tcp flows: accepted=%llu opened=%llu refused_full=%llu connect_failed=%llu "
 		  "resets_rx=%llu resets_tx=%llu closed=%llu unknown_stream=%llu bad_header=%llu "
-		  "tx_budget_waits=%llu max_pass_gap_us=%llu peer_restarts=%llu",
+		  "tx_budget_waits=%llu max_pass_gap_us=%llu peer_restarts=%llu lingers_ended=%llu",
 		  (unsigned long long)set->stats.accepted, (unsigned long long)set->stats.opened,
 		  (unsigned long long)set->stats.refused_full,
 		  (unsigned long long)set->stats.connect_failed,
@@ -465,7 +491,8 @@ void flow_tcp_free_all(struct client *cl)
 		  (unsigned long long)set->stats.bad_header,
 		  (unsigned long long)set->stats.tx_budget_waits,
 		  (unsigned long long)set->stats.max_pass_gap_us,
-		  (unsigned long long)set->stats.peer_restarts);
+		  (unsigned long long)set->stats.peer_restarts,
+		  (unsigned long long)set->stats.lingers_ended);
 	while (set->conns) {
 		struct tcpconn *c = set->conns;
 
@@ -527,6 +554,7 @@ void flow_tcp_on_stream(struct peer *p, const struct frame_stream *f, uint64_t n
 		set->stats.unknown_stream++;
 		return;
 	}
+	make_room(set);
 	c = tcpconn_new(set, p, f->stream_id, -1);
 	if (!c) {
 		send_rst(p, f->stream_id, now_us);
