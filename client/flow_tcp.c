@@ -295,11 +295,13 @@ static void accept_one(struct flow_tcp_flow *f, int fd)
 {
 	struct flow_tcp_set *set = f->set;
 	struct peer *p = sink_peer(f);
-	struct tcpconn *c;
+	struct tcpconn *c = NULL;
 	uint32_t id = f->route.flow_id;
 
-	make_room(set);
-	c = p && !p->is_refused ? tcpconn_new(set, p, new_id(set, p), fd) : NULL;
+	if (p && !p->is_refused) {
+		make_room(set);
+		c = tcpconn_new(set, p, new_id(set, p), fd);
+	}
 	if (!c) {
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
