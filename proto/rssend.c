@@ -23,7 +23,6 @@
 /* The path's RTT floor is the smallest sample of the last 10 s (RFC 8985
  * §6.2 and RFC 9002 keep a min RTT; a window lets it follow a path switch). */
 #define MIN_RTT_WINDOW_US 10000000ull
-#define CLOCK_GRANULARITY_US 1000ull /* RFC 6298 G */
 #define PERSIST_BACKOFF_MAX 6
 #define PTO_BACKOFF_MAX 6
 
@@ -78,7 +77,12 @@ static void floor_sample(struct rstream *s, uint64_t rtt, uint64_t now_us)
 	}
 }
 
-/* RFC 6298 §2.2-2.4, with the RTO floor of RSTREAM_RTO_MIN_US. */
+/* RFC 6298 §2.2-2.4, with RSTREAM_RTO_MIN_US as the floor of the variance
+ * term (as Linux's tcp_rto_min), not of the whole: RTO = SRTT + max(4 RTTVAR,
+ * 200 ms). Floored as a whole, a steady 200 ms path had an RTO of one round
+ * trip and a little: acks held back by decimation or a queue made it fire
+ * again and again (79 timeouts, 969 spurious resends and a window of two
+ * segments in a 10 MB copy at 10 Mbit/s, 200 ms, 3 % loss). */
 static void rtt_sample(struct rstream *s, uint64_t rtt, uint64_t now_us)
 {
 	uint64_t var;
@@ -96,10 +100,8 @@ static void rtt_sample(struct rstream *s, uint64_t rtt, uint64_t now_us)
 		s->srtt_us = (7 * s->srtt_us + rtt) / 8;
 	}
 	var = 4 * s->rttvar_us;
-	s->rto_us = s->srtt_us + (var > CLOCK_GRANULARITY_US ? var : CLOCK_GRANULARITY_US);
-	if (s->rto_us < RSTREAM_RTO_MIN_US) {
-		s->rto_us = RSTREAM_RTO_MIN_US;
-	} else if (s->rto_us > RSTREAM_RTO_MAX_US) {
+	s->rto_us = s->srtt_us + (var > RSTREAM_RTO_MIN_US ? var : RSTREAM_RTO_MIN_US);
+	if (s->rto_us > RSTREAM_RTO_MAX_US) {
 		s->rto_us = RSTREAM_RTO_MAX_US;
 	}
 }

@@ -4,7 +4,7 @@
 # only after RSTREAM_GIVEUP_US (120 s) without an ack (unit-tested in
 # test_rstream: a 90 s outage), and resends at once when the peer is heard
 # again instead of at its backed-off timer: after 15 s of doubling from
-# 200 ms the next timeout is ~10 s after the heal.
+# about 300 ms (SRTT + 200 ms) the next timeout is seconds after the heal.
 #
 #   srv 203.0.113.10/.11; drone1 behind dnat, gcs1 behind gnat, both
 #   symmetric: the relay alone, so the path does not change across the

@@ -856,6 +856,33 @@ static void test_rstream_regrows_in_slow_start_after_a_timeout(void **state)
 	sim_fini(&m);
 }
 
+/* A long lossy path: 10 Mbit/s, 100 ms each way, 3 % random loss both ways.
+ * RTO = SRTT + max(4 RTTVAR, 200 ms): floored as a whole at 200 ms, it was
+ * barely above the round trip, fired on every late ack and collapsed the
+ * window again and again. Losses are repaired by RACK and the probes; a
+ * timeout stays rare. */
+static void test_rstream_timeouts_stay_rare_on_a_long_lossy_path(void **state)
+{
+	struct rstream_budget budget = {.limit = 64 << 20};
+	struct sim m;
+	uint64_t took;
+
+	(void)state;
+	sim_init(&m, 4 << 20, 0, 3, 100000, 0);
+	let_grow(&m, &budget);
+	m.ab.rate_bpus = 1.25;
+	m.ab.queue_bytes = 125000;
+	took = run_to_end(&m);
+	fprintf(stderr,
+		"4 MiB at 10 Mbit/s, 200 ms, 3 %% loss: %.2f s, %" PRIu64 " timeouts, %" PRIu64
+		" spurious resends, rto %" PRIu64 " ms, srtt %" PRIu64 " ms\n",
+		(double)took / 1e6, m.a.s.stats.rtos, m.a.s.stats.spurious_segs,
+		m.a.s.rto_us / 1000, m.a.s.srtt_us / 1000);
+	assert_true(m.a.s.rto_us >= m.a.s.srtt_us + RSTREAM_RTO_MIN_US);
+	assert_true(m.a.s.stats.rtos <= 3);
+	sim_fini(&m);
+}
+
 /* 256 KiB buffers hold a 20 ms path to 100 Mbit/s; growing, they let the
  * stream fill the 200 Mbit/s: in the same simulated path, the transfer
  * takes well under 3/4 of the time, and both buffers grew. */
@@ -1007,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_rstream_an_rtt_hint_finds_a_lost_first_segment_fast),
 		cmocka_unit_test(test_rstream_buffers_grow_on_a_long_fat_path),
 		cmocka_unit_test(test_rstream_regrows_in_slow_start_after_a_timeout),
+		cmocka_unit_test(test_rstream_timeouts_stay_rare_on_a_long_lossy_path),
 		cmocka_unit_test(test_rstream_a_slow_reader_keeps_the_buffers_small),
 		cmocka_unit_test(test_rstream_growth_stays_within_the_budget),
 		cmocka_unit_test(test_rstream_the_rtt_floor_is_remeasured_without_our_queue),
