@@ -461,7 +461,7 @@ static void test_rstream_rides_out_a_long_outage_and_resumes_when_told(void **st
 
 /* A reader that stopped shut the window; it reads again during an outage,
  * so the update that opens the window is lost, and the persist probes back
- * off (up to 12.8 s apart). When the owner hears the peer again, the
+ * off (seconds apart). When the owner hears the peer again, the
  * sender probes the shut window at once and the transfer ends soon. */
 static void test_rstream_probes_a_shut_window_when_the_peer_is_back(void **state)
 {
@@ -814,8 +814,8 @@ static uint64_t run_to_end(struct sim *m)
 }
 
 /* 40 Mbit/s, 100 ms round trips (an LTE link to a relay): everything in
- * flight, half a megabyte, is lost in a 400 ms burst (a radio fade), and
- * the retransmission timeout declares all of it lost. Slow start from the
+ * flight, over a megabyte, is lost in a burst (a radio fade) that lasts
+ * until the retransmission timeout, which declares all of it lost. Slow start from the
  * collapsed window must regrow with the acks of those resends (RFC 5681
  * §3.1): held at two segments until the last of them is acked, the stream
  * crawled at two segments a round trip for half a minute. */
