@@ -48,6 +48,9 @@
  * receiver's buffer holds at least this much. */
 #define RSTREAM_INIT_WINDOW 65536u
 #define RSTREAM_RTO_INIT_US 1000000ull
+/* The floor of the RTO's variance term: RTO = SRTT + max(4 RTTVAR, this),
+ * as Linux's tcp_rto_min (rssend.c rtt_sample); before the first sample,
+ * the floor of the whole (rstream_set_rtt_hint). */
 #define RSTREAM_RTO_MIN_US 200000ull
 #define RSTREAM_RTO_MAX_US 30000000ull
 #define RSTREAM_PTO_MIN_US 5000ull
