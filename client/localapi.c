@@ -312,23 +312,14 @@ void localapi_stop(struct client *cl)
 
 #define STATUS_TIMEOUT_MS 3000
 
-int localapi_status_main(const struct client_ini *ini, int argc, char **argv)
+int localapi_status_main(const struct client_ini *ini, bool is_json)
 {
 	char where[ADDR_TEXT_MAX];
-	bool is_json = false;
 	char *body = NULL;
 	size_t len = 0;
 	int status = 0;
 	int err;
 
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") != 0) {
-			cliopt_usage_error("wormhole-client", "status: unexpected argument '%s'",
-					   argv[i]);
-			return CLIOPT_EXIT_USAGE;
-		}
-		is_json = true;
-	}
 	addr_format((const struct sockaddr *)&ini->api, where, sizeof(where));
 	err = httpget(&ini->api, "/api/v1/status", STATUS_TIMEOUT_MS, &status, &body, &len);
 	if (err != 0) {

@@ -4,6 +4,8 @@
 #ifndef WH_LOCALAPI_H
 #define WH_LOCALAPI_H
 
+#include <stdbool.h>
+
 struct client;
 struct client_ini;
 
@@ -18,7 +20,7 @@ void localapi_stop(struct client *cl);
 /* `wormhole-client status [--json]`: ask the daemon's local API on
  * ini->api and print its answer (JSON with --json). Returns the exit code:
  * 0, 1 (no daemon answers, or a bad answer), 2 (usage). */
-int localapi_status_main(const struct client_ini *ini, int argc, char **argv);
+int localapi_status_main(const struct client_ini *ini, bool is_json);
 
 /* The kind of the path to peer: "relay" (a later issue adds "direct"). */
 const char *localapi_path_kind(const struct client *cl, const char *peer);

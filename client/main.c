@@ -52,9 +52,65 @@ static void usage(FILE *out)
 
 /* A subcommand that needs client.ini: load it (a bad file is a usage
  * error, exit 2), run fn, free. */
-typedef int ini_cmd_fn(const struct client_ini *ini, int argc, char **argv);
+typedef int ini_cmd_fn(const struct client_ini *ini, bool is_json);
 
-static int with_ini(const char *path, ini_cmd_fn *fn, int argc, char **argv)
+/* The options a subcommand takes after its name: --json (natcheck and
+ * status), and as before the command -c/--config FILE, --log-level,
+ * --log-format, -h/--help. */
+struct sub_args {
+	const char *config_path;
+	bool is_json;
+	bool want_help;
+};
+
+static int parse_sub(const char *cmd, bool takes_json, int argc, char **argv, struct sub_args *a)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+			a->want_help = true;
+		} else if (takes_json && strcmp(s, "--json") == 0) {
+			a->is_json = true;
+		} else if (strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0 ||
+			   strcmp(s, "--log-level") == 0 || strcmp(s, "--log-format") == 0) {
+			if (i + 1 == argc) {
+				cliopt_usage_error(prog, "%s: option needs a value '%s'", cmd, s);
+				return -1;
+			}
+			i++;
+			if (s[1] == 'c' || s[2] == 'c') {
+				a->config_path = argv[i];
+			} else if ((strcmp(s, "--log-level") == 0
+					    ? cliopt_set_log_level(prog, argv[i])
+					    : cliopt_set_log_format(prog, argv[i])) != 0) {
+				return -1;
+			}
+		} else {
+			cliopt_usage_error(prog, "%s: unexpected argument '%s'", cmd, s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void sub_usage(const char *cmd, const char *what)
+{
+	printf("Usage: %s [-c FILE] %s%s\n"
+	       "\n"
+	       "%s\n"
+	       "\n"
+	       "Options:\n"
+	       "%s"
+	       "  -c, --config FILE  client.ini to use (default: client.ini)\n"
+	       "  --log-level LEVEL  error|warn|info|debug|trace (default: info)\n"
+	       "  --log-format FMT   text|json (default: text)\n"
+	       "  -h, --help         show this help and exit\n",
+	       prog, cmd, strcmp(cmd, "run") == 0 ? "" : " [--json]", what,
+	       strcmp(cmd, "run") == 0 ? "" : "  --json             print JSON instead of text\n");
+}
+
+static int with_ini(const char *path, ini_cmd_fn *fn, bool is_json)
 {
 	struct diag d;
 	char line[1024];
@@ -67,7 +123,7 @@ static int with_ini(const char *path, ini_cmd_fn *fn, int argc, char **argv)
 		fprintf(stderr, "%s\n", diag_format(&d, line, sizeof(line)));
 		return CLIOPT_EXIT_USAGE;
 	}
-	code = fn(ini, argc, argv);
+	code = fn(ini, is_json);
 	client_ini_free(ini);
 	return code;
 }
@@ -117,6 +173,23 @@ static int run(const char *path)
 	return CLIOPT_EXIT_OK;
 }
 
+/* The commands that take client.ini; fn NULL: run the daemon. */
+struct sub {
+	const char *name;
+	ini_cmd_fn *fn;
+	const char *what;
+};
+
+static const struct sub subs[] = {
+	{"run", NULL, "Run the client daemon (the default command)."},
+	{"natcheck", natcheck_main,
+	 "Classify this host's NAT (each uplink's, with uplinks) against the server\n"
+	 "named in client.ini, print the result and exit. Needs no running daemon."},
+	{"status", localapi_status_main,
+	 "Ask the running client daemon (its local API, client.ini's api) for its\n"
+	 "state: the server session, uplinks, peers, paths and flows."},
+};
+
 int main(int argc, char **argv)
 {
 	struct cliopt opt;
@@ -152,24 +225,26 @@ int main(int argc, char **argv)
 		return check_config(opt.config_path);
 	}
 	cmd = opt.first_arg < argc ? argv[opt.first_arg] : "run";
-	if (strcmp(cmd, "natcheck") == 0) {
-		return with_ini(opt.config_path, natcheck_main, argc - opt.first_arg - 1,
-				argv + opt.first_arg + 1);
-	}
-	if (strcmp(cmd, "status") == 0) {
-		return with_ini(opt.config_path, localapi_status_main, argc - opt.first_arg - 1,
-				argv + opt.first_arg + 1);
-	}
 	if (strcmp(cmd, "join") == 0) {
 		return joincmd_main(opt.config_path, argc - opt.first_arg, argv + opt.first_arg);
 	}
-	if (strcmp(cmd, "run") != 0) {
-		cliopt_usage_error(prog, "unknown command '%s'", cmd);
-		return CLIOPT_EXIT_USAGE;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		const struct sub *sc = &subs[i];
+		struct sub_args a = {.config_path = opt.config_path};
+
+		if (strcmp(cmd, sc->name) != 0) {
+			continue;
+		}
+		if (opt.first_arg < argc && parse_sub(cmd, sc->fn != NULL, argc - opt.first_arg - 1,
+						      argv + opt.first_arg + 1, &a) != 0) {
+			return CLIOPT_EXIT_USAGE;
+		}
+		if (a.want_help) {
+			sub_usage(cmd, sc->what);
+			return CLIOPT_EXIT_OK;
+		}
+		return sc->fn ? with_ini(a.config_path, sc->fn, a.is_json) : run(a.config_path);
 	}
-	if (opt.first_arg + 1 < argc) {
-		cliopt_usage_error(prog, "unexpected argument '%s'", argv[opt.first_arg + 1]);
-		return CLIOPT_EXIT_USAGE;
-	}
-	return run(opt.config_path);
+	cliopt_usage_error(prog, "unknown command '%s'", cmd);
+	return CLIOPT_EXIT_USAGE;
 }

@@ -126,23 +126,13 @@ int natcheck_run(const struct client_ini *ini, struct natclass_result *res, stru
 	return err;
 }
 
-int natcheck_main(const struct client_ini *ini, int argc, char **argv)
+int natcheck_main(const struct client_ini *ini, bool is_json)
 {
 	struct natclass_result res;
 	struct diag d;
 	char out[NATCLASS_TEXT_MAX > NATCLASS_JSON_MAX ? NATCLASS_TEXT_MAX : NATCLASS_JSON_MAX];
 	char line[1024];
-	bool is_json = false;
 
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
-			is_json = true;
-		} else {
-			cliopt_usage_error("wormhole-client natcheck", "unknown argument '%s'",
-					   argv[i]);
-			return CLIOPT_EXIT_USAGE;
-		}
-	}
 	diag_clear(&d);
 	if (natcheck_run(ini, &res, &d) != 0) {
 		fprintf(stderr, "wormhole-client: %s\n", diag_format(&d, line, sizeof(line)));

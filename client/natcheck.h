@@ -22,7 +22,7 @@ void natcheck_local_addrs(int fd, struct natclass_params *p);
  * negative errno with d set. */
 int natcheck_run(const struct client_ini *ini, struct natclass_result *res, struct diag *d);
 
-/* The `natcheck` command: argv after the command name. Returns an exit code. */
-int natcheck_main(const struct client_ini *ini, int argc, char **argv);
+/* The `natcheck [--json]` command on a loaded client.ini. Returns an exit code. */
+int natcheck_main(const struct client_ini *ini, bool is_json);
 
 #endif

@@ -55,4 +55,22 @@ bin/wormhole-server --bogus 2>"$LAB_DIR/err" || status=$?
 status=0
 bin/wormhole-client --log-level loud 2>"$LAB_DIR/err" || status=$?
 [ "$status" = 2 ] || fail "bad --log-level: status $status"
+
+# A command's own --help needs no client.ini (none here: the cwd has none),
+# and its options may follow it: -c names the file, a wrong one exits 2.
+for cmd in run natcheck status; do
+	bin/wormhole-client "$cmd" --help >"$LAB_DIR/out" 2>&1 || fail "$cmd --help: $(cat "$LAB_DIR/out")"
+	grep -q "^Usage: wormhole-client .*$cmd" "$LAB_DIR/out" || fail "$cmd --help: no usage"
+done
+for args in "natcheck -c $LAB_DIR/none.ini" "status --json --config $LAB_DIR/none.ini"; do
+	status=0
+	bin/wormhole-client $args 2>"$LAB_DIR/err" || status=$?
+	[ "$status" = 2 ] && grep -q "^$LAB_DIR/none.ini: cannot read" "$LAB_DIR/err" ||
+		fail "$args: status $status, $(cat "$LAB_DIR/err")"
+done
+for args in "status --bogus" "natcheck -c" "run --json" "run extra"; do
+	status=0
+	bin/wormhole-client $args 2>"$LAB_DIR/err" || status=$?
+	[ "$status" = 2 ] && [ "$(wc -l <"$LAB_DIR/err")" = 1 ] || fail "$args: status $status"
+done
 lab_pass
