@@ -50,6 +50,18 @@ int b64key_decode(const char *text, uint8_t out[B64KEY_LEN])
 	return 0;
 }
 
+bool b64key_is_low_order(const uint8_t key[B64KEY_LEN])
+{
+	/* Any clamped scalar is a multiple of the cofactor 8, so a low-order
+	 * point gives the all-zero result, which crypto_scalarmult refuses. */
+	static const uint8_t scalar[B64KEY_LEN] = {1};
+	uint8_t out[B64KEY_LEN];
+	bool bad = crypto_scalarmult(out, scalar, key) != 0;
+
+	sodium_memzero(out, sizeof(out));
+	return bad;
+}
+
 void b64key_encode(const uint8_t key[B64KEY_LEN], char out[B64KEY_TEXT_MAX])
 {
 	sodium_bin2base64(out, B64KEY_TEXT_MAX, key, B64KEY_LEN, sodium_base64_VARIANT_ORIGINAL);

@@ -18,6 +18,12 @@ struct diag;
  * Returns 0, or -EINVAL (out is then zeroed). */
 int b64key_decode(const char *text, uint8_t out[B64KEY_LEN]);
 
+/* True if key is a low-order X25519 point (all zeros, one, the points of
+ * order 2, 4 and 8 and their non-canonical spellings): a Diffie-Hellman
+ * with it gives the all-zero result whatever the private key, so it can
+ * be nobody's public key (RFC 7748 §6.1). */
+bool b64key_is_low_order(const uint8_t key[B64KEY_LEN]);
+
 /* Encode 32 bytes as 44 base64 characters + NUL. */
 void b64key_encode(const uint8_t key[B64KEY_LEN], char out[B64KEY_TEXT_MAX]);
 

@@ -233,6 +233,10 @@ int cfgread_key(const struct cfgread *cr, const config_setting_t *s, const char 
 		cfgread_fail(cr, s, "%s: not a base64 X25519 key", what);
 		return -EINVAL;
 	}
+	if (b64key_is_low_order(out)) {
+		cfgread_fail(cr, s, "%s: a low-order point, not a usable X25519 public key", what);
+		return -EINVAL;
+	}
 	return 0;
 }
 

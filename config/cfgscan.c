@@ -5,7 +5,8 @@
  *     is range-checked here against the type libconfig will give it;
  *   - @include opens files relative to the working directory (escaping the
  *     config folder) and can crash the library: refused outright;
- *   - large groups parse in quadratic time: settings and nesting are capped.
+ *   - large groups parse in quadratic time: settings and nesting are capped;
+ *   - a UTF-8 byte-order mark is a bare "syntax error": named here.
  * Strings, "#" and "//" line comments and block comments are skipped. Knows
  * nothing about routes.conf semantics. */
 #include "config/cfgscan.h"
@@ -245,6 +246,11 @@ int cfgscan_check(const char *text, size_t len, const char *file, size_t max_set
 			line += *p == '\n';
 		}
 		diag_set(d, file, line, "contains a NUL byte");
+		return -EINVAL;
+	}
+	/* libconfig says only "syntax error" for the mark some editors write. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		diag_set(d, file, 1, "starts with a UTF-8 byte-order mark (save it without one)");
 		return -EINVAL;
 	}
 	while (s.pos < s.len) {

@@ -134,6 +134,12 @@ static int set_client_key(struct ini_ctx *x, enum client_key k, const char *v)
 			     client_keys[k]);
 			return -EINVAL;
 		}
+		if (k == KEY_SERVER_KEY && b64key_is_low_order(c->server_key)) {
+			fail(x, x->scan.line,
+			     "[client]: server_key: a low-order point, not a usable X25519 public "
+			     "key");
+			return -EINVAL;
+		}
 		c->has_key = c->has_key || k == KEY_KEY;
 		return 0;
 	case KEY_KEY_FILE:
@@ -220,6 +226,11 @@ static int on_peer(struct ini_ctx *x, const char *name, const char *value)
 	snprintf(more[c->n_pins].id, sizeof(more[c->n_pins].id), "%s", name);
 	if (b64key_decode(value, more[c->n_pins].key) != 0) {
 		fail(x, x->scan.line, "[peers]: %s: not a base64 X25519 key", name);
+		return -EINVAL;
+	}
+	if (b64key_is_low_order(more[c->n_pins].key)) {
+		fail(x, x->scan.line,
+		     "[peers]: %s: a low-order point, not a usable X25519 public key", name);
 		return -EINVAL;
 	}
 	x->pin_lines[c->n_pins++] = x->scan.line;

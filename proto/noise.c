@@ -12,6 +12,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "common/b64key.h"
 #include "proto/aead.h"
 
 enum tok {
@@ -369,18 +370,6 @@ static bool writes_token(const struct noise_pattern *p, bool is_initiator, enum 
 	return false;
 }
 
-/* True if pub is a low-order point: any clamped scalar (a multiple of the
- * cofactor 8) then gives the all-zero result crypto_scalarmult rejects. */
-static bool is_low_order(const uint8_t pub[NOISE_KEY_LEN])
-{
-	static const uint8_t scalar[NOISE_KEY_LEN] = {1};
-	uint8_t out[NOISE_DH_LEN];
-	bool bad = crypto_scalarmult(out, scalar, pub) != 0;
-
-	sodium_memzero(out, sizeof(out));
-	return bad;
-}
-
 /* Check which keys were given against what the pattern needs. */
 static int check_keys(const struct parsed_name *pn, bool is_initiator,
 		      const struct noise_keypair *s, const uint8_t *rs, size_t psk_count)
@@ -400,7 +389,7 @@ static int check_keys(const struct parsed_name *pn, bool is_initiator,
 	if ((rs != NULL) != ((remote_pre & PRE_S) != 0)) {
 		return -EINVAL;
 	}
-	if (rs != NULL && is_low_order(rs)) {
+	if (rs != NULL && b64key_is_low_order(rs)) {
 		return -EINVAL;
 	}
 	return 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "common/b64key.h"
 #include "common/diag.h"
@@ -88,6 +89,37 @@ static void test_b64key_decode_rejects_malformed_keys(void **state)
 		}
 	}
 	assert_int_equal(b64key_decode(NULL, key), -EINVAL);
+}
+
+/* RFC 7748 §6.1's low-order points (as the curve25519 literature lists
+ * them: 0, 1, the two points of order 8, p-1, p, p+1) are refused; real
+ * public keys are not. */
+static void test_b64key_low_order_points_are_told_apart(void **state)
+{
+	static const char *const low[] = {
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA=",
+		"X5yVvKNQjCSx0LFVnIPvWwREXMRYHI6G2CJO3dCfEVc=",
+		"7P///////////////////////////////////////38=",
+		"7f///////////////////////////////////////38=",
+		"7v///////////////////////////////////////38=",
+	};
+	uint8_t key[32];
+	uint8_t sk[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(low) / sizeof(low[0]); i++) {
+		assert_int_equal(b64key_decode(low[i], key), 0);
+		assert_true(b64key_is_low_order(key));
+	}
+	fill_key(key);
+	assert_false(b64key_is_low_order(key));
+	for (int i = 0; i < 100; i++) {
+		randombytes_buf(sk, sizeof(sk));
+		assert_int_equal(crypto_scalarmult_base(key, sk), 0);
+		assert_false(b64key_is_low_order(key));
+	}
 }
 
 static void test_b64key_fingerprint_is_the_first_8_characters(void **state)
@@ -168,10 +200,14 @@ int main(void)
 		cmocka_unit_test(test_b64key_round_trips_every_byte_pattern),
 		cmocka_unit_test(test_b64key_decode_trims_trailing_whitespace),
 		cmocka_unit_test(test_b64key_decode_rejects_malformed_keys),
+		cmocka_unit_test(test_b64key_low_order_points_are_told_apart),
 		cmocka_unit_test(test_b64key_fingerprint_is_the_first_8_characters),
 		cmocka_unit_test(test_b64key_load_file_reads_a_key_and_reports_exposure),
 		cmocka_unit_test(test_b64key_load_file_names_the_file_on_error),
 	};
 
+	if (sodium_init() < 0) {
+		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

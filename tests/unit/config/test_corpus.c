@@ -80,6 +80,7 @@ static void read_expect(const char *path, char *want, size_t len)
 	static const char prefix[] = "# expect: ";
 	char first[400];
 	FILE *f = fopen(path, "r");
+	char *line = first;
 	char *rest;
 
 	assert_non_null(f);
@@ -88,10 +89,14 @@ static void read_expect(const char *path, char *want, size_t len)
 	}
 	fclose(f);
 	first[strcspn(first, "\n")] = '\0';
-	if (strncmp(first, prefix, sizeof(prefix) - 1) != 0) {
+	/* byte_order_mark.conf: the mark comes before the comment. */
+	if (strncmp(line, "\xef\xbb\xbf", 3) == 0) {
+		line += 3;
+	}
+	if (strncmp(line, prefix, sizeof(prefix) - 1) != 0) {
 		fail_msg("%s: first line must be \"%s...\"", path, prefix);
 	}
-	rest = first + sizeof(prefix) - 1;
+	rest = line + sizeof(prefix) - 1;
 	if (rest[0] >= '0' && rest[0] <= '9') {
 		snprintf(want, len, "%s:%s", path, rest);
 	} else {
