@@ -28,6 +28,49 @@ bool httpcheck_target(const char *uri)
 	return true;
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+		return (c | 0x20) - 'a' + 10;
+	}
+	return -1;
+}
+
+bool httpcheck_decode_path(const char *raw, char *out, size_t out_size)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; raw[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (c == '%') {
+			int hi = hex_value(raw[i + 1]);
+			int lo = hi < 0 ? -1 : hex_value(raw[i + 2]);
+
+			if (lo < 0) {
+				return false;
+			}
+			c = (unsigned char)(hi * 16 + lo);
+			if (c < 0x20 || c == 0x7f || c == '/') {
+				return false;
+			}
+			i += 2;
+		}
+		if (n + 1 >= out_size) {
+			return false;
+		}
+		out[n++] = (char)c;
+	}
+	if (out_size == 0) {
+		return false;
+	}
+	out[n] = '\0';
+	return true;
+}
+
 bool httpcheck_host(const char *host, const char (*allowed)[80], size_t n_allowed)
 {
 	if (!host) {

@@ -13,6 +13,12 @@
  * (Debian's civetweb 1.15 overflows a heap buffer on long runs of "/"). */
 bool httpcheck_target(const char *uri);
 
+/* Percent-decode the path of a target that passed httpcheck_target into
+ * out (out_size bytes). False for a malformed escape, or one that decodes
+ * to NUL, '/' or a control character: "/flows/t1%00x" would otherwise name
+ * flow "t1", and "t1%2Fx" two segments. */
+bool httpcheck_decode_path(const char *raw, char *out, size_t out_size);
+
 /* Host header against the allowed "host:port" names (exact, ASCII case
  * insensitive): the defence against DNS rebinding. NULL host is refused. */
 bool httpcheck_host(const char *host, const char (*allowed)[80], size_t n_allowed);

@@ -139,10 +139,16 @@ static int precheck(struct httpd *h, struct mg_connection *conn, const char **wh
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const char *host = mg_get_header(conn, "Host");
 	const char *te = mg_get_header(conn, "Transfer-Encoding");
+	char path[HTTPD_URI_MAX + 1];
 
 	if (!httpcheck_target(ri->request_uri) || !httpcheck_target(ri->local_uri_raw)) {
 		*why = "not found";
 		return 404;
+	}
+	if (!httpcheck_decode_path(ri->local_uri_raw, path, sizeof(path))) {
+		*why = "bad percent-encoding in the path (an escape of NUL, '/' or a control "
+		       "character, or not two hex digits)";
+		return 400;
 	}
 	if (!httpcheck_host(host, h->hosts, h->n_hosts)) {
 		*why = "Host header does not name this server";
@@ -201,7 +207,10 @@ static struct httpd_item *item_new(struct httpd *h, struct mg_connection *conn)
 	it->h = h;
 	it->refs = 2;
 	snprintf(it->rq.method, sizeof(it->rq.method), "%s", ri->request_method);
-	snprintf(it->rq.path, sizeof(it->rq.path), "%s", uri ? uri : "/");
+	/* precheck passed: the path decodes and fits. */
+	if (!httpcheck_decode_path(uri ? uri : "/", it->rq.path, sizeof(it->rq.path))) {
+		snprintf(it->rq.path, sizeof(it->rq.path), "/");
+	}
 	snprintf(it->rq.query, sizeof(it->rq.query), "%s",
 		 ri->query_string ? ri->query_string : "");
 	copy_header(conn, "Authorization", it->rq.authorization, sizeof(it->rq.authorization));
@@ -518,8 +527,10 @@ struct httpd *httpd_start(struct ev_loop *loop, const struct httpd_config *cfg, 
 		"no",
 		"max_request_size",
 		"16384",
+		/* httpd decodes the path itself (httpcheck_decode_path):
+		 * civetweb's decoding ends the path at a "%00". */
 		"decode_url",
-		"yes",
+		"no",
 		"enable_directory_listing",
 		"no",
 		"listen_backlog",

@@ -5,6 +5,7 @@
 #include "api/joinapi.h"
 
 #include "api/httpd.h"
+#include "api/jsonbody.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -39,18 +40,11 @@ static bool role_ok(const char *as)
 /* The body as a JSON object, or NULL with rq answered (400). */
 static cJSON *parse_body(struct httpd_req *rq)
 {
-	const char *end = NULL;
-	cJSON *o;
+	char why[JSONBODY_WHY_MAX];
+	cJSON *o = jsonbody_object(rq->body, rq->body_len, why);
 
-	if (rq->body_len == 0 || strlen(rq->body) != rq->body_len) {
-		(void)httpd_respond_error(rq, 400, "a JSON object body is required", NULL);
-		return NULL;
-	}
-	o = cJSON_ParseWithLengthOpts(rq->body, rq->body_len + 1, &end, true);
-	if (!cJSON_IsObject(o)) {
-		cJSON_Delete(o);
-		(void)httpd_respond_error(rq, 400, "the body must be a JSON object", NULL);
-		return NULL;
+	if (!o) {
+		(void)httpd_respond_error(rq, 400, why, NULL);
 	}
 	return o;
 }

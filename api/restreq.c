@@ -4,6 +4,7 @@
 #include "api/restreq.h"
 
 #include "api/httpd.h"
+#include "api/jsonbody.h"
 #include "common/diag.h"
 
 #include <errno.h>
@@ -38,29 +39,11 @@ void restreq_error(struct restreq *r, int status, const char *fmt, ...)
 
 cJSON *restreq_body(struct restreq *r)
 {
-	const char *end = NULL;
-	cJSON *o;
+	char why[JSONBODY_WHY_MAX];
+	cJSON *o = jsonbody_object(r->rq->body, r->rq->body_len, why);
 
-	if (r->rq->body_len == 0) {
-		restreq_error(r, 400, "a JSON body is required");
-		return NULL;
-	}
-	if (strlen(r->rq->body) != r->rq->body_len) {
-		restreq_error(r, 400, "bad JSON: NUL byte in the body");
-		return NULL;
-	}
-	/* body is NUL-terminated; cJSON wants the NUL inside the length to
-	 * insist that nothing follows the value. */
-	o = cJSON_ParseWithLengthOpts(r->rq->body, r->rq->body_len + 1, &end, true);
 	if (!o) {
-		size_t at = end && end >= r->rq->body ? (size_t)(end - r->rq->body) : 0;
-		restreq_error(r, 400, "bad JSON at byte %zu", at);
-		return NULL;
-	}
-	if (!cJSON_IsObject(o)) {
-		cJSON_Delete(o);
-		restreq_error(r, 400, "the body must be a JSON object");
-		return NULL;
+		restreq_error(r, 400, "%s", why);
 	}
 	return o;
 }

@@ -56,7 +56,7 @@ int apiops_commit(struct server *srv, const char *text, size_t len, struct diag 
 		diag_set(d, path, 0, "cannot read: %s", strerror(-err));
 		return -EIO;
 	}
-	err = server_apply_text(srv, text, len, d);
+	err = server_apply_text(srv, "api", text, len, d);
 	if (err != 0) {
 		free(old);
 		return err;
@@ -67,7 +67,7 @@ int apiops_commit(struct server *srv, const char *text, size_t len, struct diag 
 		 * what the file still says, so the two never disagree. */
 		log_error("api: cannot write %s: %s (change undone)", path, strerror(-err));
 		diag_clear(&undo);
-		(void)server_apply_text(srv, old, old_len, &undo);
+		(void)server_apply_text(srv, "api", old, old_len, &undo);
 		diag_set(d, path, 0, "cannot write: %s (change undone)", strerror(-err));
 		free(old);
 		return -EIO;

@@ -98,11 +98,18 @@ static int sessions_init(struct server *srv, struct diag *d)
 	return 0;
 }
 
+/* A refused reload is the operator's file: an error. A refused API write
+ * is its client's request, answered 400 with the same text: a warning. */
+static enum log_level refused_level(const char *who)
+{
+	return strcmp(who, "api") == 0 ? LOG_LEVEL_WARN : LOG_LEVEL_ERROR;
+}
+
 /* Diff next against the running routes and check what the parser cannot:
  * flow-id collisions and settings that need a restart. On success diff is
  * filled (the caller finishes it); on error it is already finished. */
-static int check_next(struct server *srv, const struct routes *next, struct cfgdiff *diff,
-		      struct diag *d)
+static int check_next(struct server *srv, const char *who, const struct routes *next,
+		      struct cfgdiff *diff, struct diag *d)
 {
 	char line[1024];
 	int err = cfgdiff_routes(srv->routes, next, diff);
@@ -110,29 +117,31 @@ static int check_next(struct server *srv, const struct routes *next, struct cfgd
 	if (err != 0) {
 		diag_set(d, srv->reload.path, 0, "cannot compare configurations: %s",
 			 strerror(-err));
-		log_error("reload: %s: cannot compare configurations (running configuration kept)",
+		log_error("%s: %s: cannot compare configurations (running configuration kept)", who,
 			  srv->reload.path);
 		return err;
 	}
 	if (routeset_check_ids(next, d) != 0) {
-		log_error("reload: %s (running configuration kept)",
-			  diag_format(d, line, sizeof(line)));
+		log_at(refused_level(who), "%s: %s (running configuration kept)", who,
+		       diag_format(d, line, sizeof(line)));
 		cfgdiff_fini(diff);
 		return -EINVAL;
 	}
 	if (diff->needs_restart) {
 		diag_set(d, srv->reload.path, 0, "%s changed: needs a restart; nothing applied",
 			 diff->restart_what);
-		log_error("reload: %s: %s changed: needs a restart; nothing applied (running "
-			  "configuration kept)",
-			  srv->reload.path, diff->restart_what);
+		log_at(refused_level(who),
+		       "%s: %s: %s changed: needs a restart; nothing applied (running "
+		       "configuration kept)",
+		       who, srv->reload.path, diff->restart_what);
 		cfgdiff_fini(diff);
 		return -EBUSY;
 	}
 	return 0;
 }
 
-int server_apply_text(struct server *srv, const char *text, size_t len, struct diag *d)
+int server_apply_text(struct server *srv, const char *who, const char *text, size_t len,
+		      struct diag *d)
 {
 	struct cfgdiff diff;
 	struct routes *next;
@@ -142,10 +151,10 @@ int server_apply_text(struct server *srv, const char *text, size_t len, struct d
 	next = routes_parse_text(text, len, srv->reload.path, srv->reload.dir, true, d);
 	if (!next) {
 		diag_format(d, line, sizeof(line));
-		log_error("reload: %s (running configuration kept)", line);
+		log_at(refused_level(who), "%s: %s (running configuration kept)", who, line);
 		return -EINVAL;
 	}
-	err = check_next(srv, next, &diff, d);
+	err = check_next(srv, who, next, &diff, d);
 	if (err != 0) {
 		routes_free(next);
 		return err;
@@ -157,9 +166,9 @@ int server_apply_text(struct server *srv, const char *text, size_t len, struct d
 	if (err != 0) {
 		routes_free(next);
 		diag_set(d, srv->reload.path, 0, "out of memory for the client registry");
-		log_error("reload: %s: out of memory for the client registry (running "
+		log_error("%s: %s: out of memory for the client registry (running "
 			  "configuration kept)",
-			  srv->reload.path);
+			  who, srv->reload.path);
 		return err;
 	}
 	/* Commit: nothing below can fail (a relay range running out is logged
@@ -167,14 +176,14 @@ int server_apply_text(struct server *srv, const char *text, size_t len, struct d
 	routes_free(srv->routes);
 	srv->routes = next;
 	srv->generation++;
-	log_info("reload: applied %s generation=%u: %s", srv->reload.path, srv->generation, line);
+	log_info("%s: applied %s generation=%u: %s", who, srv->reload.path, srv->generation, line);
 	apply_live(srv);
 	return 0;
 }
 
 static int reload_apply_cb(void *ctx, const char *text, size_t len, struct diag *d)
 {
-	return server_apply_text(ctx, text, len, d);
+	return server_apply_text(ctx, "reload", text, len, d);
 }
 
 static void stop_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)

@@ -40,7 +40,9 @@ void server_run(struct server *srv);
 /* Stop watchers and free everything the server owns. Safe on a half-built server. */
 void server_fini(struct server *srv);
 /* Validate text as routes.conf and, if valid, apply the difference to the
- * running configuration (the reload callback; the REST API will use it too). */
-int server_apply_text(struct server *srv, const char *text, size_t len, struct diag *d);
+ * running configuration: a reload (who "reload") or a REST API write or
+ * join ("api"), which names the logs' lines. */
+int server_apply_text(struct server *srv, const char *who, const char *text, size_t len,
+		      struct diag *d);
 
 #endif

@@ -1,5 +1,5 @@
 /* fuzz_api_body: libFuzzer target for the REST API's flow bodies. Runs the
- * production path: cJSON parse -> flowjson_merge (PATCH) -> flowjson_to_text
+ * production path: jsonbody_object -> flowjson_merge (PATCH) -> flowjson_to_text
  * -> the text spliced into a routes.conf and parsed like a save. Properties:
  * no crash or leak, and no body can smuggle settings into the file: when
  * the result parses, it has exactly the one flow and the three clients of
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/flowjson.h"
+#include "api/jsonbody.h"
 #include "common/diag.h"
 #include "config/routes.h"
 
@@ -71,17 +72,25 @@ static void check_round_trip(const struct routes_flow *f)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	cJSON *body = cJSON_ParseWithLength((const char *)data, size);
+	char *copy = malloc(size + 1);
+	char why[JSONBODY_WHY_MAX];
+	cJSON *body = NULL;
 	cJSON *base = cJSON_Parse("{\"name\":\"video\",\"proto\":\"udp\",\"port\":5600,"
 				  "\"from\":[\"drone3\"],\"to\":[\"gcs4\"]}");
 	char err[FLOWJSON_ERR_MAX];
 	char *text = NULL;
 	struct routes *r;
 
+	if (!copy) {
+		goto out;
+	}
+	memcpy(copy, data, size);
+	copy[size] = '\0';
+	body = jsonbody_object(copy, size, why);
 	if (!body || !base) {
 		goto out;
 	}
-	if (cJSON_IsObject(body)) {
+	{
 		(void)flowjson_merge(base, body);
 		if (flowjson_to_text(base, &text, err, sizeof(err)) == 0) {
 			r = parse_with(text);
@@ -104,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		routes_free(r);
 	}
 out:
+	free(copy);
 	free(text);
 	cJSON_Delete(body);
 	cJSON_Delete(base);

@@ -12,8 +12,8 @@
 # 1. create, read, update, delete a flow; add and remove a member: after each
 #    write routes.conf passes --check-config and routes.conf.bak is the
 #    previous version; a member added by the API gets traffic within 1 s.
-# 2. bad JSON, unknown member, duplicate name, wrong type: refused, file
-#    byte-identical. 3. auth, If-Match, 2 MB body, 5,000 "/" path.
+# 2. bad JSON, unknown member, duplicate name, wrong type (and a NUL in a
+#    name or path, a low-order key): refused, file byte-identical. 3. auth, If-Match, 2 MB body, 5,000 "/" path.
 # 4. a hand edit between GET and PUT is not lost. 5. /metrics parses with
 #    python3-prometheus-client. 6. 50 concurrent clients for 10 s.
 # 4b. kill -9 during a burst of writes: routes.conf is always a whole version.
@@ -167,6 +167,14 @@ expect 400 "$(api PATCH /api/v1/flows/video '{"port": 70000}')" "out of range"
 unchanged "out of range"
 expect 400 "$(api DELETE /api/v1/clients/gcs4)" "removing a client a flow uses"
 unchanged "removing a client a flow uses"
+# What cJSON and civetweb would cut short at a NUL: "video\u0000x" and
+# "video%00x" would both name flow "video".
+expect 400 "$(api POST /api/v1/flows '{"name": "video\u0000x", "proto": "udp", "port": 1, "members": ["drone3", "gcs4"]}')" "NUL in a name"
+grep -q 'u0000 in a string' "$LAB_DIR/resp" || fail "NUL in a name: $(cat "$LAB_DIR/resp")"
+expect 400 "$(api DELETE /api/v1/flows/video%00x)" "NUL in a path"
+expect 400 "$(api PUT /api/v1/clients/gcs6 '{"key": "4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA="}')" "low-order key"
+grep -q 'low-order point' "$LAB_DIR/resp" || fail "low-order key: $(cat "$LAB_DIR/resp")"
+unchanged "NUL in a name or path, low-order key"
 
 echo "  3. auth, If-Match, limits, hostile paths"
 code() { curl -s -o "$LAB_DIR/resp" -w '%{http_code}' --max-time 15 "$@" || true; }

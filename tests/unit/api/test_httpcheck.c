@@ -40,6 +40,28 @@ static void test_httpcheck_target_refuses_empty_segments_long_paths_and_controls
 	assert_false(httpcheck_target(path));
 }
 
+static void test_httpcheck_decode_path_refuses_nul_slash_and_bad_escapes(void **state)
+{
+	char out[HTTPD_URI_MAX + 1];
+
+	(void)state;
+	assert_true(httpcheck_decode_path("/api/v1/flows/%74%31", out, sizeof(out)));
+	assert_string_equal(out, "/api/v1/flows/t1");
+	assert_true(httpcheck_decode_path("/a+b%2e%2E%7e", out, sizeof(out)));
+	assert_string_equal(out, "/a+b..~");
+	assert_false(httpcheck_decode_path("/api/v1/flows/t1%00x", out, sizeof(out)));
+	assert_false(httpcheck_decode_path("/api/v1/flows/t1%2Fx", out, sizeof(out)));
+	assert_false(httpcheck_decode_path("/api/v1/flows/t1%2fx", out, sizeof(out)));
+	assert_false(httpcheck_decode_path("/x%0a", out, sizeof(out)));
+	assert_false(httpcheck_decode_path("/x%7F", out, sizeof(out)));
+	assert_false(httpcheck_decode_path("/x%", out, sizeof(out)));
+	assert_false(httpcheck_decode_path("/x%4", out, sizeof(out)));
+	assert_false(httpcheck_decode_path("/x%g1", out, sizeof(out)));
+	assert_false(httpcheck_decode_path("/abc", out, 4));
+	assert_true(httpcheck_decode_path("/abc", out, 5));
+	assert_string_equal(out, "/abc");
+}
+
 static void test_httpcheck_host_matches_only_the_listen_names(void **state)
 {
 	const char allowed[2][80] = {"127.0.0.1:7480", "localhost:7480"};
@@ -117,6 +139,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			test_httpcheck_target_refuses_empty_segments_long_paths_and_controls),
+		cmocka_unit_test(test_httpcheck_decode_path_refuses_nul_slash_and_bad_escapes),
 		cmocka_unit_test(test_httpcheck_host_matches_only_the_listen_names),
 		cmocka_unit_test(test_httpcheck_json_type_takes_parameters_only_after_the_type),
 		cmocka_unit_test(test_httpcheck_knows_loopback),
