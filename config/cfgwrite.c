@@ -74,15 +74,38 @@ static int keep_backup(const char *path)
 	return 0;
 }
 
-int cfgwrite_replace(const char *path, const char *text, size_t len)
+/* The file a symlinked path names (its links followed), so that a write
+ * replaces the file and leaves the link alone (a deploy tool's "current"
+ * link, a ConfigMap's "..data"); path itself otherwise. */
+static int resolve(const char *path, char out[PATH_MAX], const char **use)
+{
+	struct stat st;
+
+	*use = path;
+	if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) {
+		return 0;
+	}
+	if (!realpath(path, out)) {
+		return -errno;
+	}
+	*use = out;
+	return 0;
+}
+
+int cfgwrite_replace(const char *link_path, const char *text, size_t len)
 {
 	char dir[PATH_MAX];
 	char tmp[PATH_MAX];
+	char real[PATH_MAX];
+	const char *path;
 	struct stat st;
 	mode_t mode = 0600;
 	int fd;
-	int err;
+	int err = resolve(link_path, real, &path);
 
+	if (err != 0) {
+		return err;
+	}
 	if (cfgfile_dirname(path, dir, sizeof(dir)) != 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
 		return -ENAMETOOLONG;
@@ -135,15 +158,21 @@ static pid_t leftover_pid(const char *name, const char *base, const char *suffix
 	return *end == '\0' && errno == 0 && pid > 0 && pid <= INT_MAX ? (pid_t)pid : 0;
 }
 
-int cfgwrite_sweep(const char *path)
+int cfgwrite_sweep(const char *link_path)
 {
 	char dir[PATH_MAX];
 	char file[PATH_MAX];
-	const char *base = strrchr(path, '/');
+	char real[PATH_MAX];
+	const char *path;
+	const char *base;
 	struct dirent *e;
 	DIR *d;
 	int n = 0;
 
+	if (resolve(link_path, real, &path) != 0) {
+		path = link_path;
+	}
+	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	if (cfgfile_dirname(path, dir, sizeof(dir)) != 0) {
 		return -ENAMETOOLONG;

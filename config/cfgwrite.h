@@ -12,10 +12,13 @@
  * PATH.bak a hard link to the current file (the previous version; skipped
  * when path does not exist yet), rename the temporary file over path and
  * fsync the folder. The new file keeps the old one's permission bits.
+ * A path that is a symlink is followed: the file it names is replaced
+ * (its backup and temporary file beside it) and the link stays a link.
  * Returns 0 or a negative errno (path is then unchanged). */
 int cfgwrite_replace(const char *path, const char *text, size_t len);
 
-/* Remove what a writer killed mid-replace left in path's folder: PATH.tmp.PID
+/* Remove what a writer killed mid-replace left in path's folder (the
+ * folder of the file it names, for a symlink): PATH.tmp.PID
  * and PATH.bak.PID files whose process is gone (kill(PID, 0) says ESRCH).
  * Files of this process and of live ones are kept. Returns how many were
  * removed, or a negative errno when the folder cannot be read. */

@@ -2,7 +2,13 @@
  *
  * Editors save either in place (truncate + write: IN_MODIFY, IN_CLOSE_WRITE)
  * or by writing a new file and renaming it over the old one (IN_MOVED_TO,
- * a new inode). inotify on the folder sees both; ev_stat polls as a fallback.
+ * a new inode). inotify on the folder sees both. A routes.conf that is a
+ * symlink can change without an event naming it: a Kubernetes ConfigMap
+ * swaps a "..data" link beside it, a deploy tool re-points a "current"
+ * link, or the target is replaced in another folder. So while path is a
+ * link every event in the folder counts, and a stat() poll (links
+ * followed) catches what inotify cannot see. libev's ev_stat does not do
+ * this: with inotify it watches the target inode and does not poll.
  * Every event re-arms one debounce timer; when it fires, the file is read
  * once, hashed, and handed over only if its content changed. Comparing
  * content rather than size and mtime is what catches two saves within the
@@ -21,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int reload_read_file(const char *path, size_t max, char **text, size_t *len)
@@ -166,18 +173,42 @@ static void inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 			p += sizeof(ev) + ev.len;
 		}
 	}
-	if (is_ours) {
+	if (is_ours || rl->is_link) {
 		poke(rl);
 	}
 }
 
-static void stat_cb(struct ev_loop *loop, ev_stat *w, int revents)
+/* Fill id from stat(path) (all zero if it fails) and note whether path
+ * itself is a symlink. */
+static void stat_id(struct reload *rl, uint64_t id[6])
 {
-	struct reload *rl = container_of(w, struct reload, stat_watch);
+	struct stat st;
+
+	memset(id, 0, 6 * sizeof(id[0]));
+	rl->is_link = lstat(rl->path, &st) == 0 && S_ISLNK(st.st_mode);
+	if (stat(rl->path, &st) != 0) {
+		return;
+	}
+	id[0] = (uint64_t)st.st_dev;
+	id[1] = (uint64_t)st.st_ino;
+	id[2] = (uint64_t)st.st_size;
+	id[3] = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+	id[4] = (uint64_t)st.st_ctim.tv_sec * 1000000000u + (uint64_t)st.st_ctim.tv_nsec;
+	id[5] = (uint64_t)st.st_mode;
+}
+
+static void poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct reload *rl = container_of(w, struct reload, poll);
+	uint64_t id[6];
 
 	(void)loop;
 	(void)revents;
-	poke(rl);
+	stat_id(rl, id);
+	if (memcmp(id, rl->seen, sizeof(id)) != 0) {
+		memcpy(rl->seen, id, sizeof(id));
+		poke(rl);
+	}
 }
 
 int reload_init(struct reload *rl, struct ev_loop *loop, const char *path, reload_apply_fn *apply,
@@ -203,13 +234,14 @@ int reload_init(struct reload *rl, struct ev_loop *loop, const char *path, reloa
 	if (rl->inotify_fd >= 0 && inotify_add_watch(rl->inotify_fd, rl->dir,
 						     IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO |
 							     IN_CREATE | IN_ATTRIB) < 0) {
-		log_warn("reload: inotify on %s: %s (polling every %.0f s instead)", rl->dir,
+		log_warn("reload: inotify on %s: %s (polling every %.1f s instead)", rl->dir,
 			 strerror(errno), RELOAD_POLL_S);
 		close(rl->inotify_fd);
 		rl->inotify_fd = -1;
 	}
 	ev_io_init(&rl->inotify_io, inotify_cb, rl->inotify_fd, EV_READ);
-	ev_stat_init(&rl->stat_watch, stat_cb, rl->path, RELOAD_POLL_S);
+	ev_timer_init(&rl->poll, poll_cb, RELOAD_POLL_S, RELOAD_POLL_S);
+	stat_id(rl, rl->seen);
 	ev_timer_init(&rl->debounce, debounce_cb, RELOAD_DEBOUNCE_S, 0.);
 	return 0;
 }
@@ -219,13 +251,13 @@ void reload_start(struct reload *rl)
 	if (rl->inotify_fd >= 0) {
 		ev_io_start(rl->loop, &rl->inotify_io);
 	}
-	ev_stat_start(rl->loop, &rl->stat_watch);
+	ev_timer_start(rl->loop, &rl->poll);
 }
 
 void reload_stop(struct reload *rl)
 {
 	ev_io_stop(rl->loop, &rl->inotify_io);
-	ev_stat_stop(rl->loop, &rl->stat_watch);
+	ev_timer_stop(rl->loop, &rl->poll);
 	ev_timer_stop(rl->loop, &rl->debounce);
 }
 

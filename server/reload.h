@@ -22,8 +22,9 @@ typedef int reload_apply_fn(void *ctx, const char *text, size_t len, struct diag
  * write in several steps (truncate, write, rename); reading after a short
  * pause sees the final content, and any later event re-arms the timer. */
 #define RELOAD_DEBOUNCE_S 0.1
-/* ev_stat poll interval: the fallback where inotify is missing or misses. */
-#define RELOAD_POLL_S 1.0
+/* stat() poll interval: the fallback where inotify is missing or misses
+ * (a symlinked routes.conf whose target is replaced elsewhere). */
+#define RELOAD_POLL_S 0.5
 /* Largest file read; the parser reports files over its own cap. */
 #define RELOAD_READ_MAX (2u << 20)
 
@@ -43,8 +44,12 @@ struct reload {
 	char base[NAME_MAX + 1];
 	int inotify_fd;
 	ev_io inotify_io;
-	ev_stat stat_watch;
+	ev_timer poll;
 	ev_timer debounce;
+	/* What stat() said of path (symlinks followed) at the last poll:
+	 * device, inode, size, mtime and ctime; all zero while it is missing. */
+	uint64_t seen[6];
+	bool is_link;	       /* path itself is a symlink: any change in dir may swap it */
 	uint8_t last_hash[32]; /* content of the last version handed to apply */
 	bool has_hash;
 	reload_apply_fn *apply;

@@ -10,8 +10,9 @@
 # Saves routes.conf in place, by rename (as vim and sed -i do) and with an
 # invalid edit; the first two must be applied within 1 s and the third
 # refused while the running configuration stays. Rapid same-size saves must
-# end in the last content, and SIGHUP must reload. Evidence is the server's
-# own log lines.
+# end in the last content, and SIGHUP must reload. A symlinked routes.conf
+# (a ConfigMap's links swapped, the file behind them replaced) reloads
+# within 1 s too. Evidence is the server's own log lines.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 lab_init reload
@@ -107,4 +108,30 @@ echo "  rapid same-size saves: the last one is running"
 # 5. SIGTERM stops the server cleanly.
 lab_stop server || fail "server exited with status $?"
 grep -q "server: stopped" "$LOG" || fail "no clean stop"
+
+# 6. A symlinked routes.conf, laid out as a Kubernetes ConfigMap volume:
+# routes.conf -> ..data/routes.conf, ..data -> ..v1. An update makes ..v2
+# and renames a new ..data link over the old one: no event names
+# routes.conf. Then the file behind the links is replaced by a rename in
+# its own folder, which inotify on routes.conf's folder does not see.
+CM=$LAB_DIR/cm
+mkdir -p "$CM/..v1"
+cp "$LAB_DIR/server.key" "$CM/server.key"
+write_conf 5700 | sed 's/17400/17410/' >"$CM/..v1/routes.conf"
+ln -s ..v1 "$CM/..data"
+ln -s ..data/routes.conf "$CM/routes.conf"
+lab_start cmserver "$LAB_BIN/wormhole-server" -c "$CM/routes.conf" --log-level debug
+LOG=$LAB_DIR/cmserver.log
+wait_until 5 grep -q "server: running" "$LOG" || fail "server on a symlinked routes.conf did not start"
+mkdir "$CM/..v2"
+write_conf 5701 | sed 's/17400/17410/' >"$CM/..v2/routes.conf"
+ln -s ..v2 "$CM/..tmp"
+t0=$(date +%s%N)
+mv -T "$CM/..tmp" "$CM/..data"
+saved_within 1 2 "flows ~video" "$t0"
+write_conf 5702 | sed 's/17400/17410/' >"$CM/..v2/routes.conf.new"
+t0=$(date +%s%N)
+mv "$CM/..v2/routes.conf.new" "$CM/..v2/routes.conf"
+saved_within 1 3 "flows ~video" "$t0"
+lab_stop cmserver || fail "server on a symlinked routes.conf exited with status $?"
 lab_pass

@@ -97,6 +97,47 @@ static void test_cfgwrite_replaces_and_keeps_the_previous_file_as_backup(void **
 	rmdir(d.path);
 }
 
+/* routes.conf -> ..data/routes.conf, ..data -> v1 (a ConfigMap's layout):
+ * a write replaces v1/routes.conf and keeps both links links; the backup
+ * is the previous file, not a link that would follow the new one. */
+static void test_cfgwrite_follows_a_symlinked_file(void **state)
+{
+	struct dir d;
+	char p[160], q[160];
+	char buf[64];
+	struct stat st;
+
+	(void)state;
+	dir_make(&d);
+	snprintf(p, sizeof(p), "%s/v1", d.path);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/v1/routes.conf", d.path);
+	assert_int_equal(cfgwrite_replace(p, "one\n", 4), 0);
+	snprintf(p, sizeof(p), "%s/..data", d.path);
+	assert_int_equal(symlink("v1", p), 0);
+	assert_int_equal(symlink("..data/routes.conf", d.conf), 0);
+	assert_int_equal(cfgwrite_replace(d.conf, "two\n", 4), 0);
+	assert_int_equal(lstat(d.conf, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	slurp(d.conf, buf, sizeof(buf));
+	assert_string_equal(buf, "two\n");
+	snprintf(q, sizeof(q), "%s/v1/routes.conf.bak", d.path);
+	assert_int_equal(lstat(q, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	slurp(q, buf, sizeof(buf));
+	assert_string_equal(buf, "one\n");
+	assert_false(exists(&d, "routes.conf.bak"));
+	assert_int_equal(cfgwrite_sweep(d.conf), 0);
+	unlink(q);
+	snprintf(q, sizeof(q), "%s/v1/routes.conf", d.path);
+	unlink(q);
+	unlink(p);
+	unlink(d.conf);
+	snprintf(q, sizeof(q), "%s/v1", d.path);
+	assert_int_equal(rmdir(q), 0);
+	assert_int_equal(rmdir(d.path), 0);
+}
+
 static void test_cfgwrite_sweep_removes_what_a_killed_writer_left(void **state)
 {
 	struct dir d;
@@ -143,6 +184,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cfgwrite_replaces_and_keeps_the_previous_file_as_backup),
+		cmocka_unit_test(test_cfgwrite_follows_a_symlinked_file),
 		cmocka_unit_test(test_cfgwrite_sweep_removes_what_a_killed_writer_left),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
