@@ -68,6 +68,7 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	} while (cl->boot_id == 0);
 	stamp_init(&cl->stamp);
 	srvconn_init(&cl->srv);
+	netwatch_init(&cl->nw);
 	joinwait_init(&cl->jw);
 	flowstats_init(&cl->fs);
 	ev_signal_init(&cl->sigint_watch, stop_signal_cb, SIGINT);
@@ -102,6 +103,7 @@ void client_run(struct client *cl)
 		log_error("client %s: out of memory for the server session", cl->ini->id);
 		return;
 	}
+	netwatch_start(cl);
 	localapi_start(cl);
 	flowstats_start(cl);
 	log_info("client %s: running", cl->ini->id);
@@ -142,6 +144,7 @@ void client_fini(struct client *cl)
 	flow_tcp_free_all(cl);
 	flow_udp_free_all(cl);
 	peer_free_all(cl);
+	netwatch_fini(cl);
 	uplink_fini_all(cl);
 	srvconn_fini(cl);
 	mainsock_fini(&cl->ms);

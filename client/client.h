@@ -12,6 +12,7 @@
 #include "client/joinwait.h"
 #include "client/mainsock.h"
 #include "client/natwatch.h"
+#include "client/netwatch.h"
 #include "client/routeintake.h"
 #include "client/srvconn.h"
 #include "client/stamp.h"
@@ -43,6 +44,7 @@ struct client {
 	struct udpio_rx rx; /* owns: receive buffers shared by every socket */
 	struct mainsock ms;
 	struct srvconn srv;
+	struct netwatch nw;		    /* address, link and route changes */
 	struct joinwait jw;		    /* FLOW_JOIN requests from the local API */
 	struct uplink up[WIRE_UPLINKS_MAX]; /* up[0]: the main socket's */
 	size_t n_up;

@@ -241,6 +241,21 @@ void srvconn_ping_now(struct client *cl, uint64_t now_us)
 	rearm(cl, now_us, false);
 }
 
+void srvconn_on_network_change(struct client *cl, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+
+	if (sc->is_up) {
+		srvconn_ping_now(cl, now_us);
+		return;
+	}
+	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
+	if (sc->next_init_us > now_us) {
+		sc->next_init_us = now_us;
+		rearm(cl, now_us, false);
+	}
+}
+
 void srvconn_suspect(struct client *cl, uint64_t now_us)
 {
 	struct srvconn *sc = &cl->srv;

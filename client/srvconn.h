@@ -91,6 +91,10 @@ void srvconn_on_ctl_down(struct client *cl, uint64_t now_us);
 /* Send a PING now (unless one is out): the server sees our current
  * address at once, and we learn soon whether it is still there. */
 void srvconn_ping_now(struct client *cl, uint64_t now_us);
+/* The host's addresses or routes changed (netwatch): with no session,
+ * initiate now and restart the backoff (the network may have just come
+ * up); with one, PING now (our address may have changed). */
+void srvconn_on_network_change(struct client *cl, uint64_t now_us);
 /* The relay went silent (direct.c): the server may have restarted, losing
  * our session and relay bindings, which the next keepalive would notice up
  * to keepalive_s later. Probe it now, SRVCONN_SUSPECT_PROBE_US apart, until
