@@ -62,10 +62,7 @@ done
 [ -n "$LOSSES" ] || fail "BENCH_TCP_LOSSES: empty"
 
 lab_keys server drone1 gcs1
-cat >"$LAB_DIR/routes.conf" <<CONF
-server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; keepalive_s = 5; };
-clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gcs1)"; }; };
+lab_routes 'keepalive_s = 5;' drone1 gcs1 >"$LAB_DIR/routes.conf" <<CONF
 flows: ( { name = "copy"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; } );
 CONF
 lab_two_sites

@@ -32,10 +32,7 @@ lab_keys server drone1 gcs1
 
 # write_conf SEED LIVE_IMPAIR: routes.conf, saved by rename like an editor.
 write_conf() {
-	cat >"$LAB_DIR/routes.conf.new" <<CONF
-server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; keepalive_s = 10; };
-clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gcs1)"; }; };
+	lab_routes 'keepalive_s = 10;' drone1 gcs1 >"$LAB_DIR/routes.conf.new" <<CONF
 flows: (
   { name = "lossy"; proto = "udp"; port = 6000; from = ["drone1"]; to = ["gcs1"];
     impair = { loss = 0.1; seed = $1; }; },

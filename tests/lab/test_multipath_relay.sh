@@ -28,10 +28,7 @@ lab_init multipath_relay
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
 
 lab_keys server drone gcs
-cat >"$LAB_DIR/routes.conf" <<CONF
-server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; keepalive_s = 5; };
-clients: { drone = { key = "$(lab_pub drone)"; }; gcs = { key = "$(lab_pub gcs)"; }; };
+lab_routes 'keepalive_s = 5;' drone gcs >"$LAB_DIR/routes.conf" <<CONF
 flows: (
   { name = "red"; proto = "udp"; port = 14550; from = ["drone"]; to = ["gcs"];
     multipath = "redundant"; },

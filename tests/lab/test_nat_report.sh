@@ -31,10 +31,7 @@ BF=${BENCH_FLOW:-$LAB_ROOT/build/release/tools/bench_flow}
 [ -x "$BF" ] || fail "$BF missing (make build-tests builds it)"
 
 lab_keys server drone1 gcs1
-cat >"$LAB_DIR/routes.conf" <<CONF
-server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; keepalive_s = 2; };
-clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gcs1)"; }; };
+lab_routes 'keepalive_s = 2;' drone1 gcs1 >"$LAB_DIR/routes.conf" <<CONF
 flows: (
   { name = "mavlink"; proto = "udp"; port = 14550; members = ["drone1", "gcs1"]; }
 );

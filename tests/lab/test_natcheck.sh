@@ -34,10 +34,7 @@ NATDISC=$LAB_ROOT/build/coturn/usr/bin/turnutils_natdiscovery
 KG=$LAB_BIN/wormhole-keygen
 "$KG" genkey -o "$LAB_DIR/server.key"
 SPUB=$("$KG" pubkey <"$LAB_DIR/server.key")
-cat >"$LAB_DIR/routes.conf" <<CONF
-server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; };
-clients: { };
+lab_routes '' >"$LAB_DIR/routes.conf" <<CONF
 flows: ( );
 CONF
 

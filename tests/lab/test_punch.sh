@@ -83,16 +83,11 @@ if [[ " ${CLIENTS[*]} " == *" prl "* ]]; then
 	flows+="  { name = \"p_pra_prl\"; proto = \"udp\"; port = $port; members = [\"pra\", \"prl\"]; },"$'\n'
 fi
 {
-	echo 'server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;'
-	echo '          key_file = "server.key"; keepalive_s = 10; };'
-	echo -n 'clients: {'
-	for c in "${CLIENTS[@]}"; do echo -n " $c = { key = \"$(pub "$c")\"; };"; done
-	echo ' };'
 	echo 'flows: ('
 	echo -n "${flows%,$'\n'}"
 	echo
 	echo ');'
-} >"$LAB_DIR/routes.conf"
+} | lab_routes 'keepalive_s = 10;' "${CLIENTS[@]}" >"$LAB_DIR/routes.conf"
 
 lab_start_in srv server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
 wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"

@@ -35,11 +35,7 @@ lab_keys server drone1 gcs1 gcs2
 # write_conf [EXTRA_MAVLINK_MEMBER]
 write_conf() {
 	local extra=${1:+, \"$1\"}
-	cat <<CONF
-server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; keepalive_s = 10; punch = false; };
-clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gcs1)"; };
-           gcs2 = { key = "$(lab_pub gcs2)"; }; };
+	lab_routes 'keepalive_s = 10; punch = false;' drone1 gcs1 gcs2 <<CONF
 flows: (
   { name = "mavlink"; proto = "udp"; port = 14550; members = ["drone1", "gcs1"$extra]; },
   { name = "video"; proto = "udp"; port = 5600; from = ["drone1"]; to = ["gcs1", "gcs2"]; },

@@ -29,10 +29,7 @@ lab_init relay_recovery
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
 
 lab_keys server drone1 gcs1
-cat >"$LAB_DIR/routes.conf" <<CONF
-server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; };
-clients: { drone1 = { key = "$(lab_pub drone1)"; }; gcs1 = { key = "$(lab_pub gcs1)"; }; };
+lab_routes '' drone1 gcs1 >"$LAB_DIR/routes.conf" <<CONF
 flows: ( { name = "down"; proto = "udp"; port = 14560; from = ["gcs1"]; to = ["drone1"]; } );
 CONF
 lab_two_sites symmetric symmetric

@@ -23,11 +23,8 @@ lab_init uplink_ctl
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
 
 lab_keys server drone gcs
-cat >"$LAB_DIR/routes.conf" <<CONF
-server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;
-          key_file = "server.key"; keepalive_s = 5;
-          api = { listen = "127.0.0.1:7480"; tokens = ["uplink-ctl-test-token-0123"]; }; };
-clients: { drone = { key = "$(lab_pub drone)"; }; gcs = { key = "$(lab_pub gcs)"; }; };
+lab_routes 'keepalive_s = 5;
+          api = { listen = "127.0.0.1:7480"; tokens = ["uplink-ctl-test-token-0123"]; };' drone gcs >"$LAB_DIR/routes.conf" <<CONF
 flows: (
   { name = "red"; proto = "udp"; port = 14550; from = ["drone"]; to = ["gcs"];
     multipath = "redundant"; }

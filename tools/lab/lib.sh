@@ -201,6 +201,23 @@ ${3:-}
 INI
 }
 
+# lab_routes SERVER_EXTRA CLIENT...: print a routes.conf for the lab server
+# (lab_server srv 203.0.113.10 203.0.113.11: ports 7400 and 7401, key
+# server.key) with SERVER_EXTRA added to its group and each CLIENT with its
+# key (lab_keys), then stdin: the flows group.
+lab_routes() {
+	local extra=$1 c
+	shift
+	echo 'server: { listen = ["203.0.113.10:7400", "203.0.113.11:7400"]; alt_port = 7401;'
+	echo "          key_file = \"server.key\";${extra:+ $extra} };"
+	echo -n 'clients: {'
+	for c in "$@"; do
+		echo -n " $c = { key = \"$(lab_pub "$c")\"; };"
+	done
+	echo ' };'
+	cat
+}
+
 lab_wh_server() {
 	local name=server${2:+-$2}
 	lab_start_in "$1" "$name" "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" \
