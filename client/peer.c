@@ -405,6 +405,21 @@ void peer_on_bind_ack(struct client *cl, const struct frame_relay_bind *b, uint6
 
 /* ---- packets from the relay ---- */
 
+/* Something authenticated came from the peer. After PEER_RETURN_US of
+ * silence that is a return (streams resend what timed out meanwhile at
+ * once), whatever came first: a handshake response (our initiation, retried
+ * across an outage, is often the first thing through) as much as a
+ * transport packet. */
+static void heard(struct peer *p, uint64_t now_us)
+{
+	if (p->last_rx_us && now_us - p->last_rx_us >= PEER_RETURN_US) {
+		p->returns++;
+		log_debug("peer %s: heard again after %llu ms", p->def.peer.text,
+			  (unsigned long long)((now_us - p->last_rx_us) / 1000));
+	}
+	p->last_rx_us = now_us;
+}
+
 void peer_on_initiation(struct client *cl, int fd, const uint8_t *buf, size_t len,
 			const struct sockaddr_storage *from, uint64_t now_us)
 {
@@ -452,7 +467,7 @@ void peer_on_response(struct peer *p, const uint8_t *buf, size_t len, uint64_t n
 		p->stats.drops[PEER_DROP_HANDSHAKE]++;
 		return;
 	}
-	p->last_rx_us = now_us;
+	heard(p, now_us);
 	note_state(p, now_us);
 	rearm(p, now_us, false);
 }
@@ -483,10 +498,7 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 	}
 	p->stats.rx_packets++;
 	p->stats.rx_bytes += len;
-	if (p->last_rx_us && now_us - p->last_rx_us >= PEER_RETURN_US) {
-		p->returns++;
-	}
-	p->last_rx_us = now_us;
+	heard(p, now_us);
 	direct_note_rx(p, fd, from);
 	if (!p->is_up) {
 		note_state(p, now_us);

@@ -384,6 +384,9 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 		 * not at its backed-off timer (up to RSTREAM_RTO_MAX_US away). */
 		c->returns = c->peer->returns;
 		if (c->rs.stall_since_us != 0 || c->rs.rto_backoff > 0) {
+			log_debug("stream %u with %s: the peer is back, resending (rto backoff %u)",
+				  (unsigned)c->rs.id, c->peer->def.peer.text,
+				  (unsigned)c->rs.rto_backoff);
 			rstream_on_path_change(&c->rs, now_us);
 		}
 	}

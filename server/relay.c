@@ -168,7 +168,13 @@ static void handle(struct relay *rl, struct relay_side *s, const uint8_t *buf, s
 	struct relay_endpoint *ep = endpoint_of(s, from);
 
 	if (!ep) {
+		char text[ADDR_TEXT_MAX];
+
 		rl->stats.drop_unbound_src++;
+		log_ratelimited(
+			&rl->log_bucket, now_us, LOG_LEVEL_DEBUG,
+			"relay port %u (%s): dropped a datagram from %s, not a bound address",
+			(unsigned)s->port, s->id, addr_format(from, text, sizeof(text)));
 		return;
 	}
 	ep->last_rx_us = now_us;
