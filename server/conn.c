@@ -247,9 +247,24 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 	bool woke = relay_wake(cn->relay, c->id, now_us);
 
 	if (f->u.reg.boot_id != c->boot_id) {
-		if (c->boot_id != 0) {
+		/* A restart never brings an older process back: one that comes
+		 * back is a second machine with the same id and key, and the
+		 * two keep replacing each other's session and paths. */
+		if (c->boot_id != 0 && f->u.reg.boot_id == c->prev_boot_id) {
+			if (c->twin_warned_us == 0 ||
+			    now_us - c->twin_warned_us >= CONN_TWIN_WARN_US) {
+				c->twin_warned_us = now_us;
+				log_warn("client %s: two processes take turns with this identity "
+					 "(from %s and another address): give each machine its own "
+					 "id and key",
+					 c->id,
+					 addr_format((const struct sockaddr *)&c->addr, text,
+						     sizeof(text)));
+			}
+		} else if (c->boot_id != 0) {
 			log_info("client %s: restarted (another process)", c->id);
 		}
+		c->prev_boot_id = c->boot_id;
 		c->boot_id = f->u.reg.boot_id;
 		woke = true;
 	}

@@ -31,6 +31,8 @@ struct diag;
 #define CONN_LOAD_INITS_PER_S 64
 /* Route sets are resent this often until acked. */
 #define CONN_SET_RESEND_US (1000000ull)
+/* Two processes with one identity: warned about at most this often. */
+#define CONN_TWIN_WARN_US (60 * 1000000ull)
 /* A client is offline after this many silent keepalive intervals. */
 #define CONN_OFFLINE_INTERVALS 3
 

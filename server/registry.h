@@ -66,6 +66,10 @@ enum registry_uplink_change {
 struct registry_client {
 	char id[ROUTES_NAME_SIZE];
 	uint64_t boot_id; /* its process's, from its REGISTER (0: none sent) */
+	/* The boot id before it, and when we last warned that the two take
+	 * turns (two machines configured with one identity). */
+	uint64_t prev_boot_id;
+	uint64_t twin_warned_us;
 	uint8_t key[WIRE_KEY_LEN];
 	struct session *session; /* owns; lives while the client and its key stay */
 	bool is_online;

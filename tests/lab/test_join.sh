@@ -21,6 +21,8 @@
 # 4. The default role of an N:N flow is member.
 # 5. With the server down, join fails with a clear error within a bound:
 #    the server's silence (5 s), then at once once the session is known gone.
+# 6. (run before 5) A second process with drone3's id and key: the server
+#    warns that two processes take turns with that identity, once a minute.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 lab_init join
@@ -159,6 +161,17 @@ join gcs5 mesh
 [ "$out" = "already in mesh as member" ] || fail "join mesh did not make gcs5 a member: $out"
 written "join mesh"
 flow_line mesh | grep -q 'members = \[ *"drone3", *"gcs4", *"gcs5" *\]' || fail "mesh members: $(flow_line mesh)"
+
+echo "  6. a second machine with drone3's identity is named in the server's log"
+# (before 5, which stops the server) Two processes with one id and key take
+# turns with the session and the paths; the server warns within a few
+# keepalive intervals (5 s here) that they come back in turn.
+sed "s/^api = .*/api = 127.1.0.1:$((CAP + 3 + 1))/" "$LAB_DIR/drone3.ini" >"$LAB_DIR/drone3-twin.ini"
+lab_start drone3twin "$WC" -c "$LAB_DIR/drone3-twin.ini" --log-level debug
+wait_until 20 grep -q "client drone3: two processes take turns with this identity" "$LOG" ||
+	fail "no warning about two processes with drone3's identity"
+lab_stop drone3twin || true
+grep -c "two processes take turns" "$LOG" | grep -qx 1 || fail "the twin warning repeated within a minute"
 
 echo "  5. no daemon, no server: clear errors, bounded"
 join gcs6 video
