@@ -16,6 +16,8 @@
 #include "client/peer.h"
 #include "client/sealout.h"
 #include "client/uplink.h"
+#include "common/addr.h"
+#include "common/b64key.h"
 #include "common/log.h"
 #include "common/monotime.h"
 #include "config/client_ini.h"
@@ -150,6 +152,30 @@ static void reconnect(struct client *cl, uint64_t now_us)
 	}
 }
 
+/* SRVCONN_WARN_TRIES initiations unanswered (once per connecting spell):
+ * say what the likely cause is. A server that answers our STUN requests is
+ * there: it drops handshakes made for another key, or from a key that
+ * routes.conf does not list. */
+static void warn_unanswered(const struct client *cl)
+{
+	const struct natwatch *nw = &cl->up[cl->ctl].nw;
+	char where[ADDR_TEXT_MAX];
+	char fp[B64KEY_FINGERPRINT_MAX];
+
+	addr_format((const struct sockaddr *)&cl->ini->servers[0], where, sizeof(where));
+	if (nw->last_answer_us != 0 ||
+	    (nw->has_result && nw->result.type != NATCLASS_UDP_BLOCKED)) {
+		b64key_fingerprint(cl->self->pub, fp);
+		log_warn("server: %s answers STUN but none of %u handshakes: check server_key in "
+			 "%s, and that routes.conf lists client %s with this key (%s...)",
+			 where, (unsigned)SRVCONN_WARN_TRIES, cl->ini->path, cl->ini->id, fp);
+	} else {
+		log_warn("server: no answer from %s to %u handshakes nor to STUN: check the "
+			 "address and port, and that UDP to it can leave this network",
+			 where, (unsigned)SRVCONN_WARN_TRIES);
+	}
+}
+
 /* Not up: (re)send an initiation on the backoff schedule. The session's own
  * retransmission (every 5 s) is not used for the server: the backoff is. */
 static void connecting_timer(struct client *cl, uint64_t now_us)
@@ -177,6 +203,9 @@ static void connecting_timer(struct client *cl, uint64_t now_us)
 	sc->init_tries++;
 	sc->is_cookie_retried = false;
 	send_initiation(cl, now_us);
+	if (sc->init_tries == SRVCONN_WARN_TRIES) {
+		warn_unanswered(cl);
+	}
 	sc->next_init_us =
 		now_us + sc->backoff_us + randombytes_uniform((uint32_t)(sc->backoff_us / 4));
 	sc->backoff_us = min_u64(sc->backoff_us * 2, SRVCONN_BACKOFF_MAX_US);

@@ -28,6 +28,9 @@ struct session;
  * coverage. */
 #define SRVCONN_BACKOFF_MIN_US 1000000ull
 #define SRVCONN_BACKOFF_MAX_US 5000000ull
+/* After this many unanswered initiations (about 7 s) the client says why
+ * the server may not answer. */
+#define SRVCONN_WARN_TRIES 4u
 #define SRVCONN_KEEPALIVE_DEFAULT_S 25
 #define SRVCONN_LOST_INTERVALS 3
 /* A PING the server leaves unanswered for this long is re-sent; after

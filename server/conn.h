@@ -31,6 +31,8 @@ struct diag;
 #define CONN_LOAD_INITS_PER_S 64
 /* Route sets are resent this often until acked. */
 #define CONN_SET_RESEND_US (1000000ull)
+/* Refused initiations are logged at most this often (remote input). */
+#define CONN_HS_LOG_US (10 * 1000000ull)
 /* Two processes with one identity: warned about at most this often. */
 #define CONN_TWIN_WARN_US (60 * 1000000ull)
 /* A client is offline after this many silent keepalive intervals. */
@@ -89,6 +91,10 @@ struct conn {
 	uint8_t tx_pkt[WIRE_MAX_PACKET];   /* one sealed reply */
 	struct conn_stats stats;
 	struct log_bucket log_bucket;
+	/* Initiations the server cannot take (another server_key, a key not
+	 * in routes.conf): three lines, then one per CONN_HS_LOG_US, scans
+	 * included. */
+	struct log_bucket hs_log;
 	struct punchcoord punch; /* hole-punching coordination between clients */
 	conn_join_fn *on_join;	 /* FLOW_JOIN handler (the server sets it), or NULL */
 	void *join_ctx;		 /* borrowed */

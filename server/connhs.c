@@ -10,6 +10,7 @@
 #include "conn.h"
 
 #include "common/addr.h"
+#include "common/b64key.h"
 #include "common/log.h"
 #include "listener.h"
 #include "proto/cookie.h"
@@ -18,6 +19,7 @@
 #include "registry.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The source as bytes (ip || port) for cookies and the rate limiter. */
@@ -97,6 +99,19 @@ static void respond(struct conn *cn, struct registry_client *c, struct session_p
 	c->fresh_index = idx;
 }
 
+/* One info line for an initiation the server refuses for its key: three,
+ * then one per CONN_HS_LOG_US, whatever sends them. */
+static void refused(struct conn *cn, const struct sockaddr *from, uint64_t now_us, const char *why)
+{
+	char text[ADDR_TEXT_MAX];
+
+	if (log_current_level >= LOG_LEVEL_INFO &&
+	    log_bucket_take(&cn->hs_log, now_us, 3, CONN_HS_LOG_US)) {
+		log_info("handshake from %s refused: %s", addr_format(from, text, sizeof(text)),
+			 why);
+	}
+}
+
 void connhs_on_initiation(struct conn *cn, struct listener_sock *sock, const uint8_t *buf,
 			  size_t len, const struct sockaddr *from, uint64_t now_us)
 {
@@ -110,6 +125,8 @@ void connhs_on_initiation(struct conn *cn, struct listener_sock *sock, const uin
 	v = cookie_check(&cn->checker, buf, len, src, src_len, now_us);
 	if (v == COOKIE_BAD_MAC1) {
 		conn_count_drop(cn, CONN_DROP_BAD_MAC1);
+		refused(cn, from, now_us,
+			"not made for this server's key (a client.ini with another server_key?)");
 		return;
 	}
 	/* Under load only sources that proved their address (mac2) go on; the
@@ -128,8 +145,14 @@ void connhs_on_initiation(struct conn *cn, struct listener_sock *sock, const uin
 	}
 	c = registry_find_by_key(cn->reg, p.remote_pub);
 	if (!c) {
+		char fp[B64KEY_FINGERPRINT_MAX];
+		char why[96];
+
+		b64key_fingerprint(p.remote_pub, fp);
+		snprintf(why, sizeof(why), "from a key no client in routes.conf has (%s...)", fp);
 		session_pending_wipe(&p);
 		conn_count_drop(cn, CONN_DROP_UNKNOWN_KEY);
+		refused(cn, from, now_us, why);
 		return;
 	}
 	respond(cn, c, &p, sock, from, now_us);

@@ -23,6 +23,9 @@
 #    the server's silence (5 s), then at once once the session is known gone.
 # 6. (run before 5) A second process with drone3's id and key: the server
 #    warns that two processes take turns with that identity, once a minute.
+# 7. (before 5) A client with another server_key and one whose key is not in
+#    routes.conf: each says after 4 handshakes what to check, and the
+#    server logs the refused handshakes.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 lab_init join
@@ -172,6 +175,27 @@ wait_until 20 grep -q "client drone3: two processes take turns with this identit
 	fail "no warning about two processes with drone3's identity"
 lab_stop drone3twin || true
 grep -c "two processes take turns" "$LOG" | grep -qx 1 || fail "the twin warning repeated within a minute"
+
+echo "  7. misconfigured clients are told why the server does not answer"
+# One with another server_key (the server cannot even check its mac1), one
+# whose key routes.conf does not list: each client names the likely cause
+# after 4 handshakes, and the server logs who it refused.
+"$KG" genkey -o "$LAB_DIR/stranger.key"
+sed -e "s/^id = .*/id = gcs6/" -e "s/^key_file = .*/key_file = stranger.key/" \
+	-e "s/^api = .*/api = 127.1.0.1:$((CAP + 3 + 2))/" "$LAB_DIR/gcs6.ini" >"$LAB_DIR/stranger.ini"
+sed -e "s|^server_key = .*|server_key = $("$KG" genkey | "$KG" pubkey)|" \
+	-e "s/^api = .*/api = 127.1.0.1:$((CAP + 3 + 3))/" "$LAB_DIR/gcs6.ini" >"$LAB_DIR/wrongsrv.ini"
+lab_start stranger "$WC" -c "$LAB_DIR/stranger.ini"
+lab_start wrongsrv "$WC" -c "$LAB_DIR/wrongsrv.ini"
+wait_until 15 grep -q "answers STUN but none of 4 handshakes: check server_key" "$LAB_DIR/wrongsrv.log" ||
+	fail "the client with another server_key was not told: $(tail -3 "$LAB_DIR/wrongsrv.log")"
+wait_until 5 grep -q "routes.conf lists client gcs6 with this key ($("$KG" pubkey <"$LAB_DIR/stranger.key" | cut -c1-8)" \
+	"$LAB_DIR/stranger.log" || fail "the client with an unlisted key was not told: $(tail -3 "$LAB_DIR/stranger.log")"
+grep -q "refused: not made for this server's key" "$LOG" || fail "the server did not log the wrong server_key"
+grep -q "refused: from a key no client in routes.conf has ($("$KG" pubkey <"$LAB_DIR/stranger.key" | cut -c1-8)" "$LOG" ||
+	fail "the server did not log the unlisted key"
+lab_stop stranger || true
+lab_stop wrongsrv || true
 
 echo "  5. no daemon, no server: clear errors, bounded"
 join gcs6 video
