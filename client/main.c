@@ -79,7 +79,7 @@ static int parse_sub(const char *cmd, bool takes_json, int argc, char **argv, st
 				return -1;
 			}
 			i++;
-			if (s[1] == 'c' || s[2] == 'c') {
+			if (strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0) {
 				a->config_path = argv[i];
 			} else if ((strcmp(s, "--log-level") == 0
 					    ? cliopt_set_log_level(prog, argv[i])

@@ -166,33 +166,34 @@ written "join mesh"
 flow_line mesh | grep -q 'members = \[ *"drone3", *"gcs4", *"gcs5" *\]' || fail "mesh members: $(flow_line mesh)"
 
 echo "  6. a second machine with drone3's identity is named in the server's log"
-# (before 5, which stops the server) Two processes with one id and key take
-# turns with the session and the paths; the server warns within a few
-# keepalive intervals (5 s here) that they come back in turn.
-sed "s/^api = .*/api = 127.1.0.1:$((CAP + 3 + 1))/" "$LAB_DIR/drone3.ini" >"$LAB_DIR/drone3-twin.ini"
-lab_start drone3twin "$WC" -c "$LAB_DIR/drone3-twin.ini" --log-level debug
-wait_until 20 grep -q "client drone3: two processes take turns with this identity" "$LOG" ||
-	fail "no warning about two processes with drone3's identity"
-lab_stop drone3twin || true
-grep -c "two processes take turns" "$LOG" | grep -qx 1 || fail "the twin warning repeated within a minute"
-
 echo "  7. misconfigured clients are told why the server does not answer"
-# One with another server_key (the server cannot even check its mac1), one
-# whose key routes.conf does not list: each client names the likely cause
-# after 4 handshakes, and the server logs who it refused.
+# (before 5, which stops the server; 6 and 7 run side by side)
+# 6: two processes with one id and key take turns with the session and the
+# paths; the server warns within a few keepalive intervals (5 s here) that
+# they come back in turn, once a minute.
+sed "s/^api = .*/api = 127.1.0.1:$((CAP + 3 + 1))/" "$LAB_DIR/drone3.ini" >"$LAB_DIR/drone3-twin.ini"
+# 7: one client with another server_key (the server cannot even check its
+# mac1), one whose key routes.conf does not list: each client names the
+# likely cause after 4 handshakes, and the server logs who it refused.
 "$KG" genkey -o "$LAB_DIR/stranger.key"
+STRANGER_FP=$("$KG" pubkey <"$LAB_DIR/stranger.key" | cut -c1-8)
 sed -e "s/^id = .*/id = gcs6/" -e "s/^key_file = .*/key_file = stranger.key/" \
 	-e "s/^api = .*/api = 127.1.0.1:$((CAP + 3 + 2))/" "$LAB_DIR/gcs6.ini" >"$LAB_DIR/stranger.ini"
 sed -e "s|^server_key = .*|server_key = $("$KG" genkey | "$KG" pubkey)|" \
 	-e "s/^api = .*/api = 127.1.0.1:$((CAP + 3 + 3))/" "$LAB_DIR/gcs6.ini" >"$LAB_DIR/wrongsrv.ini"
+lab_start drone3twin "$WC" -c "$LAB_DIR/drone3-twin.ini" --log-level debug
 lab_start stranger "$WC" -c "$LAB_DIR/stranger.ini"
 lab_start wrongsrv "$WC" -c "$LAB_DIR/wrongsrv.ini"
+wait_until 20 grep -q "client drone3: two processes take turns with this identity" "$LOG" ||
+	fail "no warning about two processes with drone3's identity"
+lab_stop drone3twin || true
+grep -c "two processes take turns" "$LOG" | grep -qx 1 || fail "the twin warning repeated within a minute"
 wait_until 15 grep -q "answers STUN but none of 4 handshakes: check server_key" "$LAB_DIR/wrongsrv.log" ||
 	fail "the client with another server_key was not told: $(tail -3 "$LAB_DIR/wrongsrv.log")"
-wait_until 5 grep -q "routes.conf lists client gcs6 with this key ($("$KG" pubkey <"$LAB_DIR/stranger.key" | cut -c1-8)" \
-	"$LAB_DIR/stranger.log" || fail "the client with an unlisted key was not told: $(tail -3 "$LAB_DIR/stranger.log")"
+wait_until 5 grep -q "routes.conf lists client gcs6 with this key ($STRANGER_FP" "$LAB_DIR/stranger.log" ||
+	fail "the client with an unlisted key was not told: $(tail -3 "$LAB_DIR/stranger.log")"
 grep -q "refused: not made for this server's key" "$LOG" || fail "the server did not log the wrong server_key"
-grep -q "refused: from a key no client in routes.conf has ($("$KG" pubkey <"$LAB_DIR/stranger.key" | cut -c1-8)" "$LOG" ||
+grep -q "refused: from a key no client in routes.conf has ($STRANGER_FP" "$LOG" ||
 	fail "the server did not log the unlisted key"
 lab_stop stranger || true
 lab_stop wrongsrv || true
