@@ -5,6 +5,7 @@
  * Owns the struct it returns until the caller takes it; never modifies a
  * validated struct; never touches the network. */
 #include "config/routes.h"
+#include "config/routespeers.h"
 
 #include <errno.h>
 #include <libconfig.h>
@@ -315,6 +316,10 @@ struct routes *routes_parse_text(const char *text, size_t len, const char *diag_
 	if (parse_libconfig(&cr, buf, load_keys, r) != 0) {
 		goto fail;
 	}
+	if (routespeers_build(r) != 0) {
+		diag_set(d, diag_name, 0, "out of memory");
+		goto fail;
+	}
 	free(buf);
 	return r;
 
@@ -353,6 +358,8 @@ void routes_free(struct routes *r)
 	}
 	free(r->flows);
 	free(r->clients);
+	free(r->peer_start);
+	free(r->peers);
 	serverdef_fini(&r->server);
 	sodium_memzero(r, sizeof(*r));
 	free(r);

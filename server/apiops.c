@@ -188,8 +188,10 @@ static bool ops_client(void *ctx, const char *id, struct restapi_client *out)
 {
 	struct server *srv = ctx;
 	const struct routes *r = srv->routes;
+	const struct routes_peer *peers;
 	struct registry_client *c;
 	uint64_t now_us = monotime_now_us();
+	size_t n_peers = 0;
 
 	if (!routes_find_client(r, id)) {
 		return false;
@@ -204,12 +206,9 @@ static bool ops_client(void *ctx, const char *id, struct restapi_client *out)
 	out->natclass = conn_natclass_name(c ? c->natclass : 0);
 	out->last_seen_ms_ago = c && c->last_rx_us ? (now_us - c->last_rx_us) / 1000u : UINT64_MAX;
 	fill_uplinks(c, out, now_us);
-	for (size_t i = 0; i < r->n_clients && out->n_paths < RESTAPI_PEERS_MAX; i++) {
-		const char *peer = r->clients[i].id;
-
-		if (strcmp(peer, id) != 0 && routeset_share_flow(r, id, peer)) {
-			fill_path(srv, id, peer, &out->paths[out->n_paths++]);
-		}
+	peers = routes_peers_of(r, routes_client_index(r, id), &n_peers);
+	for (size_t i = 0; i < n_peers && out->n_paths < RESTAPI_PEERS_MAX; i++) {
+		fill_path(srv, id, r->clients[peers[i].client].id, &out->paths[out->n_paths++]);
 	}
 	return true;
 }

@@ -504,12 +504,15 @@ int relay_update(struct relay *rl, const struct routes *r, uint64_t now_us)
 		rl->pairs[i]->is_wanted = false;
 	}
 	for (size_t i = 0; i < r->n_clients; i++) {
-		for (size_t j = i + 1; j < r->n_clients; j++) {
-			const char *a = r->clients[i].id, *b = r->clients[j].id;
-			unsigned modes = routeset_shared_multipath(r, a, b);
+		size_t n = 0;
+		const struct routes_peer *peers = routes_peers_of(r, i, &n);
 
-			if (modes == 0) {
-				continue;
+		for (size_t k = 0; k < n; k++) {
+			const char *a = r->clients[i].id, *b = r->clients[peers[k].client].id;
+			unsigned modes = peers[k].modes;
+
+			if (peers[k].client <= i) {
+				continue; /* each pair once, as (lower index, higher) */
 			}
 			if (strcmp(a, b) > 0) {
 				const char *t = a;

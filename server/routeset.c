@@ -55,22 +55,9 @@ int routeset_check_ids(const struct routes *r, struct diag *d)
 	return 0;
 }
 
-unsigned routeset_shared_multipath(const struct routes *r, const char *a, const char *b)
-{
-	unsigned modes = 0;
-
-	for (size_t i = 0; i < r->n_flows; i++) {
-		if (routes_flow_has_member(&r->flows[i], a) &&
-		    routes_flow_has_member(&r->flows[i], b)) {
-			modes |= 1u << r->flows[i].multipath;
-		}
-	}
-	return modes;
-}
-
 bool routeset_share_flow(const struct routes *r, const char *a, const char *b)
 {
-	return routeset_shared_multipath(r, a, b) != 0;
+	return routes_shared_modes(r, a, b) != 0;
 }
 
 static void packer_flush(struct packer *p)
@@ -233,13 +220,12 @@ static void add_peers(struct packer *p, const struct routes *r, const char *id, 
 {
 	struct routeset_peer info;
 	struct frame f;
+	size_t n = 0;
+	const struct routes_peer *peers = routes_peers_of(r, routes_client_index(r, id), &n);
 
-	for (size_t i = 0; i < r->n_clients && p->err == 0; i++) {
-		const struct routes_client *c = &r->clients[i];
+	for (size_t i = 0; i < n && p->err == 0; i++) {
+		const struct routes_client *c = &r->clients[peers[i].client];
 
-		if (strcmp(c->id, id) == 0 || !routeset_share_flow(r, id, c->id)) {
-			continue;
-		}
 		memset(&f, 0, sizeof(f));
 		f.type = FRAME_PEER;
 		memset(&info, 0, sizeof(info));

@@ -4,11 +4,15 @@
 #   tools/bench_flow.sh     a UDP flow through the relay vs plain UDP, on loopback
 #   tools/bench_punch.sh    time to a direct path and failover gap, in the lab
 #   tools/bench_tcp.sh      a TCP flow vs kernel TCP over the same lab path, 0/1/3 % loss
+#   tools/bench_routes.sh   server start and reload with 1,000 clients vs 2, on loopback
 set -euo pipefail
 cd "$(dirname "$0")/.."
 O=${BENCH_BUILD:-build/release}
 echo "== session transport vs raw AEAD (1400-byte packets)"
 "$O/tools/bench_crypto"
+echo
+echo "== server start and reload: a large routes.conf vs a small one (loopback)"
+tools/bench_routes.sh
 echo
 echo "== UDP flow through the relay vs plain UDP (loopback)"
 tools/bench_flow.sh

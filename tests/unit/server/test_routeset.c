@@ -399,7 +399,7 @@ static void test_routeset_unknown_client_is_refused(void **state)
 	routes_free(r);
 }
 
-static void test_routeset_shared_multipath_names_the_modes_two_clients_share(void **state)
+static void test_routes_shared_modes_names_the_modes_two_clients_share(void **state)
 {
 	struct routes *r =
 		parse(HEAD "flows: (" FLOW_MAVLINK ", " FLOW_CHAT ",\n"
@@ -412,10 +412,10 @@ static void test_routeset_shared_multipath_names_the_modes_two_clients_share(voi
 	const unsigned balance = 1u << ROUTES_MULTIPATH_BALANCE;
 
 	(void)state;
-	assert_int_equal(routeset_shared_multipath(r, "drone3", "gcs4"), failover | redundant);
-	assert_int_equal(routeset_shared_multipath(r, "gcs4", "drone3"), failover | redundant);
-	assert_int_equal(routeset_shared_multipath(r, "gcs4", "gcs5"), failover | balance);
-	assert_int_equal(routeset_shared_multipath(r, "drone3", "gcs5"), 0);
+	assert_int_equal(routes_shared_modes(r, "drone3", "gcs4"), failover | redundant);
+	assert_int_equal(routes_shared_modes(r, "gcs4", "drone3"), failover | redundant);
+	assert_int_equal(routes_shared_modes(r, "gcs4", "gcs5"), failover | balance);
+	assert_int_equal(routes_shared_modes(r, "drone3", "gcs5"), 0);
 	assert_true(routeset_share_flow(r, "gcs5", "gcs4"));
 	assert_false(routeset_share_flow(r, "gcs5", "drone3"));
 	routes_free(r);
@@ -458,7 +458,7 @@ int main(void)
 			test_routeset_peer_carries_the_uplink_mask_and_it_changes_the_hash),
 		cmocka_unit_test(test_routeset_many_flows_pack_into_several_full_packets),
 		cmocka_unit_test(test_routeset_unknown_client_is_refused),
-		cmocka_unit_test(test_routeset_shared_multipath_names_the_modes_two_clients_share),
+		cmocka_unit_test(test_routes_shared_modes_names_the_modes_two_clients_share),
 		cmocka_unit_test(test_routeset_flow_id_collision_is_refused_with_its_line),
 	};
 

@@ -1,0 +1,167 @@
+/* routespeers: who shares a flow with whom in a parsed routes.conf (the
+ * peer index of struct routes, see routes.h). Built in
+ * O(sum over flows of members^2) plus a sort, once per parse; queried per
+ * client in O(its peers). */
+#include "config/routespeers.h"
+#include "config/routes.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One direction of one shared flow: client a sees client b. */
+struct edge {
+	uint32_t a;
+	uint32_t b;
+	uint8_t modes;
+};
+
+static int edge_cmp(const void *x, const void *y)
+{
+	const struct edge *p = x, *q = y;
+
+	if (p->a != q->a) {
+		return p->a < q->a ? -1 : 1;
+	}
+	return p->b < q->b ? -1 : p->b > q->b;
+}
+
+/* Indices of a flow's members (from and to, or members), each once. */
+static size_t flow_members(const struct routes *r, const struct routes_flow *f,
+			   uint32_t out[2 * ROUTES_MEMBERS_MAX])
+{
+	char(*lists[3])[ROUTES_NAME_SIZE] = {f->from, f->to, f->members};
+	const size_t counts[3] = {f->is_nn ? 0 : f->n_from, f->is_nn ? 0 : f->n_to,
+				  f->is_nn ? f->n_members : 0};
+	size_t n = 0;
+
+	for (size_t l = 0; l < 3; l++) {
+		for (size_t k = 0; k < counts[l] && n < 2 * ROUTES_MEMBERS_MAX; k++) {
+			size_t idx = routes_client_index(r, lists[l][k]);
+			bool seen = idx == SIZE_MAX;
+
+			for (size_t j = 0; j < n && !seen; j++) {
+				seen = out[j] == idx;
+			}
+			if (!seen) {
+				out[n++] = (uint32_t)idx;
+			}
+		}
+	}
+	return n;
+}
+
+int routespeers_build(struct routes *r)
+{
+	uint32_t m[2 * ROUTES_MEMBERS_MAX];
+	struct edge *e = NULL;
+	size_t n_e = 0, cap = 0, n_out = 0;
+
+	r->peer_start = calloc(r->n_clients + 1, sizeof(*r->peer_start));
+	if (!r->peer_start) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < r->n_flows; i++) {
+		size_t n = flow_members(r, &r->flows[i], m);
+		uint8_t mode = (uint8_t)(1u << r->flows[i].multipath);
+
+		size_t need = n_e + n * (n > 0 ? n - 1 : 0);
+
+		if (need > cap) {
+			size_t want = cap ? cap * 2 : 64;
+			struct edge *more;
+
+			while (want < need) {
+				want *= 2;
+			}
+			more = realloc(e, want * sizeof(*e));
+			if (!more) {
+				free(e);
+				return -ENOMEM;
+			}
+			e = more;
+			cap = want;
+		}
+		for (size_t x = 0; x < n; x++) {
+			for (size_t y = 0; y < n; y++) {
+				if (x != y) {
+					e[n_e++] = (struct edge){m[x], m[y], mode};
+				}
+			}
+		}
+	}
+	if (n_e > 0) {
+		qsort(e, n_e, sizeof(*e), edge_cmp);
+	}
+	/* Merge the edges of a pair that share several flows, in place. */
+	for (size_t i = 0; i < n_e; i++) {
+		if (n_out > 0 && e[n_out - 1].a == e[i].a && e[n_out - 1].b == e[i].b) {
+			e[n_out - 1].modes |= e[i].modes;
+		} else {
+			e[n_out++] = e[i];
+		}
+	}
+	r->peers = calloc(n_out ? n_out : 1, sizeof(*r->peers));
+	if (!r->peers) {
+		free(e);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n_out; i++) {
+		r->peers[i].client = e[i].b;
+		r->peers[i].modes = e[i].modes;
+		r->peer_start[e[i].a + 1]++;
+	}
+	for (size_t i = 0; i < r->n_clients; i++) {
+		r->peer_start[i + 1] += r->peer_start[i];
+	}
+	free(e);
+	return 0;
+}
+
+size_t routes_client_index(const struct routes *r, const char *id)
+{
+	for (size_t i = 0; i < r->n_clients; i++) {
+		if (strcmp(r->clients[i].id, id) == 0) {
+			return i;
+		}
+	}
+	return SIZE_MAX;
+}
+
+const struct routes_peer *routes_peers_of(const struct routes *r, size_t i, size_t *n)
+{
+	if (!r->peer_start || i >= r->n_clients) {
+		*n = 0;
+		return NULL;
+	}
+	*n = r->peer_start[i + 1] - r->peer_start[i];
+	return &r->peers[r->peer_start[i]];
+}
+
+unsigned routes_shared_modes(const struct routes *r, const char *a, const char *b)
+{
+	size_t ia = routes_client_index(r, a), ib = routes_client_index(r, b);
+	size_t n, lo = 0, hi;
+	const struct routes_peer *p;
+
+	if (ia == SIZE_MAX || ib == SIZE_MAX) {
+		return 0;
+	}
+	p = routes_peers_of(r, ia, &n);
+	hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p[mid].client == ib) {
+			return p[mid].modes;
+		}
+		if (p[mid].client < ib) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return 0;
+}

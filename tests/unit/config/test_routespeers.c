@@ -1,0 +1,168 @@
+/* test_routespeers: the peer index of a parsed routes.conf
+ * (config/routespeers.c) against the definition it replaces: a and b share
+ * a flow when both are members of it, with the flow's multipath kind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "common/b64key.h"
+#include "common/diag.h"
+#include "config/routes.h"
+#include "routes_fixture.h"
+
+#define N_CLIENTS 40
+#define N_FLOWS 60
+#define TEXT_MAX (64 * 1024)
+
+static uint32_t rnd(uint32_t *s)
+{
+	*s = *s * 1664525u + 1013904223u;
+	return *s >> 8;
+}
+
+/* A routes.conf with N_CLIENTS clients (c0..) and N_FLOWS random flows:
+ * from/to or members, 1-6 of each, any multipath kind, some clients in
+ * several flows with one another, some in none. */
+static struct routes *random_routes(uint32_t seed)
+{
+	static const char *const kinds[] = {"failover", "redundant", "balance"};
+	char *t = malloc(TEXT_MAX);
+	size_t n = 0;
+	struct diag d;
+	struct routes *r;
+
+	assert_non_null(t);
+	n += (size_t)snprintf(t + n, TEXT_MAX - n, "%sclients: {\n", FIX_SERVER);
+	for (int i = 0; i < N_CLIENTS; i++) {
+		uint8_t sk[32], pk[32];
+		char b64[B64KEY_TEXT_MAX];
+
+		memset(sk, i + 1, sizeof(sk));
+		assert_int_equal(crypto_scalarmult_base(pk, sk), 0);
+		b64key_encode(pk, b64);
+		n += (size_t)snprintf(t + n, TEXT_MAX - n, "  c%d = { key = \"%s\"; };\n", i, b64);
+	}
+	n += (size_t)snprintf(t + n, TEXT_MAX - n, "};\nflows: (\n");
+	for (int f = 0; f < N_FLOWS; f++) {
+		/* Members drawn from the first 30 clients: the last 10 share nothing. */
+		int used[N_CLIENTS] = {0};
+		int k = 1 + (int)(rnd(&seed) % 6), k2 = 1 + (int)(rnd(&seed) % 6);
+		bool is_nn = rnd(&seed) % 3 == 0;
+
+		n += (size_t)snprintf(
+			t + n, TEXT_MAX - n,
+			"%s  { name = \"f%d\"; proto = \"udp\"; port = %d; multipath = "
+			"\"%s\"; %s = [",
+			f ? ",\n" : "", f, 10000 + f, kinds[rnd(&seed) % 3],
+			is_nn ? "members" : "from");
+		for (int side = 0; side < (is_nn ? 1 : 2); side++) {
+			int want = side ? k2 : (is_nn ? k + 1 : k);
+
+			for (int j = 0; j < want; j++) {
+				int c;
+
+				do {
+					c = (int)(rnd(&seed) % 30);
+				} while (used[c]);
+				used[c] = 1;
+				n += (size_t)snprintf(t + n, TEXT_MAX - n, "%s\"c%d\"",
+						      j ? ", " : "", c);
+			}
+			n += (size_t)snprintf(t + n, TEXT_MAX - n,
+					      side || is_nn ? "]; }" : "]; to = [");
+		}
+	}
+	n += (size_t)snprintf(t + n, TEXT_MAX - n, "\n);\n");
+	assert_true(n < TEXT_MAX);
+	diag_clear(&d);
+	r = routes_parse_text(t, n, "random.conf", NULL, false, &d);
+	if (!r) {
+		char line[512];
+		fail_msg("%s", diag_format(&d, line, sizeof(line)));
+	}
+	free(t);
+	return r;
+}
+
+/* What the index replaces: every flow both are members of. */
+static unsigned brute_modes(const struct routes *r, const char *a, const char *b)
+{
+	unsigned modes = 0;
+
+	if (strcmp(a, b) == 0) {
+		return 0;
+	}
+	for (size_t i = 0; i < r->n_flows; i++) {
+		if (routes_flow_has_member(&r->flows[i], a) &&
+		    routes_flow_has_member(&r->flows[i], b)) {
+			modes |= 1u << r->flows[i].multipath;
+		}
+	}
+	return modes;
+}
+
+static void test_routespeers_match_the_flows_pair_by_pair(void **state)
+{
+	(void)state;
+	for (uint32_t seed = 1; seed <= 20; seed++) {
+		struct routes *r = random_routes(seed);
+		size_t with_peers = 0;
+
+		for (size_t i = 0; i < r->n_clients; i++) {
+			size_t n = 0, k = 0;
+			const struct routes_peer *p = routes_peers_of(r, i, &n);
+
+			with_peers += n > 0;
+			for (size_t j = 0; j < r->n_clients; j++) {
+				const char *a = r->clients[i].id, *b = r->clients[j].id;
+				unsigned want = brute_modes(r, a, b);
+
+				assert_int_equal(routes_shared_modes(r, a, b), want);
+				if (want) {
+					/* Listed once, in ascending order, with its modes. */
+					assert_true(k < n);
+					assert_int_equal(p[k].client, j);
+					assert_int_equal(p[k].modes, want);
+					k++;
+				}
+			}
+			assert_int_equal(k, n);
+		}
+		assert_true(with_peers > 0 && with_peers <= 30);
+		routes_free(r);
+	}
+}
+
+static void test_routespeers_unknown_clients_share_nothing(void **state)
+{
+	struct routes *r = random_routes(7);
+	size_t n = 1;
+
+	(void)state;
+	assert_int_equal(routes_shared_modes(r, "c1", "nobody"), 0);
+	assert_int_equal(routes_shared_modes(r, "nobody", "c1"), 0);
+	assert_int_equal(routes_client_index(r, "nobody"), SIZE_MAX);
+	assert_null(routes_peers_of(r, SIZE_MAX, &n));
+	assert_int_equal(n, 0);
+	routes_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_routespeers_match_the_flows_pair_by_pair),
+		cmocka_unit_test(test_routespeers_unknown_clients_share_nothing),
+	};
+
+	if (sodium_init() < 0) {
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
