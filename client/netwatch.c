@@ -31,8 +31,15 @@ static void kick(struct client *cl, uint64_t now_us)
 
 	nw->last_kick_us = now_us;
 	nw->kicks++;
-	log_info("network: addresses or routes changed: %s, checking the NAT mapping",
-		 srvconn_is_up(cl) ? "pinging the server" : "connecting to the server now");
+	/* With a session this is routine (an IPv6 router advertisement
+	 * refreshes the default route every few minutes): debug only. */
+	if (srvconn_is_up(cl)) {
+		log_debug("network: addresses or routes changed: pinging the server, checking "
+			  "the NAT mapping");
+	} else {
+		log_info("network: addresses or routes changed: connecting to the server now, "
+			 "checking the NAT mapping");
+	}
 	srvconn_on_network_change(cl, now_us);
 	for (size_t i = 0; i < cl->n_up; i++) {
 		if (uplink_is_open(cl, (uint8_t)i)) {

@@ -508,12 +508,13 @@ int relay_update(struct relay *rl, const struct routes *r, uint64_t now_us)
 		const struct routes_peer *peers = routes_peers_of(r, i, &n);
 
 		for (size_t k = 0; k < n; k++) {
-			const char *a = r->clients[i].id, *b = r->clients[peers[k].client].id;
+			const char *a = r->clients[i].id, *b;
 			unsigned modes = peers[k].modes;
 
 			if (peers[k].client <= i) {
 				continue; /* each pair once, as (lower index, higher) */
 			}
+			b = r->clients[peers[k].client].id;
 			if (strcmp(a, b) > 0) {
 				const char *t = a;
 				a = b;
