@@ -16,6 +16,8 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct packer {
@@ -37,20 +39,52 @@ uint32_t routeset_flow_id(const char *name)
 	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 }
 
+struct flow_id {
+	uint32_t id;
+	size_t flow; /* index in routes.flows */
+};
+
+static int flow_id_cmp(const void *a, const void *b)
+{
+	const struct flow_id *x = a, *y = b;
+
+	if (x->id != y->id) {
+		return x->id < y->id ? -1 : 1;
+	}
+	return x->flow < y->flow ? -1 : x->flow > y->flow;
+}
+
 int routeset_check_ids(const struct routes *r, struct diag *d)
 {
-	for (size_t i = 0; i < r->n_flows; i++) {
-		uint32_t id = routeset_flow_id(r->flows[i].name);
+	struct flow_id *ids = calloc(r->n_flows ? r->n_flows : 1, sizeof(*ids));
+	size_t first = SIZE_MAX, later = SIZE_MAX;
 
-		for (size_t j = 0; j < i; j++) {
-			if (routeset_flow_id(r->flows[j].name) == id) {
-				diag_set(d, r->path, r->flows[i].line,
-					 "flow \"%s\": flow id 0x%08x collides with flow \"%s\" "
-					 "(rename one of them)",
-					 r->flows[i].name, (unsigned)id, r->flows[j].name);
-				return -EEXIST;
-			}
+	if (!ids) {
+		diag_set(d, r->path, 0, "out of memory");
+		return -ENOMEM;
+	}
+	/* Sorted by id (then file order), equal ids sit side by side: report
+	 * the collision whose later flow comes first in the file, as a pass
+	 * over every earlier flow would, without hashing F^2 names. */
+	for (size_t i = 0; i < r->n_flows; i++) {
+		ids[i] = (struct flow_id){routeset_flow_id(r->flows[i].name), i};
+	}
+	qsort(ids, r->n_flows, sizeof(*ids), flow_id_cmp);
+	for (size_t i = 1; i < r->n_flows; i++) {
+		if (ids[i].id == ids[i - 1].id && (i < 2 || ids[i - 2].id != ids[i].id) &&
+		    ids[i].flow < later) {
+			first = ids[i - 1].flow;
+			later = ids[i].flow;
 		}
+	}
+	free(ids);
+	if (later != SIZE_MAX) {
+		diag_set(d, r->path, r->flows[later].line,
+			 "flow \"%s\": flow id 0x%08x collides with flow \"%s\" (rename one of "
+			 "them)",
+			 r->flows[later].name, (unsigned)routeset_flow_id(r->flows[later].name),
+			 r->flows[first].name);
+		return -EEXIST;
 	}
 	return 0;
 }

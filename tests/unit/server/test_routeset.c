@@ -443,6 +443,18 @@ static void test_routeset_flow_id_collision_is_refused_with_its_line(void **stat
 	assert_non_null(strstr(line, "routes.conf:5: flow \"f12010\""));
 	assert_non_null(strstr(line, "collides with flow \"f8255\""));
 	routes_free(r);
+	/* The other way round, apart, among others: the later one is named. */
+	r = parse(HEAD
+		  "flows: (" FLOW_MAVLINK ",\n"
+		  "{ name = \"f12010\"; proto = \"udp\"; port = 2; members = [\"gcs4\"]; },\n"
+		  "{ name = \"a\"; proto = \"udp\"; port = 3; members = [\"gcs4\"]; },\n"
+		  "{ name = \"f8255\"; proto = \"udp\"; port = 1; members = [\"drone3\"]; });\n");
+	diag_clear(&d);
+	assert_int_equal(routeset_check_ids(r, &d), -EEXIST);
+	diag_format(&d, line, sizeof(line));
+	assert_non_null(strstr(line, "routes.conf:6: flow \"f8255\""));
+	assert_non_null(strstr(line, "collides with flow \"f12010\""));
+	routes_free(r);
 	routes_free(ok);
 }
 
