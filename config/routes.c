@@ -360,6 +360,8 @@ void routes_free(struct routes *r)
 	free(r->clients);
 	free(r->peer_start);
 	free(r->peers);
+	free(r->flow_start);
+	free(r->member_flows);
 	serverdef_fini(&r->server);
 	sodium_memzero(r, sizeof(*r));
 	free(r);

@@ -165,6 +165,10 @@ struct routes {
 	 * reload and every registration). */
 	size_t *peer_start;	   /* owns; n_clients + 1 entries */
 	struct routes_peer *peers; /* owns */
+	/* And the flows each client is a member of, in file order: client i's
+	 * are member_flows[flow_start[i] .. flow_start[i + 1]) (indices). */
+	size_t *flow_start;	/* owns; n_clients + 1 entries */
+	uint32_t *member_flows; /* owns */
 };
 
 /* Read (at most ROUTES_FILE_MAX bytes), parse and validate path, and load
@@ -217,6 +221,8 @@ const char *routes_multipath_name(enum routes_multipath m);
 size_t routes_client_index(const struct routes *r, const char *id);
 /* The clients sharing a flow with client i (an index), ascending; *n of them. */
 const struct routes_peer *routes_peers_of(const struct routes *r, size_t i, size_t *n);
+/* The flows client i (an index) is a member of, as indices in file order. */
+const uint32_t *routes_flows_of(const struct routes *r, size_t i, size_t *n);
 /* The kinds of flow (bit 1 << enum routes_multipath) clients a and b share;
  * 0 when none (or either is unknown, or a is b). */
 unsigned routes_shared_modes(const struct routes *r, const char *a, const char *b);

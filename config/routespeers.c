@@ -1,5 +1,5 @@
-/* routespeers: who shares a flow with whom in a parsed routes.conf (the
- * peer index of struct routes, see routes.h). Built in
+/* routespeers: who shares a flow with whom in a parsed routes.conf, and
+ * the flows of each client (the indexes of struct routes, see routes.h). Built in
  * O(sum over flows of members^2) plus a sort, once per parse; queried per
  * client in O(its peers). */
 #include "config/routespeers.h"
@@ -53,12 +53,56 @@ static size_t flow_members(const struct routes *r, const struct routes_flow *f,
 	return n;
 }
 
+/* The flows of each client, in file order (flow_start, member_flows). */
+static int index_flows(struct routes *r)
+{
+	uint32_t m[2 * ROUTES_MEMBERS_MAX];
+	size_t total = 0;
+
+	r->flow_start = calloc(r->n_clients + 1, sizeof(*r->flow_start));
+	if (!r->flow_start) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < r->n_flows; i++) {
+		size_t n = flow_members(r, &r->flows[i], m);
+
+		for (size_t k = 0; k < n; k++) {
+			r->flow_start[m[k] + 1]++;
+		}
+		total += n;
+	}
+	for (size_t i = 0; i < r->n_clients; i++) {
+		r->flow_start[i + 1] += r->flow_start[i];
+	}
+	r->member_flows = calloc(total ? total : 1, sizeof(*r->member_flows));
+	if (!r->member_flows) {
+		return -ENOMEM;
+	}
+	/* Fill in file order; flow_start[c] walks to flow_start[c + 1] and is
+	 * set back after. */
+	for (size_t i = 0; i < r->n_flows; i++) {
+		size_t n = flow_members(r, &r->flows[i], m);
+
+		for (size_t k = 0; k < n; k++) {
+			r->member_flows[r->flow_start[m[k]]++] = (uint32_t)i;
+		}
+	}
+	for (size_t i = r->n_clients; i > 0; i--) {
+		r->flow_start[i] = r->flow_start[i - 1];
+	}
+	r->flow_start[0] = 0;
+	return 0;
+}
+
 int routespeers_build(struct routes *r)
 {
 	uint32_t m[2 * ROUTES_MEMBERS_MAX];
 	struct edge *e = NULL;
 	size_t n_e = 0, cap = 0, n_out = 0;
 
+	if (index_flows(r) != 0) {
+		return -ENOMEM;
+	}
 	r->peer_start = calloc(r->n_clients + 1, sizeof(*r->peer_start));
 	if (!r->peer_start) {
 		return -ENOMEM;
@@ -138,6 +182,16 @@ const struct routes_peer *routes_peers_of(const struct routes *r, size_t i, size
 	}
 	*n = r->peer_start[i + 1] - r->peer_start[i];
 	return &r->peers[r->peer_start[i]];
+}
+
+const uint32_t *routes_flows_of(const struct routes *r, size_t i, size_t *n)
+{
+	if (!r->flow_start || i >= r->n_clients) {
+		*n = 0;
+		return NULL;
+	}
+	*n = r->flow_start[i + 1] - r->flow_start[i];
+	return &r->member_flows[r->flow_start[i]];
 }
 
 unsigned routes_shared_modes(const struct routes *r, const char *a, const char *b)

@@ -5,7 +5,8 @@
 
 struct routes;
 
-/* Fill r->peer_start and r->peers from r->flows. Returns 0 or -ENOMEM
+/* Fill r->peer_start, r->peers, r->flow_start and r->member_flows from
+ * r->flows. Returns 0 or -ENOMEM
  * (whatever was allocated is freed by routes_free). */
 int routespeers_build(struct routes *r);
 

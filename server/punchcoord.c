@@ -122,13 +122,7 @@ static const char *uplinks_text(char *buf, size_t len, unsigned u, unsigned peer
 
 static bool share_flow(const struct routes *r, const char *a, const char *b)
 {
-	for (size_t i = 0; i < r->n_flows; i++) {
-		if (routes_flow_has_member(&r->flows[i], a) &&
-		    routes_flow_has_member(&r->flows[i], b)) {
-			return true;
-		}
-	}
-	return false;
+	return routes_shared_modes(r, a, b) != 0;
 }
 
 /* ---- strategy memory, per pair of public IPs ---- */

@@ -231,11 +231,12 @@ static void add_routes(struct packer *p, const struct routes *r, const char *id,
 		       uint16_t *count)
 {
 	struct frame f;
+	size_t n = 0;
+	const uint32_t *flows = routes_flows_of(r, routes_client_index(r, id), &n);
 
-	for (size_t i = 0; i < r->n_flows && p->err == 0; i++) {
-		if (!routes_flow_has_member(&r->flows[i], id)) {
-			continue;
-		}
+	for (size_t k = 0; k < n && p->err == 0; k++) {
+		size_t i = flows[k];
+
 		p->err = fill_route(&f, &r->flows[i], id);
 		packer_add(p, &f, &f.u.route.generation, gen);
 		(*count)++;

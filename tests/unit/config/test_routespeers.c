@@ -1,6 +1,7 @@
-/* test_routespeers: the peer index of a parsed routes.conf
- * (config/routespeers.c) against the definition it replaces: a and b share
- * a flow when both are members of it, with the flow's multipath kind. */
+/* test_routespeers: the indexes of a parsed routes.conf
+ * (config/routespeers.c) against the definitions they replace: a and b
+ * share a flow when both are members of it, with the flow's multipath
+ * kind; a client's flows are those it is a member of. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,6 +135,18 @@ static void test_routespeers_match_the_flows_pair_by_pair(void **state)
 				}
 			}
 			assert_int_equal(k, n);
+			/* Its flows: exactly those it is a member of, in file order. */
+			const uint32_t *fl = routes_flows_of(r, i, &n);
+
+			k = 0;
+			for (size_t f = 0; f < r->n_flows; f++) {
+				if (routes_flow_has_member(&r->flows[f], r->clients[i].id)) {
+					assert_true(k < n);
+					assert_int_equal(fl[k], f);
+					k++;
+				}
+			}
+			assert_int_equal(k, n);
 		}
 		assert_true(with_peers > 0 && with_peers <= 30);
 		routes_free(r);
@@ -150,6 +163,9 @@ static void test_routespeers_unknown_clients_share_nothing(void **state)
 	assert_int_equal(routes_shared_modes(r, "nobody", "c1"), 0);
 	assert_int_equal(routes_client_index(r, "nobody"), SIZE_MAX);
 	assert_null(routes_peers_of(r, SIZE_MAX, &n));
+	assert_int_equal(n, 0);
+	n = 1;
+	assert_null(routes_flows_of(r, SIZE_MAX, &n));
 	assert_int_equal(n, 0);
 	routes_free(r);
 }
