@@ -134,18 +134,18 @@ static void copy_header(const struct mg_connection *conn, const char *name, char
 }
 
 /* The checks that need no loop: the answer status, or 0 to go on. */
-static int precheck(struct httpd *h, struct mg_connection *conn, const char **why)
+static int precheck(struct httpd *h, struct mg_connection *conn, char path[HTTPD_URI_MAX + 1],
+		    const char **why)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const char *host = mg_get_header(conn, "Host");
 	const char *te = mg_get_header(conn, "Transfer-Encoding");
-	char path[HTTPD_URI_MAX + 1];
 
 	if (!httpcheck_target(ri->request_uri) || !httpcheck_target(ri->local_uri_raw)) {
 		*why = "not found";
 		return 404;
 	}
-	if (!httpcheck_decode_path(ri->local_uri_raw, path, sizeof(path))) {
+	if (!httpcheck_decode_path(ri->local_uri_raw, path, HTTPD_URI_MAX + 1)) {
 		*why = "bad percent-encoding in the path (an escape of NUL, '/' or a control "
 		       "character, or not two hex digits)";
 		return 400;
@@ -195,11 +195,10 @@ static int read_body(struct mg_connection *conn, struct httpd_item *it)
 	return 0;
 }
 
-static struct httpd_item *item_new(struct httpd *h, struct mg_connection *conn)
+static struct httpd_item *item_new(struct httpd *h, struct mg_connection *conn, const char *path)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	struct httpd_item *it = calloc(1, sizeof(*it));
-	const char *uri = ri->local_uri_raw ? ri->local_uri_raw : ri->request_uri;
 
 	if (!it) {
 		return NULL;
@@ -207,10 +206,7 @@ static struct httpd_item *item_new(struct httpd *h, struct mg_connection *conn)
 	it->h = h;
 	it->refs = 2;
 	snprintf(it->rq.method, sizeof(it->rq.method), "%s", ri->request_method);
-	/* precheck passed: the path decodes and fits. */
-	if (!httpcheck_decode_path(uri ? uri : "/", it->rq.path, sizeof(it->rq.path))) {
-		snprintf(it->rq.path, sizeof(it->rq.path), "/");
-	}
+	snprintf(it->rq.path, sizeof(it->rq.path), "%s", path);
 	snprintf(it->rq.query, sizeof(it->rq.query), "%s",
 		 ri->query_string ? ri->query_string : "");
 	copy_header(conn, "Authorization", it->rq.authorization, sizeof(it->rq.authorization));
@@ -285,14 +281,15 @@ static int begin_request_cb(struct mg_connection *conn)
 {
 	struct httpd *h = mg_get_user_data(mg_get_context(conn));
 	const char *why = "";
+	char path[HTTPD_URI_MAX + 1]; /* percent-decoded by precheck */
 	struct httpd_item *it;
-	int status = precheck(h, conn, &why);
+	int status = precheck(h, conn, path, &why);
 
 	if (status != 0) {
 		write_error(conn, status, why);
 		return status;
 	}
-	it = item_new(h, conn);
+	it = item_new(h, conn, path);
 	if (!it) {
 		write_error(conn, 503, "out of memory");
 		return 503;

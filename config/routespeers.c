@@ -53,38 +53,56 @@ static size_t flow_members(const struct routes *r, const struct routes_flow *f,
 	return n;
 }
 
-/* The flows of each client, in file order (flow_start, member_flows). */
-static int index_flows(struct routes *r)
+/* Every flow's members as client indices, resolved once: flow i's are
+ * fm->idx[fm->start[i] .. fm->start[i + 1]). */
+struct flow_members {
+	size_t *start;
+	uint32_t *idx;
+};
+
+static int resolve_members(const struct routes *r, struct flow_members *fm)
 {
 	uint32_t m[2 * ROUTES_MEMBERS_MAX];
-	size_t total = 0;
+	size_t cap = 0;
 
-	r->flow_start = calloc(r->n_clients + 1, sizeof(*r->flow_start));
-	if (!r->flow_start) {
+	fm->start = calloc(r->n_flows + 1, sizeof(*fm->start));
+	for (size_t i = 0; i < r->n_flows; i++) {
+		cap += r->flows[i].n_from + r->flows[i].n_to + r->flows[i].n_members;
+	}
+	fm->idx = calloc(cap ? cap : 1, sizeof(*fm->idx));
+	if (!fm->start || !fm->idx) {
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < r->n_flows; i++) {
 		size_t n = flow_members(r, &r->flows[i], m);
 
-		for (size_t k = 0; k < n; k++) {
-			r->flow_start[m[k] + 1]++;
-		}
-		total += n;
+		memcpy(&fm->idx[fm->start[i]], m, n * sizeof(m[0]));
+		fm->start[i + 1] = fm->start[i] + n;
+	}
+	return 0;
+}
+
+/* The flows of each client, in file order (flow_start, member_flows). */
+static int index_flows(struct routes *r, const struct flow_members *fm)
+{
+	size_t total = fm->start[r->n_flows];
+
+	r->flow_start = calloc(r->n_clients + 1, sizeof(*r->flow_start));
+	r->member_flows = calloc(total ? total : 1, sizeof(*r->member_flows));
+	if (!r->flow_start || !r->member_flows) {
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < total; k++) {
+		r->flow_start[fm->idx[k] + 1]++;
 	}
 	for (size_t i = 0; i < r->n_clients; i++) {
 		r->flow_start[i + 1] += r->flow_start[i];
 	}
-	r->member_flows = calloc(total ? total : 1, sizeof(*r->member_flows));
-	if (!r->member_flows) {
-		return -ENOMEM;
-	}
 	/* Fill in file order; flow_start[c] walks to flow_start[c + 1] and is
 	 * set back after. */
 	for (size_t i = 0; i < r->n_flows; i++) {
-		size_t n = flow_members(r, &r->flows[i], m);
-
-		for (size_t k = 0; k < n; k++) {
-			r->member_flows[r->flow_start[m[k]]++] = (uint32_t)i;
+		for (size_t k = fm->start[i]; k < fm->start[i + 1]; k++) {
+			r->member_flows[r->flow_start[fm->idx[k]]++] = (uint32_t)i;
 		}
 	}
 	for (size_t i = r->n_clients; i > 0; i--) {
@@ -94,40 +112,29 @@ static int index_flows(struct routes *r)
 	return 0;
 }
 
-int routespeers_build(struct routes *r)
+/* Who shares a flow with whom (peer_start, peers). */
+static int index_peers(struct routes *r, const struct flow_members *fm)
 {
-	uint32_t m[2 * ROUTES_MEMBERS_MAX];
 	struct edge *e = NULL;
-	size_t n_e = 0, cap = 0, n_out = 0;
+	size_t n_e = 0, n_out = 0;
 
-	if (index_flows(r) != 0) {
-		return -ENOMEM;
+	for (size_t i = 0; i < r->n_flows; i++) {
+		size_t n = fm->start[i + 1] - fm->start[i];
+
+		n_e += n * (n > 0 ? n - 1 : 0);
 	}
 	r->peer_start = calloc(r->n_clients + 1, sizeof(*r->peer_start));
-	if (!r->peer_start) {
+	e = calloc(n_e ? n_e : 1, sizeof(*e));
+	if (!r->peer_start || !e) {
+		free(e);
 		return -ENOMEM;
 	}
+	n_e = 0;
 	for (size_t i = 0; i < r->n_flows; i++) {
-		size_t n = flow_members(r, &r->flows[i], m);
+		const uint32_t *m = &fm->idx[fm->start[i]];
+		size_t n = fm->start[i + 1] - fm->start[i];
 		uint8_t mode = (uint8_t)(1u << r->flows[i].multipath);
 
-		size_t need = n_e + n * (n > 0 ? n - 1 : 0);
-
-		if (need > cap) {
-			size_t want = cap ? cap * 2 : 64;
-			struct edge *more;
-
-			while (want < need) {
-				want *= 2;
-			}
-			more = realloc(e, want * sizeof(*e));
-			if (!more) {
-				free(e);
-				return -ENOMEM;
-			}
-			e = more;
-			cap = want;
-		}
 		for (size_t x = 0; x < n; x++) {
 			for (size_t y = 0; y < n; y++) {
 				if (x != y) {
@@ -162,6 +169,22 @@ int routespeers_build(struct routes *r)
 	}
 	free(e);
 	return 0;
+}
+
+int routespeers_build(struct routes *r)
+{
+	struct flow_members fm = {NULL, NULL};
+	int err = resolve_members(r, &fm);
+
+	if (err == 0) {
+		err = index_flows(r, &fm);
+	}
+	if (err == 0) {
+		err = index_peers(r, &fm);
+	}
+	free(fm.start);
+	free(fm.idx);
+	return err;
 }
 
 size_t routes_client_index(const struct routes *r, const char *id)

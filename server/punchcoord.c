@@ -120,11 +120,6 @@ static const char *uplinks_text(char *buf, size_t len, unsigned u, unsigned peer
 	return buf;
 }
 
-static bool share_flow(const struct routes *r, const char *a, const char *b)
-{
-	return routes_shared_modes(r, a, b) != 0;
-}
-
 /* ---- strategy memory, per pair of public IPs ---- */
 
 static struct punchcoord_memo *memo_find(struct punchcoord *pc, const struct frame_addr *a,
@@ -227,7 +222,7 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	char ups[32];
 
 	if (!other || other == from || !other->is_online || other->addr_len == 0 ||
-	    !share_flow(r, from->id, other->id)) {
+	    routes_shared_modes(r, from->id, other->id) == 0) {
 		log_debug("punch %s -> %s: peer not reachable through us now", from->id, peer);
 		return;
 	}

@@ -89,11 +89,6 @@ int routeset_check_ids(const struct routes *r, struct diag *d)
 	return 0;
 }
 
-bool routeset_share_flow(const struct routes *r, const char *a, const char *b)
-{
-	return routes_shared_modes(r, a, b) != 0;
-}
-
 static void packer_flush(struct packer *p)
 {
 	if (p->w.len == 0) {

@@ -56,8 +56,4 @@ WH_MUST_CHECK int routeset_build(const struct routes *r, const char *id, uint64_
 				 routeset_emit_fn *emit, void *emit_ctx,
 				 struct routeset_info *info);
 
-/* True when clients a and b are both members of at least one flow (the
- * modes they share: routes_shared_modes). */
-bool routeset_share_flow(const struct routes *r, const char *a, const char *b);
-
 #endif
