@@ -1,6 +1,17 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # run_tests: run each test program or script given, print one line per test,
 # and a summary; exit 1 if any failed. $1 names the suite (unit, corpus, lab...).
+#
+# Lab tests run LAB_JOBS at a time (default 2): most of their time is spent
+# waiting for timers (cooldowns, timeouts, keepalives), and each builds its
+# own namespaces with a per-run prefix. A test says in its header how it may
+# share the machine:
+#   # lab-run: alone     runs with no other test beside it (it loads the CPU,
+#                        or what it measures would suffer from another test)
+#   # lab-run: loopback  uses the host's own loopback, not namespaces: never
+#                        beside another loopback test (their ports may meet)
+# Tests without the line run beside any other non-alone test. LAB_JOBS=1 runs
+# them one by one, in the order given.
 set -u
 suite=$1
 shift
@@ -9,40 +20,150 @@ fail=0
 failed=""
 logdir=build/test-logs/$suite
 mkdir -p "$logdir"
-for t in "$@"; do
+
+command_for() { # TEST: the command line that runs it, in CMD[]
+	local t=$1 name
 	name=$(basename "$t")
-	log=$logdir/$name.log
 	case "$suite" in
 	corpus)
-		target=${name}
-		dir=tests/fuzz/corpus/${target#fuzz_}
-		set -- "$t" "$dir"
+		CMD=("$t" "tests/fuzz/corpus/${name#fuzz_}")
 		;;
 	vectors)
 		# The public vectors file is kept in tests/vectors/ (a copy of
 		# ../shared/vectors/), so a clone alone runs it.
-		set -- "$t" tests/vectors/*.json
+		CMD=("$t" tests/vectors/*.json)
 		;;
 	lab)
-		set -- bash "$t"
+		CMD=(bash "$t")
 		;;
 	*)
-		set -- "$t"
+		CMD=("$t")
 		;;
 	esac
-	start=$(date +%s)
-	if "$@" >"$log" 2>&1; then
+}
+
+# report NAME RC SECONDS: one line, the log's tail on failure.
+report() {
+	local name=$1 rc=$2 secs=$3 log=$logdir/$1.log
+	if [ "$rc" = 0 ]; then
 		pass=$((pass + 1))
-		echo "  PASS  $suite/$name ($(($(date +%s) - start))s)"
+		echo "  PASS  $suite/$name (${secs}s)"
 	else
 		fail=$((fail + 1))
 		failed="$failed $name"
-		echo "  FAIL  $suite/$name ($(($(date +%s) - start))s) — log: $log"
+		echo "  FAIL  $suite/$name (${secs}s) — log: $log"
 		tail -n 30 "$log" | sed 's/^/        /'
 	fi
 	if [ "$suite" = bench ] || [ "$suite" = vectors ]; then
 		cat "$log"
 	fi
-done
+}
+
+run_serial() {
+	local t name start rc
+	for t in "$@"; do
+		name=$(basename "$t")
+		command_for "$t"
+		start=$(date +%s)
+		"${CMD[@]}" >"$logdir/$name.log" 2>&1
+		rc=$?
+		report "$name" "$rc" $(($(date +%s) - start))
+	done
+}
+
+# run_lab_parallel TEST...: longest first (durations of the last run, kept in
+# $logdir/durations), alone tests after the others, one at a time.
+run_lab_parallel() {
+	local jobs=$1 t name mode i pid rc
+	shift
+	local -A kind=() secs=() started=() running=()
+	local -a shared=() alone=()
+	local durations=$logdir/durations n_loop=0
+	if [ -f "$durations" ]; then
+		while read -r name i; do secs[$name]=$i; done <"$durations"
+	fi
+	for t in "$@"; do
+		name=$(basename "$t")
+		mode=$(sed -n 's/^# lab-run: *\([a-z]*\).*/\1/p' "$t" | head -n 1)
+		kind[$t]=${mode:-shared}
+		case "${kind[$t]}" in
+		alone) alone+=("$t") ;;
+		shared | loopback) shared+=("$t") ;;
+		*)
+			echo "run_tests: $t: unknown \"# lab-run: $mode\" (alone or loopback)" >&2
+			return 2
+			;;
+		esac
+	done
+	# Longest first: a long test started last would leave one lane idle.
+	mapfile -t shared < <(for t in "${shared[@]}"; do
+		echo "${secs[$(basename "$t")]:-0} $t"
+	done | sort -s -k1,1nr | cut -d' ' -f2-)
+	: >"$durations.new"
+
+	finish_one() { # wait for any running test and report it
+		local done_pid rc name
+		wait -n -p done_pid "${!running[@]}"
+		rc=$?
+		t=${running[$done_pid]}
+		unset "running[$done_pid]"
+		name=$(basename "$t")
+		[ "${kind[$t]}" != loopback ] || n_loop=$((n_loop - 1))
+		i=$(($(date +%s) - ${started[$t]}))
+		echo "$name $i" >>"$durations.new"
+		report "$name" "$rc" "$i"
+	}
+	start_one() { # TEST
+		local name
+		name=$(basename "$1")
+		command_for "$1"
+		started[$1]=$(date +%s)
+		"${CMD[@]}" >"$logdir/$name.log" 2>&1 &
+		running[$!]=$1
+		[ "${kind[$1]}" != loopback ] || n_loop=$((n_loop + 1))
+	}
+
+	while [ "${#shared[@]}" -gt 0 ]; do
+		# the first test that may start now: any, but a loopback test
+		# only while no other loopback test runs
+		pick=-1
+		if [ "${#running[@]}" -lt "$jobs" ]; then
+			for i in "${!shared[@]}"; do
+				if [ "${kind[${shared[$i]}]}" != loopback ] || [ "$n_loop" = 0 ]; then
+					pick=$i
+					break
+				fi
+			done
+		fi
+		if [ "$pick" -lt 0 ]; then
+			finish_one
+			continue
+		fi
+		start_one "${shared[$pick]}"
+		unset "shared[$pick]"
+		shared=("${shared[@]}")
+	done
+	while [ "${#running[@]}" -gt 0 ]; do
+		finish_one
+	done
+	for t in "${alone[@]}"; do
+		start_one "$t"
+		finish_one
+	done
+	mv "$durations.new" "$durations"
+}
+
+jobs=${LAB_JOBS:-2}
+case "$jobs" in
+'' | *[!0-9]* | 0)
+	echo "run_tests: LAB_JOBS=$jobs: expected a number of tests to run at once (1 or more)" >&2
+	exit 2
+	;;
+esac
+if [ "$suite" = lab ] && [ "$jobs" -gt 1 ]; then
+	run_lab_parallel "$jobs" "$@" || exit $?
+else
+	run_serial "$@"
+fi
 echo "$suite: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

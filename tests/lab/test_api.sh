@@ -17,6 +17,7 @@
 # 4. a hand edit between GET and PUT is not lost. 5. /metrics parses with
 #    python3-prometheus-client. 6. 50 concurrent clients for 10 s.
 # 4b. kill -9 during a burst of writes: routes.conf is always a whole version.
+# lab-run: alone (50 curl clients load both cores; on the host's loopback)
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 lab_init api

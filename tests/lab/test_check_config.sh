@@ -9,6 +9,7 @@
 # the invalid corpus (one defect each, first line "# expect: LINE: message",
 # or "# expect: message" for an error that has no line)
 # fails with exit status 1 and exactly "FILE:LINE: message" on stderr.
+# lab-run: loopback
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 lab_init check_config

@@ -25,6 +25,7 @@
 # Flows drone1 -> gcs1: video 5600 with impair { rate_kbps = 10000; },
 # bulk 5700 without impairment. Apps are tools/bench_flow; 1250-byte
 # datagrams, so 1000/s is 10 Mbit/s of payload.
+# lab-run: alone (it measures a path's capacity)
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"

@@ -6,6 +6,7 @@
 #   | this host (loopback only) |
 #   |  wormhole-server, -client |
 #   +---------------------------+
+# lab-run: loopback
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 lab_init daemons_clean_exit

@@ -23,6 +23,7 @@
 #      cookie replies);
 #   4. the server's counters add up: every initiation that arrived was
 #      answered, rate-limited or dropped for a reason.
+# lab-run: loopback
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 lab_init hsflood

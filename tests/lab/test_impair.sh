@@ -20,6 +20,7 @@
 #   delayed 6001  impair { delay_ms = 50; jitter_ms = 10; }
 #   corrupt 6002  impair { corrupt = 0.05; }             both ways: data and replies
 #   live    6003  none, then { loss = 0.5; } while a stream runs
+# lab-run: alone (it measures delay and jitter)
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"

@@ -26,6 +26,7 @@
 # 7. (before 5) A client with another server_key and one whose key is not in
 #    routes.conf: each says after 4 handshakes what to check, and the
 #    server logs the refused handshakes.
+# lab-run: loopback
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 lab_init join

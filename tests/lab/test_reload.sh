@@ -13,6 +13,7 @@
 # end in the last content, and SIGHUP must reload. A symlinked routes.conf
 # (a ConfigMap's links swapped, the file behind them replaced) reloads
 # within 1 s too. Evidence is the server's own log lines.
+# lab-run: loopback
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 lab_init reload

@@ -23,6 +23,7 @@
 #   3. a UDP flow carries 1400-byte datagrams both ways (with DF set, none
 #      of drone1's reached gcs1);
 #   4. gnat never had to refuse a packet with DF set.
+# lab-run: alone (20 MB copies load both cores)
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$(dirname "$0")/../../tools/lab/topo.sh"

@@ -32,6 +32,7 @@
 # Lower them on a slow machine.
 # TCP_FLOW_KEEP_LOGS=1
 # keeps the logs (with each stream's counters) in build/lab-logs/tcp_flows.
+# lab-run: alone (100 MB copies load both cores)
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"

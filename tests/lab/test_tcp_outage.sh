@@ -21,6 +21,7 @@
 # again within 4 s of the heal, and the bulk copy ends within 15 s of it
 # (printed). The shut-window probe after an outage and the regrowth after a
 # timeout are unit-tested too (test_rstream).
+# lab-run: alone (it times the return after an outage to a few seconds)
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
