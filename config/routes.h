@@ -219,7 +219,9 @@ const char *routes_multipath_name(enum routes_multipath m);
 
 /* The index of client id in r->clients, or SIZE_MAX. */
 size_t routes_client_index(const struct routes *r, const char *id);
-/* The clients sharing a flow with client i (an index), ascending; *n of them. */
+/* The clients sharing a flow with client i (an index), ascending; *n of them.
+ * Two clients share a flow when one is a source of it and the other a sink
+ * (any two members of an N:N flow); two sinks of one flow do not. */
 const struct routes_peer *routes_peers_of(const struct routes *r, size_t i, size_t *n);
 /* The flows client i (an index) is a member of, as indices in file order. */
 const uint32_t *routes_flows_of(const struct routes *r, size_t i, size_t *n);

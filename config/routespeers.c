@@ -1,4 +1,6 @@
-/* routespeers: who shares a flow with whom in a parsed routes.conf, and
+/* routespeers: who shares a flow with whom in a parsed routes.conf (one
+ * sends into a flow the other receives from: the two sinks of a 1:N flow
+ * share nothing through it), and
  * the flows of each client (the indexes of struct routes, see routes.h). Built in
  * O(sum over flows of members^2) plus a sort, once per parse; queried per
  * client in O(its peers). */
@@ -28,41 +30,56 @@ static int edge_cmp(const void *x, const void *y)
 	return p->b < q->b ? -1 : p->b > q->b;
 }
 
-/* Indices of a flow's members (from and to, or members), each once. */
+/* A member's part in a flow: it sends into it, it receives from it, or
+ * both (every member of an N:N flow). */
+#define ROLE_SOURCE 1u
+#define ROLE_SINK 2u
+
+/* Indices of a flow's members (from and to, or members), each once, and
+ * their roles. */
 static size_t flow_members(const struct routes *r, const struct routes_flow *f,
-			   uint32_t out[2 * ROUTES_MEMBERS_MAX])
+			   uint32_t out[2 * ROUTES_MEMBERS_MAX],
+			   uint8_t roles[2 * ROUTES_MEMBERS_MAX])
 {
 	char(*lists[3])[ROUTES_NAME_SIZE] = {f->from, f->to, f->members};
 	const size_t counts[3] = {f->is_nn ? 0 : f->n_from, f->is_nn ? 0 : f->n_to,
 				  f->is_nn ? f->n_members : 0};
+	const uint8_t role_of[3] = {ROLE_SOURCE, ROLE_SINK, ROLE_SOURCE | ROLE_SINK};
 	size_t n = 0;
 
 	for (size_t l = 0; l < 3; l++) {
 		for (size_t k = 0; k < counts[l] && n < 2 * ROUTES_MEMBERS_MAX; k++) {
 			size_t idx = routes_client_index(r, lists[l][k]);
-			bool seen = idx == SIZE_MAX;
+			size_t j = 0;
 
-			for (size_t j = 0; j < n && !seen; j++) {
-				seen = out[j] == idx;
+			if (idx == SIZE_MAX) {
+				continue;
 			}
-			if (!seen) {
-				out[n++] = (uint32_t)idx;
+			while (j < n && out[j] != idx) {
+				j++;
 			}
+			if (j == n) {
+				out[n] = (uint32_t)idx;
+				roles[n++] = 0;
+			}
+			roles[j] |= role_of[l];
 		}
 	}
 	return n;
 }
 
 /* Every flow's members as client indices, resolved once: flow i's are
- * fm->idx[fm->start[i] .. fm->start[i + 1]). */
+ * fm->idx[fm->start[i] .. fm->start[i + 1]), with their roles in fm->role. */
 struct flow_members {
 	size_t *start;
 	uint32_t *idx;
+	uint8_t *role;
 };
 
 static int resolve_members(const struct routes *r, struct flow_members *fm)
 {
 	uint32_t m[2 * ROUTES_MEMBERS_MAX];
+	uint8_t roles[2 * ROUTES_MEMBERS_MAX];
 	size_t cap = 0;
 
 	fm->start = calloc(r->n_flows + 1, sizeof(*fm->start));
@@ -70,16 +87,27 @@ static int resolve_members(const struct routes *r, struct flow_members *fm)
 		cap += r->flows[i].n_from + r->flows[i].n_to + r->flows[i].n_members;
 	}
 	fm->idx = calloc(cap ? cap : 1, sizeof(*fm->idx));
-	if (!fm->start || !fm->idx) {
+	fm->role = calloc(cap ? cap : 1, sizeof(*fm->role));
+	if (!fm->start || !fm->idx || !fm->role) {
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < r->n_flows; i++) {
-		size_t n = flow_members(r, &r->flows[i], m);
+		size_t n = flow_members(r, &r->flows[i], m, roles);
 
 		memcpy(&fm->idx[fm->start[i]], m, n * sizeof(m[0]));
+		memcpy(&fm->role[fm->start[i]], roles, n * sizeof(roles[0]));
 		fm->start[i + 1] = fm->start[i] + n;
 	}
 	return 0;
+}
+
+/* Datagrams or streams go between x and y in this flow: one sends into it
+ * and the other receives from it. Two sinks of a 1:N flow (or two sources
+ * of an N:1 flow) exchange nothing: they are no peers through it. */
+static bool exchange(uint8_t role_x, uint8_t role_y)
+{
+	return ((role_x & ROLE_SOURCE) && (role_y & ROLE_SINK)) ||
+	       ((role_x & ROLE_SINK) && (role_y & ROLE_SOURCE));
 }
 
 /* The flows of each client, in file order (flow_start, member_flows). */
@@ -132,12 +160,13 @@ static int index_peers(struct routes *r, const struct flow_members *fm)
 	n_e = 0;
 	for (size_t i = 0; i < r->n_flows; i++) {
 		const uint32_t *m = &fm->idx[fm->start[i]];
+		const uint8_t *role = &fm->role[fm->start[i]];
 		size_t n = fm->start[i + 1] - fm->start[i];
 		uint8_t mode = (uint8_t)(1u << r->flows[i].multipath);
 
 		for (size_t x = 0; x < n; x++) {
 			for (size_t y = 0; y < n; y++) {
-				if (x != y) {
+				if (x != y && exchange(role[x], role[y])) {
 					e[n_e++] = (struct edge){m[x], m[y], mode};
 				}
 			}
@@ -173,7 +202,7 @@ static int index_peers(struct routes *r, const struct flow_members *fm)
 
 int routespeers_build(struct routes *r)
 {
-	struct flow_members fm = {NULL, NULL};
+	struct flow_members fm = {NULL, NULL, NULL};
 	int err = resolve_members(r, &fm);
 
 	if (err == 0) {
@@ -184,6 +213,7 @@ int routespeers_build(struct routes *r)
 	}
 	free(fm.start);
 	free(fm.idx);
+	free(fm.role);
 	return err;
 }
 

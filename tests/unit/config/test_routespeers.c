@@ -1,7 +1,8 @@
 /* test_routespeers: the indexes of a parsed routes.conf
- * (config/routespeers.c) against the definitions they replace: a and b
- * share a flow when both are members of it, with the flow's multipath
- * kind; a client's flows are those it is a member of. */
+ * (config/routespeers.c) against their definitions: a and b share a flow
+ * when one is a source of it and the other a sink (any two members of an
+ * N:N flow), with the flow's multipath kind; a client's flows are those it
+ * is a member of. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,7 +93,8 @@ static struct routes *random_routes(uint32_t seed)
 	return r;
 }
 
-/* What the index replaces: every flow both are members of. */
+/* The definition: every flow one of them sends into and the other
+ * receives from. */
 static unsigned brute_modes(const struct routes *r, const char *a, const char *b)
 {
 	unsigned modes = 0;
@@ -101,8 +103,10 @@ static unsigned brute_modes(const struct routes *r, const char *a, const char *b
 		return 0;
 	}
 	for (size_t i = 0; i < r->n_flows; i++) {
-		if (routes_flow_has_member(&r->flows[i], a) &&
-		    routes_flow_has_member(&r->flows[i], b)) {
+		const struct routes_flow *f = &r->flows[i];
+
+		if ((routes_flow_is_source(f, a) && routes_flow_is_sink(f, b)) ||
+		    (routes_flow_is_sink(f, a) && routes_flow_is_source(f, b))) {
 			modes |= 1u << r->flows[i].multipath;
 		}
 	}
@@ -153,6 +157,53 @@ static void test_routespeers_match_the_flows_pair_by_pair(void **state)
 	}
 }
 
+/* A GCS sending to three drones, and two of them sending to a second GCS:
+ * the drones are no peers of each other (they exchange nothing), and the
+ * two GCSs neither. */
+static void test_routespeers_sinks_of_one_flow_are_no_peers(void **state)
+{
+	static const char *const ids[] = {"gcs", "d1", "d2", "d3", "gcs2"};
+	char t[2048];
+	struct diag d;
+	struct routes *r;
+	size_t n = 0, len = 0;
+
+	(void)state;
+	len += (size_t)snprintf(t, sizeof(t), "%sclients: {", FIX_SERVER);
+	for (int i = 0; i < 5; i++) {
+		uint8_t sk[32], pk[32];
+		char b64[B64KEY_TEXT_MAX];
+
+		memset(sk, 0x40 + i, sizeof(sk));
+		assert_int_equal(crypto_scalarmult_base(pk, sk), 0);
+		b64key_encode(pk, b64);
+		len += (size_t)snprintf(t + len, sizeof(t) - len, " %s = { key = \"%s\"; };",
+					ids[i], b64);
+	}
+	len += (size_t)snprintf(
+		t + len, sizeof(t) - len,
+		" };\nflows: ( { name = \"down\"; proto = \"udp\"; port = 5600; from = [\"gcs\"]; "
+		"to = [\"d1\", \"d2\", \"d3\"]; },\n"
+		"  { name = \"up\"; proto = \"udp\"; port = 5601; multipath = \"redundant\"; "
+		"from = [\"d1\", \"d2\"]; to = [\"gcs2\"]; } );\n");
+	assert_true(len < sizeof(t));
+	diag_clear(&d);
+	r = routes_parse_text(t, len, "fleet.conf", NULL, false, &d);
+	assert_non_null(r);
+	assert_int_equal(routes_shared_modes(r, "gcs", "d1"), 1u << ROUTES_MULTIPATH_FAILOVER);
+	assert_int_equal(routes_shared_modes(r, "d3", "gcs"), 1u << ROUTES_MULTIPATH_FAILOVER);
+	assert_int_equal(routes_shared_modes(r, "d2", "gcs2"), 1u << ROUTES_MULTIPATH_REDUNDANT);
+	assert_int_equal(routes_shared_modes(r, "d1", "d2"), 0);
+	assert_int_equal(routes_shared_modes(r, "d2", "d3"), 0);
+	assert_int_equal(routes_shared_modes(r, "gcs", "gcs2"), 0);
+	assert_int_equal(routes_shared_modes(r, "d3", "gcs2"), 0);
+	(void)routes_peers_of(r, routes_client_index(r, "d1"), &n);
+	assert_int_equal(n, 2); /* gcs and gcs2 */
+	(void)routes_peers_of(r, routes_client_index(r, "gcs"), &n);
+	assert_int_equal(n, 3); /* the three drones */
+	routes_free(r);
+}
+
 static void test_routespeers_unknown_clients_share_nothing(void **state)
 {
 	struct routes *r = random_routes(7);
@@ -174,6 +225,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routespeers_match_the_flows_pair_by_pair),
+		cmocka_unit_test(test_routespeers_sinks_of_one_flow_are_no_peers),
 		cmocka_unit_test(test_routespeers_unknown_clients_share_nothing),
 	};
 
