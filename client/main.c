@@ -7,6 +7,7 @@
 
 #include "common/cliopt.h"
 #include "common/diag.h"
+#include "common/fdlimit.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "config/client_ini.h"
@@ -159,6 +160,7 @@ static int run(const char *path)
 		fprintf(stderr, "%s: cannot create the event loop (bad $LIBEV_FLAGS?)\n", prog);
 		return CLIOPT_EXIT_FAILURE;
 	}
+	log_debug("client: open files limit %lu", fdlimit_raise());
 	diag_clear(&d);
 	if (client_init(&cl, loop, path, &d) != 0) {
 		log_error("%s", diag_format(&d, line, sizeof(line)));

@@ -4,6 +4,7 @@
 
 #include "common/cliopt.h"
 #include "common/diag.h"
+#include "common/fdlimit.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "config/routes.h"
@@ -74,6 +75,7 @@ static int run(const char *path)
 		fprintf(stderr, "%s: cannot create the event loop (bad $LIBEV_FLAGS?)\n", prog);
 		return CLIOPT_EXIT_FAILURE;
 	}
+	log_debug("server: open files limit %lu", fdlimit_raise());
 	diag_clear(&d);
 	err = server_init(&srv, loop, path, &d);
 	if (err != 0) {

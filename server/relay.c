@@ -10,6 +10,7 @@
 #include "common/addr.h"
 #include "common/compiler.h"
 #include "common/diag.h"
+#include "common/fdlimit.h"
 #include "common/monotime.h"
 #include "proto/wire_const.h"
 #include "routeset.h"
@@ -53,9 +54,13 @@ int relay_ports_open(struct relay_ports *rp, const struct sockaddr_storage *ip, 
 			continue;
 		}
 		addr_set_port(&a, p);
-		/* A port another program holds fails bind: skip it. */
+		/* A port another program holds fails bind: skip it. Out of
+		 * file descriptors, every port would fail: stop. */
 		fd = udpio_open((struct sockaddr *)&a, addr_len(&a), NULL, NULL);
 		if (fd < 0) {
+			if (fdlimit_is_exhausted(fd)) {
+				return fd;
+			}
 			continue;
 		}
 		rp->used[off] = 1;
@@ -313,6 +318,7 @@ static void side_close(struct relay *rl, struct relay_side *s)
 		ev_io_stop(rl->loop, &s->io);
 		forget_fd(rl, s->fd);
 		close(s->fd);
+		rl->n_fds--;
 		relay_ports_release(&rl->ports[s->index], s->port);
 	}
 	s->fd = -1;
@@ -328,11 +334,16 @@ static void pair_close(struct relay_pair *p)
 	p->has_ports = false;
 }
 
-/* Bind both ports, or neither. Returns 0 or -ENOSPC (logged by the caller). */
+/* Bind both ports, or neither. Returns 0, -ENOSPC (the range is full) or
+ * -EMFILE/-ENFILE (out of file descriptors), logged by the caller. */
 static int pair_open(struct relay_pair *p, uint64_t now_us, int *failed_range)
 {
 	struct relay *rl = p->owner;
 
+	if (rl->fd_budget > 0 && rl->n_fds + 2 > rl->fd_budget) {
+		*failed_range = 0;
+		return -EMFILE;
+	}
 	for (int k = 0; k < 2; k++) {
 		struct relay_side *s = &p->side[k];
 		int fd = relay_ports_open(&rl->ports[k], &rl->ip, &s->port);
@@ -342,6 +353,7 @@ static int pair_open(struct relay_pair *p, uint64_t now_us, int *failed_range)
 			pair_close(p);
 			return fd;
 		}
+		rl->n_fds++;
 		s->fd = fd;
 		s->last_rx_us = now_us;
 		ev_io_init(&s->io, side_readable_cb, fd, EV_READ);
@@ -359,17 +371,34 @@ static int pair_open(struct relay_pair *p, uint64_t now_us, int *failed_range)
 static bool pair_try_open(struct relay_pair *p, uint64_t now_us)
 {
 	struct relay *rl = p->owner;
-	int k = 0;
+	int k = 0, rc;
 
 	p->last_try_us = now_us;
-	if (pair_open(p, now_us, &k) == 0) {
+	rc = pair_open(p, now_us, &k);
+	if (rc == 0) {
 		return true;
 	}
 	rl->stats.alloc_failures++;
-	log_error("relay %s<->%s: no free port in relay_%c range %u-%u (range exhausted; "
-		  "retrying every %us)",
-		  p->side[0].id, p->side[1].id, k == 0 ? 'a' : 'b', (unsigned)rl->ports[k].range.lo,
-		  (unsigned)rl->ports[k].range.hi, (unsigned)(RELAY_RETRY_US / 1000000));
+	/* Every pair without ports retries on its own: a few lines per retry
+	 * round, not one per pair. */
+	if (!log_bucket_take(&rl->alloc_log, now_us, 3, RELAY_RETRY_US)) {
+		return false;
+	}
+	if (fdlimit_is_exhausted(rc)) {
+		log_error("relay %s<->%s: out of file descriptors (this process may open %lu, "
+			  "%u of them kept for the rest of the server; %zu relay ports open, two "
+			  "per pair): raise the server's limit (ulimit -n, systemd LimitNOFILE=); "
+			  "retrying every %us",
+			  p->side[0].id, p->side[1].id, fdlimit_current(),
+			  (unsigned)RELAY_FD_RESERVE, rl->n_fds,
+			  (unsigned)(RELAY_RETRY_US / 1000000));
+	} else {
+		log_error("relay %s<->%s: no free port in relay_%c range %u-%u (range "
+			  "exhausted; retrying every %us)",
+			  p->side[0].id, p->side[1].id, k == 0 ? 'a' : 'b',
+			  (unsigned)rl->ports[k].range.lo, (unsigned)rl->ports[k].range.hi,
+			  (unsigned)(RELAY_RETRY_US / 1000000));
+	}
 	return false;
 }
 
@@ -580,6 +609,10 @@ int relay_init(struct relay *rl, struct ev_loop *loop, const struct routes *r, s
 	rl->loop = loop;
 	rl->ip = r->server.listen[0];
 	addr_set_port(&rl->ip, 0);
+	unsigned long lim = fdlimit_current();
+	rl->fd_budget = lim == 0		     ? 0
+			: lim > 2 * RELAY_FD_RESERVE ? lim - RELAY_FD_RESERVE
+						     : lim / 2;
 	ev_prepare_init(&rl->flush_watch, flush_prepare_cb);
 	ev_io_init(&rl->write_watch, writable_cb, -1, EV_WRITE);
 	if (relay_ports_init(&rl->ports[0], r->server.relay_a) != 0 ||

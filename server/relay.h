@@ -24,6 +24,11 @@
  * heard this recently (clients ping the relay from every uplink each second),
  * not only to the one heard last. */
 #define RELAY_FANOUT_LIVE_US (3 * 1000000ull)
+/* File descriptors the relay leaves to the rest of the server (listeners,
+ * API connections, reading routes.conf, writing its backup): relay ports
+ * stop there, so that a fleet too large for the open-files limit still
+ * leaves the server reachable and its configuration editable. */
+#define RELAY_FD_RESERVE 64
 /* A pair without ports (range exhausted) tries again this often. */
 #define RELAY_RETRY_US (10 * 1000000ull)
 
@@ -105,6 +110,9 @@ struct relay {
 	struct ev_loop *loop;	     /* borrowed */
 	struct sockaddr_storage ip;  /* server.listen[0], port 0 */
 	struct relay_ports ports[2]; /* relay_a, relay_b */
+	struct log_bucket alloc_log; /* pairs that found no ports */
+	size_t n_fds;		     /* relay sockets open */
+	size_t fd_budget;	     /* at most this many (0: no limit known) */
 	struct relay_pair **pairs;   /* owns each pair */
 	size_t n_pairs;
 	size_t cap_pairs;
