@@ -52,6 +52,18 @@ static int init_keys(struct client *cl, struct diag *d)
 	b64key_fingerprint(cl->self->pub, fp);
 	log_info("client %s: key %s…, %zu server address(es), %zu uplink(s)", cl->ini->id, fp,
 		 cl->ini->n_servers, cl->ini->n_uplinks);
+	for (size_t i = 1; i < cl->ini->n_servers; i++) {
+		char text[ADDR_TEXT_MAX];
+
+		if (cl->ini->servers[i].ss_family != cl->ini->servers[0].ss_family) {
+			log_warn("%s: server %s is not used: the client's sockets take the first "
+				 "address's family (IPv%c)",
+				 cl->ini->path,
+				 addr_format((const struct sockaddr *)&cl->ini->servers[i], text,
+					     sizeof(text)),
+				 cl->ini->servers[0].ss_family == AF_INET6 ? '6' : '4');
+		}
+	}
 	return 0;
 }
 
@@ -160,8 +172,15 @@ void client_fini(struct client *cl)
 	cl->ini = NULL;
 }
 
+const struct sockaddr_storage *client_server_addr(const struct client *cl)
+{
+	return &cl->ini->servers[cl->srv.server_i];
+}
+
+/* The relay's ports are bound on every server address: use the one the
+ * session runs through. */
 void client_relay_addr(const struct client *cl, uint16_t port, struct sockaddr_storage *out)
 {
-	*out = cl->ini->servers[0];
+	*out = *client_server_addr(cl);
 	addr_set_port(out, port);
 }

@@ -175,7 +175,7 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 	snprintf(out->id, sizeof(out->id), "%s", cl->ini->id);
 	out->uptime_s = (now_us - cl->started_us) / 1000000u;
 	out->server_state = srvconn_is_up(cl) ? "up" : "connecting";
-	addr_format((const struct sockaddr *)&cl->ini->servers[0], out->server,
+	addr_format((const struct sockaddr *)client_server_addr(cl), out->server,
 		    sizeof(out->server));
 	out->server_last_rx_ms_ago = ms_ago(now_us, cl->srv.last_rx_us);
 	out->reconnects = cl->srv.reconnects;

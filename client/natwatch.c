@@ -146,7 +146,7 @@ static void start_run(struct natwatch *nw, uint64_t now_us)
 	int rc;
 
 	memset(&p, 0, sizeof(p));
-	p.server = cl->ini->servers[0];
+	p.server = *client_server_addr(cl);
 	natcheck_local_addrs(real_fd(nw), &p);
 	randombytes_buf(p.seed, sizeof(p.seed));
 	rc = natclass_new(&p, now_us, &nw->run);
@@ -262,7 +262,7 @@ static void send_probe(struct natwatch *nw)
 	if (stun_write_request(nw->txid, 0, buf, sizeof(buf), &len) != 0) {
 		return;
 	}
-	(void)mainsock_send(&cl->ms, nw->fd, &cl->ini->servers[0], buf, len);
+	(void)mainsock_send(&cl->ms, nw->fd, client_server_addr(cl), buf, len);
 }
 
 static void probe_timer(struct natwatch *nw, uint64_t now_us)
@@ -305,7 +305,7 @@ static bool on_probe_answer(struct natwatch *nw, const uint8_t *buf, size_t len,
 	if (!nw->is_probing || stun_read(buf, len, &m, NULL) != 0 || m.is_classic ||
 	    m.type != STUN_BINDING_SUCCESS || memcmp(m.txid, nw->txid, STUN_TXID_LEN) != 0 ||
 	    !addr_equal((const struct sockaddr *)from,
-			(const struct sockaddr *)&cl->ini->servers[0])) {
+			(const struct sockaddr *)client_server_addr(cl))) {
 		return false;
 	}
 	m_addr = stun_msg_mapped(&m);

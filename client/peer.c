@@ -366,6 +366,8 @@ void peer_free_all(struct client *cl)
 void peer_all_rebind(struct client *cl, uint64_t now_us)
 {
 	for (struct peer *p = cl->peers; p; p = p->next) {
+		/* The session may run through another server address now. */
+		client_relay_addr(cl, p->def.relay_port, &p->relay);
 		p->is_bound = false;
 		p->next_bind_us = now_us;
 		rearm(p, now_us, false);

@@ -112,7 +112,7 @@ static void send_initiation(struct client *cl, uint64_t now_us)
 		log_warn("server: cannot build an initiation");
 		return;
 	}
-	if (sealout_raw_fd(cl, uplink_ctl_fd(cl), &cl->ini->servers[0], msg, sizeof(msg)) == 0) {
+	if (sealout_raw_fd(cl, uplink_ctl_fd(cl), client_server_addr(cl), msg, sizeof(msg)) == 0) {
 		sc->tx_packets++;
 	}
 }
@@ -162,7 +162,7 @@ static void warn_unanswered(const struct client *cl)
 	char where[ADDR_TEXT_MAX];
 	char fp[B64KEY_FINGERPRINT_MAX];
 
-	addr_format((const struct sockaddr *)&cl->ini->servers[0], where, sizeof(where));
+	addr_format((const struct sockaddr *)client_server_addr(cl), where, sizeof(where));
 	if (nw->last_answer_us != 0 ||
 	    (nw->has_result && nw->result.type != NATCLASS_UDP_BLOCKED)) {
 		b64key_fingerprint(cl->self->pub, fp);
@@ -174,6 +174,29 @@ static void warn_unanswered(const struct client *cl)
 			 "address and port, and that UDP to it can leave this network",
 			 where, (unsigned)SRVCONN_WARN_TRIES);
 	}
+}
+
+/* Move to the next server address of the first one's family (the client's
+ * sockets are of that family). True when that went round to the first: all
+ * were tried (always, with one address). */
+static bool next_server(struct client *cl)
+{
+	const struct client_ini *ini = cl->ini;
+	struct srvconn *sc = &cl->srv;
+	unsigned from = sc->server_i, i = from;
+	char a[ADDR_TEXT_MAX], b[ADDR_TEXT_MAX];
+
+	do {
+		i = (i + 1) % (unsigned)ini->n_servers;
+	} while (ini->servers[i].ss_family != ini->servers[0].ss_family);
+	if (i == from) {
+		return true;
+	}
+	log_info("server: no answer from %s, trying %s",
+		 addr_format((const struct sockaddr *)&ini->servers[from], a, sizeof(a)),
+		 addr_format((const struct sockaddr *)&ini->servers[i], b, sizeof(b)));
+	sc->server_i = i;
+	return i == 0;
 }
 
 /* Not up: (re)send an initiation on the backoff schedule. The session's own
@@ -189,9 +212,10 @@ static void connecting_timer(struct client *cl, uint64_t now_us)
 		sc->next_init_us = now_us + sc->backoff_us;
 		return;
 	}
-	/* No answer on the control uplink: try the next one (a drone whose
-	 * first modem has no coverage reaches the server on its second). */
-	if (sc->init_tries > 0 && cl->n_up > 1) {
+	/* No answer: try the server's next address, and after the last one
+	 * the next uplink (a drone whose first modem has no coverage reaches
+	 * the server on its second). */
+	if (sc->init_tries > 0 && next_server(cl) && cl->n_up > 1) {
 		uint8_t next = uplink_next_ctl(cl);
 
 		if (next != cl->ctl) {
@@ -311,8 +335,8 @@ static void up_timer(struct client *cl, uint64_t now_us)
 		send_initiation(cl, now_us);
 		break;
 	case SESSION_ACT_SEND_KEEPALIVE:
-		(void)sealout_frame_fd(cl, uplink_ctl_fd(cl), sc->sess, &cl->ini->servers[0], NULL,
-				       now_us);
+		(void)sealout_frame_fd(cl, uplink_ctl_fd(cl), sc->sess, client_server_addr(cl),
+				       NULL, now_us);
 		break;
 	case SESSION_ACT_ENDED:
 		log_warn("server: session ended, reconnecting");
@@ -411,7 +435,7 @@ int srvconn_send_fd(struct client *cl, int fd, const struct frame *f,
 	if (!sc->is_up) {
 		return -ENOTCONN;
 	}
-	rc = sealout_frame_fd(cl, fd, sc->sess, dst ? dst : &cl->ini->servers[0], f, now_us);
+	rc = sealout_frame_fd(cl, fd, sc->sess, dst ? dst : client_server_addr(cl), f, now_us);
 	if (rc == 0) {
 		sc->tx_packets++;
 	}

@@ -62,6 +62,10 @@ struct srvconn {
 	unsigned unanswered;   /* PINGs in a row left unanswered */
 	bool is_suspect;       /* probing at SRVCONN_SUSPECT_PROBE_US until answered */
 	unsigned init_tries;   /* initiations since the last session came up */
+	/* The server address in use: client.ini's servers[server_i]. The
+	 * initiations go round the addresses of the first one's family, then
+	 * round the uplinks. */
+	unsigned server_i;
 	/* A cookie reply already made us initiate again at once since the
 	 * last scheduled initiation (once each, so no loop). */
 	bool is_cookie_retried;

@@ -138,7 +138,7 @@ static void fill_path(struct server *srv, const char *id, const char *peer, stru
 		s = strcmp(pair->side[0].id, id) == 0 ? &pair->side[0] : &pair->side[1];
 	}
 	if (s) {
-		p->relay_port = s->fd >= 0 ? s->port : 0;
+		p->relay_port = relay_side_is_open(s) ? s->port : 0;
 		p->is_bound = s->is_bound;
 		p->packets = s->rx_packets;
 		p->bytes = s->rx_bytes;

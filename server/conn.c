@@ -563,7 +563,7 @@ static void on_wh_cb(void *ctx, struct listener_sock *sock, enum demux_kind kind
 
 /* ---- relay binds ---- */
 
-static void bind_ack(struct conn *cn, struct registry_client *c, struct relay_side *side,
+static void bind_ack(struct conn *cn, struct registry_client *c, struct relay_sock *rs,
 		     const struct frame *f, const struct sockaddr *from, uint64_t now_us)
 {
 	struct frame ack = *f;
@@ -574,7 +574,7 @@ static void bind_ack(struct conn *cn, struct registry_client *c, struct relay_si
 	if (len == 0 ||
 	    session_seal(c->session, now_us, cn->tx_pt, len, cn->tx_pkt, sizeof(cn->tx_pkt), &n) !=
 		    0 ||
-	    relay_side_send(side, from, cn->tx_pkt, n) != 0) {
+	    relay_side_send(rs, from, cn->tx_pkt, n) != 0) {
 		drop(cn, CONN_DROP_TX_FAILED);
 	}
 }
@@ -582,10 +582,11 @@ static void bind_ack(struct conn *cn, struct registry_client *c, struct relay_si
 /* relay_server_rx_fn: RELAY_BIND{peer = the other side, relay_port = this
  * side's port}, sealed by the client owning this side, binds the side to
  * the datagram's source; the ack leaves from the same port. */
-static void on_relay_cb(void *ctx, struct relay_side *side, const uint8_t *buf, size_t len,
+static void on_relay_cb(void *ctx, struct relay_sock *rs, const uint8_t *buf, size_t len,
 			const struct sockaddr *from, uint64_t now_us)
 {
 	struct conn *cn = ctx;
+	struct relay_side *side = rs->side;
 	const char *other = side->pair->side[1 - side->index].id;
 	struct registry_client *c;
 	struct frame_reader fr;
@@ -608,8 +609,8 @@ static void on_relay_cb(void *ctx, struct relay_side *side, const uint8_t *buf, 
 			drop(cn, CONN_DROP_BIND_MISMATCH);
 			continue;
 		}
-		relay_side_bind(side, from, now_us);
-		bind_ack(cn, c, side, &f, from, now_us);
+		relay_side_bind(rs, from, now_us);
+		bind_ack(cn, c, rs, &f, from, now_us);
 	}
 	if (rc < 0) {
 		drop(cn, CONN_DROP_BAD_FRAMES);

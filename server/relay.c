@@ -40,35 +40,54 @@ void relay_ports_fini(struct relay_ports *rp)
 	rp->used = NULL;
 }
 
-int relay_ports_open(struct relay_ports *rp, const struct sockaddr_storage *ip, uint16_t *port)
+int relay_ports_open_on(struct relay_ports *rp, const struct sockaddr_storage *ips, unsigned n,
+			uint16_t *port, int *fds)
 {
-	uint32_t n = (uint32_t)rp->range.hi - rp->range.lo + 1;
-	struct sockaddr_storage a = *ip;
+	uint32_t n_ports = (uint32_t)rp->range.hi - rp->range.lo + 1;
 
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t off = (rp->next + k) % n;
+	for (uint32_t k = 0; k < n_ports; k++) {
+		uint32_t off = (rp->next + k) % n_ports;
 		uint16_t p = (uint16_t)(rp->range.lo + off);
-		int fd;
+		unsigned i = 0;
+		int err = 0;
 
 		if (rp->used[off]) {
 			continue;
 		}
-		addr_set_port(&a, p);
-		/* A port another program holds fails bind: skip it. Out of
-		 * file descriptors, every port would fail: stop. */
-		fd = udpio_open((struct sockaddr *)&a, addr_len(&a), NULL, NULL);
-		if (fd < 0) {
-			if (fdlimit_is_exhausted(fd)) {
-				return fd;
+		for (; i < n; i++) {
+			struct sockaddr_storage a = ips[i];
+
+			addr_set_port(&a, p);
+			err = fds[i] = udpio_open((struct sockaddr *)&a, addr_len(&a), NULL, NULL);
+			if (err < 0) {
+				break;
 			}
-			continue;
 		}
-		rp->used[off] = 1;
-		rp->next = (off + 1) % n;
-		*port = p;
-		return fd;
+		if (i == n) {
+			rp->used[off] = 1;
+			rp->next = (off + 1) % n_ports;
+			*port = p;
+			return 0;
+		}
+		while (i > 0) {
+			close(fds[--i]);
+		}
+		/* A port another program holds (on any of the addresses) fails
+		 * bind: skip it. Out of file descriptors, every port would
+		 * fail: stop. */
+		if (fdlimit_is_exhausted(err)) {
+			return err;
+		}
 	}
 	return -ENOSPC;
+}
+
+int relay_ports_open(struct relay_ports *rp, const struct sockaddr_storage *ip, uint16_t *port)
+{
+	int fd = -1;
+	int rc = relay_ports_open_on(rp, ip, 1, port, &fd);
+
+	return rc < 0 ? rc : fd;
 }
 
 void relay_ports_release(struct relay_ports *rp, uint16_t port)
@@ -115,8 +134,8 @@ static const struct relay_endpoint *latest_endpoint(const struct relay_side *s)
 static bool send_to(struct relay *rl, struct relay_side *s, struct relay_side *o,
 		    const struct relay_endpoint *to, const uint8_t *buf, size_t len)
 {
-	if (udpio_txq_send(&rl->txq, o->fd, (const struct sockaddr *)&to->addr, to->len, buf,
-			   len) != 0) {
+	if (udpio_txq_send(&rl->txq, o->socks[to->sock].fd, (const struct sockaddr *)&to->addr,
+			   to->len, buf, len) != 0) {
 		rl->stats.drop_txq_full++;
 		s->drops++;
 		return false;
@@ -133,7 +152,7 @@ static void forward(struct relay *rl, struct relay_side *s, const uint8_t *buf, 
 	s->last_rx_us = now_us;
 	s->rx_packets++;
 	s->rx_bytes += len;
-	if (!to || o->fd < 0) {
+	if (!to || o->n_socks == 0) {
 		rl->stats.drop_peer_unbound++;
 		s->drops++;
 		return;
@@ -160,13 +179,15 @@ static void forward(struct relay *rl, struct relay_side *s, const uint8_t *buf, 
 	}
 }
 
-static void handle(struct relay *rl, struct relay_side *s, const uint8_t *buf, size_t len,
+static void handle(struct relay *rl, struct relay_sock *rs, const uint8_t *buf, size_t len,
 		   const struct sockaddr *from, uint64_t now_us)
 {
+	struct relay_side *s = rs->side;
+
 	if (is_for_server(buf, len)) {
 		rl->stats.to_server++;
 		if (rl->on_server) {
-			rl->on_server(rl->on_server_ctx, s, buf, len, from, now_us);
+			rl->on_server(rl->on_server_ctx, rs, buf, len, from, now_us);
 		}
 		return;
 	}
@@ -183,29 +204,32 @@ static void handle(struct relay *rl, struct relay_side *s, const uint8_t *buf, s
 		return;
 	}
 	ep->last_rx_us = now_us;
+	/* A client that moved to another server address (of the same
+	 * mapping) expects the relay to answer from there. */
+	ep->sock = (unsigned)(rs - s->socks);
 	forward(rl, s, buf, len, now_us);
 }
 
 static void side_readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct relay_side *s = container_of(w, struct relay_side, io);
-	struct relay *rl = s->pair->owner;
+	struct relay_sock *rs = container_of(w, struct relay_sock, io);
+	struct relay *rl = rs->side->pair->owner;
 	uint64_t now_us = monotime_now_us();
 	struct udpio_dgram d;
 
 	(void)loop;
 	(void)revents;
 	/* One bounded batch; the loop calls again if more wait. */
-	if (udpio_rx_batch(&rl->rx, s->fd) <= 0) {
+	if (udpio_rx_batch(&rl->rx, rs->fd) <= 0) {
 		return;
 	}
-	while (s->fd >= 0 && udpio_rx_next(&rl->rx, &d)) {
+	while (rs->fd >= 0 && udpio_rx_next(&rl->rx, &d)) {
 		rl->stats.rx_packets++;
 		if (d.is_truncated) {
 			rl->stats.drop_truncated++;
 			continue;
 		}
-		handle(rl, s, d.data, d.len, (const struct sockaddr *)d.from, now_us);
+		handle(rl, rs, d.data, d.len, (const struct sockaddr *)d.from, now_us);
 	}
 }
 
@@ -240,27 +264,34 @@ static void writable_cb(struct ev_loop *loop, ev_io *w, int revents)
 	flush(rl);
 }
 
-int relay_side_send(struct relay_side *s, const struct sockaddr *dst, const void *data, size_t len)
+bool relay_side_is_open(const struct relay_side *s)
 {
-	struct relay *rl = s->pair->owner;
-	socklen_t dst_len = addr_len((const struct sockaddr_storage *)(const void *)dst);
-
-	if (s->fd < 0) {
-		return -ENOTCONN;
-	}
-	return udpio_txq_send(&rl->txq, s->fd, dst, dst_len, data, len);
+	return s->n_socks > 0;
 }
 
-void relay_side_bind(struct relay_side *s, const struct sockaddr *from, uint64_t now_us)
+int relay_side_send(struct relay_sock *rs, const struct sockaddr *dst, const void *data, size_t len)
+{
+	struct relay *rl = rs->side->pair->owner;
+	socklen_t dst_len = addr_len((const struct sockaddr_storage *)(const void *)dst);
+
+	if (rs->fd < 0) {
+		return -ENOTCONN;
+	}
+	return udpio_txq_send(&rl->txq, rs->fd, dst, dst_len, data, len);
+}
+
+void relay_side_bind(struct relay_sock *rs, const struct sockaddr *from, uint64_t now_us)
 {
 	char text[ADDR_TEXT_MAX];
+	struct relay_side *s = rs->side;
 	struct relay_pair *p = s->pair;
-
 	struct relay_endpoint *ep = endpoint_of(s, from);
+	unsigned sock = (unsigned)(rs - s->socks);
 
 	s->last_rx_us = now_us;
 	if (ep) {
 		ep->last_rx_us = now_us;
+		ep->sock = sock;
 		return;
 	}
 	/* A new address: another uplink of the client, or its mapping moved.
@@ -288,6 +319,7 @@ void relay_side_bind(struct relay_side *s, const struct sockaddr *from, uint64_t
 	ep->len = addr_len((const struct sockaddr_storage *)(const void *)from);
 	memcpy(&ep->addr, from, ep->len);
 	ep->last_rx_us = now_us;
+	ep->sock = sock;
 	s->is_bound = true;
 	log_info("relay %s<->%s: %s bound %s port=%u endpoints=%u", p->side[0].id, p->side[1].id,
 		 s->id, addr_format(from, text, sizeof(text)), (unsigned)s->port, s->n_ep);
@@ -314,14 +346,19 @@ static void forget_fd(struct relay *rl, int fd)
 
 static void side_close(struct relay *rl, struct relay_side *s)
 {
-	if (s->fd >= 0) {
-		ev_io_stop(rl->loop, &s->io);
-		forget_fd(rl, s->fd);
-		close(s->fd);
+	for (unsigned k = 0; k < s->n_socks; k++) {
+		struct relay_sock *rs = &s->socks[k];
+
+		ev_io_stop(rl->loop, &rs->io);
+		forget_fd(rl, rs->fd);
+		close(rs->fd);
+		rs->fd = -1;
 		rl->n_fds--;
+	}
+	if (s->n_socks > 0) {
 		relay_ports_release(&rl->ports[s->index], s->port);
 	}
-	s->fd = -1;
+	s->n_socks = 0;
 	s->port = 0;
 	s->is_bound = false;
 	s->n_ep = 0;
@@ -340,26 +377,33 @@ static int pair_open(struct relay_pair *p, uint64_t now_us, int *failed_range)
 {
 	struct relay *rl = p->owner;
 
-	if (rl->fd_budget > 0 && rl->n_fds + 2 > rl->fd_budget) {
+	if (rl->fd_budget > 0 && rl->n_fds + 2 * rl->n_ips > rl->fd_budget) {
 		*failed_range = 0;
 		return -EMFILE;
 	}
 	for (int k = 0; k < 2; k++) {
 		struct relay_side *s = &p->side[k];
-		int fd = relay_ports_open(&rl->ports[k], &rl->ip, &s->port);
+		int fds[ROUTES_LISTEN_MAX];
+		int rc = relay_ports_open_on(&rl->ports[k], rl->ips, rl->n_ips, &s->port, fds);
 
-		if (fd < 0) {
+		if (rc < 0) {
 			*failed_range = k;
 			pair_close(p);
-			return fd;
+			return rc;
 		}
-		rl->n_fds++;
-		s->fd = fd;
 		s->last_rx_us = now_us;
-		ev_io_init(&s->io, side_readable_cb, fd, EV_READ);
-		if (rl->is_started) {
-			ev_io_start(rl->loop, &s->io);
+		for (unsigned i = 0; i < rl->n_ips; i++) {
+			struct relay_sock *rs = &s->socks[i];
+
+			rs->side = s;
+			rs->fd = fds[i];
+			ev_io_init(&rs->io, side_readable_cb, rs->fd, EV_READ);
+			if (rl->is_started) {
+				ev_io_start(rl->loop, &rs->io);
+			}
 		}
+		s->n_socks = rl->n_ips;
+		rl->n_fds += rl->n_ips;
 	}
 	p->has_ports = true;
 	p->ports_since_us = now_us;
@@ -386,11 +430,11 @@ static bool pair_try_open(struct relay_pair *p, uint64_t now_us)
 	}
 	if (fdlimit_is_exhausted(rc)) {
 		log_error("relay %s<->%s: out of file descriptors (this process may open %lu, "
-			  "%u of them kept for the rest of the server; %zu relay ports open, two "
+			  "%u of them kept for the rest of the server; %zu relay sockets open, %u "
 			  "per pair): raise the server's limit (ulimit -n, systemd LimitNOFILE=); "
 			  "retrying every %us",
 			  p->side[0].id, p->side[1].id, fdlimit_current(),
-			  (unsigned)RELAY_FD_RESERVE, rl->n_fds,
+			  (unsigned)RELAY_FD_RESERVE, rl->n_fds, 2 * rl->n_ips,
 			  (unsigned)(RELAY_RETRY_US / 1000000));
 	} else {
 		log_error("relay %s<->%s: no free port in relay_%c range %u-%u (range "
@@ -422,7 +466,9 @@ static struct relay_pair *pair_new(struct relay *rl, const char *a, const char *
 	for (int k = 0; k < 2; k++) {
 		p->side[k].pair = p;
 		p->side[k].index = k;
-		p->side[k].fd = -1;
+		for (unsigned i = 0; i < ROUTES_LISTEN_MAX; i++) {
+			p->side[k].socks[i].fd = -1;
+		}
 		snprintf(p->side[k].id, sizeof(p->side[k].id), "%s", k == 0 ? a : b);
 	}
 	return p;
@@ -607,8 +653,11 @@ int relay_init(struct relay *rl, struct ev_loop *loop, const struct routes *r, s
 {
 	memset(rl, 0, sizeof(*rl));
 	rl->loop = loop;
-	rl->ip = r->server.listen[0];
-	addr_set_port(&rl->ip, 0);
+	for (size_t i = 0; i < r->server.n_listen && i < ROUTES_LISTEN_MAX; i++) {
+		rl->ips[i] = r->server.listen[i];
+		addr_set_port(&rl->ips[i], 0);
+		rl->n_ips++;
+	}
 	unsigned long lim = fdlimit_current();
 	rl->fd_budget = lim == 0		     ? 0
 			: lim > 2 * RELAY_FD_RESERVE ? lim - RELAY_FD_RESERVE
@@ -631,8 +680,10 @@ void relay_start(struct relay *rl)
 	ev_prepare_start(rl->loop, &rl->flush_watch);
 	for (size_t i = 0; i < rl->n_pairs; i++) {
 		for (int k = 0; k < 2; k++) {
-			if (rl->pairs[i]->side[k].fd >= 0) {
-				ev_io_start(rl->loop, &rl->pairs[i]->side[k].io);
+			struct relay_side *s = &rl->pairs[i]->side[k];
+
+			for (unsigned j = 0; j < s->n_socks; j++) {
+				ev_io_start(rl->loop, &s->socks[j].io);
 			}
 		}
 	}

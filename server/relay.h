@@ -1,5 +1,7 @@
-/* relay: port pairs on the server's primary address that pipe datagrams
- * between two clients (DESIGN §5.1, PROTOCOL.md "Relay"). A side learns its
+/* relay: port pairs that pipe datagrams between two clients (DESIGN §5.1,
+ * PROTOCOL.md "Relay"). Each port is bound on every server.listen address,
+ * so a client reaches its relay ports at whichever server address it
+ * reaches the server at. A side learns its
  * client's address only from an authenticated RELAY_BIND, which the session
  * layer checks (relay_server_rx_fn) before calling relay_side_bind. The
  * relay forwards peer traffic unchanged and never decrypts it. */
@@ -49,15 +51,27 @@ struct relay_endpoint {
 	struct sockaddr_storage addr;
 	socklen_t len;
 	uint64_t last_rx_us; /* its last bind or datagram */
+	unsigned sock;	     /* the socket (server address) it was heard on last */
+};
+
+struct relay_side;
+
+/* A side's port on one server address (server.listen[addr_index]). */
+struct relay_sock {
+	struct relay_side *side; /* borrowed back-pointer */
+	int fd;
+	ev_io io;
 };
 
 struct relay_side {
 	struct relay_pair *pair;   /* borrowed back-pointer */
 	int index;		   /* 0: relay_a side, 1: relay_b side */
 	char id[ROUTES_NAME_SIZE]; /* the client owning this side */
-	int fd;			   /* -1 while the pair has no ports */
+	/* The port on each server address (socks[k] on server.listen[k]);
+	 * n_socks is 0 while the pair has no ports. */
+	struct relay_sock socks[ROUTES_LISTEN_MAX];
+	unsigned n_socks;
 	uint16_t port;
-	ev_io io;
 	/* Learnt from RELAY_BIND only. Datagrams from any of them are
 	 * forwarded; datagrams to the client go to the one heard last, and
 	 * for a redundant pair also to every other one heard lately. */
@@ -101,14 +115,16 @@ struct relay_stats {
 	uint64_t alloc_failures; /* a range was exhausted */
 };
 
-/* A top-bit transport datagram that arrived on side (it may be a RELAY_BIND
- * sealed in a client's session with the server). Valid during the call. */
-typedef void relay_server_rx_fn(void *ctx, struct relay_side *side, const uint8_t *buf, size_t len,
+/* A top-bit transport datagram that arrived on a side's socket (it may be a
+ * RELAY_BIND sealed in a client's session with the server; rs->side is the
+ * side). Valid during the call. */
+typedef void relay_server_rx_fn(void *ctx, struct relay_sock *rs, const uint8_t *buf, size_t len,
 				const struct sockaddr *from, uint64_t now_us);
 
 struct relay {
-	struct ev_loop *loop;	     /* borrowed */
-	struct sockaddr_storage ip;  /* server.listen[0], port 0 */
+	struct ev_loop *loop;				/* borrowed */
+	struct sockaddr_storage ips[ROUTES_LISTEN_MAX]; /* server.listen, port 0 */
+	unsigned n_ips;
 	struct relay_ports ports[2]; /* relay_a, relay_b */
 	struct log_bucket alloc_log; /* pairs that found no ports */
 	size_t n_fds;		     /* relay sockets open */
@@ -133,9 +149,14 @@ WH_MUST_CHECK int relay_ports_init(struct relay_ports *rp, struct routes_port_ra
 void relay_ports_fini(struct relay_ports *rp);
 /* Bind a new UDP socket on ip at the next port of the range that is neither
  * held here nor refused by the kernel (busy ports are skipped). Returns the
- * fd with *port set, or -ENOSPC when no port of the range can be bound. */
+ * fd with *port set, -ENOSPC when no port of the range can be bound, or
+ * -EMFILE/-ENFILE when out of file descriptors. */
 WH_MUST_CHECK int relay_ports_open(struct relay_ports *rp, const struct sockaddr_storage *ip,
 				   uint16_t *port);
+/* The same, with one socket per address of ips[0..n), all on one port:
+ * fds[k] is bound on ips[k]. Returns 0 or the errors above. */
+WH_MUST_CHECK int relay_ports_open_on(struct relay_ports *rp, const struct sockaddr_storage *ips,
+				      unsigned n, uint16_t *port, int *fds);
 /* Give port back (the caller closes its socket). */
 void relay_ports_release(struct relay_ports *rp, uint16_t port);
 
@@ -162,9 +183,13 @@ struct relay_pair *relay_find_pair(struct relay *rl, const char *a, const char *
 /* self's relay port towards peer, 0 when none (routeset_relay_port_fn). */
 uint16_t relay_port_for(void *rl_ctx, const char *self, const char *peer);
 
-/* The owning client of side proved itself from `from`: record it. */
-void relay_side_bind(struct relay_side *s, const struct sockaddr *from, uint64_t now_us);
-/* Queue a datagram leaving from side's port. Returns 0 or negative errno. */
-int relay_side_send(struct relay_side *s, const struct sockaddr *dst, const void *data, size_t len);
+/* The side has its ports. */
+bool relay_side_is_open(const struct relay_side *s);
+/* The owning client of rs's side proved itself from `from` (through rs):
+ * record it; traffic to it leaves from rs. */
+void relay_side_bind(struct relay_sock *rs, const struct sockaddr *from, uint64_t now_us);
+/* Queue a datagram leaving from rs. Returns 0 or negative errno. */
+int relay_side_send(struct relay_sock *rs, const struct sockaddr *dst, const void *data,
+		    size_t len);
 
 #endif
