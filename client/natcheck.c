@@ -100,14 +100,15 @@ static int drive(struct natclass *nc, int fd, struct natclass_result *res, struc
 	return -ETIMEDOUT;
 }
 
-int natcheck_run(const struct client_ini *ini, struct natclass_result *res, struct diag *d)
+int natcheck_run(const struct client_ini *ini, size_t server_i, struct natclass_result *res,
+		 struct diag *d)
 {
 	struct natclass_params p;
 	struct natclass *nc = NULL;
 	int fd, err;
 
 	memset(&p, 0, sizeof(p));
-	p.server = ini->servers[0];
+	p.server = ini->servers[server_i];
 	fd = mainsock_open_fd(ini, 0, d);
 	if (fd < 0) {
 		return fd;
@@ -133,10 +134,21 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 	char out[NATCLASS_TEXT_MAX > NATCLASS_JSON_MAX ? NATCLASS_TEXT_MAX : NATCLASS_JSON_MAX];
 	char line[1024];
 
-	diag_clear(&d);
-	if (natcheck_run(ini, &res, &d) != 0) {
-		fprintf(stderr, "wormhole-client: %s\n", diag_format(&d, line, sizeof(line)));
-		return CLIOPT_EXIT_FAILURE;
+	/* Each server address of the first one's family in turn, until one
+	 * answers: "udp-blocked" from a dead first address says nothing. */
+	for (size_t i = 0; i < ini->n_servers; i++) {
+		if (ini->servers[i].ss_family != ini->servers[0].ss_family) {
+			continue;
+		}
+		diag_clear(&d);
+		if (natcheck_run(ini, i, &res, &d) != 0) {
+			fprintf(stderr, "wormhole-client: %s\n",
+				diag_format(&d, line, sizeof(line)));
+			return CLIOPT_EXIT_FAILURE;
+		}
+		if (res.type != NATCLASS_UDP_BLOCKED) {
+			break;
+		}
 	}
 	int err = is_json ? natclass_result_format_json(&res, out, sizeof(out))
 			  : natclass_result_format_text(&res, out, sizeof(out));

@@ -14,7 +14,7 @@
 # from the server address that client uses.
 #  1. drone1 gets no answer from .12, moves on to .11 and comes online; the
 #     flow carries datagrams both ways through the relay ports on .11 (the
-#     drone) and .10 (the GCS).
+#     drone) and .10 (the GCS). `natcheck` classifies the NAT through .11.
 #  2. A 100/s stream gcs1 -> drone1; dnat then drops everything to and from
 #     .11: drone1 loses the server, moves on to .10, and the stream is back
 #     within 10 s (about 4-5 s here).
@@ -46,6 +46,11 @@ wait_until 20 lab_flow_up gcs1 drone1 14550 || fail "no datagram gcs1 -> drone1 
 wait_until 10 lab_flow_up drone1 gcs1 14550 || fail "no datagram drone1 -> gcs1 through the relay"
 grep -q "relay drone1<->gcs1: drone1 bound " "$LAB_DIR/server.log" || fail "drone1 never bound its relay port"
 echo "  $(lab_at) the flow carries datagrams both ways over the relay"
+# natcheck asks the next address while the answer is "udp-blocked".
+t=$(lab_exec drone1 timeout 20 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone1.ini" natcheck --json |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["type"])') || fail "natcheck failed"
+[ "$t" = port-restricted-cone ] || fail "natcheck says $t (want port-restricted-cone, from .11)"
+echo "  $(lab_at) natcheck: $t (.12 gave no answer, .11 did)"
 
 # --- 2. the address in use goes dark ------------------------------------------
 lab_stream_start down gcs1 drone1 14550 100 200
