@@ -78,7 +78,8 @@ void client_run(struct client *cl);
 /* Stop watchers and free everything. Safe on a half-built client. */
 void client_fini(struct client *cl);
 
-/* The relay address of the server for port: servers[0]'s IP with port. */
+/* The relay address of the server for port: the IP of the server address in
+ * use (client_server_addr) with port. */
 void client_relay_addr(const struct client *cl, uint16_t port, struct sockaddr_storage *out);
 /* The server address in use (one of client.ini's `server`). */
 const struct sockaddr_storage *client_server_addr(const struct client *cl);

@@ -1,10 +1,10 @@
 /* relay: port pairs that pipe datagrams between two clients (DESIGN §5.1,
  * PROTOCOL.md "Relay"). Each port is bound on every server.listen address,
  * so a client reaches its relay ports at whichever server address it
- * reaches the server at. A side learns its
- * client's address only from an authenticated RELAY_BIND, which the session
- * layer checks (relay_server_rx_fn) before calling relay_side_bind. The
- * relay forwards peer traffic unchanged and never decrypts it. */
+ * reaches the server at. A side learns its client's address only from an
+ * authenticated RELAY_BIND, which the session layer checks
+ * (relay_server_rx_fn) before calling relay_side_bind. The relay forwards
+ * peer traffic unchanged and never decrypts it. */
 #ifndef WH_RELAY_H
 #define WH_RELAY_H
 
@@ -56,7 +56,8 @@ struct relay_endpoint {
 
 struct relay_side;
 
-/* A side's port on one server address (server.listen[addr_index]). */
+/* A side's port on one server address: socks[k] of a side is bound on
+ * server.listen[k]. */
 struct relay_sock {
 	struct relay_side *side; /* borrowed back-pointer */
 	int fd;
@@ -160,7 +161,7 @@ WH_MUST_CHECK int relay_ports_open_on(struct relay_ports *rp, const struct socka
 /* Give port back (the caller closes its socket). */
 void relay_ports_release(struct relay_ports *rp, uint16_t port);
 
-/* Set up for r's primary address and ranges; no pairs yet. Returns 0 or
+/* Set up for r's listen addresses and ranges; no pairs yet. Returns 0 or
  * negative errno with d set. relay_fini is safe after a failure. */
 int relay_init(struct relay *rl, struct ev_loop *loop, const struct routes *r, struct diag *d);
 void relay_start(struct relay *rl);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "common/addr.h"
+#include "common/udpio.h"
 #include "server/relay.h"
 
 #define RANGE_LEN 8
@@ -121,6 +122,44 @@ static void test_relay_busy_ports_are_skipped(void **state)
 	assert_int_equal(pb, range.lo + 2);
 	close(a);
 	close(b);
+	close(busy);
+	relay_ports_fini(&rp);
+}
+
+/* One socket per server address, all on one port: a port busy on any of
+ * the addresses is skipped, and what was bound on the others for it is
+ * closed again. */
+static void test_relay_ports_open_on_every_address(void **state)
+{
+	struct sockaddr_storage ips[2] = {loopback(), loopback()};
+	struct routes_port_range range = free_range();
+	struct relay_ports rp;
+	struct sockaddr_storage local;
+	socklen_t len;
+	int fds[2] = {-1, -1}, busy, again;
+	uint16_t port = 0;
+
+	(void)state;
+	assert_int_equal(addr_parse("127.0.0.2:1", &ips[1], NULL), 0);
+	addr_set_port(&ips[1], 0);
+	addr_set_port(&ips[1], range.lo); /* hold range.lo on 127.0.0.2 only */
+	busy = udpio_open((const struct sockaddr *)&ips[1], addr_len(&ips[1]), NULL, NULL);
+	assert_true(busy >= 0);
+	addr_set_port(&ips[1], 0);
+	assert_int_equal(relay_ports_init(&rp, range), 0);
+	assert_int_equal(relay_ports_open_on(&rp, ips, 2, &port, fds), 0);
+	assert_int_equal(port, range.lo + 1);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(udpio_local_addr(fds[k], &local, &len), 0);
+		assert_int_equal(addr_port((const struct sockaddr *)&local), range.lo + 1);
+		addr_set_port(&local, 0);
+		assert_true(addr_equal((const struct sockaddr *)&local,
+				       (const struct sockaddr *)&ips[k]));
+		close(fds[k]);
+	}
+	again = hold(range.lo); /* the try on 127.0.0.1 was closed */
+	assert_true(again >= 0);
+	close(again);
 	close(busy);
 	relay_ports_fini(&rp);
 }
@@ -232,6 +271,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_relay_ports_are_handed_out_in_order_and_reused),
 		cmocka_unit_test(test_relay_busy_ports_are_skipped),
+		cmocka_unit_test(test_relay_ports_open_on_every_address),
 		cmocka_unit_test(test_relay_exhausted_range_says_enospc_until_a_port_is_free),
 		cmocka_unit_test(test_relay_bad_range_is_refused),
 		cmocka_unit_test(test_relay_ports_match_a_naive_reference_at_random),
