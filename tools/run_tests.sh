@@ -150,7 +150,11 @@ run_lab_parallel() {
 		start_one "$t"
 		finish_one
 	done
-	mv "$durations.new" "$durations"
+	# Keep the durations of tests this run did not include.
+	cat "$durations" "$durations.new" 2>/dev/null |
+		awk '{ d[$1] = $2 } END { for (t in d) print t, d[t] }' >"$durations.tmp"
+	mv "$durations.tmp" "$durations"
+	rm -f "$durations.new"
 }
 
 jobs=${LAB_JOBS:-2}
@@ -160,6 +164,10 @@ case "$jobs" in
 	exit 2
 	;;
 esac
+# `wait -n -p` (which test ended) came with bash 5.1: older ones run serially.
+if [ "${BASH_VERSINFO[0]}" -lt 5 ] || { [ "${BASH_VERSINFO[0]}" = 5 ] && [ "${BASH_VERSINFO[1]}" -lt 1 ]; }; then
+	jobs=1
+fi
 if [ "$suite" = lab ] && [ "$jobs" -gt 1 ]; then
 	run_lab_parallel "$jobs" "$@" || exit $?
 else
