@@ -74,7 +74,7 @@ run_serial() {
 # run_lab_parallel TEST...: longest first (durations of the last run, kept in
 # $logdir/durations), alone tests after the others, one at a time.
 run_lab_parallel() {
-	local jobs=$1 t name mode i pid rc
+	local jobs=$1 t name mode i pick
 	shift
 	local -A kind=() secs=() started=() running=()
 	local -a shared=() alone=()
@@ -118,7 +118,14 @@ run_lab_parallel() {
 		name=$(basename "$1")
 		command_for "$1"
 		started[$1]=$(date +%s)
-		"${CMD[@]}" >"$logdir/$name.log" 2>&1 &
+		# A background job of a script ignores SIGINT and SIGQUIT: give
+		# the test the dispositions it has when run in the foreground
+		# (Ctrl-C ends it through its cleanup; its daemons and tools see
+		# what they would see run by hand).
+		(
+			trap - INT QUIT
+			exec "${CMD[@]}"
+		) >"$logdir/$name.log" 2>&1 &
 		running[$!]=$1
 		[ "${kind[$1]}" != loopback ] || n_loop=$((n_loop + 1))
 	}
