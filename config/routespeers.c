@@ -1,9 +1,8 @@
 /* routespeers: who shares a flow with whom in a parsed routes.conf (one
  * sends into a flow the other receives from: the two sinks of a 1:N flow
- * share nothing through it), and
- * the flows of each client (the indexes of struct routes, see routes.h). Built in
- * O(sum over flows of members^2) plus a sort, once per parse; queried per
- * client in O(its peers). */
+ * share nothing through it), and the flows of each client (the indexes of
+ * struct routes, see routes.h). Built in O(sum over flows of members^2)
+ * plus a sort, once per parse; queried per client in O(its peers). */
 #include "config/routespeers.h"
 #include "config/routes.h"
 

@@ -538,6 +538,9 @@ static uint64_t idle_us(const struct bf_state *st, uint64_t start, double credit
 	} else if (st->o.n_ramp > 0) {
 		double pps = ramp_pps(&st->o, (double)(t - start) / 1000.0);
 
+		if (credit >= 1) {
+			return 0; /* due already (more than one pass could send) */
+		}
 		next = pps > 0 ? t + (uint64_t)((1 - credit) * 1e6 / pps) : t + 1000;
 	} else if (st->o.rate > 0) {
 		next = start + (uint64_t)st->sent * 1000000u / (uint64_t)st->o.rate;
