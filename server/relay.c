@@ -82,14 +82,6 @@ int relay_ports_open_on(struct relay_ports *rp, const struct sockaddr_storage *i
 	return -ENOSPC;
 }
 
-int relay_ports_open(struct relay_ports *rp, const struct sockaddr_storage *ip, uint16_t *port)
-{
-	int fd = -1;
-	int rc = relay_ports_open_on(rp, ip, 1, port, &fd);
-
-	return rc < 0 ? rc : fd;
-}
-
 void relay_ports_release(struct relay_ports *rp, uint16_t port)
 {
 	if (rp->used && port >= rp->range.lo && port <= rp->range.hi) {

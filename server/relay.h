@@ -148,14 +148,11 @@ struct relay {
  * or -ENOMEM; fini is safe on a zeroed struct. */
 WH_MUST_CHECK int relay_ports_init(struct relay_ports *rp, struct routes_port_range range);
 void relay_ports_fini(struct relay_ports *rp);
-/* Bind a new UDP socket on ip at the next port of the range that is neither
- * held here nor refused by the kernel (busy ports are skipped). Returns the
- * fd with *port set, -ENOSPC when no port of the range can be bound, or
+/* Bind one new UDP socket per address of ips[0..n), all on the next port of
+ * the range that is neither held here nor refused by the kernel on any of
+ * them (busy ports are skipped): fds[k] is bound on ips[k], *port set.
+ * Returns 0, -ENOSPC when no port of the range can be bound, or
  * -EMFILE/-ENFILE when out of file descriptors. */
-WH_MUST_CHECK int relay_ports_open(struct relay_ports *rp, const struct sockaddr_storage *ip,
-				   uint16_t *port);
-/* The same, with one socket per address of ips[0..n), all on one port:
- * fds[k] is bound on ips[k]. Returns 0 or the errors above. */
 WH_MUST_CHECK int relay_ports_open_on(struct relay_ports *rp, const struct sockaddr_storage *ips,
 				      unsigned n, uint16_t *port, int *fds);
 /* Give port back (the caller closes its socket). */

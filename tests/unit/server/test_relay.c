@@ -50,6 +50,17 @@ static int hold(uint16_t p)
 	return fd;
 }
 
+/* One socket on ip at the next free port of the range: its fd, or the
+ * negative errno of relay_ports_open_on. */
+static int relay_ports_open(struct relay_ports *rp, const struct sockaddr_storage *ip,
+			    uint16_t *port)
+{
+	int fd = -1;
+	int rc = relay_ports_open_on(rp, ip, 1, port, &fd);
+
+	return rc < 0 ? rc : fd;
+}
+
 /* A range of RANGE_LEN ports that are all free right now. */
 static struct routes_port_range free_range(void)
 {
