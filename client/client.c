@@ -52,16 +52,17 @@ static int init_keys(struct client *cl, struct diag *d)
 	b64key_fingerprint(cl->self->pub, fp);
 	log_info("client %s: key %s…, %zu server address(es), %zu uplink(s)", cl->ini->id, fp,
 		 cl->ini->n_servers, cl->ini->n_uplinks);
-	for (size_t i = 1; i < cl->ini->n_servers; i++) {
+	for (size_t i = 0; i < cl->ini->n_servers; i++) {
 		char text[ADDR_TEXT_MAX];
 
-		if (cl->ini->servers[i].ss_family != cl->ini->servers[0].ss_family) {
+		if (!cl->ini->server_names[i][0] &&
+		    cl->ini->servers[i].ss_family != cl->ini->family) {
 			log_warn("%s: server %s is not used: the client's sockets take the first "
 				 "address's family (IPv%c)",
 				 cl->ini->path,
 				 addr_format((const struct sockaddr *)&cl->ini->servers[i], text,
 					     sizeof(text)),
-				 cl->ini->servers[0].ss_family == AF_INET6 ? '6' : '4');
+				 cl->ini->family == AF_INET6 ? '6' : '4');
 		}
 	}
 	return 0;
@@ -79,6 +80,7 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 		randombytes_buf(&cl->boot_id, sizeof(cl->boot_id));
 	} while (cl->boot_id == 0);
 	stamp_init(&cl->stamp);
+	srvaddr_init(&cl->sa);
 	srvconn_init(&cl->srv);
 	netwatch_init(&cl->nw);
 	joinwait_init(&cl->jw);
@@ -107,9 +109,16 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 
 void client_run(struct client *cl)
 {
+	struct diag d;
+
+	diag_clear(&d);
 	ev_signal_start(cl->loop, &cl->sigint_watch);
 	ev_signal_start(cl->loop, &cl->sigterm_watch);
 	mainsock_start(&cl->ms);
+	if (srvaddr_start(cl, &d) != 0) {
+		log_error("client %s: %s", cl->ini->id, d.msg);
+		return;
+	}
 	uplink_start_all(cl);
 	if (srvconn_start(cl) != 0) {
 		log_error("client %s: out of memory for the server session", cl->ini->id);
@@ -159,6 +168,7 @@ void client_fini(struct client *cl)
 	netwatch_fini(cl);
 	uplink_fini_all(cl);
 	srvconn_fini(cl);
+	srvaddr_fini(cl);
 	mainsock_fini(&cl->ms);
 	routeintake_fini(&cl->rs);
 	udpio_rx_fini(&cl->rx);
@@ -174,7 +184,7 @@ void client_fini(struct client *cl)
 
 const struct sockaddr_storage *client_server_addr(const struct client *cl)
 {
-	return &cl->ini->servers[cl->srv.server_i];
+	return &cl->sa.addrs[cl->srv.server_i];
 }
 
 /* The relay's ports are bound on every server address: use the one the

@@ -14,6 +14,7 @@
 #include "client/natwatch.h"
 #include "client/netwatch.h"
 #include "client/routeintake.h"
+#include "client/srvaddr.h"
 #include "client/srvconn.h"
 #include "client/stamp.h"
 #include "client/uplink.h"
@@ -43,6 +44,7 @@ struct client {
 	struct idxmap idx;
 	struct udpio_rx rx; /* owns: receive buffers shared by every socket */
 	struct mainsock ms;
+	struct srvaddr sa; /* the server's addresses, names resolved */
 	struct srvconn srv;
 	struct netwatch nw;		    /* address, link and route changes */
 	struct joinwait jw;		    /* FLOW_JOIN requests from the local API */

@@ -175,8 +175,14 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 	snprintf(out->id, sizeof(out->id), "%s", cl->ini->id);
 	out->uptime_s = (now_us - cl->started_us) / 1000000u;
 	out->server_state = srvconn_is_up(cl) ? "up" : "connecting";
-	addr_format((const struct sockaddr *)client_server_addr(cl), out->server,
-		    sizeof(out->server));
+	if (srvaddr_is_usable(cl, cl->srv.server_i)) {
+		addr_format((const struct sockaddr *)client_server_addr(cl), out->server,
+			    sizeof(out->server));
+	} else { /* a name with no address yet */
+		snprintf(out->server, sizeof(out->server), "%s:%u",
+			 cl->ini->server_names[cl->srv.server_i],
+			 (unsigned)cl->ini->server_ports[cl->srv.server_i]);
+	}
 	out->server_last_rx_ms_ago = ms_ago(now_us, cl->srv.last_rx_us);
 	out->reconnects = cl->srv.reconnects;
 	out->server_uplink = cl->ctl;

@@ -83,7 +83,7 @@ int mainsock_open_fd(const struct client_ini *ini, size_t uplink, struct diag *d
 	const char *ifname = NULL;
 
 	memset(&bind_addr, 0, sizeof(bind_addr));
-	bind_addr.ss_family = ini->servers[0].ss_family;
+	bind_addr.ss_family = (sa_family_t)ini->family;
 	if (uplink < ini->n_uplinks && !ini->uplinks[uplink].has_interface) {
 		bind_addr = ini->uplinks[uplink].source;
 	} else if (uplink < ini->n_uplinks) {

@@ -4,6 +4,7 @@
 #include "natcheck.h"
 
 #include "client/mainsock.h"
+#include "client/resolver.h"
 
 #include "common/addr.h"
 #include "common/cliopt.h"
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <netdb.h>
 #include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -100,15 +102,15 @@ static int drive(struct natclass *nc, int fd, struct natclass_result *res, struc
 	return -ETIMEDOUT;
 }
 
-int natcheck_run(const struct client_ini *ini, size_t server_i, struct natclass_result *res,
-		 struct diag *d)
+int natcheck_run(const struct client_ini *ini, const struct sockaddr_storage *server,
+		 struct natclass_result *res, struct diag *d)
 {
 	struct natclass_params p;
 	struct natclass *nc = NULL;
 	int fd, err;
 
 	memset(&p, 0, sizeof(p));
-	p.server = ini->servers[server_i];
+	p.server = *server;
 	fd = mainsock_open_fd(ini, 0, d);
 	if (fd < 0) {
 		return fd;
@@ -134,14 +136,32 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 	char out[NATCLASS_TEXT_MAX > NATCLASS_JSON_MAX ? NATCLASS_TEXT_MAX : NATCLASS_JSON_MAX];
 	char line[1024];
 
-	/* Each server address of the first one's family in turn, until one
-	 * answers: "udp-blocked" from a dead first address says nothing. */
+	bool has_run = false;
+
+	/* Each server address of the client's family in turn, until one
+	 * answers: "udp-blocked" from a dead first address says nothing. A
+	 * name is looked up here and now (a one-shot command may block). */
 	for (size_t i = 0; i < ini->n_servers; i++) {
-		if (ini->servers[i].ss_family != ini->servers[0].ss_family) {
+		struct sockaddr_storage server = ini->servers[i];
+
+		if (ini->server_names[i][0]) {
+			int rc = resolver_lookup(ini->server_names[i], ini->server_ports[i],
+						 ini->family, NULL, &server);
+
+			if (rc != 0) {
+				fprintf(stderr,
+					"wormhole-client: natcheck: cannot resolve %s:%u: %s\n",
+					ini->server_names[i], (unsigned)ini->server_ports[i],
+					gai_strerror(rc));
+				continue;
+			}
+		}
+		if (server.ss_family != ini->family) {
 			continue;
 		}
+		has_run = true;
 		diag_clear(&d);
-		if (natcheck_run(ini, i, &res, &d) != 0) {
+		if (natcheck_run(ini, &server, &res, &d) != 0) {
 			fprintf(stderr, "wormhole-client: %s\n",
 				diag_format(&d, line, sizeof(line)));
 			return CLIOPT_EXIT_FAILURE;
@@ -149,6 +169,10 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 		if (res.type != NATCLASS_UDP_BLOCKED) {
 			break;
 		}
+	}
+	if (!has_run) {
+		fprintf(stderr, "wormhole-client: natcheck: no server address to ask\n");
+		return CLIOPT_EXIT_FAILURE;
 	}
 	int err = is_json ? natclass_result_format_json(&res, out, sizeof(out))
 			  : natclass_result_format_text(&res, out, sizeof(out));

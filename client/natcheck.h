@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 struct client_ini;
 struct natclass_params;
@@ -17,13 +18,13 @@ struct diag;
  * daemon's natwatch for its main socket. */
 void natcheck_local_addrs(int fd, struct natclass_params *p);
 
-/* Run one classification against ini->servers[server_i] from a fresh UDP
+/* Run one classification against server (an address of ini->family) from a fresh UDP
  * socket (bound to the first uplink's interface or source address when
  * client.ini has uplinks).
  * Blocks for at most a few seconds. Returns 0 with *res filled, or a
  * negative errno with d set. */
-int natcheck_run(const struct client_ini *ini, size_t server_i, struct natclass_result *res,
-		 struct diag *d);
+int natcheck_run(const struct client_ini *ini, const struct sockaddr_storage *server,
+		 struct natclass_result *res, struct diag *d);
 
 /* The `natcheck [--json]` command on a loaded client.ini. Returns an exit code. */
 int natcheck_main(const struct client_ini *ini, bool is_json);

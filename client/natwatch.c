@@ -145,6 +145,13 @@ static void start_run(struct natwatch *nw, uint64_t now_us)
 	struct natclass_params p;
 	int rc;
 
+	if (client_server_addr(cl)->ss_family != cl->ini->family) {
+		/* A server name with no address yet: natwatch_on_server_addr. */
+		nw->is_waiting_server = true;
+		log_debug("nat%s: waiting for the server's address", nw->tag);
+		return;
+	}
+	nw->is_waiting_server = false;
 	memset(&p, 0, sizeof(p));
 	p.server = *client_server_addr(cl);
 	natcheck_local_addrs(real_fd(nw), &p);
@@ -259,7 +266,8 @@ static void send_probe(struct natwatch *nw)
 	size_t len = 0;
 
 	nw->probe_tries++;
-	if (stun_write_request(nw->txid, 0, buf, sizeof(buf), &len) != 0) {
+	if (client_server_addr(cl)->ss_family != cl->ini->family ||
+	    stun_write_request(nw->txid, 0, buf, sizeof(buf), &len) != 0) {
 		return;
 	}
 	(void)mainsock_send(&cl->ms, nw->fd, client_server_addr(cl), buf, len);
@@ -385,6 +393,15 @@ void natwatch_probe_now(struct natwatch *nw, uint64_t now_us)
 	}
 	/* Make the next probe due now (deadline: probe_start + keepalive). */
 	nw->probe_start_us = now_us > ka ? now_us - ka : 0;
+	rearm(nw, now_us);
+}
+
+void natwatch_on_server_addr(struct natwatch *nw, uint64_t now_us)
+{
+	if (!nw->cl || !nw->is_waiting_server) {
+		return;
+	}
+	want_run(nw, now_us);
 	rearm(nw, now_us);
 }
 

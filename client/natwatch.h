@@ -42,11 +42,12 @@ struct natwatch {
 	/* owns: the classification in progress, or NULL */ /* owns: the classification in
 							       progress, or NULL */
 	ev_timer timer;
-	uint64_t armed_us;    /* deadline the timer is set to; UINT64_MAX: none */
-	uint64_t run_wake_us; /* run: call natclass_next again by then */
-	bool is_rerun_wanted; /* the mapping changed during a run: classify again after it */
-	bool has_result;      /* a run finished */
-	bool can_classify;    /* natclass_new accepted our parameters */
+	uint64_t armed_us;	/* deadline the timer is set to; UINT64_MAX: none */
+	uint64_t run_wake_us;	/* run: call natclass_next again by then */
+	bool is_rerun_wanted;	/* the mapping changed during a run: classify again after it */
+	bool is_waiting_server; /* a run was due while the server had no address */
+	bool has_result;	/* a run finished */
+	bool can_classify;	/* natclass_new accepted our parameters */
 	struct natclass_result result; /* the last finished run's */
 	uint8_t natclass;	       /* enum frame_natclass sent in REGISTER */
 	/* The mapped address towards the server's primary address; ss_family 0
@@ -88,6 +89,10 @@ void natwatch_on_keepalive(struct natwatch *nw, uint64_t now_us);
  * (a direct path just died: maybe the NAT changed our mapping). Nothing
  * when a run or a probe is under way. */
 void natwatch_probe_now(struct natwatch *nw, uint64_t now_us);
+
+/* The server got an address (its name resolved): the run that waited for
+ * one starts now. */
+void natwatch_on_server_addr(struct natwatch *nw, uint64_t now_us);
 
 /* The NAT class for REGISTER: an enum frame_natclass value, FRAME_NAT_UNKNOWN
  * until a run found one (and when UDP looked blocked). */

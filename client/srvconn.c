@@ -15,6 +15,7 @@
 #include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/sealout.h"
+#include "client/srvaddr.h"
 #include "client/uplink.h"
 #include "common/addr.h"
 #include "common/b64key.h"
@@ -155,16 +156,19 @@ static void reconnect(struct client *cl, uint64_t now_us)
 /* SRVCONN_WARN_TRIES initiations unanswered (once per connecting spell):
  * say what the likely cause is. A server that answers our STUN requests is
  * there: it drops handshakes made for another key, or from a key that
- * routes.conf does not list. */
+ * routes.conf does not list. After a session, only a STUN answer since the
+ * server's last packet counts: a server that went dark answered STUN
+ * before it too. */
 static void warn_unanswered(const struct client *cl)
 {
 	const struct natwatch *nw = &cl->up[cl->ctl].nw;
-	char where[ADDR_TEXT_MAX];
+	const struct srvconn *sc = &cl->srv;
+	char where[ADDR_NAME_MAX + 2 * ADDR_TEXT_MAX];
 	char fp[B64KEY_FINGERPRINT_MAX];
 
-	addr_format((const struct sockaddr *)client_server_addr(cl), where, sizeof(where));
-	if (nw->last_answer_us != 0 ||
-	    (nw->has_result && nw->result.type != NATCLASS_UDP_BLOCKED)) {
+	srvaddr_label(cl, sc->server_i, where, sizeof(where));
+	if (nw->last_answer_us > sc->last_rx_us ||
+	    (sc->last_rx_us == 0 && nw->has_result && nw->result.type != NATCLASS_UDP_BLOCKED)) {
 		b64key_fingerprint(cl->self->pub, fp);
 		log_warn("server: %s answers STUN but none of %u handshakes: check server_key in "
 			 "%s, and that routes.conf lists client %s with this key (%s...)",
@@ -176,27 +180,35 @@ static void warn_unanswered(const struct client *cl)
 	}
 }
 
-/* Move to the next server address of the first one's family (the client's
- * sockets are of that family). True when that went round to the first: all
- * were tried (always, with one address). */
-static bool next_server(struct client *cl)
+/* Move to the next server address that has an address of the client's
+ * family (the client's sockets are of that family; a name may have none
+ * yet). True when that went round past the last: all were tried (always,
+ * with one address); the names are then looked up again, since the server
+ * may have moved. */
+static bool next_server(struct client *cl, uint64_t now_us)
 {
-	const struct client_ini *ini = cl->ini;
 	struct srvconn *sc = &cl->srv;
-	unsigned from = sc->server_i, i = from;
-	char a[ADDR_TEXT_MAX], b[ADDR_TEXT_MAX];
+	unsigned n = (unsigned)cl->ini->n_servers, from = sc->server_i, i = from;
+	char a[ADDR_NAME_MAX + 2 * ADDR_TEXT_MAX], b[ADDR_NAME_MAX + 2 * ADDR_TEXT_MAX];
 
-	do {
-		i = (i + 1) % (unsigned)ini->n_servers;
-	} while (ini->servers[i].ss_family != ini->servers[0].ss_family);
-	if (i == from) {
+	for (unsigned k = 0; k < n; k++) {
+		i = (i + 1) % n;
+		if (srvaddr_is_usable(cl, i)) {
+			break;
+		}
+	}
+	if (i == from || !srvaddr_is_usable(cl, i)) {
+		srvaddr_refresh(cl, now_us);
 		return true;
 	}
-	log_info("server: no answer from %s, trying %s",
-		 addr_format((const struct sockaddr *)&ini->servers[from], a, sizeof(a)),
-		 addr_format((const struct sockaddr *)&ini->servers[i], b, sizeof(b)));
+	log_info("server: no answer from %s, trying %s", srvaddr_label(cl, from, a, sizeof(a)),
+		 srvaddr_label(cl, i, b, sizeof(b)));
 	sc->server_i = i;
-	return i == 0;
+	if (i < from) {
+		srvaddr_refresh(cl, now_us);
+		return true;
+	}
+	return false;
 }
 
 /* Not up: (re)send an initiation on the backoff schedule. The session's own
@@ -215,7 +227,7 @@ static void connecting_timer(struct client *cl, uint64_t now_us)
 	/* No answer: try the server's next address, and after the last one
 	 * the next uplink (a drone whose first modem has no coverage reaches
 	 * the server on its second). */
-	if (sc->init_tries > 0 && next_server(cl) && cl->n_up > 1) {
+	if (sc->init_tries > 0 && next_server(cl, now_us) && cl->n_up > 1) {
 		uint8_t next = uplink_next_ctl(cl);
 
 		if (next != cl->ctl) {
@@ -223,6 +235,19 @@ static void connecting_timer(struct client *cl, uint64_t now_us)
 				 uplink_label(cl, cl->ctl), uplink_label(cl, next));
 			cl->ctl = next;
 		}
+	}
+	if (!srvaddr_is_usable(cl, sc->server_i)) {
+		/* Every entry is a name with no address yet: srvaddr calls
+		 * srvconn_on_server_addr when one has. */
+		if (!cl->sa.is_wait_logged) {
+			char a[ADDR_NAME_MAX + 2 * ADDR_TEXT_MAX];
+
+			log_info("server: waiting for %s to resolve",
+				 srvaddr_label(cl, sc->server_i, a, sizeof(a)));
+			cl->sa.is_wait_logged = true;
+		}
+		sc->next_init_us = now_us + SRVCONN_BACKOFF_MAX_US;
+		return;
 	}
 	sc->init_tries++;
 	sc->is_cookie_retried = false;
@@ -298,6 +323,7 @@ void srvconn_on_network_change(struct client *cl, uint64_t now_us)
 {
 	struct srvconn *sc = &cl->srv;
 
+	srvaddr_on_network_change(cl, now_us);
 	if (sc->is_up) {
 		srvconn_ping_now(cl, now_us);
 		return;
@@ -307,6 +333,18 @@ void srvconn_on_network_change(struct client *cl, uint64_t now_us)
 		sc->next_init_us = now_us;
 		rearm(cl, now_us, false);
 	}
+}
+
+void srvconn_on_server_addr(struct client *cl, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+
+	if (sc->is_up || !sc->sess) {
+		return;
+	}
+	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
+	sc->next_init_us = now_us;
+	rearm(cl, now_us, false);
 }
 
 void srvconn_suspect(struct client *cl, uint64_t now_us)

@@ -62,9 +62,9 @@ struct srvconn {
 	unsigned unanswered;   /* PINGs in a row left unanswered */
 	bool is_suspect;       /* probing at SRVCONN_SUSPECT_PROBE_US until answered */
 	unsigned init_tries;   /* initiations since the last session came up */
-	/* The server address in use: client.ini's servers[server_i]. The
-	 * initiations go round the addresses of the first one's family, then
-	 * round the uplinks. */
+	/* The server address in use: client.ini's server entry server_i
+	 * (srvaddr.h). The initiations go round the entries that have an
+	 * address of the client's family, then round the uplinks. */
 	unsigned server_i;
 	/* A cookie reply already made us initiate again at once since the
 	 * last scheduled initiation (once each, so no loop). */
@@ -98,10 +98,14 @@ void srvconn_on_ctl_down(struct client *cl, uint64_t now_us);
 /* Send a PING now (unless one is out): the server sees our current
  * address at once, and we learn soon whether it is still there. */
 void srvconn_ping_now(struct client *cl, uint64_t now_us);
-/* The host's addresses or routes changed (netwatch): with no session,
- * initiate now and restart the backoff (the network may have just come
- * up); with one, PING now (our address may have changed). */
+/* The host's addresses or routes changed (netwatch): a server name with no
+ * address is looked up now; with no session, initiate now and restart the
+ * backoff (the network may have just come up); with one, PING now (our
+ * address may have changed). */
 void srvconn_on_network_change(struct client *cl, uint64_t now_us);
+/* The server address in use got an address (a name resolved), or a new one
+ * while not connected: with no session up, initiate now. */
+void srvconn_on_server_addr(struct client *cl, uint64_t now_us);
 /* The relay went silent (direct.c): the server may have restarted, losing
  * our session and relay bindings, which the next keepalive would notice up
  * to keepalive_s later. Probe it now, SRVCONN_SUSPECT_PROBE_US apart, until

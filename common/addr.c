@@ -1,6 +1,7 @@
 /* addr: numeric "ip:port" text <-> struct sockaddr_storage for IPv4 and
- * bracketed IPv6, and address comparison. Pure functions: no DNS (names are
- * never resolved), no sockets, no logging. */
+ * bracketed IPv6, the syntax of "name:port", and address comparison. Pure
+ * functions: no DNS (names are never resolved here), no sockets, no
+ * logging. */
 #include "common/addr.h"
 
 #include <arpa/inet.h>
@@ -95,6 +96,67 @@ int addr_parse(const char *text, struct sockaddr_storage *out, socklen_t *len)
 	memcpy(ip, text, ip_len);
 	ip[ip_len] = '\0';
 	return parse_ip(ip, port, is_v6, out, len);
+}
+
+/* One label of a host name (RFC 1123 §2.1): letters, digits and inner
+ * hyphens, 1..63 characters. */
+static bool is_label(const char *s, size_t n)
+{
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-') {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int addr_parse_name(const char *text, char *name, size_t name_size, uint16_t *port)
+{
+	const char *colon, *label;
+	size_t n;
+	bool is_numeric_tail = true;
+
+	if (!text || !name || name_size == 0) {
+		return -EINVAL;
+	}
+	name[0] = '\0';
+	colon = strrchr(text, ':');
+	if (!colon || parse_port(colon + 1, port) != 0) {
+		return -EINVAL;
+	}
+	n = (size_t)(colon - text);
+	if (n > 0 && text[n - 1] == '.') {
+		n--; /* a fully qualified "name.:port" */
+	}
+	if (n == 0 || n > ADDR_NAME_MAX - 1 || n >= name_size) {
+		return -EINVAL;
+	}
+	label = text;
+	for (const char *dot; label < text + n; label = dot + 1) {
+		dot = memchr(label, '.', (size_t)(text + n - label));
+		if (!dot) {
+			dot = text + n;
+		}
+		if (!is_label(label, (size_t)(dot - label))) {
+			return -EINVAL;
+		}
+		is_numeric_tail = strspn(label, "0123456789") >= (size_t)(dot - label);
+		if (dot == text + n) {
+			break;
+		}
+	}
+	if (text[n - 1] == '.' || is_numeric_tail) {
+		return -EINVAL; /* "a..b", "a.", or digits last: a broken IPv4 address */
+	}
+	memcpy(name, text, n);
+	name[n] = '\0';
+	return 0;
 }
 
 int addr_parse_ip(const char *text, struct sockaddr_storage *out, socklen_t *len)

@@ -1,6 +1,6 @@
 /* addr: numeric "ip:port" text <-> struct sockaddr_storage, for IPv4
- * ("203.0.113.10:7400") and bracketed IPv6 ("[2001:db8::1]:7400").
- * No DNS: names are never resolved. */
+ * ("203.0.113.10:7400") and bracketed IPv6 ("[2001:db8::1]:7400"), and the
+ * syntax of "name:port". No DNS: names are never resolved here. */
 #ifndef WH_ADDR_H
 #define WH_ADDR_H
 
@@ -16,6 +16,18 @@
  * spaces). Fills *out (zeroed first) and *len (may be NULL).
  * Returns 0 or -EINVAL. */
 int addr_parse(const char *text, struct sockaddr_storage *out, socklen_t *len);
+
+/* Longest host name addr_parse_name accepts, with its NUL (RFC 1035: 253
+ * characters of text). */
+#define ADDR_NAME_MAX 254
+
+/* Parse "name:port" where name is a host name: dot-separated labels of
+ * letters, digits and inner hyphens (1..63 each, 253 in all, one trailing
+ * dot allowed and dropped), the last label not all digits (so that a
+ * mistyped IPv4 address is not taken for a name). Copies the name into
+ * name[name_size] and the port (1..65535) into *port. Syntax only: nothing
+ * is resolved. Returns 0 or -EINVAL. */
+int addr_parse_name(const char *text, char *name, size_t name_size, uint16_t *port);
 
 /* Parse a bare IP address without a port: "10.20.0.2", "2001:db8::2" or
  * "[2001:db8::2]". The port is set to 0. Returns 0 or -EINVAL. */

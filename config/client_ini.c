@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/addr.h"
 #include "common/b64key.h"
@@ -64,7 +65,37 @@ static void fail(struct ini_ctx *x, int line, const char *fmt, ...)
 	x->is_failed = true;
 }
 
-/* "ip:port[, ip:port...]": at most CLIENT_INI_SERVERS_MAX, no repeats. */
+/* One entry of `server`: "ip:port", "[ipv6]:port" or "name:port". */
+static int parse_server(struct ini_ctx *x, const char *t, size_t i)
+{
+	struct client_ini *c = x->c;
+
+	if (addr_parse(t, &c->servers[i], &c->server_lens[i]) == 0) {
+		c->server_ports[i] = addr_port((const struct sockaddr *)&c->servers[i]);
+	} else if (addr_parse_name(t, c->server_names[i], sizeof(c->server_names[i]),
+				   &c->server_ports[i]) != 0) {
+		fail(x, x->scan.line,
+		     "[client]: server: invalid address \"%.64s\" (expected IP:PORT, [IPv6]:PORT "
+		     "or NAME:PORT, port 1..65535)",
+		     t);
+		return -EINVAL;
+	}
+	for (size_t j = 0; j < i; j++) {
+		bool is_same = c->server_names[i][0]
+				       ? strcasecmp(c->server_names[j], c->server_names[i]) == 0 &&
+						 c->server_ports[j] == c->server_ports[i]
+				       : addr_equal((struct sockaddr *)&c->servers[j],
+						    (struct sockaddr *)&c->servers[i]);
+
+		if (is_same) {
+			fail(x, x->scan.line, "[client]: server: \"%.64s\" is listed twice", t);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* "addr[, addr...]": at most CLIENT_INI_SERVERS_MAX, no repeats. */
 static int parse_servers(struct ini_ctx *x, const char *value)
 {
 	struct client_ini *c = x->c;
@@ -87,20 +118,8 @@ static int parse_servers(struct ini_ctx *x, const char *value)
 			     CLIENT_INI_SERVERS_MAX);
 			return -EINVAL;
 		}
-		if (addr_parse(t, &c->servers[i], &c->server_lens[i]) != 0) {
-			fail(x, x->scan.line,
-			     "[client]: server: invalid address \"%.64s\" (expected IP:PORT, or "
-			     "[IPv6]:PORT, port 1..65535)",
-			     t);
+		if (parse_server(x, t, i) != 0) {
 			return -EINVAL;
-		}
-		for (size_t j = 0; j < i; j++) {
-			if (addr_equal((struct sockaddr *)&c->servers[j],
-				       (struct sockaddr *)&c->servers[i])) {
-				fail(x, x->scan.line, "[client]: server: \"%.64s\" is listed twice",
-				     t);
-				return -EINVAL;
-			}
 		}
 		c->n_servers = i + 1;
 	}
@@ -109,6 +128,26 @@ static int parse_servers(struct ini_ctx *x, const char *value)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The family of the client's sockets: the first numeric server address's,
+ * else the first uplink source address's, else IPv4. Names resolve to
+ * addresses of that family only. */
+static void pick_family(struct client_ini *c)
+{
+	c->family = AF_INET;
+	for (size_t i = 0; i < c->n_servers; i++) {
+		if (!c->server_names[i][0]) {
+			c->family = c->servers[i].ss_family;
+			return;
+		}
+	}
+	for (size_t u = 0; u < c->n_uplinks; u++) {
+		if (!c->uplinks[u].has_interface) {
+			c->family = c->uplinks[u].source.ss_family;
+			return;
+		}
+	}
 }
 
 static int set_client_key(struct ini_ctx *x, enum client_key k, const char *v)
@@ -433,7 +472,11 @@ static int check_required(struct ini_ctx *x)
 			return -EINVAL;
 		}
 	}
-	return check_uplinks(x);
+	if (check_uplinks(x) != 0) {
+		return -EINVAL;
+	}
+	pick_family(x->c);
+	return 0;
 }
 
 static int load_key_file(struct ini_ctx *x, bool load_keys)

@@ -2,8 +2,9 @@
  * client_ini (DESIGN §6): identity and reachability only. Everything else
  * comes from the server.
  *
- *   [client]   id, key | key_file, server (one or more "ip:port", comma
- *              separated), server_key, api (default 127.1.0.1:7070), log_level
+ *   [client]   id, key | key_file, server (one or more "ip:port" or
+ *              "name:port", comma separated), server_key, api (default
+ *              127.1.0.1:7070), log_level
  *   [peers]    <client id> = <base64 public key>   (optional pins)
  *   [uplink NAME]  interface = IFNAME | source = IP   (max 8) */
 #ifndef WH_CLIENT_INI_H
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "common/addr.h"
 #include "config/routes.h"
 
 struct diag;
@@ -50,9 +52,18 @@ struct client_ini {
 	bool has_key_file; /* key came from key_file (resolved path below) */
 	char key_file[ROUTES_PATH_MAX];
 	bool is_key_exposed; /* key_file readable by group/others */
+	/* `server`, in order. A numeric entry is in servers[i]; a name is in
+	 * server_names[i] (empty for a numeric entry), with servers[i] all
+	 * zero: the client resolves it at run time (client/srvaddr.c). */
 	struct sockaddr_storage servers[CLIENT_INI_SERVERS_MAX];
 	socklen_t server_lens[CLIENT_INI_SERVERS_MAX];
-	size_t n_servers; /* at least 1 */
+	char server_names[CLIENT_INI_SERVERS_MAX][ADDR_NAME_MAX];
+	uint16_t server_ports[CLIENT_INI_SERVERS_MAX]; /* every entry's port */
+	size_t n_servers;			       /* at least 1 */
+	/* The family of the client's sockets (AF_INET or AF_INET6): the first
+	 * numeric server address's, else the first uplink source's, else
+	 * AF_INET. Names resolve to addresses of this family. */
+	int family;
 	uint8_t server_key[32];
 	struct sockaddr_storage api; /* default 127.1.0.1:7070 */
 	socklen_t api_len;

@@ -41,22 +41,6 @@ done
 wait_until 20 lab_flow_up gcs1 drone1 14560 || fail "the flow does not carry a datagram"
 echo "  $(lab_at) flow up over the relay"
 
-# stream_gap NAME LIMIT_MS WHAT: stop stream NAME (100/s), print it, check
-# its longest gap and that no more than LIMIT_MS worth was lost.
-stream_gap() {
-	local sent got gap
-	lab_stream_stop "$1"
-	sent=$(lab_json "$LAB_DIR/$1-tx.log" 'j["sent"]')
-	got=$(lab_json "$LAB_DIR/$1-rx.log" 'j["received"]')
-	gap=$(lab_json "$LAB_DIR/$1-rx.log" 'j["max_gap_ms"]')
-	echo "  $(lab_at) $3: received $got of $sent, longest gap $gap ms"
-	awk -v g="$gap" -v l="$2" 'BEGIN { exit !(g < l) }' ||
-		fail "$3: the flow was gone for $gap ms (limit $2)"
-	# The gap is measured between datagrams received: a flow that never
-	# came back shows as lost datagrams (100/s: limit/10 of them).
-	[ $((sent - got)) -le $(($2 / 10)) ] || fail "$3: lost $((sent - got)) of $sent (limit $(($2 / 10)))"
-}
-
 # --- 1. the server restarts ------------------------------------------------------
 lab_stream_start restart gcs1 drone1 14560 100 200
 sleep 3
@@ -68,7 +52,7 @@ back() { [ "$(grep -c "client drone1: online" "$LAB_DIR/server.log")" -ge 1 ] &&
 wait_until 30 back || fail "1. the clients did not come back to the restarted server within 30 s"
 echo "  $(lab_at) both clients online again"
 sleep 4
-stream_gap restart 8000 "1. across the restart"
+lab_stream_gap restart 8000 "1. across the restart"
 for n in drone1 gcs1; do
 	grep -q "server: the relay went silent" "$LAB_DIR/client-$n.log" ||
 		fail "1. $n did not notice the relay going silent"
@@ -83,7 +67,7 @@ sleep 3
 lab_exec dnat conntrack -F >/dev/null 2>&1 || fail "2. conntrack -F failed in dnat"
 echo "  $(lab_at) dnat's mappings flushed"
 sleep 7
-stream_gap flush 6000 "2. across the flush"
+lab_stream_gap flush 6000 "2. across the flush"
 grep -q "nat: mapped address changed" "$LAB_DIR/client-drone1.log" ||
 	fail "2. drone1 did not notice its new mapping"
 

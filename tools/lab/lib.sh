@@ -73,6 +73,7 @@ lab_cleanup() {
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_PREFIX" || true); do
 		ip netns del "$ns" 2>/dev/null || true
 	done
+	[ -z "${LAB_PREFIX:-}" ] || rm -rf /etc/netns/"$LAB_PREFIX"*
 	if [ "$LAB_OK" != 1 ] || [ "${LAB_KEEP_LOGS:-0}" = 1 ]; then
 		mkdir -p "$LAB_LOGS"
 		cp -r "$LAB_DIR"/. "$LAB_LOGS"/ 2>/dev/null || true
@@ -280,6 +281,23 @@ lab_stream_lossless() {
 	[ -z "$lost" ] && [ "$got" = "$sent" ] || fail "$step: stream $name lost datagrams: {$lost}"
 	[ "$dup" = 0 ] || fail "$step: the app saw $dup duplicates of stream $name"
 	[ "$sent" -ge "$min" ] || fail "$step: stream $name sent only $sent datagrams"
+}
+
+# lab_stream_gap NAME LIMIT_MS LABEL: stop stream NAME (100/s), print its
+# counts and its longest gap, and fail naming LABEL unless that gap is under
+# LIMIT_MS and no more than LIMIT_MS worth was lost. The gap is measured
+# between datagrams received: a flow that never came back shows as lost
+# datagrams.
+lab_stream_gap() {
+	local sent got gap
+	lab_stream_stop "$1"
+	sent=$(lab_json "$LAB_DIR/$1-tx.log" 'j["sent"]')
+	got=$(lab_json "$LAB_DIR/$1-rx.log" 'j["received"]')
+	gap=$(lab_json "$LAB_DIR/$1-rx.log" 'j["max_gap_ms"]')
+	echo "  $(lab_at) $3: received $got of $sent, longest gap $gap ms"
+	awk -v g="$gap" -v l="$2" 'BEGIN { exit !(g < l) }' ||
+		fail "$3: the flow was gone for $gap ms (limit $2)"
+	[ $((sent - got)) -le $(($2 / 10)) ] || fail "$3: lost $((sent - got)) of $sent (limit $(($2 / 10)))"
 }
 
 lab_stream_stop() {

@@ -94,6 +94,18 @@ lab_exec() {
 	ip netns exec "$(lab_ns "$name")" "$@"
 }
 
+# lab_etc NAME FILE: stdin becomes /etc/FILE for what runs in namespace NAME
+# from then on (`ip netns exec` binds /etc/netns/NS/FILE over /etc/FILE,
+# e.g. hosts and resolv.conf). The file keeps its inode when written again,
+# so a process already running sees the new text. lab_cleanup removes it.
+lab_etc() {
+	local dir
+	dir=/etc/netns/$(lab_ns "$1")
+	mkdir -p "$dir"
+	[ -e "$dir/$2" ] || : >"$dir/$2"
+	cat >"$dir/$2"
+}
+
 # lab_start_in NAME PROC CMD...: like lab_start, inside namespace NAME.
 # `ip netns exec` execs CMD in place, so the recorded PID is CMD's own.
 lab_start_in() {

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -95,6 +96,68 @@ static void test_addr_parse_ip_takes_bare_addresses_with_port_zero(void **state)
 	assert_int_equal(addr_parse_ip("", &ss, &len), -EINVAL);
 }
 
+static void test_addr_parse_name_checks_host_name_syntax(void **state)
+{
+	char name[ADDR_NAME_MAX], long_label[80], long_name[300];
+	uint16_t port = 0;
+	static const char *const bad[] = {
+		"example.com",
+		"example.com:",
+		"example.com:0",
+		"example.com:65536",
+		":7400",
+		".:7400",
+		"a..b:7400",
+		".example.com:7400",
+		"-a.example:7400",
+		"a-.example:7400",
+		"ex_ample.com:7400",
+		"exa mple.com:7400",
+		"203.0.113.10:7400",
+		"203.0.113.999:7400",
+		"1.2.3:7400",
+		"example.com.:",
+		"example.com..:7400",
+		"[example.com]:7400",
+		"a:b:7400",
+		"ex\xc3\xa9.com:7400",
+	};
+
+	(void)state;
+	assert_int_equal(addr_parse_name("wormhole.example.com:7400", name, sizeof(name), &port),
+			 0);
+	assert_string_equal(name, "wormhole.example.com");
+	assert_int_equal(port, 7400);
+	assert_int_equal(addr_parse_name("Relay-1.Example.COM.:65535", name, sizeof(name), &port),
+			 0);
+	assert_string_equal(name, "Relay-1.Example.COM");
+	assert_int_equal(port, 65535);
+	assert_int_equal(addr_parse_name("localhost:1", name, sizeof(name), &port), 0);
+	assert_string_equal(name, "localhost");
+	assert_int_equal(addr_parse_name("3com.example.net9:80", name, sizeof(name), &port), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(addr_parse_name(bad[i], name, sizeof(name), &port), -EINVAL);
+		assert_string_equal(name, "");
+	}
+	/* Labels of 63 characters pass, 64 do not; 253 characters in all pass,
+	 * 254 do not, and a buffer too small for the name is an error. */
+	memset(long_label, 'a', 64);
+	snprintf(long_label + 64, sizeof(long_label) - 64, ".example:7400");
+	assert_int_equal(addr_parse_name(long_label, name, sizeof(name), &port), -EINVAL);
+	assert_int_equal(addr_parse_name(long_label + 1, name, sizeof(name), &port), 0);
+	memset(long_name, 0, sizeof(long_name));
+	for (size_t i = 0; i < 253; i++) {
+		long_name[i] = i % 50 == 49 ? '.' : 'b';
+	}
+	strcat(long_name, ":7400");
+	assert_int_equal(addr_parse_name(long_name, name, sizeof(name), &port), 0);
+	assert_int_equal(strlen(name), 253);
+	assert_int_equal(addr_parse_name(long_name, name, 253, &port), -EINVAL);
+	long_name[253] = 'b';
+	strcpy(long_name + 254, ":7400");
+	assert_int_equal(addr_parse_name(long_name, name, sizeof(name), &port), -EINVAL);
+}
+
 static void test_addr_equal_compares_family_ip_and_port(void **state)
 {
 	struct sockaddr_storage a, b, c, d;
@@ -142,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_addr_parses_and_formats_bracketed_ipv6),
 		cmocka_unit_test(test_addr_rejects_malformed_text),
 		cmocka_unit_test(test_addr_parse_ip_takes_bare_addresses_with_port_zero),
+		cmocka_unit_test(test_addr_parse_name_checks_host_name_syntax),
 		cmocka_unit_test(test_addr_equal_compares_family_ip_and_port),
 		cmocka_unit_test(test_addr_port_helpers_read_and_set_the_port),
 		cmocka_unit_test(test_addr_format_never_overflows_a_small_buffer),

@@ -141,6 +141,37 @@ static void test_client_ini_reads_several_servers(void **state)
 	client_ini_free(c);
 }
 
+/* Names are kept for the client to resolve; the sockets' family is the
+ * first numeric address's, else the first uplink source's, else IPv4. */
+static void test_client_ini_keeps_server_names_and_picks_the_family(void **state)
+{
+	struct client_ini *c = parse_ok("[client]\nid = d\nkey = " PRIV_DRONE3 "\n"
+					"server = relay.example.com:7400, [2001:db8::1]:7401, "
+					"relay.example.com:7402, 203.0.113.10:7400\n"
+					"server_key = " FIX_KEY_SERVER_PUB "\n");
+
+	(void)state;
+	assert_int_equal(c->n_servers, 4);
+	assert_string_equal(c->server_names[0], "relay.example.com");
+	assert_int_equal(c->servers[0].ss_family, 0);
+	assert_int_equal(c->server_ports[0], 7400);
+	assert_string_equal(c->server_names[1], "");
+	assert_int_equal(c->server_ports[1], 7401);
+	assert_int_equal(c->server_ports[2], 7402);
+	assert_int_equal(c->family, AF_INET6);
+	client_ini_free(c);
+
+	c = parse_ok("[client]\nid = d\nkey = " PRIV_DRONE3 "\nserver = relay.example.com:7400\n"
+		     "server_key = " FIX_KEY_SERVER_PUB "\n");
+	assert_int_equal(c->family, AF_INET);
+	client_ini_free(c);
+	c = parse_ok("[client]\nid = d\nkey = " PRIV_DRONE3 "\nserver = relay.example.com:7400\n"
+		     "server_key = " FIX_KEY_SERVER_PUB "\n[uplink a]\ninterface = eth0\n"
+		     "[uplink b]\nsource = 2001:db8::5\n");
+	assert_int_equal(c->family, AF_INET6);
+	client_ini_free(c);
+}
+
 static void test_client_ini_takes_indented_keys_as_keys(void **state)
 {
 	/* inih would read an indented line as a continuation of the value above. */
@@ -259,7 +290,18 @@ static void test_client_ini_rejects_bad_values(void **state)
 		 "c.ini:2: [client]: server_key: not a base64 X25519 key"},
 		{"[client]\nserver = 203.0.113.10\n",
 		 "c.ini:2: [client]: server: invalid address \"203.0.113.10\" (expected IP:PORT, "
-		 "or [IPv6]:PORT, port 1..65535)"},
+		 "[IPv6]:PORT or NAME:PORT, port 1..65535)"},
+		{"[client]\nserver = 203.0.113.310:7400\n",
+		 "c.ini:2: [client]: server: invalid address \"203.0.113.310:7400\" (expected "
+		 "IP:PORT, [IPv6]:PORT or NAME:PORT, port 1..65535)"},
+		{"[client]\nserver = wormhole_server:7400\n",
+		 "c.ini:2: [client]: server: invalid address \"wormhole_server:7400\" (expected "
+		 "IP:PORT, [IPv6]:PORT or NAME:PORT, port 1..65535)"},
+		{"[client]\nserver = relay.example.com\n",
+		 "c.ini:2: [client]: server: invalid address \"relay.example.com\" (expected "
+		 "IP:PORT, [IPv6]:PORT or NAME:PORT, port 1..65535)"},
+		{"[client]\nserver = relay.example.com:7400, RELAY.example.com.:7400\n",
+		 "c.ini:2: [client]: server: \"RELAY.example.com.:7400\" is listed twice"},
 		{"[client]\nserver = 203.0.113.10:1, 203.0.113.10:1\n",
 		 "c.ini:2: [client]: server: \"203.0.113.10:1\" is listed twice"},
 		{"[client]\nserver = 1.1.1.1:1,1.1.1.1:2,1.1.1.1:3,1.1.1.1:4,1.1.1.1:5,1.1.1.1:6,"
@@ -354,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_client_ini_parses_the_design_example),
 		cmocka_unit_test(test_client_ini_fills_in_defaults),
 		cmocka_unit_test(test_client_ini_reads_several_servers),
+		cmocka_unit_test(test_client_ini_keeps_server_names_and_picks_the_family),
 		cmocka_unit_test(test_client_ini_takes_indented_keys_as_keys),
 		cmocka_unit_test(test_client_ini_accepts_a_line_of_199_characters),
 		cmocka_unit_test(test_client_ini_rejects_inih_traps),

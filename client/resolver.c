@@ -1,0 +1,239 @@
+/* resolver: getaddrinfo in a thread of its own, for a fixed list of names.
+ * The loop and the thread share one block under one mutex: the request
+ * (a round number and the addresses to prefer), the answers, and a quit
+ * flag. The thread sends the loop's ev_async while it holds the mutex, and
+ * resolver_stop sets quit under it, so no wake-up can reach a loop that
+ * has stopped. The block is freed by whichever side lets go of it last. */
+#include "client/resolver.h"
+
+#include "common/diag.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct resolver {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	unsigned refs; /* 2 while both the loop and the thread hold it */
+	/* Fixed at start. */
+	struct ev_loop *loop;
+	ev_async *done;
+	char names[RESOLVER_NAMES_MAX][ADDR_NAME_MAX];
+	uint16_t ports[RESOLVER_NAMES_MAX];
+	size_t n;
+	int family;
+	/* Under mu. */
+	bool is_quit;
+	bool is_asked;	 /* a round is wanted and not started */
+	bool is_running; /* the thread is in a round */
+	bool has_answers;
+	struct sockaddr_storage keep[RESOLVER_NAMES_MAX];
+	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
+	int err[RESOLVER_NAMES_MAX];
+};
+
+int resolver_lookup(const char *name, uint16_t port, int family,
+		    const struct sockaddr_storage *keep, struct sockaddr_storage *out)
+{
+	struct addrinfo hints, *res = NULL;
+	const struct addrinfo *pick = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_protocol = IPPROTO_UDP;
+	rc = getaddrinfo(name, NULL, &hints, &res);
+	if (rc != 0) {
+		return rc;
+	}
+	for (const struct addrinfo *a = res; a; a = a->ai_next) {
+		struct sockaddr_storage ss;
+
+		if (a->ai_family != family || a->ai_addrlen > sizeof(ss)) {
+			continue;
+		}
+		if (!pick) {
+			pick = a;
+		}
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, a->ai_addr, a->ai_addrlen);
+		addr_set_port(&ss, port);
+		if (keep &&
+		    addr_equal((const struct sockaddr *)&ss, (const struct sockaddr *)keep)) {
+			pick = a;
+			break;
+		}
+	}
+	if (!pick) {
+		freeaddrinfo(res);
+		return EAI_ADDRFAMILY;
+	}
+	memcpy(out, pick->ai_addr, pick->ai_addrlen);
+	addr_set_port(out, port);
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* Drop one hold on r; the last one frees it. Called with r->mu held; it is
+ * released (or gone) on return. */
+static void let_go(struct resolver *r)
+{
+	bool is_last = --r->refs == 0;
+
+	pthread_mutex_unlock(&r->mu);
+	if (is_last) {
+		pthread_cond_destroy(&r->cv);
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+	}
+}
+
+static void *thread_main(void *arg)
+{
+	struct resolver *r = arg;
+	struct sockaddr_storage keep[RESOLVER_NAMES_MAX];
+	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
+	int err[RESOLVER_NAMES_MAX];
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (!r->is_quit && !r->is_asked) {
+			pthread_cond_wait(&r->cv, &r->mu);
+		}
+		if (r->is_quit) {
+			break;
+		}
+		r->is_asked = false;
+		r->is_running = true;
+		memcpy(keep, r->keep, sizeof(keep));
+		pthread_mutex_unlock(&r->mu);
+
+		for (size_t i = 0; i < r->n; i++) {
+			err[i] = resolver_lookup(r->names[i], r->ports[i], r->family, &keep[i],
+						 &out[i]);
+		}
+
+		pthread_mutex_lock(&r->mu);
+		r->is_running = false;
+		if (r->is_quit) {
+			break;
+		}
+		memcpy(r->out, out, sizeof(out));
+		memcpy(r->err, err, sizeof(err));
+		r->has_answers = true;
+		ev_async_send(r->loop, r->done);
+	}
+	let_go(r);
+	return NULL;
+}
+
+struct resolver *resolver_start(struct ev_loop *loop, ev_async *done,
+				const char (*names)[ADDR_NAME_MAX], const uint16_t *ports, size_t n,
+				int family, struct diag *d)
+{
+	struct resolver *r;
+	sigset_t all, old;
+	int rc;
+
+	if (n == 0 || n > RESOLVER_NAMES_MAX) {
+		diag_set(d, NULL, 0, "resolver: %zu names (1..%d)", n, RESOLVER_NAMES_MAX);
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		diag_set(d, NULL, 0, "resolver: out of memory");
+		return NULL;
+	}
+	r->loop = loop;
+	r->done = done;
+	r->n = n;
+	r->family = family;
+	r->refs = 2;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(r->names[i], names[i], ADDR_NAME_MAX);
+		r->names[i][ADDR_NAME_MAX - 1] = '\0';
+		r->ports[i] = ports[i];
+	}
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	/* Signals are the loop's: the thread starts with all of them blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&r->thread, NULL, thread_main, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&r->cv);
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+		diag_set(d, NULL, 0, "resolver: cannot start a thread: %s", strerror(rc));
+		return NULL;
+	}
+	return r;
+}
+
+void resolver_ask(struct resolver *r, const struct sockaddr_storage *keep)
+{
+	pthread_mutex_lock(&r->mu);
+	if (!r->is_asked) {
+		memcpy(r->keep, keep, r->n * sizeof(*keep));
+		r->is_asked = true;
+		pthread_cond_signal(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+bool resolver_is_busy(struct resolver *r)
+{
+	bool is_busy;
+
+	pthread_mutex_lock(&r->mu);
+	is_busy = r->is_asked || r->is_running;
+	pthread_mutex_unlock(&r->mu);
+	return is_busy;
+}
+
+bool resolver_collect(struct resolver *r, struct sockaddr_storage *out, int *err)
+{
+	bool has;
+
+	pthread_mutex_lock(&r->mu);
+	has = r->has_answers;
+	if (has) {
+		memcpy(out, r->out, r->n * sizeof(*out));
+		memcpy(err, r->err, r->n * sizeof(*err));
+		r->has_answers = false;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return has;
+}
+
+void resolver_stop(struct resolver *r)
+{
+	bool is_running;
+
+	if (!r) {
+		return;
+	}
+	pthread_mutex_lock(&r->mu);
+	r->is_quit = true;
+	is_running = r->is_running;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	if (is_running) {
+		/* Inside getaddrinfo: it ends by itself, and frees r if last. */
+		pthread_detach(r->thread);
+		pthread_mutex_lock(&r->mu);
+		let_go(r);
+		return;
+	}
+	pthread_join(r->thread, NULL);
+	pthread_mutex_lock(&r->mu);
+	let_go(r);
+}

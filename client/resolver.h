@@ -1,0 +1,59 @@
+/* resolver: host names -> addresses off the event loop (STYLE §1: "no DNS
+ * after startup"; a thread shares nothing and talks to the loop only
+ * through ev_async). One thread per resolver resolves a fixed list of names
+ * when asked, one round at a time, and wakes the loop with ev_async_send
+ * when a round is done. getaddrinfo may block for seconds (a dead DNS
+ * server): the loop never waits for it, not even to stop. */
+#ifndef WH_RESOLVER_H
+#define WH_RESOLVER_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/addr.h"
+#include "common/compiler.h"
+
+struct diag;
+struct resolver; /* opaque: the part shared with the thread */
+
+/* At most this many names per resolver. */
+#define RESOLVER_NAMES_MAX 8
+
+/* Resolve name for family (AF_INET or AF_INET6) and set port: blocks. When
+ * the name has several addresses, keep (if not NULL and of the family) wins
+ * when it is one of them, so that round-robin DNS does not move a client
+ * between a server's addresses; else the first answer. Returns 0, or a
+ * getaddrinfo error code (gai_strerror tells it). */
+int resolver_lookup(const char *name, uint16_t port, int family,
+		    const struct sockaddr_storage *keep, struct sockaddr_storage *out);
+
+/* Start the thread for names[n] with their ports (both copied), for
+ * family. done (initialised by the caller, started on loop) is sent when a
+ * round ends. Returns NULL with d set on failure. */
+WH_MUST_CHECK struct resolver *resolver_start(struct ev_loop *loop, ev_async *done,
+					      const char (*names)[ADDR_NAME_MAX],
+					      const uint16_t *ports, size_t n, int family,
+					      struct diag *d);
+
+/* Ask for a round. keep[n]: the address each name has now (family 0: none),
+ * preferred when still among the answers. A round already asked for and
+ * not yet collected makes this a no-op. */
+void resolver_ask(struct resolver *r, const struct sockaddr_storage *keep);
+
+/* True while a round is asked for or running. */
+bool resolver_is_busy(struct resolver *r);
+
+/* The answers of a finished round: out[n] (family 0 where err[i] != 0) and
+ * err[n] (0 or a getaddrinfo code). False when no round finished since the
+ * last collect. */
+bool resolver_collect(struct resolver *r, struct sockaddr_storage *out, int *err);
+
+/* Stop. An idle thread is joined; one inside getaddrinfo is left to end
+ * after it and free the shared part itself. done is never sent after this
+ * returns. NULL is a no-op. */
+void resolver_stop(struct resolver *r);
+
+#endif

@@ -1,0 +1,274 @@
+/* srvaddr: the addresses client.ini's `server` entries stand for, with the
+ * names among them resolved off the loop (srvaddr.h). The resolver thread
+ * answers through `done`; this file applies the answers, logs what changed
+ * and tells srvconn and natwatch when the server became reachable. */
+#include "client/srvaddr.h"
+
+#include "client/client.h"
+#include "client/natwatch.h"
+#include "client/resolver.h"
+#include "client/srvconn.h"
+#include "common/diag.h"
+#include "common/log.h"
+#include "common/monotime.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+static void ask(struct client *cl, uint64_t now_us)
+{
+	struct srvaddr *sa = &cl->sa;
+	struct sockaddr_storage keep[RESOLVER_NAMES_MAX];
+	size_t k = 0;
+
+	for (size_t i = 0; i < cl->ini->n_servers; i++) {
+		if (cl->ini->server_names[i][0]) {
+			keep[k++] = sa->addrs[i];
+		}
+	}
+	sa->last_round_us = now_us;
+	sa->rounds++;
+	resolver_ask(sa->res, keep);
+}
+
+static bool is_any_unresolved(const struct client *cl)
+{
+	for (size_t i = 0; i < cl->ini->n_servers; i++) {
+		if (cl->ini->server_names[i][0] && !srvaddr_is_usable(cl, i)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Not connected and the entry in use has no address: use the first one
+ * that has. */
+static void pick_usable(struct client *cl)
+{
+	if (srvconn_is_up(cl) || srvaddr_is_usable(cl, cl->srv.server_i)) {
+		return;
+	}
+	for (size_t i = 0; i < cl->ini->n_servers; i++) {
+		if (srvaddr_is_usable(cl, i)) {
+			cl->srv.server_i = (unsigned)i;
+			return;
+		}
+	}
+}
+
+/* Apply the answer for entry i. Returns true when the entry got a new address. */
+static bool apply(struct client *cl, size_t i, const struct sockaddr_storage *out, int err)
+{
+	struct srvaddr *sa = &cl->sa;
+	char a[ADDR_TEXT_MAX], b[ADDR_TEXT_MAX];
+	const char *name = cl->ini->server_names[i];
+	unsigned port = cl->ini->server_ports[i];
+
+	if (err != 0) {
+		sa->lookup_failures++;
+		if (err != sa->errs[i]) {
+			log_warn("server: cannot resolve %s:%u: %s%s%s%s", name, port,
+				 gai_strerror(err), srvaddr_is_usable(cl, i) ? " (keeping " : "",
+				 srvaddr_is_usable(cl, i)
+					 ? addr_format((const struct sockaddr *)&sa->addrs[i], b,
+						       sizeof(b))
+					 : "",
+				 srvaddr_is_usable(cl, i) ? ")" : "");
+		} else {
+			log_debug("server: cannot resolve %s:%u: %s", name, port,
+				  gai_strerror(err));
+		}
+		sa->errs[i] = err;
+		return false;
+	}
+	sa->errs[i] = 0;
+	if (addr_equal((const struct sockaddr *)&sa->addrs[i], (const struct sockaddr *)out)) {
+		log_debug("server: %s:%u is still %s", name, port,
+			  addr_format((const struct sockaddr *)out, a, sizeof(a)));
+		return false;
+	}
+	if (srvaddr_is_usable(cl, i) && i == cl->srv.server_i && srvconn_is_up(cl)) {
+		/* The session works through the old address: it stays until the
+		 * server stops answering there. */
+		log_info("server: %s:%u now resolves to %s; the session stays on %s while it "
+			 "answers",
+			 name, port, addr_format((const struct sockaddr *)out, a, sizeof(a)),
+			 addr_format((const struct sockaddr *)&sa->addrs[i], b, sizeof(b)));
+		return false;
+	}
+	if (srvaddr_is_usable(cl, i)) {
+		log_info("server: %s:%u now resolves to %s (was %s)", name, port,
+			 addr_format((const struct sockaddr *)out, a, sizeof(a)),
+			 addr_format((const struct sockaddr *)&sa->addrs[i], b, sizeof(b)));
+	} else {
+		log_info("server: %s:%u resolves to %s", name, port,
+			 addr_format((const struct sockaddr *)out, a, sizeof(a)));
+	}
+	sa->addrs[i] = *out;
+	return true;
+}
+
+static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct client *cl = container_of(w, struct client, sa.done);
+	struct srvaddr *sa = &cl->sa;
+	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
+	int err[RESOLVER_NAMES_MAX];
+	uint64_t now_us = monotime_now_us();
+	bool was_usable = srvaddr_is_usable(cl, cl->srv.server_i);
+	bool is_new_in_use = false;
+	size_t k = 0;
+
+	(void)loop;
+	(void)revents;
+	if (!resolver_collect(sa->res, out, err)) {
+		return;
+	}
+	for (size_t i = 0; i < cl->ini->n_servers; i++) {
+		if (cl->ini->server_names[i][0]) {
+			if (apply(cl, i, &out[k], err[k]) && i == cl->srv.server_i) {
+				is_new_in_use = true;
+			}
+			k++;
+		}
+	}
+	pick_usable(cl);
+	ev_timer_stop(cl->loop, &sa->retry);
+	if (is_any_unresolved(cl)) {
+		ev_timer_set(&sa->retry, (double)sa->backoff_us / 1e6, 0.0);
+		ev_timer_start(cl->loop, &sa->retry);
+		sa->backoff_us = sa->backoff_us * 2 < SRVADDR_RETRY_MAX_US ? sa->backoff_us * 2
+									   : SRVADDR_RETRY_MAX_US;
+	} else {
+		sa->backoff_us = SRVADDR_RETRY_MIN_US;
+	}
+	if (!srvaddr_is_usable(cl, cl->srv.server_i) || (was_usable && !is_new_in_use)) {
+		return;
+	}
+	/* The server has an address at last, or a new one while we were
+	 * trying to reach the old: initiate and classify now. */
+	sa->is_wait_logged = false;
+	srvconn_on_server_addr(cl, now_us);
+	for (size_t u = 0; u < cl->n_up; u++) {
+		natwatch_on_server_addr(&cl->up[u].nw, now_us);
+	}
+}
+
+static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client *cl = container_of(w, struct client, sa.retry);
+
+	(void)loop;
+	(void)revents;
+	ask(cl, monotime_now_us());
+}
+
+void srvaddr_init(struct srvaddr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->backoff_us = SRVADDR_RETRY_MIN_US;
+	ev_async_init(&sa->done, done_cb);
+	ev_timer_init(&sa->retry, retry_cb, 0.0, 0.0);
+}
+
+int srvaddr_start(struct client *cl, struct diag *d)
+{
+	const struct client_ini *ini = cl->ini;
+	struct srvaddr *sa = &cl->sa;
+	char names[RESOLVER_NAMES_MAX][ADDR_NAME_MAX];
+	uint16_t ports[RESOLVER_NAMES_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ini->n_servers; i++) {
+		if (!ini->server_names[i][0]) {
+			sa->addrs[i] = ini->servers[i];
+		} else if (n < RESOLVER_NAMES_MAX) {
+			memcpy(names[n], ini->server_names[i], ADDR_NAME_MAX);
+			ports[n++] = ini->server_ports[i];
+		}
+	}
+	/* Start at the first entry that has an address (a name listed first
+	 * may have none for a while). */
+	pick_usable(cl);
+	if (n == 0) {
+		return 0;
+	}
+	ev_async_start(cl->loop, &sa->done);
+	sa->res = resolver_start(cl->loop, &sa->done, (const char(*)[ADDR_NAME_MAX])names, ports, n,
+				 ini->family, d);
+	if (!sa->res) {
+		ev_async_stop(cl->loop, &sa->done);
+		return -ENOMEM;
+	}
+	ask(cl, monotime_now_us());
+	return 0;
+}
+
+void srvaddr_fini(struct client *cl)
+{
+	struct srvaddr *sa = &cl->sa;
+
+	if (!sa->res) {
+		return;
+	}
+	resolver_stop(sa->res);
+	sa->res = NULL;
+	ev_async_stop(cl->loop, &sa->done);
+	ev_timer_stop(cl->loop, &sa->retry);
+	log_debug("server: name lookups: rounds=%llu failures=%llu", (unsigned long long)sa->rounds,
+		  (unsigned long long)sa->lookup_failures);
+}
+
+bool srvaddr_is_usable(const struct client *cl, size_t i)
+{
+	return i < cl->ini->n_servers && cl->sa.addrs[i].ss_family == cl->ini->family;
+}
+
+const char *srvaddr_label(const struct client *cl, size_t i, char *buf, size_t len)
+{
+	char a[ADDR_TEXT_MAX];
+
+	if (i >= cl->ini->n_servers) {
+		snprintf(buf, len, "?");
+	} else if (!cl->ini->server_names[i][0]) {
+		addr_format((const struct sockaddr *)&cl->sa.addrs[i], buf, len);
+	} else {
+		snprintf(buf, len, "%s:%u (%s)", cl->ini->server_names[i],
+			 (unsigned)cl->ini->server_ports[i],
+			 srvaddr_is_usable(cl, i)
+				 ? addr_format((const struct sockaddr *)&cl->sa.addrs[i], a,
+					       sizeof(a))
+				 : "unresolved");
+	}
+	return buf;
+}
+
+void srvaddr_refresh(struct client *cl, uint64_t now_us)
+{
+	struct srvaddr *sa = &cl->sa;
+
+	/* The first time after the server was last heard from (a new
+	 * outage: it may have moved), then at most every
+	 * SRVADDR_REFRESH_MIN_US. */
+	if (!sa->res || resolver_is_busy(sa->res) ||
+	    (cl->srv.last_rx_us <= sa->last_round_us &&
+	     now_us < sa->last_round_us + SRVADDR_REFRESH_MIN_US)) {
+		return;
+	}
+	log_debug("server: no answer from any address: looking the names up again");
+	ask(cl, now_us);
+}
+
+void srvaddr_on_network_change(struct client *cl, uint64_t now_us)
+{
+	struct srvaddr *sa = &cl->sa;
+
+	if (!sa->res || !is_any_unresolved(cl) || resolver_is_busy(sa->res)) {
+		return;
+	}
+	ev_timer_stop(cl->loop, &sa->retry);
+	sa->backoff_us = SRVADDR_RETRY_MIN_US;
+	ask(cl, now_us);
+}
