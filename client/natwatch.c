@@ -290,6 +290,7 @@ static void probe_timer(struct natwatch *nw, uint64_t now_us)
 	}
 	if (nw->is_probing) {
 		nw->probes_lost++;
+		nw->answered_in_row = 0;
 	}
 	/* RFC 8489 §6: a fresh, unpredictable transaction id per request. */
 	randombytes_buf(nw->txid, sizeof(nw->txid));
@@ -319,6 +320,8 @@ static bool on_probe_answer(struct natwatch *nw, const uint8_t *buf, size_t len,
 	m_addr = stun_msg_mapped(&m);
 	nw->is_probing = false;
 	nw->last_answer_us = now_us;
+	nw->answered_in_row++;
+	uplink_on_probe_answered(cl, nw->uplink, now_us);
 	if (!m_addr) {
 		return true;
 	}

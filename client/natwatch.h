@@ -55,10 +55,11 @@ struct natwatch {
 	struct sockaddr_storage mapped;
 	/* The watch probe. */
 	uint8_t txid[STUN_TXID_LEN];
-	bool is_probing;	 /* txid is waiting for its answer */
-	unsigned probe_tries;	 /* sends of txid so far */
-	uint64_t probe_start_us; /* first send of the last probe, or the end of the last run */
-	struct log_bucket log;	 /* lines that answers from the network trigger */
+	bool is_probing;	  /* txid is waiting for its answer */
+	unsigned probe_tries;	  /* sends of txid so far */
+	uint64_t probe_start_us;  /* first send of the last probe, or the end of the last run */
+	unsigned answered_in_row; /* probes answered since the last one lost */
+	struct log_bucket log;	  /* lines that answers from the network trigger */
 	uint64_t runs;
 	uint64_t probes;
 	uint64_t probes_lost;

@@ -310,6 +310,15 @@ void srvconn_on_ctl_down(struct client *cl, uint64_t now_us)
 	rearm(cl, now_us, true);
 }
 
+void srvconn_move_ctl(struct client *cl, uint8_t id, uint64_t now_us)
+{
+	cl->ctl = id;
+	reconnect(cl, now_us);
+	/* A planned move: the first initiation goes out of id itself. */
+	cl->srv.init_tries = 0;
+	rearm(cl, now_us, true);
+}
+
 void srvconn_ping_now(struct client *cl, uint64_t now_us)
 {
 	if (!cl->srv.is_up || cl->srv.is_awaiting_pong) {

@@ -95,6 +95,10 @@ void srvconn_reregister(struct client *cl, uint64_t now_us);
  * uplink at once. */
 void srvconn_on_ctl_down(struct client *cl, uint64_t now_us);
 
+/* Move the server session (and the relay) to uplink id now: a new session
+ * from its socket. */
+void srvconn_move_ctl(struct client *cl, uint8_t id, uint64_t now_us);
+
 /* Send a PING now (unless one is out): the server sees our current
  * address at once, and we learn soon whether it is still there. */
 void srvconn_ping_now(struct client *cl, uint64_t now_us);

@@ -95,6 +95,23 @@ uint8_t uplink_next_ctl(const struct client *cl)
 	return cl->ctl;
 }
 
+void uplink_on_probe_answered(struct client *cl, uint8_t id, uint64_t now_us)
+{
+	struct natwatch *nw = &cl->up[id].nw;
+
+	if (id >= cl->ctl || nw->answered_in_row < UPLINK_RETURN_PROBES || !srvconn_is_up(cl) ||
+	    !uplink_is_open(cl, id)) {
+		return;
+	}
+	log_info("server: uplink %s answers again (%u probes in a row), moving the session back "
+		 "from uplink %s",
+		 uplink_label(cl, id), nw->answered_in_row, uplink_label(cl, cl->ctl));
+	/* Should the handshake fail there, srvconn moves on to the next
+	 * uplink; this uplink must then prove itself again first. */
+	nw->answered_in_row = 0;
+	srvconn_move_ctl(cl, id, now_us);
+}
+
 bool uplink_is_open(const struct client *cl, uint8_t id)
 {
 	return id == 0 ? !cl->up[0].is_gone : uplink_send_fd(cl, id) >= 0;

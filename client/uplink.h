@@ -6,7 +6,8 @@
  * its own. The server session and the relay run on one uplink, the control
  * uplink (cl->ctl: 0 at start; srvconn moves it to the next open uplink
  * when the server does not answer on it, so a client whose first modem is
- * down still reaches the server). Every other uplink sends REGISTER with its
+ * down still reaches the server; it moves back to an earlier uplink once
+ * that answers again: uplink_on_probe_answered). Every other uplink sends REGISTER with its
  * id from its own socket (sealed in the server session) once the session is
  * up, when its mapping or class changes and every keepalive interval (which
  * also keeps its NAT mapping towards the server). An uplink i >= 1 is reopened every
@@ -32,6 +33,10 @@ struct client;
 /* An interface uplink checks this often that its interface is the one its
  * socket is bound to (a re-plugged modem comes back with a new index). */
 #define UPLINK_CHECK_US 2000000ull
+/* Probes (one per keepalive interval) an earlier uplink must answer in a
+ * row before the session moves back to it: a link that flaps does not pull
+ * the session to and fro. */
+#define UPLINK_RETURN_PROBES 3u
 
 struct uplink {
 	struct client *cl; /* borrowed */
@@ -73,6 +78,13 @@ int uplink_send_fd(const struct client *cl, uint8_t id);
 int uplink_ctl_fd(const struct client *cl);
 /* The next open uplink after the control one (itself when alone). */
 uint8_t uplink_next_ctl(const struct client *cl);
+/* Uplink id's natwatch probe was answered by the server. When id comes
+ * before the control uplink in client.ini and has answered
+ * UPLINK_RETURN_PROBES probes in a row with the session up, the session
+ * (and with it the relay) moves back to it: the order of [uplink] sections
+ * is the order of preference (a costly backup link carries the relay only
+ * while the first cannot). */
+void uplink_on_probe_answered(struct client *cl, uint8_t id, uint64_t now_us);
 /* "NAME" of uplink id for log lines, or its number when it has no name. */
 const char *uplink_label(const struct client *cl, uint8_t id);
 /* True when uplink id's socket is open. */

@@ -20,6 +20,13 @@
 #     uplink's): the relay moves to the other within about a second (every
 #     uplink pings the relay each second), so at most 1.5 s of the stream is
 #     lost (printed).
+#  4. The session moved to lte2 during that cut. Once lte1 is healed and has
+#     answered three STUN probes in a row (one per 5 s keepalive interval),
+#     the session returns to lte1, the uplink listed first (not sooner than
+#     10 s after the heal: a flapping link does not pull it to and fro), and
+#     with it the relay: a 100/s stream towards the drone then arrives on
+#     lte1, not lte2, and the return loses next to nothing of the stream
+#     running across it (printed).
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
@@ -104,6 +111,35 @@ echo "  $(lab_at) towards the drone, $ifc (the control uplink) cut: received $go
 	"longest gap $(lab_json "$LAB_DIR/down2-rx.log" 'j["max_gap_ms"]') ms"
 [ $((sent - got)) -le 150 ] || fail "step 3: lost $((sent - got)) of $sent towards the drone (more than 1.5 s)"
 [ "$sent" -ge 500 ] || fail "step 3: only $sent datagrams sent"
+
+# --- 4. back to the first uplink once it answers again -----------------------------
+[ "$ifc" = eth0 ] || fail "step 4: the session started on uplink $ctl, not lte1"
+t_heal=$(date +%s%3N)
+session_on() { [ "$(lab_status drone | python3 -c 'import json, sys; print(json.load(sys.stdin)["server"]["uplink"])')" = "$1" ]; }
+session_on 1 || fail "step 4: the session did not move to lte2 while lte1 was cut"
+lab_stream_start down3 gcs drone 14560 100 300
+wait_until 40 session_on 0 || fail "step 4: the session did not return to lte1 within 40 s of the heal"
+back_ms=$(($(date +%s%3N) - t_heal))
+grep -q "server: uplink lte1 answers again (3 probes in a row), moving the session back from uplink lte2" \
+	"$LAB_DIR/client-drone.log" || fail "step 4: the drone did not log its return to lte1"
+echo "  $(lab_at) session back on lte1 $back_ms ms after the heal"
+[ "$back_ms" -ge 8000 ] || fail "step 4: the session returned after $back_ms ms: before lte1 answered 3 probes"
+# uplink_rx ID: packets the drone received on uplink ID so far.
+uplink_rx() { lab_status drone | python3 -c 'import json, sys
+print([u["rx_packets"] for u in json.load(sys.stdin)["uplinks"] if u["id"] == int(sys.argv[1])][0])' "$1"; }
+sleep 2
+rx0=$(uplink_rx 0) rx1=$(uplink_rx 1)
+sleep 4
+d0=$(($(uplink_rx 0) - rx0)) d1=$(($(uplink_rx 1) - rx1))
+echo "  $(lab_at) in 4 s of a 100/s stream towards the drone: $d0 packets on lte1, $d1 on lte2"
+[ "$d0" -ge 300 ] || fail "step 4: only $d0 packets arrived on lte1 in 4 s"
+[ "$d1" -le 40 ] || fail "step 4: $d1 packets still arrived on lte2 in 4 s (the relay stayed on lte2)"
+lab_stream_stop down3
+sent=$(lab_json "$LAB_DIR/down3-tx.log" 'j["sent"]')
+got=$(lab_json "$LAB_DIR/down3-rx.log" 'j["received"]')
+echo "  $(lab_at) stream across the return: received $got of $sent," \
+	"longest gap $(lab_json "$LAB_DIR/down3-rx.log" 'j["max_gap_ms"]') ms"
+[ $((sent - got)) -le 20 ] || fail "step 4: lost $((sent - got)) of $sent across the return"
 
 ! grep -q "peer gcs: direct path up" "$LAB_DIR/client-drone.log" ||
 	fail "a direct path between symmetric NATs: this test wants the relay alone"

@@ -11,9 +11,11 @@
 #     and it gets a direct path to gcs from lte2.
 #  2. lte1 healed: it registers as a second uplink (status: mapped on nata)
 #     and gets its own direct path, without a restart; the server's API
-#     lists both uplinks (lte2 the main one) and both direct uplink pairs.
-#  3. lte2 (carrying the session) cut: the session moves back to lte1
-#     (server.uplink 0) within 10 s, the stream goes on over lte1.
+#     lists both uplinks and both direct uplink pairs. Once lte1 has
+#     answered three STUN probes in a row (keepalive 5 s), the session moves
+#     back to it, the uplink listed first.
+#  3. lte1 (carrying the session again) cut: the session moves to lte2
+#     (server.uplink 1) within 12 s, the stream goes on over lte2.
 #  4. The stream lost nothing and the app saw no duplicate.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -94,19 +96,22 @@ t=$(date +%s%3N)
 wait_until 20 mapped_on 0 nata || fail "step 2: lte1 not registered via nata after healing"
 wait_until 30 path_up 0 || fail "step 2: lte1 got no direct path after healing"
 echo "  $(lab_at) lte1 healed: registered and direct after $(($(date +%s%3N) - t)) ms"
-session_on 1 || fail "step 2: the session left lte2 while it worked"
+wait_until 40 session_on 0 || fail "step 2: the session did not return to lte1 (status: $(status_field drone 'j["server"]'))"
+grep -q "server: uplink lte1 answers again (3 probes in a row), moving the session back from uplink lte2" \
+	"$LAB_DIR/client-drone.log" || fail "step 2: the drone did not log its return to lte1"
+echo "  $(lab_at) session back on lte1 $(($(date +%s%3N) - t)) ms after the heal"
 api_both() { [ "$(api_uplinks)" = "0@198.51.100.1 1@198.51.100.2 0/0 1/0" ]; }
 wait_until 10 api_both || fail "step 2: the server API shows the drone's uplinks and direct pairs as \"$(api_uplinks)\", want \"0@198.51.100.1 1@198.51.100.2 0/0 1/0\""
 echo "  $(lab_at) server API: uplinks and direct pairs $(api_uplinks)"
 
 # --- 3. the uplink carrying the session goes: the session moves --------------------
 sleep 1
-lab_cut drone eth1
+lab_cut drone eth0
 t=$(date +%s%3N)
-wait_until 12 session_on 0 || fail "step 3: the session did not move to lte1 (status: $(status_field drone 'j["server"]'))"
-echo "  $(lab_at) lte2 cut: session on lte1 after $(($(date +%s%3N) - t)) ms"
+wait_until 12 session_on 1 || fail "step 3: the session did not move to lte2 (status: $(status_field drone 'j["server"]'))"
+echo "  $(lab_at) lte1 cut: session on lte2 after $(($(date +%s%3N) - t)) ms"
 sleep 2
-lab_heal drone eth1
+lab_heal drone eth0
 sleep 1
 lab_stream_stop red
 
