@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+_Static_assert(RESOLVER_NAMES_MAX >= CLIENT_INI_SERVERS_MAX, "every server entry may be a name");
+
 static void ask(struct client *cl, uint64_t now_us)
 {
 	struct srvaddr *sa = &cl->sa;

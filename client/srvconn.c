@@ -351,6 +351,9 @@ void srvconn_on_server_addr(struct client *cl, uint64_t now_us)
 	if (sc->is_up || !sc->sess) {
 		return;
 	}
+	/* The next initiation goes to the new address, not on to the next
+	 * entry or uplink. */
+	sc->init_tries = 0;
 	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
 	sc->next_init_us = now_us;
 	rearm(cl, now_us, false);
