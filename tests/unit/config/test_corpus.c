@@ -152,7 +152,7 @@ static void load_all(const char *dir, size_t at_least)
 static void test_corpus_valid_files_load(void **state)
 {
 	(void)state;
-	load_all("tests/config/valid", 4);
+	load_all("tests/config/valid", 5);
 }
 
 static void test_corpus_shipped_examples_load(void **state)
