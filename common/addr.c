@@ -230,6 +230,19 @@ bool addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 	return false;
 }
 
+bool addr_is_unspecified(const struct sockaddr *sa)
+{
+	if (sa && sa->sa_family == AF_INET) {
+		return ((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr ==
+		       INADDR_ANY;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		return IN6_IS_ADDR_UNSPECIFIED(
+			&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+	}
+	return false;
+}
+
 uint16_t addr_port(const struct sockaddr *sa)
 {
 	if (sa && sa->sa_family == AF_INET) {

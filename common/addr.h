@@ -41,6 +41,9 @@ const char *addr_format(const struct sockaddr *sa, char *buf, size_t len);
 /* Same family, IP and port (IPv6 also compares the scope id). */
 bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
+/* 0.0.0.0 or :: (any port); false for an unknown family. */
+bool addr_is_unspecified(const struct sockaddr *sa);
+
 /* The port in host order, or 0 for an unknown family. */
 uint16_t addr_port(const struct sockaddr *sa);
 

@@ -162,6 +162,20 @@ static bool listen_equal(const struct routes_server *a, const struct routes_serv
 	return true;
 }
 
+static bool public_equal(const struct routes_server *a, const struct routes_server *b)
+{
+	if (a->has_public != b->has_public) {
+		return false;
+	}
+	for (size_t i = 0; a->has_public && i < a->n_listen && i < b->n_listen; i++) {
+		if (!addr_equal((const struct sockaddr *)&a->public_ip[i],
+				(const struct sockaddr *)&b->public_ip[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static void add_restart(struct cfgdiff *out, const char *what)
 {
 	size_t n = strlen(out->restart_what);
@@ -175,6 +189,8 @@ static void diff_server(const struct routes_server *a, const struct routes_serve
 {
 	if (!listen_equal(a, b)) {
 		add_restart(out, "listen");
+	} else if (!public_equal(a, b)) {
+		add_restart(out, "public");
 	}
 	if (a->alt_port != b->alt_port) {
 		add_restart(out, "alt_port");

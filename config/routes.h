@@ -67,6 +67,12 @@ struct routes_server {
 	struct sockaddr_storage listen[ROUTES_LISTEN_MAX]; /* at least 1 */
 	socklen_t listen_len[ROUTES_LISTEN_MAX];
 	size_t n_listen;
+	/* `public`: the address clients reach listen[i] at, when the host sits
+	 * behind a 1:1 NAT (a cloud provider's elastic or external IP); port
+	 * 0, family of listen[i]. Without it (has_public false) the listen
+	 * addresses are the public ones. STUN reports these. */
+	struct sockaddr_storage public_ip[ROUTES_LISTEN_MAX];
+	bool has_public;
 	uint16_t alt_port;		  /* default: port of listen[0] + 1 */
 	char key_file[ROUTES_PATH_MAX];	  /* resolved against the config's folder */
 	uint8_t key[32];		  /* server private key; zero when not loaded */

@@ -1,5 +1,6 @@
 /* serverdef: parses and validates the `server` group of routes.conf (DESIGN
- * §6): listen addresses, alt_port, the server key file, relay port ranges,
+ * §6): listen addresses and their public addresses, alt_port, the server
+ * key file, relay port ranges,
  * keepalive and the REST API settings. Defaults are filled in here. Reads
  * the key file (the only file access besides routes.conf); never touches
  * the network. */
@@ -17,8 +18,8 @@
 #include "config/cfgfile.h"
 
 static const char *const server_keys[] = {
-	"listen",      "alt_port", "key_file",	  "relay_a", "relay_b",
-	"keepalive_s", "punch",	   "punch_spray", "api",     NULL,
+	"listen",      "public", "alt_port",	"key_file", "relay_a", "relay_b",
+	"keepalive_s", "punch",	 "punch_spray", "api",	    NULL,
 };
 static const char *const api_keys[] = {"listen", "tokens", "read_tokens", NULL};
 
@@ -59,6 +60,83 @@ static int parse_listen(const struct cfgread *cr, const config_setting_t *s,
 		}
 		srv->n_listen = (size_t)i + 1;
 	}
+	return 0;
+}
+
+/* One entry of `public`: an IP of listen[i]'s family, not a wildcard, not
+ * listed before. */
+static int parse_public_ip(const struct cfgread *cr, const config_setting_t *e, size_t i,
+			   struct routes_server *srv)
+{
+	const char *text;
+	char a[ADDR_TEXT_MAX];
+	struct sockaddr_storage *ip = &srv->public_ip[i];
+
+	if (cfgread_string(cr, e, "server.public", &text) != 0) {
+		return -EINVAL;
+	}
+	if (addr_parse_ip(text, ip, NULL) != 0) {
+		cfgread_fail(cr, e, "server.public: invalid IP address \"%.64s\"", text);
+		return -EINVAL;
+	}
+	if (ip->ss_family != srv->listen[i].ss_family) {
+		cfgread_fail(cr, e,
+			     "server.public: \"%.64s\" is IPv%c but listen address %s is IPv%c",
+			     text, ip->ss_family == AF_INET6 ? '6' : '4',
+			     addr_format((const struct sockaddr *)&srv->listen[i], a, sizeof(a)),
+			     srv->listen[i].ss_family == AF_INET6 ? '6' : '4');
+		return -EINVAL;
+	}
+	if (addr_is_unspecified((const struct sockaddr *)ip)) {
+		cfgread_fail(cr, e, "server.public: \"%.64s\" is not an address clients can reach",
+			     text);
+		return -EINVAL;
+	}
+	for (size_t j = 0; j < i; j++) {
+		if (addr_equal((const struct sockaddr *)&srv->public_ip[j],
+			       (const struct sockaddr *)ip)) {
+			cfgread_fail(cr, e, "server.public: \"%.64s\" is listed twice", text);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* `public`: one IP (one listen address) or a list of one per listen
+ * address, in the same order. */
+static int parse_public(const struct cfgread *cr, const config_setting_t *s,
+			struct routes_server *srv)
+{
+	const config_setting_t *m = config_setting_get_member(s, "public");
+	int n;
+
+	if (!m) {
+		return 0;
+	}
+	if (config_setting_type(m) == CONFIG_TYPE_STRING) {
+		n = 1;
+	} else if (cfgread_is_list(cr, m, "server.public") != 0) {
+		return -EINVAL;
+	} else {
+		n = config_setting_length(m);
+	}
+	if ((size_t)n != srv->n_listen) {
+		cfgread_fail(cr, m,
+			     "server.public must give one address per listen address, in the same "
+			     "order (listen has %zu, public %d)",
+			     srv->n_listen, n);
+		return -EINVAL;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_type(m) == CONFIG_TYPE_STRING
+						    ? m
+						    : config_setting_get_elem(m, (unsigned)i);
+
+		if (parse_public_ip(cr, e, (size_t)i, srv) != 0) {
+			return -EINVAL;
+		}
+	}
+	srv->has_public = true;
 	return 0;
 }
 
@@ -274,7 +352,7 @@ static int parse_required(const struct cfgread *cr, const config_setting_t *s, c
 		cfgread_fail(cr, s, "server: missing \"key_file\"");
 		return -EINVAL;
 	}
-	if (parse_listen(cr, listen, srv) != 0) {
+	if (parse_listen(cr, listen, srv) != 0 || parse_public(cr, s, srv) != 0) {
 		return -EINVAL;
 	}
 	return parse_key_file(cr, key_file, base_dir, load_keys, srv);

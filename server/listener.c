@@ -53,7 +53,7 @@ static void answer_stun(struct listener *l, struct listener_sock *s, const uint8
 		int ai = (sk & 2) ? other : s->addr_index;
 		struct listener_sock *t = ai >= 0 ? sock_at(l, ai, (sk & 1) != 0) : NULL;
 		if (t) {
-			addrs.local[sk] = t->local;
+			addrs.local[sk] = t->advertised;
 		}
 	}
 	addrs.received_on = s->is_alt_port ? STUN_SOCK_PRIMARY_ALT : STUN_SOCK_PRIMARY_MAIN;
@@ -158,14 +158,16 @@ int listener_send(struct listener *l, const struct listener_sock *sock, const st
 	return udpio_txq_send(&l->txq, sock->fd, dst, dst_len, data, len);
 }
 
-static int open_sock(struct listener *l, const struct sockaddr_storage *addr, int addr_index,
+static int open_sock(struct listener *l, const struct routes_server *srv, int addr_index,
 		     bool is_alt, uint16_t port, struct diag *d)
 {
 	struct listener_sock *s = &l->socks[l->n_socks];
 	int fd;
 
-	s->local = *addr;
+	s->local = srv->listen[addr_index];
 	addr_set_port(&s->local, port);
+	s->advertised = srv->has_public ? srv->public_ip[addr_index] : s->local;
+	addr_set_port(&s->advertised, port);
 	s->local_len = addr_len(&s->local);
 	fd = udpio_open((struct sockaddr *)&s->local, s->local_len, NULL, d);
 	if (fd < 0) {
@@ -195,9 +197,9 @@ int listener_init(struct listener *l, struct ev_loop *loop, const struct routes 
 	}
 	for (size_t i = 0; i < srv->n_listen && i < LISTENER_SOCKS_MAX / 2; i++) {
 		uint16_t port = addr_port((const struct sockaddr *)&srv->listen[i]);
-		err = open_sock(l, &srv->listen[i], (int)i, false, port, d);
+		err = open_sock(l, srv, (int)i, false, port, d);
 		if (err == 0) {
-			err = open_sock(l, &srv->listen[i], (int)i, true, srv->alt_port, d);
+			err = open_sock(l, srv, (int)i, true, srv->alt_port, d);
 		}
 		if (err != 0) {
 			return err;
@@ -208,13 +210,21 @@ int listener_init(struct listener *l, struct ev_loop *loop, const struct routes 
 
 void listener_start(struct listener *l)
 {
-	char text[ADDR_TEXT_MAX];
+	char text[ADDR_TEXT_MAX], pub[ADDR_TEXT_MAX];
 
 	for (size_t i = 0; i < l->n_socks; i++) {
+		const struct listener_sock *s = &l->socks[i];
+		bool is_nat = !addr_equal((const struct sockaddr *)&s->local,
+					  (const struct sockaddr *)&s->advertised);
+
 		ev_io_start(l->loop, &l->socks[i].io);
-		log_info("listener: udp %s%s",
-			 addr_format((struct sockaddr *)&l->socks[i].local, text, sizeof(text)),
-			 l->socks[i].is_alt_port ? " (alt port)" : "");
+		log_info("listener: udp %s%s%s%s%s",
+			 addr_format((const struct sockaddr *)&s->local, text, sizeof(text)),
+			 is_nat ? " (public " : "",
+			 is_nat ? addr_format((const struct sockaddr *)&s->advertised, pub,
+					      sizeof(pub))
+				: "",
+			 is_nat ? ")" : "", s->is_alt_port ? " (alt port)" : "");
 	}
 	ev_prepare_start(l->loop, &l->flush_watch);
 }

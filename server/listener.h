@@ -26,6 +26,10 @@ struct listener_sock {
 	bool is_alt_port;
 	struct sockaddr_storage local;
 	socklen_t local_len;
+	/* Where clients reach it: routes server.public[addr_index] with this
+	 * socket's port, or local. What STUN reports (RESPONSE-ORIGIN,
+	 * OTHER-ADDRESS). */
+	struct sockaddr_storage advertised;
 	ev_io io;
 };
 

@@ -297,6 +297,56 @@ lab_server() {
 	topo_attach "$name" eth0 "$@"
 }
 
+# lab_cloud_server NAME PUBLIC=PRIVATE...: a server host as a cloud provider
+# gives it (AWS Elastic IP, GCP or Azure external IP): NAME has only the
+# private addresses (10.99.0.0/24, default route via 10.99.0.1), and node
+# "cloud" holds the public ones on the internet and maps each to its
+# private address one to one, ports unchanged, both ways (dnat in, snat
+# out). NAME never sees a public address.
+lab_cloud_server() {
+	local name=$1 pair pub priv pubs=() ns cns rules=""
+	shift
+	[ $# -ge 1 ] || topo_die "usage: lab_cloud_server NAME PUBLIC=PRIVATE..." || return 1
+	topo_check_name "$name" && topo_check_name cloud || return 1
+	for pair in "$@"; do
+		[[ $pair =~ ^([0-9.]+)=(10\.99\.0\.([0-9]{1,3}))$ ]] && ((BASH_REMATCH[3] >= 2 && BASH_REMATCH[3] <= 254)) ||
+			topo_die "lab_cloud_server: bad pair \"$pair\" (want PUBLIC=10.99.0.N, N 2..254)" || return 1
+		pub=${BASH_REMATCH[1]} priv=${BASH_REMATCH[2]}
+		topo_claim_public "$pub" cloud || return 1
+		pubs+=("$pub")
+		rules+="		ip daddr $pub dnat to $priv
+"
+	done
+	lab_internet
+	topo_ns_new cloud
+	topo_ns_new "$name"
+	topo_attach cloud wan "${pubs[@]}"
+	ns=$(lab_ns "$name") cns=$(lab_ns cloud)
+	ip -n "$cns" link add "h-$name" type veth peer name eth0 netns "$ns"
+	ip -n "$cns" addr add 10.99.0.1/24 dev "h-$name"
+	ip -n "$cns" link set "h-$name" up
+	for pair in "$@"; do
+		ip -n "$ns" addr add "${pair#*=}/24" dev eth0
+	done
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via 10.99.0.1
+	lab_exec cloud sysctl -qw net.ipv4.ip_forward=1
+	{
+		echo "table ip wh_cloud {"
+		echo "	chain prerouting {"
+		echo "		type nat hook prerouting priority dstnat; policy accept;"
+		printf '%s' "$rules"
+		echo "	}"
+		echo "	chain postrouting {"
+		echo "		type nat hook postrouting priority srcnat; policy accept;"
+		for pair in "$@"; do
+			echo "		oifname \"wan\" ip saddr ${pair#*=} snat to ${pair%%=*}"
+		done
+		echo "	}"
+		echo "}"
+	} | lab_exec cloud nft -f -
+}
+
 # --- NAT behaviours (RFC 4787) ---------------------------------------------------
 #
 # Every NAT type is one nftables table, wh_nat, in its router. Mapping and

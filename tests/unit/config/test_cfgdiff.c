@@ -144,6 +144,16 @@ static void test_cfgdiff_flags_settings_that_need_a_restart(void **state)
 	routes_free(b);
 }
 
+static void test_cfgdiff_public_addresses_need_a_restart(void **state)
+{
+	(void)state;
+	expect_diff(
+		FIX_SERVER,
+		"server: { listen = [\"203.0.113.10:7400\", \"203.0.113.11:7400\"]; "
+		"public = [\"198.51.100.10\", \"198.51.100.11\"]; key_file = \"server.key\"; };\n",
+		"restart(public)");
+}
+
 static void test_cfgdiff_applies_token_and_keepalive_changes_live(void **state)
 {
 	(void)state;
@@ -192,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_cfgdiff_sees_changes_in_optional_flow_keys),
 		cmocka_unit_test(test_cfgdiff_lists_added_removed_and_rekeyed_clients),
 		cmocka_unit_test(test_cfgdiff_flags_settings_that_need_a_restart),
+		cmocka_unit_test(test_cfgdiff_public_addresses_need_a_restart),
 		cmocka_unit_test(test_cfgdiff_applies_token_and_keepalive_changes_live),
 		cmocka_unit_test(test_cfgdiff_format_combines_everything_in_one_line),
 		cmocka_unit_test(test_cfgdiff_format_truncates_safely),

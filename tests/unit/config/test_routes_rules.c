@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/addr.h"
 #include "common/diag.h"
 #include "config/routes.h"
 #include "routes_fixture.h"
@@ -25,6 +26,20 @@ struct rule_case {
 #define FLOW(body) FIX_HEAD "flows: ( { " body " } );\n"
 #define UDP_NN "name = \"m\"; proto = \"udp\"; port = 14550; members = [\"drone3\", \"gcs4\"]; "
 #define SRV(body) "server: { listen = \"127.0.0.1:7400\"; key_file = \"k\"; " body " };\n"
+
+static struct routes *parse_ok(const char *text)
+{
+	struct diag d;
+	char got[DIAG_FILE_MAX + DIAG_MSG_MAX];
+	struct routes *r;
+
+	diag_clear(&d);
+	r = routes_parse_text(text, strlen(text), "t.conf", NULL, false, &d);
+	if (!r) {
+		fail_msg("%s", diag_format(&d, got, sizeof(got)));
+	}
+	return r;
+}
 
 static void check_cases(const struct rule_case *cases, size_t n)
 {
@@ -360,16 +375,33 @@ static void test_routes_allows_shared_ports_that_do_not_clash(void **state)
 			 "[\"drone3\", \"gcs4\"]; },\n"
 			 "{ name = \"d\"; proto = \"udp\"; port = 14550; from = [\"gcs4\"]; to = "
 			 "[\"gcs5\"]; listen = { gcs4 = 14551; }; } );\n";
-	struct diag d;
-	char got[DIAG_FILE_MAX + DIAG_MSG_MAX];
-	struct routes *r;
 
 	(void)state;
-	diag_clear(&d);
-	r = routes_parse_text(text, strlen(text), "t.conf", NULL, false, &d);
-	if (!r) {
-		fail_msg("%s", diag_format(&d, got, sizeof(got)));
-	}
+	routes_free(parse_ok(text));
+}
+
+/* `public`: one IP per listen address, kept in listen order. */
+static void test_routes_reads_public_addresses(void **state)
+{
+	struct routes *r = parse_ok(
+		"server: { listen = [\"10.0.0.1:7400\", \"[fd00::1]:7400\"]; key_file = \"k\";"
+		" public = [\"203.0.113.10\", \"2001:db8::10\"]; };\n");
+	char a[ADDR_TEXT_MAX];
+
+	(void)state;
+	assert_true(r->server.has_public);
+	assert_string_equal(
+		addr_format((const struct sockaddr *)&r->server.public_ip[0], a, sizeof(a)),
+		"203.0.113.10:0");
+	assert_string_equal(
+		addr_format((const struct sockaddr *)&r->server.public_ip[1], a, sizeof(a)),
+		"[2001:db8::10]:0");
+	routes_free(r);
+	r = parse_ok(SRV("public = \"203.0.113.10\";"));
+	assert_true(r->server.has_public);
+	routes_free(r);
+	r = parse_ok(SRV(""));
+	assert_false(r->server.has_public);
 	routes_free(r);
 }
 
@@ -404,6 +436,20 @@ static void test_routes_rejects_bad_keys_addresses_and_ranges(void **state)
 		{SRV("relay_b = \"7400-7410\";"),
 		 "t.conf:1: server.relay_b 7400-7410 contains listen port 7400"},
 		{SRV("alt_port = 7400;"), "t.conf:1: server.alt_port 7400 is also a listen port"},
+		{SRV("public = [\"203.0.113.10\", \"203.0.113.11\"];"),
+		 "t.conf:1: server.public must give one address per listen address, in the same "
+		 "order (listen has 1, public 2)"},
+		{SRV("public = \"203.0.113.10:7400\";"),
+		 "t.conf:1: server.public: invalid IP address \"203.0.113.10:7400\""},
+		{SRV("public = \"2001:db8::10\";"),
+		 "t.conf:1: server.public: \"2001:db8::10\" is IPv6 but listen address "
+		 "127.0.0.1:7400 is IPv4"},
+		{SRV("public = \"0.0.0.0\";"),
+		 "t.conf:1: server.public: \"0.0.0.0\" is not an address clients can reach"},
+		{SRV("public = 7;"), "t.conf:1: server.public must be a list [ ... ]"},
+		{"server: { listen = [\"10.0.0.1:7400\", \"10.0.0.2:7400\"]; key_file = \"k\";\n"
+		 "  public = [\"203.0.113.10\",\n \"203.0.113.10\"]; };\n",
+		 "t.conf:3: server.public: \"203.0.113.10\" is listed twice"},
 		{"server: { listen = \"127.0.0.1:65535\"; key_file = \"k\"; };\n",
 		 "t.conf:1: server: listen port 65535 leaves no default alt_port; set alt_port"},
 	};
@@ -428,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_routes_rejects_bad_membership),
 		cmocka_unit_test(test_routes_rejects_two_flows_listening_on_one_port),
 		cmocka_unit_test(test_routes_allows_shared_ports_that_do_not_clash),
+		cmocka_unit_test(test_routes_reads_public_addresses),
 		cmocka_unit_test(test_routes_rejects_bad_keys_addresses_and_ranges),
 	};
 
