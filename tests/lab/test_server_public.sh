@@ -22,7 +22,9 @@
 #     10.99.0.11, which no one reaches from outside (on a real network those
 #     datagrams leave for whatever that private address is locally): the
 #     alternate never answered, the cones' mapping came out "unknown" and
-#     the full cone was taken for a restricted cone.
+#     the full cone was taken for a restricted cone. coturn's RFC 5780 client
+#     (turnutils_natdiscovery) on fc1 agrees: endpoint-independent mapping
+#     and filtering.
 #  3. The cone/symmetric pair punches with the spray and goes direct; the
 #     flow carries datagrams both ways.
 #  4. Nothing left the documentation ranges (the lab's guard counted no
@@ -33,6 +35,8 @@ source "$LAB_ROOT/tools/lab/topo.sh"
 lab_init server_public
 [ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
+NATDISC=$LAB_ROOT/build/coturn/usr/bin/turnutils_natdiscovery
+[ -x "$NATDISC" ] || fail "$NATDISC missing (make deps unpacks it from coturn)"
 
 lab_keys server drone1 gcs1 fc1
 cat >"$LAB_DIR/routes.conf" <<CONF
@@ -78,6 +82,11 @@ got=$(natcheck fc1) || fail "natcheck failed on fc1"
 [ "$got" = "full-cone endpoint-independent True" ] ||
 	fail "fc1 natcheck: \"$got\" (want \"full-cone endpoint-independent True\")"
 echo "  $(lab_at) fc1: $got"
+out=$(lab_exec fc1 timeout 20 "$NATDISC" -m -f -p 7400 203.0.113.10 2>&1 | grep -E '(Mapping|Filtering)!|error' || true)
+for want in "NAT with Endpoint Independent Mapping!" "NAT with Endpoint Independent Filtering!"; do
+	grep -q "$want" <<<"$out" || fail "turnutils_natdiscovery on fc1 says '$(tr '\n' ' ' <<<"$out")', want '$want'"
+done
+echo "  $(lab_at) turnutils_natdiscovery on fc1: $(tr '\n' ' ' <<<"$out")"
 
 # --- 3. the cone/symmetric pair punches with the spray ----------------------------
 lab_wh_client drone1
