@@ -193,9 +193,12 @@ check-headers:
 	@for h in $(filter-out tests/%,$(filter %.h,$(SRC_ALL))); do \
 		echo "#include \"$$h\"" | $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -I. $(PKG_CFLAGS) \
 			-x c -fsyntax-only - || exit 1; done; echo "check-headers: ok"
+# Binaries, the README and the example systemd units (README "Running it for real").
 install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/wormhole/systemd
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/wormhole/
+	install -m 644 config/systemd/*.service $(DESTDIR)$(PREFIX)/share/doc/wormhole/systemd/
 clean:
 	rm -rf build bin
 
