@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/monotime.h"
 #include "config/client_ini.h"
+#include "proto/rstream.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -75,6 +76,7 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	memset(cl, 0, sizeof(*cl));
 	cl->loop = loop;
 	cl->ms.fd = -1;
+	cl->stream_mss = RSTREAM_MSS;
 	cl->started_us = monotime_now_us();
 	do {
 		randombytes_buf(&cl->boot_id, sizeof(cl->boot_id));

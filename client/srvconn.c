@@ -12,6 +12,7 @@
 #include "client/flow_tcp.h"
 #include "client/flow_udp.h"
 #include "client/joinwait.h"
+#include "client/linkmtu.h"
 #include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/sealout.h"
@@ -333,6 +334,7 @@ void srvconn_on_network_change(struct client *cl, uint64_t now_us)
 	struct srvconn *sc = &cl->srv;
 
 	srvaddr_on_network_change(cl, now_us);
+	linkmtu_refresh(cl);
 	if (sc->is_up) {
 		srvconn_ping_now(cl, now_us);
 		return;
@@ -515,6 +517,7 @@ void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint
 		}
 		send_register(cl, now_us);
 		sc->next_ping_us = now_us + srvconn_keepalive_us(cl);
+		linkmtu_refresh(cl);
 		peer_all_rebind(cl, now_us);
 		uplink_on_server_up(cl, now_us);
 	}

@@ -97,6 +97,7 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 		return NULL;
 	}
 	rstream_set_growth(&c->rs, FLOW_TCP_BUF_MAX, FLOW_TCP_BUF_MAX, &set->mem);
+	rstream_set_mss(&c->rs, set->cl->stream_mss);
 	direct_report(p, monotime_now_us(), &path);
 	rstream_set_rtt_hint(&c->rs, (uint64_t)(path.rtt_ms * 1000.0));
 	c->set = set;
@@ -372,6 +373,9 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 		tcpconn_close_fd(c, true);
 		c->is_dead = true;
 		return;
+	}
+	if (c->rs.mss != c->set->cl->stream_mss) {
+		rstream_set_mss(&c->rs, c->set->cl->stream_mss); /* a link's MTU changed */
 	}
 	if (direct_any_up(c->peer) != c->was_direct) {
 		/* Relay <-> direct: resend what the old path may have lost. */

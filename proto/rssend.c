@@ -193,7 +193,7 @@ static void arm_pto(struct rstream *s, uint64_t now_us)
 	pto = s->srtt_us       ? 2 * s->srtt_us
 	      : s->rtt_hint_us ? 2 * s->rtt_hint_us
 			       : RSTREAM_RTO_INIT_US;
-	if (s->inflight <= RSTREAM_MSS + 1) {
+	if (s->inflight <= s->mss + 1u) {
 		pto += RSTREAM_ACK_DELAY_US;
 	}
 	pto = pto < RSTREAM_PTO_MIN_US ? RSTREAM_PTO_MIN_US : pto;
@@ -444,7 +444,7 @@ int rssend_next_frame(struct rstream *s, struct frame *f, uint64_t now_us)
 		note_limit(s, n ? RSTREAM_LIMIT_NONE : gate_limit(s), now_us);
 		return n;
 	}
-	len = len < RSTREAM_MSS ? len : RSTREAM_MSS;
+	len = len < s->mss ? len : s->mss;
 	len = len < win ? len : win;
 	fin = s->is_fin_queued && s->snd_nxt <= s->fin_seq && s->snd_nxt + len == s->fin_seq;
 	if (len == 0 && !fin) {

@@ -40,6 +40,7 @@ int rstream_init(struct rstream *s, uint32_t id, size_t snd_cap, size_t rcv_cap)
 	s->peer_right = RSTREAM_INIT_WINDOW;
 	s->adv_right = RSTREAM_INIT_WINDOW;
 	s->rto_us = RSTREAM_RTO_INIT_US;
+	s->mss = RSTREAM_MSS;
 	rscc_init(&s->cc, RSTREAM_MSS);
 	return 0;
 }
@@ -78,6 +79,16 @@ void rstream_set_rtt_hint(struct rstream *s, uint64_t rtt_us)
 	}
 	s->rtt_hint_us = rtt_us;
 	s->rto_us = rto < RSTREAM_RTO_MIN_US ? RSTREAM_RTO_MIN_US : rto;
+}
+
+void rstream_set_mss(struct rstream *s, uint32_t mss)
+{
+	mss = mss < RSTREAM_MSS_MIN ? RSTREAM_MSS_MIN : mss;
+	mss = mss > RSTREAM_MSS ? RSTREAM_MSS : mss;
+	s->mss = mss;
+	/* The window counts bytes; the congestion controller's segment unit
+	 * (initial and minimum window, CUBIC's scale) follows. */
+	s->cc.mss = mss;
 }
 
 void rstream_set_growth(struct rstream *s, size_t snd_max, size_t rcv_max,
@@ -132,7 +143,7 @@ static void grow_snd(struct rstream *s)
 	if (cap == 0) {
 		return;
 	}
-	seg_cap = (uint32_t)(2 * cap / RSTREAM_MSS);
+	seg_cap = (uint32_t)(2 * cap / s->mss);
 	seg_cap = seg_cap > s->seg_cap ? seg_cap : s->seg_cap;
 	buf = malloc(cap);
 	segs = malloc((size_t)seg_cap * sizeof(*segs));

@@ -31,6 +31,10 @@
 /* Data per STREAM frame: one sealed packet's plaintext minus the frame
  * header and stream_id u32 | offset u64 | flags u8. */
 #define RSTREAM_MSS (WIRE_MAX_PLAINTEXT - WIRE_FRAME_HEADER_LEN - 13)
+/* What a STREAM frame adds to its data: frame header, id, offset, flags. */
+#define RSTREAM_FRAME_OVERHEAD (WIRE_FRAME_HEADER_LEN + 13)
+/* The smallest segment rstream_set_mss takes. */
+#define RSTREAM_MSS_MIN 256u
 /* Scoreboard entries (segments in flight or unacked) at first; the
  * scoreboard grows with the send buffer, to two entries per full segment. */
 #define RSTREAM_SEGS_MIN 512u
@@ -128,6 +132,7 @@ struct rstream {
 	struct rstream_seg *segs; /* owns: ring of seg_cap */
 	uint32_t seg_head, seg_n, seg_cap;
 	uint64_t inflight; /* bytes sent, not acked, not sacked, not lost */
+	uint32_t mss;	   /* new segments carry at most this (rstream_set_mss) */
 	uint64_t tx_count;
 	uint64_t srtt_us, rttvar_us, rto_us, min_rtt_us, min_rtt_stamp_us, latest_rtt_us;
 	uint64_t rtt_hint_us; /* the path's RTT as the owner knew it; 0: none */
@@ -196,6 +201,11 @@ void rstream_set_growth(struct rstream *s, size_t snd_max, size_t rcv_max,
  * 9002 §6.2.2 lets an initial RTT come from earlier measurements). The
  * first sample of its own replaces it. 0, or after a sample: no effect. */
 void rstream_set_rtt_hint(struct rstream *s, uint64_t rtt_us);
+
+/* New segments carry at most mss bytes (clamped to RSTREAM_MSS_MIN ..
+ * RSTREAM_MSS; RSTREAM_MSS at init): the owner keeps sealed packets within
+ * its link's MTU. Segments already sent keep their size when resent. */
+void rstream_set_mss(struct rstream *s, uint32_t mss);
 
 /* ---- the local side ---- */
 /* Contiguous free room in the send buffer (*len 0: full or shut down). */

@@ -14,11 +14,14 @@
 # carrier networks): a packet with DF set is dropped there without a word, a
 # black hole for every full-size packet while pings pass. The wormhole sends
 # IPv4 with DF clear, so gnat fragments instead (its ICMP counter stays 0).
-# A stream's segments leave in UDP GSO runs, which the kernel refuses
-# outright when a segment does not fit the local link (EMSGSIZE); the client
-# must fall back to one datagram per send. Checked over the direct path:
+# gcs1 knows its own link's MTU (the route MTU towards the server): its
+# stream segments shrink to fit it (1204 bytes for 1280), so what it sends
+# leaves unfragmented. Datagrams that still do not fit (an app's 1400-byte
+# UDP datagrams) leave in UDP GSO runs, which the kernel refuses outright
+# when a segment does not fit the local link (EMSGSIZE); the client must
+# fall back to one datagram per send. Checked over the direct path:
 #   1. a 20 MB copy gcs1 -> drone1 and one drone1 -> gcs1 through TCP flows
-#      arrive intact;
+#      arrive intact; gcs1 sent its copy without one IP fragment;
 #   2. 4 connections each echo 2 MB (full-size packets both ways);
 #   3. a UDP flow carries 1400-byte datagrams both ways (with DF set, none
 #      of drone1's reached gcs1);
@@ -45,6 +48,12 @@ CONF
 lab_two_sites
 ip -n "$(lab_ns gnat)" link set h-gcs1 mtu "$MTU"
 ip -n "$(lab_ns gcs1)" link set eth0 mtu "$MTU"
+# IP fragments gcs1's kernel made (Ip FragCreates; fragmenting comes after
+# every netfilter hook of the sender, so nft cannot count them there).
+frags() {
+	lab_exec gcs1 awk '$1 == "Ip:" && !h { for (i = 2; i <= NF; i++) if ($i == "FragCreates") c = i; h = 1; next }
+		$1 == "Ip:" && h { print $c; exit }' /proc/net/snmp
+}
 lab_exec gnat nft -f - <<'NFT'
 table ip wh_pmtu {
 	counter frag_needed { }
@@ -65,10 +74,15 @@ wait_until 20 direct || fail "no direct path"
 ready() { lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes 1000 --timeout-ms 3000; }
 wait_until 10 ready || fail "the copy flow did not come up"
 echo "  gcs1's link: MTU $MTU; direct path up"
+grep -q "link mtu: $MTU bytes on uplink 0: stream segments of 1204 bytes" "$LAB_DIR/client-gcs1.log" ||
+	fail "gcs1 did not size its stream segments for its MTU: $(grep 'link mtu' "$LAB_DIR/client-gcs1.log" || echo 'no line')"
+f0=$(frags)
 
 lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes $((20 * 1048576)) --timeout-ms 30000 \
 	>"$LAB_DIR/copy.json" || fail "1. copy: $(cat "$LAB_DIR/copy.json")"
 echo "  1. 20 MB intact through MTU $MTU: $(lab_json "$LAB_DIR/copy.json" "j['mbit_s']") Mbit/s"
+[ "$(frags)" = "$f0" ] || fail "1. gcs1 sent $(($(frags) - f0)) IP fragments during its copy"
+echo "  1. gcs1 sent its copy without one IP fragment (segments of 1204 bytes)"
 
 lab_exec drone1 "$TE" copy --to 127.1.0.1:2224 --bytes $((20 * 1048576)) --timeout-ms 30000 \
 	>"$LAB_DIR/back.json" || fail "1. copy back: $(cat "$LAB_DIR/back.json")"

@@ -42,7 +42,8 @@ struct link {
 	unsigned drop_count;
 	uint64_t free_at_us;
 	uint64_t sent, dropped, overflowed;
-	struct pkt *q; /* QMAX */
+	size_t max_len; /* the longest frame put on the link */
+	struct pkt *q;	/* QMAX */
 	size_t n;
 };
 
@@ -121,6 +122,7 @@ static void link_put(struct link *l, const struct frame *f, uint64_t now_us)
 	wire_writer_init(&w, p->buf, sizeof(p->buf));
 	assert_int_equal(frame_write(&w, f), 0);
 	assert_int_equal(wire_writer_done(&w, &p->len), 0);
+	l->max_len = p->len > l->max_len ? p->len : l->max_len;
 	p->at_us = at + l->delay_us + (l->jitter_us ? rnd() % l->jitter_us : 0);
 }
 
@@ -309,6 +311,33 @@ static void test_rstream_delivers_bytes_identically_on_a_clean_channel(void **st
 	check_delivery(&m);
 	assert_int_equal(m.a.s.stats.rexmit_segs, 0);
 	assert_int_equal(m.a.s.cc.loss_events, 0);
+	sim_fini(&m);
+}
+
+/* A sender told a smaller segment size (a link with a smaller MTU) keeps
+ * every frame within it, through loss; the size is clamped. */
+static void test_rstream_keeps_segments_within_the_mss_it_is_given(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	sim_init(&m, 1 << 20, 300000, 3, 20000, 5000);
+	rstream_set_mss(&m.a.s, 1000);
+	rstream_set_mss(&m.b.s, 700);
+	assert_true(sim_run(&m, 4000000) < 4000000);
+	check_delivery(&m);
+	assert_true(m.a.s.stats.rexmit_segs > 0);
+	assert_true(m.ab.max_len <= 1000 + RSTREAM_FRAME_OVERHEAD);
+	assert_true(m.ab.max_len > 900);
+	assert_true(m.ba.max_len <= 700 + RSTREAM_FRAME_OVERHEAD);
+	assert_int_equal(m.a.s.cc.mss, 1000);
+	sim_fini(&m);
+
+	sim_init(&m, 1000, 0, 0, 1000, 0);
+	rstream_set_mss(&m.a.s, 10);
+	assert_int_equal(m.a.s.mss, RSTREAM_MSS_MIN);
+	rstream_set_mss(&m.a.s, 65535);
+	assert_int_equal(m.a.s.mss, RSTREAM_MSS);
 	sim_fini(&m);
 }
 
@@ -1016,6 +1045,7 @@ int main(void)
 	const char *env = getenv("WH_TEST_SEED");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rstream_delivers_bytes_identically_on_a_clean_channel),
+		cmocka_unit_test(test_rstream_keeps_segments_within_the_mss_it_is_given),
 		cmocka_unit_test(test_rstream_delivers_both_ways_through_loss_and_reordering),
 		cmocka_unit_test(test_rstream_stalls_on_a_full_window_and_recovers_a_lost_update),
 		cmocka_unit_test(test_rstream_reset_reaches_the_peer_and_stops_both),
