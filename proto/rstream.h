@@ -28,11 +28,11 @@
 #include "proto/rscc.h"
 #include "proto/wire_const.h"
 
-/* Data per STREAM frame: one sealed packet's plaintext minus the frame
- * header and stream_id u32 | offset u64 | flags u8. */
-#define RSTREAM_MSS (WIRE_MAX_PLAINTEXT - WIRE_FRAME_HEADER_LEN - 13)
-/* What a STREAM frame adds to its data: frame header, id, offset, flags. */
+/* What a STREAM frame adds to its data: the frame header and stream_id
+ * u32 | offset u64 | flags u8. */
 #define RSTREAM_FRAME_OVERHEAD (WIRE_FRAME_HEADER_LEN + 13)
+/* Data per STREAM frame: one sealed packet's plaintext minus that. */
+#define RSTREAM_MSS (WIRE_MAX_PLAINTEXT - RSTREAM_FRAME_OVERHEAD)
 /* The smallest segment rstream_set_mss takes. */
 #define RSTREAM_MSS_MIN 256u
 /* Scoreboard entries (segments in flight or unacked) at first; the
