@@ -3,16 +3,21 @@
 
 #include "client/client.h"
 #include "client/mainsock.h"
+#include "client/peer.h"
 #include "client/srvaddr.h"
 #include "client/uplink.h"
 #include "common/addr.h"
 #include "common/diag.h"
 #include "common/log.h"
 #include "config/client_ini.h"
+#include "proto/frame.h"
 #include "proto/rstream.h"
 #include "proto/wire_const.h"
 
+#include "common/monotime.h"
+
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,8 +57,8 @@ static unsigned route_mtu(const struct client *cl, uint8_t u, const struct socka
 void linkmtu_refresh(struct client *cl)
 {
 	const struct sockaddr_storage *dst = client_server_addr(cl);
-	uint32_t mss = RSTREAM_MSS;
 	unsigned least = 0;
+	uint32_t mss;
 	uint8_t at = 0;
 
 	if (!srvaddr_is_usable(cl, cl->srv.server_i)) {
@@ -62,23 +67,67 @@ void linkmtu_refresh(struct client *cl)
 	for (uint8_t u = 0; u < cl->n_up; u++) {
 		unsigned mtu = uplink_is_open(cl, u) ? route_mtu(cl, u, dst) : 0;
 
-		if (mtu != 0 && linkmtu_mss_for(dst->ss_family, mtu) < mss) {
-			mss = linkmtu_mss_for(dst->ss_family, mtu);
+		if (mtu != 0 && (least == 0 || mtu < least)) {
 			least = mtu;
 			at = u;
 		}
 	}
-	if (mss == cl->stream_mss) {
+	if (least == 0 || least == cl->link_mtu) {
 		return;
 	}
-	if (least != 0) {
+	mss = linkmtu_mss_for(dst->ss_family, least);
+	if (mss != cl->stream_mss) {
 		log_info(
 			"link mtu: %u bytes on uplink %s: stream segments of %u bytes (was %u), so "
 			"that packets leave unfragmented",
 			least, uplink_label(cl, at), (unsigned)mss, (unsigned)cl->stream_mss);
 	} else {
-		log_info("link mtu: stream segments of %u bytes again (was %u)", (unsigned)mss,
-			 (unsigned)cl->stream_mss);
+		log_debug("link mtu: %u bytes on uplink %s", least, uplink_label(cl, at));
 	}
 	cl->stream_mss = mss;
+	cl->link_mtu = least > 0xFFFF ? 0xFFFF : least;
+	for (struct peer *p = cl->peers; p; p = p->next) {
+		linkmtu_tell_peer(p, monotime_now_us());
+	}
+}
+
+void linkmtu_tell_peer(struct peer *p, uint64_t now_us)
+{
+	struct frame f;
+
+	if (!p->is_up || p->cl->link_mtu < FRAME_LINK_MTU_MIN) {
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_LINK_MTU;
+	f.u.link_mtu.mtu = (uint16_t)p->cl->link_mtu;
+	(void)peer_send(p, &f, now_us);
+}
+
+void linkmtu_on_frame(struct peer *p, const struct frame_link_mtu *m, uint64_t now_us)
+{
+	bool is_first = p->link_mtu == 0;
+	uint32_t before = linkmtu_peer_mss(p);
+
+	if (m->mtu == p->link_mtu) {
+		return;
+	}
+	p->link_mtu = m->mtu;
+	if (linkmtu_peer_mss(p) != before) {
+		log_info("peer %s: its links take packets of %u bytes: stream segments to it of %u "
+			 "bytes",
+			 p->def.peer.text, (unsigned)m->mtu, (unsigned)linkmtu_peer_mss(p));
+	}
+	if (is_first) {
+		linkmtu_tell_peer(p, now_us);
+	}
+}
+
+uint32_t linkmtu_peer_mss(const struct peer *p)
+{
+	uint32_t mss = p->cl->stream_mss;
+	uint32_t theirs =
+		p->link_mtu ? linkmtu_mss_for(p->cl->ini->family, p->link_mtu) : RSTREAM_MSS;
+
+	return theirs < mss ? theirs : mss;
 }

@@ -7,14 +7,19 @@
  * towards the server from each open uplink (a connected UDP socket's
  * IP_MTU / IPV6_MTU: the interface's MTU, or a smaller one learnt from
  * ICMP) and keeps stream segments within the smallest, whichever path a
- * stream takes. Only this client's own links are known: a narrower link
- * further on (the peer's) still fragments what we send. */
+ * stream takes. Each client also tells its peers its smallest link MTU
+ * (FRAME_LINK_MTU, end to end in the peer session, when the session comes
+ * up and when it changes), and a stream towards a peer keeps within the
+ * peer's links too. A narrower link in between is not known: a router
+ * fragments what does not fit it. */
 #ifndef WH_LINKMTU_H
 #define WH_LINKMTU_H
 
 #include <stdint.h>
 
 struct client;
+struct frame_link_mtu;
+struct peer;
 
 /* The stream segment size whose sealed packet fits an MTU of mtu bytes for
  * family (AF_INET, AF_INET6): at most RSTREAM_MSS, at least
@@ -22,8 +27,16 @@ struct client;
 uint32_t linkmtu_mss_for(int family, unsigned mtu);
 
 /* Measure every open uplink's route MTU to the server and set
- * cl->stream_mss (RSTREAM_MSS when nothing is known); log a change. Opens
- * and closes a socket per uplink; sends nothing. */
+ * cl->link_mtu and cl->stream_mss (RSTREAM_MSS when nothing is known); log
+ * a change, and tell the peers. Opens and closes a socket per uplink. */
 void linkmtu_refresh(struct client *cl);
+
+/* Tell p our link MTU (once its session is up, when known). */
+void linkmtu_tell_peer(struct peer *p, uint64_t now_us);
+/* p told us its link MTU. The first time, ours goes back too (in case ours
+ * was lost). */
+void linkmtu_on_frame(struct peer *p, const struct frame_link_mtu *m, uint64_t now_us);
+/* The segment size for streams to p: within our links and p's. */
+uint32_t linkmtu_peer_mss(const struct peer *p);
 
 #endif

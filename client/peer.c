@@ -9,6 +9,7 @@
 #include "client/client.h"
 #include "client/flow_tcp.h"
 #include "client/flow_udp.h"
+#include "client/linkmtu.h"
 #include "client/sealout.h"
 #include "common/addr.h"
 #include "common/b64key.h"
@@ -102,6 +103,9 @@ static void note_state(struct peer *p, uint64_t now_us)
 		dgdedup_init(&p->dedup);
 	}
 	direct_on_session(p, up, now_us);
+	if (up) {
+		linkmtu_tell_peer(p, now_us);
+	}
 }
 
 static void send_initiation(struct peer *p, uint64_t now_us)
@@ -532,6 +536,9 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 		case FRAME_CC:
 		case FRAME_CC_ECHO:
 			flow_udp_on_cc(cl, p, &f, now_us);
+			break;
+		case FRAME_LINK_MTU:
+			linkmtu_on_frame(p, &f.u.link_mtu, now_us);
 			break;
 		default:
 			break;

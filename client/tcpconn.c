@@ -10,6 +10,7 @@
 #include "client/direct.h"
 #include "client/flow_tcp.h"
 #include "client/flowrole.h"
+#include "client/linkmtu.h"
 #include "client/peer.h"
 #include "common/addr.h"
 #include "common/log.h"
@@ -97,7 +98,7 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 		return NULL;
 	}
 	rstream_set_growth(&c->rs, FLOW_TCP_BUF_MAX, FLOW_TCP_BUF_MAX, &set->mem);
-	rstream_set_mss(&c->rs, set->cl->stream_mss);
+	rstream_set_mss(&c->rs, linkmtu_peer_mss(p));
 	direct_report(p, monotime_now_us(), &path);
 	rstream_set_rtt_hint(&c->rs, (uint64_t)(path.rtt_ms * 1000.0));
 	c->set = set;
@@ -374,8 +375,8 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 		c->is_dead = true;
 		return;
 	}
-	if (c->rs.mss != c->set->cl->stream_mss) {
-		rstream_set_mss(&c->rs, c->set->cl->stream_mss); /* a link's MTU changed */
+	if (c->rs.mss != linkmtu_peer_mss(c->peer)) {
+		rstream_set_mss(&c->rs, linkmtu_peer_mss(c->peer)); /* a link's MTU changed */
 	}
 	if (direct_any_up(c->peer) != c->was_direct) {
 		/* Relay <-> direct: resend what the old path may have lost. */

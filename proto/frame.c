@@ -603,6 +603,27 @@ static size_t cc_echo_size(const struct frame *f)
 	return 12;
 }
 
+static void link_mtu_read(struct wire_reader *r, struct frame *f)
+{
+	f->u.link_mtu.mtu = wire_read_u16(r);
+}
+
+static void link_mtu_write(struct wire_writer *w, const struct frame *f)
+{
+	wire_write_u16(w, f->u.link_mtu.mtu);
+}
+
+static size_t link_mtu_size(const struct frame *f)
+{
+	(void)f;
+	return 2;
+}
+
+static int link_mtu_validate(const struct frame *f)
+{
+	return f->u.link_mtu.mtu >= FRAME_LINK_MTU_MIN ? 0 : -EINVAL;
+}
+
 /* ---- dispatch table and the public reader/writer ---- */
 
 static const struct frame_ops datagram_ops = {datagram_read, datagram_write, datagram_size,
@@ -622,6 +643,8 @@ static const struct frame_ops flow_stats_ops = {flow_stats_read, flow_stats_writ
 						flow_stats_validate};
 static const struct frame_ops cc_echo_ops = {cc_echo_read, cc_echo_write, cc_echo_size,
 					     always_valid};
+static const struct frame_ops link_mtu_ops = {link_mtu_read, link_mtu_write, link_mtu_size,
+					      link_mtu_validate};
 
 static const struct frame_ops *const frame_table[FRAME_TYPE_COUNT] = {
 	[FRAME_DATAGRAM] = &datagram_ops,
@@ -644,6 +667,7 @@ static const struct frame_ops *const frame_table[FRAME_TYPE_COUNT] = {
 	[FRAME_CC_ECHO] = &cc_echo_ops,
 	[FRAME_FLOW_JOIN] = &framectl_flow_join_ops,
 	[FRAME_FLOW_JOIN_ACK] = &framectl_flow_join_ack_ops,
+	[FRAME_LINK_MTU] = &link_mtu_ops,
 };
 
 /* The ops for a type we can decode, or NULL (padding and unknown types). */

@@ -45,6 +45,7 @@ enum frame_type {
 	FRAME_FLOW_JOIN = 0x13,	    /* client -> server: add me to a joinable flow */
 	FRAME_FLOW_JOIN_ACK = 0x14, /* server -> client: the answer to FLOW_JOIN */
 	FRAME_FLOW_STATS = 0x15,    /* client -> server: a flow's counters, for the API */
+	FRAME_LINK_MTU = 0x16,	    /* client -> peer: the largest packet its links take */
 	FRAME_TYPE_COUNT
 };
 
@@ -259,6 +260,14 @@ struct frame_cc_echo {
 	uint32_t echo_hold_us;
 };
 
+/* mtu u16: the largest IP packet the sender's own links take whole (the
+ * smallest route MTU over its uplinks); the peer keeps its stream segments
+ * within it. 576..65535. */
+#define FRAME_LINK_MTU_MIN 576
+struct frame_link_mtu {
+	uint16_t mtu;
+};
+
 enum frame_proto { FRAME_PROTO_UDP = 1, FRAME_PROTO_TCP = 2, FRAME_PROTO_MAX = FRAME_PROTO_TCP };
 
 /* Roles of a flow member (a bit set). */
@@ -455,6 +464,7 @@ struct frame {
 		struct frame_punch punch;
 		struct frame_cc cc;
 		struct frame_cc_echo cc_echo;
+		struct frame_link_mtu link_mtu;
 		struct frame_path_stats path_stats;
 		struct frame_flow_stats flow_stats;
 		struct frame_flow_opts flow_opts;

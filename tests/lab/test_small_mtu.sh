@@ -16,12 +16,14 @@
 # IPv4 with DF clear, so gnat fragments instead (its ICMP counter stays 0).
 # gcs1 knows its own link's MTU (the route MTU towards the server): its
 # stream segments shrink to fit it (1204 bytes for 1280), so what it sends
-# leaves unfragmented. Datagrams that still do not fit (an app's 1400-byte
+# leaves unfragmented; and it tells drone1 (FRAME_LINK_MTU), whose segments
+# towards it shrink too, so gnat has nothing to fragment either. Datagrams that still do not fit (an app's 1400-byte
 # UDP datagrams) leave in UDP GSO runs, which the kernel refuses outright
 # when a segment does not fit the local link (EMSGSIZE); the client must
 # fall back to one datagram per send. Checked over the direct path:
 #   1. a 20 MB copy gcs1 -> drone1 and one drone1 -> gcs1 through TCP flows
-#      arrive intact; gcs1 sent its copy without one IP fragment;
+#      arrive intact; gcs1 sent its copy without one IP fragment, and gnat
+#      forwarded drone1's without one;
 #   2. 4 connections each echo 2 MB (full-size packets both ways);
 #   3. a UDP flow carries 1400-byte datagrams both ways (with DF set, none
 #      of drone1's reached gcs1);
@@ -50,8 +52,8 @@ ip -n "$(lab_ns gnat)" link set h-gcs1 mtu "$MTU"
 ip -n "$(lab_ns gcs1)" link set eth0 mtu "$MTU"
 # IP fragments gcs1's kernel made (Ip FragCreates; fragmenting comes after
 # every netfilter hook of the sender, so nft cannot count them there).
-frags() {
-	lab_exec gcs1 awk '$1 == "Ip:" && !h { for (i = 2; i <= NF; i++) if ($i == "FragCreates") c = i; h = 1; next }
+frags() { # [NODE]: gcs1's, or NODE's
+	lab_exec "${1:-gcs1}" awk '$1 == "Ip:" && !h { for (i = 2; i <= NF; i++) if ($i == "FragCreates") c = i; h = 1; next }
 		$1 == "Ip:" && h { print $c; exit }' /proc/net/snmp
 }
 lab_exec gnat nft -f - <<'NFT'
@@ -76,6 +78,8 @@ wait_until 10 ready || fail "the copy flow did not come up"
 echo "  gcs1's link: MTU $MTU; direct path up"
 grep -q "link mtu: $MTU bytes on uplink 0: stream segments of 1204 bytes" "$LAB_DIR/client-gcs1.log" ||
 	fail "gcs1 did not size its stream segments for its MTU: $(grep 'link mtu' "$LAB_DIR/client-gcs1.log" || echo 'no line')"
+grep -q "peer gcs1: its links take packets of $MTU bytes: stream segments to it of 1204 bytes" \
+	"$LAB_DIR/client-drone1.log" || fail "drone1 did not learn gcs1's link MTU"
 f0=$(frags)
 
 lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes $((20 * 1048576)) --timeout-ms 30000 \
@@ -84,9 +88,12 @@ echo "  1. 20 MB intact through MTU $MTU: $(lab_json "$LAB_DIR/copy.json" "j['mb
 [ "$(frags)" = "$f0" ] || fail "1. gcs1 sent $(($(frags) - f0)) IP fragments during its copy"
 echo "  1. gcs1 sent its copy without one IP fragment (segments of 1204 bytes)"
 
+g0=$(frags gnat)
 lab_exec drone1 "$TE" copy --to 127.1.0.1:2224 --bytes $((20 * 1048576)) --timeout-ms 30000 \
 	>"$LAB_DIR/back.json" || fail "1. copy back: $(cat "$LAB_DIR/back.json")"
 echo "  1. 20 MB intact the other way: $(lab_json "$LAB_DIR/back.json" "j['mbit_s']") Mbit/s"
+[ "$(frags gnat)" = "$g0" ] || fail "1. gnat made $(($(frags gnat) - g0)) IP fragments of drone1's copy"
+echo "  1. gnat forwarded drone1's copy without one IP fragment (drone1 knew gcs1's MTU)"
 
 lab_exec gcs1 "$TE" echo --to 127.1.0.1:2223 --bytes $((2 * 1048576)) --conns 4 --timeout-ms 30000 \
 	>"$LAB_DIR/echo.json" || fail "2. echo: $(cat "$LAB_DIR/echo.json")"

@@ -74,6 +74,9 @@ static bool sample_data(struct frame *f, enum frame_type t)
 	case FRAME_CC_ECHO:
 		f->u.cc_echo = (struct frame_cc_echo){9, 0xfffffffe, 1500};
 		return true;
+	case FRAME_LINK_MTU:
+		f->u.link_mtu.mtu = 1280;
+		return true;
 	default:
 		return false;
 	}
@@ -436,6 +439,9 @@ static void test_frame_writer_refuses_invalid_frames(void **state)
 	assert_int_equal(frame_write(&w, &f), -EINVAL);
 	sample(&f, FRAME_STREAM_ACK);
 	f.u.stream_ack.sack_count = WIRE_SACK_MAX + 1;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_LINK_MTU);
+	f.u.link_mtu.mtu = FRAME_LINK_MTU_MIN - 1; /* below any link's */
 	assert_int_equal(frame_write(&w, &f), -EINVAL);
 	sample(&f, FRAME_PATH);
 	f.u.path.op = 0;
