@@ -67,7 +67,7 @@ static void frame_seeds(void)
 	uint8_t buf[1024];
 	uint8_t all[4096];
 	size_t n = 0;
-	struct frame f[16];
+	struct frame f[17];
 	const uint8_t unknown[] = {0x7e, 0, 2, 1, 2, 0x00, 0, 1, 0, FRAME_PING, 0, 12,
 				   0,	 0, 0, 1, 0, 0,	   0, 0, 0, 0,		0, 9};
 	char name[32];
@@ -151,6 +151,8 @@ static void frame_seeds(void)
 	f[15].u.flow_stats.tx_bytes = 1200000;
 	f[15].u.flow_stats.capacity_kbps = 9900;
 	f[15].u.flow_stats.loss_ppm = 12000;
+	f[16].type = FRAME_LINK_MTU;
+	f[16].u.link_mtu.mtu = 1280;
 	for (size_t i = 0; i < WH_ARRAY_LEN(f); i++) {
 		size_t len = one_frame(buf, sizeof(buf), &f[i]);
 
