@@ -101,14 +101,17 @@ void linkmtu_tell_peer(struct peer *p, uint64_t now_us)
 	memset(&f, 0, sizeof(f));
 	f.type = FRAME_LINK_MTU;
 	f.u.link_mtu.mtu = (uint16_t)p->cl->link_mtu;
+	p->link_mtu_sent_us = now_us;
 	(void)peer_send(p, &f, now_us);
 }
 
 void linkmtu_on_frame(struct peer *p, const struct frame_link_mtu *m, uint64_t now_us)
 {
-	bool is_first = p->link_mtu == 0;
 	uint32_t before = linkmtu_peer_mss(p);
 
+	if (p->link_mtu_sent_us == 0 || now_us - p->link_mtu_sent_us >= LINKMTU_ANSWER_GAP_US) {
+		linkmtu_tell_peer(p, now_us);
+	}
 	if (m->mtu == p->link_mtu) {
 		return;
 	}
@@ -118,7 +121,11 @@ void linkmtu_on_frame(struct peer *p, const struct frame_link_mtu *m, uint64_t n
 			 "bytes",
 			 p->def.peer.text, (unsigned)m->mtu, (unsigned)linkmtu_peer_mss(p));
 	}
-	if (is_first) {
+}
+
+void linkmtu_keep_told(struct peer *p, uint64_t now_us)
+{
+	if (now_us - p->link_mtu_sent_us >= LINKMTU_RETELL_US) {
 		linkmtu_tell_peer(p, now_us);
 	}
 }

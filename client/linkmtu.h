@@ -33,9 +33,15 @@ void linkmtu_refresh(struct client *cl);
 
 /* Tell p our link MTU (once its session is up, when known). */
 void linkmtu_tell_peer(struct peer *p, uint64_t now_us);
-/* p told us its link MTU. The first time, ours goes back too (in case ours
- * was lost). */
+/* p told us its link MTU. Ours goes back unless it went out less than
+ * LINKMTU_ANSWER_GAP_US ago: a peer that restarted, or whose copy of ours
+ * was lost, learns it, and two peers never answer each other in a loop. */
+#define LINKMTU_ANSWER_GAP_US 5000000ull
 void linkmtu_on_frame(struct peer *p, const struct frame_link_mtu *m, uint64_t now_us);
+/* A stream with p is open: tell p our link MTU again if that was
+ * LINKMTU_RETELL_US ago (a lost one is made good while it matters). */
+#define LINKMTU_RETELL_US 30000000ull
+void linkmtu_keep_told(struct peer *p, uint64_t now_us);
 /* The segment size for streams to p: within our links and p's. */
 uint32_t linkmtu_peer_mss(const struct peer *p);
 

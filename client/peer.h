@@ -59,7 +59,8 @@ struct peer {
 	 * outage of some path between us: it pings every path at least each
 	 * second): streams stalled meanwhile resend at once (tcpconn.c). */
 	uint32_t returns;
-	uint16_t link_mtu; /* the peer's smallest link MTU (FRAME_LINK_MTU); 0: unknown */
+	uint16_t link_mtu;	   /* the peer's smallest link MTU (FRAME_LINK_MTU); 0: unknown */
+	uint64_t link_mtu_sent_us; /* when ours last went to the peer */
 	struct peer_stats stats;
 	struct direct dp;     /* the direct paths (direct.h) */
 	struct dgdedup dedup; /* datagrams that came by two paths */

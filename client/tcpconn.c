@@ -375,6 +375,7 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 		c->is_dead = true;
 		return;
 	}
+	linkmtu_keep_told(c->peer, now_us);
 	if (c->rs.mss != linkmtu_peer_mss(c->peer)) {
 		rstream_set_mss(&c->rs, linkmtu_peer_mss(c->peer)); /* a link's MTU changed */
 	}
