@@ -14,6 +14,8 @@
 #include "config/routes.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -208,6 +210,47 @@ int listener_init(struct listener *l, struct ev_loop *loop, const struct routes 
 	return 0;
 }
 
+/* Addresses of family fam on this host, loopback aside. */
+static unsigned host_addresses(int fam)
+{
+	struct ifaddrs *ifs = NULL;
+	unsigned n = 0;
+
+	if (getifaddrs(&ifs) != 0) {
+		return 0;
+	}
+	for (const struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+		if (i->ifa_addr && i->ifa_addr->sa_family == fam &&
+		    !(i->ifa_flags & IFF_LOOPBACK)) {
+			n++;
+		}
+	}
+	freeifaddrs(ifs);
+	return n;
+}
+
+/* A wildcard listen address on a host with several addresses: a reply
+ * leaves from the address the routing picks for the client, not always the
+ * one the client sent to, and a NAT that filters by address drops it. */
+static void warn_wildcard(const struct listener_sock *s)
+{
+	char text[ADDR_TEXT_MAX];
+	unsigned n;
+
+	if (s->is_alt_port || !addr_is_unspecified((const struct sockaddr *)&s->local)) {
+		return;
+	}
+	n = host_addresses(s->local.ss_family);
+	if (n > 1) {
+		log_warn("listener: %s is a wildcard on a host with %u addresses: replies leave "
+			 "from "
+			 "the one the routing picks, which a client behind a filtering NAT drops "
+			 "when "
+			 "it sent to another; list the addresses in server.listen",
+			 addr_format((const struct sockaddr *)&s->local, text, sizeof(text)), n);
+	}
+}
+
 void listener_start(struct listener *l)
 {
 	char text[ADDR_TEXT_MAX], pub[ADDR_TEXT_MAX];
@@ -225,6 +268,7 @@ void listener_start(struct listener *l)
 					      sizeof(pub))
 				: "",
 			 is_nat ? ")" : "", s->is_alt_port ? " (alt port)" : "");
+		warn_wildcard(s);
 	}
 	ev_prepare_start(l->loop, &l->flush_watch);
 }

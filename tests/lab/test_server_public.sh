@@ -29,6 +29,9 @@
 #     flow carries datagrams both ways.
 #  4. Nothing left the documentation ranges (the lab's guard counted no
 #     stray packet).
+#  5. A second server on this two-address host with a wildcard listen
+#     address (0.0.0.0:7500) warns that its replies may leave from the other
+#     address than a client sent to.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
@@ -100,5 +103,16 @@ echo "  $(lab_at) the flow carries datagrams both ways"
 
 # --- 4. nothing strayed ------------------------------------------------------------
 [ "$(lab_stray)" = 0 ] || fail "$(lab_stray) packets tried to leave the documentation ranges"
+echo "  $(lab_at) no stray packet"
+
+# --- 5. a wildcard listen address on a two-address host ---------------------------
+sed -e 's/listen = \["10.99.0.10:7400", "10.99.0.11:7400"\];/listen = "0.0.0.0:7500";/' \
+	-e '/public = /d' -e 's/alt_port = 7401;/alt_port = 7501; relay_a = "4000-4099"; relay_b = "5000-5099";/' \
+	"$LAB_DIR/routes.conf" >"$LAB_DIR/wild.conf"
+lab_start_in srv wild "$LAB_BIN/wormhole-server" -c "$LAB_DIR/wild.conf"
+wait_until 5 grep -q "server: running" "$LAB_DIR/wild.log" || fail "5. the wildcard server did not start: $(tail -2 "$LAB_DIR/wild.log")"
+grep -q "listener: 0.0.0.0:7500 is a wildcard on a host with 2 addresses" "$LAB_DIR/wild.log" ||
+	fail "5. no warning about the wildcard listen address: $(grep listener "$LAB_DIR/wild.log")"
+echo "  $(lab_at) a wildcard listen address on this host is warned about"
 lab_teardown
 lab_pass
