@@ -58,6 +58,7 @@ struct client {
 	struct statusapi *api;	  /* owns: the local API (NULL when off) */
 	struct flow_tcp_set *tcp; /* owns: TCP flows and streams (flow_tcp.h) */
 	unsigned link_mtu;	  /* the smallest route MTU over the uplinks; 0: unknown */
+	uint16_t relay_mtu;	  /* the server's links' MTU (FRAME_LINK_MTU); 0: unknown */
 	uint32_t stream_mss;	  /* stream segment size for the links' MTU (linkmtu.h) */
 	/* Scratch for one packet at a time (single-threaded, no nesting). */
 	uint8_t pt[WIRE_MAX_PACKET];

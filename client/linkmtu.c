@@ -2,6 +2,7 @@
 #include "client/linkmtu.h"
 
 #include "client/client.h"
+#include "client/direct.h"
 #include "client/mainsock.h"
 #include "client/peer.h"
 #include "client/srvaddr.h"
@@ -130,11 +131,28 @@ void linkmtu_keep_told(struct peer *p, uint64_t now_us)
 	}
 }
 
+void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m)
+{
+	if (m->mtu == cl->relay_mtu) {
+		return;
+	}
+	cl->relay_mtu = m->mtu;
+	if (linkmtu_mss_for(cl->ini->family, m->mtu) < RSTREAM_MSS) {
+		log_info("relay: the server's links take packets of %u bytes: stream segments over "
+			 "the relay of at most %u bytes",
+			 (unsigned)m->mtu, (unsigned)linkmtu_mss_for(cl->ini->family, m->mtu));
+	}
+}
+
 uint32_t linkmtu_peer_mss(const struct peer *p)
 {
+	int fam = p->cl->ini->family;
 	uint32_t mss = p->cl->stream_mss;
-	uint32_t theirs =
-		p->link_mtu ? linkmtu_mss_for(p->cl->ini->family, p->link_mtu) : RSTREAM_MSS;
+	uint32_t theirs = p->link_mtu ? linkmtu_mss_for(fam, p->link_mtu) : RSTREAM_MSS;
+	uint32_t relay = p->cl->relay_mtu && !direct_any_up(p)
+				 ? linkmtu_mss_for(fam, p->cl->relay_mtu)
+				 : RSTREAM_MSS;
 
-	return theirs < mss ? theirs : mss;
+	mss = theirs < mss ? theirs : mss;
+	return relay < mss ? relay : mss;
 }

@@ -10,8 +10,9 @@
  * stream takes. Each client also tells its peers its smallest link MTU
  * (FRAME_LINK_MTU, end to end in the peer session, when the session comes
  * up and when it changes), and a stream towards a peer keeps within the
- * peer's links too. A narrower link in between is not known: a router
- * fragments what does not fit it. */
+ * peer's links too, and on the relay path within the server's links (the
+ * server sends its MTU after each REGISTER). A narrower link in between is
+ * not known: a router fragments what does not fit it. */
 #ifndef WH_LINKMTU_H
 #define WH_LINKMTU_H
 
@@ -42,7 +43,10 @@ void linkmtu_on_frame(struct peer *p, const struct frame_link_mtu *m, uint64_t n
  * LINKMTU_RETELL_US ago (a lost one is made good while it matters). */
 #define LINKMTU_RETELL_US 30000000ull
 void linkmtu_keep_told(struct peer *p, uint64_t now_us);
-/* The segment size for streams to p: within our links and p's. */
+/* The server told its own links' MTU: the relay forwards through them. */
+void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m);
+/* The segment size for streams to p: within our links and p's, and the
+ * server's while p is reached through the relay. */
 uint32_t linkmtu_peer_mss(const struct peer *p);
 
 #endif

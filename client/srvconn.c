@@ -633,6 +633,12 @@ static void on_flow_join_ack(struct client *cl, const struct frame *f, uint64_t 
 }
 
 /* PONG and everything else: the sign of life is the authenticated packet. */
+static void on_link_mtu(struct client *cl, const struct frame *f, uint64_t now_us)
+{
+	(void)now_us;
+	linkmtu_on_relay(cl, &f->u.link_mtu);
+}
+
 static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
 	[FRAME_PUNCH] = on_punch,
 	[FRAME_ROUTE] = on_route,
@@ -641,6 +647,7 @@ static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
 	[FRAME_RELAY_BIND] = on_relay_bind,
 	[FRAME_FLOW_OPTS] = on_flow_opts,
 	[FRAME_FLOW_JOIN_ACK] = on_flow_join_ack,
+	[FRAME_LINK_MTU] = on_link_mtu,
 };
 
 void srvconn_on_transport(struct client *cl, int fd, const uint8_t *buf, size_t len,

@@ -202,6 +202,27 @@ void conn_routes_changed(struct conn *cn, const struct routes *r, uint64_t now_u
 typedef void frame_fn(struct conn *cn, struct registry_client *c, const struct frame *f,
 		      uint64_t now_us);
 
+/* The relay forwards through the server's own links: a client keeps its
+ * stream packets on the relay path within their MTU. Back to where the
+ * REGISTER came from (each uplink registers from its own socket). Older
+ * clients skip the frame type. */
+static void send_link_mtu(struct conn *cn, struct registry_client *c, uint64_t now_us)
+{
+	struct frame f;
+	size_t len;
+
+	if (cn->listener->link_mtu < FRAME_LINK_MTU_MIN || cn->listener->link_mtu > 0xFFFF) {
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_LINK_MTU;
+	f.u.link_mtu.mtu = (uint16_t)cn->listener->link_mtu;
+	len = encode_frame(cn, &f);
+	if (len > 0) {
+		(void)send_sealed_to(cn, c, cn->rx_sock, cn->rx_from, cn->tx_pt, len, now_us);
+	}
+}
+
 static void on_register(struct conn *cn, struct registry_client *c, const struct frame *f,
 			uint64_t now_us)
 {
@@ -275,6 +296,7 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 	 * again and wait for its ack, even if an older process acked it. */
 	c->gen_acked = 0;
 	push_set(cn, c, now_us, true);
+	send_link_mtu(cn, c, now_us);
 }
 
 static void on_ping(struct conn *cn, struct registry_client *c, const struct frame *f,

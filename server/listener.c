@@ -16,7 +16,9 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* socks[] layout: address i on the main port at 2i, on alt_port at 2i+1. */
@@ -210,6 +212,67 @@ int listener_init(struct listener *l, struct ev_loop *loop, const struct routes 
 	return 0;
 }
 
+/* The MTU of interface name, or 0. */
+static unsigned if_mtu(const char *name)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	unsigned mtu = 0;
+
+	if (fd < 0) {
+		return 0;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0) {
+		mtu = (unsigned)ifr.ifr_mtu;
+	}
+	close(fd);
+	return mtu;
+}
+
+/* The smallest MTU among the interfaces that hold a listen address (for a
+ * wildcard, every interface of its family but loopback). */
+static unsigned measure_link_mtu(const struct listener *l)
+{
+	struct ifaddrs *ifs = NULL;
+	unsigned least = 0;
+
+	if (getifaddrs(&ifs) != 0) {
+		return 0;
+	}
+	for (const struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+		bool is_ours = false;
+
+		if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK)) {
+			continue;
+		}
+		for (size_t k = 0; k < l->n_socks && !is_ours; k += 2) {
+			const struct sockaddr_storage *a = &l->socks[k].local;
+			struct sockaddr_storage ip;
+
+			if (i->ifa_addr->sa_family != a->ss_family) {
+				continue;
+			}
+			memset(&ip, 0, sizeof(ip));
+			memcpy(&ip, i->ifa_addr, addr_len(a));
+			addr_set_port(&ip, addr_port((const struct sockaddr *)a));
+			is_ours = addr_is_unspecified((const struct sockaddr *)a) ||
+				  addr_equal((const struct sockaddr *)&ip,
+					     (const struct sockaddr *)a);
+		}
+		if (is_ours) {
+			unsigned mtu = if_mtu(i->ifa_name);
+
+			if (mtu != 0 && (least == 0 || mtu < least)) {
+				least = mtu;
+			}
+		}
+	}
+	freeifaddrs(ifs);
+	return least;
+}
+
 /* Addresses of family fam on this host, loopback aside. */
 static unsigned host_addresses(int fam)
 {
@@ -270,6 +333,8 @@ void listener_start(struct listener *l)
 			 is_nat ? ")" : "", s->is_alt_port ? " (alt port)" : "");
 		warn_wildcard(s);
 	}
+	l->link_mtu = measure_link_mtu(l);
+	log_info("listener: link mtu %u", l->link_mtu);
 	ev_prepare_start(l->loop, &l->flush_watch);
 }
 

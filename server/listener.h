@@ -57,6 +57,11 @@ struct listener {
 	ev_prepare flush_watch; /* sends queued during a pass leave here */
 	ev_io *blocked_io;	/* the socket whose EV_WRITE waits, if any */
 	ev_io write_watch;
+	/* The smallest MTU of the interfaces the listen addresses are on (all
+	 * interfaces of a wildcard's family); 0: unknown. The relay forwards
+	 * through them: clients keep stream packets on the relay path within
+	 * it (FRAME_LINK_MTU). */
+	unsigned link_mtu;
 	listener_wh_fn *on_wh; /* NULL until a session layer attaches */
 	void *on_wh_ctx;
 	struct listener_stats stats;

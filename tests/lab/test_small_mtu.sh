@@ -50,12 +50,7 @@ CONF
 lab_two_sites
 ip -n "$(lab_ns gnat)" link set h-gcs1 mtu "$MTU"
 ip -n "$(lab_ns gcs1)" link set eth0 mtu "$MTU"
-# IP fragments gcs1's kernel made (Ip FragCreates; fragmenting comes after
-# every netfilter hook of the sender, so nft cannot count them there).
-frags() { # [NODE]: gcs1's, or NODE's
-	lab_exec "${1:-gcs1}" awk '$1 == "Ip:" && !h { for (i = 2; i <= NF; i++) if ($i == "FragCreates") c = i; h = 1; next }
-		$1 == "Ip:" && h { print $c; exit }' /proc/net/snmp
-}
+frags() { lab_frags "${1:-gcs1}"; } # [NODE]: gcs1's fragments, or NODE's
 lab_exec gnat nft -f - <<'NFT'
 table ip wh_pmtu {
 	counter frag_needed { }

@@ -106,6 +106,14 @@ lab_etc() {
 	cat >"$dir/$2"
 }
 
+# lab_frags NAME: IP fragments NAME's kernel has made so far (Ip FragCreates
+# of /proc/net/snmp). A sender's own fragments are made after every netfilter
+# hook: an nft counter cannot see them.
+lab_frags() {
+	lab_exec "$1" awk '$1 == "Ip:" && !h { for (i = 2; i <= NF; i++) if ($i == "FragCreates") c = i; h = 1; next }
+		$1 == "Ip:" && h { print $c; exit }' /proc/net/snmp
+}
+
 # lab_start_in NAME PROC CMD...: like lab_start, inside namespace NAME.
 # `ip netns exec` execs CMD in place, so the recorded PID is CMD's own.
 lab_start_in() {
