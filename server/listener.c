@@ -334,7 +334,12 @@ void listener_start(struct listener *l)
 		warn_wildcard(s);
 	}
 	l->link_mtu = measure_link_mtu(l);
-	log_info("listener: link mtu %u", l->link_mtu);
+	if (l->link_mtu != 0) {
+		log_info("listener: link mtu %u", l->link_mtu);
+	} else {
+		log_debug("listener: link mtu unknown (no interface but loopback holds a listen "
+			  "address)");
+	}
 	ev_prepare_start(l->loop, &l->flush_watch);
 }
 
