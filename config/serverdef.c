@@ -1,9 +1,8 @@
 /* serverdef: parses and validates the `server` group of routes.conf (DESIGN
  * §6): listen addresses and their public addresses, alt_port, the server
- * key file, relay port ranges,
- * keepalive and the REST API settings. Defaults are filled in here. Reads
- * the key file (the only file access besides routes.conf); never touches
- * the network. */
+ * key file, relay port ranges, keepalive and the REST API settings.
+ * Defaults are filled in here. Reads the key file (the only file access
+ * besides routes.conf); never touches the network. */
 #include "config/serverdef.h"
 
 #include <errno.h>
