@@ -2,7 +2,7 @@
  * §6): one flow group of the `flows` list or one client entry of the
  * `clients` group is replaced, added or removed; every byte outside that
  * range (comments, blank lines, layout, other flows) stays as it was.
- * A small lexer finds the ranges, skipping strings and comments. The result
+ * cfglex finds the ranges, skipping strings and comments. The result
  * is not validated here: the caller parses it like a file reload.
  *
  * Each function takes text[0..len), writes a new NUL-terminated buffer to
@@ -14,7 +14,10 @@
 
 #include <stddef.h>
 
-/* Replace the group of flow `name` by group (text "{ ... }"). */
+/* Replace the group of flow `name` by group (text "{ ... }"): merged into
+ * the old group by cfgmerge, so the settings that keep their value keep
+ * their bytes, comments and lines; group is spliced in whole when the old
+ * one cannot be merged. */
 int cfgedit_flow_replace(const char *text, size_t len, const char *name, const char *group,
 			 char **out, size_t *out_len);
 /* Append group as the last element of `flows` (created at the end when missing). */

@@ -3,7 +3,8 @@
  * a leak or a read past the text. When the input is a valid routes.conf,
  * the edits must keep it valid where they can only be: removing a flow
  * leaves one flow fewer and every other flow equal, and replacing a flow
- * by its own canonical group (flowjson) changes no flow at all. */
+ * by its own canonical group (flowjson) changes no flow at all (and a second
+ * time, not a byte). Halves of any input go through cfgmerge too. */
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include "api/flowjson.h"
 #include "common/diag.h"
 #include "config/cfgedit.h"
+#include "config/cfgmerge.h"
 #include "config/routes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,6 +59,38 @@ static void check_remove(const struct routes *r, const char *text, size_t len, s
 	free(out);
 }
 
+static void check_replace_again(const char *text, size_t len, const char *name, const char *group)
+{
+	char *out = NULL;
+	size_t out_len = 0;
+
+	if (cfgedit_flow_replace(text, len, name, group, &out, &out_len) != 0) {
+		__builtin_trap();
+	}
+	if (out_len != len || memcmp(out, text, len) != 0) {
+		__builtin_trap();
+	}
+	free(out);
+}
+
+/* Arbitrary old and fresh groups (the input's halves): an error, or a
+ * result cfgmerge checked itself. */
+static void check_merge(const char *text, size_t size)
+{
+	size_t half = size / 2;
+	char *fresh = strndup(text + half, size - half);
+	char *out = NULL;
+	size_t out_len = 0;
+
+	if (fresh && cfgmerge_group(text, (struct cfgspan){0, half}, fresh, &out, &out_len) == 0) {
+		if (strlen(out) != out_len) {
+			__builtin_trap();
+		}
+		free(out);
+	}
+	free(fresh);
+}
+
 static void check_replace_same(const struct routes *r, const char *text, size_t len, size_t i)
 {
 	cJSON *j = flowjson_from_flow(&r->flows[i]);
@@ -81,6 +115,8 @@ static void check_replace_same(const struct routes *r, const char *text, size_t 
 			}
 		}
 		routes_free(after);
+		/* Merged once, the group already says it all: again is a no-op. */
+		check_replace_again(out, out_len, r->flows[i].name, group);
 		free(out);
 	}
 	free(group);
@@ -107,6 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cfgedit_flow_remove(text, size, "video", &out, &out_len) == 0) {
 		free(out);
 	}
+	check_merge(text, size);
 	r = parse(text, size);
 	if (r && r->n_flows > 0) {
 		size_t victim = size % r->n_flows;

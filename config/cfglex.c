@@ -1,0 +1,245 @@
+/* cfglex: libconfig text as tokens and spans (see cfglex.h). */
+#include "config/cfglex.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ITEMS_MAX CFGLEX_ITEMS_MAX
+#define DEPTH_MAX CFGLEX_DEPTH_MAX
+
+static bool is_name_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '*';
+}
+
+static bool is_name_char(char c)
+{
+	return is_name_start(c) || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+static void skip_space_and_comments(struct cfglex *lx)
+{
+	while (lx->pos < lx->len) {
+		char c = lx->t[lx->pos];
+		char n = lx->pos + 1 < lx->len ? lx->t[lx->pos + 1] : '\0';
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v') {
+			lx->pos++;
+		} else if (c == '#' || (c == '/' && n == '/')) {
+			while (lx->pos < lx->len && lx->t[lx->pos] != '\n') {
+				lx->pos++;
+			}
+		} else if (c == '/' && n == '*') {
+			const char *e = NULL;
+			if (lx->pos + 2 < lx->len) {
+				e = memmem(lx->t + lx->pos + 2, lx->len - lx->pos - 2, "*/", 2);
+			}
+			lx->pos = e ? (size_t)(e - lx->t) + 2 : lx->len;
+		} else {
+			return;
+		}
+	}
+}
+
+struct cfgtok cfglex_next(struct cfglex *lx)
+{
+	struct cfgtok t = {.kind = CFGTOK_END};
+	char c;
+
+	skip_space_and_comments(lx);
+	t.start = t.end = lx->pos;
+	if (lx->pos >= lx->len) {
+		return t;
+	}
+	c = lx->t[lx->pos];
+	if (c == '"') {
+		size_t p = lx->pos + 1;
+		while (p < lx->len && lx->t[p] != '"') {
+			p += lx->t[p] == '\\' && p + 1 < lx->len ? 2 : 1;
+		}
+		t.kind = p < lx->len ? CFGTOK_STRING : CFGTOK_BAD;
+		lx->pos = p < lx->len ? p + 1 : lx->len;
+	} else if (strchr("{}()[]=:;,", c)) {
+		t.kind = CFGTOK_PUNCT;
+		t.c = c;
+		lx->pos++;
+	} else if (is_name_start(c)) {
+		t.kind = CFGTOK_NAME;
+		while (lx->pos < lx->len && is_name_char(lx->t[lx->pos])) {
+			lx->pos++;
+		}
+	} else {
+		t.kind = CFGTOK_OTHER;
+		while (lx->pos < lx->len && !strchr(" \t\r\n{}()[]=:;,\"#/", lx->t[lx->pos])) {
+			lx->pos++;
+		}
+		if (lx->pos == t.start) {
+			t.kind = CFGTOK_BAD;
+			lx->pos++;
+		}
+	}
+	t.end = lx->pos;
+	return t;
+}
+
+struct cfgtok cfglex_peek(struct cfglex *lx)
+{
+	size_t saved = lx->pos;
+	struct cfgtok t = cfglex_next(lx);
+
+	lx->pos = saved;
+	return t;
+}
+
+bool cfgtok_is(struct cfgtok t, char c)
+{
+	return t.kind == CFGTOK_PUNCT && t.c == c;
+}
+
+/* One `name = value` with its optional terminator. *term is the end of the
+ * terminator (or of the value when there is none). */
+int cfglex_setting(struct cfglex *lx, int depth, struct cfgspan *name, struct cfgspan *v,
+		   size_t *term)
+{
+	struct cfgtok t = cfglex_next(lx);
+	struct cfgtok eq;
+
+	if (t.kind != CFGTOK_NAME) {
+		return -EPROTO;
+	}
+	name->start = t.start;
+	name->end = t.end;
+	eq = cfglex_next(lx);
+	if (!cfgtok_is(eq, '=') && !cfgtok_is(eq, ':')) {
+		return -EPROTO;
+	}
+	if (cfglex_value(lx, depth, v) != 0) {
+		return -EPROTO;
+	}
+	*term = v->end;
+	t = cfglex_peek(lx);
+	if (cfgtok_is(t, ';') || cfgtok_is(t, ',')) {
+		cfglex_next(lx);
+		*term = t.end;
+	}
+	return 0;
+}
+
+/* Settings up to the closing '}' (consumed). */
+static int parse_group_body(struct cfglex *lx, int depth)
+{
+	for (int i = 0; i < ITEMS_MAX; i++) {
+		struct cfgspan name, v;
+		size_t term;
+
+		if (cfgtok_is(cfglex_peek(lx), '}')) {
+			cfglex_next(lx);
+			return 0;
+		}
+		if (cfglex_setting(lx, depth, &name, &v, &term) != 0) {
+			return -EPROTO;
+		}
+	}
+	return -EPROTO;
+}
+
+/* Values separated by ',' up to close (consumed). */
+static int parse_list_body(struct cfglex *lx, int depth, char close)
+{
+	if (cfgtok_is(cfglex_peek(lx), close)) {
+		cfglex_next(lx);
+		return 0;
+	}
+	for (int i = 0; i < ITEMS_MAX; i++) {
+		struct cfgspan v;
+		struct cfgtok t;
+
+		if (cfglex_value(lx, depth, &v) != 0) {
+			return -EPROTO;
+		}
+		t = cfglex_next(lx);
+		if (cfgtok_is(t, close)) {
+			return 0;
+		}
+		if (!cfgtok_is(t, ',')) {
+			return -EPROTO;
+		}
+	}
+	return -EPROTO;
+}
+
+int cfglex_value(struct cfglex *lx, int depth, struct cfgspan *v)
+{
+	struct cfgtok t = cfglex_next(lx);
+	int err = 0;
+
+	if (depth >= DEPTH_MAX) {
+		return -EPROTO;
+	}
+	v->start = t.start;
+	if (cfgtok_is(t, '{')) {
+		err = parse_group_body(lx, depth + 1);
+	} else if (cfgtok_is(t, '(')) {
+		err = parse_list_body(lx, depth + 1, ')');
+	} else if (cfgtok_is(t, '[')) {
+		err = parse_list_body(lx, depth + 1, ']');
+	} else if (t.kind == CFGTOK_STRING) {
+		/* "a" "b" is one string in libconfig. */
+		while (cfglex_peek(lx).kind == CFGTOK_STRING) {
+			cfglex_next(lx);
+		}
+	} else if (t.kind != CFGTOK_NAME && t.kind != CFGTOK_OTHER) {
+		err = -EPROTO;
+	}
+	v->end = lx->pos;
+	return err;
+}
+
+bool cfgspan_is(const char *text, struct cfgspan s, const char *word)
+{
+	size_t n = strlen(word);
+
+	return s.end - s.start == n && memcmp(text + s.start, word, n) == 0;
+}
+
+/* Widen [*s, *e) to whole lines when nothing else is on them. */
+void cfgtext_widen_to_lines(const char *text, size_t len, size_t *s, size_t *e)
+{
+	size_t ls = *s;
+	size_t le = *e;
+
+	while (ls > 0 && (text[ls - 1] == ' ' || text[ls - 1] == '\t')) {
+		ls--;
+	}
+	while (le < len && (text[le] == ' ' || text[le] == '\t' || text[le] == '\r')) {
+		le++;
+	}
+	if ((ls == 0 || text[ls - 1] == '\n') && (le == len || text[le] == '\n')) {
+		*s = ls;
+		*e = le < len ? le + 1 : le;
+	} else if (*s > 0 && text[*s - 1] == ' ' && *e < len && text[*e] == ' ') {
+		(*s)--; /* "a; b; c;" less "b;" is "a; c;", not "a;  c;" */
+	}
+}
+
+/* The whitespace before pos on its line, when only whitespace is there. */
+void cfgtext_indent_of(const char *text, size_t pos, char *out, size_t size)
+{
+	size_t ls = pos;
+
+	while (ls > 0 && (text[ls - 1] == ' ' || text[ls - 1] == '\t')) {
+		ls--;
+	}
+	if ((ls == 0 || text[ls - 1] == '\n') && pos - ls < size) {
+		memcpy(out, text + ls, pos - ls);
+		out[pos - ls] = '\0';
+	} else {
+		snprintf(out, size, "  ");
+	}
+}
+
+bool cfgtext_has_newline(const char *text, size_t s, size_t e)
+{
+	return memchr(text + s, '\n', e - s) != NULL;
+}

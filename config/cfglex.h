@@ -1,0 +1,59 @@
+/* cfglex: routes.conf text as libconfig tokens and byte spans, for the
+ * write-back edits (cfgedit, cfgmerge) that must keep every byte they do not
+ * change. The lexer knows libconfig's tokens (names, strings with escapes,
+ * numbers, punctuation, "#", "//" and block comments) and the walk knows its
+ * grammar: settings `name = value;` in groups `{ }`, values in lists `( )`
+ * and arrays `[ ]`. Nothing is validated here: the caller parses the edited
+ * text like a reload. Depth and item counts are bounded, so any input ends. */
+#ifndef WH_CFGLEX_H
+#define WH_CFGLEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CFGLEX_DEPTH_MAX 32
+#define CFGLEX_ITEMS_MAX 100000 /* settings or elements walked in one container */
+
+enum cfgtok_kind { CFGTOK_END, CFGTOK_NAME, CFGTOK_STRING, CFGTOK_PUNCT, CFGTOK_OTHER, CFGTOK_BAD };
+
+struct cfgtok {
+	enum cfgtok_kind kind;
+	size_t start, end;
+	char c; /* CFGTOK_PUNCT */
+};
+
+/* The text t[0..len), read from pos. */
+struct cfglex {
+	const char *t;
+	size_t len, pos;
+};
+
+struct cfgspan {
+	size_t start, end;
+};
+
+/* The next token after blanks and comments (CFGTOK_END at the end). */
+struct cfgtok cfglex_next(struct cfglex *lx);
+/* The same without moving on. */
+struct cfgtok cfglex_peek(struct cfglex *lx);
+bool cfgtok_is(struct cfgtok t, char c); /* punctuation c */
+
+/* One value (a scalar, adjacent strings, or a whole group, list or array):
+ * its span in *v. Returns 0 or -EPROTO. */
+int cfglex_value(struct cfglex *lx, int depth, struct cfgspan *v);
+/* One `name = value` (or `name : value`) with its optional ';' or ','.
+ * *term is the end of the terminator, or of the value when there is none.
+ * Returns 0 or -EPROTO. */
+int cfglex_setting(struct cfglex *lx, int depth, struct cfgspan *name, struct cfgspan *v,
+		   size_t *term);
+/* Is text[s] exactly word? */
+bool cfgspan_is(const char *text, struct cfgspan s, const char *word);
+
+/* Widen [*s, *e) to whole lines when nothing else is on them; else take
+ * one of two spaces around it ("a; b; c;" less "b;" is "a; c;"). */
+void cfgtext_widen_to_lines(const char *text, size_t len, size_t *s, size_t *e);
+/* The blanks before pos on its line when only blanks are there, else "  ". */
+void cfgtext_indent_of(const char *text, size_t pos, char *out, size_t size);
+bool cfgtext_has_newline(const char *text, size_t s, size_t e);
+
+#endif

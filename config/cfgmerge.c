@@ -1,0 +1,426 @@
+/* cfgmerge: a fresh group merged into the old one's text (see cfgmerge.h).
+ * The result is built as a list of edits of the old group's bytes (a value
+ * replaced, a setting removed, settings inserted), applied in one pass. */
+#include "config/cfgmerge.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SETTINGS_MAX 1024 /* per group; larger ones are not merged */
+#define DEPTH_MAX 8	  /* nested groups merged (a flow has two levels) */
+#define INDENT_MAX 64
+
+struct setting {
+	struct cfgspan name, value;
+	size_t term; /* end of its ';' or ',' (value.end when it has none) */
+	bool is_used;
+};
+
+struct settings {
+	struct cfgspan open, close; /* the '{' and '}' */
+	struct setting *s;	    /* owns */
+	size_t n;
+};
+
+/* Replace text[start..end) by ins[0..len) (ins owned when `owned`). */
+struct edit {
+	size_t start, end;
+	const char *ins;
+	size_t len;
+	char *owned;
+	size_t seq; /* order of making: ties at one place keep it */
+};
+
+struct edits {
+	struct edit *e; /* owns */
+	size_t n, cap;
+};
+
+static void settings_fini(struct settings *g)
+{
+	free(g->s);
+	g->s = NULL;
+	g->n = 0;
+}
+
+/* The settings of the group at t[g] (its own, not nested ones). */
+static int group_settings(const char *t, struct cfgspan g, int depth, struct settings *out)
+{
+	struct cfglex lx = {.t = t, .len = g.end, .pos = g.start};
+	struct cfgtok tok = cfglex_next(&lx);
+
+	memset(out, 0, sizeof(*out));
+	if (!cfgtok_is(tok, '{')) {
+		return -EPROTO;
+	}
+	out->open = (struct cfgspan){tok.start, tok.end};
+	for (size_t i = 0; i <= SETTINGS_MAX; i++) {
+		struct setting s = {0};
+
+		tok = cfglex_peek(&lx);
+		if (cfgtok_is(tok, '}')) {
+			out->close = (struct cfgspan){tok.start, tok.end};
+			return tok.end == g.end ? 0 : -EPROTO;
+		}
+		if (i == SETTINGS_MAX ||
+		    cfglex_setting(&lx, depth + 1, &s.name, &s.value, &s.term) != 0) {
+			break;
+		}
+		if (i == 0 || (i & (i - 1)) == 0) { /* 1, 2, 4, ...: double */
+			struct setting *a = realloc(out->s, sizeof(*a) * (i == 0 ? 1 : 2 * i));
+			if (!a) {
+				settings_fini(out);
+				return -ENOMEM;
+			}
+			out->s = a;
+		}
+		out->s[out->n++] = s;
+	}
+	settings_fini(out);
+	return -EPROTO;
+}
+
+static bool is_group(const char *t, struct cfgspan v)
+{
+	return v.end > v.start && t[v.start] == '{';
+}
+
+static bool same_bytes(const char *a, struct cfgspan sa, const char *b, struct cfgspan sb)
+{
+	return sa.end - sa.start == sb.end - sb.start &&
+	       memcmp(a + sa.start, b + sb.start, sa.end - sa.start) == 0;
+}
+
+/* The same tokens in the same order (blanks and comments aside). */
+static bool same_tokens(const char *a, struct cfgspan va, const char *b, struct cfgspan vb)
+{
+	struct cfglex la = {.t = a, .len = va.end, .pos = va.start};
+	struct cfglex lb = {.t = b, .len = vb.end, .pos = vb.start};
+
+	for (size_t i = 0; i < CFGLEX_ITEMS_MAX; i++) {
+		struct cfgtok ta = cfglex_next(&la);
+		struct cfgtok tb = cfglex_next(&lb);
+
+		if (ta.kind != tb.kind || ta.kind == CFGTOK_BAD ||
+		    !same_bytes(a, (struct cfgspan){ta.start, ta.end}, b,
+				(struct cfgspan){tb.start, tb.end})) {
+			return false;
+		}
+		if (ta.kind == CFGTOK_END) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool groups_equiv(const char *a, struct cfgspan ga, const char *b, struct cfgspan gb,
+			 int depth);
+
+static bool values_equiv(const char *a, struct cfgspan va, const char *b, struct cfgspan vb,
+			 int depth)
+{
+	if (is_group(a, va) && is_group(b, vb)) {
+		return groups_equiv(a, va, b, vb, depth + 1);
+	}
+	return same_tokens(a, va, b, vb);
+}
+
+/* The first setting of g named like a's setting s, not used yet. */
+static struct setting *match(const char *a, const struct setting *s, const char *b,
+			     struct settings *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		if (!g->s[i].is_used && same_bytes(a, s->name, b, g->s[i].name)) {
+			return &g->s[i];
+		}
+	}
+	return NULL;
+}
+
+/* The same settings with equivalent values, in any order. */
+static bool groups_equiv(const char *a, struct cfgspan ga, const char *b, struct cfgspan gb,
+			 int depth)
+{
+	struct settings sa, sb;
+	bool ok;
+
+	if (depth > CFGLEX_DEPTH_MAX || group_settings(a, ga, depth, &sa) != 0) {
+		return false;
+	}
+	if (group_settings(b, gb, depth, &sb) != 0) {
+		settings_fini(&sa);
+		return false;
+	}
+	ok = sa.n == sb.n;
+	for (size_t i = 0; ok && i < sa.n; i++) {
+		struct setting *m = match(a, &sa.s[i], b, &sb);
+
+		ok = m && values_equiv(a, sa.s[i].value, b, m->value, depth);
+		if (m) {
+			m->is_used = true;
+		}
+	}
+	settings_fini(&sa);
+	settings_fini(&sb);
+	return ok;
+}
+
+static int add_edit(struct edits *ed, size_t start, size_t end, const char *ins, size_t len,
+		    char *owned)
+{
+	if (ed->n == ed->cap) {
+		size_t cap = ed->cap ? ed->cap * 2 : 16;
+		struct edit *e = realloc(ed->e, sizeof(*e) * cap);
+
+		if (!e) {
+			free(owned);
+			return -ENOMEM;
+		}
+		ed->e = e;
+		ed->cap = cap;
+	}
+	ed->e[ed->n] = (struct edit){start, end, ins, len, owned, ed->n};
+	ed->n++;
+	return 0;
+}
+
+static void edits_fini(struct edits *ed)
+{
+	for (size_t i = 0; i < ed->n; i++) {
+		free(ed->e[i].owned);
+	}
+	free(ed->e);
+}
+
+/* text[g] with the edits (sorted, not overlapping) applied. */
+static int apply(const char *text, struct cfgspan g, const struct edits *ed, char **out,
+		 size_t *out_len)
+{
+	size_t n = g.end - g.start;
+	size_t at = g.start;
+	char *buf, *p;
+
+	for (size_t i = 0; i < ed->n; i++) {
+		n = n - (ed->e[i].end - ed->e[i].start) + ed->e[i].len;
+	}
+	buf = malloc(n + 1);
+	if (!buf) {
+		return -ENOMEM;
+	}
+	p = buf;
+	for (size_t i = 0; i < ed->n; i++) {
+		memcpy(p, text + at, ed->e[i].start - at);
+		p += ed->e[i].start - at;
+		memcpy(p, ed->e[i].ins, ed->e[i].len);
+		p += ed->e[i].len;
+		at = ed->e[i].end;
+	}
+	memcpy(p, text + at, g.end - at);
+	p += g.end - at;
+	*p = '\0';
+	*out = buf;
+	*out_len = (size_t)(p - buf);
+	return 0;
+}
+
+/* A setting removed: its bytes, a comment after it on its line, and the
+ * line itself when nothing else is on it. */
+static int remove_setting(const char *t, struct cfgspan g, const struct setting *s,
+			  struct edits *ed)
+{
+	size_t start = s->name.start;
+	size_t end = s->term;
+	size_t p = end;
+
+	while (p < g.end && (t[p] == ' ' || t[p] == '\t')) {
+		p++;
+	}
+	if (p < g.end && (t[p] == '#' || (t[p] == '/' && p + 1 < g.end && t[p + 1] == '/'))) {
+		while (p < g.end && t[p] != '\n') {
+			p++;
+		}
+		end = p;
+	}
+	cfgtext_widen_to_lines(t, g.end, &start, &end);
+	return add_edit(ed, start, end, "", 0, NULL);
+}
+
+/* New settings (f's unused ones) inserted after the old group's last kept
+ * setting, on lines of their own when the group spans lines. */
+static int insert_settings(const char *t, const struct settings *o, const bool *kept, const char *f,
+			   const struct settings *fs, struct edits *ed)
+{
+	bool multiline = cfgtext_has_newline(t, o->open.end, o->close.start);
+	const struct setting *last = NULL;
+	char indent[INDENT_MAX] = "  ";
+	size_t n = 0, at;
+	char *ins, *p;
+
+	for (size_t i = 0; i < o->n; i++) {
+		if (kept[i]) {
+			last = &o->s[i];
+		}
+	}
+	for (size_t i = o->n; i-- > 0;) {
+		size_t ls = o->s[i].name.start;
+
+		while (ls > o->open.end && (t[ls - 1] == ' ' || t[ls - 1] == '\t')) {
+			ls--;
+		}
+		if (kept[i] && t[ls - 1] == '\n') {
+			cfgtext_indent_of(t, o->s[i].name.start, indent, sizeof(indent));
+			break;
+		}
+	}
+	for (size_t i = 0; i < fs->n; i++) {
+		if (!fs->s[i].is_used) {
+			n += 1 + strlen(indent) + (fs->s[i].name.end - fs->s[i].name.start) + 3 +
+			     (fs->s[i].value.end - fs->s[i].value.start) + 1;
+		}
+	}
+	if (n == 0) {
+		return 0;
+	}
+	if (last && last->term == last->value.end) {
+		int err = add_edit(ed, last->term, last->term, ";", 1, NULL);
+		if (err != 0) {
+			return err;
+		}
+	}
+	ins = malloc(n + 1);
+	if (!ins) {
+		return -ENOMEM;
+	}
+	p = ins;
+	for (size_t i = 0; i < fs->n; i++) {
+		const struct setting *s = &fs->s[i];
+
+		if (s->is_used) {
+			continue;
+		}
+		p += sprintf(p, "%s%s%.*s = %.*s;", multiline ? "\n" : " ", multiline ? indent : "",
+			     (int)(s->name.end - s->name.start), f + s->name.start,
+			     (int)(s->value.end - s->value.start), f + s->value.start);
+	}
+	at = last ? last->term : o->open.end;
+	if (multiline) {
+		/* After a comment that ends the last setting's line: it is its. */
+		size_t q = at;
+
+		while (q < o->close.start && (t[q] == ' ' || t[q] == '\t')) {
+			q++;
+		}
+		if (q < o->close.start && (t[q] == '#' || (t[q] == '/' && t[q + 1] == '/'))) {
+			while (q < o->close.start && t[q] != '\n') {
+				q++;
+			}
+			at = q;
+		}
+	}
+	return add_edit(ed, at, at, ins, (size_t)(p - ins), ins);
+}
+
+static int edit_cmp(const void *a, const void *b)
+{
+	const struct edit *x = a;
+	const struct edit *y = b;
+
+	if (x->start != y->start) {
+		return x->start < y->start ? -1 : 1;
+	}
+	if (x->end != y->end) {
+		return x->end < y->end ? -1 : 1;
+	}
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int merge(const char *t, struct cfgspan og, const char *f, struct cfgspan fg, int depth,
+		 char **out, size_t *out_len)
+{
+	struct settings o, fs;
+	struct edits ed = {0};
+	bool *kept = NULL;
+	int err = group_settings(t, og, depth, &o);
+
+	if (err != 0) {
+		return err;
+	}
+	err = group_settings(f, fg, depth, &fs);
+	if (err != 0) {
+		settings_fini(&o);
+		return err;
+	}
+	kept = calloc(o.n + 1, sizeof(*kept));
+	err = kept ? 0 : -ENOMEM;
+	for (size_t i = 0; err == 0 && i < o.n; i++) {
+		const struct setting *s = &o.s[i];
+		struct setting *m = match(t, s, f, &fs);
+		char *sub = NULL;
+		size_t sub_len = 0;
+
+		if (!m) {
+			err = remove_setting(t, og, s, &ed);
+			continue;
+		}
+		m->is_used = true;
+		kept[i] = true;
+		if (values_equiv(t, s->value, f, m->value, depth)) {
+			continue;
+		}
+		if (is_group(t, s->value) && is_group(f, m->value) && depth + 1 < DEPTH_MAX) {
+			err = merge(t, s->value, f, m->value, depth + 1, &sub, &sub_len);
+			if (err == 0) {
+				err = add_edit(&ed, s->value.start, s->value.end, sub, sub_len,
+					       sub);
+				continue;
+			}
+			if (err == -ENOMEM) {
+				break;
+			}
+		}
+		err = add_edit(&ed, s->value.start, s->value.end, f + m->value.start,
+			       m->value.end - m->value.start, NULL);
+	}
+	if (err == 0) {
+		err = insert_settings(t, &o, kept, f, &fs, &ed);
+	}
+	if (err == 0) {
+		if (ed.n > 1) {
+			qsort(ed.e, ed.n, sizeof(*ed.e), edit_cmp);
+		}
+		err = apply(t, og, &ed, out, out_len);
+	}
+	edits_fini(&ed);
+	free(kept);
+	settings_fini(&o);
+	settings_fini(&fs);
+	return err;
+}
+
+int cfgmerge_group(const char *text, struct cfgspan old, const char *fresh, char **out,
+		   size_t *out_len)
+{
+	struct cfgspan fg = {0, strlen(fresh)};
+	struct cfglex lx = {.t = fresh, .len = fg.end};
+	struct cfgspan v;
+	int err;
+
+	/* fresh must be exactly one group (blanks around it aside). */
+	if (cfglex_value(&lx, 0, &v) != 0 || !is_group(fresh, v) ||
+	    cfglex_next(&lx).kind != CFGTOK_END) {
+		return -EPROTO;
+	}
+	err = merge(text, old, fresh, v, 0, out, out_len);
+	if (err != 0) {
+		return err;
+	}
+	if (!groups_equiv(*out, (struct cfgspan){0, *out_len}, fresh, v, 0)) {
+		free(*out);
+		*out = NULL;
+		return -EPROTO;
+	}
+	return 0;
+}
