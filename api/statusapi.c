@@ -184,6 +184,9 @@ cJSON *statusapi_json(const struct statusapi_status *st)
 		add_ms_ago(srv, "last_rx_ms_ago", st->server_last_rx_ms_ago) &&
 		cJSON_AddNumberToObject(srv, "reconnects", (double)st->reconnects) &&
 		cJSON_AddNumberToObject(srv, "uplink", st->server_uplink) &&
+		(strcmp(st->server_state, "refused") != 0 ||
+		 (st->held_by[0] ? cJSON_AddStringToObject(srv, "held_by", st->held_by) != NULL
+				 : cJSON_AddNullToObject(srv, "held_by") != NULL)) &&
 		cJSON_AddStringToObject(nat, "class", st->nat_class) &&
 		(st->mapped[0] ? cJSON_AddStringToObject(nat, "mapped_address", st->mapped) != NULL
 			       : cJSON_AddNullToObject(nat, "mapped_address") != NULL);

@@ -84,7 +84,8 @@ struct statusapi_flow {
 struct statusapi_status {
 	char id[STATUSAPI_NAME_SIZE];
 	uint64_t uptime_s;
-	const char *server_state;	/* "up" or "connecting" */
+	const char *server_state;	/* "up", "refused" or "connecting" */
+	char held_by[64];		/* refused: the holder's address ("" unknown) */
 	char server[64];		/* the server address in use */
 	uint64_t server_last_rx_ms_ago; /* UINT64_MAX: never */
 	uint64_t reconnects;

@@ -131,6 +131,9 @@ void client_run(struct client *cl)
 	flowstats_start(cl);
 	log_info("client %s: running", cl->ini->id);
 	ev_run(cl->loop, 0);
+	/* Stopped by a signal: the server frees our identity at once. */
+	srvconn_leave(cl, monotime_now_us());
+	mainsock_flush(&cl->ms);
 }
 
 static void log_counters(const struct client *cl)

@@ -174,7 +174,8 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 
 	snprintf(out->id, sizeof(out->id), "%s", cl->ini->id);
 	out->uptime_s = (now_us - cl->started_us) / 1000000u;
-	out->server_state = srvconn_is_up(cl) ? "up" : "connecting";
+	out->server_state = srvconn_state(cl);
+	snprintf(out->held_by, sizeof(out->held_by), "%s", cl->srv.held_by);
 	if (srvaddr_is_usable(cl, cl->srv.server_i)) {
 		addr_format((const struct sockaddr *)client_server_addr(cl), out->server,
 			    sizeof(out->server));

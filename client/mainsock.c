@@ -40,6 +40,11 @@ static void flush(struct mainsock *ms)
 	ev_io_start(ms->loop, &ms->tx_io);
 }
 
+void mainsock_flush(struct mainsock *ms)
+{
+	(void)udpio_txq_flush(&ms->txq);
+}
+
 static void flush_prep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)loop;

@@ -59,6 +59,9 @@ void mainsock_start(struct mainsock *ms);
 int mainsock_reopen(struct mainsock *ms, const struct client_ini *ini, struct diag *d);
 /* Stop the watchers, close the socket, free the queue. */
 void mainsock_fini(struct mainsock *ms);
+/* Send what is queued now, once, outside the loop (at exit); what meets a
+ * full socket buffer stays queued. */
+void mainsock_flush(struct mainsock *ms);
 
 /* Queue a copy of data for fd -> dst (fd -1: the main socket). Returns 0,
  * -EMSGSIZE or -ENOBUFS (queue full; counted in txq.dropped_full). */

@@ -24,6 +24,7 @@
 #include "common/monotime.h"
 #include "config/client_ini.h"
 #include "proto/frame.h"
+#include "proto/frameaddr.h"
 #include "proto/session.h"
 
 #include <errno.h>
@@ -51,6 +52,14 @@ bool srvconn_keeps_index(void *owner, uint32_t idx)
 bool srvconn_is_up(const struct client *cl)
 {
 	return cl->srv.is_up;
+}
+
+const char *srvconn_state(const struct client *cl)
+{
+	if (cl->srv.is_refused) {
+		return "refused";
+	}
+	return cl->srv.is_up ? "up" : "connecting";
 }
 
 uint64_t srvconn_keepalive_us(const struct client *cl)
@@ -429,6 +438,20 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	rearm(cl, now_us, true);
 }
 
+void srvconn_leave(struct client *cl, uint64_t now_us)
+{
+	struct frame f;
+
+	if (!cl->srv.is_up || cl->srv.is_refused) {
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_LEAVE;
+	if (srvconn_send(cl, &f, NULL, now_us) == 0) {
+		log_debug("server: told it this process stops");
+	}
+}
+
 int srvconn_start(struct client *cl)
 {
 	struct srvconn *sc = &cl->srv;
@@ -509,7 +532,9 @@ void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint
 	if (!was_up) {
 		sc->is_up = true;
 		sc->init_tries = 0;
-		if (cl->n_up > 1) {
+		if (sc->is_refused) {
+			log_debug("server: session established, registering (refused so far)");
+		} else if (cl->n_up > 1) {
 			log_info("server: session established on uplink %s, registering",
 				 uplink_label(cl, cl->ctl));
 		} else {
@@ -595,6 +620,11 @@ static void on_sync(struct client *cl, const struct frame *f, uint64_t now_us)
 	if (v == ROUTEINTAKE_SYNC_WAIT) {
 		return;
 	}
+	if (sc->is_refused) {
+		sc->is_refused = false;
+		sc->held_by[0] = '\0';
+		log_info("server: this process holds id %s now", cl->ini->id);
+	}
 	sc->has_sync = true;
 	if (s->keepalive_s > 0 && s->keepalive_s != sc->keepalive_s) {
 		sc->keepalive_s = s->keepalive_s;
@@ -632,6 +662,75 @@ static void on_flow_join_ack(struct client *cl, const struct frame *f, uint64_t 
 	joinwait_on_ack(cl, &f->u.flow_join_ack, now_us);
 }
 
+/* The server checks we are alive (another process registers with our
+ * identity: PROTOCOL.md "One identity, two processes"). */
+static void on_server_ping(struct client *cl, const struct frame *f, uint64_t now_us)
+{
+	struct frame pong;
+
+	memset(&pong, 0, sizeof(pong));
+	pong.type = FRAME_PONG;
+	pong.u.pong.id = f->u.ping.id;
+	pong.u.pong.echo_tx_us = f->u.ping.tx_us;
+	(void)srvconn_send(cl, &pong, NULL, now_us);
+}
+
+/* Taken after the packet's other frames (it ends the session). */
+static void on_in_use(struct client *cl, const struct frame *f, uint64_t now_us)
+{
+	(void)now_us;
+	cl->srv.in_use = f->u.in_use;
+	cl->srv.has_in_use = true;
+}
+
+/* Another process holds our identity: hold no flows (they would take the
+ * holder's peers and paths), drop the session and initiate again when the
+ * server says. */
+static void refused(struct client *cl, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+	const struct frame_in_use *u = &sc->in_use;
+	bool is_checking = (u->flags & FRAME_IN_USE_CHECKING) != 0;
+	const char *at = "";
+
+	sc->held_by[0] = '\0';
+	if (u->n_holder == 1) {
+		struct sockaddr_storage ss;
+
+		frameaddr_to_sockaddr(&u->holder[0], &ss);
+		addr_format((const struct sockaddr *)&ss, sc->held_by, sizeof(sc->held_by));
+		at = " at ";
+	}
+	if (!is_checking && (sc->refused_warned_us == 0 ||
+			     now_us - sc->refused_warned_us >= SRVCONN_REFUSED_WARN_US)) {
+		sc->refused_warned_us = now_us;
+		log_warn(
+			"server: id %s is in use by another running process%s%s: this one holds no "
+			"flows and tries again every %u s; give each machine its own id and key",
+			cl->ini->id, at, sc->held_by, (unsigned)(u->retry_ms / 1000));
+	} else if (is_checking && !sc->is_refused) {
+		log_info("server: another process had id %s%s%s until just now; the server checks "
+			 "that it is gone (trying again in %u ms)",
+			 cl->ini->id, at, sc->held_by, (unsigned)u->retry_ms);
+	}
+	if (!sc->is_refused && (cl->flows || cl->peers || cl->tcp)) {
+		log_info("routes: dropped (this process does not hold id %s)", cl->ini->id);
+	}
+	sc->is_refused = true;
+	if (new_session(cl) != 0) {
+		log_error("server: out of memory for a new session");
+	}
+	flow_udp_apply(cl, NULL, 0, NULL, 0, now_us);
+	flow_tcp_apply(cl, NULL, 0, now_us);
+	peer_prune(cl, NULL, 0);
+	sc->init_tries = 0;
+	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
+	sc->next_init_us = now_us + (uint64_t)u->retry_ms * 1000u;
+	if (!is_checking) { /* twins refused together do not come back in step */
+		sc->next_init_us += randombytes_uniform(u->retry_ms / 4 + 1) * 1000ull;
+	}
+}
+
 /* PONG and everything else: the sign of life is the authenticated packet. */
 static void on_link_mtu(struct client *cl, const struct frame *f, uint64_t now_us)
 {
@@ -648,6 +747,8 @@ static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
 	[FRAME_FLOW_OPTS] = on_flow_opts,
 	[FRAME_FLOW_JOIN_ACK] = on_flow_join_ack,
 	[FRAME_LINK_MTU] = on_link_mtu,
+	[FRAME_PING] = on_server_ping,
+	[FRAME_IN_USE] = on_in_use,
 };
 
 void srvconn_on_transport(struct client *cl, int fd, const uint8_t *buf, size_t len,
@@ -684,6 +785,10 @@ void srvconn_on_transport(struct client *cl, int fd, const uint8_t *buf, size_t 
 	}
 	if (rc < 0) {
 		cl->drop_frames++;
+	}
+	if (sc->has_in_use) {
+		sc->has_in_use = false;
+		refused(cl, now_us);
 	}
 	rearm(cl, now_us, false);
 }

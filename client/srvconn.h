@@ -12,7 +12,9 @@
 #include <sys/socket.h>
 
 #include "client/idxmap.h"
+#include "common/addr.h"
 #include "common/compiler.h"
+#include "proto/frame.h"
 
 struct client;
 struct frame;
@@ -43,6 +45,8 @@ struct session;
  * (srvconn_suspect): a restarted server is noticed in about 2 s. */
 #define SRVCONN_SUSPECT_PROBE_US 500000ull
 #define SRVCONN_REGISTER_RETRY_US 3000000ull
+/* "id in use by another process" is said again at most this often. */
+#define SRVCONN_REFUSED_WARN_US (60 * 1000000ull)
 
 struct srvconn {
 	struct session *sess; /* owns */
@@ -69,6 +73,14 @@ struct srvconn {
 	/* A cookie reply already made us initiate again at once since the
 	 * last scheduled initiation (once each, so no loop). */
 	bool is_cookie_retried;
+	/* The server refused our session: another process holds our identity
+	 * (FRAME_IN_USE; PROTOCOL.md "One identity, two processes"). We hold
+	 * no flows meanwhile and initiate again when it says. */
+	bool is_refused;
+	bool has_in_use; /* one came in the packet being read */
+	struct frame_in_use in_use;
+	char held_by[ADDR_TEXT_MAX]; /* the holder's address, "" when not given */
+	uint64_t refused_warned_us;
 	uint64_t tx_packets;
 	uint64_t rx_packets;
 	uint64_t reconnects;
@@ -78,10 +90,17 @@ struct srvconn {
 void srvconn_init(struct srvconn *sc);
 /* Start connecting now. Returns 0 or negative errno. */
 WH_MUST_CHECK int srvconn_start(struct client *cl);
+/* The process stops: tell the server (LEAVE), so the identity is free at
+ * once for a new process (PROTOCOL.md "One identity, two processes").
+ * Queued: flush the send queue after it. */
+void srvconn_leave(struct client *cl, uint64_t now_us);
 /* Stop the timer, release indices, free the session. */
 void srvconn_fini(struct client *cl);
 
 bool srvconn_is_up(const struct client *cl);
+/* The state for `status`: "up", "refused" (another process holds our
+ * identity) or "connecting". */
+const char *srvconn_state(const struct client *cl);
 /* The keepalive interval in µs (server's SYNC, default 25 s). */
 uint64_t srvconn_keepalive_us(const struct client *cl);
 

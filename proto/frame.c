@@ -668,6 +668,8 @@ static const struct frame_ops *const frame_table[FRAME_TYPE_COUNT] = {
 	[FRAME_FLOW_JOIN] = &framectl_flow_join_ops,
 	[FRAME_FLOW_JOIN_ACK] = &framectl_flow_join_ack_ops,
 	[FRAME_LINK_MTU] = &link_mtu_ops,
+	[FRAME_IN_USE] = &framectl_in_use_ops,
+	[FRAME_LEAVE] = &framectl_leave_ops,
 };
 
 /* The ops for a type we can decode, or NULL (padding and unknown types). */

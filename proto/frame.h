@@ -46,6 +46,8 @@ enum frame_type {
 	FRAME_FLOW_JOIN_ACK = 0x14, /* server -> client: the answer to FLOW_JOIN */
 	FRAME_FLOW_STATS = 0x15,    /* client -> server: a flow's counters, for the API */
 	FRAME_LINK_MTU = 0x16,	    /* client -> peer: the largest packet its links take */
+	FRAME_IN_USE = 0x17,	    /* server -> client: another process holds this identity */
+	FRAME_LEAVE = 0x18,	    /* client -> server: this process stops (no fields) */
 	FRAME_TYPE_COUNT
 };
 
@@ -268,6 +270,25 @@ struct frame_link_mtu {
 	uint16_t mtu;
 };
 
+/* flags u8 | retry_ms u32 | holder (addrs: count 0 or 1). The answer to
+ * the first packet of a session the server refuses: another process with
+ * this client's id and key holds its session (PROTOCOL.md "One identity,
+ * two processes"), and this session's keys are already dropped. CHECKING:
+ * the server is checking whether that process still answers (a restarted
+ * client's predecessor does not); initiate again after retry_ms
+ * (FRAME_IN_USE_RETRY_MIN_MS..MAX). holder: where the other process's
+ * session runs from, for the operator. */
+#define FRAME_IN_USE_CHECKING 0x01
+#define FRAME_IN_USE_FLAGS_ALL FRAME_IN_USE_CHECKING
+#define FRAME_IN_USE_RETRY_MIN_MS 100u
+#define FRAME_IN_USE_RETRY_MAX_MS 600000u
+struct frame_in_use {
+	uint8_t flags;
+	uint32_t retry_ms;
+	uint8_t n_holder; /* 0 or 1 */
+	struct frame_addr holder[WIRE_ADDR_MAX];
+};
+
 enum frame_proto { FRAME_PROTO_UDP = 1, FRAME_PROTO_TCP = 2, FRAME_PROTO_MAX = FRAME_PROTO_TCP };
 
 /* Roles of a flow member (a bit set). */
@@ -465,6 +486,7 @@ struct frame {
 		struct frame_cc cc;
 		struct frame_cc_echo cc_echo;
 		struct frame_link_mtu link_mtu;
+		struct frame_in_use in_use;
 		struct frame_path_stats path_stats;
 		struct frame_flow_stats flow_stats;
 		struct frame_flow_opts flow_opts;

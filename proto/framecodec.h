@@ -47,5 +47,7 @@ extern const struct frame_ops framectl_relay_bind_ops;
 extern const struct frame_ops framectl_flow_opts_ops;
 extern const struct frame_ops framectl_flow_join_ops;
 extern const struct frame_ops framectl_flow_join_ack_ops;
+extern const struct frame_ops framectl_in_use_ops;
+extern const struct frame_ops framectl_leave_ops;
 
 #endif

@@ -487,7 +487,61 @@ void frame_join_ack_set_msg(struct frame_flow_join_ack *a, const char *fmt, ...)
 	a->msg[a->msg_len] = '\0';
 }
 
-/* SYNC has no field to check. */
+static void in_use_read(struct wire_reader *r, struct frame *f)
+{
+	struct frame_in_use *u = &f->u.in_use;
+
+	u->flags = wire_read_u8(r);
+	u->retry_ms = wire_read_u32(r);
+	framecodec_read_addrs(r, u->holder, &u->n_holder);
+}
+
+static void in_use_write(struct wire_writer *w, const struct frame *f)
+{
+	const struct frame_in_use *u = &f->u.in_use;
+
+	wire_write_u8(w, u->flags);
+	wire_write_u32(w, u->retry_ms);
+	framecodec_write_addrs(w, u->holder, u->n_holder);
+}
+
+static size_t in_use_size(const struct frame *f)
+{
+	return 1 + 4 + framecodec_addrs_size(f->u.in_use.holder, f->u.in_use.n_holder);
+}
+
+static int in_use_validate(const struct frame *f)
+{
+	const struct frame_in_use *u = &f->u.in_use;
+
+	if ((u->flags & ~FRAME_IN_USE_FLAGS_ALL) != 0 || u->retry_ms < FRAME_IN_USE_RETRY_MIN_MS ||
+	    u->retry_ms > FRAME_IN_USE_RETRY_MAX_MS || u->n_holder > 1 ||
+	    !framecodec_addrs_ok(u->holder, u->n_holder)) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* LEAVE has no fields. */
+static void leave_read(struct wire_reader *r, struct frame *f)
+{
+	(void)r;
+	(void)f;
+}
+
+static void leave_write(struct wire_writer *w, const struct frame *f)
+{
+	(void)w;
+	(void)f;
+}
+
+static size_t leave_size(const struct frame *f)
+{
+	(void)f;
+	return 0;
+}
+
+/* SYNC (and LEAVE) have no field to check. */
 static int sync_validate(const struct frame *f)
 {
 	(void)f;
@@ -510,3 +564,6 @@ const struct frame_ops framectl_flow_join_ops = {flow_join_read, flow_join_write
 						 flow_join_validate};
 const struct frame_ops framectl_flow_join_ack_ops = {flow_join_ack_read, flow_join_ack_write,
 						     flow_join_ack_size, flow_join_ack_validate};
+const struct frame_ops framectl_in_use_ops = {in_use_read, in_use_write, in_use_size,
+					      in_use_validate};
+const struct frame_ops framectl_leave_ops = {leave_read, leave_write, leave_size, sync_validate};

@@ -161,6 +161,25 @@ static void confirm_next(struct session *s, uint64_t now_us)
 	keypair_wipe(&s->next);
 }
 
+int session_refuse_current(struct session *s)
+{
+	if (!s->current.is_valid || s->current.is_initiator || !s->previous.is_valid) {
+		return -ENOENT;
+	}
+	keypair_wipe(&s->current);
+	s->current = s->previous;
+	s->current.retired_us = 0;
+	keypair_wipe(&s->previous);
+	s->has_stamp = s->current.has_stamp;
+	s->last_stamp = s->current.has_stamp ? s->current.stamp : 0;
+	s->rekey_by_count = false;
+	s->has_asked = false;
+	s->keepalive_due = false;
+	s->state = SESSION_ESTABLISHED;
+	s->end_reported = false;
+	return 0;
+}
+
 /* Initiator: keys proven by the response become current at once; the peer
  * confirms them when our first packet opens, so one must go out now. An
  * unconfirmed "next" stays: the peer may still use it. */
@@ -392,6 +411,8 @@ int session_response_create(struct session *s, struct session_pending *p, uint32
 	s->next.born_us = now_us;
 	s->next.is_initiator = false;
 	s->next.generation = ++s->generation;
+	s->next.stamp = p->stamp;
+	s->next.has_stamp = true;
 	s->next.is_valid = true;
 	s->has_stamp = true;
 	s->last_stamp = p->stamp;

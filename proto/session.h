@@ -67,6 +67,8 @@ struct session_keypair {
 	uint64_t born_us;
 	uint64_t retired_us; /* when it became "previous" */
 	uint64_t generation; /* order of creation within the session */
+	uint64_t stamp;	     /* responder: the stamp of the initiation that made it */
+	bool has_stamp;	     /* (false for keys of our own initiation) */
 	bool is_initiator;
 	bool is_valid;
 };
@@ -150,6 +152,15 @@ WH_MUST_CHECK int session_initiation_consume(const struct noise_keypair *local, 
  * must be able to come back). Keys are not touched: a replayed initiation
  * still only makes an unconfirmed "next". */
 void session_forget_stamp(struct session *s);
+
+/* Responder: refuse the keys the peer just confirmed (its first packet
+ * under them opened; the owner read it and will not take it: PROTOCOL.md
+ * "One identity, two processes"). They are wiped, the keys they replaced
+ * are current again, and the stamp check goes back to the initiation that
+ * made those: whoever holds them can rekey as before. Returns 0, or -ENOENT
+ * (nothing changed) when current was not confirmed from "next" or no
+ * earlier keys are left to go back to. */
+WH_MUST_CHECK int session_refuse_current(struct session *s);
 
 /* Wipe a pending initiation that will not be answered. */
 void session_pending_wipe(struct session_pending *p);

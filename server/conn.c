@@ -9,6 +9,7 @@
  * by hand beyond the receiver index, allocate per packet. */
 #include "conn.h"
 #include "connhs.h"
+#include "conntwin.h"
 #include "connuplink.h"
 
 #include "common/addr.h"
@@ -76,7 +77,7 @@ static uint64_t keepalive_us(const struct conn *cn)
 /* PROTOCOL.md "Stamps": offline = no authenticated packet for 3 intervals. */
 bool conn_client_silent(const struct conn *cn, const struct registry_client *c, uint64_t now_us)
 {
-	return c->last_rx_us == 0 ||
+	return c->last_rx_us == 0 || c->has_left ||
 	       now_us - c->last_rx_us > CONN_OFFLINE_INTERVALS * keepalive_us(cn);
 }
 
@@ -123,6 +124,25 @@ static size_t encode_frame(struct conn *cn, const struct frame *f)
 		return 0;
 	}
 	return len;
+}
+
+int conn_seal_frame(struct conn *cn, struct registry_client *c, const struct frame *f,
+		    uint64_t now_us, size_t *n)
+{
+	size_t len = encode_frame(cn, f);
+
+	if (len == 0) {
+		return -EINVAL;
+	}
+	return session_seal(c->session, now_us, cn->tx_pt, len, cn->tx_pkt, sizeof(cn->tx_pkt), n);
+}
+
+int conn_send_frame_to(struct conn *cn, struct registry_client *c, const struct listener_sock *sock,
+		       const struct sockaddr *dst, const struct frame *f, uint64_t now_us)
+{
+	size_t len = encode_frame(cn, f);
+
+	return len > 0 ? send_sealed_to(cn, c, sock, dst, cn->tx_pt, len, now_us) : -EINVAL;
 }
 
 struct emit_ctx {
@@ -299,6 +319,25 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 	send_link_mtu(cn, c, now_us);
 }
 
+/* The client's process stops (PROTOCOL.md "One identity, two processes"):
+ * offline now, and a new process takes the identity without a probe. */
+static void on_leave(struct conn *cn, struct registry_client *c, const struct frame *f,
+		     uint64_t now_us)
+{
+	(void)f;
+	(void)now_us;
+	if (cn->rx_uplink != CONN_RX_MAIN) {
+		cn->stats.frames_ignored++;
+		return;
+	}
+	if (c->is_online) {
+		log_info("client %s: offline (its process stopped)", c->id);
+	}
+	c->is_online = false;
+	c->has_left = true;
+	c->twin_probe_us = 0;
+}
+
 static void on_ping(struct conn *cn, struct registry_client *c, const struct frame *f,
 		    uint64_t now_us)
 {
@@ -431,6 +470,7 @@ static frame_fn *const frame_handlers[FRAME_TYPE_COUNT] = {
 	[FRAME_PATH_STATS] = on_path_stats,
 	[FRAME_REGISTER] = on_register,
 	[FRAME_PING] = on_ping,
+	[FRAME_LEAVE] = on_leave,
 	[FRAME_SYNC] = on_sync,
 	[FRAME_FLOW_JOIN] = on_flow_join,
 };
@@ -486,7 +526,10 @@ static struct registry_client *open_transport(struct conn *cn, const uint8_t *bu
 		return NULL;
 	}
 	cn->stats.transport_rx++;
+	cn->rx_prev_last_us = c->last_rx_us;
+	cn->rx_prev_left = c->has_left;
 	c->last_rx_us = now_us;
+	c->has_left = false; /* LEAVE sets it again after this */
 	return c;
 }
 
@@ -536,6 +579,16 @@ static void on_transport(struct conn *cn, struct listener_sock *sock, const uint
 	}
 	connuplink_peek(cn, pt_len, &pk);
 	is_fresh = is_fresh && pk.has_reg;
+	if (is_fresh) {
+		/* Judged by the holder's last packet, not this one. */
+		c->last_rx_us = cn->rx_prev_last_us;
+		c->has_left = cn->rx_prev_left;
+		if (conntwin_refuses(cn, c, &pk.reg, sock, from, now_us)) {
+			return;
+		}
+		c->last_rx_us = now_us;
+		c->has_left = false;
+	}
 	if (is_fresh && registry_uplink_clear(c) != 0) {
 		log_info("client %s: new session, uplinks dropped until registered again", c->id);
 		cn->uplinks_changed = true;
@@ -690,6 +743,7 @@ static void tick_client(struct conn *cn, struct registry_client *c, uint64_t now
 		session_due(cn, c, now_us);
 	}
 	connuplink_expire(cn, c, now_us);
+	conntwin_tick(cn, c, now_us);
 	if (c->is_online && conn_client_silent(cn, c, now_us)) {
 		c->is_online = false;
 		log_info("client %s: offline silent_s=%llu", c->id,

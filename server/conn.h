@@ -16,9 +16,12 @@
 
 #include <ev.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct listener;
+struct listener_sock;
 struct registry;
 struct registry_client;
 struct relay;
@@ -102,6 +105,8 @@ struct conn {
 	 * client's uplinks sent it (0 = the main address), for replies. */
 	const struct listener_sock *rx_sock;
 	const struct sockaddr *rx_from;
+	uint64_t rx_prev_last_us; /* the client's last_rx_us before this packet */
+	bool rx_prev_left;	  /* and its has_left */
 	unsigned rx_uplink;
 	bool uplinks_changed; /* a client's uplink set changed: push_all */
 	/* The first FLOW_JOIN of the packet being handled, answered after it. */
@@ -112,6 +117,13 @@ struct conn {
 
 /* Attach to l (on_wh) and rl (on_server); the tick timer is set up, not
  * started. Returns 0 or negative errno with d set; conn_fini is safe after. */
+/* For conn's parts (conntwin.c): f sealed in c's session into cn->tx_pkt,
+ * *n bytes; or sealed and sent from sock to dst. Return 0 or negative errno. */
+int conn_seal_frame(struct conn *cn, struct registry_client *c, const struct frame *f,
+		    uint64_t now_us, size_t *n);
+int conn_send_frame_to(struct conn *cn, struct registry_client *c, const struct listener_sock *sock,
+		       const struct sockaddr *dst, const struct frame *f, uint64_t now_us);
+
 int conn_init(struct conn *cn, struct ev_loop *loop, struct listener *l, struct registry *reg,
 	      struct relay *rl, const struct routes *r, struct diag *d);
 void conn_start(struct conn *cn);

@@ -70,9 +70,14 @@ struct registry_client {
 	 * turns (two machines configured with one identity). */
 	uint64_t prev_boot_id;
 	uint64_t twin_warned_us;
+	/* conntwin: when the holder was last probed for a newcomer (0: no
+	 * probe), and how many newcomers were refused. */
+	uint64_t twin_probe_us;
+	uint64_t twin_refusals;
 	uint8_t key[WIRE_KEY_LEN];
 	struct session *session; /* owns; lives while the client and its key stay */
 	bool is_online;
+	bool has_left;		      /* its last packet said LEAVE: its process stopped */
 	uint64_t last_rx_us;	      /* last authenticated packet */
 	struct sockaddr_storage addr; /* mapped address, from authenticated packets */
 	socklen_t addr_len;

@@ -67,7 +67,7 @@ static void frame_seeds(void)
 	uint8_t buf[1024];
 	uint8_t all[4096];
 	size_t n = 0;
-	struct frame f[17];
+	struct frame f[19];
 	const uint8_t unknown[] = {0x7e, 0, 2, 1, 2, 0x00, 0, 1, 0, FRAME_PING, 0, 12,
 				   0,	 0, 0, 1, 0, 0,	   0, 0, 0, 0,		0, 9};
 	char name[32];
@@ -153,6 +153,14 @@ static void frame_seeds(void)
 	f[15].u.flow_stats.loss_ppm = 12000;
 	f[16].type = FRAME_LINK_MTU;
 	f[16].u.link_mtu.mtu = 1280;
+	f[17].type = FRAME_IN_USE;
+	f[17].u.in_use.flags = FRAME_IN_USE_CHECKING;
+	f[17].u.in_use.retry_ms = 1500;
+	f[17].u.in_use.n_holder = 1;
+	f[17].u.in_use.holder[0].family = FRAME_ADDR_IPV4;
+	memcpy(f[17].u.in_use.holder[0].ip, (const uint8_t[]){198, 51, 100, 7}, 4);
+	f[17].u.in_use.holder[0].port = 40001;
+	f[18].type = FRAME_LEAVE;
 	for (size_t i = 0; i < WH_ARRAY_LEN(f); i++) {
 		size_t len = one_frame(buf, sizeof(buf), &f[i]);
 

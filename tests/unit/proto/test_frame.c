@@ -98,6 +98,12 @@ static bool sample_control(struct frame *f, enum frame_type t)
 		f->u.flow_stats.send_kbps = 10500;
 		f->u.flow_stats.loss_ppm = 31000;
 		return true;
+	case FRAME_IN_USE:
+		f->u.in_use.flags = FRAME_IN_USE_CHECKING;
+		f->u.in_use.retry_ms = 1500;
+		f->u.in_use.n_holder = 1;
+		addr4(&f->u.in_use.holder[0], 1, 40001);
+		return true;
 	case FRAME_PATH_STATS:
 		name(&f->u.path_stats.peer, "gcs-4");
 		f->u.path_stats.kind = FRAME_PATH_KIND_DIRECT;
@@ -149,6 +155,8 @@ static bool sample_control(struct frame *f, enum frame_type t)
 	case FRAME_SYNC:
 		f->u.sync = (struct frame_sync){77, 3, 25};
 		return true;
+	case FRAME_LEAVE:
+		return true; /* no fields */
 	case FRAME_FLOW_OPTS:
 		f->u.flow_opts = (struct frame_flow_opts){
 			.generation = 77,
@@ -442,6 +450,15 @@ static void test_frame_writer_refuses_invalid_frames(void **state)
 	assert_int_equal(frame_write(&w, &f), -EINVAL);
 	sample(&f, FRAME_LINK_MTU);
 	f.u.link_mtu.mtu = FRAME_LINK_MTU_MIN - 1; /* below any link's */
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_IN_USE);
+	f.u.in_use.retry_ms = FRAME_IN_USE_RETRY_MIN_MS - 1; /* a retry storm */
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_IN_USE);
+	f.u.in_use.n_holder = 2;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	sample(&f, FRAME_IN_USE);
+	f.u.in_use.flags = 0x80;
 	assert_int_equal(frame_write(&w, &f), -EINVAL);
 	sample(&f, FRAME_PATH);
 	f.u.path.op = 0;

@@ -327,6 +327,47 @@ static void test_session_forgetting_the_stamp_keeps_the_live_keys(void **state)
 	pair_teardown(&p);
 }
 
+/* A second process with the initiator's key (a cloned drone) handshakes
+ * with a much larger stamp (its clock is ahead); b refuses its keys: the
+ * first process's keys work again both ways, the twin's open nothing, and
+ * the first process can still rekey with its own, smaller stamps. */
+static void test_session_refused_keys_give_back_the_earlier_ones(void **state)
+{
+	uint8_t init[WIRE_INIT_LEN];
+	uint8_t resp[WIRE_RESP_LEN];
+	struct session_pending pend;
+	struct session *twin;
+	struct pair p;
+	struct pkt k;
+
+	(void)state;
+	pair_setup(&p, NULL);
+	assert_int_equal(session_refuse_current(p.b), -ENOENT); /* no keys at all */
+	handshake(&p, T0);
+	assert_int_equal(session_refuse_current(p.b), -ENOENT); /* nothing to go back to */
+	twin = session_new(&p.ka, p.kb.pub, NULL);
+	assert_non_null(twin);
+	assert_int_equal(session_initiation_create(twin, 0x2000, 5000, T0 + 1, init), 0);
+	assert_int_equal(session_initiation_consume(&p.kb, init, sizeof(init), &pend), 0);
+	assert_int_equal(session_response_create(p.b, &pend, 0x2001, T0 + 1, resp), 0);
+	assert_int_equal(session_on_response(twin, resp, sizeof(resp), T0 + 1), 0);
+	seal_to(twin, T0 + 1, "twin", &k);
+	assert_int_equal(open_at(p.b, T0 + 1, &k, "twin"), 0); /* confirmed: current now */
+	seal_to(p.b, T0 + 1, "to whom?", &k);
+	assert_int_not_equal(open_at(p.a, T0 + 1, &k, NULL), 0);
+
+	assert_int_equal(session_refuse_current(p.b), 0);
+	assert_int_equal(session_state(p.b), SESSION_ESTABLISHED);
+	assert_traffic_both_ways(&p, T0 + 2);
+	seal_to(twin, T0 + 2, "again", &k);
+	assert_int_not_equal(open_at(p.b, T0 + 2, &k, NULL), 0);
+	assert_int_equal(session_refuse_current(p.b), -ENOENT); /* once */
+	handshake(&p, T0 + 3); /* stamp 102, below the twin's 5000 */
+	assert_traffic_both_ways(&p, T0 + 4);
+	session_free(twin);
+	pair_teardown(&p);
+}
+
 static void test_session_rekeys_by_count_with_packets_in_flight(void **state)
 {
 	struct session_limits lim;
@@ -723,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_session_stamp_not_greater_than_last_is_refused),
 		cmocka_unit_test(test_session_forgotten_stamp_accepts_a_lower_one_once),
 		cmocka_unit_test(test_session_forgetting_the_stamp_keeps_the_live_keys),
+		cmocka_unit_test(test_session_refused_keys_give_back_the_earlier_ones),
 		cmocka_unit_test(test_session_rekeys_by_count_with_packets_in_flight),
 		cmocka_unit_test(test_session_rekeys_by_time_and_traffic_continues),
 		cmocka_unit_test(test_session_responder_rekeys_when_initiator_does_not),
