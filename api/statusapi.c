@@ -344,6 +344,12 @@ int statusapi_print(FILE *out, const char *json)
 	fprintf(out, "client %s, up %.0f s\n", str(o, "id"), num(o, "uptime_s"));
 	fprintf(out, "server %s: session %s, %.0f reconnects\n", str(srv, "address"),
 		str(srv, "session"), num(srv, "reconnects"));
+	if (cJSON_GetObjectItemCaseSensitive(srv, "held_by")) {
+		fprintf(out,
+			"  this id is in use by another process (at %s): give each machine its "
+			"own id and key\n",
+			str(srv, "held_by"));
+	}
 	fprintf(out, "nat: %s, mapped address %s\n", str(nat, "class"), str(nat, "mapped_address"));
 	if (cJSON_IsArray(uplinks) && cJSON_GetArraySize(uplinks) > 1) {
 		fprintf(out, "uplinks: %d\n", cJSON_GetArraySize(uplinks));

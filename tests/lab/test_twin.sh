@@ -65,6 +65,8 @@ python3 -c 'import json, sys; j = json.loads(sys.argv[1]); s = j["server"]
 assert s["session"] == "refused" and s["held_by"] == sys.argv[2], s
 assert j["flows"] == [] and j["peers"] == [], j' "$st" "$holder" ||
 	fail "status of the clone: $st"
+lab_exec clone "$LAB_BIN/wormhole-client" -c "$LAB_DIR/clone.ini" status |
+	grep -q "this id is in use by another process (at $holder)" || fail "plain status of the clone"
 echo "  $(lab_at) the clone is refused: $(grep -o 'server: id drone1 is in use.*' "$CLOG" | head -n 1)"
 sleep 14 # past the clone's next try (10 s and up to a quarter more)
 tries=$(grep -c 'server: session established, registering (refused so far)' "$CLOG" || true)
