@@ -116,6 +116,21 @@ static bool add_uplink_paths(cJSON *o, const struct restapi_path *p)
 	return ok;
 }
 
+/* "identity_conflict": null, or what the server refused of a second
+ * process with this client's id and key. */
+static bool add_conflict(cJSON *o, const struct restapi_client *c)
+{
+	cJSON *j;
+
+	if (c->refusals == 0) {
+		return cJSON_AddNullToObject(o, "identity_conflict") != NULL;
+	}
+	j = cJSON_AddObjectToObject(o, "identity_conflict");
+	return j && cJSON_AddNumberToObject(j, "refusals", (double)c->refusals) &&
+	       cJSON_AddStringToObject(j, "last_address", c->refused_addr) &&
+	       cJSON_AddNumberToObject(j, "last_ms_ago", (double)c->refused_ms_ago);
+}
+
 cJSON *restapi_client_json(const struct restapi_client *c)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -129,7 +144,7 @@ cJSON *restapi_client_json(const struct restapi_client *c)
 			   ? cJSON_AddNullToObject(o, "last_seen_ms_ago")
 			   : cJSON_AddNumberToObject(o, "last_seen_ms_ago",
 						     (double)c->last_seen_ms_ago)) &&
-		  add_uplinks(o, c);
+		  add_uplinks(o, c) && add_conflict(o, c);
 
 	for (size_t i = 0; ok && i < c->n_paths; i++) {
 		const struct restapi_path *p = &c->paths[i];

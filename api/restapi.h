@@ -73,6 +73,11 @@ struct restapi_client {
 	size_t n_uplinks;
 	struct restapi_path paths[RESTAPI_PEERS_MAX];
 	size_t n_paths;
+	/* Another process with this id and key refused (PROTOCOL.md "One
+	 * identity, two processes"): how often, from where, and when last. */
+	uint64_t refusals;
+	char refused_addr[64];
+	uint64_t refused_ms_ago;
 };
 
 /* What a member reported about one flow (its counters since the flow was

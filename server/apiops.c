@@ -206,6 +206,12 @@ static bool ops_client(void *ctx, const char *id, struct restapi_client *out)
 	out->natclass = conn_natclass_name(c ? c->natclass : 0);
 	out->last_seen_ms_ago = c && c->last_rx_us ? (now_us - c->last_rx_us) / 1000u : UINT64_MAX;
 	fill_uplinks(c, out, now_us);
+	if (c && c->twin_refusals > 0) {
+		out->refusals = c->twin_refusals;
+		addr_format((const struct sockaddr *)&c->twin_refused_addr, out->refused_addr,
+			    sizeof(out->refused_addr));
+		out->refused_ms_ago = (now_us - c->twin_refused_us) / 1000u;
+	}
 	peers = routes_peers_of(r, routes_client_index(r, id), &n_peers);
 	for (size_t i = 0; i < n_peers && out->n_paths < RESTAPI_PEERS_MAX; i++) {
 		fill_path(srv, id, r->clients[peers[i].client].id, &out->paths[out->n_paths++]);
@@ -258,6 +264,9 @@ static void ops_metrics(void *ctx, restapi_metric_fn *emit, void *m)
 	     (double)cs->transport_rx);
 	emit(m, "wormhole_session_route_sets_sent_total", "Route-set transmissions", true, NULL,
 	     (double)cs->sets_sent);
+	emit(m, "wormhole_identity_refusals_total",
+	     "Sessions refused because another process holds the client's id and key", true, NULL,
+	     (double)cs->identity_refusals);
 	for (int i = 0; i < CONN_DROP_COUNT; i++) {
 		snprintf(label, sizeof(label), "reason=\"%s\"", conn_drop_name((enum conn_drop)i));
 		emit(m, "wormhole_session_drops_total", "Session packets dropped, by reason", true,

@@ -73,8 +73,9 @@ struct conn_stats {
 	uint64_t responses_sent;
 	uint64_t cookie_replies_sent;
 	uint64_t transport_rx;
-	uint64_t frames_ignored; /* frame types the server does not take */
-	uint64_t sets_sent;	 /* route-set transmissions */
+	uint64_t frames_ignored;    /* frame types the server does not take */
+	uint64_t sets_sent;	    /* route-set transmissions */
+	uint64_t identity_refusals; /* sessions of a second process refused (conntwin) */
 	uint64_t drops[CONN_DROP_COUNT];
 };
 

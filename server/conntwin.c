@@ -93,6 +93,11 @@ bool conntwin_refuses(struct conn *cn, struct registry_client *c, const struct f
 		return false;
 	}
 	c->twin_refusals++;
+	c->twin_refused_us = now_us;
+	memset(&c->twin_refused_addr, 0, sizeof(c->twin_refused_addr));
+	memcpy(&c->twin_refused_addr, from,
+	       addr_len((const struct sockaddr_storage *)(const void *)from));
+	cn->stats.identity_refusals++;
 	if (age == UINT64_MAX) {
 		c->twin_probe_us = now_us;
 		ping_holder(cn, c, now_us);

@@ -74,6 +74,8 @@ struct registry_client {
 	 * probe), and how many newcomers were refused. */
 	uint64_t twin_probe_us;
 	uint64_t twin_refusals;
+	uint64_t twin_refused_us; /* the last refusal, and whom */
+	struct sockaddr_storage twin_refused_addr;
 	uint8_t key[WIRE_KEY_LEN];
 	struct session *session; /* owns; lives while the client and its key stay */
 	bool is_online;

@@ -13,7 +13,8 @@
 #  2. The clone starts with drone1's id and key. The server refuses it (the
 #     holder answers its probe): the clone says its id is in use by the
 #     process at dnat's address, holds no flows, and `status` says
-#     "refused"; the server names both. Over 14 s (the clone tries again
+#     "refused"; the server names both, and its API shows the refusals
+#     (`identity_conflict`, /metrics). Over 14 s (the clone tries again
 #     after its 10 s retry) the stream to drone1 loses nothing.
 #  3. drone1 is killed (-9): the clone takes the identity on its next try
 #     and gets the flow.
@@ -22,7 +23,8 @@
 #     process takes over within a few seconds, not after the offline
 #     interval.
 #  5. drone1 is stopped (SIGTERM) and started again: it told the server it
-#     stops (LEAVE), so the new process is not held back for a probe.
+#     stops (LEAVE), so the API shows it offline at once and the new process
+#     is not held back for a probe.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
@@ -31,7 +33,9 @@ lab_init twin
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
 
 lab_keys server drone1 gcs1
-lab_routes 'keepalive_s = 5;' drone1 gcs1 >"$LAB_DIR/routes.conf" <<CONF
+TOKEN=twin-test-token-0123456789abcd
+lab_routes "keepalive_s = 5; api = { listen = \"203.0.113.10:7480\"; tokens = [\"$TOKEN\"]; };" \
+	drone1 gcs1 >"$LAB_DIR/routes.conf" <<CONF
 flows: ( { name = "mav"; proto = "udp"; port = 14550; members = ["drone1", "gcs1"]; } );
 CONF
 lab_two_sites
@@ -44,6 +48,7 @@ cp "$LAB_DIR/drone1.ini" "$LAB_DIR/clone.ini" # the same id, key file and server
 lab_wh_client drone1
 lab_wh_client gcs1
 SLOG=$LAB_DIR/server.log
+api() { lab_exec srv curl -s --max-time 5 -H "Authorization: Bearer $TOKEN" "http://203.0.113.10:7480$1"; }
 CLOG=$LAB_DIR/client-clone.log
 
 # --- 1. the holder -------------------------------------------------------------
@@ -67,6 +72,12 @@ assert j["flows"] == [] and j["peers"] == [], j' "$st" "$holder" ||
 	fail "status of the clone: $st"
 lab_exec clone "$LAB_BIN/wormhole-client" -c "$LAB_DIR/clone.ini" status |
 	grep -q "this id is in use by another process (at $holder)" || fail "plain status of the clone"
+c=$(api /api/v1/clients/drone1) || fail "GET /api/v1/clients/drone1 failed"
+python3 -c 'import json, sys; j = json.loads(sys.argv[1]); c = j["identity_conflict"]
+assert j["online"] and j["mapped_address"] == sys.argv[2], j
+assert c["refusals"] >= 1 and c["last_address"].startswith("198.51.100.4:") and c["last_ms_ago"] < 10000, c' \
+	"$c" "$holder" || fail "the API does not show the refused clone: $c"
+api /metrics | grep -Eq '^wormhole_identity_refusals_total [1-9]' || fail "no refusal in /metrics"
 echo "  $(lab_at) the clone is refused: $(grep -o 'server: id drone1 is in use.*' "$CLOG" | head -n 1)"
 sleep 14 # past the clone's next try (10 s and up to a quarter more)
 tries=$(grep -c 'server: session established, registering (refused so far)' "$CLOG" || true)
@@ -112,6 +123,7 @@ echo "  $(lab_at) drone1 holds its id again and gets the flow, $ms ms after its 
 lab_stop client-drone1-again || fail "drone1 did not stop cleanly"
 wait_until 2 grep -q "client drone1: offline (its process stopped)" "$SLOG" ||
 	fail "the server did not hear drone1 stop"
+api /api/v1/clients/drone1 | grep -q '"online":false' || fail "the API shows a stopped drone1 online"
 t0=$(date +%s%N)
 lab_wh_client drone1 third
 wait_until 8 lab_flow_up gcs1 drone1 14550 || fail "drone1 did not get its flow back after a clean restart"

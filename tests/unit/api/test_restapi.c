@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,19 @@ static void test_restapi_client_json_lists_uplinks_and_uplink_paths(void **state
 	assert_int_equal(item(up, "peer_uplink")->valuedouble, 0);
 	assert_string_equal(item(up, "kind")->valuestring, "direct");
 	assert_string_equal(item(up, "strategy")->valuestring, "spray");
+	assert_true(cJSON_IsNull(item(o, "identity_conflict")));
+	cJSON_Delete(o);
+
+	/* A second process with its id and key was refused. */
+	c->refusals = 3;
+	snprintf(c->refused_addr, sizeof(c->refused_addr), "198.51.100.4:40002");
+	c->refused_ms_ago = 1500;
+	o = restapi_client_json(c);
+	assert_non_null(o);
+	assert_int_equal(item(item(o, "identity_conflict"), "refusals")->valuedouble, 3);
+	assert_string_equal(item(item(o, "identity_conflict"), "last_address")->valuestring,
+			    "198.51.100.4:40002");
+	assert_int_equal(item(item(o, "identity_conflict"), "last_ms_ago")->valuedouble, 1500);
 	cJSON_Delete(o);
 	free(c);
 }
