@@ -7,6 +7,7 @@
 
 #include "config/cfglex.h"
 #include "config/cfgmerge.h"
+#include "config/routes.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -15,6 +16,14 @@
 #include <string.h>
 
 #define ITEMS_MAX CFGLEX_ITEMS_MAX
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const char cfgedit_flow_defaults[] =
+	"{ mtu = " STR(ROUTES_DEFAULT_MTU) "; multipath = \"failover\"; joinable = false; "
+					   "impair = { loss = 0; corrupt = 0; duplicate = 0; "
+					   "reorder = 0; loss_burst = 0; "
+					   "delay_ms = 0; jitter_ms = 0; rate_kbps = 0; }; }";
 
 /* The value span of top-level setting `name`: 1 found, 0 missing, -EPROTO. */
 static int find_top(const char *text, size_t len, const char *name, struct cfgspan *v)
@@ -218,7 +227,7 @@ int cfgedit_flow_replace(const char *text, size_t len, const char *name, const c
 	}
 	/* The flow's own comments and layout stay where its settings do; a
 	 * group cfgmerge cannot read is replaced whole. */
-	err = cfgmerge_group(text, e.el[i], group, &merged, &merged_len);
+	err = cfgmerge_group(text, e.el[i], group, cfgedit_flow_defaults, &merged, &merged_len);
 	if (err == 0 || err == -EPROTO) {
 		err = splice(text, len, e.el[i].start, e.el[i].end, merged ? merged : group, out,
 			     out_len);

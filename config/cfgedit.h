@@ -14,10 +14,15 @@
 
 #include <stddef.h>
 
+/* What a flow says by leaving these settings out (flowdef.c): a setting
+ * written by hand at its default stays through an API edit of its flow. */
+extern const char cfgedit_flow_defaults[];
+
 /* Replace the group of flow `name` by group (text "{ ... }"): merged into
  * the old group by cfgmerge, so the settings that keep their value keep
- * their bytes, comments and lines; group is spliced in whole when the old
- * one cannot be merged. */
+ * their bytes, comments and lines (and those at their default stay, with
+ * cfgedit_flow_defaults); group is spliced in whole when the old one
+ * cannot be merged. */
 int cfgedit_flow_replace(const char *text, size_t len, const char *name, const char *group,
 			 char **out, size_t *out_len);
 /* Append group as the last element of `flows` (created at the end when missing). */

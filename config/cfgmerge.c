@@ -4,6 +4,7 @@
 #include "config/cfgmerge.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,14 +117,32 @@ static bool same_tokens(const char *a, struct cfgspan va, const char *b, struct 
 	return false;
 }
 
-static bool groups_equiv(const char *a, struct cfgspan ga, const char *b, struct cfgspan gb,
-			 int depth);
-
-static bool values_equiv(const char *a, struct cfgspan va, const char *b, struct cfgspan vb,
-			 int depth)
+/* A value that is one number (123, -1.5, 0x3856): its value. */
+static bool number_of(const char *t, struct cfgspan v, double *out)
 {
-	if (is_group(a, va) && is_group(b, vb)) {
-		return groups_equiv(a, va, b, vb, depth + 1);
+	struct cfglex lx = {.t = t, .len = v.end, .pos = v.start};
+	struct cfgtok tok = cfglex_next(&lx);
+	char buf[48];
+	char *end = NULL;
+	size_t n = tok.end - tok.start;
+
+	if (tok.kind != CFGTOK_OTHER || n == 0 || n >= sizeof(buf) ||
+	    cfglex_next(&lx).kind != CFGTOK_END) {
+		return false;
+	}
+	memcpy(buf, t + tok.start, n);
+	buf[n] = '\0';
+	*out = strtod(buf, &end);
+	return end == buf + n && isfinite(*out);
+}
+
+/* Scalars, lists and arrays: numbers by value, the rest token by token. */
+static bool same_value(const char *a, struct cfgspan va, const char *b, struct cfgspan vb)
+{
+	double x, y;
+
+	if (number_of(a, va, &x) && number_of(b, vb, &y)) {
+		return x == y;
 	}
 	return same_tokens(a, va, b, vb);
 }
@@ -140,31 +159,79 @@ static struct setting *match(const char *a, const struct setting *s, const char 
 	return NULL;
 }
 
-/* The same settings with equivalent values, in any order. */
-static bool groups_equiv(const char *a, struct cfgspan ga, const char *b, struct cfgspan gb,
-			 int depth)
+/* The value of the defaults' setting named like a's setting s, if any. */
+static bool default_of(const char *a, const struct setting *s, const struct settings *dg,
+		       const char *d, struct cfgspan *out)
 {
-	struct settings sa, sb;
-	bool ok;
+	for (size_t i = 0; d && i < dg->n; i++) {
+		if (same_bytes(a, s->name, d, dg->s[i].name)) {
+			*out = dg->s[i].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Does value va say only what leaving it out says (the defaults' dv)?
+ * Scalars only: a group's presence can mean something by itself (an empty
+ * `impair` group still makes an impairment engine). */
+static bool is_default(const char *a, struct cfgspan va, const char *d, struct cfgspan dv)
+{
+	return !is_group(a, va) && !is_group(d, dv) && same_value(a, va, d, dv);
+}
+
+static bool groups_equiv(const char *a, struct cfgspan ga, const char *b, struct cfgspan gb,
+			 const char *d, struct cfgspan dg, int depth);
+
+/* a's value says what b's does (d: the defaults at this place, or NULL). */
+static bool values_equiv(const char *a, struct cfgspan va, const char *b, struct cfgspan vb,
+			 const char *d, struct cfgspan dv, int depth)
+{
+	if (is_group(a, va) && is_group(b, vb)) {
+		bool has_d = d && is_group(d, dv);
+
+		return groups_equiv(a, va, b, vb, has_d ? d : NULL, dv, depth + 1);
+	}
+	return same_value(a, va, b, vb);
+}
+
+/* Group a says what group b says: the same settings with equivalent values,
+ * in any order, but for settings of a that b leaves out and that say only
+ * what the defaults d do (d may be NULL: none). */
+static bool groups_equiv(const char *a, struct cfgspan ga, const char *b, struct cfgspan gb,
+			 const char *d, struct cfgspan dg, int depth)
+{
+	struct settings sa, sb, sd = {0};
+	bool ok = true;
 
 	if (depth > CFGLEX_DEPTH_MAX || group_settings(a, ga, depth, &sa) != 0) {
 		return false;
 	}
-	if (group_settings(b, gb, depth, &sb) != 0) {
+	if (group_settings(b, gb, depth, &sb) != 0 ||
+	    (d && group_settings(d, dg, depth, &sd) != 0)) {
 		settings_fini(&sa);
+		settings_fini(&sb);
 		return false;
 	}
-	ok = sa.n == sb.n;
 	for (size_t i = 0; ok && i < sa.n; i++) {
 		struct setting *m = match(a, &sa.s[i], b, &sb);
+		struct cfgspan dv = {0, 0};
+		bool has_d = default_of(a, &sa.s[i], &sd, d, &dv);
 
-		ok = m && values_equiv(a, sa.s[i].value, b, m->value, depth);
 		if (m) {
 			m->is_used = true;
+			ok = values_equiv(a, sa.s[i].value, b, m->value, has_d ? d : NULL, dv,
+					  depth);
+		} else {
+			ok = has_d && is_default(a, sa.s[i].value, d, dv);
 		}
+	}
+	for (size_t i = 0; ok && i < sb.n; i++) {
+		ok = sb.s[i].is_used;
 	}
 	settings_fini(&sa);
 	settings_fini(&sb);
+	settings_fini(&sd);
 	return ok;
 }
 
@@ -337,10 +404,16 @@ static int edit_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int merge(const char *t, struct cfgspan og, const char *f, struct cfgspan fg, int depth,
-		 char **out, size_t *out_len)
+/* The defaults at one place of the group: d[dg], or none (d NULL). */
+struct defaults {
+	const char *d;
+	struct cfgspan dg;
+};
+
+static int merge(const char *t, struct cfgspan og, const char *f, struct cfgspan fg,
+		 struct defaults df, int depth, char **out, size_t *out_len)
 {
-	struct settings o, fs;
+	struct settings o, fs, ds = {0};
 	struct edits ed = {0};
 	bool *kept = NULL;
 	int err = group_settings(t, og, depth, &o);
@@ -349,8 +422,12 @@ static int merge(const char *t, struct cfgspan og, const char *f, struct cfgspan
 		return err;
 	}
 	err = group_settings(f, fg, depth, &fs);
+	if (err == 0 && df.d) {
+		err = group_settings(df.d, df.dg, depth, &ds);
+	}
 	if (err != 0) {
 		settings_fini(&o);
+		settings_fini(&fs);
 		return err;
 	}
 	kept = calloc(o.n + 1, sizeof(*kept));
@@ -358,20 +435,34 @@ static int merge(const char *t, struct cfgspan og, const char *f, struct cfgspan
 	for (size_t i = 0; err == 0 && i < o.n; i++) {
 		const struct setting *s = &o.s[i];
 		struct setting *m = match(t, s, f, &fs);
+		struct defaults sub_df = {NULL, {0, 0}};
+		bool has_d = default_of(t, s, &ds, df.d, &sub_df.dg);
 		char *sub = NULL;
 		size_t sub_len = 0;
 
+		if (has_d) {
+			sub_df.d = df.d;
+		}
 		if (!m) {
-			err = remove_setting(t, og, s, &ed);
+			/* Written out by hand at its default: it says what the
+			 * fresh group says by leaving it out, so it stays. */
+			if (has_d && is_default(t, s->value, df.d, sub_df.dg)) {
+				kept[i] = true;
+			} else {
+				err = remove_setting(t, og, s, &ed);
+			}
 			continue;
 		}
 		m->is_used = true;
 		kept[i] = true;
-		if (values_equiv(t, s->value, f, m->value, depth)) {
+		if (values_equiv(t, s->value, f, m->value, sub_df.d, sub_df.dg, depth)) {
 			continue;
 		}
 		if (is_group(t, s->value) && is_group(f, m->value) && depth + 1 < DEPTH_MAX) {
-			err = merge(t, s->value, f, m->value, depth + 1, &sub, &sub_len);
+			if (sub_df.d && !is_group(sub_df.d, sub_df.dg)) {
+				sub_df.d = NULL;
+			}
+			err = merge(t, s->value, f, m->value, sub_df, depth + 1, &sub, &sub_len);
 			if (err == 0) {
 				err = add_edit(&ed, s->value.start, s->value.end, sub, sub_len,
 					       sub);
@@ -397,27 +488,35 @@ static int merge(const char *t, struct cfgspan og, const char *f, struct cfgspan
 	free(kept);
 	settings_fini(&o);
 	settings_fini(&fs);
+	settings_fini(&ds);
 	return err;
 }
 
-int cfgmerge_group(const char *text, struct cfgspan old, const char *fresh, char **out,
-		   size_t *out_len)
+/* text must be exactly one group (blanks around it aside): its span. */
+static bool one_group(const char *text, struct cfgspan *v)
 {
-	struct cfgspan fg = {0, strlen(fresh)};
-	struct cfglex lx = {.t = fresh, .len = fg.end};
+	struct cfglex lx = {.t = text, .len = strlen(text)};
+
+	return cfglex_value(&lx, 0, v) == 0 && is_group(text, *v) &&
+	       cfglex_next(&lx).kind == CFGTOK_END;
+}
+
+int cfgmerge_group(const char *text, struct cfgspan old, const char *fresh, const char *defaults,
+		   char **out, size_t *out_len)
+{
+	struct defaults df = {NULL, {0, 0}};
 	struct cfgspan v;
 	int err;
 
-	/* fresh must be exactly one group (blanks around it aside). */
-	if (cfglex_value(&lx, 0, &v) != 0 || !is_group(fresh, v) ||
-	    cfglex_next(&lx).kind != CFGTOK_END) {
+	if (!one_group(fresh, &v) || (defaults && !one_group(defaults, &df.dg))) {
 		return -EPROTO;
 	}
-	err = merge(text, old, fresh, v, 0, out, out_len);
+	df.d = defaults;
+	err = merge(text, old, fresh, v, df, 0, out, out_len);
 	if (err != 0) {
 		return err;
 	}
-	if (!groups_equiv(*out, (struct cfgspan){0, *out_len}, fresh, v, 0)) {
+	if (!groups_equiv(*out, (struct cfgspan){0, *out_len}, fresh, v, df.d, df.dg, 0)) {
 		free(*out);
 		*out = NULL;
 		return -EPROTO;

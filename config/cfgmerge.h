@@ -7,8 +7,9 @@
  * removed (with its line when it is alone there, and its comment on that
  * line); one the old group lacks is added after the last setting, indented
  * like it. Nested groups (`impair`, `deliver`, `listen`) are merged the same
- * way; any other value that differs is replaced whole. Values are compared
- * as token sequences, so spacing and comments never count as a change. */
+ * way; any other value that differs is replaced whole. Numbers compare by
+ * value (0x3856 is 14422), other values as token sequences, so spacing and
+ * comments never count as a change. */
 #ifndef WH_CFGMERGE_H
 #define WH_CFGMERGE_H
 
@@ -19,10 +20,13 @@
 /* Merge the group at text[old] with fresh (the text "{ ... }"): *out (NUL
  * terminated, caller frees) is the text to put in place of text[old], and
  * it says exactly what fresh says (checked before returning: the same
- * settings with the same token sequences, group order aside). Returns 0,
- * -EPROTO when either group is not understood or the check fails (the caller
- * then writes fresh as it is) or -ENOMEM. */
-int cfgmerge_group(const char *text, struct cfgspan old, const char *fresh, char **out,
-		   size_t *out_len);
+ * settings with equivalent values, group order aside). defaults (a group
+ * text, or NULL) are the values fresh may leave out: an old setting that
+ * fresh lacks and whose value (not a group) says only what its default
+ * says is kept as written (`mtu = 1400;` by hand stays). Returns 0, -EPROTO when a group is not
+ * understood or the check fails (the caller then writes fresh as it is) or
+ * -ENOMEM. */
+int cfgmerge_group(const char *text, struct cfgspan old, const char *fresh, const char *defaults,
+		   char **out, size_t *out_len);
 
 #endif

@@ -82,11 +82,14 @@ static void check_merge(const char *text, size_t size)
 	char *out = NULL;
 	size_t out_len = 0;
 
-	if (fresh && cfgmerge_group(text, (struct cfgspan){0, half}, fresh, &out, &out_len) == 0) {
-		if (strlen(out) != out_len) {
-			__builtin_trap();
+	for (int k = 0; fresh && k < 2; k++) {
+		if (cfgmerge_group(text, (struct cfgspan){0, half}, fresh,
+				   k ? cfgedit_flow_defaults : NULL, &out, &out_len) == 0) {
+			if (strlen(out) != out_len) {
+				__builtin_trap();
+			}
+			free(out);
 		}
-		free(out);
 	}
 	free(fresh);
 }

@@ -13,7 +13,8 @@
 #    write routes.conf passes --check-config and routes.conf.bak is the
 #    previous version; a member added by the API gets traffic within 1 s;
 #    the hand-written flow keeps its lines and comments (only the `to` line
-#    changes, and removing the member gives back the file).
+#    changes, an `mtu` written at its default stays, and removing the member
+#    gives back the file).
 # 2. bad JSON, unknown member, duplicate name, wrong type (and a NUL in a
 #    name or path, a low-order key): refused, file byte-identical. 3. auth, If-Match, 2 MB body, 5,000 "/" path.
 # 4. a hand edit between GET and PUT is not lost. 5. /metrics parses with
@@ -69,6 +70,7 @@ flows: (
     from = ["drone3"];
     to = ["gcs4"];     # the ground station
     deliver = { gcs4 = "127.0.0.1:$((VP + 1))"; };  # its player
+    mtu = 1400;        # the default, written out
   }
 );
 # end of file

@@ -94,6 +94,34 @@ static void test_cfgedit_replaces_one_flow_and_keeps_every_other_byte(void **sta
 	free(want);
 }
 
+/* cfgedit_flow_defaults must say what leaving those settings out says, or
+ * an API edit would keep a hand-written setting that changes the flow.
+ * (Its impair group holds defaults inside an impair group only: a group is
+ * never taken for a default, see cfgmerge.) */
+static void test_cfgedit_flow_defaults_say_what_leaving_them_out_says(void **state)
+{
+	const char *flow = "{ name = \"x\"; proto = \"udp\"; port = 14550; members = [\"drone3\", "
+			   "\"gcs4\"]; ";
+	size_t n = strlen(cfgedit_flow_defaults);
+	char bare[512], full[1024];
+	struct routes *a, *b;
+
+	(void)state;
+	assert_true(n > 3 && cfgedit_flow_defaults[0] == '{' &&
+		    cfgedit_flow_defaults[n - 1] == '}');
+	/* An impair group with nothing in it against one with every default. */
+	snprintf(bare, sizeof(bare), FIX_HEAD "flows: ( %simpair = { }; } );\n", flow);
+	snprintf(full, sizeof(full), FIX_HEAD "flows: ( %s%.*s} );\n", flow, (int)(n - 2),
+		 cfgedit_flow_defaults + 1);
+	a = parse_ok(bare, strlen(bare));
+	b = parse_ok(full, strlen(full));
+	assert_int_equal(a->n_flows, 1);
+	assert_int_equal(b->n_flows, 1);
+	assert_true(routes_flow_equal(&a->flows[0], &b->flows[0]));
+	routes_free(a);
+	routes_free(b);
+}
+
 static void test_cfgedit_ignores_names_inside_comments_and_strings(void **state)
 {
 	char *out = NULL;
@@ -284,6 +312,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cfgedit_replaces_one_flow_and_keeps_every_other_byte),
+		cmocka_unit_test(test_cfgedit_flow_defaults_say_what_leaving_them_out_says),
 		cmocka_unit_test(test_cfgedit_ignores_names_inside_comments_and_strings),
 		cmocka_unit_test(test_cfgedit_adds_a_flow_after_the_last_one_with_its_indent),
 		cmocka_unit_test(test_cfgedit_removes_a_middle_flow_with_its_comma_and_line),

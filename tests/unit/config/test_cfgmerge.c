@@ -34,16 +34,22 @@
 	"{ name = \"mavlink\"; proto = \"udp\"; port = 14550; members = [\"drone3\", \"gcs4\"]; " \
 	"deliver = { gcs4 = \"127.0.0.1:14551\"; }; impair = { loss = 0.01; delay_ms = 20; }; }"
 
-static char *merge_ok(const char *old, const char *fresh)
+static char *merge_ok_d(const char *old, const char *fresh, const char *defaults)
 {
 	char *out = NULL;
 	size_t len = 0;
 
-	assert_int_equal(cfgmerge_group(old, (struct cfgspan){0, strlen(old)}, fresh, &out, &len),
-			 0);
+	assert_int_equal(
+		cfgmerge_group(old, (struct cfgspan){0, strlen(old)}, fresh, defaults, &out, &len),
+		0);
 	assert_non_null(out);
 	assert_int_equal(len, strlen(out));
 	return out;
+}
+
+static char *merge_ok(const char *old, const char *fresh)
+{
+	return merge_ok_d(old, fresh, NULL);
 }
 
 /* old with the first `from` replaced by `to`. */
@@ -70,7 +76,14 @@ static void test_cfgmerge_same_settings_keep_every_byte(void **state)
 	out = merge_ok("{ a = 1; b = [ \"x\" ,\"y\" ] }", "{ b = [\"x\", \"y\"]; a = 1; }");
 	assert_string_equal(out, "{ a = 1; b = [ \"x\" ,\"y\" ] }");
 	free(out);
-	out = merge_ok("{ a = 0x10; }", "{ a = 16; }");
+	/* Numbers by value: the hand-written hex stays; another value does not. */
+	out = merge_ok("{ a = 0x10; b = 0.50; }", "{ a = 16; b = 0.5; }");
+	assert_string_equal(out, "{ a = 0x10; b = 0.50; }");
+	free(out);
+	out = merge_ok("{ a = 0x10; }", "{ a = 17; }");
+	assert_string_equal(out, "{ a = 17; }");
+	free(out);
+	out = merge_ok("{ a = \"16\"; }", "{ a = 16; }");
 	assert_string_equal(out, "{ a = 16; }");
 	free(out);
 }
@@ -173,15 +186,49 @@ static void test_cfgmerge_refuses_what_it_cannot_read(void **state)
 	struct cfgspan all = {0, strlen(old)};
 
 	(void)state;
-	assert_int_equal(cfgmerge_group(old, all, "a = 1;", &out, &len), -EPROTO);
-	assert_int_equal(cfgmerge_group(old, all, "{ a = 1; } { b = 2; }", &out, &len), -EPROTO);
-	assert_int_equal(cfgmerge_group(old, all, "{ a = ; }", &out, &len), -EPROTO);
-	assert_int_equal(cfgmerge_group("( 1 )", (struct cfgspan){0, 5}, "{ a = 1; }", &out, &len),
+	assert_int_equal(cfgmerge_group(old, all, "a = 1;", NULL, &out, &len), -EPROTO);
+	assert_int_equal(cfgmerge_group(old, all, "{ a = 1; } { b = 2; }", NULL, &out, &len),
 			 -EPROTO);
+	assert_int_equal(cfgmerge_group(old, all, "{ a = ; }", NULL, &out, &len), -EPROTO);
 	assert_int_equal(
-		cfgmerge_group("{ a = \"x }", (struct cfgspan){0, 10}, "{ a = 1; }", &out, &len),
+		cfgmerge_group("( 1 )", (struct cfgspan){0, 5}, "{ a = 1; }", NULL, &out, &len),
 		-EPROTO);
+	assert_int_equal(cfgmerge_group("{ a = \"x }", (struct cfgspan){0, 10}, "{ a = 1; }", NULL,
+					&out, &len),
+			 -EPROTO);
+	assert_int_equal(cfgmerge_group(old, all, "{ a = 1; }", "mtu = 1;", &out, &len), -EPROTO);
 	assert_null(out);
+}
+
+/* Settings written by hand at their default stay through an edit that
+ * leaves them out; one at another value goes. */
+static void test_cfgmerge_keeps_settings_written_at_their_default(void **state)
+{
+	const char *defaults = "{ mtu = 1400; impair = { loss = 0; delay_ms = 0; }; }";
+	const char *old = "{ a = 1;\n  mtu = 1400;  # the radio's\n"
+			  "  impair = { loss = 0.0; delay_ms = 20; };\n}";
+	char *out;
+
+	(void)state;
+	out = merge_ok_d(old, "{ a = 1; impair = { delay_ms = 20; }; }", defaults);
+	assert_string_equal(out, old);
+	free(out);
+	out = merge_ok_d(old, "{ a = 2; impair = { delay_ms = 30; }; }", defaults);
+	assert_string_equal(out, "{ a = 2;\n  mtu = 1400;  # the radio's\n"
+				 "  impair = { loss = 0.0; delay_ms = 30; };\n}");
+	free(out);
+	/* A group is not a default: its presence can mean something. */
+	out = merge_ok_d("{ a = 1; impair = { loss = 0; }; }", "{ a = 1; }", defaults);
+	assert_string_equal(out, "{ a = 1; }");
+	free(out);
+	/* Not at its default: the edit that leaves it out removes it. */
+	out = merge_ok_d("{ a = 1; mtu = 1200; }", "{ a = 1; }", defaults);
+	assert_string_equal(out, "{ a = 1; }");
+	free(out);
+	/* Without defaults every setting the fresh group lacks goes. */
+	out = merge_ok("{ a = 1; mtu = 1400; }", "{ a = 1; }");
+	assert_string_equal(out, "{ a = 1; }");
+	free(out);
 }
 
 int main(void)
@@ -193,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_cfgmerge_removes_settings_with_their_line_and_comment),
 		cmocka_unit_test(test_cfgmerge_adds_settings_after_the_last_one_indented_like_it),
 		cmocka_unit_test(test_cfgmerge_refuses_what_it_cannot_read),
+		cmocka_unit_test(test_cfgmerge_keeps_settings_written_at_their_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
