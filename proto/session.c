@@ -161,9 +161,10 @@ static void confirm_next(struct session *s, uint64_t now_us)
 	keypair_wipe(&s->next);
 }
 
-int session_refuse_current(struct session *s)
+int session_refuse_current(struct session *s, uint32_t local_index)
 {
-	if (!s->current.is_valid || s->current.is_initiator || !s->previous.is_valid) {
+	if (!s->current.is_valid || s->current.is_initiator ||
+	    s->current.local_index != local_index || !s->previous.is_valid) {
 		return -ENOENT;
 	}
 	keypair_wipe(&s->current);

@@ -153,14 +153,15 @@ WH_MUST_CHECK int session_initiation_consume(const struct noise_keypair *local, 
  * still only makes an unconfirmed "next". */
 void session_forget_stamp(struct session *s);
 
-/* Responder: refuse the keys the peer just confirmed (its first packet
- * under them opened; the owner read it and will not take it: PROTOCOL.md
- * "One identity, two processes"). They are wiped, the keys they replaced
- * are current again, and the stamp check goes back to the initiation that
- * made those: whoever holds them can rekey as before. Returns 0, or -ENOENT
- * (nothing changed) when current was not confirmed from "next" or no
+/* Responder: refuse the keys the peer just confirmed (its first packet,
+ * to our receiver index local_index, opened; the owner read it and will not
+ * take it: PROTOCOL.md "One identity, two processes"). They are wiped, the
+ * keys they replaced are current again, and the stamp check goes back to
+ * the initiation that made those: whoever holds them can rekey as before.
+ * Returns 0, or -ENOENT (nothing changed) when current is not the
+ * responder's keys of local_index (not promoted: older than current) or no
  * earlier keys are left to go back to. */
-WH_MUST_CHECK int session_refuse_current(struct session *s);
+WH_MUST_CHECK int session_refuse_current(struct session *s, uint32_t local_index);
 
 /* Wipe a pending initiation that will not be answered. */
 void session_pending_wipe(struct session_pending *p);

@@ -583,7 +583,7 @@ static void on_transport(struct conn *cn, struct listener_sock *sock, const uint
 		/* Judged by the holder's last packet, not this one. */
 		c->last_rx_us = cn->rx_prev_last_us;
 		c->has_left = cn->rx_prev_left;
-		if (conntwin_refuses(cn, c, &pk.reg, sock, from, now_us)) {
+		if (conntwin_refuses(cn, c, idx, &pk.reg, sock, from, now_us)) {
 			return;
 		}
 		c->last_rx_us = now_us;

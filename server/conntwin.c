@@ -28,8 +28,9 @@ static void ping_holder(struct conn *cn, struct registry_client *c, uint64_t now
 /* Seal IN_USE under the newcomer's keys (current), drop them and give the
  * holder's back, then send it. False when the keys could not be refused
  * (nothing to go back to): the newcomer is then taken. */
-static bool refuse(struct conn *cn, struct registry_client *c, const struct listener_sock *sock,
-		   const struct sockaddr *from, uint8_t flags, uint32_t retry_ms, uint64_t now_us)
+static bool refuse(struct conn *cn, struct registry_client *c, uint32_t idx,
+		   const struct listener_sock *sock, const struct sockaddr *from, uint8_t flags,
+		   uint32_t retry_ms, uint64_t now_us)
 {
 	struct frame f;
 	size_t n = 0;
@@ -44,7 +45,7 @@ static bool refuse(struct conn *cn, struct registry_client *c, const struct list
 		f.u.in_use.n_holder = 1;
 	}
 	is_sealed = conn_seal_frame(cn, c, &f, now_us, &n) == 0;
-	if (session_refuse_current(c->session) != 0) {
+	if (session_refuse_current(c->session, idx) != 0) {
 		return false;
 	}
 	if (is_sealed &&
@@ -56,9 +57,9 @@ static bool refuse(struct conn *cn, struct registry_client *c, const struct list
 	return true;
 }
 
-bool conntwin_refuses(struct conn *cn, struct registry_client *c, const struct frame_register *reg,
-		      const struct listener_sock *sock, const struct sockaddr *from,
-		      uint64_t now_us)
+bool conntwin_refuses(struct conn *cn, struct registry_client *c, uint32_t idx,
+		      const struct frame_register *reg, const struct listener_sock *sock,
+		      const struct sockaddr *from, uint64_t now_us)
 {
 	char holder[ADDR_TEXT_MAX], newcomer[ADDR_TEXT_MAX];
 	uint64_t age = c->twin_probe_us ? now_us - c->twin_probe_us : UINT64_MAX;
@@ -89,7 +90,8 @@ bool conntwin_refuses(struct conn *cn, struct registry_client *c, const struct f
 		retry_ms = (uint32_t)(CONNTWIN_PROBE_US / 1000) + CONNTWIN_RETRY_SLACK_MS;
 		age = UINT64_MAX; /* a new probe */
 	}
-	if (!refuse(cn, c, sock, from, is_checking ? FRAME_IN_USE_CHECKING : 0, retry_ms, now_us)) {
+	if (!refuse(cn, c, idx, sock, from, is_checking ? FRAME_IN_USE_CHECKING : 0, retry_ms,
+		    now_us)) {
 		return false;
 	}
 	c->twin_refusals++;

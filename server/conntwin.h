@@ -30,14 +30,14 @@ struct listener_sock;
 #define CONNTWIN_RETRY_SLACK_MS 500u
 #define CONNTWIN_RETRY_MS 10000u
 
-/* The first packet of a new session of c (its REGISTER reg, from sock and
- * from) registers a process. True when it is refused: IN_USE went back, its
- * keys are dropped, c->last_rx_us must stay the holder's, and nothing else
- * of the packet may be taken. c->last_rx_us is the holder's (this packet's
- * time not yet in it). */
-bool conntwin_refuses(struct conn *cn, struct registry_client *c, const struct frame_register *reg,
-		      const struct listener_sock *sock, const struct sockaddr *from,
-		      uint64_t now_us);
+/* The first packet of a new session of c (to receiver index idx, its
+ * REGISTER reg, from sock and from) registers a process. True when it is
+ * refused: IN_USE went back, its keys are dropped, c->last_rx_us must stay
+ * the holder's, and nothing else of the packet may be taken. c->last_rx_us
+ * is the holder's (this packet's time not yet in it). */
+bool conntwin_refuses(struct conn *cn, struct registry_client *c, uint32_t idx,
+		      const struct frame_register *reg, const struct listener_sock *sock,
+		      const struct sockaddr *from, uint64_t now_us);
 /* Per conn tick: ping the holder again while a probe waits for its answer. */
 void conntwin_tick(struct conn *cn, struct registry_client *c, uint64_t now_us);
 

@@ -342,9 +342,9 @@ static void test_session_refused_keys_give_back_the_earlier_ones(void **state)
 
 	(void)state;
 	pair_setup(&p, NULL);
-	assert_int_equal(session_refuse_current(p.b), -ENOENT); /* no keys at all */
+	assert_int_equal(session_refuse_current(p.b, 0x1001), -ENOENT); /* no keys at all */
 	handshake(&p, T0);
-	assert_int_equal(session_refuse_current(p.b), -ENOENT); /* nothing to go back to */
+	assert_int_equal(session_refuse_current(p.b, 0x1001), -ENOENT); /* nothing to go back to */
 	twin = session_new(&p.ka, p.kb.pub, NULL);
 	assert_non_null(twin);
 	assert_int_equal(session_initiation_create(twin, 0x2000, 5000, T0 + 1, init), 0);
@@ -356,12 +356,13 @@ static void test_session_refused_keys_give_back_the_earlier_ones(void **state)
 	seal_to(p.b, T0 + 1, "to whom?", &k);
 	assert_int_not_equal(open_at(p.a, T0 + 1, &k, NULL), 0);
 
-	assert_int_equal(session_refuse_current(p.b), 0);
+	assert_int_equal(session_refuse_current(p.b, 0x1001), -ENOENT); /* not the twin's index */
+	assert_int_equal(session_refuse_current(p.b, 0x2001), 0);
 	assert_int_equal(session_state(p.b), SESSION_ESTABLISHED);
 	assert_traffic_both_ways(&p, T0 + 2);
 	seal_to(twin, T0 + 2, "again", &k);
 	assert_int_not_equal(open_at(p.b, T0 + 2, &k, NULL), 0);
-	assert_int_equal(session_refuse_current(p.b), -ENOENT); /* once */
+	assert_int_equal(session_refuse_current(p.b, 0x2001), -ENOENT); /* once */
 	handshake(&p, T0 + 3); /* stamp 102, below the twin's 5000 */
 	assert_traffic_both_ways(&p, T0 + 4);
 	session_free(twin);
