@@ -90,6 +90,13 @@ static bool add_uplink(cJSON *a, const struct statusapi_uplink *u)
 	       cJSON_AddNumberToObject(o, "tx_bytes", (double)u->tx_bytes);
 }
 
+/* An MTU someone told or measured: null while unknown. */
+static bool add_mtu(cJSON *o, const char *key, unsigned mtu)
+{
+	return mtu ? cJSON_AddNumberToObject(o, key, mtu) != NULL
+		   : cJSON_AddNullToObject(o, key) != NULL;
+}
+
 static bool add_peer(cJSON *a, const struct statusapi_peer *p)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -126,6 +133,8 @@ static bool add_peer(cJSON *a, const struct statusapi_peer *p)
 	       cJSON_AddBoolToObject(o, "relay_bound", p->is_bound) &&
 	       cJSON_AddNumberToObject(o, "relay_port", p->relay_port) &&
 	       cJSON_AddBoolToObject(o, "key_refused", p->is_refused) &&
+	       add_mtu(o, "link_mtu", p->link_mtu) &&
+	       cJSON_AddNumberToObject(o, "stream_mss", p->stream_mss) &&
 	       add_ms_ago(o, "last_rx_ms_ago", p->last_rx_ms_ago) &&
 	       add_counters(o, p->tx_packets, p->tx_bytes, p->rx_packets, p->rx_bytes, p->drops);
 }
@@ -184,6 +193,9 @@ cJSON *statusapi_json(const struct statusapi_status *st)
 		add_ms_ago(srv, "last_rx_ms_ago", st->server_last_rx_ms_ago) &&
 		cJSON_AddNumberToObject(srv, "reconnects", (double)st->reconnects) &&
 		cJSON_AddNumberToObject(srv, "uplink", st->server_uplink) &&
+		add_mtu(srv, "link_mtu", st->server_link_mtu) &&
+		add_mtu(o, "link_mtu", st->link_mtu) &&
+		cJSON_AddNumberToObject(o, "stream_mss", st->stream_mss) &&
 		(strcmp(st->server_state, "refused") != 0 ||
 		 (st->held_by[0] ? cJSON_AddStringToObject(srv, "held_by", st->held_by) != NULL
 				 : cJSON_AddNullToObject(srv, "held_by") != NULL)) &&
@@ -326,8 +338,21 @@ static void print_paths(FILE *out, const cJSON *paths)
 	}
 }
 
+/* "1280", or "unknown" while null. */
+static const char *mtu_text(const cJSON *o, const char *key, char *buf, size_t size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(v)) {
+		return "unknown";
+	}
+	snprintf(buf, size, "%.0f", v->valuedouble);
+	return buf;
+}
+
 int statusapi_print(FILE *out, const char *json)
 {
+	char here[16], there[16];
 	cJSON *o = cJSON_Parse(json);
 	const cJSON *srv = cJSON_GetObjectItemCaseSensitive(o, "server");
 	const cJSON *nat = cJSON_GetObjectItemCaseSensitive(o, "nat");
@@ -351,6 +376,9 @@ int statusapi_print(FILE *out, const char *json)
 			str(srv, "held_by"));
 	}
 	fprintf(out, "nat: %s, mapped address %s\n", str(nat, "class"), str(nat, "mapped_address"));
+	fprintf(out, "link mtu: %s here, %s at the server; stream segments of %.0f bytes\n",
+		mtu_text(o, "link_mtu", here, sizeof(here)),
+		mtu_text(srv, "link_mtu", there, sizeof(there)), num(o, "stream_mss"));
 	if (cJSON_IsArray(uplinks) && cJSON_GetArraySize(uplinks) > 1) {
 		fprintf(out, "uplinks: %d\n", cJSON_GetArraySize(uplinks));
 		cJSON_ArrayForEach(e, uplinks)

@@ -64,6 +64,8 @@ struct statusapi_peer {
 	bool is_bound;		 /* the relay acked our bind */
 	bool is_refused;	 /* its key differs from the one pinned in client.ini */
 	uint16_t relay_port;	 /* the server's relay port towards it */
+	unsigned link_mtu;	 /* the MTU of its links, as it told us; 0: unknown */
+	unsigned stream_mss;	 /* our stream segments towards it */
 	uint64_t last_rx_ms_ago; /* UINT64_MAX: never */
 	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes, drops;
 	struct statusapi_path paths[STATUSAPI_PATHS_MAX];
@@ -89,9 +91,12 @@ struct statusapi_status {
 	char server[64];		/* the server address in use */
 	uint64_t server_last_rx_ms_ago; /* UINT64_MAX: never */
 	uint64_t reconnects;
-	unsigned server_uplink; /* the uplink the server session runs on */
-	const char *nat_class;	/* "unknown" until classified */
-	char mapped[64];	/* mapped address, "" while unknown */
+	unsigned server_uplink;	  /* the uplink the server session runs on */
+	unsigned server_link_mtu; /* the server's links' MTU, as it told us; 0: unknown */
+	unsigned link_mtu;	  /* the smallest route MTU over our uplinks; 0: unknown */
+	unsigned stream_mss;	  /* our stream segment size for it */
+	const char *nat_class;	  /* "unknown" until classified */
+	char mapped[64];	  /* mapped address, "" while unknown */
 	struct statusapi_uplink uplinks[STATUSAPI_UPLINKS_MAX];
 	size_t n_uplinks;
 	struct statusapi_peer peers[STATUSAPI_PEERS_MAX];

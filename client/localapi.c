@@ -11,6 +11,7 @@
 #include "client/flow_tcp.h"
 #include "client/flow_udp.h"
 #include "client/joinwait.h"
+#include "client/linkmtu.h"
 #include "client/peer.h"
 #include "common/addr.h"
 #include "common/cliopt.h"
@@ -115,6 +116,8 @@ static void fill_peer(const struct client *cl, const struct peer *p, uint64_t no
 	out->is_bound = p->is_bound;
 	out->is_refused = p->is_refused;
 	out->relay_port = p->def.relay_port;
+	out->link_mtu = p->link_mtu;
+	out->stream_mss = linkmtu_peer_mss(p);
 	out->last_rx_ms_ago = ms_ago(now_us, p->last_rx_us);
 	out->tx_packets = p->stats.tx_packets;
 	out->tx_bytes = p->stats.tx_bytes;
@@ -187,6 +190,9 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 	out->server_last_rx_ms_ago = ms_ago(now_us, cl->srv.last_rx_us);
 	out->reconnects = cl->srv.reconnects;
 	out->server_uplink = cl->ctl;
+	out->server_link_mtu = cl->relay_mtu;
+	out->link_mtu = cl->link_mtu;
+	out->stream_mss = cl->stream_mss;
 	out->nat_class =
 		cl->up[0].nw.has_result ? natclass_type_name(cl->up[0].nw.result.type) : "unknown";
 	if (cl->up[0].nw.mapped.ss_family != 0) {

@@ -50,6 +50,8 @@ grep -q "listener: link mtu $MTU" "$LAB_DIR/server.log" ||
 for n in drone1 gcs1; do
 	wait_until 10 grep -q "relay: the server's links take packets of $MTU bytes: stream segments over the relay of at most 1204 bytes" "$LAB_DIR/client-$n.log" ||
 		fail "1. $n did not learn the relay's MTU"
+	[ "$(lab_status "$n" | python3 -c 'import json, sys; print(json.load(sys.stdin)["server"]["link_mtu"])')" = "$MTU" ] ||
+		fail "1. $n's status does not show the server's link MTU"
 done
 echo "  $(lab_at) server link MTU $MTU; both clients size their relay segments to 1204 bytes"
 

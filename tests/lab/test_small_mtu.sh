@@ -75,6 +75,15 @@ grep -q "link mtu: $MTU bytes on uplink 0: stream segments of 1204 bytes" "$LAB_
 	fail "gcs1 did not size its stream segments for its MTU: $(grep 'link mtu' "$LAB_DIR/client-gcs1.log" || echo 'no line')"
 grep -q "peer gcs1: its links take packets of $MTU bytes: stream segments to it of 1204 bytes" \
 	"$LAB_DIR/client-drone1.log" || fail "drone1 did not learn gcs1's link MTU"
+# status shows both: gcs1's own link, and gcs1's as drone1 knows it.
+python3 -c 'import json, sys; g = json.loads(sys.argv[1]); d = json.loads(sys.argv[2])
+p = [p for p in d["peers"] if p["peer"] == "gcs1"][0]
+assert g["link_mtu"] == 1280 and g["stream_mss"] == 1204, (g["link_mtu"], g["stream_mss"])
+assert p["link_mtu"] == 1280 and p["stream_mss"] == 1204, p' "$(lab_status gcs1)" "$(lab_status drone1)" ||
+	fail "status does not show the link MTU"
+lab_exec gcs1 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/gcs1.ini" status |
+	grep -q "^link mtu: $MTU here, .* at the server; stream segments of 1204 bytes" ||
+	fail "plain status does not show the link MTU"
 f0=$(frags)
 
 lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes $((20 * 1048576)) --timeout-ms 30000 \
