@@ -61,10 +61,17 @@ static int relay_ports_open(struct relay_ports *rp, const struct sockaddr_storag
 	return rc < 0 ? rc : fd;
 }
 
-/* A range of RANGE_LEN ports that are all free right now. */
+/* A range of RANGE_LEN ports that are all free right now. The search starts
+ * at a slot picked by the PID: two copies of this test run at once (the
+ * release and the sanitizer build) would otherwise both find the first
+ * range free and then race for it. */
 static struct routes_port_range free_range(void)
 {
-	for (uint16_t base = 47100; base < 60000; base += 64) {
+	const unsigned slots = (60000 - 47100) / 64;
+	unsigned first = (unsigned)getpid() % slots;
+
+	for (unsigned k = 0; k < slots; k++) {
+		uint16_t base = (uint16_t)(47100 + ((first + k) % slots) * 64);
 		int fds[RANGE_LEN];
 		bool ok = true;
 		size_t n = 0;
