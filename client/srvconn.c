@@ -611,6 +611,16 @@ static void on_flow_opts(struct client *cl, const struct frame *f, uint64_t now_
 	}
 }
 
+/* Make peers and flows what cl->rs holds (empty after routeintake_reset:
+ * none). Flows borrow peers: peers first, pruned last. */
+static void apply_route_set(struct client *cl, uint64_t now_us)
+{
+	peer_apply(cl, cl->rs.peers, cl->rs.n_peers, now_us);
+	flow_udp_apply(cl, cl->rs.routes, cl->rs.n_routes, cl->rs.opts, cl->rs.n_opts, now_us);
+	flow_tcp_apply(cl, cl->rs.routes, cl->rs.n_routes, now_us);
+	peer_prune(cl, cl->rs.peers, cl->rs.n_peers);
+}
+
 static void on_sync(struct client *cl, const struct frame *f, uint64_t now_us)
 {
 	const struct frame_sync *s = &f->u.sync;
@@ -633,11 +643,7 @@ static void on_sync(struct client *cl, const struct frame *f, uint64_t now_us)
 		uplink_on_keepalive(cl, now_us);
 	}
 	if (v == ROUTEINTAKE_SYNC_APPLY) {
-		peer_apply(cl, cl->rs.peers, cl->rs.n_peers, now_us);
-		flow_udp_apply(cl, cl->rs.routes, cl->rs.n_routes, cl->rs.opts, cl->rs.n_opts,
-			       now_us);
-		flow_tcp_apply(cl, cl->rs.routes, cl->rs.n_routes, now_us);
-		peer_prune(cl, cl->rs.peers, cl->rs.n_peers);
+		apply_route_set(cl, now_us);
 		routeintake_applied(&cl->rs);
 		log_info("routes: generation=%llu flows=%zu peers=%zu",
 			 (unsigned long long)s->generation, cl->rs.n_routes, cl->rs.n_peers);
@@ -720,9 +726,8 @@ static void refused(struct client *cl, uint64_t now_us)
 	if (new_session(cl) != 0) {
 		log_error("server: out of memory for a new session");
 	}
-	flow_udp_apply(cl, NULL, 0, NULL, 0, now_us);
-	flow_tcp_apply(cl, NULL, 0, now_us);
-	peer_prune(cl, NULL, 0);
+	routeintake_reset(&cl->rs); /* (new_session does too, unless it failed) */
+	apply_route_set(cl, now_us);
 	sc->init_tries = 0;
 	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
 	sc->next_init_us = now_us + (uint64_t)u->retry_ms * 1000u;
