@@ -418,6 +418,22 @@ static void on_validated(struct peer *p, struct direct_path *s, int fd, struct x
 	tick(p, now_us);
 }
 
+bool direct_on_stun(struct client *cl, int fd, const uint8_t *buf, size_t len,
+		    const struct sockaddr_storage *from, uint64_t now_us)
+{
+	for (struct peer *p = cl->peers; p; p = p->next) {
+		for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+			struct direct_path *s = &p->dp.paths[i];
+
+			if (s->run && punchrun_on_stun(s->run, fd, buf, len, from, now_us)) {
+				tick(p, now_us);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 /* ---- frames from the peer ---- */
 
 bool direct_is_path(const struct peer *p, int fd, const struct sockaddr_storage *from)
@@ -502,6 +518,15 @@ void direct_on_path(struct peer *p, int fd, const struct sockaddr_storage *from,
 		if ((!s->is_up || pathmon_state(&s->mon, now_us) != PATHMON_UP) &&
 		    socket_for(p, s, fd, &xs)) {
 			on_validated(p, s, fd, xs, from, now_us);
+		}
+		break;
+	case FRAME_PATH_MAPPING:
+		/* The peer's NAT base for a PREDICT attempt (over the relay). */
+		s = slot_by_token(p, f->token);
+		if (s && s->run && punchrun_on_mapping(s->run, f, now_us) == 0) {
+			tick(p, now_us);
+		} else {
+			log_debug("peer %s: PATH MAPPING for no prediction of ours", peer_name(p));
 		}
 		break;
 	case FRAME_PATH_DOWN:

@@ -133,6 +133,11 @@ void direct_on_uplink_down(struct client *cl, uint8_t uplink, uint64_t now_us);
 /* The server sent a punch attempt (srvconn). */
 void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t now_us);
 
+/* A STUN datagram on fd (not an uplink's socket): true when it answered a
+ * PREDICT attempt's request (punchrun_on_stun). */
+bool direct_on_stun(struct client *cl, int fd, const uint8_t *buf, size_t len,
+		    const struct sockaddr_storage *from, uint64_t now_us);
+
 /* Authenticated frames from p that arrived on fd (-1: main socket) from. */
 void direct_on_path(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_path *f, uint64_t now_us);

@@ -2,11 +2,13 @@
  * cheapest first (STYLE §7): demux (size, type, reserved bytes) -> mac1 on
  * handshakes -> receiver-index lookup -> the owner's session opens it.
  * Unauthenticated input never allocates, never gets a reply here and only
- * bumps a drop counter. STUN goes to natwatch, which only takes answers to
- * its own requests. Owns nothing. */
+ * bumps a drop counter. STUN goes to natwatch (or, on a socket of its own,
+ * to a PREDICT punch attempt), which only take answers to their own
+ * requests. Owns nothing. */
 #include "inbound.h"
 
 #include "client/client.h"
+#include "client/direct.h"
 #include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/srvconn.h"
@@ -126,11 +128,13 @@ static void on_transport(struct client *cl, int fd, const uint8_t *buf, size_t l
 static void on_stun(struct client *cl, int fd, const uint8_t *buf, size_t len,
 		    const struct sockaddr_storage *from, uint64_t now_us)
 {
-	/* Answers to our classification run or mapped-address probe; any
-	 * other STUN (requests from outside, stale answers) is dropped. */
+	/* Answers to our classification run or mapped-address probe (on an
+	 * uplink's socket) or to a PREDICT attempt's (on its own); any other STUN (requests from
+	 * outside, stale answers) is dropped. */
 	struct uplink *u = uplink_by_fd(cl, fd);
 
-	if (!u || !natwatch_on_stun(&u->nw, buf, len, from, now_us)) {
+	if (u ? !natwatch_on_stun(&u->nw, buf, len, from, now_us)
+	      : !direct_on_stun(cl, fd, buf, len, from, now_us)) {
 		cl->drop_stun++;
 	}
 }

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -48,6 +49,11 @@ void natwatch_init(struct natwatch *nw)
 uint8_t natwatch_frame_natclass(const struct natwatch *nw)
 {
 	return nw->natclass;
+}
+
+int8_t natwatch_frame_alloc_step(const struct natwatch *nw)
+{
+	return nw->alloc_step;
 }
 
 /* The socket the watch runs on: its fd for the send queue (-1: the main
@@ -185,6 +191,7 @@ static void want_run(struct natwatch *nw, uint64_t now_us)
 static bool result_differs(const struct natclass_result *a, const struct natclass_result *b)
 {
 	return a->type != b->type || a->mapping != b->mapping || a->filtering != b->filtering ||
+	       a->allocation != b->allocation || a->allocation_step != b->allocation_step ||
 	       a->mapped.ss_family != b->mapped.ss_family ||
 	       (a->mapped.ss_family != 0 && !addr_equal((const struct sockaddr *)&a->mapped,
 							(const struct sockaddr *)&b->mapped));
@@ -195,6 +202,7 @@ static void finish_run(struct natwatch *nw, uint64_t now_us)
 	struct natclass_result r;
 	char text[ADDR_TEXT_MAX];
 	uint8_t fc;
+	int8_t step;
 	int rc = natclass_get_result(nw->run, &r);
 
 	natclass_free(nw->run);
@@ -207,10 +215,12 @@ static void finish_run(struct natwatch *nw, uint64_t now_us)
 		if (!nw->has_result || result_differs(&r, &nw->result)) {
 			log_ratelimited(
 				&nw->log, now_us, LOG_LEVEL_INFO,
-				"nat%s: %s mapping=%s filtering=%s mapped=%s elapsed_ms=%llu",
+				"nat%s: %s mapping=%s filtering=%s ports=%s step=%d mapped=%s "
+				"elapsed_ms=%llu",
 				nw->tag, natclass_type_name(r.type),
 				natclass_behaviour_name(r.mapping),
 				natclass_behaviour_name(r.filtering),
+				natclass_alloc_name(r.allocation), r.allocation_step,
 				format_mapped(&r.mapped, text, sizeof(text)),
 				(unsigned long long)(r.elapsed_us / 1000));
 		}
@@ -222,8 +232,13 @@ static void finish_run(struct natwatch *nw, uint64_t now_us)
 		}
 		fc = (unsigned)r.type < NATCLASS_TYPE_COUNT ? frame_class[r.type]
 							    : FRAME_NAT_UNKNOWN;
-		if (fc != nw->natclass) {
+		step = r.allocation == NATCLASS_ALLOC_SEQUENTIAL &&
+				       abs(r.allocation_step) <= WIRE_ALLOC_STEP_MAX
+			       ? (int8_t)r.allocation_step
+			       : 0;
+		if (fc != nw->natclass || step != nw->alloc_step) {
 			nw->natclass = fc;
+			nw->alloc_step = step;
 			tell_changed(nw, false, now_us);
 		}
 	}

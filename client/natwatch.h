@@ -50,6 +50,7 @@ struct natwatch {
 	bool can_classify;	/* natclass_new accepted our parameters */
 	struct natclass_result result; /* the last finished run's */
 	uint8_t natclass;	       /* enum frame_natclass sent in REGISTER */
+	int8_t alloc_step;	       /* sequential port step sent in REGISTER (0: none) */
 	/* The mapped address towards the server's primary address; ss_family 0
 	 * while unknown. */
 	struct sockaddr_storage mapped;
@@ -98,5 +99,8 @@ void natwatch_on_server_addr(struct natwatch *nw, uint64_t now_us);
 /* The NAT class for REGISTER: an enum frame_natclass value, FRAME_NAT_UNKNOWN
  * until a run found one (and when UDP looked blocked). */
 uint8_t natwatch_frame_natclass(const struct natwatch *nw);
+/* The NAT's port step between new mappings for REGISTER, when the last run
+ * found sequential allocation; else 0. */
+int8_t natwatch_frame_alloc_step(const struct natwatch *nw);
 
 #endif

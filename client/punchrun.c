@@ -3,7 +3,10 @@
 
 #include "client/client.h"
 #include "client/direct.h"
+#include "client/mainsock.h"
+#include "client/natwatch.h"
 #include "client/peer.h"
+#include "client/uplink.h"
 #include "client/xsock.h"
 #include "common/addr.h"
 #include "common/diag.h"
@@ -11,6 +14,7 @@
 #include "nat/punch.h"
 #include "proto/frameaddr.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,8 @@ static void send_probe(struct punchrun *r, int fd, const struct sockaddr_storage
 	}
 }
 
+static bool is_predict(const struct punchrun *r);
+
 /* How long the attempt lasts after its start. */
 static uint64_t run_span_us(const struct punchrun *r)
 {
@@ -44,6 +50,10 @@ static uint64_t run_span_us(const struct punchrun *r)
 					 PUNCH_SCAN_SUCCESS);
 		return ((uint64_t)r->count * PUNCH_SPRAY_INTERVAL_US) +
 		       (uint64_t)scan * PUNCH_SCAN_INTERVAL_US + PUNCHRUN_TAIL_US;
+	case FRAME_PUNCH_ROLE_PREDICT:
+	case FRAME_PUNCH_ROLE_PREDICT_ODD:
+		/* Until both bases are known (step_predict then moves the end). */
+		return PUNCH_PREDICT_EXCHANGE_US;
 	default:
 		return PUNCH_ATTEMPT_US;
 	}
@@ -63,6 +73,7 @@ struct punchrun *punchrun_new(struct peer *p, const struct frame_punch *k, int f
 	r->strategy = k->strategy;
 	r->role = k->role;
 	r->count = k->count;
+	r->peer_uplink = k->peer_uplink;
 	for (uint8_t i = 0; i < k->addr_count && i < WIRE_ADDR_MAX; i++) {
 		frameaddr_to_sockaddr(&k->addrs[i], &r->cand[r->n_cand]);
 		if (r->cand[r->n_cand].ss_family != AF_UNSPEC) {
@@ -74,6 +85,14 @@ struct punchrun *punchrun_new(struct peer *p, const struct frame_punch *k, int f
 	}
 	if (r->role == FRAME_PUNCH_ROLE_SCAN && r->count > PUNCH_SCAN_MAX) {
 		r->count = PUNCH_SCAN_MAX;
+	}
+	if (is_predict(r)) {
+		if (r->count > PUNCH_SPRAY_MAX) {
+			r->count = PUNCH_SPRAY_MAX;
+		}
+		if (r->uplink < p->cl->n_up) {
+			r->step = natwatch_frame_alloc_step(&p->cl->up[r->uplink].nw);
+		}
 	}
 	if (r->role == FRAME_PUNCH_ROLE_SPRAY && r->count > 0) {
 		r->socks = calloc(r->count, sizeof(*r->socks));
@@ -104,6 +123,7 @@ void punchrun_free(struct punchrun *r)
 	for (unsigned i = 0; i < r->n_open; i++) {
 		xsock_close(r->socks[i]);
 	}
+	xsock_close(r->measure);
 	free(r->socks);
 	free(r->ports);
 	free(r);
@@ -200,6 +220,221 @@ static uint64_t step_paced(struct punchrun *r, uint64_t now_us, uint64_t interva
 	return r->slots_done < due ? now_us : r->start_us + r->slots_done * interval_us;
 }
 
+/* ---- PREDICT ---- */
+
+static bool is_predict(const struct punchrun *r)
+{
+	return r->role == FRAME_PUNCH_ROLE_PREDICT || r->role == FRAME_PUNCH_ROLE_PREDICT_ODD;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	return addr_port((const struct sockaddr *)ss);
+}
+
+static void send_base_request(struct punchrun *r)
+{
+	struct client *cl = r->p->cl;
+	uint8_t buf[STUN_REQUEST_MAX];
+	size_t len = 0;
+
+	r->stun_sends++;
+	if (stun_write_request(r->txid, 0, buf, sizeof(buf), &len) == 0) {
+		(void)mainsock_send(&cl->ms, r->measure->fd, client_server_addr(cl), buf, len);
+	}
+}
+
+/* Open the fresh socket and ask the server which mapping it got. False
+ * when prediction cannot work from here. */
+static bool start_measure(struct punchrun *r)
+{
+	struct diag d;
+
+	if (r->step == 0 || client_server_addr(r->p->cl)->ss_family != r->cand[0].ss_family) {
+		log_info("peer %s: punch: our NAT's port allocation is not known to be "
+			 "sequential now; no prediction",
+			 r->p->def.peer.text);
+		return false;
+	}
+	r->measure = xsock_open(r->p->cl, r->uplink, &d);
+	if (!r->measure) {
+		log_warn("peer %s: punch: cannot open a socket to learn our NAT's next port: %s",
+			 r->p->def.peer.text, d.msg);
+		return false;
+	}
+	randombytes_buf(r->txid, sizeof(r->txid));
+	send_base_request(r);
+	return true;
+}
+
+static void send_mapping(struct punchrun *r, uint64_t now_us)
+{
+	struct sockaddr_storage next = r->base;
+	uint16_t port = punch_predict_port(port_of(&r->base), r->step, 1);
+	struct frame f;
+
+	r->mapping_sends++;
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_PATH;
+	f.u.path.op = FRAME_PATH_MAPPING;
+	f.u.path.token = r->token;
+	f.u.path.uplink = r->uplink;
+	f.u.path.peer_uplink = r->peer_uplink;
+	addr_set_port(&next, port);
+	if (port == 0 ||
+	    !frameaddr_from_sockaddr(&f.u.path.addrs[0], (const struct sockaddr *)&r->base) ||
+	    !frameaddr_from_sockaddr(&f.u.path.addrs[1], (const struct sockaddr *)&next)) {
+		return;
+	}
+	f.u.path.addr_count = 2;
+	/* Over the relay: no direct path exists yet. */
+	(void)direct_seal_to(r->p, uplink_ctl_fd(r->p->cl), &r->p->relay, &f, now_us);
+}
+
+static void start_sending(struct punchrun *r, uint64_t now_us)
+{
+	char a[ADDR_TEXT_MAX], b[ADDR_TEXT_MAX];
+
+	r->send_start_us = now_us;
+	r->slots_done = 0;
+	r->end_us =
+		now_us + (uint64_t)r->count * PUNCH_PREDICT_INTERVAL_US + PUNCH_PREDICT_CYCLE_US;
+	log_info("peer %s: punch: predicting from our port %s (step %d) and the peer's %s "
+		 "(step %d)",
+		 r->p->def.peer.text, addr_format((const struct sockaddr *)&r->base, a, sizeof(a)),
+		 r->step, addr_format((const struct sockaddr *)&r->peer_base, b, sizeof(b)),
+		 r->peer_step);
+}
+
+bool punchrun_on_stun(struct punchrun *r, int fd, const uint8_t *buf, size_t len,
+		      const struct sockaddr_storage *from, uint64_t now_us)
+{
+	struct client *cl = r->p->cl;
+	const struct sockaddr *m_addr;
+	struct stun_msg m;
+
+	if (!r->measure || r->measure->fd != fd || stun_read(buf, len, &m, NULL) != 0 ||
+	    m.is_classic || m.type != STUN_BINDING_SUCCESS ||
+	    memcmp(m.txid, r->txid, STUN_TXID_LEN) != 0 ||
+	    !addr_equal((const struct sockaddr *)from,
+			(const struct sockaddr *)client_server_addr(cl))) {
+		return false;
+	}
+	m_addr = stun_msg_mapped(&m);
+	if (!m_addr || m_addr->sa_family != r->cand[0].ss_family) {
+		return true; /* the run ends at its deadline */
+	}
+	memset(&r->base, 0, sizeof(r->base));
+	memcpy(&r->base, m_addr, addr_len((const struct sockaddr_storage *)(const void *)m_addr));
+	r->base_us = now_us;
+	/* The mapping stays in the NAT; the socket is of no more use. */
+	xsock_close(r->measure);
+	r->measure = NULL;
+	send_mapping(r, now_us);
+	if (r->peer_base.ss_family != 0) {
+		start_sending(r, now_us);
+	}
+	return true;
+}
+
+int punchrun_on_mapping(struct punchrun *r, const struct frame_path *f, uint64_t now_us)
+{
+	struct sockaddr_storage m0, m1;
+	int step;
+
+	if (!is_predict(r) || f->addr_count < 2) {
+		return -EINVAL;
+	}
+	frameaddr_to_sockaddr(&f->addrs[0], &m0);
+	frameaddr_to_sockaddr(&f->addrs[1], &m1);
+	step = (int)(int16_t)(uint16_t)(port_of(&m1) - port_of(&m0));
+	/* Both of the peer's public IP as the server saw it. */
+	addr_set_port(&m1, port_of(&r->cand[0]));
+	if (m0.ss_family != r->cand[0].ss_family ||
+	    !addr_equal((const struct sockaddr *)&m1, (const struct sockaddr *)&r->cand[0]) ||
+	    step == 0 || abs(step) > WIRE_ALLOC_STEP_MAX) {
+		return -EINVAL;
+	}
+	addr_set_port(&m1, port_of(&m0));
+	if (!addr_equal((const struct sockaddr *)&m1, (const struct sockaddr *)&m0)) {
+		return -EINVAL;
+	}
+	if (r->peer_base.ss_family != 0) {
+		return 0; /* a repeat */
+	}
+	r->peer_base = m0;
+	r->peer_step = step;
+	if (r->base.ss_family != 0) {
+		start_sending(r, now_us);
+	}
+	return 0;
+}
+
+/* Slot k makes (first pass) or refreshes (later passes) our mapping
+ * k % count + 1, towards the peer's predicted port for it. */
+static void predict_slot(struct punchrun *r, uint64_t k, uint64_t now_us)
+{
+	uint32_t idx = punch_predict_target(r->role, (uint32_t)(k % r->count) + 1);
+	uint16_t port = punch_predict_port(port_of(&r->peer_base), r->peer_step, idx);
+	struct sockaddr_storage dst = r->peer_base;
+
+	if (port != 0) {
+		addr_set_port(&dst, port);
+		send_probe(r, r->fd, &dst, now_us);
+	}
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* PREDICT roles: learn our base, swap bases, then one new mapping per
+ * PUNCH_PREDICT_INTERVAL_US, cycling. 0 when the run cannot go on. */
+static uint64_t step_predict(struct punchrun *r, uint64_t now_us)
+{
+	uint64_t next = r->end_us;
+	uint64_t due;
+
+	if (r->base.ss_family == 0) {
+		if (!r->measure) {
+			/* Not started yet (after an answer without our
+			 * family, measure is NULL too: wait for the end). */
+			if (r->stun_sends == 0 && !start_measure(r)) {
+				return 0;
+			}
+			return r->measure ? r->start_us + PUNCH_PREDICT_STUN_RTO_US : next;
+		}
+		due = r->start_us + (uint64_t)r->stun_sends * PUNCH_PREDICT_STUN_RTO_US;
+		if (now_us >= due) {
+			send_base_request(r); /* RFC 8489 §6.2.1: same transaction id */
+			due += PUNCH_PREDICT_STUN_RTO_US;
+		}
+		return min_u64(next, due);
+	}
+	if (r->mapping_sends < PUNCH_PREDICT_MAPPING_SENDS) {
+		due = r->base_us + (uint64_t)r->mapping_sends * PUNCH_PREDICT_MAPPING_GAP_US;
+		if (now_us >= due) {
+			send_mapping(r, now_us);
+			due += PUNCH_PREDICT_MAPPING_GAP_US;
+		}
+		next = min_u64(next, due);
+	}
+	if (r->send_start_us != 0 && r->count > 0) {
+		unsigned burst = 0;
+
+		due = (now_us - r->send_start_us) / PUNCH_PREDICT_INTERVAL_US + 1;
+		while (r->slots_done < due && burst++ < PUNCHRUN_BURST_MAX) {
+			predict_slot(r, r->slots_done++, now_us);
+		}
+		next = min_u64(next, r->slots_done < due
+					     ? now_us
+					     : r->send_start_us +
+						       r->slots_done * PUNCH_PREDICT_INTERVAL_US);
+	}
+	return next;
+}
+
 uint64_t punchrun_step(struct punchrun *r, uint64_t now_us)
 {
 	uint64_t next;
@@ -219,6 +454,13 @@ uint64_t punchrun_step(struct punchrun *r, uint64_t now_us)
 		break;
 	case FRAME_PUNCH_ROLE_SCAN:
 		next = step_paced(r, now_us, PUNCH_SCAN_INTERVAL_US, r->count);
+		break;
+	case FRAME_PUNCH_ROLE_PREDICT:
+	case FRAME_PUNCH_ROLE_PREDICT_ODD:
+		next = step_predict(r, now_us);
+		if (next == 0) {
+			return 0;
+		}
 		break;
 	default:
 		next = step_probe(r, now_us);

@@ -280,6 +280,7 @@ static void send_register(struct client *cl, uint64_t now_us)
 	f.u.reg.uplink_id = cl->ctl;
 	f.u.reg.boot_id = cl->boot_id;
 	f.u.reg.natclass = natwatch_frame_natclass(&cl->up[cl->ctl].nw);
+	f.u.reg.alloc_step = natwatch_frame_alloc_step(&cl->up[cl->ctl].nw);
 	if (cl->up[cl->ctl].name[0] && frame_name_set(&f.u.reg.name, cl->up[cl->ctl].name) != 0) {
 		memset(&f.u.reg.name, 0, sizeof(f.u.reg.name)); /* not a valid name: none */
 	}

@@ -254,6 +254,7 @@ static void send_register(struct uplink *u, uint64_t now_us)
 	f.u.reg.uplink_id = u->id;
 	f.u.reg.boot_id = cl->boot_id; /* the same process whichever uplink says it */
 	f.u.reg.natclass = natwatch_frame_natclass(&u->nw);
+	f.u.reg.alloc_step = natwatch_frame_alloc_step(&u->nw);
 	if (u->name[0] && frame_name_set(&f.u.reg.name, u->name) != 0) {
 		memset(&f.u.reg.name, 0, sizeof(f.u.reg.name)); /* not a valid name: none */
 	}

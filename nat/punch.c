@@ -41,6 +41,21 @@ static void plan_spray(struct punch_plan *out, int sym, unsigned spray)
 						       PUNCH_SCAN_SUCCESS);
 }
 
+static void plan_predict(struct punch_plan *out)
+{
+	out->strategy = FRAME_PUNCH_PREDICT;
+	out->role[0] = FRAME_PUNCH_ROLE_PREDICT_ODD;
+	out->count[0] = punch_predict_count(FRAME_PUNCH_ROLE_PREDICT_ODD);
+	out->role[1] = FRAME_PUNCH_ROLE_PREDICT;
+	out->count[1] = punch_predict_count(FRAME_PUNCH_ROLE_PREDICT);
+}
+
+static bool is_sequential(const struct punch_side *s)
+{
+	return s->alloc_step != 0 && s->alloc_step >= -WIRE_ALLOC_STEP_MAX &&
+	       s->alloc_step <= WIRE_ALLOC_STEP_MAX;
+}
+
 void punch_choose(const struct punch_side *a, const struct punch_side *b, unsigned spray,
 		  uint8_t remembered, struct punch_plan *out)
 {
@@ -68,6 +83,8 @@ void punch_choose(const struct punch_side *a, const struct punch_side *b, unsign
 		plan_probe(out, FRAME_PUNCH_SIMUL);
 	} else if (cone_a != cone_b && spray > 0) {
 		plan_spray(out, cone_a ? 1 : 0, spray);
+	} else if (!cone_a && !cone_b && is_sequential(a) && is_sequential(b)) {
+		plan_predict(out);
 	} else {
 		out->strategy = FRAME_PUNCH_RELAY;
 	}
@@ -109,18 +126,40 @@ unsigned punch_scan_probes(unsigned open, unsigned ports, double p)
 	return PUNCH_SCAN_MAX;
 }
 
+uint32_t punch_predict_target(uint8_t role, uint32_t k)
+{
+	return role == FRAME_PUNCH_ROLE_PREDICT_ODD ? 2 * k - 1 : k;
+}
+
+uint16_t punch_predict_port(uint16_t base, int step, uint32_t i)
+{
+	int64_t port = (int64_t)base + (int64_t)step * (int64_t)i;
+
+	return port >= 1 && port <= 65535 ? (uint16_t)port : 0;
+}
+
+uint16_t punch_predict_count(uint8_t role)
+{
+	return role == FRAME_PUNCH_ROLE_PREDICT_ODD ? PUNCH_PREDICT_COUNT : 2 * PUNCH_PREDICT_COUNT;
+}
+
 uint64_t punch_retry_delay_us(uint8_t strategy, unsigned failures)
 {
-	static const uint64_t spray_backoff_us[] = {10000000ull, 60000000ull, 300000000ull};
+	static const uint64_t backoff_us[] = {10000000ull, 60000000ull, 300000000ull};
+	size_t n = sizeof(backoff_us) / sizeof(backoff_us[0]);
 
 	if (failures == 0) {
 		return 0;
 	}
 	if (strategy == FRAME_PUNCH_SPRAY) {
 		size_t i = failures - 1;
-		size_t n = sizeof(spray_backoff_us) / sizeof(spray_backoff_us[0]);
 
-		return spray_backoff_us[i < n ? i : n - 1];
+		return backoff_us[i < n ? i : n - 1];
+	}
+	if (strategy == FRAME_PUNCH_PREDICT && failures > PUNCH_RETRIES) {
+		size_t i = failures - 1 - PUNCH_RETRIES;
+
+		return backoff_us[i < n ? i : n - 1];
 	}
 	return failures <= PUNCH_RETRIES ? PUNCH_RETRY_US : PUNCH_COOLDOWN_US;
 }

@@ -16,7 +16,17 @@
  *          probing the cone side's mapped address (one fresh mapping each);
  *          the cone side probes random ports of the symmetric side's public
  *          IP until one probe meets one of those mappings (birthday paradox);
- *   RELAY  both symmetric: stay on the relay. */
+ *   PREDICT both symmetric, both allocating ports sequentially (a known
+ *          step between new mappings): each side learns the port its NAT
+ *          just gave out (a STUN request from a fresh socket to the server:
+ *          index 0), tells the other over the relay (PATH MAPPING), then
+ *          makes new mappings from its socket, the k-th one (our index k)
+ *          towards the other's predicted index t(k): k on one side
+ *          (ROLE_PREDICT), 2k-1 on the other (ROLE_PREDICT_ODD). With a and
+ *          b foreign mappings made on the two NATs in between (drift), the
+ *          ODD side's mapping n = a+b+1 and the other's m = 2a+b+1 point at
+ *          each other, so any drift with a+b < PUNCH_PREDICT_COUNT meets;
+ *   RELAY  both symmetric otherwise: stay on the relay. */
 #ifndef WH_PUNCH_H
 #define WH_PUNCH_H
 
@@ -41,11 +51,21 @@
 #define PUNCH_RETRY_US 1000000u	       /* wait before each of the two retries */
 #define PUNCH_RETRIES 2		       /* a failed attempt is retried twice... */
 #define PUNCH_COOLDOWN_US 10000000u    /* ...then once every 10 s on the relay */
+/* PREDICT: mappings the ODD side makes (the other side makes twice as many,
+ * so that both ends of a meeting pair exist for any drift a+b below it). */
+#define PUNCH_PREDICT_COUNT 64
+#define PUNCH_PREDICT_INTERVAL_US 1000u	     /* one new mapping per ms, then the cycle repeats */
+#define PUNCH_PREDICT_STUN_RTO_US 250000u    /* the base request is sent again after this */
+#define PUNCH_PREDICT_EXCHANGE_US 2000000u   /* both bases known within this after the start */
+#define PUNCH_PREDICT_CYCLE_US 2000000u	     /* probes go on this long after the first pass */
+#define PUNCH_PREDICT_MAPPING_SENDS 3	     /* PATH MAPPING goes out this many times, */
+#define PUNCH_PREDICT_MAPPING_GAP_US 100000u /* this far apart (lost on the relay) */
 
 /* The pair as the server sees it: NAT class (enum frame_natclass), mapped
  * address and whether the client told us local addresses. */
 struct punch_side {
 	uint8_t natclass;
+	int8_t alloc_step; /* REGISTER's: sequential port step, 0 = not sequential */
 	struct frame_addr mapped;
 	bool has_local;
 };
@@ -73,10 +93,20 @@ unsigned punch_scan_probes(unsigned open, unsigned ports, double p);
 /* The chance that n distinct random probes meet one of `open` mappings. */
 double punch_scan_success(unsigned open, unsigned ports, unsigned n);
 
+/* PREDICT: the peer index the k-th new mapping (k >= 1) of a side in role
+ * (FRAME_PUNCH_ROLE_PREDICT or _ODD) goes to. */
+uint32_t punch_predict_target(uint8_t role, uint32_t k);
+/* The port of index i of a NAT whose index 0 is base and whose allocation
+ * step is step: base + i * step, or 0 when that leaves 1..65535. */
+uint16_t punch_predict_port(uint16_t base, int step, uint32_t i);
+/* New mappings a side in role makes in a PREDICT attempt. */
+uint16_t punch_predict_count(uint8_t role);
+
 /* How long to wait before the next attempt after `failures` failed ones in
  * a row (1 = the first failed): PUNCH_RETRY_US for the first PUNCH_RETRIES,
  * then PUNCH_COOLDOWN_US; spraying costs the carrier's ports, so after a
- * failed SPRAY the wait grows 10 s, 60 s, 5 min (then stays at 5 min). */
+ * failed SPRAY the wait grows 10 s, 60 s, 5 min (then stays at 5 min), and
+ * after PREDICT's two quick retries too. */
 uint64_t punch_retry_delay_us(uint8_t strategy, unsigned failures);
 
 /* "direct", "simul", ... for logs and the API. */

@@ -140,7 +140,11 @@ enum frame_path_op {
 	FRAME_PATH_PUNCH_GO = 4,      /* reserved (FRAME_PUNCH carries the attempt) */
 	FRAME_PATH_UP = 5,	      /* client -> server: direct path to peer up, via addrs[0] */
 	FRAME_PATH_DOWN = 6,	      /* client -> server and peer: direct path gone, on relay */
-	FRAME_PATH_OP_MAX = FRAME_PATH_DOWN
+	/* peer -> peer (relay), in a PREDICT attempt: addrs[0] the mapping its
+	 * NAT just made, addrs[1] the one it predicts next (same IP; the port
+	 * difference is the NAT's allocation step). */
+	FRAME_PATH_MAPPING = 7,
+	FRAME_PATH_OP_MAX = FRAME_PATH_MAPPING
 };
 
 /* Uplinks of a client (DESIGN §5.5): index 0 is the main socket (the first
@@ -178,7 +182,12 @@ enum frame_punch_role {
 	FRAME_PUNCH_ROLE_PROBE = 1, /* probe every candidate address from the main socket */
 	FRAME_PUNCH_ROLE_SPRAY = 2, /* open count sockets, each probing candidate 0 */
 	FRAME_PUNCH_ROLE_SCAN = 3,  /* probe count random ports of candidate 0's IP */
-	FRAME_PUNCH_ROLE_MAX = FRAME_PUNCH_ROLE_SCAN
+	/* PREDICT (nat/punch.h): learn our NAT's next port, swap it with the
+	 * peer (PATH MAPPING), then make count new mappings, the k-th towards
+	 * the peer's k-th predicted port (PREDICT) or its (2k-1)-th (PREDICT_ODD). */
+	FRAME_PUNCH_ROLE_PREDICT = 4,
+	FRAME_PUNCH_ROLE_PREDICT_ODD = 5,
+	FRAME_PUNCH_ROLE_MAX = FRAME_PUNCH_ROLE_PREDICT_ODD
 };
 
 /* token u64 | peer name | strategy u8 | role u8 | delay_ms u16 | count u16 |
@@ -459,11 +468,17 @@ enum frame_natclass {
 	FRAME_NAT_MAX = FRAME_NAT_SYMMETRIC
 };
 
+/* Largest port step a NAT's sequential allocation may report (REGISTER). */
+#define WIRE_ALLOC_STEP_MAX 64
+
 /* uplink_id u8 | natclass u8 | n u8 | n x addr (local candidates)
- * [| uplink name]. uplink_id 0 registers the client (on its main socket);
- * another id registers one more uplink, sent from that uplink's socket: the
- * server notes the source as that uplink's address. The name tail (the
- * [uplink NAME] of client.ini) is written when set. */
+ * [| uplink name [| boot_id u64 [| alloc_step i8]]]. uplink_id 0 registers
+ * the client (on its main socket); another id registers one more uplink,
+ * sent from that uplink's socket: the server notes the source as that
+ * uplink's address. Each tail is written when it or a later one is not the
+ * default: the name (the [uplink NAME] of client.ini; len 0 = none), the
+ * process's boot id, and the port step between new mappings when the NAT
+ * allocates them sequentially (0: not sequential, or not known). */
 struct frame_register {
 	uint8_t uplink_id; /* < WIRE_UPLINKS_MAX */
 	uint8_t natclass;  /* enum frame_natclass */
@@ -471,6 +486,7 @@ struct frame_register {
 	struct frame_addr addrs[WIRE_ADDR_MAX];
 	struct frame_name name; /* len 0: none */
 	uint64_t boot_id;	/* random per client process; 0: none */
+	int8_t alloc_step;	/* -WIRE_ALLOC_STEP_MAX..WIRE_ALLOC_STEP_MAX */
 };
 
 struct frame {

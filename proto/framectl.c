@@ -343,6 +343,9 @@ static void register_read(struct wire_reader *r, struct frame *f)
 	if (r->left > 0) {
 		g->boot_id = wire_read_u64(r);
 	}
+	if (r->left > 0) {
+		g->alloc_step = (int8_t)wire_read_u8(r);
+	}
 }
 
 static void register_write(struct wire_writer *w, const struct frame *f)
@@ -353,11 +356,14 @@ static void register_write(struct wire_writer *w, const struct frame *f)
 	wire_write_u8(w, g->natclass);
 	framecodec_write_addrs(w, g->addrs, g->addr_count);
 	/* Optional tails, each written when it or a later one is not default. */
-	if (g->name.len > 0 || g->boot_id != 0) {
+	if (g->name.len > 0 || g->boot_id != 0 || g->alloc_step != 0) {
 		framecodec_write_name(w, &g->name);
 	}
-	if (g->boot_id != 0) {
+	if (g->boot_id != 0 || g->alloc_step != 0) {
 		wire_write_u64(w, g->boot_id);
+	}
+	if (g->alloc_step != 0) {
+		wire_write_u8(w, (uint8_t)g->alloc_step);
 	}
 }
 
@@ -365,9 +371,11 @@ static size_t register_size(const struct frame *f)
 {
 	const struct frame_register *g = &f->u.reg;
 
+	bool step = g->alloc_step != 0;
+
 	return 2 + framecodec_addrs_size(g->addrs, g->addr_count) +
-	       (g->name.len > 0 || g->boot_id != 0 ? 1 + g->name.len : 0) +
-	       (g->boot_id != 0 ? 8 : 0);
+	       (g->name.len > 0 || g->boot_id != 0 || step ? 1 + g->name.len : 0) +
+	       (g->boot_id != 0 || step ? 8 : 0) + (step ? 1 : 0);
 }
 
 static int register_validate(const struct frame *f)
@@ -375,7 +383,8 @@ static int register_validate(const struct frame *f)
 	const struct frame_register *g = &f->u.reg;
 
 	if (g->natclass > FRAME_NAT_MAX || !framecodec_addrs_ok(g->addrs, g->addr_count) ||
-	    g->uplink_id >= WIRE_UPLINKS_MAX || !framecodec_name_ok(&g->name, true)) {
+	    g->uplink_id >= WIRE_UPLINKS_MAX || !framecodec_name_ok(&g->name, true) ||
+	    g->alloc_step < -WIRE_ALLOC_STEP_MAX || g->alloc_step > WIRE_ALLOC_STEP_MAX) {
 		return -EINVAL;
 	}
 	return 0;

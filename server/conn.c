@@ -267,6 +267,7 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 	snprintf(c->uplinks[c->main_uplink].name, sizeof(c->uplinks[0].name), "%s",
 		 f->u.reg.name.text);
 	c->natclass = f->u.reg.natclass;
+	c->alloc_step = f->u.reg.alloc_step;
 	c->n_local = f->u.reg.addr_count;
 	memcpy(c->local, f->u.reg.addrs, sizeof(c->local[0]) * c->n_local);
 	c->registered_us = now_us;

@@ -164,6 +164,7 @@ static void side_info(const struct registry_client *c, unsigned u, struct punch_
 
 	memset(s, 0, sizeof(*s));
 	s->natclass = u == c->main_uplink ? c->natclass : c->uplinks[u].natclass;
+	s->alloc_step = u == c->main_uplink ? c->alloc_step : c->uplinks[u].alloc_step;
 	(void)frameaddr_from_sockaddr(&s->mapped, (const struct sockaddr *)addr);
 	s->has_local = u == c->main_uplink && c->n_local > 0;
 }
@@ -205,6 +206,37 @@ static int build_punch(struct frame *f, const struct punchcoord_pair *p,
 					 (plan->count[!side] * PUNCH_SPRAY_INTERVAL_US) / 1000);
 	}
 	return 0;
+}
+
+/* Does side `side` of attempt p make many new mappings on its NAT (the
+ * spraying side, either side of PREDICT)? */
+static bool side_is_heavy(const struct punchcoord_pair *p, int side)
+{
+	return p->strategy == FRAME_PUNCH_PREDICT ||
+	       (p->strategy == FRAME_PUNCH_SPRAY && p->role[side] == FRAME_PUNCH_ROLE_SPRAY);
+}
+
+/* An attempt that started within PUNCHCOORD_HEAVY_US and makes many new
+ * mappings from id's uplink u, if this or it is a PREDICT (whose port
+ * guesses the other's mappings would shift), or NULL. */
+static const struct punchcoord_pair *heavy_conflict(const struct punchcoord *pc, const char *id,
+						    unsigned u, bool is_predict, uint64_t now_us)
+{
+	for (size_t i = 0; i < pc->n_pairs; i++) {
+		const struct punchcoord_pair *q = &pc->pairs[i];
+		int side;
+
+		if (strcmp(q->a, id) != 0 && strcmp(q->b, id) != 0) {
+			continue;
+		}
+		side = side_of(q, id);
+		if (q->uplink[side] == u && q->started_us != 0 &&
+		    now_us - q->started_us < PUNCHCOORD_HEAVY_US && side_is_heavy(q, side) &&
+		    (is_predict || q->strategy == FRAME_PUNCH_PREDICT)) {
+			return q;
+		}
+	}
+	return NULL;
 }
 
 void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const struct routes *r,
@@ -252,13 +284,34 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 		memset(&plan, 0, sizeof(plan));
 		plan.strategy = FRAME_PUNCH_RELAY;
 	}
+	for (int i = 0; i < 2; i++) {
+		const struct punchcoord_pair *q;
+		struct punchcoord_pair probe = {.strategy = plan.strategy};
+
+		probe.role[i] = plan.role[i];
+		if (!side_is_heavy(&probe, i)) {
+			continue;
+		}
+		q = heavy_conflict(pc, cs[i]->id, p->uplink[i],
+				   plan.strategy == FRAME_PUNCH_PREDICT, now_us);
+		if (q) {
+			/* The requester asks again (DIRECT_REQUEST_WAIT_US). */
+			log_debug("punch %s <-> %s: %s waits: %s <-> %s is making mappings on "
+				  "%s's NAT",
+				  p->a, p->b, punch_strategy_name(plan.strategy), q->a, q->b,
+				  cs[i]->id);
+			return;
+		}
+	}
 	p->token = pc->next_token++;
 	p->strategy = plan.strategy;
+	p->role[0] = plan.role[0];
+	p->role[1] = plan.role[1];
 	p->started_us = now_us;
-	log_info("punch %s <-> %s: strategy=%s nat=%u/%u token=%llx%s%s", p->a, p->b,
+	log_info("punch %s <-> %s: strategy=%s nat=%u/%u step=%d/%d token=%llx%s%s", p->a, p->b,
 		 punch_strategy_name(plan.strategy), (unsigned)info[0].natclass,
-		 (unsigned)info[1].natclass, (unsigned long long)p->token,
-		 memo ? " (remembered)" : "",
+		 (unsigned)info[1].natclass, info[0].alloc_step, info[1].alloc_step,
+		 (unsigned long long)p->token, memo ? " (remembered)" : "",
 		 uplinks_text(ups, sizeof(ups), p->uplink[0], p->uplink[1]));
 	for (int i = 0; i < 2; i++) {
 		if (build_punch(&f, p, &plan, i, cs[!i], &info[!i]) == 0) {

@@ -29,6 +29,12 @@ struct registry_client;
  * punched anyway (its classification failed; treated as cone). */
 #define PUNCHCOORD_CLASS_WAIT_US 6000000ull
 #define PUNCHCOORD_MEMO_MAX 256
+/* An attempt that makes many new mappings on a client's NAT (its spray, a
+ * PREDICT) keeps a PREDICT on that NAT waiting this long after it started,
+ * and a PREDICT keeps such attempts waiting (their mappings would shift the
+ * ports PREDICT guesses): a spray's sockets are open and a PREDICT's
+ * mappings made by then. */
+#define PUNCHCOORD_HEAVY_US 1500000ull
 
 /* What one client of the pair last reported about its way to the other. */
 struct punchcoord_side_stats {
@@ -48,6 +54,7 @@ struct punchcoord_pair {
 	uint8_t uplink[2]; /* of a, of b */
 	uint64_t token;
 	uint8_t strategy;
+	uint8_t role[2];     /* of a, of b (enum frame_punch_role) */
 	uint64_t started_us; /* last PUNCH sent */
 	bool is_direct[2];   /* as reported by a, b */
 	uint64_t changed_us; /* last upgrade or fallback */
@@ -82,8 +89,9 @@ void punchcoord_fini(struct punchcoord *pc);
  * `peer_uplink` (PATH PUNCH_REQUEST; both < WIRE_UPLINKS_MAX). With enabled
  * false (routes.conf server.punch = false) both are told to stay on the
  * relay. Refused quietly when the two share no flow, the peer is offline or
- * not yet classified, either uplink is not registered, or an attempt for
- * that uplink pair started within PUNCHCOORD_BUSY_US. */
+ * not yet classified, either uplink is not registered, an attempt for
+ * that uplink pair started within PUNCHCOORD_BUSY_US, or the attempt would
+ * run into another's mappings (PUNCHCOORD_HEAVY_US). */
 void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const struct routes *r,
 			   struct registry_client *from, unsigned uplink, const char *peer,
 			   unsigned peer_uplink, bool enabled, unsigned spray, uint64_t now_us,

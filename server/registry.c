@@ -124,10 +124,12 @@ enum registry_uplink_change registry_uplink_note(struct registry_client *c, unsi
 	}
 	if (reg) {
 		if (ch == REGISTRY_UPLINK_SAME &&
-		    (up->natclass != reg->natclass || strcmp(up->name, reg->name.text) != 0)) {
+		    (up->natclass != reg->natclass || up->alloc_step != reg->alloc_step ||
+		     strcmp(up->name, reg->name.text) != 0)) {
 			ch = REGISTRY_UPLINK_UPDATED;
 		}
 		up->natclass = reg->natclass;
+		up->alloc_step = reg->alloc_step;
 		/* Validated names are shorter than the field: the copy terminates. */
 		snprintf(up->name, sizeof(up->name), "%s", reg->name.text);
 		up->registered_us = now_us;

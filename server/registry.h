@@ -50,6 +50,7 @@ struct registry_uplink {
 	socklen_t addr_len;
 	const struct listener_sock *sock; /* borrowed: where addr was seen */
 	uint8_t natclass;		  /* enum frame_natclass, from its REGISTER */
+	int8_t alloc_step;		  /* its NAT's sequential port step (0: none) */
 	uint64_t registered_us;		  /* its last REGISTER */
 	uint64_t last_rx_us;		  /* its last authenticated packet */
 	uint64_t rx_packets;
@@ -85,6 +86,7 @@ struct registry_client {
 	socklen_t addr_len;
 	const struct listener_sock *sock;	/* borrowed: where addr was seen */
 	uint8_t natclass;			/* enum frame_natclass, from REGISTER */
+	int8_t alloc_step;			/* sequential port step, from REGISTER (0: none) */
 	struct frame_addr local[WIRE_ADDR_MAX]; /* local candidates, from REGISTER */
 	uint8_t n_local;
 	uint64_t registered_us; /* last REGISTER */

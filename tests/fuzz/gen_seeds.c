@@ -170,6 +170,35 @@ static void frame_seeds(void)
 		n += len;
 	}
 	put("frame", "all_types", all, n);
+	{
+		/* PREDICT's parts: REGISTER with its step, PUNCH, PATH MAPPING. */
+		struct frame g[3];
+		uint8_t parts[1024];
+		size_t m = 0;
+
+		memset(g, 0, sizeof(g));
+		g[0].type = FRAME_REGISTER;
+		g[0].u.reg.natclass = FRAME_NAT_SYMMETRIC;
+		g[0].u.reg.boot_id = 7;
+		g[0].u.reg.alloc_step = -2;
+		g[1] = f[11];
+		g[1].u.punch.strategy = FRAME_PUNCH_PREDICT;
+		g[1].u.punch.role = FRAME_PUNCH_ROLE_PREDICT_ODD;
+		g[1].u.punch.count = 64;
+		g[2] = f[3];
+		g[2].u.path.op = FRAME_PATH_MAPPING;
+		g[2].u.path.addr_count = 2;
+		g[2].u.path.addrs[0] = f[11].u.punch.addrs[0];
+		g[2].u.path.addrs[1] = f[11].u.punch.addrs[0];
+		g[2].u.path.addrs[1].port++;
+		for (size_t i = 0; i < WH_ARRAY_LEN(g); i++) {
+			size_t len = one_frame(buf, sizeof(buf), &g[i]);
+
+			memcpy(parts + m, buf, len);
+			m += len;
+		}
+		put("frame", "predict_parts", parts, m);
+	}
 	put("frame", "unknown_and_padding", unknown, sizeof(unknown));
 	put("frame", "truncated", all, 7);
 }

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # test_punch: hole punching for every pair of NAT types (issue #6,
-# acceptance 1). Ten clients, two behind a router of each type (a and b):
-# one flow per pair {Ta, Tb'} for every unordered pair of types (T, T'),
-# fifteen pairs, all punched at once through one server. Every pair must end
-# up on a direct path except symmetric/symmetric, which stays on the relay;
-# every pair's flow must carry datagrams both ways afterwards. Prints, per
-# pair, the path reached, the strategy and the time from "both registered"
-# (the later of the two clients' `online` lines in the server log) to the
-# server's `path ... direct` line.
+# acceptance 1; DESIGN §5.3). Thirteen clients, two behind a router of each
+# type (a and b): one flow per pair {Ta, Tb'} for every unordered pair of
+# types (T, T'), 21 pairs, all punched at once through one server. Every
+# pair must end up on a direct path except a random symmetric NAT with any
+# symmetric one, which stays on the relay; two symmetric NATs that both
+# hand out ports in sequence must meet by port prediction (strategy
+# predict). Every pair's flow must carry datagrams both ways afterwards.
+# Prints, per pair, the path reached, the strategy and the time from "both
+# registered" (the later of the two clients' `online` lines in the server
+# log) to the server's `path ... direct` line.
 #
 #        srv 203.0.113.10/.11 (wormhole-server)
 #                    | internet
-#   routers 198.51.100.1-10: a and b of none, full-cone, restricted-cone,
-#   port-restricted-cone, symmetric; one client behind each.
+#   routers 198.51.100.1-12: a and b of none, full-cone, restricted-cone,
+#   port-restricted-cone, symmetric, symmetric-seq; one client behind each.
 #
 # One more client, prl, sits behind pra's router: the pair {pra, prl} shares
 # a public IP and must go direct over the LAN (strategy lan).
-# PUNCH_TYPES (space-separated subset of the five) limits the matrix.
+# PUNCH_TYPES (space-separated subset of the six) limits the matrix.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
@@ -25,13 +27,14 @@ lab_init punch
 BF=${BENCH_FLOW:-$LAB_ROOT/build/release/tools/bench_flow}
 [ -x "$BF" ] || fail "$BF missing (make build-tests builds it)"
 KG=$LAB_BIN/wormhole-keygen
-TYPES=(${PUNCH_TYPES:-none full-cone restricted-cone port-restricted-cone symmetric})
+TYPES=(${PUNCH_TYPES:-none full-cone restricted-cone port-restricted-cone symmetric symmetric-seq})
 WAIT_S=${PUNCH_WAIT_S:-25}
 
 short() { # a client-name-friendly tag per type
 	case $1 in
 	none) echo op ;; full-cone) echo fc ;; restricted-cone) echo rc ;;
-	port-restricted-cone) echo pr ;; symmetric) echo sy ;; *) echo "$1" ;;
+	port-restricted-cone) echo pr ;; symmetric) echo sy ;; symmetric-seq) echo sq ;;
+	*) echo "$1" ;;
 	esac
 }
 
@@ -103,7 +106,8 @@ INI
 done
 
 # Wait until every pair that should go direct did (bounded).
-expect_direct() { [[ ! ($1 == sya && $2 == syb) ]]; }
+# Relay only: a random symmetric NAT with a symmetric one (sy with sy or sq).
+expect_direct() { [[ ! (($1 == sy? && $2 == s[yq]?) || ($1 == sq? && $2 == sy?)) ]]; }
 all_direct() {
 	local p a b
 	for p in "${PAIRS[@]}"; do
@@ -153,6 +157,8 @@ for p in "${PAIRS[@]}"; do
 	line=$(grep "^$a-$b " <<<"$report")
 	if [ "$b" = prl ]; then
 		[[ $line == *" direct strategy=lan "* ]] || bad+=" $a-$b(not lan)"
+	elif [ "$a-$b" = sqa-sqb ]; then
+		[[ $line == *" direct strategy=predict "* ]] || bad+=" $a-$b(not predict)"
 	elif expect_direct "$a" "$b"; then
 		[[ $line == *" direct "* ]] || bad+=" $a-$b(relay)"
 	else
@@ -166,7 +172,7 @@ if [[ " ${CLIENTS[*]} " == *" prl "* ]]; then
 fi
 
 # Every pair's flow carries traffic both ways now (direct, or the relay for
-# symmetric/symmetric): 200 datagrams each way, all delivered.
+# the random symmetric pairs): 200 datagrams each way, all delivered.
 pids=()
 for p in "${PAIRS[@]}"; do
 	IFS=: read -r a b port <<<"$p"

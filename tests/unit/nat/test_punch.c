@@ -1,7 +1,9 @@
 /* test_punch: nat/punch — the strategy for every pair of NAT classes (the
  * table of DESIGN §5.3), the birthday-paradox scan size against a direct
- * computation and a simulation, the retry schedule, and the port
- * permutation (every port once). */
+ * computation and a simulation, the retry schedule, the port
+ * permutation (every port once), and PREDICT: when it is chosen, and a
+ * simulation of two sequential NATs showing that the two roles' mappings
+ * meet whatever foreign mappings the NATs hand out in between. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -185,8 +187,151 @@ static void test_punch_retry_schedule(void **state)
 	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_SPRAY, 2), 60000000ull);
 	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_SPRAY, 3), 300000000ull);
 	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_SPRAY, 9), 300000000ull);
+	/* PREDICT: two quick retries, then the spray's backoff. */
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_PREDICT, 2), PUNCH_RETRY_US);
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_PREDICT, 3), 10000000ull);
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_PREDICT, 4), 60000000ull);
+	assert_int_equal(punch_retry_delay_us(FRAME_PUNCH_PREDICT, 7), 300000000ull);
 	assert_string_equal(punch_strategy_name(FRAME_PUNCH_SPRAY), "spray");
 	assert_string_equal(punch_strategy_name(200), "unknown");
+}
+
+static void test_punch_predict_choice(void **state)
+{
+	struct punch_side a = side(FRAME_NAT_SYMMETRIC, 1), b = side(FRAME_NAT_SYMMETRIC, 2);
+	struct punch_side c = side(FRAME_NAT_PORT_RESTRICTED, 3);
+	struct punch_plan plan;
+
+	(void)state;
+	a.alloc_step = 1;
+	b.alloc_step = -2;
+	punch_choose(&a, &b, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_RELAY, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_PREDICT);
+	assert_int_equal(plan.role[0], FRAME_PUNCH_ROLE_PREDICT_ODD);
+	assert_int_equal(plan.count[0], PUNCH_PREDICT_COUNT);
+	assert_int_equal(plan.role[1], FRAME_PUNCH_ROLE_PREDICT);
+	assert_int_equal(plan.count[1], 2 * PUNCH_PREDICT_COUNT);
+	/* Remembered or not, and whatever the spray setting. */
+	punch_choose(&a, &b, 0, FRAME_PUNCH_PREDICT, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_PREDICT);
+	/* One side random: nothing to predict. */
+	b.alloc_step = 0;
+	punch_choose(&a, &b, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_PREDICT, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_RELAY);
+	/* A step out of range is not trusted. */
+	b.alloc_step = WIRE_ALLOC_STEP_MAX + 1;
+	punch_choose(&a, &b, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_RELAY, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_RELAY);
+	/* A sequential symmetric NAT and a cone: the spray, as before. */
+	punch_choose(&a, &c, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_RELAY, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_SPRAY);
+	/* Ports: index i of base with step, and nothing off the port range. */
+	assert_int_equal(punch_predict_port(40000, 1, 5), 40005);
+	assert_int_equal(punch_predict_port(40000, -3, 2), 39994);
+	assert_int_equal(punch_predict_port(65530, 2, 3), 0);
+	assert_int_equal(punch_predict_port(4, -2, 2), 0);
+	assert_int_equal(punch_predict_target(FRAME_PUNCH_ROLE_PREDICT, 7), 7);
+	assert_int_equal(punch_predict_target(FRAME_PUNCH_ROLE_PREDICT_ODD, 7), 13);
+}
+
+/* One side of the simulation: a sequential NAT (index 0 = base) whose
+ * foreign[k] other mappings come before our k-th new mapping. */
+struct sim_nat {
+	uint16_t base;
+	int step;
+	uint8_t role;
+	unsigned foreign[2 * PUNCH_PREDICT_COUNT + 2]; /* before our k-th (1-based) */
+	uint16_t own[2 * PUNCH_PREDICT_COUNT + 1];     /* our k-th mapping's port */
+	uint16_t to[2 * PUNCH_PREDICT_COUNT + 1];      /* and where it points */
+};
+
+/* Make our mappings as punchrun does: the k-th towards the peer's
+ * predicted index for it. */
+static void sim_map(struct sim_nat *x, const struct sim_nat *peer)
+{
+	unsigned n = punch_predict_count(x->role);
+	uint32_t index = 0;
+
+	for (unsigned k = 1; k <= n; k++) {
+		index += x->foreign[k] + 1;
+		x->own[k] = punch_predict_port(x->base, x->step, index);
+		x->to[k] = punch_predict_port(peer->base, peer->step,
+					      punch_predict_target(x->role, k));
+	}
+}
+
+/* Does some mapping of x let in a packet from some mapping of y that points
+ * back at it? */
+static bool sim_meet(const struct sim_nat *x, const struct sim_nat *y)
+{
+	for (unsigned k = 1; k <= punch_predict_count(x->role); k++) {
+		for (unsigned m = 1; m <= punch_predict_count(y->role); m++) {
+			if (x->own[k] != 0 && x->to[k] == y->own[m] && y->to[m] == x->own[k]) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static void sim_init(struct sim_nat *x, uint16_t base, int step, uint8_t role)
+{
+	memset(x, 0, sizeof(*x));
+	x->base = base;
+	x->step = step;
+	x->role = role;
+}
+
+static void test_punch_predict_meets_with_drift(void **state)
+{
+	static struct sim_nat x, y;
+	struct punch_rng rng;
+	unsigned met = 0;
+
+	(void)state;
+	/* Every constant drift a (on the ODD side's NAT) and b with a + b
+	 * below the count: a and b foreign mappings before the first of ours. */
+	for (unsigned a = 0; a < PUNCH_PREDICT_COUNT; a++) {
+		for (unsigned b = 0; a + b < PUNCH_PREDICT_COUNT; b++) {
+			sim_init(&x, 30000, 1, FRAME_PUNCH_ROLE_PREDICT_ODD);
+			sim_init(&y, 50000, -2, FRAME_PUNCH_ROLE_PREDICT);
+			x.foreign[1] = a;
+			y.foreign[1] = b;
+			sim_map(&x, &y);
+			sim_map(&y, &x);
+			assert_true(sim_meet(&x, &y));
+			assert_true(sim_meet(&y, &x));
+		}
+	}
+	/* Foreign mappings scattered among ours (other hosts behind the same
+	 * NATs): up to 20 on each side, anywhere. */
+	punch_rng_seed(&rng, 2026);
+	for (unsigned run = 0; run < 2000; run++) {
+		unsigned fa = punch_rng_below(&rng, 21), fb = punch_rng_below(&rng, 21);
+
+		sim_init(&x, (uint16_t)(20000 + punch_rng_below(&rng, 20000)), 1,
+			 FRAME_PUNCH_ROLE_PREDICT_ODD);
+		sim_init(&y, (uint16_t)(20000 + punch_rng_below(&rng, 20000)), 3,
+			 FRAME_PUNCH_ROLE_PREDICT);
+		for (unsigned i = 0; i < fa; i++) {
+			x.foreign[1 + punch_rng_below(&rng, PUNCH_PREDICT_COUNT)]++;
+		}
+		for (unsigned i = 0; i < fb; i++) {
+			y.foreign[1 + punch_rng_below(&rng, 2 * PUNCH_PREDICT_COUNT)]++;
+		}
+		sim_map(&x, &y);
+		sim_map(&y, &x);
+		met += sim_meet(&x, &y);
+	}
+	assert_int_equal(met, 2000);
+	/* The check can fail: with the drift past the count, nothing meets. */
+	sim_init(&x, 30000, 1, FRAME_PUNCH_ROLE_PREDICT_ODD);
+	sim_init(&y, 50000, 1, FRAME_PUNCH_ROLE_PREDICT);
+	x.foreign[1] = PUNCH_PREDICT_COUNT;
+	y.foreign[1] = 1;
+	sim_map(&x, &y);
+	sim_map(&y, &x);
+	assert_false(sim_meet(&x, &y));
 }
 
 int main(void)
@@ -199,6 +344,8 @@ int main(void)
 		cmocka_unit_test(test_punch_scan_simulated),
 		cmocka_unit_test(test_punch_ports_permutation),
 		cmocka_unit_test(test_punch_retry_schedule),
+		cmocka_unit_test(test_punch_predict_choice),
+		cmocka_unit_test(test_punch_predict_meets_with_drift),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

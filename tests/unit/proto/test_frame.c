@@ -789,6 +789,43 @@ static void test_frame_boot_id_tails_are_optional_and_round_trip(void **state)
 	assert_int_equal(frame_read_next(&fr, &back), -EPROTO);
 }
 
+/* PREDICT's wire parts: REGISTER's allocation step tail (after the boot id,
+ * written with the earlier tails as defaults), the PATH MAPPING op and the
+ * two PREDICT roles; out of range, each is refused. */
+static void test_frame_predict_parts_round_trip(void **state)
+{
+	uint8_t buf[WIRE_MAX_PLAINTEXT];
+	struct frame f;
+	size_t plain;
+
+	(void)state;
+	sample(&f, FRAME_REGISTER);
+	plain = encode_decode(&f, buf, sizeof(buf));
+	f.u.reg.alloc_step = -3;
+	assert_int_equal(encode_decode(&f, buf, sizeof(buf)), plain + 1 + 8 + 1);
+	f.u.reg.alloc_step = WIRE_ALLOC_STEP_MAX;
+	(void)encode_decode(&f, buf, sizeof(buf));
+	f.u.reg.alloc_step = WIRE_ALLOC_STEP_MAX + 1;
+	assert_int_equal(frame_validate(&f), -EINVAL);
+	f.u.reg.alloc_step = -WIRE_ALLOC_STEP_MAX - 1;
+	assert_int_equal(frame_validate(&f), -EINVAL);
+
+	sample(&f, FRAME_PATH);
+	f.u.path.op = FRAME_PATH_MAPPING;
+	addr4(&f.u.path.addrs[1], 7, 7401);
+	(void)encode_decode(&f, buf, sizeof(buf));
+	f.u.path.op = FRAME_PATH_MAPPING + 1;
+	assert_int_equal(frame_validate(&f), -EINVAL);
+
+	sample(&f, FRAME_PUNCH);
+	f.u.punch.strategy = FRAME_PUNCH_PREDICT;
+	f.u.punch.role = FRAME_PUNCH_ROLE_PREDICT_ODD;
+	f.u.punch.count = 64;
+	(void)encode_decode(&f, buf, sizeof(buf));
+	f.u.punch.role = FRAME_PUNCH_ROLE_PREDICT_ODD + 1;
+	assert_int_equal(frame_validate(&f), -EINVAL);
+}
+
 static void test_frame_join_ack_message_is_cut_and_made_printable(void **state)
 {
 	char long_text[400];
@@ -846,6 +883,7 @@ int main(void)
 		cmocka_unit_test(test_frame_every_type_round_trips),
 		cmocka_unit_test(test_frame_uplink_tails_are_optional_and_round_trip),
 		cmocka_unit_test(test_frame_boot_id_tails_are_optional_and_round_trip),
+		cmocka_unit_test(test_frame_predict_parts_round_trip),
 		cmocka_unit_test(test_frame_packet_of_many_frames_reads_in_order),
 		cmocka_unit_test(test_frame_unknown_types_and_padding_are_skipped_by_length),
 		cmocka_unit_test(test_frame_padding_writer_fills_exactly),

@@ -3,7 +3,9 @@
  * classes), not twice within the busy time, not for a peer that is offline,
  * unclassified or in no shared flow; `punch = false` keeps pairs on the
  * relay; path reports set the pair's kind, and the strategy that worked is
- * remembered for those public addresses. No sockets; time is injected. */
+ * remembered for those public addresses; two sequential symmetric NATs get
+ * PREDICT, which waits for (and holds back) another attempt making many
+ * mappings on one of those NATs. No sockets; time is injected. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,7 +30,8 @@
 	"clients: { drone3 = { key = \"" KEY_A "\"; }; gcs4 = { key = \"" KEY_B "\"; };\n" \
 	"  loner = { key = \"" KEY_C "\"; }; };\n"                                         \
 	"flows: ( { name = \"m\"; proto = \"udp\"; port = 14550; members = [\"drone3\", "  \
-	"\"gcs4\"]; } );\n"
+	"\"gcs4\"]; },\n"                                                                  \
+	"  { name = \"v\"; proto = \"udp\"; port = 5600; members = [\"gcs4\", \"loner\"]; } );\n"
 
 struct sent {
 	int n;
@@ -361,6 +364,55 @@ static void test_punchcoord_reports_are_per_uplink_pair(void **state)
 	assert_non_null(punchcoord_stats(&fx->pc, "gcs4", "drone3"));
 }
 
+static void test_punchcoord_predict_waits_for_heavy_attempts(void **state)
+{
+	struct fixture *fx = *state;
+	struct sent s = {0};
+	uint64_t t = 10000000, tp;
+	int i;
+
+	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_SYMMETRIC);
+	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_SYMMETRIC);
+	online(fx->l, "198.51.100.3", 40003, FRAME_NAT_PORT_RESTRICTED);
+	fx->d->alloc_step = 1;
+	fx->g->alloc_step = 2;
+	/* gcs4 sprays towards loner: its NAT hands out 256 ports now. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->l, 0, "gcs4", 0, true, 256, t, send_cb,
+			      &s);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.k[0].strategy, FRAME_PUNCH_SPRAY);
+	/* A prediction on gcs4's NAT waits until the spray's mappings are made. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t + 1000,
+			      send_cb, &s);
+	assert_int_equal(s.n, 2);
+	tp = t + PUNCHCOORD_HEAVY_US;
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, tp, send_cb,
+			      &s);
+	assert_int_equal(s.n, 4);
+	i = index_to(&s, 2, "drone3");
+	assert_int_equal(s.k[i].strategy, FRAME_PUNCH_PREDICT);
+	assert_int_equal(s.k[i].role, FRAME_PUNCH_ROLE_PREDICT_ODD); /* drone3 < gcs4 */
+	assert_int_equal(s.k[i].count, PUNCH_PREDICT_COUNT);
+	assert_int_equal(s.k[i].addrs[0].port, 40002);
+	i = index_to(&s, 2, "gcs4");
+	assert_int_equal(s.k[i].role, FRAME_PUNCH_ROLE_PREDICT);
+	assert_int_equal(s.k[i].count, 2 * PUNCH_PREDICT_COUNT);
+	/* And while it runs, gcs4 sprays for no one. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->l, 0, "gcs4", 0, true, 256,
+			      tp + PUNCHCOORD_HEAVY_US / 2, send_cb, &s);
+	assert_int_equal(s.n, 4);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->l, 0, "gcs4", 0, true, 256,
+			      tp + PUNCHCOORD_HEAVY_US, send_cb, &s);
+	assert_int_equal(s.n, 6);
+	assert_int_equal(s.k[4].strategy, FRAME_PUNCH_SPRAY);
+	/* Without a step on one side: the relay, at once. */
+	fx->g->alloc_step = 0;
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256,
+			      tp + PUNCHCOORD_BUSY_US, send_cb, &s);
+	assert_int_equal(s.n, 8);
+	assert_int_equal(s.k[6].strategy, FRAME_PUNCH_RELAY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +426,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_punchcoord_reports_are_per_uplink_pair, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_punchcoord_predict_waits_for_heavy_attempts,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
