@@ -17,7 +17,9 @@
 #   port-restricted-cone, symmetric, symmetric-seq; one client behind each.
 #
 # One more client, prl, sits behind pra's router: the pair {pra, prl} shares
-# a public IP and must go direct over the LAN (strategy lan).
+# a public IP and must go direct over the LAN (strategy lan). A host beside
+# sqb makes new mappings on its NAT all along (about 250/s), as other
+# machines on an office network do: predict must meet all the same.
 # PUNCH_TYPES (space-separated subset of the six) limits the matrix.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -65,6 +67,9 @@ for t in "${TYPES[@]}"; do
 			"$KG" genkey -o "$LAB_DIR/prl.key"
 			CLIENTS+=(prl)
 		fi
+		if [ "$c" = sqb ]; then
+			lab_host noise rsqb "10.0.$n.3" # another host on sqb's office LAN
+		fi
 	done
 done
 
@@ -92,6 +97,23 @@ fi
 	echo ');'
 } | lab_routes 'keepalive_s = 10;' "${CLIENTS[@]}" >"$LAB_DIR/routes.conf"
 
+# The host beside sqb takes a new mapping from their sequential NAT about
+# every 4 ms (a fresh socket per datagram to the server's discard port), so
+# sqb's NAT hands out ports to someone else while the pair predicts: 12 s,
+# at most 3000 datagrams.
+if [[ " ${TYPES[*]} " == *" symmetric-seq "* ]]; then
+	lab_start_in noise noise python3 -c '
+import socket, time
+end = time.monotonic() + 12
+for i in range(3000):
+    if time.monotonic() > end:
+        break
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"x", ("203.0.113.10", 9))
+    s.close()
+    time.sleep(0.004)
+'
+fi
 lab_start_in srv server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
 wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
 for c in "${CLIENTS[@]}"; do
