@@ -215,13 +215,13 @@ static void finish_run(struct natwatch *nw, uint64_t now_us)
 		if (!nw->has_result || result_differs(&r, &nw->result)) {
 			log_ratelimited(
 				&nw->log, now_us, LOG_LEVEL_INFO,
-				"nat%s: %s mapping=%s filtering=%s ports=%s step=%d mapped=%s "
+				"nat%s: %s mapping=%s filtering=%s mapped=%s ports=%s step=%d "
 				"elapsed_ms=%llu",
 				nw->tag, natclass_type_name(r.type),
 				natclass_behaviour_name(r.mapping),
 				natclass_behaviour_name(r.filtering),
-				natclass_alloc_name(r.allocation), r.allocation_step,
 				format_mapped(&r.mapped, text, sizeof(text)),
+				natclass_alloc_name(r.allocation), r.allocation_step,
 				(unsigned long long)(r.elapsed_us / 1000));
 		}
 		nw->result = r;

@@ -53,7 +53,7 @@ wait_until 10 grep -Eq "client drone1: .*nat=symmetric( |$)" "$LAB_DIR/server.lo
 	fail "server never reported drone1 as symmetric: $(grep 'client drone1' "$LAB_DIR/server.log")"
 grep -q "nat: port-restricted-cone mapping=endpoint-independent filtering=address-and-port-dependent mapped=198.51.100.2:" \
 	"$LAB_DIR/client-gcs1.log" || fail "gcs1 did not log its class: $(grep 'nat:' "$LAB_DIR/client-gcs1.log")"
-grep -q "nat: symmetric mapping=address-and-port-dependent filtering=address-and-port-dependent mapped=198.51.100.1:" \
+grep -q "nat: symmetric mapping=address-and-port-dependent filtering=address-and-port-dependent mapped=198.51.100.1:[0-9]* ports=random step=0 " \
 	"$LAB_DIR/client-drone1.log" || fail "drone1 did not log its class: $(grep 'nat:' "$LAB_DIR/client-drone1.log")"
 echo "  server: $(grep -Eo 'client gcs1: .*nat=port-restricted' "$LAB_DIR/server.log" | tail -1)"
 echo "  server: $(grep -Eo 'client drone1: .*nat=symmetric' "$LAB_DIR/server.log" | tail -1)"

@@ -34,6 +34,9 @@ struct nat_model {
 	enum filt_kind filt;
 	enum alloc_kind alloc;
 	int step; /* ALLOC_SEQ */
+	/* ALLOC_SEQ: ports other hosts take before our k-th new mapping (a
+	 * busy office NAT), k < 8. */
+	uint8_t others[8];
 	bool hairpin;
 	bool blocked;
 	bool alt_ip_dead;	    /* the server's alternate IP never answers */
@@ -69,6 +72,7 @@ struct sim {
 	struct binding b[BINDINGS_MAX];
 	size_t n_b;
 	uint16_t next_port;
+	unsigned n_alloc; /* new mappings made so far */
 	uint32_t rng;
 	struct packet q[QUEUE_MAX];
 	size_t q_head, q_len;
@@ -146,6 +150,11 @@ static uint16_t alloc_port(struct sim *s)
 		return p;
 	}
 	if (s->m.alloc == ALLOC_SEQ) {
+		unsigned k = s->n_alloc++;
+
+		if (k < WH_ARRAY_LEN(s->m.others)) {
+			s->next_port = (uint16_t)(s->next_port + s->m.step * s->m.others[k]);
+		}
 		p = s->next_port;
 		s->next_port = (uint16_t)(s->next_port + s->m.step);
 		return p;
@@ -455,6 +464,37 @@ static void test_natclass_classifies_every_nat_combination(void **state)
 	assert_int_equal(n, 3 * 3 * 5 * 2);
 }
 
+/* Other hosts behind a sequential NAT take ports between ours: the step is
+ * still found (the gcd of the steps seen). */
+static void test_natclass_finds_the_step_despite_other_hosts(void **state)
+{
+	static const struct {
+		int step;
+		uint8_t others[8];
+	} cases[] = {
+		{1, {0, 0, 0, 0, 1, 0, 0, 0}},
+		{1, {0, 0, 0, 0, 2, 1, 3, 0}},
+		{2, {0, 0, 0, 0, 0, 1, 0, 0}},
+		{-3, {0, 0, 0, 0, 1, 2, 1, 0}},
+	};
+	struct natclass_result r;
+	struct sim s;
+
+	(void)state;
+	for (size_t i = 0; i < WH_ARRAY_LEN(cases); i++) {
+		struct nat_model m = {.map = MAP_APDM,
+				      .filt = FILT_APDF,
+				      .alloc = ALLOC_SEQ,
+				      .step = cases[i].step};
+
+		memcpy(m.others, cases[i].others, sizeof(m.others));
+		run(&m, &r, &s);
+		assert_int_equal(r.type, NATCLASS_SYMMETRIC);
+		assert_int_equal(r.allocation, NATCLASS_ALLOC_SEQUENTIAL);
+		assert_int_equal(r.allocation_step, cases[i].step);
+	}
+}
+
 static void test_natclass_reports_no_nat_as_open_with_its_filtering(void **state)
 {
 	(void)state;
@@ -645,6 +685,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_natclass_classifies_every_nat_combination),
+		cmocka_unit_test(test_natclass_finds_the_step_despite_other_hosts),
 		cmocka_unit_test(test_natclass_reports_no_nat_as_open_with_its_filtering),
 		cmocka_unit_test(test_natclass_reports_udp_blocked_within_two_seconds),
 		cmocka_unit_test(test_natclass_gives_an_answer_when_the_alternate_ip_is_silent),
