@@ -74,6 +74,14 @@ static enum access access_of(const struct routes *rt, const char *authorization)
 	return ACCESS_NONE;
 }
 
+/* A NAT's sequential port step (PROTOCOL.md "Direct paths", predict), or
+ * null when its ports are not handed out in sequence (or not known). */
+static bool add_port_step(cJSON *o, const char *key, int step)
+{
+	return (step != 0 ? cJSON_AddNumberToObject(o, key, step)
+			  : cJSON_AddNullToObject(o, key)) != NULL;
+}
+
 static bool add_uplinks(cJSON *o, const struct restapi_client *c)
 {
 	cJSON *a = cJSON_AddArrayToObject(o, "uplinks");
@@ -88,6 +96,7 @@ static bool add_uplinks(cJSON *o, const struct restapi_client *c)
 		     (u->addr[0] ? cJSON_AddStringToObject(j, "address", u->addr)
 				 : cJSON_AddNullToObject(j, "address")) &&
 		     cJSON_AddStringToObject(j, "nat", u->natclass) &&
+		     add_port_step(j, "nat_port_step", u->port_step) &&
 		     (u->last_seen_ms_ago == UINT64_MAX
 			      ? cJSON_AddNullToObject(j, "last_seen_ms_ago")
 			      : cJSON_AddNumberToObject(j, "last_seen_ms_ago",
@@ -140,6 +149,7 @@ cJSON *restapi_client_json(const struct restapi_client *c)
 		  (c->addr[0] ? cJSON_AddStringToObject(o, "mapped_address", c->addr)
 			      : cJSON_AddNullToObject(o, "mapped_address")) &&
 		  cJSON_AddStringToObject(o, "nat_class", c->natclass) &&
+		  add_port_step(o, "nat_port_step", c->port_step) &&
 		  (c->last_seen_ms_ago == UINT64_MAX
 			   ? cJSON_AddNullToObject(o, "last_seen_ms_ago")
 			   : cJSON_AddNumberToObject(o, "last_seen_ms_ago",

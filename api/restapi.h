@@ -32,6 +32,7 @@ struct restapi_uplink {
 	char name[ROUTES_NAME_SIZE]; /* "" when not given */
 	char addr[64];		     /* mapped address, "" when unknown */
 	const char *natclass;
+	int port_step;		   /* its NAT's sequential port step; 0: not sequential */
 	uint64_t last_seen_ms_ago; /* UINT64_MAX: never */
 	uint64_t rx_packets;	   /* authenticated packets from it */
 };
@@ -66,8 +67,9 @@ struct restapi_path {
 struct restapi_client {
 	char id[ROUTES_NAME_SIZE];
 	bool is_online;
-	char addr[64];					    /* mapped address, "" when unknown */
-	const char *natclass;				    /* e.g. "symmetric", "unknown" */
+	char addr[64];	      /* mapped address, "" when unknown */
+	const char *natclass; /* e.g. "symmetric", "unknown" */
+	int port_step;	      /* its NAT's sequential port step (REGISTER); 0: not sequential */
 	uint64_t last_seen_ms_ago;			    /* UINT64_MAX: never */
 	struct restapi_uplink uplinks[RESTAPI_UPLINKS_MAX]; /* [0] always */
 	size_t n_uplinks;

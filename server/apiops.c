@@ -160,6 +160,7 @@ static void fill_uplinks(const struct registry_client *c, struct restapi_client 
 
 	u->id = c ? c->main_uplink : 0;
 	u->natclass = conn_natclass_name(c ? c->natclass : 0);
+	u->port_step = c ? c->alloc_step : 0;
 	u->last_seen_ms_ago = UINT64_MAX;
 	if (!c) {
 		return;
@@ -179,6 +180,7 @@ static void fill_uplinks(const struct registry_client *c, struct restapi_client 
 		snprintf(u->name, sizeof(u->name), "%s", up->name);
 		addr_format((const struct sockaddr *)&up->addr, u->addr, sizeof(u->addr));
 		u->natclass = conn_natclass_name(up->natclass);
+		u->port_step = up->alloc_step;
 		u->last_seen_ms_ago = ms_ago(now_us, up->last_rx_us);
 		u->rx_packets = up->rx_packets;
 	}
@@ -204,6 +206,7 @@ static bool ops_client(void *ctx, const char *id, struct restapi_client *out)
 		addr_format((const struct sockaddr *)&c->addr, out->addr, sizeof(out->addr));
 	}
 	out->natclass = conn_natclass_name(c ? c->natclass : 0);
+	out->port_step = c ? c->alloc_step : 0;
 	out->last_seen_ms_ago = c && c->last_rx_us ? (now_us - c->last_rx_us) / 1000u : UINT64_MAX;
 	fill_uplinks(c, out, now_us);
 	if (c && c->twin_refusals > 0) {

@@ -95,7 +95,8 @@ fi
 	echo -n "${flows%,$'\n'}"
 	echo
 	echo ');'
-} | lab_routes 'keepalive_s = 10;' "${CLIENTS[@]}" >"$LAB_DIR/routes.conf"
+} | lab_routes "keepalive_s = 10; api = { listen = \"203.0.113.10:7480\"; tokens = [\"t0k3n-punch-lab-0001\"]; };" \
+	"${CLIENTS[@]}" >"$LAB_DIR/routes.conf"
 
 # The host beside sqb takes a new mapping from their sequential NAT about
 # every 4 ms (a fresh socket per datagram to the server's discard port), so
@@ -191,6 +192,17 @@ done
 if [[ " ${CLIENTS[*]} " == *" prl "* ]]; then
 	grep -q "path pr[al] -> pr[al]: direct via 10\.0\." "$LAB_DIR/server.log" ||
 		fail "the pair behind one NAT did not use its LAN addresses"
+fi
+
+# The API shows why sqa and sqb could predict: their NATs' port step.
+api() { lab_exec srv curl -s --max-time 5 -H "Authorization: Bearer t0k3n-punch-lab-0001" "http://203.0.113.10:7480$1"; }
+if [[ " ${CLIENTS[*]} " == *" sqa "* ]]; then
+	api /api/v1/clients/sqa | grep -q '"nat_class":"symmetric","nat_port_step":1' ||
+		fail "the API does not show sqa's NAT port step: $(api /api/v1/clients/sqa)"
+fi
+if [[ " ${CLIENTS[*]} " == *" sya "* ]]; then
+	api /api/v1/clients/sya | grep -q '"nat_class":"symmetric","nat_port_step":null' ||
+		fail "the API shows a port step for sya's random NAT: $(api /api/v1/clients/sya)"
 fi
 
 # Every pair's flow carries traffic both ways now (direct, or the relay for

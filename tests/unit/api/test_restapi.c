@@ -46,6 +46,7 @@ static void test_restapi_client_json_lists_uplinks_and_uplink_paths(void **state
 	strcpy(c->uplinks[1].name, "lte");
 	strcpy(c->uplinks[1].addr, "192.0.2.77:50001");
 	c->uplinks[1].natclass = "symmetric";
+	c->uplinks[1].port_step = -2;
 	c->uplinks[1].last_seen_ms_ago = UINT64_MAX;
 	c->uplinks[1].rx_packets = 77;
 	c->n_paths = 1;
@@ -72,6 +73,10 @@ static void test_restapi_client_json_lists_uplinks_and_uplink_paths(void **state
 	assert_string_equal(item(cJSON_GetArrayItem(u, 1), "address")->valuestring,
 			    "192.0.2.77:50001");
 	assert_string_equal(item(cJSON_GetArrayItem(u, 1), "nat")->valuestring, "symmetric");
+	/* The port step: null when not sequential, else the step. */
+	assert_true(cJSON_IsNull(item(o, "nat_port_step")));
+	assert_true(cJSON_IsNull(item(cJSON_GetArrayItem(u, 0), "nat_port_step")));
+	assert_int_equal(item(cJSON_GetArrayItem(u, 1), "nat_port_step")->valuedouble, -2);
 	assert_true(cJSON_IsNull(item(cJSON_GetArrayItem(u, 1), "last_seen_ms_ago")));
 	assert_int_equal(item(cJSON_GetArrayItem(u, 0), "last_seen_ms_ago")->valuedouble, 12);
 	assert_int_equal(item(cJSON_GetArrayItem(u, 1), "rx_packets")->valuedouble, 77);
