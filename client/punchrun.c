@@ -397,13 +397,10 @@ static uint64_t step_predict(struct punchrun *r, uint64_t now_us)
 	uint64_t due;
 
 	if (r->base.ss_family == 0) {
-		if (!r->measure) {
-			/* Not started yet (after an answer without our
-			 * family, measure is NULL too: wait for the end). */
-			if (r->stun_sends == 0 && !start_measure(r)) {
-				return 0;
-			}
-			return r->measure ? r->start_us + PUNCH_PREDICT_STUN_RTO_US : next;
+		if (!r->measure) { /* the first pass: measure is open until answered */
+			return start_measure(r)
+				       ? min_u64(next, r->start_us + PUNCH_PREDICT_STUN_RTO_US)
+				       : 0;
 		}
 		due = r->start_us + (uint64_t)r->stun_sends * PUNCH_PREDICT_STUN_RTO_US;
 		if (now_us >= due) {
