@@ -52,7 +52,9 @@ static uint64_t run_span_us(const struct punchrun *r)
 		       (uint64_t)scan * PUNCH_SCAN_INTERVAL_US + PUNCHRUN_TAIL_US;
 	case FRAME_PUNCH_ROLE_PREDICT:
 	case FRAME_PUNCH_ROLE_PREDICT_ODD:
-		/* Until both bases are known (step_predict then moves the end). */
+	case FRAME_PUNCH_ROLE_PREDICT_OPEN:
+	case FRAME_PUNCH_ROLE_PREDICT_SCAN:
+		/* Until the bases are known (start_sending then moves the end). */
 		return PUNCH_PREDICT_EXCHANGE_US;
 	default:
 		return PUNCH_ATTEMPT_US;
@@ -224,7 +226,27 @@ static uint64_t step_paced(struct punchrun *r, uint64_t now_us, uint64_t interva
 
 static bool is_predict(const struct punchrun *r)
 {
-	return r->role == FRAME_PUNCH_ROLE_PREDICT || r->role == FRAME_PUNCH_ROLE_PREDICT_ODD;
+	return r->role >= FRAME_PUNCH_ROLE_PREDICT && r->role <= FRAME_PUNCH_ROLE_PREDICT_SCAN;
+}
+
+/* Does r learn its own NAT's base (every predicting role but the cone
+ * side's, whose mapping is the candidate the peer got)? */
+static bool measures(const struct punchrun *r)
+{
+	return r->role != FRAME_PUNCH_ROLE_PREDICT_SCAN;
+}
+
+/* Does r aim at the peer's predicted ports (all but the symmetric side
+ * facing a cone, which probes the cone's one mapping)? */
+static bool aims_at_peer_base(const struct punchrun *r)
+{
+	return r->role != FRAME_PUNCH_ROLE_PREDICT_OPEN;
+}
+
+/* Between two new destinations (the side facing a cone has one). */
+static uint64_t predict_interval_us(const struct punchrun *r)
+{
+	return aims_at_peer_base(r) ? PUNCH_PREDICT_INTERVAL_US : PUNCH_PROBE_INTERVAL_US;
 }
 
 static uint16_t port_of(const struct sockaddr_storage *ss)
@@ -299,11 +321,25 @@ static void start_sending(struct punchrun *r, uint64_t now_us)
 	r->slots_done = 0;
 	r->end_us =
 		now_us + (uint64_t)r->count * PUNCH_PREDICT_INTERVAL_US + PUNCH_PREDICT_CYCLE_US;
-	log_info("peer %s: punch: predicting from our port %s (step %d) and the peer's %s "
-		 "(step %d)",
-		 r->p->def.peer.text, addr_format((const struct sockaddr *)&r->base, a, sizeof(a)),
-		 r->step, addr_format((const struct sockaddr *)&r->peer_base, b, sizeof(b)),
-		 r->peer_step);
+	if (!aims_at_peer_base(r)) {
+		log_info("peer %s: punch: predicted: our port %s (step %d) is the last before the "
+			 "one we open to %s",
+			 r->p->def.peer.text,
+			 addr_format((const struct sockaddr *)&r->base, a, sizeof(a)), r->step,
+			 addr_format((const struct sockaddr *)&r->cand[0], b, sizeof(b)));
+	} else if (!measures(r)) {
+		log_info("peer %s: punch: probing the ports after %s (step %d)",
+			 r->p->def.peer.text,
+			 addr_format((const struct sockaddr *)&r->peer_base, b, sizeof(b)),
+			 r->peer_step);
+	} else {
+		log_info("peer %s: punch: predicting from our port %s (step %d) and the peer's "
+			 "%s (step %d)",
+			 r->p->def.peer.text,
+			 addr_format((const struct sockaddr *)&r->base, a, sizeof(a)), r->step,
+			 addr_format((const struct sockaddr *)&r->peer_base, b, sizeof(b)),
+			 r->peer_step);
+	}
 }
 
 bool punchrun_on_stun(struct punchrun *r, int fd, const uint8_t *buf, size_t len,
@@ -331,7 +367,7 @@ bool punchrun_on_stun(struct punchrun *r, int fd, const uint8_t *buf, size_t len
 	xsock_close(r->measure);
 	r->measure = NULL;
 	send_mapping(r, now_us);
-	if (r->peer_base.ss_family != 0) {
+	if (!aims_at_peer_base(r) || r->peer_base.ss_family != 0) {
 		start_sending(r, now_us);
 	}
 	return true;
@@ -342,7 +378,7 @@ int punchrun_on_mapping(struct punchrun *r, const struct frame_path *f, uint64_t
 	struct sockaddr_storage m0, m1;
 	int step;
 
-	if (!is_predict(r) || f->addr_count < 2) {
+	if (!is_predict(r) || !aims_at_peer_base(r) || f->addr_count < 2) {
 		return -EINVAL;
 	}
 	frameaddr_to_sockaddr(&f->addrs[0], &m0);
@@ -364,21 +400,24 @@ int punchrun_on_mapping(struct punchrun *r, const struct frame_path *f, uint64_t
 	}
 	r->peer_base = m0;
 	r->peer_step = step;
-	if (r->base.ss_family != 0) {
+	if (!measures(r) || r->base.ss_family != 0) {
 		start_sending(r, now_us);
 	}
 	return 0;
 }
 
 /* Slot k makes (first pass) or refreshes (later passes) our mapping
- * k % count + 1, towards the peer's predicted port for it. */
+ * k % count + 1, towards the peer's predicted port for it; facing a cone,
+ * every slot probes the cone's mapping. */
 static void predict_slot(struct punchrun *r, uint64_t k, uint64_t now_us)
 {
 	uint32_t idx = punch_predict_target(r->role, (uint32_t)(k % r->count) + 1);
 	uint16_t port = punch_predict_port(port_of(&r->peer_base), r->peer_step, idx);
 	struct sockaddr_storage dst = r->peer_base;
 
-	if (port != 0) {
+	if (!aims_at_peer_base(r)) {
+		send_probe(r, r->fd, &r->cand[0], now_us);
+	} else if (port != 0) {
 		addr_set_port(&dst, port);
 		send_probe(r, r->fd, &dst, now_us);
 	}
@@ -396,7 +435,7 @@ static uint64_t step_predict(struct punchrun *r, uint64_t now_us)
 	uint64_t next = r->end_us;
 	uint64_t due;
 
-	if (r->base.ss_family == 0) {
+	if (measures(r) && r->base.ss_family == 0) {
 		if (!r->measure) { /* the first pass: measure is open until answered */
 			return start_measure(r)
 				       ? min_u64(next, r->start_us + PUNCH_PREDICT_STUN_RTO_US)
@@ -409,7 +448,7 @@ static uint64_t step_predict(struct punchrun *r, uint64_t now_us)
 		}
 		return min_u64(next, due);
 	}
-	if (r->mapping_sends < PUNCH_PREDICT_MAPPING_SENDS) {
+	if (measures(r) && r->mapping_sends < PUNCH_PREDICT_MAPPING_SENDS) {
 		due = r->base_us + (uint64_t)r->mapping_sends * PUNCH_PREDICT_MAPPING_GAP_US;
 		if (now_us >= due) {
 			send_mapping(r, now_us);
@@ -420,14 +459,14 @@ static uint64_t step_predict(struct punchrun *r, uint64_t now_us)
 	if (r->send_start_us != 0 && r->count > 0) {
 		unsigned burst = 0;
 
-		due = (now_us - r->send_start_us) / PUNCH_PREDICT_INTERVAL_US + 1;
+		due = (now_us - r->send_start_us) / predict_interval_us(r) + 1;
 		while (r->slots_done < due && burst++ < PUNCHRUN_BURST_MAX) {
 			predict_slot(r, r->slots_done++, now_us);
 		}
-		next = min_u64(next, r->slots_done < due
-					     ? now_us
-					     : r->send_start_us +
-						       r->slots_done * PUNCH_PREDICT_INTERVAL_US);
+		next = min_u64(next,
+			       r->slots_done < due
+				       ? now_us
+				       : r->send_start_us + r->slots_done * predict_interval_us(r));
 	}
 	return next;
 }
@@ -454,6 +493,8 @@ uint64_t punchrun_step(struct punchrun *r, uint64_t now_us)
 		break;
 	case FRAME_PUNCH_ROLE_PREDICT:
 	case FRAME_PUNCH_ROLE_PREDICT_ODD:
+	case FRAME_PUNCH_ROLE_PREDICT_OPEN:
+	case FRAME_PUNCH_ROLE_PREDICT_SCAN:
 		next = step_predict(r, now_us);
 		if (next == 0) {
 			return 0;

@@ -6,10 +6,12 @@
  * about to hand out (PREDICT, PREDICT_ODD: a STUN request from a fresh
  * socket to the server learns our NAT's port, PATH MAPPING frames over the
  * relay swap it with the peer's, then each new destination from the
- * uplink's socket makes one new mapping). Every probe is a PATH PROBE sealed in the
- * peer session, paced so that no more than one goes out per millisecond in
- * spray and scan. The run does not judge success: direct.c does, when an
- * authenticated PROBE_ACK comes back, and then takes the winning socket. */
+ * uplink's socket makes one new mapping; facing a cone, PREDICT_OPEN learns
+ * and tells its base the same way and probes the cone's mapping, while
+ * PREDICT_SCAN probes the ports after the base it is told). Every probe is a PATH PROBE sealed in
+ * the peer session, paced so that no more than one goes out per millisecond in spray and scan. The
+ * run does not judge success: direct.c does, when an authenticated PROBE_ACK comes back, and then
+ * takes the winning socket. */
 #ifndef WH_PUNCHRUN_H
 #define WH_PUNCHRUN_H
 

@@ -50,6 +50,16 @@ static void plan_predict(struct punch_plan *out)
 	out->count[1] = punch_predict_count(FRAME_PUNCH_ROLE_PREDICT);
 }
 
+/* sym: the symmetric side (0 or 1), with a sequential step. */
+static void plan_predict_cone(struct punch_plan *out, int sym)
+{
+	out->strategy = FRAME_PUNCH_PREDICT;
+	out->role[sym] = FRAME_PUNCH_ROLE_PREDICT_OPEN;
+	out->count[sym] = punch_predict_count(FRAME_PUNCH_ROLE_PREDICT_OPEN);
+	out->role[!sym] = FRAME_PUNCH_ROLE_PREDICT_SCAN;
+	out->count[!sym] = punch_predict_count(FRAME_PUNCH_ROLE_PREDICT_SCAN);
+}
+
 static bool is_sequential(const struct punch_side *s)
 {
 	return s->alloc_step != 0 && s->alloc_step >= -WIRE_ALLOC_STEP_MAX &&
@@ -81,6 +91,8 @@ void punch_choose(const struct punch_side *a, const struct punch_side *b, unsign
 		plan_probe(out, FRAME_PUNCH_DIRECT);
 	} else if (cone_a && cone_b) {
 		plan_probe(out, FRAME_PUNCH_SIMUL);
+	} else if (cone_a != cone_b && is_sequential(cone_a ? b : a)) {
+		plan_predict_cone(out, cone_a ? 1 : 0);
 	} else if (cone_a != cone_b && spray > 0) {
 		plan_spray(out, cone_a ? 1 : 0, spray);
 	} else if (!cone_a && !cone_b && is_sequential(a) && is_sequential(b)) {
@@ -140,7 +152,7 @@ uint16_t punch_predict_port(uint16_t base, int step, uint32_t i)
 
 uint16_t punch_predict_count(uint8_t role)
 {
-	return role == FRAME_PUNCH_ROLE_PREDICT_ODD ? PUNCH_PREDICT_COUNT : 2 * PUNCH_PREDICT_COUNT;
+	return role == FRAME_PUNCH_ROLE_PREDICT ? 2 * PUNCH_PREDICT_COUNT : PUNCH_PREDICT_COUNT;
 }
 
 uint64_t punch_retry_delay_us(uint8_t strategy, unsigned failures)

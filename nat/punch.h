@@ -25,7 +25,14 @@
  *          (ROLE_PREDICT), 2k-1 on the other (ROLE_PREDICT_ODD). With a and
  *          b foreign mappings made on the two NATs in between (drift), the
  *          ODD side's mapping n = a+b+1 and the other's m = 2a+b+1 point at
- *          each other, so any drift with a+b < PUNCH_PREDICT_COUNT meets;
+ *          each other, so any drift with a+b < PUNCH_PREDICT_COUNT meets.
+ *          Cone + sequential symmetric is a PREDICT too, cheaper than a
+ *          spray: the symmetric side (ROLE_PREDICT_OPEN) learns its base,
+ *          tells the other and at once probes the cone side's mapped address
+ *          (one new mapping, index 1 + the few others take meanwhile); the
+ *          cone side (ROLE_PREDICT_SCAN) probes indices 1..count of the
+ *          symmetric side's ports from its one mapping. A failed one is
+ *          followed by a spray (punchcoord);
  *   RELAY  both symmetric otherwise: stay on the relay. */
 #ifndef WH_PUNCH_H
 #define WH_PUNCH_H
@@ -99,7 +106,8 @@ uint32_t punch_predict_target(uint8_t role, uint32_t k);
 /* The port of index i of a NAT whose index 0 is base and whose allocation
  * step is step: base + i * step, or 0 when that leaves 1..65535. */
 uint16_t punch_predict_port(uint16_t base, int step, uint32_t i);
-/* New mappings a side in role makes in a PREDICT attempt. */
+/* Destinations a side in role sends to in a PREDICT attempt (new mappings,
+ * but for the cone side's, whose NAT keeps one mapping). */
 uint16_t punch_predict_count(uint8_t role);
 
 /* How long to wait before the next attempt after `failures` failed ones in

@@ -182,12 +182,19 @@ enum frame_punch_role {
 	FRAME_PUNCH_ROLE_PROBE = 1, /* probe every candidate address from the main socket */
 	FRAME_PUNCH_ROLE_SPRAY = 2, /* open count sockets, each probing candidate 0 */
 	FRAME_PUNCH_ROLE_SCAN = 3,  /* probe count random ports of candidate 0's IP */
-	/* PREDICT (nat/punch.h): learn our NAT's next port, swap it with the
-	 * peer (PATH MAPPING), then make count new mappings, the k-th towards
-	 * the peer's k-th predicted port (PREDICT) or its (2k-1)-th (PREDICT_ODD). */
+	/* PREDICT (nat/punch.h), two sequential symmetric NATs: learn our
+	 * NAT's next port, swap it with the peer (PATH MAPPING), then make
+	 * count new mappings, the k-th towards the peer's k-th predicted port
+	 * (PREDICT) or its (2k-1)-th (PREDICT_ODD). */
 	FRAME_PUNCH_ROLE_PREDICT = 4,
 	FRAME_PUNCH_ROLE_PREDICT_ODD = 5,
-	FRAME_PUNCH_ROLE_MAX = FRAME_PUNCH_ROLE_PREDICT_ODD
+	/* PREDICT, a cone NAT and a sequential symmetric one: the symmetric
+	 * side learns its NAT's next port, tells the peer, and probes candidate
+	 * 0 (one new mapping); the cone side probes the peer's predicted ports
+	 * 1..count. */
+	FRAME_PUNCH_ROLE_PREDICT_OPEN = 6,
+	FRAME_PUNCH_ROLE_PREDICT_SCAN = 7,
+	FRAME_PUNCH_ROLE_MAX = FRAME_PUNCH_ROLE_PREDICT_SCAN
 };
 
 /* token u64 | peer name | strategy u8 | role u8 | delay_ms u16 | count u16 |

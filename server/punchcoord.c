@@ -208,17 +208,25 @@ static int build_punch(struct frame *f, const struct punchcoord_pair *p,
 	return 0;
 }
 
+/* Does side `side` of attempt p predict its NAT's ports over a while
+ * (either side of PREDICT between two symmetric NATs: from its STUN base
+ * until its mappings are made, across the exchange over the relay)? */
+static bool side_predicts(const struct punchcoord_pair *p, int side)
+{
+	return p->role[side] == FRAME_PUNCH_ROLE_PREDICT ||
+	       p->role[side] == FRAME_PUNCH_ROLE_PREDICT_ODD;
+}
+
 /* Does side `side` of attempt p make many new mappings on its NAT (the
- * spraying side, either side of PREDICT)? */
+ * spraying side, a predicting side)? */
 static bool side_is_heavy(const struct punchcoord_pair *p, int side)
 {
-	return p->strategy == FRAME_PUNCH_PREDICT ||
-	       (p->strategy == FRAME_PUNCH_SPRAY && p->role[side] == FRAME_PUNCH_ROLE_SPRAY);
+	return side_predicts(p, side) || p->role[side] == FRAME_PUNCH_ROLE_SPRAY;
 }
 
 /* An attempt that started within PUNCHCOORD_HEAVY_US and makes many new
- * mappings from id's uplink u, if this or it is a PREDICT (whose port
- * guesses the other's mappings would shift), or NULL. */
+ * mappings from id's uplink u, if this or it predicts (the other's
+ * mappings would shift the ports guessed), or NULL. */
 static const struct punchcoord_pair *heavy_conflict(const struct punchcoord *pc, const char *id,
 						    unsigned u, bool is_predict, uint64_t now_us)
 {
@@ -232,7 +240,7 @@ static const struct punchcoord_pair *heavy_conflict(const struct punchcoord *pc,
 		side = side_of(q, id);
 		if (q->uplink[side] == u && q->started_us != 0 &&
 		    now_us - q->started_us < PUNCHCOORD_HEAVY_US && side_is_heavy(q, side) &&
-		    (is_predict || q->strategy == FRAME_PUNCH_PREDICT)) {
+		    (is_predict || side_predicts(q, side))) {
 			return q;
 		}
 	}
@@ -284,6 +292,15 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 		memset(&plan, 0, sizeof(plan));
 		plan.strategy = FRAME_PUNCH_RELAY;
 	}
+	/* A prediction between a cone and a symmetric NAT that did not work
+	 * the last time this pair asked: a spray now (and prediction again
+	 * after that). */
+	if (plan.strategy == FRAME_PUNCH_PREDICT && p->strategy == FRAME_PUNCH_PREDICT &&
+	    p->started_us != 0 && !p->is_attempt_up && spray > 0 &&
+	    (plan.role[0] == FRAME_PUNCH_ROLE_PREDICT_OPEN ||
+	     plan.role[1] == FRAME_PUNCH_ROLE_PREDICT_OPEN)) {
+		punch_choose(&info[0], &info[1], spray, FRAME_PUNCH_SPRAY, &plan);
+	}
 	for (int i = 0; i < 2; i++) {
 		const struct punchcoord_pair *q;
 		struct punchcoord_pair probe = {.strategy = plan.strategy};
@@ -292,8 +309,7 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 		if (!side_is_heavy(&probe, i)) {
 			continue;
 		}
-		q = heavy_conflict(pc, cs[i]->id, p->uplink[i],
-				   plan.strategy == FRAME_PUNCH_PREDICT, now_us);
+		q = heavy_conflict(pc, cs[i]->id, p->uplink[i], side_predicts(&probe, i), now_us);
 		if (q) {
 			/* The requester asks again (DIRECT_REQUEST_WAIT_US). */
 			log_debug("punch %s <-> %s: %s waits: %s <-> %s is making mappings on "
@@ -308,6 +324,7 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	p->role[0] = plan.role[0];
 	p->role[1] = plan.role[1];
 	p->started_us = now_us;
+	p->is_attempt_up = false;
 	log_info("punch %s <-> %s: strategy=%s nat=%u/%u step=%d/%d token=%llx%s%s", p->a, p->b,
 		 punch_strategy_name(plan.strategy), (unsigned)info[0].natclass,
 		 (unsigned)info[1].natclass, info[0].alloc_step, info[1].alloc_step,
@@ -364,6 +381,7 @@ void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct re
 		side_info(side == 0 ? other : from, p->uplink[1], &info[1]);
 		if (fp->token == p->token && p->strategy != FRAME_PUNCH_RELAY) {
 			memo_put(pc, &info[0].mapped, &info[1].mapped, p->strategy);
+			p->is_attempt_up = true;
 		}
 		log_info("path %s -> %s: direct via %s strategy=%s after %llu ms%s", from->id,
 			 other->id, via,

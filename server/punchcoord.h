@@ -56,6 +56,7 @@ struct punchcoord_pair {
 	uint8_t strategy;
 	uint8_t role[2];     /* of a, of b (enum frame_punch_role) */
 	uint64_t started_us; /* last PUNCH sent */
+	bool is_attempt_up;  /* a side reported UP with the last PUNCH's token */
 	bool is_direct[2];   /* as reported by a, b */
 	uint64_t changed_us; /* last upgrade or fallback */
 	uint64_t upgrades;

@@ -4,9 +4,10 @@
 # type (a and b): one flow per pair {Ta, Tb'} for every unordered pair of
 # types (T, T'), 21 pairs, all punched at once through one server. Every
 # pair must end up on a direct path except a random symmetric NAT with any
-# symmetric one, which stays on the relay; two symmetric NATs that both
-# hand out ports in sequence must meet by port prediction (strategy
-# predict). Every pair's flow must carry datagrams both ways afterwards.
+# symmetric one, which stays on the relay; a symmetric NAT that hands out
+# ports in sequence must meet another such NAT, or a restricted or
+# port-restricted cone, by port prediction (strategy predict). Every pair's
+# flow must carry datagrams both ways afterwards.
 # Prints, per pair, the path reached, the strategy and the time from "both
 # registered" (the later of the two clients' `online` lines in the server
 # log) to the server's `path ... direct` line.
@@ -180,7 +181,9 @@ for p in "${PAIRS[@]}"; do
 	line=$(grep "^$a-$b " <<<"$report")
 	if [ "$b" = prl ]; then
 		[[ $line == *" direct strategy=lan "* ]] || bad+=" $a-$b(not lan)"
-	elif [ "$a-$b" = sqa-sqb ]; then
+	elif [[ $a-$b == sqa-sqb || $a-$b == [rp][cr]a-sqb ]]; then
+		# Sequential symmetric with sequential symmetric or a cone
+		# that filters: port prediction, no spray.
 		[[ $line == *" direct strategy=predict "* ]] || bad+=" $a-$b(not predict)"
 	elif expect_direct "$a" "$b"; then
 		[[ $line == *" direct "* ]] || bad+=" $a-$b(relay)"

@@ -222,9 +222,34 @@ static void test_punch_predict_choice(void **state)
 	b.alloc_step = WIRE_ALLOC_STEP_MAX + 1;
 	punch_choose(&a, &b, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_RELAY, &plan);
 	assert_int_equal(plan.strategy, FRAME_PUNCH_RELAY);
-	/* A sequential symmetric NAT and a cone: the spray, as before. */
+	/* A sequential symmetric NAT and a cone: the symmetric side opens one
+	 * predicted mapping, the cone side probes the ports after the base;
+	 * spraying forbidden or not. What worked before (a spray) goes first. */
 	punch_choose(&a, &c, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_RELAY, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_PREDICT);
+	assert_int_equal(plan.role[0], FRAME_PUNCH_ROLE_PREDICT_OPEN);
+	assert_int_equal(plan.role[1], FRAME_PUNCH_ROLE_PREDICT_SCAN);
+	assert_int_equal(plan.count[1], PUNCH_PREDICT_COUNT);
+	punch_choose(&c, &a, 0, FRAME_PUNCH_RELAY, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_PREDICT);
+	assert_int_equal(plan.role[0], FRAME_PUNCH_ROLE_PREDICT_SCAN);
+	assert_int_equal(plan.role[1], FRAME_PUNCH_ROLE_PREDICT_OPEN);
+	punch_choose(&a, &c, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_SPRAY, &plan);
 	assert_int_equal(plan.strategy, FRAME_PUNCH_SPRAY);
+	/* The cone side's probes cover the symmetric side's mapping whenever
+	 * fewer than the count were taken by others before it. */
+	for (unsigned others = 0; others < PUNCH_PREDICT_COUNT; others++) {
+		uint16_t opened = punch_predict_port(41000, -2, 1 + others);
+		bool hit = false;
+
+		for (uint32_t k = 1; k <= punch_predict_count(FRAME_PUNCH_ROLE_PREDICT_SCAN); k++) {
+			hit = hit ||
+			      punch_predict_port(41000, -2,
+						 punch_predict_target(FRAME_PUNCH_ROLE_PREDICT_SCAN,
+								      k)) == opened;
+		}
+		assert_true(hit);
+	}
 	/* Ports: index i of base with step, and nothing off the port range. */
 	assert_int_equal(punch_predict_port(40000, 1, 5), 40005);
 	assert_int_equal(punch_predict_port(40000, -3, 2), 39994);

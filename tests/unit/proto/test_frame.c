@@ -822,7 +822,9 @@ static void test_frame_predict_parts_round_trip(void **state)
 	f.u.punch.role = FRAME_PUNCH_ROLE_PREDICT_ODD;
 	f.u.punch.count = 64;
 	(void)encode_decode(&f, buf, sizeof(buf));
-	f.u.punch.role = FRAME_PUNCH_ROLE_PREDICT_ODD + 1;
+	f.u.punch.role = FRAME_PUNCH_ROLE_PREDICT_SCAN;
+	(void)encode_decode(&f, buf, sizeof(buf));
+	f.u.punch.role = FRAME_PUNCH_ROLE_MAX + 1;
 	assert_int_equal(frame_validate(&f), -EINVAL);
 }
 

@@ -3,9 +3,10 @@
  * classes), not twice within the busy time, not for a peer that is offline,
  * unclassified or in no shared flow; `punch = false` keeps pairs on the
  * relay; path reports set the pair's kind, and the strategy that worked is
- * remembered for those public addresses; two sequential symmetric NATs get
- * PREDICT, which waits for (and holds back) another attempt making many
- * mappings on one of those NATs. No sockets; time is injected. */
+ * remembered for those public addresses; a sequential symmetric NAT gets
+ * PREDICT with a cone (a spray after a failed one) or another such NAT
+ * (waiting for, and holding back, attempts making many mappings on one of
+ * those NATs). No sockets; time is injected. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,10 +34,12 @@
 	"\"gcs4\"]; },\n"                                                                  \
 	"  { name = \"v\"; proto = \"udp\"; port = 5600; members = [\"gcs4\", \"loner\"]; } );\n"
 
+#define SENT_MAX 16
+
 struct sent {
 	int n;
-	char to[8][ROUTES_NAME_SIZE];
-	struct frame_punch k[8];
+	char to[SENT_MAX][ROUTES_NAME_SIZE];
+	struct frame_punch k[SENT_MAX];
 };
 
 static void send_cb(void *ctx, struct registry_client *c, const struct frame *f, uint64_t now_us)
@@ -46,7 +49,7 @@ static void send_cb(void *ctx, struct registry_client *c, const struct frame *f,
 	(void)now_us;
 	assert_int_equal(f->type, FRAME_PUNCH);
 	assert_int_equal(frame_validate(f), 0);
-	if (s->n < 8) {
+	if (s->n < SENT_MAX) {
 		strcpy(s->to[s->n], c->id);
 		s->k[s->n] = f->u.punch;
 	}
@@ -87,7 +90,7 @@ static void uplink_up(struct registry_client *c, unsigned u, const char *ip, uin
 
 static int index_to(const struct sent *s, int from, const char *id)
 {
-	for (int i = from; i < s->n && i < 8; i++) {
+	for (int i = from; i < s->n && i < SENT_MAX; i++) {
 		if (strcmp(s->to[i], id) == 0) {
 			return i;
 		}
@@ -368,7 +371,7 @@ static void test_punchcoord_predict_waits_for_heavy_attempts(void **state)
 {
 	struct fixture *fx = *state;
 	struct sent s = {0};
-	uint64_t t = 10000000, tp;
+	uint64_t t = 10000000;
 	int i;
 
 	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_SYMMETRIC);
@@ -376,17 +379,19 @@ static void test_punchcoord_predict_waits_for_heavy_attempts(void **state)
 	online(fx->l, "198.51.100.3", 40003, FRAME_NAT_PORT_RESTRICTED);
 	fx->d->alloc_step = 1;
 	fx->g->alloc_step = 2;
-	/* gcs4 sprays towards loner: its NAT hands out 256 ports now. */
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->l, 0, "gcs4", 0, true, 256, t, send_cb,
-			      &s);
+	/* loner (cone) and gcs4 (sequential): a prediction, one mapping on
+	 * gcs4's NAT. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->l, 0, "gcs4", 0, true, 256,
+			      t - PUNCHCOORD_BUSY_US, send_cb, &s);
 	assert_int_equal(s.n, 2);
-	assert_int_equal(s.k[0].strategy, FRAME_PUNCH_SPRAY);
-	/* A prediction on gcs4's NAT waits until the spray's mappings are made. */
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t + 1000,
-			      send_cb, &s);
-	assert_int_equal(s.n, 2);
-	tp = t + PUNCHCOORD_HEAVY_US;
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, tp, send_cb,
+	i = index_to(&s, 0, "gcs4");
+	assert_int_equal(s.k[i].strategy, FRAME_PUNCH_PREDICT);
+	assert_int_equal(s.k[i].role, FRAME_PUNCH_ROLE_PREDICT_OPEN);
+	assert_int_equal(s.k[i].addrs[0].port, 40003);
+	assert_int_equal(s.k[!i].role, FRAME_PUNCH_ROLE_PREDICT_SCAN);
+	/* drone3 and gcs4, both sequential: PREDICT (that one mapping is no
+	 * reason to wait). */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t, send_cb,
 			      &s);
 	assert_int_equal(s.n, 4);
 	i = index_to(&s, 2, "drone3");
@@ -397,20 +402,34 @@ static void test_punchcoord_predict_waits_for_heavy_attempts(void **state)
 	i = index_to(&s, 2, "gcs4");
 	assert_int_equal(s.k[i].role, FRAME_PUNCH_ROLE_PREDICT);
 	assert_int_equal(s.k[i].count, 2 * PUNCH_PREDICT_COUNT);
-	/* And while it runs, gcs4 sprays for no one. */
+	/* loner asks again (its prediction failed): a spray is next, but not
+	 * while gcs4 predicts... */
 	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->l, 0, "gcs4", 0, true, 256,
-			      tp + PUNCHCOORD_HEAVY_US / 2, send_cb, &s);
+			      t + PUNCHCOORD_HEAVY_US / 2, send_cb, &s);
 	assert_int_equal(s.n, 4);
 	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->l, 0, "gcs4", 0, true, 256,
-			      tp + PUNCHCOORD_HEAVY_US, send_cb, &s);
+			      t + PUNCHCOORD_HEAVY_US, send_cb, &s);
 	assert_int_equal(s.n, 6);
 	assert_int_equal(s.k[4].strategy, FRAME_PUNCH_SPRAY);
+	/* ...and a prediction on gcs4's NAT waits for the spray's mappings. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256,
+			      t + PUNCHCOORD_BUSY_US, send_cb, &s);
+	assert_int_equal(s.n, 6);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256,
+			      t + 2 * PUNCHCOORD_HEAVY_US, send_cb, &s);
+	assert_int_equal(s.n, 8);
+	assert_int_equal(s.k[6].strategy, FRAME_PUNCH_PREDICT);
+	/* After the spray (not up either): prediction again. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->l, 0, "gcs4", 0, true, 256,
+			      t + PUNCHCOORD_HEAVY_US + PUNCHCOORD_BUSY_US, send_cb, &s);
+	assert_int_equal(s.n, 10);
+	assert_int_equal(s.k[8].strategy, FRAME_PUNCH_PREDICT);
 	/* Without a step on one side: the relay, at once. */
 	fx->g->alloc_step = 0;
 	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256,
-			      tp + PUNCHCOORD_BUSY_US, send_cb, &s);
-	assert_int_equal(s.n, 8);
-	assert_int_equal(s.k[6].strategy, FRAME_PUNCH_RELAY);
+			      t + 2 * PUNCHCOORD_HEAVY_US + PUNCHCOORD_BUSY_US, send_cb, &s);
+	assert_int_equal(s.n, 12);
+	assert_int_equal(s.k[10].strategy, FRAME_PUNCH_RELAY);
 }
 
 int main(void)
