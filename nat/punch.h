@@ -85,7 +85,8 @@ struct punch_plan {
 };
 
 /* Choose a strategy for a and b. spray: sockets the symmetric side opens
- * (0 forbids spraying: cone + symmetric then stays on the relay).
+ * (0 forbids spraying: cone + symmetric then stays on the relay, unless the
+ * symmetric side's ports are predictable).
  * remembered: the strategy that last worked for this pair of public
  * addresses (or FRAME_PUNCH_RELAY when none), tried first when it can apply. */
 void punch_choose(const struct punch_side *a, const struct punch_side *b, unsigned spray,
