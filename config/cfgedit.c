@@ -10,6 +10,7 @@
 #include "config/routes.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +279,101 @@ int cfgedit_flow_remove(const char *text, size_t len, const char *name, char **o
 	return err;
 }
 
+/* The settings of the group at [s, e) of text: the first one's start, the
+ * last one's start and terminator end, the closing brace's start, and how
+ * many. Returns 0 or -EPROTO. */
+struct group_shape {
+	size_t open_end, first, last, last_term, close;
+	size_t n;
+};
+
+static int group_shape(const char *text, size_t s, size_t e, struct group_shape *g)
+{
+	struct cfglex lx = {text, e, s};
+	struct cfgtok t = cfglex_next(&lx);
+	struct cfgspan name, v;
+	size_t term;
+
+	memset(g, 0, sizeof(*g));
+	if (!cfgtok_is(t, '{')) {
+		return -EPROTO;
+	}
+	g->open_end = t.end;
+	while (!cfgtok_is(cfglex_peek(&lx), '}')) {
+		if (cfglex_setting(&lx, 1, &name, &v, &term) != 0) {
+			return -EPROTO;
+		}
+		g->first = g->n++ == 0 ? name.start : g->first;
+		g->last = name.start;
+		g->last_term = term;
+	}
+	g->close = cfglex_next(&lx).start;
+	return 0;
+}
+
+/* group (as flowjson writes it, on one line) laid out like the flow at
+ * [ns, ne) of text when that one spans lines: a setting per line at its
+ * last setting's indent, the first on the brace's line or not and the
+ * closing brace on its own line (at indent) or not, as it has them. NULL
+ * when the neighbour is on one line, or either cannot be read (the group is
+ * then added as it is). */
+/* printf into out[*used..cap); *used becomes cap when it did not fit. */
+static void append(char *out, size_t cap, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*used >= cap) {
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(out + *used, cap - *used, fmt, ap);
+	va_end(ap);
+	*used = n < 0 || (size_t)n >= cap - *used ? cap : *used + (size_t)n;
+}
+
+static char *layout_like(const char *text, size_t ns, size_t ne, const char *group,
+			 const char *indent)
+{
+	struct group_shape nb, g;
+	struct cfgspan name, v;
+	size_t term, used = 0, cap;
+	struct cfglex lx;
+	char inner[64];
+	bool first = true;
+	char *out;
+
+	if (!cfgtext_has_newline(text, ns, ne) || group_shape(text, ns, ne, &nb) != 0 ||
+	    nb.n == 0 || group_shape(group, 0, strlen(group), &g) != 0 || g.n == 0) {
+		return NULL;
+	}
+	cfgtext_indent_of(text, nb.last, inner, sizeof(inner));
+	cap = strlen(group) + g.n * (strlen(inner) + 1) + strlen(indent) + 8;
+	out = malloc(cap);
+	if (!out) {
+		return NULL;
+	}
+	append(out, cap, &used, "{");
+	lx = (struct cfglex){group, strlen(group), g.open_end};
+	while (!cfgtok_is(cfglex_peek(&lx), '}') && cfglex_setting(&lx, 1, &name, &v, &term) == 0) {
+		bool same_line = first && !cfgtext_has_newline(text, nb.open_end, nb.first);
+
+		append(out, cap, &used, "%s%s%.*s", same_line ? " " : "\n", same_line ? "" : inner,
+		       (int)(term - name.start), group + name.start);
+		first = false;
+	}
+	if (cfgtext_has_newline(text, nb.last_term, nb.close)) {
+		append(out, cap, &used, "\n%s}", indent);
+	} else {
+		append(out, cap, &used, " }");
+	}
+	if (used >= cap) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 int cfgedit_flow_add(const char *text, size_t len, const char *group, char **out, size_t *out_len)
 {
 	struct cfgspan list;
@@ -307,13 +403,28 @@ int cfgedit_flow_add(const char *text, size_t len, const char *group, char **out
 		err = splice(text, len, e.open.end, e.open.end, ins, out, out_len);
 	} else if (err == 0) {
 		size_t last = e.el[e.n - 1].end;
+		char *laid;
 
 		cfgtext_indent_of(text, e.el[e.n - 1].start, indent, sizeof(indent));
+		/* Written a setting per line like the flow before it, if it is. */
+		laid = layout_like(text, e.el[e.n - 1].start, last, group, indent);
+		if (laid && strlen(laid) + sizeof(indent) + 32 > n) {
+			char *bigger = realloc(ins, strlen(laid) + sizeof(indent) + 32);
+
+			if (bigger) {
+				ins = bigger;
+				n = strlen(laid) + sizeof(indent) + 32;
+			} else {
+				free(laid);
+				laid = NULL;
+			}
+		}
 		if (cfgtext_has_newline(text, e.open.end, e.close.start)) {
-			snprintf(ins, n, ",\n%s%s", indent, group);
+			snprintf(ins, n, ",\n%s%s", indent, laid ? laid : group);
 		} else {
 			snprintf(ins, n, ", %s", group);
 		}
+		free(laid);
 		err = splice(text, len, last, last, ins, out, out_len);
 	}
 	elems_fini(&e);

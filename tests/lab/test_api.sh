@@ -113,8 +113,12 @@ unchanged() {
 echo "  1. create, read, update, delete; members"
 expect 200 "$(api GET /api/v1/health)" "health"
 grep -q '"generation":1' "$LAB_DIR/resp" || fail "health: $(cat "$LAB_DIR/resp")"
+cp "$CONF" "$LAB_DIR/orig.conf"
 expect 201 "$(api POST /api/v1/flows '{"name": "telemetry", "proto": "udp", "port": '$((VP + 10))', "from": ["drone3"], "to": ["gcs5"]}')" "create"
 written create
+# Laid out like the video flow before it: a setting per line.
+grep -q '^  { name = "telemetry";$' "$CONF" && grep -q '^    to = \["gcs5"\];$' "$CONF" &&
+	grep -q '^  },$' "$CONF" || fail "create: the new flow is not laid out like video: $(sed -n '/^flows/,$p' "$CONF")"
 expect 200 "$(api GET /api/v1/flows/telemetry)" "read"
 grep -q '"to":\["gcs5"\]' "$LAB_DIR/resp" || fail "read: $(cat "$LAB_DIR/resp")"
 expect 200 "$(api PUT /api/v1/flows/telemetry '{"proto": "udp", "port": '$((VP + 11))', "from": ["drone3"], "to": ["gcs5"], "mtu": 1200}')" "update (PUT)"
@@ -124,6 +128,7 @@ written "update (PATCH)"
 grep -q '"port":'$((VP + 11))',.*"delay_ms":5' "$LAB_DIR/resp" || fail "PATCH lost a field: $(cat "$LAB_DIR/resp")"
 expect 204 "$(api DELETE /api/v1/flows/telemetry)" "delete"
 written delete
+cmp -s "$CONF" "$LAB_DIR/orig.conf" || fail "delete: routes.conf is not back to what it was before create"
 expect 201 "$(api PUT /api/v1/clients/gcs6 "{\"key\": \"$(pub gcs6)\"}")" "client register"
 written "client register"
 expect 200 "$(api GET /api/v1/clients/gcs6)" "client read"

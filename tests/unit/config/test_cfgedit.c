@@ -159,6 +159,69 @@ static void test_cfgedit_adds_a_flow_after_the_last_one_with_its_indent(void **s
 	free(want);
 }
 
+/* A new flow after one written a setting per line is written the same way:
+ * each setting on its own line at that flow's indent, the braces as it has
+ * them; after a one-line flow it stays one line (the test above). */
+static void test_cfgedit_adds_a_flow_laid_out_like_the_one_before(void **state)
+{
+	static const struct {
+		const char *last, *want;
+	} cases[] = {
+		{"  {\n"
+		 "    name = \"video\";   # the camera\n"
+		 "    proto = \"udp\";\n"
+		 "    port = 5600;\n"
+		 "    members = [\"drone3\", \"gcs4\"];\n"
+		 "  }\n",
+		 "  {\n"
+		 "    name = \"video\";   # the camera\n"
+		 "    proto = \"udp\";\n"
+		 "    port = 5600;\n"
+		 "    members = [\"drone3\", \"gcs4\"];\n"
+		 "  },\n"
+		 "  {\n"
+		 "    name = \"telemetry\";\n"
+		 "    proto = \"udp\";\n"
+		 "    port = 14560;\n"
+		 "    from = [\"drone3\"];\n"
+		 "    to = [\"gcs5\"];\n"
+		 "  }\n"},
+		{"\t{ name = \"video\";\n"
+		 "\t\tproto = \"udp\"; port = 5600;\n"
+		 "\t\tmembers = [\"drone3\", \"gcs4\"]; }\n",
+		 "\t{ name = \"video\";\n"
+		 "\t\tproto = \"udp\"; port = 5600;\n"
+		 "\t\tmembers = [\"drone3\", \"gcs4\"]; },\n"
+		 "\t{ name = \"telemetry\";\n"
+		 "\t\tproto = \"udp\";\n"
+		 "\t\tport = 14560;\n"
+		 "\t\tfrom = [\"drone3\"];\n"
+		 "\t\tto = [\"gcs5\"]; }\n"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[1024], want[1024];
+		char *out = NULL, *back = NULL;
+		size_t len = 0, back_len = 0;
+		struct routes *r;
+
+		snprintf(text, sizeof(text), "%sflows: (\n%s);\n# end\n", FIX_HEAD, cases[i].last);
+		snprintf(want, sizeof(want), "%sflows: (\n%s);\n# end\n", FIX_HEAD, cases[i].want);
+		assert_int_equal(cfgedit_flow_add(text, strlen(text), TELEMETRY, &out, &len), 0);
+		assert_string_equal(out, want);
+		r = parse_ok(out, len);
+		assert_int_equal(r->n_flows, 2);
+		assert_int_equal(r->flows[1].port, 14560);
+		routes_free(r);
+		/* Removing it gives the file back, byte for byte. */
+		assert_int_equal(cfgedit_flow_remove(out, len, "telemetry", &back, &back_len), 0);
+		assert_string_equal(back, text);
+		free(back);
+		free(out);
+	}
+}
+
 static void test_cfgedit_removes_a_middle_flow_with_its_comma_and_line(void **state)
 {
 	char *out = NULL;
@@ -315,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_cfgedit_flow_defaults_say_what_leaving_them_out_says),
 		cmocka_unit_test(test_cfgedit_ignores_names_inside_comments_and_strings),
 		cmocka_unit_test(test_cfgedit_adds_a_flow_after_the_last_one_with_its_indent),
+		cmocka_unit_test(test_cfgedit_adds_a_flow_laid_out_like_the_one_before),
 		cmocka_unit_test(test_cfgedit_removes_a_middle_flow_with_its_comma_and_line),
 		cmocka_unit_test(test_cfgedit_removes_the_last_flow_and_the_comma_before_it),
 		cmocka_unit_test(
