@@ -49,81 +49,6 @@ static int find_top(const char *text, size_t len, const char *name, struct cfgsp
 	return -EPROTO;
 }
 
-/* The elements of the list whose value span is list. */
-struct elems {
-	struct cfgspan open, close; /* the '(' and ')' */
-	struct cfgspan *el;	    /* owns */
-	struct cfgspan *comma;	    /* owns: comma after el[i], {0,0} for none */
-	size_t n;
-};
-
-static void elems_fini(struct elems *e)
-{
-	free(e->el);
-	free(e->comma);
-}
-
-static int grow(struct elems *e, size_t *cap)
-{
-	struct cfgspan *a, *b;
-	size_t ncap = *cap ? *cap * 2 : 16;
-
-	a = realloc(e->el, ncap * sizeof(*a));
-	if (!a) {
-		return -ENOMEM;
-	}
-	e->el = a;
-	b = realloc(e->comma, ncap * sizeof(*b));
-	if (!b) {
-		return -ENOMEM;
-	}
-	e->comma = b;
-	*cap = ncap;
-	return 0;
-}
-
-static int list_elems(const char *text, struct cfgspan list, struct elems *e)
-{
-	struct cfglex lx = {.t = text, .len = list.end, .pos = list.start};
-	struct cfgtok t = cfglex_next(&lx);
-	size_t cap = 0;
-
-	memset(e, 0, sizeof(*e));
-	if (!cfgtok_is(t, '(')) {
-		return -EPROTO;
-	}
-	e->open = (struct cfgspan){t.start, t.end};
-	for (int i = 0; i < ITEMS_MAX; i++) {
-		struct cfgspan v;
-
-		t = cfglex_peek(&lx);
-		if (cfgtok_is(t, ')')) {
-			e->close = (struct cfgspan){t.start, t.end};
-			return 0;
-		}
-		if (e->n == cap && grow(e, &cap) != 0) {
-			return -ENOMEM;
-		}
-		if (cfglex_value(&lx, 1, &v) != 0) {
-			return -EPROTO;
-		}
-		e->el[e->n] = v;
-		e->comma[e->n] = (struct cfgspan){0, 0};
-		t = cfglex_next(&lx);
-		if (cfgtok_is(t, ',')) {
-			e->comma[e->n] = (struct cfgspan){t.start, t.end};
-		} else if (cfgtok_is(t, ')')) {
-			e->n++;
-			e->close = (struct cfgspan){t.start, t.end};
-			return 0;
-		} else {
-			return -EPROTO;
-		}
-		e->n++;
-	}
-	return -EPROTO;
-}
-
 /* Does group span g have `name = "want"` among its own settings? */
 static bool group_has_name(const char *text, struct cfgspan g, const char *want)
 {
@@ -190,7 +115,8 @@ static int append_top(const char *text, size_t len, const char *setting, char **
 	return err;
 }
 
-static int find_flow(const char *text, size_t len, const char *name, struct elems *e, size_t *idx)
+static int find_flow(const char *text, size_t len, const char *name, struct cfgelems *e,
+		     size_t *idx)
 {
 	struct cfgspan list;
 	int found = find_top(text, len, "flows", &list);
@@ -199,8 +125,8 @@ static int find_flow(const char *text, size_t len, const char *name, struct elem
 		memset(e, 0, sizeof(*e));
 		return found == 0 ? -ENOENT : -EPROTO;
 	}
-	if (list_elems(text, list, e) != 0) {
-		elems_fini(e);
+	if (cfglex_list(text, list, '(', e) != 0) {
+		cfgelems_fini(e);
 		return -EPROTO;
 	}
 	for (size_t i = 0; i < e->n; i++) {
@@ -209,14 +135,14 @@ static int find_flow(const char *text, size_t len, const char *name, struct elem
 			return 0;
 		}
 	}
-	elems_fini(e);
+	cfgelems_fini(e);
 	return -ENOENT;
 }
 
 int cfgedit_flow_replace(const char *text, size_t len, const char *name, const char *group,
 			 char **out, size_t *out_len)
 {
-	struct elems e;
+	struct cfgelems e;
 	size_t i;
 	int err = find_flow(text, len, name, &e, &i);
 
@@ -234,13 +160,13 @@ int cfgedit_flow_replace(const char *text, size_t len, const char *name, const c
 			     out_len);
 	}
 	free(merged);
-	elems_fini(&e);
+	cfgelems_fini(&e);
 	return err;
 }
 
 int cfgedit_flow_remove(const char *text, size_t len, const char *name, char **out, size_t *out_len)
 {
-	struct elems e;
+	struct cfgelems e;
 	size_t i, s, end;
 	int err = find_flow(text, len, name, &e, &i);
 
@@ -267,7 +193,7 @@ int cfgedit_flow_remove(const char *text, size_t len, const char *name, char **o
 				     out, out_len);
 			free(tmp);
 		}
-		elems_fini(&e);
+		cfgelems_fini(&e);
 		return err;
 	} else {
 		s = e.el[i].start;
@@ -275,7 +201,7 @@ int cfgedit_flow_remove(const char *text, size_t len, const char *name, char **o
 		cfgtext_widen_to_lines(text, len, &s, &end);
 	}
 	err = splice(text, len, s, end, "", out, out_len);
-	elems_fini(&e);
+	cfgelems_fini(&e);
 	return err;
 }
 
@@ -377,7 +303,7 @@ static char *layout_like(const char *text, size_t ns, size_t ne, const char *gro
 int cfgedit_flow_add(const char *text, size_t len, const char *group, char **out, size_t *out_len)
 {
 	struct cfgspan list;
-	struct elems e;
+	struct cfgelems e;
 	char indent[64];
 	char *ins;
 	size_t n = strlen(group) + sizeof(indent) + 32;
@@ -397,7 +323,7 @@ int cfgedit_flow_add(const char *text, size_t len, const char *group, char **out
 		free(ins);
 		return err;
 	}
-	err = list_elems(text, list, &e);
+	err = cfglex_list(text, list, '(', &e);
 	if (err == 0 && e.n == 0) {
 		snprintf(ins, n, "\n  %s\n", group);
 		err = splice(text, len, e.open.end, e.open.end, ins, out, out_len);
@@ -427,7 +353,7 @@ int cfgedit_flow_add(const char *text, size_t len, const char *group, char **out
 		free(laid);
 		err = splice(text, len, last, last, ins, out, out_len);
 	}
-	elems_fini(&e);
+	cfgelems_fini(&e);
 	free(ins);
 	return err;
 }

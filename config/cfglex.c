@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ITEMS_MAX CFGLEX_ITEMS_MAX
@@ -201,6 +202,75 @@ bool cfgspan_is(const char *text, struct cfgspan s, const char *word)
 	size_t n = strlen(word);
 
 	return s.end - s.start == n && memcmp(text + s.start, word, n) == 0;
+}
+
+void cfgelems_fini(struct cfgelems *e)
+{
+	free(e->el);
+	free(e->comma);
+	e->el = e->comma = NULL;
+}
+
+static int elems_grow(struct cfgelems *e, size_t *cap)
+{
+	struct cfgspan *a, *b;
+	size_t ncap = *cap ? *cap * 2 : 16;
+
+	a = realloc(e->el, ncap * sizeof(*a));
+	if (!a) {
+		return -ENOMEM;
+	}
+	e->el = a;
+	b = realloc(e->comma, ncap * sizeof(*b));
+	if (!b) {
+		return -ENOMEM;
+	}
+	e->comma = b;
+	*cap = ncap;
+	return 0;
+}
+
+int cfglex_list(const char *text, struct cfgspan span, char open, struct cfgelems *e)
+{
+	struct cfglex lx = {.t = text, .len = span.end, .pos = span.start};
+	struct cfgtok t = cfglex_next(&lx);
+	char close = open == '(' ? ')' : ']';
+	size_t cap = 0;
+
+	memset(e, 0, sizeof(*e));
+	if (!cfgtok_is(t, open)) {
+		return -EPROTO;
+	}
+	e->open = (struct cfgspan){t.start, t.end};
+	for (int i = 0; i < CFGLEX_ITEMS_MAX; i++) {
+		struct cfgspan v;
+
+		t = cfglex_peek(&lx);
+		if (cfgtok_is(t, close)) {
+			e->close = (struct cfgspan){t.start, t.end};
+			return 0;
+		}
+		if (e->n == cap && elems_grow(e, &cap) != 0) {
+			return -ENOMEM;
+		}
+		if (cfglex_value(&lx, 1, &v) != 0) {
+			return -EPROTO;
+		}
+		e->el[e->n] = v;
+		e->comma[e->n] = (struct cfgspan){0, 0};
+		t = cfglex_next(&lx);
+		if (cfgtok_is(t, ',')) {
+			e->comma[e->n] = (struct cfgspan){t.start, t.end};
+		} else if (cfgtok_is(t, close)) {
+			e->n++;
+			e->close = (struct cfgspan){t.start, t.end};
+			return 0;
+		} else {
+			return -EPROTO;
+		}
+		e->n++;
+	}
+	return -EPROTO;
 }
 
 /* Widen [*s, *e) to whole lines when nothing else is on them. */

@@ -46,6 +46,20 @@ int cfglex_value(struct cfglex *lx, int depth, struct cfgspan *v);
  * Returns 0 or -EPROTO. */
 int cfglex_setting(struct cfglex *lx, int depth, struct cfgspan *name, struct cfgspan *v,
 		   size_t *term);
+/* The elements of a list `( )` or an array `[ ]`. */
+struct cfgelems {
+	struct cfgspan open, close; /* the brackets */
+	struct cfgspan *el;	    /* owns */
+	struct cfgspan *comma;	    /* owns: comma after el[i], {0,0} for none */
+	size_t n;
+};
+
+/* The elements of the list or array at span (its first token must be
+ * `open`: '(' or '['). Returns 0, -EPROTO or -ENOMEM; *e is to be freed
+ * with cfgelems_fini either way. */
+int cfglex_list(const char *text, struct cfgspan span, char open, struct cfgelems *e);
+void cfgelems_fini(struct cfgelems *e);
+
 /* Is text[s] exactly word? */
 bool cfgspan_is(const char *text, struct cfgspan s, const char *word);
 

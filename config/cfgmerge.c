@@ -293,26 +293,124 @@ static int apply(const char *text, struct cfgspan g, const struct edits *ed, cha
 	return 0;
 }
 
+/* end, moved past blanks and a `#` or `//` comment that follow it on its
+ * line (to the newline), if there is one before limit; else end. */
+static size_t past_line_comment(const char *t, size_t end, size_t limit)
+{
+	size_t p = end;
+
+	while (p < limit && (t[p] == ' ' || t[p] == '\t')) {
+		p++;
+	}
+	if (p < limit && (t[p] == '#' || (t[p] == '/' && p + 1 < limit && t[p + 1] == '/'))) {
+		while (p < limit && t[p] != '\n') {
+			p++;
+		}
+		return p;
+	}
+	return end;
+}
+
 /* A setting removed: its bytes, a comment after it on its line, and the
  * line itself when nothing else is on it. */
 static int remove_setting(const char *t, struct cfgspan g, const struct setting *s,
 			  struct edits *ed)
 {
 	size_t start = s->name.start;
-	size_t end = s->term;
-	size_t p = end;
+	size_t end = past_line_comment(t, s->term, g.end);
 
-	while (p < g.end && (t[p] == ' ' || t[p] == '\t')) {
-		p++;
-	}
-	if (p < g.end && (t[p] == '#' || (t[p] == '/' && p + 1 < g.end && t[p + 1] == '/'))) {
-		while (p < g.end && t[p] != '\n') {
-			p++;
-		}
-		end = p;
-	}
 	cfgtext_widen_to_lines(t, g.end, &start, &end);
 	return add_edit(ed, start, end, "", 0, NULL);
+}
+
+static int edit_cmp(const void *a, const void *b);
+
+static bool is_list(const char *t, struct cfgspan v)
+{
+	return v.end > v.start && (t[v.start] == '[' || t[v.start] == '(');
+}
+
+/* A list or array written over several lines, merged element by element
+ * so that the comments beside the elements stay: the fresh one must be the
+ * old one less some elements (each goes with its comma, the comment after
+ * it on its line, and the line when nothing else is on it), plus some
+ * appended (each on a line of its own, indented like the last kept one,
+ * after that one's line). Elements compare as tokens. -EPROTO when it is
+ * not such an edit (the caller then writes the fresh value whole). */
+static int merge_list(const char *t, struct cfgspan ov, const char *f, struct cfgspan fv,
+		      char **out, size_t *out_len)
+{
+	struct cfgelems o, n;
+	struct edits ed = {0};
+	size_t j = 0, last = 0, kept = 0;
+	int err;
+
+	if (!cfgtext_has_newline(t, ov.start, ov.end) || f[fv.start] != t[ov.start]) {
+		return -EPROTO;
+	}
+	err = cfglex_list(t, ov, t[ov.start], &o);
+	if (err == 0) {
+		err = cfglex_list(f, fv, t[ov.start], &n);
+	}
+	for (size_t i = 0; err == 0 && i < o.n; i++) {
+		if (j < n.n && same_tokens(t, o.el[i], f, n.el[j])) {
+			last = i;
+			kept++;
+			j++;
+		} else {
+			size_t start = o.el[i].start;
+			size_t end = o.comma[i].end ? o.comma[i].end : o.el[i].end;
+
+			end = past_line_comment(t, end, ov.end);
+			cfgtext_widen_to_lines(t, ov.end, &start, &end);
+			err = add_edit(&ed, start, end, "", 0, NULL);
+		}
+	}
+	if (err == 0 && kept == 0) {
+		err = -EPROTO; /* nothing left to lay the new ones out by */
+	}
+	if (err == 0 && j < n.n) {
+		/* After the last kept element's line (its comma and comment). */
+		size_t after = o.comma[last].end ? o.comma[last].end : o.el[last].end;
+		size_t eol = past_line_comment(t, after, ov.end);
+		char indent[INDENT_MAX];
+
+		cfgtext_indent_of(t, o.el[last].start, indent, sizeof(indent));
+		while (eol < ov.end && (t[eol] == ' ' || t[eol] == '\t')) {
+			eol++;
+		}
+		if (eol >= ov.end || t[eol] != '\n') {
+			err = -EPROTO; /* more on that line: not a layout to follow */
+		} else if (!o.comma[last].end) {
+			err = add_edit(&ed, o.el[last].end, o.el[last].end, ",", 1, NULL);
+		}
+		for (; err == 0 && j < n.n; j++) {
+			size_t len = strlen(indent) + (n.el[j].end - n.el[j].start) + 3;
+			char *ins = malloc(len);
+
+			if (!ins) {
+				err = -ENOMEM;
+				break;
+			}
+			len = (size_t)snprintf(ins, len, "\n%s%.*s%s", indent,
+					       (int)(n.el[j].end - n.el[j].start),
+					       f + n.el[j].start, j + 1 < n.n ? "," : "");
+			err = add_edit(&ed, eol, eol, ins, len, ins);
+		}
+	} else if (err == 0 && last + 1 < o.n && o.comma[last].end) {
+		/* Every element after the last kept one went: so does its comma. */
+		err = add_edit(&ed, o.comma[last].start, o.comma[last].end, "", 0, NULL);
+	}
+	if (err == 0) {
+		if (ed.n > 1) {
+			qsort(ed.e, ed.n, sizeof(*ed.e), edit_cmp);
+		}
+		err = apply(t, ov, &ed, out, out_len);
+	}
+	edits_fini(&ed);
+	cfgelems_fini(&o);
+	cfgelems_fini(&n);
+	return err;
 }
 
 /* New settings (f's unused ones) inserted after the old group's last kept
@@ -458,19 +556,23 @@ static int merge(const char *t, struct cfgspan og, const char *f, struct cfgspan
 		if (values_equiv(t, s->value, f, m->value, sub_df.d, sub_df.dg, depth)) {
 			continue;
 		}
+		/* Groups and lists over lines are merged inside; anything
+		 * else (or what cannot be merged) is written anew. */
+		err = -EPROTO;
 		if (is_group(t, s->value) && is_group(f, m->value) && depth + 1 < DEPTH_MAX) {
 			if (sub_df.d && !is_group(sub_df.d, sub_df.dg)) {
 				sub_df.d = NULL;
 			}
 			err = merge(t, s->value, f, m->value, sub_df, depth + 1, &sub, &sub_len);
-			if (err == 0) {
-				err = add_edit(&ed, s->value.start, s->value.end, sub, sub_len,
-					       sub);
-				continue;
-			}
-			if (err == -ENOMEM) {
-				break;
-			}
+		} else if (is_list(t, s->value) && is_list(f, m->value)) {
+			err = merge_list(t, s->value, f, m->value, &sub, &sub_len);
+		}
+		if (err == 0) {
+			err = add_edit(&ed, s->value.start, s->value.end, sub, sub_len, sub);
+			continue;
+		}
+		if (err == -ENOMEM) {
+			break;
 		}
 		err = add_edit(&ed, s->value.start, s->value.end, f + m->value.start,
 			       m->value.end - m->value.start, NULL);

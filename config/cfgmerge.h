@@ -7,7 +7,10 @@
  * removed (with its line when it is alone there, and its comment on that
  * line); one the old group lacks is added after the last setting, indented
  * like it. Nested groups (`impair`, `deliver`, `listen`) are merged the same
- * way; any other value that differs is replaced whole. Numbers compare by
+ * way, and so are lists written over several lines (`to = [` one member per
+ * line with comments): elements kept keep their lines, removed ones go
+ * with their comma, comment and line, new ones get lines of their own at
+ * the end. Any other value that differs is replaced whole. Numbers compare by
  * value (0x3856 is 14422), other values as token sequences, so spacing and
  * comments never count as a change. */
 #ifndef WH_CFGMERGE_H

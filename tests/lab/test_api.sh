@@ -68,7 +68,9 @@ flows: (
     proto = "udp";     # RTP
     port = $VP;
     from = ["drone3"];
-    to = ["gcs4"];     # the ground station
+    to = [
+      "gcs4"     # the ground station
+    ];
     deliver = { gcs4 = "127.0.0.1:$((VP + 1))"; };  # its player
     mtu = 1400;        # the default, written out
   }
@@ -153,11 +155,12 @@ cp "$CONF" "$LAB_DIR/before_add.conf"
 t0=$(date +%s%N)
 expect 201 "$(api POST /api/v1/flows/video/members '{"id": "gcs5", "as": "to"}')" "member add"
 written "member add"
-# Only the changed setting's value is rewritten: its line and comment stay,
-# and so does every other line of the hand-written flow.
+# Only the changed list is edited, element by element: gcs4 keeps its line
+# and comment (with a comma now), gcs5 gets a line of its own, and every
+# other line of the hand-written flow stays.
 diff "$LAB_DIR/before_add.conf" "$CONF" | grep '^[<>]' >"$LAB_DIR/add.diff" || true
-printf '%s\n' '<     to = ["gcs4"];     # the ground station' \
-	'>     to = ["gcs4", "gcs5"];     # the ground station' | cmp -s - "$LAB_DIR/add.diff" ||
+printf '%s\n' '<       "gcs4"     # the ground station' \
+	'>       "gcs4",     # the ground station' '>       "gcs5"' | cmp -s - "$LAB_DIR/add.diff" ||
 	fail "member add rewrote more than the to list: $(cat "$LAB_DIR/add.diff")"
 gcs5_done() { ! kill -0 "${LAB_PIDS[gcs5app]}" 2>/dev/null; }
 wait_until 1 gcs5_done || fail "gcs5 added by the API got no video within 1 s"

@@ -231,6 +231,85 @@ static void test_cfgmerge_keeps_settings_written_at_their_default(void **state)
 	free(out);
 }
 
+/* A list written over several lines is merged element by element: the
+ * comment beside each element stays, a removed element goes with its
+ * comma, comment and line, and a new one gets a line of its own. A list
+ * on one line is written anew (a comment after it stays with the setting). */
+#define LISTED                                     \
+	"{ name = \"video\";\n"                    \
+	"    to = [\n"                             \
+	"      \"gcs4\",   # the ground station\n" \
+	"      \"gcs5\",   # the spare\n"          \
+	"      \"gcs6\"    # the laptop\n"         \
+	"    ];\n"                                 \
+	"  }"
+
+static void test_cfgmerge_lists_over_lines_keep_their_comments(void **state)
+{
+	char *out;
+
+	(void)state;
+	/* Appended after the last one's line, with a comma for it. */
+	out = merge_ok(LISTED,
+		       "{ name = \"video\"; to = [\"gcs4\", \"gcs5\", \"gcs6\", \"gcs7\"]; }");
+	assert_string_equal(out, "{ name = \"video\";\n"
+				 "    to = [\n"
+				 "      \"gcs4\",   # the ground station\n"
+				 "      \"gcs5\",   # the spare\n"
+				 "      \"gcs6\",    # the laptop\n"
+				 "      \"gcs7\"\n"
+				 "    ];\n"
+				 "  }");
+	free(out);
+	/* A middle one goes with its line. */
+	out = merge_ok(LISTED, "{ name = \"video\"; to = [\"gcs4\", \"gcs6\"]; }");
+	assert_string_equal(out, "{ name = \"video\";\n"
+				 "    to = [\n"
+				 "      \"gcs4\",   # the ground station\n"
+				 "      \"gcs6\"    # the laptop\n"
+				 "    ];\n"
+				 "  }");
+	free(out);
+	/* The last ones go, and the comma before them. */
+	out = merge_ok(LISTED, "{ name = \"video\"; to = [\"gcs4\"]; }");
+	assert_string_equal(out, "{ name = \"video\";\n"
+				 "    to = [\n"
+				 "      \"gcs4\"   # the ground station\n"
+				 "    ];\n"
+				 "  }");
+	free(out);
+	/* One removed and one added: both at once. */
+	out = merge_ok(LISTED, "{ name = \"video\"; to = [\"gcs4\", \"gcs6\", \"gcs8\"]; }");
+	assert_string_equal(out, "{ name = \"video\";\n"
+				 "    to = [\n"
+				 "      \"gcs4\",   # the ground station\n"
+				 "      \"gcs6\",    # the laptop\n"
+				 "      \"gcs8\"\n"
+				 "    ];\n"
+				 "  }");
+	free(out);
+	/* Another order: what keeps its place keeps its line, the rest moves
+	 * to the end. */
+	out = merge_ok(LISTED, "{ name = \"video\"; to = [\"gcs6\", \"gcs4\"]; }");
+	assert_string_equal(out, "{ name = \"video\";\n"
+				 "    to = [\n"
+				 "      \"gcs6\",    # the laptop\n"
+				 "      \"gcs4\"\n"
+				 "    ];\n"
+				 "  }");
+	free(out);
+	/* Nothing kept: the list is written anew. */
+	out = merge_ok(LISTED, "{ name = \"video\"; to = [\"gcs9\"]; }");
+	assert_non_null(strstr(out, "to = [\"gcs9\"];"));
+	free(out);
+	/* On one line: written anew, the comment after it kept. */
+	out = merge_ok(OLD, "{ name = \"mavlink\"; proto = \"udp\"; port = 14550; members = "
+			    "[\"drone3\", \"gcs4\", \"gcs5\"]; deliver = { gcs4 = "
+			    "\"127.0.0.1:14551\"; }; impair = { loss = 0.01; delay_ms = 20; }; }");
+	assert_non_null(strstr(out, "members = [\"drone3\", \"gcs4\", \"gcs5\"];   # the pair\n"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_cfgmerge_adds_settings_after_the_last_one_indented_like_it),
 		cmocka_unit_test(test_cfgmerge_refuses_what_it_cannot_read),
 		cmocka_unit_test(test_cfgmerge_keeps_settings_written_at_their_default),
+		cmocka_unit_test(test_cfgmerge_lists_over_lines_keep_their_comments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
