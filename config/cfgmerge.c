@@ -62,9 +62,12 @@ static int group_settings(const char *t, struct cfgspan g, int depth, struct set
 		struct setting s = {0};
 
 		tok = cfglex_peek(&lx);
-		if (cfgtok_is(tok, '}')) {
+		if (cfgtok_is(tok, '}') && tok.end == g.end) {
 			out->close = (struct cfgspan){tok.start, tok.end};
-			return tok.end == g.end ? 0 : -EPROTO;
+			return 0;
+		}
+		if (cfgtok_is(tok, '}')) {
+			break; /* the group ends before the span does */
 		}
 		if (i == SETTINGS_MAX ||
 		    cfglex_setting(&lx, depth + 1, &s.name, &s.value, &s.term) != 0) {
@@ -405,6 +408,13 @@ static int merge_list(const char *t, struct cfgspan ov, const char *f, struct cf
 		if (ed.n > 1) {
 			qsort(ed.e, ed.n, sizeof(*ed.e), edit_cmp);
 		}
+		for (size_t i = 1; i < ed.n; i++) {
+			if (ed.e[i].start < ed.e[i - 1].end) {
+				err = -EPROTO; /* a layout these rules do not cover */
+			}
+		}
+	}
+	if (err == 0) {
 		err = apply(t, ov, &ed, out, out_len);
 	}
 	edits_fini(&ed);
@@ -610,7 +620,10 @@ int cfgmerge_group(const char *text, struct cfgspan old, const char *fresh, cons
 	struct cfgspan v;
 	int err;
 
-	if (!one_group(fresh, &v) || (defaults && !one_group(defaults, &df.dg))) {
+	/* A NUL byte (in a comment: libconfig stops reading there) would be
+	 * carried into the result, which must be a string: not merged. */
+	if (!one_group(fresh, &v) || (defaults && !one_group(defaults, &df.dg)) ||
+	    memchr(text + old.start, '\0', old.end - old.start) != NULL) {
 		return -EPROTO;
 	}
 	df.d = defaults;
