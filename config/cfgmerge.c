@@ -343,7 +343,7 @@ static bool is_list(const char *t, struct cfgspan v)
 static int merge_list(const char *t, struct cfgspan ov, const char *f, struct cfgspan fv,
 		      char **out, size_t *out_len)
 {
-	struct cfgelems o, n;
+	struct cfgelems o = {0}, n = {0};
 	struct edits ed = {0};
 	size_t j = 0, last = 0, kept = 0;
 	int err;
