@@ -21,7 +21,8 @@
 #     uplink pings the relay each second), so at most 1.5 s of the stream is
 #     lost (printed).
 #  4. The session moved to lte2 during that cut (lte1 stays cut until it
-#     has, at most 15 s more). Once lte1 is healed and has
+#     has, at most 15 s more; printed: the time to the move). Once lte1 is
+#     healed and has
 #     answered three STUN probes in a row (one per 5 s keepalive interval),
 #     the session returns to lte1, the uplink listed first (not sooner than
 #     10 s after the heal: a flapping link does not pull it to and fro), and
@@ -103,6 +104,7 @@ wait_until 15 lab_flow_up gcs drone 14560 || fail "step 3: flow down does not ca
 lab_stream_start down2 gcs drone 14560 100 200
 sleep 2
 lab_cut drone $ifc
+t_cut=$(date +%s%3N)
 sleep 4
 lab_stream_stop down2
 # The session follows once a keepalive PING and its three re-sends go
@@ -111,6 +113,7 @@ lab_stream_stop down2
 session_on() { [ "$(lab_status drone | python3 -c 'import json, sys; print(json.load(sys.stdin)["server"]["uplink"])')" = "$1" ]; }
 moved=0
 [ "$ifc" = eth0 ] && wait_until 15 session_on 1 && moved=1
+move_ms=$(($(date +%s%3N) - t_cut))
 lab_heal drone $ifc
 sent=$(lab_json "$LAB_DIR/down2-tx.log" 'j["sent"]')
 got=$(lab_json "$LAB_DIR/down2-rx.log" 'j["received"]')
@@ -123,6 +126,7 @@ echo "  $(lab_at) towards the drone, $ifc (the control uplink) cut: received $go
 [ "$ifc" = eth0 ] || fail "step 4: the session started on uplink $ctl, not lte1"
 t_heal=$(date +%s%3N)
 [ "$moved" = 1 ] || fail "step 4: the session did not move to lte2 within 15 s while lte1 was cut"
+echo "  $(lab_at) the session was on lte2 at most $move_ms ms after the cut"
 lab_stream_start down3 gcs drone 14560 100 300
 wait_until 40 session_on 0 || fail "step 4: the session did not return to lte1 within 40 s of the heal"
 back_ms=$(($(date +%s%3N) - t_heal))
