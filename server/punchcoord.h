@@ -30,10 +30,11 @@ struct registry_client;
 #define PUNCHCOORD_CLASS_WAIT_US 6000000ull
 #define PUNCHCOORD_MEMO_MAX 256
 /* An attempt that makes many new mappings on a client's NAT (its spray, a
- * PREDICT) keeps a PREDICT on that NAT waiting this long after it started,
- * and a PREDICT keeps such attempts waiting (their mappings would shift the
- * ports PREDICT guesses): a spray's sockets are open and a PREDICT's
- * mappings made by then. */
+ * side of a PREDICT between two symmetric NATs) keeps such a PREDICT on that
+ * NAT waiting this long after it started, and that PREDICT keeps sprays
+ * waiting (their mappings would shift the ports it guesses): a spray's
+ * sockets are open and a PREDICT's mappings made by then. The side of a
+ * cone + symmetric PREDICT opens one mapping and neither waits nor holds. */
 #define PUNCHCOORD_HEAVY_US 1500000ull
 
 /* What one client of the pair last reported about its way to the other. */
