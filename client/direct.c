@@ -102,6 +102,7 @@ void direct_init(struct peer *p)
 
 	memset(dp, 0, sizeof(*dp));
 	dp->active = -1;
+	dp->relay_alt = -1;
 	dp->armed_us = UINT64_MAX;
 	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
 		dp->paths[i].fd = -1;
@@ -587,15 +588,29 @@ void direct_on_pong(struct peer *p, int fd, const struct sockaddr_storage *from,
 		}
 	} else if (from_relay(p, fd, from)) {
 		(void)pathmon_on_pong(&p->dp.relay_mon, f->id, f->echo_tx_us, f->hold_us, now_us);
+		if (f->echo_tx_us <= now_us) {
+			direct_relay_rtt(p, uplink_by_fd(p->cl, fd)->id, now_us - f->echo_tx_us);
+		}
 	}
 }
 
-void direct_note_rx(struct peer *p, int fd, const struct sockaddr_storage *from)
+void direct_note_rx(struct peer *p, int fd, const struct sockaddr_storage *from, const uint8_t *buf,
+		    size_t len, uint64_t now_us)
 {
 	struct direct_path *s = (struct direct_path *)direct_slot_by_path(p, fd, from);
 
 	if (s) {
 		s->rx_packets++;
+	} else if (len >= WIRE_TAG_LEN && from_relay(p, fd, from)) {
+		direct_relay_rx(p, uplink_by_fd(p->cl, fd)->id, buf + len - WIRE_TAG_LEN, now_us);
+	}
+}
+
+void direct_note_copy(struct peer *p, int fd, const struct sockaddr_storage *from,
+		      const uint8_t *buf, size_t len, uint64_t now_us)
+{
+	if (len >= WIRE_TAG_LEN && from_relay(p, fd, from)) {
+		direct_relay_copy(p, uplink_by_fd(p->cl, fd)->id, buf + len - WIRE_TAG_LEN, now_us);
 	}
 }
 
@@ -614,9 +629,11 @@ static void send_ping(struct peer *p, struct pathmon *pm, int fd,
 }
 
 /* The relay's ping goes out of every open uplink, with one id (the first
- * pong counts): each uplink's relay binding stays fresh, so when one dies
- * the relay answers another within a second. The control uplink's last:
- * the relay answers it first. */
+ * pong counts): each uplink's relay binding stays fresh, so when the
+ * control uplink dies the relay answers another at the next round, and a
+ * round answered elsewhere only tells that it died (direct_relay_check).
+ * The control uplink's last, and its bind is the primary one: the relay
+ * answers it while it hears it. */
 static void send_relay_ping(struct peer *p, uint64_t now_us)
 {
 	struct client *cl = p->cl;
@@ -626,6 +643,8 @@ static void send_relay_ping(struct peer *p, uint64_t now_us)
 	f.type = FRAME_PING;
 	f.u.ping.tx_us = now_us;
 	f.u.ping.id = pathmon_on_ping_sent(&p->dp.relay_mon, now_us);
+	p->dp.relay_round_us = now_us;
+	p->dp.relay_round_ctl = cl->ctl;
 	for (uint8_t u = 0; u < cl->n_up; u++) {
 		if (u != cl->ctl && uplink_is_open(cl, u)) {
 			(void)direct_seal_to(p, uplink_send_fd(cl, u), &p->relay, &f, now_us);
@@ -757,7 +776,7 @@ static void tick(struct peer *p, uint64_t now_us)
 	if (now_us - dp->relay_mon.last_life_us > DIRECT_RELAY_SILENT_US) {
 		if (!dp->is_relay_silent) {
 			dp->is_relay_silent = true;
-			srvconn_suspect(p->cl, now_us);
+			srvconn_suspect(p->cl, "the relay went silent", now_us);
 			for (uint8_t u = 0; u < p->cl->n_up; u++) {
 				if (uplink_is_open(p->cl, u)) {
 					natwatch_probe_now(&p->cl->up[u].nw, now_us);
@@ -768,6 +787,7 @@ static void tick(struct peer *p, uint64_t now_us)
 		dp->is_relay_silent = false;
 	}
 	next = min_u64(next, dp->relay_mon.next_ping_us);
+	next = min_u64(next, direct_relay_check(p, now_us));
 	if (now_us >= dp->next_stats_us && srvconn_is_up(p->cl)) {
 		send_stats(p, now_us);
 	}
@@ -803,8 +823,14 @@ void direct_on_session(struct peer *p, bool up, uint64_t now_us)
 	}
 	dp->session_up_us = now_us;
 	dp->next_stats_us = now_us + DIRECT_STATS_FIRST_US;
-	pathmon_init(&dp->relay_mon, now_us, DIRECT_RELAY_PING_US, UINT64_MAX / 4, UINT64_MAX / 4);
+	pathmon_init(&dp->relay_mon, now_us,
+		     p->cl->n_up > 1 ? DIRECT_RELAY_PING_MULTI_US : DIRECT_RELAY_PING_US,
+		     UINT64_MAX / 4, UINT64_MAX / 4);
 	dp->is_relay_silent = false;
+	dp->relay_round_us = 0;
+	memset(dp->relay_rx_us, 0, sizeof(dp->relay_rx_us));
+	dp->relay_alt = -1;
+	dp->relay_tag_next = 0;
 	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
 		struct direct_path *s = &dp->paths[i];
 

@@ -18,11 +18,13 @@
 
 #include <ev.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #include "nat/pathmon.h"
 #include "proto/frame.h"
+#include "proto/wire_const.h"
 
 struct client;
 struct peer;
@@ -33,9 +35,23 @@ struct xsock;
 #define DIRECT_DOUBT_US 500000ull	/* quiet this long: send on another path too */
 #define DIRECT_DEAD_US 1000000ull	/* quiet this long: leave the path */
 #define DIRECT_RELAY_PING_US 1000000ull /* RTT and loss of the relay path */
+/* With several uplinks the pings also move the relay to a working one (it
+ * answers the uplink heard last): a round every 500 ms. */
+#define DIRECT_RELAY_PING_MULTI_US 500000ull
 /* No relay PONG for this long: ask whether the server is still there
  * (srvconn_suspect), once per silence. */
 #define DIRECT_RELAY_SILENT_US 2500000ull
+/* The relay sends to our control uplink while it hears it (its bind is
+ * PRIMARY), else to the uplink it heard last (server/relay.c), and every
+ * round of relay pings goes out of each uplink, the control one last.
+ * A round answered on another uplink but not on the control one within
+ * twice the control uplink's relay round trip (plus 50 ms, within these
+ * bounds): the relay no longer hears the control uplink, so relay traffic
+ * leaves by the uplink it answers too, and the server session is probed
+ * (srvconn_suspect) to move sooner than its keepalive would. */
+#define DIRECT_RELAY_TAGS 8 /* relay datagrams whose copies are recognised */
+#define DIRECT_RELAY_CTL_WAIT_MIN_US 100000ull
+#define DIRECT_RELAY_CTL_WAIT_MAX_US 750000ull
 #define DIRECT_REQUEST_WAIT_US 2000000ull /* no PUNCH after a request: ask again */
 #define DIRECT_CLASS_WAIT_US 6000000ull	  /* ask even if our NAT class is unknown */
 #define DIRECT_REPROBE_US 100000ull	  /* probes to an unexpected source address */
@@ -75,11 +91,20 @@ struct direct {
 	int active;		  /* failover: the path in use, -1 = none */
 	struct pathmon relay_mon; /* the relay path (RTT, loss) */
 	bool is_relay_silent;	  /* DIRECT_RELAY_SILENT_US without a relay PONG */
-	bool was_direct;	  /* some path was up at the last kind change */
-	uint8_t strategy;	  /* of the last path up or attempt (status) */
-	uint64_t since_us;	  /* monotonic: path kind last changed */
-	uint64_t since_wall_us;	  /* the same, wall clock (status) */
-	uint64_t session_up_us;	  /* peer session established (for logs) */
+	uint64_t relay_round_us;  /* the last round of relay pings went out */
+	uint8_t relay_round_ctl;  /* the control uplink then */
+	/* Per uplink of ours: the last datagram from the relay, and the
+	 * relay's round trip (smoothed, 0 = not measured). */
+	uint64_t relay_rx_us[WIRE_UPLINKS_MAX];
+	uint32_t relay_rtt_us[WIRE_UPLINKS_MAX];
+	int relay_alt; /* the uplink the relay answers instead of the control one, or -1 */
+	uint8_t relay_tags[DIRECT_RELAY_TAGS][WIRE_TAG_LEN]; /* of the last relay datagrams */
+	unsigned relay_tag_next; /* tags recorded; the next goes to this modulo DIRECT_RELAY_TAGS */
+	bool was_direct;	 /* some path was up at the last kind change */
+	uint8_t strategy;	 /* of the last path up or attempt (status) */
+	uint64_t since_us;	 /* monotonic: path kind last changed */
+	uint64_t since_wall_us;	 /* the same, wall clock (status) */
+	uint64_t session_up_us;	 /* peer session established (for logs) */
 	uint64_t last_reprobe_us;
 	uint64_t armed_us;
 	uint64_t next_stats_us; /* next PATH_STATS to the server */
@@ -145,8 +170,15 @@ void direct_on_ping(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_ping *f, uint64_t now_us);
 void direct_on_pong(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_pong *f, uint64_t now_us);
-/* An authenticated packet from p arrived on fd from (per-path counters). */
-void direct_note_rx(struct peer *p, int fd, const struct sockaddr_storage *from);
+/* An authenticated packet from p (buf, len: as received) arrived on fd
+ * from (per-path counters, and which uplink the relay answers). */
+void direct_note_rx(struct peer *p, int fd, const struct sockaddr_storage *from, const uint8_t *buf,
+		    size_t len, uint64_t now_us);
+/* A packet refused as a replay: a relay forwarding to every uplink of ours
+ * delivers each datagram on each; a copy of one that authenticated (the
+ * same tag) shows that the relay reaches this uplink too. */
+void direct_note_copy(struct peer *p, int fd, const struct sockaddr_storage *from,
+		      const uint8_t *buf, size_t len, uint64_t now_us);
 
 /* Where data for p goes now, for a flow scheduled as mode (enum
  * frame_multipath; control and stream frames use FAILOVER): fills up to
@@ -164,6 +196,16 @@ bool direct_any_up(const struct peer *p);
  * many (handshakes go on each, besides the relay). */
 int direct_up_paths(const struct peer *p, int fds[DIRECT_PATHS_MAX],
 		    const struct sockaddr_storage *dsts[DIRECT_PATHS_MAX]);
+
+/* pathsel.c: which of our uplinks the relay answers (DIRECT_RELAY_CTL_WAIT_*).
+ * A datagram from the relay (its tag: the last WIRE_TAG_LEN bytes)
+ * authenticated on uplink up, or a copy of a recent one came on it; a relay
+ * PONG on it took rtt_us; the last round of relay pings is checked
+ * (returns when to check again, UINT64_MAX when nothing is pending). */
+void direct_relay_rx(struct peer *p, uint8_t up, const uint8_t *tag, uint64_t now_us);
+void direct_relay_copy(struct peer *p, uint8_t up, const uint8_t *tag, uint64_t now_us);
+void direct_relay_rtt(struct peer *p, uint8_t up, uint64_t rtt_us);
+uint64_t direct_relay_check(struct peer *p, uint64_t now_us);
 
 void direct_report(const struct peer *p, uint64_t now_us, struct direct_report *out);
 /* Every path slot of p; returns how many were filled (at most max). */

@@ -164,13 +164,15 @@ static void send_bind(struct peer *p, uint64_t now_us)
 	f.u.relay_bind.flags = 0;
 	/* Sealed in the server session, sent to the relay port itself, from
 	 * every open uplink (the relay then survives one going down); the
-	 * control uplink's last, so the relay forwards to it first. */
+	 * control uplink's last and as primary, so the relay forwards to it
+	 * while it hears it. */
 	for (uint8_t u = 0; u < p->cl->n_up; u++) {
 		if (u != p->cl->ctl && uplink_is_open(p->cl, u)) {
 			(void)srvconn_send_fd(p->cl, uplink_send_fd(p->cl, u), &f, &p->relay,
 					      now_us);
 		}
 	}
+	f.u.relay_bind.flags = FRAME_RELAY_BIND_PRIMARY;
 	(void)srvconn_send(p->cl, &f, &p->relay, now_us);
 	p->next_bind_us = now_us + (p->is_bound ? srvconn_keepalive_us(p->cl) : PEER_BIND_RETRY_US);
 }
@@ -500,12 +502,15 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 		/* A replayed counter is also what a relay forwarding to every
 		 * uplink of a redundant pair delivers: the second copy. */
 		p->stats.drops[rc == -EALREADY ? PEER_DROP_DUPLICATE : PEER_DROP_AUTH]++;
+		if (rc == -EALREADY) {
+			direct_note_copy(p, fd, from, buf, len, now_us);
+		}
 		return;
 	}
 	p->stats.rx_packets++;
 	p->stats.rx_bytes += len;
 	heard(p, now_us);
-	direct_note_rx(p, fd, from);
+	direct_note_rx(p, fd, from, buf, len, now_us);
 	if (!p->is_up) {
 		note_state(p, now_us);
 	}

@@ -371,7 +371,7 @@ void srvconn_on_server_addr(struct client *cl, uint64_t now_us)
 	rearm(cl, now_us, false);
 }
 
-void srvconn_suspect(struct client *cl, uint64_t now_us)
+void srvconn_suspect(struct client *cl, const char *why, uint64_t now_us)
 {
 	struct srvconn *sc = &cl->srv;
 
@@ -379,7 +379,7 @@ void srvconn_suspect(struct client *cl, uint64_t now_us)
 		return;
 	}
 	sc->is_suspect = true;
-	log_info("server: the relay went silent, checking that the server is still there");
+	log_info("server: %s, checking that the server is still there", why);
 	if (!sc->is_awaiting_pong) {
 		send_ping(cl, now_us);
 	} else {

@@ -129,11 +129,14 @@ void srvconn_on_network_change(struct client *cl, uint64_t now_us);
 /* The server address in use got an address (a name resolved), or a new one
  * while not connected: with no session up, initiate now. */
 void srvconn_on_server_addr(struct client *cl, uint64_t now_us);
-/* The relay went silent (direct.c): the server may have restarted, losing
- * our session and relay bindings, which the next keepalive would notice up
- * to keepalive_s later. Probe it now, SRVCONN_SUSPECT_PROBE_US apart, until
- * it answers; SRVCONN_PROBE_TRIES unanswered probes reconnect. */
-void srvconn_suspect(struct client *cl, uint64_t now_us);
+/* Something says the server session may be broken (why, logged): the relay
+ * went silent (direct.c; the server may have restarted, losing our session
+ * and relay bindings) or answers another uplink than the control one
+ * (pathsel.c; the control uplink may be dead), which the next keepalive
+ * would notice up to keepalive_s later. Probe it now,
+ * SRVCONN_SUSPECT_PROBE_US apart, until it answers; SRVCONN_PROBE_TRIES
+ * unanswered probes reconnect (by the next uplink). */
+void srvconn_suspect(struct client *cl, const char *why, uint64_t now_us);
 
 /* Seal f in the server session and queue it to dst (NULL: the server's main
  * address). Returns 0 or negative errno (-ENOTCONN when not up). */

@@ -368,6 +368,10 @@ struct frame_sync {
 };
 
 #define FRAME_RELAY_BIND_ACK 0x01
+/* From the client's control uplink: the relay forwards to this address
+ * while it is heard about as lately as any other of the client's
+ * (RELAY_PRIMARY_LAG_US), not to whichever was heard last. */
+#define FRAME_RELAY_BIND_PRIMARY 0x02
 
 /* peer name | relay_port u16 | flags u8. Sent by a client, inside its session
  * with the server, to the relay port itself: the only way a relay port learns
@@ -376,7 +380,7 @@ struct frame_sync {
 struct frame_relay_bind {
 	struct frame_name peer;
 	uint16_t relay_port;
-	uint8_t flags; /* FRAME_RELAY_BIND_ACK */
+	uint8_t flags; /* FRAME_RELAY_BIND_ACK, FRAME_RELAY_BIND_PRIMARY */
 };
 
 enum frame_multipath {

@@ -288,7 +288,7 @@ static int relay_bind_validate(const struct frame *f)
 	const struct frame_relay_bind *b = &f->u.relay_bind;
 
 	if (!framecodec_name_ok(&b->peer, false) || b->relay_port == 0 ||
-	    (b->flags & ~FRAME_RELAY_BIND_ACK)) {
+	    (b->flags & ~(FRAME_RELAY_BIND_ACK | FRAME_RELAY_BIND_PRIMARY))) {
 		return -EINVAL;
 	}
 	return 0;

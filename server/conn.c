@@ -685,7 +685,7 @@ static void on_relay_cb(void *ctx, struct relay_sock *rs, const uint8_t *buf, si
 			drop(cn, CONN_DROP_BIND_MISMATCH);
 			continue;
 		}
-		relay_side_bind(rs, from, now_us);
+		relay_side_bind(rs, from, f.u.relay_bind.flags & FRAME_RELAY_BIND_PRIMARY, now_us);
 		bind_ack(cn, c, rs, &f, from, now_us);
 	}
 	if (rc < 0) {

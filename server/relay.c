@@ -109,17 +109,22 @@ static struct relay_endpoint *endpoint_of(struct relay_side *s, const struct soc
 	return NULL;
 }
 
-/* The endpoint of s heard last (the client's uplink that works now). */
-static const struct relay_endpoint *latest_endpoint(const struct relay_side *s)
+const struct relay_endpoint *relay_side_target(const struct relay_side *s)
 {
-	const struct relay_endpoint *best = NULL;
+	const struct relay_endpoint *last = NULL, *primary = NULL;
 
 	for (unsigned i = 0; i < s->n_ep; i++) {
-		if (!best || s->ep[i].last_rx_us > best->last_rx_us) {
-			best = &s->ep[i];
+		if (!last || s->ep[i].last_rx_us > last->last_rx_us) {
+			last = &s->ep[i];
+		}
+		if (s->ep[i].is_primary) {
+			primary = &s->ep[i];
 		}
 	}
-	return best;
+	if (primary && primary->last_rx_us + RELAY_PRIMARY_LAG_US >= last->last_rx_us) {
+		return primary;
+	}
+	return last;
 }
 
 /* Queue one datagram to endpoint to of side o. True when queued. */
@@ -139,7 +144,7 @@ static void forward(struct relay *rl, struct relay_side *s, const uint8_t *buf, 
 		    uint64_t now_us)
 {
 	struct relay_side *o = &s->pair->side[1 - s->index];
-	const struct relay_endpoint *to = latest_endpoint(o);
+	const struct relay_endpoint *to = relay_side_target(o);
 
 	s->last_rx_us = now_us;
 	s->rx_packets++;
@@ -272,7 +277,24 @@ int relay_side_send(struct relay_sock *rs, const struct sockaddr *dst, const voi
 	return udpio_txq_send(&rl->txq, rs->fd, dst, dst_len, data, len);
 }
 
-void relay_side_bind(struct relay_sock *rs, const struct sockaddr *from, uint64_t now_us)
+/* ep becomes s's primary endpoint (logged when it changes). */
+static void set_primary(struct relay_side *s, struct relay_endpoint *ep)
+{
+	char text[ADDR_TEXT_MAX];
+
+	if (ep->is_primary) {
+		return;
+	}
+	for (unsigned i = 0; i < s->n_ep; i++) {
+		s->ep[i].is_primary = false;
+	}
+	ep->is_primary = true;
+	log_info("relay %s<->%s: %s primary %s", s->pair->side[0].id, s->pair->side[1].id, s->id,
+		 addr_format((const struct sockaddr *)&ep->addr, text, sizeof(text)));
+}
+
+void relay_side_bind(struct relay_sock *rs, const struct sockaddr *from, bool primary,
+		     uint64_t now_us)
 {
 	char text[ADDR_TEXT_MAX];
 	struct relay_side *s = rs->side;
@@ -284,6 +306,9 @@ void relay_side_bind(struct relay_sock *rs, const struct sockaddr *from, uint64_
 	if (ep) {
 		ep->last_rx_us = now_us;
 		ep->sock = sock;
+		if (primary) {
+			set_primary(s, ep);
+		}
 		return;
 	}
 	/* A new address: another uplink of the client, or its mapping moved.
@@ -315,6 +340,9 @@ void relay_side_bind(struct relay_sock *rs, const struct sockaddr *from, uint64_
 	s->is_bound = true;
 	log_info("relay %s<->%s: %s bound %s port=%u endpoints=%u", p->side[0].id, p->side[1].id,
 		 s->id, addr_format(from, text, sizeof(text)), (unsigned)s->port, s->n_ep);
+	if (primary) {
+		set_primary(s, ep);
+	}
 }
 
 /* ---- pairs ---- */

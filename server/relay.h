@@ -23,9 +23,16 @@
 /* A pair whose two sides are both silent this long gives its ports back. */
 #define RELAY_PAIR_IDLE_US (120 * 1000000ull)
 /* A pair that shares a redundant flow forwards to each endpoint of a side
- * heard this recently (clients ping the relay from every uplink each second),
+ * heard this recently (clients with several uplinks ping the relay from each
+ * every 500 ms),
  * not only to the one heard last. */
 #define RELAY_FANOUT_LIVE_US (3 * 1000000ull)
+/* A client with several uplinks pings the relay from each at once and binds
+ * its control uplink's address as primary: datagrams to it go there unless
+ * another address of it was heard more than this much later (the primary
+ * went quiet: a round of pings came without it), so unequal uplink delays
+ * do not move the traffic to the slowest uplink every round. */
+#define RELAY_PRIMARY_LAG_US 200000ull
 /* File descriptors the relay leaves to the rest of the server (listeners,
  * API connections, reading routes.conf, writing its backup): relay ports
  * stop there, so that a fleet too large for the open-files limit still
@@ -52,6 +59,7 @@ struct relay_endpoint {
 	socklen_t len;
 	uint64_t last_rx_us; /* its last bind or datagram */
 	unsigned sock;	     /* the socket (server address) it was heard on last */
+	bool is_primary;     /* bound with FRAME_RELAY_BIND_PRIMARY (one per side) */
 };
 
 struct relay_side;
@@ -74,7 +82,7 @@ struct relay_side {
 	unsigned n_socks;
 	uint16_t port;
 	/* Learnt from RELAY_BIND only. Datagrams from any of them are
-	 * forwarded; datagrams to the client go to the one heard last, and
+	 * forwarded; datagrams to the client go to relay_side_target, and
 	 * for a redundant pair also to every other one heard lately. */
 	struct relay_endpoint ep[RELAY_ENDPOINTS_MAX];
 	unsigned n_ep;
@@ -184,8 +192,14 @@ uint16_t relay_port_for(void *rl_ctx, const char *self, const char *peer);
 /* The side has its ports. */
 bool relay_side_is_open(const struct relay_side *s);
 /* The owning client of rs's side proved itself from `from` (through rs):
- * record it; traffic to it leaves from rs. */
-void relay_side_bind(struct relay_sock *rs, const struct sockaddr *from, uint64_t now_us);
+ * record it; traffic to it leaves from rs. primary: the bind said
+ * FRAME_RELAY_BIND_PRIMARY (the side's other addresses stop being so). */
+void relay_side_bind(struct relay_sock *rs, const struct sockaddr *from, bool primary,
+		     uint64_t now_us);
+/* Where datagrams to s's client go: its primary address unless another was
+ * heard more than RELAY_PRIMARY_LAG_US later, else the one heard last;
+ * NULL when s has none. */
+const struct relay_endpoint *relay_side_target(const struct relay_side *s);
 /* Queue a datagram leaving from rs. Returns 0 or negative errno. */
 int relay_side_send(struct relay_sock *rs, const struct sockaddr *dst, const void *data,
 		    size_t len);

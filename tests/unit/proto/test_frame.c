@@ -177,7 +177,7 @@ static bool sample_control(struct frame *f, enum frame_type t)
 	case FRAME_RELAY_BIND:
 		name(&f->u.relay_bind.peer, "drone3");
 		f->u.relay_bind.relay_port = 2007;
-		f->u.relay_bind.flags = FRAME_RELAY_BIND_ACK;
+		f->u.relay_bind.flags = FRAME_RELAY_BIND_PRIMARY; /* the control uplink's */
 		return true;
 	case FRAME_FLOW_JOIN:
 		f->u.flow_join.request_id = 0xA1B2C3D4u;
@@ -480,6 +480,8 @@ static void test_frame_writer_refuses_invalid_frames(void **state)
 	assert_int_equal(frame_write(&w, &f), -EINVAL);
 	sample(&f, FRAME_RELAY_BIND);
 	f.u.relay_bind.flags = 0x80;
+	assert_int_equal(frame_write(&w, &f), -EINVAL);
+	f.u.relay_bind.flags = 0x04; /* the first bit not defined */
 	assert_int_equal(frame_write(&w, &f), -EINVAL);
 	sample(&f, FRAME_DATAGRAM);
 	f.u.datagram.flags = 0x80;

@@ -2,7 +2,8 @@
  * ports are skipped; an exhausted range is an error): order, reuse after
  * release, ports another program holds, exhaustion, and a random run
  * against a naive reference. Uses real sockets on 127.0.0.1 because the
- * allocator is what wraps them. */
+ * allocator is what wraps them. And where a side's datagrams go among the
+ * addresses its client bound (the primary one). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -284,6 +285,99 @@ static void test_relay_ports_match_a_naive_reference_at_random(void **state)
 	relay_ports_fini(&rp);
 }
 
+/* A side of a pair, built by hand (no ports: relay_side_bind and
+ * relay_side_target only keep its addresses). */
+struct hand_pair {
+	struct relay_pair pair;
+};
+
+static struct relay_side *hand_side(struct hand_pair *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->pair.side[0].pair = &h->pair;
+	h->pair.side[1].pair = &h->pair;
+	h->pair.side[1].index = 1;
+	snprintf(h->pair.side[0].id, sizeof(h->pair.side[0].id), "drone");
+	snprintf(h->pair.side[1].id, sizeof(h->pair.side[1].id), "gcs");
+	h->pair.side[0].socks[0].side = &h->pair.side[0];
+	h->pair.side[0].socks[0].fd = -1;
+	h->pair.side[0].n_socks = 1;
+	return &h->pair.side[0];
+}
+
+static struct sockaddr_storage uplink_addr(int k)
+{
+	struct sockaddr_storage ss;
+	char text[32];
+
+	snprintf(text, sizeof(text), "198.51.100.%d:4000", k);
+	assert_int_equal(addr_parse(text, &ss, NULL), 0);
+	return ss;
+}
+
+static int target_of(const struct relay_side *s)
+{
+	const struct relay_endpoint *ep = relay_side_target(s);
+
+	if (!ep) {
+		return -1;
+	}
+	return ((const uint8_t *)&((const struct sockaddr_in *)(const void *)&ep->addr)
+			->sin_addr)[3];
+}
+
+static void heard(struct relay_side *s, int k, bool primary, uint64_t t_us)
+{
+	struct sockaddr_storage a = uplink_addr(k);
+
+	relay_side_bind(&s->socks[0], (const struct sockaddr *)&a, primary, t_us);
+}
+
+/* A client with two uplinks pings the relay from both at once, and their
+ * order at the relay depends on their delays: the relay keeps to the
+ * primary (the control uplink's) address unless the other was heard more
+ * than RELAY_PRIMARY_LAG_US later; with no primary, the one heard last. */
+static void test_relay_target_keeps_to_the_primary_while_it_is_heard(void **state)
+{
+	struct hand_pair h;
+	struct relay_side *s = hand_side(&h);
+	uint64_t t = 1000000;
+
+	(void)state;
+	assert_int_equal(target_of(s), -1);
+	heard(s, 1, false, t);
+	heard(s, 2, false, t + 10);
+	assert_int_equal(target_of(s), 2); /* no primary: the one heard last */
+	heard(s, 1, true, t + 20);
+	assert_int_equal(target_of(s), 1);
+	/* Rounds of pings where the other uplink's arrives last. */
+	for (int round = 1; round <= 5; round++) {
+		uint64_t r = t + (uint64_t)round * 500000;
+
+		heard(s, 1, false, r);
+		heard(s, 2, false, r + 40000);
+		assert_int_equal(target_of(s), 1);
+	}
+	/* The primary goes quiet: the next round comes from the other alone. */
+	t += 5 * 500000;
+	heard(s, 2, false, t + 500000);
+	assert_int_equal(target_of(s), 2);
+	heard(s, 1, false, t + 500010); /* back: the primary again */
+	assert_int_equal(target_of(s), 1);
+	/* Exactly the lag later is still the primary's; one µs more is not. */
+	heard(s, 2, false, t + 500010 + RELAY_PRIMARY_LAG_US);
+	assert_int_equal(target_of(s), 1);
+	heard(s, 2, false, t + 500011 + RELAY_PRIMARY_LAG_US);
+	assert_int_equal(target_of(s), 2);
+	/* The session moved: the other uplink's bind says primary; one
+	 * primary per side. */
+	heard(s, 2, true, t + 1000000);
+	heard(s, 1, false, t + 1100000);
+	assert_int_equal(target_of(s), 2);
+	assert_false(s->ep[0].is_primary && s->ep[1].is_primary);
+	assert_int_equal(s->n_ep, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_relay_exhausted_range_says_enospc_until_a_port_is_free),
 		cmocka_unit_test(test_relay_bad_range_is_refused),
 		cmocka_unit_test(test_relay_ports_match_a_naive_reference_at_random),
+		cmocka_unit_test(test_relay_target_keeps_to_the_primary_while_it_is_heard),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
