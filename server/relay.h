@@ -24,8 +24,7 @@
 #define RELAY_PAIR_IDLE_US (120 * 1000000ull)
 /* A pair that shares a redundant flow forwards to each endpoint of a side
  * heard this recently (clients with several uplinks ping the relay from each
- * every 500 ms),
- * not only to the one heard last. */
+ * every 500 ms), not only to relay_side_target's. */
 #define RELAY_FANOUT_LIVE_US (3 * 1000000ull)
 /* A client with several uplinks pings the relay from each at once and binds
  * its control uplink's address as primary: datagrams to it go there unless
