@@ -197,7 +197,7 @@ bool direct_any_up(const struct peer *p);
 int direct_up_paths(const struct peer *p, int fds[DIRECT_PATHS_MAX],
 		    const struct sockaddr_storage *dsts[DIRECT_PATHS_MAX]);
 
-/* pathsel.c: which of our uplinks the relay answers (DIRECT_RELAY_CTL_WAIT_*).
+/* relayup.c: which of our uplinks the relay answers (DIRECT_RELAY_CTL_WAIT_*).
  * A datagram from the relay (its tag: the last WIRE_TAG_LEN bytes)
  * authenticated on uplink up, or a copy of a recent one came on it; a relay
  * PONG on it took rtt_us; the last round of relay pings is checked

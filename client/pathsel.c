@@ -6,14 +6,12 @@
 
 #include "client/client.h"
 #include "client/peer.h"
-#include "client/srvconn.h"
 #include "client/uplink.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "nat/pathsched.h"
 #include "nat/punch.h"
 
-#include <sodium.h>
 #include <string.h>
 
 bool direct_any_up(const struct peer *p)
@@ -190,109 +188,6 @@ static int route_balance(struct peer *p, uint64_t now_us, int fds[],
 		dp->paths[i].wrr = credit[i];
 	}
 	return add_dst(&dp->paths[k], 0, fds, dsts);
-}
-
-/* ---- which uplink the relay answers ---- */
-
-/* Something from the relay on our uplink up. */
-static void relay_heard(struct peer *p, uint8_t up, uint64_t now_us)
-{
-	struct direct *dp = &p->dp;
-
-	dp->relay_rx_us[up] = now_us;
-	if (dp->relay_alt < 0) {
-		(void)direct_relay_check(p, now_us);
-	} else if (up == p->cl->ctl) {
-		log_info("peer %s: the relay answers uplink %s again", p->def.peer.text,
-			 uplink_label(p->cl, up));
-		dp->relay_alt = -1;
-	}
-}
-
-void direct_relay_rx(struct peer *p, uint8_t up, const uint8_t *tag, uint64_t now_us)
-{
-	struct direct *dp = &p->dp;
-
-	if (up >= WIRE_UPLINKS_MAX) {
-		return;
-	}
-	memcpy(dp->relay_tags[dp->relay_tag_next % DIRECT_RELAY_TAGS], tag, WIRE_TAG_LEN);
-	dp->relay_tag_next++;
-	relay_heard(p, up, now_us);
-}
-
-void direct_relay_copy(struct peer *p, uint8_t up, const uint8_t *tag, uint64_t now_us)
-{
-	struct direct *dp = &p->dp;
-	unsigned n =
-		dp->relay_tag_next < DIRECT_RELAY_TAGS ? dp->relay_tag_next : DIRECT_RELAY_TAGS;
-
-	if (up >= WIRE_UPLINKS_MAX) {
-		return;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		if (sodium_memcmp(dp->relay_tags[i], tag, WIRE_TAG_LEN) == 0) {
-			relay_heard(p, up, now_us);
-			return;
-		}
-	}
-}
-
-void direct_relay_rtt(struct peer *p, uint8_t up, uint64_t rtt_us)
-{
-	uint32_t *rtt;
-
-	if (up >= WIRE_UPLINKS_MAX || rtt_us > DIRECT_RELAY_SILENT_US) {
-		return;
-	}
-	rtt = &p->dp.relay_rtt_us[up];
-	*rtt = *rtt ? (uint32_t)((7ull * *rtt + rtt_us) / 8) : (uint32_t)rtt_us;
-}
-
-uint64_t direct_relay_check(struct peer *p, uint64_t now_us)
-{
-	struct direct *dp = &p->dp;
-	struct client *cl = p->cl;
-	uint8_t ctl = cl->ctl;
-	uint64_t wait, due;
-	int alt = -1;
-
-	if (dp->relay_alt == ctl) {
-		dp->relay_alt = -1; /* the session moved there */
-	}
-	/* Nothing to decide: no round yet, a round sent before the session
-	 * moved (the relay learns the new primary from its binds), or one the
-	 * control uplink answered. */
-	if (dp->relay_alt >= 0 || cl->n_up < 2 || ctl >= WIRE_UPLINKS_MAX ||
-	    dp->relay_round_us == 0 || dp->relay_round_ctl != ctl ||
-	    dp->relay_rx_us[ctl] >= dp->relay_round_us) {
-		return UINT64_MAX;
-	}
-	wait = dp->relay_rtt_us[ctl] ? 2ull * dp->relay_rtt_us[ctl] + 50000
-				     : DIRECT_RELAY_CTL_WAIT_MAX_US;
-	wait = wait < DIRECT_RELAY_CTL_WAIT_MIN_US   ? DIRECT_RELAY_CTL_WAIT_MIN_US
-	       : wait > DIRECT_RELAY_CTL_WAIT_MAX_US ? DIRECT_RELAY_CTL_WAIT_MAX_US
-						     : wait;
-	due = dp->relay_round_us + wait;
-	if (now_us < due) {
-		return due;
-	}
-	/* The round's answers: on which other uplink, last? */
-	for (uint8_t u = 0; u < cl->n_up && u < WIRE_UPLINKS_MAX; u++) {
-		if (u != ctl && uplink_is_open(cl, u) && dp->relay_rx_us[u] >= dp->relay_round_us &&
-		    (alt < 0 || dp->relay_rx_us[u] > dp->relay_rx_us[alt])) {
-			alt = u;
-		}
-	}
-	if (alt < 0) {
-		return UINT64_MAX; /* unanswered so far; an answer checks again */
-	}
-	dp->relay_alt = alt;
-	log_info("peer %s: the relay answers uplink %s, not the control uplink %s: relay traffic "
-		 "leaves by both",
-		 p->def.peer.text, uplink_label(cl, (uint8_t)alt), uplink_label(cl, ctl));
-	srvconn_suspect(cl, "the relay does not answer the control uplink", now_us);
-	return UINT64_MAX;
 }
 
 int direct_route(struct peer *p, uint8_t mode, uint64_t now_us, int fds[DIRECT_ROUTE_MAX],
