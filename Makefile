@@ -172,6 +172,11 @@ fuzz-run:
 bench: $(TOOL_BINS) $(BINS)
 	@tools/bench.sh
 
+# Flows across several session rekeys, in the namespace lab (5 min; SOAK_S).
+.PHONY: soak
+soak: $(BINS) $(TESTPROG_BINS) $(TOOL_BINS)
+	@tools/soak.sh
+
 .PHONY: demo
 demo:
 	@tools/deps.sh tools/debian-packages.txt

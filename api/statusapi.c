@@ -132,6 +132,8 @@ static bool add_peer(cJSON *a, const struct statusapi_peer *p)
 	       cJSON_AddNumberToObject(o, "punch_attempts", (double)p->attempts) &&
 	       cJSON_AddBoolToObject(o, "relay_bound", p->is_bound) &&
 	       cJSON_AddNumberToObject(o, "relay_port", p->relay_port) &&
+	       cJSON_AddNumberToObject(o, "relay_uplink", p->relay_uplink) &&
+	       cJSON_AddNumberToObject(o, "key_generation", (double)p->key_generation) &&
 	       cJSON_AddBoolToObject(o, "key_refused", p->is_refused) &&
 	       add_mtu(o, "link_mtu", p->link_mtu) &&
 	       cJSON_AddNumberToObject(o, "stream_mss", p->stream_mss) &&

@@ -19,6 +19,7 @@
 #include "common/monotime.h"
 #include "config/client_ini.h"
 #include "nat/natclass.h"
+#include "proto/session.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -116,6 +117,8 @@ static void fill_peer(const struct client *cl, const struct peer *p, uint64_t no
 	out->is_bound = p->is_bound;
 	out->is_refused = p->is_refused;
 	out->relay_port = p->def.relay_port;
+	out->relay_uplink = p->dp.relay_alt >= 0 ? (uint8_t)p->dp.relay_alt : cl->ctl;
+	out->key_generation = p->sess ? session_key_generation(p->sess) : 0;
 	out->link_mtu = p->link_mtu;
 	out->stream_mss = linkmtu_peer_mss(p);
 	out->last_rx_ms_ago = ms_ago(now_us, p->last_rx_us);

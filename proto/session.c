@@ -100,6 +100,11 @@ enum session_state session_state(const struct session *s)
 	return s->state;
 }
 
+uint64_t session_key_generation(const struct session *s)
+{
+	return s->generation;
+}
+
 bool session_owns_index(const struct session *s, uint32_t local_index)
 {
 	const struct session_keypair *kps[] = {&s->current, &s->previous, &s->next};

@@ -125,6 +125,9 @@ struct session *session_new(const struct noise_keypair *local,
 void session_free(struct session *s);
 
 enum session_state session_state(const struct session *s);
+/* Keypairs this session has made: 0 before its first handshake, then one
+ * more per completed handshake (rekeys included). */
+uint64_t session_key_generation(const struct session *s);
 
 /* True if local_index belongs to a live keypair or our handshake in flight
  * (the owner drops index-table entries for which this turns false). */

@@ -22,8 +22,9 @@
 #     way: towards the drone the relay moves to the other uplink at the next
 #     round of relay pings (every uplink pings the relay every 500 ms); from the
 #     drone, its relay traffic leaves by the other uplink too once a round
-#     is answered there and not on the control uplink. At most 1 s of either
-#     stream is lost (printed).
+#     is answered there and not on the control uplink (status: the peer's
+#     relay_uplink is 1 while the session is still on lte1; printed). At
+#     most 1 s of either stream is lost (printed).
 #  4. The session moved to lte2 within 4 s of that cut (the drone probes the
 #     server as soon as the relay stops answering lte1, instead of waiting
 #     for its keepalive; lte1 stays cut until the move, at most 15 s more;
@@ -121,7 +122,16 @@ lab_stream_start up2 drone gcs 14550 100 200
 sleep 2
 lab_cut drone $ifc
 t_cut=$(date +%s%3N)
-sleep 4
+# Before the session itself moves, the drone's relay traffic takes lte2
+# (status: the peer's relay_uplink 1 while the server uplink is still 0).
+relay_moved() { lab_status drone | python3 -c 'import json, sys
+j = json.load(sys.stdin)
+sys.exit(0 if j["peers"][0]["relay_uplink"] == 1 and j["server"]["uplink"] == 0 else 1)'; }
+wait_until 2 relay_moved ||
+	fail "step 3: the drone's relay traffic did not take lte2 before the session moved"
+echo "  $(lab_at) relay traffic on lte2 $(($(date +%s%3N) - t_cut)) ms after the cut, session still on lte1"
+rest=$((4000 - ($(date +%s%3N) - t_cut)))
+[ "$rest" -le 0 ] || sleep "$((rest / 1000)).$(printf %03d $((rest % 1000)))"
 lab_stream_stop down2
 lab_stream_stop up2
 # The session follows once three probes to the server go unanswered: keep

@@ -415,7 +415,10 @@ static void test_session_rekeys_by_time_and_traffic_continues(void **state)
 
 	(void)state;
 	pair_setup(&p, NULL);
+	assert_int_equal(session_key_generation(p.a), 0);
 	handshake(&p, T0);
+	assert_int_equal(session_key_generation(p.a), 1);
+	assert_int_equal(session_key_generation(p.b), 1);
 	assert_true(session_next_deadline_us(p.a) == t_rekey);
 	assert_int_equal(session_on_timer(p.a, t_rekey - 1), SESSION_ACT_NONE);
 	seal_to(p.a, t_rekey - 1, "old keys", &in_flight);
@@ -425,6 +428,8 @@ static void test_session_rekeys_by_time_and_traffic_continues(void **state)
 	assert_true(session_next_deadline_us(p.a) == t_rekey + WIRE_REKEY_TIMEOUT_US);
 	handshake(&p, t_rekey + 2);
 	assert_traffic_both_ways(&p, t_rekey + 3);
+	assert_int_equal(session_key_generation(p.a), 2); /* the status's key_generation */
+	assert_int_equal(session_key_generation(p.b), 2);
 	assert_int_equal(open_at(p.b, t_rekey + 3, &in_flight, "old keys"), 0);
 	/* The new keys live on past the old keys' reject-after time. */
 	assert_int_equal(session_on_timer(p.a, T0 + WIRE_REJECT_AFTER_TIME_US), SESSION_ACT_NONE);
