@@ -405,6 +405,13 @@ int statusapi_print(FILE *out, const char *json)
 			ago < 0 ? 0.0 : ago, ago < 0 ? ")" : " ago", "", num(e, "tx_packets"),
 			num(e, "tx_bytes"), num(e, "rx_packets"), num(e, "rx_bytes"),
 			num(e, "drops"));
+		if (num(e, "relay_uplink") != num(srv, "uplink")) {
+			fprintf(out,
+				"  %-16s the relay answers uplink %.0f, not the session's uplink "
+				"%.0f: "
+				"relay traffic leaves by both\n",
+				"", num(e, "relay_uplink"), num(srv, "uplink"));
+		}
 		print_paths(out, cJSON_GetObjectItemCaseSensitive(e, "paths"));
 	}
 	fprintf(out, "flows: %d\n", cJSON_GetArraySize(flows));

@@ -129,6 +129,9 @@ j = json.load(sys.stdin)
 sys.exit(0 if j["peers"][0]["relay_uplink"] == 1 and j["server"]["uplink"] == 0 else 1)'; }
 wait_until 2 relay_moved ||
 	fail "step 3: the drone's relay traffic did not take lte2 before the session moved"
+lab_exec drone "$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone.ini" status >"$LAB_DIR/status.txt"
+grep -q "the relay answers uplink 1, not the session's uplink 0" "$LAB_DIR/status.txt" ||
+	fail "step 3: wormhole-client status does not say that the relay answers lte2"
 echo "  $(lab_at) relay traffic on lte2 $(($(date +%s%3N) - t_cut)) ms after the cut, session still on lte1"
 rest=$((4000 - ($(date +%s%3N) - t_cut)))
 [ "$rest" -le 0 ] || sleep "$((rest / 1000)).$(printf %03d $((rest % 1000)))"
