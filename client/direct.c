@@ -628,31 +628,6 @@ static void send_ping(struct peer *p, struct pathmon *pm, int fd,
 	(void)direct_seal_to(p, fd, dst, &f, now_us);
 }
 
-/* The relay's ping goes out of every open uplink, with one id (the first
- * pong counts): each uplink's relay binding stays fresh, so when the
- * control uplink dies the relay answers another at the next round, and a
- * round answered elsewhere only tells that it died (direct_relay_check).
- * The control uplink's last, and its bind is the primary one: the relay
- * answers it while it hears it. */
-static void send_relay_ping(struct peer *p, uint64_t now_us)
-{
-	struct client *cl = p->cl;
-	struct frame f;
-
-	memset(&f, 0, sizeof(f));
-	f.type = FRAME_PING;
-	f.u.ping.tx_us = now_us;
-	f.u.ping.id = pathmon_on_ping_sent(&p->dp.relay_mon, now_us);
-	p->dp.relay_round_us = now_us;
-	p->dp.relay_round_ctl = cl->ctl;
-	for (uint8_t u = 0; u < cl->n_up; u++) {
-		if (u != cl->ctl && uplink_is_open(cl, u)) {
-			(void)direct_seal_to(p, uplink_send_fd(cl, u), &p->relay, &f, now_us);
-		}
-	}
-	(void)direct_seal_to(p, uplink_ctl_fd(cl), &p->relay, &f, now_us);
-}
-
 static void request_punch(struct peer *p, struct direct_path *s, uint64_t now_us)
 {
 	struct client *cl = p->cl;
@@ -766,28 +741,7 @@ static void tick(struct peer *p, uint64_t now_us)
 			next = min_u64(next, tick_slot(p, &dp->paths[i], now_us));
 		}
 	}
-	if (pathmon_ping_due(&dp->relay_mon, now_us)) {
-		send_relay_ping(p, now_us);
-	}
-	/* A silent relay: a restarted server forgot our bindings, a NAT gave
-	 * us a new mapping the relay does not know, or our uplink or the peer
-	 * is gone. Probing the server and our mappings tells which (a new
-	 * mapping binds the relay again). */
-	if (now_us - dp->relay_mon.last_life_us > DIRECT_RELAY_SILENT_US) {
-		if (!dp->is_relay_silent) {
-			dp->is_relay_silent = true;
-			srvconn_suspect(p->cl, "the relay went silent", now_us);
-			for (uint8_t u = 0; u < p->cl->n_up; u++) {
-				if (uplink_is_open(p->cl, u)) {
-					natwatch_probe_now(&p->cl->up[u].nw, now_us);
-				}
-			}
-		}
-	} else {
-		dp->is_relay_silent = false;
-	}
-	next = min_u64(next, dp->relay_mon.next_ping_us);
-	next = min_u64(next, direct_relay_check(p, now_us));
+	next = min_u64(next, direct_relay_tick(p, now_us));
 	if (now_us >= dp->next_stats_us && srvconn_is_up(p->cl)) {
 		send_stats(p, now_us);
 	}
@@ -823,14 +777,7 @@ void direct_on_session(struct peer *p, bool up, uint64_t now_us)
 	}
 	dp->session_up_us = now_us;
 	dp->next_stats_us = now_us + DIRECT_STATS_FIRST_US;
-	pathmon_init(&dp->relay_mon, now_us,
-		     p->cl->n_up > 1 ? DIRECT_RELAY_PING_MULTI_US : DIRECT_RELAY_PING_US,
-		     UINT64_MAX / 4, UINT64_MAX / 4);
-	dp->is_relay_silent = false;
-	dp->relay_round_us = 0;
-	memset(dp->relay_rx_us, 0, sizeof(dp->relay_rx_us));
-	dp->relay_alt = -1;
-	dp->relay_tag_next = 0;
+	direct_relay_start(p, now_us);
 	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
 		struct direct_path *s = &dp->paths[i];
 

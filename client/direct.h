@@ -197,7 +197,11 @@ bool direct_any_up(const struct peer *p);
 int direct_up_paths(const struct peer *p, int fds[DIRECT_PATHS_MAX],
 		    const struct sockaddr_storage *dsts[DIRECT_PATHS_MAX]);
 
-/* relayup.c: which of our uplinks the relay answers (DIRECT_RELAY_CTL_WAIT_*).
+/* relaypath.c: the relay path. Start monitoring it (the peer session came
+ * up); its timer work (pings, silence), returning when it is next due. */
+void direct_relay_start(struct peer *p, uint64_t now_us);
+uint64_t direct_relay_tick(struct peer *p, uint64_t now_us);
+/* relaypath.c: which of our uplinks the relay answers (DIRECT_RELAY_CTL_WAIT_*).
  * A datagram from the relay (its tag: the last WIRE_TAG_LEN bytes)
  * authenticated on uplink up, or a copy of a recent one came on it; a relay
  * PONG on it took rtt_us; the last round of relay pings is checked

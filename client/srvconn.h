@@ -132,7 +132,7 @@ void srvconn_on_server_addr(struct client *cl, uint64_t now_us);
 /* Something says the server session may be broken (why, logged): the relay
  * went silent (direct.c; the server may have restarted, losing our session
  * and relay bindings) or answers another uplink than the control one
- * (relayup.c; the control uplink may be dead), which the next keepalive
+ * (relaypath.c; the control uplink may be dead), which the next keepalive
  * would notice up to keepalive_s later. Probe it now,
  * SRVCONN_SUSPECT_PROBE_US apart, until it answers; SRVCONN_PROBE_TRIES
  * unanswered probes reconnect (by the next uplink). */

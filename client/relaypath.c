@@ -1,23 +1,95 @@
-/* relayup: which of our uplinks the relay answers (DIRECT_RELAY_CTL_WAIT_*
- * in direct.h). The relay sends to the control uplink's address while it
- * hears it (its bind is PRIMARY, server/relay.c); every round of relay
- * pings (direct.c) goes out of each uplink. Each datagram from the relay
- * is noted per uplink, fan-out copies of a redundant pair too (refused as
- * replays, recognised by the tag of one that authenticated). A round
- * answered on another uplink and not on the control one means the relay
- * no longer hears the control uplink: relay traffic leaves by that uplink
- * too (pathsel.c add_relay), and the server session is probed so that it
- * moves sooner than its keepalive would. */
+/* relaypath: the relay path of a peer, kept warm beside any direct path
+ * (direct.h): a round of pings out of every uplink (every
+ * DIRECT_RELAY_PING_US, DIRECT_RELAY_PING_MULTI_US with several), the
+ * server probed when the relay goes silent, and which of our uplinks the
+ * relay answers (DIRECT_RELAY_CTL_WAIT_*). The relay sends to the control
+ * uplink's address while it hears it (its bind is PRIMARY, server/relay.c).
+ * Each datagram from the relay is noted per uplink, fan-out copies of a
+ * redundant pair too (refused as replays, recognised by the tag of one that
+ * authenticated). A round answered on another uplink and not on the
+ * control one means the relay no longer hears the control uplink: relay
+ * traffic leaves by that uplink too (pathsel.c add_relay), and the server
+ * session is probed so that it moves sooner than its keepalive would. */
 #include "client/direct.h"
 
 #include "client/client.h"
+#include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/srvconn.h"
 #include "client/uplink.h"
 #include "common/log.h"
+#include "nat/pathmon.h"
 
 #include <sodium.h>
 #include <string.h>
+
+void direct_relay_start(struct peer *p, uint64_t now_us)
+{
+	struct direct *dp = &p->dp;
+
+	pathmon_init(&dp->relay_mon, now_us,
+		     p->cl->n_up > 1 ? DIRECT_RELAY_PING_MULTI_US : DIRECT_RELAY_PING_US,
+		     UINT64_MAX / 4, UINT64_MAX / 4);
+	dp->is_relay_silent = false;
+	dp->relay_round_us = 0;
+	memset(dp->relay_rx_us, 0, sizeof(dp->relay_rx_us));
+	dp->relay_alt = -1;
+	dp->relay_tag_next = 0;
+}
+
+/* The relay's ping goes out of every open uplink, with one id (the first
+ * pong counts): each uplink's relay binding stays fresh, so when the
+ * control uplink dies the relay answers another at the next round, and a
+ * round answered elsewhere only tells that it died (direct_relay_check).
+ * The control uplink's last, and its bind is the primary one: the relay
+ * answers it while it hears it. */
+static void send_relay_ping(struct peer *p, uint64_t now_us)
+{
+	struct client *cl = p->cl;
+	struct frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_PING;
+	f.u.ping.tx_us = now_us;
+	f.u.ping.id = pathmon_on_ping_sent(&p->dp.relay_mon, now_us);
+	p->dp.relay_round_us = now_us;
+	p->dp.relay_round_ctl = cl->ctl;
+	for (uint8_t u = 0; u < cl->n_up; u++) {
+		if (u != cl->ctl && uplink_is_open(cl, u)) {
+			(void)direct_seal_to(p, uplink_send_fd(cl, u), &p->relay, &f, now_us);
+		}
+	}
+	(void)direct_seal_to(p, uplink_ctl_fd(cl), &p->relay, &f, now_us);
+}
+
+uint64_t direct_relay_tick(struct peer *p, uint64_t now_us)
+{
+	struct direct *dp = &p->dp;
+	uint64_t check;
+
+	if (pathmon_ping_due(&dp->relay_mon, now_us)) {
+		send_relay_ping(p, now_us);
+	}
+	/* A silent relay: a restarted server forgot our bindings, a NAT gave
+	 * us a new mapping the relay does not know, or our uplink or the peer
+	 * is gone. Probing the server and our mappings tells which (a new
+	 * mapping binds the relay again). */
+	if (now_us - dp->relay_mon.last_life_us > DIRECT_RELAY_SILENT_US) {
+		if (!dp->is_relay_silent) {
+			dp->is_relay_silent = true;
+			srvconn_suspect(p->cl, "the relay went silent", now_us);
+			for (uint8_t u = 0; u < p->cl->n_up; u++) {
+				if (uplink_is_open(p->cl, u)) {
+					natwatch_probe_now(&p->cl->up[u].nw, now_us);
+				}
+			}
+		}
+	} else {
+		dp->is_relay_silent = false;
+	}
+	check = direct_relay_check(p, now_us);
+	return check < dp->relay_mon.next_ping_us ? check : dp->relay_mon.next_ping_us;
+}
 
 /* Something from the relay on our uplink up. */
 static void relay_heard(struct peer *p, uint8_t up, uint64_t now_us)
