@@ -340,6 +340,17 @@ static void print_paths(FILE *out, const cJSON *paths)
 	}
 }
 
+/* A peer whose relay answers another uplink than the session's. */
+static void print_relay_uplink(FILE *out, const cJSON *peer, const cJSON *srv)
+{
+	if (num(peer, "relay_uplink") == num(srv, "uplink")) {
+		return;
+	}
+	fprintf(out, "  %-16s the relay answers uplink %.0f, not the session's uplink %.0f:", "",
+		num(peer, "relay_uplink"), num(srv, "uplink"));
+	fprintf(out, " relay traffic leaves by both\n");
+}
+
 /* "1280", or "unknown" while null. */
 static const char *mtu_text(const cJSON *o, const char *key, char *buf, size_t size)
 {
@@ -405,13 +416,7 @@ int statusapi_print(FILE *out, const char *json)
 			ago < 0 ? 0.0 : ago, ago < 0 ? ")" : " ago", "", num(e, "tx_packets"),
 			num(e, "tx_bytes"), num(e, "rx_packets"), num(e, "rx_bytes"),
 			num(e, "drops"));
-		if (num(e, "relay_uplink") != num(srv, "uplink")) {
-			fprintf(out,
-				"  %-16s the relay answers uplink %.0f, not the session's uplink "
-				"%.0f: "
-				"relay traffic leaves by both\n",
-				"", num(e, "relay_uplink"), num(srv, "uplink"));
-		}
+		print_relay_uplink(out, e, srv);
 		print_paths(out, cJSON_GetObjectItemCaseSensitive(e, "paths"));
 	}
 	fprintf(out, "flows: %d\n", cJSON_GetArraySize(flows));

@@ -64,7 +64,7 @@ struct statusapi_peer {
 	bool is_bound;		 /* the relay acked our bind */
 	bool is_refused;	 /* its key differs from the one pinned in client.ini */
 	uint16_t relay_port;	 /* the server's relay port towards it */
-	uint8_t relay_uplink;	 /* our uplink the relay answers (relayup.c) */
+	uint8_t relay_uplink;	 /* our uplink the relay answers (relaypath.c) */
 	uint64_t key_generation; /* keypairs its session made: 1 + rekeys; 0: none yet */
 	unsigned link_mtu;	 /* the MTU of its links, as it told us; 0: unknown */
 	unsigned stream_mss;	 /* our stream segments towards it */

@@ -35,8 +35,9 @@ struct xsock;
 #define DIRECT_DOUBT_US 500000ull	/* quiet this long: send on another path too */
 #define DIRECT_DEAD_US 1000000ull	/* quiet this long: leave the path */
 #define DIRECT_RELAY_PING_US 1000000ull /* RTT and loss of the relay path */
-/* With several uplinks the pings also move the relay to a working one (it
- * answers the uplink heard last): a round every 500 ms. */
+/* With several uplinks the pings also move the relay to a working one when
+ * the control uplink dies (it hears the others and not that one): a round
+ * every 500 ms. */
 #define DIRECT_RELAY_PING_MULTI_US 500000ull
 /* No relay PONG for this long: ask whether the server is still there
  * (srvconn_suspect), once per silence. */
@@ -49,9 +50,9 @@ struct xsock;
  * bounds): the relay no longer hears the control uplink, so relay traffic
  * leaves by the uplink it answers too, and the server session is probed
  * (srvconn_suspect) to move sooner than its keepalive would. */
-#define DIRECT_RELAY_TAGS 8 /* relay datagrams whose copies are recognised */
 #define DIRECT_RELAY_CTL_WAIT_MIN_US 100000ull
 #define DIRECT_RELAY_CTL_WAIT_MAX_US 750000ull
+#define DIRECT_RELAY_TAGS 8		  /* relay datagrams whose copies are recognised */
 #define DIRECT_REQUEST_WAIT_US 2000000ull /* no PUNCH after a request: ask again */
 #define DIRECT_CLASS_WAIT_US 6000000ull	  /* ask even if our NAT class is unknown */
 #define DIRECT_REPROBE_US 100000ull	  /* probes to an unexpected source address */

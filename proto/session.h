@@ -126,7 +126,7 @@ void session_free(struct session *s);
 
 enum session_state session_state(const struct session *s);
 /* Keypairs this session has made: 0 before its first handshake, then one
- * more per completed handshake (rekeys included). */
+ * more per handshake it completes or answers (rekeys included). */
 uint64_t session_key_generation(const struct session *s);
 
 /* True if local_index belongs to a live keypair or our handshake in flight
