@@ -97,12 +97,12 @@ static void relay_heard(struct peer *p, uint8_t up, uint64_t now_us)
 	struct direct *dp = &p->dp;
 
 	dp->relay_rx_us[up] = now_us;
-	if (dp->relay_alt < 0) {
-		(void)direct_relay_check(p, now_us);
-	} else if (up == p->cl->ctl) {
+	if (dp->relay_alt >= 0 && up == p->cl->ctl) {
 		log_info("peer %s: the relay answers uplink %s again", p->def.peer.text,
 			 uplink_label(p->cl, up));
 		dp->relay_alt = -1;
+	} else {
+		(void)direct_relay_check(p, now_us);
 	}
 }
 
@@ -152,17 +152,18 @@ uint64_t direct_relay_check(struct peer *p, uint64_t now_us)
 	struct client *cl = p->cl;
 	uint8_t ctl = cl->ctl;
 	uint64_t wait, due;
-	int alt = -1;
+	int alt = -1, was;
 
 	if (dp->relay_alt == ctl) {
 		dp->relay_alt = -1; /* the session moved there */
 	}
+	was = dp->relay_alt;
 	/* Nothing to decide: no round yet, a round sent before the session
 	 * moved (the relay learns the new primary from its binds), or one the
-	 * control uplink answered. */
-	if (dp->relay_alt >= 0 || cl->n_up < 2 || ctl >= WIRE_UPLINKS_MAX ||
-	    dp->relay_round_us == 0 || dp->relay_round_ctl != ctl ||
-	    dp->relay_rx_us[ctl] >= dp->relay_round_us) {
+	 * control uplink answered, or the uplink relay traffic moved to. */
+	if (cl->n_up < 2 || ctl >= WIRE_UPLINKS_MAX || dp->relay_round_us == 0 ||
+	    dp->relay_round_ctl != ctl || dp->relay_rx_us[ctl] >= dp->relay_round_us ||
+	    (was >= 0 && dp->relay_rx_us[was] >= dp->relay_round_us)) {
 		return UINT64_MAX;
 	}
 	wait = dp->relay_rtt_us[ctl] ? 2ull * dp->relay_rtt_us[ctl] + 50000
@@ -184,10 +185,13 @@ uint64_t direct_relay_check(struct peer *p, uint64_t now_us)
 	if (alt < 0) {
 		return UINT64_MAX; /* unanswered so far; an answer checks again */
 	}
+	/* The relay answers alt now (a third uplink when the one relay
+	 * traffic moved to died as well). */
 	dp->relay_alt = alt;
-	log_info("peer %s: the relay answers uplink %s, not the control uplink %s: relay traffic "
-		 "leaves by both",
-		 p->def.peer.text, uplink_label(cl, (uint8_t)alt), uplink_label(cl, ctl));
+	log_info("peer %s: the relay answers uplink %s, not the control uplink %s%s%s: relay "
+		 "traffic leaves by both",
+		 p->def.peer.text, uplink_label(cl, (uint8_t)alt), uplink_label(cl, ctl),
+		 was >= 0 ? " nor uplink " : "", was >= 0 ? uplink_label(cl, (uint8_t)was) : "");
 	srvconn_suspect(cl, "the relay does not answer the control uplink", now_us);
 	return UINT64_MAX;
 }
