@@ -546,7 +546,8 @@ static void set_redundant(struct relay_pair *p, bool on)
 	}
 	p->is_redundant = on;
 	log_info("relay %s<->%s: forwarding to %s", p->side[0].id, p->side[1].id,
-		 on ? "every endpoint (a redundant flow)" : "the endpoint heard last");
+		 on ? "every endpoint (a redundant flow)"
+		    : "one endpoint (the primary while it is heard, else the one heard last)");
 }
 
 /* Keep or add the pair of clients a and b (a sorts first). */

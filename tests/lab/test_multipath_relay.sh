@@ -109,9 +109,9 @@ lab_stream_lossless down gcs 1000 "step 2"
 # answered three probes in a row (step 4 measures that).
 session_on() { [ "$(lab_status drone | python3 -c 'import json, sys; print(json.load(sys.stdin)["server"]["uplink"])')" = "$1" ]; }
 wait_until 40 session_on 0 || fail "step 2: the session is not back on lte1 40 s after the cuts"
-# --- 3. a failover flow: the relay answers the uplink heard last ------------------
+# --- 3. a failover flow: the relay answers one uplink ------------------------------
 sed -i 's/multipath = "redundant"/multipath = "failover"/' "$LAB_DIR/routes.conf"
-one() { grep -q "relay drone<->gcs: forwarding to the endpoint heard last" "$LAB_DIR/server.log"; }
+one() { grep -q "relay drone<->gcs: forwarding to one endpoint" "$LAB_DIR/server.log"; }
 wait_until 10 one || fail "step 3: the relay still forwards to every endpoint after the reload"
 ctl=$(lab_status drone | python3 -c 'import json, sys; print(json.load(sys.stdin)["server"]["uplink"])')
 ifc=eth$ctl
