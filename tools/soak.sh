@@ -14,8 +14,8 @@
 # the counts. Needs root.
 set -euo pipefail
 SOAK_S=${SOAK_S:-300}
-[[ $SOAK_S =~ ^[0-9]+$ ]] && ((SOAK_S >= 10)) || {
-	echo "soak: SOAK_S must be a number of seconds, at least 10" >&2
+[[ $SOAK_S =~ ^[0-9]+$ ]] && ((SOAK_S >= 10 && SOAK_S <= 3500)) || {
+	echo "soak: SOAK_S must be a number of seconds from 10 to 3500" >&2
 	exit 2
 }
 if [ "$(id -u)" != 0 ]; then
@@ -59,6 +59,8 @@ done
 path_of() { lab_status "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["peers"][0]["path"])'; }
 is_direct() { [ "$(path_of drone1)" = direct ]; }
 wait_until 20 is_direct || fail "drone1 and gcs1 never went direct"
+# The apps run a minute longer than the soak (lab_stream_stop ends them).
+export LAB_STREAM_MS=$(((SOAK_S + 60) * 1000))
 for s in $streams; do
 	IFS=: read -r name from to port <<<"$s"
 	lab_stream_start "$name" "$from" "$to" "$port" 100 200

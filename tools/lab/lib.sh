@@ -256,15 +256,16 @@ lab_flow_up() {
 	wait "$rx"
 }
 
-# Both apps stop at 300 s at the latest; lab_stream_stop ends them sooner.
+# Both apps stop after LAB_STREAM_MS (default 300,000 ms, at most 3,600,000)
+# at the latest; lab_stream_stop ends them sooner.
 lab_stream_start() {
-	local name=$1 from=$2 to=$3 port=$4 rate=$5 size=$6
+	local name=$1 from=$2 to=$3 port=$4 rate=$5 size=$6 ms=${LAB_STREAM_MS:-300000}
 	shift 6
 	lab_start_in "$to" "$name-rx" "$LAB_BF" --bind "127.0.0.1:$port" --linger 300000 \
-		--timeout 300000 --seen-file "$LAB_DIR/$name.seen" "$@"
+		--timeout "$ms" --seen-file "$LAB_DIR/$name.seen" "$@"
 	wait_until 3 lab_udp_bound "$to" "127.0.0.1:$port" || fail "$name: the sink app did not start"
 	lab_start_in "$from" "$name-tx" "$LAB_BF" --bind "127.0.0.1:$port" --to "127.1.0.1:$port" \
-		--id "$from" --count 10000000 --rate "$rate" --size "$size" --timeout 300000
+		--id "$from" --count 10000000 --rate "$rate" --size "$size" --timeout "$ms"
 }
 
 # lab_stream_lossless NAME FROM MIN_SENT STEP: stream NAME (stopped) from FROM
