@@ -601,7 +601,8 @@ void direct_note_rx(struct peer *p, int fd, const struct sockaddr_storage *from,
 
 	if (s) {
 		s->rx_packets++;
-	} else if (len >= WIRE_TAG_LEN && from_relay(p, fd, from)) {
+	} else if (p->cl->n_up > 1 && len >= WIRE_TAG_LEN && from_relay(p, fd, from)) {
+		/* Which uplink the relay answers matters with several only. */
 		direct_relay_rx(p, uplink_by_fd(p->cl, fd)->id, buf + len - WIRE_TAG_LEN, now_us);
 	}
 }
@@ -609,7 +610,7 @@ void direct_note_rx(struct peer *p, int fd, const struct sockaddr_storage *from,
 void direct_note_copy(struct peer *p, int fd, const struct sockaddr_storage *from,
 		      const uint8_t *buf, size_t len, uint64_t now_us)
 {
-	if (len >= WIRE_TAG_LEN && from_relay(p, fd, from)) {
+	if (p->cl->n_up > 1 && len >= WIRE_TAG_LEN && from_relay(p, fd, from)) {
 		direct_relay_copy(p, uplink_by_fd(p->cl, fd)->id, buf + len - WIRE_TAG_LEN, now_us);
 	}
 }
