@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_punch: hole punching for every pair of NAT types (issue #6,
-# acceptance 1; DESIGN §5.3). Thirteen clients, two behind a router of each
+# acceptance 1; DESIGN §5.3). Fifteen clients, two behind a router of each
 # type (a and b): one flow per pair {Ta, Tb'} for every unordered pair of
 # types (T, T'), 21 pairs, all punched at once through one server. Every
 # pair must end up on a direct path except a random symmetric NAT with any
@@ -18,7 +18,12 @@
 #   port-restricted-cone, symmetric, symmetric-seq; one client behind each.
 #
 # One more client, prl, sits behind pra's router: the pair {pra, prl} shares
-# a public IP and must go direct over the LAN (strategy lan). A host beside
+# a public IP and must go direct over the LAN (strategy lan). Two more, cga
+# and cgb, sit behind double NAT (a home router each, same LAN range and
+# address, behind one carrier-grade NAT that does not hairpin): cga must
+# classify as port-restricted cone and punch through both NATs to prb; the
+# pair {cga, cgb} shares a public IP, tries strategy lan, finds no path (their
+# LANs are apart, no hairpin) and must stay on the relay, its flow working. A host beside
 # sqb makes new mappings on its NAT all along (about 250/s), as other
 # machines on an office network do: predict must meet all the same.
 # PUNCH_TYPES (space-separated subset of the six) limits the matrix.
@@ -74,6 +79,21 @@ for t in "${TYPES[@]}"; do
 	done
 done
 
+# Double NAT: cga and cgb sit each behind a home router (port-restricted
+# cone) on the same LAN range with the same address, both routers behind one
+# carrier-grade NAT (port-restricted cone, 198.51.100.13) that does not
+# hairpin: two drones on one LTE carrier.
+if [[ " ${TYPES[*]} " == *" port-restricted-cone "* ]]; then
+	lab_nat cgn port-restricted-cone 198.51.100.13 10.64.0.0/24
+	for side in a b; do
+		lab_nat_inner "home$side" port-restricted-cone cgn "10.64.0.$([ $side = a ] && echo 2 || echo 3)" \
+			192.168.8.0/24
+		lab_host "cg$side" "home$side" 192.168.8.2
+		"$KG" genkey -o "$LAB_DIR/cg$side.key"
+		CLIENTS+=("cg$side")
+	done
+fi
+
 # One flow per unordered pair of types: Ta with T'b.
 PAIRS=()
 port=20000
@@ -90,6 +110,15 @@ done
 if [[ " ${CLIENTS[*]} " == *" prl "* ]]; then
 	PAIRS+=("pra:prl:$port")
 	flows+="  { name = \"p_pra_prl\"; proto = \"udp\"; port = $port; members = [\"pra\", \"prl\"]; },"$'\n'
+fi
+if [[ " ${CLIENTS[*]} " == *" cga "* ]]; then
+	# Through both NATs to a cone elsewhere; to each other by their one
+	# public address, the LAN addresses leading nowhere (the relay stays).
+	for p in "cga:prb:$((port + 1))" "cga:cgb:$((port + 2))"; do
+		IFS=: read -r a b q <<<"$p"
+		PAIRS+=("$p")
+		flows+="  { name = \"p_${a}_${b}\"; proto = \"udp\"; port = $q; members = [\"$a\", \"$b\"]; },"$'\n'
+	done
 fi
 {
 	echo 'flows: ('
@@ -131,7 +160,9 @@ done
 
 # Wait until every pair that should go direct did (bounded).
 # Relay only: a random symmetric NAT with a symmetric one (sy with sy or sq).
-expect_direct() { [[ ! (($1 == sy? && $2 == s[yq]?) || ($1 == sq? && $2 == sy?)) ]]; }
+expect_direct() {
+	[[ ! (($1 == sy? && $2 == s[yq]?) || ($1 == sq? && $2 == sy?) || $1-$2 == cga-cgb) ]]
+}
 all_direct() {
 	local p a b
 	for p in "${PAIRS[@]}"; do
@@ -181,6 +212,8 @@ for p in "${PAIRS[@]}"; do
 	line=$(grep "^$a-$b " <<<"$report")
 	if [ "$b" = prl ]; then
 		[[ $line == *" direct strategy=lan "* ]] || bad+=" $a-$b(not lan)"
+	elif [ "$a-$b" = cga-cgb ]; then
+		[[ $line == *" relay strategy=lan" ]] || bad+=" $a-$b(not lan, or direct)"
 	elif [[ $a-$b == sqa-sqb || $a-$b == [rp][cr]a-sqb ]]; then
 		# Sequential symmetric with sequential symmetric or a cone
 		# that filters: port prediction, no spray.
@@ -199,6 +232,11 @@ fi
 
 # The API shows why sqa and sqb could predict: their NATs' port step.
 api() { lab_exec srv curl -s --max-time 5 -H "Authorization: Bearer t0k3n-punch-lab-0001" "http://203.0.113.10:7480$1"; }
+if [[ " ${CLIENTS[*]} " == *" cga "* ]]; then
+	# Two port-restricted cones in a row behave as one.
+	api /api/v1/clients/cga | grep -q '"nat_class":"port-restricted"' ||
+		fail "cga behind two NATs: $(api /api/v1/clients/cga)"
+fi
 if [[ " ${CLIENTS[*]} " == *" sqa "* ]]; then
 	api /api/v1/clients/sqa | grep -q '"nat_class":"symmetric","nat_port_step":1' ||
 		fail "the API does not show sqa's NAT port step: $(api /api/v1/clients/sqa)"

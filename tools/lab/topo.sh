@@ -41,6 +41,9 @@
 #   lab_nat NAME TYPE PUBLIC_IP LAN_CIDR
 #                                      a router; TYPE none | full-cone | restricted-cone |
 #                                      port-restricted-cone | symmetric | symmetric-seq
+#   lab_nat_inner NAME TYPE PARENT WAN_IP LAN_CIDR
+#                                      a NAT behind NAT PARENT (double NAT, e.g. behind a
+#                                      carrier-grade NAT), its wan WAN_IP in PARENT's LAN
 #   lab_host NAME NAT LAN_IP           a host behind router NAT (eth0, default via NAT)
 #   lab_two_sites [DRONE_NAT [GCS_NAT]]
 #                                      srv (203.0.113.10/.11), drone1 10.0.1.2 behind dnat
@@ -517,11 +520,7 @@ lab_nat() {
 	lab_internet
 	topo_ns_new "$name"
 	topo_attach "$name" wan "$pub"
-	ip -n "$ns" link add lan type bridge stp_state 0 forward_delay 0
-	ip -n "$ns" addr add "$gw/$plen" dev lan
-	ip -n "$ns" link set lan up
-	topo_bridge_plain "$name"
-	lab_exec "$name" sysctl -qw net.ipv4.ip_forward=1
+	topo_router_lan "$name" "$gw" "$plen"
 	if [ "$type" = none ]; then
 		# Plain routing: hosts have public addresses. The other public sides
 		# see the whole /24 as on-link, so this router answers ARP for its
@@ -534,6 +533,47 @@ lab_nat() {
 	fi
 	LAB_NAT_TYPE[$name]=$type
 	LAB_NAT_PUBLIC[$name]=$pub
+	LAB_NAT_NET[$name]=$net
+	LAB_NAT_PLEN[$name]=$plen
+}
+
+# topo_router_lan NAME GW PLEN: router NAME's LAN bridge (lan, GW/PLEN) and
+# forwarding on.
+topo_router_lan() {
+	local ns
+	ns=$(lab_ns "$1")
+	ip -n "$ns" link add lan type bridge stp_state 0 forward_delay 0
+	ip -n "$ns" addr add "$2/$3" dev lan
+	ip -n "$ns" link set lan up
+	topo_bridge_plain "$1"
+	lab_exec "$1" sysctl -qw net.ipv4.ip_forward=1
+}
+
+# lab_nat_inner NAME TYPE PARENT WAN_IP LAN_CIDR: a NAT behind NAT PARENT (a
+# home or LTE router behind a carrier-grade NAT: double NAT), its wan at
+# WAN_IP in PARENT's LAN, default route via PARENT. TYPE is a NAT type (not
+# none). Hosts behind it (lab_host) reach the internet through both NATs;
+# two inner routers may use the same LAN (each has its own namespace).
+lab_nat_inner() {
+	local name=$1 type=$2 parent=$3 wan=$4 cidr=$5 netplen net plen pgw
+	[ $# -eq 5 ] || topo_die "usage: lab_nat_inner NAME TYPE PARENT WAN_IP LAN_CIDR" || return 1
+	case $type in
+	full-cone | restricted-cone | port-restricted-cone | symmetric | symmetric-seq) ;;
+	*) topo_die "lab_nat_inner $name: unknown type \"$type\"" || return 1 ;;
+	esac
+	[ -n "${LAB_NAT_TYPE[$parent]:-}" ] && [ "${LAB_NAT_TYPE[$parent]}" != none ] ||
+		topo_die "lab_nat_inner $name: no NAT \"$parent\"" || return 1
+	topo_check_name "$name" || return 1
+	netplen=$(topo_check_lan "$cidr" "$type") || return 1
+	read -r net plen <<<"$netplen"
+	! topo_in_net "$wan" "$net" "$plen" || topo_die "lab_nat_inner $name: $wan is inside its LAN" || return 1
+	topo_ns_new "$name"
+	pgw=$(topo_host_link "$name" "$parent" "$wan" wan) || return 1
+	ip -n "$(lab_ns "$name")" route add default via "$pgw"
+	topo_router_lan "$name" "$(topo_int2ip $((net + 1)))" "$plen"
+	topo_nat_rules "$type" "$wan" "$(topo_int2ip "$net")/$plen" | lab_exec "$name" nft -f -
+	LAB_NAT_TYPE[$name]=$type
+	LAB_NAT_PUBLIC[$name]=$wan
 	LAB_NAT_NET[$name]=$net
 	LAB_NAT_PLEN[$name]=$plen
 }
