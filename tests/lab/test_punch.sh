@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_punch: hole punching for every pair of NAT types (issue #6,
-# acceptance 1; DESIGN §5.3). Fifteen clients, two behind a router of each
+# acceptance 1; DESIGN §5.3). Seventeen clients, two behind a router of each
 # type (a and b): one flow per pair {Ta, Tb'} for every unordered pair of
 # types (T, T'), 21 pairs, all punched at once through one server. Every
 # pair must end up on a direct path except a random symmetric NAT with any
@@ -18,12 +18,14 @@
 #   port-restricted-cone, symmetric, symmetric-seq; one client behind each.
 #
 # One more client, prl, sits behind pra's router: the pair {pra, prl} shares
-# a public IP and must go direct over the LAN (strategy lan). Two more, cga
-# and cgb, sit behind double NAT (a home router each, same LAN range and
-# address, behind one carrier-grade NAT that does not hairpin): cga must
-# classify as port-restricted cone and punch through both NATs to prb; the
-# pair {cga, cgb} shares a public IP, tries strategy lan, finds no path (their
-# LANs are apart, no hairpin) and must stay on the relay, its flow working. A host beside
+# a public IP and must go direct over the LAN (strategy lan). Four more sit
+# behind double NAT, a home router each (same LAN range and address) behind a
+# carrier-grade NAT: cga and cgb behind one that does not hairpin, hga and
+# hgb behind one that does. cga must classify as port-restricted cone and
+# punch through both NATs to prb; each pair shares a public IP and tries
+# strategy lan: {cga, cgb} finds no path (their LANs are apart, no hairpin)
+# and must stay on the relay, its flow working; {hga, hgb} must go direct
+# through the hairpin, at their public address. A host beside
 # sqb makes new mappings on its NAT all along (about 250/s), as other
 # machines on an office network do: predict must meet all the same.
 # PUNCH_TYPES (space-separated subset of the six) limits the matrix.
@@ -79,18 +81,25 @@ for t in "${TYPES[@]}"; do
 	done
 done
 
-# Double NAT: cga and cgb sit each behind a home router (port-restricted
-# cone) on the same LAN range with the same address, both routers behind one
-# carrier-grade NAT (port-restricted cone, 198.51.100.13) that does not
-# hairpin: two drones on one LTE carrier.
+# Double NAT: two drones on one LTE carrier. cga and cgb sit each behind a
+# home router (port-restricted cone) on the same LAN range with the same
+# address, both routers behind one carrier-grade NAT (port-restricted cone,
+# 198.51.100.13) that does not hairpin; hga and hgb likewise behind one that
+# does (198.51.100.14).
 if [[ " ${TYPES[*]} " == *" port-restricted-cone "* ]]; then
-	lab_nat cgn port-restricted-cone 198.51.100.13 10.64.0.0/24
-	for side in a b; do
-		lab_nat_inner "home$side" port-restricted-cone cgn "10.64.0.$([ $side = a ] && echo 2 || echo 3)" \
-			192.168.8.0/24
-		lab_host "cg$side" "home$side" 192.168.8.2
-		"$KG" genkey -o "$LAB_DIR/cg$side.key"
-		CLIENTS+=("cg$side")
+	for g in cg hg; do
+		if [ $g = cg ]; then
+			lab_nat cgn port-restricted-cone 198.51.100.13 10.64.0.0/24
+		else
+			lab_nat hgn port-restricted-cone 198.51.100.14 10.64.0.0/24 hairpin
+		fi
+		for side in a b; do
+			lab_nat_inner "${g}h$side" port-restricted-cone "${g}n" \
+				"10.64.0.$([ $side = a ] && echo 2 || echo 3)" 192.168.8.0/24
+			lab_host "$g$side" "${g}h$side" 192.168.8.2
+			"$KG" genkey -o "$LAB_DIR/$g$side.key"
+			CLIENTS+=("$g$side")
+		done
 	done
 fi
 
@@ -113,8 +122,9 @@ if [[ " ${CLIENTS[*]} " == *" prl "* ]]; then
 fi
 if [[ " ${CLIENTS[*]} " == *" cga "* ]]; then
 	# Through both NATs to a cone elsewhere; to each other by their one
-	# public address, the LAN addresses leading nowhere (the relay stays).
-	for p in "cga:prb:$((port + 1))" "cga:cgb:$((port + 2))"; do
+	# public address: the LAN addresses lead nowhere, so the relay stays
+	# unless the carrier NAT hairpins.
+	for p in "cga:prb:$((port + 1))" "cga:cgb:$((port + 2))" "hga:hgb:$((port + 3))"; do
 		IFS=: read -r a b q <<<"$p"
 		PAIRS+=("$p")
 		flows+="  { name = \"p_${a}_${b}\"; proto = \"udp\"; port = $q; members = [\"$a\", \"$b\"]; },"$'\n'
@@ -214,6 +224,8 @@ for p in "${PAIRS[@]}"; do
 		[[ $line == *" direct strategy=lan "* ]] || bad+=" $a-$b(not lan)"
 	elif [ "$a-$b" = cga-cgb ]; then
 		[[ $line == *" relay strategy=lan" ]] || bad+=" $a-$b(not lan, or direct)"
+	elif [ "$a-$b" = hga-hgb ]; then
+		[[ $line == *" direct strategy=lan "* ]] || bad+=" $a-$b(not lan)"
 	elif [[ $a-$b == sqa-sqb || $a-$b == [rp][cr]a-sqb ]]; then
 		# Sequential symmetric with sequential symmetric or a cone
 		# that filters: port prediction, no spray.
@@ -232,6 +244,10 @@ fi
 
 # The API shows why sqa and sqb could predict: their NATs' port step.
 api() { lab_exec srv curl -s --max-time 5 -H "Authorization: Bearer t0k3n-punch-lab-0001" "http://203.0.113.10:7480$1"; }
+if [[ " ${CLIENTS[*]} " == *" hga "* ]]; then
+	grep -q "path hg[ab] -> hg[ab]: direct via 198\.51\.100\.14:" "$LAB_DIR/server.log" ||
+		fail "the pair behind a hairpinning carrier NAT did not meet at its public address"
+fi
 if [[ " ${CLIENTS[*]} " == *" cga "* ]]; then
 	# Two port-restricted cones in a row behave as one.
 	api /api/v1/clients/cga | grep -q '"nat_class":"port-restricted"' ||

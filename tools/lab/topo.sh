@@ -38,9 +38,11 @@
 # Functions (NAME is a short node name, [a-z0-9_], at most 13 characters):
 #   lab_internet                       the internet bridge (made on first use)
 #   lab_server NAME IP...              a public host with one or more addresses (eth0)
-#   lab_nat NAME TYPE PUBLIC_IP LAN_CIDR
+#   lab_nat NAME TYPE PUBLIC_IP LAN_CIDR [hairpin]
 #                                      a router; TYPE none | full-cone | restricted-cone |
-#                                      port-restricted-cone | symmetric | symmetric-seq
+#                                      port-restricted-cone | symmetric | symmetric-seq;
+#                                      hairpin (cone types): LAN hosts reach each other
+#                                      through their public mappings
 #   lab_nat_inner NAME TYPE PARENT WAN_IP LAN_CIDR
 #                                      a NAT behind NAT PARENT (double NAT, e.g. behind a
 #                                      carrier-grade NAT), its wan WAN_IP in PARENT's LAN
@@ -388,8 +390,13 @@ lab_cloud_server() {
 # unanswered flow after 30 s (REQ-5: mappings live at least 2 minutes).
 # Conntrack's own UDP timeouts stay Linux' defaults (30 s unanswered, 120 s
 # once answered both ways): what keepalives must beat.
-# No hairpinning: a LAN packet to the router's own public address ends at the
-# router (port unreachable), it is not looped back to another LAN host.
+# No hairpinning by default: a LAN packet to the router's own public address
+# ends at the router (port unreachable), it is not looped back to another LAN
+# host. With hairpin (cone types; RFC 4787 REQ-9, RFC 6888 REQ-9 for
+# carrier-grade NATs), a LAN packet to a mapped public port goes to that
+# port's internal endpoint, from the sender's own mapping (its public
+# address and port, as an outside host would see it); the filter lets every
+# LAN host in (conntrack handles the answers both ways).
 
 # topo_seq_elements: "0 : 40000, 1 : 40001, ..." for the seqport map.
 topo_seq_elements() {
@@ -397,7 +404,8 @@ topo_seq_elements() {
 		awk -v base="$LAB_SEQ_BASE" '{ printf "%s%d : %d", (NR > 1 ? ", " : ""), $1, base + $1 }'
 }
 
-# topo_nat_rules TYPE PUBLIC_IP LAN_CIDR: the wh_nat table for a NAT type.
+# topo_nat_rules TYPE PUBLIC_IP LAN_CIDR [hairpin]: the wh_nat table for a
+# NAT type.
 topo_nat_rules() {
 	local type=$1 pub=$2 lan=$3 snat inbound="" learn="" seqmap=""
 	case $type in
@@ -447,6 +455,13 @@ topo_nat_rules() {
 	# in exactly the replies from the remote IP:port a mapping was made for
 	# (address-and-port-dependent filtering); any other packet to the public
 	# address is addressed to the router itself and dropped by its input chain.
+	if [ "${4:-}" = hairpin ]; then
+		inbound+="
+		iifname \"lan\" ip daddr $pub udp dport @eim dnat ip to udp dport map @eim"
+		snat+="
+		oifname \"lan\" ip saddr $lan ct status dnat ip saddr . udp sport @rev snat ip to $pub : ip saddr . udp sport map @rev
+		oifname \"lan\" ip saddr $lan ct status dnat snat ip to $pub"
+	fi
 	cat <<NFT
 table ip wh_nat {
 	map eim {
@@ -503,11 +518,16 @@ NFT
 }
 
 lab_nat() {
-	local name=$1 type=$2 pub=$3 cidr=$4 netplen net plen ns gw
-	[ $# -eq 4 ] || topo_die "usage: lab_nat NAME TYPE PUBLIC_IP LAN_CIDR" || return 1
+	local name=$1 type=$2 pub=$3 cidr=$4 hairpin=${5:-} netplen net plen ns gw
+	[ $# -eq 4 ] || [ $# -eq 5 ] || topo_die "usage: lab_nat NAME TYPE PUBLIC_IP LAN_CIDR [hairpin]" || return 1
 	case $type in
 	none | full-cone | restricted-cone | port-restricted-cone | symmetric | symmetric-seq) ;;
 	*) topo_die "lab_nat $name: unknown type \"$type\"" || return 1 ;;
+	esac
+	case $hairpin:$type in
+	:* | hairpin:*-cone) ;;
+	hairpin:*) topo_die "lab_nat $name: hairpin is for the cone types, not \"$type\"" || return 1 ;;
+	*) topo_die "lab_nat $name: want \"hairpin\" or nothing after the LAN, not \"$hairpin\"" || return 1 ;;
 	esac
 	topo_check_name "$name" || return 1
 	topo_check_public "$pub" || return 1
@@ -528,8 +548,12 @@ lab_nat() {
 		lab_exec "$name" sysctl -qw net.ipv4.conf.wan.proxy_arp=1 \
 			net.ipv4.neigh.wan.proxy_delay=0
 	else
-		topo_nat_rules "$type" "$pub" "$(topo_int2ip "$net")/$plen" |
+		topo_nat_rules "$type" "$pub" "$(topo_int2ip "$net")/$plen" "$hairpin" |
 			lab_exec "$name" nft -f -
+		# Hairpinned packets leave by the LAN they came from: no ICMP
+		# redirect pointing a LAN host at another one.
+		[ -z "$hairpin" ] || lab_exec "$name" sysctl -qw net.ipv4.conf.all.send_redirects=0 \
+			net.ipv4.conf.lan.send_redirects=0
 	fi
 	LAB_NAT_TYPE[$name]=$type
 	LAB_NAT_PUBLIC[$name]=$pub
