@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -757,6 +758,25 @@ static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
 	[FRAME_IN_USE] = on_in_use,
 };
 
+/* The server sends a route set by our other uplinks only when we left it
+ * unacked (PROTOCOL.md "Multipath"): our acks leave by the control uplink,
+ * which may be dead with its interface up, and with no peer's relay pings
+ * to tell (relaypath.c) only the keepalive would, up to keepalive_s + 3 s
+ * later. Check the session's path now. */
+static void set_by_other_uplink(struct client *cl, int fd, uint64_t now_us)
+{
+	const struct uplink *u = uplink_by_fd(cl, fd);
+	char why[128];
+
+	if (!u) {
+		return;
+	}
+	snprintf(why, sizeof(why),
+		 "its route set came again by uplink %s: it did not hear our ack by uplink %s",
+		 uplink_label(cl, u->id), uplink_label(cl, cl->ctl));
+	srvconn_suspect(cl, why, now_us);
+}
+
 void srvconn_on_transport(struct client *cl, int fd, const uint8_t *buf, size_t len,
 			  uint64_t now_us)
 {
@@ -787,6 +807,9 @@ void srvconn_on_transport(struct client *cl, int fd, const uint8_t *buf, size_t 
 	while ((rc = frame_read_next(&fr, &f)) == 1) {
 		if ((size_t)f.type < FRAME_TYPE_COUNT && srv_handlers[f.type]) {
 			srv_handlers[f.type](cl, &f, now_us);
+		}
+		if (f.type == FRAME_SYNC && fd != uplink_ctl_fd(cl)) {
+			set_by_other_uplink(cl, fd, now_us);
 		}
 	}
 	if (rc < 0) {

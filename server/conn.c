@@ -149,13 +149,22 @@ struct emit_ctx {
 	struct conn *cn;
 	struct registry_client *c;
 	uint64_t now_us;
+	bool is_fanout; /* to every secondary uplink too */
 };
 
 static void emit_packet_cb(void *ctx, const uint8_t *pt, size_t len)
 {
 	struct emit_ctx *e = ctx;
+	struct registry_client *c = e->c;
 
-	(void)send_sealed(e->cn, e->c, pt, len, e->now_us);
+	(void)send_sealed(e->cn, c, pt, len, e->now_us);
+	for (unsigned u = 0; e->is_fanout && u < WIRE_UPLINKS_MAX; u++) {
+		if (u != c->main_uplink && c->uplinks[u].is_present) {
+			(void)send_sealed_to(e->cn, c, c->uplinks[u].sock,
+					     (const struct sockaddr *)&c->uplinks[u].addr, pt, len,
+					     e->now_us);
+		}
+	}
 }
 
 /* routeset_peer_fn: self's relay port towards peer, and peer's uplinks. */
@@ -170,10 +179,15 @@ static void peer_info_cb(void *ctx, const char *self, const char *peer, struct r
 }
 
 /* Send c its route set: a new generation when its content changed, the same
- * one again when forced or unacked for CONN_SET_RESEND_US. */
+ * one again when forced or unacked for CONN_SET_RESEND_US. An unacked one
+ * goes again by every uplink of c: its main uplink may have died with its
+ * interface up (coverage lost), and with no peer session to notice, c would
+ * learn it only from its keepalive, up to keepalive_s + 3 s later. The copy
+ * on another uplink brings c the set at once and tells it to check its
+ * session's uplink (PROTOCOL.md "Multipath"). */
 static void push_set(struct conn *cn, struct registry_client *c, uint64_t now_us, bool force)
 {
-	struct emit_ctx e = {cn, c, now_us};
+	struct emit_ctx e = {cn, c, now_us, false};
 	struct routeset_info info;
 
 	if (!c->is_online) {
@@ -193,6 +207,8 @@ static void push_set(struct conn *cn, struct registry_client *c, uint64_t now_us
 	} else if (!force &&
 		   (c->gen_acked == c->gen_sent || now_us - c->set_sent_us < CONN_SET_RESEND_US)) {
 		return;
+	} else if (!force) {
+		e.is_fanout = true; /* unacked for CONN_SET_RESEND_US */
 	}
 	if (routeset_build(cn->routes, c->id, c->gen_sent, peer_info_cb, cn, emit_packet_cb, &e,
 			   &info) != 0) {
@@ -200,8 +216,9 @@ static void push_set(struct conn *cn, struct registry_client *c, uint64_t now_us
 	}
 	c->set_sent_us = now_us;
 	cn->stats.sets_sent++;
-	log_debug("client %s: route set generation=%llu count=%u packets=%zu", c->id,
-		  (unsigned long long)c->gen_sent, (unsigned)info.count, info.n_packets);
+	log_debug("client %s: route set generation=%llu count=%u packets=%zu%s", c->id,
+		  (unsigned long long)c->gen_sent, (unsigned)info.count, info.n_packets,
+		  e.is_fanout ? " (unacked: again, by every uplink)" : "");
 }
 
 static void push_all(struct conn *cn, uint64_t now_us)

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# test_uplink_idle: a drone with two uplinks and no peer online loses its
+# control uplink (lte1 cut, its interface up: coverage gone). With no peer
+# there are no relay pings to tell (test_multipath_relay), and its keepalive
+# (the default 25 s) would notice up to 28 s later: a GCS coming online
+# meanwhile would wait that long for its link. The server resends a route
+# set left unacked by every uplink of the client, and a client that gets
+# one by another uplink than its control uplink checks the server at once.
+#
+# Topology as test_uplink_ctl: srv (203.0.113.10/.11); drone with lte1 (eth0,
+# uplink 0) behind nata and lte2 (eth1, uplink 1) behind natb; gcs behind
+# gnat, not started at first. One flow gcs -> drone.
+#  1. The drone comes up on lte1; lte2 registers as its second uplink.
+#  2. lte1 cut both ways, a few seconds after the session came up (its next
+#     keepalive is about 20 s away). 1 s later gcs starts: the drone's route
+#     set changes (its peer is online), the server's copy by lte1 is lost and
+#     goes again by lte2 1 s later. The drone says why it checks the server,
+#     its session moves to lte2 and the flow carries datagrams within 10 s of
+#     gcs starting (about 4 s here; the build before waited for the
+#     keepalive: more than 20 s).
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lab/lib.sh"
+source "$LAB_ROOT/tools/lab/topo.sh"
+lab_init uplink_idle
+[ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
+[ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
+
+lab_keys server drone gcs
+lab_routes '' drone gcs >"$LAB_DIR/routes.conf" <<CONF
+flows: ( { name = "down"; proto = "udp"; port = 14550; from = ["gcs"]; to = ["drone"]; } );
+CONF
+lab_server srv 203.0.113.10 203.0.113.11
+lab_nat nata port-restricted-cone 198.51.100.1 10.0.2.0/24
+lab_nat natb port-restricted-cone 198.51.100.2 10.0.3.0/24
+lab_nat gnat port-restricted-cone 198.51.100.3 10.0.1.0/24
+lab_host drone nata 10.0.2.2
+lab_uplink drone natb 10.0.3.2
+lab_host gcs gnat 10.0.1.2
+
+status_field() {
+	lab_status "$1" 2>/dev/null | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$2" 2>/dev/null || true
+}
+session_on() { [ "$(status_field drone 'j["server"]["session"], j["server"]["uplink"]')" = "('up', $1)" ]; }
+lte2_registered() { grep -q "client drone: uplink 1 (lte2) .*198\.51\.100\.2" "$LAB_DIR/server.log"; }
+
+lab_wh_server srv
+lab_client_ini drone 203.0.113.10:7400 "[uplink lte1]
+source = 10.0.2.2
+[uplink lte2]
+source = 10.0.3.2"
+lab_client_ini gcs 203.0.113.10:7400
+lab_wh_client drone
+
+# --- 1. up on lte1, lte2 registered --------------------------------------------
+wait_until 10 session_on 0 || fail "step 1: the drone's session did not come up on lte1"
+wait_until 10 lte2_registered || fail "step 1: the server did not register the drone's lte2"
+echo "  $(lab_at) drone up on lte1, lte2 registered"
+
+# --- 2. lte1 goes silent, then the peer comes online ------------------------------
+lab_cut drone eth0
+sleep 1
+lab_wh_client gcs
+t=$(date +%s%3N)
+wait_until 10 session_on 1 ||
+	fail "step 2: the drone's session did not move to lte2 within 10 s (status: $(status_field drone 'j["server"]'))"
+echo "  $(lab_at) session on lte2 $(($(date +%s%3N) - t)) ms after gcs started"
+wait_until 10 lab_flow_up gcs drone 14550 || fail "step 2: the flow does not carry a datagram"
+ms=$(($(date +%s%3N) - t))
+echo "  $(lab_at) flow up $ms ms after gcs started"
+[ "$ms" -le 10000 ] || fail "step 2: the flow came up only $ms ms after gcs started (limit 10000)"
+grep -q "server: its route set came again by uplink lte2: it did not hear our ack by uplink lte1, checking that the server is still there" \
+	"$LAB_DIR/client-drone.log" || fail "step 2: the drone did not say why it checked the server"
+grep -q "client drone: route set .*(unacked: again, by every uplink)" "$LAB_DIR/server.log" ||
+	fail "step 2: the server did not resend the route set by every uplink"
+lab_teardown
+lab_pass
