@@ -9,6 +9,7 @@
  * by hand beyond the receiver index, allocate per packet. */
 #include "conn.h"
 #include "connhs.h"
+#include "connset.h"
 #include "conntwin.h"
 #include "connuplink.h"
 
@@ -83,10 +84,9 @@ bool conn_client_silent(const struct conn *cn, const struct registry_client *c, 
 
 /* ---- sending ---- */
 
-/* Seal pt in c's session and send it from sock to dst. */
-static int send_sealed_to(struct conn *cn, struct registry_client *c,
-			  const struct listener_sock *sock, const struct sockaddr *dst,
-			  const uint8_t *pt, size_t len, uint64_t now_us)
+int conn_send_sealed_to(struct conn *cn, struct registry_client *c,
+			const struct listener_sock *sock, const struct sockaddr *dst,
+			const uint8_t *pt, size_t len, uint64_t now_us)
 {
 	size_t n = 0;
 	int rc;
@@ -110,7 +110,8 @@ static int send_sealed_to(struct conn *cn, struct registry_client *c,
 static int send_sealed(struct conn *cn, struct registry_client *c, const uint8_t *pt, size_t len,
 		       uint64_t now_us)
 {
-	return send_sealed_to(cn, c, c->sock, (const struct sockaddr *)&c->addr, pt, len, now_us);
+	return conn_send_sealed_to(cn, c, c->sock, (const struct sockaddr *)&c->addr, pt, len,
+				   now_us);
 }
 
 /* Encode one frame into tx_pt. Returns its length, or 0 on failure. */
@@ -142,96 +143,13 @@ int conn_send_frame_to(struct conn *cn, struct registry_client *c, const struct 
 {
 	size_t len = encode_frame(cn, f);
 
-	return len > 0 ? send_sealed_to(cn, c, sock, dst, cn->tx_pt, len, now_us) : -EINVAL;
-}
-
-struct emit_ctx {
-	struct conn *cn;
-	struct registry_client *c;
-	uint64_t now_us;
-	bool is_fanout; /* to every secondary uplink too */
-};
-
-static void emit_packet_cb(void *ctx, const uint8_t *pt, size_t len)
-{
-	struct emit_ctx *e = ctx;
-	struct registry_client *c = e->c;
-
-	(void)send_sealed(e->cn, c, pt, len, e->now_us);
-	for (unsigned u = 0; e->is_fanout && u < WIRE_UPLINKS_MAX; u++) {
-		if (u != c->main_uplink && c->uplinks[u].is_present) {
-			(void)send_sealed_to(e->cn, c, c->uplinks[u].sock,
-					     (const struct sockaddr *)&c->uplinks[u].addr, pt, len,
-					     e->now_us);
-		}
-	}
-}
-
-/* routeset_peer_fn: self's relay port towards peer, and peer's uplinks. */
-static void peer_info_cb(void *ctx, const char *self, const char *peer, struct routeset_peer *out)
-{
-	struct conn *cn = ctx;
-	const struct registry_client *p = registry_find_by_id(cn->reg, peer);
-
-	out->relay_port = relay_port_for(cn->relay, self, peer);
-	out->uplinks = p ? registry_uplink_mask(p) : 0;
-	out->boot_id = p ? p->boot_id : 0;
-}
-
-/* Send c its route set: a new generation when its content changed, the same
- * one again when forced or unacked for CONN_SET_RESEND_US. An unacked one
- * goes again by every uplink of c: its main uplink may have died with its
- * interface up (coverage lost), and with no peer session to notice, c would
- * learn it only from its keepalive, up to keepalive_s + 3 s later. The copy
- * on another uplink brings c the set at once and tells it to check its
- * session's uplink (PROTOCOL.md "Multipath"). */
-static void push_set(struct conn *cn, struct registry_client *c, uint64_t now_us, bool force)
-{
-	struct emit_ctx e = {cn, c, now_us, false};
-	struct routeset_info info;
-
-	if (!c->is_online) {
-		return;
-	}
-	if (routeset_build(cn->routes, c->id, 0, peer_info_cb, cn, NULL, NULL, &info) != 0) {
-		log_ratelimited(&cn->log_bucket, now_us, LOG_LEVEL_ERROR,
-				"client %s: cannot build route set", c->id);
-		return;
-	}
-	if (!c->has_set || memcmp(info.hash, c->set_hash, sizeof(info.hash)) != 0) {
-		c->gen_sent++;
-		memcpy(c->set_hash, info.hash, sizeof(info.hash));
-		c->set_count = info.count;
-		c->has_set = true;
-		force = true;
-	} else if (!force &&
-		   (c->gen_acked == c->gen_sent || now_us - c->set_sent_us < CONN_SET_RESEND_US)) {
-		return;
-	} else if (!force) {
-		e.is_fanout = true; /* unacked for CONN_SET_RESEND_US */
-	}
-	if (routeset_build(cn->routes, c->id, c->gen_sent, peer_info_cb, cn, emit_packet_cb, &e,
-			   &info) != 0) {
-		return;
-	}
-	c->set_sent_us = now_us;
-	cn->stats.sets_sent++;
-	log_debug("client %s: route set generation=%llu count=%u packets=%zu%s", c->id,
-		  (unsigned long long)c->gen_sent, (unsigned)info.count, info.n_packets,
-		  e.is_fanout ? " (unacked: again, by every uplink)" : "");
-}
-
-static void push_all(struct conn *cn, uint64_t now_us)
-{
-	for (size_t i = 0; i < cn->reg->n_clients; i++) {
-		push_set(cn, cn->reg->clients[i], now_us, false);
-	}
+	return len > 0 ? conn_send_sealed_to(cn, c, sock, dst, cn->tx_pt, len, now_us) : -EINVAL;
 }
 
 void conn_routes_changed(struct conn *cn, const struct routes *r, uint64_t now_us)
 {
 	cn->routes = r;
-	push_all(cn, now_us);
+	connset_push_all(cn, now_us);
 }
 
 /* ---- frames from a client ---- */
@@ -256,7 +174,7 @@ static void send_link_mtu(struct conn *cn, struct registry_client *c, uint64_t n
 	f.u.link_mtu.mtu = (uint16_t)cn->listener->link_mtu;
 	len = encode_frame(cn, &f);
 	if (len > 0) {
-		(void)send_sealed_to(cn, c, cn->rx_sock, cn->rx_from, cn->tx_pt, len, now_us);
+		(void)conn_send_sealed_to(cn, c, cn->rx_sock, cn->rx_from, cn->tx_pt, len, now_us);
 	}
 }
 
@@ -328,12 +246,12 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 		woke = true;
 	}
 	if (woke) {
-		push_all(cn, now_us);
+		connset_push_all(cn, now_us);
 	}
 	/* A (re)registering client may have lost its state: send the set
 	 * again and wait for its ack, even if an older process acked it. */
 	c->gen_acked = 0;
-	push_set(cn, c, now_us, true);
+	connset_push(cn, c, now_us, true);
 	send_link_mtu(cn, c, now_us);
 }
 
@@ -371,7 +289,7 @@ static void on_ping(struct conn *cn, struct registry_client *c, const struct fra
 	/* Back to where the PING came from: a client pings from each uplink's
 	 * socket, to keep its NAT mapping open and measure it. */
 	if (len > 0) {
-		(void)send_sealed_to(cn, c, cn->rx_sock, cn->rx_from, cn->tx_pt, len, now_us);
+		(void)conn_send_sealed_to(cn, c, cn->rx_sock, cn->rx_from, cn->tx_pt, len, now_us);
 	}
 }
 
@@ -379,15 +297,7 @@ static void on_sync(struct conn *cn, struct registry_client *c, const struct fra
 		    uint64_t now_us)
 {
 	(void)now_us;
-	if (f->u.sync.generation != c->gen_sent || f->u.sync.count != c->set_count) {
-		drop(cn, CONN_DROP_STALE_ACK);
-		return;
-	}
-	if (c->gen_acked != c->gen_sent) {
-		log_debug("client %s: route set acked generation=%llu", c->id,
-			  (unsigned long long)c->gen_sent);
-	}
-	c->gen_acked = c->gen_sent;
+	connset_on_ack(cn, c, f);
 }
 
 static void punch_send_cb(void *ctx, struct registry_client *c, const struct frame *f,
@@ -627,7 +537,7 @@ static void on_transport(struct conn *cn, struct listener_sock *sock, const uint
 	cn->rx_uplink = CONN_RX_MAIN;
 	if (cn->uplinks_changed) {
 		cn->uplinks_changed = false;
-		push_all(cn, now_us);
+		connset_push_all(cn, now_us);
 	}
 	/* c may be gone after this (a join can apply a new configuration). */
 	run_join(cn, now_us);
@@ -767,12 +677,7 @@ static void tick_client(struct conn *cn, struct registry_client *c, uint64_t now
 		log_info("client %s: offline silent_s=%llu", c->id,
 			 (unsigned long long)((now_us - c->last_rx_us) / 1000000ull));
 	}
-	/* Retransmit only what is unacked: building sets for every client on
-	 * every tick would cost O(clients^2) four times a second. */
-	if (c->is_online && c->has_set && c->gen_acked != c->gen_sent &&
-	    now_us - c->set_sent_us >= CONN_SET_RESEND_US) {
-		push_set(cn, c, now_us, false);
-	}
+	connset_tick(cn, c, now_us);
 	registry_index_purge(cn->reg, c);
 }
 
@@ -788,7 +693,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (relay_tick(cn->relay, now_us) || cn->uplinks_changed) {
 		cn->uplinks_changed = false;
-		push_all(cn, now_us);
+		connset_push_all(cn, now_us);
 	}
 }
 

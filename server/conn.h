@@ -118,12 +118,17 @@ struct conn {
 
 /* Attach to l (on_wh) and rl (on_server); the tick timer is set up, not
  * started. Returns 0 or negative errno with d set; conn_fini is safe after. */
-/* For conn's parts (conntwin.c): f sealed in c's session into cn->tx_pkt,
- * *n bytes; or sealed and sent from sock to dst. Return 0 or negative errno. */
+/* For conn's parts (conntwin.c, connset.c): f sealed in c's session into
+ * cn->tx_pkt, *n bytes; or sealed and sent from sock to dst; or plaintext pt
+ * (frames already encoded) sealed and sent from sock to dst. Return 0 or
+ * negative errno (a failed send is counted: CONN_DROP_TX_FAILED). */
 int conn_seal_frame(struct conn *cn, struct registry_client *c, const struct frame *f,
 		    uint64_t now_us, size_t *n);
 int conn_send_frame_to(struct conn *cn, struct registry_client *c, const struct listener_sock *sock,
 		       const struct sockaddr *dst, const struct frame *f, uint64_t now_us);
+int conn_send_sealed_to(struct conn *cn, struct registry_client *c,
+			const struct listener_sock *sock, const struct sockaddr *dst,
+			const uint8_t *pt, size_t len, uint64_t now_us);
 
 int conn_init(struct conn *cn, struct ev_loop *loop, struct listener *l, struct registry *reg,
 	      struct relay *rl, const struct routes *r, struct diag *d);
