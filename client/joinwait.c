@@ -125,6 +125,9 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			       up ? "the server did not answer within 5 s"
 				  : "not connected to the server (is wormhole-server running?)");
 		} else if (now_us >= it->next_send_us) {
+			/* Unanswered for JOINWAIT_RESEND_US: the session's uplink
+			 * may be dead; check before the deadline passes. */
+			srvconn_suspect(cl, "a FLOW_JOIN went unanswered", now_us);
 			send_join(cl, it, now_us);
 		}
 	}
@@ -180,6 +183,19 @@ void joinwait_on_ack(struct client *cl, const struct frame_flow_join_ack *ack, u
 		rearm(cl, now_us);
 		return;
 	}
+}
+
+void joinwait_on_server_up(struct client *cl, uint64_t now_us)
+{
+	struct joinwait *jw = &cl->jw;
+
+	if (jw->n == 0) {
+		return;
+	}
+	for (size_t i = 0; i < jw->n; i++) {
+		send_join(cl, &jw->items[i], now_us);
+	}
+	rearm(cl, now_us);
 }
 
 void joinwait_fini(struct client *cl)

@@ -48,5 +48,8 @@ void joinwait_request(void *ctx, struct httpd_req *rq, const char *flow, const c
 /* A FLOW_JOIN_ACK from the server: complete the request it answers (an
  * unknown id, e.g. one that timed out, is ignored). */
 void joinwait_on_ack(struct client *cl, const struct frame_flow_join_ack *ack, uint64_t now_us);
+/* A server session came up (the first, or a new one after a loss or on
+ * another uplink): send every pending FLOW_JOIN now, not at its next resend. */
+void joinwait_on_server_up(struct client *cl, uint64_t now_us);
 
 #endif

@@ -19,16 +19,25 @@ int sealout_frame(struct client *cl, struct session *s, const struct sockaddr_st
 int sealout_frame_fd(struct client *cl, int fd, struct session *s,
 		     const struct sockaddr_storage *dst, const struct frame *f, uint64_t now_us)
 {
+	return sealout_frames_fd(cl, fd, s, dst, f, f ? 1 : 0, now_us);
+}
+
+int sealout_frames_fd(struct client *cl, int fd, struct session *s,
+		      const struct sockaddr_storage *dst, const struct frame *fs, size_t n,
+		      uint64_t now_us)
+{
 	struct wire_writer w;
 	size_t pt_len = 0;
 	size_t out_len = 0;
 	int rc;
 
-	if (f) {
+	if (n > 0) {
 		wire_writer_init(&w, cl->pt, WIRE_MAX_PLAINTEXT);
-		rc = frame_write(&w, f);
-		if (rc != 0) {
-			return rc;
+		for (size_t i = 0; i < n; i++) {
+			rc = frame_write(&w, &fs[i]);
+			if (rc != 0) {
+				return rc;
+			}
 		}
 		rc = wire_writer_done(&w, &pt_len);
 		if (rc != 0) {

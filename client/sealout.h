@@ -22,6 +22,10 @@ int sealout_frame(struct client *cl, struct session *s, const struct sockaddr_st
  * a socket of its own (punching a symmetric NAT). */
 int sealout_frame_fd(struct client *cl, int fd, struct session *s,
 		     const struct sockaddr_storage *dst, const struct frame *f, uint64_t now_us);
+/* fs[n] in one packet (n = 0: an empty keepalive packet). */
+int sealout_frames_fd(struct client *cl, int fd, struct session *s,
+		      const struct sockaddr_storage *dst, const struct frame *fs, size_t n,
+		      uint64_t now_us);
 
 /* Queue a handshake message (initiation or response) to dst. */
 int sealout_raw(struct client *cl, const struct sockaddr_storage *dst, const uint8_t *msg,

@@ -417,6 +417,8 @@ static void up_timer(struct client *cl, uint64_t now_us)
 		return;
 	}
 	if (!sc->has_sync && now_us >= sc->next_register_us) {
+		/* A resend: nothing came back for SRVCONN_REGISTER_RETRY_US. */
+		srvconn_suspect(cl, "no route set came back for our REGISTER", now_us);
 		send_register(cl, now_us);
 	}
 	if (now_us >= sc->next_ping_us) {
@@ -506,13 +508,19 @@ int srvconn_send(struct client *cl, const struct frame *f, const struct sockaddr
 int srvconn_send_fd(struct client *cl, int fd, const struct frame *f,
 		    const struct sockaddr_storage *dst, uint64_t now_us)
 {
+	return srvconn_send_frames_fd(cl, fd, f, 1, dst, now_us);
+}
+
+int srvconn_send_frames_fd(struct client *cl, int fd, const struct frame *fs, size_t n,
+			   const struct sockaddr_storage *dst, uint64_t now_us)
+{
 	struct srvconn *sc = &cl->srv;
 	int rc;
 
 	if (!sc->is_up) {
 		return -ENOTCONN;
 	}
-	rc = sealout_frame_fd(cl, fd, sc->sess, dst ? dst : client_server_addr(cl), f, now_us);
+	rc = sealout_frames_fd(cl, fd, sc->sess, dst ? dst : client_server_addr(cl), fs, n, now_us);
 	if (rc == 0) {
 		sc->tx_packets++;
 	}
@@ -547,6 +555,7 @@ void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint
 		linkmtu_refresh(cl);
 		peer_all_rebind(cl, now_us);
 		uplink_on_server_up(cl, now_us);
+		joinwait_on_server_up(cl, now_us);
 	}
 	rearm(cl, now_us, false);
 }
@@ -796,6 +805,8 @@ void srvconn_on_transport(struct client *cl, int fd, const uint8_t *buf, size_t 
 	 * path: relay-bind acks to other uplinks do not. */
 	if (fd == uplink_ctl_fd(cl)) {
 		sc->last_rx_us = now_us;
+	} else {
+		uplink_on_server_rx(cl, fd, now_us);
 	}
 	if (fd == uplink_ctl_fd(cl) && sc->is_awaiting_pong) {
 		sc->is_awaiting_pong = false;

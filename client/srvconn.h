@@ -147,6 +147,9 @@ int srvconn_send(struct client *cl, const struct frame *f, const struct sockaddr
  * its own REGISTER). */
 int srvconn_send_fd(struct client *cl, int fd, const struct frame *f,
 		    const struct sockaddr_storage *dst, uint64_t now_us);
+/* fs[n] in one packet from socket fd (an uplink's REGISTER with a PING). */
+int srvconn_send_frames_fd(struct client *cl, int fd, const struct frame *fs, size_t n,
+			   const struct sockaddr_storage *dst, uint64_t now_us);
 
 /* Received on the main socket for one of the server session's indices. */
 void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us);

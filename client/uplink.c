@@ -247,6 +247,8 @@ static void close_uplink(struct uplink *u, uint64_t now_us)
 static void send_register(struct uplink *u, uint64_t now_us)
 {
 	struct client *cl = u->cl;
+	uint64_t keepalive_us = srvconn_keepalive_us(cl);
+	struct frame fs[2];
 	struct frame f;
 
 	memset(&f, 0, sizeof(f));
@@ -258,10 +260,37 @@ static void send_register(struct uplink *u, uint64_t now_us)
 	if (u->name[0] && frame_name_set(&f.u.reg.name, u->name) != 0) {
 		memset(&f.u.reg.name, 0, sizeof(f.u.reg.name)); /* not a valid name: none */
 	}
-	if (srvconn_send_fd(cl, u->id == 0 ? -1 : u->fd, &f, NULL, now_us) == 0) {
+	/* With a PING in the same packet (alone, from an address the server
+	 * does not know as this uplink's, it would count as the session's):
+	 * the PONG comes back on this socket and shows the REGISTER got through. */
+	fs[0] = f;
+	memset(&fs[1], 0, sizeof(fs[1]));
+	fs[1].type = FRAME_PING;
+	fs[1].u.ping.tx_us = now_us;
+	if (srvconn_send_frames_fd(cl, u->id == 0 ? -1 : u->fd, fs, 2, NULL, now_us) == 0) {
 		u->registers++;
 	}
-	u->next_register_us = now_us + srvconn_keepalive_us(cl);
+	if (u->register_retry_us < UPLINK_REGISTER_RETRY_MIN_US) {
+		u->register_retry_us = UPLINK_REGISTER_RETRY_MIN_US;
+	}
+	u->register_sent_us = now_us;
+	u->is_register_answered = false;
+	u->next_register_us = now_us + (u->register_retry_us < keepalive_us ? u->register_retry_us
+									    : keepalive_us);
+	u->register_retry_us *= 2;
+}
+
+void uplink_on_server_rx(struct client *cl, int fd, uint64_t now_us)
+{
+	struct uplink *u = uplink_by_fd(cl, fd);
+
+	if (!u || u->id == cl->ctl || u->register_sent_us == 0 || u->is_register_answered) {
+		return;
+	}
+	u->is_register_answered = true;
+	u->register_retry_us = UPLINK_REGISTER_RETRY_MIN_US;
+	u->next_register_us = u->register_sent_us + srvconn_keepalive_us(cl);
+	rearm(u, now_us);
 }
 
 /* An interface uplink whose interface is gone or was re-created (another
@@ -345,6 +374,7 @@ void uplink_on_server_up(struct client *cl, uint64_t now_us)
 {
 	for (size_t i = 0; i < cl->n_up; i++) {
 		if (i != cl->ctl) {
+			cl->up[i].register_retry_us = 0; /* a new session: retries start short */
 			uplink_reregister(cl, (uint8_t)i, now_us);
 		}
 	}

@@ -10,12 +10,15 @@
  * that answers again: uplink_on_probe_answered). Every other uplink sends REGISTER with its
  * id from its own socket (sealed in the server session) once the session is
  * up, when its mapping or class changes and every keepalive interval (which
- * also keeps its NAT mapping towards the server). An uplink i >= 1 is reopened every
- * UPLINK_REOPEN_US while it cannot be opened (interface or address gone).
- * An uplink bound to an interface (uplink 0 too) is reopened when the
- * interface disappears or comes back as another one (a re-plugged modem);
- * its direct paths fall back at once and are punched again.
- * Embedded in struct client. */
+ * also keeps its NAT mapping towards the server); a PING goes with it, and
+ * until something of the server's comes back on that socket the REGISTER is
+ * sent again UPLINK_REGISTER_RETRY_MIN_US later, then twice that, up to the
+ * keepalive interval: an uplink down when the session came up (or moved)
+ * registers within seconds of coming back, not at its next keepalive. An uplink i >= 1 is reopened
+ * every UPLINK_REOPEN_US while it cannot be opened (interface or address gone). An uplink bound to
+ * an interface (uplink 0 too) is reopened when the interface disappears or comes back as another
+ * one (a re-plugged modem); its direct paths fall back at once and are punched again. Embedded in
+ * struct client. */
 #ifndef WH_UPLINK_H
 #define WH_UPLINK_H
 
@@ -37,6 +40,10 @@ struct client;
  * row before the session moves back to it: a link that flaps does not pull
  * the session to and fro. */
 #define UPLINK_RETURN_PROBES 3u
+/* A REGISTER of an uplink that is not the control one, left unanswered, is
+ * sent again this long after, then twice as long..., up to the keepalive
+ * interval. */
+#define UPLINK_REGISTER_RETRY_MIN_US 2000000ull
 
 struct uplink {
 	struct client *cl; /* borrowed */
@@ -52,6 +59,9 @@ struct uplink {
 	uint64_t next_check_us; /* interface uplinks: next ifindex check */
 	uint64_t next_open_us;
 	uint64_t next_register_us;
+	uint64_t register_sent_us;  /* its last REGISTER (with a PING), 0: none */
+	uint64_t register_retry_us; /* the wait before the next resend, if unanswered */
+	bool is_register_answered;  /* the server sent something on it since then */
 	uint64_t rx_packets;
 	uint64_t tx_packets; /* sealed by sealout on its socket (queued) */
 	uint64_t tx_bytes;
@@ -99,5 +109,9 @@ void uplink_on_server_up(struct client *cl, uint64_t now_us);
 void uplink_reregister(struct client *cl, uint8_t id, uint64_t now_us);
 /* The keepalive interval changed. */
 void uplink_on_keepalive(struct client *cl, uint64_t now_us);
+/* An authenticated packet of the server session came on socket fd (not the
+ * control uplink's): that uplink's REGISTER got through (it goes with a
+ * PING, which the server answers there). */
+void uplink_on_server_rx(struct client *cl, int fd, uint64_t now_us);
 
 #endif

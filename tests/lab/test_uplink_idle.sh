@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# test_uplink_idle: a drone with two uplinks and no peer online loses its
-# control uplink (lte1 cut, its interface up: coverage gone). With no peer
-# there are no relay pings to tell (test_multipath_relay), and its keepalive
-# (the default 25 s) would notice up to 28 s later: a GCS coming online
-# meanwhile would wait that long for its link. The server resends a route
-# set left unacked by every uplink of the client, and a client that gets
-# one by another uplink than its control uplink checks the server at once.
+# test_uplink_idle: a drone with two uplinks and no peer online loses the
+# uplink its server session runs on (cut, its interface up: coverage gone).
+# With no peer there are no relay pings to tell (test_multipath_relay), and
+# its keepalive (the default 25 s) would notice up to 28 s later: a join or a
+# GCS coming online meanwhile would wait that long. A FLOW_JOIN or REGISTER
+# left unanswered makes the client check the server at once; so does a
+# route set that comes by another uplink than the session's (the server
+# resends an unacked set by every uplink of the client).
 #
 # Topology as test_uplink_ctl: srv (203.0.113.10/.11); drone with lte1 (eth0,
 # uplink 0) behind nata and lte2 (eth1, uplink 1) behind natb; gcs behind
-# gnat, not started at first. One flow gcs -> drone.
+# gnat, not started at first. Flows: down (gcs -> drone) and mesh (gcs, and
+# anyone may join).
 #  1. The drone comes up on lte1; lte2 registers as its second uplink.
 #  2. lte1 cut both ways, a few seconds after the session came up (its next
-#     keepalive is about 20 s away). 1 s later gcs starts: the drone's route
-#     set changes (its peer is online), the server's copy by lte1 is lost and
-#     goes again by lte2 1 s later. The drone says why it checks the server,
-#     its session moves to lte2 and the flow carries datagrams within 10 s of
-#     gcs starting (about 4 s here; the build before waited for the
-#     keepalive: more than 20 s).
+#     keepalive is about 20 s away), and at once the drone asks to join mesh
+#     (`wormhole-client join`): its FLOW_JOIN leaves by lte1 and is lost; the
+#     resend a second later makes it check the server, the session moves to
+#     lte2 and the join is answered within its 5 s (about 3 s here; the build
+#     before: "the server did not answer").
+#  3. lte1 healed: it registers as the second uplink within 10 s (its
+#     REGISTER is resent until answered). lte2 (the session's now) cut; 1 s
+#     later gcs starts: the
+#     drone's route set changes (its peer is online), the server's copy by
+#     lte2 is lost and goes again by lte1 1 s later; the drone says why it
+#     checks the server, its session moves to lte1 and the flow down carries
+#     datagrams within 10 s of gcs starting (about 4 s here; the build before
+#     waited for the keepalive: more than 20 s).
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
@@ -27,7 +36,8 @@ lab_init uplink_idle
 
 lab_keys server drone gcs
 lab_routes '' drone gcs >"$LAB_DIR/routes.conf" <<CONF
-flows: ( { name = "down"; proto = "udp"; port = 14550; from = ["gcs"]; to = ["drone"]; } );
+flows: ( { name = "down"; proto = "udp"; port = 14550; from = ["gcs"]; to = ["drone"]; },
+         { name = "mesh"; proto = "udp"; port = 14570; members = ["gcs"]; joinable = true; } );
 CONF
 lab_server srv 203.0.113.10 203.0.113.11
 lab_nat nata port-restricted-cone 198.51.100.1 10.0.2.0/24
@@ -59,21 +69,40 @@ wait_until 10 session_on 0 || fail "step 1: the drone's session did not come up 
 wait_until 10 lte2_registered || fail "step 1: the server did not register the drone's lte2"
 echo "  $(lab_at) drone up on lte1, lte2 registered"
 
-# --- 2. lte1 goes silent, then the peer comes online ------------------------------
+# --- 2. a join by a dead uplink -----------------------------------------------------
 lab_cut drone eth0
+t=$(date +%s%3N)
+rc=0
+out=$(lab_exec drone timeout 20 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone.ini" join mesh 2>&1) || rc=$?
+echo "  $(lab_at) join by a dead uplink: \"$out\" (exit $rc) after $(($(date +%s%3N) - t)) ms"
+[ "$rc" = 0 ] && [[ $out == "joined mesh"* ]] || fail "step 2: the join failed: exit $rc: $out"
+grep -q "server: a FLOW_JOIN went unanswered, checking that the server is still there" \
+	"$LAB_DIR/client-drone.log" || fail "step 2: the drone did not say why it checked the server"
+session_on 1 || fail "step 2: the session is not on lte2 (status: $(status_field drone 'j["server"]'))"
+
+# --- 3. the dead uplink misses a route set; the peer comes online --------------------
+# lte1, back, registers as the second uplink within seconds (its REGISTER,
+# lost while it was cut, is resent 2, 4, 8... s apart until answered), not at
+# its next keepalive.
+lab_heal drone eth0
+t=$(date +%s%3N)
+lte1_registered() { grep -q "client drone: uplink 0 (lte1) addr=198\.51\.100\.1:" "$LAB_DIR/server.log"; }
+wait_until 10 lte1_registered || fail "step 3: lte1 did not register as the second uplink within 10 s"
+echo "  $(lab_at) lte1 registered as the second uplink $(($(date +%s%3N) - t)) ms after the heal"
+lab_cut drone eth1
 sleep 1
 lab_wh_client gcs
 t=$(date +%s%3N)
-wait_until 10 session_on 1 ||
-	fail "step 2: the drone's session did not move to lte2 within 10 s (status: $(status_field drone 'j["server"]'))"
-echo "  $(lab_at) session on lte2 $(($(date +%s%3N) - t)) ms after gcs started"
-wait_until 10 lab_flow_up gcs drone 14550 || fail "step 2: the flow does not carry a datagram"
+wait_until 10 session_on 0 ||
+	fail "step 3: the drone's session did not move to lte1 within 10 s (status: $(status_field drone 'j["server"]'))"
+echo "  $(lab_at) session on lte1 $(($(date +%s%3N) - t)) ms after gcs started"
+wait_until 10 lab_flow_up gcs drone 14550 || fail "step 3: the flow does not carry a datagram"
 ms=$(($(date +%s%3N) - t))
 echo "  $(lab_at) flow up $ms ms after gcs started"
-[ "$ms" -le 10000 ] || fail "step 2: the flow came up only $ms ms after gcs started (limit 10000)"
-grep -q "server: its route set came again by uplink lte2: it did not hear our ack by uplink lte1, checking that the server is still there" \
-	"$LAB_DIR/client-drone.log" || fail "step 2: the drone did not say why it checked the server"
+[ "$ms" -le 10000 ] || fail "step 3: the flow came up only $ms ms after gcs started (limit 10000)"
+grep -q "server: its route set came again by uplink lte1: it did not hear our ack by uplink lte2, checking that the server is still there" \
+	"$LAB_DIR/client-drone.log" || fail "step 3: the drone did not say why it checked the server"
 grep -q "client drone: route set .*(unacked: again, by every uplink)" "$LAB_DIR/server.log" ||
-	fail "step 2: the server did not resend the route set by every uplink"
+	fail "step 3: the server did not resend the route set by every uplink"
 lab_teardown
 lab_pass
