@@ -177,6 +177,11 @@ bench: $(TOOL_BINS) $(BINS)
 soak: $(BINS) $(TESTPROG_BINS) $(TOOL_BINS)
 	@tools/soak.sh
 
+# A GCS whose machine sleeps past the key lifetime (4 min; SUSPEND_S).
+.PHONY: suspend
+suspend: $(BINS) $(TESTPROG_BINS) $(TOOL_BINS)
+	@tools/suspend.sh
+
 .PHONY: demo
 demo:
 	@tools/deps.sh tools/debian-packages.txt

@@ -4,7 +4,8 @@
 
 #include <stdint.h>
 
-/* Microseconds on CLOCK_MONOTONIC. Never the wall clock. */
+/* Microseconds on CLOCK_BOOTTIME (monotonic, and counting while the machine
+ * is suspended). Never the wall clock. */
 uint64_t monotime_now_us(void);
 
 #endif
