@@ -85,6 +85,7 @@ static bool add_uplink(cJSON *a, const struct statusapi_uplink *u)
 	       add_str_or_null(o, "local", u->local) &&
 	       cJSON_AddStringToObject(o, "nat", u->nat_class) &&
 	       add_str_or_null(o, "mapped", u->mapped) &&
+	       cJSON_AddStringToObject(o, "server", u->server ? u->server : "none") &&
 	       cJSON_AddNumberToObject(o, "rx_packets", (double)u->rx_packets) &&
 	       cJSON_AddNumberToObject(o, "tx_packets", (double)u->tx_packets) &&
 	       cJSON_AddNumberToObject(o, "tx_bytes", (double)u->tx_bytes);
@@ -396,9 +397,9 @@ int statusapi_print(FILE *out, const char *json)
 		fprintf(out, "uplinks: %d\n", cJSON_GetArraySize(uplinks));
 		cJSON_ArrayForEach(e, uplinks)
 		{
-			fprintf(out, "  %.0f %-12s %-4s local %s nat %s mapped %s\n", num(e, "id"),
-				str(e, "name"), str(e, "state"), str(e, "local"), str(e, "nat"),
-				str(e, "mapped"));
+			fprintf(out, "  %.0f %-12s %-4s local %s nat %s mapped %s server %s\n",
+				num(e, "id"), str(e, "name"), str(e, "state"), str(e, "local"),
+				str(e, "nat"), str(e, "mapped"), str(e, "server"));
 		}
 	}
 	fprintf(out, "peers: %d\n", cJSON_GetArraySize(peers));

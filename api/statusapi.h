@@ -46,6 +46,10 @@ struct statusapi_uplink {
 	char local[64];			/* bound address, "" while closed */
 	const char *nat_class;		/* "unknown" until classified */
 	char mapped[64];		/* "" while unknown */
+	/* What the server knows of it: "session" (the server session runs on
+	 * it), "registered" (its last REGISTER was answered), "registering"
+	 * (not answered yet), "none" (closed, or no server session). */
+	const char *server;
 	uint64_t rx_packets, tx_packets, tx_bytes;
 };
 

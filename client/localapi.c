@@ -85,6 +85,7 @@ static void fill_uplinks(const struct client *cl, struct statusapi_status *out)
 			addr_format((const struct sockaddr *)&u->nw.mapped, o->mapped,
 				    sizeof(o->mapped));
 		}
+		o->server = uplink_server_state(cl, u->id);
 		o->rx_packets = i == 0 ? cl->ms.rx_packets : u->rx_packets;
 		o->tx_packets = u->tx_packets;
 		o->tx_bytes = u->tx_bytes;

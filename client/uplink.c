@@ -280,6 +280,19 @@ static void send_register(struct uplink *u, uint64_t now_us)
 	u->register_retry_us *= 2;
 }
 
+const char *uplink_server_state(const struct client *cl, uint8_t id)
+{
+	const struct uplink *u = id < cl->n_up ? &cl->up[id] : NULL;
+
+	if (!u || !srvconn_is_up(cl) || !uplink_is_open(cl, id)) {
+		return "none";
+	}
+	if (id == cl->ctl) {
+		return "session";
+	}
+	return u->register_sent_us != 0 && u->is_register_answered ? "registered" : "registering";
+}
+
 void uplink_on_server_rx(struct client *cl, int fd, uint64_t now_us)
 {
 	struct uplink *u = uplink_by_fd(cl, fd);

@@ -7,18 +7,22 @@
  * uplink (cl->ctl: 0 at start; srvconn moves it to the next open uplink
  * when the server does not answer on it, so a client whose first modem is
  * down still reaches the server; it moves back to an earlier uplink once
- * that answers again: uplink_on_probe_answered). Every other uplink sends REGISTER with its
- * id from its own socket (sealed in the server session) once the session is
- * up, when its mapping or class changes and every keepalive interval (which
- * also keeps its NAT mapping towards the server); a PING goes with it, and
- * until something of the server's comes back on that socket the REGISTER is
- * sent again UPLINK_REGISTER_RETRY_MIN_US later, then twice that, up to the
- * keepalive interval: an uplink down when the session came up (or moved)
- * registers within seconds of coming back, not at its next keepalive. An uplink i >= 1 is reopened
- * every UPLINK_REOPEN_US while it cannot be opened (interface or address gone). An uplink bound to
- * an interface (uplink 0 too) is reopened when the interface disappears or comes back as another
- * one (a re-plugged modem); its direct paths fall back at once and are punched again. Embedded in
- * struct client. */
+ * that answers again: uplink_on_probe_answered).
+ *
+ * Every other uplink sends REGISTER with its id from its own socket (sealed
+ * in the server session) once the session is up, when its mapping or class
+ * changes and every keepalive interval (which also keeps its NAT mapping
+ * towards the server). A PING goes in the same packet; until something of
+ * the server's comes back on that socket, the REGISTER is sent again
+ * UPLINK_REGISTER_RETRY_MIN_US later, then twice that, up to the keepalive
+ * interval: an uplink that was down when the session came up (or moved)
+ * registers within seconds of coming back, not at its next keepalive.
+ *
+ * An uplink i >= 1 is reopened every UPLINK_REOPEN_US while it cannot be
+ * opened (interface or address gone). An uplink bound to an interface
+ * (uplink 0 too) is reopened when the interface disappears or comes back as
+ * another one (a re-plugged modem); its direct paths fall back at once and
+ * are punched again. Embedded in struct client. */
 #ifndef WH_UPLINK_H
 #define WH_UPLINK_H
 
@@ -109,6 +113,10 @@ void uplink_on_server_up(struct client *cl, uint64_t now_us);
 void uplink_reregister(struct client *cl, uint8_t id, uint64_t now_us);
 /* The keepalive interval changed. */
 void uplink_on_keepalive(struct client *cl, uint64_t now_us);
+/* What the server knows of uplink id, for `status`: "session" (the server
+ * session runs on it), "registered" (its last REGISTER was answered),
+ * "registering" (not yet), "none" (closed, or no server session). */
+const char *uplink_server_state(const struct client *cl, uint8_t id);
 /* An authenticated packet of the server session came on socket fd (not the
  * control uplink's): that uplink's REGISTER got through (it goes with a
  * PING, which the server answers there). */

@@ -67,6 +67,9 @@ lab_wh_client drone
 # --- 1. up on lte1, lte2 registered --------------------------------------------
 wait_until 10 session_on 0 || fail "step 1: the drone's session did not come up on lte1"
 wait_until 10 lte2_registered || fail "step 1: the server did not register the drone's lte2"
+ups() { status_field drone '" ".join("%d:%s" % (u["id"], u["server"]) for u in j["uplinks"])'; }
+wait_until 3 eval '[ "$(ups)" = "0:session 1:registered" ]' ||
+	fail "step 1: status says the uplinks are \"$(ups)\", want \"0:session 1:registered\""
 echo "  $(lab_at) drone up on lte1, lte2 registered"
 
 # --- 2. a join by a dead uplink -----------------------------------------------------
@@ -89,6 +92,8 @@ t=$(date +%s%3N)
 lte1_registered() { grep -q "client drone: uplink 0 (lte1) addr=198\.51\.100\.1:" "$LAB_DIR/server.log"; }
 wait_until 10 lte1_registered || fail "step 3: lte1 did not register as the second uplink within 10 s"
 echo "  $(lab_at) lte1 registered as the second uplink $(($(date +%s%3N) - t)) ms after the heal"
+wait_until 3 eval '[ "$(ups)" = "0:registered 1:session" ]' ||
+	fail "step 3: status says the uplinks are \"$(ups)\", want \"0:registered 1:session\""
 lab_cut drone eth1
 sleep 1
 lab_wh_client gcs
