@@ -3,14 +3,14 @@
  * runs at the earliest of the session's deadline, the next initiation retry
  * (backoff 1, 2, 4, 5, 5 ... s, with jitter), the next PING and the loss deadline
  * (3 silent keepalive intervals). REGISTER carries natwatch's NAT class and
- * goes out again when natwatch finds a new class or mapping. Frames from the
- * server go through a handler table; route sets are collected in routeintake.c and applied by
- * peer.c and flow_udp.c. Must not parse wire bytes by hand. */
+ * goes out again when natwatch finds a new class or mapping. The frames the
+ * server sends are srvframes.c's (a handler table; route sets are collected
+ * in routeintake.c and applied by peer.c, flow_udp.c and flow_tcp.c). Must
+ * not parse wire bytes by hand. */
 #include "srvconn.h"
+#include "srvconn_internal.h"
 
 #include "client/client.h"
-#include "client/flow_tcp.h"
-#include "client/flow_udp.h"
 #include "client/joinwait.h"
 #include "client/linkmtu.h"
 #include "client/natwatch.h"
@@ -24,12 +24,10 @@
 #include "common/monotime.h"
 #include "config/client_ini.h"
 #include "proto/frame.h"
-#include "proto/frameaddr.h"
 #include "proto/session.h"
 
 #include <errno.h>
 #include <sodium.h>
-#include <stdio.h>
 #include <string.h>
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -90,9 +88,7 @@ static uint64_t deadline(const struct client *cl)
 	return d;
 }
 
-/* Move the timer only when the deadline comes earlier than it is set for,
- * or when it fired (armed_us UINT64_MAX): never per packet otherwise. */
-static void rearm(struct client *cl, uint64_t now_us, bool fired)
+void srvconn_rearm(struct client *cl, uint64_t now_us, bool fired)
 {
 	struct srvconn *sc = &cl->srv;
 	uint64_t d = deadline(cl);
@@ -129,8 +125,7 @@ static void send_initiation(struct client *cl, uint64_t now_us)
 	}
 }
 
-/* A fresh session (the old one, if any, is dropped with its indices). */
-static int new_session(struct client *cl)
+int srvconn_new_session(struct client *cl)
 {
 	struct srvconn *sc = &cl->srv;
 
@@ -159,7 +154,7 @@ static void reconnect(struct client *cl, uint64_t now_us)
 	sc->reconnects++;
 	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
 	sc->next_init_us = now_us;
-	if (new_session(cl) != 0) {
+	if (srvconn_new_session(cl) != 0) {
 		log_error("server: out of memory for a new session");
 	}
 }
@@ -231,7 +226,8 @@ static void connecting_timer(struct client *cl, uint64_t now_us)
 	if (now_us < sc->next_init_us) {
 		return;
 	}
-	if ((!sc->sess || session_state(sc->sess) == SESSION_ENDED) && new_session(cl) != 0) {
+	if ((!sc->sess || session_state(sc->sess) == SESSION_ENDED) &&
+	    srvconn_new_session(cl) != 0) {
 		sc->next_init_us = now_us + sc->backoff_us;
 		return;
 	}
@@ -319,7 +315,7 @@ void srvconn_on_ctl_down(struct client *cl, uint64_t now_us)
 	}
 	log_warn("server: uplink %s is gone, moving the session", uplink_label(cl, cl->ctl));
 	reconnect(cl, now_us);
-	rearm(cl, now_us, true);
+	srvconn_rearm(cl, now_us, true);
 }
 
 void srvconn_move_ctl(struct client *cl, uint8_t id, uint64_t now_us)
@@ -328,7 +324,7 @@ void srvconn_move_ctl(struct client *cl, uint8_t id, uint64_t now_us)
 	reconnect(cl, now_us);
 	/* A planned move: the first initiation goes out of id itself. */
 	cl->srv.init_tries = 0;
-	rearm(cl, now_us, true);
+	srvconn_rearm(cl, now_us, true);
 }
 
 void srvconn_ping_now(struct client *cl, uint64_t now_us)
@@ -337,7 +333,7 @@ void srvconn_ping_now(struct client *cl, uint64_t now_us)
 		return;
 	}
 	send_ping(cl, now_us);
-	rearm(cl, now_us, false);
+	srvconn_rearm(cl, now_us, false);
 }
 
 void srvconn_on_network_change(struct client *cl, uint64_t now_us)
@@ -353,7 +349,7 @@ void srvconn_on_network_change(struct client *cl, uint64_t now_us)
 	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
 	if (sc->next_init_us > now_us) {
 		sc->next_init_us = now_us;
-		rearm(cl, now_us, false);
+		srvconn_rearm(cl, now_us, false);
 	}
 }
 
@@ -369,7 +365,7 @@ void srvconn_on_server_addr(struct client *cl, uint64_t now_us)
 	sc->init_tries = 0;
 	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
 	sc->next_init_us = now_us;
-	rearm(cl, now_us, false);
+	srvconn_rearm(cl, now_us, false);
 }
 
 void srvconn_suspect(struct client *cl, const char *why, uint64_t now_us)
@@ -386,7 +382,7 @@ void srvconn_suspect(struct client *cl, const char *why, uint64_t now_us)
 	} else {
 		sc->next_ping_us = min_u64(sc->next_ping_us, now_us + SRVCONN_SUSPECT_PROBE_US);
 	}
-	rearm(cl, now_us, false);
+	srvconn_rearm(cl, now_us, false);
 }
 
 static void up_timer(struct client *cl, uint64_t now_us)
@@ -439,7 +435,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	} else {
 		connecting_timer(cl, now_us);
 	}
-	rearm(cl, now_us, true);
+	srvconn_rearm(cl, now_us, true);
 }
 
 void srvconn_leave(struct client *cl, uint64_t now_us)
@@ -460,14 +456,14 @@ int srvconn_start(struct client *cl)
 {
 	struct srvconn *sc = &cl->srv;
 	uint64_t now_us = monotime_now_us();
-	int rc = new_session(cl);
+	int rc = srvconn_new_session(cl);
 
 	if (rc != 0) {
 		return rc;
 	}
 	sc->next_init_us = now_us;
 	connecting_timer(cl, now_us);
-	rearm(cl, now_us, true);
+	srvconn_rearm(cl, now_us, true);
 	return 0;
 }
 
@@ -496,7 +492,7 @@ void srvconn_reregister(struct client *cl, uint64_t now_us)
 	 * it is the one applied): until it does, up_timer resends. */
 	sc->has_sync = false;
 	send_register(cl, now_us);
-	rearm(cl, now_us, false);
+	srvconn_rearm(cl, now_us, false);
 }
 
 int srvconn_send(struct client *cl, const struct frame *f, const struct sockaddr_storage *dst,
@@ -557,7 +553,7 @@ void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint
 		uplink_on_server_up(cl, now_us);
 		joinwait_on_server_up(cl, now_us);
 	}
-	rearm(cl, now_us, false);
+	srvconn_rearm(cl, now_us, false);
 }
 
 void srvconn_on_cookie_reply(struct client *cl, const uint8_t *buf, size_t len, uint64_t now_us)
@@ -577,258 +573,4 @@ void srvconn_on_cookie_reply(struct client *cl, const uint8_t *buf, size_t len, 
 		log_info("server: under load (cookie reply), initiating again with the cookie");
 		send_initiation(cl, now_us);
 	}
-}
-
-/* ---- frames from the server ---- */
-
-typedef void srv_frame_fn(struct client *cl, const struct frame *f, uint64_t now_us);
-
-static void ack_sync(struct client *cl, uint64_t generation, uint16_t count, uint64_t now_us)
-{
-	struct frame f;
-
-	memset(&f, 0, sizeof(f));
-	f.type = FRAME_SYNC;
-	f.u.sync.generation = generation;
-	f.u.sync.count = count;
-	f.u.sync.keepalive_s = 0;
-	(void)srvconn_send(cl, &f, NULL, now_us);
-}
-
-static void on_route(struct client *cl, const struct frame *f, uint64_t now_us)
-{
-	if (routeintake_on_route(&cl->rs, &f->u.route) == ROUTEINTAKE_FULL) {
-		log_ratelimited(&cl->rx_log, now_us, LOG_LEVEL_WARN,
-				"routes: more than %d flows in a route set; ignoring flow %s",
-				ROUTEINTAKE_FLOWS_MAX, f->u.route.flow.text);
-	}
-}
-
-static void on_peer(struct client *cl, const struct frame *f, uint64_t now_us)
-{
-	if (routeintake_on_peer(&cl->rs, &f->u.peer) == ROUTEINTAKE_FULL) {
-		log_ratelimited(&cl->rx_log, now_us, LOG_LEVEL_WARN,
-				"routes: more than %d peers in a route set; ignoring peer %s",
-				ROUTEINTAKE_PEERS_MAX, f->u.peer.peer.text);
-	}
-}
-
-static void on_flow_opts(struct client *cl, const struct frame *f, uint64_t now_us)
-{
-	if (routeintake_on_flow_opts(&cl->rs, &f->u.flow_opts) == ROUTEINTAKE_FULL) {
-		log_ratelimited(&cl->rx_log, now_us, LOG_LEVEL_WARN,
-				"routes: more than %d flow options in a route set; ignoring some",
-				ROUTEINTAKE_FLOWS_MAX);
-	}
-}
-
-/* Make peers and flows what cl->rs holds (empty after routeintake_reset:
- * none). Flows borrow peers: peers first, pruned last. */
-static void apply_route_set(struct client *cl, uint64_t now_us)
-{
-	peer_apply(cl, cl->rs.peers, cl->rs.n_peers, now_us);
-	flow_udp_apply(cl, cl->rs.routes, cl->rs.n_routes, cl->rs.opts, cl->rs.n_opts, now_us);
-	flow_tcp_apply(cl, cl->rs.routes, cl->rs.n_routes, now_us);
-	peer_prune(cl, cl->rs.peers, cl->rs.n_peers);
-}
-
-static void on_sync(struct client *cl, const struct frame *f, uint64_t now_us)
-{
-	const struct frame_sync *s = &f->u.sync;
-	struct srvconn *sc = &cl->srv;
-	enum routeintake_sync v = routeintake_on_sync(&cl->rs, s);
-
-	if (v == ROUTEINTAKE_SYNC_WAIT) {
-		return;
-	}
-	if (sc->is_refused) {
-		sc->is_refused = false;
-		sc->held_by[0] = '\0';
-		log_info("server: this process holds id %s now", cl->ini->id);
-	}
-	sc->has_sync = true;
-	if (s->keepalive_s > 0 && s->keepalive_s != sc->keepalive_s) {
-		sc->keepalive_s = s->keepalive_s;
-		sc->next_ping_us = min_u64(sc->next_ping_us, now_us + srvconn_keepalive_us(cl));
-		log_info("server: keepalive_s=%u", (unsigned)s->keepalive_s);
-		uplink_on_keepalive(cl, now_us);
-	}
-	if (v == ROUTEINTAKE_SYNC_APPLY) {
-		apply_route_set(cl, now_us);
-		routeintake_applied(&cl->rs);
-		log_info("routes: generation=%llu flows=%zu peers=%zu",
-			 (unsigned long long)s->generation, cl->rs.n_routes, cl->rs.n_peers);
-	}
-	ack_sync(cl, s->generation, s->count, now_us);
-}
-
-static void on_relay_bind(struct client *cl, const struct frame *f, uint64_t now_us)
-{
-	if (f->u.relay_bind.flags & FRAME_RELAY_BIND_ACK) {
-		peer_on_bind_ack(cl, &f->u.relay_bind, now_us);
-	}
-}
-
-static void on_punch(struct client *cl, const struct frame *f, uint64_t now_us)
-{
-	direct_on_punch(cl, &f->u.punch, now_us);
-}
-
-static void on_flow_join_ack(struct client *cl, const struct frame *f, uint64_t now_us)
-{
-	joinwait_on_ack(cl, &f->u.flow_join_ack, now_us);
-}
-
-/* The server checks we are alive (another process registers with our
- * identity: PROTOCOL.md "One identity, two processes"). */
-static void on_server_ping(struct client *cl, const struct frame *f, uint64_t now_us)
-{
-	struct frame pong;
-
-	memset(&pong, 0, sizeof(pong));
-	pong.type = FRAME_PONG;
-	pong.u.pong.id = f->u.ping.id;
-	pong.u.pong.echo_tx_us = f->u.ping.tx_us;
-	(void)srvconn_send(cl, &pong, NULL, now_us);
-}
-
-/* Taken after the packet's other frames (it ends the session). */
-static void on_in_use(struct client *cl, const struct frame *f, uint64_t now_us)
-{
-	(void)now_us;
-	cl->srv.in_use = f->u.in_use;
-	cl->srv.has_in_use = true;
-}
-
-/* Another process holds our identity: hold no flows (they would take the
- * holder's peers and paths), drop the session and initiate again when the
- * server says. */
-static void refused(struct client *cl, uint64_t now_us)
-{
-	struct srvconn *sc = &cl->srv;
-	const struct frame_in_use *u = &sc->in_use;
-	bool is_checking = (u->flags & FRAME_IN_USE_CHECKING) != 0;
-	const char *at = "";
-
-	sc->held_by[0] = '\0';
-	if (u->n_holder == 1) {
-		struct sockaddr_storage ss;
-
-		frameaddr_to_sockaddr(&u->holder[0], &ss);
-		addr_format((const struct sockaddr *)&ss, sc->held_by, sizeof(sc->held_by));
-		at = " at ";
-	}
-	if (!is_checking && (sc->refused_warned_us == 0 ||
-			     now_us - sc->refused_warned_us >= SRVCONN_REFUSED_WARN_US)) {
-		sc->refused_warned_us = now_us;
-		log_warn(
-			"server: id %s is in use by another running process%s%s: this one holds no "
-			"flows and tries again every %u s; give each machine its own id and key",
-			cl->ini->id, at, sc->held_by, (unsigned)(u->retry_ms / 1000));
-	} else if (is_checking && !sc->is_refused) {
-		log_info("server: another process had id %s%s%s until just now; the server checks "
-			 "that it is gone (trying again in %u ms)",
-			 cl->ini->id, at, sc->held_by, (unsigned)u->retry_ms);
-	}
-	if (!sc->is_refused && (cl->flows || cl->peers || cl->tcp)) {
-		log_info("routes: dropped (this process does not hold id %s)", cl->ini->id);
-	}
-	sc->is_refused = true;
-	if (new_session(cl) != 0) {
-		log_error("server: out of memory for a new session");
-	}
-	routeintake_reset(&cl->rs); /* (new_session does too, unless it failed) */
-	apply_route_set(cl, now_us);
-	sc->init_tries = 0;
-	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
-	sc->next_init_us = now_us + (uint64_t)u->retry_ms * 1000u;
-	if (!is_checking) { /* twins refused together do not come back in step */
-		sc->next_init_us += randombytes_uniform(u->retry_ms / 4 + 1) * 1000ull;
-	}
-}
-
-/* PONG and everything else: the sign of life is the authenticated packet. */
-static void on_link_mtu(struct client *cl, const struct frame *f, uint64_t now_us)
-{
-	(void)now_us;
-	linkmtu_on_relay(cl, &f->u.link_mtu);
-}
-
-static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
-	[FRAME_PUNCH] = on_punch,
-	[FRAME_ROUTE] = on_route,
-	[FRAME_PEER] = on_peer,
-	[FRAME_SYNC] = on_sync,
-	[FRAME_RELAY_BIND] = on_relay_bind,
-	[FRAME_FLOW_OPTS] = on_flow_opts,
-	[FRAME_FLOW_JOIN_ACK] = on_flow_join_ack,
-	[FRAME_LINK_MTU] = on_link_mtu,
-	[FRAME_PING] = on_server_ping,
-	[FRAME_IN_USE] = on_in_use,
-};
-
-/* The server sends a route set by our other uplinks only when we left it
- * unacked (PROTOCOL.md "Multipath"): our acks leave by the control uplink,
- * which may be dead with its interface up, and with no peer's relay pings
- * to tell (relaypath.c) only the keepalive would, up to keepalive_s + 3 s
- * later. Check the session's path now. */
-static void set_by_other_uplink(struct client *cl, int fd, uint64_t now_us)
-{
-	const struct uplink *u = uplink_by_fd(cl, fd);
-	char why[128];
-
-	if (!u) {
-		return;
-	}
-	snprintf(why, sizeof(why),
-		 "its route set came again by uplink %s: it did not hear our ack by uplink %s",
-		 uplink_label(cl, u->id), uplink_label(cl, cl->ctl));
-	srvconn_suspect(cl, why, now_us);
-}
-
-void srvconn_on_transport(struct client *cl, int fd, const uint8_t *buf, size_t len,
-			  uint64_t now_us)
-{
-	struct srvconn *sc = &cl->srv;
-	struct frame_reader fr;
-	struct frame f;
-	size_t pt_len = 0;
-	int rc;
-
-	if (!sc->sess ||
-	    session_open(sc->sess, now_us, buf, len, cl->rx_pt, sizeof(cl->rx_pt), &pt_len) != 0) {
-		cl->drop_auth++;
-		return;
-	}
-	sc->rx_packets++;
-	/* Only what comes back on the control uplink proves the session's
-	 * path: relay-bind acks to other uplinks do not. */
-	if (fd == uplink_ctl_fd(cl)) {
-		sc->last_rx_us = now_us;
-	} else {
-		uplink_on_server_rx(cl, fd, now_us);
-	}
-	if (fd == uplink_ctl_fd(cl) && sc->is_awaiting_pong) {
-		sc->is_awaiting_pong = false;
-		sc->is_suspect = false;
-		sc->unanswered = 0;
-		sc->next_ping_us = now_us + srvconn_keepalive_us(cl);
-	}
-	frame_reader_init(&fr, cl->rx_pt, pt_len);
-	while ((rc = frame_read_next(&fr, &f)) == 1) {
-		if ((size_t)f.type < FRAME_TYPE_COUNT && srv_handlers[f.type]) {
-			srv_handlers[f.type](cl, &f, now_us);
-		}
-		if (f.type == FRAME_SYNC && fd != uplink_ctl_fd(cl)) {
-			set_by_other_uplink(cl, fd, now_us);
-		}
-	}
-	if (rc < 0) {
-		cl->drop_frames++;
-	}
-	if (sc->has_in_use) {
-		sc->has_in_use = false;
-		refused(cl, now_us);
-	}
-	rearm(cl, now_us, false);
 }
