@@ -87,6 +87,15 @@ $(O)/tests/%: $(O)/tests/prog/%.o $(call archives,tools)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+# LD_PRELOAD libraries for lab tests: tests/shim/*.c -> build/<variant>/tests/*.so
+# (plain: no sanitizer, which would have to come first in the process).
+SHIM_SRCS := $(wildcard tests/shim/*.c)
+SHIM_LIBS := $(patsubst tests/shim/%.c,$(O)/tests/%.so,$(SHIM_SRCS))
+$(O)/tests/%.so: tests/shim/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -fPIC -shared -o $@ $< -ldl
+TESTPROG_BINS += $(SHIM_LIBS)
+
 # Unit tests: tests/unit/<module>/test_<noun>.c, linked with that module's archives only.
 UNIT_SRCS := $(wildcard $(foreach m,$(MODULES),tests/unit/$(m)/test_*.c))
 UNIT_BINS := $(patsubst %.c,$(O)/%,$(UNIT_SRCS))

@@ -296,6 +296,16 @@ void peer_apply(struct client *cl, const struct frame_peer *defs, size_t n, uint
 			log_info("peer %s: restarted (another process)", p->def.peer.text);
 			flow_tcp_on_peer_restart(p);
 			dgdedup_init(&p->dedup);
+			/* Its new process may stamp lower than the old one (a
+			 * machine without a real-time clock restarted before
+			 * NTP): take its next initiation whatever its stamp (the
+			 * server vouches for the restart), and offer ours now. */
+			if (p->sess) {
+				session_forget_stamp(p->sess);
+				if (p->is_bound || direct_any_up(p)) {
+					send_initiation(p, now_us);
+				}
+			}
 		}
 		if (p) {
 			p->def.boot_id = defs[i].boot_id;

@@ -8,6 +8,7 @@
  * Part of conn.c (uses struct conn). */
 #include "connhs.h"
 #include "conn.h"
+#include "conntwin.h"
 
 #include "common/addr.h"
 #include "common/b64key.h"
@@ -71,9 +72,10 @@ static void respond(struct conn *cn, struct registry_client *c, struct session_p
 	uint32_t idx;
 	int rc;
 
-	/* PROTOCOL.md "Stamps": a client that has been offline may come back
-	 * with a lower stamp (a drone rebooted without a real-time clock). */
-	if (conn_client_silent(cn, c, now_us)) {
+	/* PROTOCOL.md "Stamps": a client that has been offline, or whose
+	 * process left a probe unanswered, may come back with a lower stamp (a
+	 * drone rebooted without a real-time clock). */
+	if (conn_client_silent(cn, c, now_us) || conntwin_holder_gone(cn, c, now_us)) {
 		session_forget_stamp(c->session);
 	}
 	idx = registry_index_new(cn->reg, c);
@@ -89,6 +91,9 @@ static void respond(struct conn *cn, struct registry_client *c, struct session_p
 						  : CONN_DROP_HANDSHAKE_INVALID);
 		log_ratelimited(&cn->log_bucket, now_us, LOG_LEVEL_DEBUG,
 				"client %s: initiation refused err=%d", c->id, rc);
+		if (rc == -ESTALE) {
+			conntwin_on_stale_stamp(cn, c, from, now_us);
+		}
 		return;
 	}
 	if (listener_send(cn->listener, sock, from, from_len, resp, sizeof(resp)) != 0) {

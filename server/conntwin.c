@@ -118,6 +118,35 @@ bool conntwin_refuses(struct conn *cn, struct registry_client *c, uint32_t idx,
 	return true;
 }
 
+bool conntwin_holder_gone(const struct conn *cn, const struct registry_client *c, uint64_t now_us)
+{
+	uint64_t age = now_us - c->twin_probe_us;
+
+	(void)cn;
+	return c->twin_probe_us != 0 && age >= CONNTWIN_PROBE_US &&
+	       age <= CONNTWIN_PROBE_VALID_US && c->last_rx_us <= c->twin_probe_us;
+}
+
+void conntwin_on_stale_stamp(struct conn *cn, struct registry_client *c,
+			     const struct sockaddr *from, uint64_t now_us)
+{
+	char holder[ADDR_TEXT_MAX], newcomer[ADDR_TEXT_MAX];
+
+	if (c->addr_len == 0 || conn_client_silent(cn, c, now_us) ||
+	    (c->twin_probe_us != 0 && now_us - c->twin_probe_us <= CONNTWIN_PROBE_VALID_US)) {
+		return;
+	}
+	c->twin_probe_us = now_us;
+	ping_holder(cn, c, now_us);
+	log_ratelimited(
+		&cn->log_bucket, now_us, LOG_LEVEL_INFO,
+		"client %s: a handshake from %s with an older stamp while the process at %s "
+		"is live (a restart on a machine whose clock went back, or a replay): "
+		"checking that one still answers",
+		c->id, addr_format(from, newcomer, sizeof(newcomer)),
+		addr_format((const struct sockaddr *)&c->addr, holder, sizeof(holder)));
+}
+
 void conntwin_tick(struct conn *cn, struct registry_client *c, uint64_t now_us)
 {
 	if (c->twin_probe_us != 0 && now_us - c->twin_probe_us < CONNTWIN_PROBE_US &&

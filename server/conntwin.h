@@ -23,8 +23,10 @@ struct listener_sock;
 /* The holder's time to answer a probe; probes go out every conn tick
  * meanwhile, so a lost ping or pong does not cost it the identity. */
 #define CONNTWIN_PROBE_US (1500 * 1000ull)
-/* A probe's verdict holds this long after it was sent. */
-#define CONNTWIN_PROBE_VALID_US (4 * 1000000ull)
+/* A probe's verdict holds this long after it was sent: past the probe, long
+ * enough for a client's next initiation (at most 5 s and a quarter apart,
+ * srvconn.h) to find it. */
+#define CONNTWIN_PROBE_VALID_US (8 * 1000000ull)
 /* A refused newcomer's retry: soon while the holder is being checked
  * (FRAME_IN_USE_CHECKING), rarely while it answers. */
 #define CONNTWIN_RETRY_SLACK_MS 500u
@@ -38,6 +40,17 @@ struct listener_sock;
 bool conntwin_refuses(struct conn *cn, struct registry_client *c, uint32_t idx,
 		      const struct frame_register *reg, const struct listener_sock *sock,
 		      const struct sockaddr *from, uint64_t now_us);
+/* Stamps (PROTOCOL.md "Stamps"): an initiation of c whose stamp is not above
+ * the last one accepted, while c is not silent, is a replay or a new process
+ * of c on a machine whose clock went back (a drone without a real-time clock
+ * restarted before NTP). True when the holder left a probe unanswered: it is
+ * gone, and the lower stamp may be taken. */
+bool conntwin_holder_gone(const struct conn *cn, const struct registry_client *c, uint64_t now_us);
+/* Such an initiation (from `from`) was refused: probe the holder, unless a
+ * probe's verdict still holds (one probe per CONNTWIN_PROBE_VALID_US, whoever
+ * replays). */
+void conntwin_on_stale_stamp(struct conn *cn, struct registry_client *c,
+			     const struct sockaddr *from, uint64_t now_us);
 /* Per conn tick: ping the holder again while a probe waits for its answer. */
 void conntwin_tick(struct conn *cn, struct registry_client *c, uint64_t now_us);
 

@@ -25,12 +25,19 @@
 #  5. drone1 is stopped (SIGTERM) and started again: it told the server it
 #     stops (LEAVE), so the API shows it offline at once and the new process
 #     is not held back for a probe.
+#  6. drone1 is killed (-9) and started again with its wall clock in 1970
+#     (tests/shim/clockshim.c; a drone without a real-time clock before NTP):
+#     its stamps are far below the last ones, the server probes the old
+#     process, finds it gone and takes them; the flow is back within 8 s
+#     (the build before: after the offline interval, 15 s here).
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
 lab_init twin
 [ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
+SHIM=$LAB_ROOT/build/release/tests/clockshim.so
+[ -f "$SHIM" ] || fail "$SHIM missing (make build-tests builds it)"
 
 lab_keys server drone1 gcs1
 TOKEN=twin-test-token-0123456789abcd
@@ -131,4 +138,24 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 grep -q "the server checks that it is gone" "$LAB_DIR/client-drone1-third.log" &&
 	fail "a cleanly restarted drone1 was held back for a probe"
 echo "  $(lab_at) drone1 stopped (it told the server) and started again: flow back $ms ms after its start"
+
+# --- 6. a crashed holder restarted with its clock back in 1970 -------------------
+# A drone without a real-time clock restarted before NTP: its wall clock
+# reads 1970, so its stamps come from its monotonic clock, far below those
+# the server took from the process before. The server probes that process
+# (gone) and takes the lower stamp: drone1 is back within 8 s, not after the
+# offline interval (3 keepalive intervals: 15 s here, 75 s at the default).
+kill -9 "${LAB_PIDS[client-drone1-third]}"
+wait "${LAB_PIDS[client-drone1-third]}" 2>/dev/null || true
+unset "LAB_PIDS[client-drone1-third]"
+t0=$(date +%s%N)
+lab_start_in drone1 client-drone1-fourth env LD_PRELOAD="$SHIM" CLOCKSHIM_REALTIME=0 \
+	"$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone1.ini" --log-level debug
+wait_until 8 lab_flow_up gcs1 drone1 14550 ||
+	fail "drone1, restarted with its clock in 1970, did not get its flow back within 8 s: $(grep 'client drone1' "$SLOG" | tail -n 3)"
+ms=$((($(date +%s%N) - t0) / 1000000))
+grep -q "client drone1: a handshake from 198.51.100.1:[0-9]* with an older stamp while the process at 198.51.100.1:[0-9]* is live" "$SLOG" ||
+	fail "the server did not check the old process for a lower stamp: $(grep 'client drone1' "$SLOG" | tail -n 3)"
+echo "  $(lab_at) drone1 crashed and started again with its clock in 1970: flow back $ms ms after its start"
+lab_teardown
 lab_pass
