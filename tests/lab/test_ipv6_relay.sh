@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# test_ipv6_relay: a client that reaches the server over IPv6 and one that
+# reaches it over IPv4 share a flow through the relay (the server listens on
+# both families; its relay answers each client from the address family the
+# client uses: README "Flows", PROTOCOL.md "Relay").
+#
+#   one namespace, IPv6 on: wormhole-server on 127.0.0.1:7400 and [::1]:7400
+#     v4 (server = 127.0.0.1:7400, uplink source 127.0.0.1)
+#     v6 (server = [::1]:7400,     uplink source ::1)
+#
+# Both register (status: the server address of their family, session up), a
+# members flow carries 200 datagrams each way (all delivered, none twice),
+# and the relay binds each on its own family (server log). punch = false:
+# the two families cannot meet directly.
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lab/lib.sh"
+source "$LAB_ROOT/tools/lab/topo.sh"
+lab_init ipv6_relay
+[ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
+[ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
+
+# A namespace of its own with IPv6 on (the topology's namespaces have it off).
+ns=$(lab_ns v6)
+ip netns add "$ns"
+lab_exec v6 sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+	net.ipv6.conf.lo.disable_ipv6=0
+ip -n "$ns" link set lo up
+wait_until 3 eval '[ -n "$(ip -n "$ns" -6 addr show dev lo | grep "::1/128")" ]' ||
+	fail "no ::1 in the namespace (is IPv6 compiled out of this kernel?)"
+
+lab_keys server v4 v6
+cat >"$LAB_DIR/routes.conf" <<CONF
+server: { listen = ["127.0.0.1:7400", "[::1]:7400"]; key_file = "server.key"; punch = false; };
+clients: { v4 = { key = "$(lab_pub v4)"; }; v6 = { key = "$(lab_pub v6)"; }; };
+flows: ( { name = "mav"; proto = "udp"; port = 14550; members = ["v4", "v6"];
+           listen = { v6 = 14551; }; deliver = { v6 = "127.0.0.1:14560"; }; } );
+CONF
+lab_client_ini v4 127.0.0.1:7400 "api = 127.1.0.1:7070
+[uplink lo4]
+source = 127.0.0.1"
+lab_client_ini v6 "[::1]:7400" "api = 127.1.0.1:7071
+[uplink lo6]
+source = ::1"
+lab_wh_server v6
+lab_start_in v6 client-v4 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/v4.ini" --log-level debug
+lab_start_in v6 client-v6 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/v6.ini" --log-level debug
+
+status_of() { lab_exec v6 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$1.ini" status --json 2>/dev/null; }
+up_at() { # ID ADDRESS: its session is up with the server at ADDRESS
+	[ "$(status_of "$1" | python3 -c 'import json, sys; s = json.load(sys.stdin)["server"]
+print(s["session"], s["address"])' 2>/dev/null)" = "up $2" ]
+}
+wait_until 10 up_at v4 127.0.0.1:7400 || fail "v4 did not come up over IPv4: $(status_of v4)"
+wait_until 10 up_at v6 "[::1]:7400" || fail "v6 did not come up over IPv6: $(status_of v6)"
+echo "  $(lab_at) v4 up at 127.0.0.1:7400, v6 up at [::1]:7400"
+bound() { grep -q "relay v4<->v6: $1 bound $2" "$LAB_DIR/server.log"; }
+wait_until 10 bound v4 '127\.0\.0\.1:' || fail "the relay did not bind v4 over IPv4"
+wait_until 10 bound v6 '\[::1\]:' || fail "the relay did not bind v6 over IPv6"
+
+# 200 datagrams each way at once: v4's app on 127.0.0.1:14550 (flow port),
+# v6's on 127.0.0.1:14560 (its deliver) sending to its listen port 14551.
+lab_exec v6 "$LAB_BF" --bind 127.0.0.1:14560 --to 127.1.0.1:14551 --id v6 --count 200 --rate 200 \
+	--expect 200 --delay 500 --timeout 8000 >"$LAB_DIR/app-v6.json" 2>&1 &
+a6=$!
+lab_exec v6 "$LAB_BF" --bind 127.0.0.1:14550 --to 127.1.0.1:14550 --id v4 --count 200 --rate 200 \
+	--expect 200 --delay 500 --timeout 8000 >"$LAB_DIR/app-v4.json" 2>&1 &
+a4=$!
+ok=0
+wait "$a6" || ok=1
+wait "$a4" || ok=1
+for n in v4 v6; do
+	got=$(lab_json "$LAB_DIR/app-$n.json" 'j["received"]')
+	dup=$(lab_json "$LAB_DIR/app-$n.json" 'j["dup"]')
+	echo "  $(lab_at) $n's app received $got of 200, $dup twice"
+	[ "$got" = 200 ] && [ "$dup" = 0 ] || fail "$n's app received $got of 200 ($dup twice)"
+done
+[ "$ok" = 0 ] || fail "an app failed"
+lab_teardown
+lab_pass
