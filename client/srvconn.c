@@ -450,6 +450,13 @@ void srvconn_leave(struct client *cl, uint64_t now_us)
 	if (srvconn_send(cl, &f, NULL, now_us) == 0) {
 		log_debug("server: told it this process stops");
 	}
+	/* And by every other open uplink: the control uplink may be the
+	 * reason for the restart (dead with its interface up). */
+	for (uint8_t u = 0; u < cl->n_up; u++) {
+		if (u != cl->ctl && uplink_is_open(cl, u)) {
+			(void)srvconn_send_fd(cl, uplink_send_fd(cl, u), &f, NULL, now_us);
+		}
+	}
 }
 
 int srvconn_start(struct client *cl)

@@ -260,12 +260,10 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 static void on_leave(struct conn *cn, struct registry_client *c, const struct frame *f,
 		     uint64_t now_us)
 {
+	(void)cn;
 	(void)f;
 	(void)now_us;
-	if (cn->rx_uplink != CONN_RX_MAIN) {
-		cn->stats.frames_ignored++;
-		return;
-	}
+	/* From any of its uplinks: it is the session's own word. */
 	if (c->is_online) {
 		log_info("client %s: offline (its process stopped)", c->id);
 	}

@@ -27,6 +27,10 @@
 #     checks the server, its session moves to lte1 and the flow down carries
 #     datagrams within 10 s of gcs starting (about 4 s here; the build before
 #     waited for the keepalive: more than 20 s).
+#  4. lte2 healed (registered again), lte1 (the session's) cut, the drone
+#     stopped (SIGTERM): its LEAVE goes by every uplink, so the server marks
+#     it offline at once and a new process would not wait for a probe (the
+#     build before sent it by the dead uplink alone).
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
@@ -109,5 +113,15 @@ grep -q "server: its route set came again by uplink lte1: it did not hear our ac
 	"$LAB_DIR/client-drone.log" || fail "step 3: the drone did not say why it checked the server"
 grep -q "client drone: route set .*(unacked: again, by every uplink)" "$LAB_DIR/server.log" ||
 	fail "step 3: the server did not resend the route set by every uplink"
+
+# --- 4. a clean stop with the session's uplink dead ------------------------------------
+lab_heal drone eth1
+wait_until 10 eval '[ "$(ups)" = "0:session 1:registered" ]' ||
+	fail "step 4: status says the uplinks are \"$(ups)\", want \"0:session 1:registered\""
+lab_cut drone eth0
+lab_stop client-drone || fail "step 4: the drone did not stop cleanly"
+wait_until 2 grep -q "client drone: offline (its process stopped)" "$LAB_DIR/server.log" ||
+	fail "step 4: the server did not hear the drone stop (LEAVE by lte2)"
+echo "  $(lab_at) drone stopped with lte1 cut: the server heard its LEAVE by lte2"
 lab_teardown
 lab_pass
