@@ -20,13 +20,13 @@
 #     lte2 and the join is answered within its 5 s (about 3 s here; the build
 #     before: "the server did not answer").
 #  3. lte1 healed: it registers as the second uplink within 10 s (its
-#     REGISTER is resent until answered). lte2 (the session's now) cut; 1 s
-#     later gcs starts: the
-#     drone's route set changes (its peer is online), the server's copy by
-#     lte2 is lost and goes again by lte1 1 s later; the drone says why it
-#     checks the server, its session moves to lte1 and the flow down carries
-#     datagrams within 10 s of gcs starting (about 4 s here; the build before
-#     waited for the keepalive: more than 20 s).
+#     REGISTER is resent until answered; status says so). lte2 (the
+#     session's now) cut; 1 s later gcs starts: the drone's route set changes
+#     (its peer is online), the server's copy by lte2 is lost and goes again
+#     by lte1 1 s later; the drone says why it checks the server, its session
+#     moves to lte1 and the flow down carries datagrams within 10 s of gcs
+#     starting (about 4 s here; the build before waited for the keepalive:
+#     more than 20 s).
 #  4. lte2 healed (registered again), lte1 (the session's) cut, the drone
 #     stopped (SIGTERM): its LEAVE goes by every uplink, so the server marks
 #     it offline at once and a new process would not wait for a probe (the
