@@ -75,7 +75,7 @@ static void respond(struct conn *cn, struct registry_client *c, struct session_p
 	/* PROTOCOL.md "Stamps": a client that has been offline, or whose
 	 * process left a probe unanswered, may come back with a lower stamp (a
 	 * drone rebooted without a real-time clock). */
-	if (conn_client_silent(cn, c, now_us) || conntwin_holder_gone(cn, c, now_us)) {
+	if (conn_client_silent(cn, c, now_us) || conntwin_holder_gone(c, now_us)) {
 		session_forget_stamp(c->session);
 	}
 	idx = registry_index_new(cn->reg, c);

@@ -118,11 +118,10 @@ bool conntwin_refuses(struct conn *cn, struct registry_client *c, uint32_t idx,
 	return true;
 }
 
-bool conntwin_holder_gone(const struct conn *cn, const struct registry_client *c, uint64_t now_us)
+bool conntwin_holder_gone(const struct registry_client *c, uint64_t now_us)
 {
 	uint64_t age = now_us - c->twin_probe_us;
 
-	(void)cn;
 	return c->twin_probe_us != 0 && age >= CONNTWIN_PROBE_US &&
 	       age <= CONNTWIN_PROBE_VALID_US && c->last_rx_us <= c->twin_probe_us;
 }

@@ -45,7 +45,7 @@ bool conntwin_refuses(struct conn *cn, struct registry_client *c, uint32_t idx,
  * of c on a machine whose clock went back (a drone without a real-time clock
  * restarted before NTP). True when the holder left a probe unanswered: it is
  * gone, and the lower stamp may be taken. */
-bool conntwin_holder_gone(const struct conn *cn, const struct registry_client *c, uint64_t now_us);
+bool conntwin_holder_gone(const struct registry_client *c, uint64_t now_us);
 /* Such an initiation (from `from`) was refused: probe the holder, unless a
  * probe's verdict still holds (one probe per CONNTWIN_PROBE_VALID_US, whoever
  * replays). */

@@ -41,16 +41,9 @@ lab_host drone nata 10.0.2.2
 lab_uplink drone natb 10.0.3.2
 lab_host gcs gnat 10.0.1.2
 
-# status_field NODE PYEXPR: a value of NODE's status (j: the JSON), or "".
-status_field() {
-	lab_status "$1" 2>/dev/null | python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-print(eval(sys.argv[1]))' "$2" 2>/dev/null || true
-}
-session_on() { [ "$(status_field drone 'j["server"]["session"], j["server"]["uplink"]')" = "('up', $1)" ]; }
+session_on() { [ "$(lab_status_field drone 'j["server"]["session"], j["server"]["uplink"]')" = "('up', $1)" ]; }
 path_up() { # UPLINK: the drone has a direct path to gcs from that uplink
-	[ "$(status_field drone '[x["state"] for p in j["peers"] if p["peer"] == "gcs" for x in p["paths"] if x["uplink"] == '"$1"']')" = "['up']" ]
+	[ "$(lab_status_field drone '[x["state"] for p in j["peers"] if p["peer"] == "gcs" for x in p["paths"] if x["uplink"] == '"$1"']')" = "['up']" ]
 }
 # api_uplinks: the drone's uplinks in the server's API, "ID@NAT_PUBLIC_IP" in
 # id order, and its uplink pairs to gcs that are direct ("U/PU").
@@ -65,7 +58,7 @@ print(" ".join(sorted("%d/%d" % (x["uplink"], x["peer_uplink"]) for p in j["path
                       if p["peer"] == "gcs" for x in p["paths"] if x["kind"] == "direct")))' 2>/dev/null || true
 }
 mapped_on() { # UPLINK NAT
-	[[ "$(status_field drone '[u["mapped"] for u in j["uplinks"] if u["id"] == '"$1"'][0]')" == "$(lab_nat_public "$2")":* ]]
+	[[ "$(lab_status_field drone '[u["mapped"] for u in j["uplinks"] if u["id"] == '"$1"'][0]')" == "$(lab_nat_public "$2")":* ]]
 }
 
 lab_cut drone eth0
@@ -79,7 +72,7 @@ lab_wh_client gcs
 lab_wh_client drone
 
 # --- 1. the first uplink is down from the start ---------------------------------
-wait_until 15 session_on 1 || fail "step 1: the drone's session did not come up on lte2 (status: $(status_field drone 'j["server"]'))"
+wait_until 15 session_on 1 || fail "step 1: the drone's session did not come up on lte2 (status: $(lab_status_field drone 'j["server"]'))"
 grep -q "server: no answer on uplink lte1, trying uplink lte2" "$LAB_DIR/client-drone.log" ||
 	fail "step 1: the drone did not log its move to lte2"
 grep -q "client drone: session on uplink 1 (lte2) now" "$LAB_DIR/server.log" ||
@@ -96,7 +89,7 @@ t=$(date +%s%3N)
 wait_until 20 mapped_on 0 nata || fail "step 2: lte1 not registered via nata after healing"
 wait_until 30 path_up 0 || fail "step 2: lte1 got no direct path after healing"
 echo "  $(lab_at) lte1 healed: registered and direct after $(($(date +%s%3N) - t)) ms"
-wait_until 40 session_on 0 || fail "step 2: the session did not return to lte1 (status: $(status_field drone 'j["server"]'))"
+wait_until 40 session_on 0 || fail "step 2: the session did not return to lte1 (status: $(lab_status_field drone 'j["server"]'))"
 grep -q "server: uplink lte1 answers again (3 probes in a row), moving the session back from uplink lte2" \
 	"$LAB_DIR/client-drone.log" || fail "step 2: the drone did not log its return to lte1"
 echo "  $(lab_at) session back on lte1 $(($(date +%s%3N) - t)) ms after the heal"
@@ -108,7 +101,7 @@ echo "  $(lab_at) server API: uplinks and direct pairs $(api_uplinks)"
 sleep 1
 lab_cut drone eth0
 t=$(date +%s%3N)
-wait_until 12 session_on 1 || fail "step 3: the session did not move to lte2 (status: $(status_field drone 'j["server"]'))"
+wait_until 12 session_on 1 || fail "step 3: the session did not move to lte2 (status: $(lab_status_field drone 'j["server"]'))"
 echo "  $(lab_at) lte1 cut: session on lte2 after $(($(date +%s%3N) - t)) ms"
 sleep 2
 lab_heal drone eth0

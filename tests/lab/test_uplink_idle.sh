@@ -51,13 +51,7 @@ lab_host drone nata 10.0.2.2
 lab_uplink drone natb 10.0.3.2
 lab_host gcs gnat 10.0.1.2
 
-status_field() {
-	lab_status "$1" 2>/dev/null | python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-print(eval(sys.argv[1]))' "$2" 2>/dev/null || true
-}
-session_on() { [ "$(status_field drone 'j["server"]["session"], j["server"]["uplink"]')" = "('up', $1)" ]; }
+session_on() { [ "$(lab_status_field drone 'j["server"]["session"], j["server"]["uplink"]')" = "('up', $1)" ]; }
 lte2_registered() { grep -q "client drone: uplink 1 (lte2) .*198\.51\.100\.2" "$LAB_DIR/server.log"; }
 
 lab_wh_server srv
@@ -71,7 +65,7 @@ lab_wh_client drone
 # --- 1. up on lte1, lte2 registered --------------------------------------------
 wait_until 10 session_on 0 || fail "step 1: the drone's session did not come up on lte1"
 wait_until 10 lte2_registered || fail "step 1: the server did not register the drone's lte2"
-ups() { status_field drone '" ".join("%d:%s" % (u["id"], u["server"]) for u in j["uplinks"])'; }
+ups() { lab_status_field drone '" ".join("%d:%s" % (u["id"], u["server"]) for u in j["uplinks"])'; }
 wait_until 3 eval '[ "$(ups)" = "0:session 1:registered" ]' ||
 	fail "step 1: status says the uplinks are \"$(ups)\", want \"0:session 1:registered\""
 echo "  $(lab_at) drone up on lte1, lte2 registered"
@@ -85,7 +79,7 @@ echo "  $(lab_at) join by a dead uplink: \"$out\" (exit $rc) after $(($(date +%s
 [ "$rc" = 0 ] && [[ $out == "joined mesh"* ]] || fail "step 2: the join failed: exit $rc: $out"
 grep -q "server: a FLOW_JOIN went unanswered, checking that the server is still there" \
 	"$LAB_DIR/client-drone.log" || fail "step 2: the drone did not say why it checked the server"
-session_on 1 || fail "step 2: the session is not on lte2 (status: $(status_field drone 'j["server"]'))"
+session_on 1 || fail "step 2: the session is not on lte2 (status: $(lab_status_field drone 'j["server"]'))"
 
 # --- 3. the dead uplink misses a route set; the peer comes online --------------------
 # lte1, back, registers as the second uplink within seconds (its REGISTER,
@@ -103,7 +97,7 @@ sleep 1
 lab_wh_client gcs
 t=$(date +%s%3N)
 wait_until 10 session_on 0 ||
-	fail "step 3: the drone's session did not move to lte1 within 10 s (status: $(status_field drone 'j["server"]'))"
+	fail "step 3: the drone's session did not move to lte1 within 10 s (status: $(lab_status_field drone 'j["server"]'))"
 echo "  $(lab_at) session on lte1 $(($(date +%s%3N) - t)) ms after gcs started"
 wait_until 10 lab_flow_up gcs drone 14550 || fail "step 3: the flow does not carry a datagram"
 ms=$(($(date +%s%3N) - t))

@@ -23,6 +23,7 @@
 #   lab_wh_client NODE [TAG]  wormhole-client on $LAB_DIR/NODE.ini in NODE
 #                      (process and log client-NODE[-TAG], $LAB_LOG_LEVEL)
 #   lab_status NODE    `wormhole-client status --json` of NODE's client
+#   lab_status_field NODE PYEXPR  PYEXPR over it (j: the JSON), "" while it does not answer
 #   lab_flow_up FROM TO PORT  one datagram crosses flow PORT from FROM's app to
 #                      TO's (for wait_until: the flow is set up at both ends)
 #   lab_stream_start NAME FROM TO PORT RATE SIZE [RX_OPTION...]
@@ -233,6 +234,15 @@ lab_wh_client() {
 
 lab_status() {
 	lab_exec "$1" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$1.ini" status --json
+}
+
+# lab_status_field NODE PYEXPR: PYEXPR (Python, j: the JSON) over NODE's
+# status, or "" while it does not answer.
+lab_status_field() {
+	lab_status "$1" 2>/dev/null | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$2" 2>/dev/null || true
 }
 
 # lab_udp_bound NODE IP:PORT: a UDP socket is bound to IP:PORT in NODE.
