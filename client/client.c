@@ -93,6 +93,7 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	if (!cl->ini) {
 		return -EINVAL;
 	}
+	cl->family = cl->ini->family;
 	if (cl->ini->is_key_exposed) {
 		log_warn("config %s: key file can be read by other users (chmod 600 it)", ini_path);
 	}

@@ -44,6 +44,10 @@ struct client {
 	struct idxmap idx;
 	struct udpio_rx rx; /* owns: receive buffers shared by every socket */
 	struct mainsock ms;
+	/* The family of every socket towards the network: ini->family, or
+	 * (ini->is_family_auto) the one the server's names are reachable by
+	 * (srvaddr.c moves the sockets). */
+	int family;
 	struct srvaddr sa; /* the server's addresses, names resolved */
 	struct srvconn srv;
 	struct netwatch nw;		    /* address, link and route changes */

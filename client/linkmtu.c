@@ -41,7 +41,7 @@ static unsigned route_mtu(const struct client *cl, uint8_t u, const struct socka
 	socklen_t len = sizeof(mtu);
 
 	diag_clear(&d);
-	fd = mainsock_open_fd(cl->ini, u, &d);
+	fd = mainsock_open_fd(cl->ini, cl->family, u, &d);
 	if (fd < 0) {
 		return 0;
 	}
@@ -137,16 +137,16 @@ void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m)
 		return;
 	}
 	cl->relay_mtu = m->mtu;
-	if (linkmtu_mss_for(cl->ini->family, m->mtu) < RSTREAM_MSS) {
+	if (linkmtu_mss_for(cl->family, m->mtu) < RSTREAM_MSS) {
 		log_info("relay: the server's links take packets of %u bytes: stream segments over "
 			 "the relay of at most %u bytes",
-			 (unsigned)m->mtu, (unsigned)linkmtu_mss_for(cl->ini->family, m->mtu));
+			 (unsigned)m->mtu, (unsigned)linkmtu_mss_for(cl->family, m->mtu));
 	}
 }
 
 uint32_t linkmtu_peer_mss(const struct peer *p)
 {
-	int fam = p->cl->ini->family;
+	int fam = p->cl->family;
 	uint32_t mss = p->cl->stream_mss;
 	uint32_t theirs = p->link_mtu ? linkmtu_mss_for(fam, p->link_mtu) : RSTREAM_MSS;
 	uint32_t relay = p->cl->relay_mtu && !direct_any_up(p)

@@ -82,13 +82,13 @@ static void readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-int mainsock_open_fd(const struct client_ini *ini, size_t uplink, struct diag *d)
+int mainsock_open_fd(const struct client_ini *ini, int family, size_t uplink, struct diag *d)
 {
 	struct sockaddr_storage bind_addr;
 	const char *ifname = NULL;
 
 	memset(&bind_addr, 0, sizeof(bind_addr));
-	bind_addr.ss_family = (sa_family_t)ini->family;
+	bind_addr.ss_family = (sa_family_t)family;
 	if (uplink < ini->n_uplinks && !ini->uplinks[uplink].has_interface) {
 		bind_addr = ini->uplinks[uplink].source;
 	} else if (uplink < ini->n_uplinks) {
@@ -117,7 +117,7 @@ int mainsock_init(struct mainsock *ms, struct ev_loop *loop, const struct client
 		diag_set(d, NULL, 0, "out of memory for the send queue");
 		return rc;
 	}
-	rc = mainsock_open_fd(ini, 0, d);
+	rc = mainsock_open_fd(ini, ini->family, 0, d);
 	if (rc < 0) {
 		return rc;
 	}
@@ -133,11 +133,11 @@ int mainsock_init(struct mainsock *ms, struct ev_loop *loop, const struct client
 	return 0;
 }
 
-int mainsock_reopen(struct mainsock *ms, const struct client_ini *ini, struct diag *d)
+int mainsock_reopen(struct mainsock *ms, const struct client_ini *ini, int family, struct diag *d)
 {
 	socklen_t len = sizeof(ms->local);
 	char text[ADDR_TEXT_MAX];
-	int fd = mainsock_open_fd(ini, 0, d);
+	int fd = mainsock_open_fd(ini, family, 0, d);
 
 	if (fd < 0) {
 		return fd;

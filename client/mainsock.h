@@ -39,24 +39,26 @@ struct mainsock {
 	uint64_t rx_errors;
 };
 
-/* Open the socket (first [uplink] source or interface, else 0.0.0.0:0 of the
- * server's family) and the send queue; watchers are set up, not started.
- * Returns 0 or negative errno with d set. mainsock_fini is safe after a
- * failure. */
 /* Open a non-blocking UDP socket for uplink (index into client.ini's
  * [uplink] sections; 0 is the main socket's): bound to its source address
- * or interface, else (no uplinks) to any address. Returns the fd or a
+ * (of its own family), else of family (the client's, struct client's
+ * `family`) to its interface or to any address. Returns the fd or a
  * negative errno with d set. natcheck, xsock and uplink use it too. */
-int mainsock_open_fd(const struct client_ini *ini, size_t uplink, struct diag *d);
+int mainsock_open_fd(const struct client_ini *ini, int family, size_t uplink, struct diag *d);
 
+/* Open the socket (first [uplink] source or interface, else 0.0.0.0:0 of
+ * ini->family) and the send queue; watchers are set up, not started.
+ * Returns 0 or negative errno with d set. mainsock_fini is safe after a
+ * failure. */
 WH_MUST_CHECK int mainsock_init(struct mainsock *ms, struct ev_loop *loop,
 				const struct client_ini *ini, struct udpio_rx *rx,
 				mainsock_rx_fn *on_rx, struct diag *d);
 void mainsock_start(struct mainsock *ms);
-/* Open a new main socket and swap it in (its interface was re-created: a
- * socket bound to the old one sends nowhere). Queued datagrams for the old
- * one are dropped. On failure (negative errno, d set) the old one stays. */
-int mainsock_reopen(struct mainsock *ms, const struct client_ini *ini, struct diag *d);
+/* Open a new main socket of family and swap it in (its interface was
+ * re-created: a socket bound to the old one sends nowhere; or the client's
+ * family changed). Queued datagrams for the old one are dropped. On
+ * failure (negative errno, d set) the old one stays. */
+int mainsock_reopen(struct mainsock *ms, const struct client_ini *ini, int family, struct diag *d);
 /* Stop the watchers, close the socket, free the queue. */
 void mainsock_fini(struct mainsock *ms);
 /* Send what is queued now, once, outside the loop (at exit); what meets a

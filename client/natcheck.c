@@ -111,7 +111,7 @@ int natcheck_run(const struct client_ini *ini, const struct sockaddr_storage *se
 
 	memset(&p, 0, sizeof(p));
 	p.server = *server;
-	fd = mainsock_open_fd(ini, 0, d);
+	fd = mainsock_open_fd(ini, server->ss_family, 0, d);
 	if (fd < 0) {
 		return fd;
 	}
@@ -140,12 +140,14 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 
 	/* Each server address of the client's family in turn, until one
 	 * answers: "udp-blocked" from a dead first address says nothing. A
-	 * name is looked up here and now (a one-shot command may block). */
+	 * name is looked up here and now (a one-shot command may block); with
+	 * no family fixed, to an address of either that has a route. */
 	for (size_t i = 0; i < ini->n_servers; i++) {
 		struct sockaddr_storage server = ini->servers[i];
 
 		if (ini->server_names[i][0]) {
 			int rc = resolver_lookup(ini->server_names[i], ini->server_ports[i],
+						 ini->is_family_auto ? AF_UNSPEC : ini->family,
 						 ini->family, NULL, &server);
 
 			if (rc != 0) {
@@ -156,7 +158,7 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 				continue;
 			}
 		}
-		if (server.ss_family != ini->family) {
+		if (server.ss_family != ini->family && !ini->is_family_auto) {
 			continue;
 		}
 		has_run = true;

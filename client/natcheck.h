@@ -18,8 +18,8 @@ struct diag;
  * daemon's natwatch for its main socket. */
 void natcheck_local_addrs(int fd, struct natclass_params *p);
 
-/* Run one classification against server (an address of ini->family) from a fresh UDP
- * socket (bound to the first uplink's interface or source address when
+/* Run one classification against server from a fresh UDP socket of its family
+ * (bound to the first uplink's interface or source address when
  * client.ini has uplinks).
  * Blocks for at most a few seconds. Returns 0 with *res filled, or a
  * negative errno with d set. */

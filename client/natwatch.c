@@ -151,7 +151,7 @@ static void start_run(struct natwatch *nw, uint64_t now_us)
 	struct natclass_params p;
 	int rc;
 
-	if (client_server_addr(cl)->ss_family != cl->ini->family) {
+	if (client_server_addr(cl)->ss_family != cl->family) {
 		/* A server name with no address yet: natwatch_on_server_addr. */
 		nw->is_waiting_server = true;
 		log_debug("nat%s: waiting for the server's address", nw->tag);
@@ -281,7 +281,7 @@ static void send_probe(struct natwatch *nw)
 	size_t len = 0;
 
 	nw->probe_tries++;
-	if (client_server_addr(cl)->ss_family != cl->ini->family ||
+	if (client_server_addr(cl)->ss_family != cl->family ||
 	    stun_write_request(nw->txid, 0, buf, sizeof(buf), &len) != 0) {
 		return;
 	}

@@ -9,11 +9,13 @@
 #include "common/diag.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct resolver {
 	pthread_mutex_t mu;
@@ -26,22 +28,63 @@ struct resolver {
 	char names[RESOLVER_NAMES_MAX][ADDR_NAME_MAX];
 	uint16_t ports[RESOLVER_NAMES_MAX];
 	size_t n;
-	int family;
+	int family; /* AF_UNSPEC: either, by route (resolver_lookup) */
 	/* Under mu. */
 	bool is_quit;
 	bool is_asked;	 /* a round is wanted and not started */
 	bool is_running; /* the thread is in a round */
 	bool has_answers;
 	struct sockaddr_storage keep[RESOLVER_NAMES_MAX];
+	int prefer;
 	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
 	int err[RESOLVER_NAMES_MAX];
 };
 
-int resolver_lookup(const char *name, uint16_t port, int family,
+size_t resolver_pick(const struct sockaddr_storage *cands, const bool *is_routable, size_t n,
+		     int prefer, const struct sockaddr_storage *keep)
+{
+	size_t best = 0;
+	unsigned best_rank = UINT_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		bool is_keep = keep && keep->ss_family != 0 &&
+			       addr_equal((const struct sockaddr *)&cands[i],
+					  (const struct sockaddr *)keep);
+		bool is_prefer = cands[i].ss_family == prefer;
+		unsigned rank = is_routable[i] ? (is_keep     ? 0u
+						  : is_prefer ? 1u
+							      : 2u)
+					       : (is_prefer ? 3u : 4u);
+
+		if (rank < best_rank) {
+			best = i;
+			best_rank = rank;
+		}
+	}
+	return best;
+}
+
+/* A route to ss: a UDP socket connects (nothing is sent). */
+static bool is_routable(const struct sockaddr_storage *ss)
+{
+	int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0) {
+		return false;
+	}
+	ok = connect(fd, (const struct sockaddr *)ss, addr_len(ss)) == 0;
+	close(fd);
+	return ok;
+}
+
+int resolver_lookup(const char *name, uint16_t port, int family, int prefer,
 		    const struct sockaddr_storage *keep, struct sockaddr_storage *out)
 {
+	struct sockaddr_storage cands[RESOLVER_CANDIDATES_MAX];
+	bool routable[RESOLVER_CANDIDATES_MAX];
 	struct addrinfo hints, *res = NULL;
-	const struct addrinfo *pick = NULL;
+	size_t n = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -53,31 +96,26 @@ int resolver_lookup(const char *name, uint16_t port, int family,
 	if (rc != 0) {
 		return rc;
 	}
-	for (const struct addrinfo *a = res; a; a = a->ai_next) {
-		struct sockaddr_storage ss;
-
-		if (a->ai_family != family || a->ai_addrlen > sizeof(ss)) {
+	for (const struct addrinfo *a = res; a && n < RESOLVER_CANDIDATES_MAX; a = a->ai_next) {
+		if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
+		    (family != AF_UNSPEC && a->ai_family != family) ||
+		    a->ai_addrlen > sizeof(cands[n])) {
 			continue;
 		}
-		if (!pick) {
-			pick = a;
-		}
-		memset(&ss, 0, sizeof(ss));
-		memcpy(&ss, a->ai_addr, a->ai_addrlen);
-		addr_set_port(&ss, port);
-		if (keep &&
-		    addr_equal((const struct sockaddr *)&ss, (const struct sockaddr *)keep)) {
-			pick = a;
-			break;
-		}
+		memset(&cands[n], 0, sizeof(cands[n]));
+		memcpy(&cands[n], a->ai_addr, a->ai_addrlen);
+		addr_set_port(&cands[n], port);
+		/* With the family fixed, any answer will do: routes are for
+		 * choosing a family. */
+		routable[n] = family != AF_UNSPEC || is_routable(&cands[n]);
+		n++;
 	}
-	if (!pick) {
-		freeaddrinfo(res);
+	freeaddrinfo(res);
+	if (n == 0) {
 		return EAI_ADDRFAMILY;
 	}
-	memcpy(out, pick->ai_addr, pick->ai_addrlen);
-	addr_set_port(out, port);
-	freeaddrinfo(res);
+	*out = cands[resolver_pick(cands, routable, n, family != AF_UNSPEC ? family : prefer,
+				   keep)];
 	return 0;
 }
 
@@ -101,6 +139,7 @@ static void *thread_main(void *arg)
 	struct sockaddr_storage keep[RESOLVER_NAMES_MAX];
 	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
 	int err[RESOLVER_NAMES_MAX];
+	int prefer;
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
@@ -113,11 +152,12 @@ static void *thread_main(void *arg)
 		r->is_asked = false;
 		r->is_running = true;
 		memcpy(keep, r->keep, sizeof(keep));
+		prefer = r->prefer;
 		pthread_mutex_unlock(&r->mu);
 
 		for (size_t i = 0; i < r->n; i++) {
-			err[i] = resolver_lookup(r->names[i], r->ports[i], r->family, &keep[i],
-						 &out[i]);
+			err[i] = resolver_lookup(r->names[i], r->ports[i], r->family, prefer,
+						 &keep[i], &out[i]);
 		}
 
 		pthread_mutex_lock(&r->mu);
@@ -178,11 +218,12 @@ struct resolver *resolver_start(struct ev_loop *loop, ev_async *done,
 	return r;
 }
 
-void resolver_ask(struct resolver *r, const struct sockaddr_storage *keep)
+void resolver_ask(struct resolver *r, const struct sockaddr_storage *keep, int prefer)
 {
 	pthread_mutex_lock(&r->mu);
 	if (!r->is_asked) {
 		memcpy(r->keep, keep, r->n * sizeof(*keep));
+		r->prefer = prefer;
 		r->is_asked = true;
 		pthread_cond_signal(&r->cv);
 	}

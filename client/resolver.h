@@ -22,26 +22,40 @@ struct resolver; /* opaque: the part shared with the thread */
 /* At most this many names per resolver. */
 #define RESOLVER_NAMES_MAX 8
 
-/* Resolve name for family (AF_INET or AF_INET6) and set port: blocks. When
- * the name has several addresses, keep (if not NULL and of the family) wins
- * when it is one of them, so that round-robin DNS does not move a client
- * between a server's addresses; else the first answer. Returns 0, or a
- * getaddrinfo error code (gai_strerror tells it). */
-int resolver_lookup(const char *name, uint16_t port, int family,
+/* At most this many addresses of a name are considered. */
+#define RESOLVER_CANDIDATES_MAX 16
+
+/* Resolve name for family and set port: blocks. When the name has several
+ * addresses, keep (if not NULL and of the family) wins when it is one of
+ * them, so that round-robin DNS does not move a client between a server's
+ * addresses; else the first answer. family AF_UNSPEC takes either family
+ * and picks by route (resolver_pick; prefer: the family the client's
+ * sockets have now). Returns 0, or a getaddrinfo error code (gai_strerror
+ * tells it). */
+int resolver_lookup(const char *name, uint16_t port, int family, int prefer,
 		    const struct sockaddr_storage *keep, struct sockaddr_storage *out);
 
+/* Which of a name's n addresses (n >= 1) to use, in this order: keep when
+ * it is one of them and the host has a route to it; the first one of
+ * family prefer with a route; the first one with a route; the first one of
+ * prefer; the first one. A host with IPv4 and IPv6 routes thus stays on the
+ * family it has, and one that lost a family's routes moves to the other. */
+size_t resolver_pick(const struct sockaddr_storage *cands, const bool *is_routable, size_t n,
+		     int prefer, const struct sockaddr_storage *keep);
+
 /* Start the thread for names[n] with their ports (both copied), for
- * family. done (initialised by the caller, started on loop) is sent when a
- * round ends. Returns NULL with d set on failure. */
+ * family (AF_UNSPEC: either, as resolver_lookup). done (initialised by the
+ * caller, started on loop) is sent when a round ends. Returns NULL with d
+ * set on failure. */
 WH_MUST_CHECK struct resolver *resolver_start(struct ev_loop *loop, ev_async *done,
 					      const char (*names)[ADDR_NAME_MAX],
 					      const uint16_t *ports, size_t n, int family,
 					      struct diag *d);
 
 /* Ask for a round. keep[n]: the address each name has now (family 0: none),
- * preferred when still among the answers. A round already asked for and
- * not yet collected makes this a no-op. */
-void resolver_ask(struct resolver *r, const struct sockaddr_storage *keep);
+ * preferred when still among the answers; prefer: as resolver_lookup's. A
+ * round already asked for and not yet collected makes this a no-op. */
+void resolver_ask(struct resolver *r, const struct sockaddr_storage *keep, int prefer);
 
 /* True while a round is asked for or running. */
 bool resolver_is_busy(struct resolver *r);

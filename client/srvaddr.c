@@ -8,6 +8,7 @@
 #include "client/natwatch.h"
 #include "client/resolver.h"
 #include "client/srvconn.h"
+#include "client/uplink.h"
 #include "common/diag.h"
 #include "common/log.h"
 #include "common/monotime.h"
@@ -32,7 +33,7 @@ static void ask(struct client *cl, uint64_t now_us)
 	}
 	sa->last_round_us = now_us;
 	sa->rounds++;
-	resolver_ask(sa->res, keep);
+	resolver_ask(sa->res, keep, cl->family);
 }
 
 static bool is_any_unresolved(const struct client *cl)
@@ -112,6 +113,42 @@ static bool apply(struct client *cl, size_t i, const struct sockaddr_storage *ou
 	return true;
 }
 
+/* client.ini fixes no family (names only, uplinks by interface): while no
+ * session is up and no entry has an address of the sockets' family, an
+ * entry that has one of the other family moves every socket to it (an
+ * IPv6-only network, a NAT64 one among them; or back). Returns true when
+ * the sockets moved. */
+static bool follow_family(struct client *cl, uint64_t now_us)
+{
+	const struct srvaddr *sa = &cl->sa;
+	int other = cl->family == AF_INET ? AF_INET6 : AF_INET;
+	size_t found = cl->ini->n_servers;
+	char text[ADDR_TEXT_MAX];
+
+	if (!cl->ini->is_family_auto || srvconn_is_up(cl)) {
+		return false;
+	}
+	for (size_t i = 0; i < cl->ini->n_servers; i++) {
+		if (srvaddr_is_usable(cl, i)) {
+			return false;
+		}
+		if (found == cl->ini->n_servers && sa->addrs[i].ss_family == other) {
+			found = i;
+		}
+	}
+	if (found == cl->ini->n_servers) {
+		return false;
+	}
+	if (uplink_set_family(cl, other, now_us) != 0) {
+		return false;
+	}
+	log_info("server: %s:%u is reachable at %s: the client's sockets moved to IPv%c",
+		 cl->ini->server_names[found], (unsigned)cl->ini->server_ports[found],
+		 addr_format((const struct sockaddr *)&sa->addrs[found], text, sizeof(text)),
+		 other == AF_INET6 ? '6' : '4');
+	return true;
+}
+
 static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct client *cl = container_of(w, struct client, sa.done);
@@ -135,6 +172,9 @@ static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 			}
 			k++;
 		}
+	}
+	if (follow_family(cl, now_us)) {
+		is_new_in_use = true;
 	}
 	pick_usable(cl);
 	ev_timer_stop(cl->loop, &sa->retry);
@@ -199,7 +239,7 @@ int srvaddr_start(struct client *cl, struct diag *d)
 	}
 	ev_async_start(cl->loop, &sa->done);
 	sa->res = resolver_start(cl->loop, &sa->done, (const char(*)[ADDR_NAME_MAX])names, ports, n,
-				 ini->family, d);
+				 ini->is_family_auto ? AF_UNSPEC : ini->family, d);
 	if (!sa->res) {
 		ev_async_stop(cl->loop, &sa->done);
 		return -ENOMEM;
@@ -225,7 +265,7 @@ void srvaddr_fini(struct client *cl)
 
 bool srvaddr_is_usable(const struct client *cl, size_t i)
 {
-	return i < cl->ini->n_servers && cl->sa.addrs[i].ss_family == cl->ini->family;
+	return i < cl->ini->n_servers && cl->sa.addrs[i].ss_family == cl->family;
 }
 
 const char *srvaddr_label(const struct client *cl, size_t i, char *buf, size_t len)
@@ -267,7 +307,11 @@ void srvaddr_on_network_change(struct client *cl, uint64_t now_us)
 {
 	struct srvaddr *sa = &cl->sa;
 
-	if (!sa->res || !is_any_unresolved(cl) || resolver_is_busy(sa->res)) {
+	/* Without a session and with the family not fixed, a name that has
+	 * an address may have a better one now (a route of the other family
+	 * came up). */
+	if (!sa->res || resolver_is_busy(sa->res) ||
+	    !(is_any_unresolved(cl) || (cl->ini->is_family_auto && !srvconn_is_up(cl)))) {
 		return;
 	}
 	ev_timer_stop(cl->loop, &sa->retry);

@@ -194,7 +194,7 @@ static bool try_open(struct uplink *u, uint64_t now_us)
 	int fd;
 
 	diag_clear(&d);
-	fd = mainsock_open_fd(cl->ini, u->id, &d);
+	fd = mainsock_open_fd(cl->ini, cl->family, u->id, &d);
 	if (fd < 0) {
 		if (u->open_failures++ == 0) {
 			log_warn("uplink %s: cannot open its socket (%s); retrying every %llu s",
@@ -333,7 +333,7 @@ static void check_interface(struct uplink *u, uint64_t now_us)
 	}
 	diag_clear(&d);
 	direct_on_uplink_down(cl, 0, now_us);
-	if (mainsock_reopen(&cl->ms, cl->ini, &d) != 0) {
+	if (mainsock_reopen(&cl->ms, cl->ini, cl->family, &d) != 0) {
 		log_warn("uplink %s: cannot reopen the main socket (%s); retrying", u->name, d.msg);
 		u->ifindex = 0; /* try again at the next check */
 		if (!u->is_gone) {
@@ -409,6 +409,32 @@ void uplink_reregister(struct client *cl, uint8_t id, uint64_t now_us)
 		send_register(u, now_us);
 	}
 	rearm(u, now_us);
+}
+
+int uplink_set_family(struct client *cl, int family, uint64_t now_us)
+{
+	int was = cl->family;
+	struct diag d;
+
+	diag_clear(&d);
+	cl->family = family;
+	if (mainsock_reopen(&cl->ms, cl->ini, family, &d) != 0) {
+		cl->family = was;
+		log_warn("uplink %s: cannot open a socket of IPv%c (%s); staying on IPv%c",
+			 uplink_label(cl, 0), family == AF_INET6 ? '6' : '4', d.msg,
+			 was == AF_INET6 ? '6' : '4');
+		return -1;
+	}
+	cl->up[0].local = cl->ms.local;
+	direct_on_uplink_down(cl, 0, now_us);
+	for (size_t i = 1; i < cl->n_up; i++) {
+		struct uplink *u = &cl->up[i];
+
+		close_uplink(u, now_us);
+		u->next_open_us = now_us;
+		rearm(u, now_us);
+	}
+	return 0;
 }
 
 void uplink_on_keepalive(struct client *cl, uint64_t now_us)

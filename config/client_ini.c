@@ -131,11 +131,13 @@ static int parse_servers(struct ini_ctx *x, const char *value)
 }
 
 /* The family of the client's sockets: the first numeric server address's,
- * else the first uplink source address's, else IPv4. Names resolve to
- * addresses of that family only. */
+ * else the first uplink source address's. Without either, IPv4 to start
+ * with, and the client follows the family its server's names are reachable
+ * by (is_family_auto). */
 static void pick_family(struct client_ini *c)
 {
 	c->family = AF_INET;
+	c->is_family_auto = false;
 	for (size_t i = 0; i < c->n_servers; i++) {
 		if (!c->server_names[i][0]) {
 			c->family = c->servers[i].ss_family;
@@ -148,6 +150,7 @@ static void pick_family(struct client_ini *c)
 			return;
 		}
 	}
+	c->is_family_auto = true;
 }
 
 static int set_client_key(struct ini_ctx *x, enum client_key k, const char *v)

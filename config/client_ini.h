@@ -62,8 +62,13 @@ struct client_ini {
 	size_t n_servers;			       /* at least 1 */
 	/* The family of the client's sockets (AF_INET or AF_INET6): the first
 	 * numeric server address's, else the first uplink source's, else
-	 * AF_INET. Names resolve to addresses of this family. */
+	 * AF_INET. Names resolve to addresses of this family, unless
+	 * is_family_auto. */
 	int family;
+	/* No numeric server address and no uplink source: nothing fixes the
+	 * family, and the running client takes the one its server's names
+	 * are reachable by, starting with `family` (client/srvaddr.c). */
+	bool is_family_auto;
 	uint8_t server_key[32];
 	struct sockaddr_storage api; /* default 127.1.0.1:7070 */
 	socklen_t api_len;

@@ -93,6 +93,26 @@ lab_ns() {
 	echo "${LAB_PREFIX:?lab_init first}$1"
 }
 
+# lab_ns_loopback NAME on|off: a namespace NAME with its loopback up and
+# nothing else, IPv6 on (::1 there) or off (the topology's namespaces have
+# it off; lab_ipv6 NAME on turns it on later).
+lab_ns_loopback() {
+	ip netns add "$(lab_ns "$1")"
+	ip -n "$(lab_ns "$1")" link set lo up
+	lab_ipv6 "$1" "$2"
+}
+
+# lab_ipv6 NAME on|off: IPv6 on or off in namespace NAME; on waits for ::1.
+lab_ipv6() {
+	local v=1 ns
+	ns=$(lab_ns "$1")
+	[ "$2" = off ] || v=0
+	lab_exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=$v \
+		net.ipv6.conf.default.disable_ipv6=$v net.ipv6.conf.lo.disable_ipv6=$v
+	[ "$v" = 1 ] || wait_until 3 eval '[ -n "$(ip -n "$ns" -6 addr show dev lo | grep "::1/128")" ]' ||
+		fail "no ::1 in namespace $1 (is IPv6 compiled out of this kernel?)"
+}
+
 lab_exec() {
 	local name=$1
 	shift
@@ -103,6 +123,32 @@ lab_exec() {
 # from then on (`ip netns exec` binds /etc/netns/NS/FILE over /etc/FILE,
 # e.g. hosts and resolv.conf). The file keeps its inode when written again,
 # so a process already running sees the new text. lab_cleanup removes it.
+# lab_both_ways NAME COUNT "ID BIND TO" "ID BIND TO": in namespace NAME two
+# apps (bench_flow) send COUNT datagrams at 200/s at once, each from BIND to
+# TO (its wormhole flow port) and expecting COUNT from the other; fails
+# unless each receives all COUNT, none twice. Results in $LAB_DIR/app-ID.json.
+lab_both_ways() {
+	local ns=$1 count=$2 id bind to ok=0 pids=() ids=() got dup i
+	shift 2
+	for i in "$@"; do
+		read -r id bind to <<<"$i"
+		lab_exec "$ns" "$LAB_BF" --bind "$bind" --to "$to" --id "$id" --count "$count" \
+			--rate 200 --expect "$count" --delay 1000 --timeout 8000 \
+			>"$LAB_DIR/app-$id.json" 2>&1 &
+		pids+=($!)
+		ids+=("$id")
+	done
+	for i in "${pids[@]}"; do wait "$i" || ok=1; done
+	for id in "${ids[@]}"; do
+		got=$(lab_json "$LAB_DIR/app-$id.json" 'j["received"]')
+		dup=$(lab_json "$LAB_DIR/app-$id.json" 'j["dup"]')
+		echo "  $(lab_at) $id's app received $got of $count, $dup twice"
+		[ "$got" = "$count" ] && [ "$dup" = 0 ] ||
+			fail "$id's app received $got of $count ($dup twice)"
+	done
+	[ "$ok" = 0 ] || fail "an app failed"
+}
+
 lab_etc() {
 	local dir
 	dir=/etc/netns/$(lab_ns "$1")

@@ -74,12 +74,66 @@ static void test_resolver_lookup_finds_localhost_with_the_port(void **state)
 	struct sockaddr_storage out, keep;
 
 	(void)state;
-	assert_int_equal(resolver_lookup("localhost", 7400, AF_INET, NULL, &out), 0);
+	assert_int_equal(resolver_lookup("localhost", 7400, AF_INET, AF_INET, NULL, &out), 0);
 	assert_loopback(&out, 7400);
 	/* An address to keep that is not among the answers changes nothing. */
 	assert_int_equal(addr_parse("198.51.100.7:7400", &keep, NULL), 0);
-	assert_int_equal(resolver_lookup("localhost", 7400, AF_INET, &keep, &out), 0);
+	assert_int_equal(resolver_lookup("localhost", 7400, AF_INET, AF_INET, &keep, &out), 0);
 	assert_loopback(&out, 7400);
+}
+
+/* Either family (client.ini fixes none): a numeric name is its own one
+ * answer, and the host has a route to its loopback. */
+static void test_resolver_lookup_of_either_family_takes_what_there_is(void **state)
+{
+	struct sockaddr_storage out;
+
+	(void)state;
+	assert_int_equal(resolver_lookup("127.0.0.1", 7400, AF_UNSPEC, AF_INET6, NULL, &out), 0);
+	assert_loopback(&out, 7400);
+}
+
+static void set_cands(struct sockaddr_storage *c, const char *const *texts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(addr_parse(texts[i], &c[i], NULL), 0);
+	}
+}
+
+/* The order of resolver_pick: keep if routable; the preferred family with a
+ * route; any with a route; the preferred family; the first. */
+static void test_resolver_pick_follows_routes_then_the_preferred_family(void **state)
+{
+	static const char *const texts[4] = {"[2001:db8::10]:7400", "203.0.113.10:7400",
+					     "[2001:db8::11]:7400", "203.0.113.11:7400"};
+	struct sockaddr_storage c[4], keep;
+	bool all[4] = {true, true, true, true};
+	bool none[4] = {false, false, false, false};
+	bool v6_only[4] = {true, false, true, false};
+	bool v4_only[4] = {false, true, false, true};
+
+	(void)state;
+	set_cands(c, texts, 4);
+	/* Both families have routes: the sockets' family stays. */
+	assert_int_equal(resolver_pick(c, all, 4, AF_INET, NULL), 1);
+	assert_int_equal(resolver_pick(c, all, 4, AF_INET6, NULL), 0);
+	/* The address in use, still listed and routable, stays. */
+	keep = c[3];
+	assert_int_equal(resolver_pick(c, all, 4, AF_INET, &keep), 3);
+	keep = c[2];
+	assert_int_equal(resolver_pick(c, all, 4, AF_INET, &keep), 2);
+	/* An IPv6-only network: the IPv6 address, even with IPv4 preferred
+	 * and an IPv4 address in use. */
+	keep = c[3];
+	assert_int_equal(resolver_pick(c, v6_only, 4, AF_INET, &keep), 0);
+	/* And back. */
+	keep = c[2];
+	assert_int_equal(resolver_pick(c, v4_only, 4, AF_INET6, &keep), 1);
+	/* No route at all (a modem not up yet): the preferred family. */
+	assert_int_equal(resolver_pick(c, none, 4, AF_INET, NULL), 1);
+	assert_int_equal(resolver_pick(c, none, 4, AF_INET6, NULL), 0);
+	/* Only the other family listed, no route: the first. */
+	assert_int_equal(resolver_pick(&c[1], none, 1, AF_INET6, NULL), 0);
 }
 
 static void test_resolver_answers_each_round_through_ev_async(void **state)
@@ -106,7 +160,7 @@ static void test_resolver_answers_each_round_through_ev_async(void **state)
 	assert_int_equal(wt.wakeups, 0);
 
 	for (unsigned round = 1; round <= 2; round++) {
-		resolver_ask(r, keep);
+		resolver_ask(r, keep, AF_INET);
 		run_for(loop, &wt, 10.0);
 		assert_false(wt.is_timed_out);
 		assert_int_equal(wt.wakeups, round);
@@ -145,7 +199,7 @@ static void test_resolver_stop_while_busy_never_wakes_the_loop(void **state)
 		struct resolver *r = resolver_start(loop, &wt.done, names, ports, 1, AF_INET, &d);
 
 		assert_non_null(r);
-		resolver_ask(r, keep);
+		resolver_ask(r, keep, AF_INET);
 		resolver_stop(r);
 	}
 	run_for(loop, &wt, 0.5);
@@ -174,6 +228,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resolver_lookup_finds_localhost_with_the_port),
+		cmocka_unit_test(test_resolver_lookup_of_either_family_takes_what_there_is),
+		cmocka_unit_test(test_resolver_pick_follows_routes_then_the_preferred_family),
 		cmocka_unit_test(test_resolver_answers_each_round_through_ev_async),
 		cmocka_unit_test(test_resolver_stop_while_busy_never_wakes_the_loop),
 		cmocka_unit_test(test_resolver_start_refuses_a_bad_count),

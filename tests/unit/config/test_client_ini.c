@@ -142,7 +142,8 @@ static void test_client_ini_reads_several_servers(void **state)
 }
 
 /* Names are kept for the client to resolve; the sockets' family is the
- * first numeric address's, else the first uplink source's, else IPv4. */
+ * first numeric address's, else the first uplink source's, else IPv4 and
+ * not fixed. */
 static void test_client_ini_keeps_server_names_and_picks_the_family(void **state)
 {
 	struct client_ini *c = parse_ok("[client]\nid = d\nkey = " PRIV_DRONE3 "\n"
@@ -159,16 +160,21 @@ static void test_client_ini_keeps_server_names_and_picks_the_family(void **state
 	assert_int_equal(c->server_ports[1], 7401);
 	assert_int_equal(c->server_ports[2], 7402);
 	assert_int_equal(c->family, AF_INET6);
+	assert_false(c->is_family_auto);
 	client_ini_free(c);
 
+	/* Names alone (and uplinks by interface): IPv4 to start with, and
+	 * the running client follows the names. */
 	c = parse_ok("[client]\nid = d\nkey = " PRIV_DRONE3 "\nserver = relay.example.com:7400\n"
-		     "server_key = " FIX_KEY_SERVER_PUB "\n");
+		     "server_key = " FIX_KEY_SERVER_PUB "\n[uplink a]\ninterface = eth0\n");
 	assert_int_equal(c->family, AF_INET);
+	assert_true(c->is_family_auto);
 	client_ini_free(c);
 	c = parse_ok("[client]\nid = d\nkey = " PRIV_DRONE3 "\nserver = relay.example.com:7400\n"
 		     "server_key = " FIX_KEY_SERVER_PUB "\n[uplink a]\ninterface = eth0\n"
 		     "[uplink b]\nsource = 2001:db8::5\n");
 	assert_int_equal(c->family, AF_INET6);
+	assert_false(c->is_family_auto);
 	client_ini_free(c);
 }
 
