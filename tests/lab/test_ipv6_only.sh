@@ -22,6 +22,8 @@
 #    gcs. The build before stayed on 203.0.113.10 for good.
 # 3. d46, with a route to both of its server's addresses, stays on IPv4.
 # 4. natcheck resolves the name the same way and classifies over IPv6.
+# 5. IPv6 goes, and the name now also has an address with a route
+#    (127.0.0.2): the drone moves back to IPv4 and comes online there.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
@@ -100,5 +102,18 @@ case "$m" in
 '[::1]:'*) echo "  $(lab_at) 4. natcheck over IPv6: mapped $m" ;;
 *) fail "4. natcheck's mapped address is $m (want [::1]:PORT): $nc" ;;
 esac
+# --- 5. IPv6 goes (the modem moved to an IPv4-only network) -------------------------
+lab_etc v6 hosts <<'HOSTS'
+127.0.0.1 localhost
+127.0.0.2 wormhole.test
+::1 wormhole.test
+HOSTS
+lab_ipv6 v6 off
+down_at=$(date +%s%3N)
+wait_until 20 eval '[ "$(session_of drone)" = "up 127.0.0.2:7400" ]' ||
+	fail "5. the drone did not come back over IPv4: $(session_of drone); $(grep 'server:' "$DLOG" | tail -3)"
+grep -q "server: wormhole.test:7400 is reachable at 127.0.0.2:7400: the client's sockets moved to IPv4" "$DLOG" ||
+	fail "5. the drone did not say it moved to IPv4"
+echo "  $(lab_at) 5. IPv6 gone: the drone is online at 127.0.0.2:7400 $(($(date +%s%3N) - down_at)) ms later"
 lab_teardown
 lab_pass
