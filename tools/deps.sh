@@ -11,10 +11,12 @@ for p in $(grep -v '^[[:space:]]*#' "$list" | tr -s ' \n' '\n' | grep -v '^$'); 
 	*) missing="$missing $p" ;;
 	esac
 done
-# turnutils_natdiscovery (coturn's RFC 5780 client, for test_natcheck) is
-# unpacked from the coturn package into build/coturn, not installed: installing
-# coturn would enable a TURN server on this machine. Its libraries are in $1.
-NATDISC=build/coturn/usr/bin/turnutils_natdiscovery
+# Two test tools are unpacked from their packages into build/, not installed:
+# turnutils_natdiscovery (coturn's RFC 5780 client, for test_natcheck) into
+# build/coturn, since installing coturn would enable a TURN server on this
+# machine; tayga (a NAT64, for test_nat64) into build/tayga, since installing it
+# would start a NAT64 with NAT44 rules in the host's own network. Their
+# libraries are in $1.
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo
@@ -28,16 +30,22 @@ else
 	# shellcheck disable=SC2086
 	$SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
-if [ ! -x "$NATDISC" ]; then
-	echo "deps: unpacking turnutils_natdiscovery from coturn into build/coturn"
+# unpack PACKAGE BINARY: PACKAGE's files into build/PACKAGE unless BINARY
+# (a path under it) is there.
+tmp=""
+trap 'rm -rf "$tmp"' EXIT
+unpack() {
+	[ ! -x "$2" ] || return 0
+	echo "deps: unpacking $(basename "$2") from $1 into build/$1"
 	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
-	if ! (cd "$tmp" && apt-get download -qq coturn >/dev/null 2>&1); then
+	if ! (cd "$tmp" && apt-get download -qq "$1" >/dev/null 2>&1); then
 		$SUDO apt-get update -qq
-		(cd "$tmp" && apt-get download -qq coturn)
+		(cd "$tmp" && apt-get download -qq "$1")
 	fi
-	mkdir -p build/coturn
-	dpkg-deb -x "$tmp"/coturn_*.deb build/coturn
+	mkdir -p "build/$1"
+	dpkg-deb -x "$tmp/$1"_*.deb "build/$1"
 	rm -rf "$tmp"
-	[ -x "$NATDISC" ] || { echo "deps: $NATDISC missing from the coturn package" >&2; exit 1; }
-fi
+	[ -x "$2" ] || { echo "deps: $2 missing from the $1 package" >&2; exit 1; }
+}
+unpack coturn build/coturn/usr/bin/turnutils_natdiscovery
+unpack tayga build/tayga/usr/sbin/tayga

@@ -84,7 +84,7 @@ wait_until 10 eval '[ "$(session_of gcs)" = "up [::1]:7400" ]' || fail "gcs is n
 
 # 200 datagrams each way at once: the drone's app on 127.0.0.1:14550 (flow
 # port), gcs's on 127.0.0.1:14560 (its deliver) sending to its listen port.
-lab_both_ways v6 200 "gcs 127.0.0.1:14560 127.1.0.1:14551" "drone 127.0.0.1:14550 127.1.0.1:14550"
+lab_both_ways 200 "v6 gcs 127.0.0.1:14560 127.1.0.1:14551" "v6 drone 127.0.0.1:14550 127.1.0.1:14550"
 
 # --- 3. both families: IPv4 stays ---------------------------------------------------
 lab_start_in v6 client-d46 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/d46.ini" --log-level debug

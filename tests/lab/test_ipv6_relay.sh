@@ -53,6 +53,6 @@ wait_until 10 bound v6 '\[::1\]:' || fail "the relay did not bind v6 over IPv6"
 
 # 200 datagrams each way at once: v4's app on 127.0.0.1:14550 (flow port),
 # v6's on 127.0.0.1:14560 (its deliver) sending to its listen port 14551.
-lab_both_ways v6 200 "v6 127.0.0.1:14560 127.1.0.1:14551" "v4 127.0.0.1:14550 127.1.0.1:14550"
+lab_both_ways 200 "v6 v6 127.0.0.1:14560 127.1.0.1:14551" "v6 v4 127.0.0.1:14550 127.1.0.1:14550"
 lab_teardown
 lab_pass

@@ -83,7 +83,8 @@
 # HOST's link) on its router. Impair either end of a link.
 
 declare -gA LAB_NAT_TYPE=() LAB_NAT_PUBLIC=() LAB_NAT_NET=() LAB_NAT_PLEN=() LAB_PUBLIC_USED=()
-declare -gA LAB_HOST_NATS=()
+declare -gA LAB_HOST_NATS=() LAB_NAT64=()
+LAB_TAYGA=${LAB_TAYGA:-$LAB_ROOT/build/tayga/usr/sbin/tayga}
 LAB_DOC_NETS="192.0.2 198.51.100 203.0.113"
 # symmetric-seq hands out LAB_SEQ_PORTS ports from LAB_SEQ_BASE in turn.
 LAB_SEQ_BASE=40000
@@ -123,15 +124,16 @@ lab_exec() {
 # from then on (`ip netns exec` binds /etc/netns/NS/FILE over /etc/FILE,
 # e.g. hosts and resolv.conf). The file keeps its inode when written again,
 # so a process already running sees the new text. lab_cleanup removes it.
-# lab_both_ways NAME COUNT "ID BIND TO" "ID BIND TO": in namespace NAME two
-# apps (bench_flow) send COUNT datagrams at 200/s at once, each from BIND to
-# TO (its wormhole flow port) and expecting COUNT from the other; fails
-# unless each receives all COUNT, none twice. Results in $LAB_DIR/app-ID.json.
+# lab_both_ways COUNT "NAME ID BIND TO" "NAME ID BIND TO": two apps
+# (bench_flow), each in namespace NAME, send COUNT datagrams at 200/s at
+# once, each from BIND to TO (its wormhole flow port) and expecting COUNT
+# from the other; fails unless each receives all COUNT, none twice. Results
+# in $LAB_DIR/app-ID.json.
 lab_both_ways() {
-	local ns=$1 count=$2 id bind to ok=0 pids=() ids=() got dup i
-	shift 2
+	local count=$1 ns id bind to ok=0 pids=() ids=() got dup i
+	shift
 	for i in "$@"; do
-		read -r id bind to <<<"$i"
+		read -r ns id bind to <<<"$i"
 		lab_exec "$ns" "$LAB_BF" --bind "$bind" --to "$to" --id "$id" --count "$count" \
 			--rate 200 --expect "$count" --delay 1000 --timeout 8000 \
 			>"$LAB_DIR/app-$id.json" 2>&1 &
@@ -617,6 +619,61 @@ topo_router_lan() {
 	ip -n "$ns" link set lan up
 	topo_bridge_plain "$1"
 	lab_exec "$1" sysctl -qw net.ipv4.ip_forward=1
+}
+
+# lab_nat64 NAME TYPE PUBLIC_IP: a carrier's NAT64 (RFC 6146) for IPv6-only
+# hosts (lab_host6), as an LTE network without IPv4 runs it: tayga (make deps
+# unpacks it into build/tayga) gives each IPv6 host an address of
+# 10.64.64.128/25 and translates between the prefix 2001:db8:ffff::/96 (the
+# IPv4 internet: 2001:db8:ffff::cb00:710a is 203.0.113.10, as a DNS64 server
+# synthesizes it) and IPv4, and a NAT of TYPE (lab_nat; LAN 10.64.64.0/24)
+# maps those addresses to PUBLIC_IP, ports and all. Its IPv6 LAN is
+# 2001:db8:64::/64, the router at ::1. IPv6 is on only on that LAN and the
+# translator (nothing IPv6 reaches the internet bridge).
+lab_nat64() {
+	local name=$1 type=$2 pub=$3 ns conf
+	[ $# -eq 3 ] || topo_die "usage: lab_nat64 NAME TYPE PUBLIC_IP" || return 1
+	[ -x "$LAB_TAYGA" ] || topo_die "lab_nat64: $LAB_TAYGA missing (make deps unpacks it)" || return 1
+	lab_nat "$name" "$type" "$pub" 10.64.64.0/24 || return 1
+	ns=$(lab_ns "$name")
+	ip -n "$ns" link add lan6 type bridge stp_state 0 forward_delay 0
+	conf=$LAB_DIR/tayga-$name.conf
+	mkdir -p "$LAB_DIR/tayga-$name"
+	cat >"$conf" <<CONF
+tun-device nat64
+ipv4-addr 10.64.64.126
+prefix 2001:db8:ffff::/96
+dynamic-pool 10.64.64.128/25
+data-dir $LAB_DIR/tayga-$name
+CONF
+	lab_exec "$name" "$LAB_TAYGA" --config "$conf" --mktun >/dev/null
+	lab_exec "$name" sysctl -qw net.ipv6.conf.lan6.disable_ipv6=0 \
+		net.ipv6.conf.nat64.disable_ipv6=0 net.ipv6.conf.all.forwarding=1
+	ip -n "$ns" addr add 2001:db8:64::1/64 dev lan6 nodad
+	ip -n "$ns" link set lan6 up
+	ip -n "$ns" link set nat64 up
+	ip -n "$ns" route add 10.64.64.126/32 dev nat64
+	ip -n "$ns" route add 10.64.64.128/25 dev nat64
+	ip -n "$ns" -6 route add 2001:db8:ffff::/96 dev nat64
+	lab_start_in "$name" "tayga-$name" "$LAB_TAYGA" --config "$conf" --nodetach
+	LAB_NAT64[$name]=1
+}
+
+# lab_host6 NAME NAT64 IPV6: an IPv6-only host (no IPv4 but its loopback) at
+# IPV6 in NAT64's LAN (2001:db8:64::/64), default route via the router.
+lab_host6() {
+	local name=$1 nat=$2 ip=$3 ns
+	[ $# -eq 3 ] || topo_die "usage: lab_host6 NAME NAT64 IPV6" || return 1
+	[ -n "${LAB_NAT64[$nat]:-}" ] || topo_die "lab_host6 $name: no NAT64 \"$nat\"" || return 1
+	topo_check_name "$name" || return 1
+	topo_ns_new "$name"
+	lab_ipv6 "$name" on
+	ns=$(lab_ns "$name")
+	ip -n "$(lab_ns "$nat")" link add "h-$name" type veth peer name eth0 netns "$ns"
+	ip -n "$(lab_ns "$nat")" link set "h-$name" master lan6 up
+	ip -n "$ns" addr add "$ip/64" dev eth0 nodad
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" -6 route add default via 2001:db8:64::1
 }
 
 # lab_nat_inner NAME TYPE PARENT WAN_IP LAN_CIDR: a NAT behind NAT PARENT (a
