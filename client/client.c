@@ -18,6 +18,8 @@
 #include "common/log.h"
 #include "common/monotime.h"
 #include "config/client_ini.h"
+#include "nat/nat64.h"
+#include "proto/frameaddr.h"
 #include "proto/rstream.h"
 
 #include <errno.h>
@@ -199,4 +201,21 @@ void client_relay_addr(const struct client *cl, uint16_t port, struct sockaddr_s
 {
 	*out = *client_server_addr(cl);
 	addr_set_port(out, port);
+}
+
+void client_peer_addr(const struct client *cl, const struct frame_addr *a,
+		      struct sockaddr_storage *out)
+{
+	struct sockaddr_in v4;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)out;
+
+	frameaddr_to_sockaddr(a, out);
+	if (out->ss_family != AF_INET || cl->family != AF_INET6 || cl->sa.pref64.len == 0) {
+		return;
+	}
+	memcpy(&v4, out, sizeof(v4));
+	memset(out, 0, sizeof(*out));
+	v6->sin6_family = AF_INET6;
+	v6->sin6_port = v4.sin_port;
+	nat64_embed(&cl->sa.pref64, &v4.sin_addr, &v6->sin6_addr);
 }

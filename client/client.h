@@ -90,6 +90,11 @@ void client_fini(struct client *cl);
 /* The relay address of the server for port: the IP of the server address in
  * use (client_server_addr) with port. */
 void client_relay_addr(const struct client *cl, uint16_t port, struct sockaddr_storage *out);
+/* A peer's address from a frame (a punch candidate, a mapping), as this
+ * client's sockets reach it: an IPv4 address, on IPv6 sockets with a NAT64
+ * prefix known (srvaddr's pref64), embedded in that prefix (RFC 6052). */
+void client_peer_addr(const struct client *cl, const struct frame_addr *a,
+		      struct sockaddr_storage *out);
 /* The server address in use (one of client.ini's `server`). */
 const struct sockaddr_storage *client_server_addr(const struct client *cl);
 

@@ -77,7 +77,7 @@ struct punchrun *punchrun_new(struct peer *p, const struct frame_punch *k, int f
 	r->count = k->count;
 	r->peer_uplink = k->peer_uplink;
 	for (uint8_t i = 0; i < k->addr_count && i < WIRE_ADDR_MAX; i++) {
-		frameaddr_to_sockaddr(&k->addrs[i], &r->cand[r->n_cand]);
+		client_peer_addr(p->cl, &k->addrs[i], &r->cand[r->n_cand]);
 		if (r->cand[r->n_cand].ss_family != AF_UNSPEC) {
 			r->n_cand++;
 		}
@@ -381,8 +381,8 @@ int punchrun_on_mapping(struct punchrun *r, const struct frame_path *f, uint64_t
 	if (!is_predict(r) || !aims_at_peer_base(r) || f->addr_count < 2) {
 		return -EINVAL;
 	}
-	frameaddr_to_sockaddr(&f->addrs[0], &m0);
-	frameaddr_to_sockaddr(&f->addrs[1], &m1);
+	client_peer_addr(r->p->cl, &f->addrs[0], &m0);
+	client_peer_addr(r->p->cl, &f->addrs[1], &m1);
 	step = (int)(int16_t)(uint16_t)(port_of(&m1) - port_of(&m0));
 	/* Both of the peer's public IP as the server saw it. */
 	addr_set_port(&m1, port_of(&r->cand[0]));

@@ -38,6 +38,7 @@ struct resolver {
 	int prefer;
 	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
 	int err[RESOLVER_NAMES_MAX];
+	struct resolver_nat64 n64;
 };
 
 size_t resolver_pick(const struct sockaddr_storage *cands, const bool *is_routable, size_t n,
@@ -119,6 +120,34 @@ int resolver_lookup(const char *name, uint16_t port, int family, int prefer,
 	return 0;
 }
 
+void resolver_lookup_nat64(struct resolver_nat64 *out)
+{
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET6;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_protocol = IPPROTO_UDP;
+	rc = getaddrinfo(NAT64_WKA_NAME, NULL, &hints, &res);
+	/* No AAAA record (the usual answer: no DNS64) is an answer too. */
+	out->is_known = rc == 0 || rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY;
+	if (rc != 0) {
+		return;
+	}
+	for (const struct addrinfo *a = res; a; a = a->ai_next) {
+		const struct sockaddr_in6 *s6 =
+			(const struct sockaddr_in6 *)(const void *)a->ai_addr;
+
+		if (a->ai_family == AF_INET6 && a->ai_addrlen >= sizeof(*s6) &&
+		    nat64_prefix_of_wka(&s6->sin6_addr, &out->prefix)) {
+			break;
+		}
+	}
+	freeaddrinfo(res);
+}
+
 /* Drop one hold on r; the last one frees it. Called with r->mu held; it is
  * released (or gone) on return. */
 static void let_go(struct resolver *r)
@@ -139,6 +168,7 @@ static void *thread_main(void *arg)
 	struct sockaddr_storage keep[RESOLVER_NAMES_MAX];
 	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
 	int err[RESOLVER_NAMES_MAX];
+	struct resolver_nat64 n64;
 	int prefer;
 
 	pthread_mutex_lock(&r->mu);
@@ -159,6 +189,15 @@ static void *thread_main(void *arg)
 			err[i] = resolver_lookup(r->names[i], r->ports[i], r->family, prefer,
 						 &keep[i], &out[i]);
 		}
+		/* Going IPv6 with the family free: the network may reach IPv4
+		 * peers through a NAT64 only. */
+		memset(&n64, 0, sizeof(n64));
+		for (size_t i = 0; i < r->n && r->family == AF_UNSPEC; i++) {
+			if (err[i] == 0 && out[i].ss_family == AF_INET6) {
+				resolver_lookup_nat64(&n64);
+				break;
+			}
+		}
 
 		pthread_mutex_lock(&r->mu);
 		r->is_running = false;
@@ -167,6 +206,7 @@ static void *thread_main(void *arg)
 		}
 		memcpy(r->out, out, sizeof(out));
 		memcpy(r->err, err, sizeof(err));
+		r->n64 = n64;
 		r->has_answers = true;
 		ev_async_send(r->loop, r->done);
 	}
@@ -240,7 +280,8 @@ bool resolver_is_busy(struct resolver *r)
 	return is_busy;
 }
 
-bool resolver_collect(struct resolver *r, struct sockaddr_storage *out, int *err)
+bool resolver_collect(struct resolver *r, struct sockaddr_storage *out, int *err,
+		      struct resolver_nat64 *n64)
 {
 	bool has;
 
@@ -249,6 +290,7 @@ bool resolver_collect(struct resolver *r, struct sockaddr_storage *out, int *err
 	if (has) {
 		memcpy(out, r->out, r->n * sizeof(*out));
 		memcpy(err, r->err, r->n * sizeof(*err));
+		*n64 = r->n64;
 		r->has_answers = false;
 	}
 	pthread_mutex_unlock(&r->mu);

@@ -15,6 +15,7 @@
 
 #include "common/addr.h"
 #include "common/compiler.h"
+#include "nat/nat64.h"
 
 struct diag;
 struct resolver; /* opaque: the part shared with the thread */
@@ -43,6 +44,17 @@ int resolver_lookup(const char *name, uint16_t port, int family, int prefer,
 size_t resolver_pick(const struct sockaddr_storage *cands, const bool *is_routable, size_t n,
 		     int prefer, const struct sockaddr_storage *keep);
 
+/* What a round found of the network's NAT64 prefix. */
+struct resolver_nat64 {
+	bool is_known;		    /* looked up and answered (a prefix, or none) */
+	struct nat64_prefix prefix; /* len 0: none */
+};
+
+/* The NAT64 prefix of this network (RFC 7050): from the AAAA records of
+ * ipv4only.arpa, which only a DNS64 server gives. Blocks. out->is_known is
+ * false when the lookup got no answer (no DNS server reached). */
+void resolver_lookup_nat64(struct resolver_nat64 *out);
+
 /* Start the thread for names[n] with their ports (both copied), for
  * family (AF_UNSPEC: either, as resolver_lookup). done (initialised by the
  * caller, started on loop) is sent when a round ends. Returns NULL with d
@@ -60,10 +72,13 @@ void resolver_ask(struct resolver *r, const struct sockaddr_storage *keep, int p
 /* True while a round is asked for or running. */
 bool resolver_is_busy(struct resolver *r);
 
-/* The answers of a finished round: out[n] (family 0 where err[i] != 0) and
- * err[n] (0 or a getaddrinfo code). False when no round finished since the
- * last collect. */
-bool resolver_collect(struct resolver *r, struct sockaddr_storage *out, int *err);
+/* The answers of a finished round: out[n] (family 0 where err[i] != 0),
+ * err[n] (0 or a getaddrinfo code) and n64: with the family free (AF_UNSPEC)
+ * and a name answered with an IPv6 address, the network's NAT64 prefix
+ * (resolver_lookup_nat64), else not known. False when no round finished
+ * since the last collect. */
+bool resolver_collect(struct resolver *r, struct sockaddr_storage *out, int *err,
+		      struct resolver_nat64 *n64);
 
 /* Stop. An idle thread is joined; one inside getaddrinfo is left to end
  * after it and free the shared part itself. done is never sent after this

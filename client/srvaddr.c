@@ -149,12 +149,36 @@ static bool follow_family(struct client *cl, uint64_t now_us)
 	return true;
 }
 
+/* A round's word on the NAT64 prefix: a round that did not look it up, or
+ * got no answer, changes nothing. */
+static void take_nat64(struct client *cl, const struct resolver_nat64 *n)
+{
+	struct srvaddr *sa = &cl->sa;
+	const struct nat64_prefix *p = &n->prefix;
+	char text[INET6_ADDRSTRLEN + 8];
+
+	if (!n->is_known || (p->len == sa->pref64.len &&
+			     memcmp(&p->prefix, &sa->pref64.prefix, sizeof(p->prefix)) == 0)) {
+		return;
+	}
+	if (p->len == 0) {
+		log_info("nat64: no NAT64 prefix on this network any more (was %s)",
+			 nat64_prefix_format(&sa->pref64, text, sizeof(text)));
+	} else {
+		log_info("nat64: this network's NAT64 prefix is %s (from %s): IPv4 peers are "
+			 "reached through it",
+			 nat64_prefix_format(p, text, sizeof(text)), NAT64_WKA_NAME);
+	}
+	sa->pref64 = *p;
+}
+
 static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct client *cl = container_of(w, struct client, sa.done);
 	struct srvaddr *sa = &cl->sa;
 	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
 	int err[RESOLVER_NAMES_MAX];
+	struct resolver_nat64 n64;
 	uint64_t now_us = monotime_now_us();
 	bool was_usable = srvaddr_is_usable(cl, cl->srv.server_i);
 	bool is_new_in_use = false;
@@ -162,9 +186,10 @@ static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!resolver_collect(sa->res, out, err)) {
+	if (!resolver_collect(sa->res, out, err, &n64)) {
 		return;
 	}
+	take_nat64(cl, &n64);
 	for (size_t i = 0; i < cl->ini->n_servers; i++) {
 		if (cl->ini->server_names[i][0]) {
 			if (apply(cl, i, &out[k], err[k]) && i == cl->srv.server_i) {

@@ -19,6 +19,7 @@
 #include "common/addr.h"
 #include "common/compiler.h"
 #include "config/client_ini.h"
+#include "nat/nat64.h"
 
 struct client;
 struct diag;
@@ -41,6 +42,9 @@ struct srvaddr {
 	bool is_wait_logged;		  /* "waiting for ... to resolve" said */
 	uint64_t rounds;
 	uint64_t lookup_failures;
+	/* This network's NAT64 prefix (RFC 7050), looked up with the names
+	 * when the family is free and they answer IPv6; len 0: none. */
+	struct nat64_prefix pref64;
 };
 
 void srvaddr_init(struct srvaddr *sa);

@@ -124,11 +124,11 @@ lab_exec() {
 # from then on (`ip netns exec` binds /etc/netns/NS/FILE over /etc/FILE,
 # e.g. hosts and resolv.conf). The file keeps its inode when written again,
 # so a process already running sees the new text. lab_cleanup removes it.
-# lab_both_ways COUNT "NAME ID BIND TO" "NAME ID BIND TO": two apps
-# (bench_flow), each in namespace NAME, send COUNT datagrams at 200/s at
-# once, each from BIND to TO (its wormhole flow port) and expecting COUNT
-# from the other; fails unless each receives all COUNT, none twice. Results
-# in $LAB_DIR/app-ID.json.
+# lab_both_ways COUNT "NAME ID BIND TO"...: apps (bench_flow) at once, each
+# in namespace NAME, sending COUNT datagrams at 200/s from BIND to TO (its
+# wormhole flow port) and expecting COUNT from the other end of its flow;
+# fails unless each receives all COUNT, none twice. Results in
+# $LAB_DIR/app-ID.json.
 lab_both_ways() {
 	local count=$1 ns id bind to ok=0 pids=() ids=() got dup i
 	shift

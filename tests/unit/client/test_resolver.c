@@ -143,6 +143,7 @@ static void test_resolver_answers_each_round_through_ev_async(void **state)
 	const uint16_t ports[2] = {7400, 7401};
 	struct sockaddr_storage keep[2], out[2];
 	int err[2] = {-1, -1};
+	struct resolver_nat64 n64;
 	struct waiter wt;
 	struct diag d;
 	struct resolver *r;
@@ -154,7 +155,7 @@ static void test_resolver_answers_each_round_through_ev_async(void **state)
 	r = resolver_start(loop, &wt.done, names, ports, 2, AF_INET, &d);
 	assert_non_null(r);
 	/* Nothing asked: no answers, no wake-up. */
-	assert_false(resolver_collect(r, out, err));
+	assert_false(resolver_collect(r, out, err, &n64));
 	run_for(loop, &wt, 0.2);
 	assert_true(wt.is_timed_out);
 	assert_int_equal(wt.wakeups, 0);
@@ -165,13 +166,13 @@ static void test_resolver_answers_each_round_through_ev_async(void **state)
 		assert_false(wt.is_timed_out);
 		assert_int_equal(wt.wakeups, round);
 		assert_false(resolver_is_busy(r));
-		assert_true(resolver_collect(r, out, err));
+		assert_true(resolver_collect(r, out, err, &n64));
 		assert_int_equal(err[0], 0);
 		assert_int_equal(err[1], 0);
 		assert_loopback(&out[0], 7400);
 		assert_loopback(&out[1], 7401);
 		/* Collected once only. */
-		assert_false(resolver_collect(r, out, err));
+		assert_false(resolver_collect(r, out, err, &n64));
 		keep[0] = out[0];
 		keep[1] = out[1];
 	}
