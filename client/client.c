@@ -206,16 +206,8 @@ void client_relay_addr(const struct client *cl, uint16_t port, struct sockaddr_s
 void client_peer_addr(const struct client *cl, const struct frame_addr *a,
 		      struct sockaddr_storage *out)
 {
-	struct sockaddr_in v4;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)out;
+	struct sockaddr_storage ss;
 
-	frameaddr_to_sockaddr(a, out);
-	if (out->ss_family != AF_INET || cl->family != AF_INET6 || cl->sa.pref64.len == 0) {
-		return;
-	}
-	memcpy(&v4, out, sizeof(v4));
-	memset(out, 0, sizeof(*out));
-	v6->sin6_family = AF_INET6;
-	v6->sin6_port = v4.sin_port;
-	nat64_embed(&cl->sa.pref64, &v4.sin_addr, &v6->sin6_addr);
+	frameaddr_to_sockaddr(a, &ss);
+	nat64_reach(&cl->sa.pref64, cl->family, &ss, out);
 }

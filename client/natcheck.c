@@ -103,7 +103,7 @@ static int drive(struct natclass *nc, int fd, struct natclass_result *res, struc
 }
 
 int natcheck_run(const struct client_ini *ini, const struct sockaddr_storage *server,
-		 struct natclass_result *res, struct diag *d)
+		 const struct nat64_prefix *pref64, struct natclass_result *res, struct diag *d)
 {
 	struct natclass_params p;
 	struct natclass *nc = NULL;
@@ -111,6 +111,9 @@ int natcheck_run(const struct client_ini *ini, const struct sockaddr_storage *se
 
 	memset(&p, 0, sizeof(p));
 	p.server = *server;
+	if (pref64) {
+		p.pref64 = *pref64;
+	}
 	fd = mainsock_open_fd(ini, server->ss_family, 0, d);
 	if (fd < 0) {
 		return fd;
@@ -135,8 +138,9 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 	struct diag d;
 	char out[NATCLASS_TEXT_MAX > NATCLASS_JSON_MAX ? NATCLASS_TEXT_MAX : NATCLASS_JSON_MAX];
 	char line[1024];
-
 	bool has_run = false;
+	struct resolver_nat64 n64;
+	bool has_n64 = false;
 
 	/* Each server address of the client's family in turn, until one
 	 * answers: "udp-blocked" from a dead first address says nothing. A
@@ -161,9 +165,13 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 		if (server.ss_family != ini->family && !ini->is_family_auto) {
 			continue;
 		}
+		if (ini->is_family_auto && server.ss_family == AF_INET6 && !has_n64) {
+			resolver_lookup_nat64(&n64); /* as the daemon: an IPv6-only network */
+			has_n64 = true;
+		}
 		has_run = true;
 		diag_clear(&d);
-		if (natcheck_run(ini, &server, &res, &d) != 0) {
+		if (natcheck_run(ini, &server, &n64.prefix, &res, &d) != 0) {
 			fprintf(stderr, "wormhole-client: %s\n",
 				diag_format(&d, line, sizeof(line)));
 			return CLIOPT_EXIT_FAILURE;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 struct client_ini;
+struct nat64_prefix;
 struct natclass_params;
 struct natclass_result;
 struct diag;
@@ -20,11 +21,12 @@ void natcheck_local_addrs(int fd, struct natclass_params *p);
 
 /* Run one classification against server from a fresh UDP socket of its family
  * (bound to the first uplink's interface or source address when
- * client.ini has uplinks).
+ * client.ini has uplinks), through the NAT64 prefix pref64 (NULL or len 0:
+ * none; natclass_params).
  * Blocks for at most a few seconds. Returns 0 with *res filled, or a
  * negative errno with d set. */
 int natcheck_run(const struct client_ini *ini, const struct sockaddr_storage *server,
-		 struct natclass_result *res, struct diag *d);
+		 const struct nat64_prefix *pref64, struct natclass_result *res, struct diag *d);
 
 /* The `natcheck [--json]` command on a loaded client.ini. Returns an exit code. */
 int natcheck_main(const struct client_ini *ini, bool is_json);

@@ -160,6 +160,7 @@ static void start_run(struct natwatch *nw, uint64_t now_us)
 	nw->is_waiting_server = false;
 	memset(&p, 0, sizeof(p));
 	p.server = *client_server_addr(cl);
+	p.pref64 = cl->sa.pref64;
 	natcheck_local_addrs(real_fd(nw), &p);
 	randombytes_buf(p.seed, sizeof(p.seed));
 	rc = natclass_new(&p, now_us, &nw->run);

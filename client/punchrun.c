@@ -77,8 +77,10 @@ struct punchrun *punchrun_new(struct peer *p, const struct frame_punch *k, int f
 	r->count = k->count;
 	r->peer_uplink = k->peer_uplink;
 	for (uint8_t i = 0; i < k->addr_count && i < WIRE_ADDR_MAX; i++) {
+		/* Of our sockets' family only (an IPv4 peer on an IPv6-only
+		 * network without a NAT64 prefix: nothing to send to). */
 		client_peer_addr(p->cl, &k->addrs[i], &r->cand[r->n_cand]);
-		if (r->cand[r->n_cand].ss_family != AF_UNSPEC) {
+		if (r->cand[r->n_cand].ss_family == p->cl->family) {
 			r->n_cand++;
 		}
 	}

@@ -87,6 +87,25 @@ bool nat64_prefix_of_wka(const struct in6_addr *a, struct nat64_prefix *out)
 	return false;
 }
 
+void nat64_reach(const struct nat64_prefix *p, int family, const struct sockaddr_storage *in,
+		 struct sockaddr_storage *out)
+{
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+
+	if (in->ss_family != AF_INET || family != AF_INET6 || !nat64_len_ok(p->len)) {
+		*out = *in;
+		return;
+	}
+	memcpy(&v4, in, sizeof(v4));
+	memset(&v6, 0, sizeof(v6));
+	v6.sin6_family = AF_INET6;
+	v6.sin6_port = v4.sin_port;
+	nat64_embed(p, &v4.sin_addr, &v6.sin6_addr);
+	memset(out, 0, sizeof(*out));
+	memcpy(out, &v6, sizeof(v6));
+}
+
 const char *nat64_prefix_format(const struct nat64_prefix *p, char *buf, size_t len)
 {
 	char text[INET6_ADDRSTRLEN];

@@ -8,7 +8,9 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* The well-known name (RFC 7050 §2.2): only IPv4 records, 192.0.0.170 and
  * 192.0.0.171; a DNS64 server answers AAAA queries for it with them
@@ -31,6 +33,11 @@ void nat64_extract(const struct in6_addr *a, unsigned len, struct in_addr *out);
  * first then /64 down to /32, at which a embeds 192.0.0.170 or 192.0.0.171
  * with bits 64-71 zero (RFC 7050 §3). False when there is none. */
 bool nat64_prefix_of_wka(const struct in6_addr *a, struct nat64_prefix *out);
+/* in as a socket of family reaches it: an IPv4 address, for an IPv6 socket
+ * with a prefix p (len not 0), embedded in p with in's port; anything else
+ * as it is. */
+void nat64_reach(const struct nat64_prefix *p, int family, const struct sockaddr_storage *in,
+		 struct sockaddr_storage *out);
 /* "2001:db8:ffff::/96" into buf (at least INET6_ADDRSTRLEN + 4 bytes). */
 const char *nat64_prefix_format(const struct nat64_prefix *p, char *buf, size_t len);
 

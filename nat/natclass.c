@@ -201,7 +201,7 @@ static void start_probe(struct natclass *nc, enum probe_id id, const struct sock
  * sent to the primary address or to ourselves. */
 static void start_filter(struct natclass *nc, uint64_t now_us)
 {
-	struct sockaddr_storage port_only = nc->p.server;
+	struct sockaddr_storage port_only = nc->p.server, self;
 
 	if (nc->has_other) {
 		/* T2: the reply comes from the alternate IP and port. */
@@ -210,7 +210,12 @@ static void start_filter(struct natclass *nc, uint64_t now_us)
 		addr_set_port(&port_only, port_of(&nc->other));
 		start_probe(nc, P_CHANGE_PORT, &nc->p.server, &port_only, now_us);
 	}
-	start_probe(nc, P_HAIRPIN, &nc->probes[P_BIND].mapped, NULL, now_us);
+	/* Our mapped address: IPv4 behind a NAT64, reached through its
+	 * prefix, else not at all (hairpinning stays unknown). */
+	nat64_reach(&nc->p.pref64, nc->p.server.ss_family, &nc->probes[P_BIND].mapped, &self);
+	if (self.ss_family == nc->p.server.ss_family) {
+		start_probe(nc, P_HAIRPIN, &self, NULL, now_us);
+	}
 }
 
 /* Phase 3: the mapping tests (RFC 5780 §4.3), each answered by the socket it
@@ -329,6 +334,7 @@ static void on_bind_answer(struct natclass *nc, const struct stun_msg *m, uint64
 {
 	const struct probe *pr = &nc->probes[P_BIND];
 	const struct sockaddr_storage *other = NULL;
+	struct sockaddr_storage reach;
 
 	/* RFC 5780 §7.4 OTHER-ADDRESS, or RFC 3489 CHANGED-ADDRESS from an old
 	 * server. Both IP and port must differ from the primary's (RFC 5780 §6). */
@@ -337,9 +343,13 @@ static void on_bind_answer(struct natclass *nc, const struct stun_msg *m, uint64
 	} else if (m->has_changed) {
 		other = &m->changed;
 	}
-	if (other && other->ss_family == nc->p.server.ss_family && !same_ip(other, &nc->p.server) &&
-	    port_of(other) != port_of(&nc->p.server)) {
-		nc->other = *other;
+	if (other) {
+		/* Through a NAT64 the server names its IPv4 address. */
+		nat64_reach(&nc->p.pref64, nc->p.server.ss_family, other, &reach);
+	}
+	if (other && reach.ss_family == nc->p.server.ss_family && !same_ip(&reach, &nc->p.server) &&
+	    port_of(&reach) != port_of(&nc->p.server)) {
+		nc->other = reach;
 		nc->has_other = true;
 	}
 	/* Karn: only an unambiguous sample (one request sent) times the path. */

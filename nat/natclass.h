@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "common/compiler.h"
+#include "nat/nat64.h"
 #include "nat/stun.h"
 
 #define NATCLASS_LOCAL_MAX 4 /* local addresses of the main socket */
@@ -100,6 +101,12 @@ struct natclass_params {
 	/* Random bytes for the transaction ids (RFC 8489 §6: ids must be
 	 * unpredictable); fresh for every run. */
 	uint8_t seed[NATCLASS_SEED_LEN];
+	/* The NAT64 prefix the server is reached through (server an IPv6
+	 * address on an IPv6-only network; len 0: none): the IPv4 addresses
+	 * the server names (its other address, our mapped one) are reached
+	 * embedded in it, so the whole of RFC 5780 runs through the NAT64.
+	 * Without it they cannot be reached: no mapping or hairpin tests. */
+	struct nat64_prefix pref64;
 };
 
 enum natclass_action {

@@ -27,7 +27,10 @@
 #  3. Each flow carries 300 datagrams each way (drone1-gcs1 direct,
 #     drone2-gcs1 relayed).
 #  4. natcheck on drone1 resolves the name the same way and classifies the
-#     NAT64: behind a NAT, its mapped address the NAT44's.
+#     NAT64 in full through the prefix (the server's other address reached
+#     embedded in it): port-restricted cone, endpoint-independent mapping,
+#     its mapped address the NAT44's; drone1's own classification says so
+#     too.
 #  5. The server's REST API shows drone1 mapped at its NAT64's public address.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -100,11 +103,18 @@ lab_both_ways 300 "drone1 drone1 127.0.0.1:14550 127.1.0.1:14550" \
 # --- 4. natcheck --------------------------------------------------------------------
 nc=$(lab_exec drone1 timeout 20 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone1.ini" natcheck --json) ||
 	fail "4. natcheck failed: $nc"
-read -r behind mapped type < <(python3 -c 'import json, sys; j = json.loads(sys.argv[1])
-print(j["behind_nat"], j["mapped_address"], j["type"])' "$nc") || fail "4. natcheck's answer: $nc"
+read -r behind mapped type mapping filtering < <(python3 -c 'import json, sys; j = json.loads(sys.argv[1])
+print(j["behind_nat"], j["mapped_address"], j["type"], j["mapping"], j["filtering"])' "$nc") ||
+	fail "4. natcheck's answer: $nc"
 [ "$behind" = True ] && [[ $mapped == 198.51.100.1:* ]] ||
 	fail "4. natcheck: behind_nat $behind, mapped $mapped (want True, 198.51.100.1:PORT): $nc"
-echo "  $(lab_at) 4. natcheck through the NAT64: $type, mapped $mapped"
+# The server's other address and port, which it names in IPv4, are reached
+# through the prefix: the whole of RFC 5780 runs through the NAT64.
+[ "$type $mapping $filtering" = "port-restricted-cone endpoint-independent address-and-port-dependent" ] ||
+	fail "4. natcheck through the NAT64: $type, mapping $mapping, filtering $filtering: $nc"
+grep -q "nat: port-restricted-cone mapping=endpoint-independent filtering=address-and-port-dependent" \
+	"$LAB_DIR/client-drone1.log" || fail "4. drone1 did not classify its NAT64 in full"
+echo "  $(lab_at) 4. natcheck through the NAT64: $type, mapping $mapping, filtering $filtering, mapped $mapped"
 
 # --- 5. the REST API ---------------------------------------------------------------
 j=$(lab_exec srv curl -sf -H "Authorization: Bearer $TOKEN" http://203.0.113.10:7480/api/v1/clients/drone1) ||
