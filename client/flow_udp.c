@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/monotime.h"
 #include "config/client_ini.h"
+#include "proto/frameaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,24 +65,6 @@ static void close_fd(struct flow_udp *f, ev_io *io, int *fd)
 	mainsock_forget_fd(&f->cl->ms, *fd);
 	close(*fd);
 	*fd = -1;
-}
-
-static void frame_addr_to_sockaddr(const struct frame_addr *a, struct sockaddr_storage *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (a->family == FRAME_ADDR_IPV4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)out;
-
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, a->ip, 4);
-		sin->sin_port = htons(a->port);
-	} else if (a->family == FRAME_ADDR_IPV6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
-
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, a->ip, 16);
-		sin6->sin6_port = htons(a->port);
-	}
 }
 
 /* Open the listening socket if self is a source with a listen port. A taken
@@ -226,7 +209,7 @@ static void set_route(struct flow_udp *f, const struct frame_route *r)
 		flowqos_remap_members(f->qos, &f->route, r); /* member indices change meaning */
 	}
 	f->route = *r;
-	frame_addr_to_sockaddr(&r->deliver, &f->deliver);
+	frameaddr_to_sockaddr(&r->deliver, &f->deliver);
 	if (relisten) {
 		close_fd(f, &f->listen_io, &f->listen_fd);
 		f->has_app = false;
