@@ -152,7 +152,8 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 		if (ini->server_names[i][0]) {
 			int rc = resolver_lookup(ini->server_names[i], ini->server_ports[i],
 						 ini->is_family_auto ? AF_UNSPEC : ini->family,
-						 ini->family, NULL, &server);
+						 ini->family, client_ini_interface(ini, 0), NULL,
+						 &server);
 
 			if (rc != 0) {
 				fprintf(stderr,

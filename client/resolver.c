@@ -9,10 +9,13 @@
 #include "common/diag.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,7 +31,8 @@ struct resolver {
 	char names[RESOLVER_NAMES_MAX][ADDR_NAME_MAX];
 	uint16_t ports[RESOLVER_NAMES_MAX];
 	size_t n;
-	int family; /* AF_UNSPEC: either, by route (resolver_lookup) */
+	int family;		  /* AF_UNSPEC: either, by route (resolver_lookup) */
+	char ifname[IF_NAMESIZE]; /* routes through this interface; "": any */
 	/* Under mu. */
 	bool is_quit;
 	bool is_asked;	 /* a round is wanted and not started */
@@ -65,21 +69,57 @@ size_t resolver_pick(const struct sockaddr_storage *cands, const bool *is_routab
 	return best;
 }
 
-/* A route to ss: a UDP socket connects (nothing is sent). */
-static bool is_routable(const struct sockaddr_storage *ss)
+/* ifname has an address of family of its own (IPv6: not link-local);
+ * true when that cannot be told. */
+static bool has_own_addr(const char *ifname, int family)
 {
-	int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifaddrs *ifs = NULL;
+	bool found = false;
+
+	if (getifaddrs(&ifs) != 0) {
+		return true;
+	}
+	for (const struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != family ||
+		    strcmp(i->ifa_name, ifname) != 0) {
+			continue;
+		}
+		found = family == AF_INET ||
+			!IN6_IS_ADDR_LINKLOCAL(
+				&((const struct sockaddr_in6 *)(const void *)i->ifa_addr)
+					 ->sin6_addr);
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+/* A route to ss: a UDP socket connects (nothing is sent). Through ifname
+ * (not NULL) the socket is bound to it, and the interface must have an
+ * address of ss's family: Linux connects an IPv4 socket bound to an
+ * interface without IPv4 all the same, from another interface's address. */
+static bool is_routable(const struct sockaddr_storage *ss, const char *ifname)
+{
+	int fd;
 	bool ok;
 
+	if (ifname && !has_own_addr(ifname, ss->ss_family)) {
+		return false;
+	}
+	fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		return false;
+	}
+	if (ifname) {
+		/* Refused (no CAP_NET_RAW): the host's routes decide. */
+		(void)setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname,
+				 (socklen_t)strlen(ifname));
 	}
 	ok = connect(fd, (const struct sockaddr *)ss, addr_len(ss)) == 0;
 	close(fd);
 	return ok;
 }
 
-int resolver_lookup(const char *name, uint16_t port, int family, int prefer,
+int resolver_lookup(const char *name, uint16_t port, int family, int prefer, const char *ifname,
 		    const struct sockaddr_storage *keep, struct sockaddr_storage *out)
 {
 	struct sockaddr_storage cands[RESOLVER_CANDIDATES_MAX];
@@ -108,7 +148,7 @@ int resolver_lookup(const char *name, uint16_t port, int family, int prefer,
 		addr_set_port(&cands[n], port);
 		/* With the family fixed, any answer will do: routes are for
 		 * choosing a family. */
-		routable[n] = family != AF_UNSPEC || is_routable(&cands[n]);
+		routable[n] = family != AF_UNSPEC || is_routable(&cands[n], ifname);
 		n++;
 	}
 	freeaddrinfo(res);
@@ -186,8 +226,9 @@ static void *thread_main(void *arg)
 		pthread_mutex_unlock(&r->mu);
 
 		for (size_t i = 0; i < r->n; i++) {
-			err[i] = resolver_lookup(r->names[i], r->ports[i], r->family, prefer,
-						 &keep[i], &out[i]);
+			err[i] =
+				resolver_lookup(r->names[i], r->ports[i], r->family, prefer,
+						r->ifname[0] ? r->ifname : NULL, &keep[i], &out[i]);
 		}
 		/* Going IPv6 with the family free: the network may reach IPv4
 		 * peers through a NAT64 only. */
@@ -216,7 +257,7 @@ static void *thread_main(void *arg)
 
 struct resolver *resolver_start(struct ev_loop *loop, ev_async *done,
 				const char (*names)[ADDR_NAME_MAX], const uint16_t *ports, size_t n,
-				int family, struct diag *d)
+				int family, const char *ifname, struct diag *d)
 {
 	struct resolver *r;
 	sigset_t all, old;
@@ -235,6 +276,9 @@ struct resolver *resolver_start(struct ev_loop *loop, ev_async *done,
 	r->done = done;
 	r->n = n;
 	r->family = family;
+	if (ifname) {
+		snprintf(r->ifname, sizeof(r->ifname), "%s", ifname);
+	}
 	r->refs = 2;
 	for (size_t i = 0; i < n; i++) {
 		memcpy(r->names[i], names[i], ADDR_NAME_MAX);

@@ -31,9 +31,10 @@ struct resolver; /* opaque: the part shared with the thread */
  * them, so that round-robin DNS does not move a client between a server's
  * addresses; else the first answer. family AF_UNSPEC takes either family
  * and picks by route (resolver_pick; prefer: the family the client's
- * sockets have now). Returns 0, or a getaddrinfo error code (gai_strerror
- * tells it). */
-int resolver_lookup(const char *name, uint16_t port, int family, int prefer,
+ * sockets have now; ifname, when not NULL, the interface the main socket is
+ * bound to: routes through it, and it must have an address of the family).
+ * Returns 0, or a getaddrinfo error code (gai_strerror tells it). */
+int resolver_lookup(const char *name, uint16_t port, int family, int prefer, const char *ifname,
 		    const struct sockaddr_storage *keep, struct sockaddr_storage *out);
 
 /* Which of a name's n addresses (n >= 1) to use, in this order: keep when
@@ -56,13 +57,13 @@ struct resolver_nat64 {
 void resolver_lookup_nat64(struct resolver_nat64 *out);
 
 /* Start the thread for names[n] with their ports (both copied), for
- * family (AF_UNSPEC: either, as resolver_lookup). done (initialised by the
- * caller, started on loop) is sent when a round ends. Returns NULL with d
- * set on failure. */
+ * family (AF_UNSPEC: either, by routes through ifname if not NULL, as
+ * resolver_lookup). done (initialised by the caller, started on loop) is
+ * sent when a round ends. Returns NULL with d set on failure. */
 WH_MUST_CHECK struct resolver *resolver_start(struct ev_loop *loop, ev_async *done,
 					      const char (*names)[ADDR_NAME_MAX],
 					      const uint16_t *ports, size_t n, int family,
-					      struct diag *d);
+					      const char *ifname, struct diag *d);
 
 /* Ask for a round. keep[n]: the address each name has now (family 0: none),
  * preferred when still among the answers; prefer: as resolver_lookup's. A

@@ -264,7 +264,8 @@ int srvaddr_start(struct client *cl, struct diag *d)
 	}
 	ev_async_start(cl->loop, &sa->done);
 	sa->res = resolver_start(cl->loop, &sa->done, (const char(*)[ADDR_NAME_MAX])names, ports, n,
-				 ini->is_family_auto ? AF_UNSPEC : ini->family, d);
+				 ini->is_family_auto ? AF_UNSPEC : ini->family,
+				 client_ini_interface(ini, 0), d);
 	if (!sa->res) {
 		ev_async_stop(cl->loop, &sa->done);
 		return -ENOMEM;

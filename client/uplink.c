@@ -165,7 +165,7 @@ static void readable_cb(struct ev_loop *loop, ev_io *w, int revents)
 /* The interface uplink id is bound to, or NULL (a source address, or none). */
 static const char *interface_of(const struct client *cl, uint8_t id)
 {
-	return id < cl->ini->n_uplinks && cl->ini->uplinks[id].has_interface ? cl->ini->uplinks[id].interface : NULL;
+	return client_ini_interface(cl->ini, id);
 }
 
 static void rearm(struct uplink *u, uint64_t now_us)

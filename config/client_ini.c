@@ -608,6 +608,11 @@ void client_ini_free(struct client_ini *c)
 	free(c);
 }
 
+const char *client_ini_interface(const struct client_ini *c, size_t uplink)
+{
+	return uplink < c->n_uplinks && c->uplinks[uplink].has_interface ? c->uplinks[uplink].interface : NULL;
+}
+
 const uint8_t *client_ini_find_pin(const struct client_ini *c, const char *id)
 {
 	for (size_t i = 0; i < c->n_pins; i++) {

@@ -97,4 +97,8 @@ void client_ini_free(struct client_ini *c);
 /* The pinned key for peer id, or NULL when id is not pinned. */
 const uint8_t *client_ini_find_pin(const struct client_ini *c, const char *id);
 
+/* The interface uplink is bound to (`interface`), or NULL (a `source`, or
+ * no such [uplink]: uplink 0 of a client.ini without any). */
+const char *client_ini_interface(const struct client_ini *c, size_t uplink);
+
 #endif

@@ -21,6 +21,11 @@
 #  1. Neither drone has a route to 203.0.113.10: each moves its sockets to
 #     IPv6 and comes online through the NAT64 (the server sees it at
 #     198.51.100.1). The build before sent to 203.0.113.10 for good.
+#     drone3 (2001:db8:64::4) has a second interface, eth1, on a LAN with an
+#     IPv4 default route that leads nowhere (a radio or flight controller
+#     LAN that hands one out), and names eth0 as its uplink: the route check
+#     goes through eth0, which has no IPv4, so drone3 too goes IPv6 and comes
+#     online (with the host's routes alone it would take IPv4, via eth1).
 #  2. drone1 finds the prefix 2001:db8:ffff::/96 and punches to gcs1 at its
 #     address embedded in it: a direct path (through the NAT64 both ways);
 #     drone2 and gcs1 stay on the relay.
@@ -40,8 +45,8 @@ lab_init nat64
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
 
 TOKEN=t0k3n-nat64-lab-0001
-lab_keys server drone1 drone2 gcs1
-lab_routes "api = { listen = \"203.0.113.10:7480\"; tokens = [\"$TOKEN\"]; };" drone1 drone2 gcs1 \
+lab_keys server drone1 drone2 drone3 gcs1
+lab_routes "api = { listen = \"203.0.113.10:7480\"; tokens = [\"$TOKEN\"]; };" drone1 drone2 drone3 gcs1 \
 	>"$LAB_DIR/routes.conf" <<CONF
 flows: ( { name = "mav1"; proto = "udp"; port = 14550; members = ["drone1", "gcs1"]; },
          { name = "mav2"; proto = "udp"; port = 14552; members = ["drone2", "gcs1"]; } );
@@ -50,24 +55,36 @@ lab_server srv 203.0.113.10 203.0.113.11
 lab_nat64 n64 port-restricted-cone 198.51.100.1
 lab_host6 drone1 n64 2001:db8:64::2
 lab_host6 drone2 n64 2001:db8:64::3
+lab_host6 drone3 n64 2001:db8:64::4
+# drone3's eth1: a LAN with an IPv4 default route to nobody (nothing leaves
+# the namespace: eth1's peer is in it too, unaddressed).
+D3=$(lab_ns drone3)
+ip -n "$D3" link add eth1 type veth peer name eth1p
+ip -n "$D3" addr add 192.168.144.20/24 dev eth1
+ip -n "$D3" link set eth1 up
+ip -n "$D3" link set eth1p up
+ip -n "$D3" route add default via 192.168.144.1 dev eth1
 lab_nat gnat port-restricted-cone 198.51.100.2 10.0.2.0/24
 lab_host gcs1 gnat 10.0.2.2
 HOSTS='127.0.0.1 localhost
 203.0.113.10 wormhole.test
 2001:db8:ffff::cb00:710a wormhole.test'
-for d in drone1 drone2; do
+for d in drone1 drone2 drone3; do
 	lab_etc $d resolv.conf <<<$'nameserver 192.0.2.53\noptions timeout:1 attempts:1'
-	lab_client_ini $d wormhole.test:7400
 done
+lab_client_ini drone1 wormhole.test:7400
+lab_client_ini drone2 wormhole.test:7400
+lab_client_ini drone3 wormhole.test:7400 $'[uplink lte]\ninterface = eth0'
 lab_etc drone1 hosts <<<"$HOSTS"$'\n2001:db8:ffff::c000:aa ipv4only.arpa'
 lab_etc drone2 hosts <<<"$HOSTS"
+lab_etc drone3 hosts <<<"$HOSTS"
 lab_client_ini gcs1 203.0.113.10:7400
 lab_wh_server srv
-for n in drone1 drone2 gcs1; do lab_wh_client $n; done
+for n in drone1 drone2 drone3 gcs1; do lab_wh_client $n; done
 V6SRV='[2001:db8:ffff::cb00:710a]:7400'
 
 # --- 1. online through the NAT64 --------------------------------------------------
-for d in drone1 drone2; do
+for d in drone1 drone2 drone3; do
 	wait_until 10 grep -qF "server: wormhole.test:7400 is reachable at $V6SRV: the client's sockets moved to IPv6" \
 		"$LAB_DIR/client-$d.log" ||
 		fail "1. $d did not move to IPv6: $(grep 'server:' "$LAB_DIR/client-$d.log" | head -5)"

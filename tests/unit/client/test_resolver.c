@@ -74,11 +74,12 @@ static void test_resolver_lookup_finds_localhost_with_the_port(void **state)
 	struct sockaddr_storage out, keep;
 
 	(void)state;
-	assert_int_equal(resolver_lookup("localhost", 7400, AF_INET, AF_INET, NULL, &out), 0);
+	assert_int_equal(resolver_lookup("localhost", 7400, AF_INET, AF_INET, NULL, NULL, &out), 0);
 	assert_loopback(&out, 7400);
 	/* An address to keep that is not among the answers changes nothing. */
 	assert_int_equal(addr_parse("198.51.100.7:7400", &keep, NULL), 0);
-	assert_int_equal(resolver_lookup("localhost", 7400, AF_INET, AF_INET, &keep, &out), 0);
+	assert_int_equal(resolver_lookup("localhost", 7400, AF_INET, AF_INET, NULL, &keep, &out),
+			 0);
 	assert_loopback(&out, 7400);
 }
 
@@ -89,7 +90,8 @@ static void test_resolver_lookup_of_either_family_takes_what_there_is(void **sta
 	struct sockaddr_storage out;
 
 	(void)state;
-	assert_int_equal(resolver_lookup("127.0.0.1", 7400, AF_UNSPEC, AF_INET6, NULL, &out), 0);
+	assert_int_equal(resolver_lookup("127.0.0.1", 7400, AF_UNSPEC, AF_INET6, NULL, NULL, &out),
+			 0);
 	assert_loopback(&out, 7400);
 }
 
@@ -152,7 +154,7 @@ static void test_resolver_answers_each_round_through_ev_async(void **state)
 	memset(keep, 0, sizeof(keep));
 	waiter_start(loop, &wt);
 	diag_clear(&d);
-	r = resolver_start(loop, &wt.done, names, ports, 2, AF_INET, &d);
+	r = resolver_start(loop, &wt.done, names, ports, 2, AF_INET, NULL, &d);
 	assert_non_null(r);
 	/* Nothing asked: no answers, no wake-up. */
 	assert_false(resolver_collect(r, out, err, &n64));
@@ -197,7 +199,8 @@ static void test_resolver_stop_while_busy_never_wakes_the_loop(void **state)
 	memset(keep, 0, sizeof(keep));
 	waiter_start(loop, &wt);
 	for (int i = 0; i < 20; i++) {
-		struct resolver *r = resolver_start(loop, &wt.done, names, ports, 1, AF_INET, &d);
+		struct resolver *r =
+			resolver_start(loop, &wt.done, names, ports, 1, AF_INET, NULL, &d);
 
 		assert_non_null(r);
 		resolver_ask(r, keep, AF_INET);
@@ -220,7 +223,7 @@ static void test_resolver_start_refuses_a_bad_count(void **state)
 	(void)state;
 	ev_async_init(&done, NULL);
 	diag_clear(&d);
-	assert_null(resolver_start(EV_DEFAULT, &done, names, ports, 0, AF_INET, &d));
+	assert_null(resolver_start(EV_DEFAULT, &done, names, ports, 0, AF_INET, NULL, &d));
 	assert_non_null(strstr(d.msg, "0 names"));
 	resolver_stop(NULL);
 }
