@@ -2,8 +2,9 @@
 # test_nat64: drones on an IPv6-only LTE network, which reaches the IPv4
 # internet through its carrier's NAT64 and DNS64, come online with the
 # client.ini every drone has (the server by name, no IP setting) and share
-# flows with a GCS on IPv4: directly when the network's NAT64 prefix is
-# known (RFC 7050), through the relay when it is not.
+# flows with a GCS on IPv4 and with one behind another carrier's NAT64:
+# directly when the network's NAT64 prefix is known (RFC 7050), through the
+# relay when it is not.
 #
 #        srv 203.0.113.10/.11 (wormhole-server)
 #                    | internet (IPv4)
@@ -13,12 +14,15 @@
 #   drone1 2001:db8:64::2, drone2 ::3        gcs1 10.0.2.2
 #   (no IPv4; server = wormhole.test:7400)   server = 203.0.113.10:7400
 #
-# The drones' hosts files answer as a DNS64 server does: wormhole.test has
+#   n64b 198.51.100.3: another carrier's NAT64 (the same inside), gcs6
+#   2001:db8:64::2 behind it, IPv6-only too, server = wormhole.test:7400
+#
+# The IPv6-only hosts' files answer as a DNS64 server does: wormhole.test has
 # its A record, 203.0.113.10, and the synthesized AAAA
-# 2001:db8:ffff::cb00:710a; drone1's also has the synthesized AAAA of
-# ipv4only.arpa (2001:db8:ffff::c000:aa), drone2's has not (a DNS server that
-# does not answer for it).
-#  1. Neither drone has a route to 203.0.113.10: each moves its sockets to
+# 2001:db8:ffff::cb00:710a; drone1's and gcs6's also have the synthesized
+# AAAA of ipv4only.arpa (2001:db8:ffff::c000:aa), drone2's and drone3's have
+# not (a DNS server that does not answer for it).
+#  1. No drone has a route to 203.0.113.10: each moves its sockets to
 #     IPv6 and comes online through the NAT64 (the server sees it at
 #     198.51.100.1). The build before sent to 203.0.113.10 for good.
 #     drone3 (2001:db8:64::4) has a second interface, eth1, on a LAN with an
@@ -28,9 +32,10 @@
 #     online (with the host's routes alone it would take IPv4, via eth1).
 #  2. drone1 finds the prefix 2001:db8:ffff::/96 and punches to gcs1 at its
 #     address embedded in it: a direct path (through the NAT64 both ways);
-#     drone2 and gcs1 stay on the relay.
-#  3. Each flow carries 300 datagrams each way (drone1-gcs1 direct,
-#     drone2-gcs1 relayed).
+#     drone2 and gcs1 stay on the relay. drone1 and gcs6 each reach the
+#     other's public IPv4 address through their own NAT64: direct too.
+#  3. Each flow carries 300 datagrams each way (drone1-gcs1 and drone1-gcs6
+#     direct, drone2-gcs1 relayed).
 #  4. natcheck on drone1 resolves the name the same way and classifies the
 #     NAT64 in full through the prefix (the server's other address reached
 #     embedded in it): port-restricted cone, endpoint-independent mapping,
@@ -45,11 +50,12 @@ lab_init nat64
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
 
 TOKEN=t0k3n-nat64-lab-0001
-lab_keys server drone1 drone2 drone3 gcs1
-lab_routes "api = { listen = \"203.0.113.10:7480\"; tokens = [\"$TOKEN\"]; };" drone1 drone2 drone3 gcs1 \
+lab_keys server drone1 drone2 drone3 gcs1 gcs6
+lab_routes "api = { listen = \"203.0.113.10:7480\"; tokens = [\"$TOKEN\"]; };" drone1 drone2 drone3 gcs1 gcs6 \
 	>"$LAB_DIR/routes.conf" <<CONF
 flows: ( { name = "mav1"; proto = "udp"; port = 14550; members = ["drone1", "gcs1"]; },
-         { name = "mav2"; proto = "udp"; port = 14552; members = ["drone2", "gcs1"]; } );
+         { name = "mav2"; proto = "udp"; port = 14552; members = ["drone2", "gcs1"]; },
+         { name = "mav3"; proto = "udp"; port = 14554; members = ["drone1", "gcs6"]; } );
 CONF
 lab_server srv 203.0.113.10 203.0.113.11
 lab_nat64 n64 port-restricted-cone 198.51.100.1
@@ -66,21 +72,25 @@ ip -n "$D3" link set eth1p up
 ip -n "$D3" route add default via 192.168.144.1 dev eth1
 lab_nat gnat port-restricted-cone 198.51.100.2 10.0.2.0/24
 lab_host gcs1 gnat 10.0.2.2
+lab_nat64 n64b port-restricted-cone 198.51.100.3
+lab_host6 gcs6 n64b 2001:db8:64::2
 HOSTS='127.0.0.1 localhost
 203.0.113.10 wormhole.test
 2001:db8:ffff::cb00:710a wormhole.test'
-for d in drone1 drone2 drone3; do
+for d in drone1 drone2 drone3 gcs6; do
 	lab_etc $d resolv.conf <<<$'nameserver 192.0.2.53\noptions timeout:1 attempts:1'
 done
 lab_client_ini drone1 wormhole.test:7400
 lab_client_ini drone2 wormhole.test:7400
 lab_client_ini drone3 wormhole.test:7400 $'[uplink lte]\ninterface = eth0'
+lab_client_ini gcs6 wormhole.test:7400
 lab_etc drone1 hosts <<<"$HOSTS"$'\n2001:db8:ffff::c000:aa ipv4only.arpa'
 lab_etc drone2 hosts <<<"$HOSTS"
 lab_etc drone3 hosts <<<"$HOSTS"
+lab_etc gcs6 hosts <<<"$HOSTS"$'\n2001:db8:ffff::c000:aa ipv4only.arpa'
 lab_client_ini gcs1 203.0.113.10:7400
 lab_wh_server srv
-for n in drone1 drone2 drone3 gcs1; do lab_wh_client $n; done
+for n in drone1 drone2 drone3 gcs1 gcs6; do lab_wh_client $n; done
 V6SRV='[2001:db8:ffff::cb00:710a]:7400'
 
 # --- 1. online through the NAT64 --------------------------------------------------
@@ -107,14 +117,21 @@ wait_until 5 grep -q "path gcs1 -> drone1: direct via 198.51.100.1:" "$LAB_DIR/s
 	fail "2. no direct path gcs1 -> drone1"
 echo "  $(lab_at) 2. drone1 <-> gcs1 direct through the NAT64 ($(grep -o 'peer gcs1: direct path up.*' \
 	"$LAB_DIR/client-drone1.log" | head -1))"
+wait_until 15 grep -q "path drone1 -> gcs6: direct via \[2001:db8:ffff::c633:6403\]:" "$LAB_DIR/server.log" ||
+	fail "2. no direct path drone1 -> gcs6: $(grep 'path.*gcs6' "$LAB_DIR/server.log" | head -4)"
+wait_until 5 grep -q "path gcs6 -> drone1: direct via \[2001:db8:ffff::c633:6401\]:" "$LAB_DIR/server.log" ||
+	fail "2. no direct path gcs6 -> drone1: $(grep 'path.*gcs6' "$LAB_DIR/server.log" | head -4)"
+echo "  $(lab_at) 2. drone1 <-> gcs6 direct through both NAT64s"
 
 # --- 3. the flows ---------------------------------------------------------------------
 wait_until 20 lab_flow_up gcs1 drone2 14552 || fail "3. the relayed flow does not carry a datagram"
-# Four apps at once, two per flow (gcs1 has one per flow port).
-lab_both_ways 300 "drone1 drone1 127.0.0.1:14550 127.1.0.1:14550" \
+# Six apps at once, two per flow (drone1 and gcs1 have one per flow port).
+lab_both_ways 300 "drone1 drone1-mav1 127.0.0.1:14550 127.1.0.1:14550" \
 	"gcs1 gcs1-mav1 127.0.0.1:14550 127.1.0.1:14550" \
 	"drone2 drone2 127.0.0.1:14552 127.1.0.1:14552" \
-	"gcs1 gcs1-mav2 127.0.0.1:14552 127.1.0.1:14552"
+	"gcs1 gcs1-mav2 127.0.0.1:14552 127.1.0.1:14552" \
+	"drone1 drone1-mav3 127.0.0.1:14554 127.1.0.1:14554" \
+	"gcs6 gcs6 127.0.0.1:14554 127.1.0.1:14554"
 ! grep -q "path drone2 -> gcs1: direct" "$LAB_DIR/server.log" || fail "3. drone2 went direct without the prefix"
 
 # --- 4. natcheck --------------------------------------------------------------------
