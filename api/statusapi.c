@@ -204,7 +204,10 @@ cJSON *statusapi_json(const struct statusapi_status *st)
 				 : cJSON_AddNullToObject(srv, "held_by") != NULL)) &&
 		cJSON_AddStringToObject(nat, "class", st->nat_class) &&
 		(st->mapped[0] ? cJSON_AddStringToObject(nat, "mapped_address", st->mapped) != NULL
-			       : cJSON_AddNullToObject(nat, "mapped_address") != NULL);
+			       : cJSON_AddNullToObject(nat, "mapped_address") != NULL) &&
+		(st->nat64_prefix[0]
+			 ? cJSON_AddStringToObject(nat, "nat64_prefix", st->nat64_prefix) != NULL
+			 : cJSON_AddNullToObject(nat, "nat64_prefix") != NULL);
 
 	for (size_t i = 0; ok && i < st->n_uplinks; i++) {
 		ok = add_uplink(uplinks, &st->uplinks[i]);
@@ -389,7 +392,11 @@ int statusapi_print(FILE *out, const char *json)
 			"own id and key\n",
 			str(srv, "held_by"));
 	}
-	fprintf(out, "nat: %s, mapped address %s\n", str(nat, "class"), str(nat, "mapped_address"));
+	fprintf(out, "nat: %s, mapped address %s", str(nat, "class"), str(nat, "mapped_address"));
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(nat, "nat64_prefix"))) {
+		fprintf(out, ", through the NAT64 prefix %s", str(nat, "nat64_prefix"));
+	}
+	fprintf(out, "\n");
 	fprintf(out, "link mtu: %s here, %s at the server; stream segments of %.0f bytes\n",
 		mtu_text(o, "link_mtu", here, sizeof(here)),
 		mtu_text(srv, "link_mtu", there, sizeof(there)), num(o, "stream_mss"));

@@ -103,6 +103,7 @@ struct statusapi_status {
 	unsigned stream_mss;	  /* our stream segment size for it */
 	const char *nat_class;	  /* "unknown" until classified */
 	char mapped[64];	  /* mapped address, "" while unknown */
+	char nat64_prefix[64];	  /* IPv6 sockets through a NAT64: its prefix; "" none */
 	struct statusapi_uplink uplinks[STATUSAPI_UPLINKS_MAX];
 	size_t n_uplinks;
 	struct statusapi_peer peers[STATUSAPI_PEERS_MAX];

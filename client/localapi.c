@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/monotime.h"
 #include "config/client_ini.h"
+#include "nat/nat64.h"
 #include "nat/natclass.h"
 #include "proto/session.h"
 
@@ -202,6 +203,9 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 	if (cl->up[0].nw.mapped.ss_family != 0) {
 		addr_format((const struct sockaddr *)&cl->up[0].nw.mapped, out->mapped,
 			    sizeof(out->mapped));
+	}
+	if (cl->family == AF_INET6 && cl->sa.pref64.len != 0) {
+		nat64_prefix_format(&cl->sa.pref64, out->nat64_prefix, sizeof(out->nat64_prefix));
 	}
 	fill_uplinks(cl, out);
 	for (const struct peer *p = cl->peers; p && out->n_peers < STATUSAPI_PEERS_MAX;

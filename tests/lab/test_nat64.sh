@@ -34,6 +34,7 @@
 #     address embedded in it: a direct path (through the NAT64 both ways);
 #     drone2 and gcs1 stay on the relay. drone1 and gcs6 each reach the
 #     other's public IPv4 address through their own NAT64: direct too.
+#     drone1's status shows the prefix (nat.nat64_prefix), drone2's null.
 #  3. Each flow carries 300 datagrams each way (drone1-gcs1 and drone1-gcs6
 #     direct, drone2-gcs1 relayed).
 #  4. natcheck on drone1 resolves the name the same way and classifies the
@@ -122,6 +123,13 @@ wait_until 15 grep -q "path drone1 -> gcs6: direct via \[2001:db8:ffff::c633:640
 wait_until 5 grep -q "path gcs6 -> drone1: direct via \[2001:db8:ffff::c633:6401\]:" "$LAB_DIR/server.log" ||
 	fail "2. no direct path gcs6 -> drone1: $(grep 'path.*gcs6' "$LAB_DIR/server.log" | head -4)"
 echo "  $(lab_at) 2. drone1 <-> gcs6 direct through both NAT64s"
+p=$(lab_status_field drone1 'j["nat"]["nat64_prefix"]')
+[ "$p" = 2001:db8:ffff::/96 ] || fail "2. drone1's status: nat64_prefix $p"
+p=$(lab_status_field drone2 'j["nat"]["nat64_prefix"]')
+[ "$p" = None ] || fail "2. drone2's status: nat64_prefix $p (want null)"
+lab_exec drone1 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone1.ini" status |
+	grep -q "^nat: .*, through the NAT64 prefix 2001:db8:ffff::/96$" ||
+	fail "2. drone1's text status does not show the prefix"
 
 # --- 3. the flows ---------------------------------------------------------------------
 wait_until 20 lab_flow_up gcs1 drone2 14552 || fail "3. the relayed flow does not carry a datagram"
