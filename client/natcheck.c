@@ -142,6 +142,7 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 	struct resolver_nat64 n64;
 	bool has_n64 = false;
 
+	memset(&n64, 0, sizeof(n64)); /* no NAT64 prefix unless looked up */
 	/* Each server address of the client's family in turn, until one
 	 * answers: "udp-blocked" from a dead first address says nothing. A
 	 * name is looked up here and now (a one-shot command may block); with
