@@ -427,6 +427,11 @@ int uplink_set_family(struct client *cl, int family, uint64_t now_us)
 	}
 	cl->up[0].local = cl->ms.local;
 	direct_on_uplink_down(cl, 0, now_us);
+	/* What it learnt of its NAT was through the other family: classify
+	 * anew (the others do as they reopen). */
+	natwatch_fini(&cl->up[0].nw);
+	natwatch_init(&cl->up[0].nw);
+	natwatch_start(&cl->up[0].nw, cl, 0, -1);
 	for (size_t i = 1; i < cl->n_up; i++) {
 		struct uplink *u = &cl->up[i];
 

@@ -114,9 +114,9 @@ void uplink_reregister(struct client *cl, uint8_t id, uint64_t now_us);
 /* The keepalive interval changed. */
 void uplink_on_keepalive(struct client *cl, uint64_t now_us);
 /* Move every socket to family (cl->family; client.ini fixes none): uplink
- * 0's main socket at once, the others reopen from their timers. Direct
- * paths fall back; the caller tells srvconn and natwatch where the server
- * is. Returns 0, or -1 (logged) when no socket of that family opens: then
+ * 0's main socket at once, the others reopen from their timers; each
+ * classifies its NAT anew. Direct paths fall back; the caller tells srvconn
+ * and natwatch where the server is. Returns 0, or -1 (logged) when no socket of that family opens: then
  * nothing changed. */
 int uplink_set_family(struct client *cl, int family, uint64_t now_us);
 /* What the server knows of uplink id, for `status`: "session" (the server

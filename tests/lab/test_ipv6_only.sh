@@ -18,7 +18,8 @@
 #    to it either) and waits.
 # 2. IPv6 comes up (the modem attached): the drone looks the name up at once
 #    (a network change), moves its sockets to IPv6 and comes online at
-#    [::1]:7400, and a flow carries 200 datagrams each way between it and
+#    [::1]:7400 (its NAT classified anew: open, where IPv4 had found UDP
+#    blocked), and a flow carries 200 datagrams each way between it and
 #    gcs. The build before stayed on 203.0.113.10 for good.
 # 3. d46, with a route to both of its server's addresses, stays on IPv4.
 # 4. natcheck resolves the name the same way and classifies over IPv6.
@@ -56,6 +57,10 @@ lab_client_ini d46 both.test:7400 "api = 127.1.0.1:7072"
 DLOG=$LAB_DIR/client-drone.log
 
 status_of() { lab_exec v6 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$1.ini" status --json 2>/dev/null; }
+nat_class_of() { # ID: its status's NAT class
+	status_of "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["nat"]["class"])' \
+		2>/dev/null || true
+}
 session_of() { # ID: "SESSION ADDRESS" of its server session
 	status_of "$1" | python3 -c 'import json, sys; s = json.load(sys.stdin)["server"]
 print(s["session"], s["address"])' 2>/dev/null || true
@@ -81,6 +86,9 @@ wait_until 10 eval '[ "$(session_of drone)" = "up [::1]:7400" ]' ||
 	fail "2. the drone did not come online over IPv6: $(session_of drone)"
 echo "  $(lab_at) 2. the drone is online at [::1]:7400, $(($(date +%s%3N) - up_at)) ms after IPv6 came up"
 wait_until 10 eval '[ "$(session_of gcs)" = "up [::1]:7400" ]' || fail "gcs is not online: $(session_of gcs)"
+# Its NAT was classified through IPv4 (udp-blocked: no route); on IPv6 anew.
+wait_until 5 eval '[ "$(nat_class_of drone)" = open ]' ||
+	fail "2. the drone did not classify its NAT again over IPv6: $(nat_class_of drone)"
 
 # 200 datagrams each way at once: the drone's app on 127.0.0.1:14550 (flow
 # port), gcs's on 127.0.0.1:14560 (its deliver) sending to its listen port.
