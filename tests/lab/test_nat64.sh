@@ -36,7 +36,8 @@
 #     other's public IPv4 address through their own NAT64: direct too.
 #     drone1's status shows the prefix (nat.nat64_prefix), drone2's null.
 #  3. Each flow carries 300 datagrams each way (drone1-gcs1 and drone1-gcs6
-#     direct, drone2-gcs1 relayed).
+#     direct, drone2-gcs1 relayed), and TCP flows between drone1 and gcs1
+#     copy 8 MB each way intact on their direct path.
 #  4. natcheck on drone1 resolves the name the same way and classifies the
 #     NAT64 in full through the prefix (the server's other address reached
 #     embedded in it): port-restricted cone, endpoint-independent mapping,
@@ -56,7 +57,9 @@ lab_routes "api = { listen = \"203.0.113.10:7480\"; tokens = [\"$TOKEN\"]; };" d
 	>"$LAB_DIR/routes.conf" <<CONF
 flows: ( { name = "mav1"; proto = "udp"; port = 14550; members = ["drone1", "gcs1"]; },
          { name = "mav2"; proto = "udp"; port = 14552; members = ["drone2", "gcs1"]; },
-         { name = "mav3"; proto = "udp"; port = 14554; members = ["drone1", "gcs6"]; } );
+         { name = "mav3"; proto = "udp"; port = 14554; members = ["drone1", "gcs6"]; },
+         { name = "up"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; },
+         { name = "down"; proto = "tcp"; port = 2223; from = ["drone1"]; to = ["gcs1"]; } );
 CONF
 lab_server srv 203.0.113.10 203.0.113.11
 lab_nat64 n64 port-restricted-cone 198.51.100.1
@@ -91,6 +94,9 @@ lab_etc drone3 hosts <<<"$HOSTS"
 lab_etc gcs6 hosts <<<"$HOSTS"$'\n2001:db8:ffff::c000:aa ipv4only.arpa'
 lab_client_ini gcs1 203.0.113.10:7400
 lab_wh_server srv
+TE=$LAB_ROOT/build/release/tests/tcpecho
+lab_start_in drone1 sink-up "$TE" server --bind 127.0.0.1:2222 --mode sink
+lab_start_in gcs1 sink-down "$TE" server --bind 127.0.0.1:2223 --mode sink
 for n in drone1 drone2 drone3 gcs1 gcs6; do lab_wh_client $n; done
 V6SRV='[2001:db8:ffff::cb00:710a]:7400'
 
@@ -141,6 +147,19 @@ lab_both_ways 300 "drone1 drone1-mav1 127.0.0.1:14550 127.1.0.1:14550" \
 	"drone1 drone1-mav3 127.0.0.1:14554 127.1.0.1:14554" \
 	"gcs6 gcs6 127.0.0.1:14554 127.1.0.1:14554"
 ! grep -q "path drone2 -> gcs1: direct" "$LAB_DIR/server.log" || fail "3. drone2 went direct without the prefix"
+# TCP flows on the direct path: a datagram that fits an IPv4 link of 1500
+# bytes is 20 bytes longer as IPv6 on the drone's side, and still fits it.
+copy() { # FROM PORT
+	local out
+	out=$(lab_exec "$1" "$TE" copy --to "127.1.0.1:$2" --bytes 8388608 --timeout-ms 30000) ||
+		fail "3. TCP copy from $1 through port $2 failed: $out"
+	echo "  $(lab_at) 3. 8 MB by TCP from $1, intact: $(python3 -c 'import json, sys
+print(json.loads(sys.argv[1].splitlines()[-1])["mbit_s"])' "$out") Mbit/s"
+}
+wait_until 10 lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes 1000 --timeout-ms 3000 ||
+	fail "3. the TCP flow up never came up"
+copy gcs1 2222
+copy drone1 2223
 
 # --- 4. natcheck --------------------------------------------------------------------
 nc=$(lab_exec drone1 timeout 20 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone1.ini" natcheck --json) ||
