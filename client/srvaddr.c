@@ -5,7 +5,9 @@
 #include "client/srvaddr.h"
 
 #include "client/client.h"
+#include "client/direct.h"
 #include "client/natwatch.h"
+#include "client/peer.h"
 #include "client/resolver.h"
 #include "client/srvconn.h"
 #include "client/uplink.h"
@@ -20,20 +22,32 @@
 
 _Static_assert(RESOLVER_NAMES_MAX >= CLIENT_INI_SERVERS_MAX, "every server entry may be a name");
 
-static void ask(struct client *cl, uint64_t now_us)
+/* A round; is_other: prefer the other family and keep nothing (the
+ * sockets' family has gone unanswered, srvaddr_refresh). */
+static void ask_round(struct client *cl, uint64_t now_us, bool is_other)
 {
 	struct srvaddr *sa = &cl->sa;
 	struct sockaddr_storage keep[RESOLVER_NAMES_MAX];
 	size_t k = 0;
 
+	memset(keep, 0, sizeof(keep));
 	for (size_t i = 0; i < cl->ini->n_servers; i++) {
 		if (cl->ini->server_names[i][0]) {
-			keep[k++] = sa->addrs[i];
+			if (!is_other) {
+				keep[k] = sa->addrs[i];
+			}
+			k++;
 		}
 	}
 	sa->last_round_us = now_us;
 	sa->rounds++;
-	resolver_ask(sa->res, keep, cl->family);
+	resolver_ask(sa->res, keep,
+		     is_other ? (cl->family == AF_INET ? AF_INET6 : AF_INET) : cl->family);
+}
+
+static void ask(struct client *cl, uint64_t now_us)
+{
+	ask_round(cl, now_us, false);
 }
 
 static bool is_any_unresolved(const struct client *cl)
@@ -313,16 +327,41 @@ const char *srvaddr_label(const struct client *cl, size_t i, char *buf, size_t l
 	return buf;
 }
 
+static bool is_any_direct_up(const struct client *cl)
+{
+	for (const struct peer *p = cl->peers; p; p = p->next) {
+		if (direct_any_up(p)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 void srvaddr_refresh(struct client *cl, uint64_t now_us)
 {
 	struct srvaddr *sa = &cl->sa;
+
+	bool is_new_outage = cl->srv.last_rx_us > sa->last_round_us;
 
 	/* The first time after the server was last heard from (a new
 	 * outage: it may have moved), then at most every
 	 * SRVADDR_REFRESH_MIN_US. */
 	if (!sa->res || resolver_is_busy(sa->res) ||
-	    (cl->srv.last_rx_us <= sa->last_round_us &&
-	     now_us < sa->last_round_us + SRVADDR_REFRESH_MIN_US)) {
+	    (!is_new_outage && now_us < sa->last_round_us + SRVADDR_REFRESH_MIN_US)) {
+		return;
+	}
+	sa->outage_rounds = is_new_outage ? 0 : sa->outage_rounds + 1;
+	/* With the family free, a family that routes but goes unanswered for
+	 * a round and more (a carrier's broken IPv4 NAT, a firewall for one
+	 * family) gives way to the other, if a name has an address of it with
+	 * a route; every other round, so that each is tried in turn while the
+	 * server is away. Not while a direct path works: it runs on this
+	 * family and needs no server. */
+	if (cl->ini->is_family_auto && sa->outage_rounds % 2 == 1 && !is_any_direct_up(cl)) {
+		log_debug("server: no answer from any address over IPv%c: looking for the other "
+			  "family",
+			  cl->family == AF_INET6 ? '6' : '4');
+		ask_round(cl, now_us, true);
 		return;
 	}
 	log_debug("server: no answer from any address: looking the names up again");

@@ -38,6 +38,7 @@ struct srvaddr {
 	ev_timer retry;	      /* next round while a name has no address */
 	uint64_t backoff_us;
 	uint64_t last_round_us;		  /* when the last round was asked for */
+	unsigned outage_rounds;		  /* refresh rounds since the server was last heard */
 	int errs[CLIENT_INI_SERVERS_MAX]; /* each name's last lookup error (logged once) */
 	bool is_wait_logged;		  /* "waiting for ... to resolve" said */
 	uint64_t rounds;

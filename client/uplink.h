@@ -116,8 +116,8 @@ void uplink_on_keepalive(struct client *cl, uint64_t now_us);
 /* Move every socket to family (cl->family; client.ini fixes none): uplink
  * 0's main socket at once, the others reopen from their timers; each
  * classifies its NAT anew. Direct paths fall back; the caller tells srvconn
- * and natwatch where the server is. Returns 0, or -1 (logged) when no socket of that family opens: then
- * nothing changed. */
+ * and natwatch where the server is. Returns 0, or -1 (logged) when no socket of that family opens:
+ * then nothing changed. */
 int uplink_set_family(struct client *cl, int family, uint64_t now_us);
 /* What the server knows of uplink id, for `status`: "session" (the server
  * session runs on it), "registered" (its last REGISTER was answered),

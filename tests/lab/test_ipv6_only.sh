@@ -25,6 +25,9 @@
 # 4. natcheck resolves the name the same way and classifies over IPv6.
 # 5. IPv6 goes, and the name now also has an address with a route
 #    (127.0.0.2): the drone moves back to IPv4 and comes online there.
+# 6. IPv6 comes back (the drone stays on IPv4, which works); then UDP to
+#    127.0.0.2 is dropped: with both families routed, the drone finds the
+#    server over IPv6 by itself. The build before stayed on IPv4.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
@@ -45,7 +48,7 @@ HOSTS
 
 lab_keys server drone gcs d46
 cat >"$LAB_DIR/routes.conf" <<CONF
-server: { listen = ["127.0.0.2:7400", "[::1]:7400"]; key_file = "server.key"; };
+server: { listen = ["127.0.0.2:7400", "[::1]:7400"]; key_file = "server.key"; keepalive_s = 5; };
 clients: { drone = { key = "$(lab_pub drone)"; }; gcs = { key = "$(lab_pub gcs)"; };
            d46 = { key = "$(lab_pub d46)"; }; };
 flows: ( { name = "mav"; proto = "udp"; port = 14550; members = ["drone", "gcs"];
@@ -123,5 +126,29 @@ wait_until 20 eval '[ "$(session_of drone)" = "up 127.0.0.2:7400" ]' ||
 grep -q "server: wormhole.test:7400 is reachable at 127.0.0.2:7400: the client's sockets moved to IPv4" "$DLOG" ||
 	fail "5. the drone did not say it moved to IPv4"
 echo "  $(lab_at) 5. IPv6 gone: the drone is online at 127.0.0.2:7400 $(($(date +%s%3N) - down_at)) ms later"
+
+# --- 6. both families route, IPv4 goes unanswered ---------------------------------------
+# IPv6 is back; the drone stays on IPv4 (it works). Then nothing of UDP to the
+# server's IPv4 address goes through any more (a carrier's IPv4 NAT broken,
+# a firewall): the drone loses the server (keepalive 5 s here), and after
+# its names' first refresh in the outage and one more unanswered round it
+# takes the other family, which answers.
+lab_ipv6 v6 on
+sleep 1
+[ "$(session_of drone)" = "up 127.0.0.2:7400" ] || fail "6. the drone left IPv4 when IPv6 came back"
+lab_exec v6 nft -f - <<'NFT'
+table inet wh_block4 {
+	chain out {
+		type filter hook output priority filter; policy accept;
+		ip daddr 127.0.0.2 meta l4proto udp drop
+	}
+}
+NFT
+block_at=$(date +%s%3N)
+wait_until 40 eval '[ "$(session_of drone)" = "up [::1]:7400" ]' ||
+	fail "6. the drone did not move to IPv6: $(session_of drone); $(grep 'server:' "$DLOG" | tail -4)"
+grep -q "server: wormhole.test:7400 is reachable at \[::1\]:7400: the client's sockets moved to IPv6" "$DLOG" ||
+	fail "6. the drone did not say it moved to IPv6"
+echo "  $(lab_at) 6. IPv4 unanswered: the drone is online at [::1]:7400 $(($(date +%s%3N) - block_at)) ms later"
 lab_teardown
 lab_pass
