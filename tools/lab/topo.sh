@@ -634,6 +634,9 @@ lab_nat64() {
 	local name=$1 type=$2 pub=$3 ns conf
 	[ $# -eq 3 ] || topo_die "usage: lab_nat64 NAME TYPE PUBLIC_IP" || return 1
 	[ -x "$LAB_TAYGA" ] || topo_die "lab_nat64: $LAB_TAYGA missing (make deps unpacks it)" || return 1
+	# A container may have the tun driver without its device node.
+	[ -c /dev/net/tun ] || { mkdir -p /dev/net && mknod -m 600 /dev/net/tun c 10 200; } ||
+		topo_die "lab_nat64: no /dev/net/tun (tayga needs the tun driver)" || return 1
 	lab_nat "$name" "$type" "$pub" 10.64.64.0/24 || return 1
 	ns=$(lab_ns "$name")
 	ip -n "$ns" link add lan6 type bridge stp_state 0 forward_delay 0
