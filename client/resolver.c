@@ -41,6 +41,7 @@ struct resolver {
 	struct sockaddr_storage keep[RESOLVER_NAMES_MAX];
 	int prefer;
 	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
+	struct sockaddr_storage alt[RESOLVER_NAMES_MAX];
 	int err[RESOLVER_NAMES_MAX];
 	struct resolver_nat64 n64;
 };
@@ -120,7 +121,8 @@ static bool is_routable(const struct sockaddr_storage *ss, const char *ifname)
 }
 
 int resolver_lookup(const char *name, uint16_t port, int family, int prefer, const char *ifname,
-		    const struct sockaddr_storage *keep, struct sockaddr_storage *out)
+		    const struct sockaddr_storage *keep, struct sockaddr_storage *out,
+		    struct sockaddr_storage *alt)
 {
 	struct sockaddr_storage cands[RESOLVER_CANDIDATES_MAX];
 	bool routable[RESOLVER_CANDIDATES_MAX];
@@ -129,6 +131,9 @@ int resolver_lookup(const char *name, uint16_t port, int family, int prefer, con
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (alt) {
+		memset(alt, 0, sizeof(*alt));
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = family;
 	hints.ai_socktype = SOCK_DGRAM;
@@ -157,6 +162,12 @@ int resolver_lookup(const char *name, uint16_t port, int family, int prefer, con
 	}
 	*out = cands[resolver_pick(cands, routable, n, family != AF_UNSPEC ? family : prefer,
 				   keep)];
+	for (size_t i = 0; alt && family == AF_UNSPEC && i < n; i++) {
+		if (routable[i] && cands[i].ss_family != prefer) {
+			*alt = cands[i];
+			break;
+		}
+	}
 	return 0;
 }
 
@@ -207,6 +218,7 @@ static void *thread_main(void *arg)
 	struct resolver *r = arg;
 	struct sockaddr_storage keep[RESOLVER_NAMES_MAX];
 	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
+	struct sockaddr_storage alt[RESOLVER_NAMES_MAX];
 	int err[RESOLVER_NAMES_MAX];
 	struct resolver_nat64 n64;
 	int prefer;
@@ -226,9 +238,9 @@ static void *thread_main(void *arg)
 		pthread_mutex_unlock(&r->mu);
 
 		for (size_t i = 0; i < r->n; i++) {
-			err[i] =
-				resolver_lookup(r->names[i], r->ports[i], r->family, prefer,
-						r->ifname[0] ? r->ifname : NULL, &keep[i], &out[i]);
+			err[i] = resolver_lookup(r->names[i], r->ports[i], r->family, prefer,
+						 r->ifname[0] ? r->ifname : NULL, &keep[i], &out[i],
+						 &alt[i]);
 		}
 		/* Going IPv6 with the family free: the network may reach IPv4
 		 * peers through a NAT64 only. */
@@ -246,6 +258,7 @@ static void *thread_main(void *arg)
 			break;
 		}
 		memcpy(r->out, out, sizeof(out));
+		memcpy(r->alt, alt, sizeof(alt));
 		memcpy(r->err, err, sizeof(err));
 		r->n64 = n64;
 		r->has_answers = true;
@@ -324,8 +337,8 @@ bool resolver_is_busy(struct resolver *r)
 	return is_busy;
 }
 
-bool resolver_collect(struct resolver *r, struct sockaddr_storage *out, int *err,
-		      struct resolver_nat64 *n64)
+bool resolver_collect(struct resolver *r, struct sockaddr_storage *out,
+		      struct sockaddr_storage *alt, int *err, struct resolver_nat64 *n64)
 {
 	bool has;
 
@@ -333,6 +346,7 @@ bool resolver_collect(struct resolver *r, struct sockaddr_storage *out, int *err
 	has = r->has_answers;
 	if (has) {
 		memcpy(out, r->out, r->n * sizeof(*out));
+		memcpy(alt, r->alt, r->n * sizeof(*alt));
 		memcpy(err, r->err, r->n * sizeof(*err));
 		*n64 = r->n64;
 		r->has_answers = false;

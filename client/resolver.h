@@ -32,10 +32,13 @@ struct resolver; /* opaque: the part shared with the thread */
  * addresses; else the first answer. family AF_UNSPEC takes either family
  * and picks by route (resolver_pick; prefer: the family the client's
  * sockets have now; ifname, when not NULL, the interface the main socket is
- * bound to: routes through it, and it must have an address of the family).
- * Returns 0, or a getaddrinfo error code (gai_strerror tells it). */
+ * bound to: routes through it, and it must have an address of the family);
+ * then alt (if not NULL) is the first address of the other family with a
+ * route, family 0 if none. Returns 0, or a getaddrinfo error code
+ * (gai_strerror tells it). */
 int resolver_lookup(const char *name, uint16_t port, int family, int prefer, const char *ifname,
-		    const struct sockaddr_storage *keep, struct sockaddr_storage *out);
+		    const struct sockaddr_storage *keep, struct sockaddr_storage *out,
+		    struct sockaddr_storage *alt);
 
 /* Which of a name's n addresses (n >= 1) to use, in this order: keep when
  * it is one of them and the host has a route to it; the first one of
@@ -74,12 +77,12 @@ void resolver_ask(struct resolver *r, const struct sockaddr_storage *keep, int p
 bool resolver_is_busy(struct resolver *r);
 
 /* The answers of a finished round: out[n] (family 0 where err[i] != 0),
- * err[n] (0 or a getaddrinfo code) and n64: with the family free (AF_UNSPEC)
- * and a name answered with an IPv6 address, the network's NAT64 prefix
- * (resolver_lookup_nat64), else not known. False when no round finished
- * since the last collect. */
-bool resolver_collect(struct resolver *r, struct sockaddr_storage *out, int *err,
-		      struct resolver_nat64 *n64);
+ * alt[n] (resolver_lookup's), err[n] (0 or a getaddrinfo code) and n64:
+ * with the family free (AF_UNSPEC) and a name answered with an IPv6
+ * address, the network's NAT64 prefix (resolver_lookup_nat64), else not
+ * known. False when no round finished since the last collect. */
+bool resolver_collect(struct resolver *r, struct sockaddr_storage *out,
+		      struct sockaddr_storage *alt, int *err, struct resolver_nat64 *n64);
 
 /* Stop. An idle thread is joined; one inside getaddrinfo is left to end
  * after it and free the shared part itself. done is never sent after this

@@ -22,27 +22,23 @@
 
 _Static_assert(RESOLVER_NAMES_MAX >= CLIENT_INI_SERVERS_MAX, "every server entry may be a name");
 
-/* A round; is_other: prefer the other family and keep nothing (the
- * sockets' family has gone unanswered, srvaddr_refresh). */
+/* A round; is_other: the sockets' family has gone unanswered
+ * (srvaddr_refresh), take the other one if it has a route (done_cb). */
 static void ask_round(struct client *cl, uint64_t now_us, bool is_other)
 {
 	struct srvaddr *sa = &cl->sa;
 	struct sockaddr_storage keep[RESOLVER_NAMES_MAX];
 	size_t k = 0;
 
-	memset(keep, 0, sizeof(keep));
 	for (size_t i = 0; i < cl->ini->n_servers; i++) {
 		if (cl->ini->server_names[i][0]) {
-			if (!is_other) {
-				keep[k] = sa->addrs[i];
-			}
-			k++;
+			keep[k++] = sa->addrs[i];
 		}
 	}
 	sa->last_round_us = now_us;
 	sa->rounds++;
-	resolver_ask(sa->res, keep,
-		     is_other ? (cl->family == AF_INET ? AF_INET6 : AF_INET) : cl->family);
+	sa->is_other_round = is_other;
+	resolver_ask(sa->res, keep, cl->family);
 }
 
 static void ask(struct client *cl, uint64_t now_us)
@@ -163,6 +159,56 @@ static bool follow_family(struct client *cl, uint64_t now_us)
 	return true;
 }
 
+static bool is_any_direct_up(const struct client *cl)
+{
+	for (const struct peer *p = cl->peers; p; p = p->next) {
+		if (direct_any_up(p)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A round asked because the server went unanswered over the sockets'
+ * family (srvaddr_refresh): when a name has an address of the other family
+ * with a route, and still no session is up and no direct path works (it
+ * would run on this family and needs no server), every socket moves to that
+ * family and such names take those addresses. alt[k]: resolver_collect's,
+ * one per name. Returns true when the sockets moved. */
+static bool take_other_family(struct client *cl, const struct sockaddr_storage *alt,
+			      uint64_t now_us)
+{
+	struct srvaddr *sa = &cl->sa;
+	int was = cl->family, other = was == AF_INET ? AF_INET6 : AF_INET;
+	size_t found = cl->ini->n_servers, k = 0;
+	char text[ADDR_TEXT_MAX];
+
+	if (!cl->ini->is_family_auto || srvconn_is_up(cl) || is_any_direct_up(cl)) {
+		return false;
+	}
+	for (size_t i = 0; i < cl->ini->n_servers && found == cl->ini->n_servers; i++) {
+		if (cl->ini->server_names[i][0] && alt[k++].ss_family == other) {
+			found = i;
+		}
+	}
+	if (found == cl->ini->n_servers || uplink_set_family(cl, other, now_us) != 0) {
+		return false;
+	}
+	k = 0;
+	for (size_t i = 0; i < cl->ini->n_servers; i++) {
+		if (cl->ini->server_names[i][0] && alt[k++].ss_family == other) {
+			sa->addrs[i] = alt[k - 1];
+		}
+	}
+	log_info("server: no answer over IPv%c; %s:%u is reachable at %s: the client's sockets "
+		 "moved to IPv%c",
+		 was == AF_INET6 ? '6' : '4', cl->ini->server_names[found],
+		 (unsigned)cl->ini->server_ports[found],
+		 addr_format((const struct sockaddr *)&sa->addrs[found], text, sizeof(text)),
+		 other == AF_INET6 ? '6' : '4');
+	return true;
+}
+
 /* A round's word on the NAT64 prefix: a round that did not look it up, or
  * got no answer, changes nothing. */
 static void take_nat64(struct client *cl, const struct resolver_nat64 *n)
@@ -191,8 +237,10 @@ static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 	struct client *cl = container_of(w, struct client, sa.done);
 	struct srvaddr *sa = &cl->sa;
 	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
+	struct sockaddr_storage alt[RESOLVER_NAMES_MAX];
 	int err[RESOLVER_NAMES_MAX];
 	struct resolver_nat64 n64;
+	bool is_other_round = sa->is_other_round;
 	uint64_t now_us = monotime_now_us();
 	bool was_usable = srvaddr_is_usable(cl, cl->srv.server_i);
 	bool is_new_in_use = false;
@@ -200,9 +248,10 @@ static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!resolver_collect(sa->res, out, err, &n64)) {
+	if (!resolver_collect(sa->res, out, alt, err, &n64)) {
 		return;
 	}
+	sa->is_other_round = false;
 	take_nat64(cl, &n64);
 	for (size_t i = 0; i < cl->ini->n_servers; i++) {
 		if (cl->ini->server_names[i][0]) {
@@ -212,7 +261,7 @@ static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 			k++;
 		}
 	}
-	if (follow_family(cl, now_us)) {
+	if (follow_family(cl, now_us) || (is_other_round && take_other_family(cl, alt, now_us))) {
 		is_new_in_use = true;
 	}
 	pick_usable(cl);
@@ -327,16 +376,6 @@ const char *srvaddr_label(const struct client *cl, size_t i, char *buf, size_t l
 	return buf;
 }
 
-static bool is_any_direct_up(const struct client *cl)
-{
-	for (const struct peer *p = cl->peers; p; p = p->next) {
-		if (direct_any_up(p)) {
-			return true;
-		}
-	}
-	return false;
-}
-
 void srvaddr_refresh(struct client *cl, uint64_t now_us)
 {
 	struct srvaddr *sa = &cl->sa;
@@ -354,12 +393,11 @@ void srvaddr_refresh(struct client *cl, uint64_t now_us)
 	/* With the family free, a family that routes but goes unanswered for
 	 * a round and more (a carrier's broken IPv4 NAT, a firewall for one
 	 * family) gives way to the other, if a name has an address of it with
-	 * a route; every other round, so that each is tried in turn while the
-	 * server is away. Not while a direct path works: it runs on this
-	 * family and needs no server. */
-	if (cl->ini->is_family_auto && sa->outage_rounds % 2 == 1 && !is_any_direct_up(cl)) {
-		log_debug("server: no answer from any address over IPv%c: looking for the other "
-			  "family",
+	 * a route (take_other_family); every other round, so that each is
+	 * tried in turn while the server is away. */
+	if (cl->ini->is_family_auto && sa->outage_rounds % 2 == 1) {
+		log_debug("server: no answer from any address over IPv%c: looking the names up "
+			  "again, for the other family too",
 			  cl->family == AF_INET6 ? '6' : '4');
 		ask_round(cl, now_us, true);
 		return;

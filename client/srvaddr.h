@@ -39,6 +39,7 @@ struct srvaddr {
 	uint64_t backoff_us;
 	uint64_t last_round_us;		  /* when the last round was asked for */
 	unsigned outage_rounds;		  /* refresh rounds since the server was last heard */
+	bool is_other_round;		  /* the round asked for is for the other family too */
 	int errs[CLIENT_INI_SERVERS_MAX]; /* each name's last lookup error (logged once) */
 	bool is_wait_logged;		  /* "waiting for ... to resolve" said */
 	uint64_t rounds;
