@@ -37,7 +37,11 @@ static void ask_round(struct client *cl, uint64_t now_us, bool is_other)
 	}
 	sa->last_round_us = now_us;
 	sa->rounds++;
-	sa->is_other_round = is_other;
+	/* Cleared when the round is collected: an ask that finds a round in
+	 * flight (a no-op) leaves the flag as it is. */
+	if (is_other) {
+		sa->is_other_round = true;
+	}
 	resolver_ask(sa->res, keep, cl->family);
 }
 
