@@ -120,10 +120,6 @@ lab_exec() {
 	ip netns exec "$(lab_ns "$name")" "$@"
 }
 
-# lab_etc NAME FILE: stdin becomes /etc/FILE for what runs in namespace NAME
-# from then on (`ip netns exec` binds /etc/netns/NS/FILE over /etc/FILE,
-# e.g. hosts and resolv.conf). The file keeps its inode when written again,
-# so a process already running sees the new text. lab_cleanup removes it.
 # lab_both_ways COUNT "NAME ID BIND TO"...: apps (bench_flow) at once, each
 # in namespace NAME, sending COUNT datagrams at 200/s from BIND to TO (its
 # wormhole flow port) and expecting COUNT from the other end of its flow;
@@ -151,6 +147,10 @@ lab_both_ways() {
 	[ "$ok" = 0 ] || fail "an app failed"
 }
 
+# lab_etc NAME FILE: stdin becomes /etc/FILE for what runs in namespace NAME
+# from then on (`ip netns exec` binds /etc/netns/NS/FILE over /etc/FILE,
+# e.g. hosts and resolv.conf). The file keeps its inode when written again,
+# so a process already running sees the new text. lab_cleanup removes it.
 lab_etc() {
 	local dir
 	dir=/etc/netns/$(lab_ns "$1")
