@@ -602,6 +602,9 @@ static void classify(struct natclass *nc)
 
 	memset(r, 0, sizeof(*r));
 	r->elapsed_us = nc->done_us - nc->start_us;
+	if (nc->p.server.ss_family == AF_INET6 && nat64_len_ok(nc->p.pref64.len)) {
+		r->nat64 = nc->p.pref64;
+	}
 	if (!answered(nc, P_BIND)) {
 		r->type = NATCLASS_UDP_BLOCKED;
 		return;
@@ -660,6 +663,7 @@ static int checked(int n, char *buf, size_t len)
 int natclass_result_format_json(const struct natclass_result *r, char *buf, size_t len)
 {
 	char addr[ADDR_TEXT_MAX + 2] = "null";
+	char pref64[INET6_ADDRSTRLEN + 8] = "null";
 
 	/* addr_format writes only digits, dots, colons, brackets and hex:
 	 * nothing that needs escaping in JSON. */
@@ -669,30 +673,41 @@ int natclass_result_format_json(const struct natclass_result *r, char *buf, size
 		snprintf(addr, sizeof(addr), "\"%s\"",
 			 addr_format((const struct sockaddr *)&r->mapped, text, sizeof(text)));
 	}
+	if (r->nat64.len != 0) {
+		char text[INET6_ADDRSTRLEN + 4];
+
+		snprintf(pref64, sizeof(pref64), "\"%s\"",
+			 nat64_prefix_format(&r->nat64, text, sizeof(text)));
+	}
 	return checked(
 		snprintf(buf, len,
 			 "{\"type\":\"%s\",\"behind_nat\":%s,\"mapping\":\"%s\",\"filtering\":\"%"
 			 "s\","
 			 "\"mapped_address\":%s,\"port_preserving\":%s,\"allocation\":\"%s\","
 			 "\"allocation_step\":%d,\"hairpin\":%s,\"alternate_answered\":%s,"
-			 "\"elapsed_ms\":%llu}",
+			 "\"elapsed_ms\":%llu,\"nat64_prefix\":%s}",
 			 natclass_type_name(r->type), behind_json(r),
 			 natclass_behaviour_name(r->mapping), natclass_behaviour_name(r->filtering),
 			 addr, r->port_preserving ? "true" : "false",
 			 natclass_alloc_name(r->allocation), r->allocation_step,
 			 hairpin_json(r->hairpin), r->alternate_answered ? "true" : "false",
-			 (unsigned long long)(r->elapsed_us / 1000)),
+			 (unsigned long long)(r->elapsed_us / 1000), pref64),
 		buf, len);
 }
 
 int natclass_result_format_text(const struct natclass_result *r, char *buf, size_t len)
 {
 	char addr[ADDR_TEXT_MAX] = "none";
+	char pref64[INET6_ADDRSTRLEN + 24] = "", text[INET6_ADDRSTRLEN + 4];
 	static const char *const hairpin_text[] = {"unknown", "yes", "no"};
 	bool no_nat = family_ok(&r->mapped) && !r->behind_nat;
 
 	if (family_ok(&r->mapped)) {
 		addr_format((const struct sockaddr *)&r->mapped, addr, sizeof(addr));
+	}
+	if (r->nat64.len != 0) {
+		snprintf(pref64, sizeof(pref64), "NAT64 prefix:    %s\n",
+			 nat64_prefix_format(&r->nat64, text, sizeof(text)));
 	}
 	return checked(snprintf(buf, len,
 				"NAT type:        %s%s\n"
@@ -703,6 +718,7 @@ int natclass_result_format_text(const struct natclass_result *r, char *buf, size
 				"allocation:      %s (step %d)\n"
 				"hairpinning:     %s\n"
 				"alternate IP:    %s\n"
+				"%s"
 				"took:            %llu ms\n",
 				natclass_type_name(r->type), no_nat ? " (no NAT)" : "",
 				natclass_behaviour_name(r->mapping),
@@ -710,7 +726,7 @@ int natclass_result_format_text(const struct natclass_result *r, char *buf, size
 				r->port_preserving ? "yes" : "no",
 				natclass_alloc_name(r->allocation), r->allocation_step,
 				hairpin_text[r->hairpin % 3],
-				r->alternate_answered ? "answered" : "silent",
+				r->alternate_answered ? "answered" : "silent", pref64,
 				(unsigned long long)(r->elapsed_us / 1000)),
 		       buf, len);
 }

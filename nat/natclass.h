@@ -38,7 +38,7 @@
 	(NATCLASS_TEST_SPAN(NATCLASS_RTO_FIRST_US) + 2 * NATCLASS_TEST_SPAN(NATCLASS_RTO_MAX_US))
 /* Largest |step| still called "sequential" allocation. */
 #define NATCLASS_SEQ_STEP_MAX 64
-#define NATCLASS_JSON_MAX 384
+#define NATCLASS_JSON_MAX 512
 #define NATCLASS_TEXT_MAX 512
 
 _Static_assert(NATCLASS_MAX_RUN_US <= 4000000, "classification ends within 4 s");
@@ -89,6 +89,9 @@ struct natclass_result {
 	enum natclass_hairpin hairpin;
 	bool alternate_answered; /* the server's alternate IP answered us */
 	uint64_t elapsed_us;
+	/* The NAT64 prefix the run reached the server's IPv4 addresses
+	 * through (natclass_params.pref64, with an IPv6 server); len 0: none. */
+	struct nat64_prefix nat64;
 };
 
 struct natclass_params {

@@ -41,8 +41,8 @@
 #  4. natcheck on drone1 resolves the name the same way and classifies the
 #     NAT64 in full through the prefix (the server's other address reached
 #     embedded in it): port-restricted cone, endpoint-independent mapping,
-#     its mapped address the NAT44's; drone1's own classification says so
-#     too.
+#     its mapped address the NAT44's, the prefix shown (JSON and text);
+#     drone1's own classification says so too.
 #  5. The server's REST API shows drone1 mapped at its NAT64's public address.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -164,9 +164,12 @@ copy drone1 2223
 # --- 4. natcheck --------------------------------------------------------------------
 nc=$(lab_exec drone1 timeout 20 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone1.ini" natcheck --json) ||
 	fail "4. natcheck failed: $nc"
-read -r behind mapped type mapping filtering < <(python3 -c 'import json, sys; j = json.loads(sys.argv[1])
-print(j["behind_nat"], j["mapped_address"], j["type"], j["mapping"], j["filtering"])' "$nc") ||
+read -r behind mapped type mapping filtering pref < <(python3 -c 'import json, sys; j = json.loads(sys.argv[1])
+print(j["behind_nat"], j["mapped_address"], j["type"], j["mapping"], j["filtering"], j["nat64_prefix"])' "$nc") ||
 	fail "4. natcheck's answer: $nc"
+[ "$pref" = 2001:db8:ffff::/96 ] || fail "4. natcheck's nat64_prefix: $pref (want 2001:db8:ffff::/96)"
+lab_exec drone1 timeout 20 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone1.ini" natcheck |
+	grep -qx 'NAT64 prefix:    2001:db8:ffff::/96' || fail "4. natcheck's text does not show the prefix"
 [ "$behind" = True ] && [[ $mapped == 198.51.100.1:* ]] ||
 	fail "4. natcheck: behind_nat $behind, mapped $mapped (want True, 198.51.100.1:PORT): $nc"
 # The server's other address and port, which it names in IPv4, are reached

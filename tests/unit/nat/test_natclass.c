@@ -525,7 +525,8 @@ static void test_natclass_reports_udp_blocked_within_two_seconds(void **state)
 			    "\"filtering\":\"unknown\",\"mapped_address\":null,"
 			    "\"port_preserving\":false,\"allocation\":\"unknown\","
 			    "\"allocation_step\":0,\"hairpin\":null,"
-			    "\"alternate_answered\":false,\"elapsed_ms\":1750}");
+			    "\"alternate_answered\":false,\"elapsed_ms\":1750,"
+			    "\"nat64_prefix\":null}");
 }
 
 static void test_natclass_gives_an_answer_when_the_alternate_ip_is_silent(void **state)
@@ -667,12 +668,26 @@ static void test_natclass_formats_json_and_text(void **state)
 				 "\"mapped_address\":\"[2001:db8::5]:50002\","
 				 "\"port_preserving\":false,\"allocation\":\"sequential\","
 				 "\"allocation_step\":2,\"hairpin\":false,"
-				 "\"alternate_answered\":true,\"elapsed_ms\":812}");
+				 "\"alternate_answered\":true,\"elapsed_ms\":812,"
+				 "\"nat64_prefix\":null}");
 	assert_int_equal(natclass_result_format_text(&r, buf, sizeof(buf)), 0);
 	assert_non_null(strstr(buf, "NAT type:        symmetric\n"));
 	assert_non_null(strstr(buf, "allocation:      sequential (step 2)\n"));
 	assert_int_equal(natclass_result_format_json(&r, buf, 40), -ENOSPC);
 	assert_string_equal(buf, "");
+	/* Through a NAT64 (the longest prefix text there is): said in both, and
+	 * the longest result still fits the documented sizes. */
+	r.type = NATCLASS_PORT_RESTRICTED_CONE;
+	r.mapping = r.filtering = NATCLASS_ADDRESS_AND_PORT_DEPENDENT;
+	r.mapped = ss("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+	r.allocation_step = -32768;
+	r.elapsed_us = UINT64_MAX;
+	r.nat64.len = 96;
+	memset(&r.nat64.prefix, 0xff, 12);
+	assert_int_equal(natclass_result_format_json(&r, buf, NATCLASS_JSON_MAX), 0);
+	assert_non_null(strstr(buf, ",\"nat64_prefix\":\"ffff:ffff:ffff:ffff:ffff:ffff::/96\"}"));
+	assert_int_equal(natclass_result_format_text(&r, buf, NATCLASS_TEXT_MAX), 0);
+	assert_non_null(strstr(buf, "\nNAT64 prefix:    ffff:ffff:ffff:ffff:ffff:ffff::/96\n"));
 	assert_string_equal(natclass_type_name(NATCLASS_PORT_RESTRICTED_CONE),
 			    "port-restricted-cone");
 	assert_string_equal(natclass_type_name(NATCLASS_FULL_CONE), "full-cone");
