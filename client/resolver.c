@@ -120,13 +120,25 @@ static bool is_routable(const struct sockaddr_storage *ss, const char *ifname)
 	return ok;
 }
 
+/* getaddrinfo for UDP addresses of family (AF_UNSPEC: either). */
+static int lookup_udp(const char *name, int family, struct addrinfo **res)
+{
+	struct addrinfo hints;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_protocol = IPPROTO_UDP;
+	return getaddrinfo(name, NULL, &hints, res);
+}
+
 int resolver_lookup(const char *name, uint16_t port, int family, int prefer, const char *ifname,
 		    const struct sockaddr_storage *keep, struct sockaddr_storage *out,
 		    struct sockaddr_storage *alt)
 {
 	struct sockaddr_storage cands[RESOLVER_CANDIDATES_MAX];
 	bool routable[RESOLVER_CANDIDATES_MAX];
-	struct addrinfo hints, *res = NULL;
+	struct addrinfo *res = NULL;
 	size_t n = 0;
 	int rc;
 
@@ -134,11 +146,7 @@ int resolver_lookup(const char *name, uint16_t port, int family, int prefer, con
 	if (alt) {
 		memset(alt, 0, sizeof(*alt));
 	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = family;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_protocol = IPPROTO_UDP;
-	rc = getaddrinfo(name, NULL, &hints, &res);
+	rc = lookup_udp(name, family, &res);
 	if (rc != 0) {
 		return rc;
 	}
@@ -173,15 +181,11 @@ int resolver_lookup(const char *name, uint16_t port, int family, int prefer, con
 
 void resolver_lookup_nat64(struct resolver_nat64 *out)
 {
-	struct addrinfo hints, *res = NULL;
+	struct addrinfo *res = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_INET6;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_protocol = IPPROTO_UDP;
-	rc = getaddrinfo(NAT64_WKA_NAME, NULL, &hints, &res);
+	rc = lookup_udp(NAT64_WKA_NAME, AF_INET6, &res);
 	/* No AAAA record (the usual answer: no DNS64) is an answer too. */
 	out->is_known = rc == 0 || rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY;
 	if (rc != 0) {

@@ -665,18 +665,14 @@ CONF
 # lab_host6 NAME NAT64 IPV6: an IPv6-only host (no IPv4 but its loopback) at
 # IPV6 in NAT64's LAN (2001:db8:64::/64), default route via the router.
 lab_host6() {
-	local name=$1 nat=$2 ip=$3 ns
+	local name=$1 nat=$2 ip=$3
 	[ $# -eq 3 ] || topo_die "usage: lab_host6 NAME NAT64 IPV6" || return 1
 	[ -n "${LAB_NAT64[$nat]:-}" ] || topo_die "lab_host6 $name: no NAT64 \"$nat\"" || return 1
 	topo_check_name "$name" || return 1
 	topo_ns_new "$name"
 	lab_ipv6 "$name" on
-	ns=$(lab_ns "$name")
-	ip -n "$(lab_ns "$nat")" link add "h-$name" type veth peer name eth0 netns "$ns"
-	ip -n "$(lab_ns "$nat")" link set "h-$name" master lan6 up
-	ip -n "$ns" addr add "$ip/64" dev eth0 nodad
-	ip -n "$ns" link set eth0 up
-	ip -n "$ns" -6 route add default via 2001:db8:64::1
+	topo_veth_to_lan "$name" "$nat" lan6 eth0 "$ip/64" nodad
+	ip -n "$(lab_ns "$name")" -6 route add default via 2001:db8:64::1
 }
 
 # lab_nat_inner NAME TYPE PARENT WAN_IP LAN_CIDR: a NAT behind NAT PARENT (a
@@ -712,17 +708,25 @@ lab_nat_inner() {
 # bridge (h-NAME there), with IP in the NAT's LAN; prints the gateway. Runs in
 # a command substitution: the caller records LAB_HOST_NATS.
 topo_host_link() {
-	local name=$1 nat=$2 ip=$3 iface=$4 net plen ns
+	local name=$1 nat=$2 ip=$3 iface=$4 net plen
 	[ -n "${LAB_NAT_TYPE[$nat]:-}" ] || topo_die "$name: no router \"$nat\"" || return 1
 	net=${LAB_NAT_NET[$nat]} plen=${LAB_NAT_PLEN[$nat]}
 	topo_in_net "$ip" "$net" "$plen" && [ "$ip" != "$(topo_int2ip $((net + 1)))" ] ||
 		topo_die "$name: $ip is not a free address in $nat's LAN" || return 1
-	ns=$(lab_ns "$name")
-	ip -n "$(lab_ns "$nat")" link add "h-$name" type veth peer name "$iface" netns "$ns"
-	ip -n "$(lab_ns "$nat")" link set "h-$name" master lan up
-	ip -n "$ns" addr add "$ip/$plen" dev "$iface"
-	ip -n "$ns" link set "$iface" up
+	topo_veth_to_lan "$name" "$nat" lan "$iface" "$ip/$plen"
 	topo_int2ip $((net + 1))
+}
+
+# topo_veth_to_lan NAME ROUTER BRIDGE IFACE ADDR/PLEN [nodad]: a veth from
+# NAME's IFACE (ADDR/PLEN, up; nodad: an IPv6 address usable at once) to
+# ROUTER's BRIDGE (h-NAME there).
+topo_veth_to_lan() {
+	local ns
+	ns=$(lab_ns "$1")
+	ip -n "$(lab_ns "$2")" link add "h-$1" type veth peer name "$4" netns "$ns"
+	ip -n "$(lab_ns "$2")" link set "h-$1" master "$3" up
+	ip -n "$ns" addr add "$5" dev "$4" ${6:+nodad}
+	ip -n "$ns" link set "$4" up
 }
 
 lab_host() {
