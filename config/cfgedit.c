@@ -237,13 +237,9 @@ static int group_shape(const char *text, size_t s, size_t e, struct group_shape 
 	return 0;
 }
 
-/* group (as flowjson writes it, on one line) laid out like the flow at
- * [ns, ne) of text when that one spans lines: a setting per line at its
- * last setting's indent, the first on the brace's line or not and the
- * closing brace on its own line (at indent) or not, as it has them. NULL
- * when the neighbour is on one line, or either cannot be read (the group is
- * then added as it is). */
 /* printf into out[*used..cap); *used becomes cap when it did not fit. */
+static void append(char *out, size_t cap, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 static void append(char *out, size_t cap, size_t *used, const char *fmt, ...)
 {
 	va_list ap;
@@ -258,6 +254,12 @@ static void append(char *out, size_t cap, size_t *used, const char *fmt, ...)
 	*used = n < 0 || (size_t)n >= cap - *used ? cap : *used + (size_t)n;
 }
 
+/* group (as flowjson writes it, on one line) laid out like the flow at
+ * [ns, ne) of text when that one spans lines: a setting per line at its
+ * last setting's indent, the first on the brace's line or not and the
+ * closing brace on its own line (at indent) or not, as it has them. NULL
+ * when the neighbour is on one line, or either cannot be read (the group is
+ * then added as it is). */
 static char *layout_like(const char *text, size_t ns, size_t ne, const char *group,
 			 const char *indent)
 {
