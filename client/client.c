@@ -34,6 +34,18 @@ static void stop_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* An uplink after the first may open a socket of family (uplink_family):
+ * one bound to an interface, or to a source address of that family. */
+static bool is_family_of_an_uplink(const struct client_ini *ini, int family)
+{
+	for (size_t i = 1; i < ini->n_uplinks; i++) {
+		if (ini->uplinks[i].has_interface || ini->uplinks[i].source.ss_family == family) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Our static key pair in guarded memory, the cookie checker for it. */
 static int init_keys(struct client *cl, struct diag *d)
 {
@@ -59,13 +71,15 @@ static int init_keys(struct client *cl, struct diag *d)
 		char text[ADDR_TEXT_MAX];
 
 		if (!cl->ini->server_names[i][0] &&
-		    cl->ini->servers[i].ss_family != cl->ini->family) {
-			log_warn("%s: server %s is not used: the client's sockets take the first "
-				 "address's family (IPv%c)",
-				 cl->ini->path,
-				 addr_format((const struct sockaddr *)&cl->ini->servers[i], text,
-					     sizeof(text)),
-				 cl->ini->family == AF_INET6 ? '6' : '4');
+		    cl->ini->servers[i].ss_family != cl->ini->family &&
+		    !is_family_of_an_uplink(cl->ini, cl->ini->servers[i].ss_family)) {
+			log_warn(
+				"%s: server %s is not used: the client's sockets take the first "
+				"address's family (IPv%c), and no other uplink may take its family",
+				cl->ini->path,
+				addr_format((const struct sockaddr *)&cl->ini->servers[i], text,
+					    sizeof(text)),
+				cl->ini->family == AF_INET6 ? '6' : '4');
 		}
 	}
 	return 0;
@@ -192,7 +206,10 @@ void client_fini(struct client *cl)
 
 const struct sockaddr_storage *client_server_addr(const struct client *cl)
 {
-	return &cl->sa.addrs[cl->srv.server_i];
+	const struct sockaddr_storage *a =
+		srvaddr_addr_of(cl, cl->srv.server_i, uplink_family(cl, cl->ctl));
+
+	return a ? a : &cl->sa.addrs[cl->srv.server_i];
 }
 
 /* The relay's ports are bound on every server address: use the one the
@@ -203,11 +220,11 @@ void client_relay_addr(const struct client *cl, uint16_t port, struct sockaddr_s
 	addr_set_port(out, port);
 }
 
-void client_peer_addr(const struct client *cl, const struct frame_addr *a,
+void client_peer_addr(const struct client *cl, uint8_t uplink, const struct frame_addr *a,
 		      struct sockaddr_storage *out)
 {
 	struct sockaddr_storage ss;
 
 	frameaddr_to_sockaddr(a, &ss);
-	nat64_reach(&cl->sa.pref64, cl->family, &ss, out);
+	nat64_reach(&cl->sa.pref64, uplink_family(cl, uplink), &ss, out);
 }

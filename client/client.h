@@ -91,11 +91,12 @@ void client_fini(struct client *cl);
  * use (client_server_addr) with port. */
 void client_relay_addr(const struct client *cl, uint16_t port, struct sockaddr_storage *out);
 /* A peer's address from a frame (a punch candidate, a mapping), as this
- * client's sockets reach it: an IPv4 address, on IPv6 sockets with a NAT64
- * prefix known (srvaddr's pref64), embedded in that prefix (RFC 6052). */
-void client_peer_addr(const struct client *cl, const struct frame_addr *a,
+ * client's uplink reaches it: an IPv4 address, from an IPv6 socket with a
+ * NAT64 prefix known (srvaddr's pref64), embedded in that prefix (RFC 6052). */
+void client_peer_addr(const struct client *cl, uint8_t uplink, const struct frame_addr *a,
 		      struct sockaddr_storage *out);
-/* The server address in use (one of client.ini's `server`). */
+/* The server address in use (one of client.ini's `server`), of the family
+ * of the uplink the session runs on. */
 const struct sockaddr_storage *client_server_addr(const struct client *cl);
 
 #endif

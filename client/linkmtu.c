@@ -41,7 +41,7 @@ static unsigned route_mtu(const struct client *cl, uint8_t u, const struct socka
 	socklen_t len = sizeof(mtu);
 
 	diag_clear(&d);
-	fd = mainsock_open_fd(cl->ini, cl->family, u, &d);
+	fd = mainsock_open_fd(cl->ini, uplink_family(cl, u), u, &d);
 	if (fd < 0) {
 		return 0;
 	}
@@ -55,18 +55,27 @@ static unsigned route_mtu(const struct client *cl, uint8_t u, const struct socka
 	return (unsigned)mtu;
 }
 
+/* The family whose headers are the larger among the uplinks' (IPv6 when
+ * any uplink is): segments must fit the tightest path. */
+static int widest_family(const struct client *cl)
+{
+	for (uint8_t u = 0; u < cl->n_up; u++) {
+		if (uplink_family(cl, u) == AF_INET6) {
+			return AF_INET6;
+		}
+	}
+	return cl->family;
+}
+
 void linkmtu_refresh(struct client *cl)
 {
-	const struct sockaddr_storage *dst = client_server_addr(cl);
 	unsigned least = 0;
 	uint32_t mss;
 	uint8_t at = 0;
 
-	if (!srvaddr_is_usable(cl, cl->srv.server_i)) {
-		return;
-	}
 	for (uint8_t u = 0; u < cl->n_up; u++) {
-		unsigned mtu = uplink_is_open(cl, u) ? route_mtu(cl, u, dst) : 0;
+		const struct sockaddr_storage *dst = uplink_server_addr(cl, u);
+		unsigned mtu = uplink_is_open(cl, u) && dst ? route_mtu(cl, u, dst) : 0;
 
 		if (mtu != 0 && (least == 0 || mtu < least)) {
 			least = mtu;
@@ -76,7 +85,7 @@ void linkmtu_refresh(struct client *cl)
 	if (least == 0 || least == cl->link_mtu) {
 		return;
 	}
-	mss = linkmtu_mss_for(dst->ss_family, least);
+	mss = linkmtu_mss_for(widest_family(cl), least);
 	if (mss != cl->stream_mss) {
 		log_info(
 			"link mtu: %u bytes on uplink %s: stream segments of %u bytes (was %u), so "
@@ -137,16 +146,16 @@ void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m)
 		return;
 	}
 	cl->relay_mtu = m->mtu;
-	if (linkmtu_mss_for(cl->family, m->mtu) < RSTREAM_MSS) {
+	if (linkmtu_mss_for(widest_family(cl), m->mtu) < RSTREAM_MSS) {
 		log_info("relay: the server's links take packets of %u bytes: stream segments over "
 			 "the relay of at most %u bytes",
-			 (unsigned)m->mtu, (unsigned)linkmtu_mss_for(cl->family, m->mtu));
+			 (unsigned)m->mtu, (unsigned)linkmtu_mss_for(widest_family(cl), m->mtu));
 	}
 }
 
 uint32_t linkmtu_peer_mss(const struct peer *p)
 {
-	int fam = p->cl->family;
+	int fam = widest_family(p->cl);
 	uint32_t mss = p->cl->stream_mss;
 	uint32_t theirs = p->link_mtu ? linkmtu_mss_for(fam, p->link_mtu) : RSTREAM_MSS;
 	uint32_t relay = p->cl->relay_mtu && !direct_any_up(p)

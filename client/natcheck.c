@@ -154,7 +154,7 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 			int rc = resolver_lookup(ini->server_names[i], ini->server_ports[i],
 						 ini->is_family_auto ? AF_UNSPEC : ini->family,
 						 ini->family, client_ini_interface(ini, 0), NULL,
-						 &server, NULL);
+						 &server, NULL, NULL);
 
 			if (rc != 0) {
 				fprintf(stderr,

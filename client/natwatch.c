@@ -151,15 +151,16 @@ static void start_run(struct natwatch *nw, uint64_t now_us)
 	struct natclass_params p;
 	int rc;
 
-	if (client_server_addr(cl)->ss_family != cl->family) {
-		/* A server name with no address yet: natwatch_on_server_addr. */
+	if (!uplink_server_addr(cl, nw->uplink)) {
+		/* A server name with no address (of this uplink's family) yet:
+		 * natwatch_on_server_addr. */
 		nw->is_waiting_server = true;
 		log_debug("nat%s: waiting for the server's address", nw->tag);
 		return;
 	}
 	nw->is_waiting_server = false;
 	memset(&p, 0, sizeof(p));
-	p.server = *client_server_addr(cl);
+	p.server = *uplink_server_addr(cl, nw->uplink);
 	p.pref64 = cl->sa.pref64;
 	natcheck_local_addrs(real_fd(nw), &p);
 	randombytes_buf(p.seed, sizeof(p.seed));
@@ -280,13 +281,13 @@ static void send_probe(struct natwatch *nw)
 	struct client *cl = nw->cl;
 	uint8_t buf[STUN_REQUEST_MAX];
 	size_t len = 0;
+	const struct sockaddr_storage *server = uplink_server_addr(cl, nw->uplink);
 
 	nw->probe_tries++;
-	if (client_server_addr(cl)->ss_family != cl->family ||
-	    stun_write_request(nw->txid, 0, buf, sizeof(buf), &len) != 0) {
+	if (!server || stun_write_request(nw->txid, 0, buf, sizeof(buf), &len) != 0) {
 		return;
 	}
-	(void)mainsock_send(&cl->ms, nw->fd, client_server_addr(cl), buf, len);
+	(void)mainsock_send(&cl->ms, nw->fd, server, buf, len);
 }
 
 static void probe_timer(struct natwatch *nw, uint64_t now_us)
@@ -330,7 +331,7 @@ static bool on_probe_answer(struct natwatch *nw, const uint8_t *buf, size_t len,
 	if (!nw->is_probing || stun_read(buf, len, &m, NULL) != 0 || m.is_classic ||
 	    m.type != STUN_BINDING_SUCCESS || memcmp(m.txid, nw->txid, STUN_TXID_LEN) != 0 ||
 	    !addr_equal((const struct sockaddr *)from,
-			(const struct sockaddr *)client_server_addr(cl))) {
+			(const struct sockaddr *)uplink_server_addr(cl, nw->uplink))) {
 		return false;
 	}
 	m_addr = stun_msg_mapped(&m);

@@ -77,10 +77,10 @@ struct punchrun *punchrun_new(struct peer *p, const struct frame_punch *k, int f
 	r->count = k->count;
 	r->peer_uplink = k->peer_uplink;
 	for (uint8_t i = 0; i < k->addr_count && i < WIRE_ADDR_MAX; i++) {
-		/* Of our sockets' family only (an IPv4 peer on an IPv6-only
+		/* Of our uplink's family only (an IPv4 peer on an IPv6-only
 		 * network without a NAT64 prefix: nothing to send to). */
-		client_peer_addr(p->cl, &k->addrs[i], &r->cand[r->n_cand]);
-		if (r->cand[r->n_cand].ss_family == p->cl->family) {
+		client_peer_addr(p->cl, k->uplink, &k->addrs[i], &r->cand[r->n_cand]);
+		if (r->cand[r->n_cand].ss_family == uplink_family(p->cl, k->uplink)) {
 			r->n_cand++;
 		}
 	}
@@ -263,8 +263,10 @@ static void send_base_request(struct punchrun *r)
 	size_t len = 0;
 
 	r->stun_sends++;
-	if (stun_write_request(r->txid, 0, buf, sizeof(buf), &len) == 0) {
-		(void)mainsock_send(&cl->ms, r->measure->fd, client_server_addr(cl), buf, len);
+	if (uplink_server_addr(cl, r->uplink) &&
+	    stun_write_request(r->txid, 0, buf, sizeof(buf), &len) == 0) {
+		(void)mainsock_send(&cl->ms, r->measure->fd, uplink_server_addr(cl, r->uplink), buf,
+				    len);
 	}
 }
 
@@ -274,7 +276,8 @@ static bool start_measure(struct punchrun *r)
 {
 	struct diag d;
 
-	if (r->step == 0 || client_server_addr(r->p->cl)->ss_family != r->cand[0].ss_family) {
+	if (r->step == 0 || !uplink_server_addr(r->p->cl, r->uplink) ||
+	    uplink_server_addr(r->p->cl, r->uplink)->ss_family != r->cand[0].ss_family) {
 		log_info("peer %s: punch: our NAT's port allocation is not known to be "
 			 "sequential now; no prediction",
 			 r->p->def.peer.text);
@@ -355,7 +358,7 @@ bool punchrun_on_stun(struct punchrun *r, int fd, const uint8_t *buf, size_t len
 	    m.is_classic || m.type != STUN_BINDING_SUCCESS ||
 	    memcmp(m.txid, r->txid, STUN_TXID_LEN) != 0 ||
 	    !addr_equal((const struct sockaddr *)from,
-			(const struct sockaddr *)client_server_addr(cl))) {
+			(const struct sockaddr *)uplink_server_addr(cl, r->uplink))) {
 		return false;
 	}
 	m_addr = stun_msg_mapped(&m);
@@ -383,8 +386,8 @@ int punchrun_on_mapping(struct punchrun *r, const struct frame_path *f, uint64_t
 	if (!is_predict(r) || !aims_at_peer_base(r) || f->addr_count < 2) {
 		return -EINVAL;
 	}
-	client_peer_addr(r->p->cl, &f->addrs[0], &m0);
-	client_peer_addr(r->p->cl, &f->addrs[1], &m1);
+	client_peer_addr(r->p->cl, r->uplink, &f->addrs[0], &m0);
+	client_peer_addr(r->p->cl, r->uplink, &f->addrs[1], &m1);
 	step = (int)(int16_t)(uint16_t)(port_of(&m1) - port_of(&m0));
 	/* Both of the peer's public IP as the server saw it. */
 	addr_set_port(&m1, port_of(&r->cand[0]));

@@ -42,6 +42,7 @@ struct resolver {
 	int prefer;
 	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
 	struct sockaddr_storage alt[RESOLVER_NAMES_MAX];
+	struct sockaddr_storage other[RESOLVER_NAMES_MAX];
 	int err[RESOLVER_NAMES_MAX];
 	struct resolver_nat64 n64;
 };
@@ -94,11 +95,10 @@ static bool has_own_addr(const char *ifname, int family)
 	return found;
 }
 
-/* A route to ss: a UDP socket connects (nothing is sent). Through ifname
- * (not NULL) the socket is bound to it, and the interface must have an
- * address of ss's family: Linux connects an IPv4 socket bound to an
- * interface without IPv4 all the same, from another interface's address. */
-static bool is_routable(const struct sockaddr_storage *ss, const char *ifname)
+/* The interface must have an address of ss's family: Linux connects an
+ * IPv4 socket bound to an interface without IPv4 all the same, from
+ * another interface's address. */
+bool resolver_has_route(const struct sockaddr_storage *ss, const char *ifname)
 {
 	int fd;
 	bool ok;
@@ -134,17 +134,21 @@ static int lookup_udp(const char *name, int family, struct addrinfo **res)
 
 int resolver_lookup(const char *name, uint16_t port, int family, int prefer, const char *ifname,
 		    const struct sockaddr_storage *keep, struct sockaddr_storage *out,
-		    struct sockaddr_storage *alt)
+		    struct sockaddr_storage *alt, struct sockaddr_storage *other)
 {
 	struct sockaddr_storage cands[RESOLVER_CANDIDATES_MAX];
 	bool routable[RESOLVER_CANDIDATES_MAX];
 	struct addrinfo *res = NULL;
+	bool is_other_routed = false;
 	size_t n = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (alt) {
 		memset(alt, 0, sizeof(*alt));
+	}
+	if (other) {
+		memset(other, 0, sizeof(*other));
 	}
 	rc = lookup_udp(name, family, &res);
 	if (rc != 0) {
@@ -161,7 +165,7 @@ int resolver_lookup(const char *name, uint16_t port, int family, int prefer, con
 		addr_set_port(&cands[n], port);
 		/* With the family fixed, any answer will do: routes are for
 		 * choosing a family. */
-		routable[n] = family != AF_UNSPEC || is_routable(&cands[n], ifname);
+		routable[n] = family != AF_UNSPEC || resolver_has_route(&cands[n], ifname);
 		n++;
 	}
 	freeaddrinfo(res);
@@ -174,6 +178,13 @@ int resolver_lookup(const char *name, uint16_t port, int family, int prefer, con
 		if (routable[i] && cands[i].ss_family != prefer) {
 			*alt = cands[i];
 			break;
+		}
+	}
+	for (size_t i = 0; other && family == AF_UNSPEC && i < n; i++) {
+		if (cands[i].ss_family != out->ss_family &&
+		    (other->ss_family == 0 || (routable[i] && !is_other_routed))) {
+			*other = cands[i];
+			is_other_routed = routable[i];
 		}
 	}
 	return 0;
@@ -223,6 +234,7 @@ static void *thread_main(void *arg)
 	struct sockaddr_storage keep[RESOLVER_NAMES_MAX];
 	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
 	struct sockaddr_storage alt[RESOLVER_NAMES_MAX];
+	struct sockaddr_storage other[RESOLVER_NAMES_MAX];
 	int err[RESOLVER_NAMES_MAX];
 	struct resolver_nat64 n64;
 	int prefer;
@@ -244,13 +256,15 @@ static void *thread_main(void *arg)
 		for (size_t i = 0; i < r->n; i++) {
 			err[i] = resolver_lookup(r->names[i], r->ports[i], r->family, prefer,
 						 r->ifname[0] ? r->ifname : NULL, &keep[i], &out[i],
-						 &alt[i]);
+						 &alt[i], &other[i]);
 		}
-		/* Going IPv6 with the family free: the network may reach IPv4
-		 * peers through a NAT64 only. */
+		/* An IPv6 socket with the family free (the sockets', or an
+		 * uplink's: other): the network may reach IPv4 peers through a
+		 * NAT64 only. */
 		memset(&n64, 0, sizeof(n64));
 		for (size_t i = 0; i < r->n && r->family == AF_UNSPEC; i++) {
-			if (err[i] == 0 && out[i].ss_family == AF_INET6) {
+			if (err[i] == 0 &&
+			    (out[i].ss_family == AF_INET6 || other[i].ss_family == AF_INET6)) {
 				resolver_lookup_nat64(&n64);
 				break;
 			}
@@ -263,6 +277,7 @@ static void *thread_main(void *arg)
 		}
 		memcpy(r->out, out, sizeof(out));
 		memcpy(r->alt, alt, sizeof(alt));
+		memcpy(r->other, other, sizeof(other));
 		memcpy(r->err, err, sizeof(err));
 		r->n64 = n64;
 		r->has_answers = true;
@@ -342,7 +357,8 @@ bool resolver_is_busy(struct resolver *r)
 }
 
 bool resolver_collect(struct resolver *r, struct sockaddr_storage *out,
-		      struct sockaddr_storage *alt, int *err, struct resolver_nat64 *n64)
+		      struct sockaddr_storage *alt, struct sockaddr_storage *other, int *err,
+		      struct resolver_nat64 *n64)
 {
 	bool has;
 
@@ -351,6 +367,7 @@ bool resolver_collect(struct resolver *r, struct sockaddr_storage *out,
 	if (has) {
 		memcpy(out, r->out, r->n * sizeof(*out));
 		memcpy(alt, r->alt, r->n * sizeof(*alt));
+		memcpy(other, r->other, r->n * sizeof(*other));
 		memcpy(err, r->err, r->n * sizeof(*err));
 		*n64 = r->n64;
 		r->has_answers = false;

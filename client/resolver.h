@@ -33,12 +33,20 @@ struct resolver; /* opaque: the part shared with the thread */
  * and picks by route (resolver_pick; prefer: the family the client's
  * sockets have now; ifname, when not NULL, the interface the main socket is
  * bound to: routes through it, and it must have an address of the family);
- * then alt (if not NULL) is the first address of the other family with a
- * route, family 0 if none. Returns 0, or a getaddrinfo error code
- * (gai_strerror tells it). */
+ * then alt (if not NULL) is the first address of the other family than
+ * prefer with a route, and other (if not NULL) the first address of the
+ * other family than out's (the first with a route, if one has), for an
+ * uplink of that family (it checks its own routes); family 0 if none.
+ * Returns 0, or a getaddrinfo error code (gai_strerror tells it). */
 int resolver_lookup(const char *name, uint16_t port, int family, int prefer, const char *ifname,
 		    const struct sockaddr_storage *keep, struct sockaddr_storage *out,
-		    struct sockaddr_storage *alt);
+		    struct sockaddr_storage *alt, struct sockaddr_storage *other);
+
+/* The host has a route to ss: a UDP socket connects to it (nothing is
+ * sent). Through ifname (not NULL): the socket bound to it, and the
+ * interface has an address of ss's family of its own (IPv6: not
+ * link-local). Blocks briefly (no DNS): the loop may call it. */
+bool resolver_has_route(const struct sockaddr_storage *ss, const char *ifname);
 
 /* Which of a name's n addresses (n >= 1) to use, in this order: keep when
  * it is one of them and the host has a route to it; the first one of
@@ -77,12 +85,13 @@ void resolver_ask(struct resolver *r, const struct sockaddr_storage *keep, int p
 bool resolver_is_busy(struct resolver *r);
 
 /* The answers of a finished round: out[n] (family 0 where err[i] != 0),
- * alt[n] (resolver_lookup's), err[n] (0 or a getaddrinfo code) and n64:
- * with the family free (AF_UNSPEC) and a name answered with an IPv6
- * address, the network's NAT64 prefix (resolver_lookup_nat64), else not
- * known. False when no round finished since the last collect. */
+ * alt[n] and other[n] (resolver_lookup's), err[n] (0 or a getaddrinfo
+ * code) and n64: with the family free (AF_UNSPEC) and a name answered with
+ * an IPv6 address, the network's NAT64 prefix (resolver_lookup_nat64), else
+ * not known. False when no round finished since the last collect. */
 bool resolver_collect(struct resolver *r, struct sockaddr_storage *out,
-		      struct sockaddr_storage *alt, int *err, struct resolver_nat64 *n64);
+		      struct sockaddr_storage *alt, struct sockaddr_storage *other, int *err,
+		      struct resolver_nat64 *n64);
 
 /* Stop. An idle thread is joined; one inside getaddrinfo is left to end
  * after it and free the shared part itself. done is never sent after this

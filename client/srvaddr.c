@@ -50,19 +50,23 @@ static void ask(struct client *cl, uint64_t now_us)
 	ask_round(cl, now_us, false);
 }
 
+/* Entry i has an address of the main socket's family (cl->family). */
+static bool has_own_family(const struct client *cl, size_t i)
+{
+	return i < cl->ini->n_servers && cl->sa.addrs[i].ss_family == cl->family;
+}
+
 static bool is_any_unresolved(const struct client *cl)
 {
 	for (size_t i = 0; i < cl->ini->n_servers; i++) {
-		if (cl->ini->server_names[i][0] && !srvaddr_is_usable(cl, i)) {
+		if (cl->ini->server_names[i][0] && !has_own_family(cl, i)) {
 			return true;
 		}
 	}
 	return false;
 }
 
-/* Not connected and the entry in use has no address: use the first one
- * that has. */
-static void pick_usable(struct client *cl)
+void srvaddr_pick_usable(struct client *cl)
 {
 	if (srvconn_is_up(cl) || srvaddr_is_usable(cl, cl->srv.server_i)) {
 		return;
@@ -87,12 +91,12 @@ static bool apply(struct client *cl, size_t i, const struct sockaddr_storage *ou
 		sa->lookup_failures++;
 		if (err != sa->errs[i]) {
 			log_warn("server: cannot resolve %s:%u: %s%s%s%s", name, port,
-				 gai_strerror(err), srvaddr_is_usable(cl, i) ? " (keeping " : "",
-				 srvaddr_is_usable(cl, i)
+				 gai_strerror(err), has_own_family(cl, i) ? " (keeping " : "",
+				 has_own_family(cl, i)
 					 ? addr_format((const struct sockaddr *)&sa->addrs[i], b,
 						       sizeof(b))
 					 : "",
-				 srvaddr_is_usable(cl, i) ? ")" : "");
+				 has_own_family(cl, i) ? ")" : "");
 		} else {
 			log_debug("server: cannot resolve %s:%u: %s", name, port,
 				  gai_strerror(err));
@@ -106,7 +110,8 @@ static bool apply(struct client *cl, size_t i, const struct sockaddr_storage *ou
 			  addr_format((const struct sockaddr *)out, a, sizeof(a)));
 		return false;
 	}
-	if (srvaddr_is_usable(cl, i) && i == cl->srv.server_i && srvconn_is_up(cl)) {
+	if (has_own_family(cl, i) && i == cl->srv.server_i && srvconn_is_up(cl) &&
+	    uplink_family(cl, cl->ctl) == cl->family) {
 		/* The session works through the old address: it stays until the
 		 * server stops answering there. */
 		log_info("server: %s:%u now resolves to %s; the session stays on %s while it "
@@ -115,7 +120,7 @@ static bool apply(struct client *cl, size_t i, const struct sockaddr_storage *ou
 			 addr_format((const struct sockaddr *)&sa->addrs[i], b, sizeof(b)));
 		return false;
 	}
-	if (srvaddr_is_usable(cl, i)) {
+	if (has_own_family(cl, i)) {
 		log_info("server: %s:%u now resolves to %s (was %s)", name, port,
 			 addr_format((const struct sockaddr *)out, a, sizeof(a)),
 			 addr_format((const struct sockaddr *)&sa->addrs[i], b, sizeof(b)));
@@ -143,7 +148,7 @@ static bool follow_family(struct client *cl, uint64_t now_us)
 		return false;
 	}
 	for (size_t i = 0; i < cl->ini->n_servers; i++) {
-		if (srvaddr_is_usable(cl, i)) {
+		if (has_own_family(cl, i)) {
 			return false;
 		}
 		if (found == cl->ini->n_servers && sa->addrs[i].ss_family == other) {
@@ -242,17 +247,18 @@ static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 	struct srvaddr *sa = &cl->sa;
 	struct sockaddr_storage out[RESOLVER_NAMES_MAX];
 	struct sockaddr_storage alt[RESOLVER_NAMES_MAX];
+	struct sockaddr_storage other[RESOLVER_NAMES_MAX];
 	int err[RESOLVER_NAMES_MAX];
 	struct resolver_nat64 n64;
 	bool is_other_round = sa->is_other_round;
 	uint64_t now_us = monotime_now_us();
 	bool was_usable = srvaddr_is_usable(cl, cl->srv.server_i);
-	bool is_new_in_use = false;
+	bool is_new_in_use = false, is_new_other = false;
 	size_t k = 0;
 
 	(void)loop;
 	(void)revents;
-	if (!resolver_collect(sa->res, out, alt, err, &n64)) {
+	if (!resolver_collect(sa->res, out, alt, other, err, &n64)) {
 		return;
 	}
 	sa->is_other_round = false;
@@ -262,13 +268,24 @@ static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 			if (apply(cl, i, &out[k], err[k]) && i == cl->srv.server_i) {
 				is_new_in_use = true;
 			}
+			if (err[k] == 0 && (sa->others[i].ss_family != other[k].ss_family ||
+					    (other[k].ss_family != 0 &&
+					     !addr_equal((const struct sockaddr *)&sa->others[i],
+							 (const struct sockaddr *)&other[k])))) {
+				sa->others[i] = other[k];
+				is_new_other = true;
+			}
 			k++;
 		}
+	}
+	if (is_new_other) {
+		/* Uplinks of the other family may reach the server now. */
+		uplink_check_families(cl, now_us);
 	}
 	if (follow_family(cl, now_us) || (is_other_round && take_other_family(cl, alt, now_us))) {
 		is_new_in_use = true;
 	}
-	pick_usable(cl);
+	srvaddr_pick_usable(cl);
 	ev_timer_stop(cl->loop, &sa->retry);
 	if (is_any_unresolved(cl)) {
 		ev_timer_set(&sa->retry, (double)sa->backoff_us / 1e6, 0.0);
@@ -325,7 +342,7 @@ int srvaddr_start(struct client *cl, struct diag *d)
 	}
 	/* Start at the first entry that has an address (a name listed first
 	 * may have none for a while). */
-	pick_usable(cl);
+	srvaddr_pick_usable(cl);
 	if (n == 0) {
 		return 0;
 	}
@@ -356,9 +373,31 @@ void srvaddr_fini(struct client *cl)
 		  (unsigned long long)sa->lookup_failures);
 }
 
+const struct sockaddr_storage *srvaddr_addr_of(const struct client *cl, size_t i, int family)
+{
+	if (i >= cl->ini->n_servers || family == 0) {
+		return NULL;
+	}
+	if (cl->sa.addrs[i].ss_family == family) {
+		return &cl->sa.addrs[i];
+	}
+	return cl->sa.others[i].ss_family == family ? &cl->sa.others[i] : NULL;
+}
+
+const struct sockaddr_storage *srvaddr_for_family(const struct client *cl, size_t prefer,
+						  int family)
+{
+	const struct sockaddr_storage *a = srvaddr_addr_of(cl, prefer, family);
+
+	for (size_t i = 0; !a && i < cl->ini->n_servers; i++) {
+		a = srvaddr_addr_of(cl, i, family);
+	}
+	return a;
+}
+
 bool srvaddr_is_usable(const struct client *cl, size_t i)
 {
-	return i < cl->ini->n_servers && cl->sa.addrs[i].ss_family == cl->family;
+	return srvaddr_addr_of(cl, i, uplink_family(cl, cl->ctl)) != NULL;
 }
 
 const char *srvaddr_label(const struct client *cl, size_t i, char *buf, size_t len)
@@ -370,12 +409,13 @@ const char *srvaddr_label(const struct client *cl, size_t i, char *buf, size_t l
 	} else if (!cl->ini->server_names[i][0]) {
 		addr_format((const struct sockaddr *)&cl->sa.addrs[i], buf, len);
 	} else {
+		const struct sockaddr_storage *at =
+			srvaddr_addr_of(cl, i, uplink_family(cl, cl->ctl));
+
 		snprintf(buf, len, "%s:%u (%s)", cl->ini->server_names[i],
 			 (unsigned)cl->ini->server_ports[i],
-			 srvaddr_is_usable(cl, i)
-				 ? addr_format((const struct sockaddr *)&cl->sa.addrs[i], a,
-					       sizeof(a))
-				 : "unresolved");
+			 at ? addr_format((const struct sockaddr *)at, a, sizeof(a))
+			    : "unresolved");
 	}
 	return buf;
 }

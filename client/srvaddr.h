@@ -33,6 +33,9 @@ struct srvaddr {
 	/* Per `server` entry: the address in use; family 0 while a name has
 	 * none (yet). */
 	struct sockaddr_storage addrs[CLIENT_INI_SERVERS_MAX];
+	/* Per name: its address of the other family than addrs[i]'s (the
+	 * resolver's `other`), for an uplink of that family; family 0: none. */
+	struct sockaddr_storage others[CLIENT_INI_SERVERS_MAX];
 	struct resolver *res; /* owns; NULL when client.ini lists no name */
 	ev_async done;	      /* the resolver finished a round */
 	ev_timer retry;	      /* next round while a name has no address */
@@ -55,11 +58,23 @@ void srvaddr_init(struct srvaddr *sa);
 WH_MUST_CHECK int srvaddr_start(struct client *cl, struct diag *d);
 void srvaddr_fini(struct client *cl);
 
-/* Entry i has an address of the client's family. */
+/* Entry i has an address of the family the server session runs on (its
+ * uplink's: uplink_family of cl->ctl). */
 bool srvaddr_is_usable(const struct client *cl, size_t i);
+/* Entry i's address of family, or NULL (none, or not resolved yet). */
+const struct sockaddr_storage *srvaddr_addr_of(const struct client *cl, size_t i, int family);
+/* The server address an uplink of family uses: entry `prefer`'s (the one
+ * the session runs through) when it has one of that family, else the first
+ * entry's that has; NULL when none has. */
+const struct sockaddr_storage *srvaddr_for_family(const struct client *cl, size_t prefer,
+						  int family);
 /* "203.0.113.10:7400", or "name:port (203.0.113.10:7400)", or "name:port
  * (unresolved)" for entry i, into buf. */
 const char *srvaddr_label(const struct client *cl, size_t i, char *buf, size_t len);
+/* Not connected and the entry in use has no address of the session's
+ * family (at start, or the session moved to an uplink of another family):
+ * use the first one that has. */
+void srvaddr_pick_usable(struct client *cl);
 /* Every address went unanswered: look the names up again (rate-limited). */
 void srvaddr_refresh(struct client *cl, uint64_t now_us);
 /* The host's network changed: a name with no address is looked up now. */

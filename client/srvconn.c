@@ -53,6 +53,11 @@ bool srvconn_is_up(const struct client *cl)
 	return cl->srv.is_up;
 }
 
+bool srvconn_is_registered(const struct client *cl)
+{
+	return cl->srv.is_up && cl->srv.is_registered;
+}
+
 const char *srvconn_state(const struct client *cl)
 {
 	if (cl->srv.is_refused) {
@@ -137,6 +142,7 @@ int srvconn_new_session(struct client *cl)
 	}
 	sc->is_up = false;
 	sc->has_sync = false;
+	sc->is_registered = false;
 	sc->is_awaiting_pong = false;
 	sc->is_suspect = false;
 	sc->unanswered = 0;
@@ -241,6 +247,7 @@ static void connecting_timer(struct client *cl, uint64_t now_us)
 			log_info("server: no answer on uplink %s, trying uplink %s",
 				 uplink_label(cl, cl->ctl), uplink_label(cl, next));
 			cl->ctl = next;
+			srvaddr_pick_usable(cl); /* it may be of another family */
 		}
 	}
 	if (!srvaddr_is_usable(cl, sc->server_i)) {
@@ -322,6 +329,7 @@ void srvconn_move_ctl(struct client *cl, uint8_t id, uint64_t now_us)
 {
 	cl->ctl = id;
 	reconnect(cl, now_us);
+	srvaddr_pick_usable(cl);
 	/* A planned move: the first initiation goes out of id itself. */
 	cl->srv.init_tries = 0;
 	srvconn_rearm(cl, now_us, true);
@@ -341,6 +349,7 @@ void srvconn_on_network_change(struct client *cl, uint64_t now_us)
 	struct srvconn *sc = &cl->srv;
 
 	srvaddr_on_network_change(cl, now_us);
+	uplink_check_families(cl, now_us);
 	linkmtu_refresh(cl);
 	if (sc->is_up) {
 		srvconn_ping_now(cl, now_us);
@@ -557,7 +566,6 @@ void srvconn_on_response(struct client *cl, const uint8_t *buf, size_t len, uint
 		sc->next_ping_us = now_us + srvconn_keepalive_us(cl);
 		linkmtu_refresh(cl);
 		peer_all_rebind(cl, now_us);
-		uplink_on_server_up(cl, now_us);
 		joinwait_on_server_up(cl, now_us);
 	}
 	srvconn_rearm(cl, now_us, false);

@@ -55,6 +55,12 @@ struct srvconn {
 	uint64_t armed_us; /* deadline the timer is set to; UINT64_MAX: none */
 	bool is_up;	   /* keys established in this session */
 	bool has_sync;	   /* a route set arrived since our last REGISTER */
+	/* The server answered this session's first REGISTER (its route set
+	 * came): the other uplinks register from then on, so that none of
+	 * theirs, on a faster link, reaches the server before the session's
+	 * own (the server takes a new session's first REGISTER for the uplink
+	 * it runs on). */
+	bool is_registered;
 	uint64_t backoff_us;
 	uint64_t next_init_us;
 	uint64_t last_rx_us; /* last authenticated packet from the server */
@@ -98,6 +104,8 @@ void srvconn_leave(struct client *cl, uint64_t now_us);
 void srvconn_fini(struct client *cl);
 
 bool srvconn_is_up(const struct client *cl);
+/* Up, and the server answered the session's REGISTER (is_registered). */
+bool srvconn_is_registered(const struct client *cl);
 /* The state for `status`: "up", "refused" (another process holds our
  * identity) or "connecting". */
 const char *srvconn_state(const struct client *cl);

@@ -97,6 +97,10 @@ static void on_sync(struct client *cl, const struct frame *f, uint64_t now_us)
 		log_info("server: this process holds id %s now", cl->ini->id);
 	}
 	sc->has_sync = true;
+	if (!sc->is_registered) {
+		sc->is_registered = true;
+		uplink_on_server_up(cl, now_us);
+	}
 	if (s->keepalive_s > 0 && s->keepalive_s != sc->keepalive_s) {
 		sc->keepalive_s = s->keepalive_s;
 		sc->next_ping_us = min_u64(sc->next_ping_us, now_us + srvconn_keepalive_us(cl));

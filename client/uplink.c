@@ -6,6 +6,8 @@
 #include "client/direct.h"
 #include "client/inbound.h"
 #include "client/mainsock.h"
+#include "client/resolver.h"
+#include "client/srvaddr.h"
 #include "client/srvconn.h"
 #include "common/addr.h"
 #include "common/diag.h"
@@ -88,11 +90,22 @@ uint8_t uplink_next_ctl(const struct client *cl)
 	for (size_t k = 1; k <= cl->n_up; k++) {
 		uint8_t id = (uint8_t)((cl->ctl + k) % cl->n_up);
 
-		if (uplink_is_open(cl, id)) {
+		if (uplink_is_open(cl, id) && uplink_server_addr(cl, id)) {
 			return id;
 		}
 	}
 	return cl->ctl;
+}
+
+int uplink_family(const struct client *cl, uint8_t id)
+{
+	/* family 0: not opened yet. */
+	return id == 0 || id >= cl->n_up || cl->up[id].family == 0 ? cl->family : cl->up[id].family;
+}
+
+const struct sockaddr_storage *uplink_server_addr(const struct client *cl, uint8_t id)
+{
+	return srvaddr_for_family(cl, cl->srv.server_i, uplink_family(cl, id));
 }
 
 void uplink_on_probe_answered(struct client *cl, uint8_t id, uint64_t now_us)
@@ -185,6 +198,30 @@ static void rearm(struct uplink *u, uint64_t now_us)
 	ev_timer_start(u->cl->loop, &u->timer);
 }
 
+/* The family uplink u (>= 1) opens its socket in (uplink_family). */
+static int choose_family(const struct uplink *u)
+{
+	const struct client *cl = u->cl;
+	const char *ifname = interface_of(cl, u->id);
+	int other = cl->family == AF_INET ? AF_INET6 : AF_INET;
+	const struct sockaddr_storage *a;
+
+	if (!ifname) {
+		return u->id < cl->ini->n_uplinks && cl->ini->uplinks[u->id].source.ss_family != 0
+			       ? cl->ini->uplinks[u->id].source.ss_family
+			       : cl->family;
+	}
+	a = srvaddr_for_family(cl, cl->srv.server_i, cl->family);
+	if (a && resolver_has_route(a, ifname)) {
+		return cl->family;
+	}
+	a = srvaddr_for_family(cl, cl->srv.server_i, other);
+	if (a && resolver_has_route(a, ifname)) {
+		return other;
+	}
+	return cl->family;
+}
+
 static bool try_open(struct uplink *u, uint64_t now_us)
 {
 	struct client *cl = u->cl;
@@ -194,7 +231,8 @@ static bool try_open(struct uplink *u, uint64_t now_us)
 	int fd;
 
 	diag_clear(&d);
-	fd = mainsock_open_fd(cl->ini, cl->family, u->id, &d);
+	u->family = choose_family(u);
+	fd = mainsock_open_fd(cl->ini, u->family, u->id, &d);
 	if (fd < 0) {
 		if (u->open_failures++ == 0) {
 			log_warn("uplink %s: cannot open its socket (%s); retrying every %llu s",
@@ -207,6 +245,7 @@ static bool try_open(struct uplink *u, uint64_t now_us)
 	(void)udpio_enable_gro(fd); /* read through the client's GRO rx */
 	u->fd = fd;
 	u->open_failures = 0;
+	u->is_no_server_logged = false;
 	u->ifindex = interface_of(cl, u->id) ? if_nametoindex(interface_of(cl, u->id)) : 0;
 	u->next_check_us = now_us + UPLINK_CHECK_US;
 	if (udpio_local_addr(fd, &u->local, &len) == 0) {
@@ -248,6 +287,7 @@ static void send_register(struct uplink *u, uint64_t now_us)
 {
 	struct client *cl = u->cl;
 	uint64_t keepalive_us = srvconn_keepalive_us(cl);
+	const struct sockaddr_storage *dst;
 	struct frame fs[2];
 	struct frame f;
 
@@ -267,7 +307,15 @@ static void send_register(struct uplink *u, uint64_t now_us)
 	memset(&fs[1], 0, sizeof(fs[1]));
 	fs[1].type = FRAME_PING;
 	fs[1].u.ping.tx_us = now_us;
-	if (srvconn_send_frames_fd(cl, u->id == 0 ? -1 : u->fd, fs, 2, NULL, now_us) == 0) {
+	dst = uplink_server_addr(cl, u->id);
+	if (!dst) {
+		if (!u->is_no_server_logged) {
+			log_info("uplink %s: the server has no IPv%c address: it cannot register",
+				 uplink_label(cl, u->id),
+				 uplink_family(cl, u->id) == AF_INET6 ? '6' : '4');
+			u->is_no_server_logged = true;
+		}
+	} else if (srvconn_send_frames_fd(cl, u->id == 0 ? -1 : u->fd, fs, 2, dst, now_us) == 0) {
 		u->registers++;
 	}
 	if (u->register_retry_us < UPLINK_REGISTER_RETRY_MIN_US) {
@@ -359,6 +407,41 @@ static void check_interface(struct uplink *u, uint64_t now_us)
 	}
 }
 
+/* An uplink >= 1 that the server has not answered (its REGISTER, or no
+ * session yet) and whose family no longer routes while the other does:
+ * close it, to reopen in that family now. True when it did. */
+static bool refamily(struct uplink *u, uint64_t now_us)
+{
+	struct client *cl = u->cl;
+	int family;
+
+	if (u->id == 0 || u->fd < 0 || u->id == cl->ctl ||
+	    (u->register_sent_us != 0 && u->is_register_answered)) {
+		return false;
+	}
+	family = choose_family(u);
+	if (family == u->family) {
+		return false;
+	}
+	log_info("uplink %s: the server is reached over IPv%c through it now: reopening its socket",
+		 uplink_label(cl, u->id), family == AF_INET6 ? '6' : '4');
+	close_uplink(u, now_us);
+	u->next_open_us = now_us;
+	return true;
+}
+
+void uplink_check_families(struct client *cl, uint64_t now_us)
+{
+	for (size_t i = 1; i < cl->n_up; i++) {
+		if (refamily(&cl->up[i], now_us)) {
+			rearm(&cl->up[i], now_us);
+		}
+	}
+	for (size_t i = 0; i < cl->n_up; i++) {
+		natwatch_on_server_addr(&cl->up[i].nw, now_us);
+	}
+}
+
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct uplink *u = container_of(w, struct uplink, timer);
@@ -373,8 +456,12 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			return;
 		}
 	}
+	if (now_us >= u->next_register_us && refamily(u, now_us)) {
+		rearm(u, now_us);
+		return;
+	}
 	if (now_us >= u->next_register_us) {
-		if (srvconn_is_up(u->cl) && u->id != u->cl->ctl) {
+		if (srvconn_is_registered(u->cl) && u->id != u->cl->ctl) {
 			send_register(u, now_us);
 		} else {
 			u->next_register_us = UINT64_MAX; /* uplink_on_server_up */
@@ -405,7 +492,7 @@ void uplink_reregister(struct client *cl, uint8_t id, uint64_t now_us)
 		return;
 	}
 	u = &cl->up[id];
-	if (srvconn_is_up(cl)) {
+	if (srvconn_is_registered(cl)) {
 		send_register(u, now_us);
 	}
 	rearm(u, now_us);

@@ -10,7 +10,9 @@
  * that answers again: uplink_on_probe_answered).
  *
  * Every other uplink sends REGISTER with its id from its own socket (sealed
- * in the server session) once the session is up, when its mapping or class
+ * in the server session) once the server answered the session's own
+ * REGISTER (a faster uplink's must not arrive first: the server takes a new
+ * session's first REGISTER for the uplink it runs on), when its mapping or class
  * changes and every keepalive interval (which also keeps its NAT mapping
  * towards the server). A PING goes in the same packet; until something of
  * the server's comes back on that socket, the REGISTER is sent again
@@ -54,6 +56,7 @@ struct uplink {
 	uint8_t id;
 	const char *name; /* borrowed (client.ini); "" for the default route */
 	int fd;		  /* uplink 0: -1 (the main socket); others: owns, -1 while closed */
+	int family;	  /* uplinks >= 1: their socket's (uplink_family) */
 	ev_io io;	  /* uplinks >= 1 */
 	ev_timer timer;	  /* uplinks >= 1: reopen, REGISTER */
 	struct natwatch nw;
@@ -66,6 +69,7 @@ struct uplink {
 	uint64_t register_sent_us;  /* its last REGISTER (with a PING), 0: none */
 	uint64_t register_retry_us; /* the wait before the next resend, if unanswered */
 	bool is_register_answered;  /* the server sent something on it since then */
+	bool is_no_server_logged;   /* "the server has no IPv6 address" said */
 	uint64_t rx_packets;
 	uint64_t tx_packets; /* sealed by sealout on its socket (queued) */
 	uint64_t tx_bytes;
@@ -90,7 +94,8 @@ int uplink_send_fd(const struct client *cl, uint8_t id);
 /* The socket the server session and the relay use now (the control
  * uplink's; -1: the main socket, also when the control uplink is closed). */
 int uplink_ctl_fd(const struct client *cl);
-/* The next open uplink after the control one (itself when alone). */
+/* The next open uplink after the control one that has a server address
+ * of its family (itself when alone). */
 uint8_t uplink_next_ctl(const struct client *cl);
 /* Uplink id's natwatch probe was answered by the server. When id comes
  * before the control uplink in client.ini and has answered
@@ -106,7 +111,8 @@ bool uplink_is_open(const struct client *cl, uint8_t id);
 /* Bit i set for each open uplink i. */
 uint8_t uplink_open_mask(const struct client *cl);
 
-/* The server session came up: register every uplink but the control one now. */
+/* The server answered the session's REGISTER (srvconn_is_registered):
+ * register every uplink but the control one now. */
 void uplink_on_server_up(struct client *cl, uint64_t now_us);
 /* Register uplink id again now (its mapping or NAT class changed); the
  * control uplink's is srvconn_reregister. */
@@ -119,6 +125,22 @@ void uplink_on_keepalive(struct client *cl, uint64_t now_us);
  * and natwatch where the server is. Returns 0, or -1 (logged) when no socket of that family opens:
  * then nothing changed. */
 int uplink_set_family(struct client *cl, int family, uint64_t now_us);
+/* The family of uplink id's socket: uplink 0's is the main socket's
+ * (cl->family); another's is its `source` address's, or, bound to an
+ * interface, the main socket's family when the server has an address of it
+ * with a route through that interface, else the other family's if that has
+ * one (an IPv6-only modem beside an IPv4-only one), else the main socket's.
+ * An uplink whose REGISTER goes unanswered checks again, and reopens in the
+ * other family when that is the one that routes now. */
+int uplink_family(const struct client *cl, uint8_t id);
+/* The server address uplink id sends to (its REGISTER, STUN, the session
+ * and relay when it is the control uplink): of its family, the session's
+ * entry if that has one, else the first that has; NULL when none has. */
+const struct sockaddr_storage *uplink_server_addr(const struct client *cl, uint8_t id);
+/* The server's addresses of either family changed (a lookup round), or
+ * the host's network did: an uplink not registered yet checks its family
+ * again, and every NAT watch waiting for an address starts. */
+void uplink_check_families(struct client *cl, uint64_t now_us);
 /* What the server knows of uplink id, for `status`: "session" (the server
  * session runs on it), "registered" (its last REGISTER was answered),
  * "registering" (not yet), "none" (closed, or no server session). */

@@ -49,7 +49,7 @@ struct xsock *xsock_open(struct client *cl, uint8_t uplink, struct diag *d)
 		diag_set(d, NULL, 0, "out of memory");
 		return NULL;
 	}
-	fd = mainsock_open_fd(cl->ini, cl->family, uplink, d);
+	fd = mainsock_open_fd(cl->ini, uplink_family(cl, uplink), uplink, d);
 	if (fd < 0) {
 		free(xs);
 		return NULL;

@@ -672,6 +672,7 @@ lab_host6() {
 	topo_ns_new "$name"
 	lab_ipv6 "$name" on
 	topo_veth_to_lan "$name" "$nat" lan6 eth0 "$ip/64" nodad
+	LAB_HOST_NATS[$name]=" $nat" # lab_uplink adds an IPv4 uplink (eth1...)
 	ip -n "$(lab_ns "$name")" -6 route add default via 2001:db8:64::1
 }
 

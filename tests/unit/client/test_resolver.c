@@ -75,12 +75,14 @@ static void test_resolver_lookup_finds_localhost_with_the_port(void **state)
 
 	(void)state;
 	assert_int_equal(
-		resolver_lookup("localhost", 7400, AF_INET, AF_INET, NULL, NULL, &out, NULL), 0);
+		resolver_lookup("localhost", 7400, AF_INET, AF_INET, NULL, NULL, &out, NULL, NULL),
+		0);
 	assert_loopback(&out, 7400);
 	/* An address to keep that is not among the answers changes nothing. */
 	assert_int_equal(addr_parse("198.51.100.7:7400", &keep, NULL), 0);
 	assert_int_equal(
-		resolver_lookup("localhost", 7400, AF_INET, AF_INET, NULL, &keep, &out, NULL), 0);
+		resolver_lookup("localhost", 7400, AF_INET, AF_INET, NULL, &keep, &out, NULL, NULL),
+		0);
 	assert_loopback(&out, 7400);
 }
 
@@ -88,21 +90,25 @@ static void test_resolver_lookup_finds_localhost_with_the_port(void **state)
  * answer, and the host has a route to its loopback. */
 static void test_resolver_lookup_of_either_family_takes_what_there_is(void **state)
 {
-	struct sockaddr_storage out, alt;
+	struct sockaddr_storage out, alt, other;
 
 	(void)state;
-	assert_int_equal(
-		resolver_lookup("127.0.0.1", 7400, AF_UNSPEC, AF_INET6, NULL, NULL, &out, &alt), 0);
+	assert_int_equal(resolver_lookup("127.0.0.1", 7400, AF_UNSPEC, AF_INET6, NULL, NULL, &out,
+					 &alt, &other),
+			 0);
 	assert_loopback(&out, 7400);
+	/* other: none (one address of one family). */
+	assert_int_equal(other.ss_family, 0);
 	/* alt: the other family than the sockets' (IPv6 here), with a route. */
 	assert_loopback(&alt, 7400);
-	assert_int_equal(
-		resolver_lookup("127.0.0.1", 7400, AF_UNSPEC, AF_INET, NULL, NULL, &out, &alt), 0);
+	assert_int_equal(resolver_lookup("127.0.0.1", 7400, AF_UNSPEC, AF_INET, NULL, NULL, &out,
+					 &alt, NULL),
+			 0);
 	assert_loopback(&out, 7400);
 	assert_int_equal(alt.ss_family, 0);
 	/* Through an interface that does not exist: no route. */
 	assert_int_equal(resolver_lookup("127.0.0.1", 7400, AF_UNSPEC, AF_INET6, "wh-nonesuch0",
-					 NULL, &out, &alt),
+					 NULL, &out, &alt, NULL),
 			 0);
 	assert_loopback(&out, 7400);
 	assert_int_equal(alt.ss_family, 0);
@@ -156,7 +162,7 @@ static void test_resolver_answers_each_round_through_ev_async(void **state)
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	static const char names[2][ADDR_NAME_MAX] = {"localhost", "localhost"};
 	const uint16_t ports[2] = {7400, 7401};
-	struct sockaddr_storage keep[2], out[2], alt[2];
+	struct sockaddr_storage keep[2], out[2], alt[2], other[2];
 	int err[2] = {-1, -1};
 	struct resolver_nat64 n64;
 	struct waiter wt;
@@ -170,7 +176,7 @@ static void test_resolver_answers_each_round_through_ev_async(void **state)
 	r = resolver_start(loop, &wt.done, names, ports, 2, AF_INET, NULL, &d);
 	assert_non_null(r);
 	/* Nothing asked: no answers, no wake-up. */
-	assert_false(resolver_collect(r, out, alt, err, &n64));
+	assert_false(resolver_collect(r, out, alt, other, err, &n64));
 	run_for(loop, &wt, 0.2);
 	assert_true(wt.is_timed_out);
 	assert_int_equal(wt.wakeups, 0);
@@ -181,13 +187,13 @@ static void test_resolver_answers_each_round_through_ev_async(void **state)
 		assert_false(wt.is_timed_out);
 		assert_int_equal(wt.wakeups, round);
 		assert_false(resolver_is_busy(r));
-		assert_true(resolver_collect(r, out, alt, err, &n64));
+		assert_true(resolver_collect(r, out, alt, other, err, &n64));
 		assert_int_equal(err[0], 0);
 		assert_int_equal(err[1], 0);
 		assert_loopback(&out[0], 7400);
 		assert_loopback(&out[1], 7401);
 		/* Collected once only. */
-		assert_false(resolver_collect(r, out, alt, err, &n64));
+		assert_false(resolver_collect(r, out, alt, other, err, &n64));
 		keep[0] = out[0];
 		keep[1] = out[1];
 	}
