@@ -220,6 +220,18 @@ void client_relay_addr(const struct client *cl, uint16_t port, struct sockaddr_s
 	addr_set_port(out, port);
 }
 
+void client_relay_addr_of(const struct client *cl, int family, uint16_t port,
+			  struct sockaddr_storage *out)
+{
+	const struct sockaddr_storage *a = srvaddr_for_family(cl, cl->srv.server_i, family);
+
+	memset(out, 0, sizeof(*out));
+	if (a) {
+		*out = *a;
+		addr_set_port(out, port);
+	}
+}
+
 void client_peer_addr(const struct client *cl, uint8_t uplink, const struct frame_addr *a,
 		      struct sockaddr_storage *out)
 {

@@ -90,6 +90,11 @@ void client_fini(struct client *cl);
 /* The relay address of the server for port: the IP of the server address in
  * use (client_server_addr) with port. */
 void client_relay_addr(const struct client *cl, uint16_t port, struct sockaddr_storage *out);
+/* The relay address for port as an uplink of family reaches it (the
+ * server's address of that family, as uplink_server_addr); family 0 when
+ * the server has none. */
+void client_relay_addr_of(const struct client *cl, int family, uint16_t port,
+			  struct sockaddr_storage *out);
 /* A peer's address from a frame (a punch candidate, a mapping), as this
  * client's uplink reaches it: an IPv4 address, from an IPv6 socket with a
  * NAT64 prefix known (srvaddr's pref64), embedded in that prefix (RFC 6052). */

@@ -445,8 +445,7 @@ bool direct_is_path(const struct peer *p, int fd, const struct sockaddr_storage 
 static bool from_relay(const struct peer *p, int fd, const struct sockaddr_storage *from)
 {
 	/* The relay answers on whichever of our uplinks it heard last. */
-	return uplink_by_fd(p->cl, fd) != NULL &&
-	       addr_equal((const struct sockaddr *)&p->relay, (const struct sockaddr *)from);
+	return uplink_by_fd(p->cl, fd) != NULL && peer_is_relay(p, from);
 }
 
 static void send_probe_to(struct peer *p, uint8_t op, int fd, const struct sockaddr_storage *to,

@@ -37,7 +37,7 @@ struct xsock;
 #define DIRECT_RELAY_PING_US 1000000ull /* RTT and loss of the relay path */
 /* With several uplinks the pings also move the relay to a working one when
  * the control uplink dies (it hears the others and not that one): a round
- * every 500 ms. */
+ * every 500 ms (server/relay.h RELAY_PRIMARY_QUIET_US counts on it). */
 #define DIRECT_RELAY_PING_MULTI_US 500000ull
 /* No relay PONG for this long: ask whether the server is still there
  * (srvconn_suspect), once per silence. */

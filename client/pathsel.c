@@ -102,9 +102,10 @@ static int add_relay(struct peer *p, int n, int fds[], const struct sockaddr_sto
 	struct client *cl = p->cl;
 	int alt = p->dp.relay_alt;
 
-	if (alt >= 0 && alt != cl->ctl && uplink_is_open(cl, (uint8_t)alt)) {
+	if (alt >= 0 && alt != cl->ctl && uplink_is_open(cl, (uint8_t)alt) &&
+	    peer_relay_via(p, (uint8_t)alt)) {
 		fds[n] = uplink_send_fd(cl, (uint8_t)alt);
-		dsts[n] = &p->relay;
+		dsts[n] = peer_relay_via(p, (uint8_t)alt);
 		n++;
 	}
 	fds[n] = uplink_ctl_fd(cl);
@@ -151,9 +152,9 @@ static int route_redundant(struct peer *p, uint64_t now_us, int fds[],
 	}
 	if (answering < 2) {
 		for (uint8_t u = 0; u < cl->n_up; u++) {
-			if (uplink_is_open(cl, u)) {
+			if (uplink_is_open(cl, u) && peer_relay_via(p, u)) {
 				fds[n] = uplink_send_fd(cl, u);
-				dsts[n] = &p->relay;
+				dsts[n] = peer_relay_via(p, u);
 				n++;
 			}
 		}

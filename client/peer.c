@@ -42,11 +42,37 @@ struct peer *peer_find(struct client *cl, const char *name)
 	return NULL;
 }
 
+bool peer_is_relay(const struct peer *p, const struct sockaddr_storage *addr)
+{
+	return addr_equal((const struct sockaddr *)&p->relay, (const struct sockaddr *)addr) ||
+	       addr_equal((const struct sockaddr *)&p->relay_other, (const struct sockaddr *)addr);
+}
+
+const struct sockaddr_storage *peer_relay_via(const struct peer *p, uint8_t u)
+{
+	int family = uplink_family(p->cl, u);
+
+	if (p->relay.ss_family == family) {
+		return &p->relay;
+	}
+	return p->relay_other.ss_family == family ? &p->relay_other : NULL;
+}
+
+/* Both relay addresses for the relay port (the session may run through
+ * another server address, or family, now). */
+static void set_relay_addrs(struct peer *p)
+{
+	int other;
+
+	client_relay_addr(p->cl, p->def.relay_port, &p->relay);
+	other = p->relay.ss_family == AF_INET6 ? AF_INET : AF_INET6;
+	client_relay_addr_of(p->cl, other, p->def.relay_port, &p->relay_other);
+}
+
 struct peer *peer_find_by_addr(struct client *cl, int fd, const struct sockaddr_storage *addr)
 {
 	for (struct peer *p = cl->peers; p; p = p->next) {
-		if ((uplink_by_fd(cl, fd) && addr_equal((const struct sockaddr *)&p->relay,
-							(const struct sockaddr *)addr)) ||
+		if ((uplink_by_fd(cl, fd) && peer_is_relay(p, addr)) ||
 		    direct_is_path(p, fd, addr)) {
 			return p;
 		}
@@ -167,9 +193,9 @@ static void send_bind(struct peer *p, uint64_t now_us)
 	 * control uplink's last and as primary, so the relay forwards to it
 	 * while it hears it. */
 	for (uint8_t u = 0; u < p->cl->n_up; u++) {
-		if (u != p->cl->ctl && uplink_is_open(p->cl, u)) {
-			(void)srvconn_send_fd(p->cl, uplink_send_fd(p->cl, u), &f, &p->relay,
-					      now_us);
+		if (u != p->cl->ctl && uplink_is_open(p->cl, u) && peer_relay_via(p, u)) {
+			(void)srvconn_send_fd(p->cl, uplink_send_fd(p->cl, u), &f,
+					      peer_relay_via(p, u), now_us);
 		}
 	}
 	f.u.relay_bind.flags = FRAME_RELAY_BIND_PRIMARY;
@@ -250,7 +276,7 @@ static int set_def(struct peer *p, const struct frame_peer *def, uint64_t now_us
 	bool new_key = p->sess == NULL || memcmp(p->def.key, def->key, WIRE_KEY_LEN) != 0;
 
 	p->def = *def;
-	client_relay_addr(p->cl, def->relay_port, &p->relay);
+	set_relay_addrs(p);
 	p->is_bound = false;
 	p->next_bind_us = now_us;
 	if (new_key || p->is_refused) {
@@ -382,8 +408,7 @@ void peer_free_all(struct client *cl)
 void peer_all_rebind(struct client *cl, uint64_t now_us)
 {
 	for (struct peer *p = cl->peers; p; p = p->next) {
-		/* The session may run through another server address now. */
-		client_relay_addr(cl, p->def.relay_port, &p->relay);
+		set_relay_addrs(p);
 		p->is_bound = false;
 		p->next_bind_us = now_us;
 		rearm(p, now_us, false);

@@ -46,7 +46,10 @@ struct peer {
 	struct client *cl;	       /* borrowed */
 	struct frame_peer def;	       /* as the server sent it */
 	struct sockaddr_storage relay; /* server IP, def.relay_port */
-	struct session *sess;	       /* owns; NULL while refused */
+	/* The relay as uplinks of the other family reach it (the server's
+	 * address of that family); family 0 when it has none. */
+	struct sockaddr_storage relay_other;
+	struct session *sess; /* owns; NULL while refused */
 	struct idxmap_owned idx;
 	ev_timer timer;
 	uint64_t armed_us;
@@ -79,6 +82,11 @@ struct peer *peer_find(struct client *cl, const char *name);
  * addr (borrowed), or NULL. */
 struct peer *peer_find_by_addr(struct client *cl, int fd, const struct sockaddr_storage *addr);
 
+/* addr is p's relay (either family's address). */
+bool peer_is_relay(const struct peer *p, const struct sockaddr_storage *addr);
+/* p's relay address as uplink u reaches it (relay or relay_other, by u's
+ * family), or NULL when the server has no address of that family. */
+const struct sockaddr_storage *peer_relay_via(const struct peer *p, uint8_t u);
 /* A new server session, or a changed mapped address (NAT rebinding): bind
  * every peer's relay port again at once, without waiting for the next
  * keepalive interval. */

@@ -55,8 +55,9 @@ static void send_relay_ping(struct peer *p, uint64_t now_us)
 	p->dp.relay_round_us = now_us;
 	p->dp.relay_round_ctl = cl->ctl;
 	for (uint8_t u = 0; u < cl->n_up; u++) {
-		if (u != cl->ctl && uplink_is_open(cl, u)) {
-			(void)direct_seal_to(p, uplink_send_fd(cl, u), &p->relay, &f, now_us);
+		if (u != cl->ctl && uplink_is_open(cl, u) && peer_relay_via(p, u)) {
+			(void)direct_seal_to(p, uplink_send_fd(cl, u), peer_relay_via(p, u), &f,
+					     now_us);
 		}
 	}
 	(void)direct_seal_to(p, uplink_ctl_fd(cl), &p->relay, &f, now_us);

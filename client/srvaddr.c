@@ -279,8 +279,12 @@ static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		}
 	}
 	if (is_new_other) {
-		/* Uplinks of the other family may reach the server now. */
+		/* Uplinks of the other family may reach the server now, and
+		 * the relay (through its address of that family). */
 		uplink_check_families(cl, now_us);
+		if (srvconn_is_up(cl)) {
+			peer_all_rebind(cl, now_us);
+		}
 	}
 	if (follow_family(cl, now_us) || (is_other_round && take_other_family(cl, alt, now_us))) {
 		is_new_in_use = true;

@@ -24,6 +24,9 @@
 #  1. lte6 (uplink 0) runs the session over IPv6 through the NAT64; lte4
 #     opens an IPv4 socket and registers at 203.0.113.10 through natb (the
 #     build before opened it IPv6, bound to eth1: it stayed "registering").
+#     Each binds the relay (lte4 at the server's IPv4 address: the relay
+#     address in use is the session's, of IPv6; the build before sent
+#     lte4's binds and relay pings there from its IPv4 socket, and failed).
 #     The server sees both uplinks, at 198.51.100.1 and 198.51.100.2, and
 #     knows the session runs on lte6: lte4 registers once the server has
 #     answered the session's own REGISTER (the build before sent both at
@@ -112,6 +115,10 @@ wait_until 5 grep -q "client drone: uplink 1 (lte4) addr=198.51.100.2:" "$LAB_DI
 	fail "1. the server did not see lte4 at 198.51.100.2: $(grep 'client drone' "$LAB_DIR/server.log" | head -5)"
 grep -q "client drone: online addr=198.51.100.1:.* uplink=0$" "$LAB_DIR/server.log" ||
 	fail "1. the server did not see the session on lte6: $(grep 'client drone' "$LAB_DIR/server.log" | head -5)"
+# Each uplink binds the relay at the server's address of its family.
+wait_until 5 eval 'grep -q "relay drone<->gcs: drone bound 198.51.100.2:" "$LAB_DIR/server.log" &&
+	grep -q "relay drone<->gcs: drone bound .* endpoints=2" "$LAB_DIR/server.log"' ||
+	fail "1. lte4 did not bind the relay: $(grep 'relay drone<->gcs: drone' "$LAB_DIR/server.log" | head -5)"
 
 # --- 2. a direct path on each, a stream -------------------------------------------
 wait_until 25 eval 'up_on 0 && up_on 1' ||

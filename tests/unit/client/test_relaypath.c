@@ -7,9 +7,10 @@
  * do not; a round sent before the session moved decides nothing; and when
  * the uplink traffic moved to dies too, a third one that answers takes over.
  *
- * The client's sockets, its server session and its NAT watch are stubbed
- * below (this test links relaypath.o without them): uplinks 0..n_up-1 are
- * open, and srvconn_suspect counts its calls. */
+ * The client's sockets, its server session, its NAT watch and the peer's
+ * relay addresses are stubbed below (this test links relaypath.o without
+ * them): uplinks 0..n_up-1 are open and of one family, and srvconn_suspect
+ * counts its calls. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -66,6 +67,13 @@ void natwatch_probe_now(struct natwatch *nw, uint64_t now_us)
 {
 	(void)nw;
 	(void)now_us;
+}
+
+/* Every uplink reaches the relay at one address (one family). */
+const struct sockaddr_storage *peer_relay_via(const struct peer *p, uint8_t u)
+{
+	(void)u;
+	return &p->relay;
 }
 
 int direct_seal_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
