@@ -109,7 +109,7 @@ static struct relay_endpoint *endpoint_of(struct relay_side *s, const struct soc
 	return NULL;
 }
 
-const struct relay_endpoint *relay_side_target(const struct relay_side *s)
+const struct relay_endpoint *relay_side_target(const struct relay_side *s, uint64_t now_us)
 {
 	const struct relay_endpoint *last = NULL, *primary = NULL;
 
@@ -121,7 +121,8 @@ const struct relay_endpoint *relay_side_target(const struct relay_side *s)
 			primary = &s->ep[i];
 		}
 	}
-	if (primary && primary->last_rx_us + RELAY_PRIMARY_LAG_US >= last->last_rx_us) {
+	if (primary &&
+	    (primary == last || now_us <= primary->last_rx_us + RELAY_PRIMARY_QUIET_US)) {
 		return primary;
 	}
 	return last;
@@ -144,7 +145,7 @@ static void forward(struct relay *rl, struct relay_side *s, const uint8_t *buf, 
 		    uint64_t now_us)
 {
 	struct relay_side *o = &s->pair->side[1 - s->index];
-	const struct relay_endpoint *to = relay_side_target(o);
+	const struct relay_endpoint *to = relay_side_target(o, now_us);
 
 	s->last_rx_us = now_us;
 	s->rx_packets++;

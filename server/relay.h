@@ -26,12 +26,16 @@
  * heard this recently (clients with several uplinks ping the relay from each
  * every 500 ms), not only to relay_side_target's. */
 #define RELAY_FANOUT_LIVE_US (3 * 1000000ull)
-/* A client with several uplinks pings the relay from each at once and binds
- * its control uplink's address as primary: datagrams to it go there unless
- * another address of it was heard more than this much later (the primary
- * went quiet: a round of pings came without it), so unequal uplink delays
- * do not move the traffic to the slowest uplink every round. */
-#define RELAY_PRIMARY_LAG_US 200000ull
+/* A client with several uplinks pings the relay from each at once, every
+ * 500 ms (client/direct.h DIRECT_RELAY_PING_MULTI_US), and binds its
+ * control uplink's address as primary: datagrams to it go there while it
+ * was heard within this long (a round of pings and 100 ms for its jitter),
+ * else to the address heard last. Unequal uplink delays, a GEO link's
+ * 300 ms and more among them, thus never move the traffic to the slowest
+ * uplink for part of every round; a primary that went quiet loses it this
+ * long after it was last heard (a late ping moves it only until the ping
+ * comes, and to an uplink that works). */
+#define RELAY_PRIMARY_QUIET_US 600000ull
 /* File descriptors the relay leaves to the rest of the server (listeners,
  * API connections, reading routes.conf, writing its backup): relay ports
  * stop there, so that a fleet too large for the open-files limit still
@@ -195,10 +199,10 @@ bool relay_side_is_open(const struct relay_side *s);
  * FRAME_RELAY_BIND_PRIMARY (the side's other addresses stop being so). */
 void relay_side_bind(struct relay_sock *rs, const struct sockaddr *from, bool primary,
 		     uint64_t now_us);
-/* Where datagrams to s's client go: its primary address unless another was
- * heard more than RELAY_PRIMARY_LAG_US later, else the one heard last;
- * NULL when s has none. */
-const struct relay_endpoint *relay_side_target(const struct relay_side *s);
+/* Where datagrams to s's client go at now_us: its primary address while it
+ * was heard within RELAY_PRIMARY_QUIET_US (or no other address was heard
+ * since), else the one heard last; NULL when s has none. */
+const struct relay_endpoint *relay_side_target(const struct relay_side *s, uint64_t now_us);
 /* Queue a datagram leaving from rs. Returns 0 or negative errno. */
 int relay_side_send(struct relay_sock *rs, const struct sockaddr *dst, const void *data,
 		    size_t len);

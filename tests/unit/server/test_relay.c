@@ -315,9 +315,9 @@ static struct sockaddr_storage uplink_addr(int k)
 	return ss;
 }
 
-static int target_of(const struct relay_side *s)
+static int target_of(const struct relay_side *s, uint64_t now_us)
 {
-	const struct relay_endpoint *ep = relay_side_target(s);
+	const struct relay_endpoint *ep = relay_side_target(s, now_us);
 
 	if (!ep) {
 		return -1;
@@ -333,10 +333,11 @@ static void heard(struct relay_side *s, int k, bool primary, uint64_t t_us)
 	relay_side_bind(&s->socks[0], (const struct sockaddr *)&a, primary, t_us);
 }
 
-/* A client with two uplinks pings the relay from both at once, and their
- * order at the relay depends on their delays: the relay keeps to the
- * primary (the control uplink's) address unless the other was heard more
- * than RELAY_PRIMARY_LAG_US later; with no primary, the one heard last. */
+/* A client with two uplinks pings the relay from both at once, every
+ * 500 ms, and their order and spacing at the relay depend on their delays:
+ * the relay keeps to the primary (the control uplink's) address while it
+ * was heard within RELAY_PRIMARY_QUIET_US, however late the other's pings
+ * come; with no primary, or the primary quiet, the one heard last. */
 static void test_relay_target_keeps_to_the_primary_while_it_is_heard(void **state)
 {
 	struct hand_pair h;
@@ -344,36 +345,39 @@ static void test_relay_target_keeps_to_the_primary_while_it_is_heard(void **stat
 	uint64_t t = 1000000;
 
 	(void)state;
-	assert_int_equal(target_of(s), -1);
+	assert_int_equal(target_of(s, t), -1);
 	heard(s, 1, false, t);
 	heard(s, 2, false, t + 10);
-	assert_int_equal(target_of(s), 2); /* no primary: the one heard last */
+	assert_int_equal(target_of(s, t + 10), 2); /* no primary: the one heard last */
 	heard(s, 1, true, t + 20);
-	assert_int_equal(target_of(s), 1);
-	/* Rounds of pings where the other uplink's arrives last. */
+	assert_int_equal(target_of(s, t + 20), 1);
+	/* Rounds of pings where the other uplink's arrives last: 40 ms later,
+	 * then 300 ms (a GEO link), up to the next round's primary ping. */
 	for (int round = 1; round <= 5; round++) {
 		uint64_t r = t + (uint64_t)round * 500000;
+		uint64_t lag = round <= 2 ? 40000 : 300000;
 
 		heard(s, 1, false, r);
-		heard(s, 2, false, r + 40000);
-		assert_int_equal(target_of(s), 1);
+		heard(s, 2, false, r + lag);
+		assert_int_equal(target_of(s, r + lag), 1);
+		assert_int_equal(target_of(s, r + 499999), 1);
 	}
-	/* The primary goes quiet: the next round comes from the other alone. */
+	/* The primary goes quiet: the next rounds come from the other alone.
+	 * Exactly RELAY_PRIMARY_QUIET_US after the primary was last heard is
+	 * still the primary's; one µs more is not. */
 	t += 5 * 500000;
 	heard(s, 2, false, t + 500000);
-	assert_int_equal(target_of(s), 2);
-	heard(s, 1, false, t + 500010); /* back: the primary again */
-	assert_int_equal(target_of(s), 1);
-	/* Exactly the lag later is still the primary's; one µs more is not. */
-	heard(s, 2, false, t + 500010 + RELAY_PRIMARY_LAG_US);
-	assert_int_equal(target_of(s), 1);
-	heard(s, 2, false, t + 500011 + RELAY_PRIMARY_LAG_US);
-	assert_int_equal(target_of(s), 2);
+	assert_int_equal(target_of(s, t + RELAY_PRIMARY_QUIET_US), 1);
+	assert_int_equal(target_of(s, t + RELAY_PRIMARY_QUIET_US + 1), 2);
+	heard(s, 1, false, t + 900000); /* back: the primary again */
+	assert_int_equal(target_of(s, t + 900000), 1);
+	/* Quiet, but nothing else heard since: still the primary. */
+	assert_int_equal(target_of(s, t + 5000000), 1);
 	/* The session moved: the other uplink's bind says primary; one
 	 * primary per side. */
-	heard(s, 2, true, t + 1000000);
-	heard(s, 1, false, t + 1100000);
-	assert_int_equal(target_of(s), 2);
+	heard(s, 2, true, t + 6000000);
+	heard(s, 1, false, t + 6100000);
+	assert_int_equal(target_of(s, t + 6100000), 2);
 	assert_false(s->ep[0].is_primary && s->ep[1].is_primary);
 	assert_int_equal(s->n_ep, 2);
 }
