@@ -198,19 +198,23 @@ static void rearm(struct uplink *u, uint64_t now_us)
 	ev_timer_start(u->cl->loop, &u->timer);
 }
 
-/* The family uplink u (>= 1) opens its socket in (uplink_family). */
-static int choose_family(const struct uplink *u)
+/* The family uplink u (>= 1) opens its socket in (uplink_family);
+ * *is_routed: the server has an address of it with a route through u's
+ * interface (false: no family has, or u has a source address). */
+static int choose_family(const struct uplink *u, bool *is_routed)
 {
 	const struct client *cl = u->cl;
 	const char *ifname = interface_of(cl, u->id);
 	int other = cl->family == AF_INET ? AF_INET6 : AF_INET;
 	const struct sockaddr_storage *a;
 
+	*is_routed = false;
 	if (!ifname) {
 		return u->id < cl->ini->n_uplinks && cl->ini->uplinks[u->id].source.ss_family != 0
 			       ? cl->ini->uplinks[u->id].source.ss_family
 			       : cl->family;
 	}
+	*is_routed = true;
 	a = srvaddr_for_family(cl, cl->srv.server_i, cl->family);
 	if (a && resolver_has_route(a, ifname)) {
 		return cl->family;
@@ -219,19 +223,21 @@ static int choose_family(const struct uplink *u)
 	if (a && resolver_has_route(a, ifname)) {
 		return other;
 	}
+	*is_routed = false;
 	return cl->family;
 }
 
 static bool try_open(struct uplink *u, uint64_t now_us)
 {
 	struct client *cl = u->cl;
+	bool is_routed;
 	socklen_t len = sizeof(u->local);
 	char text[ADDR_TEXT_MAX];
 	struct diag d;
 	int fd;
 
 	diag_clear(&d);
-	u->family = choose_family(u);
+	u->family = choose_family(u, &is_routed);
 	fd = mainsock_open_fd(cl->ini, u->family, u->id, &d);
 	if (fd < 0) {
 		if (u->open_failures++ == 0) {
@@ -409,18 +415,20 @@ static void check_interface(struct uplink *u, uint64_t now_us)
 
 /* An uplink >= 1 that the server has not answered (its REGISTER, or no
  * session yet) and whose family no longer routes while the other does:
- * close it, to reopen in that family now. True when it did. */
+ * close it, to reopen in that family now (with neither routed, as while a
+ * modem reconnects, it stays). True when it did. */
 static bool refamily(struct uplink *u, uint64_t now_us)
 {
 	struct client *cl = u->cl;
+	bool is_routed;
 	int family;
 
 	if (u->id == 0 || u->fd < 0 || u->id == cl->ctl ||
 	    (u->register_sent_us != 0 && u->is_register_answered)) {
 		return false;
 	}
-	family = choose_family(u);
-	if (family == u->family) {
+	family = choose_family(u, &is_routed);
+	if (family == u->family || !is_routed) {
 		return false;
 	}
 	log_info("uplink %s: the server is reached over IPv%c through it now: reopening its socket",
