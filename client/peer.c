@@ -415,6 +415,16 @@ void peer_all_rebind(struct client *cl, uint64_t now_us)
 	}
 }
 
+void peer_all_bind_now(struct client *cl, uint64_t now_us)
+{
+	for (struct peer *p = cl->peers; p; p = p->next) {
+		if (p->next_bind_us != UINT64_MAX) {
+			p->next_bind_us = now_us;
+			rearm(p, now_us, false);
+		}
+	}
+}
+
 void peer_rebind(struct peer *p, uint64_t now_us)
 {
 	p->is_bound = false;

@@ -91,6 +91,10 @@ const struct sockaddr_storage *peer_relay_via(const struct peer *p, uint8_t u);
  * every peer's relay port again at once, without waiting for the next
  * keepalive interval. */
 void peer_all_rebind(struct client *cl, uint64_t now_us);
+/* Bind every peer's relay port now, from every open uplink, as bound as
+ * they are (an uplink that opened after the last binds: its first REGISTER
+ * was answered). Refused peers are left alone. */
+void peer_all_bind_now(struct client *cl, uint64_t now_us);
 /* Bind p's relay port again now (a direct path just failed: the NAT may
  * have changed our mapping). */
 void peer_rebind(struct peer *p, uint64_t now_us);

@@ -6,6 +6,7 @@
 #include "client/direct.h"
 #include "client/inbound.h"
 #include "client/mainsock.h"
+#include "client/peer.h"
 #include "client/resolver.h"
 #include "client/srvaddr.h"
 #include "client/srvconn.h"
@@ -252,6 +253,7 @@ static bool try_open(struct uplink *u, uint64_t now_us)
 	u->fd = fd;
 	u->open_failures = 0;
 	u->is_no_server_logged = false;
+	u->has_bound = false;
 	u->ifindex = interface_of(cl, u->id) ? if_nametoindex(interface_of(cl, u->id)) : 0;
 	u->next_check_us = now_us + UPLINK_CHECK_US;
 	if (udpio_local_addr(fd, &u->local, &len) == 0) {
@@ -353,6 +355,12 @@ void uplink_on_server_rx(struct client *cl, int fd, uint64_t now_us)
 
 	if (!u || u->id == cl->ctl || u->register_sent_us == 0 || u->is_register_answered) {
 		return;
+	}
+	if (!u->has_bound) {
+		/* It may have opened after the peers bound the relay from
+		 * every uplink: bind from it too now, not a keepalive later. */
+		u->has_bound = true;
+		peer_all_bind_now(cl, now_us);
 	}
 	u->is_register_answered = true;
 	u->register_retry_us = UPLINK_REGISTER_RETRY_MIN_US;

@@ -70,6 +70,7 @@ struct uplink {
 	uint64_t register_retry_us; /* the wait before the next resend, if unanswered */
 	bool is_register_answered;  /* the server sent something on it since then */
 	bool is_no_server_logged;   /* "the server has no IPv6 address" said */
+	bool has_bound;		    /* since it opened: the peers' relay binds went from it */
 	uint64_t rx_packets;
 	uint64_t tx_packets; /* sealed by sealout on its socket (queued) */
 	uint64_t tx_bytes;

@@ -21,12 +21,17 @@
 # through its own interface (eth0 has no IPv4, eth1 no IPv6).
 # lte6's carrier is 60 ms farther from the server each way than lte4's.
 # Flow drone -> gcs "red", multipath redundant.
-#  1. lte6 (uplink 0) runs the session over IPv6 through the NAT64; lte4
-#     opens an IPv4 socket and registers at 203.0.113.10 through natb (the
-#     build before opened it IPv6, bound to eth1: it stayed "registering").
+#  1. lte6 (uplink 0) runs the session over IPv6 through the NAT64. lte4's
+#     modem connects after that (eth1 gets its IPv4 address and routes):
+#     lte4, open in the main socket's family while nothing routed through
+#     eth1, reopens an IPv4 socket and registers at 203.0.113.10 through
+#     natb (the build before kept it IPv6, bound to eth1: it stayed
+#     "registering").
 #     Each binds the relay (lte4 at the server's IPv4 address: the relay
 #     address in use is the session's, of IPv6; the build before sent
-#     lte4's binds and relay pings there from its IPv4 socket, and failed).
+#     lte4's binds and relay pings there from its IPv4 socket, and failed;
+#     and lte4, opened after the peers' binds, binds as soon as its
+#     registration is answered, not a keepalive interval later).
 #     The server sees both uplinks, at 198.51.100.1 and 198.51.100.2, and
 #     knows the session runs on lte6: lte4 registers once the server has
 #     answered the session's own REGISTER (the build before sent both at
@@ -58,8 +63,14 @@ lab_nat gnat port-restricted-cone 198.51.100.3 10.0.2.0/24
 lab_host gcs gnat 10.0.2.2
 lab_delay n64 60
 DNS=$(lab_ns drone)
-# What a socket bound to eth1 routes by (SO_BINDTODEVICE: the main table).
-ip -n "$DNS" route add default via 10.0.3.1 dev eth1
+# lte4's modem connects after the client started: no address on eth1 yet.
+ip -n "$DNS" addr flush dev eth1
+lte4_connects() {
+	ip -n "$DNS" addr add 10.0.3.2/24 dev eth1
+	ip -n "$DNS" route add default via 10.0.3.1 dev eth1 table 101
+	# What a socket bound to eth1 routes by (SO_BINDTODEVICE: the main table).
+	ip -n "$DNS" route add default via 10.0.3.1 dev eth1
+}
 lab_etc drone resolv.conf <<<$'nameserver 192.0.2.53\noptions timeout:1 attempts:1'
 lab_etc drone hosts <<'HOSTS'
 127.0.0.1 localhost
@@ -108,6 +119,10 @@ a=$(lab_status_field drone 'j["server"]["address"]')
 [ "$a" = "$V6SRV" ] || fail "1. the drone's session runs to $a (want $V6SRV, through the NAT64)"
 wait_until 10 uplink_is lte6 session '[::]:' 198.51.100.1: ||
 	fail "1. lte6 does not run the session over IPv6 through the NAT64: $(uplinks_brief)"
+echo "  $(lab_at) 1. online on lte6; lte4's modem not connected: $(uplinks_brief)"
+lte4_connects
+wait_until 5 grep -qF "uplink lte4: the server is reached over IPv4 through it now: reopening its socket" "$DLOG" ||
+	fail "1. lte4 did not reopen over IPv4 once eth1 had its address: $(grep 'uplink lte4' "$DLOG" | head -5)"
 wait_until 10 uplink_is lte4 registered 0.0.0.0: 198.51.100.2: ||
 	fail "1. lte4 did not register over IPv4 through natb: $(uplinks_brief); $(grep 'uplink lte4' "$DLOG" | head -3)"
 echo "  $(lab_at) 1. uplinks: $(uplinks_brief)"
