@@ -259,14 +259,13 @@ static uint16_t port_of(const struct sockaddr_storage *ss)
 static void send_base_request(struct punchrun *r)
 {
 	struct client *cl = r->p->cl;
+	const struct sockaddr_storage *server = uplink_server_addr(cl, r->uplink);
 	uint8_t buf[STUN_REQUEST_MAX];
 	size_t len = 0;
 
 	r->stun_sends++;
-	if (uplink_server_addr(cl, r->uplink) &&
-	    stun_write_request(r->txid, 0, buf, sizeof(buf), &len) == 0) {
-		(void)mainsock_send(&cl->ms, r->measure->fd, uplink_server_addr(cl, r->uplink), buf,
-				    len);
+	if (server && stun_write_request(r->txid, 0, buf, sizeof(buf), &len) == 0) {
+		(void)mainsock_send(&cl->ms, r->measure->fd, server, buf, len);
 	}
 }
 
@@ -274,10 +273,10 @@ static void send_base_request(struct punchrun *r)
  * when prediction cannot work from here. */
 static bool start_measure(struct punchrun *r)
 {
+	const struct sockaddr_storage *server = uplink_server_addr(r->p->cl, r->uplink);
 	struct diag d;
 
-	if (r->step == 0 || !uplink_server_addr(r->p->cl, r->uplink) ||
-	    uplink_server_addr(r->p->cl, r->uplink)->ss_family != r->cand[0].ss_family) {
+	if (r->step == 0 || !server || server->ss_family != r->cand[0].ss_family) {
 		log_info("peer %s: punch: our NAT's port allocation is not known to be "
 			 "sequential now; no prediction",
 			 r->p->def.peer.text);
