@@ -1,14 +1,17 @@
 /* rssend: the sender of a reliable stream (rssend.h; PROTOCOL.md
  * "Streams"). The scoreboard is a ring of segments in sequence order; a
- * segment keeps its boundaries when it is resent. Flags: SACKED (the peer
+ * segment keeps its boundaries when it is resent, unless the segment size
+ * shrinks below it (rssend_recut). Flags: SACKED (the peer
  * holds it above a hole), LOST (to be resent; not in flight), RETRANS (sent
  * more than once: no RTT sample, Karn's rule). inflight counts the bytes
- * of segments neither SACKED nor LOST. No allocation, no clock. */
+ * of segments neither SACKED nor LOST. No clock; allocation only when a
+ * smaller segment size cuts the scoreboard's segments (rssend_recut). */
 #include "rssend.h"
 
 #include "proto/frame.h"
 #include "proto/rstream.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define SEG_SACKED 0x01
@@ -575,6 +578,69 @@ void rssend_on_path_change(struct rstream *s, uint64_t now_us)
 		s->is_probe_due = true;
 	}
 	s->rto_at_us = s->seg_n ? now_us + backed_off_rto(s) : 0;
+}
+
+/* Pieces segment g becomes at s->mss bytes of data each (a FIN alone: 1). */
+static uint32_t pieces_of(const struct rstream *s, const struct rstream_seg *g)
+{
+	uint32_t data = seg_data_len(g);
+
+	if ((g->flags & SEG_SACKED) || data <= s->mss) {
+		return 1;
+	}
+	return (data + s->mss - 1) / s->mss;
+}
+
+void rssend_recut(struct rstream *s)
+{
+	uint32_t n = 0, cap, at = 0;
+	struct rstream_seg *segs;
+
+	for (uint32_t i = 0; i < s->seg_n; i++) {
+		n += pieces_of(s, seg_at(s, i));
+	}
+	if (n == s->seg_n) {
+		return;
+	}
+	/* Room for the pieces and for a buffer's worth of new segments of
+	 * the smaller size (grow_snd's rule). */
+	cap = (uint32_t)(2 * s->snd_cap / s->mss);
+	cap = cap > s->seg_cap ? cap : s->seg_cap;
+	cap = cap > n ? cap : n;
+	segs = malloc((size_t)cap * sizeof(*segs));
+	if (!segs) {
+		return; /* kept whole: resent as before */
+	}
+	for (uint32_t i = 0; i < s->seg_n; i++) {
+		const struct rstream_seg *g = seg_at(s, i);
+		uint32_t k = pieces_of(s, g);
+		uint32_t left = seg_data_len(g);
+
+		for (uint32_t j = 0; j < k; j++) {
+			struct rstream_seg *c = &segs[at++];
+			uint32_t len = left < s->mss ? left : s->mss;
+
+			*c = *g;
+			if (k > 1) {
+				c->seq = g->seq + (uint64_t)j * s->mss;
+				c->len = len;
+				c->flags &= (uint8_t)~SEG_FIN;
+				if (j == k - 1 && (g->flags & SEG_FIN)) {
+					c->len++;
+					c->flags |= SEG_FIN;
+				}
+			}
+			left -= len;
+		}
+		if (k > 1 && (g->flags & SEG_LOST)) {
+			s->n_lost += k - 1;
+		}
+	}
+	free(s->segs);
+	s->segs = segs;
+	s->seg_cap = cap;
+	s->seg_head = 0;
+	s->seg_n = n;
 }
 
 void rssend_on_timer(struct rstream *s, uint64_t now_us)

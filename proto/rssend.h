@@ -21,6 +21,11 @@ int rssend_next_frame(struct rstream *s, struct frame *f, uint64_t now_us);
 uint64_t rssend_deadline_us(const struct rstream *s, uint64_t now_us);
 /* The path changed: resend what was in flight, reset the window. */
 void rssend_on_path_change(struct rstream *s, uint64_t now_us);
+/* s->mss shrank: cut every segment not yet delivered (SACKED) into pieces
+ * of at most s->mss data bytes, in flight or lost as it was, so a resend
+ * fits a narrower path. A segment sent whole that arrives whole is acked
+ * piece by piece. On allocation failure the segments stay whole. */
+void rssend_recut(struct rstream *s);
 /* Run the sender timers that are due. */
 void rssend_on_timer(struct rstream *s, uint64_t now_us);
 

@@ -83,9 +83,14 @@ void rstream_set_rtt_hint(struct rstream *s, uint64_t rtt_us)
 
 void rstream_set_mss(struct rstream *s, uint32_t mss)
 {
+	uint32_t was = s->mss;
+
 	mss = mss < RSTREAM_MSS_MIN ? RSTREAM_MSS_MIN : mss;
 	mss = mss > RSTREAM_MSS ? RSTREAM_MSS : mss;
 	s->mss = mss;
+	if (mss < was) {
+		rssend_recut(s);
+	}
 	/* The window counts bytes; the congestion controller's segment unit
 	 * (initial and minimum window, CUBIC's scale) follows. */
 	s->cc.mss = mss;

@@ -204,7 +204,9 @@ void rstream_set_rtt_hint(struct rstream *s, uint64_t rtt_us);
 
 /* New segments carry at most mss bytes (clamped to RSTREAM_MSS_MIN ..
  * RSTREAM_MSS; RSTREAM_MSS at init): the owner keeps sealed packets within
- * its link's MTU. Segments already sent keep their size when resent. */
+ * its path's MTU. A smaller size also cuts the segments sent and not yet
+ * delivered, so that their resends fit the narrower path (a path that drops
+ * full-size packets would otherwise never take them). */
 void rstream_set_mss(struct rstream *s, uint32_t mss);
 
 /* ---- the local side ---- */

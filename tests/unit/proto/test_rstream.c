@@ -40,6 +40,7 @@ struct link {
 	uint64_t queue_bytes; /* bottleneck queue limit */
 	uint64_t drop_offset; /* the next drop_count STREAM frames at this offset are lost */
 	unsigned drop_count;
+	size_t mtu; /* frames longer than this vanish (a path's black hole); 0: none */
 	uint64_t free_at_us;
 	uint64_t sent, dropped, overflowed;
 	size_t max_len; /* the longest frame put on the link */
@@ -102,7 +103,7 @@ static void link_put(struct link *l, const struct frame *f, uint64_t now_us)
 		l->dropped++;
 		return;
 	}
-	if ((unsigned)(rnd() % 100) < l->loss_pct) {
+	if ((unsigned)(rnd() % 100) < l->loss_pct || (l->mtu && frame_size(f) > l->mtu)) {
 		l->dropped++;
 		return;
 	}
@@ -338,6 +339,66 @@ static void test_rstream_keeps_segments_within_the_mss_it_is_given(void **state)
 	assert_int_equal(m.a.s.mss, RSTREAM_MSS_MIN);
 	rstream_set_mss(&m.a.s, 65535);
 	assert_int_equal(m.a.s.mss, RSTREAM_MSS);
+	sim_fini(&m);
+}
+
+/* A path that silently drops full-size frames (a narrower link, no ICMP):
+ * the owner finds out and gives a smaller segment size; the segments
+ * already sent, lost and backed off, are cut to it and resent, and the
+ * copy completes. Kept whole (the build before), they were resent whole
+ * for ever. */
+static void test_rstream_cuts_segments_sent_when_the_mss_shrinks(void **state)
+{
+	struct sim m;
+	size_t small = 900 + RSTREAM_FRAME_OVERHEAD;
+
+	(void)state;
+	sim_init(&m, 1 << 20, 50000, 0, 20000, 0);
+	m.ab.mtu = m.ba.mtu = small;
+	for (long n = 0; n < 100000 && m.now_us < 1500000; n++) {
+		sim_step(&m);
+	}
+	assert_int_equal(m.b.rx_done, 0); /* nothing full-size got through */
+	assert_true(m.a.s.seg_n > 1);
+	rstream_set_mss(&m.a.s, 900);
+	rstream_set_mss(&m.b.s, 900);
+	for (uint32_t i = 0; i < m.a.s.seg_n; i++) {
+		const struct rstream_seg *g = &m.a.s.segs[(m.a.s.seg_head + i) % m.a.s.seg_cap];
+
+		assert_true(g->len <= 900 + 1);
+	}
+	rstream_on_path_change(&m.a.s, m.now_us);
+	rstream_on_path_change(&m.b.s, m.now_us);
+	assert_true(sim_run(&m, 4000000) < 4000000);
+	check_delivery(&m);
+	assert_true(m.ab.dropped > 0 && m.ab.max_len <= small);
+	sim_fini(&m);
+}
+
+/* Cutting keeps the scoreboard's accounting: a stream with segments in
+ * flight, lost and SACKED, and a FIN, cut smaller and smaller, still
+ * delivers every byte once through loss. */
+static void test_rstream_cut_keeps_the_scoreboard_through_loss(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	sim_init(&m, 300000, 300000, 5, 15000, 5000);
+	for (long n = 0; n < 100000 && m.now_us < 1100000; n++) {
+		sim_step(&m);
+	}
+	rstream_set_mss(&m.a.s, 1000);
+	rstream_set_mss(&m.b.s, 700);
+	for (long n = 0; n < 100000 && m.now_us < 1200000; n++) {
+		sim_step(&m);
+	}
+	rstream_set_mss(&m.a.s, RSTREAM_MSS_MIN);
+	rstream_set_mss(&m.b.s, 300);
+	assert_true(sim_run(&m, 4000000) < 4000000);
+	check_delivery(&m);
+	assert_true(m.a.s.stats.rexmit_segs > 0);
+	assert_int_equal(m.a.s.inflight, 0);
+	assert_int_equal(m.a.s.n_lost, 0);
 	sim_fini(&m);
 }
 
@@ -1046,6 +1107,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rstream_delivers_bytes_identically_on_a_clean_channel),
 		cmocka_unit_test(test_rstream_keeps_segments_within_the_mss_it_is_given),
+		cmocka_unit_test(test_rstream_cuts_segments_sent_when_the_mss_shrinks),
+		cmocka_unit_test(test_rstream_cut_keeps_the_scoreboard_through_loss),
 		cmocka_unit_test(test_rstream_delivers_both_ways_through_loss_and_reordering),
 		cmocka_unit_test(test_rstream_stalls_on_a_full_window_and_recovers_a_lost_update),
 		cmocka_unit_test(test_rstream_reset_reaches_the_peer_and_stops_both),
