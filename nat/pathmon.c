@@ -27,8 +27,8 @@ uint32_t pathmon_on_ping_sent(struct pathmon *pm, uint64_t now_us)
 	uint32_t id = pm->next_id++;
 	struct pathmon_ping *slot = &pm->ring[id % PATHMON_RING];
 
-	if (pm->next_id == 0) {
-		pm->next_id = 1;
+	if (pm->next_id == 0 || (pm->next_id & 0x80000000u)) {
+		pm->next_id = 1; /* ids with the top bit are nat/pmtu's probes */
 	}
 	slot->id = id;
 	slot->tx_us = now_us;

@@ -51,7 +51,7 @@ void pathmon_init(struct pathmon *pm, uint64_t now_us, uint64_t interval_us, uin
 
 /* True when a PING should go out now. */
 bool pathmon_ping_due(const struct pathmon *pm, uint64_t now_us);
-/* A PING went out: returns the id to put in it. */
+/* A PING went out: returns the id to put in it (1 .. 2^31 - 1). */
 uint32_t pathmon_on_ping_sent(struct pathmon *pm, uint64_t now_us);
 /* A PONG came back on this path. Returns false (and ignores it) when it
  * answers no ping we remember, or its echo does not match. */

@@ -1,0 +1,102 @@
+/* pmtu: full-size packets on a path, probed (see pmtu.h). */
+#include "nat/pmtu.h"
+
+#include <string.h>
+
+void pmtu_start(struct pmtu *pm, uint64_t now_us)
+{
+	memset(pm, 0, sizeof(*pm));
+	pm->state = PMTU_SEARCHING;
+	pm->next_us = now_us;
+}
+
+uint32_t pmtu_probe_due(struct pmtu *pm, uint16_t size, uint64_t now_us)
+{
+	if (pm->state == PMTU_FULL && size > pm->ok_size && pm->id == 0) {
+		/* A larger size than the one confirmed (a link's MTU grew). */
+		pm->state = PMTU_SEARCHING;
+		pm->lost = 0;
+		pm->next_us = now_us;
+	}
+	if (pm->id != 0 || now_us < pm->next_us) {
+		return 0;
+	}
+	pm->seq++;
+	pm->id = PMTU_ID_BIT | (pm->seq & ~PMTU_ID_BIT);
+	pm->size = size;
+	pm->sent_us = now_us;
+	return pm->id;
+}
+
+bool pmtu_is_probe_id(uint32_t id)
+{
+	return (id & PMTU_ID_BIT) != 0;
+}
+
+bool pmtu_on_pong(struct pmtu *pm, uint32_t id, uint64_t now_us)
+{
+	bool was_full = pm->state == PMTU_FULL;
+
+	if (pm->id == 0 || id != pm->id) {
+		return false; /* late (its probe counted lost) or not ours */
+	}
+	pm->id = 0;
+	pm->lost = 0;
+	pm->state = PMTU_FULL;
+	pm->ok_size = pm->size;
+	pm->next_us = now_us + PMTU_CONFIRM_US;
+	return !was_full;
+}
+
+bool pmtu_on_timer(struct pmtu *pm, uint64_t life_us, uint64_t now_us)
+{
+	if (pm->id == 0 || now_us < pm->sent_us + PMTU_PROBE_WAIT_US) {
+		return false;
+	}
+	pm->id = 0;
+	if (life_us <= pm->sent_us) {
+		pm->next_us = now_us; /* nothing came back: an outage, not the size */
+		return false;
+	}
+	if (pm->state == PMTU_BASE) {
+		pm->next_us = now_us + PMTU_RAISE_US;
+		return false;
+	}
+	if (++pm->lost < PMTU_MAX_PROBES) {
+		pm->next_us = now_us; /* the next one at once */
+		return false;
+	}
+	pm->state = PMTU_BASE;
+	pm->ok_size = 0;
+	pm->next_us = now_us + PMTU_RAISE_US;
+	return true;
+}
+
+void pmtu_suspect(struct pmtu *pm, uint64_t now_us)
+{
+	if (pm->state == PMTU_FULL && pm->id == 0 && pm->next_us > now_us) {
+		pm->next_us = now_us;
+	}
+}
+
+uint64_t pmtu_next_us(const struct pmtu *pm)
+{
+	return pm->id != 0 ? pm->sent_us + PMTU_PROBE_WAIT_US : pm->next_us;
+}
+
+bool pmtu_carries(const struct pmtu *pm, uint16_t size)
+{
+	return pm->state == PMTU_FULL && pm->ok_size >= size;
+}
+
+const char *pmtu_state_name(const struct pmtu *pm)
+{
+	switch (pm->state) {
+	case PMTU_FULL:
+		return "full";
+	case PMTU_BASE:
+		return "base";
+	default:
+		return "searching";
+	}
+}
