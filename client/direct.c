@@ -3,6 +3,7 @@
 #include "client/direct.h"
 
 #include "client/client.h"
+#include "client/linkmtu.h"
 #include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/punchrun.h"
@@ -405,6 +406,7 @@ static void on_validated(struct peer *p, struct direct_path *s, int fd, struct x
 	s->since_wall_us = stamp_wall_now_us();
 	dp->strategy = s->strategy;
 	pathmon_init(&s->mon, now_us, DIRECT_PING_US, DIRECT_DOUBT_US, DIRECT_DEAD_US);
+	pmtu_start(&s->pmtu, now_us);
 	log_info("peer %s: direct path up via %s%s (strategy %s, %llu ms after the session)%s",
 		 peer_name(p), addr_format((const struct sockaddr *)addr, a, sizeof(a)),
 		 xs ? " on a spray socket" : "", punch_strategy_name(s->strategy),
@@ -576,6 +578,12 @@ void direct_on_pong(struct peer *p, int fd, const struct sockaddr_storage *from,
 {
 	struct direct_path *s = (struct direct_path *)direct_slot_by_path(p, fd, from);
 
+	if (pmtu_is_probe_id(f->id)) {
+		if (s || from_relay(p, fd, from)) {
+			linkmtu_on_probe_answer(p, s ? &s->pmtu : &p->dp.relay_pmtu, f->id, now_us);
+		}
+		return;
+	}
 	if (s) {
 		(void)pathmon_on_pong(&s->mon, f->id, f->echo_tx_us, f->hold_us, now_us);
 		if (s->is_doubt && pathmon_state(&s->mon, now_us) == PATHMON_UP) {
@@ -715,6 +723,7 @@ static uint64_t tick_slot(struct peer *p, struct direct_path *s, uint64_t now_us
 				send_ping(p, &s->mon, s->fd, &s->addr, now_us);
 			}
 			next = min_u64(next, pathmon_next_event_us(&s->mon, now_us));
+			next = min_u64(next, linkmtu_probe_direct(p, s, now_us));
 		}
 	}
 	if (!s->is_up && !s->run) {

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "nat/pathmon.h"
+#include "nat/pmtu.h"
 #include "proto/frame.h"
 #include "proto/wire_const.h"
 
@@ -75,6 +76,7 @@ struct direct_path {
 	struct xsock *xs;	      /* owns: the kept spray socket, or NULL */
 	struct sockaddr_storage addr; /* the peer's address on the path */
 	struct pathmon mon;
+	struct pmtu pmtu;	  /* full-size packets on the path (linkmtu.c) */
 	bool is_doubt;		  /* last state seen: DOUBT (logged once) */
 	uint8_t strategy;	  /* of the path, or of the last attempt */
 	uint64_t token;		  /* of the last attempt */
@@ -91,6 +93,8 @@ struct direct {
 	struct direct_path paths[DIRECT_PATHS_MAX];
 	int active;		  /* failover: the path in use, -1 = none */
 	struct pathmon relay_mon; /* the relay path (RTT, loss) */
+	struct pmtu relay_pmtu;	  /* full-size packets on it, by the control uplink */
+	uint8_t relay_pmtu_ctl;	  /* the control uplink relay_pmtu was started on */
 	bool is_relay_silent;	  /* DIRECT_RELAY_SILENT_US without a relay PONG */
 	uint64_t relay_round_us;  /* the last round of relay pings went out */
 	uint8_t relay_round_ctl;  /* the control uplink then */
@@ -147,8 +151,8 @@ void direct_fini(struct peer *p);
 
 /* The peer session came up or went down. */
 void direct_on_session(struct peer *p, bool up, uint64_t now_us);
-/* The peer's uplinks or ours changed: paths for new pairs are set up at the
- * next timer pass (now). */
+/* The peer's uplinks or ours changed (paths for new pairs are set up), or
+ * work became due (linkmtu_suspect): the timer runs now. */
 void direct_on_uplinks(struct peer *p, uint64_t now_us);
 
 /* Our uplink's socket is about to close (interface gone): every path on it

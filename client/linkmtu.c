@@ -5,12 +5,14 @@
 #include "client/direct.h"
 #include "client/mainsock.h"
 #include "client/peer.h"
+#include "client/sealout.h"
 #include "client/srvaddr.h"
 #include "client/uplink.h"
 #include "common/addr.h"
 #include "common/diag.h"
 #include "common/log.h"
 #include "config/client_ini.h"
+#include "nat/pmtu.h"
 #include "proto/frame.h"
 #include "proto/rstream.h"
 #include "proto/wire_const.h"
@@ -67,6 +69,32 @@ static int widest_family(const struct client *cl)
 	return cl->family;
 }
 
+/* The stream's full segment size towards p as the links' MTU allow: ours,
+ * the peer's and, over the relay (is_relay), the server's. */
+static uint32_t links_mss(const struct peer *p, bool is_relay)
+{
+	int fam = widest_family(p->cl);
+	uint32_t mss = p->cl->stream_mss;
+	uint32_t theirs = p->link_mtu ? linkmtu_mss_for(fam, p->link_mtu) : RSTREAM_MSS;
+	uint32_t relay =
+		is_relay && p->cl->relay_mtu ? linkmtu_mss_for(fam, p->cl->relay_mtu) : RSTREAM_MSS;
+
+	mss = theirs < mss ? theirs : mss;
+	return relay < mss ? relay : mss;
+}
+
+/* The sealed datagram that carries a segment of mss bytes. */
+static uint16_t packet_of(uint32_t mss)
+{
+	return (uint16_t)(mss + RSTREAM_FRAME_OVERHEAD + WIRE_TRANSPORT_MIN_LEN);
+}
+
+/* The segment size every path takes (pmtu.h). */
+static uint32_t base_mss(const struct client *cl)
+{
+	return linkmtu_mss_for(widest_family(cl), PMTU_BASE_MTU);
+}
+
 void linkmtu_refresh(struct client *cl)
 {
 	unsigned least = 0;
@@ -117,7 +145,7 @@ void linkmtu_tell_peer(struct peer *p, uint64_t now_us)
 
 void linkmtu_on_frame(struct peer *p, const struct frame_link_mtu *m, uint64_t now_us)
 {
-	uint32_t before = linkmtu_peer_mss(p);
+	uint32_t before = links_mss(p, false);
 
 	if (p->link_mtu_sent_us == 0 || now_us - p->link_mtu_sent_us >= LINKMTU_ANSWER_GAP_US) {
 		linkmtu_tell_peer(p, now_us);
@@ -126,10 +154,10 @@ void linkmtu_on_frame(struct peer *p, const struct frame_link_mtu *m, uint64_t n
 		return;
 	}
 	p->link_mtu = m->mtu;
-	if (linkmtu_peer_mss(p) != before) {
+	if (links_mss(p, false) != before) {
 		log_info("peer %s: its links take packets of %u bytes: stream segments to it of %u "
 			 "bytes",
-			 p->def.peer.text, (unsigned)m->mtu, (unsigned)linkmtu_peer_mss(p));
+			 p->def.peer.text, (unsigned)m->mtu, (unsigned)links_mss(p, false));
 	}
 }
 
@@ -153,15 +181,103 @@ void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m)
 	}
 }
 
+bool linkmtu_paths_carry(const struct peer *p)
+{
+	const struct direct *dp = &p->dp;
+	uint32_t mss;
+
+	if (!direct_any_up(p)) {
+		mss = links_mss(p, true);
+		return mss <= base_mss(p->cl) || pmtu_carries(&dp->relay_pmtu, packet_of(mss));
+	}
+	mss = links_mss(p, false);
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		if (dp->paths[i].is_up && mss > base_mss(p->cl) &&
+		    !pmtu_carries(&dp->paths[i].pmtu, packet_of(mss))) {
+			return false;
+		}
+	}
+	return true;
+}
+
 uint32_t linkmtu_peer_mss(const struct peer *p)
 {
-	int fam = widest_family(p->cl);
-	uint32_t mss = p->cl->stream_mss;
-	uint32_t theirs = p->link_mtu ? linkmtu_mss_for(fam, p->link_mtu) : RSTREAM_MSS;
-	uint32_t relay = p->cl->relay_mtu && !direct_any_up(p)
-				 ? linkmtu_mss_for(fam, p->cl->relay_mtu)
-				 : RSTREAM_MSS;
+	uint32_t mss = links_mss(p, !direct_any_up(p));
 
-	mss = theirs < mss ? theirs : mss;
-	return relay < mss ? relay : mss;
+	return linkmtu_paths_carry(p) ? mss : base_mss(p->cl);
+}
+
+/* One path's probe work (see linkmtu.h): returns its next deadline. */
+static uint64_t probe_path(struct peer *p, struct pmtu *pm, const struct pathmon *mon,
+			   bool is_relay, int fd, const struct sockaddr_storage *dst,
+			   const char *what, uint64_t now_us)
+{
+	uint32_t mss = links_mss(p, is_relay);
+	struct frame f;
+	uint32_t id;
+
+	if (mss <= base_mss(p->cl)) {
+		return UINT64_MAX; /* the links are no wider than the base */
+	}
+	if (pmtu_on_timer(pm, mon->last_life_us, now_us)) {
+		p->mtu_drops++;
+		log_info("peer %s: packets of %u bytes do not get through %s (a narrower link on "
+			 "the way that does not say so): stream segments of %u bytes on it, probed "
+			 "again in %u s",
+			 p->def.peer.text, (unsigned)packet_of(mss), what,
+			 (unsigned)base_mss(p->cl), (unsigned)(PMTU_RAISE_US / 1000000));
+	}
+	id = pmtu_probe_due(pm, packet_of(mss), now_us);
+	if (id != 0) {
+		memset(&f, 0, sizeof(f));
+		f.type = FRAME_PING;
+		f.u.ping.id = id;
+		f.u.ping.tx_us = now_us;
+		if (p->sess) {
+			(void)sealout_padded_fd(p->cl, fd, p->sess, dst, &f, packet_of(mss),
+						now_us);
+		}
+	}
+	return pmtu_next_us(pm);
+}
+
+uint64_t linkmtu_probe_direct(struct peer *p, struct direct_path *s, uint64_t now_us)
+{
+	return probe_path(p, &s->pmtu, &s->mon, false, s->fd, &s->addr, "the direct path", now_us);
+}
+
+uint64_t linkmtu_probe_relay(struct peer *p, uint64_t now_us)
+{
+	struct direct *dp = &p->dp;
+
+	if (dp->relay_pmtu_ctl != p->cl->ctl) {
+		/* The relay is reached by another uplink now: another way. */
+		dp->relay_pmtu_ctl = p->cl->ctl;
+		pmtu_start(&dp->relay_pmtu, now_us);
+	}
+	return probe_path(p, &dp->relay_pmtu, &dp->relay_mon, true, uplink_ctl_fd(p->cl), &p->relay,
+			  "the relay", now_us);
+}
+
+void linkmtu_suspect(struct peer *p, uint64_t now_us)
+{
+	pmtu_suspect(&p->dp.relay_pmtu, now_us);
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		if (p->dp.paths[i].is_up) {
+			pmtu_suspect(&p->dp.paths[i].pmtu, now_us);
+		}
+	}
+	direct_on_uplinks(p, now_us); /* runs the timer: the probes go now */
+}
+
+void linkmtu_on_probe_answer(struct peer *p, struct pmtu *pm, uint32_t id, uint64_t now_us)
+{
+	bool was_base = pm->state == PMTU_BASE;
+
+	if (pmtu_on_pong(pm, id, now_us) && was_base) {
+		log_info("peer %s: packets of %u bytes get through %s again: full-size stream "
+			 "segments",
+			 p->def.peer.text, (unsigned)pm->ok_size,
+			 pm == &p->dp.relay_pmtu ? "the relay" : "the direct path");
+	}
 }

@@ -16,10 +16,13 @@
 #ifndef WH_LINKMTU_H
 #define WH_LINKMTU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct client;
+struct direct_path;
 struct frame_link_mtu;
+struct pmtu;
 struct peer;
 
 /* The stream segment size whose sealed packet fits an MTU of mtu bytes for
@@ -48,5 +51,26 @@ void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m);
 /* The segment size for streams to p: within our links and p's, and the
  * server's while p is reached through the relay. */
 uint32_t linkmtu_peer_mss(const struct peer *p);
+
+/* Path MTU probing (nat/pmtu.h): the paths a stream to p takes (the relay,
+ * or every direct path up) carry packets of its full segments, as the
+ * links' MTU allow them. Until a padded PING of that size is answered on a
+ * path, or after it was lost PMTU_MAX_PROBES times in a row, streams to p
+ * send segments of the base size (packets of PMTU_BASE_MTU bytes, IP
+ * included): a narrower link in the middle that drops larger packets
+ * without an ICMP error, or a middlebox that drops fragments, does not
+ * stall them. A path found dropping them bumps p->mtu_drops: streams
+ * resend what they had in flight, cut to the base size. */
+bool linkmtu_paths_carry(const struct peer *p);
+/* Probe work of direct path s (up) / of the relay path (by the control
+ * uplink): send what is due, time out what was lost. Return the next
+ * deadline. */
+uint64_t linkmtu_probe_direct(struct peer *p, struct direct_path *s, uint64_t now_us);
+uint64_t linkmtu_probe_relay(struct peer *p, uint64_t now_us);
+/* A stream to p timed out: probe its paths that carry full-size packets
+ * now, not at their next confirmation (pmtu_suspect). */
+void linkmtu_suspect(struct peer *p, uint64_t now_us);
+/* A PONG answered probe id (pmtu_is_probe_id) of path pm. */
+void linkmtu_on_probe_answer(struct peer *p, struct pmtu *pm, uint32_t id, uint64_t now_us);
 
 #endif

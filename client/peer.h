@@ -64,6 +64,7 @@ struct peer {
 	uint32_t returns;
 	uint16_t link_mtu;	   /* the peer's smallest link MTU (FRAME_LINK_MTU); 0: unknown */
 	uint64_t link_mtu_sent_us; /* when ours last went to the peer */
+	uint32_t mtu_drops;	   /* a path was found to drop full-size packets (linkmtu.c) */
 	struct peer_stats stats;
 	struct direct dp;     /* the direct paths (direct.h) */
 	struct dgdedup dedup; /* datagrams that came by two paths */

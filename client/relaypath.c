@@ -13,6 +13,7 @@
 #include "client/direct.h"
 
 #include "client/client.h"
+#include "client/linkmtu.h"
 #include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/srvconn.h"
@@ -35,6 +36,8 @@ void direct_relay_start(struct peer *p, uint64_t now_us)
 	memset(dp->relay_rx_us, 0, sizeof(dp->relay_rx_us));
 	dp->relay_alt = -1;
 	dp->relay_tag_next = 0;
+	pmtu_start(&dp->relay_pmtu, now_us);
+	dp->relay_pmtu_ctl = p->cl->ctl;
 }
 
 /* The relay's ping goes out of every open uplink, with one id (the first
@@ -66,7 +69,7 @@ static void send_relay_ping(struct peer *p, uint64_t now_us)
 uint64_t direct_relay_tick(struct peer *p, uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
-	uint64_t check;
+	uint64_t check, probe;
 
 	if (pathmon_ping_due(&dp->relay_mon, now_us)) {
 		send_relay_ping(p, now_us);
@@ -89,7 +92,9 @@ uint64_t direct_relay_tick(struct peer *p, uint64_t now_us)
 		dp->is_relay_silent = false;
 	}
 	check = direct_relay_check(p, now_us);
-	return check < dp->relay_mon.next_ping_us ? check : dp->relay_mon.next_ping_us;
+	check = check < dp->relay_mon.next_ping_us ? check : dp->relay_mon.next_ping_us;
+	probe = linkmtu_probe_relay(p, now_us);
+	return check < probe ? check : probe;
 }
 
 /* Something from the relay on our uplink up. */

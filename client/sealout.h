@@ -27,6 +27,13 @@ int sealout_frames_fd(struct client *cl, int fd, struct session *s,
 		      const struct sockaddr_storage *dst, const struct frame *fs, size_t n,
 		      uint64_t now_us);
 
+/* f padded (FRAME_PADDING) so that the sealed datagram is size bytes, out of
+ * socket fd: a path MTU probe (linkmtu.c). -EINVAL: size cannot hold f or
+ * is over WIRE_MAX_PACKET. */
+int sealout_padded_fd(struct client *cl, int fd, struct session *s,
+		      const struct sockaddr_storage *dst, const struct frame *f, size_t size,
+		      uint64_t now_us);
+
 /* Queue a handshake message (initiation or response) to dst. */
 int sealout_raw(struct client *cl, const struct sockaddr_storage *dst, const uint8_t *msg,
 		size_t len);

@@ -105,6 +105,7 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 	c->peer = p;
 	c->was_direct = direct_any_up(p);
 	c->returns = p->returns;
+	c->mtu_drops = p->mtu_drops;
 	c->fd = fd;
 	ev_io_init(&c->rio, rio_cb, fd, EV_READ);
 	ev_io_init(&c->wio, wio_cb, fd, EV_WRITE);
@@ -377,7 +378,19 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 	}
 	linkmtu_keep_told(c->peer, now_us);
 	if (c->rs.mss != linkmtu_peer_mss(c->peer)) {
-		rstream_set_mss(&c->rs, linkmtu_peer_mss(c->peer)); /* a link's MTU changed */
+		/* A link's MTU changed, or a path's probe answered or not. */
+		rstream_set_mss(&c->rs, linkmtu_peer_mss(c->peer));
+	}
+	if (c->rs.stats.rtos != c->rtos) {
+		/* Data timed out: a path may have narrowed. */
+		c->rtos = c->rs.stats.rtos;
+		linkmtu_suspect(c->peer, now_us);
+	}
+	if (c->mtu_drops != c->peer->mtu_drops) {
+		/* A path drops full-size packets: what went out full-size is
+		 * lost; resend it now, cut to the smaller size. */
+		c->mtu_drops = c->peer->mtu_drops;
+		rstream_on_path_change(&c->rs, now_us);
 	}
 	if (direct_any_up(c->peer) != c->was_direct) {
 		/* Relay <-> direct: resend what the old path may have lost. */

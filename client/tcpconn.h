@@ -24,12 +24,14 @@ struct tcpconn {
 	uint32_t flow_id;	  /* sink: valid once has_header */
 	bool has_header;
 	bool is_connecting;
-	bool is_local_eof; /* the app shut its write side: FIN queued */
-	bool is_wr_shut;   /* we shut the app's read side after the peer's FIN */
-	bool is_dead;	   /* to be freed by the pump */
-	bool was_direct;   /* the peer's path at the last pass */
-	uint32_t returns;  /* the peer's returns at the last pass */
-	int fd;		   /* owns; -1 once closed */
+	bool is_local_eof;  /* the app shut its write side: FIN queued */
+	bool is_wr_shut;    /* we shut the app's read side after the peer's FIN */
+	bool is_dead;	    /* to be freed by the pump */
+	bool was_direct;    /* the peer's path at the last pass */
+	uint32_t returns;   /* the peer's returns at the last pass */
+	uint32_t mtu_drops; /* the peer's mtu_drops at the last pass */
+	uint64_t rtos;	    /* the stream's timeouts at the last pass */
+	int fd;		    /* owns; -1 once closed */
 	ev_io rio, wio;
 	uint64_t connect_until_us;
 	uint64_t linger_until_us; /* 0: still open */

@@ -7,10 +7,10 @@
  * do not; a round sent before the session moved decides nothing; and when
  * the uplink traffic moved to dies too, a third one that answers takes over.
  *
- * The client's sockets, its server session, its NAT watch and the peer's
- * relay addresses are stubbed below (this test links relaypath.o without
- * them): uplinks 0..n_up-1 are open and of one family, and srvconn_suspect
- * counts its calls. */
+ * The client's sockets, its server session, its NAT watch, the peer's
+ * relay addresses and the relay's path MTU probes are stubbed below (this test links relaypath.o
+ * without them): uplinks 0..n_up-1 are open and of one family, and srvconn_suspect counts its
+ * calls. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,6 +23,7 @@
 
 #include "client/client.h"
 #include "client/direct.h"
+#include "client/linkmtu.h"
 #include "client/natwatch.h"
 #include "client/peer.h"
 #include "client/srvconn.h"
@@ -85,6 +86,14 @@ int direct_seal_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
 	(void)f;
 	(void)now_us;
 	return 0;
+}
+
+/* The relay's MTU probes (linkmtu.c): none due. */
+uint64_t linkmtu_probe_relay(struct peer *p, uint64_t now_us)
+{
+	(void)p;
+	(void)now_us;
+	return UINT64_MAX;
 }
 
 /* ---- fixture ---- */

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# test_path_mtu: a link in the middle narrower than the wormhole's full-size
+# packets, that drops them without a word: gcs1's router (gnat) forwards
+# packets of at most 1400 bytes (as a router whose next link is narrower
+# and whose ICMP "too big" is filtered, or a middlebox that drops
+# fragments). Every larger packet to or from gcs1 vanishes, over the relay
+# and the direct path alike, while pings and acks pass; no route MTU tells
+# the clients. (The links into gnat segment in software, gso_max_segs 1, as a
+# real link does: a veth carries a batch of datagrams sent at once (UDP GSO)
+# as one packet, which the length rule would take for one large packet.)
+#
+#        srv 203.0.113.10/.11 (wormhole-server)
+#                    | internet
+#     dnat port-restricted 198.51.100.1     gnat port-restricted 198.51.100.2
+#                    |                      (drops what is over 1400 bytes)
+#             drone1 10.0.1.2                    gcs1 10.0.2.2
+#
+# 1. Clean path: each client probes each path with a PING padded to a
+#    full-size packet; answered, their streams use full-size segments
+#    (status stream_mss above the base size).
+# 2. The path narrows mid-session. A 3 MB copy each way through TCP flows:
+#    the streams time out, the clients probe their paths at once, the probes
+#    go unanswered while pings are answered: "packets of N bytes do not get
+#    through the direct path", segments of the base size (1280-byte
+#    packets), what was in flight resent cut to it; both copies arrive
+#    intact. The build before resent its full-size segments until the
+#    stream gave up.
+# 3. Both clients find the relay narrow too, and status shows the base size.
+set -euo pipefail
+source "$(dirname "$0")/../../tools/lab/lib.sh"
+source "$(dirname "$0")/../../tools/lab/topo.sh"
+lab_init path_mtu
+TE=$LAB_ROOT/build/release/tests/tcpecho
+[ -x "$TE" ] || fail "$TE missing (make build-tests builds it)"
+BASE_MSS=1204 # the segment of a 1280-byte IPv4 packet (client/linkmtu.c)
+
+lab_keys server drone1 gcs1
+lab_routes 'keepalive_s = 5;' drone1 gcs1 >"$LAB_DIR/routes.conf" <<CONF
+flows: (
+  { name = "copy"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; },
+  { name = "back"; proto = "tcp"; port = 2224; from = ["drone1"]; to = ["gcs1"]; }
+);
+CONF
+lab_two_sites
+for n in drone1 gcs1; do lab_client_ini "$n" 203.0.113.10:7400; done
+lab_start_in drone1 sink "$TE" server --bind 127.0.0.1:2222 --mode sink
+lab_start_in gcs1 backsink "$TE" server --bind 127.0.0.1:2224 --mode sink
+lab_wh_server srv
+for n in drone1 gcs1; do lab_wh_client "$n"; done
+direct() { grep -q "peer drone1: direct path up" "$LAB_DIR/client-gcs1.log"; }
+wait_until 20 direct || fail "no direct path"
+ready() { lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes 1000 --timeout-ms 3000; }
+wait_until 10 ready || fail "the copy flow did not come up"
+
+# mss NODE PEER: NODE's stream segment size towards PEER (status).
+mss() {
+	python3 -c 'import json, sys
+print([p for p in json.loads(sys.argv[1])["peers"] if p["peer"] == sys.argv[2]][0]["stream_mss"])' \
+		"$(lab_status "$1")" "$2"
+}
+full_seg() { [ "$(mss gcs1 drone1)" -gt $BASE_MSS ] && [ "$(mss drone1 gcs1)" -gt $BASE_MSS ]; }
+wait_until 5 full_seg || fail "1. full-size probes unanswered on a clean path (stream_mss $(mss gcs1 drone1) / $(mss drone1 gcs1))"
+echo "  1. clean path: full-size probes answered, segments of $(mss gcs1 drone1) bytes"
+
+ip -n "$(lab_ns gcs1)" link set dev eth0 gso_max_segs 1
+ip -n "$(lab_ns gnat)" link set dev wan gso_max_segs 1
+ip -n "$(lab_ns gnat)" link set dev h-gcs1 gso_max_segs 1
+ip -n "$(lab_ns inet)" link set dev p-gnat gso_max_segs 1
+lab_exec gnat nft -f - <<'NFT'
+table inet wh_narrow {
+	counter dropped { }
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		meta length > 1400 counter name dropped drop
+	}
+}
+NFT
+echo "  2. the path narrows: gnat drops what is over 1400 bytes"
+lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes $((3 * 1048576)) --timeout-ms 30000 \
+	>"$LAB_DIR/copy.json" || fail "2. copy: $(cat "$LAB_DIR/copy.json")"
+echo "  2. 3 MB gcs1 -> drone1 intact: $(lab_json "$LAB_DIR/copy.json" "j['ms']") ms"
+lab_exec drone1 "$TE" copy --to 127.1.0.1:2224 --bytes $((3 * 1048576)) --timeout-ms 30000 \
+	>"$LAB_DIR/back.json" || fail "2. copy back: $(cat "$LAB_DIR/back.json")"
+echo "  2. 3 MB drone1 -> gcs1 intact: $(lab_json "$LAB_DIR/back.json" "j['ms']") ms"
+for n in "gcs1 drone1" "drone1 gcs1"; do
+	set -- $n
+	grep -q "peer $2: packets of [0-9]* bytes do not get through the direct path" \
+		"$LAB_DIR/client-$1.log" || fail "2. $1 did not find the direct path narrow"
+done
+grep -h "do not get through the direct path" "$LAB_DIR"/client-*.log | head -1 | sed 's/^/     /'
+dropped=$(lab_exec gnat nft list counter inet wh_narrow dropped | awk '$1 == "packets" { print $2 }')
+[ "$dropped" -gt 0 ] || fail "2. gnat dropped nothing: the path was not narrow"
+echo "  2. gnat dropped $dropped full-size packets"
+
+relay_narrow() {
+	grep -q "peer drone1: packets of [0-9]* bytes do not get through the relay" "$LAB_DIR/client-gcs1.log" &&
+		grep -q "peer gcs1: packets of [0-9]* bytes do not get through the relay" "$LAB_DIR/client-drone1.log"
+}
+wait_until 10 relay_narrow || fail "3. the relay's narrow link went unnoticed"
+[ "$(mss gcs1 drone1)" = $BASE_MSS ] && [ "$(mss drone1 gcs1)" = $BASE_MSS ] ||
+	fail "3. status: stream_mss $(mss gcs1 drone1) / $(mss drone1 gcs1), not $BASE_MSS"
+echo "  3. the relay found narrow too; status: segments of $BASE_MSS bytes both ways"
+lab_pass
