@@ -61,6 +61,7 @@ static bool add_path(cJSON *a, const struct statusapi_path *p)
 			      : cJSON_AddNullToObject(o, "rtt_ms") != NULL) &&
 	       cJSON_AddNumberToObject(o, "loss", p->loss) &&
 	       cJSON_AddStringToObject(o, "strategy", p->strategy ? p->strategy : "none") &&
+	       add_str_or_null(o, "mtu_probe", p->mtu_probe ? p->mtu_probe : "") &&
 	       add_str_or_null(o, "address", p->addr) &&
 	       (p->since > 0 ? cJSON_AddNumberToObject(o, "since", p->since) != NULL
 			     : cJSON_AddNullToObject(o, "since") != NULL) &&
@@ -128,6 +129,8 @@ static bool add_peer(cJSON *a, const struct statusapi_peer *p)
 			? cJSON_AddNumberToObject(o, "relay_rtt_ms", p->relay_rtt_ms) != NULL
 			: cJSON_AddNullToObject(o, "relay_rtt_ms") != NULL) &&
 	       cJSON_AddNumberToObject(o, "relay_loss", p->relay_loss) &&
+	       add_str_or_null(o, "relay_mtu_probe",
+			       p->relay_mtu_probe ? p->relay_mtu_probe : "") &&
 	       cJSON_AddNumberToObject(o, "upgrades", (double)p->upgrades) &&
 	       cJSON_AddNumberToObject(o, "fallbacks", (double)p->fallbacks) &&
 	       cJSON_AddNumberToObject(o, "punch_attempts", (double)p->attempts) &&
@@ -344,6 +347,25 @@ static void print_paths(FILE *out, const cJSON *paths)
 	}
 }
 
+/* The paths to a peer found dropping full-size packets (mtu_probe "base"). */
+static void print_narrow(FILE *out, const cJSON *peer)
+{
+	const cJSON *e;
+
+	if (strcmp(str(peer, "relay_mtu_probe"), "base") == 0) {
+		fprintf(out, "  %-16s full-size packets do not get through the relay\n", "");
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(peer, "paths"))
+	{
+		if (strcmp(str(e, "mtu_probe"), "base") == 0) {
+			fprintf(out,
+				"  %-16s full-size packets do not get through the direct path "
+				"uplink %.0f -> %.0f\n",
+				"", num(e, "uplink"), num(e, "peer_uplink"));
+		}
+	}
+}
+
 /* A peer whose relay answers another uplink than the session's. */
 static void print_relay_uplink(FILE *out, const cJSON *peer, const cJSON *srv)
 {
@@ -425,6 +447,7 @@ int statusapi_print(FILE *out, const char *json)
 			num(e, "tx_bytes"), num(e, "rx_packets"), num(e, "rx_bytes"),
 			num(e, "drops"));
 		print_relay_uplink(out, e, srv);
+		print_narrow(out, e);
 		print_paths(out, cJSON_GetObjectItemCaseSensitive(e, "paths"));
 	}
 	fprintf(out, "flows: %d\n", cJSON_GetArraySize(flows));

@@ -33,8 +33,10 @@ struct statusapi_path {
 	double rtt_ms;	   /* 0: not measured */
 	double loss;
 	const char *strategy;
-	char addr[64]; /* "" when down */
-	double since;  /* Unix time (s) it last went up or down; 0: never */
+	const char
+		*mtu_probe; /* full-size packets: "searching", "full", "base"; NULL: not probed */
+	char addr[64];	    /* "" when down */
+	double since;	    /* Unix time (s) it last went up or down; 0: never */
 	uint64_t tx_packets, rx_packets, upgrades, fallbacks, attempts;
 };
 
@@ -60,6 +62,7 @@ struct statusapi_peer {
 	double loss;	     /* of the path in use, 0..1 */
 	double relay_rtt_ms; /* of the relay (kept warm beside a direct path) */
 	double relay_loss;
+	const char *relay_mtu_probe; /* as statusapi_path.mtu_probe, of the relay */
 	const char *strategy; /* punch strategy of the path, or of the last attempt ("none") */
 	double since;	      /* Unix time (s) the path kind last changed; 0: never */
 	char direct_addr[64]; /* the peer's address on the direct path, "" on the relay */

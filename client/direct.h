@@ -127,7 +127,8 @@ struct direct_report {
 	double loss;   /* 0..1, of the path in use */
 	double relay_rtt_ms;
 	double relay_loss;
-	const char *strategy; /* of the path in use or the last attempt */
+	const char *relay_mtu_probe; /* linkmtu_probe_text of the relay; NULL: not probed */
+	const char *strategy;	     /* of the path in use or the last attempt */
 	uint64_t since_wall_us;
 	struct sockaddr_storage addr; /* direct: the peer's address */
 	uint64_t upgrades, fallbacks, attempts;
@@ -136,8 +137,9 @@ struct direct_report {
 /* One direct path as the status shows it. */
 struct direct_path_report {
 	uint8_t uplink, peer_uplink;
-	const char *state; /* "up", "doubt", "down" (not up: punching or waiting) */
-	bool is_active;	   /* failover's choice */
+	const char *state;     /* "up", "doubt", "down" (not up: punching or waiting) */
+	bool is_active;	       /* failover's choice */
+	const char *mtu_probe; /* linkmtu_probe_text; NULL: down or not probed */
 	double rtt_ms, loss;
 	const char *strategy;
 	struct sockaddr_storage addr; /* family 0 when down */

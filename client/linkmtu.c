@@ -207,10 +207,10 @@ uint32_t linkmtu_peer_mss(const struct peer *p)
 	return linkmtu_paths_carry(p) ? mss : base_mss(p->cl);
 }
 
-/* One path's probe work (see linkmtu.h): returns its next deadline. */
-static uint64_t probe_path(struct peer *p, struct pmtu *pm, const struct pathmon *mon,
-			   bool is_relay, int fd, const struct sockaddr_storage *dst,
-			   const char *what, uint64_t now_us)
+/* One path's probe work (see linkmtu.h): returns its next deadline.
+ * life_us: the path's last sign of life (pmtu_on_timer). */
+static uint64_t probe_path(struct peer *p, struct pmtu *pm, uint64_t life_us, bool is_relay, int fd,
+			   const struct sockaddr_storage *dst, const char *what, uint64_t now_us)
 {
 	uint32_t mss = links_mss(p, is_relay);
 	struct frame f;
@@ -219,7 +219,7 @@ static uint64_t probe_path(struct peer *p, struct pmtu *pm, const struct pathmon
 	if (mss <= base_mss(p->cl)) {
 		return UINT64_MAX; /* the links are no wider than the base */
 	}
-	if (pmtu_on_timer(pm, mon->last_life_us, now_us)) {
+	if (pmtu_on_timer(pm, life_us, now_us)) {
 		p->mtu_drops++;
 		log_info("peer %s: packets of %u bytes do not get through %s (a narrower link on "
 			 "the way that does not say so): stream segments of %u bytes on it, probed "
@@ -243,20 +243,30 @@ static uint64_t probe_path(struct peer *p, struct pmtu *pm, const struct pathmon
 
 uint64_t linkmtu_probe_direct(struct peer *p, struct direct_path *s, uint64_t now_us)
 {
-	return probe_path(p, &s->pmtu, &s->mon, false, s->fd, &s->addr, "the direct path", now_us);
+	return probe_path(p, &s->pmtu, s->mon.last_life_us, false, s->fd, &s->addr,
+			  "the direct path", now_us);
 }
 
 uint64_t linkmtu_probe_relay(struct peer *p, uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
+	/* The probe leaves by the control uplink: with several, only the
+	 * relay's datagrams on that uplink show it alive (relay_rx_us; the
+	 * relay answers another uplink while it does not hear this one). */
+	uint64_t life = p->cl->n_up > 1 ? dp->relay_rx_us[p->cl->ctl] : dp->relay_mon.last_life_us;
 
 	if (dp->relay_pmtu_ctl != p->cl->ctl) {
 		/* The relay is reached by another uplink now: another way. */
 		dp->relay_pmtu_ctl = p->cl->ctl;
 		pmtu_start(&dp->relay_pmtu, now_us);
 	}
-	return probe_path(p, &dp->relay_pmtu, &dp->relay_mon, true, uplink_ctl_fd(p->cl), &p->relay,
+	return probe_path(p, &dp->relay_pmtu, life, true, uplink_ctl_fd(p->cl), &p->relay,
 			  "the relay", now_us);
+}
+
+const char *linkmtu_probe_text(const struct peer *p, const struct pmtu *pm, bool is_relay)
+{
+	return links_mss(p, is_relay) <= base_mss(p->cl) ? NULL : pmtu_state_name(pm);
 }
 
 void linkmtu_suspect(struct peer *p, uint64_t now_us)

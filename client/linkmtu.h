@@ -70,6 +70,10 @@ uint64_t linkmtu_probe_relay(struct peer *p, uint64_t now_us);
 /* A stream to p timed out: probe its paths that carry full-size packets
  * now, not at their next confirmation (pmtu_suspect). */
 void linkmtu_suspect(struct peer *p, uint64_t now_us);
+/* What status shows of path pm's probes: "searching", "full" or "base"
+ * (pmtu_state_name); NULL when the links allow no more than the base size
+ * (nothing is probed). */
+const char *linkmtu_probe_text(const struct peer *p, const struct pmtu *pm, bool is_relay);
 /* A PONG answered probe id (pmtu_is_probe_id) of path pm. */
 void linkmtu_on_probe_answer(struct peer *p, struct pmtu *pm, uint32_t id, uint64_t now_us);
 

@@ -54,6 +54,7 @@ static void fill_paths(const struct peer *p, uint64_t now_us, struct statusapi_p
 		o->rtt_ms = r[i].rtt_ms;
 		o->loss = r[i].loss;
 		o->strategy = r[i].strategy;
+		o->mtu_probe = r[i].mtu_probe;
 		if (r[i].addr.ss_family != 0) {
 			addr_format((const struct sockaddr *)&r[i].addr, o->addr, sizeof(o->addr));
 		}
@@ -105,6 +106,7 @@ static void fill_peer(const struct client *cl, const struct peer *p, uint64_t no
 	out->loss = r.loss;
 	out->relay_rtt_ms = r.relay_rtt_ms;
 	out->relay_loss = r.relay_loss;
+	out->relay_mtu_probe = r.relay_mtu_probe;
 	out->strategy = r.strategy;
 	out->since = r.since_wall_us / 1e6;
 	if (r.kind == DIRECT_KIND_DIRECT) {

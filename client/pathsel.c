@@ -5,6 +5,7 @@
 #include "client/direct.h"
 
 #include "client/client.h"
+#include "client/linkmtu.h"
 #include "client/peer.h"
 #include "client/uplink.h"
 #include "common/addr.h"
@@ -221,6 +222,7 @@ void direct_report(const struct peer *p, uint64_t now_us, struct direct_report *
 	out->kind = s ? DIRECT_KIND_DIRECT : DIRECT_KIND_RELAY;
 	out->relay_rtt_ms = pathmon_rtt_ms(&dp->relay_mon);
 	out->relay_loss = pathmon_loss(&dp->relay_mon, now_us);
+	out->relay_mtu_probe = linkmtu_probe_text(p, &dp->relay_pmtu, true);
 	if (s) {
 		out->rtt_ms = pathmon_rtt_ms(&s->mon);
 		out->loss = pathmon_loss(&s->mon, now_us);
@@ -262,6 +264,7 @@ size_t direct_paths_report(const struct peer *p, uint64_t now_us, struct direct_
 			r->rtt_ms = pathmon_rtt_ms(&s->mon);
 			r->loss = pathmon_loss(&s->mon, now_us);
 			r->addr = s->addr;
+			r->mtu_probe = linkmtu_probe_text(p, &s->pmtu, false);
 		}
 		r->strategy = s->attempts || s->is_up ? punch_strategy_name(s->strategy) : "none";
 		r->since_wall_us = s->since_wall_us;

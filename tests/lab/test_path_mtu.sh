@@ -16,8 +16,8 @@
 #             drone1 10.0.1.2                    gcs1 10.0.2.2
 #
 # 1. Clean path: each client probes each path with a PING padded to a
-#    full-size packet; answered, their streams use full-size segments
-#    (status stream_mss above the base size).
+#    full-size packet; answered ("full" in status), their streams use
+#    full-size segments (status stream_mss above the base size).
 # 2. The path narrows mid-session. A 3 MB copy each way through TCP flows:
 #    the streams time out, the clients probe their paths at once, the probes
 #    go unanswered while pings are answered: "packets of N bytes do not get
@@ -25,7 +25,8 @@
 #    packets), what was in flight resent cut to it; both copies arrive
 #    intact. The build before resent its full-size segments until the
 #    stream gave up.
-# 3. Both clients find the relay narrow too, and status shows the base size.
+# 3. Both clients find the relay narrow too; status shows each path's probe
+#    state (relay_mtu_probe, paths[].mtu_probe: "base") and the base size.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$(dirname "$0")/../../tools/lab/topo.sh"
@@ -52,15 +53,20 @@ wait_until 20 direct || fail "no direct path"
 ready() { lab_exec gcs1 "$TE" copy --to 127.1.0.1:2222 --bytes 1000 --timeout-ms 3000; }
 wait_until 10 ready || fail "the copy flow did not come up"
 
-# mss NODE PEER: NODE's stream segment size towards PEER (status).
-mss() {
+# peer NODE PEER EXPR: EXPR of NODE's status entry p for PEER (python).
+peer() {
 	python3 -c 'import json, sys
-print([p for p in json.loads(sys.argv[1])["peers"] if p["peer"] == sys.argv[2]][0]["stream_mss"])' \
-		"$(lab_status "$1")" "$2"
+p = [p for p in json.loads(sys.argv[1])["peers"] if p["peer"] == sys.argv[2]][0]
+print(eval(sys.argv[3]))' "$(lab_status "$1")" "$2" "$3"
 }
+mss() { peer "$1" "$2" 'p["stream_mss"]'; }
+# probes NODE PEER: the relay's probe state and each direct path's.
+probes() { peer "$1" "$2" '" ".join([p["relay_mtu_probe"]] + [str(q["mtu_probe"]) for q in p["paths"]])'; }
 full_seg() { [ "$(mss gcs1 drone1)" -gt $BASE_MSS ] && [ "$(mss drone1 gcs1)" -gt $BASE_MSS ]; }
 wait_until 5 full_seg || fail "1. full-size probes unanswered on a clean path (stream_mss $(mss gcs1 drone1) / $(mss drone1 gcs1))"
-echo "  1. clean path: full-size probes answered, segments of $(mss gcs1 drone1) bytes"
+[ "$(probes gcs1 drone1)" = "full full" ] && [ "$(probes drone1 gcs1)" = "full full" ] ||
+	fail "1. status: probes $(probes gcs1 drone1) / $(probes drone1 gcs1), not full"
+echo "  1. clean path: full-size probes answered (relay, direct path), segments of $(mss gcs1 drone1) bytes"
 
 ip -n "$(lab_ns gcs1)" link set dev eth0 gso_max_segs 1
 ip -n "$(lab_ns gnat)" link set dev wan gso_max_segs 1
@@ -99,5 +105,11 @@ relay_narrow() {
 wait_until 10 relay_narrow || fail "3. the relay's narrow link went unnoticed"
 [ "$(mss gcs1 drone1)" = $BASE_MSS ] && [ "$(mss drone1 gcs1)" = $BASE_MSS ] ||
 	fail "3. status: stream_mss $(mss gcs1 drone1) / $(mss drone1 gcs1), not $BASE_MSS"
-echo "  3. the relay found narrow too; status: segments of $BASE_MSS bytes both ways"
+[ "$(probes gcs1 drone1)" = "base base" ] && [ "$(probes drone1 gcs1)" = "base base" ] ||
+	fail "3. status: probes $(probes gcs1 drone1) / $(probes drone1 gcs1), not base"
+plain=$(lab_exec gcs1 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/gcs1.ini" status)
+grep -q "full-size packets do not get through the relay" <<<"$plain" &&
+	grep -q "full-size packets do not get through the direct path uplink 0 -> 0" <<<"$plain" ||
+	fail "3. plain status does not say which paths are narrow: $plain"
+echo "  3. the relay found narrow too; status: probes base, segments of $BASE_MSS bytes both ways"
 lab_pass
