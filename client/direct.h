@@ -153,8 +153,8 @@ void direct_fini(struct peer *p);
 
 /* The peer session came up or went down. */
 void direct_on_session(struct peer *p, bool up, uint64_t now_us);
-/* The peer's uplinks or ours changed (paths for new pairs are set up), or
- * work became due (linkmtu_suspect): the timer runs now. */
+/* The peer's uplinks or ours changed: paths for new pairs are set up at the
+ * next timer pass (now). */
 void direct_on_uplinks(struct peer *p, uint64_t now_us);
 
 /* Our uplink's socket is about to close (interface gone): every path on it

@@ -277,7 +277,6 @@ void linkmtu_suspect(struct peer *p, uint64_t now_us)
 			pmtu_suspect(&p->dp.paths[i].pmtu, now_us);
 		}
 	}
-	direct_on_uplinks(p, now_us); /* runs the timer: the probes go now */
 }
 
 void linkmtu_on_probe_answer(struct peer *p, struct pmtu *pm, uint32_t id, uint64_t now_us)

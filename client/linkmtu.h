@@ -68,7 +68,8 @@ bool linkmtu_paths_carry(const struct peer *p);
 uint64_t linkmtu_probe_direct(struct peer *p, struct direct_path *s, uint64_t now_us);
 uint64_t linkmtu_probe_relay(struct peer *p, uint64_t now_us);
 /* A stream to p timed out: probe its paths that carry full-size packets
- * now, not at their next confirmation (pmtu_suspect). */
+ * at their next timer pass (within a ping interval), not at their next
+ * confirmation (pmtu_suspect). */
 void linkmtu_suspect(struct peer *p, uint64_t now_us);
 /* What status shows of path pm's probes: "searching", "full" or "base"
  * (pmtu_state_name); NULL when the links allow no more than the base size

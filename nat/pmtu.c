@@ -74,7 +74,8 @@ bool pmtu_on_timer(struct pmtu *pm, uint64_t life_us, uint64_t now_us)
 
 void pmtu_suspect(struct pmtu *pm, uint64_t now_us)
 {
-	if (pm->state == PMTU_FULL && pm->id == 0 && pm->next_us > now_us) {
+	if (pm->state == PMTU_FULL && pm->id == 0 && pm->next_us > now_us &&
+	    now_us >= pm->sent_us + PMTU_PROBE_WAIT_US) {
 		pm->next_us = now_us;
 	}
 }

@@ -73,7 +73,9 @@ bool pmtu_on_pong(struct pmtu *pm, uint32_t id, uint64_t now_us);
 bool pmtu_on_timer(struct pmtu *pm, uint64_t life_us, uint64_t now_us);
 
 /* Data on the path timed out (a stream's RTO): a FULL path is probed at
- * once rather than at its next confirmation (the route may have narrowed). */
+ * once rather than at its next confirmation (the route may have narrowed),
+ * unless its last probe went out less than PMTU_PROBE_WAIT_US ago (a lossy
+ * path's timeouts send at most one probe a second). */
 void pmtu_suspect(struct pmtu *pm, uint64_t now_us);
 
 /* When pmtu_on_timer or pmtu_probe_due has work next. */

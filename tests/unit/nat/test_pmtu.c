@@ -48,7 +48,9 @@ static void test_pmtu_answered_probe_makes_the_path_full(void **state)
 	assert_false(pmtu_on_pong(&pm, id, t + 50 * MS)); /* still FULL: no change */
 	assert_int_equal(pm.lost, 0);
 	/* A stream's timeout brings the next confirmation forward. */
-	t += 60 * MS;
+	pmtu_suspect(&pm, t + 60 * MS); /* within a second of the last probe */
+	assert_int_equal(pmtu_probe_due(&pm, 1452, t + 60 * MS), 0);
+	t += PMTU_PROBE_WAIT_US;
 	assert_int_equal(pmtu_probe_due(&pm, 1452, t), 0);
 	pmtu_suspect(&pm, t);
 	assert_int_equal(pmtu_next_us(&pm), t);
