@@ -121,7 +121,7 @@ static void packer_add(struct packer *p, struct frame *f, uint64_t *gen_field, u
 	}
 	crypto_generichash_update(&p->hash, tmp, len);
 	*gen_field = gen;
-	if (p->w.len + frame_size(f) > sizeof(p->buf)) {
+	if (p->w.len + frame_size(f) > ROUTESET_PACKET_MAX) {
 		packer_flush(p);
 	}
 	if (frame_write(&p->w, f) != 0) {

@@ -9,11 +9,17 @@
 #include <stdint.h>
 
 #include "common/compiler.h"
+#include "proto/wire_const.h"
 
 struct routes;
 struct diag;
 
 #define ROUTESET_HASH_LEN 32
+/* The plaintext of a route set packet: sealed, it fits a 1280-byte IPv6
+ * packet (40 bytes of IPv6, 8 of UDP), which every path takes. A set in
+ * full-size packets would be lost for good on a path that silently drops
+ * them (client/linkmtu.h); a frame larger than this goes alone. */
+#define ROUTESET_PACKET_MAX (1280 - 40 - 8 - WIRE_TRANSPORT_MIN_LEN)
 
 /* What client self's PEER frame says of peer: self's side of the relay pair
  * with peer (0 = none: no PEER frame) and the peer's present uplinks (bit i

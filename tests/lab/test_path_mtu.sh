@@ -27,6 +27,9 @@
 #    stream gave up.
 # 3. Both clients find the relay narrow too; status shows each path's probe
 #    state (relay_mtu_probe, paths[].mtu_probe: "base") and the base size.
+# 4. A reload adds a flow: the server's route sets (27 flows, several
+#    packets) reach both clients across the narrow path. The build before
+#    packed them into full-size packets, lost there for good.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
 source "$(dirname "$0")/../../tools/lab/topo.sh"
@@ -36,12 +39,24 @@ TE=$LAB_ROOT/build/release/tests/tcpecho
 BASE_MSS=1204 # the segment of a 1280-byte IPv4 packet (client/linkmtu.c)
 
 lab_keys server drone1 gcs1
-lab_routes 'keepalive_s = 5;' drone1 gcs1 >"$LAB_DIR/routes.conf" <<CONF
-flows: (
-  { name = "copy"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; },
-  { name = "back"; proto = "tcp"; port = 2224; from = ["drone1"]; to = ["gcs1"]; }
-);
-CONF
+# write_routes [FLOW]: the two TCP flows, 24 UDP flows with long names (the
+# clients' route sets take more than one packet), and FLOW. Saved by rename.
+write_routes() {
+	{
+		lab_routes 'keepalive_s = 5;' drone1 gcs1 </dev/null
+		echo 'flows: ('
+		echo '  { name = "copy"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; },'
+		echo '  { name = "back"; proto = "tcp"; port = 2224; from = ["drone1"]; to = ["gcs1"]; }'
+		for i in $(seq 10 33); do
+			echo ", { name = \"telemetry-with-a-long-name-$i\"; proto = \"udp\"; port = $((6000 + i));"
+			echo '    members = ["drone1", "gcs1"]; }'
+		done
+		echo "${1:+, $1}"
+		echo ');'
+	} >"$LAB_DIR/routes.conf.new"
+	mv "$LAB_DIR/routes.conf.new" "$LAB_DIR/routes.conf"
+}
+write_routes
 lab_two_sites
 for n in drone1 gcs1; do lab_client_ini "$n" 203.0.113.10:7400; done
 lab_start_in drone1 sink "$TE" server --bind 127.0.0.1:2222 --mode sink
@@ -112,4 +127,15 @@ grep -q "full-size packets do not get through the relay" <<<"$plain" &&
 	grep -q "full-size packets do not get through the direct path uplink 0 -> 0" <<<"$plain" ||
 	fail "3. plain status does not say which paths are narrow: $plain"
 echo "  3. the relay found narrow too; status: probes base, segments of $BASE_MSS bytes both ways"
+
+# 4. A reload adds a flow: both clients' new route sets (26 flows and more)
+#    cross the narrow path whole (route set packets fit 1280 bytes).
+write_routes '  { name = "late"; proto = "udp"; port = 7000; from = ["gcs1"]; to = ["drone1"]; }'
+has_late() {
+	python3 -c 'import json, sys
+assert "late" in [f["name"] for f in json.loads(sys.argv[1])["flows"]]' "$(lab_status "$1")" 2>/dev/null
+}
+wait_until 10 has_late gcs1 || fail "4. gcs1 never got the route set with flow late"
+wait_until 5 has_late drone1 || fail "4. drone1 never got the route set with flow late"
+echo "  4. a reload's route sets (27 flows) reached both clients across the narrow path"
 lab_pass

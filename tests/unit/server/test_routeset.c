@@ -374,9 +374,13 @@ static void test_routeset_many_flows_pack_into_several_full_packets(void **state
 	assert_int_equal(info.count, 62);
 	assert_int_equal(info.n_packets, c->n);
 	assert_true(c->n > 1);
-	/* As few packets as fit: every packet but the last is nearly full. */
+	/* As few packets as fit: every packet but the last is nearly full,
+	 * and none is over the size every path takes. */
 	for (size_t i = 0; i + 1 < c->n; i++) {
-		assert_true(c->pkts[i].len > WIRE_MAX_PLAINTEXT - 200);
+		assert_true(c->pkts[i].len > ROUTESET_PACKET_MAX - 200);
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		assert_true(c->pkts[i].len <= ROUTESET_PACKET_MAX);
 	}
 	assert_int_equal(f[n - 1].type, FRAME_SYNC);
 	assert_int_equal(f[n - 1].u.sync.count, 62);
