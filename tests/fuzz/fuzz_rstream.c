@@ -1,10 +1,11 @@
 /* fuzz_rstream: drive one reliable stream (proto/rstream.h) with the frames
  * an authenticated but hostile peer could send (decoded by the production
- * reader), interleaved with app writes, reads, sends and timers, and check
+ * reader), interleaved with app writes, reads, sends, timers and changes of
+ * the segment size (a LINK_MTU frame's mtu / 4), and check
  * its invariants after every step: buffers stay within their bounds (they
  * may grow, within their limits and a shared budget), the scoreboard's
- * in-flight and lost counts match its segments, and every frame it emits is
- * valid. */
+ * segments tile the sequence space sent and its in-flight and lost counts
+ * match them, and every frame it emits is valid. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,13 @@ static void check_invariants(const struct rstream *s)
 	for (uint32_t i = 0; i < s->seg_n; i++) {
 		const struct rstream_seg *g = &s->segs[(s->seg_head + i) % s->seg_cap];
 
+		/* Segments tile [first, snd_nxt) in order, cut or not. */
+		check(g->len >= 1 && g->len <= RSTREAM_MSS + 1);
+		if (i + 1 < s->seg_n) {
+			check(g->seq + g->len == s->segs[(s->seg_head + i + 1) % s->seg_cap].seq);
+		} else {
+			check(g->seq + g->len == s->snd_nxt);
+		}
 		if (g->flags & 0x02) {
 			lost++;
 		} else if (!(g->flags & 0x01)) {
@@ -100,6 +108,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case FRAME_STREAM_ACK:
 			rstream_on_ack(&s, &f.u.stream_ack, now_us);
+			break;
+		case FRAME_LINK_MTU:
+			/* The path's segment size changes (a smaller one cuts
+			 * the scoreboard's segments). */
+			rstream_set_mss(&s, f.u.link_mtu.mtu / 4);
 			break;
 		case FRAME_PING:
 			/* Time passes: the ping's id says how much, its low
