@@ -181,7 +181,8 @@ void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m)
 	}
 }
 
-bool linkmtu_paths_carry(const struct peer *p)
+/* Whether the paths a stream to p takes carry its full segments (linkmtu.h). */
+static bool paths_carry(const struct peer *p)
 {
 	const struct direct *dp = &p->dp;
 	uint32_t mss;
@@ -204,7 +205,7 @@ uint32_t linkmtu_peer_mss(const struct peer *p)
 {
 	uint32_t mss = links_mss(p, !direct_any_up(p));
 
-	return linkmtu_paths_carry(p) ? mss : base_mss(p->cl);
+	return paths_carry(p) ? mss : base_mss(p->cl);
 }
 
 /* One path's probe work (see linkmtu.h): returns its next deadline.

@@ -52,16 +52,15 @@ void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m);
  * server's while p is reached through the relay. */
 uint32_t linkmtu_peer_mss(const struct peer *p);
 
-/* Path MTU probing (nat/pmtu.h): the paths a stream to p takes (the relay,
- * or every direct path up) carry packets of its full segments, as the
- * links' MTU allow them. Until a padded PING of that size is answered on a
- * path, or after it was lost PMTU_MAX_PROBES times in a row, streams to p
- * send segments of the base size (packets of PMTU_BASE_MTU bytes, IP
- * included): a narrower link in the middle that drops larger packets
- * without an ICMP error, or a middlebox that drops fragments, does not
- * stall them. A path found dropping them bumps p->mtu_drops: streams
- * resend what they had in flight, cut to the base size. */
-bool linkmtu_paths_carry(const struct peer *p);
+/* Path MTU probing (nat/pmtu.h). linkmtu_peer_mss is the full size only
+ * when the paths a stream to p takes (the relay, or every direct path up)
+ * have answered a PING padded to a packet of that size. Until then, or
+ * after one was lost PMTU_MAX_PROBES times in a row, streams to p send
+ * segments of the base size (packets of PMTU_BASE_MTU bytes, IP included):
+ * a narrower link in the middle that drops larger packets without an ICMP
+ * error, or a middlebox that drops fragments, does not stall them. A path
+ * found dropping them bumps p->mtu_drops: streams resend what they had in
+ * flight, cut to the base size. */
 /* Probe work of direct path s (up) / of the relay path (by the control
  * uplink): send what is due, time out what was lost. Return the next
  * deadline. */
