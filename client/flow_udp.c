@@ -9,6 +9,7 @@
 #include "client/client.h"
 #include "client/flowqos.h"
 #include "client/flowrole.h"
+#include "client/linkmtu.h"
 #include "client/peer.h"
 #include "common/addr.h"
 #include "common/diag.h"
@@ -356,6 +357,26 @@ static size_t member_of(const struct flow_udp *f, const struct peer *p)
 	return WIRE_MEMBERS_MAX;
 }
 
+/* An app datagram of len bytes went to p, whose path drops full-size
+ * packets, and len is over what is known to pass (linkmtu.h): say so, once
+ * a minute per flow. Sent all the same: the
+ * path may widen (probed every minute), and a lost datagram is what plain
+ * UDP would give. */
+static void warn_narrow(struct flow_udp *f, const struct peer *p, size_t len, uint64_t now_us)
+{
+	size_t max = linkmtu_narrow_payload(p);
+
+	if (len <= max ||
+	    (f->narrow_warned_us != 0 && now_us - f->narrow_warned_us < 60000000ull)) {
+		return;
+	}
+	f->narrow_warned_us = now_us;
+	log_warn("flow %s: datagrams of %zu bytes to %s may be lost: its path drops full-size "
+		 "packets (found by probing); datagrams of up to %zu bytes get through (the flow's "
+		 "mtu)",
+		 f->route.flow.text, len, p->def.peer.text, max);
+}
+
 /* Send one app datagram to member m (peer p) as DATAGRAM with flags; each
  * member has its own sequence numbers (its losses are gaps in them). */
 static void send_to_peer(struct flow_udp *f, size_t m, struct peer *p, uint8_t flags,
@@ -384,6 +405,7 @@ static void send_to_peer(struct flow_udp *f, size_t m, struct peer *p, uint8_t f
 		f->stats.tx_packets++;
 		f->stats.tx_bytes += len;
 		flowqos_on_sent(f->qos, m, seq, len, now_us);
+		warn_narrow(f, p, len, now_us);
 	} else if (rc == -ENOTCONN || rc == -ESHUTDOWN) {
 		/* The relay is the fast path; until the session is up, drop. */
 		f->stats.drops[FLOW_UDP_DROP_NO_SESSION]++;

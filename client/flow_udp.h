@@ -62,7 +62,8 @@ struct flow_udp {
 	struct sockaddr_storage deliver;
 	struct peer *peers[WIRE_MEMBERS_MAX]; /* borrowed, by member index */
 	struct flow_udp_src srcs[WIRE_MEMBERS_MAX];
-	struct flowqos *qos; /* owns: options, impairment, congestion reports */
+	struct flowqos *qos;	   /* owns: options, impairment, congestion reports */
+	uint64_t narrow_warned_us; /* a datagram too large for a narrow path, logged */
 	struct flow_udp_stats stats;
 };
 

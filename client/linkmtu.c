@@ -265,6 +265,20 @@ uint64_t linkmtu_probe_relay(struct peer *p, uint64_t now_us)
 			  "the relay", now_us);
 }
 
+size_t linkmtu_narrow_payload(const struct peer *p)
+{
+	const struct direct *dp = &p->dp;
+	bool narrow = !direct_any_up(p) && dp->relay_pmtu.state == PMTU_BASE;
+
+	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+		narrow |= dp->paths[i].is_up && dp->paths[i].pmtu.state == PMTU_BASE;
+	}
+	/* A DATAGRAM frame: its header, flow id u32, flags u8, seq u32. */
+	return narrow ? packet_of(base_mss(p->cl)) - WIRE_TRANSPORT_MIN_LEN -
+				WIRE_FRAME_HEADER_LEN - 9u
+		      : SIZE_MAX;
+}
+
 const char *linkmtu_probe_text(const struct peer *p, const struct pmtu *pm, bool is_relay)
 {
 	return links_mss(p, is_relay) <= base_mss(p->cl) ? NULL : pmtu_state_name(pm);

@@ -17,6 +17,7 @@
 #define WH_LINKMTU_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct client;
@@ -74,6 +75,10 @@ void linkmtu_suspect(struct peer *p, uint64_t now_us);
  * (pmtu_state_name); NULL when the links allow no more than the base size
  * (nothing is probed). */
 const char *linkmtu_probe_text(const struct peer *p, const struct pmtu *pm, bool is_relay);
+/* The largest app datagram (DATAGRAM payload) that reaches p in one packet
+ * when the path in use to it was found dropping full-size packets (probes
+ * in state "base": the relay, or a direct path up); SIZE_MAX otherwise. */
+size_t linkmtu_narrow_payload(const struct peer *p);
 /* A PONG answered probe id (pmtu_is_probe_id) of path pm. */
 void linkmtu_on_probe_answer(struct peer *p, struct pmtu *pm, uint32_t id, uint64_t now_us);
 

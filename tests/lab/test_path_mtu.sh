@@ -27,7 +27,9 @@
 #    stream gave up.
 # 3. Both clients find the relay narrow too; status shows each path's probe
 #    state (relay_mtu_probe, paths[].mtu_probe: "base") and the base size.
-# 4. A reload adds a flow: the server's route sets (27 flows, several
+# 4. A UDP flow's 1380-byte datagrams are lost on the narrow path (as
+#    plain UDP's would be) and the sender warns; 1100-byte ones arrive.
+# 5. A reload adds a flow: the server's route sets (28 flows, several
 #    packets) reach both clients across the narrow path. The build before
 #    packed them into full-size packets, lost there for good.
 set -euo pipefail
@@ -46,7 +48,8 @@ write_routes() {
 		lab_routes 'keepalive_s = 5;' drone1 gcs1 </dev/null
 		echo 'flows: ('
 		echo '  { name = "copy"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; },'
-		echo '  { name = "back"; proto = "tcp"; port = 2224; from = ["drone1"]; to = ["gcs1"]; }'
+		echo '  { name = "back"; proto = "tcp"; port = 2224; from = ["drone1"]; to = ["gcs1"]; },'
+		echo '  { name = "video"; proto = "udp"; port = 5600; from = ["drone1"]; to = ["gcs1"]; }'
 		for i in $(seq 10 33); do
 			echo ", { name = \"telemetry-with-a-long-name-$i\"; proto = \"udp\"; port = $((6000 + i));"
 			echo '    members = ["drone1", "gcs1"]; }'
@@ -128,14 +131,30 @@ grep -q "full-size packets do not get through the relay" <<<"$plain" &&
 	fail "3. plain status does not say which paths are narrow: $plain"
 echo "  3. the relay found narrow too; status: probes base, segments of $BASE_MSS bytes both ways"
 
-# 4. A reload adds a flow: both clients' new route sets (26 flows and more)
+# 4. An app's datagrams too large for the narrow path are lost there, as
+#    plain UDP's would be, and the sender says so; smaller ones arrive.
+for size in 1380 1100; do
+	lab_stream_start "v$size" drone1 gcs1 5600 100 "$size"
+	sleep 1
+	lab_stream_stop "v$size"
+	eval "got$size=\$(lab_json \"\$LAB_DIR/v$size-rx.log\" \"j['received']\")"
+	eval "sent$size=\$(lab_json \"\$LAB_DIR/v$size-tx.log\" \"j['sent']\")"
+done
+# shellcheck disable=SC2154 # set by eval above
+{ [ "$got1380" = 0 ] && [ "$sent1100" -gt 50 ] && [ "$got1100" -ge $((sent1100 * 95 / 100)) ]; } ||
+	fail "4. datagrams: $got1380 of $sent1380 of 1380 bytes, $got1100 of $sent1100 of 1100 arrived"
+grep -q "flow video: datagrams of 1380 bytes to gcs1 may be lost: its path drops full-size" \
+	"$LAB_DIR/client-drone1.log" || fail "4. drone1 did not warn of its 1380-byte datagrams"
+echo "  4. video datagrams: 0 of $sent1380 of 1380 bytes (drone1 warns), $got1100 of $sent1100 of 1100 bytes"
+
+# 5. A reload adds a flow: both clients' new route sets (27 flows and more)
 #    cross the narrow path whole (route set packets fit 1280 bytes).
 write_routes '  { name = "late"; proto = "udp"; port = 7000; from = ["gcs1"]; to = ["drone1"]; }'
 has_late() {
 	python3 -c 'import json, sys
 assert "late" in [f["name"] for f in json.loads(sys.argv[1])["flows"]]' "$(lab_status "$1")" 2>/dev/null
 }
-wait_until 10 has_late gcs1 || fail "4. gcs1 never got the route set with flow late"
-wait_until 5 has_late drone1 || fail "4. drone1 never got the route set with flow late"
-echo "  4. a reload's route sets (27 flows) reached both clients across the narrow path"
+wait_until 10 has_late gcs1 || fail "5. gcs1 never got the route set with flow late"
+wait_until 5 has_late drone1 || fail "5. drone1 never got the route set with flow late"
+echo "  5. a reload's route sets (28 flows) reached both clients across the narrow path"
 lab_pass
