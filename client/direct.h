@@ -199,6 +199,10 @@ int direct_route(struct peer *p, uint8_t mode, uint64_t now_us, int fds[DIRECT_R
 bool direct_is_path(const struct peer *p, int fd, const struct sockaddr_storage *from);
 /* True when some direct path to p is up. */
 bool direct_any_up(const struct peer *p);
+/* The path failover mode sends on now (streams always do): the one in use
+ * while it answers, else the answering one with the lowest RTT; NULL when
+ * none answers (the relay carries, beside a path in doubt). */
+const struct direct_path *direct_failover_path(const struct peer *p, uint64_t now_us);
 /* The direct paths that are up: fills up to DIRECT_PATHS_MAX, returns how
  * many (handshakes go on each, besides the relay). */
 int direct_up_paths(const struct peer *p, int fds[DIRECT_PATHS_MAX],

@@ -181,31 +181,16 @@ void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m)
 	}
 }
 
-/* Whether the paths a stream to p takes carry its full segments (linkmtu.h). */
-static bool paths_carry(const struct peer *p)
-{
-	const struct direct *dp = &p->dp;
-	uint32_t mss;
-
-	if (!direct_any_up(p)) {
-		mss = links_mss(p, true);
-		return mss <= base_mss(p->cl) || pmtu_carries(&dp->relay_pmtu, packet_of(mss));
-	}
-	mss = links_mss(p, false);
-	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
-		if (dp->paths[i].is_up && mss > base_mss(p->cl) &&
-		    !pmtu_carries(&dp->paths[i].pmtu, packet_of(mss))) {
-			return false;
-		}
-	}
-	return true;
-}
-
 uint32_t linkmtu_peer_mss(const struct peer *p)
 {
-	uint32_t mss = links_mss(p, !direct_any_up(p));
+	const struct direct_path *s = direct_failover_path(p, monotime_now_us());
+	uint32_t mss = links_mss(p, s == NULL);
 
-	return paths_carry(p) ? mss : base_mss(p->cl);
+	if (mss > base_mss(p->cl) &&
+	    !pmtu_carries(s ? &s->pmtu : &p->dp.relay_pmtu, packet_of(mss))) {
+		return base_mss(p->cl); /* not known to carry full-size packets */
+	}
+	return mss;
 }
 
 /* One path's probe work (see linkmtu.h): returns its next deadline.

@@ -54,8 +54,8 @@ void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m);
 uint32_t linkmtu_peer_mss(const struct peer *p);
 
 /* Path MTU probing (nat/pmtu.h). linkmtu_peer_mss is the full size only
- * when the paths a stream to p takes (the relay, or every direct path up)
- * have answered a PING padded to a packet of that size. Until then, or
+ * when the path a stream to p takes (direct_failover_path, else the relay)
+ * has answered a PING padded to a packet of that size. Until then, or
  * after one was lost PMTU_MAX_PROBES times in a row, streams to p send
  * segments of the base size (packets of PMTU_BASE_MTU bytes, IP included):
  * a narrower link in the middle that drops larger packets without an ICMP

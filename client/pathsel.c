@@ -70,6 +70,13 @@ static int best_path(const struct peer *p, uint64_t now_us)
 	return best;
 }
 
+const struct direct_path *direct_failover_path(const struct peer *p, uint64_t now_us)
+{
+	int best = best_path(p, now_us);
+
+	return best >= 0 ? &p->dp.paths[best] : NULL;
+}
+
 /* best_path, remembered (and logged when it moves with several uplinks). */
 static int choose_active(struct peer *p, uint64_t now_us)
 {
