@@ -364,7 +364,8 @@ static size_t member_of(const struct flow_udp *f, const struct peer *p)
  * UDP would give. */
 static void warn_narrow(struct flow_udp *f, const struct peer *p, size_t len, uint64_t now_us)
 {
-	size_t max = linkmtu_narrow_payload(p);
+	size_t max = linkmtu_narrow_payload(p, f->qos->has_opts ? f->qos->opts.multipath
+								: FRAME_MULTIPATH_FAILOVER);
 
 	if (len <= max ||
 	    (f->narrow_warned_us != 0 && now_us - f->narrow_warned_us < 60000000ull)) {

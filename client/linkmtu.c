@@ -250,12 +250,14 @@ uint64_t linkmtu_probe_relay(struct peer *p, uint64_t now_us)
 			  "the relay", now_us);
 }
 
-size_t linkmtu_narrow_payload(const struct peer *p)
+size_t linkmtu_narrow_payload(const struct peer *p, uint8_t mode)
 {
 	const struct direct *dp = &p->dp;
-	bool narrow = !direct_any_up(p) && dp->relay_pmtu.state == PMTU_BASE;
+	const struct direct_path *s = direct_failover_path(p, monotime_now_us());
+	bool narrow = (s ? &s->pmtu : &dp->relay_pmtu)->state == PMTU_BASE;
 
-	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
+	/* balance spreads datagrams over every answering path. */
+	for (int i = 0; mode == FRAME_MULTIPATH_BALANCE && i < DIRECT_PATHS_MAX; i++) {
 		narrow |= dp->paths[i].is_up && dp->paths[i].pmtu.state == PMTU_BASE;
 	}
 	/* A DATAGRAM frame: its header, flow id u32, flags u8, seq u32. */

@@ -76,9 +76,10 @@ void linkmtu_suspect(struct peer *p, uint64_t now_us);
  * (nothing is probed). */
 const char *linkmtu_probe_text(const struct peer *p, const struct pmtu *pm, bool is_relay);
 /* The largest app datagram (DATAGRAM payload) that reaches p in one packet
- * when the path in use to it was found dropping full-size packets (probes
- * in state "base": the relay, or a direct path up); SIZE_MAX otherwise. */
-size_t linkmtu_narrow_payload(const struct peer *p);
+ * when a path datagrams of multipath mode take was found dropping
+ * full-size packets (probes in state "base": failover's path or the relay;
+ * with balance, any direct path up); SIZE_MAX otherwise. */
+size_t linkmtu_narrow_payload(const struct peer *p, uint8_t mode);
 /* A PONG answered probe id (pmtu_is_probe_id) of path pm. */
 void linkmtu_on_probe_answer(struct peer *p, struct pmtu *pm, uint32_t id, uint64_t now_us);
 

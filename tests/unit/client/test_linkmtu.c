@@ -104,13 +104,14 @@ static void test_linkmtu_relay_full_only_once_answered(void **state)
 	struct fx *fx = *state;
 
 	assert_int_equal(linkmtu_peer_mss(fx->p), BASE_MSS); /* searching */
-	assert_int_equal(linkmtu_narrow_payload(fx->p), SIZE_MAX);
+	assert_int_equal(linkmtu_narrow_payload(fx->p, FRAME_MULTIPATH_FAILOVER), SIZE_MAX);
 	make_full(&fx->p->dp.relay_pmtu, fx->now);
 	assert_int_equal(linkmtu_peer_mss(fx->p), FULL_MSS);
 	make_base(&fx->p->dp.relay_pmtu, fx->now);
 	assert_int_equal(linkmtu_peer_mss(fx->p), BASE_MSS);
 	/* A DATAGRAM payload in a 1280-byte IPv4 packet. */
-	assert_int_equal(linkmtu_narrow_payload(fx->p), 1280 - 28 - 32 - 3 - 9);
+	assert_int_equal(linkmtu_narrow_payload(fx->p, FRAME_MULTIPATH_FAILOVER),
+			 1280 - 28 - 32 - 3 - 9);
 }
 
 static void test_linkmtu_follows_the_failover_path(void **state)
@@ -127,6 +128,10 @@ static void test_linkmtu_follows_the_failover_path(void **state)
 	 * narrow one beside it and the relay drop. */
 	assert_ptr_equal(direct_failover_path(fx->p, fx->now), wide);
 	assert_int_equal(linkmtu_peer_mss(fx->p), FULL_MSS);
+	/* Datagrams: failover's fit; balance puts some on the narrow path. */
+	assert_int_equal(linkmtu_narrow_payload(fx->p, FRAME_MULTIPATH_FAILOVER), SIZE_MAX);
+	assert_int_equal(linkmtu_narrow_payload(fx->p, FRAME_MULTIPATH_BALANCE),
+			 1280 - 28 - 32 - 3 - 9);
 	/* The wide path goes quiet: failover takes the narrow one. */
 	wide->mon.last_life_us = fx->now - 2 * DIRECT_DEAD_US;
 	assert_ptr_equal(direct_failover_path(fx->p, monotime_now_us()), narrow);
