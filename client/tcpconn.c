@@ -369,6 +369,7 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 	struct ev_loop *loop = c->set->cl->loop;
 	size_t room;
 	uint8_t *ptr;
+	uint32_t mss;
 
 	if (c->rs.is_peer_reset) {
 		c->set->stats.resets_rx++;
@@ -377,9 +378,10 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 		return;
 	}
 	linkmtu_keep_told(c->peer, now_us);
-	if (c->rs.mss != linkmtu_peer_mss(c->peer)) {
+	mss = linkmtu_peer_mss(c->peer);
+	if (c->rs.mss != mss) {
 		/* A link's MTU changed, or a path's probe answered or not. */
-		rstream_set_mss(&c->rs, linkmtu_peer_mss(c->peer));
+		rstream_set_mss(&c->rs, mss);
 	}
 	if (c->rs.stats.rtos != c->rtos) {
 		/* Data timed out: a path may have narrowed. */
