@@ -41,7 +41,7 @@ TE=$LAB_ROOT/build/release/tests/tcpecho
 BASE_MSS=1204 # the segment of a 1280-byte IPv4 packet (client/linkmtu.c)
 
 lab_keys server drone1 gcs1
-# write_routes [FLOW]: the two TCP flows, 24 UDP flows with long names (the
+# write_routes [FLOW]: two TCP flows, a video flow, 24 UDP flows with long names (the
 # clients' route sets take more than one packet), and FLOW. Saved by rename.
 write_routes() {
 	{
