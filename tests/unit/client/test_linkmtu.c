@@ -144,6 +144,21 @@ static void test_linkmtu_follows_the_failover_path(void **state)
 	assert_int_equal(linkmtu_peer_mss(fx->p), FULL_MSS);
 }
 
+/* Over IPv6 the base segment fits a 1280-byte IPv6 packet (40-byte header),
+ * and so does the datagram bound. */
+static void test_linkmtu_ipv6_base_fits_1280_bytes(void **state)
+{
+	struct fx *fx = *state;
+
+	fx->cl->family = AF_INET6;
+	assert_int_equal(linkmtu_peer_mss(fx->p), 1280 - 48 - 32 - RSTREAM_FRAME_OVERHEAD);
+	make_base(&fx->p->dp.relay_pmtu, fx->now);
+	assert_int_equal(linkmtu_narrow_payload(fx->p, FRAME_MULTIPATH_FAILOVER),
+			 1280 - 48 - 32 - 3 - 9);
+	make_full(&fx->p->dp.relay_pmtu, fx->now);
+	assert_int_equal(linkmtu_peer_mss(fx->p), FULL_MSS);
+}
+
 /* Links no wider than the base: nothing to probe, the links' size. */
 static void test_linkmtu_small_links_need_no_probe(void **state)
 {
@@ -163,6 +178,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linkmtu_relay_full_only_once_answered, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_linkmtu_follows_the_failover_path, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_linkmtu_ipv6_base_fits_1280_bytes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_linkmtu_small_links_need_no_probe, setup,
 						teardown),
