@@ -359,9 +359,8 @@ static size_t member_of(const struct flow_udp *f, const struct peer *p)
 
 /* An app datagram of len bytes went to p, whose path drops full-size
  * packets, and len is over what is known to pass (linkmtu.h): say so, once
- * a minute per flow. Sent all the same: the
- * path may widen (probed every minute), and a lost datagram is what plain
- * UDP would give. */
+ * a minute per flow. Sent all the same: the path may widen (probed every
+ * minute), and a lost datagram is what plain UDP would give. */
 static void warn_narrow(struct flow_udp *f, const struct peer *p, size_t len, uint64_t now_us)
 {
 	size_t max = linkmtu_narrow_payload(p, f->qos->has_opts ? f->qos->opts.multipath
