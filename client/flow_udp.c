@@ -363,11 +363,14 @@ static size_t member_of(const struct flow_udp *f, const struct peer *p)
  * minute), and a lost datagram is what plain UDP would give. */
 static void warn_narrow(struct flow_udp *f, const struct peer *p, size_t len, uint64_t now_us)
 {
-	size_t max = linkmtu_narrow_payload(p, f->qos->has_opts ? f->qos->opts.multipath
-								: FRAME_MULTIPATH_FAILOVER);
+	size_t max = linkmtu_base_payload(p->cl);
 
+	/* Most datagrams stop at the first test: no path lookup per packet. */
 	if (len <= max ||
-	    (f->narrow_warned_us != 0 && now_us - f->narrow_warned_us < 60000000ull)) {
+	    (f->narrow_warned_us != 0 && now_us - f->narrow_warned_us < 60000000ull) ||
+	    !linkmtu_is_narrow(p,
+			       f->qos->has_opts ? f->qos->opts.multipath : FRAME_MULTIPATH_FAILOVER,
+			       now_us)) {
 		return;
 	}
 	f->narrow_warned_us = now_us;

@@ -3,6 +3,7 @@
 
 #include "client/client.h"
 #include "client/direct.h"
+#include "client/flowrole.h"
 #include "client/mainsock.h"
 #include "client/peer.h"
 #include "client/sealout.h"
@@ -181,9 +182,9 @@ void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m)
 	}
 }
 
-uint32_t linkmtu_peer_mss(const struct peer *p)
+uint32_t linkmtu_peer_mss(const struct peer *p, uint64_t now_us)
 {
-	const struct direct_path *s = direct_failover_path(p, monotime_now_us());
+	const struct direct_path *s = direct_failover_path(p, now_us);
 	uint32_t mss = links_mss(p, s == NULL);
 
 	if (mss > base_mss(p->cl) &&
@@ -250,20 +251,24 @@ uint64_t linkmtu_probe_relay(struct peer *p, uint64_t now_us)
 			  "the relay", now_us);
 }
 
-size_t linkmtu_narrow_payload(const struct peer *p, uint8_t mode)
+size_t linkmtu_base_payload(const struct client *cl)
+{
+	/* The DATAGRAM frame's room in a full packet, less what the base
+	 * packet is smaller by. */
+	return FLOWROLE_PAYLOAD_MAX - (RSTREAM_MSS - base_mss(cl));
+}
+
+bool linkmtu_is_narrow(const struct peer *p, uint8_t mode, uint64_t now_us)
 {
 	const struct direct *dp = &p->dp;
-	const struct direct_path *s = direct_failover_path(p, monotime_now_us());
+	const struct direct_path *s = direct_failover_path(p, now_us);
 	bool narrow = (s ? &s->pmtu : &dp->relay_pmtu)->state == PMTU_BASE;
 
 	/* balance spreads datagrams over every answering path. */
 	for (int i = 0; mode == FRAME_MULTIPATH_BALANCE && i < DIRECT_PATHS_MAX; i++) {
 		narrow |= dp->paths[i].is_up && dp->paths[i].pmtu.state == PMTU_BASE;
 	}
-	/* A DATAGRAM frame: its header, flow id u32, flags u8, seq u32. */
-	return narrow ? packet_of(base_mss(p->cl)) - WIRE_TRANSPORT_MIN_LEN -
-				WIRE_FRAME_HEADER_LEN - 9u
-		      : SIZE_MAX;
+	return narrow;
 }
 
 const char *linkmtu_probe_text(const struct peer *p, const struct pmtu *pm, bool is_relay)

@@ -51,7 +51,7 @@ void linkmtu_keep_told(struct peer *p, uint64_t now_us);
 void linkmtu_on_relay(struct client *cl, const struct frame_link_mtu *m);
 /* The segment size for streams to p: within our links and p's, and the
  * server's while p is reached through the relay. */
-uint32_t linkmtu_peer_mss(const struct peer *p);
+uint32_t linkmtu_peer_mss(const struct peer *p, uint64_t now_us);
 
 /* Path MTU probing (nat/pmtu.h). linkmtu_peer_mss is the full size only
  * when the path a stream to p takes (direct_failover_path, else the relay)
@@ -75,11 +75,13 @@ void linkmtu_suspect(struct peer *p, uint64_t now_us);
  * (pmtu_state_name); NULL when the links allow no more than the base size
  * (nothing is probed). */
 const char *linkmtu_probe_text(const struct peer *p, const struct pmtu *pm, bool is_relay);
-/* The largest app datagram (DATAGRAM payload) that reaches p in one packet
- * when a path datagrams of multipath mode take was found dropping
+/* The largest app datagram (DATAGRAM payload) a base-size packet carries:
+ * what gets through a path that drops full-size packets. */
+size_t linkmtu_base_payload(const struct client *cl);
+/* A path datagrams of multipath mode take to p was found dropping
  * full-size packets (probes in state "base": failover's path or the relay;
- * with balance, any direct path up); SIZE_MAX otherwise. */
-size_t linkmtu_narrow_payload(const struct peer *p, uint8_t mode);
+ * with balance, any direct path up). */
+bool linkmtu_is_narrow(const struct peer *p, uint8_t mode, uint64_t now_us);
 /* A PONG answered probe id (pmtu_is_probe_id) of path pm. */
 void linkmtu_on_probe_answer(struct peer *p, struct pmtu *pm, uint32_t id, uint64_t now_us);
 

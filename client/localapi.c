@@ -124,7 +124,7 @@ static void fill_peer(const struct client *cl, const struct peer *p, uint64_t no
 	out->relay_uplink = p->dp.relay_alt >= 0 ? (uint8_t)p->dp.relay_alt : cl->ctl;
 	out->key_generation = p->sess ? session_key_generation(p->sess) : 0;
 	out->link_mtu = p->link_mtu;
-	out->stream_mss = linkmtu_peer_mss(p);
+	out->stream_mss = linkmtu_peer_mss(p, now_us);
 	out->last_rx_ms_ago = ms_ago(now_us, p->last_rx_us);
 	out->tx_packets = p->stats.tx_packets;
 	out->tx_bytes = p->stats.tx_bytes;

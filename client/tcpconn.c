@@ -83,6 +83,7 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 {
 	struct direct_report path;
 	struct tcpconn *c, **pp = &set->conns;
+	uint64_t now_us = monotime_now_us();
 
 	if (set->n_conns >= FLOW_TCP_CONNS_MAX) {
 		set->stats.refused_full++;
@@ -98,8 +99,8 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 		return NULL;
 	}
 	rstream_set_growth(&c->rs, FLOW_TCP_BUF_MAX, FLOW_TCP_BUF_MAX, &set->mem);
-	rstream_set_mss(&c->rs, linkmtu_peer_mss(p));
-	direct_report(p, monotime_now_us(), &path);
+	rstream_set_mss(&c->rs, linkmtu_peer_mss(p, now_us));
+	direct_report(p, now_us, &path);
 	rstream_set_rtt_hint(&c->rs, (uint64_t)(path.rtt_ms * 1000.0));
 	c->set = set;
 	c->peer = p;
@@ -378,7 +379,7 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 		return;
 	}
 	linkmtu_keep_told(c->peer, now_us);
-	mss = linkmtu_peer_mss(c->peer);
+	mss = linkmtu_peer_mss(c->peer, now_us);
 	if (c->rs.mss != mss) {
 		/* A link's MTU changed, or a path's probe answered or not. */
 		rstream_set_mss(&c->rs, mss);

@@ -103,15 +103,15 @@ static void test_linkmtu_relay_full_only_once_answered(void **state)
 {
 	struct fx *fx = *state;
 
-	assert_int_equal(linkmtu_peer_mss(fx->p), BASE_MSS); /* searching */
-	assert_int_equal(linkmtu_narrow_payload(fx->p, FRAME_MULTIPATH_FAILOVER), SIZE_MAX);
+	assert_int_equal(linkmtu_peer_mss(fx->p, monotime_now_us()), BASE_MSS); /* searching */
+	assert_false(linkmtu_is_narrow(fx->p, FRAME_MULTIPATH_FAILOVER, fx->now));
 	make_full(&fx->p->dp.relay_pmtu, fx->now);
-	assert_int_equal(linkmtu_peer_mss(fx->p), FULL_MSS);
+	assert_int_equal(linkmtu_peer_mss(fx->p, monotime_now_us()), FULL_MSS);
 	make_base(&fx->p->dp.relay_pmtu, fx->now);
-	assert_int_equal(linkmtu_peer_mss(fx->p), BASE_MSS);
+	assert_int_equal(linkmtu_peer_mss(fx->p, monotime_now_us()), BASE_MSS);
 	/* A DATAGRAM payload in a 1280-byte IPv4 packet. */
-	assert_int_equal(linkmtu_narrow_payload(fx->p, FRAME_MULTIPATH_FAILOVER),
-			 1280 - 28 - 32 - 3 - 9);
+	assert_true(linkmtu_is_narrow(fx->p, FRAME_MULTIPATH_FAILOVER, fx->now));
+	assert_int_equal(linkmtu_base_payload(fx->cl), 1280 - 28 - 32 - 3 - 9);
 }
 
 static void test_linkmtu_follows_the_failover_path(void **state)
@@ -127,21 +127,20 @@ static void test_linkmtu_follows_the_failover_path(void **state)
 	/* Failover sends on the faster, wide path: full size, whatever the
 	 * narrow one beside it and the relay drop. */
 	assert_ptr_equal(direct_failover_path(fx->p, fx->now), wide);
-	assert_int_equal(linkmtu_peer_mss(fx->p), FULL_MSS);
+	assert_int_equal(linkmtu_peer_mss(fx->p, monotime_now_us()), FULL_MSS);
 	/* Datagrams: failover's fit; balance puts some on the narrow path. */
-	assert_int_equal(linkmtu_narrow_payload(fx->p, FRAME_MULTIPATH_FAILOVER), SIZE_MAX);
-	assert_int_equal(linkmtu_narrow_payload(fx->p, FRAME_MULTIPATH_BALANCE),
-			 1280 - 28 - 32 - 3 - 9);
+	assert_false(linkmtu_is_narrow(fx->p, FRAME_MULTIPATH_FAILOVER, fx->now));
+	assert_true(linkmtu_is_narrow(fx->p, FRAME_MULTIPATH_BALANCE, fx->now));
 	/* The wide path goes quiet: failover takes the narrow one. */
 	wide->mon.last_life_us = fx->now - 2 * DIRECT_DEAD_US;
 	assert_ptr_equal(direct_failover_path(fx->p, monotime_now_us()), narrow);
-	assert_int_equal(linkmtu_peer_mss(fx->p), BASE_MSS);
+	assert_int_equal(linkmtu_peer_mss(fx->p, monotime_now_us()), BASE_MSS);
 	/* Both quiet: the relay carries (narrow too). */
 	narrow->mon.last_life_us = fx->now - 2 * DIRECT_DEAD_US;
 	assert_null(direct_failover_path(fx->p, monotime_now_us()));
-	assert_int_equal(linkmtu_peer_mss(fx->p), BASE_MSS);
+	assert_int_equal(linkmtu_peer_mss(fx->p, monotime_now_us()), BASE_MSS);
 	make_full(&fx->p->dp.relay_pmtu, fx->now);
-	assert_int_equal(linkmtu_peer_mss(fx->p), FULL_MSS);
+	assert_int_equal(linkmtu_peer_mss(fx->p, monotime_now_us()), FULL_MSS);
 }
 
 /* Over IPv6 the base segment fits a 1280-byte IPv6 packet (40-byte header),
@@ -151,12 +150,13 @@ static void test_linkmtu_ipv6_base_fits_1280_bytes(void **state)
 	struct fx *fx = *state;
 
 	fx->cl->family = AF_INET6;
-	assert_int_equal(linkmtu_peer_mss(fx->p), 1280 - 48 - 32 - RSTREAM_FRAME_OVERHEAD);
+	assert_int_equal(linkmtu_peer_mss(fx->p, monotime_now_us()),
+			 1280 - 48 - 32 - RSTREAM_FRAME_OVERHEAD);
 	make_base(&fx->p->dp.relay_pmtu, fx->now);
-	assert_int_equal(linkmtu_narrow_payload(fx->p, FRAME_MULTIPATH_FAILOVER),
-			 1280 - 48 - 32 - 3 - 9);
+	assert_true(linkmtu_is_narrow(fx->p, FRAME_MULTIPATH_FAILOVER, fx->now));
+	assert_int_equal(linkmtu_base_payload(fx->cl), 1280 - 48 - 32 - 3 - 9);
 	make_full(&fx->p->dp.relay_pmtu, fx->now);
-	assert_int_equal(linkmtu_peer_mss(fx->p), FULL_MSS);
+	assert_int_equal(linkmtu_peer_mss(fx->p, monotime_now_us()), FULL_MSS);
 }
 
 /* Links no wider than the base: nothing to probe, the links' size. */
@@ -165,7 +165,7 @@ static void test_linkmtu_small_links_need_no_probe(void **state)
 	struct fx *fx = *state;
 
 	fx->p->link_mtu = 1280; /* the peer told us */
-	assert_int_equal(linkmtu_peer_mss(fx->p), BASE_MSS);
+	assert_int_equal(linkmtu_peer_mss(fx->p, monotime_now_us()), BASE_MSS);
 	assert_null(linkmtu_probe_text(fx->p, &fx->p->dp.relay_pmtu, true));
 	assert_int_equal(linkmtu_probe_relay(fx->p, fx->now), UINT64_MAX);
 	fx->p->link_mtu = 1400;
