@@ -190,6 +190,12 @@ bench: $(TOOL_BINS) $(BINS)
 soak: $(BINS) $(TESTPROG_BINS) $(TOOL_BINS)
 	@tools/soak.sh
 
+# A long flight's churn against the daemons' resources (2.5 min; CHURN_CYCLES,
+# CHURN_VALGRIND=1 for memcheck).
+.PHONY: churn
+churn: $(BINS) $(TESTPROG_BINS) $(TOOL_BINS)
+	@tools/churn.sh
+
 # A GCS whose machine sleeps past the key lifetime (4 min; SUSPEND_S).
 .PHONY: suspend
 suspend: $(BINS) $(TESTPROG_BINS) $(TOOL_BINS)
