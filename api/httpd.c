@@ -16,6 +16,7 @@
 
 #include "api/httpcheck.h"
 #include "api/httpd_internal.h"
+#include "api/httpgate.h"
 #include "api/httpstream.h"
 #include "common/addr.h"
 #include "common/compiler.h"
@@ -23,6 +24,7 @@
 #include <civetweb.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -483,39 +485,30 @@ static void make_hosts(struct httpd *h)
 	}
 }
 
-struct httpd *httpd_start(struct ev_loop *loop, const struct httpd_config *cfg, char *err,
-			  size_t err_len)
+/* civetweb behind the gate: a port of its own on loopback, which only the
+ * gate (and httpd_stop's poke) connects to; on the API's own address when
+ * that is an IPv4 loopback one (a client's 127.1.0.1), else on 127.0.0.1. */
+static int start_civetweb(struct httpd *h, char *err, size_t err_len)
 {
 	struct mg_callbacks cb;
-	struct httpd *h = calloc(1, sizeof(*h));
-	char listen[ADDR_TEXT_MAX];
+	struct mg_server_port port;
+	struct sockaddr_in *in = (struct sockaddr_in *)&h->inner;
+	const struct sockaddr *sa = (const struct sockaddr *)&h->cfg.listen;
+	uint32_t ip = INADDR_LOOPBACK;
 	char threads[8];
-	pthread_condattr_t ca;
+	char inner[32];
 
-	if (!h) {
-		snprintf(err, err_len, "out of memory");
-		return NULL;
+	if (sa->sa_family == AF_INET && httpcheck_is_loopback(sa)) {
+		ip = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
 	}
-	h->loop = loop;
-	h->cfg = *cfg;
-	if (h->cfg.answer_timeout_ms == 0) {
-		h->cfg.answer_timeout_ms = HTTPD_ANSWER_TIMEOUT_MS;
-	}
-	pthread_mutex_init(&h->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	ev_async_init(&h->wake, async_cb);
-	ev_async_start(loop, &h->wake);
-	make_hosts(h);
-	addr_format((const struct sockaddr *)&cfg->listen, listen, sizeof(listen));
+	snprintf(inner, sizeof(inner), "%u.%u.%u.%u:0", ip >> 24, (ip >> 16) & 255u,
+		 (ip >> 8) & 255u, ip & 255u);
 	snprintf(threads, sizeof(threads), "%d", HTTPD_THREADS);
 	/* No document_root: civetweb serves no file. Keep-alive off: one request
 	 * per connection keeps a worker's life simple and bounded. */
 	const char *options[] = {
 		"listening_ports",
-		listen,
+		inner,
 		"num_threads",
 		threads,
 		"request_timeout_ms",
@@ -539,8 +532,57 @@ struct httpd *httpd_start(struct ev_loop *loop, const struct httpd_config *cfg, 
 	cb.log_message = log_message_cb;
 	h->mg = mg_start(&cb, h, options);
 	if (!h->mg) {
-		snprintf(err, err_len, "cannot listen on %s (address in use or not local?)",
-			 listen);
+		snprintf(err, err_len, "cannot start the HTTP server on a loopback port");
+		return -1;
+	}
+	memset(&port, 0, sizeof(port));
+	if (mg_get_server_ports(h->mg, 1, &port) != 1 || port.port <= 0 || port.port > 65535) {
+		snprintf(err, err_len, "the HTTP server has no loopback port");
+		return -1;
+	}
+	memset(&h->inner, 0, sizeof(h->inner));
+	in->sin_family = AF_INET;
+	in->sin_port = htons((uint16_t)port.port);
+	in->sin_addr.s_addr = htonl(ip);
+	return 0;
+}
+
+struct httpd *httpd_start(struct ev_loop *loop, const struct httpd_config *cfg, char *err,
+			  size_t err_len)
+{
+	struct httpd *h = calloc(1, sizeof(*h));
+	pthread_condattr_t ca;
+
+	if (!h) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	h->loop = loop;
+	h->cfg = *cfg;
+	if (h->cfg.answer_timeout_ms == 0) {
+		h->cfg.answer_timeout_ms = HTTPD_ANSWER_TIMEOUT_MS;
+	}
+	/* The address first: a clear error before any thread starts. */
+	h->gate = httpgate_open(&cfg->listen, err, err_len);
+	if (!h->gate) {
+		free(h);
+		return NULL;
+	}
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	ev_async_init(&h->wake, async_cb);
+	ev_async_start(loop, &h->wake);
+	make_hosts(h);
+	if (start_civetweb(h, err, err_len) != 0 ||
+	    (httpgate_run(h->gate, &h->inner, cfg->read_timeout_ms) != 0 &&
+	     snprintf(err, err_len, "cannot start the HTTP front thread") > 0)) {
+		if (h->mg) {
+			mg_stop(h->mg);
+		}
+		httpgate_stop(h->gate);
 		ev_async_stop(loop, &h->wake);
 		pthread_cond_destroy(&h->cond);
 		pthread_mutex_destroy(&h->mu);
@@ -560,7 +602,7 @@ struct httpd *httpd_start(struct ev_loop *loop, const struct httpd_config *cfg, 
 static void *poke_main(void *arg)
 {
 	struct httpd *h = arg;
-	const struct sockaddr *sa = (const struct sockaddr *)&h->cfg.listen;
+	const struct sockaddr *sa = (const struct sockaddr *)&h->inner;
 
 	for (int i = 0; i < POKE_MAX; i++) {
 		struct timespec ts = {.tv_nsec = POKE_INTERVAL_MS * 1000000L};
@@ -574,7 +616,7 @@ static void *poke_main(void *arg)
 		}
 		fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd >= 0) {
-			(void)connect(fd, sa, addr_len(&h->cfg.listen));
+			(void)connect(fd, sa, addr_len(&h->inner));
 			close(fd);
 		}
 		nanosleep(&ts, NULL);
@@ -611,6 +653,8 @@ void httpd_stop(struct httpd *h)
 		pthread_mutex_unlock(&h->mu);
 		pthread_join(poker, NULL);
 	}
+	/* The workers' last answers are written; let the gate pass them on. */
+	httpgate_stop(h->gate);
 	ev_async_stop(h->loop, &h->wake);
 	h->gone = NULL; /* every stream there is also on the live list */
 	/* Streams the loop still holds: tell the owner, who closes them. */

@@ -50,9 +50,11 @@ struct httpd_config {
 	httpd_stream_closed_fn *on_stream_closed; /* may be NULL */
 	void *ctx;
 	unsigned answer_timeout_ms; /* 0: HTTPD_ANSWER_TIMEOUT_MS */
+	unsigned read_timeout_ms;   /* a whole request within this; 0: HTTPGATE_READ_MS */
 };
 
-/* Start serving on cfg->listen. Returns a new httpd (httpd_stop frees it),
+/* Start serving on cfg->listen (through httpgate: a request reaches a
+ * civetweb worker only once it has arrived whole). Returns a new httpd (httpd_stop frees it),
  * or NULL with a one-line reason in err. */
 struct httpd *httpd_start(struct ev_loop *loop, const struct httpd_config *cfg, char *err,
 			  size_t err_len);

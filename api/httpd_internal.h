@@ -13,8 +13,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <time.h>
 
+struct httpgate;
 struct mg_context;
 struct mg_connection;
 
@@ -50,6 +52,8 @@ struct httpd {
 	struct ev_loop *loop;
 	struct httpd_config cfg;
 	struct mg_context *mg;
+	struct httpgate *gate;	       /* owns the listening address */
+	struct sockaddr_storage inner; /* civetweb's loopback address, for the gate */
 	ev_async wake;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;

@@ -19,6 +19,9 @@
 #    name or path, a low-order key): refused, file byte-identical. 3. auth, If-Match, 2 MB body, 5,000 "/" path.
 # 4. a hand edit between GET and PUT is not lost. 5. /metrics parses with
 #    python3-prometheus-client. 6. 50 concurrent clients for 10 s.
+# 6b. slow clients: 300 connections that send nothing or an unfinished
+#    request (a slowloris) while curl asks: every answer comes, the stalled
+#    requests get 408, and the server logs nothing for them.
 # 4b. kill -9 during a burst of writes: routes.conf is always a whole version.
 # lab-run: alone (50 curl clients load both cores; on the host's loopback)
 set -euo pipefail
@@ -332,6 +335,56 @@ wrote=$(($(grep -c "api: wrote" "$LOG") - wrote_before))
 expect 200 "$(api GET /api/v1/health)" "health after the burst"
 echo "     $total requests: $(sort "$LAB_DIR/statuses" | uniq -c | awk '{printf "%s %s:%s, ", $1, $2, $3}')"
 echo "     $ok_writes writes applied, each one written once"
+echo "  6b. 300 slow connections (nothing, or a request never finished)"
+# hogs N: N connections, every third sending an unfinished request; counts
+# the 408s they get, until the file "$LAB_DIR/hogs.stop" appears.
+cat >"$LAB_DIR/hogs.py" <<'PY'
+import os, socket, sys, time
+port, n, stop = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+socks = []
+for i in range(n):
+    s = socket.socket()
+    s.setblocking(False)
+    try:
+        s.connect(("127.0.0.1", port))
+    except BlockingIOError:
+        pass
+    socks.append(s)
+time.sleep(0.3)
+for i, s in enumerate(socks):
+    if i % 3 == 0:
+        try:
+            s.send(b"POST /api/v1/flows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+        except OSError:
+            pass
+print("ready", flush=True)
+end = time.time() + 60
+while not os.path.exists(stop) and time.time() < end:
+    time.sleep(0.1)
+got = 0
+for s in socks:
+    try:
+        got += s.recv(4096).startswith(b"HTTP/1.1 408")
+    except OSError:
+        pass
+print(got)
+PY
+$PY "$LAB_DIR/hogs.py" "$AP" 300 "$LAB_DIR/hogs.stop" >"$LAB_DIR/hogs.out" &
+hogs=$!
+wait_until 10 grep -q ready "$LAB_DIR/hogs.out" || fail "the slow clients did not start"
+t0=$(date +%s%N)
+for i in $(seq 1 10); do
+	expect 200 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 8 -H "Authorization: Bearer $TOKEN" \
+		"$URL/api/v1/health" || true)" "health $i under 300 slow connections"
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+sleep 6 # past the gate's 5 s for a whole request
+touch "$LAB_DIR/hogs.stop"
+wait "$hogs" || fail "the slow clients failed"
+n408=$(tail -n 1 "$LAB_DIR/hogs.out")
+[ "$n408" -ge 100 ] || fail "only $n408 of the 300 slow connections got 408"
+echo "     10 health requests answered in $ms ms; $n408 of the 300 slow connections got 408"
+
 lab_stop server || fail "server did not stop cleanly"
 
 echo "  4b. kill -9 during a burst of writes"

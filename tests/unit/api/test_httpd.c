@@ -2,8 +2,12 @@
  * thread and raw-socket clients in another: answers now and later, the
  * 503 when the loop is too slow (and the late answer after it, which must
  * neither crash nor leak), a path of 5,000 "/", oversized and chunked
- * bodies, a foreign Host, a non-JSON body, and an event stream whose
- * reader goes away. Uses sockets because httpd is what wraps them. */
+ * bodies, a foreign Host, a non-JSON body, an event stream whose reader
+ * goes away, and the gate in front (httpgate.h): clients that hold more
+ * connections than there are workers with requests that never end, a 408
+ * for such a request, a body that comes later than its head, a client that
+ * asks to be told to go on, and one that half-closes. Uses sockets because
+ * httpd is what wraps them. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -18,9 +22,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 
 #include "api/httpd.h"
+#include "api/httpgate.h"
 #include "api/httpstream.h"
 #include "common/addr.h"
 
@@ -201,6 +207,7 @@ static int setup(void **state)
 	fx->loop = ev_loop_new(EVFLAG_AUTO);
 	cfg.ctx = fx;
 	cfg.answer_timeout_ms = 300;
+	cfg.read_timeout_ms = 1000;
 	for (fx->port = 47311; fx->port < 47400 && !fx->h; fx->port += 7) {
 		snprintf(listen, sizeof(listen), "127.0.0.1:%u", fx->port);
 		assert_int_equal(addr_parse(listen, &cfg.listen, NULL), 0);
@@ -476,6 +483,134 @@ static void test_httpd_stream_drops_the_oldest_for_a_slow_reader_and_says_so(voi
 	assert_int_equal(fx->streams_closed, 1);
 }
 
+#define HOGS (HTTPGATE_CONNS_MAX + 40)
+#define PARTIAL "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Len"
+
+/* A connection that starts a request and never ends it (partial), or that
+ * never sends a byte (its connect not even waited for). */
+static int open_hog(uint16_t port, bool partial)
+{
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd;
+
+	if (partial) {
+		fd = connect_to(port);
+		if (fd >= 0) {
+			send_all(fd, PARTIAL, strlen(PARTIAL));
+		}
+		return fd;
+	}
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd >= 0) {
+		(void)connect(fd, (struct sockaddr *)&in, sizeof(in));
+	}
+	return fd;
+}
+
+static void test_httpd_serves_while_slow_clients_hold_more_connections_than_it_has(void **state)
+{
+	struct fixture *fx = *state;
+	int hogs[HOGS];
+
+	/* civetweb alone gave each of these a worker until its 10 s request
+	 * timeout: the request below waited behind them for minutes. */
+	for (int i = 0; i < HOGS; i++) {
+		hogs[i] = open_hog(fx->port, i % 3 == 0);
+		assert_true(hogs[i] >= 0);
+	}
+	assert_non_null(strstr(
+		exchange(fx, req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", "/nothing")),
+		"HTTP/1.1 404"));
+	assert_non_null(strstr(exchange(fx, req(fx,
+						"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+						"Content-Type: application/json\r\n"
+						"Content-Length: 2\r\n\r\n{}",
+						"/echo")),
+			       "\r\n\r\n{}"));
+	for (int i = 0; i < HOGS; i++) {
+		close(hogs[i]);
+	}
+}
+
+static void test_httpd_answers_408_to_a_request_that_does_not_come_whole(void **state)
+{
+	struct fixture *fx = *state;
+	int fd = open_hog(fx->port, true);
+	char reply[512];
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	n = recv(fd, reply, sizeof(reply) - 1, 0); /* the gate answers, not the loop */
+	assert_true(n > 0);
+	reply[n] = '\0';
+	assert_non_null(strstr(reply, "HTTP/1.1 408"));
+	assert_non_null(strstr(reply, "{\"error\":"));
+	close(fd);
+}
+
+/* The head, then after a pause the body, then a half-close; with "Expect:
+ * 100-continue" the body waits for the word to go on. */
+static void *split_client(void *arg)
+{
+	struct fixture *fx = arg;
+	bool expect = fx->ticks;
+	char head[256];
+	int fd = connect_to(fx->port);
+	size_t used = 0;
+
+	snprintf(head, sizeof(head),
+		 "POST /echo HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+		 "Content-Type: application/json\r\nContent-Length: 7\r\n%s\r\n",
+		 fx->port, expect ? "Expect: 100-continue\r\n" : "");
+	if (fd >= 0) {
+		send_all(fd, head, strlen(head));
+		if (expect) {
+			ssize_t k = recv(fd, fx->reply, sizeof(fx->reply) - 1, 0);
+
+			used = k > 0 ? (size_t)k : 0;
+			fx->reply[used] = '\0';
+		} else {
+			usleep(200 * 1000);
+		}
+		send_all(fd, "{\"a\":1}", 7);
+		shutdown(fd, SHUT_WR);
+		for (int i = 0; i < 1000 && used < sizeof(fx->reply) - 1; i++) {
+			ssize_t k = recv(fd, fx->reply + used, sizeof(fx->reply) - 1 - used, 0);
+			if (k <= 0) {
+				break;
+			}
+			used += (size_t)k;
+		}
+		close(fd);
+	}
+	fx->reply[used] = '\0';
+	ev_async_send(fx->loop, &fx->client_done);
+	return NULL;
+}
+
+static void test_httpd_waits_for_a_late_body_and_answers_a_half_close(void **state)
+{
+	struct fixture *fx = *state;
+	pthread_t t;
+
+	for (fx->ticks = 0; fx->ticks < 2; fx->ticks++) {
+		fx->reply[0] = '\0';
+		ev_timer_set(&fx->guard, 15., 0.);
+		ev_timer_start(fx->loop, &fx->guard);
+		assert_int_equal(pthread_create(&t, NULL, split_client, fx), 0);
+		ev_run(fx->loop, 0);
+		pthread_join(t, NULL);
+		ev_timer_stop(fx->loop, &fx->guard);
+		assert_non_null(strstr(fx->reply, "HTTP/1.1 200"));
+		assert_non_null(strstr(fx->reply, "\r\n\r\n{\"a\":1}"));
+		if (fx->ticks) {
+			assert_true(strncmp(fx->reply, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0);
+		}
+	}
+	fx->ticks = 0;
+}
+
 static void test_httpd_stop_answers_what_the_loop_still_holds(void **state)
 {
 	void *mine = NULL;
@@ -513,6 +648,10 @@ int main(void)
 		cmocka_unit_test(test_httpd_refuses_big_chunked_and_non_json_bodies),
 		cmocka_unit_test(test_httpd_streams_events_until_the_reader_leaves),
 		cmocka_unit_test(test_httpd_stream_drops_the_oldest_for_a_slow_reader_and_says_so),
+		cmocka_unit_test(
+			test_httpd_serves_while_slow_clients_hold_more_connections_than_it_has),
+		cmocka_unit_test(test_httpd_answers_408_to_a_request_that_does_not_come_whole),
+		cmocka_unit_test(test_httpd_waits_for_a_late_body_and_answers_a_half_close),
 		cmocka_unit_test(test_httpd_stop_answers_what_the_loop_still_holds),
 	};
 	/* One server for the whole group: civetweb takes seconds to stop. */
