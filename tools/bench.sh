@@ -5,6 +5,7 @@
 #   tools/bench_punch.sh    time to a direct path and failover gap, in the lab
 #   tools/bench_tcp.sh      a TCP flow vs kernel TCP over the same lab path, 0/1/3 % loss
 #   tools/bench_routes.sh   server start and reload with 1,000 clients vs 2, on loopback
+#   tools/bench_idle.sh     what an idle client sends and receives, in the lab
 set -euo pipefail
 cd "$(dirname "$0")/.."
 O=${BENCH_BUILD:-build/release}
@@ -22,3 +23,6 @@ tools/bench_punch.sh
 echo
 echo "== TCP flow vs kernel TCP over the same lab path (namespace lab)"
 tools/bench_tcp.sh
+echo
+echo "== an idle client's traffic on its link (namespace lab)"
+tools/bench_idle.sh
