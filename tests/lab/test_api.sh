@@ -20,8 +20,8 @@
 # 4. a hand edit between GET and PUT is not lost. 5. /metrics parses with
 #    python3-prometheus-client. 6. 50 concurrent clients for 10 s.
 # 6b. slow clients: 300 connections that send nothing or an unfinished
-#    request (a slowloris) while curl asks: every answer comes, the stalled
-#    requests get 408, and the server logs nothing for them.
+#    request (a slowloris) while curl asks: every answer comes, and the
+#    stalled connections the gate drops for newer ones get 408.
 # 4b. kill -9 during a burst of writes: routes.conf is always a whole version.
 # lab-run: alone (50 curl clients load both cores; on the host's loopback)
 set -euo pipefail
@@ -378,11 +378,12 @@ for i in $(seq 1 10); do
 		"$URL/api/v1/health" || true)" "health $i under 300 slow connections"
 done
 ms=$((($(date +%s%N) - t0) / 1000000))
-sleep 6 # past the gate's 5 s for a whole request
 touch "$LAB_DIR/hogs.stop"
 wait "$hogs" || fail "the slow clients failed"
+# All but the 64 the gate holds were dropped for the ones behind them (the
+# rest get theirs at the gate's 5 s; the unit test checks that one).
 n408=$(tail -n 1 "$LAB_DIR/hogs.out")
-[ "$n408" -ge 100 ] || fail "only $n408 of the 300 slow connections got 408"
+[ "$n408" -ge 200 ] || fail "only $n408 of the 300 slow connections got 408"
 echo "     10 health requests answered in $ms ms; $n408 of the 300 slow connections got 408"
 
 lab_stop server || fail "server did not stop cleanly"
