@@ -1,4 +1,6 @@
-/* httpd: civetweb threads in front, the daemon's libev loop behind.
+/* httpd: the gate in front (httpgate.c: requests read whole on a thread of
+ * its own), civetweb threads behind it on a private loopback port, and the
+ * daemon's libev loop behind those.
  *
  * A civetweb worker checks the request (target shape, Host, body framing,
  * size and type), reads the body, queues an item and wakes the loop with
@@ -496,6 +498,7 @@ static int start_civetweb(struct httpd *h, char *err, size_t err_len)
 	const struct sockaddr *sa = (const struct sockaddr *)&h->cfg.listen;
 	uint32_t ip = INADDR_LOOPBACK;
 	char threads[8];
+	char head_max[16];
 	char inner[32];
 
 	if (sa->sa_family == AF_INET && httpcheck_is_loopback(sa)) {
@@ -504,6 +507,7 @@ static int start_civetweb(struct httpd *h, char *err, size_t err_len)
 	snprintf(inner, sizeof(inner), "%u.%u.%u.%u:0", ip >> 24, (ip >> 16) & 255u,
 		 (ip >> 8) & 255u, ip & 255u);
 	snprintf(threads, sizeof(threads), "%d", HTTPD_THREADS);
+	snprintf(head_max, sizeof(head_max), "%d", HTTPGATE_HEAD_MAX);
 	/* No document_root: civetweb serves no file. Keep-alive off: one request
 	 * per connection keeps a worker's life simple and bounded. */
 	const char *options[] = {
@@ -516,7 +520,7 @@ static int start_civetweb(struct httpd *h, char *err, size_t err_len)
 		"enable_keep_alive",
 		"no",
 		"max_request_size",
-		"16384",
+		head_max, /* the gate hands over a longer head as it is */
 		/* httpd decodes the path itself (httpcheck_decode_path):
 		 * civetweb's decoding ends the path at a "%00". */
 		"decode_url",

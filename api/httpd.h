@@ -54,8 +54,8 @@ struct httpd_config {
 };
 
 /* Start serving on cfg->listen (through httpgate: a request reaches a
- * civetweb worker only once it has arrived whole). Returns a new httpd (httpd_stop frees it),
- * or NULL with a one-line reason in err. */
+ * civetweb worker only once it has arrived whole). Returns a new httpd
+ * (httpd_stop frees it), or NULL with a one-line reason in err. */
 struct httpd *httpd_start(struct ev_loop *loop, const struct httpd_config *cfg, char *err,
 			  size_t err_len);
 /* Stop: answer what is still pending with 503, close streams, join every
