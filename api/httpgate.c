@@ -437,13 +437,15 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		fd = accept4(g->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
+			int e = errno;
+
+			if (e == ECONNABORTED || e == EINTR) {
+				continue;
+			}
+			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+				/* Level-triggered: without a pause this would spin. */
 				ev_io_stop(loop, &g->accept_io);
 				ev_timer_start(loop, &g->emfile);
-			}
-			if (errno == ECONNABORTED || errno == EINTR) {
-				continue;
 			}
 			return;
 		}
@@ -517,7 +519,7 @@ static void stop_cb(struct ev_loop *loop, ev_async *w, int revents)
 	for (struct gconn *c = g->head; c; c = next) {
 		next = c->next;
 		if (c->state != GC_PIPING) {
-			conn_close(c);
+			conn_refuse(c, 503, "Service Unavailable", "server stopping");
 		}
 	}
 	if (!g->head) {

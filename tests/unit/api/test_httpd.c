@@ -6,7 +6,8 @@
  * goes away, and the gate in front (httpgate.h): clients that hold more
  * connections than there are workers with requests that never end, a 408
  * for such a request, a body that comes later than its head, a client that
- * asks to be told to go on, and one that half-closes. Uses sockets because
+ * asks to be told to go on, one that half-closes, and a gate that ran out
+ * of file descriptors. Uses sockets because
  * httpd is what wraps them. */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -611,6 +613,46 @@ static void test_httpd_waits_for_a_late_body_and_answers_a_half_close(void **sta
 	fx->ticks = 0;
 }
 
+static int open_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 4096; fd++) {
+		n += fcntl(fd, F_GETFD) != -1;
+	}
+	return n;
+}
+
+/* Out of file descriptors, accept fails at once and the listening socket
+ * stays readable: the gate pauses, and serves again once there are some. */
+static void test_httpd_serves_again_after_running_out_of_file_descriptors(void **state)
+{
+	struct fixture *fx = *state;
+	struct rlimit old, low;
+	int hogs[64];
+	int n;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)open_fds() + 40;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	for (n = 0; n < 64; n++) {
+		hogs[n] = open_hog(fx->port, false);
+		if (hogs[n] < 0) {
+			break; /* the gate's accepts took the rest */
+		}
+	}
+	usleep(300 * 1000);
+	for (int i = 0; i < n; i++) {
+		close(hogs[i]);
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_true(n < 64);
+	assert_non_null(strstr(
+		exchange(fx, req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", "/nothing")),
+		"HTTP/1.1 404"));
+}
+
 static void test_httpd_stop_answers_what_the_loop_still_holds(void **state)
 {
 	void *mine = NULL;
@@ -652,6 +694,7 @@ int main(void)
 			test_httpd_serves_while_slow_clients_hold_more_connections_than_it_has),
 		cmocka_unit_test(test_httpd_answers_408_to_a_request_that_does_not_come_whole),
 		cmocka_unit_test(test_httpd_waits_for_a_late_body_and_answers_a_half_close),
+		cmocka_unit_test(test_httpd_serves_again_after_running_out_of_file_descriptors),
 		cmocka_unit_test(test_httpd_stop_answers_what_the_loop_still_holds),
 	};
 	/* One server for the whole group: civetweb takes seconds to stop. */
