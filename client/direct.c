@@ -1,8 +1,11 @@
 /* direct: a peer's direct paths — request, attempt, validation, monitoring,
- * fallback, and the choice of paths for each packet (see direct.h). */
+ * fallback (see direct.h); what the peer sends on them is directrx.c, the
+ * choice of paths for each packet pathsel.c, the relay beside them
+ * relaypath.c. */
 #include "client/direct.h"
 
 #include "client/client.h"
+#include "client/direct_internal.h"
 #include "client/linkmtu.h"
 #include "client/natwatch.h"
 #include "client/peer.h"
@@ -26,9 +29,6 @@
 #include <string.h>
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
-static void send_probe_to(struct peer *p, uint8_t op, int fd, const struct sockaddr_storage *to,
-			  uint64_t token, uint64_t now_us);
-static void tick(struct peer *p, uint64_t now_us);
 
 static const char *peer_name(const struct peer *p)
 {
@@ -140,7 +140,7 @@ void direct_fini(struct peer *p)
 
 /* ---- path slots ---- */
 
-static struct direct_path *slot_for(struct peer *p, uint8_t uplink, uint8_t peer_uplink)
+struct direct_path *direct_slot_for(struct peer *p, uint8_t uplink, uint8_t peer_uplink)
 {
 	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
 		struct direct_path *s = &p->dp.paths[i];
@@ -152,7 +152,7 @@ static struct direct_path *slot_for(struct peer *p, uint8_t uplink, uint8_t peer
 	return NULL;
 }
 
-static struct direct_path *slot_by_token(struct peer *p, uint64_t token)
+struct direct_path *direct_slot_by_token(struct peer *p, uint64_t token)
 {
 	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
 		struct direct_path *s = &p->dp.paths[i];
@@ -202,7 +202,7 @@ static void sync_slots(struct peer *p, uint64_t now_us)
 			struct direct_path *s = NULL;
 
 			if (!(ours & (1u << u)) || !(theirs & (1u << v)) ||
-			    slot_for(p, (uint8_t)u, (uint8_t)v)) {
+			    direct_slot_for(p, (uint8_t)u, (uint8_t)v)) {
 				continue;
 			}
 			for (int i = 0; i < DIRECT_PATHS_MAX && !s; i++) {
@@ -268,7 +268,7 @@ static void note_kind(struct peer *p, uint64_t now_us)
 
 /* ---- falling back ---- */
 
-static void fall_back(struct peer *p, struct direct_path *s, const char *why, bool tell_peer,
+void direct_fall_back(struct peer *p, struct direct_path *s, const char *why, bool tell_peer,
 		      uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
@@ -348,7 +348,7 @@ void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t no
 		return;
 	}
 	sync_slots(p, now_us);
-	s = slot_for(p, k->uplink, k->peer_uplink);
+	s = direct_slot_for(p, k->uplink, k->peer_uplink);
 	fd = uplink_send_fd(cl, k->uplink);
 	if (!s || fd == -2) {
 		log_debug("peer %s: punch for uplinks %u/%u we do not have", peer_name(p),
@@ -370,7 +370,7 @@ void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t no
 			 peer_name(p), direct_path_tag(p, s, tag, sizeof(tag)));
 		s->failures = PUNCH_RETRIES; /* straight to the cooldown */
 		end_run_failed(p, s, now_us);
-		tick(p, now_us);
+		direct_tick(p, now_us);
 		return;
 	}
 	s->run = punchrun_new(p, k, fd, now_us);
@@ -384,11 +384,11 @@ void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t no
 			 direct_path_tag(p, s, tag, sizeof(tag)));
 	}
 	s->next_request_us = UINT64_MAX;
-	tick(p, now_us);
+	direct_tick(p, now_us);
 }
 
-static void on_validated(struct peer *p, struct direct_path *s, int fd, struct xsock *xs,
-			 const struct sockaddr_storage *addr, uint64_t now_us)
+void direct_validated(struct peer *p, struct direct_path *s, int fd, struct xsock *xs,
+		      const struct sockaddr_storage *addr, uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
 	char a[ADDR_TEXT_MAX], tag[64];
@@ -417,8 +417,8 @@ static void on_validated(struct peer *p, struct direct_path *s, int fd, struct x
 	send_path_frame(p, s, FRAME_PATH_UP, addr, false, now_us);
 	/* Our probe was answered; make sure the peer's is too (its probe or
 	 * our answer may have been lost): probe once more on the new path. */
-	send_probe_to(p, FRAME_PATH_PROBE, fd, addr, s->token, now_us);
-	tick(p, now_us);
+	direct_send_probe(p, FRAME_PATH_PROBE, fd, addr, s->token, now_us);
+	direct_tick(p, now_us);
 }
 
 bool direct_on_stun(struct client *cl, int fd, const uint8_t *buf, size_t len,
@@ -429,197 +429,12 @@ bool direct_on_stun(struct client *cl, int fd, const uint8_t *buf, size_t len,
 			struct direct_path *s = &p->dp.paths[i];
 
 			if (s->run && punchrun_on_stun(s->run, fd, buf, len, from, now_us)) {
-				tick(p, now_us);
+				direct_tick(p, now_us);
 				return true;
 			}
 		}
 	}
 	return false;
-}
-
-/* ---- frames from the peer ---- */
-
-bool direct_is_path(const struct peer *p, int fd, const struct sockaddr_storage *from)
-{
-	return direct_slot_by_path(p, fd, from) != NULL;
-}
-
-static bool from_relay(const struct peer *p, int fd, const struct sockaddr_storage *from)
-{
-	/* The relay answers on whichever of our uplinks it heard last. */
-	return uplink_by_fd(p->cl, fd) != NULL && peer_is_relay(p, from);
-}
-
-static void send_probe_to(struct peer *p, uint8_t op, int fd, const struct sockaddr_storage *to,
-			  uint64_t token, uint64_t now_us)
-{
-	struct frame f;
-
-	memset(&f, 0, sizeof(f));
-	f.type = FRAME_PATH;
-	f.u.path.op = op;
-	f.u.path.token = token;
-	(void)direct_seal_to(p, fd, to, &f, now_us);
-}
-
-/* A PROBE_ACK for s came back on fd from: the socket, if it is one s may
- * use, taken over (*xs: a spray socket, or NULL for an uplink's). */
-static bool socket_for(struct peer *p, struct direct_path *s, int fd, struct xsock **xs)
-{
-	struct uplink *u = uplink_by_fd(p->cl, fd);
-
-	*xs = NULL;
-	if (u) {
-		return u->id == s->uplink;
-	}
-	*xs = s->run ? punchrun_take(s->run, fd) : NULL;
-	if (*xs) {
-		return true;
-	}
-	if (s->xs && s->xs->fd == fd) {
-		*xs = s->xs; /* same socket, new peer address */
-		s->xs = NULL;
-		return true;
-	}
-	return false; /* a socket we no longer own */
-}
-
-void direct_on_path(struct peer *p, int fd, const struct sockaddr_storage *from,
-		    const struct frame_path *f, uint64_t now_us)
-{
-	struct direct *dp = &p->dp;
-	bool relay = from_relay(p, fd, from);
-	struct direct_path *s;
-	struct xsock *xs;
-	char a[ADDR_TEXT_MAX];
-
-	log_debug("peer %s: path op=%u token=%llx from %s fd=%d%s", peer_name(p), (unsigned)f->op,
-		  (unsigned long long)f->token,
-		  addr_format((const struct sockaddr *)from, a, sizeof(a)), fd,
-		  relay ? " (relay)" : "");
-	switch (f->op) {
-	case FRAME_PATH_PROBE:
-		if (relay) {
-			return;
-		}
-		/* Answer on the path it came by; and probe back once, so the
-		 * peer's probe and ours both prove a direction. */
-		send_probe_to(p, FRAME_PATH_PROBE_ACK, fd, from, f->token, now_us);
-		if (!direct_is_path(p, fd, from) && now_us - dp->last_reprobe_us >= 20000) {
-			dp->last_reprobe_us = now_us;
-			send_probe_to(p, FRAME_PATH_PROBE, fd, from, f->token, now_us);
-		}
-		break;
-	case FRAME_PATH_PROBE_ACK:
-		s = slot_by_token(p, f->token);
-		if (relay || !s || direct_slot_by_path(p, fd, from) == s) {
-			return;
-		}
-		/* A round trip on (fd, from): both directions work. Take it if
-		 * the pair has no path, or its path is in doubt (the peer moved). */
-		if ((!s->is_up || pathmon_state(&s->mon, now_us) != PATHMON_UP) &&
-		    socket_for(p, s, fd, &xs)) {
-			on_validated(p, s, fd, xs, from, now_us);
-		}
-		break;
-	case FRAME_PATH_MAPPING:
-		/* The peer's NAT base for a PREDICT attempt (over the relay). */
-		s = slot_by_token(p, f->token);
-		if (s && s->run && punchrun_on_mapping(s->run, f, now_us) == 0) {
-			tick(p, now_us);
-		} else {
-			log_debug("peer %s: PATH MAPPING for no prediction of ours", peer_name(p));
-		}
-		break;
-	case FRAME_PATH_DOWN:
-		/* The peer's view: its uplink is our peer_uplink. */
-		s = slot_for(p, f->peer_uplink, f->uplink);
-		if (s) {
-			fall_back(p, s, "the peer lost it", false, now_us);
-			tick(p, now_us);
-		}
-		break;
-	default:
-		break;
-	}
-}
-
-void direct_on_ping(struct peer *p, int fd, const struct sockaddr_storage *from,
-		    const struct frame_ping *f, uint64_t now_us)
-{
-	struct direct *dp = &p->dp;
-	struct frame pong;
-
-	memset(&pong, 0, sizeof(pong));
-	pong.type = FRAME_PONG;
-	pong.u.pong.id = f->id;
-	pong.u.pong.echo_tx_us = f->tx_us;
-	pong.u.pong.hold_us = 0;
-	(void)direct_seal_to(p, fd, from, &pong, now_us);
-	/* Pings from an address that is not a path: the peer's mapping
-	 * changed (NAT rebinding). Probe it with the token of each path up on
-	 * this socket; the answer moves that path there once it is in doubt. */
-	if (direct_is_path(p, fd, from) || from_relay(p, fd, from) ||
-	    now_us - dp->last_reprobe_us < DIRECT_REPROBE_US) {
-		return;
-	}
-	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
-		const struct direct_path *s = &dp->paths[i];
-
-		if (s->is_up && s->fd == fd) {
-			dp->last_reprobe_us = now_us;
-			send_probe_to(p, FRAME_PATH_PROBE, fd, from, s->token, now_us);
-		}
-	}
-}
-
-void direct_on_pong(struct peer *p, int fd, const struct sockaddr_storage *from,
-		    const struct frame_pong *f, uint64_t now_us)
-{
-	struct direct_path *s = (struct direct_path *)direct_slot_by_path(p, fd, from);
-
-	if (pmtu_is_probe_id(f->id)) {
-		if (s || from_relay(p, fd, from)) {
-			linkmtu_on_probe_answer(p, s ? &s->pmtu : &p->dp.relay_pmtu, f->id, now_us);
-		}
-		return;
-	}
-	if (s) {
-		(void)pathmon_on_pong(&s->mon, f->id, f->echo_tx_us, f->hold_us, now_us);
-		if (s->is_doubt && pathmon_state(&s->mon, now_us) == PATHMON_UP) {
-			char tag[64];
-
-			s->is_doubt = false;
-			log_info("peer %s: direct path back (quiet spell over)%s", peer_name(p),
-				 direct_path_tag(p, s, tag, sizeof(tag)));
-		}
-	} else if (from_relay(p, fd, from)) {
-		(void)pathmon_on_pong(&p->dp.relay_mon, f->id, f->echo_tx_us, f->hold_us, now_us);
-		if (f->echo_tx_us <= now_us) {
-			direct_relay_rtt(p, uplink_by_fd(p->cl, fd)->id, now_us - f->echo_tx_us);
-		}
-	}
-}
-
-void direct_note_rx(struct peer *p, int fd, const struct sockaddr_storage *from, const uint8_t *buf,
-		    size_t len, uint64_t now_us)
-{
-	struct direct_path *s = (struct direct_path *)direct_slot_by_path(p, fd, from);
-
-	if (s) {
-		s->rx_packets++;
-	} else if (p->cl->n_up > 1 && len >= WIRE_TAG_LEN && from_relay(p, fd, from)) {
-		/* Which uplink the relay answers matters with several only. */
-		direct_relay_rx(p, uplink_by_fd(p->cl, fd)->id, buf + len - WIRE_TAG_LEN, now_us);
-	}
-}
-
-void direct_note_copy(struct peer *p, int fd, const struct sockaddr_storage *from,
-		      const uint8_t *buf, size_t len, uint64_t now_us)
-{
-	if (p->cl->n_up > 1 && len >= WIRE_TAG_LEN && from_relay(p, fd, from)) {
-		direct_relay_copy(p, uplink_by_fd(p->cl, fd)->id, buf + len - WIRE_TAG_LEN, now_us);
-	}
 }
 
 /* ---- the timer ---- */
@@ -707,7 +522,7 @@ static uint64_t tick_slot(struct peer *p, struct direct_path *s, uint64_t now_us
 		enum pathmon_state st = pathmon_state(&s->mon, now_us);
 
 		if (st == PATHMON_DEAD) {
-			fall_back(p, s, "no answer for 1 s", true, now_us);
+			direct_fall_back(p, s, "no answer for 1 s", true, now_us);
 		} else {
 			if (st == PATHMON_DOUBT && !s->is_doubt) {
 				char tag[64];
@@ -735,7 +550,7 @@ static uint64_t tick_slot(struct peer *p, struct direct_path *s, uint64_t now_us
 	return next;
 }
 
-static void tick(struct peer *p, uint64_t now_us)
+void direct_tick(struct peer *p, uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
 	uint64_t next = UINT64_MAX;
@@ -765,7 +580,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	tick(p, monotime_now_us());
+	direct_tick(p, monotime_now_us());
 }
 
 void direct_on_session(struct peer *p, bool up, uint64_t now_us)
@@ -778,7 +593,7 @@ void direct_on_session(struct peer *p, bool up, uint64_t now_us)
 			struct direct_path *s = &dp->paths[i];
 
 			drop_run(s);
-			fall_back(p, s, "session ended", false, now_us);
+			direct_fall_back(p, s, "session ended", false, now_us);
 			s->next_request_us = UINT64_MAX;
 		}
 		rearm(p, UINT64_MAX, now_us);
@@ -794,7 +609,7 @@ void direct_on_session(struct peer *p, bool up, uint64_t now_us)
 			s->next_request_us = now_us;
 		}
 	}
-	tick(p, now_us);
+	direct_tick(p, now_us);
 }
 
 void direct_on_uplink_down(struct client *cl, uint8_t uplink, uint64_t now_us)
@@ -806,7 +621,7 @@ void direct_on_uplink_down(struct client *cl, uint8_t uplink, uint64_t now_us)
 			if (!s->is_used || s->uplink != uplink) {
 				continue;
 			}
-			fall_back(p, s, "uplink gone", true, now_us);
+			direct_fall_back(p, s, "uplink gone", true, now_us);
 			if (p->dp.active == i) {
 				p->dp.active = -1;
 			}
@@ -818,6 +633,6 @@ void direct_on_uplink_down(struct client *cl, uint8_t uplink, uint64_t now_us)
 void direct_on_uplinks(struct peer *p, uint64_t now_us)
 {
 	if (session_up(p)) {
-		tick(p, now_us);
+		direct_tick(p, now_us);
 	}
 }

@@ -170,7 +170,8 @@ void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t no
 bool direct_on_stun(struct client *cl, int fd, const uint8_t *buf, size_t len,
 		    const struct sockaddr_storage *from, uint64_t now_us);
 
-/* Authenticated frames from p that arrived on fd (-1: main socket) from. */
+/* directrx.c: authenticated frames from p that arrived on fd (-1: main
+ * socket) from. */
 void direct_on_path(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_path *f, uint64_t now_us);
 void direct_on_ping(struct peer *p, int fd, const struct sockaddr_storage *from,
