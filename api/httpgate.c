@@ -323,7 +323,12 @@ static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			conn_close(c); /* the client went away */
+			/* The client went away: reset civetweb's side, so that its
+			 * next write (an event stream's) fails at once. */
+			struct linger now = {.l_onoff = 1, .l_linger = 0};
+
+			(void)setsockopt(c->ufd, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
+			conn_close(c);
 			return;
 		}
 		if (n > 0) {
