@@ -102,13 +102,9 @@ static const char *header(const char *buf, size_t head, const char *name, bool *
 	return found;
 }
 
-/* The length of the request at the start of buf (len bytes), or 0 while
- * more must come. A request is its head and the body its Content-Length
- * announces; a head that does not end within HTTPGATE_HEAD_MAX, a
- * Transfer-Encoding, or a Content-Length that is not one number up to
- * HTTPD_BODY_MAX makes it what has come so far: civetweb refuses it as it
- * would have. */
-static size_t request_end(const char *buf, size_t len)
+/* A request is its head and the body its Content-Length announces
+ * (httpgate.h). */
+size_t httpgate_request_end(const char *buf, size_t len)
 {
 	size_t head = head_end(buf, len < HTTPGATE_HEAD_MAX ? len : HTTPGATE_HEAD_MAX);
 	const char *cl;
@@ -138,7 +134,7 @@ static size_t request_end(const char *buf, size_t len)
 
 /* A client that sent "Expect: 100-continue" waits for a word before it
  * sends the body; civetweb would say it only once it has the request. */
-static bool wants_continue(const char *buf, size_t len)
+bool httpgate_wants_continue(const char *buf, size_t len)
 {
 	size_t head = head_end(buf, len < HTTPGATE_HEAD_MAX ? len : HTTPGATE_HEAD_MAX);
 	const char *v;
@@ -297,10 +293,10 @@ static void read_request(struct gconn *c)
 		return;
 	}
 	c->req_len += (size_t)n;
-	end = request_end(c->req, c->req_len);
+	end = httpgate_request_end(c->req, c->req_len);
 	if (end || c->req_len == REQ_MAX) {
 		hand_over(c);
-	} else if (!c->is_continued && wants_continue(c->req, c->req_len)) {
+	} else if (!c->is_continued && httpgate_wants_continue(c->req, c->req_len)) {
 		static const char go_on[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 		c->is_continued = true;

@@ -19,6 +19,7 @@
 #ifndef WH_HTTPGATE_H
 #define WH_HTTPGATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -31,6 +32,16 @@
 #define HTTPGATE_ANSWER_BUF 16384 /* per connection, civetweb -> client */
 
 struct httpgate;
+
+/* The gate's only parsing, of len bytes a client sent (not NUL-terminated;
+ * fuzz_httpgate): the request's length when it is whole, which is then all
+ * of len (a head that does not end within HTTPGATE_HEAD_MAX, a
+ * Transfer-Encoding, or a Content-Length that is not one number up to
+ * HTTPD_BODY_MAX make it whole as it is: civetweb refuses it), or 0 while
+ * more must come. */
+size_t httpgate_request_end(const char *buf, size_t len);
+/* True when buf is a head (all of len) that asks "Expect: 100-continue". */
+bool httpgate_wants_continue(const char *buf, size_t len);
 
 /* Listen on addr (exactly that address and port). Returns a gate that does
  * not serve yet, or NULL with a one-line reason in err. */
