@@ -15,7 +15,10 @@
 #     and is deleted again; routes.conf is rewritten in place (a reload);
 #   - 20 TCP connections echo 64 KiB each to each drone, and one connects
 #     through "dead" (closed within 2 s);
-#   - every third cycle drone2 is killed (SIGKILL) and started again.
+#   - every third cycle drone2 is killed (SIGKILL) and started again, and
+#     every fourth the server is stopped and started again once the pair is
+#     direct (the direct path carries on; the next cut waits until every
+#     client is back in session and so has a relay to fall back to).
 # Resources of each daemon (open files, resident memory) and the server's
 # relay port pairs are read after cycle 2 (warm: every kind of state has
 # existed once) and after the last one. Passes when no daemon holds more
@@ -103,6 +106,8 @@ api() { # METHOD PATH [BODY]: the HTTP status of an API call on the server
 		-H 'Content-Type: application/json' ${3:+-d "$3"} "http://127.0.0.1:7480/api/v1$2"
 }
 downs() { grep -c "peer drone1: direct path .* lost" "$LAB_DIR/client-gcs1.log" || true; }
+# sessions: server sessions established, all clients and processes together.
+sessions() { cat "$LAB_DIR"/client-*.log | grep -c "server: session established" || true; }
 ups() { grep -c "peer drone1: direct path up" "$LAB_DIR/client-gcs1.log" || true; }
 is_direct() { [ "$(ups)" -gt "$(downs)" ]; }
 relay_pairs() {
@@ -163,6 +168,24 @@ cycle() {
 		wait_until 20 lab_flow_up drone2 gcs1 14600 || fail "cycle $i: drone2 back, flow chat does not carry"
 	fi
 	wait_until 25 is_direct || fail "cycle $i: the direct path did not come back"
+	if ((i % 4 == 0)); then
+		# The server restarts while the pair is direct (which keeps
+		# carrying "mav"): every client registers again, binds its relay
+		# ports again and gets its route set again.
+		local before
+		before=$(sessions)
+		lab_stop server || fail "cycle $i: the server did not stop cleanly"
+		lab_wh_server srv
+		# Every client back in session (they notice the restart by the
+		# relay's silence, 2.5 s), and their relay ports bound: before
+		# that, a cut of the direct path would find no relay to fall
+		# back to (a double fault, not what this counts).
+		back() { [ "$(sessions)" -ge $((before + 3)) ]; }
+		wait_until 20 back || fail "cycle $i: the clients did not come back to the restarted server"
+		sleep 1
+		wait_until 20 lab_flow_up drone2 gcs1 14600 ||
+			fail "cycle $i: after the server's restart, flow chat does not carry"
+	fi
 }
 
 for i in $(seq 1 "$CYCLES"); do
