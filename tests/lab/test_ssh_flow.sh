@@ -59,7 +59,7 @@ wait_until 20 on_gcs true 2>/dev/null || fail "ssh through the flow: $(on_gcs tr
 
 echo "  1. a command"
 out=$(on_gcs 'echo "hello from $(cat /proc/sys/kernel/hostname)"; exit 7') && st=0 || st=$?
-[ "$out" = "hello from $(hostname)" ] || fail "the command's output: \"$out\""
+[ "$out" = "hello from $(cat /proc/sys/kernel/hostname)" ] || fail "the command's output: \"$out\""
 [ "$st" = 7 ] || fail "the command's exit status: $st, want 7"
 echo "     output \"$out\", exit status $st"
 
