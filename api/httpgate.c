@@ -217,6 +217,18 @@ static void conn_close(struct gconn *c)
 	}
 }
 
+/* The client went away: reset civetweb's side too, so that its next write
+ * (an event stream's) fails at once. */
+static void conn_gone(struct gconn *c)
+{
+	struct linger now = {.l_onoff = 1, .l_linger = 0};
+
+	if (c->ufd >= 0) {
+		(void)setsockopt(c->ufd, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
+	}
+	conn_close(c);
+}
+
 /* Answer with status and a JSON error of our own (best effort: the socket
  * is non-blocking and the answer small), then close. */
 static void conn_refuse(struct gconn *c, int status, const char *reason, const char *message)
@@ -319,12 +331,7 @@ static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			/* The client went away: reset civetweb's side, so that its
-			 * next write (an event stream's) fails at once. */
-			struct linger now = {.l_onoff = 1, .l_linger = 0};
-
-			(void)setsockopt(c->ufd, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
-			conn_close(c);
+			conn_gone(c);
 			return;
 		}
 		if (n > 0) {
@@ -499,6 +506,18 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		} else if (c->state == GC_PIPING && c->ans_len > c->ans_off &&
 			   now - c->since >= HTTPGATE_STALL_MS / 1000.0) {
 			conn_close(c); /* nobody reads the answer */
+		} else if (c->state == GC_PIPING && c->is_client_eof) {
+			/* A closed client reads as a half-closed one until the
+			 * first write to it after its close comes back as a
+			 * reset: look for that reset (a pending socket error;
+			 * recv keeps saying end-of-file) here rather than at
+			 * the next write. */
+			int err = 0;
+			socklen_t len = sizeof(err);
+
+			if (getsockopt(c->cfd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+				conn_gone(c);
+			}
 		}
 	}
 	if (!g->is_stopping && !ev_is_active(&g->accept_io) && !ev_is_active(&g->emfile)) {
