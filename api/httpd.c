@@ -474,6 +474,11 @@ unsigned long httpd_requests(const struct httpd *h)
 	return h->n_requests;
 }
 
+void httpd_gate_stats(const struct httpd *h, struct httpgate_stats *out)
+{
+	httpgate_stats(h->gate, out);
+}
+
 static void make_hosts(struct httpd *h)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&h->cfg.listen;

@@ -22,6 +22,7 @@
 #define HTTPD_ANSWER_TIMEOUT_MS 10000 /* the loop must answer within this: else 503 */
 
 struct httpd;
+struct httpgate_stats;
 struct httpstream;
 
 /* One request, as the handler sees it. Owned by httpd; valid until
@@ -72,5 +73,7 @@ int httpd_respond_error(struct httpd_req *rq, int status, const char *message, c
 
 /* Requests taken since start, for tests and metrics. */
 unsigned long httpd_requests(const struct httpd *h);
+/* The gate's counters (httpgate.h), for metrics. */
+void httpd_gate_stats(const struct httpd *h, struct httpgate_stats *out);
 
 #endif

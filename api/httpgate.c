@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,6 +61,7 @@ struct httpgate {
 	bool is_stopping;
 	struct gconn *head, *tail;
 	unsigned n_conns;
+	atomic_ullong n_accepted, n_slow, n_unread; /* httpgate_stats */
 };
 
 /* The length of the head at the start of buf (up to and with its empty
@@ -423,6 +425,7 @@ static bool make_room(struct httpgate *g)
 			if (now - c->since < HTTPGATE_EVICT_MS / 1000.0) {
 				return false; /* the oldest; the others are younger */
 			}
+			atomic_fetch_add_explicit(&g->n_slow, 1, memory_order_relaxed);
 			conn_refuse(c, 408, "Request Timeout", "request too slow, others waiting");
 			return true;
 		}
@@ -462,6 +465,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 			return;
 		}
+		atomic_fetch_add_explicit(&g->n_accepted, 1, memory_order_relaxed);
 		c->g = g;
 		c->cfd = fd;
 		c->ufd = -1;
@@ -499,12 +503,14 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	for (struct gconn *c = g->head; c; c = next) {
 		next = c->next;
 		if (c->state == GC_READING && now - c->since >= g->read_s) {
+			atomic_fetch_add_explicit(&g->n_slow, 1, memory_order_relaxed);
 			conn_refuse(c, 408, "Request Timeout", "request not received in time");
 		} else if (c->state == GC_CONNECTING &&
 			   now - c->since >= HTTPGATE_STALL_MS / 1000.0) {
 			conn_refuse(c, 503, "Service Unavailable", "server busy, try again");
 		} else if (c->state == GC_PIPING && c->ans_len > c->ans_off &&
 			   now - c->since >= HTTPGATE_STALL_MS / 1000.0) {
+			atomic_fetch_add_explicit(&g->n_unread, 1, memory_order_relaxed);
 			conn_close(c); /* nobody reads the answer */
 		} else if (c->state == GC_PIPING && c->is_client_eof) {
 			/* A closed client reads as a half-closed one until the
@@ -641,4 +647,11 @@ void httpgate_stop(struct httpgate *g)
 	close(g->lfd);
 	ev_loop_destroy(g->loop);
 	free(g);
+}
+
+void httpgate_stats(const struct httpgate *g, struct httpgate_stats *out)
+{
+	out->connections = atomic_load_explicit(&g->n_accepted, memory_order_relaxed);
+	out->slow_requests = atomic_load_explicit(&g->n_slow, memory_order_relaxed);
+	out->unread_answers = atomic_load_explicit(&g->n_unread, memory_order_relaxed);
 }

@@ -33,6 +33,13 @@
 
 struct httpgate;
 
+/* What the gate did since it opened (counters; any thread may read them). */
+struct httpgate_stats {
+	unsigned long long connections;	   /* accepted */
+	unsigned long long slow_requests;  /* 408: not whole in time, or the slowest when full */
+	unsigned long long unread_answers; /* dropped: the client took nothing for a while */
+};
+
 /* The gate's only parsing, of len bytes a client sent (not NUL-terminated;
  * fuzz_httpgate): the request's length when it is whole, which is then all
  * of len (a head that does not end within HTTPGATE_HEAD_MAX, a
@@ -53,5 +60,6 @@ int httpgate_run(struct httpgate *g, const struct sockaddr_storage *inner, unsig
 /* Stop accepting, give answers on their way up to HTTPGATE_DRAIN_MS to
  * leave, close everything, join the thread, free. NULL is a no-op. */
 void httpgate_stop(struct httpgate *g);
+void httpgate_stats(const struct httpgate *g, struct httpgate_stats *out);
 
 #endif

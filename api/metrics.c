@@ -12,6 +12,7 @@
 #include "api/restreq.h"
 
 #include "api/httpd.h"
+#include "api/httpgate.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -225,6 +226,22 @@ static void client_metrics(struct restreq *r, struct mbuf *b)
 	free(c);
 }
 
+/* The API's own front door (httpgate.h): what slow clients cost. */
+static void api_metrics(struct restreq *r, struct mbuf *b)
+{
+	static const char dropped[] = "wormhole_api_connections_dropped_total";
+	static const char dropped_help[] = "API connections the server dropped, by reason";
+	struct httpgate_stats gs;
+
+	httpd_gate_stats(r->api->httpd, &gs);
+	emit_cb(b, "wormhole_api_connections_total", "Connections to the API", true, NULL,
+		(double)gs.connections);
+	emit_cb(b, dropped, dropped_help, true, "reason=\"slow_request\"",
+		(double)gs.slow_requests);
+	emit_cb(b, dropped, dropped_help, true, "reason=\"unread_answer\"",
+		(double)gs.unread_answers);
+}
+
 void metrics_serve(struct restreq *r)
 {
 	struct mbuf b = {.t.cap = METRICS_TEXT_MAX};
@@ -238,6 +255,7 @@ void metrics_serve(struct restreq *r)
 	put(&b, "wormhole_up 1\n");
 	flow_metrics(r, &b);
 	client_metrics(r, &b);
+	api_metrics(r, &b);
 	r->api->ops->metrics(r->api->ctx, emit_cb, &b);
 	if (b.t.is_full) {
 		restreq_error(r, 500, "metrics too large");

@@ -384,7 +384,11 @@ wait "$hogs" || fail "the slow clients failed"
 # rest get theirs at the gate's 5 s; the unit test checks that one).
 n408=$(tail -n 1 "$LAB_DIR/hogs.out")
 [ "$n408" -ge 200 ] || fail "only $n408 of the 300 slow connections got 408"
-echo "     10 health requests answered in $ms ms; $n408 of the 300 slow connections got 408"
+slow=$(curl -s -H "Authorization: Bearer $TOKEN" "$URL/metrics" |
+	sed -n 's/^wormhole_api_connections_dropped_total{reason="slow_request"} \([0-9]*\)$/\1/p')
+[ "${slow:-0}" -ge "$n408" ] || fail "/metrics counts ${slow:-no} slow requests dropped, the clients saw $n408"
+echo "     10 health requests answered in $ms ms; $n408 of the 300 slow connections got 408" \
+	"(/metrics: $slow slow requests dropped)"
 
 lab_stop server || fail "server did not stop cleanly"
 
