@@ -3,7 +3,7 @@
 # `make test` (about 2.5 min with the default 12 cycles); `make churn` runs it.
 #
 #   drone1 (port-restricted) -- punched direct path -- gcs1 (port-restricted)
-#   drone2 (symmetric: relay only)
+#   drone2 (symmetric) -- punched by the spray -- gcs1
 #
 # Flows: "mav" (udp, drone1 -> gcs1, a 100/s stream all along), "ssh" and
 # "ssh2" (tcp, gcs1 -> drone1 and drone2, echo servers), "dead" (tcp, gcs1 ->
@@ -150,7 +150,7 @@ cycle() {
 	[ "$(api DELETE /flows/tmp)" = 204 ] || fail "cycle $i: DELETE /flows/tmp failed"
 	routes "$i" >"$LAB_DIR/routes.conf.new"
 	cat "$LAB_DIR/routes.conf.new" >"$LAB_DIR/routes.conf"
-	# TCP: echoes to both drones (direct and relayed), a dead target.
+	# TCP: echoes to both drones, a dead target.
 	local port
 	for port in 2222 2223; do
 		lab_exec gcs1 "$TE" echo --to "127.1.0.1:$port" --bytes 65536 --conns 20 --timeout-ms 30000 \
