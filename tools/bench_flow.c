@@ -274,7 +274,7 @@ static bool take_option(struct bf_opts *o, const char *name, const char *value)
 		{"--expect", &o->expect, 0, BF_MAX_COUNT * BF_MAX_SENDERS},
 		{"--expect-echo", &o->expect_echo, 0, BF_MAX_COUNT},
 		{"--timeout", &o->timeout_ms, 1, 3600000},
-		{"--linger", &o->linger_ms, 0, 600000},
+		{"--linger", &o->linger_ms, 0, 3600000},
 		{"--delay", &o->delay_ms, 0, 600000},
 		{"--bin", &o->bin, 1, BF_MAX_COUNT},
 		{"--window", &o->window_ms, 1, 600000},

@@ -271,7 +271,7 @@ lab_flow_up() {
 lab_stream_start() {
 	local name=$1 from=$2 to=$3 port=$4 rate=$5 size=$6 ms=${LAB_STREAM_MS:-300000}
 	shift 6
-	lab_start_in "$to" "$name-rx" "$LAB_BF" --bind "127.0.0.1:$port" --linger 300000 \
+	lab_start_in "$to" "$name-rx" "$LAB_BF" --bind "127.0.0.1:$port" --linger "$ms" \
 		--timeout "$ms" --seen-file "$LAB_DIR/$name.seen" "$@"
 	wait_until 3 lab_udp_bound "$to" "127.0.0.1:$port" || fail "$name: the sink app did not start"
 	lab_start_in "$from" "$name-tx" "$LAB_BF" --bind "127.0.0.1:$port" --to "127.1.0.1:$port" \
