@@ -188,6 +188,12 @@ static void rewatch(struct gconn *c)
 
 /* ---- connections ---- */
 
+/* The last socket call only had to wait (errno). */
+static bool is_again(void)
+{
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+
 static void conn_close(struct gconn *c)
 {
 	struct httpgate *g = c->g;
@@ -299,7 +305,7 @@ static void read_request(struct gconn *c)
 		c->req_cap = cap;
 	}
 	n = recv(c->cfd, c->req + c->req_len, c->req_cap - c->req_len, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+	if (n < 0 && is_again()) {
 		return;
 	}
 	if (n <= 0) {
@@ -332,7 +338,7 @@ static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ssize_t n = send(c->cfd, c->ans + c->ans_off, c->ans_len - c->ans_off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		if (n < 0 && !is_again()) {
 			conn_gone(c);
 			return;
 		}
@@ -355,8 +361,8 @@ static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 		if (n == 0) {
 			c->is_client_eof = true;
-		} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			conn_close(c);
+		} else if (n < 0 && !is_again()) {
+			conn_gone(c); /* reset */
 			return;
 		}
 	}
@@ -376,7 +382,7 @@ static void upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ssize_t n = send(c->ufd, c->req + c->req_sent, c->req_len - c->req_sent,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		if (n < 0 && !is_again()) {
 			conn_close(c);
 			return;
 		}
@@ -401,7 +407,7 @@ static void upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 				c->since = ev_now(c->g->loop); /* the stall clock runs from here */
 			}
 			c->ans_len += (size_t)n;
-		} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		} else if (n == 0 || !is_again()) {
 			c->is_upstream_eof = true;
 			if (c->ans_off == c->ans_len) {
 				conn_close(c);
