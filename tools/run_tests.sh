@@ -2,9 +2,12 @@
 # run_tests: run each test program or script given, print one line per test,
 # and a summary; exit 1 if any failed. $1 names the suite (unit, corpus, lab...).
 #
-# Lab tests run LAB_JOBS at a time (default 2): most of their time is spent
-# waiting for timers (cooldowns, timeouts, keepalives), and each builds its
-# own namespaces with a per-run prefix. A test says in its header how it may
+# Lab tests run LAB_JOBS at a time (default 3, on 2 cores): most of their
+# time is spent waiting for timers (cooldowns, timeouts, keepalives), and
+# each builds its own namespaces with a per-run prefix. Longest first, by the
+# durations of the last run, else of tests/lab/durations (kept in the tree
+# for a clean clone: rewrite it from build/test-logs/lab/durations when tests
+# change much). A test says in its header how it may
 # share the machine:
 #   # lab-run: alone     runs with no other test beside it (it loads the CPU,
 #                        or what it measures would suffer from another test)
@@ -72,16 +75,19 @@ run_serial() {
 }
 
 # run_lab_parallel TEST...: longest first (durations of the last run, kept in
-# $logdir/durations), alone tests after the others, one at a time.
+# $logdir/durations, else tests/lab/durations), alone tests after the others,
+# one at a time.
 run_lab_parallel() {
 	local jobs=$1 t name mode i pick
 	shift
 	local -A kind=() secs=() started=() running=()
 	local -a shared=() alone=()
-	local durations=$logdir/durations n_loop=0
-	if [ -f "$durations" ]; then
-		while read -r name i; do secs[$name]=$i; done <"$durations"
-	fi
+	local durations=$logdir/durations n_loop=0 f
+	for f in tests/lab/durations "$durations"; do
+		if [ -f "$f" ]; then
+			while read -r name i; do secs[$name]=$i; done <"$f"
+		fi
+	done
 	for t in "$@"; do
 		name=$(basename "$t")
 		mode=$(sed -n 's/^# lab-run: *\([a-z]*\).*/\1/p' "$t" | head -n 1)
@@ -164,7 +170,7 @@ run_lab_parallel() {
 	rm -f "$durations.new"
 }
 
-jobs=${LAB_JOBS:-2}
+jobs=${LAB_JOBS:-3}
 case "$jobs" in
 '' | *[!0-9]* | 0)
 	echo "run_tests: LAB_JOBS=$jobs: expected a number of tests to run at once (1 or more)" >&2
