@@ -199,6 +199,9 @@ static void diff_server(const struct routes_server *a, const struct routes_serve
 	    sodium_memcmp(a->key, b->key, sizeof(a->key)) != 0) {
 		add_restart(out, "key");
 	}
+	if (a->has_state_file != b->has_state_file || strcmp(a->state_file, b->state_file) != 0) {
+		add_restart(out, "state_file");
+	}
 	if (a->relay_a.lo != b->relay_a.lo || a->relay_a.hi != b->relay_a.hi) {
 		add_restart(out, "relay_a");
 	}

@@ -85,6 +85,11 @@ struct routes_server {
 	uint32_t punch_spray; /* sockets a symmetric side opens (0..1024, default 256; 0 = no
 				 spraying) */
 	struct routes_api api;
+	/* `state_file`, resolved against the config's folder; "" = keep no
+	 * relay state. Without the key (has_state_file false) the server
+	 * uses routes.conf's path + ".state". */
+	char state_file[ROUTES_PATH_MAX];
+	bool has_state_file;
 	int line; /* source line of the server group */
 };
 

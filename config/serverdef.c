@@ -17,8 +17,8 @@
 #include "config/cfgfile.h"
 
 static const char *const server_keys[] = {
-	"listen",      "public", "alt_port",	"key_file", "relay_a", "relay_b",
-	"keepalive_s", "punch",	 "punch_spray", "api",	    NULL,
+	"listen",      "public", "alt_port",	"key_file", "relay_a",	  "relay_b",
+	"keepalive_s", "punch",	 "punch_spray", "api",	    "state_file", NULL,
 };
 static const char *const api_keys[] = {"listen", "tokens", "read_tokens", NULL};
 
@@ -336,6 +336,29 @@ static int parse_alt_port(const struct cfgread *cr, const config_setting_t *s,
 	return 0;
 }
 
+/* `state_file`: where the relay keeps its pairs and bindings across a
+ * restart (server/relaystate.c); "" keeps none. */
+static int parse_state_file(const struct cfgread *cr, const config_setting_t *m,
+			    const char *base_dir, struct routes_server *srv)
+{
+	const char *rel = NULL;
+
+	srv->has_state_file = true;
+	if (config_setting_type(m) == CONFIG_TYPE_STRING &&
+	    config_setting_get_string(m)[0] == '\0') {
+		srv->state_file[0] = '\0';
+		return 0;
+	}
+	if (cfgread_string(cr, m, "server.state_file", &rel) != 0) {
+		return -EINVAL;
+	}
+	if (cfgfile_resolve(base_dir, rel, srv->state_file, sizeof(srv->state_file)) != 0) {
+		cfgread_fail(cr, m, "server.state_file: path too long");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Required members first (their absence is reported at the group's line). */
 static int parse_required(const struct cfgread *cr, const config_setting_t *s, const char *base_dir,
 			  bool load_keys, struct routes_server *srv)
@@ -387,6 +410,10 @@ int serverdef_parse(const struct cfgread *cr, const config_setting_t *s, const c
 		return -EINVAL;
 	}
 	out->punch_spray = (uint32_t)v;
+	m = config_setting_get_member(s, "state_file");
+	if (m && parse_state_file(cr, m, base_dir, out) != 0) {
+		return -EINVAL;
+	}
 	err = parse_api(cr, config_setting_get_member(s, "api"), &out->api);
 	return err;
 }

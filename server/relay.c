@@ -13,6 +13,7 @@
 #include "common/fdlimit.h"
 #include "common/monotime.h"
 #include "proto/wire_const.h"
+#include "relaystate.h"
 #include "routeset.h"
 
 #include <errno.h>
@@ -40,6 +41,30 @@ void relay_ports_fini(struct relay_ports *rp)
 	rp->used = NULL;
 }
 
+/* Bind port p of the range (offset off) on every address of ips: 0 with
+ * fds filled, or the first bind's negative errno (nothing left open). */
+static int open_port(struct relay_ports *rp, const struct sockaddr_storage *ips, unsigned n,
+		     uint32_t off, int *fds)
+{
+	uint16_t p = (uint16_t)(rp->range.lo + off);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct sockaddr_storage a = ips[i];
+		int err;
+
+		addr_set_port(&a, p);
+		err = fds[i] = udpio_open((struct sockaddr *)&a, addr_len(&a), NULL, NULL);
+		if (err < 0) {
+			while (i > 0) {
+				close(fds[--i]);
+			}
+			return err;
+		}
+	}
+	rp->used[off] = 1;
+	return 0;
+}
+
 int relay_ports_open_on(struct relay_ports *rp, const struct sockaddr_storage *ips, unsigned n,
 			uint16_t *port, int *fds)
 {
@@ -47,30 +72,16 @@ int relay_ports_open_on(struct relay_ports *rp, const struct sockaddr_storage *i
 
 	for (uint32_t k = 0; k < n_ports; k++) {
 		uint32_t off = (rp->next + k) % n_ports;
-		uint16_t p = (uint16_t)(rp->range.lo + off);
-		unsigned i = 0;
-		int err = 0;
+		int err;
 
 		if (rp->used[off]) {
 			continue;
 		}
-		for (; i < n; i++) {
-			struct sockaddr_storage a = ips[i];
-
-			addr_set_port(&a, p);
-			err = fds[i] = udpio_open((struct sockaddr *)&a, addr_len(&a), NULL, NULL);
-			if (err < 0) {
-				break;
-			}
-		}
-		if (i == n) {
-			rp->used[off] = 1;
+		err = open_port(rp, ips, n, off, fds);
+		if (err == 0) {
 			rp->next = (off + 1) % n_ports;
-			*port = p;
+			*port = (uint16_t)(rp->range.lo + off);
 			return 0;
-		}
-		while (i > 0) {
-			close(fds[--i]);
 		}
 		/* A port another program holds (on any of the addresses) fails
 		 * bind: skip it. Out of file descriptors, every port would
@@ -80,6 +91,15 @@ int relay_ports_open_on(struct relay_ports *rp, const struct sockaddr_storage *i
 		}
 	}
 	return -ENOSPC;
+}
+
+int relay_ports_open_at(struct relay_ports *rp, const struct sockaddr_storage *ips, unsigned n,
+			uint16_t port, int *fds)
+{
+	if (port < rp->range.lo || port > rp->range.hi || rp->used[port - rp->range.lo]) {
+		return -EADDRINUSE;
+	}
+	return open_port(rp, ips, n, (uint32_t)(port - rp->range.lo), fds);
 }
 
 void relay_ports_release(struct relay_ports *rp, uint16_t port)
@@ -346,6 +366,33 @@ void relay_side_bind(struct relay_sock *rs, const struct sockaddr *from, bool pr
 	}
 }
 
+void relay_side_restore(struct relay_side *s, unsigned sock, const struct sockaddr_storage *addr,
+			socklen_t len, uint64_t last_rx_us, bool primary)
+{
+	struct relay_endpoint *ep;
+
+	if (sock >= s->n_socks || s->n_ep == RELAY_ENDPOINTS_MAX || len > sizeof(ep->addr) ||
+	    endpoint_of(s, (const struct sockaddr *)addr)) {
+		return;
+	}
+	ep = &s->ep[s->n_ep++];
+	memset(ep, 0, sizeof(*ep));
+	memcpy(&ep->addr, addr, len);
+	ep->len = len;
+	ep->last_rx_us = last_rx_us;
+	ep->sock = sock;
+	if (primary) {
+		for (unsigned i = 0; i < s->n_ep; i++) {
+			s->ep[i].is_primary = false;
+		}
+		ep->is_primary = true;
+	}
+	if (s->n_ep == 1 || last_rx_us > s->last_rx_us) {
+		s->last_rx_us = last_rx_us;
+	}
+	s->is_bound = true;
+}
+
 /* ---- pairs ---- */
 
 /* Datagrams still queued for fd must not leave from whatever socket reuses
@@ -405,7 +452,19 @@ static int pair_open(struct relay_pair *p, uint64_t now_us, int *failed_range)
 	for (int k = 0; k < 2; k++) {
 		struct relay_side *s = &p->side[k];
 		int fds[ROUTES_LISTEN_MAX];
-		int rc = relay_ports_open_on(&rl->ports[k], rl->ips, rl->n_ips, &s->port, fds);
+		uint16_t saved = relaystate_port(rl->saved, p->side[0].id, p->side[1].id, k);
+		int rc = -EADDRINUSE;
+
+		/* At start, the port this pair had before the restart, so the
+		 * clients' bindings hold (relaystate). */
+		if (saved != 0) {
+			rc = relay_ports_open_at(&rl->ports[k], rl->ips, rl->n_ips, saved, fds);
+		}
+		if (rc == 0) {
+			s->port = saved;
+		} else {
+			rc = relay_ports_open_on(&rl->ports[k], rl->ips, rl->n_ips, &s->port, fds);
+		}
 
 		if (rc < 0) {
 			*failed_range = k;

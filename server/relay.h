@@ -52,6 +52,7 @@ struct relay_ports {
 };
 
 struct relay_pair;
+struct relaystate;
 
 /* Addresses a side's client bound (RELAY_BIND): one per uplink of a client
  * with several (DESIGN §5.5), so the pair survives one going down. */
@@ -151,6 +152,9 @@ struct relay {
 	bool is_started;
 	relay_server_rx_fn *on_server;
 	void *on_server_ctx;
+	/* At start only: the pairs' ports before the restart (relaystate),
+	 * tried first by new pairs. Borrowed; NULL otherwise. */
+	const struct relaystate *saved;
 	struct relay_stats stats;
 	struct log_bucket log_bucket;
 };
@@ -166,6 +170,10 @@ void relay_ports_fini(struct relay_ports *rp);
  * -EMFILE/-ENFILE when out of file descriptors. */
 WH_MUST_CHECK int relay_ports_open_on(struct relay_ports *rp, const struct sockaddr_storage *ips,
 				      unsigned n, uint16_t *port, int *fds);
+/* The same for one given port of the range: -EADDRINUSE when it is outside
+ * the range or held here, else as udpio_open. */
+WH_MUST_CHECK int relay_ports_open_at(struct relay_ports *rp, const struct sockaddr_storage *ips,
+				      unsigned n, uint16_t port, int *fds);
 /* Give port back (the caller closes its socket). */
 void relay_ports_release(struct relay_ports *rp, uint16_t port);
 
@@ -199,6 +207,12 @@ bool relay_side_is_open(const struct relay_side *s);
  * FRAME_RELAY_BIND_PRIMARY (the side's other addresses stop being so). */
 void relay_side_bind(struct relay_sock *rs, const struct sockaddr *from, bool primary,
 		     uint64_t now_us);
+/* Put back an address s's client had bound before the server restarted
+ * (relaystate), heard last at last_rx_us, on socks[sock]. Ignored when
+ * sock is not one of s's sockets, the address is already there or s has
+ * RELAY_ENDPOINTS_MAX. */
+void relay_side_restore(struct relay_side *s, unsigned sock, const struct sockaddr_storage *addr,
+			socklen_t len, uint64_t last_rx_us, bool primary);
 /* Where datagrams to s's client go at now_us: its primary address while it
  * was heard within RELAY_PRIMARY_QUIET_US (or no other address was heard
  * since), else the one heard last; NULL when s has none. */

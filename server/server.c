@@ -15,6 +15,7 @@
 #include "config/cfgwrite.h"
 #include "config/routes.h"
 #include "flowjoin.h"
+#include "relaystate.h"
 #include "routeset.h"
 
 #include <errno.h>
@@ -68,6 +69,70 @@ static void join_cb(void *ctx, const char *id, const struct frame_flow_join *req
 	flowjoin_handle(ctx, id, req, ack, now_us);
 }
 
+/* Pairs get the ports they had before a restart, and their clients'
+ * addresses back, from the relay state file (relaystate.h). */
+static void relay_start_from_state(struct server *srv)
+{
+	struct relaystate st;
+	char path[ROUTES_PATH_MAX], msg[ROUTES_PATH_MAX + 128];
+	uint64_t now_us = monotime_now_us();
+	int n = -ENOENT;
+	unsigned restored;
+
+	if (relaystate_path(srv->routes, path, sizeof(path))) {
+		n = relaystate_read(path, wall_now_us(), &st, msg, sizeof(msg));
+	}
+	if (n == -EINVAL) {
+		log_warn("relay state %s (clients bind again)", msg);
+	} else if (n < 0 && n != -ENOENT) {
+		log_warn("relay state %s: cannot read: %s (clients bind again)", path,
+			 strerror(-n));
+	}
+	srv->relay.saved = n > 0 ? &st : NULL;
+	(void)relay_update(&srv->relay, srv->routes, now_us);
+	srv->relay.saved = NULL;
+	if (n > 0) {
+		restored = relaystate_restore(&st, &srv->relay, now_us);
+		srv->has_state = true;
+		log_info("relay state %s: restored %u client addresses of %d relay pairs", path,
+			 restored, n);
+		relaystate_free(&st);
+	}
+}
+
+static void state_save(struct server *srv)
+{
+	char path[ROUTES_PATH_MAX];
+	uint64_t now_us = monotime_now_us();
+	int n;
+
+	if (!relaystate_path(srv->routes, path, sizeof(path))) {
+		return;
+	}
+	/* Nothing bound, now or at the last save: the file says so already
+	 * (or there is none), and a server without clients writes nothing. */
+	if (!srv->has_state && !relaystate_has_binds(&srv->relay, now_us)) {
+		return;
+	}
+	n = relaystate_write(path, &srv->relay, now_us, wall_now_us());
+	if (n < 0 && !srv->is_state_failing) {
+		log_warn("relay state %s: cannot write: %s (a restart makes clients bind again, "
+			 "a few seconds without the relay)",
+			 path, strerror(-n));
+	} else if (n >= 0 && srv->is_state_failing) {
+		log_info("relay state %s: written again", path);
+	}
+	srv->is_state_failing = n < 0;
+	srv->has_state = n > 0;
+}
+
+static void state_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	state_save(container_of(w, struct server, state_timer));
+}
+
 /* The session layer: clients, relay pairs, and their timers. */
 static int sessions_init(struct server *srv, struct diag *d)
 {
@@ -94,7 +159,7 @@ static int sessions_init(struct server *srv, struct diag *d)
 	}
 	srv->conn.on_join = join_cb;
 	srv->conn.join_ctx = srv;
-	(void)relay_update(&srv->relay, srv->routes, monotime_now_us());
+	relay_start_from_state(srv);
 	return 0;
 }
 
@@ -252,6 +317,7 @@ int server_init(struct server *srv, struct ev_loop *loop, const char *config_pat
 	ev_signal_init(&srv->sigint_watch, stop_signal_cb, SIGINT);
 	ev_signal_init(&srv->sigterm_watch, stop_signal_cb, SIGTERM);
 	ev_signal_init(&srv->sighup_watch, sighup_cb, SIGHUP);
+	ev_timer_init(&srv->state_timer, state_timer_cb, RELAYSTATE_SAVE_S, RELAYSTATE_SAVE_S);
 	return 0;
 }
 
@@ -260,12 +326,15 @@ void server_run(struct server *srv)
 	ev_signal_start(srv->loop, &srv->sigint_watch);
 	ev_signal_start(srv->loop, &srv->sigterm_watch);
 	ev_signal_start(srv->loop, &srv->sighup_watch);
+	ev_timer_start(srv->loop, &srv->state_timer);
 	listener_start(&srv->listener);
 	relay_start(&srv->relay);
 	conn_start(&srv->conn);
 	reload_start(&srv->reload);
 	log_info("server: running, watching %s", srv->reload.path);
 	ev_run(srv->loop, 0);
+	/* Stopping: what a restart needs to forward again at once. */
+	state_save(srv);
 }
 
 void server_fini(struct server *srv)
@@ -274,6 +343,7 @@ void server_fini(struct server *srv)
 		ev_signal_stop(srv->loop, &srv->sigint_watch);
 		ev_signal_stop(srv->loop, &srv->sigterm_watch);
 		ev_signal_stop(srv->loop, &srv->sighup_watch);
+		ev_timer_stop(srv->loop, &srv->state_timer);
 	}
 	/* The API first: its threads end before what it reads goes away. */
 	apiops_stop(srv);

@@ -28,6 +28,9 @@ struct server {
 	ev_signal sigint_watch;
 	ev_signal sigterm_watch;
 	ev_signal sighup_watch;
+	ev_timer state_timer;  /* saves the relay's state (relaystate) */
+	bool is_state_failing; /* the last save failed (logged once) */
+	bool has_state;	       /* a save had bindings: the next one writes too */
 	uint64_t started_us;
 	unsigned generation; /* bumped by each applied configuration */
 };

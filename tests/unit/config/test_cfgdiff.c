@@ -130,13 +130,13 @@ static void test_cfgdiff_flags_settings_that_need_a_restart(void **state)
 	struct routes *b =
 		parse_ok("server: { listen = [\"203.0.113.10:7500\", \"203.0.113.11:7400\"]; "
 			 "key_file = \"other.key\"; relay_a = \"2000-2099\"; alt_port = 7402; "
-			 "api = { listen = \"127.0.0.1:7481\"; }; };\n");
+			 "state_file = \"\"; api = { listen = \"127.0.0.1:7481\"; }; };\n");
 	struct cfgdiff d;
 
 	(void)state;
 	assert_int_equal(cfgdiff_routes(a, b, &d), 0);
 	assert_true(d.needs_restart);
-	assert_string_equal(d.restart_what, "listen,alt_port,key,relay_a,api.listen");
+	assert_string_equal(d.restart_what, "listen,alt_port,key,state_file,relay_a,api.listen");
 	assert_false(d.api_tokens_changed);
 	assert_false(cfgdiff_is_empty(&d));
 	cfgdiff_fini(&d);

@@ -117,6 +117,7 @@ static void test_routes_fills_in_defaults(void **state)
 	assert_int_equal(r->server.relay_b.lo, 3000);
 	assert_int_equal(r->server.relay_b.hi, 3999);
 	assert_int_equal(r->server.keepalive_s, 25);
+	assert_false(r->server.has_state_file); /* the server names it after routes.conf */
 	assert_string_equal(fmt_addr(&r->server.api.listen, buf), "127.0.0.1:7480");
 	assert_int_equal(r->server.api.n_tokens, 0);
 	assert_int_equal(f->mtu, 1400);
@@ -266,6 +267,38 @@ static void test_routes_load_resolves_key_file_next_to_the_config(void **state)
 	routes_free(r);
 }
 
+/* state_file resolves as key_file does; "" says the server keeps none. */
+static void test_routes_state_file_resolves_next_to_the_config(void **state)
+{
+	static const struct {
+		const char *value, *want;
+	} cases[] = {
+		{"relay.state", "config/examples/relay.state"},
+		{"/var/lib/wormhole/relay.state", "/var/lib/wormhole/relay.state"},
+		{"", ""},
+	};
+	char text[512], buf[DIAG_FILE_MAX + DIAG_MSG_MAX];
+	struct diag d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct routes *r;
+
+		snprintf(text, sizeof(text),
+			 "server: { listen = \"203.0.113.10:7400\"; key_file = \"server.key\"; "
+			 "state_file = \"%s\"; };\n" FIX_CLIENTS,
+			 cases[i].value);
+		diag_clear(&d);
+		r = routes_parse_text(text, strlen(text), "t.conf", "config/examples", false, &d);
+		if (!r) {
+			fail_msg("%s", diag_format(&d, buf, sizeof(buf)));
+		}
+		assert_true(r->server.has_state_file);
+		assert_string_equal(r->server.state_file, cases[i].want);
+		routes_free(r);
+	}
+}
+
 static void test_routes_load_reports_a_missing_key_file_at_its_line(void **state)
 {
 	static const char text[] = "server: {\n  listen = \"127.0.0.1:7400\";\n"
@@ -340,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_routes_flow_helpers_treat_members_as_both_sides),
 		cmocka_unit_test(test_routes_flow_equal_notices_any_change),
 		cmocka_unit_test(test_routes_load_resolves_key_file_next_to_the_config),
+		cmocka_unit_test(test_routes_state_file_resolves_next_to_the_config),
 		cmocka_unit_test(test_routes_load_reports_a_missing_key_file_at_its_line),
 		cmocka_unit_test(test_routes_load_reports_a_missing_file),
 		cmocka_unit_test(test_routes_parse_text_needs_no_terminating_nul),

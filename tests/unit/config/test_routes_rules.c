@@ -255,6 +255,7 @@ static void test_routes_rejects_out_of_range_values(void **state)
 		 "t.conf:3: flow \"m\": mtu 575 is out of range (576..9000)"},
 		{FLOW(UDP_NN "listen = { drone3 = 70000; };"),
 		 "t.conf:3: flow \"m\": listen.drone3 70000 is out of range (1..65535)"},
+		{SRV("state_file = 3;"), "t.conf:1: server.state_file must be a string"},
 		{SRV("keepalive_s = 0;"),
 		 "t.conf:1: server.keepalive_s 0 is out of range (1..3600)"},
 		{SRV("alt_port = 65536;"),

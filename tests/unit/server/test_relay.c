@@ -23,6 +23,8 @@
 #include "common/udpio.h"
 #include "server/relay.h"
 
+#include "relay_fixture.h"
+
 #define RANGE_LEN 8
 
 static struct sockaddr_storage loopback(void)
@@ -32,23 +34,6 @@ static struct sockaddr_storage loopback(void)
 	assert_int_equal(addr_parse("127.0.0.1:1", &ss, NULL), 0);
 	addr_set_port(&ss, 0);
 	return ss;
-}
-
-/* A socket holding port p on 127.0.0.1 (another program), or -1. */
-static int hold(uint16_t p)
-{
-	struct sockaddr_in in;
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	memset(&in, 0, sizeof(in));
-	in.sin_family = AF_INET;
-	in.sin_port = htons(p);
-	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&in, sizeof(in)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* One socket on ip at the next free port of the range: its fd, or the
@@ -62,36 +47,15 @@ static int relay_ports_open(struct relay_ports *rp, const struct sockaddr_storag
 	return rc < 0 ? rc : fd;
 }
 
-/* A range of RANGE_LEN ports that are all free right now. The search starts
- * at a slot picked by the PID: two copies of this test run at once (the
- * release and the sanitizer build) would otherwise both find the first
- * range free and then race for it. */
+/* A range of RANGE_LEN ports that are all free right now. */
 static struct routes_port_range free_range(void)
 {
-	const unsigned slots = (60000 - 47100) / 64;
-	unsigned first = (unsigned)getpid() % slots;
+	uint16_t base = fix_free_ports(RANGE_LEN, 47100, 60000, 64);
 
-	for (unsigned k = 0; k < slots; k++) {
-		uint16_t base = (uint16_t)(47100 + ((first + k) % slots) * 64);
-		int fds[RANGE_LEN];
-		bool ok = true;
-		size_t n = 0;
-
-		for (; n < RANGE_LEN && ok; n++) {
-			fds[n] = hold((uint16_t)(base + n));
-			ok = fds[n] >= 0;
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (fds[i] >= 0) {
-				close(fds[i]);
-			}
-		}
-		if (ok) {
-			return (struct routes_port_range){base, (uint16_t)(base + RANGE_LEN - 1)};
-		}
+	if (base == 0) {
+		fail_msg("no free port range on 127.0.0.1");
 	}
-	fail_msg("no free port range on 127.0.0.1");
-	return (struct routes_port_range){0, 0};
+	return (struct routes_port_range){base, (uint16_t)(base + RANGE_LEN - 1)};
 }
 
 static void test_relay_ports_are_handed_out_in_order_and_reused(void **state)
@@ -110,7 +74,7 @@ static void test_relay_ports_are_handed_out_in_order_and_reused(void **state)
 		assert_int_equal(port, range.lo + i);
 	}
 	/* The port is really bound: nobody else can take it. */
-	assert_int_equal(hold(range.lo), -1);
+	assert_int_equal(fix_hold(range.lo), -1);
 	relay_ports_release(&rp, range.lo);
 	close(fds[0]);
 	/* Round robin: the next one comes first, the released one later. */
@@ -127,7 +91,7 @@ static void test_relay_busy_ports_are_skipped(void **state)
 	struct sockaddr_storage ip = loopback();
 	struct routes_port_range range = free_range();
 	struct relay_ports rp;
-	int busy = hold((uint16_t)(range.lo + 1));
+	int busy = fix_hold((uint16_t)(range.lo + 1));
 	int a, b;
 	uint16_t pa, pb;
 
@@ -176,7 +140,7 @@ static void test_relay_ports_open_on_every_address(void **state)
 				       (const struct sockaddr *)&ips[k]));
 		close(fds[k]);
 	}
-	again = hold(range.lo); /* the try on 127.0.0.1 was closed */
+	again = fix_hold(range.lo); /* the try on 127.0.0.1 was closed */
 	assert_true(again >= 0);
 	close(again);
 	close(busy);
@@ -193,7 +157,7 @@ static void test_relay_exhausted_range_says_enospc_until_a_port_is_free(void **s
 
 	(void)state;
 	range.hi = (uint16_t)(range.lo + 2);
-	busy = hold(range.hi);
+	busy = fix_hold(range.hi);
 	assert_true(busy >= 0);
 	assert_int_equal(relay_ports_init(&rp, range), 0);
 	fds[0] = relay_ports_open(&rp, &ip, &port);
@@ -252,7 +216,7 @@ static void test_relay_ports_match_a_naive_reference_at_random(void **state)
 				close(other[k]);
 				other[k] = -1;
 			} else {
-				other[k] = hold((uint16_t)(range.lo + k));
+				other[k] = fix_hold((uint16_t)(range.lo + k));
 			}
 		} else {
 			bool any_free = false;

@@ -1,0 +1,82 @@
+/* relaystate: the relay's port pairs and the client addresses bound to them,
+ * kept in a file (routes.conf `server.state_file`) so that a restarted
+ * server forwards again as soon as it runs: a client on the relay only
+ * (two symmetric NATs) then loses the time the server was down, not the
+ * seconds its clients take to notice, reconnect and bind again (DESIGN §5:
+ * the data plane does not depend on the control plane). Holds no keys or
+ * sessions: only what an authenticated RELAY_BIND taught the relay, with
+ * its age, restored only while younger than RELAY_SIDE_SILENT_US (the
+ * relay forwards to nothing older anyway). Text, one record a line:
+ *
+ *   wormhole-relay-state 1 <wall clock, µs>
+ *   pair <id a> <port a> <id b> <port b>
+ *   bind <side 0|1> <age ms> <primary 0|1> <server ip> <client ip:port>
+ *
+ * bind lines belong to the pair line above them. Written whole to a
+ * temporary file renamed over the old one (mode 600), every
+ * RELAYSTATE_SAVE_S while pairs are bound and when the server stops; read
+ * once at start. */
+#ifndef WH_RELAYSTATE_H
+#define WH_RELAYSTATE_H
+
+#include "common/compiler.h"
+#include "config/routes.h"
+#include "relay.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define RELAYSTATE_SAVE_S 10.0
+/* The file's own size limit: ~100 bytes a bind, 8 per side. */
+#define RELAYSTATE_FILE_MAX (8u << 20)
+
+struct relaystate_bind {
+	struct sockaddr_storage server_ip; /* the listen address it was heard on, port 0 */
+	struct sockaddr_storage addr;	   /* the client's address */
+	socklen_t len;
+	uint64_t age_us; /* at reading: time since it was last heard */
+	bool is_primary;
+};
+
+struct relaystate_pair {
+	char id[2][ROUTES_NAME_SIZE]; /* id[0] sorts first */
+	uint16_t port[2];
+	struct relaystate_bind bind[2][RELAY_ENDPOINTS_MAX];
+	unsigned n_bind[2];
+};
+
+struct relaystate {
+	struct relaystate_pair *pairs; /* owns */
+	size_t n_pairs;
+	size_t cap_pairs;
+};
+
+/* The file this server keeps its relay state in, written to out: the
+ * `state_file` key, else routes.conf's path + ".state". False when it keeps
+ * none (state_file = "") or the path does not fit. */
+bool relaystate_path(const struct routes *r, char *out, size_t size);
+
+/* Read path, saved wall_saved; ages grow by the wall-clock time since.
+ * Returns the number of pairs read (0: no file, or nothing young enough),
+ * or -EINVAL (malformed: the message, "FILE:LINE: what", in msg),
+ * another negative errno when it cannot be read. st is empty on error. */
+WH_MUST_CHECK int relaystate_read(const char *path, uint64_t wall_now_us, struct relaystate *st,
+				  char *msg, size_t msg_size);
+/* Put the saved bindings back on rl's pairs that got their saved ports
+ * (relay_update with rl->saved = st). Returns the number of addresses
+ * restored. */
+unsigned relaystate_restore(const struct relaystate *st, struct relay *rl, uint64_t now_us);
+/* The saved ports of side k of the pair a, b (a sorts first), or 0. */
+uint16_t relaystate_port(const struct relaystate *st, const char *a, const char *b, int k);
+void relaystate_free(struct relaystate *st);
+
+/* Some pair of rl has a binding young enough to be written. */
+bool relaystate_has_binds(const struct relay *rl, uint64_t now_us);
+/* Write rl's pairs with ports and their bound addresses to path (through
+ * path.tmp, renamed over it). Returns the number of bindings written or a
+ * negative errno. */
+WH_MUST_CHECK int relaystate_write(const char *path, const struct relay *rl, uint64_t now_us,
+				   uint64_t wall_now_us);
+
+#endif

@@ -1,0 +1,398 @@
+/* test_relaystate: the relay's state across a server restart (relaystate.h).
+ * A real relay on 127.0.0.1 writes its pairs and bindings; a second relay,
+ * as a restarted server builds it, reads them: its pairs get the same ports
+ * (not the ones the round robin would give) and the same client addresses,
+ * with their ages; bindings too old to forward to, ports another program
+ * took meanwhile and malformed files are each handled as the header says. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/addr.h"
+#include "common/diag.h"
+#include "config/routes.h"
+#include "server/relay.h"
+#include "server/relaystate.h"
+
+#include "relay_fixture.h"
+
+#define KEY_DRONE3 "MNSNxUxF3nOSfua5uBvU9VIHfZatOAqpD6AOnIfAvBM="
+#define KEY_GCS4 "PG706jxMbNsos0lINepFzFwbRJ1wJke51aaHhQVeGm8="
+#define KEY_GCS5 "3FX2VZxYNwGDTSWKdPQ7648w91CjcswyDBop5POY3E0="
+#define SEC 1000000ull
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct routes *r;
+	struct ev_loop *loop;
+	uint16_t base; /* relay_a: base..base+7, relay_b: base+8..base+15 */
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char text[1024];
+	struct diag d;
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_relaystate.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/routes.conf.state", f->dir);
+	f->base = fix_free_ports(16, 40000, 47000, 32);
+	assert_int_not_equal(f->base, 0);
+	snprintf(text, sizeof(text),
+		 "server: { listen = \"127.0.0.1:7400\"; key_file = \"server.key\"; "
+		 "relay_a = \"%u-%u\"; relay_b = \"%u-%u\"; };\n"
+		 "clients: { drone3 = { key = \"" KEY_DRONE3 "\"; }; gcs4 = { key = \"" KEY_GCS4
+		 "\"; }; gcs5 = { key = \"" KEY_GCS5 "\"; }; };\n"
+		 "flows: ( { name = \"mavlink\"; proto = \"udp\"; port = 14550; "
+		 "members = [\"drone3\", \"gcs4\"]; },\n"
+		 "  { name = \"chat\"; proto = \"udp\"; port = 7000; members = [\"gcs4\", "
+		 "\"gcs5\"]; } );\n",
+		 f->base, f->base + 7, f->base + 8, f->base + 15);
+	diag_clear(&d);
+	f->r = routes_parse_text(text, strlen(text), "routes.conf", f->dir, false, &d);
+	assert_non_null(f->r);
+	f->loop = ev_loop_new(EVFLAG_AUTO);
+	assert_non_null(f->loop);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char tmp[160];
+
+	unlink(f->path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
+	unlink(tmp);
+	rmdir(f->dir);
+	routes_free(f->r);
+	ev_loop_destroy(f->loop);
+	free(f);
+	return 0;
+}
+
+static void relay_up(struct fixture *f, struct relay *rl, const struct relaystate *saved,
+		     uint64_t now_us)
+{
+	struct diag d;
+
+	diag_clear(&d);
+	assert_int_equal(relay_init(rl, f->loop, f->r, &d), 0);
+	rl->saved = saved;
+	assert_int_equal(relay_update(rl, f->r, now_us), 0);
+	rl->saved = NULL;
+	assert_int_equal(rl->n_pairs, 2);
+}
+
+static struct sockaddr_storage addr(const char *text)
+{
+	struct sockaddr_storage ss;
+
+	assert_int_equal(addr_parse(text, &ss, NULL), 0);
+	return ss;
+}
+
+static void bind_at(struct relay *rl, const char *a, const char *b, int k, const char *text,
+		    bool primary, uint64_t t_us)
+{
+	struct relay_pair *p = relay_find_pair(rl, a, b);
+	struct sockaddr_storage ss = addr(text);
+
+	assert_non_null(p);
+	relay_side_bind(&p->side[k].socks[0], (const struct sockaddr *)&ss, primary, t_us);
+}
+
+static const struct relay_endpoint *ep_of(const struct relay_side *s, const char *text)
+{
+	struct sockaddr_storage ss = addr(text);
+
+	for (unsigned i = 0; i < s->n_ep; i++) {
+		if (addr_equal((const struct sockaddr *)&s->ep[i].addr,
+			       (const struct sockaddr *)&ss)) {
+			return &s->ep[i];
+		}
+	}
+	return NULL;
+}
+
+/* Relay A: round robin moved on, so its pairs hold other ports than a fresh
+ * relay would hand out; bindings of various ages; written at t_save. */
+static void write_a(struct fixture *f, uint64_t t_save, uint64_t wall, uint16_t ports[2][2])
+{
+	struct relay a;
+	struct diag d;
+
+	diag_clear(&d);
+	assert_int_equal(relay_init(&a, f->loop, f->r, &d), 0);
+	/* A fresh relay hands out base, base+1 (and base+8, base+9): these
+	 * pairs start at the ranges' ends instead. */
+	a.ports[0].next = 5;
+	a.ports[1].next = 6;
+	assert_int_equal(relay_update(&a, f->r, 100 * SEC), 0);
+	/* In the order they happen (chat: gcs5's binding is older than the
+	 * relay forwards to). */
+	bind_at(&a, "gcs4", "gcs5", 1, "203.0.113.5:50002", true, t_save - 35 * SEC);
+	bind_at(&a, "drone3", "gcs4", 1, "[2001:db8::9]:50000", false, t_save - 3 * SEC);
+	bind_at(&a, "drone3", "gcs4", 0, "198.51.100.8:40002", false, t_save - 2 * SEC);
+	bind_at(&a, "drone3", "gcs4", 0, "198.51.100.7:40001", true, t_save - 1500000);
+	bind_at(&a, "gcs4", "gcs5", 0, "203.0.113.99:50001", true, t_save - 1 * SEC);
+	for (int i = 0; i < 2; i++) {
+		struct relay_pair *p =
+			relay_find_pair(&a, i ? "gcs4" : "drone3", i ? "gcs5" : "gcs4");
+
+		ports[i][0] = p->side[0].port;
+		ports[i][1] = p->side[1].port;
+		assert_true(ports[i][0] >= f->base + 5);
+		assert_true(ports[i][1] >= f->base + 14);
+	}
+	assert_true(relaystate_has_binds(&a, t_save));
+	assert_int_equal(relaystate_write(f->path, &a, t_save, wall), 4);
+	relay_fini(&a);
+}
+
+static void test_relaystate_a_restarted_relay_gets_its_ports_and_bindings_back(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t t_save = 200 * SEC, wall = 1800000000ull * SEC, t1 = 50 * SEC;
+	uint16_t ports[2][2];
+	struct relaystate st;
+	struct relay b;
+	char msg[256];
+	struct relay_pair *p;
+	const struct relay_endpoint *ep;
+
+	write_a(f, t_save, wall, ports);
+	/* Read 2.5 s later (the restart's time). */
+	assert_int_equal(relaystate_read(f->path, wall + 2500000, &st, msg, sizeof(msg)), 2);
+	relay_up(f, &b, &st, t1);
+	for (int i = 0; i < 2; i++) {
+		p = relay_find_pair(&b, i ? "gcs4" : "drone3", i ? "gcs5" : "gcs4");
+		assert_int_equal(p->side[0].port, ports[i][0]);
+		assert_int_equal(p->side[1].port, ports[i][1]);
+	}
+	assert_int_equal(relaystate_restore(&st, &b, t1), 4);
+	p = relay_find_pair(&b, "drone3", "gcs4");
+	assert_int_equal(p->side[0].n_ep, 2);
+	ep = ep_of(&p->side[0], "198.51.100.7:40001");
+	assert_non_null(ep);
+	assert_true(ep->is_primary);
+	assert_int_equal(ep->last_rx_us, t1 - 1500000 - 2500000);
+	ep = ep_of(&p->side[0], "198.51.100.8:40002");
+	assert_non_null(ep);
+	assert_false(ep->is_primary);
+	assert_int_equal(ep->last_rx_us, t1 - 2 * SEC - 2500000);
+	assert_int_equal(p->side[0].last_rx_us, t1 - 1500000 - 2500000);
+	assert_true(p->side[0].is_bound);
+	/* Datagrams to drone3 go to its primary, as before the restart. */
+	ep = relay_side_target(&p->side[0], t1);
+	assert_non_null(ep);
+	assert_true(ep->is_primary);
+	assert_non_null(ep_of(&p->side[1], "[2001:db8::9]:50000"));
+	/* chat: gcs4's address back, gcs5's (35 s old) not: it binds anew. */
+	p = relay_find_pair(&b, "gcs4", "gcs5");
+	assert_int_equal(p->side[0].n_ep, 1);
+	assert_int_equal(p->side[1].n_ep, 0);
+	assert_false(p->side[1].is_bound);
+	relay_fini(&b);
+	relaystate_free(&st);
+}
+
+static void test_relaystate_bindings_older_than_the_relay_forwards_to_are_not_restored(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t t_save = 200 * SEC, wall = 1800000000ull * SEC;
+	uint16_t ports[2][2];
+	struct relaystate st;
+	struct relay b;
+	char msg[256];
+
+	write_a(f, t_save, wall, ports);
+	/* 28 s later: drone3's primary (1.5 s old then) is still young, its
+	 * other address (2 s) is at the limit, gcs4's (3 s) over it. */
+	assert_int_equal(relaystate_read(f->path, wall + 28 * SEC, &st, msg, sizeof(msg)), 2);
+	relay_up(f, &b, &st, 1000 * SEC);
+	assert_int_equal(relaystate_restore(&st, &b, 1000 * SEC), 3);
+	relay_fini(&b);
+	relaystate_free(&st);
+	/* 40 s later: nothing; no pair keeps its old ports. */
+	assert_int_equal(relaystate_read(f->path, wall + 40 * SEC, &st, msg, sizeof(msg)), 0);
+	relay_up(f, &b, &st, 1000 * SEC);
+	assert_int_equal(relaystate_restore(&st, &b, 1000 * SEC), 0);
+	assert_int_equal(relay_find_pair(&b, "drone3", "gcs4")->side[0].n_ep, 0);
+	relay_fini(&b);
+	relaystate_free(&st);
+	/* A clock that went back: not used. */
+	assert_int_equal(relaystate_read(f->path, wall - 5 * SEC, &st, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, ":1: written in the future"));
+}
+
+static void test_relaystate_a_port_taken_meanwhile_leaves_that_side_to_bind_anew(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t t_save = 200 * SEC, wall = 1800000000ull * SEC;
+	uint16_t ports[2][2];
+	struct relaystate st;
+	struct relay b;
+	struct relay_pair *p;
+	char msg[256];
+	int fd;
+
+	write_a(f, t_save, wall, ports);
+	fd = fix_hold(ports[0][0]); /* drone3's port of mavlink */
+	assert_true(fd >= 0);
+	assert_int_equal(relaystate_read(f->path, wall + SEC, &st, msg, sizeof(msg)), 2);
+	relay_up(f, &b, &st, 10 * SEC);
+	p = relay_find_pair(&b, "drone3", "gcs4");
+	assert_int_not_equal(p->side[0].port, ports[0][0]);
+	assert_int_equal(p->side[1].port, ports[0][1]);
+	/* drone3's two addresses are not put on a port it never bound. */
+	assert_int_equal(relaystate_restore(&st, &b, 10 * SEC), 2);
+	assert_int_equal(p->side[0].n_ep, 0);
+	assert_int_equal(p->side[1].n_ep, 1);
+	relay_fini(&b);
+	relaystate_free(&st);
+	close(fd);
+}
+
+static void put(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+#define HEAD "wormhole-relay-state 1 1000000\n"
+
+static void test_relaystate_malformed_files_are_refused_whole_with_their_line(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"", ":0: empty"},
+		{"wormhole-relay-state 2 1000000\n", ":1: not a relay state file"},
+		{"# a comment first\n" HEAD, ":1: not a relay state file"},
+		{"wormhole-relay-state 1 x\n", ":1: not a relay state file"},
+		{HEAD "bind 0 10 1 127.0.0.1:2000 198.51.100.7:40001\n",
+		 ":2: a bind line before any pair line"},
+		{HEAD "pair a 2000 b\n", ":2: a pair line has 4 fields"},
+		{HEAD "pair b 2000 a 3000\n", ":2: bad client ids"},
+		{HEAD "pair a 2000 a 3000\n", ":2: bad client ids"},
+		{HEAD "pair a 0 b 3000\n", ":2: bad port"},
+		{HEAD "pair a 2000 b 65536\n", ":2: bad port"},
+		{HEAD "pair a 2000 b -3\n", ":2: bad port"},
+		{HEAD "\n# note\npair a 2000 b 3000\nbind 2 10 1 127.0.0.1:2000 1.2.3.4:5\n",
+		 ":5: bad side, age or primary flag"},
+		{HEAD "pair a 2000 b 3000\nbind 0 10 1 127.0.0.1:2000 1.2.3.4\n",
+		 ":3: bad address"},
+		{HEAD "pair a 2000 b 3000\nbind 0 10 1 127.0.0.1:2000 1.2.3.4:5 x\n",
+		 ":3: a bind line has 5 fields"},
+		{HEAD "pair a 2000 b 3000 1 2 3 4 5\n", ":2: too many fields"},
+		{HEAD "peer a b\n", ":2: unknown record"},
+		{HEAD "pair a 2000 b 3000\n"
+		      "bind 0 1 0 127.0.0.1:2000 1.2.3.4:1\nbind 0 1 0 127.0.0.1:2000 1.2.3.4:2\n"
+		      "bind 0 1 0 127.0.0.1:2000 1.2.3.4:3\nbind 0 1 0 127.0.0.1:2000 1.2.3.4:4\n"
+		      "bind 0 1 0 127.0.0.1:2000 1.2.3.4:5\nbind 0 1 0 127.0.0.1:2000 1.2.3.4:6\n"
+		      "bind 0 1 0 127.0.0.1:2000 1.2.3.4:7\nbind 0 1 0 127.0.0.1:2000 1.2.3.4:8\n"
+		      "bind 0 1 0 127.0.0.1:2000 1.2.3.4:9\n",
+		 ":11: too many bind lines for one side"},
+	};
+	struct fixture *f = *state;
+	struct relaystate st;
+	char msg[256], want[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		put(f->path, cases[i].text);
+		assert_int_equal(relaystate_read(f->path, 2000000, &st, msg, sizeof(msg)), -EINVAL);
+		snprintf(want, sizeof(want), "%s%s", f->path, cases[i].want);
+		if (strncmp(msg, want, strlen(want)) != 0) {
+			fail_msg("case %zu: \"%s\", want \"%s...\"", i, msg, want);
+		}
+		assert_null(st.pairs);
+		assert_int_equal(st.n_pairs, 0);
+	}
+	/* Comments and blank lines are fine; no file is no state. */
+	put(f->path,
+	    HEAD "\n# x\npair a 2000 b 3000\nbind 1 10 1 127.0.0.1:3000 [2001:db8::1]:9\n");
+	assert_int_equal(relaystate_read(f->path, 2000000, &st, msg, sizeof(msg)), 1);
+	assert_int_equal(st.pairs[0].n_bind[1], 1);
+	assert_int_equal(st.pairs[0].bind[1][0].age_us, 10000 + 1000000);
+	assert_int_equal(relaystate_port(&st, "a", "b", 1), 3000);
+	assert_int_equal(relaystate_port(&st, "b", "a", 1), 0);
+	relaystate_free(&st);
+	unlink(f->path);
+	assert_int_equal(relaystate_read(f->path, 2000000, &st, msg, sizeof(msg)), 0);
+	assert_string_equal(msg, "");
+}
+
+static void test_relaystate_path_and_write_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct relay a;
+	char path[ROUTES_PATH_MAX], bad[160];
+
+	/* Default: beside routes.conf, named after it. */
+	assert_true(relaystate_path(f->r, path, sizeof(path)));
+	assert_string_equal(path, "routes.conf.state");
+	f->r->server.has_state_file = true;
+	snprintf(f->r->server.state_file, sizeof(f->r->server.state_file), "%s", "");
+	assert_false(relaystate_path(f->r, path, sizeof(path)));
+	f->r->server.has_state_file = false;
+	/* Nothing bound: nothing to say. A folder that does not exist: an
+	 * error, and no file anywhere. */
+	relay_up(f, &a, NULL, 10 * SEC);
+	assert_false(relaystate_has_binds(&a, 10 * SEC));
+	bind_at(&a, "drone3", "gcs4", 0, "198.51.100.7:40001", true, 10 * SEC);
+	assert_true(relaystate_has_binds(&a, 40 * SEC));
+	assert_false(relaystate_has_binds(&a, 40 * SEC + 1));
+	snprintf(bad, sizeof(bad), "%s/no/such/folder/state", f->dir);
+	assert_int_equal(relaystate_write(bad, &a, 11 * SEC, 5), -ENOENT);
+	/* A written file is private (it holds client addresses). */
+	assert_int_equal(relaystate_write(f->path, &a, 11 * SEC, 5), 1);
+	{
+		struct stat sb;
+
+		assert_int_equal(stat(f->path, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0600);
+	}
+	relay_fini(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_relaystate_a_restarted_relay_gets_its_ports_and_bindings_back, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_relaystate_bindings_older_than_the_relay_forwards_to_are_not_restored,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_relaystate_a_port_taken_meanwhile_leaves_that_side_to_bind_anew, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_relaystate_malformed_files_are_refused_whole_with_their_line, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_relaystate_path_and_write_errors, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
