@@ -452,7 +452,7 @@ static int pair_open(struct relay_pair *p, uint64_t now_us, int *failed_range)
 	for (int k = 0; k < 2; k++) {
 		struct relay_side *s = &p->side[k];
 		int fds[ROUTES_LISTEN_MAX];
-		uint16_t saved = relaystate_port(rl->saved, p->side[0].id, p->side[1].id, k);
+		uint16_t saved = relaystate_claim(rl->saved, rl, p->side[0].id, p->side[1].id, k);
 		int rc = -EADDRINUSE;
 
 		/* At start, the port this pair had before the restart, so the

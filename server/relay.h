@@ -153,8 +153,8 @@ struct relay {
 	relay_server_rx_fn *on_server;
 	void *on_server_ctx;
 	/* At start only: the pairs' ports before the restart (relaystate),
-	 * tried first by new pairs. Borrowed; NULL otherwise. */
-	const struct relaystate *saved;
+	 * held for them and tried first. Borrowed; NULL otherwise. */
+	struct relaystate *saved;
 	struct relay_stats stats;
 	struct log_bucket log_bucket;
 };

@@ -83,8 +83,19 @@ static bool parse_id(const char *s, char *out)
 	return true;
 }
 
+/* One bit per port and side: a port the file gave a pair already. */
+typedef uint8_t port_seen[2][65536 / 8];
+
+static bool seen_before(port_seen seen, int k, uint16_t port)
+{
+	bool was = seen[k][port / 8] & (1u << (port % 8));
+
+	seen[k][port / 8] |= (uint8_t)(1u << (port % 8));
+	return was;
+}
+
 /* "pair A PORT B PORT" */
-static const char *parse_pair(struct relaystate *st, char **f, int n)
+static const char *parse_pair(struct relaystate *st, char **f, int n, port_seen seen)
 {
 	struct relaystate_pair *p;
 	uint64_t port[2];
@@ -114,6 +125,9 @@ static const char *parse_pair(struct relaystate *st, char **f, int n)
 	}
 	p->port[0] = (uint16_t)port[0];
 	p->port[1] = (uint16_t)port[1];
+	if (seen_before(seen, 0, p->port[0]) || seen_before(seen, 1, p->port[1])) {
+		return "a port given to two pairs";
+	}
 	st->n_pairs++;
 	return NULL;
 }
@@ -197,6 +211,7 @@ int relaystate_read(const char *path, uint64_t wall_now_us, struct relaystate *s
 		    size_t msg_size)
 {
 	char *text, *f[FIELDS_MAX];
+	port_seen *seen;
 	const char *err = NULL;
 	uint64_t saved_us = 0, elapsed_us = 0;
 	int line_no = 0, rc = read_text(path, &text);
@@ -205,6 +220,11 @@ int relaystate_read(const char *path, uint64_t wall_now_us, struct relaystate *s
 	msg[0] = '\0';
 	if (rc < 0) {
 		return rc == -ENOENT ? 0 : rc;
+	}
+	seen = calloc(1, sizeof(*seen));
+	if (!seen) {
+		free(text);
+		return -ENOMEM;
 	}
 	for (char *line = text, *next; line && *line && !err; line = next) {
 		int n;
@@ -229,7 +249,7 @@ int relaystate_read(const char *path, uint64_t wall_now_us, struct relaystate *s
 		} else if (n == 0) {
 			continue; /* a comment or a blank line */
 		} else if (strcmp(f[0], "pair") == 0) {
-			err = parse_pair(st, f, n);
+			err = parse_pair(st, f, n, *seen);
 		} else if (strcmp(f[0], "bind") == 0) {
 			err = parse_bind(st, f, n, elapsed_us);
 		} else {
@@ -237,6 +257,7 @@ int relaystate_read(const char *path, uint64_t wall_now_us, struct relaystate *s
 		}
 	}
 	free(text);
+	free(seen);
 	if (!err && line_no == 0) {
 		err = "empty";
 	}
@@ -259,11 +280,50 @@ static const struct relaystate_pair *find(const struct relaystate *st, const cha
 	return NULL;
 }
 
-uint16_t relaystate_port(const struct relaystate *st, const char *a, const char *b, int k)
+/* Hold every saved port of rl's ranges for its pair, so that a pair
+ * without saved state cannot take it first. */
+static void reserve(struct relaystate *st, struct relay *rl)
 {
-	const struct relaystate_pair *p = find(st, a, b);
+	for (size_t i = 0; i < st->n_pairs; i++) {
+		struct relaystate_pair *sp = &st->pairs[i];
 
-	return p && k >= 0 && k < 2 ? p->port[k] : 0;
+		for (int k = 0; k < 2; k++) {
+			struct relay_ports *rp = &rl->ports[k];
+			uint16_t port = sp->port[k];
+
+			if (port >= rp->range.lo && port <= rp->range.hi &&
+			    !rp->used[port - rp->range.lo]) {
+				rp->used[port - rp->range.lo] = 1;
+				sp->is_reserved[k] = true;
+			}
+		}
+	}
+}
+
+/* Give back the held ports no pair claimed. */
+static void unreserve(struct relaystate *st, struct relay *rl)
+{
+	for (size_t i = 0; i < st->n_pairs; i++) {
+		for (int k = 0; k < 2; k++) {
+			if (st->pairs[i].is_reserved[k]) {
+				relay_ports_release(&rl->ports[k], st->pairs[i].port[k]);
+				st->pairs[i].is_reserved[k] = false;
+			}
+		}
+	}
+}
+
+uint16_t relaystate_claim(struct relaystate *st, struct relay *rl, const char *a, const char *b,
+			  int k)
+{
+	struct relaystate_pair *p = (struct relaystate_pair *)find(st, a, b);
+
+	if (!p || k < 0 || k > 1 || !p->is_reserved[k]) {
+		return 0;
+	}
+	p->is_reserved[k] = false;
+	relay_ports_release(&rl->ports[k], p->port[k]);
+	return p->port[k];
 }
 
 /* The index of rl's listen address ip (port 0), or -1. */
@@ -277,7 +337,7 @@ static int ip_index(const struct relay *rl, const struct sockaddr_storage *ip)
 	return -1;
 }
 
-unsigned relaystate_restore(const struct relaystate *st, struct relay *rl, uint64_t now_us)
+static unsigned restore(const struct relaystate *st, struct relay *rl, uint64_t now_us)
 {
 	unsigned n = 0;
 
@@ -303,6 +363,17 @@ unsigned relaystate_restore(const struct relaystate *st, struct relay *rl, uint6
 		}
 	}
 	return n;
+}
+
+unsigned relaystate_start(struct relaystate *st, struct relay *rl, const struct routes *r,
+			  uint64_t now_us)
+{
+	reserve(st, rl);
+	rl->saved = st;
+	(void)relay_update(rl, r, now_us);
+	rl->saved = NULL;
+	unreserve(st, rl);
+	return restore(st, rl, now_us);
 }
 
 /* ---- writing ---- */

@@ -42,6 +42,7 @@ struct relaystate_bind {
 struct relaystate_pair {
 	char id[2][ROUTES_NAME_SIZE]; /* id[0] sorts first */
 	uint16_t port[2];
+	bool is_reserved[2]; /* port[k] is held in the relay's range for us */
 	struct relaystate_bind bind[2][RELAY_ENDPOINTS_MAX];
 	unsigned n_bind[2];
 };
@@ -58,17 +59,24 @@ struct relaystate {
 bool relaystate_path(const struct routes *r, char *out, size_t size);
 
 /* Read path, saved wall_saved; ages grow by the wall-clock time since.
- * Returns the number of pairs read (0: no file, or nothing young enough),
+ * A port may appear once per side. Returns the number of pairs read (0: no
+ * file, or nothing young enough),
  * or -EINVAL (malformed: the message, "FILE:LINE: what", in msg),
  * another negative errno when it cannot be read. st is empty on error. */
 WH_MUST_CHECK int relaystate_read(const char *path, uint64_t wall_now_us, struct relaystate *st,
 				  char *msg, size_t msg_size);
-/* Put the saved bindings back on rl's pairs that got their saved ports
- * (relay_update with rl->saved = st). Returns the number of addresses
- * restored. */
-unsigned relaystate_restore(const struct relaystate *st, struct relay *rl, uint64_t now_us);
-/* The saved ports of side k of the pair a, b (a sorts first), or 0. */
-uint16_t relaystate_port(const struct relaystate *st, const char *a, const char *b, int k);
+/* The relay's first relay_update (for r, at now_us) from the saved state:
+ * pairs get their saved ports when they are free (held for them while the
+ * others are allocated), and their saved bindings back on those ports.
+ * Returns the number of client addresses restored. */
+unsigned relaystate_start(struct relaystate *st, struct relay *rl, const struct routes *r,
+			  uint64_t now_us);
+/* relay_ports' side of it: while relaystate_start runs rl->saved = st,
+ * every saved port of rl's ranges is held for its pair; pair_open takes
+ * its own back with relaystate_claim (0 when none is held for it), to
+ * bind it at once. */
+uint16_t relaystate_claim(struct relaystate *st, struct relay *rl, const char *a, const char *b,
+			  int k);
 void relaystate_free(struct relaystate *st);
 
 /* Some pair of rl has a binding young enough to be written. */

@@ -88,16 +88,15 @@ static void relay_start_from_state(struct server *srv)
 		log_warn("relay state %s: cannot read: %s (clients bind again)", path,
 			 strerror(-n));
 	}
-	srv->relay.saved = n > 0 ? &st : NULL;
-	(void)relay_update(&srv->relay, srv->routes, now_us);
-	srv->relay.saved = NULL;
-	if (n > 0) {
-		restored = relaystate_restore(&st, &srv->relay, now_us);
-		srv->has_state = true;
-		log_info("relay state %s: restored %u client addresses of %d relay pairs", path,
-			 restored, n);
-		relaystate_free(&st);
+	if (n <= 0) {
+		(void)relay_update(&srv->relay, srv->routes, now_us);
+		return;
 	}
+	restored = relaystate_start(&st, &srv->relay, srv->routes, now_us);
+	srv->has_state = true;
+	log_info("relay state %s: restored %u client addresses of %d relay pairs", path, restored,
+		 n);
+	relaystate_free(&st);
 }
 
 static void state_save(struct server *srv)

@@ -87,17 +87,23 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void relay_up(struct fixture *f, struct relay *rl, const struct relaystate *saved,
-		     uint64_t now_us)
+/* A relay as the server starts it: from st when given (the number of
+ * addresses it restored is returned), else fresh. */
+static unsigned relay_up(struct fixture *f, struct relay *rl, struct relaystate *st,
+			 uint64_t now_us)
 {
 	struct diag d;
+	unsigned n = 0;
 
 	diag_clear(&d);
 	assert_int_equal(relay_init(rl, f->loop, f->r, &d), 0);
-	rl->saved = saved;
-	assert_int_equal(relay_update(rl, f->r, now_us), 0);
-	rl->saved = NULL;
+	if (st) {
+		n = relaystate_start(st, rl, f->r, now_us);
+	} else {
+		assert_int_equal(relay_update(rl, f->r, now_us), 0);
+	}
 	assert_int_equal(rl->n_pairs, 2);
+	return n;
 }
 
 static struct sockaddr_storage addr(const char *text)
@@ -180,13 +186,12 @@ static void test_relaystate_a_restarted_relay_gets_its_ports_and_bindings_back(v
 	write_a(f, t_save, wall, ports);
 	/* Read 2.5 s later (the restart's time). */
 	assert_int_equal(relaystate_read(f->path, wall + 2500000, &st, msg, sizeof(msg)), 2);
-	relay_up(f, &b, &st, t1);
+	assert_int_equal(relay_up(f, &b, &st, t1), 4);
 	for (int i = 0; i < 2; i++) {
 		p = relay_find_pair(&b, i ? "gcs4" : "drone3", i ? "gcs5" : "gcs4");
 		assert_int_equal(p->side[0].port, ports[i][0]);
 		assert_int_equal(p->side[1].port, ports[i][1]);
 	}
-	assert_int_equal(relaystate_restore(&st, &b, t1), 4);
 	p = relay_find_pair(&b, "drone3", "gcs4");
 	assert_int_equal(p->side[0].n_ep, 2);
 	ep = ep_of(&p->side[0], "198.51.100.7:40001");
@@ -226,14 +231,12 @@ static void test_relaystate_bindings_older_than_the_relay_forwards_to_are_not_re
 	/* 28 s later: drone3's primary (1.5 s old then) is still young, its
 	 * other address (2 s) is at the limit, gcs4's (3 s) over it. */
 	assert_int_equal(relaystate_read(f->path, wall + 28 * SEC, &st, msg, sizeof(msg)), 2);
-	relay_up(f, &b, &st, 1000 * SEC);
-	assert_int_equal(relaystate_restore(&st, &b, 1000 * SEC), 3);
+	assert_int_equal(relay_up(f, &b, &st, 1000 * SEC), 3);
 	relay_fini(&b);
 	relaystate_free(&st);
 	/* 40 s later: nothing; no pair keeps its old ports. */
 	assert_int_equal(relaystate_read(f->path, wall + 40 * SEC, &st, msg, sizeof(msg)), 0);
-	relay_up(f, &b, &st, 1000 * SEC);
-	assert_int_equal(relaystate_restore(&st, &b, 1000 * SEC), 0);
+	assert_int_equal(relay_up(f, &b, &st, 1000 * SEC), 0);
 	assert_int_equal(relay_find_pair(&b, "drone3", "gcs4")->side[0].n_ep, 0);
 	relay_fini(&b);
 	relaystate_free(&st);
@@ -257,17 +260,62 @@ static void test_relaystate_a_port_taken_meanwhile_leaves_that_side_to_bind_anew
 	fd = fix_hold(ports[0][0]); /* drone3's port of mavlink */
 	assert_true(fd >= 0);
 	assert_int_equal(relaystate_read(f->path, wall + SEC, &st, msg, sizeof(msg)), 2);
-	relay_up(f, &b, &st, 10 * SEC);
+	/* drone3's two addresses are not put on a port it never bound. */
+	assert_int_equal(relay_up(f, &b, &st, 10 * SEC), 2);
 	p = relay_find_pair(&b, "drone3", "gcs4");
 	assert_int_not_equal(p->side[0].port, ports[0][0]);
 	assert_int_equal(p->side[1].port, ports[0][1]);
-	/* drone3's two addresses are not put on a port it never bound. */
-	assert_int_equal(relaystate_restore(&st, &b, 10 * SEC), 2);
 	assert_int_equal(p->side[0].n_ep, 0);
 	assert_int_equal(p->side[1].n_ep, 1);
 	relay_fini(&b);
 	relaystate_free(&st);
 	close(fd);
+}
+
+static void put(const char *path, const char *text);
+
+/* The pairs are allocated in routes.conf's order, and drone3<->gcs4 comes
+ * first: without state it would take the first ports, which gcs4<->gcs5
+ * held before the restart. They are held for gcs4<->gcs5 instead. */
+static void test_relaystate_saved_ports_are_held_for_their_pair(void **state)
+{
+	struct fixture *f = *state;
+	struct relaystate st;
+	struct relay b;
+	struct relay_pair *p;
+	char text[256], msg[256];
+
+	snprintf(text, sizeof(text),
+		 "wormhole-relay-state 1 1000000\npair gcs4 %u gcs5 %u\n"
+		 "bind 1 100 1 127.0.0.1:%u 203.0.113.5:50002\n",
+		 f->base, f->base + 8, f->base + 8);
+	put(f->path, text);
+	assert_int_equal(relaystate_read(f->path, 1500000, &st, msg, sizeof(msg)), 1);
+	assert_int_equal(relay_up(f, &b, &st, 10 * SEC), 1);
+	p = relay_find_pair(&b, "gcs4", "gcs5");
+	assert_int_equal(p->side[0].port, f->base);
+	assert_int_equal(p->side[1].port, f->base + 8);
+	assert_non_null(ep_of(&p->side[1], "203.0.113.5:50002"));
+	p = relay_find_pair(&b, "drone3", "gcs4");
+	assert_int_equal(p->side[0].port, f->base + 1);
+	assert_int_equal(p->side[1].port, f->base + 9);
+	relay_fini(&b);
+	relaystate_free(&st);
+	/* A saved pair that is no longer wanted (no shared flow now): its
+	 * ports are held only while the pairs are allocated, then free. */
+	snprintf(text, sizeof(text),
+		 "wormhole-relay-state 1 1000000\npair drone3 %u gcs5 %u\n"
+		 "bind 1 100 1 127.0.0.1:%u 203.0.113.5:50002\n",
+		 f->base, f->base + 8, f->base + 8);
+	put(f->path, text);
+	assert_int_equal(relaystate_read(f->path, 1500000, &st, msg, sizeof(msg)), 1);
+	assert_int_equal(relay_up(f, &b, &st, 10 * SEC), 0);
+	assert_int_equal(relay_find_pair(&b, "drone3", "gcs4")->side[0].port, f->base + 1);
+	assert_false(b.ports[0].used[0]);
+	assert_false(b.ports[1].used[0]);
+	assert_true(b.ports[0].used[1]);
+	relay_fini(&b);
+	relaystate_free(&st);
 }
 
 static void put(const char *path, const char *text)
@@ -306,6 +354,7 @@ static void test_relaystate_malformed_files_are_refused_whole_with_their_line(vo
 		 ":3: a bind line has 5 fields"},
 		{HEAD "pair a 2000 b 3000 1 2 3 4 5\n", ":2: too many fields"},
 		{HEAD "peer a b\n", ":2: unknown record"},
+		{HEAD "pair a 2000 b 3000\npair c 2001 d 3000\n", ":3: a port given to two pairs"},
 		{HEAD "pair a 2000 b 3000\n"
 		      "bind 0 1 0 127.0.0.1:2000 1.2.3.4:1\nbind 0 1 0 127.0.0.1:2000 1.2.3.4:2\n"
 		      "bind 0 1 0 127.0.0.1:2000 1.2.3.4:3\nbind 0 1 0 127.0.0.1:2000 1.2.3.4:4\n"
@@ -334,8 +383,7 @@ static void test_relaystate_malformed_files_are_refused_whole_with_their_line(vo
 	assert_int_equal(relaystate_read(f->path, 2000000, &st, msg, sizeof(msg)), 1);
 	assert_int_equal(st.pairs[0].n_bind[1], 1);
 	assert_int_equal(st.pairs[0].bind[1][0].age_us, 10000 + 1000000);
-	assert_int_equal(relaystate_port(&st, "a", "b", 1), 3000);
-	assert_int_equal(relaystate_port(&st, "b", "a", 1), 0);
+	assert_int_equal(st.pairs[0].port[1], 3000);
 	relaystate_free(&st);
 	unlink(f->path);
 	assert_int_equal(relaystate_read(f->path, 2000000, &st, msg, sizeof(msg)), 0);
@@ -387,6 +435,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_relaystate_a_port_taken_meanwhile_leaves_that_side_to_bind_anew, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_relaystate_saved_ports_are_held_for_their_pair,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_relaystate_malformed_files_are_refused_whole_with_their_line, setup,
 			teardown),
