@@ -171,24 +171,26 @@ static const char *parse_bind(struct relaystate *st, char **f, int n, uint64_t e
 static int read_text(const char *path, char **text)
 {
 	FILE *fp = fopen(path, "re");
+	struct stat sb;
 	size_t n;
 
 	*text = NULL;
 	if (!fp) {
 		return -errno;
 	}
-	*text = malloc(RELAYSTATE_FILE_MAX + 1);
+	if (fstat(fileno(fp), &sb) != 0 || sb.st_size > (off_t)RELAYSTATE_FILE_MAX) {
+		fclose(fp);
+		return -EFBIG;
+	}
+	/* One byte more than the file has: one that grew meanwhile is cut
+	 * there, and its last line refused if that cut it short. */
+	*text = malloc((size_t)sb.st_size + 2);
 	if (!*text) {
 		fclose(fp);
 		return -ENOMEM;
 	}
-	n = fread(*text, 1, RELAYSTATE_FILE_MAX + 1, fp);
+	n = fread(*text, 1, (size_t)sb.st_size + 1, fp);
 	fclose(fp);
-	if (n > RELAYSTATE_FILE_MAX) {
-		free(*text);
-		*text = NULL;
-		return -EFBIG;
-	}
 	(*text)[n] = '\0';
 	return (int)n;
 }
@@ -220,6 +222,11 @@ int relaystate_read(const char *path, uint64_t wall_now_us, struct relaystate *s
 	msg[0] = '\0';
 	if (rc < 0) {
 		return rc == -ENOENT ? 0 : rc;
+	}
+	if (strlen(text) != (size_t)rc) {
+		snprintf(msg, msg_size, "%s: a NUL byte in the file", path);
+		free(text);
+		return -EINVAL;
 	}
 	seen = calloc(1, sizeof(*seen));
 	if (!seen) {

@@ -377,6 +377,19 @@ static void test_relaystate_malformed_files_are_refused_whole_with_their_line(vo
 		assert_null(st.pairs);
 		assert_int_equal(st.n_pairs, 0);
 	}
+	/* A NUL byte would hide the rest of the file from a line parser. */
+	{
+		static const char with_nul[] = HEAD "pair a 2000 b 3000\0bind 0 1 0 x y\n";
+		FILE *fp = fopen(f->path, "w");
+
+		assert_non_null(fp);
+		assert_int_equal(fwrite(with_nul, 1, sizeof(with_nul) - 1, fp),
+				 sizeof(with_nul) - 1);
+		fclose(fp);
+		assert_int_equal(relaystate_read(f->path, 2000000, &st, msg, sizeof(msg)), -EINVAL);
+		snprintf(want, sizeof(want), "%s: a NUL byte in the file", f->path);
+		assert_string_equal(msg, want);
+	}
 	/* Comments and blank lines are fine; no file is no state. */
 	put(f->path,
 	    HEAD "\n# x\npair a 2000 b 3000\nbind 1 10 1 127.0.0.1:3000 [2001:db8::1]:9\n");
