@@ -425,6 +425,11 @@ static void test_relaystate_path_and_write_errors(void **state)
 	assert_false(relaystate_has_binds(&a, 40 * SEC + 1));
 	snprintf(bad, sizeof(bad), "%s/no/such/folder/state", f->dir);
 	assert_int_equal(relaystate_write(bad, &a, 11 * SEC, 5), -ENOENT);
+	/* A link planted at the temporary name is not followed. */
+	snprintf(bad, sizeof(bad), "%s.tmp", f->path);
+	assert_int_equal(symlink("/nonexistent/target", bad), 0);
+	assert_int_equal(relaystate_write(f->path, &a, 11 * SEC, 5), -ELOOP);
+	assert_int_equal(unlink(bad), 0);
 	/* A written file is private (it holds client addresses). */
 	assert_int_equal(relaystate_write(f->path, &a, 11 * SEC, 5), 1);
 	{
