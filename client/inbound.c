@@ -139,10 +139,17 @@ static void on_stun(struct client *cl, int fd, const uint8_t *buf, size_t len,
 	}
 }
 
+static void on_restarted(struct client *cl, int fd, const uint8_t *buf, size_t len,
+			 const struct sockaddr_storage *from, uint64_t now_us)
+{
+	(void)fd;
+	srvconn_on_restarted(cl, buf, len, from, now_us);
+}
+
 static inbound_fn *const handlers[] = {
 	[DEMUX_STUN] = on_stun,		  [DEMUX_INITIATION] = on_initiation,
 	[DEMUX_RESPONSE] = on_response,	  [DEMUX_COOKIE_REPLY] = on_cookie_reply,
-	[DEMUX_TRANSPORT] = on_transport,
+	[DEMUX_TRANSPORT] = on_transport, [DEMUX_RESTARTED] = on_restarted,
 };
 
 void inbound_on_datagram(struct mainsock *ms, const uint8_t *buf, size_t len,

@@ -24,6 +24,7 @@
 #include "common/monotime.h"
 #include "config/client_ini.h"
 #include "proto/frame.h"
+#include "proto/restarted.h"
 #include "proto/session.h"
 
 #include <errno.h>
@@ -468,6 +469,34 @@ void srvconn_leave(struct client *cl, uint64_t now_us)
 	}
 }
 
+void srvconn_on_restarted(struct client *cl, const uint8_t *buf, size_t len,
+			  const struct sockaddr_storage *from, uint64_t now_us)
+{
+	struct srvconn *sc = &cl->srv;
+	struct sockaddr_storage a = *from, b = *client_server_addr(cl);
+	uint64_t stamp;
+
+	/* From the server's address (its main or a relay port), under the
+	 * key only it and we hold, and newer than the last one taken. */
+	addr_set_port(&a, 0);
+	addr_set_port(&b, 0);
+	if (!sc->has_restart_key || !addr_equal((struct sockaddr *)&a, (struct sockaddr *)&b) ||
+	    restarted_read(buf, len, sc->restart_key, &stamp) != 0 || stamp <= sc->restart_stamp) {
+		cl->drop_demux++;
+		return;
+	}
+	sc->restart_stamp = stamp;
+	if (sc->is_up) {
+		log_warn("server: it restarted (its notice came), reconnecting");
+		reconnect(cl, now_us);
+		connecting_timer(cl, now_us);
+	} else {
+		sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
+		sc->next_init_us = now_us;
+	}
+	srvconn_rearm(cl, now_us, false);
+}
+
 int srvconn_start(struct client *cl)
 {
 	struct srvconn *sc = &cl->srv;
@@ -477,6 +506,8 @@ int srvconn_start(struct client *cl)
 	if (rc != 0) {
 		return rc;
 	}
+	sc->has_restart_key =
+		restarted_key(sc->restart_key, cl->ini->key, cl->ini->server_key) == 0;
 	sc->next_init_us = now_us;
 	connecting_timer(cl, now_us);
 	srvconn_rearm(cl, now_us, true);
@@ -495,6 +526,7 @@ void srvconn_fini(struct client *cl)
 	}
 	session_free(sc->sess);
 	sc->sess = NULL;
+	sodium_memzero(sc->restart_key, sizeof(sc->restart_key));
 }
 
 void srvconn_reregister(struct client *cl, uint64_t now_us)

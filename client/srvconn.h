@@ -90,6 +90,11 @@ struct srvconn {
 	uint64_t tx_packets;
 	uint64_t rx_packets;
 	uint64_t reconnects;
+	/* The key of the server's restart notices (proto/restarted.h), and the
+	 * stamp of the last one taken. */
+	uint8_t restart_key[WIRE_KEY_LEN];
+	bool has_restart_key;
+	uint64_t restart_stamp;
 };
 
 /* Set up (no session yet, timer not started). */
@@ -145,6 +150,13 @@ void srvconn_on_server_addr(struct client *cl, uint64_t now_us);
  * SRVCONN_SUSPECT_PROBE_US apart, until it answers; SRVCONN_PROBE_TRIES
  * unanswered probes reconnect (by the next uplink). */
 void srvconn_suspect(struct client *cl, const char *why, uint64_t now_us);
+
+/* A restart notice (DEMUX_RESTARTED) came from `from`: when it is the
+ * server's (its address, its key, a newer stamp), renew the session now
+ * (or initiate now, while connecting), rather than at the next keepalive.
+ * Anything else is dropped. */
+void srvconn_on_restarted(struct client *cl, const uint8_t *buf, size_t len,
+			  const struct sockaddr_storage *from, uint64_t now_us);
 
 /* Seal f in the server session and queue it to dst (NULL: the server's main
  * address). Returns 0 or negative errno (-ENOTCONN when not up). */

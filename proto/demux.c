@@ -32,6 +32,8 @@ static const struct type_rule type_rules[WIRE_MSG_LAST - WIRE_MSG_FIRST + 1] = {
 						    WIRE_COOKIE_REPLY_LEN},
 	[WIRE_MSG_TRANSPORT -
 		WIRE_MSG_FIRST] = {DEMUX_TRANSPORT, WIRE_TRANSPORT_MIN_LEN, WIRE_MAX_PACKET},
+	[WIRE_MSG_RESTARTED -
+		WIRE_MSG_FIRST] = {DEMUX_RESTARTED, WIRE_RESTARTED_LEN, WIRE_RESTARTED_LEN},
 };
 
 static enum demux_kind drop(enum demux_reason *reason, enum demux_reason why)

@@ -14,6 +14,7 @@ enum demux_kind {
 	DEMUX_RESPONSE,
 	DEMUX_COOKIE_REPLY,
 	DEMUX_TRANSPORT,
+	DEMUX_RESTARTED,
 };
 
 /* Why a datagram was dropped; one counter per reason (STYLE §4). */

@@ -17,13 +17,14 @@
 
 /* ---- Outer message types: the first byte of every wormhole datagram. ----
  * RFC 7983 §7 demultiplexing: 0..3 STUN, 16..19 ZRTP, 20..63 DTLS, 64..79 TURN
- * channel, 128..191 RTP/RTCP. 0xD1..0xD4 sit outside every one of those ranges. */
+ * channel, 128..191 RTP/RTCP. 0xD1..0xD5 sit outside every one of those ranges. */
 #define WIRE_MSG_INITIATION 0xD1
 #define WIRE_MSG_RESPONSE 0xD2
 #define WIRE_MSG_COOKIE_REPLY 0xD3
 #define WIRE_MSG_TRANSPORT 0xD4
+#define WIRE_MSG_RESTARTED 0xD5 /* server -> client, outside any session (proto/restarted.h) */
 #define WIRE_MSG_FIRST WIRE_MSG_INITIATION
-#define WIRE_MSG_LAST WIRE_MSG_TRANSPORT
+#define WIRE_MSG_LAST WIRE_MSG_RESTARTED
 /* Every message starts with type (1 byte) + 3 reserved bytes that must be zero. */
 #define WIRE_MSG_TYPE_LEN 4
 
@@ -64,6 +65,9 @@
 #define WIRE_TRANSPORT_HEADER_LEN (WIRE_MSG_TYPE_LEN + WIRE_INDEX_LEN + WIRE_COUNTER_LEN)
 #define WIRE_TRANSPORT_MIN_LEN (WIRE_TRANSPORT_HEADER_LEN + WIRE_TAG_LEN)
 
+/* restarted: type+rsv (4) | stamp u64 (8) | mac (16) */
+#define WIRE_RESTARTED_LEN (WIRE_MSG_TYPE_LEN + 8 + WIRE_MAC_LEN)
+
 /* Largest datagram we build or accept (fits a 1500 MTU path with IPv6+UDP). */
 #define WIRE_MAX_PACKET 1452
 #define WIRE_MAX_PLAINTEXT (WIRE_MAX_PACKET - WIRE_TRANSPORT_MIN_LEN)
@@ -75,6 +79,7 @@ _Static_assert(WIRE_COOKIE_REPLY_LEN == 64, "cookie reply size is part of the wi
  * response and must never be larger than either. */
 _Static_assert(WIRE_COOKIE_REPLY_LEN <= WIRE_RESP_LEN, "cookie reply larger than a response");
 _Static_assert(WIRE_COOKIE_REPLY_LEN <= WIRE_INIT_LEN, "cookie reply larger than an initiation");
+_Static_assert(WIRE_RESTARTED_LEN == 28, "restart notice size is part of the wire format");
 _Static_assert(WIRE_MAX_PLAINTEXT > 0, "packet too small for a transport header");
 
 /* ---- STUN (RFC 8489 §5) ---- */

@@ -7,9 +7,11 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "proto/restarted.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +383,35 @@ unsigned relaystate_start(struct relaystate *st, struct relay *rl, const struct 
 	rl->saved = NULL;
 	unreserve(st, rl);
 	return restore(st, rl, now_us);
+}
+
+unsigned relaystate_announce(struct relay *rl, const struct routes *r, uint64_t wall_now_us)
+{
+	uint8_t key[WIRE_KEY_LEN], notice[WIRE_RESTARTED_LEN];
+	unsigned n = 0;
+
+	for (size_t i = 0; i < rl->n_pairs; i++) {
+		for (int k = 0; k < 2; k++) {
+			struct relay_side *s = &rl->pairs[i]->side[k];
+			const struct routes_client *c = routes_find_client(r, s->id);
+
+			if (s->n_ep == 0 || !c || restarted_key(key, r->server.key, c->key) != 0) {
+				continue;
+			}
+			restarted_write(notice, key, wall_now_us);
+			/* Twice: one lost on the way would leave that uplink to
+			 * its next keepalive. */
+			for (unsigned j = 0; j < 2 * s->n_ep; j++) {
+				const struct relay_endpoint *ep = &s->ep[j / 2];
+
+				n += relay_side_send(&s->socks[ep->sock],
+						     (const struct sockaddr *)&ep->addr, notice,
+						     sizeof(notice)) == 0;
+			}
+		}
+	}
+	sodium_memzero(key, sizeof(key));
+	return n / 2;
 }
 
 /* ---- writing ---- */

@@ -78,6 +78,10 @@ unsigned relaystate_start(struct relaystate *st, struct relay *rl, const struct 
 uint16_t relaystate_claim(struct relaystate *st, struct relay *rl, const char *a, const char *b,
 			  int k);
 void relaystate_free(struct relaystate *st);
+/* After relaystate_start: send each restored client address the restart
+ * notice (proto/restarted.h) from its relay port, so that its client renews
+ * its server session now. Returns the number of addresses told. */
+unsigned relaystate_announce(struct relay *rl, const struct routes *r, uint64_t wall_now_us);
 
 /* Some pair of rl has a binding young enough to be written. */
 bool relaystate_has_binds(const struct relay *rl, uint64_t now_us);

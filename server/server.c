@@ -94,8 +94,9 @@ static void relay_start_from_state(struct server *srv)
 	}
 	restored = relaystate_start(&st, &srv->relay, srv->routes, now_us);
 	srv->has_state = true;
-	log_info("relay state %s: restored %u client addresses of %d relay pairs", path, restored,
-		 n);
+	log_info("relay state %s: restored %u client addresses of %d relay pairs; %u told that "
+		 "the server restarted",
+		 path, restored, n, relaystate_announce(&srv->relay, srv->routes, wall_now_us()));
 	relaystate_free(&st);
 }
 

@@ -1,11 +1,14 @@
 /* fuzz_demux: classify arbitrary datagrams as the receive path does
- * (demux_classify), then hand each to the message reader its kind names;
+ * (demux_classify), then hand each to the message reader its kind names
+ * (the restart notice's reader checks its mac too);
  * a datagram demux accepts must have the size its reader expects. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "proto/demux.h"
 #include "proto/msg.h"
+#include "proto/restarted.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,6 +47,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case DEMUX_STUN:
 		check(size >= WIRE_STUN_HEADER_LEN && data[0] <= 3);
 		break;
+	case DEMUX_RESTARTED: {
+		/* The right size and type; the mac under a made-up key is not. */
+		static const uint8_t key[WIRE_KEY_LEN] = {1};
+		uint64_t stamp;
+
+		check(restarted_read(data, size, key, &stamp) != -EPROTO);
+		break;
+	}
 	default:
 		break;
 	}

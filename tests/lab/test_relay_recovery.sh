@@ -2,10 +2,12 @@
 # test_relay_recovery: a pair that only the relay can join (symmetric NATs on
 # both sides) gets its flow back by itself, with the default keepalive
 # (25 s), after the two things that silently break a relay path:
-#   1. the server restarts: it has lost every session and relay binding; the
-#      clients' peer session survives (its keys are end to end), but nothing
-#      crosses the relay until both have a new server session and have bound
-#      the relay ports again;
+#   1. the server restarts: it has lost every session; with its relay state
+#      file (a) it forwards again at once and tells the clients, which
+#      register again at once; without (b) it has lost every relay binding
+#      too: the clients' peer session survives (its keys are end to end), but
+#      nothing crosses the relay until both have a new server session and
+#      have bound the relay ports again;
 #   2. the drone's NAT forgets its mappings (conntrack flushed): the relay
 #      still sends to the old public port, and the drone must bind again
 #      from its new one.
@@ -18,7 +20,7 @@
 #
 # Flow down (gcs1 -> drone1) at 100 datagrams/s across each event: the
 # longest gap in the stream stays under 1.5 s across a restart with the relay
-# state (20-40 ms here), under 8 s without (3-4 s here, 26 s before
+# state (20-40 ms here), under 8 s without (3-5 s here, 26 s before
 # the clients watched the relay) and under 6 s after the
 # flush (about 3 s), and the clients said why; after the gap the flow is back
 # within 9 s.
@@ -45,8 +47,21 @@ echo "  $(lab_at) flow up over the relay"
 # --- 1. the server restarts -------------------------------------------------------
 # a. It kept its relay state (routes.conf.state, written when it stopped):
 #    the pair gets its ports and the clients' addresses back, and the relay
-#    forwards as soon as the server runs. The clients have nothing to notice
-#    (their server session is renewed at their next keepalive).
+#    forwards as soon as the server runs. It tells each restored address
+#    that it restarted (a notice under a key only it and that client hold),
+#    and the clients renew their server sessions at once, not at their next
+#    keepalive (up to 28 s later).
+back() { [ "$(grep -c "client drone1: online" "$LAB_DIR/server.log")" -ge 1 ] &&
+	[ "$(grep -c "client gcs1: online" "$LAB_DIR/server.log")" -ge 1 ]; }
+renewed() { # STEP: both clients registered again within 5 s, told by the notice
+	local n
+	wait_until 5 back || fail "$1: the clients did not renew their server sessions within 5 s"
+	for n in drone1 gcs1; do
+		[ "$(grep -c "server: it restarted (its notice came), reconnecting" \
+			"$LAB_DIR/client-$n.log")" = "$2" ] || fail "$1: $n did not take the restart notice"
+	done
+	echo "  $(lab_at) both clients online again, told by the restart notice"
+}
 lab_stream_start restart gcs1 drone1 14560 100 200
 sleep 3
 lab_stop server || true
@@ -54,15 +69,14 @@ lab_stop server || true
 cp "$LAB_DIR/server.log" "$LAB_DIR/server-1.log"
 lab_wh_server srv
 echo "  $(lab_at) server restarted"
-grep -q "relay state .*: restored 2 client addresses of 1 relay pairs" "$LAB_DIR/server.log" ||
+grep -q "relay state .*: restored 2 client addresses of 1 relay pairs; 2 told" "$LAB_DIR/server.log" ||
 	fail "1a. the restarted server did not restore the relay: $(grep 'relay state' "$LAB_DIR/server.log")"
-sleep 3
+renewed 1a 1
+sleep 2
 lab_stream_gap restart 1500 "1a. across a restart with the relay state"
 
 # A crash (kill -9) saves nothing at the stop: the restarted server has the
-# state it wrote on its own every 10 s, the addresses it restored above
-# among them (no client has bound again since: their server sessions are
-# renewed at their next keepalive, up to 25 s away).
+# state it wrote on its own every 10 s.
 lab_stream_start crash gcs1 drone1 14560 100 200
 sleep 11
 kill -KILL "${LAB_PIDS[server]}"
@@ -71,9 +85,10 @@ unset "LAB_PIDS[server]"
 cp "$LAB_DIR/server.log" "$LAB_DIR/server-1a.log"
 lab_wh_server srv
 echo "  $(lab_at) server killed and started again"
-grep -q "relay state .*: restored 2 client addresses of 1 relay pairs" "$LAB_DIR/server.log" ||
+grep -q "relay state .*: restored 2 client addresses of 1 relay pairs; 2 told" "$LAB_DIR/server.log" ||
 	fail "1a. the server restarted after a crash did not restore the relay: $(grep 'relay state' "$LAB_DIR/server.log")"
-sleep 3
+renewed "1a (crash)" 2
+sleep 2
 lab_stream_gap crash 1500 "1a. across a crash with the relay state"
 for n in drone1 gcs1; do
 	! grep -q "server: the relay went silent" "$LAB_DIR/client-$n.log" ||
@@ -90,8 +105,6 @@ rm "$LAB_DIR/routes.conf.state"
 cp "$LAB_DIR/server.log" "$LAB_DIR/server-2.log"
 lab_wh_server srv
 echo "  $(lab_at) server restarted without its relay state"
-back() { [ "$(grep -c "client drone1: online" "$LAB_DIR/server.log")" -ge 1 ] &&
-	[ "$(grep -c "client gcs1: online" "$LAB_DIR/server.log")" -ge 1 ]; }
 wait_until 30 back || fail "1b. the clients did not come back to the restarted server within 30 s"
 echo "  $(lab_at) both clients online again"
 sleep 4

@@ -96,6 +96,7 @@ static void test_demux_each_wormhole_type_at_its_size(void **state)
 		{WIRE_MSG_COOKIE_REPLY, WIRE_COOKIE_REPLY_LEN, DEMUX_COOKIE_REPLY},
 		{WIRE_MSG_TRANSPORT, WIRE_TRANSPORT_MIN_LEN, DEMUX_TRANSPORT},
 		{WIRE_MSG_TRANSPORT, WIRE_MAX_PACKET, DEMUX_TRANSPORT},
+		{WIRE_MSG_RESTARTED, WIRE_RESTARTED_LEN, DEMUX_RESTARTED},
 	};
 
 	(void)state;
@@ -124,7 +125,7 @@ static void test_demux_truncated_and_garbage_are_dropped(void **state)
 	const uint8_t one_byte[] = {WIRE_MSG_INITIATION};
 	const uint8_t zero[] = {0};
 	const uint8_t below[100] = {0xd0};
-	const uint8_t above[100] = {0xd5};
+	const uint8_t above[100] = {0xd6};
 	uint8_t reserved[WIRE_TRANSPORT_MIN_LEN] = {WIRE_MSG_TRANSPORT, 0, 1, 0};
 	const struct demux_case cases[] = {
 		{"empty", NULL, 0, DEMUX_DROP, DEMUX_EMPTY},
@@ -134,7 +135,7 @@ static void test_demux_truncated_and_garbage_are_dropped(void **state)
 		{"one zero byte", zero, 1, DEMUX_DROP, DEMUX_STUN_SHORT},
 		{"reserved set", reserved, sizeof(reserved), DEMUX_DROP, DEMUX_BAD_RESERVED},
 		{"0xd0", below, sizeof(below), DEMUX_DROP, DEMUX_UNKNOWN_TYPE},
-		{"0xd5", above, sizeof(above), DEMUX_DROP, DEMUX_UNKNOWN_TYPE},
+		{"0xd6", above, sizeof(above), DEMUX_DROP, DEMUX_UNKNOWN_TYPE},
 	};
 	struct demux_case jumbo = {"jumbo transport", wh(WIRE_MSG_TRANSPORT), WIRE_MAX_PACKET + 1,
 				   DEMUX_DROP, DEMUX_BAD_SIZE};
