@@ -462,13 +462,41 @@ static int write_binds(FILE *fp, const struct relay *rl, const struct relay_side
 	return n;
 }
 
+/* 0 when path is free to be replaced: absent, empty, or a relay state
+ * file; -EEXIST when it is another file (state_file naming routes.conf or
+ * the key by mistake must not cost them). */
+static int check_ours(const char *path)
+{
+	char head[sizeof(MAGIC)];
+	struct stat sb;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0) {
+		return errno == ENOENT ? 0 : -EEXIST;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EEXIST;
+	}
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n == 0 || (n == (ssize_t)sizeof(head) && memcmp(head, MAGIC " ", sizeof(head)) == 0)) {
+		return 0;
+	}
+	return -EEXIST;
+}
+
 int relaystate_write(const char *path, const struct relay *rl, uint64_t now_us,
 		     uint64_t wall_now_us)
 {
 	char tmp[ROUTES_PATH_MAX + 8];
-	int fd, n = 0, err = 0;
+	int fd, n = 0, err = check_ours(path);
 	FILE *fp;
 
+	if (err != 0) {
+		return err;
+	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
 		return -ENAMETOOLONG;
 	}

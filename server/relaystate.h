@@ -87,7 +87,8 @@ unsigned relaystate_announce(struct relay *rl, const struct routes *r, uint64_t 
 bool relaystate_has_binds(const struct relay *rl, uint64_t now_us);
 /* Write rl's pairs with ports and their bound addresses to path (through
  * path.tmp, renamed over it). Returns the number of bindings written or a
- * negative errno. */
+ * negative errno: -EEXIST when path is there and is not a relay state file
+ * (nor empty), which is never replaced. */
 WH_MUST_CHECK int relaystate_write(const char *path, const struct relay *rl, uint64_t now_us,
 				   uint64_t wall_now_us);
 

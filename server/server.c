@@ -115,7 +115,11 @@ static void state_save(struct server *srv)
 		return;
 	}
 	n = relaystate_write(path, &srv->relay, now_us, wall_now_us());
-	if (n < 0 && !srv->is_state_failing) {
+	if (n == -EEXIST && !srv->is_state_failing) {
+		log_error("relay state %s: not written: that file is not a relay state file (does "
+			  "server.state_file name another file?)",
+			  path);
+	} else if (n < 0 && !srv->is_state_failing) {
 		log_warn("relay state %s: cannot write: %s (a restart makes clients bind again, "
 			 "a few seconds without the relay)",
 			 path, strerror(-n));

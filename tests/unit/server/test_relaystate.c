@@ -425,6 +425,23 @@ static void test_relaystate_path_and_write_errors(void **state)
 	assert_false(relaystate_has_binds(&a, 40 * SEC + 1));
 	snprintf(bad, sizeof(bad), "%s/no/such/folder/state", f->dir);
 	assert_int_equal(relaystate_write(bad, &a, 11 * SEC, 5), -ENOENT);
+	/* state_file naming routes.conf or the key by mistake: that file is
+	 * not replaced. */
+	put(f->path, "server: { listen = \"127.0.0.1:7400\"; };\n");
+	assert_int_equal(relaystate_write(f->path, &a, 11 * SEC, 5), -EEXIST);
+	{
+		char text[64] = "";
+		FILE *fp = fopen(f->path, "r");
+
+		assert_non_null(fp);
+		assert_non_null(fgets(text, sizeof(text), fp));
+		fclose(fp);
+		assert_string_equal(text, "server: { listen = \"127.0.0.1:7400\"; };\n");
+	}
+	put(f->path, ""); /* an empty file is fine */
+	assert_int_equal(relaystate_write(f->path, &a, 11 * SEC, 5), 1);
+	assert_int_equal(relaystate_write(f->path, &a, 11 * SEC, 5), 1); /* and ours again */
+	unlink(f->path);
 	/* A link planted at the temporary name is not followed. */
 	snprintf(bad, sizeof(bad), "%s.tmp", f->path);
 	assert_int_equal(symlink("/nonexistent/target", bad), 0);
