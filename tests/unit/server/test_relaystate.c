@@ -377,6 +377,11 @@ static void test_relaystate_malformed_files_are_refused_whole_with_their_line(vo
 		assert_null(st.pairs);
 		assert_int_equal(st.n_pairs, 0);
 	}
+	/* One pair twice (with other ports): which would be meant? */
+	put(f->path, HEAD "pair a 2000 b 3000\npair a 2001 b 3001\n");
+	assert_int_equal(relaystate_read(f->path, 2000000, &st, msg, sizeof(msg)), -EINVAL);
+	snprintf(want, sizeof(want), "%s: the pair a b is there twice", f->path);
+	assert_string_equal(msg, want);
 	/* A NUL byte would hide the rest of the file from a line parser. */
 	{
 		static const char with_nul[] = HEAD "pair a 2000 b 3000\0bind 0 1 0 x y\n";
