@@ -252,6 +252,37 @@ static void get_flows(struct restreq *r, const char *name)
 	restreq_json(r, 200, a, r->etag);
 }
 
+/* "relay_state": the state file's path, the addresses restored at start,
+ * when it was last written and the last error; null when it keeps none. */
+static bool add_relay_state(cJSON *o, const struct restapi_health *h)
+{
+	cJSON *st;
+	char at[32];
+	struct tm tm;
+
+	if (!h->state_file) {
+		return cJSON_AddNullToObject(o, "relay_state") != NULL;
+	}
+	st = cJSON_AddObjectToObject(o, "relay_state");
+	if (!st || !cJSON_AddStringToObject(st, "file", h->state_file) ||
+	    !cJSON_AddNumberToObject(st, "restored", h->state_restored)) {
+		return false;
+	}
+	if (h->state_written_at == 0) {
+		if (!cJSON_AddNullToObject(st, "written_at")) {
+			return false;
+		}
+	} else {
+		gmtime_r(&h->state_written_at, &tm);
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (!cJSON_AddStringToObject(st, "written_at", at)) {
+			return false;
+		}
+	}
+	return h->state_error ? cJSON_AddStringToObject(st, "error", h->state_error) != NULL
+			      : cJSON_AddNullToObject(st, "error") != NULL;
+}
+
 static void get_health(struct restreq *r)
 {
 	struct restapi_health h;
@@ -280,6 +311,7 @@ static void get_health(struct restreq *r)
 	} else if (ok) {
 		ok = cJSON_AddNullToObject(o, "last_reload") != NULL;
 	}
+	ok = ok && add_relay_state(o, &h);
 	if (!ok) {
 		cJSON_Delete(o);
 		o = NULL;

@@ -104,6 +104,11 @@ struct restapi_health {
 	bool is_reload_ok;
 	time_t reload_at; /* wall clock */
 	const char *reload_message;
+	/* The relay state file (server.state_file); NULL when it keeps none. */
+	const char *state_file;
+	unsigned state_restored; /* client addresses taken back at start */
+	time_t state_written_at; /* wall clock of the last write; 0: none yet */
+	const char *state_error; /* the last write's or the start's read's; NULL: none */
 };
 
 /* One named counter or gauge for /metrics. */

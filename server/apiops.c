@@ -96,6 +96,12 @@ static void ops_health(void *ctx, struct restapi_health *out)
 	out->is_reload_ok = st->is_ok;
 	out->reload_at = st->at_wall;
 	out->reload_message = st->message;
+	/* The path as the state timer uses it: kept by the server, since the
+	 * routes may be swapped by a reload while the API answers. */
+	out->state_file = srv->state_path[0] ? srv->state_path : NULL;
+	out->state_restored = srv->state_restored;
+	out->state_written_at = srv->state_written_at;
+	out->state_error = srv->state_error[0] ? srv->state_error : NULL;
 }
 
 /* The uplink pairs of id and peer the coordinator knows, seen from id. */

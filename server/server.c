@@ -80,12 +80,16 @@ static void relay_start_from_state(struct server *srv)
 	unsigned restored;
 
 	if (relaystate_path(srv->routes, path, sizeof(path))) {
+		snprintf(srv->state_path, sizeof(srv->state_path), "%s", path);
 		n = relaystate_read(path, wall_now_us(), &st, msg, sizeof(msg));
 	}
 	if (n == -EINVAL) {
 		log_warn("relay state %s (clients bind again)", msg);
+		snprintf(srv->state_error, sizeof(srv->state_error), "%s", msg);
 	} else if (n < 0 && n != -ENOENT) {
 		log_warn("relay state %s: cannot read: %s (clients bind again)", path,
+			 strerror(-n));
+		snprintf(srv->state_error, sizeof(srv->state_error), "%s: cannot read: %s", path,
 			 strerror(-n));
 	}
 	if (n <= 0) {
@@ -93,6 +97,7 @@ static void relay_start_from_state(struct server *srv)
 		return;
 	}
 	restored = relaystate_start(&st, &srv->relay, srv->routes, now_us);
+	srv->state_restored = restored;
 	srv->has_state = true;
 	log_info("relay state %s: restored %u client addresses of %d relay pairs; %u told that "
 		 "the server restarted",
@@ -102,11 +107,11 @@ static void relay_start_from_state(struct server *srv)
 
 static void state_save(struct server *srv)
 {
-	char path[ROUTES_PATH_MAX];
+	const char *path = srv->state_path;
 	uint64_t now_us = monotime_now_us();
 	int n;
 
-	if (!relaystate_path(srv->routes, path, sizeof(path))) {
+	if (path[0] == '\0') {
 		return;
 	}
 	/* Nothing bound, now or at the last save: the file says so already
@@ -115,6 +120,16 @@ static void state_save(struct server *srv)
 		return;
 	}
 	n = relaystate_write(path, &srv->relay, now_us, wall_now_us());
+	if (n >= 0) {
+		srv->state_written_at = time(NULL);
+		srv->state_error[0] = '\0';
+	} else if (n == -EEXIST) {
+		snprintf(srv->state_error, sizeof(srv->state_error),
+			 "%s: not written: not a relay state file", path);
+	} else {
+		snprintf(srv->state_error, sizeof(srv->state_error), "%s: cannot write: %s", path,
+			 strerror(-n));
+	}
 	if (n == -EEXIST && !srv->is_state_failing) {
 		log_error("relay state %s: not written: that file is not a relay state file (does "
 			  "server.state_file name another file?)",

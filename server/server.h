@@ -11,6 +11,7 @@
 
 #include <ev.h>
 #include <stdint.h>
+#include <time.h>
 
 struct routes;
 struct diag;
@@ -31,6 +32,13 @@ struct server {
 	ev_timer state_timer;  /* saves the relay's state (relaystate) */
 	bool is_state_failing; /* the last save failed (logged once) */
 	bool has_state;	       /* a save had bindings: the next one writes too */
+	/* The relay state file ("": none; state_file needs a restart), and for
+	 * the API's health: addresses restored at start, the last write's wall
+	 * clock, and the last error ("" when none). */
+	char state_path[ROUTES_PATH_MAX];
+	unsigned state_restored;
+	time_t state_written_at;
+	char state_error[ROUTES_PATH_MAX + 160];
 	uint64_t started_us;
 	unsigned generation; /* bumped by each applied configuration */
 };

@@ -31,7 +31,8 @@ lab_init relay_recovery
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
 
 lab_keys server drone1 gcs1
-lab_routes '' drone1 gcs1 >"$LAB_DIR/routes.conf" <<CONF
+TOKEN=relay-recovery-token-0001
+lab_routes "api = { tokens = [\"$TOKEN\"]; };" drone1 gcs1 >"$LAB_DIR/routes.conf" <<CONF
 flows: ( { name = "down"; proto = "udp"; port = 14560; from = ["gcs1"]; to = ["drone1"]; } );
 CONF
 lab_two_sites symmetric symmetric
@@ -71,6 +72,17 @@ echo "  $(lab_at) server restarted"
 grep -q "relay state .*: restored 2 client addresses of 1 relay pairs; 2 told" "$LAB_DIR/server.log" ||
 	fail "1a. the restarted server did not restore the relay: $(grep 'relay state' "$LAB_DIR/server.log")"
 renewed 1a 1
+# The API's health says what came back, and (once the server has written
+# its state: every 10 s) when it last wrote it.
+health() { # PYEXPR over GET /api/v1/health's relay_state (r)
+	lab_exec srv curl -s --max-time 5 -H "Authorization: Bearer $TOKEN" \
+		http://127.0.0.1:7480/api/v1/health | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["relay_state"]
+print(eval(sys.argv[1]))' "$1"
+}
+[ "$(health 'r["restored"], r["error"], r["file"].endswith("/routes.conf.state")')" = "(2, None, True)" ] ||
+	fail "1a. health: $(health r)"
 sleep 2
 lab_stream_gap restart 1500 "1a. across a restart with the relay state"
 
@@ -78,6 +90,8 @@ lab_stream_gap restart 1500 "1a. across a restart with the relay state"
 # state it wrote on its own every 10 s.
 lab_stream_start crash gcs1 drone1 14560 100 200
 sleep 11
+[ "$(health 'r["written_at"] is not None and r["error"] is None')" = True ] ||
+	fail "1a. health after 11 s: $(health r)"
 kill -KILL "${LAB_PIDS[server]}"
 wait "${LAB_PIDS[server]}" 2>/dev/null || true
 unset "LAB_PIDS[server]"
