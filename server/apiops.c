@@ -96,8 +96,8 @@ static void ops_health(void *ctx, struct restapi_health *out)
 	out->is_reload_ok = st->is_ok;
 	out->reload_at = st->at_wall;
 	out->reload_message = st->message;
-	/* The path as the state timer uses it: kept by the server, since the
-	 * routes may be swapped by a reload while the API answers. */
+	/* The path chosen at start, which the state timer keeps writing
+	 * (state_file needs a restart). */
 	out->state_file = srv->state_path[0] ? srv->state_path : NULL;
 	out->state_restored = srv->state_restored;
 	out->state_written_at = srv->state_written_at;
