@@ -37,17 +37,11 @@ flows: (
 );
 CONF
 lab_two_sites
-lab_nat nc symmetric 198.51.100.3 10.0.3.0/24
-lab_host drone2 nc 10.0.3.2
-lab_nat nd symmetric 198.51.100.4 10.0.4.0/24
-lab_host gcs2 nd 10.0.4.2
+lab_relay_sites
 lab_nat ne port-restricted-cone 198.51.100.5 10.0.5.0/24
 lab_host drone3 ne 10.0.5.2
 lab_wh_server srv
-for n in drone1 gcs1 drone2 gcs2 drone3; do
-	lab_client_ini "$n" 203.0.113.10:7400
-	lab_wh_client "$n"
-done
+lab_wh_clients drone1 gcs1 drone2 gcs2 drone3
 is_direct() { grep -q "peer gcs1: direct path up" "$LAB_DIR/client-drone1.log"; }
 wait_until 20 is_direct || fail "drone1 -> gcs1 found no direct path"
 relay_up() { grep -q "punch: the server keeps this pair on the relay" "$LAB_DIR/client-drone2.log"; }

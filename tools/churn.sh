@@ -96,10 +96,7 @@ lab_host drone2 nc 10.0.3.2
 lab_start_in drone1 echo1 "$TE" server --bind 127.0.0.1:2222 --mode echo
 lab_start_in drone2 echo2 "$TE" server --bind 127.0.0.1:2223 --mode echo
 lab_wh_server srv
-for n in drone1 gcs1 drone2; do
-	lab_client_ini "$n" 203.0.113.10:7400
-	lab_wh_client "$n"
-done
+lab_wh_clients drone1 gcs1 drone2
 
 api() { # METHOD PATH [BODY]: the HTTP status of an API call on the server
 	lab_exec srv curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOKEN" \

@@ -46,10 +46,7 @@ lab_host gcs1 nb 10.0.2.2
 lab_host drone2 nc 10.0.3.2
 lab_host gcs2 nd 10.0.4.2
 lab_wh_server srv
-for n in drone1 gcs1 drone2 gcs2; do
-	lab_client_ini "$n" 203.0.113.10:7400
-	lab_wh_client "$n"
-done
+lab_wh_clients drone1 gcs1 drone2 gcs2
 streams="up1:drone1:gcs1:14550 dn1:gcs1:drone1:14560 up2:drone2:gcs2:14570 dn2:gcs2:drone2:14580"
 for s in $streams; do
 	IFS=: read -r name from to port <<<"$s"

@@ -46,10 +46,7 @@ CONF
 lab_two_sites
 
 lab_wh_server srv
-for n in drone1 gcs1; do
-	lab_client_ini "$n" 203.0.113.10:7400
-	lab_wh_client "$n"
-done
+lab_wh_clients drone1 gcs1
 
 flow_up() {
 	lab_exec gcs1 "$BF" --bind 127.0.0.1:5700 --expect 1 --timeout 400 --linger 0 >/dev/null 2>&1 &

@@ -40,10 +40,7 @@ CONF
 lab_two_sites symmetric
 
 lab_wh_server srv
-for n in drone1 gcs1; do
-	lab_client_ini "$n" 203.0.113.10:7400
-	lab_wh_client "$n"
-done
+lab_wh_clients drone1 gcs1
 
 # 1. Each client finds its class from its main socket and the server logs it
 #    (server/conn.c: "online ... nat=X" or, once known later, "nat=X was=...").

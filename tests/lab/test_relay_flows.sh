@@ -54,10 +54,7 @@ lab_host gcs2 cnat 10.0.3.2
 lab_start_in srv capture tcpdump -i eth0 -U -n -s 0 -w "$LAB_DIR/server.pcap" udp
 wait_until 5 test -s "$LAB_DIR/capture.log" || true
 lab_wh_server srv
-for n in drone1 gcs1 gcs2; do
-	lab_client_ini "$n" 203.0.113.10:7400
-	lab_wh_client "$n"
-done
+lab_wh_clients drone1 gcs1 gcs2
 
 # flow_up HOST SRC_BIND TO SINK_HOST SINK_BIND: one datagram gets through.
 flow_up() {

@@ -37,10 +37,7 @@ flows: ( { name = "down"; proto = "udp"; port = 14560; from = ["gcs1"]; to = ["d
 CONF
 lab_two_sites symmetric symmetric
 lab_wh_server srv
-for n in drone1 gcs1; do
-	lab_client_ini "$n" 203.0.113.10:7400
-	lab_wh_client "$n"
-done
+lab_wh_clients drone1 gcs1
 wait_until 20 lab_flow_up gcs1 drone1 14560 || fail "the flow does not carry a datagram"
 echo "  $(lab_at) flow up over the relay"
 

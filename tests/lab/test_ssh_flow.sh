@@ -45,10 +45,7 @@ lab_etc drone1 passwd <<<"root:x:0:0:root:$H:/bin/sh"
 lab_start_in drone1 dropbear dropbear -F -E -s -p 127.0.0.1:22 -r "$LAB_DIR/hostkey" \
 	-P "$LAB_DIR/dropbear.pid"
 lab_wh_server srv
-for n in drone1 gcs1; do
-	lab_client_ini "$n" 203.0.113.10:7400
-	lab_wh_client "$n"
-done
+lab_wh_clients drone1 gcs1
 SSH=(ssh -F /dev/null -p 2222 -i "$LAB_DIR/userkey" -o StrictHostKeyChecking=no
 	-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR
 	root@127.1.0.1)

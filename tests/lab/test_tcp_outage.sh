@@ -44,10 +44,7 @@ lab_start_in drone1 bulksink "$TE" server --bind 127.0.0.1:2223 --mode sink
 lab_rate dnat h-drone1 40000
 lab_delay dnat 50
 lab_wh_server srv
-for n in drone1 gcs1; do
-	lab_client_ini "$n" 203.0.113.10:7400
-	lab_wh_client "$n"
-done
+lab_wh_clients drone1 gcs1
 for port in 2222 2223; do
 	ready() { lab_exec gcs1 "$TE" copy --to 127.1.0.1:$port --bytes 1000 --timeout-ms 3000; }
 	wait_until 20 ready || fail "flow $port did not come up"

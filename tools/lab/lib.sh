@@ -232,6 +232,16 @@ lab_wh_client() {
 		--log-level "${LAB_LOG_LEVEL:-debug}"
 }
 
+# lab_wh_clients CLIENT...: a client.ini for each CLIENT (the lab server at
+# 203.0.113.10:7400) and its client started.
+lab_wh_clients() {
+	local n
+	for n in "$@"; do
+		lab_client_ini "$n" 203.0.113.10:7400
+		lab_wh_client "$n"
+	done
+}
+
 lab_status() {
 	lab_exec "$1" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$1.ini" status --json
 }

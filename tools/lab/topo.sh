@@ -753,6 +753,16 @@ lab_two_sites() {
 		lab_host gcs1 gnat 10.0.2.2
 }
 
+# lab_relay_sites: beside lab_two_sites, a pair that stays on the relay:
+# drone2 10.0.3.2 behind nc (198.51.100.3) and gcs2 10.0.4.2 behind nd
+# (198.51.100.4), both NATs symmetric.
+lab_relay_sites() {
+	lab_nat nc symmetric 198.51.100.3 10.0.3.0/24 &&
+		lab_host drone2 nc 10.0.3.2 &&
+		lab_nat nd symmetric 198.51.100.4 10.0.4.0/24 &&
+		lab_host gcs2 nd 10.0.4.2
+}
+
 # lab_uplink NAME NAT LAN_IP: ethN (N = uplinks so far) behind NAT. Its
 # default route sits in table 100+N, chosen by `ip rule from LAN_IP`, so a
 # socket bound to LAN_IP uses this uplink; unbound traffic keeps eth0.
