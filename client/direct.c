@@ -71,10 +71,16 @@ const char *direct_path_tag(const struct peer *p, const struct direct_path *s, c
 int direct_seal_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
 		   const struct frame *f, uint64_t now_us)
 {
+	return direct_seal_frames_to(p, fd, dst, f, 1, now_us);
+}
+
+int direct_seal_frames_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
+			  const struct frame *fs, size_t n, uint64_t now_us)
+{
 	if (!p->sess) {
 		return -ENOTCONN;
 	}
-	return sealout_frame_fd(p->cl, fd, p->sess, dst, f, now_us);
+	return sealout_frames_fd(p->cl, fd, p->sess, dst, fs, n, now_us);
 }
 
 /* ---- timer ---- */
@@ -406,6 +412,14 @@ void direct_validated(struct peer *p, struct direct_path *s, int fd, struct xsoc
 	s->since_wall_us = stamp_wall_now_us();
 	dp->strategy = s->strategy;
 	pathmon_init(&s->mon, now_us, DIRECT_PING_US, DIRECT_DOUBT_US, DIRECT_DEAD_US);
+	/* Both sides validate within a round trip and would ping in step:
+	 * each peer's PING would come just after our own and its PONG wait a
+	 * whole interval for our next (pathmon.h). Half an interval apart,
+	 * each PONG waits half of one, and the slow drift of the two clocks
+	 * leaves them apart for a long time. */
+	if (!is_requester(p)) {
+		s->mon.next_ping_us = now_us + DIRECT_PING_US / 2;
+	}
 	pmtu_start(&s->pmtu, now_us);
 	log_info("peer %s: direct path up via %s%s (strategy %s, %llu ms after the session)%s",
 		 peer_name(p), addr_format((const struct sockaddr *)addr, a, sizeof(a)),
@@ -439,16 +453,24 @@ bool direct_on_stun(struct client *cl, int fd, const uint8_t *buf, size_t len,
 
 /* ---- the timer ---- */
 
+/* Our PING on a direct path, with the PONG we owe the peer there if one
+ * waits (pathmon_owe_pong): one packet instead of two. */
 static void send_ping(struct peer *p, struct pathmon *pm, int fd,
 		      const struct sockaddr_storage *dst, uint64_t now_us)
 {
-	struct frame f;
+	struct frame f[2];
+	size_t n = 1;
 
-	memset(&f, 0, sizeof(f));
-	f.type = FRAME_PING;
-	f.u.ping.tx_us = now_us;
-	f.u.ping.id = pathmon_on_ping_sent(pm, now_us);
-	(void)direct_seal_to(p, fd, dst, &f, now_us);
+	memset(f, 0, sizeof(f));
+	f[0].type = FRAME_PING;
+	f[0].u.ping.tx_us = now_us;
+	f[0].u.ping.id = pathmon_on_ping_sent(pm, now_us);
+	if (pathmon_take_pong(pm, now_us, &f[1].u.pong.id, &f[1].u.pong.echo_tx_us,
+			      &f[1].u.pong.hold_us)) {
+		f[1].type = FRAME_PONG;
+		n = 2;
+	}
+	(void)direct_seal_frames_to(p, fd, dst, f, n, now_us);
 }
 
 static void request_punch(struct peer *p, struct direct_path *s, uint64_t now_us)
@@ -602,6 +624,9 @@ void direct_on_session(struct peer *p, bool up, uint64_t now_us)
 	dp->session_up_us = now_us;
 	dp->next_stats_us = now_us + DIRECT_STATS_FIRST_US;
 	direct_relay_start(p, now_us);
+	if (!is_requester(p)) { /* out of step with the peer's (direct_validated) */
+		dp->relay_mon.next_ping_us = now_us + dp->relay_mon.interval_us / 2;
+	}
 	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
 		struct direct_path *s = &dp->paths[i];
 

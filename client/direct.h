@@ -237,7 +237,9 @@ const char *direct_path_tag(const struct peer *p, const struct direct_path *s, c
 const struct direct_path *direct_slot_by_path(const struct peer *p, int fd,
 					      const struct sockaddr_storage *from);
 
-/* Seal f in p's session and queue it on fd to dst. */
+/* Seal f in p's session and queue it on fd to dst; fs[n] in one packet. */
+int direct_seal_frames_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
+			  const struct frame *fs, size_t n, uint64_t now_us);
 int direct_seal_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
 		   const struct frame *f, uint64_t now_us);
 

@@ -32,6 +32,16 @@ static bool from_relay(const struct peer *p, int fd, const struct sockaddr_stora
 	return uplink_by_fd(p->cl, fd) != NULL && peer_is_relay(p, from);
 }
 
+/* The relay's PONG may wait for our next relay PING when neither side has
+ * several uplinks. With several, a side learns which of its uplinks the
+ * relay answers from how soon a round of its pings is answered
+ * (relaypath.c), so the answer goes at once. */
+static bool relay_pong_may_wait(const struct peer *p, int fd, const struct sockaddr_storage *from)
+{
+	return p->cl->n_up == 1 && (p->def.uplinks | 1u) == 1u && fd == uplink_ctl_fd(p->cl) &&
+	       addr_equal((const struct sockaddr *)from, (const struct sockaddr *)&p->relay);
+}
+
 void direct_send_probe(struct peer *p, uint8_t op, int fd, const struct sockaddr_storage *to,
 		       uint64_t token, uint64_t now_us)
 {
@@ -131,8 +141,17 @@ void direct_on_ping(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_ping *f, uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
+	struct direct_path *on = (struct direct_path *)direct_slot_by_path(p, fd, from);
+	struct pathmon *owes = on				  ? &on->mon
+			       : relay_pong_may_wait(p, fd, from) ? &dp->relay_mon
+								  : NULL;
 	struct frame pong;
 
+	/* On a path up, the PONG rides with our next PING (pathmon.h); a path
+	 * MTU probe is answered at once (nat/pmtu times it). */
+	if (owes && !pmtu_is_probe_id(f->id) && pathmon_owe_pong(owes, f->id, f->tx_us, now_us)) {
+		return;
+	}
 	memset(&pong, 0, sizeof(pong));
 	pong.type = FRAME_PONG;
 	pong.u.pong.id = f->id;
@@ -179,7 +198,10 @@ void direct_on_pong(struct peer *p, int fd, const struct sockaddr_storage *from,
 	} else if (from_relay(p, fd, from)) {
 		(void)pathmon_on_pong(&p->dp.relay_mon, f->id, f->echo_tx_us, f->hold_us, now_us);
 		if (f->echo_tx_us <= now_us) {
-			direct_relay_rtt(p, uplink_by_fd(p->cl, fd)->id, now_us - f->echo_tx_us);
+			uint64_t rtt = now_us - f->echo_tx_us;
+
+			direct_relay_rtt(p, uplink_by_fd(p->cl, fd)->id,
+					 rtt > f->hold_us ? rtt - f->hold_us : rtt);
 		}
 	}
 }

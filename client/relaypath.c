@@ -49,21 +49,29 @@ void direct_relay_start(struct peer *p, uint64_t now_us)
 static void send_relay_ping(struct peer *p, uint64_t now_us)
 {
 	struct client *cl = p->cl;
-	struct frame f;
+	struct frame f[2];
+	size_t n = 1;
 
-	memset(&f, 0, sizeof(f));
-	f.type = FRAME_PING;
-	f.u.ping.tx_us = now_us;
-	f.u.ping.id = pathmon_on_ping_sent(&p->dp.relay_mon, now_us);
+	memset(f, 0, sizeof(f));
+	f[0].type = FRAME_PING;
+	f[0].u.ping.tx_us = now_us;
+	f[0].u.ping.id = pathmon_on_ping_sent(&p->dp.relay_mon, now_us);
 	p->dp.relay_round_us = now_us;
 	p->dp.relay_round_ctl = cl->ctl;
 	for (uint8_t u = 0; u < cl->n_up; u++) {
 		if (u != cl->ctl && uplink_is_open(cl, u) && peer_relay_via(p, u)) {
-			(void)direct_seal_to(p, uplink_send_fd(cl, u), peer_relay_via(p, u), &f,
+			(void)direct_seal_to(p, uplink_send_fd(cl, u), peer_relay_via(p, u), f,
 					     now_us);
 		}
 	}
-	(void)direct_seal_to(p, uplink_ctl_fd(cl), &p->relay, &f, now_us);
+	/* The PONG we owe the peer's relay PING, if one waits (directrx.c:
+	 * one uplink on each side), rides with ours. */
+	if (pathmon_take_pong(&p->dp.relay_mon, now_us, &f[1].u.pong.id, &f[1].u.pong.echo_tx_us,
+			      &f[1].u.pong.hold_us)) {
+		f[1].type = FRAME_PONG;
+		n = 2;
+	}
+	(void)direct_seal_frames_to(p, uplink_ctl_fd(cl), &p->relay, f, n, now_us);
 }
 
 uint64_t direct_relay_tick(struct peer *p, uint64_t now_us)

@@ -34,7 +34,12 @@ uint32_t pathmon_on_ping_sent(struct pathmon *pm, uint64_t now_us)
 	slot->tx_us = now_us;
 	slot->is_answered = false;
 	pm->pings_sent++;
-	pm->next_ping_us = now_us + pm->interval_us;
+	/* On the beat (a late timer does not move the next ping), unless the
+	 * beat was missed altogether. */
+	pm->next_ping_us += pm->interval_us;
+	if (pm->next_ping_us <= now_us) {
+		pm->next_ping_us = now_us + pm->interval_us;
+	}
 	return id;
 }
 
@@ -78,6 +83,35 @@ bool pathmon_on_pong(struct pathmon *pm, uint32_t id, uint64_t echo_tx_us, uint3
 	return true;
 }
 
+bool pathmon_owe_pong(struct pathmon *pm, uint32_t id, uint64_t tx_us, uint64_t now_us)
+{
+	if (pm->pings_sent < PATHMON_PROMPT_PINGS || pm->owed.is_set ||
+	    pm->next_ping_us > now_us + pm->interval_us) {
+		return false;
+	}
+	pm->owed.is_set = true;
+	pm->owed.id = id;
+	pm->owed.echo_tx_us = tx_us;
+	pm->owed.rx_us = now_us;
+	return true;
+}
+
+bool pathmon_take_pong(struct pathmon *pm, uint64_t now_us, uint32_t *id, uint64_t *echo_tx_us,
+		       uint32_t *hold_us)
+{
+	uint64_t hold;
+
+	if (!pm->owed.is_set) {
+		return false;
+	}
+	hold = now_us > pm->owed.rx_us ? now_us - pm->owed.rx_us : 0;
+	*id = pm->owed.id;
+	*echo_tx_us = pm->owed.echo_tx_us;
+	*hold_us = hold > UINT32_MAX ? UINT32_MAX : (uint32_t)hold;
+	pm->owed.is_set = false;
+	return true;
+}
+
 enum pathmon_state pathmon_state(const struct pathmon *pm, uint64_t now_us)
 {
 	uint64_t quiet = now_us > pm->last_life_us ? now_us - pm->last_life_us : 0;
@@ -111,6 +145,7 @@ double pathmon_loss(const struct pathmon *pm, uint64_t now_us)
 	if (wait < PATHMON_LOSS_WAIT_MIN_US) {
 		wait = PATHMON_LOSS_WAIT_MIN_US;
 	}
+	wait += pm->interval_us; /* the peer may hold its PONG that long */
 	for (unsigned i = 0; i < PATHMON_RING; i++) {
 		const struct pathmon_ping *s = &pm->ring[i];
 

@@ -77,15 +77,22 @@ const struct sockaddr_storage *peer_relay_via(const struct peer *p, uint8_t u)
 	return &p->relay;
 }
 
-int direct_seal_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
-		   const struct frame *f, uint64_t now_us)
+int direct_seal_frames_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
+			  const struct frame *fs, size_t n, uint64_t now_us)
 {
 	(void)p;
 	(void)fd;
 	(void)dst;
-	(void)f;
+	(void)fs;
+	(void)n;
 	(void)now_us;
 	return 0;
+}
+
+int direct_seal_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
+		   const struct frame *f, uint64_t now_us)
+{
+	return direct_seal_frames_to(p, fd, dst, f, 1, now_us);
 }
 
 /* The relay's MTU probes (linkmtu.c): none due. */
