@@ -91,13 +91,14 @@ struct direct_path {
 
 struct direct {
 	struct direct_path paths[DIRECT_PATHS_MAX];
-	int active;		  /* failover: the path in use, -1 = none */
-	struct pathmon relay_mon; /* the relay path (RTT, loss) */
-	struct pmtu relay_pmtu;	  /* full-size packets on it, by the control uplink */
-	uint8_t relay_pmtu_ctl;	  /* the control uplink relay_pmtu was started on */
-	bool is_relay_silent;	  /* DIRECT_RELAY_SILENT_US without a relay PONG */
-	uint64_t relay_round_us;  /* the last round of relay pings went out */
-	uint8_t relay_round_ctl;  /* the control uplink then */
+	int active;		   /* failover: the path in use, -1 = none */
+	struct pathmon relay_mon;  /* the relay path (RTT, loss) */
+	struct pmtu relay_pmtu;	   /* full-size packets on it, by the control uplink */
+	uint64_t relay_tx_packets; /* our traffic sent on it (pathsel.c), for relay_pmtu */
+	uint8_t relay_pmtu_ctl;	   /* the control uplink relay_pmtu was started on */
+	bool is_relay_silent;	   /* DIRECT_RELAY_SILENT_US without a relay PONG */
+	uint64_t relay_round_us;   /* the last round of relay pings went out */
+	uint8_t relay_round_ctl;   /* the control uplink then */
 	/* Per uplink of ours: the last datagram from the relay, and the
 	 * relay's round trip (smoothed, 0 = not measured). */
 	uint64_t relay_rx_us[WIRE_UPLINKS_MAX];

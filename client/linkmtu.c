@@ -195,9 +195,11 @@ uint32_t linkmtu_peer_mss(const struct peer *p, uint64_t now_us)
 }
 
 /* One path's probe work (see linkmtu.h): returns its next deadline.
- * life_us: the path's last sign of life (pmtu_on_timer). */
-static uint64_t probe_path(struct peer *p, struct pmtu *pm, uint64_t life_us, bool is_relay, int fd,
-			   const struct sockaddr_storage *dst, const char *what, uint64_t now_us)
+ * life_us: the path's last sign of life (pmtu_on_timer); sent: the
+ * packets of ours it carried (pmtu_note_sent). */
+static uint64_t probe_path(struct peer *p, struct pmtu *pm, uint64_t life_us, uint64_t sent,
+			   bool is_relay, int fd, const struct sockaddr_storage *dst,
+			   const char *what, uint64_t now_us)
 {
 	uint32_t mss = links_mss(p, is_relay);
 	struct frame f;
@@ -214,6 +216,7 @@ static uint64_t probe_path(struct peer *p, struct pmtu *pm, uint64_t life_us, bo
 			 p->def.peer.text, (unsigned)packet_of(mss), what,
 			 (unsigned)base_mss(p->cl), (unsigned)(PMTU_RAISE_US / 1000000));
 	}
+	pmtu_note_sent(pm, sent, now_us);
 	id = pmtu_probe_due(pm, packet_of(mss), now_us);
 	if (id != 0) {
 		memset(&f, 0, sizeof(f));
@@ -230,7 +233,7 @@ static uint64_t probe_path(struct peer *p, struct pmtu *pm, uint64_t life_us, bo
 
 uint64_t linkmtu_probe_direct(struct peer *p, struct direct_path *s, uint64_t now_us)
 {
-	return probe_path(p, &s->pmtu, s->mon.last_life_us, false, s->fd, &s->addr,
+	return probe_path(p, &s->pmtu, s->mon.last_life_us, s->tx_packets, false, s->fd, &s->addr,
 			  "the direct path", now_us);
 }
 
@@ -247,8 +250,8 @@ uint64_t linkmtu_probe_relay(struct peer *p, uint64_t now_us)
 		dp->relay_pmtu_ctl = p->cl->ctl;
 		pmtu_start(&dp->relay_pmtu, now_us);
 	}
-	return probe_path(p, &dp->relay_pmtu, life, true, uplink_ctl_fd(p->cl), &p->relay,
-			  "the relay", now_us);
+	return probe_path(p, &dp->relay_pmtu, life, dp->relay_tx_packets, true,
+			  uplink_ctl_fd(p->cl), &p->relay, "the relay", now_us);
 }
 
 size_t linkmtu_base_payload(const struct client *cl)

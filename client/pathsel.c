@@ -118,6 +118,7 @@ static int add_relay(struct peer *p, int n, int fds[], const struct sockaddr_sto
 	}
 	fds[n] = uplink_ctl_fd(cl);
 	dsts[n] = &p->relay;
+	p->dp.relay_tx_packets++;
 	return n + 1;
 }
 

@@ -22,6 +22,7 @@ uint32_t pmtu_probe_due(struct pmtu *pm, uint16_t size, uint64_t now_us)
 		return 0;
 	}
 	pm->seq++;
+	pm->is_used = false;
 	pm->id = PMTU_ID_BIT | (pm->seq & ~PMTU_ID_BIT);
 	pm->size = size;
 	pm->sent_us = now_us;
@@ -77,6 +78,18 @@ void pmtu_suspect(struct pmtu *pm, uint64_t now_us)
 	if (pm->state == PMTU_FULL && pm->id == 0 && pm->next_us > now_us &&
 	    now_us >= pm->sent_us + PMTU_PROBE_WAIT_US) {
 		pm->next_us = now_us;
+		pm->is_used = true; /* probed even if idle: the stream may move here */
+	}
+}
+
+void pmtu_note_sent(struct pmtu *pm, uint64_t traffic, uint64_t now_us)
+{
+	if (traffic != pm->traffic) {
+		pm->traffic = traffic;
+		pm->is_used = true;
+	}
+	if (pm->state != PMTU_SEARCHING && pm->id == 0 && now_us >= pm->next_us && !pm->is_used) {
+		pm->next_us = now_us + (pm->state == PMTU_FULL ? PMTU_CONFIRM_US : PMTU_RAISE_US);
 	}
 }
 

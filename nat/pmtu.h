@@ -18,6 +18,12 @@
  *   BASE       PMTU_MAX_PROBES probes in a row were lost while the path
  *              answered its small pings (RFC 8899 MAX_PROBES; an outage
  *              is no black hole): probed again every PMTU_RAISE_US.
+ * A FULL or BASE path that carried none of the owner's traffic since its
+ * last probe (pmtu_note_sent) is not probed again until it does: nothing
+ * on an idle path depends on the size, and a full-size probe every 30 s is
+ * most of what an idle path costs a metered link besides its pings. A
+ * stream that starts on a path narrowed meanwhile times out and probes it
+ * at once (pmtu_suspect), as one that runs when it narrows does.
  * No I/O: the owner sends the probe when pmtu_probe_due says so, with the id
  * it returns (PMTU_ID_BIT set: never a pathmon id), and feeds the answers. */
 #ifndef WH_PMTU_H
@@ -48,6 +54,8 @@ struct pmtu {
 	uint32_t seq;	  /* probes sent */
 	uint64_t sent_us; /* the probe in flight went out */
 	uint64_t next_us; /* the next probe is due */
+	uint64_t traffic; /* the owner's count at pmtu_note_sent */
+	bool is_used;	  /* the count moved since the last probe went out */
 };
 
 /* The path came up: SEARCHING, a probe due at once. */
@@ -74,9 +82,15 @@ bool pmtu_on_timer(struct pmtu *pm, uint64_t life_us, uint64_t now_us);
 
 /* Data on the path timed out (a stream's RTO): a FULL path is probed at
  * once rather than at its next confirmation (the route may have narrowed),
- * unless its last probe went out less than PMTU_PROBE_WAIT_US ago (a lossy
- * path's timeouts send at most one probe a second). */
+ * idle or not (linkmtu suspects every path of the peer: the stream may move
+ * to another), unless its last probe went out less than PMTU_PROBE_WAIT_US
+ * ago (a lossy path's timeouts send at most one probe a second). */
 void pmtu_suspect(struct pmtu *pm, uint64_t now_us);
+
+/* The owner's count of packets it sent on the path (its traffic, not its
+ * pings or probes), before pmtu_probe_due: a FULL or BASE path whose count
+ * has not moved since its last probe postpones the next by its interval. */
+void pmtu_note_sent(struct pmtu *pm, uint64_t traffic, uint64_t now_us);
 
 /* When pmtu_on_timer or pmtu_probe_due has work next. */
 uint64_t pmtu_next_us(const struct pmtu *pm);

@@ -2,7 +2,9 @@
  * answered (FULL), falls to BASE after PMTU_MAX_PROBES lost in a row, is
  * probed again later in either state (sooner after a stream's timeout)
  * and rises again when answered; probes lost in an outage do not count; late,
- * foreign and pathmon ids are ignored; a larger size searches again. */
+ * foreign and pathmon ids are ignored; a larger size searches again; an idle
+ * path (none of the owner's traffic since its last probe) is not probed
+ * again until it carries some. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -148,6 +150,61 @@ static void test_pmtu_ids_never_meet_pathmon_ids(void **state)
 	assert_int_equal(pathmon_on_ping_sent(&mon, 3), 1);
 }
 
+static void test_pmtu_an_idle_path_is_not_probed_again(void **state)
+{
+	struct pmtu pm;
+	uint64_t t = 1000000;
+	uint32_t id;
+
+	(void)state;
+	pmtu_start(&pm, t);
+	/* A new path searches whatever its traffic. */
+	pmtu_note_sent(&pm, 0, t);
+	id = pmtu_probe_due(&pm, 1452, t);
+	assert_true(id != 0);
+	assert_true(pmtu_on_pong(&pm, id, t + 20 * MS));
+	/* FULL, and nothing sent since: the confirmation waits, again and again. */
+	t += 20 * MS + PMTU_CONFIRM_US;
+	pmtu_note_sent(&pm, 0, t);
+	assert_int_equal(pmtu_probe_due(&pm, 1452, t), 0);
+	assert_int_equal(pmtu_next_us(&pm), t + PMTU_CONFIRM_US);
+	t += PMTU_CONFIRM_US;
+	pmtu_note_sent(&pm, 0, t);
+	assert_int_equal(pmtu_probe_due(&pm, 1452, t), 0);
+	/* Traffic meanwhile: confirmed at its time; then idle again, it waits. */
+	pmtu_note_sent(&pm, 7, t + 5 * MS);
+	assert_int_equal(pmtu_probe_due(&pm, 1452, t + 5 * MS), 0); /* not yet due */
+	t += PMTU_CONFIRM_US;
+	pmtu_note_sent(&pm, 7, t);
+	id = pmtu_probe_due(&pm, 1452, t);
+	assert_true(id != 0);
+	assert_false(pmtu_on_pong(&pm, id, t + 20 * MS));
+	t += 20 * MS + PMTU_CONFIRM_US;
+	pmtu_note_sent(&pm, 7, t);
+	assert_int_equal(pmtu_probe_due(&pm, 1452, t), 0);
+	/* A stream's data times out (on this path or another, where it may
+	 * move from): the idle path is probed at once. */
+	t += 3 * MS;
+	pmtu_suspect(&pm, t);
+	pmtu_note_sent(&pm, 7, t);
+	assert_true(pmtu_probe_due(&pm, 1452, t) != 0);
+	/* BASE: the raise probe waits for traffic too. */
+	pmtu_note_sent(&pm, 9, t);
+	for (int i = 0; i < PMTU_MAX_PROBES; i++) {
+		if (i > 0) {
+			assert_true(pmtu_probe_due(&pm, 1452, t) != 0);
+		}
+		t += PMTU_PROBE_WAIT_US;
+		(void)pmtu_on_timer(&pm, t, t); /* pings answered meanwhile */
+	}
+	assert_int_equal(pm.state, PMTU_BASE);
+	t += PMTU_RAISE_US;
+	pmtu_note_sent(&pm, 9, t);
+	assert_int_equal(pmtu_probe_due(&pm, 1452, t), 0);
+	pmtu_note_sent(&pm, 10, t + PMTU_RAISE_US);
+	assert_true(pmtu_probe_due(&pm, 1452, t + PMTU_RAISE_US) != 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_pmtu_a_larger_size_searches_again),
 		cmocka_unit_test(test_pmtu_an_outage_is_no_black_hole),
 		cmocka_unit_test(test_pmtu_ids_never_meet_pathmon_ids),
+		cmocka_unit_test(test_pmtu_an_idle_path_is_not_probed_again),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
