@@ -387,7 +387,9 @@ void relay_side_restore(struct relay_side *s, unsigned sock, const struct sockad
 		}
 		ep->is_primary = true;
 	}
-	if (s->n_ep == 1 || last_rx_us > s->last_rx_us) {
+	/* An older address does not age the side: its ports were opened now,
+	 * which gives its client RELAY_PAIR_IDLE_US to be heard again. */
+	if (last_rx_us > s->last_rx_us) {
 		s->last_rx_us = last_rx_us;
 	}
 	s->is_bound = true;

@@ -1,8 +1,8 @@
 /* relaystate: the relay's pairs and bindings across a server restart (see
- * relaystate.h for the file). Must not: restore a binding older than the
- * relay would forward to (RELAY_SIDE_SILENT_US), or one for a port the pair
- * did not get back; trust the file beyond its syntax (a malformed file is
- * refused whole and the server starts as without one). */
+ * relaystate.h for the file). Must not: restore a binding older than
+ * RELAYSTATE_RESTORE_MAX_US, or one for a port the pair did not get back;
+ * trust the file beyond its syntax (a malformed file is refused whole and
+ * the server starts as without one). */
 #include "relaystate.h"
 
 #include "common/addr.h"
@@ -164,7 +164,7 @@ static const char *parse_bind(struct relaystate *st, char **f, int n, uint64_t e
 	}
 	b.age_us = age_ms * 1000u + elapsed_us;
 	b.is_primary = primary == 1;
-	if (b.age_us <= RELAY_SIDE_SILENT_US) {
+	if (b.age_us <= RELAYSTATE_RESTORE_MAX_US) {
 		p->bind[side][p->n_bind[side]++] = b;
 	}
 	return NULL;

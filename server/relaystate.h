@@ -5,8 +5,9 @@
  * seconds its clients take to notice, reconnect and bind again (DESIGN §5:
  * the data plane does not depend on the control plane). Holds no keys or
  * sessions: only what an authenticated RELAY_BIND taught the relay, with
- * its age, restored only while younger than RELAY_SIDE_SILENT_US (the
- * relay forwards to nothing older anyway). Text, one record a line:
+ * its age: a binding heard within RELAY_SIDE_SILENT_US when written, and
+ * restored while younger than RELAYSTATE_RESTORE_MAX_US. Text, one record
+ * a line:
  *
  *   wormhole-relay-state 1 <wall clock, µs>
  *   pair <id a> <port a> <id b> <port b>
@@ -28,6 +29,14 @@
 #include <sys/socket.h>
 
 #define RELAYSTATE_SAVE_S 10.0
+/* A binding this old at the restart (its age when written plus the time
+ * the server was down) is still restored: a client goes on pinging the
+ * relay while the server is down (every second), which keeps its NAT's
+ * mapping towards the relay port, and the relay forwards to the address
+ * again as soon as it hears it (relay.c: within RELAY_SIDE_SILENT_US). A
+ * reboot of the server's machine or an upgrade fits; a client whose
+ * mapping changed meanwhile binds its new address as before. */
+#define RELAYSTATE_RESTORE_MAX_US (600 * 1000000ull)
 /* The file's own size limit: ~100 bytes a bind, 8 per side. */
 #define RELAYSTATE_FILE_MAX (8u << 20)
 
