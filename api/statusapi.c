@@ -389,22 +389,13 @@ static const char *mtu_text(const cJSON *o, const char *key, char *buf, size_t s
 	return buf;
 }
 
-int statusapi_print(FILE *out, const char *json)
+/* The client's own lines: its id, server session, NAT, link MTU, uplinks. */
+static void print_self(FILE *out, const cJSON *o, const cJSON *srv, const cJSON *nat,
+		       const cJSON *uplinks)
 {
 	char here[16], there[16];
-	cJSON *o = cJSON_Parse(json);
-	const cJSON *srv = cJSON_GetObjectItemCaseSensitive(o, "server");
-	const cJSON *nat = cJSON_GetObjectItemCaseSensitive(o, "nat");
-	const cJSON *uplinks = cJSON_GetObjectItemCaseSensitive(o, "uplinks");
-	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(o, "peers");
-	const cJSON *flows = cJSON_GetObjectItemCaseSensitive(o, "flows");
 	const cJSON *e;
 
-	if (!cJSON_IsObject(srv) || !cJSON_IsObject(nat) || !cJSON_IsArray(peers) ||
-	    !cJSON_IsArray(flows)) {
-		cJSON_Delete(o);
-		return -EINVAL;
-	}
 	fprintf(out, "client %s, up %.0f s\n", str(o, "id"), num(o, "uptime_s"));
 	fprintf(out, "server %s: session %s, %.0f reconnects\n", str(srv, "address"),
 		str(srv, "session"), num(srv, "reconnects"));
@@ -431,44 +422,69 @@ int statusapi_print(FILE *out, const char *json)
 				str(e, "nat"), str(e, "mapped"), str(e, "server"));
 		}
 	}
+}
+
+static void print_peer(FILE *out, const cJSON *e, const cJSON *srv)
+{
+	double since = num(e, "since");
+	double ago = since > 0 ? (double)time(NULL) - since : -1;
+
+	fprintf(out,
+		"  %-16s session %-4s path %-6s rtt %.1f ms loss %.1f %% strategy %s "
+		"since %s%.0f s%s\n"
+		"  %-16s tx %.0f pkts %.0f B, rx %.0f pkts %.0f B, drops %.0f\n",
+		str(e, "peer"), str(e, "session"), str(e, "path"), num(e, "rtt_ms"),
+		100.0 * num(e, "loss"), str(e, "strategy"), ago < 0 ? "start (" : "",
+		ago < 0 ? 0.0 : ago, ago < 0 ? ")" : " ago", "", num(e, "tx_packets"),
+		num(e, "tx_bytes"), num(e, "rx_packets"), num(e, "rx_bytes"), num(e, "drops"));
+	print_relay_uplink(out, e, srv);
+	print_narrow(out, e);
+	print_paths(out, cJSON_GetObjectItemCaseSensitive(e, "paths"));
+}
+
+static void print_flow(FILE *out, const cJSON *e)
+{
+	const cJSON *imp = cJSON_GetObjectItemCaseSensitive(e, "impair");
+
+	fprintf(out, "  %-16s %s port %.0f, tx %.0f pkts, rx %.0f pkts, drops %.0f%s\n",
+		str(e, "name"), str(e, "proto"), num(e, "port"), num(e, "tx_packets"),
+		num(e, "rx_packets"), num(e, "drops"),
+		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "saturated")) ? ", SATURATED"
+									       : "");
+	if (cJSON_IsObject(imp)) {
+		fprintf(out,
+			"  %-16s impaired: dropped %.0f, corrupted %.0f, duplicated %.0f, "
+			"reordered %.0f, delayed %.0f, rate-dropped %.0f\n",
+			"", num(imp, "dropped"), num(imp, "corrupted"), num(imp, "duplicated"),
+			num(imp, "reordered"), num(imp, "delayed"), num(imp, "rate_dropped"));
+	}
+}
+
+int statusapi_print(FILE *out, const char *json)
+{
+	cJSON *o = cJSON_Parse(json);
+	const cJSON *srv = cJSON_GetObjectItemCaseSensitive(o, "server");
+	const cJSON *nat = cJSON_GetObjectItemCaseSensitive(o, "nat");
+	const cJSON *uplinks = cJSON_GetObjectItemCaseSensitive(o, "uplinks");
+	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(o, "peers");
+	const cJSON *flows = cJSON_GetObjectItemCaseSensitive(o, "flows");
+	const cJSON *e;
+
+	if (!cJSON_IsObject(srv) || !cJSON_IsObject(nat) || !cJSON_IsArray(peers) ||
+	    !cJSON_IsArray(flows)) {
+		cJSON_Delete(o);
+		return -EINVAL;
+	}
+	print_self(out, o, srv, nat, uplinks);
 	fprintf(out, "peers: %d\n", cJSON_GetArraySize(peers));
 	cJSON_ArrayForEach(e, peers)
 	{
-		double since = num(e, "since");
-		double ago = since > 0 ? (double)time(NULL) - since : -1;
-
-		fprintf(out,
-			"  %-16s session %-4s path %-6s rtt %.1f ms loss %.1f %% strategy %s "
-			"since %s%.0f s%s\n"
-			"  %-16s tx %.0f pkts %.0f B, rx %.0f pkts %.0f B, drops %.0f\n",
-			str(e, "peer"), str(e, "session"), str(e, "path"), num(e, "rtt_ms"),
-			100.0 * num(e, "loss"), str(e, "strategy"), ago < 0 ? "start (" : "",
-			ago < 0 ? 0.0 : ago, ago < 0 ? ")" : " ago", "", num(e, "tx_packets"),
-			num(e, "tx_bytes"), num(e, "rx_packets"), num(e, "rx_bytes"),
-			num(e, "drops"));
-		print_relay_uplink(out, e, srv);
-		print_narrow(out, e);
-		print_paths(out, cJSON_GetObjectItemCaseSensitive(e, "paths"));
+		print_peer(out, e, srv);
 	}
 	fprintf(out, "flows: %d\n", cJSON_GetArraySize(flows));
 	cJSON_ArrayForEach(e, flows)
 	{
-		const cJSON *imp = cJSON_GetObjectItemCaseSensitive(e, "impair");
-
-		fprintf(out, "  %-16s %s port %.0f, tx %.0f pkts, rx %.0f pkts, drops %.0f%s\n",
-			str(e, "name"), str(e, "proto"), num(e, "port"), num(e, "tx_packets"),
-			num(e, "rx_packets"), num(e, "drops"),
-			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "saturated"))
-				? ", SATURATED"
-				: "");
-		if (cJSON_IsObject(imp)) {
-			fprintf(out,
-				"  %-16s impaired: dropped %.0f, corrupted %.0f, duplicated %.0f, "
-				"reordered %.0f, delayed %.0f, rate-dropped %.0f\n",
-				"", num(imp, "dropped"), num(imp, "corrupted"),
-				num(imp, "duplicated"), num(imp, "reordered"), num(imp, "delayed"),
-				num(imp, "rate_dropped"));
-		}
+		print_flow(out, e);
 	}
 	cJSON_Delete(o);
 	return 0;

@@ -247,6 +247,63 @@ static const struct punchcoord_pair *heavy_conflict(const struct punchcoord *pc,
 	return NULL;
 }
 
+/* Whether from's request to punch to other (peer: the name it asked for,
+ * for the log; other: that client, or NULL) can be served now: both online
+ * and sharing a flow, both uplinks registered, other's NAT class known or
+ * waited for long enough. */
+static bool request_is_ready(const struct routes *r, const struct registry_client *from,
+			     unsigned uplink, const struct registry_client *other, const char *peer,
+			     unsigned peer_uplink, uint64_t now_us)
+{
+	struct punch_side info;
+
+	if (!other || other == from || !other->is_online || other->addr_len == 0 ||
+	    routes_shared_modes(r, from->id, other->id) == 0) {
+		log_debug("punch %s -> %s: peer not reachable through us now", from->id, peer);
+		return false;
+	}
+	if (!registry_uplink_is_present(from, uplink) ||
+	    !registry_uplink_is_present(other, peer_uplink)) {
+		log_debug("punch %s -> %s: uplink not registered uplinks=%u/%u", from->id, peer,
+			  uplink, peer_uplink);
+		return false;
+	}
+	side_info(other, peer_uplink, &info);
+	if (info.natclass == FRAME_NAT_UNKNOWN &&
+	    now_us - registered_us(other, peer_uplink) < PUNCHCOORD_CLASS_WAIT_US) {
+		log_debug("punch %s -> %s: waiting for %s's NAT class", from->id, peer, peer);
+		return false;
+	}
+	return true;
+}
+
+/* Whether plan must wait: a side of it that makes many mappings on its
+ * NAT (spray, predict) while another pair does on the same NAT. */
+static bool heavy_must_wait(const struct punchcoord *pc, const struct punchcoord_pair *p,
+			    const struct punch_plan *plan, struct registry_client *const cs[2],
+			    uint64_t now_us)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct punchcoord_pair *q;
+		struct punchcoord_pair probe = {.strategy = plan->strategy};
+
+		probe.role[i] = plan->role[i];
+		if (!side_is_heavy(&probe, i)) {
+			continue;
+		}
+		q = heavy_conflict(pc, cs[i]->id, p->uplink[i], side_predicts(&probe, i), now_us);
+		if (q) {
+			/* The requester asks again (DIRECT_REQUEST_WAIT_US). */
+			log_debug("punch %s <-> %s: %s waits: %s <-> %s is making mappings on "
+				  "%s's NAT",
+				  p->a, p->b, punch_strategy_name(plan->strategy), q->a, q->b,
+				  cs[i]->id);
+			return true;
+		}
+	}
+	return false;
+}
+
 void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const struct routes *r,
 			   struct registry_client *from, unsigned uplink, const char *peer,
 			   unsigned peer_uplink, bool enabled, unsigned spray, uint64_t now_us,
@@ -261,21 +318,7 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	struct frame f;
 	char ups[32];
 
-	if (!other || other == from || !other->is_online || other->addr_len == 0 ||
-	    routes_shared_modes(r, from->id, other->id) == 0) {
-		log_debug("punch %s -> %s: peer not reachable through us now", from->id, peer);
-		return;
-	}
-	if (!registry_uplink_is_present(from, uplink) ||
-	    !registry_uplink_is_present(other, peer_uplink)) {
-		log_debug("punch %s -> %s: uplink not registered uplinks=%u/%u", from->id, peer,
-			  uplink, peer_uplink);
-		return;
-	}
-	side_info(other, peer_uplink, &info[0]);
-	if (info[0].natclass == FRAME_NAT_UNKNOWN &&
-	    now_us - registered_us(other, peer_uplink) < PUNCHCOORD_CLASS_WAIT_US) {
-		log_debug("punch %s -> %s: waiting for %s's NAT class", from->id, peer, peer);
+	if (!request_is_ready(r, from, uplink, other, peer, peer_uplink, now_us)) {
 		return;
 	}
 	p = get_pair(pc, from->id, uplink, other->id, peer_uplink);
@@ -301,23 +344,8 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	     plan.role[1] == FRAME_PUNCH_ROLE_PREDICT_OPEN)) {
 		punch_choose(&info[0], &info[1], spray, FRAME_PUNCH_SPRAY, &plan);
 	}
-	for (int i = 0; i < 2; i++) {
-		const struct punchcoord_pair *q;
-		struct punchcoord_pair probe = {.strategy = plan.strategy};
-
-		probe.role[i] = plan.role[i];
-		if (!side_is_heavy(&probe, i)) {
-			continue;
-		}
-		q = heavy_conflict(pc, cs[i]->id, p->uplink[i], side_predicts(&probe, i), now_us);
-		if (q) {
-			/* The requester asks again (DIRECT_REQUEST_WAIT_US). */
-			log_debug("punch %s <-> %s: %s waits: %s <-> %s is making mappings on "
-				  "%s's NAT",
-				  p->a, p->b, punch_strategy_name(plan.strategy), q->a, q->b,
-				  cs[i]->id);
-			return;
-		}
+	if (heavy_must_wait(pc, p, &plan, cs, now_us)) {
+		return;
 	}
 	p->token = pc->next_token++;
 	p->strategy = plan.strategy;

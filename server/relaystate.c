@@ -219,13 +219,71 @@ static void drop_empty(struct relaystate *st)
 	st->n_pairs = j;
 }
 
+/* The first line: the magic, the version and the wall clock it was written
+ * at; *elapsed_us: the time since. */
+static const char *parse_head(char **f, int n, uint64_t wall_now_us, uint64_t *elapsed_us)
+{
+	uint64_t saved_us = 0;
+
+	if (n != 3 || strcmp(f[0], MAGIC) != 0 || strcmp(f[1], "1") != 0 ||
+	    !parse_u64(f[2], UINT64_MAX, &saved_us)) {
+		return "not a relay state file (version 1)";
+	}
+	if (saved_us > wall_now_us + 1000000u) {
+		return "written in the future (the clock went back): not used";
+	}
+	*elapsed_us = wall_now_us > saved_us ? wall_now_us - saved_us : 0;
+	return NULL;
+}
+
+/* Line line_no (from 1, NUL-terminated) into st, or what is wrong with it. */
+static const char *parse_line(struct relaystate *st, char *line, int line_no, port_seen seen,
+			      uint64_t wall_now_us, uint64_t *elapsed_us)
+{
+	char *f[FIELDS_MAX];
+	int n = line[0] == '#' ? 0 : split(line, f);
+
+	if (line_no == 1) {
+		return parse_head(f, n, wall_now_us, elapsed_us);
+	}
+	if (n < 0) {
+		return "too many fields";
+	}
+	if (n == 0) {
+		return NULL; /* a comment or a blank line */
+	}
+	if (strcmp(f[0], "pair") == 0) {
+		return parse_pair(st, f, n, seen);
+	}
+	if (strcmp(f[0], "bind") == 0) {
+		return parse_bind(st, f, n, *elapsed_us);
+	}
+	return "unknown record";
+}
+
+/* Sort st's pairs by their ids (find's binary search): the first pair
+ * listed twice, or NULL. */
+static const struct relaystate_pair *sort_pairs(struct relaystate *st)
+{
+	if (st->n_pairs > 0) {
+		qsort(st->pairs, st->n_pairs, sizeof(st->pairs[0]), pair_cmp);
+	}
+	for (size_t i = 1; i < st->n_pairs; i++) {
+		if (pair_cmp(&st->pairs[i - 1], &st->pairs[i]) == 0) {
+			return &st->pairs[i];
+		}
+	}
+	return NULL;
+}
+
 int relaystate_read(const char *path, uint64_t wall_now_us, struct relaystate *st, char *msg,
 		    size_t msg_size)
 {
-	char *text, *f[FIELDS_MAX];
+	char *text;
 	port_seen *seen;
+	const struct relaystate_pair *twice;
 	const char *err = NULL;
-	uint64_t saved_us = 0, elapsed_us = 0;
+	uint64_t elapsed_us = 0;
 	int line_no = 0, rc = read_text(path, &text);
 
 	memset(st, 0, sizeof(*st));
@@ -244,34 +302,11 @@ int relaystate_read(const char *path, uint64_t wall_now_us, struct relaystate *s
 		return -ENOMEM;
 	}
 	for (char *line = text, *next; line && *line && !err; line = next) {
-		int n;
-
 		next = strchr(line, '\n');
 		if (next) {
 			*next++ = '\0';
 		}
-		n = line[0] == '#' ? 0 : split(line, f);
-		line_no++;
-		if (line_no == 1) {
-			if (n != 3 || strcmp(f[0], MAGIC) != 0 || strcmp(f[1], "1") != 0 ||
-			    !parse_u64(f[2], UINT64_MAX, &saved_us)) {
-				err = "not a relay state file (version 1)";
-			} else if (saved_us > wall_now_us + 1000000u) {
-				err = "written in the future (the clock went back): not used";
-			} else {
-				elapsed_us = wall_now_us > saved_us ? wall_now_us - saved_us : 0;
-			}
-		} else if (n < 0) {
-			err = "too many fields";
-		} else if (n == 0) {
-			continue; /* a comment or a blank line */
-		} else if (strcmp(f[0], "pair") == 0) {
-			err = parse_pair(st, f, n, *seen);
-		} else if (strcmp(f[0], "bind") == 0) {
-			err = parse_bind(st, f, n, elapsed_us);
-		} else {
-			err = "unknown record";
-		}
+		err = parse_line(st, line, ++line_no, *seen, wall_now_us, &elapsed_us);
 	}
 	free(text);
 	free(seen);
@@ -283,16 +318,12 @@ int relaystate_read(const char *path, uint64_t wall_now_us, struct relaystate *s
 		relaystate_free(st);
 		return -EINVAL;
 	}
-	if (st->n_pairs > 0) {
-		qsort(st->pairs, st->n_pairs, sizeof(st->pairs[0]), pair_cmp);
-	}
-	for (size_t i = 1; i < st->n_pairs; i++) {
-		if (pair_cmp(&st->pairs[i - 1], &st->pairs[i]) == 0) {
-			snprintf(msg, msg_size, "%s: the pair %s %s is there twice", path,
-				 st->pairs[i].id[0], st->pairs[i].id[1]);
-			relaystate_free(st);
-			return -EINVAL;
-		}
+	twice = sort_pairs(st);
+	if (twice) {
+		snprintf(msg, msg_size, "%s: the pair %s %s is there twice", path, twice->id[0],
+			 twice->id[1]);
+		relaystate_free(st);
+		return -EINVAL;
 	}
 	drop_empty(st);
 	return (int)st->n_pairs;
