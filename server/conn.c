@@ -16,6 +16,7 @@
 #include "common/addr.h"
 #include "common/compiler.h"
 #include "common/diag.h"
+#include "common/log.h"
 #include "common/monotime.h"
 #include "config/routes.h"
 #include "listener.h"
@@ -24,6 +25,7 @@
 #include "proto/wire.h"
 #include "registry.h"
 #include "relay.h"
+#include "relaystate.h"
 #include "routeset.h"
 
 #include <errno.h>
@@ -32,6 +34,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+/* The wall clock in µs (0 when it cannot be read). */
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+		return 0;
+	}
+	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static const char *const drop_names[CONN_DROP_COUNT] = {
 	[CONN_DROP_BAD_MAC1] = "bad_mac1",
@@ -623,12 +636,8 @@ static void on_relay_cb(void *ctx, struct relay_sock *rs, const uint8_t *buf, si
 /* Initiation stamps the server sends: wall-clock µs, never going back. */
 static uint64_t next_stamp(struct registry_client *c)
 {
-	struct timespec ts;
-	uint64_t wall = 0;
+	uint64_t wall = wall_us();
 
-	if (clock_gettime(CLOCK_REALTIME, &ts) == 0) {
-		wall = (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
-	}
 	c->stamp = wall > c->stamp ? wall : c->stamp + 1;
 	return c->stamp;
 }
@@ -697,6 +706,31 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- lifecycle ---- */
 
+/* Something for the peer came to a relay port from an address its client
+ * never bound (relay_stranger_fn). A client with a session here binds
+ * what it uses (its mapping changes are its own to find); one without has
+ * lost the server, which restarted without its binding: told at once, it
+ * renews its session now rather than after noticing the relay silent
+ * (2.5 s and three probes). */
+static void on_stranger_cb(void *ctx, struct relay_sock *rs, const struct sockaddr *from,
+			   uint64_t now_us)
+{
+	struct conn *cn = ctx;
+	const struct registry_client *c = registry_find_by_id(cn->reg, rs->side->id);
+	char text[ADDR_TEXT_MAX];
+
+	if (c && c->is_online) {
+		return;
+	}
+	if (relaystate_tell(rs, from, cn->routes, wall_us()) == 0) {
+		log_ratelimited(&cn->relay->log_bucket, now_us, LOG_LEVEL_INFO,
+				"relay port %u: %s, not registered, sends from %s: told it the "
+				"server restarted",
+				(unsigned)rs->side->port, rs->side->id,
+				addr_format(from, text, sizeof(text)));
+	}
+}
+
 int conn_init(struct conn *cn, struct ev_loop *loop, struct listener *l, struct registry *reg,
 	      struct relay *rl, const struct routes *r, struct diag *d)
 {
@@ -719,6 +753,7 @@ int conn_init(struct conn *cn, struct ev_loop *loop, struct listener *l, struct 
 	l->on_wh = on_wh_cb;
 	l->on_wh_ctx = cn;
 	rl->on_server = on_relay_cb;
+	rl->on_stranger = on_stranger_cb;
 	rl->on_server_ctx = cn;
 	return 0;
 }
@@ -740,6 +775,7 @@ void conn_fini(struct conn *cn)
 	}
 	if (cn->relay && cn->relay->on_server_ctx == cn) {
 		cn->relay->on_server = NULL;
+		cn->relay->on_stranger = NULL;
 		cn->relay->on_server_ctx = NULL;
 	}
 	cookie_checker_fini(&cn->checker);

@@ -219,6 +219,12 @@ static void handle(struct relay *rl, struct relay_sock *rs, const uint8_t *buf, 
 			&rl->log_bucket, now_us, LOG_LEVEL_DEBUG,
 			"relay port %u (%s): dropped a datagram from %s, not a bound address",
 			(unsigned)s->port, s->id, addr_format(from, text, sizeof(text)));
+		if (rl->on_stranger && len >= WIRE_RESTARTED_LEN &&
+		    (s->stranger_told_us == 0 ||
+		     now_us - s->stranger_told_us >= RELAY_STRANGER_TELL_US)) {
+			s->stranger_told_us = now_us;
+			rl->on_stranger(rl->on_server_ctx, rs, from, now_us);
+		}
 		return;
 	}
 	ep->last_rx_us = now_us;

@@ -98,6 +98,7 @@ struct relay_side {
 	uint64_t rx_packets;
 	uint64_t rx_bytes;
 	uint64_t drops;
+	uint64_t stranger_told_us; /* on_stranger last called for it */
 };
 
 struct relay_pair {
@@ -133,6 +134,15 @@ struct relay_stats {
  * side). Valid during the call. */
 typedef void relay_server_rx_fn(void *ctx, struct relay_sock *rs, const uint8_t *buf, size_t len,
 				const struct sockaddr *from, uint64_t now_us);
+/* A datagram for the peer from an address bound to no side of rs's pair:
+ * the side's client may have lost the server (a restart without the state
+ * of its binding). Called at most once per RELAY_STRANGER_TELL_US a side,
+ * and only for a datagram no shorter than the restart notice (no
+ * amplification). */
+typedef void relay_stranger_fn(void *ctx, struct relay_sock *rs, const struct sockaddr *from,
+			       uint64_t now_us);
+/* Long enough for the client told to finish its handshake before the next. */
+#define RELAY_STRANGER_TELL_US (3 * 1000000ull)
 
 struct relay {
 	struct ev_loop *loop;				/* borrowed */
@@ -151,6 +161,7 @@ struct relay {
 	ev_io write_watch;
 	bool is_started;
 	relay_server_rx_fn *on_server;
+	relay_stranger_fn *on_stranger; /* called with on_server_ctx too */
 	void *on_server_ctx;
 	/* At start only: the pairs' ports before the restart (relaystate),
 	 * held for them and tried first. Borrowed; NULL otherwise. */

@@ -439,20 +439,34 @@ unsigned relaystate_start(struct relaystate *st, struct relay *rl, const struct 
 	return restore(st, rl, now_us);
 }
 
+/* The restart notice for client id, stamped wall_now_us. Returns 0, or
+ * -ENOENT (no such client, or a key with no shared secret). */
+static int notice_for(const struct routes *r, const char *id, uint64_t wall_now_us,
+		      uint8_t notice[WIRE_RESTARTED_LEN])
+{
+	const struct routes_client *c = routes_find_client(r, id);
+	uint8_t key[WIRE_KEY_LEN];
+
+	if (!c || restarted_key(key, r->server.key, c->key) != 0) {
+		return -ENOENT;
+	}
+	restarted_write(notice, key, wall_now_us);
+	sodium_memzero(key, sizeof(key));
+	return 0;
+}
+
 unsigned relaystate_announce(struct relay *rl, const struct routes *r, uint64_t wall_now_us)
 {
-	uint8_t key[WIRE_KEY_LEN], notice[WIRE_RESTARTED_LEN];
+	uint8_t notice[WIRE_RESTARTED_LEN];
 	unsigned n = 0;
 
 	for (size_t i = 0; i < rl->n_pairs; i++) {
 		for (int k = 0; k < 2; k++) {
 			struct relay_side *s = &rl->pairs[i]->side[k];
-			const struct routes_client *c = routes_find_client(r, s->id);
 
-			if (s->n_ep == 0 || !c || restarted_key(key, r->server.key, c->key) != 0) {
+			if (s->n_ep == 0 || notice_for(r, s->id, wall_now_us, notice) != 0) {
 				continue;
 			}
-			restarted_write(notice, key, wall_now_us);
 			/* Twice: one lost on the way would leave that uplink to
 			 * its next keepalive. */
 			for (unsigned j = 0; j < 2 * s->n_ep; j++) {
@@ -464,8 +478,19 @@ unsigned relaystate_announce(struct relay *rl, const struct routes *r, uint64_t 
 			}
 		}
 	}
-	sodium_memzero(key, sizeof(key));
 	return n / 2;
+}
+
+int relaystate_tell(struct relay_sock *rs, const struct sockaddr *to, const struct routes *r,
+		    uint64_t wall_now_us)
+{
+	uint8_t notice[WIRE_RESTARTED_LEN];
+	int err = notice_for(r, rs->side->id, wall_now_us, notice);
+
+	for (int i = 0; err == 0 && i < 2; i++) {
+		err = relay_side_send(rs, to, notice, sizeof(notice));
+	}
+	return err;
 }
 
 /* ---- writing ---- */

@@ -92,6 +92,15 @@ void relaystate_free(struct relaystate *st);
  * its server session now. Returns the number of addresses told. */
 unsigned relaystate_announce(struct relay *rl, const struct routes *r, uint64_t wall_now_us);
 
+/* Send `to` (twice, from rs) the restart notice for rs's side's client:
+ * something came from there at that side's relay port while the client
+ * has no server session (relay_stranger_fn; a restart that took none of
+ * its bindings back), and it renews its session at once instead of after
+ * noticing the relay silent. Returns 0 or a negative errno (-ENOENT: no
+ * such client). */
+int relaystate_tell(struct relay_sock *rs, const struct sockaddr *to, const struct routes *r,
+		    uint64_t wall_now_us);
+
 /* Some pair of rl has a binding young enough to be written. */
 bool relaystate_has_binds(const struct relay *rl, uint64_t now_us);
 /* Write rl's pairs with ports and their bound addresses to path (through

@@ -25,6 +25,7 @@
 #include "common/addr.h"
 #include "common/diag.h"
 #include "config/routes.h"
+#include "proto/wire_const.h"
 #include "server/relay.h"
 #include "server/relaystate.h"
 
@@ -485,6 +486,69 @@ static void test_relaystate_path_and_write_errors(void **state)
 	relay_fini(&a);
 }
 
+/* ---- strangers ---- */
+
+static unsigned strangers;
+static uint16_t stranger_port;
+
+static void count_stranger(void *ctx, struct relay_sock *rs, const struct sockaddr *from,
+			   uint64_t now_us)
+{
+	(void)ctx;
+	(void)from;
+	(void)now_us;
+	strangers++;
+	stranger_port = rs->side->port;
+}
+
+/* Send len zero bytes from fd to 127.0.0.1:port, then run the loop until
+ * the relay has read them (bounded). */
+static void send_to_port(struct fixture *f, int fd, uint16_t port, size_t len)
+{
+	uint8_t buf[64] = {0};
+	struct sockaddr_in to;
+
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	to.sin_port = htons(port);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
+	for (int i = 0; i < 50; i++) {
+		ev_run(f->loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+}
+
+/* Peer traffic from an address no client bound: the server hears of it
+ * (the side's client may have lost it), once per RELAY_STRANGER_TELL_US a
+ * side, and not for a datagram shorter than the notice it may answer with. */
+static void test_relaystate_a_stranger_at_a_relay_port_is_reported_once(void **state)
+{
+	struct fixture *f = *state;
+	struct relay b;
+	struct relay_pair *p;
+	int fd = fix_hold(0);
+
+	assert_true(fd >= 0);
+	(void)relay_up(f, &b, NULL, 10 * SEC);
+	relay_start(&b);
+	b.on_stranger = count_stranger;
+	p = relay_find_pair(&b, "drone3", "gcs4");
+	strangers = 0;
+	send_to_port(f, fd, p->side[0].port, WIRE_RESTARTED_LEN - 1);
+	assert_int_equal(strangers, 0);
+	send_to_port(f, fd, p->side[0].port, WIRE_RESTARTED_LEN);
+	assert_int_equal(strangers, 1);
+	assert_int_equal(stranger_port, p->side[0].port);
+	assert_int_equal(b.stats.drop_unbound_src, 2);
+	send_to_port(f, fd, p->side[0].port, 40); /* within RELAY_STRANGER_TELL_US */
+	assert_int_equal(strangers, 1);
+	send_to_port(f, fd, p->side[1].port, 40); /* the other side: its own clock */
+	assert_int_equal(strangers, 2);
+	close(fd);
+	relay_fini(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +568,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_relaystate_path_and_write_errors, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_relaystate_a_stranger_at_a_relay_port_is_reported_once, setup,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
