@@ -132,7 +132,7 @@ PY
 d13=$(lost_diff loss1 loss3)
 d12=$(lost_diff loss1 loss2)
 [ "$d13" -le 20 ] || fail "seed 7 twice lost different datagrams ($d13 differ; hashes $h1 $h3)"
-[ "$d12" -ge 1000 ] || fail "seeds 7 and 8 lost nearly the same datagrams ($d12 differ)"
+[ "$d12" -ge 1000 ] || fail "seeds 7 and 8 lost nearly the same datagrams ($d12 differ; hashes $h1 $h2)"
 echo "  loss: $(json "$LAB_DIR/loss1.json" '"%.4f" % (1 - j["received"] / 20000)')," \
 	"$(json "$LAB_DIR/loss2.json" '"%.4f" % (1 - j["received"] / 20000)')," \
 	"$(json "$LAB_DIR/loss3.json" '"%.4f" % (1 - j["received"] / 20000)') of 20000;" \

@@ -167,7 +167,6 @@ t_add=$(date +%s%3N)
 write_conf gcs2 >"$LAB_DIR/routes.conf.new"
 mv "$LAB_DIR/routes.conf.new" "$LAB_DIR/routes.conf"
 sleep 3
-t_del=$(date +%s%3N)
 write_conf >"$LAB_DIR/routes.conf.new"
 mv "$LAB_DIR/routes.conf.new" "$LAB_DIR/routes.conf"
 for a in e_drone1 e_vdrone1 e_gcs1 e_video; do app_wait $a; done
