@@ -8,6 +8,8 @@
 #include "api/httpd.h"
 #include "common/addr.h"
 #include "common/compiler.h"
+#include "common/log.h"
+#include "common/monotime.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -45,7 +47,8 @@ struct gconn {
 	char *ans; /* HTTPGATE_ANSWER_BUF: civetweb's answer not yet sent on */
 	size_t ans_off, ans_len;
 	bool is_client_eof, is_upstream_eof;
-	bool is_continued; /* "100 Continue" was sent */
+	bool is_continued;	  /* "100 Continue" was sent */
+	char peer[ADDR_TEXT_MAX]; /* the client's address, for the log */
 };
 
 struct httpgate {
@@ -62,7 +65,15 @@ struct httpgate {
 	struct gconn *head, *tail;
 	unsigned n_conns;
 	atomic_ullong n_accepted, n_slow, n_unread; /* httpgate_stats */
+	struct log_bucket log_bucket;		    /* the gate's own: its thread's */
 };
+
+/* Why the gate drops c or turns it away (remote input: rate-limited). */
+static void log_drop(const struct gconn *c, const char *what)
+{
+	log_ratelimited(&c->g->log_bucket, monotime_now_us(), LOG_LEVEL_INFO, "api: %s from %s",
+			what, c->peer);
+}
 
 /* The length of the head at the start of buf (up to and with its empty
  * line), or 0 when it does not end within len bytes. */
@@ -432,6 +443,7 @@ static bool make_room(struct httpgate *g)
 				return false; /* the oldest; the others are younger */
 			}
 			atomic_fetch_add_explicit(&g->n_slow, 1, memory_order_relaxed);
+			log_drop(c, "408, a request still coming while the gate was full");
 			conn_refuse(c, 408, "Request Timeout", "request too slow, others waiting");
 			return true;
 		}
@@ -445,6 +457,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage from;
+		socklen_t from_len;
 		struct gconn *c;
 		int fd;
 
@@ -452,7 +466,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			ev_io_stop(loop, &g->accept_io); /* the backlog holds them */
 			return;
 		}
-		fd = accept4(g->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		from_len = sizeof(from);
+		fd = accept4(g->lfd, (struct sockaddr *)&from, &from_len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			int e = errno;
 
@@ -461,6 +477,10 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
 				/* Level-triggered: without a pause this would spin. */
+				log_ratelimited(
+					&g->log_bucket, monotime_now_us(), LOG_LEVEL_WARN,
+					"api: cannot accept a connection (%s): new ones wait",
+					strerror(e));
 				ev_io_stop(loop, &g->accept_io);
 				ev_timer_start(loop, &g->emfile);
 			}
@@ -472,6 +492,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		atomic_fetch_add_explicit(&g->n_accepted, 1, memory_order_relaxed);
+		(void)addr_format((const struct sockaddr *)&from, c->peer, sizeof(c->peer));
 		c->g = g;
 		c->cfd = fd;
 		c->ufd = -1;
@@ -510,13 +531,16 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		next = c->next;
 		if (c->state == GC_READING && now - c->since >= g->read_s) {
 			atomic_fetch_add_explicit(&g->n_slow, 1, memory_order_relaxed);
+			log_drop(c, "408, a request not whole in time");
 			conn_refuse(c, 408, "Request Timeout", "request not received in time");
 		} else if (c->state == GC_CONNECTING &&
 			   now - c->since >= HTTPGATE_STALL_MS / 1000.0) {
+			log_drop(c, "503, the API did not take a request in time");
 			conn_refuse(c, 503, "Service Unavailable", "server busy, try again");
 		} else if (c->state == GC_PIPING && c->ans_len > c->ans_off &&
 			   now - c->since >= HTTPGATE_STALL_MS / 1000.0) {
 			atomic_fetch_add_explicit(&g->n_unread, 1, memory_order_relaxed);
+			log_drop(c, "dropped, an answer nobody read in time");
 			conn_close(c); /* nobody reads the answer */
 		} else if (c->state == GC_PIPING && c->is_client_eof) {
 			/* A closed client reads as a half-closed one until the

@@ -21,7 +21,8 @@
 #    python3-prometheus-client. 6. 50 concurrent clients for 10 s.
 # 6b. slow clients: 300 connections that send nothing or an unfinished
 #    request (a slowloris) while curl asks: every answer comes, and the
-#    stalled connections the gate drops for newer ones get 408.
+#    stalled connections the gate drops for newer ones get 408 (logged with
+#    their address, a few lines a second at most).
 # 4b. kill -9 during a burst of writes: routes.conf is always a whole version.
 # lab-run: alone (50 curl clients load both cores; on the host's loopback)
 set -euo pipefail
@@ -387,8 +388,12 @@ n408=$(tail -n 1 "$LAB_DIR/hogs.out")
 slow=$(curl -s -H "Authorization: Bearer $TOKEN" "$URL/metrics" |
 	sed -n 's/^wormhole_api_connections_dropped_total{reason="slow_request"} \([0-9]*\)$/\1/p')
 [ "${slow:-0}" -ge "$n408" ] || fail "/metrics counts ${slow:-no} slow requests dropped, the clients saw $n408"
+# The server's log says so too, naming the client (a few lines: rate-limited).
+n_logged=$(grep -c "api: 408, a request still coming while the gate was full from 127\.0\.0\.1:" "$LOG" || true)
+[ "$n_logged" -ge 1 ] && [ "$n_logged" -le 40 ] ||
+	fail "the server logged $n_logged of the slow connections the gate dropped (want a few, rate-limited)"
 echo "     10 health requests answered in $ms ms; $n408 of the 300 slow connections got 408" \
-	"(/metrics: $slow slow requests dropped)"
+	"(/metrics: $slow slow requests dropped; $n_logged lines in the log)"
 
 lab_stop server || fail "server did not stop cleanly"
 
