@@ -12,12 +12,12 @@
 #include "client/punchrun.h"
 #include "client/sealout.h"
 #include "client/srvconn.h"
-#include "client/stamp.h"
 #include "client/uplink.h"
 #include "client/xsock.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/monotime.h"
+#include "common/wallclock.h"
 #include "config/client_ini.h"
 #include "nat/pathsched.h"
 #include "nat/punch.h"
@@ -268,7 +268,7 @@ static void note_kind(struct peer *p, uint64_t now_us)
 		dp->fallbacks++;
 	}
 	dp->since_us = now_us;
-	dp->since_wall_us = stamp_wall_now_us();
+	dp->since_wall_us = wallclock_now_us();
 	dp->next_stats_us = now_us + DIRECT_PING_US * 3;
 }
 
@@ -287,7 +287,7 @@ void direct_fall_back(struct peer *p, struct direct_path *s, const char *why, bo
 	s->is_up = false;
 	s->is_doubt = false;
 	s->fallbacks++;
-	s->since_wall_us = stamp_wall_now_us();
+	s->since_wall_us = wallclock_now_us();
 	if (dp->active == (int)(s - dp->paths)) {
 		dp->active = -1;
 	}
@@ -409,7 +409,7 @@ void direct_validated(struct peer *p, struct direct_path *s, int fd, struct xsoc
 	s->failures = 0;
 	s->upgrades++;
 	s->next_request_us = UINT64_MAX;
-	s->since_wall_us = stamp_wall_now_us();
+	s->since_wall_us = wallclock_now_us();
 	dp->strategy = s->strategy;
 	pathmon_init(&s->mon, now_us, DIRECT_PING_US, DIRECT_DOUBT_US, DIRECT_DEAD_US);
 	/* Both sides validate within a round trip and would ping in step:

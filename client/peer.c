@@ -15,6 +15,7 @@
 #include "common/b64key.h"
 #include "common/log.h"
 #include "common/monotime.h"
+#include "common/wallclock.h"
 #include "config/client_ini.h"
 #include "proto/session.h"
 
@@ -139,7 +140,7 @@ static void send_initiation(struct peer *p, uint64_t now_us)
 	struct client *cl = p->cl;
 	uint8_t msg[WIRE_INIT_LEN];
 	uint32_t index;
-	uint64_t st = stamp_next(&cl->stamp, stamp_wall_now_us(), now_us);
+	uint64_t st = stamp_next(&cl->stamp, wallclock_now_us(), now_us);
 	const struct sockaddr_storage *dsts[DIRECT_PATHS_MAX];
 	int fds[DIRECT_PATHS_MAX];
 	int n;

@@ -22,6 +22,7 @@
 #include "common/b64key.h"
 #include "common/log.h"
 #include "common/monotime.h"
+#include "common/wallclock.h"
 #include "config/client_ini.h"
 #include "proto/frame.h"
 #include "proto/restarted.h"
@@ -116,7 +117,7 @@ static void send_initiation(struct client *cl, uint64_t now_us)
 	struct srvconn *sc = &cl->srv;
 	uint8_t msg[WIRE_INIT_LEN];
 	uint32_t index;
-	uint64_t st = stamp_next(&cl->stamp, stamp_wall_now_us(), now_us);
+	uint64_t st = stamp_next(&cl->stamp, wallclock_now_us(), now_us);
 
 	if (idxmap_take(&cl->idx, &sc->idx, IDXMAP_SERVER, sc, srvconn_keeps_index, &index) != 0) {
 		log_error("server: no free receiver index");

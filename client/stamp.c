@@ -3,8 +3,6 @@
  * it never enters timing decisions, which use monotime (STYLE §6). */
 #include "stamp.h"
 
-#include <time.h>
-
 void stamp_init(struct stamp *st)
 {
 	st->last = 0;
@@ -21,14 +19,4 @@ uint64_t stamp_next(struct stamp *st, uint64_t wall_us, uint64_t mono_us)
 	}
 	st->last = v;
 	return v;
-}
-
-uint64_t stamp_wall_now_us(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
-		return 0;
-	}
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }

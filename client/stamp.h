@@ -20,7 +20,4 @@ void stamp_init(struct stamp *st);
  * raised to last + 1 when it would not grow. */
 uint64_t stamp_next(struct stamp *st, uint64_t wall_us, uint64_t mono_us);
 
-/* The current wall clock in µs (CLOCK_REALTIME), for stamp_next only. */
-uint64_t stamp_wall_now_us(void);
-
 #endif

@@ -18,6 +18,7 @@
 #include "common/diag.h"
 #include "common/log.h"
 #include "common/monotime.h"
+#include "common/wallclock.h"
 #include "config/routes.h"
 #include "listener.h"
 #include "proto/frame.h"
@@ -33,18 +34,6 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-/* The wall clock in µs (0 when it cannot be read). */
-static uint64_t wall_us(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
-		return 0;
-	}
-	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static const char *const drop_names[CONN_DROP_COUNT] = {
 	[CONN_DROP_BAD_MAC1] = "bad_mac1",
@@ -636,7 +625,7 @@ static void on_relay_cb(void *ctx, struct relay_sock *rs, const uint8_t *buf, si
 /* Initiation stamps the server sends: wall-clock µs, never going back. */
 static uint64_t next_stamp(struct registry_client *c)
 {
-	uint64_t wall = wall_us();
+	uint64_t wall = wallclock_now_us();
 
 	c->stamp = wall > c->stamp ? wall : c->stamp + 1;
 	return c->stamp;
@@ -722,7 +711,7 @@ static void on_stranger_cb(void *ctx, struct relay_sock *rs, const struct sockad
 	if (c && c->is_online) {
 		return;
 	}
-	if (relaystate_tell(rs, from, cn->routes, wall_us()) == 0) {
+	if (relaystate_tell(rs, from, cn->routes, wallclock_now_us()) == 0) {
 		log_ratelimited(&cn->relay->log_bucket, now_us, LOG_LEVEL_INFO,
 				"relay port %u: %s, not registered, sends from %s: told it the "
 				"server restarted",

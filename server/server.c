@@ -11,6 +11,7 @@
 #include "common/diag.h"
 #include "common/log.h"
 #include "common/monotime.h"
+#include "common/wallclock.h"
 #include "config/cfgdiff.h"
 #include "config/cfgwrite.h"
 #include "config/routes.h"
@@ -53,16 +54,6 @@ static void apply_live(struct server *srv)
 	conn_routes_changed(&srv->conn, srv->routes, now_us);
 }
 
-static uint64_t wall_now_us(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
-		return 0;
-	}
-	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void join_cb(void *ctx, const char *id, const struct frame_flow_join *req,
 		    struct frame_flow_join_ack *ack, uint64_t now_us)
 {
@@ -81,7 +72,7 @@ static void relay_start_from_state(struct server *srv)
 
 	if (relaystate_path(srv->routes, path, sizeof(path))) {
 		snprintf(srv->state_path, sizeof(srv->state_path), "%s", path);
-		n = relaystate_read(path, wall_now_us(), &st, msg, sizeof(msg));
+		n = relaystate_read(path, wallclock_now_us(), &st, msg, sizeof(msg));
 	}
 	if (n == -EINVAL) {
 		log_warn("relay state %s (clients bind again)", msg);
@@ -101,7 +92,8 @@ static void relay_start_from_state(struct server *srv)
 	srv->has_state = true;
 	log_info("relay state %s: restored %u client addresses of %d relay pairs; %u told that "
 		 "the server restarted",
-		 path, restored, n, relaystate_announce(&srv->relay, srv->routes, wall_now_us()));
+		 path, restored, n,
+		 relaystate_announce(&srv->relay, srv->routes, wallclock_now_us()));
 	relaystate_free(&st);
 }
 
@@ -119,7 +111,7 @@ static void state_save(struct server *srv)
 	if (!srv->has_state && !relaystate_has_binds(&srv->relay, now_us)) {
 		return;
 	}
-	n = relaystate_write(path, &srv->relay, now_us, wall_now_us());
+	n = relaystate_write(path, &srv->relay, now_us, wallclock_now_us());
 	if (n >= 0) {
 		srv->state_written_at = time(NULL);
 		srv->state_error[0] = '\0';
@@ -162,7 +154,7 @@ static int sessions_init(struct server *srv, struct diag *d)
 	}
 	/* Route-set generations start from the wall clock so they keep growing
 	 * across server restarts. */
-	err = registry_init(&srv->registry, srv->routes, wall_now_us());
+	err = registry_init(&srv->registry, srv->routes, wallclock_now_us());
 	if (err != 0) {
 		diag_set(d, srv->routes->path, srv->routes->server.line,
 			 "cannot set up the client registry: %s", strerror(-err));
