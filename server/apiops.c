@@ -1,10 +1,12 @@
 /* apiops: what the REST API may do to the server, as struct restapi_ops.
  * Reads borrow the running routes, the registry and the relay for the
  * call. The one write, commit, takes the same road as a saved file:
- * server_apply_text validates the whole text and applies it live, or
- * changes nothing; only then is routes.conf replaced atomically (backup
- * kept) and the reload watcher told the content is already running, so
- * our own rename is not applied twice. Runs on the loop thread. */
+ * server_prepare_text validates the whole text against the running
+ * configuration, routes.conf is replaced atomically (backup kept), and
+ * only then is the change applied live and the reload watcher told the
+ * content is already running, so our own rename is not applied twice. A
+ * request that fails anywhere changes neither the file nor the running
+ * configuration. Runs on the loop thread. */
 #include "apiops.h"
 
 #include "api/restapi.h"
@@ -47,30 +49,44 @@ static int ops_read_text(void *ctx, char **text, size_t *len)
 int apiops_commit(struct server *srv, const char *text, size_t len, struct diag *d)
 {
 	const char *path = srv->reload.path;
+	struct server_next next;
 	char *old = NULL;
 	size_t old_len = 0;
-	struct diag undo;
-	int err = reload_read_file(path, RELOAD_READ_MAX, &old, &old_len);
+	int err = server_prepare_text(srv, "api", text, len, &next, d);
 
 	if (err != 0) {
+		return err;
+	}
+	/* What the write replaces, put back should the commit fail after it. */
+	err = reload_read_file(path, RELOAD_READ_MAX, &old, &old_len);
+	if (err != 0) {
+		server_drop_next(&next);
 		diag_set(d, path, 0, "cannot read: %s", strerror(-err));
 		return -EIO;
 	}
-	err = server_apply_text(srv, "api", text, len, d);
-	if (err != 0) {
-		free(old);
-		return err;
-	}
+	/* The file first: a write that fails (a full or read-only disk) leaves
+	 * the running configuration as it was, and the clients see no change
+	 * come and go. */
 	err = cfgwrite_replace(path, text, len);
 	if (err != 0) {
-		/* The file could not be replaced: put the running state back to
-		 * what the file still says, so the two never disagree. */
-		log_error("api: cannot write %s: %s (change undone)", path, strerror(-err));
-		diag_clear(&undo);
-		(void)server_apply_text(srv, "api", old, old_len, &undo);
-		diag_set(d, path, 0, "cannot write: %s (change undone)", strerror(-err));
+		server_drop_next(&next);
+		log_error("api: cannot write %s: %s (nothing applied)", path, strerror(-err));
+		diag_set(d, path, 0, "cannot write: %s (nothing applied)", strerror(-err));
 		free(old);
 		return -EIO;
+	}
+	err = server_commit_next(srv, "api", &next, d);
+	if (err != 0) {
+		/* Out of memory: the file goes back to what is running. */
+		int werr = cfgwrite_replace(path, old, old_len);
+
+		if (werr != 0) {
+			log_error("api: cannot put %s back: %s (it holds the refused change; the "
+				  "running configuration is the previous one)",
+				  path, strerror(-werr));
+		}
+		free(old);
+		return err;
 	}
 	reload_set_running(&srv->reload, text, len);
 	free(old);

@@ -18,11 +18,11 @@ int apiops_start(struct server *srv, struct diag *d);
 void apiops_stop(struct server *srv);
 
 /* The one write-back path (REST edits and FLOW_JOIN): validate text as
- * routes.conf and apply it live like a reload, then replace routes.conf
- * atomically keeping the previous version as a backup. On a failed write
- * the running state is put back. Returns 0; -EINVAL/-EBUSY/-EEXIST (text
- * refused, d says why, nothing changed); -EIO (routes.conf could not be
- * read or written, d says why, nothing changed). */
+ * routes.conf like a reload, replace routes.conf atomically keeping the
+ * previous version as a backup, then apply the change live. Returns 0;
+ * -EINVAL/-EBUSY/-EEXIST (text refused, d says why, nothing changed); -EIO
+ * (routes.conf could not be read or written, d says why, nothing changed);
+ * -ENOMEM (the file is put back, nothing changed). */
 int apiops_commit(struct server *srv, const char *text, size_t len, struct diag *d);
 
 /* The kind of the path between clients a and b as the server knows it:

@@ -137,7 +137,8 @@ static enum frame_join_status write_join(struct server *srv, const char *id, con
 		frame_join_ack_set_msg(ack, "routes.conf with %s in %s is refused: %s", id, flow,
 				       d.is_set ? diag_format(&d, line, sizeof(line))
 						: strerror(-rc));
-		return answer(ack, rc == -EIO ? FRAME_JOIN_SERVER_ERROR : FRAME_JOIN_INVALID);
+		return answer(ack, rc == -EIO || rc == -ENOMEM ? FRAME_JOIN_SERVER_ERROR
+							       : FRAME_JOIN_INVALID);
 	}
 	return FRAME_JOIN_OK;
 }

@@ -216,18 +216,18 @@ static int check_next(struct server *srv, const char *who, const struct routes *
 	return 0;
 }
 
-int server_apply_text(struct server *srv, const char *who, const char *text, size_t len,
-		      struct diag *d)
+int server_prepare_text(struct server *srv, const char *who, const char *text, size_t len,
+			struct server_next *out, struct diag *d)
 {
 	struct cfgdiff diff;
 	struct routes *next;
-	char line[1024];
 	int err;
 
+	out->routes = NULL;
 	next = routes_parse_text(text, len, srv->reload.path, srv->reload.dir, true, d);
 	if (!next) {
-		diag_format(d, line, sizeof(line));
-		log_at(refused_level(who), "%s: %s (running configuration kept)", who, line);
+		log_at(refused_level(who), "%s: %s (running configuration kept)", who,
+		       diag_format(d, out->line, sizeof(out->line)));
 		return -EINVAL;
 	}
 	err = check_next(srv, who, next, &diff, d);
@@ -235,12 +235,26 @@ int server_apply_text(struct server *srv, const char *who, const char *text, siz
 		routes_free(next);
 		return err;
 	}
-	cfgdiff_format(&diff, line, sizeof(line));
+	cfgdiff_format(&diff, out->line, sizeof(out->line));
 	cfgdiff_fini(&diff);
+	out->routes = next;
+	return 0;
+}
+
+void server_drop_next(struct server_next *next)
+{
+	routes_free(next->routes);
+	next->routes = NULL;
+}
+
+int server_commit_next(struct server *srv, const char *who, struct server_next *next,
+		       struct diag *d)
+{
 	/* The registry allocates everything first and commits only on success. */
-	err = registry_update(&srv->registry, next);
+	int err = registry_update(&srv->registry, next->routes);
+
 	if (err != 0) {
-		routes_free(next);
+		server_drop_next(next);
 		diag_set(d, srv->reload.path, 0, "out of memory for the client registry");
 		log_error("%s: %s: out of memory for the client registry (running "
 			  "configuration kept)",
@@ -250,11 +264,22 @@ int server_apply_text(struct server *srv, const char *who, const char *text, siz
 	/* Commit: nothing below can fail (a relay range running out is logged
 	 * and retried, not a reason to refuse the configuration). */
 	routes_free(srv->routes);
-	srv->routes = next;
+	srv->routes = next->routes;
+	next->routes = NULL;
 	srv->generation++;
-	log_info("%s: applied %s generation=%u: %s", who, srv->reload.path, srv->generation, line);
+	log_info("%s: applied %s generation=%u: %s", who, srv->reload.path, srv->generation,
+		 next->line);
 	apply_live(srv);
 	return 0;
+}
+
+int server_apply_text(struct server *srv, const char *who, const char *text, size_t len,
+		      struct diag *d)
+{
+	struct server_next next;
+	int err = server_prepare_text(srv, who, text, len, &next, d);
+
+	return err != 0 ? err : server_commit_next(srv, who, &next, d);
 }
 
 static int reload_apply_cb(void *ctx, const char *text, size_t len, struct diag *d)

@@ -52,8 +52,27 @@ void server_run(struct server *srv);
 void server_fini(struct server *srv);
 /* Validate text as routes.conf and, if valid, apply the difference to the
  * running configuration: a reload (who "reload") or a REST API write or
- * join ("api"), which names the logs' lines. */
+ * join ("api"), which names the logs' lines. 0, or -EINVAL (invalid,
+ * or flow ids collide), -EBUSY (needs a restart) or -ENOMEM: d says why,
+ * and nothing changed. */
 int server_apply_text(struct server *srv, const char *who, const char *text, size_t len,
 		      struct diag *d);
+
+/* server_apply_text in two steps, for a caller with something to do between
+ * the check and the change (apiops: write routes.conf). */
+struct server_next {
+	struct routes *routes; /* owns: the checked configuration */
+	char line[1024];       /* what changes (cfgdiff_format) */
+};
+/* Parse and check text against the running configuration, changing
+ * nothing: 0 with out filled (hand it to server_commit_next or
+ * server_drop_next), or server_apply_text's refusals (d says why). */
+int server_prepare_text(struct server *srv, const char *who, const char *text, size_t len,
+			struct server_next *out, struct diag *d);
+/* Make next the running configuration: 0, or -ENOMEM (nothing changed).
+ * next is consumed either way. */
+int server_commit_next(struct server *srv, const char *who, struct server_next *next,
+		       struct diag *d);
+void server_drop_next(struct server_next *next);
 
 #endif

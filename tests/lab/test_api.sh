@@ -16,7 +16,10 @@
 #    changes, an `mtu` written at its default stays, and removing the member
 #    gives back the file).
 # 2. bad JSON, unknown member, duplicate name, wrong type (and a NUL in a
-#    name or path, a low-order key): refused, file byte-identical. 3. auth, If-Match, 2 MB body, 5,000 "/" path.
+#    name or path, a low-order key): refused, file byte-identical.
+# 2b. a write that fails (the backup cannot be made): 500, and neither the
+#    file nor the running configuration changes (nothing applied live).
+# 3. auth, If-Match, 2 MB body, 5,000 "/" path.
 # 4. a hand edit between GET and PUT is not lost. 5. /metrics parses with
 #    python3-prometheus-client. 6. 50 concurrent clients for 10 s.
 # 6b. slow clients: 300 connections that send nothing or an unfinished
@@ -205,6 +208,29 @@ expect 400 "$(api DELETE /api/v1/flows/video%00x)" "NUL in a path"
 expect 400 "$(api PUT /api/v1/clients/gcs6 '{"key": "4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA="}')" "low-order key"
 grep -q 'low-order point' "$LAB_DIR/resp" || fail "low-order key: $(cat "$LAB_DIR/resp")"
 unchanged "NUL in a name or path, low-order key"
+
+echo "  2b. a write that fails changes nothing, on disk or live"
+generation() { api GET /api/v1/health >/dev/null; grep -o '"generation":[0-9]*' "$LAB_DIR/resp"; }
+gen0=$(generation)
+applied0=$(grep -c ' applied ' "$LOG" || true)
+# rename(2) cannot put a file over a folder that holds something, even as
+# root: the backup step fails after the new text is written to its
+# temporary file.
+mv "$CONF.bak" "$LAB_DIR/bak.saved"
+mkdir "$CONF.bak"
+touch "$CONF.bak/blocker"
+expect 500 "$(api DELETE /api/v1/flows/video)" "a delete that cannot be written"
+grep -q 'cannot write: .*(nothing applied)' "$LAB_DIR/resp" || fail "failed write: $(cat "$LAB_DIR/resp")"
+unchanged "a write that failed"
+expect 200 "$(api GET /api/v1/flows/video)" "the flow after the failed delete"
+[ "$(generation)" = "$gen0" ] || fail "a write that failed changed the running generation ($gen0)"
+# Applied and then undone, the clients would have lost video for a moment.
+[ "$(grep -c ' applied ' "$LOG" || true)" = "$applied0" ] ||
+	fail "a write that failed was applied live: $(grep ' applied ' "$LOG" | tail -n 2)"
+grep -q "api: cannot write $CONF: .*(nothing applied)" "$LOG" || fail "the failed write is not logged"
+rm -r "$CONF.bak"
+mv "$LAB_DIR/bak.saved" "$CONF.bak"
+ls "$LAB_DIR" | grep -q '^routes.conf.tmp' && fail "a failed write left its temporary file"
 
 echo "  3. auth, If-Match, limits, hostile paths"
 code() { curl -s -o "$LAB_DIR/resp" -w '%{http_code}' --max-time 15 "$@" || true; }
