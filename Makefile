@@ -57,21 +57,24 @@ $(O)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-BINS := bin/wormhole-server bin/wormhole-client bin/wormhole-keygen
+# The programs: bin/ for the release build, build/<variant>/bin/ for the
+# others (make sanitize-lab runs the lab with build/asan/bin/).
+BIN := $(if $(filter release,$(BUILD)),bin,$(O)/bin)
+BINS := $(BIN)/wormhole-server $(BIN)/wormhole-client $(BIN)/wormhole-keygen
 
 .PHONY: all
 all: $(BINS)
 
-bin/wormhole-server: $(O)/server/main.o $(call archives,server)
-	@mkdir -p bin
+$(BIN)/wormhole-server: $(O)/server/main.o $(call archives,server)
+	@mkdir -p $(BIN)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-bin/wormhole-client: $(O)/client/main.o $(call archives,client)
-	@mkdir -p bin
+$(BIN)/wormhole-client: $(O)/client/main.o $(call archives,client)
+	@mkdir -p $(BIN)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-bin/wormhole-keygen: $(O)/tools/keygen.o $(call archives,tools)
-	@mkdir -p bin
+$(BIN)/wormhole-keygen: $(O)/tools/keygen.o $(call archives,tools)
+	@mkdir -p $(BIN)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 # Benchmark and helper programs: tools/bench_*.c -> build/<variant>/tools/bench_*
@@ -166,6 +169,18 @@ SANITIZE_FLAGS = BUILD=asan \
 sanitize asan:
 	$(Q)$(MAKE) --no-print-directory -j$(JOBS) $(SANITIZE_FLAGS) unit-bins
 	$(Q)$(MAKE) --no-print-directory $(SANITIZE_FLAGS) test-unit test-corpus
+
+# The lab with the daemons built with ASan and UBSan (build/asan/bin; the
+# test programs are the release ones): a memory error, undefined behaviour
+# or a leak at a daemon's exit fails the run (tools/sanitize_lab.sh).
+# LAB_TESTS picks tests (default: all). Not part of make test (~15 min).
+.PHONY: sanitize-lab
+LAB_TESTS ?= $(wildcard tests/lab/test_*.sh)
+sanitize-lab:
+	@tools/deps.sh tools/debian-packages.txt
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) build-tests
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) $(SANITIZE_FLAGS) all
+	@tools/sanitize_lab.sh build/asan/bin $(LAB_TESTS)
 
 .PHONY: fuzz fuzz-bins fuzz-run
 FUZZ_SECONDS ?= 60
