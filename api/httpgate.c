@@ -157,7 +157,8 @@ bool httpgate_wants_continue(const char *buf, size_t len)
 		return false; /* no head yet, or the body has begun */
 	}
 	v = header(buf, head, "Expect:", &more);
-	return v && strncasecmp(v, "100-continue", 12) == 0;
+	/* buf is not NUL-terminated: compare only what the head holds. */
+	return v && (size_t)(buf + head - v) >= 12 && strncasecmp(v, "100-continue", 12) == 0;
 }
 
 /* ---- watchers ---- */
