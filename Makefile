@@ -173,7 +173,7 @@ sanitize asan:
 # The lab with the daemons built with ASan and UBSan (build/asan/bin; the
 # test programs are the release ones): a memory error, undefined behaviour
 # or a leak at a daemon's exit fails the run (tools/sanitize_lab.sh).
-# LAB_TESTS picks tests (default: all). Not part of make test (~15 min).
+# LAB_TESTS picks tests (default: all). Not part of make test (about 8 min).
 .PHONY: sanitize-lab
 LAB_TESTS ?= $(wildcard tests/lab/test_*.sh)
 sanitize-lab:
