@@ -324,13 +324,45 @@ static void schedule(struct impair *im, uint32_t s)
 	}
 }
 
+/* One byte at a random place of slot s's copy gets a different value (xor 1..255). */
+static void corrupt(struct impair *im, uint32_t s, size_t len, uint64_t w)
+{
+	uint8_t *copy = im->data + (size_t)s * IMPAIR_DATA_MAX;
+
+	copy[(w >> 8) % len] ^= (uint8_t)(1 + (w & 0xff) % 255);
+	im->c.corrupted++;
+}
+
+/* Schedule slot s, and a duplicate of it when r says so. Reorder: keep s back
+ * until the next datagram is scheduled (at most IMPAIR_HOLD_US; only one is held
+ * at a time), the duplicate going out in its place. Returns the copies queued. */
+static int place(struct impair *im, uint32_t s, size_t len, uint64_t release_us, const uint64_t *r)
+{
+	bool wants_hold = im->held == NONE && unit(r[DRAW_REORDER]) < im->p.reorder;
+	uint32_t dup = NONE;
+
+	if (unit(r[DRAW_DUPLICATE]) < im->p.duplicate) {
+		dup = hold(im, im->slots[s].tag, im->data + (size_t)s * IMPAIR_DATA_MAX, len,
+			   release_us);
+		im->c.duplicated += dup != NONE;
+	}
+	if (wants_hold) {
+		im->held = s;
+		im->c.reordered++;
+	} else {
+		schedule(im, s);
+	}
+	if (dup != NONE) {
+		heap_push(im, dup);
+	}
+	return dup != NONE ? 2 : 1;
+}
+
 int impair_push(struct impair *im, uint64_t now_us, uint64_t tag, const uint8_t *data, size_t len)
 {
 	uint64_t r[IMPAIR_DRAWS];
 	uint64_t depart_us, release_us;
-	uint8_t *copy;
-	uint32_t s, dup;
-	bool wants_hold;
+	uint32_t s;
 
 	if (len > IMPAIR_DATA_MAX) {
 		return -EMSGSIZE;
@@ -355,38 +387,12 @@ int impair_push(struct impair *im, uint64_t now_us, uint64_t tag, const uint8_t 
 		return 0;
 	}
 	if (len > 0 && unit(r[DRAW_CORRUPT]) < im->p.corrupt) {
-		/* One byte at a random place gets a different value (xor 1..255). */
-		uint64_t w = r[DRAW_CORRUPT_WHERE];
-
-		copy = im->data + (size_t)s * IMPAIR_DATA_MAX;
-		copy[(w >> 8) % len] ^= (uint8_t)(1 + (w & 0xff) % 255);
-		im->c.corrupted++;
+		corrupt(im, s, len, r[DRAW_CORRUPT_WHERE]);
 	}
 	if (release_us > now_us) {
 		im->c.delayed++;
 	}
-	/* Reorder: keep it back until the next datagram is scheduled (at most
-	 * IMPAIR_HOLD_US); only one is held at a time. */
-	wants_hold = im->held == NONE && unit(r[DRAW_REORDER]) < im->p.reorder;
-	dup = NONE;
-	if (unit(r[DRAW_DUPLICATE]) < im->p.duplicate) {
-		dup = hold(im, tag, im->data + (size_t)s * IMPAIR_DATA_MAX, len, release_us);
-		im->c.duplicated += dup != NONE;
-	}
-	if (wants_hold) {
-		im->held = s;
-		im->c.reordered++;
-		if (dup != NONE) {
-			/* The copy goes out in the original's place. */
-			heap_push(im, dup);
-		}
-		return dup != NONE ? 2 : 1;
-	}
-	schedule(im, s);
-	if (dup != NONE) {
-		heap_push(im, dup);
-	}
-	return dup != NONE ? 2 : 1;
+	return place(im, s, len, release_us, r);
 }
 
 uint64_t impair_next_us(const struct impair *im)

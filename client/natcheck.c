@@ -132,11 +132,49 @@ int natcheck_run(const struct client_ini *ini, const struct sockaddr_storage *se
 	return err;
 }
 
+/* The ini's server address i, looked up here and now when it is a name (a
+ * one-shot command may block); with no family fixed, to an address of either
+ * that has a route. False (said on stderr when the lookup failed) when there is
+ * none of the client's family. */
+static bool server_address(const struct client_ini *ini, size_t i, struct sockaddr_storage *server)
+{
+	*server = ini->servers[i];
+	if (ini->server_names[i][0]) {
+		int rc = resolver_lookup(ini->server_names[i], ini->server_ports[i],
+					 ini->is_family_auto ? AF_UNSPEC : ini->family, ini->family,
+					 client_ini_interface(ini, 0), NULL, server, NULL, NULL);
+
+		if (rc != 0) {
+			fprintf(stderr, "wormhole-client: natcheck: cannot resolve %s:%u: %s\n",
+				ini->server_names[i], (unsigned)ini->server_ports[i],
+				gai_strerror(rc));
+			return false;
+		}
+	}
+	return server->ss_family == ini->family || ini->is_family_auto;
+}
+
+static int print_result(const struct natclass_result *res, bool is_json)
+{
+	char out[NATCLASS_TEXT_MAX > NATCLASS_JSON_MAX ? NATCLASS_TEXT_MAX : NATCLASS_JSON_MAX];
+	int err = is_json ? natclass_result_format_json(res, out, sizeof(out))
+			  : natclass_result_format_text(res, out, sizeof(out));
+
+	if (err != 0) {
+		fprintf(stderr, "wormhole-client: natcheck: result does not fit\n");
+		return CLIOPT_EXIT_FAILURE;
+	}
+	fputs(out, stdout);
+	if (out[0] && out[strlen(out) - 1] != '\n') {
+		fputc('\n', stdout);
+	}
+	return CLIOPT_EXIT_OK;
+}
+
 int natcheck_main(const struct client_ini *ini, bool is_json)
 {
 	struct natclass_result res;
 	struct diag d;
-	char out[NATCLASS_TEXT_MAX > NATCLASS_JSON_MAX ? NATCLASS_TEXT_MAX : NATCLASS_JSON_MAX];
 	char line[1024];
 	bool has_run = false;
 	struct resolver_nat64 n64;
@@ -144,27 +182,11 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 
 	memset(&n64, 0, sizeof(n64)); /* no NAT64 prefix unless looked up */
 	/* Each server address of the client's family in turn, until one
-	 * answers: "udp-blocked" from a dead first address says nothing. A
-	 * name is looked up here and now (a one-shot command may block); with
-	 * no family fixed, to an address of either that has a route. */
+	 * answers: "udp-blocked" from a dead first address says nothing. */
 	for (size_t i = 0; i < ini->n_servers; i++) {
-		struct sockaddr_storage server = ini->servers[i];
+		struct sockaddr_storage server;
 
-		if (ini->server_names[i][0]) {
-			int rc = resolver_lookup(ini->server_names[i], ini->server_ports[i],
-						 ini->is_family_auto ? AF_UNSPEC : ini->family,
-						 ini->family, client_ini_interface(ini, 0), NULL,
-						 &server, NULL, NULL);
-
-			if (rc != 0) {
-				fprintf(stderr,
-					"wormhole-client: natcheck: cannot resolve %s:%u: %s\n",
-					ini->server_names[i], (unsigned)ini->server_ports[i],
-					gai_strerror(rc));
-				continue;
-			}
-		}
-		if (server.ss_family != ini->family && !ini->is_family_auto) {
+		if (!server_address(ini, i, &server)) {
 			continue;
 		}
 		if (ini->is_family_auto && server.ss_family == AF_INET6 && !has_n64) {
@@ -186,15 +208,5 @@ int natcheck_main(const struct client_ini *ini, bool is_json)
 		fprintf(stderr, "wormhole-client: natcheck: no server address to ask\n");
 		return CLIOPT_EXIT_FAILURE;
 	}
-	int err = is_json ? natclass_result_format_json(&res, out, sizeof(out))
-			  : natclass_result_format_text(&res, out, sizeof(out));
-	if (err != 0) {
-		fprintf(stderr, "wormhole-client: natcheck: result does not fit\n");
-		return CLIOPT_EXIT_FAILURE;
-	}
-	fputs(out, stdout);
-	if (out[0] && out[strlen(out) - 1] != '\n') {
-		fputc('\n', stdout);
-	}
-	return CLIOPT_EXIT_OK;
+	return print_result(&res, is_json);
 }

@@ -533,6 +533,44 @@ void peer_on_cookie_reply(struct peer *p, const uint8_t *buf, size_t len, uint64
 	}
 }
 
+/* Hand one frame of an authenticated packet to the module that owns its type. */
+static void dispatch_frame(struct peer *p, int fd, const struct sockaddr_storage *from,
+			   const struct frame *f, uint64_t now_us)
+{
+	switch (f->type) {
+	case FRAME_DATAGRAM:
+		if (!(f->u.datagram.flags & FRAME_DATAGRAM_COPY) ||
+		    dgdedup_accept(&p->dedup, f->u.datagram.flow_id, f->u.datagram.seq)) {
+			flow_udp_on_datagram(p->cl, p, &f->u.datagram, now_us);
+		}
+		break;
+	case FRAME_STREAM: /* TCP flows (flow_tcp.c) */
+		flow_tcp_on_stream(p, &f->u.stream, now_us);
+		break;
+	case FRAME_STREAM_ACK:
+		flow_tcp_on_stream_ack(p, &f->u.stream_ack, now_us);
+		break;
+	case FRAME_PATH:
+		direct_on_path(p, fd, from, &f->u.path, now_us);
+		break;
+	case FRAME_PING:
+		direct_on_ping(p, fd, from, &f->u.ping, now_us);
+		break;
+	case FRAME_PONG:
+		direct_on_pong(p, fd, from, &f->u.pong, now_us);
+		break;
+	case FRAME_CC:
+	case FRAME_CC_ECHO:
+		flow_udp_on_cc(p->cl, p, f, now_us);
+		break;
+	case FRAME_LINK_MTU:
+		linkmtu_on_frame(p, &f->u.link_mtu, now_us);
+		break;
+	default:
+		break;
+	}
+}
+
 void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 		       const struct sockaddr_storage *from, uint64_t now_us)
 {
@@ -562,38 +600,7 @@ void peer_on_transport(struct peer *p, int fd, const uint8_t *buf, size_t len,
 	}
 	frame_reader_init(&fr, cl->rx_pt, pt_len);
 	while ((rc = frame_read_next(&fr, &f)) == 1) {
-		switch (f.type) {
-		case FRAME_DATAGRAM:
-			if (!(f.u.datagram.flags & FRAME_DATAGRAM_COPY) ||
-			    dgdedup_accept(&p->dedup, f.u.datagram.flow_id, f.u.datagram.seq)) {
-				flow_udp_on_datagram(cl, p, &f.u.datagram, now_us);
-			}
-			break;
-		case FRAME_STREAM: /* TCP flows (flow_tcp.c) */
-			flow_tcp_on_stream(p, &f.u.stream, now_us);
-			break;
-		case FRAME_STREAM_ACK:
-			flow_tcp_on_stream_ack(p, &f.u.stream_ack, now_us);
-			break;
-		case FRAME_PATH:
-			direct_on_path(p, fd, from, &f.u.path, now_us);
-			break;
-		case FRAME_PING:
-			direct_on_ping(p, fd, from, &f.u.ping, now_us);
-			break;
-		case FRAME_PONG:
-			direct_on_pong(p, fd, from, &f.u.pong, now_us);
-			break;
-		case FRAME_CC:
-		case FRAME_CC_ECHO:
-			flow_udp_on_cc(cl, p, &f, now_us);
-			break;
-		case FRAME_LINK_MTU:
-			linkmtu_on_frame(p, &f.u.link_mtu, now_us);
-			break;
-		default:
-			break;
-		}
+		dispatch_frame(p, fd, from, &f, now_us);
 	}
 	if (rc < 0) {
 		cl->drop_frames++;

@@ -241,6 +241,36 @@ static void take_nat64(struct client *cl, const struct resolver_nat64 *n)
 	sa->pref64 = *p;
 }
 
+/* A round's address of the other family for server i (none: family 0); true
+ * when it differs from the one known. */
+static bool take_other_addr(struct srvaddr *sa, size_t i, const struct sockaddr_storage *other)
+{
+	if (sa->others[i].ss_family == other->ss_family &&
+	    (other->ss_family == 0 ||
+	     addr_equal((const struct sockaddr *)&sa->others[i], (const struct sockaddr *)other))) {
+		return false;
+	}
+	sa->others[i] = *other;
+	return true;
+}
+
+/* Ask again later while a name is still unresolved, backing off to
+ * SRVADDR_RETRY_MAX_US; a round that resolved all starts the backoff over. */
+static void schedule_retry(struct client *cl)
+{
+	struct srvaddr *sa = &cl->sa;
+
+	ev_timer_stop(cl->loop, &sa->retry);
+	if (!is_any_unresolved(cl)) {
+		sa->backoff_us = SRVADDR_RETRY_MIN_US;
+		return;
+	}
+	ev_timer_set(&sa->retry, (double)sa->backoff_us / 1e6, 0.0);
+	ev_timer_start(cl->loop, &sa->retry);
+	sa->backoff_us = sa->backoff_us * 2 < SRVADDR_RETRY_MAX_US ? sa->backoff_us * 2
+								   : SRVADDR_RETRY_MAX_US;
+}
+
 static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct client *cl = container_of(w, struct client, sa.done);
@@ -268,11 +298,7 @@ static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 			if (apply(cl, i, &out[k], err[k]) && i == cl->srv.server_i) {
 				is_new_in_use = true;
 			}
-			if (err[k] == 0 && (sa->others[i].ss_family != other[k].ss_family ||
-					    (other[k].ss_family != 0 &&
-					     !addr_equal((const struct sockaddr *)&sa->others[i],
-							 (const struct sockaddr *)&other[k])))) {
-				sa->others[i] = other[k];
+			if (err[k] == 0 && take_other_addr(sa, i, &other[k])) {
 				is_new_other = true;
 			}
 			k++;
@@ -290,15 +316,7 @@ static void done_cb(struct ev_loop *loop, ev_async *w, int revents)
 		is_new_in_use = true;
 	}
 	srvaddr_pick_usable(cl);
-	ev_timer_stop(cl->loop, &sa->retry);
-	if (is_any_unresolved(cl)) {
-		ev_timer_set(&sa->retry, (double)sa->backoff_us / 1e6, 0.0);
-		ev_timer_start(cl->loop, &sa->retry);
-		sa->backoff_us = sa->backoff_us * 2 < SRVADDR_RETRY_MAX_US ? sa->backoff_us * 2
-									   : SRVADDR_RETRY_MAX_US;
-	} else {
-		sa->backoff_us = SRVADDR_RETRY_MIN_US;
-	}
+	schedule_retry(cl);
 	if (!srvaddr_is_usable(cl, cl->srv.server_i) || (was_usable && !is_new_in_use)) {
 		return;
 	}

@@ -364,20 +364,13 @@ static void log_stream(const struct tcpconn *c)
 		  (unsigned long long)(st->limited_us[RSTREAM_LIMIT_SEGS] / 1000));
 }
 
-/* One pass over a connection: sockets, stream state, frames. */
-void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
+/* Keep the stream in step with its peer's paths: the segment size a link's
+ * MTU allows, and a resend of what a changed, narrowed or restored path may
+ * have lost. */
+static void follow_path(struct tcpconn *c, uint64_t now_us)
 {
-	struct ev_loop *loop = c->set->cl->loop;
-	size_t room;
-	uint8_t *ptr;
 	uint32_t mss;
 
-	if (c->rs.is_peer_reset) {
-		c->set->stats.resets_rx++;
-		tcpconn_close_fd(c, true);
-		c->is_dead = true;
-		return;
-	}
 	linkmtu_keep_told(c->peer, now_us);
 	mss = linkmtu_peer_mss(c->peer, now_us);
 	if (c->rs.mss != mss) {
@@ -412,6 +405,22 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 			rstream_on_path_change(&c->rs, now_us);
 		}
 	}
+}
+
+/* One pass over a connection: sockets, stream state, frames. */
+void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
+{
+	struct ev_loop *loop = c->set->cl->loop;
+	size_t room;
+	uint8_t *ptr;
+
+	if (c->rs.is_peer_reset) {
+		c->set->stats.resets_rx++;
+		tcpconn_close_fd(c, true);
+		c->is_dead = true;
+		return;
+	}
+	follow_path(c, now_us);
 	if (!c->has_header && c->peer && c->fd < 0 && !c->rs.is_rst_queued && !c->rs.is_rst_sent) {
 		take_header(c, now_us);
 	}

@@ -286,67 +286,89 @@ static bool is_gso_refusal(int err)
 	return err == EINVAL || err == EIO || err == EMSGSIZE;
 }
 
-/* Send up to UDPIO_BATCH messages of queued entries that share the first
- * one's fd. Returns how many entries left the queue, or -EAGAIN. */
-static int flush_run(struct udpio_txq *q)
-{
+/* A sendmmsg batch: messages, their datagrams and UDP_SEGMENT cmsgs. */
+struct tx_batch {
 	struct mmsghdr msgs[UDPIO_BATCH];
 	struct iovec iov[UDPIO_BATCH * GSO_SEGS_MAX];
 	union {
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr align;
 	} ctl[UDPIO_BATCH];
-	size_t per_msg[UDPIO_BATCH];
-	int fd = q->ents[q->head].fd;
-	size_t k = 0, m = 0, v = 0;
-	int n, err;
+	size_t per_msg[UDPIO_BATCH]; /* entries in each message */
+	size_t m;		     /* messages */
+};
 
-	memset(msgs, 0, sizeof(msgs));
-	while (m < UDPIO_BATCH && k < q->n) {
+/* Message m is a GSO send of segments of seg bytes. */
+static void set_segment(struct tx_batch *b, size_t m, uint16_t seg)
+{
+	struct msghdr *h = &b->msgs[m].msg_hdr;
+	struct cmsghdr *c;
+
+	/* Whole buffer zeroed: the kernel (and valgrind) reads the cmsg
+	 * padding too. */
+	memset(b->ctl[m].buf, 0, sizeof(b->ctl[m].buf));
+	h->msg_control = b->ctl[m].buf;
+	h->msg_controllen = sizeof(b->ctl[m].buf);
+	c = CMSG_FIRSTHDR(h);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+}
+
+/* Up to UDPIO_BATCH messages of the queued entries at the head that share fd. */
+static void fill_batch(struct udpio_txq *q, int fd, struct tx_batch *b)
+{
+	size_t k = 0, v = 0;
+
+	memset(b->msgs, 0, sizeof(b->msgs));
+	b->m = 0;
+	while (b->m < UDPIO_BATCH && k < q->n) {
 		struct udpio_txq_entry *e = &q->ents[(q->head + k) % q->cap];
+		struct msghdr *h = &b->msgs[b->m].msg_hdr;
 		size_t g;
 
 		if (e->fd != fd) {
 			break;
 		}
 		g = gso_group(q, k, fd);
-		msgs[m].msg_hdr.msg_name = &e->dst;
-		msgs[m].msg_hdr.msg_namelen = e->dst_len;
-		msgs[m].msg_hdr.msg_iov = &iov[v];
-		msgs[m].msg_hdr.msg_iovlen = g;
+		h->msg_name = &e->dst;
+		h->msg_namelen = e->dst_len;
+		h->msg_iov = &b->iov[v];
+		h->msg_iovlen = g;
 		for (size_t i = 0; i < g; i++) {
 			struct udpio_txq_entry *s = &q->ents[(q->head + k + i) % q->cap];
 
-			iov[v].iov_base = s->data;
-			iov[v].iov_len = s->len;
+			b->iov[v].iov_base = s->data;
+			b->iov[v].iov_len = s->len;
 			v++;
 		}
 		if (g > 1) {
-			struct cmsghdr *c;
-			uint16_t seg = e->len;
-
-			/* Whole buffer zeroed: the kernel (and valgrind) reads the
-			 * cmsg padding too. */
-			memset(ctl[m].buf, 0, sizeof(ctl[m].buf));
-			msgs[m].msg_hdr.msg_control = ctl[m].buf;
-			msgs[m].msg_hdr.msg_controllen = sizeof(ctl[m].buf);
-			c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
-			c->cmsg_level = SOL_UDP;
-			c->cmsg_type = UDP_SEGMENT;
-			c->cmsg_len = CMSG_LEN(sizeof(seg));
-			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+			set_segment(b, b->m, e->len);
 		}
-		per_msg[m++] = g;
+		b->per_msg[b->m++] = g;
 		k += g;
 	}
+}
+
+/* Send up to UDPIO_BATCH messages of queued entries that share the first
+ * one's fd. Returns how many entries left the queue, or -EAGAIN. */
+static int flush_run(struct udpio_txq *q)
+{
+	struct tx_batch b;
+	int fd = q->ents[q->head].fd;
+	size_t k = 0;
+	int n, err;
+
+	fill_batch(q, fd, &b);
 	do {
-		n = sendmmsg(fd, msgs, (unsigned)m, 0);
+		n = sendmmsg(fd, b.msgs, (unsigned)b.m, 0);
 	} while (n < 0 && errno == EINTR);
 	err = n < 0 ? errno : 0;
 	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)) {
 		return -EAGAIN;
 	}
-	if (n <= 0 && per_msg[0] > 1 && !q->is_gso_off && is_gso_refusal(err)) {
+	if (n <= 0 && b.per_msg[0] > 1 && !q->is_gso_off && is_gso_refusal(err)) {
 		/* No GSO here (a device without checksum offload, a path
 		 * MTU below our datagrams): send one datagram per message
 		 * from now on (the kernel fragments those that need it). */
@@ -359,12 +381,11 @@ static int flush_run(struct udpio_txq *q)
 	if (n <= 0) {
 		/* The first message was refused (unreachable, down, too big...):
 		 * drop it, all its datagrams (one fd, one destination), go on. */
-		q->send_errors += per_msg[0];
-		return (int)per_msg[0];
+		q->send_errors += b.per_msg[0];
+		return (int)b.per_msg[0];
 	}
-	k = 0;
 	for (int i = 0; i < n; i++) {
-		k += per_msg[i];
+		k += b.per_msg[i];
 	}
 	return (int)k;
 }

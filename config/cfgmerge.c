@@ -333,6 +333,70 @@ static bool is_list(const char *t, struct cfgspan v)
 	return v.end > v.start && (t[v.start] == '[' || t[v.start] == '(');
 }
 
+/* Sort the edits by place; -EPROTO when two overlap (a layout these rules do
+ * not cover). */
+static int sort_edits(struct edits *ed)
+{
+	if (ed->n > 1) {
+		qsort(ed->e, ed->n, sizeof(*ed->e), edit_cmp);
+	}
+	for (size_t i = 1; i < ed->n; i++) {
+		if (ed->e[i].start < ed->e[i - 1].end) {
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+/* Old element i of the list at t[ov] dropped: with its comma, the comment
+ * after it on its line, and the line when nothing else is on it. */
+static int drop_elem(const char *t, struct cfgspan ov, const struct cfgelems *o, size_t i,
+		     struct edits *ed)
+{
+	size_t start = o->el[i].start;
+	size_t end = o->comma[i].end ? o->comma[i].end : o->el[i].end;
+
+	end = past_line_comment(t, end, ov.end);
+	cfgtext_widen_to_lines(t, ov.end, &start, &end);
+	return add_edit(ed, start, end, "", 0, NULL);
+}
+
+/* The fresh list's elements n[j..] appended after the line of old element
+ * `last` (its comma and comment), each on a line of its own indented like it.
+ * -EPROTO when more follows on that line. */
+static int append_elems(const char *t, struct cfgspan ov, const struct cfgelems *o, size_t last,
+			const char *f, const struct cfgelems *n, size_t j, struct edits *ed)
+{
+	size_t after = o->comma[last].end ? o->comma[last].end : o->el[last].end;
+	size_t eol = past_line_comment(t, after, ov.end);
+	char indent[INDENT_MAX];
+	int err = 0;
+
+	cfgtext_indent_of(t, o->el[last].start, indent, sizeof(indent));
+	while (eol < ov.end && (t[eol] == ' ' || t[eol] == '\t')) {
+		eol++;
+	}
+	if (eol >= ov.end || t[eol] != '\n') {
+		return -EPROTO; /* more on that line: not a layout to follow */
+	}
+	if (!o->comma[last].end) {
+		err = add_edit(ed, o->el[last].end, o->el[last].end, ",", 1, NULL);
+	}
+	for (; err == 0 && j < n->n; j++) {
+		size_t len = strlen(indent) + (n->el[j].end - n->el[j].start) + 3;
+		char *ins = malloc(len);
+
+		if (!ins) {
+			return -ENOMEM;
+		}
+		len = (size_t)snprintf(ins, len, "\n%s%.*s%s", indent,
+				       (int)(n->el[j].end - n->el[j].start), f + n->el[j].start,
+				       j + 1 < n->n ? "," : "");
+		err = add_edit(ed, eol, eol, ins, len, ins);
+	}
+	return err;
+}
+
 /* A list or array written over several lines, merged element by element
  * so that the comments beside the elements stay: the fresh one must be the
  * old one less some elements (each goes with its comma, the comment after
@@ -361,58 +425,20 @@ static int merge_list(const char *t, struct cfgspan ov, const char *f, struct cf
 			kept++;
 			j++;
 		} else {
-			size_t start = o.el[i].start;
-			size_t end = o.comma[i].end ? o.comma[i].end : o.el[i].end;
-
-			end = past_line_comment(t, end, ov.end);
-			cfgtext_widen_to_lines(t, ov.end, &start, &end);
-			err = add_edit(&ed, start, end, "", 0, NULL);
+			err = drop_elem(t, ov, &o, i, &ed);
 		}
 	}
 	if (err == 0 && kept == 0) {
 		err = -EPROTO; /* nothing left to lay the new ones out by */
 	}
 	if (err == 0 && j < n.n) {
-		/* After the last kept element's line (its comma and comment). */
-		size_t after = o.comma[last].end ? o.comma[last].end : o.el[last].end;
-		size_t eol = past_line_comment(t, after, ov.end);
-		char indent[INDENT_MAX];
-
-		cfgtext_indent_of(t, o.el[last].start, indent, sizeof(indent));
-		while (eol < ov.end && (t[eol] == ' ' || t[eol] == '\t')) {
-			eol++;
-		}
-		if (eol >= ov.end || t[eol] != '\n') {
-			err = -EPROTO; /* more on that line: not a layout to follow */
-		} else if (!o.comma[last].end) {
-			err = add_edit(&ed, o.el[last].end, o.el[last].end, ",", 1, NULL);
-		}
-		for (; err == 0 && j < n.n; j++) {
-			size_t len = strlen(indent) + (n.el[j].end - n.el[j].start) + 3;
-			char *ins = malloc(len);
-
-			if (!ins) {
-				err = -ENOMEM;
-				break;
-			}
-			len = (size_t)snprintf(ins, len, "\n%s%.*s%s", indent,
-					       (int)(n.el[j].end - n.el[j].start),
-					       f + n.el[j].start, j + 1 < n.n ? "," : "");
-			err = add_edit(&ed, eol, eol, ins, len, ins);
-		}
+		err = append_elems(t, ov, &o, last, f, &n, j, &ed);
 	} else if (err == 0 && last + 1 < o.n && o.comma[last].end) {
 		/* Every element after the last kept one went: so does its comma. */
 		err = add_edit(&ed, o.comma[last].start, o.comma[last].end, "", 0, NULL);
 	}
 	if (err == 0) {
-		if (ed.n > 1) {
-			qsort(ed.e, ed.n, sizeof(*ed.e), edit_cmp);
-		}
-		for (size_t i = 1; i < ed.n; i++) {
-			if (ed.e[i].start < ed.e[i - 1].end) {
-				err = -EPROTO; /* a layout these rules do not cover */
-			}
-		}
+		err = sort_edits(&ed);
 	}
 	if (err == 0) {
 		err = apply(t, ov, &ed, out, out_len);
@@ -423,22 +449,11 @@ static int merge_list(const char *t, struct cfgspan ov, const char *f, struct cf
 	return err;
 }
 
-/* New settings (f's unused ones) inserted after the old group's last kept
- * setting, on lines of their own when the group spans lines. */
-static int insert_settings(const char *t, const struct settings *o, const bool *kept, const char *f,
-			   const struct settings *fs, struct edits *ed)
+/* The indent of the last kept setting of o that starts its own line; indent
+ * unchanged when none does. */
+static void kept_indent(const char *t, const struct settings *o, const bool *kept, char *indent,
+			size_t size)
 {
-	bool multiline = cfgtext_has_newline(t, o->open.end, o->close.start);
-	const struct setting *last = NULL;
-	char indent[INDENT_MAX] = "  ";
-	size_t n = 0, at;
-	char *ins, *p;
-
-	for (size_t i = 0; i < o->n; i++) {
-		if (kept[i]) {
-			last = &o->s[i];
-		}
-	}
 	for (size_t i = o->n; i-- > 0;) {
 		size_t ls = o->s[i].name.start;
 
@@ -446,10 +461,22 @@ static int insert_settings(const char *t, const struct settings *o, const bool *
 			ls--;
 		}
 		if (kept[i] && t[ls - 1] == '\n') {
-			cfgtext_indent_of(t, o->s[i].name.start, indent, sizeof(indent));
-			break;
+			cfgtext_indent_of(t, o->s[i].name.start, indent, size);
+			return;
 		}
 	}
+}
+
+/* fs's settings the merge did not use, as text: each after a newline and
+ * indent (multiline) or a blank. *out NULL and *len 0 when there are none. */
+static int unused_settings_text(const char *f, const struct settings *fs, bool multiline,
+				const char *indent, char **out, size_t *out_len)
+{
+	size_t n = 0;
+	char *p;
+
+	*out = NULL;
+	*out_len = 0;
 	for (size_t i = 0; i < fs->n; i++) {
 		if (!fs->s[i].is_used) {
 			n += 1 + strlen(indent) + (fs->s[i].name.end - fs->s[i].name.start) + 3 +
@@ -459,17 +486,11 @@ static int insert_settings(const char *t, const struct settings *o, const bool *
 	if (n == 0) {
 		return 0;
 	}
-	if (last && last->term == last->value.end) {
-		int err = add_edit(ed, last->term, last->term, ";", 1, NULL);
-		if (err != 0) {
-			return err;
-		}
-	}
-	ins = malloc(n + 1);
-	if (!ins) {
+	*out = malloc(n + 1);
+	if (!*out) {
 		return -ENOMEM;
 	}
-	p = ins;
+	p = *out;
 	for (size_t i = 0; i < fs->n; i++) {
 		const struct setting *s = &fs->s[i];
 
@@ -480,22 +501,45 @@ static int insert_settings(const char *t, const struct settings *o, const bool *
 			     (int)(s->name.end - s->name.start), f + s->name.start,
 			     (int)(s->value.end - s->value.start), f + s->value.start);
 	}
+	*out_len = (size_t)(p - *out);
+	return 0;
+}
+
+/* New settings (f's unused ones) inserted after the old group's last kept
+ * setting, on lines of their own when the group spans lines. */
+static int insert_settings(const char *t, const struct settings *o, const bool *kept, const char *f,
+			   const struct settings *fs, struct edits *ed)
+{
+	bool multiline = cfgtext_has_newline(t, o->open.end, o->close.start);
+	const struct setting *last = NULL;
+	char indent[INDENT_MAX] = "  ";
+	size_t len, at;
+	char *ins;
+	int err;
+
+	for (size_t i = 0; i < o->n; i++) {
+		if (kept[i]) {
+			last = &o->s[i];
+		}
+	}
+	kept_indent(t, o, kept, indent, sizeof(indent));
+	err = unused_settings_text(f, fs, multiline, indent, &ins, &len);
+	if (err != 0 || len == 0) {
+		return err;
+	}
+	if (last && last->term == last->value.end) {
+		err = add_edit(ed, last->term, last->term, ";", 1, NULL);
+		if (err != 0) {
+			free(ins);
+			return err;
+		}
+	}
 	at = last ? last->term : o->open.end;
 	if (multiline) {
 		/* After a comment that ends the last setting's line: it is its. */
-		size_t q = at;
-
-		while (q < o->close.start && (t[q] == ' ' || t[q] == '\t')) {
-			q++;
-		}
-		if (q < o->close.start && (t[q] == '#' || (t[q] == '/' && t[q + 1] == '/'))) {
-			while (q < o->close.start && t[q] != '\n') {
-				q++;
-			}
-			at = q;
-		}
+		at = past_line_comment(t, at, o->close.start);
 	}
-	return add_edit(ed, at, at, ins, (size_t)(p - ins), ins);
+	return add_edit(ed, at, at, ins, len, ins);
 }
 
 static int edit_cmp(const void *a, const void *b)
@@ -517,6 +561,57 @@ struct defaults {
 	const char *d;
 	struct cfgspan dg;
 };
+
+static int merge(const char *t, struct cfgspan og, const char *f, struct cfgspan fg,
+		 struct defaults df, int depth, char **out, size_t *out_len);
+
+/* Old setting s of the group at t[og] against the fresh group's settings fs
+ * (ds: the defaults' at this place): kept as it is, removed, its value merged
+ * inside or written anew. *kept: whether it stays. */
+static int merge_setting(const char *t, struct cfgspan og, const struct setting *s, const char *f,
+			 struct settings *fs, const struct settings *ds, struct defaults df,
+			 int depth, struct edits *ed, bool *kept)
+{
+	struct setting *m = match(t, s, f, fs);
+	struct defaults sub_df = {NULL, {0, 0}};
+	bool has_d = default_of(t, s, ds, df.d, &sub_df.dg);
+	char *sub = NULL;
+	size_t sub_len = 0;
+	int err = -EPROTO;
+
+	if (has_d) {
+		sub_df.d = df.d;
+	}
+	if (!m) {
+		/* Written out by hand at its default: it says what the fresh
+		 * group says by leaving it out, so it stays. */
+		*kept = has_d && is_default(t, s->value, df.d, sub_df.dg);
+		return *kept ? 0 : remove_setting(t, og, s, ed);
+	}
+	m->is_used = true;
+	*kept = true;
+	if (values_equiv(t, s->value, f, m->value, sub_df.d, sub_df.dg, depth)) {
+		return 0;
+	}
+	/* Groups and lists over lines are merged inside; anything else (or
+	 * what cannot be merged) is written anew. */
+	if (is_group(t, s->value) && is_group(f, m->value) && depth + 1 < DEPTH_MAX) {
+		if (sub_df.d && !is_group(sub_df.d, sub_df.dg)) {
+			sub_df.d = NULL;
+		}
+		err = merge(t, s->value, f, m->value, sub_df, depth + 1, &sub, &sub_len);
+	} else if (is_list(t, s->value) && is_list(f, m->value)) {
+		err = merge_list(t, s->value, f, m->value, &sub, &sub_len);
+	}
+	if (err == 0) {
+		return add_edit(ed, s->value.start, s->value.end, sub, sub_len, sub);
+	}
+	if (err == -ENOMEM) {
+		return err;
+	}
+	return add_edit(ed, s->value.start, s->value.end, f + m->value.start,
+			m->value.end - m->value.start, NULL);
+}
 
 static int merge(const char *t, struct cfgspan og, const char *f, struct cfgspan fg,
 		 struct defaults df, int depth, char **out, size_t *out_len)
@@ -541,59 +636,15 @@ static int merge(const char *t, struct cfgspan og, const char *f, struct cfgspan
 	kept = calloc(o.n + 1, sizeof(*kept));
 	err = kept ? 0 : -ENOMEM;
 	for (size_t i = 0; err == 0 && i < o.n; i++) {
-		const struct setting *s = &o.s[i];
-		struct setting *m = match(t, s, f, &fs);
-		struct defaults sub_df = {NULL, {0, 0}};
-		bool has_d = default_of(t, s, &ds, df.d, &sub_df.dg);
-		char *sub = NULL;
-		size_t sub_len = 0;
-
-		if (has_d) {
-			sub_df.d = df.d;
-		}
-		if (!m) {
-			/* Written out by hand at its default: it says what the
-			 * fresh group says by leaving it out, so it stays. */
-			if (has_d && is_default(t, s->value, df.d, sub_df.dg)) {
-				kept[i] = true;
-			} else {
-				err = remove_setting(t, og, s, &ed);
-			}
-			continue;
-		}
-		m->is_used = true;
-		kept[i] = true;
-		if (values_equiv(t, s->value, f, m->value, sub_df.d, sub_df.dg, depth)) {
-			continue;
-		}
-		/* Groups and lists over lines are merged inside; anything
-		 * else (or what cannot be merged) is written anew. */
-		err = -EPROTO;
-		if (is_group(t, s->value) && is_group(f, m->value) && depth + 1 < DEPTH_MAX) {
-			if (sub_df.d && !is_group(sub_df.d, sub_df.dg)) {
-				sub_df.d = NULL;
-			}
-			err = merge(t, s->value, f, m->value, sub_df, depth + 1, &sub, &sub_len);
-		} else if (is_list(t, s->value) && is_list(f, m->value)) {
-			err = merge_list(t, s->value, f, m->value, &sub, &sub_len);
-		}
-		if (err == 0) {
-			err = add_edit(&ed, s->value.start, s->value.end, sub, sub_len, sub);
-			continue;
-		}
-		if (err == -ENOMEM) {
-			break;
-		}
-		err = add_edit(&ed, s->value.start, s->value.end, f + m->value.start,
-			       m->value.end - m->value.start, NULL);
+		err = merge_setting(t, og, &o.s[i], f, &fs, &ds, df, depth, &ed, &kept[i]);
 	}
 	if (err == 0) {
 		err = insert_settings(t, &o, kept, f, &fs, &ed);
 	}
 	if (err == 0) {
-		if (ed.n > 1) {
-			qsort(ed.e, ed.n, sizeof(*ed.e), edit_cmp);
-		}
+		err = sort_edits(&ed);
+	}
+	if (err == 0) {
 		err = apply(t, og, &ed, out, out_len);
 	}
 	edits_fini(&ed);

@@ -180,19 +180,14 @@ static void send_link_mtu(struct conn *cn, struct registry_client *c, uint64_t n
 	}
 }
 
-static void on_register(struct conn *cn, struct registry_client *c, const struct frame *f,
-			uint64_t now_us)
+/* What a main uplink's REGISTER says of the client: its uplink, NAT class and
+ * local addresses; online (or a changed NAT class) is worth a line. */
+static void take_registration(struct conn *cn, struct registry_client *c, const struct frame *f,
+			      uint64_t now_us)
 {
 	char text[ADDR_TEXT_MAX];
 	uint8_t was = c->natclass;
 
-	if (cn->rx_uplink != CONN_RX_MAIN) {
-		/* A secondary uplink's: taken before the frames (classify). */
-		if (f->u.reg.uplink_id != cn->rx_uplink) {
-			cn->stats.frames_ignored++;
-		}
-		return;
-	}
 	if (registry_uplink_set_main(c, f->u.reg.uplink_id)) {
 		/* The client moved its session to another uplink (its first
 		 * one is down): that uplink is the main address now. */
@@ -220,31 +215,54 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 			 conn_natclass_name(was),
 			 addr_format((const struct sockaddr *)&c->addr, text, sizeof(text)));
 	}
+}
+
+/* The REGISTER's boot id: true when it is another process's than before. */
+static bool take_boot_id(struct registry_client *c, uint64_t boot_id, uint64_t now_us)
+{
+	char text[ADDR_TEXT_MAX];
+
+	if (boot_id == c->boot_id) {
+		return false;
+	}
+	/* A restart never brings an older process back: one that comes back
+	 * is a second machine with the same id and key, and the two keep
+	 * replacing each other's session and paths. */
+	if (c->boot_id != 0 && boot_id == c->prev_boot_id) {
+		if (c->twin_warned_us == 0 || now_us - c->twin_warned_us >= CONN_TWIN_WARN_US) {
+			c->twin_warned_us = now_us;
+			log_warn(
+				"client %s: two processes take turns with this identity (from %s "
+				"and another address): give each machine its own id and key",
+				c->id,
+				addr_format((const struct sockaddr *)&c->addr, text, sizeof(text)));
+		}
+	} else if (c->boot_id != 0) {
+		log_info("client %s: restarted (another process)", c->id);
+	}
+	c->prev_boot_id = c->boot_id;
+	c->boot_id = boot_id;
+	return true;
+}
+
+static void on_register(struct conn *cn, struct registry_client *c, const struct frame *f,
+			uint64_t now_us)
+{
+	bool woke;
+
+	if (cn->rx_uplink != CONN_RX_MAIN) {
+		/* A secondary uplink's: taken before the frames (classify). */
+		if (f->u.reg.uplink_id != cn->rx_uplink) {
+			cn->stats.frames_ignored++;
+		}
+		return;
+	}
+	take_registration(cn, c, f, now_us);
 	/* Pairs released while idle get new ports when a client is back; the
 	 * peers' sets change too (their PEER frame comes back). So do they
 	 * when the client is another process (restarted): its boot id. */
-	bool woke = relay_wake(cn->relay, c->id, now_us);
-
-	if (f->u.reg.boot_id != c->boot_id) {
-		/* A restart never brings an older process back: one that comes
-		 * back is a second machine with the same id and key, and the
-		 * two keep replacing each other's session and paths. */
-		if (c->boot_id != 0 && f->u.reg.boot_id == c->prev_boot_id) {
-			if (c->twin_warned_us == 0 ||
-			    now_us - c->twin_warned_us >= CONN_TWIN_WARN_US) {
-				c->twin_warned_us = now_us;
-				log_warn("client %s: two processes take turns with this identity "
-					 "(from %s and another address): give each machine its own "
-					 "id and key",
-					 c->id,
-					 addr_format((const struct sockaddr *)&c->addr, text,
-						     sizeof(text)));
-			}
-		} else if (c->boot_id != 0) {
-			log_info("client %s: restarted (another process)", c->id);
-		}
-		c->prev_boot_id = c->boot_id;
-		c->boot_id = f->u.reg.boot_id;
+	woke = relay_wake(cn->relay, c->id, now_us);
+	if (take_boot_id(c, f->u.reg.boot_id, now_us)) {
 		woke = true;
 	}
 	if (woke) {

@@ -637,32 +637,39 @@ static void write_seen(const struct bf_state *st)
 	fclose(f);
 }
 
-static void report(struct bf_state *st)
+struct lat_summary {
+	uint64_t p50, p99;
+	double mean, std;
+};
+
+/* The one-way latency samples' median, 99th percentile, mean and deviation. */
+static struct lat_summary lat_summary(struct bf_state *st)
 {
-	char ip[INET_ADDRSTRLEN];
-	double secs =
-		st->last_rx_us > st->first_rx_us ? (st->last_rx_us - st->first_rx_us) / 1e6 : 0;
-	uint64_t p50 = 0, p99 = 0;
-	double mean = 0, var = 0;
+	struct lat_summary l = {0};
+	double var = 0;
+
+	if (st->n_lat == 0) {
+		return l;
+	}
+	qsort(st->lat_us, (size_t)st->n_lat, sizeof(uint64_t), cmp_u64);
+	l.p50 = st->lat_us[st->n_lat / 2];
+	l.p99 = st->lat_us[(st->n_lat * 99) / 100];
+	for (long i = 0; i < st->n_lat; i++) {
+		l.mean += (double)st->lat_us[i];
+	}
+	l.mean /= (double)st->n_lat;
+	for (long i = 0; i < st->n_lat; i++) {
+		var += ((double)st->lat_us[i] - l.mean) * ((double)st->lat_us[i] - l.mean);
+	}
+	l.std = sqrt(var / (double)st->n_lat);
+	return l;
+}
+
+/* FNV-1a of which sequence numbers arrived, sender by sender. */
+static uint32_t seen_hash(const struct bf_state *st)
+{
 	uint32_t hash = 2166136261u;
 
-	if (st->n_lat > 0) {
-		qsort(st->lat_us, (size_t)st->n_lat, sizeof(uint64_t), cmp_u64);
-		p50 = st->lat_us[st->n_lat / 2];
-		p99 = st->lat_us[(st->n_lat * 99) / 100];
-		for (long i = 0; i < st->n_lat; i++) {
-			mean += (double)st->lat_us[i];
-		}
-		mean /= (double)st->n_lat;
-		for (long i = 0; i < st->n_lat; i++) {
-			var += ((double)st->lat_us[i] - mean) * ((double)st->lat_us[i] - mean);
-		}
-		var /= (double)st->n_lat;
-	}
-	if (st->o.seen_file) {
-		write_seen(st);
-	}
-	/* Which sequence numbers arrived, sender by sender. */
 	for (int i = 0; i < st->n_senders; i++) {
 		const struct bf_sender *s = &st->senders[i];
 
@@ -673,17 +680,15 @@ static void report(struct bf_state *st)
 			hash = (hash ^ s->seen[k]) * 16777619u;
 		}
 	}
-	printf("{\"id\":\"%.*s\",\"sent\":%ld,\"received\":%ld,\"dup\":%ld,\"corrupt\":%ld,"
-	       "\"foreign\":%ld,\"echo\":%ld,\"echo_dup\":%ld,\"mbps\":%.3f,\"pps\":%.1f,"
-	       "\"lat_p50_us\":%llu,\"lat_p99_us\":%llu,\"lat_mean_us\":%.1f,\"lat_std_us\":%.1f,"
-	       "\"rx_hash\":\"%08x\",\"first_rx_wall_ms\":%llu,\"tx_start_wall_ms\":%llu,"
-	       "\"max_gap_ms\":%.1f,\"max_gap_end_wall_ms\":%llu,\"senders\":{",
-	       (int)strcspn(st->o.id, " "), st->o.id, st->sent, st->received, st->dup, st->corrupt,
-	       st->foreign, st->echo_unique, st->echo_dup,
-	       secs > 0 ? st->rx_bytes * 8 / secs / 1e6 : 0, secs > 0 ? st->received / secs : 0,
-	       (unsigned long long)p50, (unsigned long long)p99, mean, sqrt(var), (unsigned)hash,
-	       (unsigned long long)st->first_rx_wall_ms, (unsigned long long)st->tx_start_wall_ms,
-	       (double)st->max_gap_us / 1000.0, (unsigned long long)st->max_gap_end_wall_ms);
+	return hash;
+}
+
+/* The report's "senders", "bins" and "window_mbps" members. */
+static void report_lists(const struct bf_state *st)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	printf(",\"senders\":{");
 	for (int i = 0; i < st->n_senders; i++) {
 		const struct bf_sender *s = &st->senders[i];
 		inet_ntop(AF_INET, &s->from.sin_addr, ip, sizeof(ip));
@@ -704,6 +709,30 @@ static void report(struct bf_state *st)
 		}
 		printf("]");
 	}
+}
+
+static void report(struct bf_state *st)
+{
+	double secs =
+		st->last_rx_us > st->first_rx_us ? (st->last_rx_us - st->first_rx_us) / 1e6 : 0;
+	struct lat_summary l = lat_summary(st);
+
+	if (st->o.seen_file) {
+		write_seen(st);
+	}
+	printf("{\"id\":\"%.*s\",\"sent\":%ld,\"received\":%ld,\"dup\":%ld,\"corrupt\":%ld,"
+	       "\"foreign\":%ld,\"echo\":%ld,\"echo_dup\":%ld,\"mbps\":%.3f,\"pps\":%.1f,"
+	       "\"lat_p50_us\":%llu,\"lat_p99_us\":%llu,\"lat_mean_us\":%.1f,\"lat_std_us\":%.1f,"
+	       "\"rx_hash\":\"%08x\",\"first_rx_wall_ms\":%llu,\"tx_start_wall_ms\":%llu,"
+	       "\"max_gap_ms\":%.1f,\"max_gap_end_wall_ms\":%llu",
+	       (int)strcspn(st->o.id, " "), st->o.id, st->sent, st->received, st->dup, st->corrupt,
+	       st->foreign, st->echo_unique, st->echo_dup,
+	       secs > 0 ? st->rx_bytes * 8 / secs / 1e6 : 0, secs > 0 ? st->received / secs : 0,
+	       (unsigned long long)l.p50, (unsigned long long)l.p99, l.mean, l.std,
+	       (unsigned)seen_hash(st), (unsigned long long)st->first_rx_wall_ms,
+	       (unsigned long long)st->tx_start_wall_ms, (double)st->max_gap_us / 1000.0,
+	       (unsigned long long)st->max_gap_end_wall_ms);
+	report_lists(st);
 	printf("}\n");
 }
 
