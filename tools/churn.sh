@@ -70,6 +70,9 @@ if [ "$VALGRIND" = 1 ]; then
 		chmod +x "$LAB_DIR/vgbin/$b"
 	done
 	LAB_BIN=$LAB_DIR/vgbin
+	# A server restarted under valgrind on a busy machine once took over 5 s.
+	# shellcheck disable=SC2034 # read by lab_wh_server
+	LAB_START_S=30
 fi
 # shellcheck disable=SC2034 # read by lab_wh_server and lab_wh_client
 LAB_LOG_LEVEL=info

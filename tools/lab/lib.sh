@@ -224,7 +224,9 @@ lab_wh_server() {
 	local name=server${2:+-$2}
 	lab_start_in "$1" "$name" "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" \
 		--log-level "${LAB_LOG_LEVEL:-debug}"
-	wait_until 5 grep -q "server: running" "$LAB_DIR/$name.log" || fail "server did not start"
+	# LAB_START_S: longer for daemons under valgrind on a busy machine.
+	wait_until "${LAB_START_S:-5}" grep -q "server: running" "$LAB_DIR/$name.log" ||
+		fail "server did not start within ${LAB_START_S:-5} s"
 }
 
 lab_wh_client() {
