@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test_junk: malformed datagrams of every shape at every UDP socket of the
 # daemons, during a stream: they must be dropped, counted and answered with
-# nothing, and cost the stream nothing (README "Hostile input"; STYLE.md:
-# "a malformed packet gets ... never a crash"; PROTOCOL.md: only
-# authenticated input changes session state).
+# nothing, and cost the stream nothing (README "Running it for real",
+# "Hostile input": a malformed packet never crashes a daemon, and only
+# authenticated input changes any state).
 #
 #   hsflood --junk (127.0.0.10-13) --> server main and alternate port, and a
 #                                      relay port no pair holds
