@@ -102,8 +102,12 @@ cat <<MSG
 Ctrl-C to stop.
 
 MSG
+# In the background, waited for: a SIGTERM then stops the demo at once (bash
+# runs a trap only once its foreground command ends).
 if [ -n "${DEMO_SECONDS:-}" ]; then
-	sleep "$DEMO_SECONDS"
+	sleep "$DEMO_SECONDS" &
+	pids+=($!)
+	wait $!
 else
 	wait
 fi
