@@ -8,6 +8,7 @@
 
 #include "api/flowsapi.h"
 #include "api/httpd.h"
+#include "common/compiler.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -182,6 +183,17 @@ static bool add_flow(cJSON *a, const struct statusapi_flow *f)
 	       add_report(o, f);
 }
 
+static bool add_drops(cJSON *o, const struct statusapi_drops *d)
+{
+	return o && cJSON_AddNumberToObject(o, "unrecognized", (double)d->unrecognized) &&
+	       cJSON_AddNumberToObject(o, "stun", (double)d->stun) &&
+	       cJSON_AddNumberToObject(o, "bad_mac", (double)d->bad_mac) &&
+	       cJSON_AddNumberToObject(o, "unknown_index", (double)d->unknown_index) &&
+	       cJSON_AddNumberToObject(o, "auth", (double)d->auth) &&
+	       cJSON_AddNumberToObject(o, "bad_frames", (double)d->bad_frames) &&
+	       cJSON_AddNumberToObject(o, "truncated", (double)d->truncated);
+}
+
 cJSON *statusapi_json(const struct statusapi_status *st)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -210,7 +222,8 @@ cJSON *statusapi_json(const struct statusapi_status *st)
 			       : cJSON_AddNullToObject(nat, "mapped_address") != NULL) &&
 		(st->nat64_prefix[0]
 			 ? cJSON_AddStringToObject(nat, "nat64_prefix", st->nat64_prefix) != NULL
-			 : cJSON_AddNullToObject(nat, "nat64_prefix") != NULL);
+			 : cJSON_AddNullToObject(nat, "nat64_prefix") != NULL) &&
+		add_drops(cJSON_AddObjectToObject(o, "drops"), &st->drops);
 
 	for (size_t i = 0; ok && i < st->n_uplinks; i++) {
 		ok = add_uplink(uplinks, &st->uplinks[i]);
@@ -389,6 +402,38 @@ static const char *mtu_text(const cJSON *o, const char *key, char *buf, size_t s
 	return buf;
 }
 
+/* What the client dropped as not its own or malformed, when anything. */
+static void print_drops(FILE *out, const cJSON *d)
+{
+	static const char *const keys[] = {"unrecognized",  "stun", "bad_mac",
+					   "unknown_index", "auth", "bad_frames",
+					   "truncated"};
+	static const char *const names[] = {"unrecognized",
+					    "stray STUN",
+					    "without a valid mac1",
+					    "for no session of ours",
+					    "failing authentication",
+					    "with bad frames",
+					    "truncated"};
+	double total = 0;
+	const char *sep = "";
+
+	for (size_t i = 0; i < WH_ARRAY_LEN(keys); i++) {
+		total += num(d, keys[i]);
+	}
+	if (total == 0) {
+		return;
+	}
+	fprintf(out, "dropped: %.0f datagrams (", total);
+	for (size_t i = 0; i < WH_ARRAY_LEN(keys); i++) {
+		if (num(d, keys[i]) > 0) {
+			fprintf(out, "%s%.0f %s", sep, num(d, keys[i]), names[i]);
+			sep = ", ";
+		}
+	}
+	fprintf(out, ")\n");
+}
+
 /* The client's own lines: its id, server session, NAT, link MTU, uplinks. */
 static void print_self(FILE *out, const cJSON *o, const cJSON *srv, const cJSON *nat,
 		       const cJSON *uplinks)
@@ -413,6 +458,7 @@ static void print_self(FILE *out, const cJSON *o, const cJSON *srv, const cJSON 
 	fprintf(out, "link mtu: %s here, %s at the server; stream segments of %.0f bytes\n",
 		mtu_text(o, "link_mtu", here, sizeof(here)),
 		mtu_text(srv, "link_mtu", there, sizeof(there)), num(o, "stream_mss"));
+	print_drops(out, cJSON_GetObjectItemCaseSensitive(o, "drops"));
 	if (cJSON_IsArray(uplinks) && cJSON_GetArraySize(uplinks) > 1) {
 		fprintf(out, "uplinks: %d\n", cJSON_GetArraySize(uplinks));
 		cJSON_ArrayForEach(e, uplinks)

@@ -92,6 +92,20 @@ struct statusapi_flow {
 	struct flowreport_flow report; /* saturated state and impairment counters */
 };
 
+/* Datagrams the client dropped before a peer session took them, by reason:
+ * stray or hostile input (README "Hostile input"), or a peer's frames that
+ * do not parse. */
+struct statusapi_drops {
+	uint64_t
+		unrecognized; /* neither STUN nor one of our messages (or a false restart notice) */
+	uint64_t stun;	      /* STUN that answers nothing of ours */
+	uint64_t bad_mac;     /* handshake messages without a valid mac1 */
+	uint64_t unknown_index; /* for a session index this client does not hold */
+	uint64_t auth;		/* the server session's messages that fail authentication */
+	uint64_t bad_frames;	/* authenticated packets whose frames do not parse */
+	uint64_t truncated;	/* larger than the receive buffer */
+};
+
 struct statusapi_status {
 	char id[STATUSAPI_NAME_SIZE];
 	uint64_t uptime_s;
@@ -107,6 +121,7 @@ struct statusapi_status {
 	const char *nat_class;	  /* "unknown" until classified */
 	char mapped[64];	  /* mapped address, "" while unknown */
 	char nat64_prefix[64];	  /* IPv6 sockets through a NAT64: its prefix; "" none */
+	struct statusapi_drops drops;
 	struct statusapi_uplink uplinks[STATUSAPI_UPLINKS_MAX];
 	size_t n_uplinks;
 	struct statusapi_peer peers[STATUSAPI_PEERS_MAX];

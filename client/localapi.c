@@ -209,6 +209,15 @@ static void status_cb(void *ctx, struct statusapi_status *out)
 	if (cl->family == AF_INET6 && cl->sa.pref64.len != 0) {
 		nat64_prefix_format(&cl->sa.pref64, out->nat64_prefix, sizeof(out->nat64_prefix));
 	}
+	out->drops = (struct statusapi_drops){
+		.unrecognized = cl->drop_demux,
+		.stun = cl->drop_stun,
+		.bad_mac = cl->drop_bad_mac,
+		.unknown_index = cl->drop_no_owner,
+		.auth = cl->drop_auth,
+		.bad_frames = cl->drop_frames,
+		.truncated = cl->ms.rx_truncated,
+	};
 	fill_uplinks(cl, out);
 	for (const struct peer *p = cl->peers; p && out->n_peers < STATUSAPI_PEERS_MAX;
 	     p = p->next) {
