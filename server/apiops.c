@@ -18,6 +18,8 @@
 #include "config/cfgwrite.h"
 #include "config/routes.h"
 #include "nat/punch.h"
+#include "nat/stun.h"
+#include "proto/demux.h"
 #include "routeset.h"
 #include "server.h"
 
@@ -267,6 +269,36 @@ static void relay_metrics(const struct server *srv, restapi_metric_fn *emit, voi
 	     (double)srv->relay.n_pairs);
 }
 
+/* The listen sockets: STUN answered, and what was dropped before the session
+ * layer, by reason (README "Hostile input"). */
+static void listener_metrics(const struct server *srv, restapi_metric_fn *emit, void *m)
+{
+	const struct listener_stats *st = &srv->listener.stats;
+	static const char drops[] = "wormhole_listener_drops_total";
+	static const char drops_help[] =
+		"Datagrams the listen ports dropped before the session layer, by reason";
+	static const char stun_drops[] = "wormhole_stun_drops_total";
+	static const char stun_help[] = "STUN messages the server did not answer, by reason";
+	char label[64];
+
+	emit(m, "wormhole_listener_rx_packets_total",
+	     "Datagrams received on the listen ports (main and alternate)", true, NULL,
+	     (double)st->rx_packets);
+	emit(m, "wormhole_stun_answered_total", "STUN binding requests answered", true, NULL,
+	     (double)st->stun_answered);
+	for (int i = DEMUX_OK + 1; i < DEMUX_REASON_COUNT; i++) {
+		snprintf(label, sizeof(label), "reason=\"%s\"",
+			 demux_reason_name((enum demux_reason)i));
+		emit(m, drops, drops_help, true, label, (double)st->drop_demux[i]);
+	}
+	emit(m, drops, drops_help, true, "reason=\"truncated\"", (double)st->drop_truncated);
+	emit(m, drops, drops_help, true, "reason=\"no_handler\"", (double)st->drop_no_handler);
+	for (int i = STUN_DROP_NONE + 1; i < STUN_DROP_COUNT; i++) {
+		snprintf(label, sizeof(label), "reason=\"%s\"", stun_drop_name((enum stun_drop)i));
+		emit(m, stun_drops, stun_help, true, label, (double)st->drop_stun[i]);
+	}
+}
+
 static void ops_metrics(void *ctx, restapi_metric_fn *emit, void *m)
 {
 	const struct server *srv = ctx;
@@ -278,6 +310,7 @@ static void ops_metrics(void *ctx, restapi_metric_fn *emit, void *m)
 	emit(m, "wormhole_uptime_seconds", "Seconds since the server started", false, NULL,
 	     (double)(monotime_now_us() - srv->started_us) / 1e6);
 	relay_metrics(srv, emit, m);
+	listener_metrics(srv, emit, m);
 	emit(m, "wormhole_session_initiations_total", "Handshake initiations received", true, NULL,
 	     (double)cs->initiations);
 	emit(m, "wormhole_session_responses_total", "Handshake responses sent", true, NULL,

@@ -25,8 +25,9 @@
 #      ports: no message of ours, nothing from a relay port or a client;
 #   4. the relay forwarded none of it: it counts what reached the pair's
 #      ports from unbound sources as dropped, and the relay forwarded no more
-#      than the stream's own traffic; the clients dropped what reached them
-#      and count it by reason (status: drops);
+#      than the stream's own traffic; the server's listen ports and the
+#      clients answered (STUN) or dropped what reached them and count it by
+#      reason (/metrics, status: drops);
 #   5. the logs stayed small: lines remote input causes are rate-limited
 #      (at most JUNK_LOG_MAX lines in each daemon's log during the floods, at
 #      debug level).
@@ -111,6 +112,15 @@ lab_start drone1app "$BF" --bind 127.0.0.1:0 --to "127.1.0.1:$VP" --count "$STRE
 wait_until 5 grep -q "peer gcs1: session established" "$LAB_DIR/client-drone1.log" ||
 	fail "drone1 has no session with gcs1"
 sleep 2
+# The sum of every sample of the server's counters of what its listen ports
+# did with a datagram: answered (STUN) or dropped, by the listener or the
+# session layer.
+handled() {
+	curl -s --max-time 5 -H "Authorization: Bearer $RTOKEN" "http://127.0.0.1:$AP/metrics" |
+		awk '/^wormhole_(stun_answered|stun_drops|listener_drops|session_drops)_total/ { n += $2 }
+		     END { print n + 0 }'
+}
+handled0=$(handled)
 fwd0=$(metric wormhole_relay_forwarded_total)
 unbound0=$(metric wormhole_relay_drops_total 'reason="unbound_source"')
 lines0=()
@@ -194,6 +204,15 @@ relay_sent=$(lab_json "$LAB_DIR/junk-relay.log" "j['sent']")
 echo "  4. relay: $((unbound1 - unbound0)) junk datagrams dropped as from unbound sources," \
 	"$((fwd1 - fwd0)) forwarded (the stream and the sessions' own)"
 
+# The server answered or dropped, and counted, all that reached its listen
+# ports (two of junk-server's three targets; the third, a relay port, above).
+handled1=$(handled)
+server_sent=$(lab_json "$LAB_DIR/junk-server.log" "j['sent']")
+[ $((handled1 - handled0)) -ge $((server_sent * 2 / 3 * 9 / 10)) ] ||
+	fail "4. the server counted $((handled1 - handled0)) datagrams answered or dropped for" \
+		"$((server_sent * 2 / 3)) junk datagrams at its listen ports"
+echo "     server: $((handled1 - handled0)) datagrams answered (STUN) or dropped and counted by reason," \
+	"of about $((server_sent * 2 / 3)) junk sent to its listen ports"
 # The clients dropped and counted every junk datagram that reached them
 # (status: drops by reason).
 counted=0
