@@ -263,16 +263,19 @@ if [[ " ${CLIENTS[*]} " == *" sya "* ]]; then
 fi
 
 # Every pair's flow carries traffic both ways now (direct, or the relay for
-# the random symmetric pairs): 200 datagrams each way, all delivered.
+# the random symmetric pairs): 200 datagrams each way, all delivered. Each app
+# waits 1 s before sending, so that its peer's app (one of 54 started at once
+# on a busy machine) has bound its socket: once a late app lost the first 19
+# datagrams its client had delivered.
 pids=()
 for p in "${PAIRS[@]}"; do
 	IFS=: read -r a b port <<<"$p"
 	lab_exec "$b" "$BF" --bind "127.0.0.1:$port" --to "127.1.0.1:$port" --id "$b" \
-		--count 200 --rate 400 --expect 200 --delay 300 --timeout 8000 \
+		--count 200 --rate 400 --expect 200 --delay 1000 --timeout 8000 \
 		>"$LAB_DIR/bf-$a-$b-b.json" 2>&1 &
 	pids+=($!)
 	lab_exec "$a" "$BF" --bind "127.0.0.1:$port" --to "127.1.0.1:$port" --id "$a" \
-		--count 200 --rate 400 --expect 200 --delay 300 --timeout 8000 \
+		--count 200 --rate 400 --expect 200 --delay 1000 --timeout 8000 \
 		>"$LAB_DIR/bf-$a-$b-a.json" 2>&1 &
 	pids+=($!)
 done
