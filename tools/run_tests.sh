@@ -138,15 +138,27 @@ run_lab_parallel() {
 
 	while [ "${#shared[@]}" -gt 0 ]; do
 		# the first test that may start now: any, but a loopback test
-		# only while no other loopback test runs
+		# only while no other loopback test runs. The loopback tests run
+		# one after another: while what is left of that chain is longer
+		# than the longest other test left, the chain goes first, or it
+		# would run alone at the end.
 		pick=-1
 		if [ "${#running[@]}" -lt "$jobs" ]; then
+			local loop_left=0 loop_first=-1 other_first=-1
 			for i in "${!shared[@]}"; do
-				if [ "${kind[${shared[$i]}]}" != loopback ] || [ "$n_loop" = 0 ]; then
-					pick=$i
-					break
+				if [ "${kind[${shared[$i]}]}" = loopback ]; then
+					loop_left=$((loop_left + ${secs[$(basename "${shared[$i]}")]:-0}))
+					[ "$loop_first" -ge 0 ] || loop_first=$i
+				elif [ "$other_first" -lt 0 ]; then
+					other_first=$i
 				fi
 			done
+			if [ "$n_loop" = 0 ] && [ "$loop_first" -ge 0 ] && { [ "$other_first" -lt 0 ] ||
+				[ "$loop_left" -ge "${secs[$(basename "${shared[$other_first]}")]:-0}" ]; }; then
+				pick=$loop_first
+			elif [ "$other_first" -ge 0 ]; then
+				pick=$other_first
+			fi
 		fi
 		if [ "$pick" -lt 0 ]; then
 			finish_one

@@ -99,7 +99,7 @@ def echoes(c, line):
 
 # 1. 400 at once, held.
 conns = [connect(tp) for _ in range(400)]
-time.sleep(2)
+time.sleep(1)
 res = [echoes(c, b"x%d\n" % i) if c else False for i, c in enumerate(conns)]
 out["held_echoed"] = res.count(True)
 out["held_refused"] = res.count(False)
@@ -107,7 +107,7 @@ out["held_hung"] = res.count(None)
 for c in conns:
     if c:
         c.close()
-time.sleep(3)  # finished streams linger 2 s
+time.sleep(2.5)  # finished streams linger 2 s
 
 # 2. 20 in a row.
 ok = 0
@@ -157,7 +157,7 @@ for w in ws:
 for c in idle:
     if c:
         c.close()
-time.sleep(3)
+time.sleep(2)
 c = connect(tp)
 out["after_writers"] = bool(c) and echoes(c, b"again\n") is True
 print(json.dumps(out))
