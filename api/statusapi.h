@@ -96,10 +96,9 @@ struct statusapi_flow {
  * stray or hostile input (README "Hostile input"), or a peer's frames that
  * do not parse. */
 struct statusapi_drops {
-	uint64_t
-		unrecognized; /* neither STUN nor one of our messages (or a false restart notice) */
-	uint64_t stun;	      /* STUN that answers nothing of ours */
-	uint64_t bad_mac;     /* handshake messages without a valid mac1 */
+	uint64_t unrecognized;	/* neither STUN nor ours, or a false restart notice */
+	uint64_t stun;		/* STUN that answers nothing of ours */
+	uint64_t bad_mac;	/* handshake messages without a valid mac1 */
 	uint64_t unknown_index; /* for a session index this client does not hold */
 	uint64_t auth;		/* the server session's messages that fail authentication */
 	uint64_t bad_frames;	/* authenticated packets whose frames do not parse */
