@@ -26,6 +26,7 @@ uint32_t pmtu_probe_due(struct pmtu *pm, uint16_t size, uint64_t now_us)
 	pm->id = PMTU_ID_BIT | (pm->seq & ~PMTU_ID_BIT);
 	pm->size = size;
 	pm->sent_us = now_us;
+	pm->judge_us = now_us + PMTU_PROBE_WAIT_US;
 	return pm->id;
 }
 
@@ -51,14 +52,21 @@ bool pmtu_on_pong(struct pmtu *pm, uint32_t id, uint64_t now_us)
 
 bool pmtu_on_timer(struct pmtu *pm, uint64_t life_us, uint64_t now_us)
 {
-	if (pm->id == 0 || now_us < pm->sent_us + PMTU_PROBE_WAIT_US) {
+	if (pm->id == 0 || now_us < pm->judge_us) {
+		return false;
+	}
+	if (life_us <= pm->sent_us) {
+		/* Nothing came back since: a held pong on its way, or an
+		 * outage, which says nothing of the size. */
+		if (now_us < pm->sent_us + PMTU_LIFE_WAIT_US) {
+			pm->judge_us = now_us + PMTU_LIFE_POLL_US;
+			return false;
+		}
+		pm->id = 0;
+		pm->next_us = now_us;
 		return false;
 	}
 	pm->id = 0;
-	if (life_us <= pm->sent_us) {
-		pm->next_us = now_us; /* nothing came back: an outage, not the size */
-		return false;
-	}
 	if (pm->state == PMTU_BASE) {
 		pm->next_us = now_us + PMTU_RAISE_US;
 		return false;
@@ -95,7 +103,7 @@ void pmtu_note_sent(struct pmtu *pm, uint64_t traffic, uint64_t now_us)
 
 uint64_t pmtu_next_us(const struct pmtu *pm)
 {
-	return pm->id != 0 ? pm->sent_us + PMTU_PROBE_WAIT_US : pm->next_us;
+	return pm->id != 0 ? pm->judge_us : pm->next_us;
 }
 
 bool pmtu_carries(const struct pmtu *pm, uint16_t size)

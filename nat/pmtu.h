@@ -11,7 +11,8 @@
  * of the size is answered the path counts as not carrying it: the owner sends
  * base-size stream segments (RFC 8899 §5.2: no data above the confirmed
  * size), so a black hole costs nothing but the larger segments' gain.
- *   SEARCHING  no answer yet: a probe every PMTU_PROBE_WAIT_US;
+ *   SEARCHING  no answer yet: the next probe as soon as the last one is
+ *              judged lost or went into an outage (pmtu_on_timer);
  *   FULL       a probe of the size was answered: probed again every
  *              PMTU_CONFIRM_US (a route may change), a lost one retried
  *              at once;
@@ -34,6 +35,8 @@
 
 #define PMTU_BASE_MTU 1280u	      /* IP packet every path takes (RFC 8200 §5) */
 #define PMTU_PROBE_WAIT_US 1000000ull /* a probe unanswered this long is lost */
+#define PMTU_LIFE_WAIT_US 3000000ull  /* no sign of life this long after: an outage */
+#define PMTU_LIFE_POLL_US 100000ull   /* meanwhile, how often to look again */
 #define PMTU_MAX_PROBES 3	      /* lost in a row: the path drops the size */
 #define PMTU_CONFIRM_US 30000000ull   /* FULL: the next probe */
 #define PMTU_RAISE_US 60000000ull     /* BASE: the next probe */
@@ -46,16 +49,17 @@ enum pmtu_state {
 };
 
 struct pmtu {
-	uint8_t state;	  /* enum pmtu_state */
-	uint8_t lost;	  /* probes lost in a row */
-	uint16_t ok_size; /* the largest probe answered (FULL); 0: none */
-	uint16_t size;	  /* the probe in flight's size */
-	uint32_t id;	  /* the probe in flight; 0: none */
-	uint32_t seq;	  /* probes sent */
-	uint64_t sent_us; /* the probe in flight went out */
-	uint64_t next_us; /* the next probe is due */
-	uint64_t traffic; /* the owner's count at pmtu_note_sent */
-	bool is_used;	  /* the count moved since the last probe went out */
+	uint8_t state;	   /* enum pmtu_state */
+	uint8_t lost;	   /* probes lost in a row */
+	uint16_t ok_size;  /* the largest probe answered (FULL); 0: none */
+	uint16_t size;	   /* the probe in flight's size */
+	uint32_t id;	   /* the probe in flight; 0: none */
+	uint32_t seq;	   /* probes sent */
+	uint64_t sent_us;  /* the probe in flight went out */
+	uint64_t judge_us; /* pmtu_on_timer looks at the probe in flight */
+	uint64_t next_us;  /* the next probe is due */
+	uint64_t traffic;  /* the owner's count at pmtu_note_sent */
+	bool is_used;	   /* the count moved since the last probe went out */
 };
 
 /* The path came up: SEARCHING, a probe due at once. */
@@ -74,10 +78,13 @@ bool pmtu_is_probe_id(uint32_t id);
 bool pmtu_on_pong(struct pmtu *pm, uint32_t id, uint64_t now_us);
 
 /* Run the probe timeout. life_us: the path's last sign of life (a PONG to
- * one of its small pings). A probe unanswered while the path answered
- * pings after it went out is lost to its size; one that went into an
- * outage (no answer to anything since) says nothing and is sent again.
- * Returns true when the state changed (to BASE). */
+ * one of its small pings). A probe unanswered PMTU_PROBE_WAIT_US after it
+ * went out, while the path answered pings after it left, is lost to its
+ * size. Until the path shows life after the probe (its pongs may be held
+ * up to a ping interval: pathmon.h), the probe stays in flight, looked at
+ * every PMTU_LIFE_POLL_US (an answer still counts); none by
+ * PMTU_LIFE_WAIT_US: an outage, which says nothing of the size, and the
+ * probe is sent again. Returns true when the state changed (to BASE). */
 bool pmtu_on_timer(struct pmtu *pm, uint64_t life_us, uint64_t now_us);
 
 /* Data on the path timed out (a stream's RTO): a FULL path is probed at

@@ -1,7 +1,8 @@
 /* test_pmtu: nat/pmtu — a path searches until a full-size probe is
  * answered (FULL), falls to BASE after PMTU_MAX_PROBES lost in a row, is
  * probed again later in either state (sooner after a stream's timeout)
- * and rises again when answered; probes lost in an outage do not count; late,
+ * and rises again when answered; probes lost in an outage do not count, a
+ * probe waits for the path's next sign of life to be judged; late,
  * foreign and pathmon ids are ignored; a larger size searches again; an idle
  * path (none of the owner's traffic since its last probe) is not probed
  * again until it carries some. */
@@ -116,25 +117,73 @@ static void test_pmtu_a_larger_size_searches_again(void **state)
 }
 
 /* Probes lost in an outage (no pong to anything since they went out) do
- * not count: the path keeps searching, then a probe is answered. */
+ * not count: each waits PMTU_LIFE_WAIT_US for a sign of life, then the
+ * path keeps searching, and a probe is answered. */
 static void test_pmtu_an_outage_is_no_black_hole(void **state)
 {
 	struct pmtu pm;
-	uint64_t t = 5000000, life = t - 100 * MS;
+	uint64_t t = 5000000, life = t - 100 * MS, sent;
 	uint32_t id;
 
 	(void)state;
 	pmtu_start(&pm, t);
 	for (int i = 0; i < 2 * PMTU_MAX_PROBES; i++) {
 		assert_true(pmtu_probe_due(&pm, 1452, t) != 0);
+		sent = t;
 		t += PMTU_PROBE_WAIT_US;
 		assert_false(pmtu_on_timer(&pm, life, t));
+		assert_true(pm.id != 0); /* still in flight: no life seen yet */
+		assert_int_equal(pmtu_next_us(&pm), t + PMTU_LIFE_POLL_US);
+		assert_int_equal(pmtu_probe_due(&pm, 1452, t + 10 * MS), 0);
+		t = sent + PMTU_LIFE_WAIT_US;
+		assert_false(pmtu_on_timer(&pm, life, t));
+		assert_int_equal(pm.id, 0);
 		assert_int_equal(pm.state, PMTU_SEARCHING);
 		assert_int_equal(pm.lost, 0);
+		assert_int_equal(pmtu_next_us(&pm), t); /* sent again at once */
 	}
 	id = pmtu_probe_due(&pm, 1452, t);
 	assert_true(pmtu_on_pong(&pm, id, t + 10 * MS));
 	assert_int_equal(pm.state, PMTU_FULL);
+}
+
+/* A path whose pongs are held (a relay's: up to a ping interval) shows life
+ * late: a probe is judged once the path answered anything after it left —
+ * lost if its own answer has not come by then, found if it comes first,
+ * even after PMTU_PROBE_WAIT_US. Three lost that way make the path BASE. */
+static void test_pmtu_a_late_sign_of_life_judges_the_probe(void **state)
+{
+	struct pmtu pm;
+	uint64_t t = 5000000, life = t - 500 * MS, sent;
+	uint32_t id;
+	int changes = 0;
+
+	(void)state;
+	pmtu_start(&pm, t);
+	/* Its own answer after the wait, before any other sign of life. */
+	id = pmtu_probe_due(&pm, 1452, t);
+	assert_false(pmtu_on_timer(&pm, life, t + PMTU_PROBE_WAIT_US));
+	assert_true(pmtu_on_pong(&pm, id, t + PMTU_PROBE_WAIT_US + 400 * MS));
+	assert_true(pmtu_carries(&pm, 1452));
+
+	/* A held pong to an earlier ping 1.7 s after each probe: lost. */
+	pmtu_start(&pm, t);
+	for (int i = 0; i < PMTU_MAX_PROBES; i++) {
+		assert_true(pmtu_probe_due(&pm, 1452, t) != 0);
+		sent = t;
+		t += PMTU_PROBE_WAIT_US;
+		assert_false(pmtu_on_timer(&pm, life, t));
+		assert_int_equal(pm.lost, i);
+		life = sent + 1700 * MS;
+		while (pm.id != 0 && t < sent + PMTU_LIFE_WAIT_US) { /* the owner's polls */
+			t = pmtu_next_us(&pm);
+			changes += pmtu_on_timer(&pm, t < life ? sent - 1 : life, t);
+		}
+		assert_int_equal(pm.id, 0);
+		assert_true(t >= life && t <= life + PMTU_LIFE_POLL_US);
+	}
+	assert_int_equal(changes, 1);
+	assert_int_equal(pm.state, PMTU_BASE);
 }
 
 /* pathmon never hands out an id a probe's answer could be taken for. */
@@ -212,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_pmtu_lost_probes_make_the_path_base_then_it_rises),
 		cmocka_unit_test(test_pmtu_a_larger_size_searches_again),
 		cmocka_unit_test(test_pmtu_an_outage_is_no_black_hole),
+		cmocka_unit_test(test_pmtu_a_late_sign_of_life_judges_the_probe),
 		cmocka_unit_test(test_pmtu_ids_never_meet_pathmon_ids),
 		cmocka_unit_test(test_pmtu_an_idle_path_is_not_probed_again),
 	};
