@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #define PMTU_BASE_MTU 1280u	      /* IP packet every path takes (RFC 8200 §5) */
-#define PMTU_PROBE_WAIT_US 1000000ull /* a probe unanswered this long is lost */
+#define PMTU_PROBE_WAIT_US 1000000ull /* unanswered this long: lost, if the path lives */
 #define PMTU_LIFE_WAIT_US 3000000ull  /* no sign of life this long after: an outage */
 #define PMTU_LIFE_POLL_US 100000ull   /* meanwhile, how often to look again */
 #define PMTU_MAX_PROBES 3	      /* lost in a row: the path drops the size */
