@@ -254,6 +254,19 @@ uint16_t addr_port(const struct sockaddr *sa)
 	return 0;
 }
 
+size_t addr_ip_bytes(const struct sockaddr *sa, uint8_t out[16])
+{
+	if (sa && sa->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return 16;
+	}
+	return 0;
+}
+
 void addr_set_port(struct sockaddr_storage *ss, uint16_t port)
 {
 	if (ss->ss_family == AF_INET) {

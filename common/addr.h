@@ -50,6 +50,10 @@ uint16_t addr_port(const struct sockaddr *sa);
 /* Set the port (host order); no-op for an unknown family. */
 void addr_set_port(struct sockaddr_storage *ss, uint16_t port);
 
+/* Copy the IP address's bytes (4 for IPv4, 16 for IPv6, in network order)
+ * to out and return how many; 0 for an unknown family. */
+size_t addr_ip_bytes(const struct sockaddr *sa, uint8_t out[16]);
+
 /* The socklen_t matching ss->ss_family (0 for an unknown family). */
 socklen_t addr_len(const struct sockaddr_storage *ss);
 

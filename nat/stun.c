@@ -43,6 +43,7 @@ static const char *const drop_names[STUN_DROP_COUNT] = {
 	[STUN_DROP_NO_SOCKET] = "no_socket",
 	[STUN_DROP_CLASSIC_UNANSWERABLE] = "classic_unanswerable",
 	[STUN_DROP_NO_ROOM] = "no_room",
+	[STUN_DROP_RATE_LIMITED] = "rate_limited",
 };
 
 const char *stun_drop_name(enum stun_drop why)

@@ -103,6 +103,7 @@ enum stun_drop {
 	STUN_DROP_NO_SOCKET,		/* server: sockets table lacks the receiving socket */
 	STUN_DROP_CLASSIC_UNANSWERABLE, /* server: RFC 3489 request we cannot serve */
 	STUN_DROP_NO_ROOM,		/* server: output buffer smaller than STUN_RESPONSE_MAX */
+	STUN_DROP_RATE_LIMITED,		/* server: its source address asked more than its share */
 	STUN_DROP_COUNT
 };
 

@@ -27,15 +27,10 @@
 static size_t src_bytes(const struct sockaddr *from, uint8_t out[18])
 {
 	uint16_t port = addr_port(from);
+	size_t n = addr_ip_bytes(from, out);
 
-	if (from->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)(const void *)from)->sin6_addr, 16);
-		memcpy(out + 16, &port, 2);
-		return 18;
-	}
-	memcpy(out, &((const struct sockaddr_in *)(const void *)from)->sin_addr, 4);
-	memcpy(out + 4, &port, 2);
-	return 6;
+	memcpy(out + n, &port, 2);
+	return n + 2;
 }
 
 static bool under_load(struct conn *cn, uint64_t now_us)

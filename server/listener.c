@@ -43,8 +43,30 @@ static int other_addr_index(const struct listener *l, int k)
 	return -1;
 }
 
+/* Only requests that would be answered take a token: junk costs the
+ * source's real requests nothing. */
+static bool source_may_have_answer(struct listener *l, const struct sockaddr *from, uint64_t now_us)
+{
+	uint8_t ip[16];
+	size_t n = addr_ip_bytes(from, ip);
+	char text[ADDR_TEXT_MAX];
+
+	if (ratelimit_check(&l->stun_limit, ip, n, now_us) == RATELIMIT_ALLOW) {
+		return true;
+	}
+	if (log_current_level >= LOG_LEVEL_WARN &&
+	    log_bucket_take(&l->stun_limit_log, now_us, 3, LISTENER_STUN_LOG_US)) {
+		log_warn("listener: STUN answers to %s held back: over %d requests a second from "
+			 "its address (a spoofed flood, or more clients behind one NAT address "
+			 "than a burst of %d serves)",
+			 addr_format(from, text, sizeof(text)), LISTENER_STUN_PER_SECOND,
+			 LISTENER_STUN_BURST);
+	}
+	return false;
+}
+
 static void answer_stun(struct listener *l, struct listener_sock *s, const uint8_t *buf, size_t len,
-			const struct sockaddr *from)
+			const struct sockaddr *from, uint64_t now_us)
 {
 	struct stun_server_addrs addrs;
 	uint8_t out[STUN_PADDED_MAX];
@@ -62,6 +84,9 @@ static void answer_stun(struct listener *l, struct listener_sock *s, const uint8
 	}
 	addrs.received_on = s->is_alt_port ? STUN_SOCK_PRIMARY_ALT : STUN_SOCK_PRIMARY_MAIN;
 	why = stun_server_answer(buf, len, from, &addrs, out, sizeof(out), &out_len, &idx);
+	if (why == STUN_DROP_NONE && !source_may_have_answer(l, from, now_us)) {
+		why = STUN_DROP_RATE_LIMITED;
+	}
 	if (why != STUN_DROP_NONE) {
 		l->stats.drop_stun[why]++;
 		return;
@@ -89,7 +114,7 @@ static void handle_datagram(struct listener *l, struct listener_sock *s, const u
 		l->stats.drop_demux[reason]++;
 		return;
 	case DEMUX_STUN:
-		answer_stun(l, s, buf, len, from);
+		answer_stun(l, s, buf, len, from, now_us);
 		return;
 	default:
 		if (!l->on_wh) {
@@ -195,7 +220,9 @@ int listener_init(struct listener *l, struct ev_loop *loop, const struct routes 
 	l->loop = loop;
 	ev_prepare_init(&l->flush_watch, flush_prepare_cb);
 	ev_io_init(&l->write_watch, writable_cb, -1, EV_WRITE);
-	if (udpio_rx_init(&l->rx, false) != 0 || udpio_txq_init(&l->txq, UDPIO_TXQ_DEFAULT) != 0) {
+	if (udpio_rx_init(&l->rx, false) != 0 || udpio_txq_init(&l->txq, UDPIO_TXQ_DEFAULT) != 0 ||
+	    ratelimit_init(&l->stun_limit, LISTENER_STUN_SOURCES, LISTENER_STUN_PER_SECOND,
+			   LISTENER_STUN_BURST) != 0) {
 		diag_set(d, r->path, srv->line, "out of memory for socket buffers");
 		return -ENOMEM;
 	}
@@ -357,4 +384,5 @@ void listener_fini(struct listener *l)
 	l->n_socks = 0;
 	udpio_rx_fini(&l->rx);
 	udpio_txq_fini(&l->txq);
+	ratelimit_fini(&l->stun_limit);
 }

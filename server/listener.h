@@ -6,9 +6,11 @@
 #ifndef WH_LISTENER_H
 #define WH_LISTENER_H
 
+#include "common/log.h"
 #include "common/udpio.h"
 #include "nat/stun.h"
 #include "proto/demux.h"
+#include "proto/ratelimit.h"
 
 #include <ev.h>
 #include <stdint.h>
@@ -18,6 +20,16 @@ struct diag;
 struct listener;
 
 #define LISTENER_SOCKS_MAX 16 /* ROUTES_LISTEN_MAX addresses x 2 ports */
+
+/* STUN answers per source IP address (any port): a spoofed request makes
+ * the server send its answer to the forged address, so each address gets at
+ * most this much — ~37 KB/s of 188-byte answers — however many ask in its
+ * name. A classification costs a client about 20 requests; the burst lets
+ * dozens of clients behind one NAT address start at once. */
+#define LISTENER_STUN_PER_SECOND 200
+#define LISTENER_STUN_BURST 1000
+#define LISTENER_STUN_SOURCES 8192 /* rate table slots; a slot is free again once refilled */
+#define LISTENER_STUN_LOG_US (10 * 1000000ull) /* 3 lines, then one per 10 s */
 
 struct listener_sock {
 	struct listener *owner; /* borrowed back-pointer */
@@ -64,6 +76,8 @@ struct listener {
 	unsigned link_mtu;
 	listener_wh_fn *on_wh; /* NULL until a session layer attaches */
 	void *on_wh_ctx;
+	struct ratelimit stun_limit; /* per source IP address */
+	struct log_bucket stun_limit_log;
 	struct listener_stats stats;
 };
 

@@ -58,12 +58,7 @@ CONF
 lab_start server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
 wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
 
-metric() { # NAME [LABELS]: the value of one sample of /metrics
-	local name=$1
-	[ -n "${2:-}" ] && name+="{$2}"
-	curl -s --max-time 5 -H "Authorization: Bearer $RTOKEN" "http://127.0.0.1:$AP/metrics" |
-		N=$name awk '$1 == ENVIRON["N"] { print $2; found = 1 } END { if (!found) print "missing" }'
-}
+metric() { lab_metric "$AP" "$RTOKEN" "$@"; } # NAME [LABELS]
 
 echo "  flood: $RATE initiations/s for $((DURATION_MS / 1000)) s from 8 addresses, unknown keys"
 "$HF" --to "127.0.0.1:$SP" --server-key "$SERVER_PUB" --source 127.0.0.10 --sources 8 \

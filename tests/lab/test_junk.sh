@@ -80,12 +80,7 @@ for c in drone1 gcs1; do
 	wait_until 10 grep -q "client $c: online" "$LOG" || fail "$c did not come online"
 done
 
-metric() { # NAME [LABELS]: the value of one sample of /metrics
-	local name=$1
-	[ -n "${2:-}" ] && name+="{$2}"
-	curl -s --max-time 5 -H "Authorization: Bearer $RTOKEN" "http://127.0.0.1:$AP/metrics" |
-		N=$name awk '$1 == ENVIRON["N"] { print $2; found = 1 } END { if (!found) print "missing" }'
-}
+metric() { lab_metric "$AP" "$RTOKEN" "$@"; } # NAME [LABELS]
 # The pair's relay ports, from the server's line "relay drone1<->gcs1: ports drone1=P gcs1=Q".
 wait_until 5 grep -q "relay drone1<->gcs1: ports" "$LOG" || fail "no relay pair for drone1 and gcs1"
 ports=$(grep -o "relay drone1<->gcs1: ports drone1=[0-9]* gcs1=[0-9]*" "$LOG" | tail -n 1)

@@ -9,6 +9,8 @@
 #                      server.key and, per ID, ID.key and ID.ini in $LAB_DIR for
 #                      clients on loopback (local API on 127.1.0.1:API_BASE+k)
 #   lab_json FILE EXPR  EXPR (Python) over j, the last JSON line of FILE
+#   lab_metric API_PORT TOKEN NAME [LABELS]  one sample of the server's
+#                      /metrics on 127.0.0.1:API_PORT ("missing" when absent)
 #   lab_lost SEEN ID SENT  sequence numbers below SENT missing from ID's line
 #                      of a bench_flow --seen-file, as ranges ("12-40 77");
 #                      empty when none was lost
@@ -178,6 +180,13 @@ lines = [l for l in open(sys.argv[1]).read().splitlines() if l.startswith("{")]
 j = json.loads(lines[-1])
 print(eval(sys.argv[2]))
 PY
+}
+
+lab_metric() {
+	local name=$3
+	[ -n "${4:-}" ] && name+="{$4}"
+	curl -s --max-time 5 -H "Authorization: Bearer $2" "http://127.0.0.1:$1/metrics" |
+		N=$name awk '$1 == ENVIRON["N"] { print $2; found = 1 } END { if (!found) print "missing" }'
 }
 
 # lab_lost SEEN ID SENT: which of the SENT datagrams of sender ID the app did

@@ -185,6 +185,25 @@ static void test_addr_port_helpers_read_and_set_the_port(void **state)
 	assert_string_equal(addr_format((struct sockaddr *)&ss, buf, sizeof(buf)), "[::1]:9");
 }
 
+static void test_addr_ip_bytes_copies_the_address_without_the_port(void **state)
+{
+	static const uint8_t v4[4] = {203, 0, 113, 10};
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x02};
+	struct sockaddr_storage ss;
+	uint8_t out[16];
+
+	(void)state;
+	assert_int_equal(addr_parse("203.0.113.10:7400", &ss, NULL), 0);
+	assert_int_equal(addr_ip_bytes((struct sockaddr *)&ss, out), 4);
+	assert_memory_equal(out, v4, 4);
+	assert_int_equal(addr_parse("[2001:db8::2]:7400", &ss, NULL), 0);
+	assert_int_equal(addr_ip_bytes((struct sockaddr *)&ss, out), 16);
+	assert_memory_equal(out, v6, 16);
+	memset(&ss, 0, sizeof(ss));
+	assert_int_equal(addr_ip_bytes((struct sockaddr *)&ss, out), 0);
+	assert_int_equal(addr_ip_bytes(NULL, out), 0);
+}
+
 static void test_addr_format_never_overflows_a_small_buffer(void **state)
 {
 	struct sockaddr_storage ss;
@@ -208,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_addr_parse_name_checks_host_name_syntax),
 		cmocka_unit_test(test_addr_equal_compares_family_ip_and_port),
 		cmocka_unit_test(test_addr_port_helpers_read_and_set_the_port),
+		cmocka_unit_test(test_addr_ip_bytes_copies_the_address_without_the_port),
 		cmocka_unit_test(test_addr_format_never_overflows_a_small_buffer),
 	};
 

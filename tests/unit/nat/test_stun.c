@@ -628,6 +628,7 @@ static void test_stun_skips_unknown_optional_and_records_unknown_required(void *
 	assert_int_equal(m.n_unknown, 1);
 	assert_int_equal(m.unknown[0], 0x0042);
 	assert_string_equal(stun_drop_name(STUN_DROP_BAD_FINGERPRINT), "bad_fingerprint");
+	assert_string_equal(stun_drop_name(STUN_DROP_RATE_LIMITED), "rate_limited");
 	assert_string_equal(stun_drop_name(STUN_DROP_COUNT), "invalid");
 }
 
