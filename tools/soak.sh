@@ -12,6 +12,11 @@
 # its path kind, and each peer session made at least 1 + SOAK_S/120 keypairs
 # (status key_generation: one per handshake, a rekey every 120 s). Prints
 # the counts. Needs root.
+#
+# Beside the streams, each pair has a TCP flow (gcs to drone, as an SSH
+# session) with 4 connections held open and idle for the whole soak, across
+# the rekeys: at the end each must echo 256 KiB intact (tcpecho echo
+# --idle-ms: one closed or reset meanwhile fails).
 set -euo pipefail
 SOAK_S=${SOAK_S:-300}
 [[ $SOAK_S =~ ^[0-9]+$ ]] && ((SOAK_S >= 10 && SOAK_S <= 3500)) || {
@@ -26,6 +31,8 @@ source "$(dirname "$0")/lab/lib.sh"
 source "$LAB_ROOT/tools/lab/topo.sh"
 lab_init soak
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
+TE=$LAB_ROOT/build/release/tests/tcpecho
+[ -x "$TE" ] || fail "$TE missing (make build-tests builds it)"
 
 lab_keys server drone1 gcs1 drone2 gcs2
 lab_routes 'keepalive_s = 25;' drone1 gcs1 drone2 gcs2 >"$LAB_DIR/routes.conf" <<CONF
@@ -33,7 +40,9 @@ flows: (
   { name = "up1"; proto = "udp"; port = 14550; from = ["drone1"]; to = ["gcs1"]; },
   { name = "dn1"; proto = "udp"; port = 14560; from = ["gcs1"]; to = ["drone1"]; },
   { name = "up2"; proto = "udp"; port = 14570; from = ["drone2"]; to = ["gcs2"]; },
-  { name = "dn2"; proto = "udp"; port = 14580; from = ["gcs2"]; to = ["drone2"]; }
+  { name = "dn2"; proto = "udp"; port = 14580; from = ["gcs2"]; to = ["drone2"]; },
+  { name = "tcp1"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; },
+  { name = "tcp2"; proto = "tcp"; port = 2223; from = ["gcs2"]; to = ["drone2"]; }
 );
 CONF
 lab_server srv 203.0.113.10 203.0.113.11
@@ -63,6 +72,16 @@ for s in $streams; do
 	lab_stream_start "$name" "$from" "$to" "$port" 100 200
 done
 echo "  $(lab_at) 4 streams of 100/s for $SOAK_S s"
+tcps="tcp1:gcs1:drone1:2222 tcp2:gcs2:drone2:2223"
+for t in $tcps; do
+	IFS=: read -r name from to port <<<"$t"
+	lab_start_in "$to" "$name-echo" "$TE" server --bind "127.0.0.1:$port" --mode echo
+	ready() { lab_exec "$from" "$TE" echo --to "127.1.0.1:$port" --bytes 1000 --timeout-ms 3000; }
+	wait_until 20 ready >/dev/null || fail "TCP flow $name does not echo"
+	lab_start_in "$from" "$name-idle" "$TE" echo --to "127.1.0.1:$port" --conns 4 \
+		--bytes 262144 --idle-ms $((SOAK_S * 1000)) --timeout-ms 60000
+done
+echo "  $(lab_at) 2 TCP flows with 4 idle connections each"
 sleep "$SOAK_S"
 for s in $streams; do
 	lab_stream_stop "${s%%:*}"
@@ -77,6 +96,17 @@ for s in $streams; do
 	[ $((sent - got)) -le 2 ] || { echo "  $name lost $((sent - got))"; bad=1; }
 	python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 500 else 1)' "$gap" ||
 		{ echo "  $name paused $gap ms"; bad=1; }
+done
+for t in $tcps; do
+	name=${t%%:*}
+	# each ends by itself once idle and echoed (at most 60 s after the idle)
+	wait_until 70 grep -q '^{' "$LAB_DIR/$name-idle.log" ||
+		fail "$name: the idle connections' echo never ended"
+	line=$(lab_json "$LAB_DIR/$name-idle.log" '"%d %d %d" % (j["ok"], j["closed_idle"], j["ms"])')
+	read -r ok closed ms <<<"$line"
+	echo "  $name: $ok of 4 idle connections echoed 256 KiB after $SOAK_S s ($ms ms)," \
+		"$closed closed while idle"
+	[ "$ok" = 4 ] || bad=1
 done
 want_gen=$((SOAK_S / 120))
 for n in drone1 gcs1 drone2 gcs2; do

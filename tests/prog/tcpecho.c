@@ -6,9 +6,12 @@
  *       sink: checksum what arrives (sum64, below); after the client's EOF,
  *             answer "<bytes> <sum64 hex>\n" and close.
  *       --read-kBps: a slow reader, at most R kB/s per connection (back-pressure).
- *   tcpecho echo --to IP:PORT --bytes N --conns K
+ *   tcpecho echo --to IP:PORT --bytes N --conns K [--idle-ms I]
  *       K connections at once, each sends N deterministic bytes, shuts its
- *       write side and checks the echo byte for byte.
+ *       write side and checks the echo byte for byte. --idle-ms: first hold
+ *       the connections open without a byte for I ms (a connection closed,
+ *       reset or sent anything meanwhile fails: "closed_idle"); the timeout
+ *       counts from the end of the idle time.
  *   tcpecho copy --to IP:PORT --bytes N [--cc ALGO]
  *       sends N bytes to a sink, shuts its write side, and checks the
  *       sink's byte count and checksum (the reply comes after the half-close).
@@ -404,10 +407,42 @@ static void client_step(struct conn *c, uint64_t k, short revents)
 	}
 }
 
-static int run_echo(const char *to, uint64_t bytes, int nconns, uint64_t timeout_ms)
+/* --idle-ms: the open connections carry nothing for idle_ms; any event on
+ * one (end of file, reset, stray bytes) fails it. Returns how many failed. */
+static int hold_idle(int nconns, uint64_t idle_ms)
 {
 	uint64_t t0 = now_ms();
-	int ok = 0, bad = 0, left = nconns;
+	int closed = 0;
+
+	while (now_ms() - t0 < idle_ms) {
+		struct pollfd pf[MAX_CONNS];
+		int map[MAX_CONNS], n = 0;
+		uint64_t left = idle_ms - (now_ms() - t0);
+
+		for (int i = 0; i < nconns; i++) {
+			if (!conns[i].is_eof) {
+				pf[n] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
+				map[n++] = i;
+			}
+		}
+		if (poll(pf, (nfds_t)n, left < 1000 ? (int)left : 1000) <= 0) {
+			continue;
+		}
+		for (int j = 0; j < n; j++) {
+			if (pf[j].revents & (POLLIN | POLLHUP | POLLERR)) {
+				conns[map[j]].is_eof = conns[map[j]].is_bad = true;
+				closed++;
+			}
+		}
+	}
+	return closed;
+}
+
+static int run_echo(const char *to, uint64_t bytes, int nconns, uint64_t idle_ms,
+		    uint64_t timeout_ms)
+{
+	uint64_t t0;
+	int ok = 0, bad = 0, left = 0, closed_idle;
 
 	for (int i = 0; i < nconns; i++) {
 		conns[i] = (struct conn){.fd = open_to(to, false), .n = bytes};
@@ -415,6 +450,11 @@ static int run_echo(const char *to, uint64_t bytes, int nconns, uint64_t timeout
 			conns[i].is_eof = conns[i].is_bad = true;
 		}
 	}
+	closed_idle = hold_idle(nconns, idle_ms);
+	for (int i = 0; i < nconns; i++) {
+		left += !conns[i].is_eof;
+	}
+	t0 = now_ms();
 	while (left > 0 && now_ms() - t0 < timeout_ms) {
 		struct pollfd pf[MAX_CONNS];
 		int map[MAX_CONNS], n = 0;
@@ -446,8 +486,10 @@ static int run_echo(const char *to, uint64_t bytes, int nconns, uint64_t timeout
 			bad++;
 		}
 	}
-	printf("{\"mode\":\"echo\",\"conns\":%d,\"ok\":%d,\"failed\":%d,\"ms\":%llu}\n", nconns, ok,
-	       bad, (unsigned long long)(now_ms() - t0));
+	printf("{\"mode\":\"echo\",\"conns\":%d,\"ok\":%d,\"failed\":%d,\"closed_idle\":%d,"
+	       "\"idle_ms\":%llu,\"ms\":%llu}\n",
+	       nconns, ok, bad, closed_idle, (unsigned long long)idle_ms,
+	       (unsigned long long)(now_ms() - t0));
 	return bad == 0 ? 0 : 1;
 }
 
@@ -574,7 +616,8 @@ int main(int argc, char **argv)
 		if (n < 1 || n > MAX_CONNS) {
 			return 2;
 		}
-		return run_echo(to, bytes, n, timeout);
+		return run_echo(to, bytes, n, strtoull(opt(argc, argv, "--idle-ms", "0"), NULL, 10),
+				timeout);
 	}
 	if (strcmp(mode, "copy") == 0 && to) {
 		tcp_cc = opt(argc, argv, "--cc", NULL);
