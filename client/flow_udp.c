@@ -367,7 +367,7 @@ static void warn_narrow(struct flow_udp *f, const struct peer *p, size_t len, ui
 
 	/* Most datagrams stop at the first test: no path lookup per packet. */
 	if (len <= max ||
-	    (f->narrow_warned_us != 0 && now_us - f->narrow_warned_us < 60000000ull) ||
+	    (f->narrow_warned_us != 0 && now_us - f->narrow_warned_us < FLOW_UDP_WARN_US) ||
 	    !linkmtu_is_narrow(p,
 			       f->qos->has_opts ? f->qos->opts.multipath : FRAME_MULTIPATH_FAILOVER,
 			       now_us)) {
@@ -417,16 +417,28 @@ static void send_to_peer(struct flow_udp *f, size_t m, struct peer *p, uint8_t f
 	}
 }
 
-/* Is datagram i of the batch acceptable for f? Counts a refusal. */
-static bool fits(struct flow_udp *f, const struct udpio_dgram *d)
+/* Is datagram d from an app acceptable for f? Counts a refusal and says
+ * so once a minute per flow: an app whose datagrams are all too large (iperf3
+ * -u picks 32 KiB on loopback) would otherwise see nothing arrive and no
+ * reason. */
+static bool fits(struct flow_udp *f, const struct udpio_dgram *d, uint64_t now_us)
 {
+	size_t max = flowrole_payload_max(&f->route);
+
 	/* A datagram over the mtu is refused, never truncated; the receive
 	 * buffer is larger than any allowed one, so a truncated one is too big. */
-	if (d->is_truncated || d->len > flowrole_payload_max(&f->route)) {
-		f->stats.drops[FLOW_UDP_DROP_TOO_BIG]++;
-		return false;
+	if (!d->is_truncated && d->len <= max) {
+		return true;
 	}
-	return true;
+	f->stats.drops[FLOW_UDP_DROP_TOO_BIG]++;
+	if (f->big_warned_us == 0 || now_us - f->big_warned_us >= FLOW_UDP_WARN_US) {
+		f->big_warned_us = now_us;
+		log_warn("flow %s: datagrams of %s%zu bytes from the app refused: over the flow's "
+			 "limit of %zu (its mtu%s); send smaller ones (iperf3 -u: -l 1200)",
+			 f->route.flow.text, d->is_truncated ? "more than " : "", d->len, max,
+			 max == FLOWROLE_PAYLOAD_MAX ? ", or one encrypted packet's room" : "");
+	}
+	return false;
 }
 
 static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -442,7 +454,7 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	while (udpio_rx_next(rx, &d)) {
-		if (!fits(f, &d)) {
+		if (!fits(f, &d, now_us)) {
 			continue;
 		}
 		/* Replies go to the app's last address. */
@@ -470,7 +482,7 @@ static void src_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	while (udpio_rx_next(rx, &d)) {
-		if (!fits(f, &d)) {
+		if (!fits(f, &d, now_us)) {
 			continue;
 		}
 		send_to_peer(f, member_of(f, s->peer), s->peer, FRAME_DATAGRAM_REPLY, d.data, d.len,

@@ -21,6 +21,9 @@ struct client;
 struct flowqos;
 struct peer;
 
+/* A flow's warnings about its apps' datagrams: at most one a minute each. */
+#define FLOW_UDP_WARN_US 60000000ull
+
 enum flow_udp_drop {
 	FLOW_UDP_DROP_TOO_BIG = 0, /* app datagram over the flow mtu: refused */
 	FLOW_UDP_DROP_NO_PEER,	   /* the member has no usable peer (unknown, refused) */
@@ -64,6 +67,7 @@ struct flow_udp {
 	struct flow_udp_src srcs[WIRE_MEMBERS_MAX];
 	struct flowqos *qos;	   /* owns: options, impairment, congestion reports */
 	uint64_t narrow_warned_us; /* a datagram too large for a narrow path, logged */
+	uint64_t big_warned_us;	   /* an app datagram over the flow's limit, logged */
 	struct flow_udp_stats stats;
 };
 
