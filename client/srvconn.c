@@ -248,6 +248,7 @@ static void connecting_timer(struct client *cl, uint64_t now_us)
 		if (next != cl->ctl) {
 			log_info("server: no answer on uplink %s, trying uplink %s",
 				 uplink_label(cl, cl->ctl), uplink_label(cl, next));
+			uplink_on_ctl_lost(cl, cl->ctl);
 			cl->ctl = next;
 			srvaddr_pick_usable(cl); /* it may be of another family */
 		}

@@ -126,6 +126,13 @@ void uplink_on_probe_answered(struct client *cl, uint8_t id, uint64_t now_us)
 	srvconn_move_ctl(cl, id, now_us);
 }
 
+void uplink_on_ctl_lost(struct client *cl, uint8_t id)
+{
+	if (id < cl->n_up) {
+		cl->up[id].nw.answered_in_row = 0;
+	}
+}
+
 bool uplink_is_open(const struct client *cl, uint8_t id)
 {
 	return id == 0 ? !cl->up[0].is_gone : uplink_send_fd(cl, id) >= 0;

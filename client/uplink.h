@@ -105,6 +105,10 @@ uint8_t uplink_next_ctl(const struct client *cl);
  * is the order of preference (a costly backup link carries the relay only
  * while the first cannot). */
 void uplink_on_probe_answered(struct client *cl, uint8_t id, uint64_t now_us);
+/* The server session leaves uplink id for want of answers: its answered
+ * probes so far do not count towards a return, only those from now on (a
+ * cut between two probes loses none of them). */
+void uplink_on_ctl_lost(struct client *cl, uint8_t id);
 /* "NAME" of uplink id for log lines, or its number when it has no name. */
 const char *uplink_label(const struct client *cl, uint8_t id);
 /* True when uplink id's socket is open. */
