@@ -33,6 +33,13 @@ struct peer;
 #define FLOW_TCP_CONNECT_US 1500000ull /* a delivery target must answer in time */
 #define FLOW_TCP_LINGER_US 2000000ull  /* a finished stream still acks this long */
 #define FLOW_TCP_HEADER_LEN 4	       /* flow_id u32 at the start of each stream */
+/* A source's new stream that the peer has acknowledged nothing of is reset
+ * once nothing has been heard from the peer this long, counted from the
+ * stream's open at the earliest (its client crashed or lost power, or is out
+ * of reach): the app's connection fails within 2 s, as one to a refused
+ * target does, instead of hanging until the stream gives up. Longer than the
+ * gaps between a live peer's packets on a quiet relay path (about 1 s). */
+#define FLOW_TCP_OPEN_SILENCE_US 1500000ull
 
 struct flow_tcp_stats {
 	uint64_t accepted, opened, refused_full, connect_failed, resets_rx, resets_tx;

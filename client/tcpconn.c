@@ -59,6 +59,8 @@ void tcpconn_start_source(struct tcpconn *c, uint32_t flow_id)
 
 	c->flow_id = flow_id;
 	c->has_header = true;
+	c->is_source = true;
+	c->open_us = monotime_now_us();
 	hdr[0] = (uint8_t)(flow_id >> 24);
 	hdr[1] = (uint8_t)(flow_id >> 16);
 	hdr[2] = (uint8_t)(flow_id >> 8);
@@ -407,6 +409,36 @@ static void follow_path(struct tcpconn *c, uint64_t now_us)
 	}
 }
 
+/* A source's stream that the peer has acknowledged nothing of yet (not even
+ * the header): when is it reset, the peer having been silent since it opened
+ * or longer (FLOW_TCP_OPEN_SILENCE_US)? The open counts as the last sign of
+ * life, so a live peer heard a moment before is given the whole time to
+ * answer. UINT64_MAX: not such a stream. */
+static uint64_t open_deadline_us(const struct tcpconn *c)
+{
+	uint64_t since;
+
+	if (!c->is_source || !c->peer || c->rs.snd_una != 0 || c->rs.is_rst_queued ||
+	    c->rs.is_rst_sent || c->rs.is_peer_reset) {
+		return UINT64_MAX;
+	}
+	since = c->peer->last_rx_us > c->open_us ? c->peer->last_rx_us : c->open_us;
+	return since + FLOW_TCP_OPEN_SILENCE_US;
+}
+
+static void reset_unanswered_open(struct tcpconn *c, uint64_t now_us)
+{
+	uint64_t open_ms = (now_us - c->open_us) / 1000;
+
+	if (now_us < open_deadline_us(c)) {
+		return;
+	}
+	log_info("stream %u to %s: no answer in %llu ms, the peer silent for %llu ms; reset",
+		 (unsigned)c->rs.id, c->peer->def.peer.text, (unsigned long long)open_ms,
+		 (unsigned long long)((now_us - c->peer->last_rx_us) / 1000));
+	tcpconn_abort(c);
+}
+
 /* One pass over a connection: sockets, stream state, frames. */
 void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 {
@@ -421,6 +453,7 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 		return;
 	}
 	follow_path(c, now_us);
+	reset_unanswered_open(c, now_us);
 	if (!c->has_header && c->peer && c->fd < 0 && !c->rs.is_rst_queued && !c->rs.is_rst_sent) {
 		take_header(c, now_us);
 	}
@@ -453,6 +486,9 @@ uint64_t tcpconn_deadline_us(struct tcpconn *c, uint64_t now_us)
 {
 	uint64_t d = rstream_deadline_us(&c->rs, now_us);
 
+	if (open_deadline_us(c) < d) {
+		d = open_deadline_us(c);
+	}
 	if (c->is_connecting && c->connect_until_us < d) {
 		d = c->connect_until_us;
 	}

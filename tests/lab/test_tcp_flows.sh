@@ -25,7 +25,9 @@
 #   the copy completes intact. Then drone1's client restarts during a copy:
 #   gcs1 resets the connection within seconds (the peer's new boot id).
 # Phase 3, the direct path as a field link (200 Mbit/s, 10 ms each way, 3 %
-#   loss): a copy and 20 echoes intact; receive buffers grew.
+#   loss): a copy and 20 echoes intact; receive buffers grew. Then drone1's
+#   client is killed (a crash or a power loss: nobody is told): a new
+#   connection to the flow is reset within 2 s, not left to hang.
 # Sizes: TCP_FLOW_MB (default 100) for the relay at 0 % loss, TCP_FLOW_SMALL_MB
 # (default 100 as well; the switch copy is three times that) for the others,
 # TCP_FLOW_FIELD_MB (default 40) over the field link: about 25 s in all.
@@ -324,6 +326,13 @@ grown=$(tail -n +$((log_mark + 1)) "$LAB_DIR/client-drone1-d.log" | grep "stream
 	grep -o 'rcv_cap=[0-9]*' | awk -F= '$2 > 262144' | wc -l)
 echo "  streams whose receive buffer grew past 256 KiB on drone1: $grown"
 [ "$grown" -ge 1 ] || fail "no stream's receive buffer grew over the field link"
+kill -KILL "${LAB_PIDS[client-drone1-d]}"
+wait "${LAB_PIDS[client-drone1-d]}" 2>/dev/null || true # reaped quietly; stop_daemons finds it gone
+lab_exec gcs1 "$TE" connect --to 127.1.0.1:2223 --within-ms 2000 >"$LAB_DIR/gone.json" ||
+	fail "a connection while drone1's client is gone: $(cat "$LAB_DIR/gone.json")"
+grep -q "stream .* to drone1: no answer in [0-9]* ms, the peer silent" "$LAB_DIR/client-gcs1-d.log" ||
+	fail "gcs1 did not say why it reset the connection"
+echo "  drone1's client killed: a new connection reset after $(field "$LAB_DIR/gone.json" ms) ms (limit 2000)"
 stop_daemons d
 if [ "${TCP_FLOW_KEEP_LOGS:-0}" = 1 ]; then
 	mkdir -p "$LAB_LOGS" && cp -r "$LAB_DIR"/. "$LAB_LOGS"/
