@@ -23,11 +23,13 @@ struct listener;
 
 /* STUN answers per source IP address (any port): a spoofed request makes
  * the server send its answer to the forged address, so each address gets at
- * most this much — ~37 KB/s of 188-byte answers — however many ask in its
- * name. A classification costs a client about 20 requests; the burst lets
- * dozens of clients behind one NAT address start at once. */
-#define LISTENER_STUN_PER_SECOND 200
-#define LISTENER_STUN_BURST 1000
+ * most this many — at most ~190 KB/s of answers of up to 188 bytes — however
+ * many ask in its name, where an unbounded server would reflect all it can
+ * take. A classification costs a client about 20 requests: the burst lets
+ * a hundred clients behind one NAT address start at once, and the rate
+ * leaves room for a STUN test tool run in parallel from one host. */
+#define LISTENER_STUN_PER_SECOND 1000
+#define LISTENER_STUN_BURST 2000
 #define LISTENER_STUN_SOURCES 8192 /* rate table slots; a slot is free again once refilled */
 #define LISTENER_STUN_LOG_US (10 * 1000000ull) /* 3 lines, then one per 10 s */
 

@@ -6,13 +6,13 @@
 #
 #   stun sender 127.0.0.20 (then 127.0.0.21) --> wormhole-server 127.0.0.1
 #
-#   1. 2000 binding requests from 127.0.0.20 at 1000/s: the burst (1000) and
-#      the refill (200/s) are answered, no more; the rest is counted in
+#   1. 6000 binding requests from 127.0.0.20 at 3000/s: the burst (2000) and
+#      the refill (1000/s) are answered, no more; the rest is counted in
 #      /metrics as wormhole_stun_drops_total{reason="rate_limited"}, and
 #      answered + held back add up to what arrived.
 #   2. Right after, another address (127.0.0.21) gets all its answers.
-#   3. After 2.5 s (500 requests' worth of refill), 127.0.0.20 gets a burst
-#      of 400 answered again.
+#   3. After 1.5 s (1500 requests' worth of refill), 127.0.0.20 gets a
+#      burst of 1200 answered again.
 #   4. The server says so in its log, at most 3 lines, then one per 10 s.
 # lab-run: loopback
 set -euo pipefail
@@ -20,8 +20,8 @@ source "$(dirname "$0")/../../tools/lab/lib.sh"
 lab_init stun_limit
 command -v curl >/dev/null || fail "curl missing (make deps)"
 
-PER_S=200  # server/listener.h LISTENER_STUN_PER_SECOND
-BURST=1000 # LISTENER_STUN_BURST
+PER_S=1000 # server/listener.h LISTENER_STUN_PER_SECOND
+BURST=2000 # LISTENER_STUN_BURST
 off=$(($$ % 400))
 SP=$((30000 + off * 2)) # server udp (+1 alt port)
 AP=$((31000 + off))     # api
@@ -94,24 +94,24 @@ ans0=$(metric wormhole_stun_answered_total)
 held0=$(metric wormhole_stun_drops_total 'reason="rate_limited"')
 [[ $rx0 =~ ^[0-9]+$ && $ans0 =~ ^[0-9]+$ && $held0 =~ ^[0-9]+$ ]] ||
 	fail "1. /metrics lacks the counters: rx $rx0, answered $ans0, rate_limited $held0"
-stun 127.0.0.20 2000 1000 >"$LAB_DIR/flood.log" || fail "1. the STUN sender failed"
+stun 127.0.0.20 6000 3000 >"$LAB_DIR/flood.log" || fail "1. the STUN sender failed"
 answered=$(lab_json "$LAB_DIR/flood.log" "j['answered']")
 elapsed=$(lab_json "$LAB_DIR/flood.log" "j['elapsed_s']")
 # What the budget allows over the flood and the 1.5 s the answers may take
 # to come (a server slowed by a loaded machine refills meanwhile).
 most=$(lab_json "$LAB_DIR/flood.log" "int($BURST + $PER_S * (j['elapsed_s'] + 1.5))")
-[ "$answered" -ge "$BURST" ] || fail "1. only $answered of 2000 answered (the burst is $BURST)"
+[ "$answered" -ge "$BURST" ] || fail "1. only $answered of 6000 answered (the burst is $BURST)"
 [ "$answered" -le "$most" ] ||
-	fail "1. $answered of 2000 answered in ${elapsed} s: more than the $most the limit allows"
+	fail "1. $answered of 6000 answered in ${elapsed} s: more than the $most the limit allows"
 rx1=$(metric wormhole_listener_rx_packets_total)
 ans1=$(metric wormhole_stun_answered_total)
 held1=$(metric wormhole_stun_drops_total 'reason="rate_limited"')
 held=$((held1 - held0))
-[ "$held" -ge $((2000 - answered - 20)) ] ||
-	fail "1. /metrics: $held rate_limited for $((2000 - answered)) requests not answered"
+[ "$held" -ge $((6000 - answered - 60)) ] ||
+	fail "1. /metrics: $held rate_limited for $((6000 - answered)) requests not answered"
 [ $((ans1 - ans0 + held)) = $((rx1 - rx0)) ] ||
 	fail "1. /metrics: $((ans1 - ans0)) answered + $held held back != $((rx1 - rx0)) received"
-echo "  1. 127.0.0.20: 2000 requests in ${elapsed} s, $answered answered (at most $most)," \
+echo "  1. 127.0.0.20: 6000 requests in ${elapsed} s, $answered answered (at most $most)," \
 	"$held held back and counted"
 
 # --- 2. another address is served -----------------------------------------------
@@ -121,11 +121,11 @@ other=$(lab_json "$LAB_DIR/other.log" "j['answered']")
 echo "  2. 127.0.0.21: 50 of 50 answered"
 
 # --- 3. the budget refills ----------------------------------------------------------
-sleep 2.5
-stun 127.0.0.20 400 1000 >"$LAB_DIR/again.log" || fail "3. the STUN sender failed"
+sleep 1.5
+stun 127.0.0.20 1200 3000 >"$LAB_DIR/again.log" || fail "3. the STUN sender failed"
 again=$(lab_json "$LAB_DIR/again.log" "j['answered']")
-[ "$again" = 400 ] || fail "3. after 2.5 s 127.0.0.20 got $again of 400 answers"
-echo "  3. 127.0.0.20 after 2.5 s: 400 of 400 answered"
+[ "$again" = 1200 ] || fail "3. after 1.5 s 127.0.0.20 got $again of 1200 answers"
+echo "  3. 127.0.0.20 after 1.5 s: 1200 of 1200 answered"
 
 # --- 4. the log -----------------------------------------------------------------------
 lines=$(grep -c "STUN answers to 127.0.0.20:[0-9]* held back" "$LAB_DIR/server.log" || true)
