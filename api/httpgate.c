@@ -2,7 +2,8 @@
  * loop and non-blocking sockets: a connection reads its request whole, is
  * then joined to a new connection to civetweb, and passes civetweb's answer
  * back at the client's pace. Must not: interpret a request beyond finding
- * its end, or touch the daemon's loop. */
+ * its end and checking the framing that tells it (httpgate_check), or touch
+ * the daemon's loop. */
 #include "api/httpgate.h"
 
 #include "api/httpd.h"
@@ -115,34 +116,154 @@ static const char *header(const char *buf, size_t head, const char *name, bool *
 	return found;
 }
 
-/* A request is its head and the body its Content-Length announces
- * (httpgate.h). */
-size_t httpgate_request_end(const char *buf, size_t len)
+/* RFC 9110 §5.6.2 tchar: what a method and a header name are made of. */
+static bool is_tchar(char c)
 {
-	size_t head = head_end(buf, len < HTTPGATE_HEAD_MAX ? len : HTTPGATE_HEAD_MAX);
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static size_t token_len(const char *p, const char *end)
+{
+	size_t n = 0;
+
+	while (p + n < end && is_tchar(p[n])) {
+		n++;
+	}
+	return n;
+}
+
+static void refuse(struct httpgate_verdict *v, int status, const char *message)
+{
+	v->end = 0;
+	v->status = status;
+	v->message = message;
+}
+
+/* The request line (line bytes, without its end): METHOD SP target SP
+ * HTTP/1.x, with a method the API knows. */
+static bool check_request_line(const char *p, size_t line, struct httpgate_verdict *v)
+{
+	static const char *const methods[] = {"GET",   "HEAD",	 "POST",   "PUT",
+					      "PATCH", "DELETE", "OPTIONS"};
+	const char *end = p + line;
+	size_t m = token_len(p, end);
+	const char *sp = m < line && p[m] == ' ' ? p + m : NULL;
+	const char *last = memrchr(p, ' ', line);
+	const char *ver = last ? last + 1 : end;
+	size_t vlen = (size_t)(end - ver);
+	bool known = false;
+
+	/* One space, a target without spaces, one space, a version. */
+	if (m == 0 || !sp || last == sp || last == sp + 1 ||
+	    memchr(sp + 1, ' ', (size_t)(last - sp - 1)) || vlen < 5 ||
+	    memcmp(ver, "HTTP/", 5) != 0) {
+		refuse(v, 400, "malformed request line: METHOD /target HTTP/1.1");
+		return false;
+	}
+	if (vlen != 8 || memcmp(ver, "HTTP/1.", 7) != 0 || (ver[7] != '0' && ver[7] != '1')) {
+		refuse(v, 505, "HTTP/1.1 or HTTP/1.0 only");
+		return false;
+	}
+	for (size_t i = 0; i < WH_ARRAY_LEN(methods) && !known; i++) {
+		known = strlen(methods[i]) == m && memcmp(methods[i], p, m) == 0;
+	}
+	if (!known) {
+		refuse(v, 501,
+		       "method not implemented (the API takes GET, POST, PUT, PATCH, DELETE)");
+		return false;
+	}
+	return true;
+}
+
+/* Every header line is NAME ":" value, the name a token right before the
+ * colon (RFC 9112 §5.1: no space there; no line folding). */
+static bool check_header_lines(const char *buf, size_t head, struct httpgate_verdict *v)
+{
+	const char *end = buf + head;
+
+	for (const char *p = memchr(buf, '\n', head); p && p + 1 < end;
+	     p = memchr(p + 1, '\n', (size_t)(end - p - 1))) {
+		const char *line = p + 1;
+		size_t n;
+
+		if (*line == '\r' || *line == '\n') {
+			return true; /* the empty line: the head's end */
+		}
+		n = token_len(line, end);
+		if (n == 0 || line + n >= end || line[n] != ':') {
+			refuse(v, 400,
+			       "malformed header line (NAME: value, no space before the colon, "
+			       "no folding)");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The body's length from Content-Length (none: 0), or -1 with v refused. */
+static long long body_length(const char *buf, size_t head, struct httpgate_verdict *v)
+{
+	bool more;
 	const char *cl;
 	long long body = 0;
-	bool more;
 
-	if (!head) {
-		return len >= HTTPGATE_HEAD_MAX ? len : 0;
-	}
 	if (header(buf, head, "Transfer-Encoding:", &more)) {
-		return len;
+		refuse(v, 411, "Transfer-Encoding is not supported: send Content-Length");
+		return -1;
 	}
 	cl = header(buf, head, "Content-Length:", &more);
-	if (cl) {
-		if (more || *cl < '0' || *cl > '9') {
-			return len;
-		}
-		for (; *cl >= '0' && *cl <= '9'; cl++) {
-			body = body * 10 + (*cl - '0');
-			if (body > HTTPD_BODY_MAX) {
-				return len;
-			}
+	if (!cl) {
+		return 0;
+	}
+	if (more) {
+		refuse(v, 400, "more than one Content-Length");
+		return -1;
+	}
+	if (*cl < '0' || *cl > '9') {
+		refuse(v, 400, "Content-Length is not a number of bytes");
+		return -1;
+	}
+	for (; *cl >= '0' && *cl <= '9'; cl++) {
+		body = body * 10 + (*cl - '0');
+		if (body > HTTPD_BODY_MAX) {
+			refuse(v, 413, "request body too large (max 65536 bytes)");
+			return -1;
 		}
 	}
-	return len >= head + (size_t)body ? len : 0;
+	while (*cl == ' ' || *cl == '\t') {
+		cl++;
+	}
+	if (*cl != '\r' && *cl != '\n') {
+		refuse(v, 400, "Content-Length is not a number of bytes");
+		return -1;
+	}
+	return body;
+}
+
+/* A request is its head and the body its Content-Length announces, with a
+ * framing the gate can be sure of (httpgate.h). */
+void httpgate_check(const char *buf, size_t len, struct httpgate_verdict *v)
+{
+	size_t head = head_end(buf, len < HTTPGATE_HEAD_MAX ? len : HTTPGATE_HEAD_MAX);
+	const char *nl;
+	long long body;
+
+	memset(v, 0, sizeof(*v));
+	if (!head) {
+		if (len >= HTTPGATE_HEAD_MAX) {
+			refuse(v, 431, "request head too large (max 16384 bytes)");
+		}
+		return;
+	}
+	nl = memchr(buf, '\n', head); /* there is one: the head ends with two */
+	if (!check_request_line(buf, (size_t)(nl - buf) - (nl > buf && nl[-1] == '\r'), v) ||
+	    !check_header_lines(buf, head, v) || (body = body_length(buf, head, v)) < 0) {
+		return;
+	}
+	if (len >= head + (size_t)body) {
+		v->end = len;
+	}
 }
 
 /* A client that sent "Expect: 100-continue" waits for a word before it
@@ -249,12 +370,30 @@ static void conn_gone(struct gconn *c)
 	conn_close(c);
 }
 
+static const char *reason_of(int status)
+{
+	switch (status) {
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Bad Request";
+	}
+}
+
 /* Answer with status and a JSON error of our own (best effort: the socket
  * is non-blocking and the answer small), then close. */
 static void conn_refuse(struct gconn *c, int status, const char *reason, const char *message)
 {
-	char buf[256];
-	char body[128];
+	char buf[384];
+	char body[192];
 	int bn = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", message);
 	int n = snprintf(buf, sizeof(buf),
 			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
@@ -300,8 +439,8 @@ static void on_connected(struct gconn *c)
 /* The client's bytes while its request is read; hands it over once whole. */
 static void read_request(struct gconn *c)
 {
+	struct httpgate_verdict v;
 	ssize_t n;
-	size_t end;
 
 	if (c->req_len == c->req_cap) {
 		size_t cap = c->req_cap ? c->req_cap * 2 : REQ_FIRST;
@@ -325,8 +464,11 @@ static void read_request(struct gconn *c)
 		return;
 	}
 	c->req_len += (size_t)n;
-	end = httpgate_request_end(c->req, c->req_len);
-	if (end || c->req_len == REQ_MAX) {
+	httpgate_check(c->req, c->req_len, &v);
+	if (v.status) {
+		log_drop(c, v.message);
+		conn_refuse(c, v.status, reason_of(v.status), v.message);
+	} else if (v.end || c->req_len == REQ_MAX) {
 		hand_over(c);
 	} else if (!c->is_continued && httpgate_wants_continue(c->req, c->req_len)) {
 		static const char go_on[] = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -13,9 +13,14 @@
  * HTTPGATE_EVICT_MS) is dropped for the newcomer; while none has, new
  * connections wait in the kernel's backlog. A request not whole within the
  * read timeout gets 408; a client that takes nothing of its answer for
- * HTTPGATE_STALL_MS is dropped. A head over HTTPGATE_HEAD_MAX bytes or a
- * body over HTTPD_BODY_MAX is handed over as it is, for civetweb to refuse.
- * Knows nothing of HTTP beyond finding where a request ends. */
+ * HTTPGATE_STALL_MS is dropped. A request whose end the gate cannot be sure
+ * of (a head over HTTPGATE_HEAD_MAX bytes, a Transfer-Encoding, a
+ * Content-Length that is not one number up to HTTPD_BODY_MAX, a malformed
+ * request line or header line, a method or version the API does not take)
+ * gets a JSON error from the gate itself and is closed: handed over, it
+ * would hold a civetweb worker until civetweb's own timeout (ten such
+ * connections would hang the API for everyone).
+ * Knows nothing of HTTP beyond the framing of a request. */
 #ifndef WH_HTTPGATE_H
 #define WH_HTTPGATE_H
 
@@ -40,13 +45,18 @@ struct httpgate_stats {
 	unsigned long long unread_answers; /* dropped: the client took nothing for a while */
 };
 
+/* The gate's verdict on what a client sent so far. */
+struct httpgate_verdict {
+	size_t end;	     /* the request is whole: all of len; else 0 */
+	int status;	     /* not 0: refuse the request with this status */
+	const char *message; /* why, with status (a constant, JSON-safe) */
+};
+
 /* The gate's only parsing, of len bytes a client sent (not NUL-terminated;
- * fuzz_httpgate): the request's length when it is whole, which is then all
- * of len (a head that does not end within HTTPGATE_HEAD_MAX, a
- * Transfer-Encoding, or a Content-Length that is not one number up to
- * HTTPD_BODY_MAX make it whole as it is: civetweb refuses it), or 0 while
- * more must come. */
-size_t httpgate_request_end(const char *buf, size_t len);
+ * fuzz_httpgate): whole (end: all of len), refused (status, message), or
+ * neither while more must come. Decided once the head has ended, and then
+ * more bytes do not change the decision. */
+void httpgate_check(const char *buf, size_t len, struct httpgate_verdict *v);
 /* True when buf is a head (all of len) that asks "Expect: 100-continue". */
 bool httpgate_wants_continue(const char *buf, size_t len);
 

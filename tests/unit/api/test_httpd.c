@@ -31,6 +31,7 @@
 #include "api/httpgate.h"
 #include "api/httpstream.h"
 #include "common/addr.h"
+#include "common/compiler.h"
 
 struct fixture {
 	struct ev_loop *loop;
@@ -551,6 +552,55 @@ static void test_httpd_answers_408_to_a_request_that_does_not_come_whole(void **
 	close(fd);
 }
 
+/* Heads whose body the gate cannot frame for sure, more of them than civetweb
+ * has workers: each gets its JSON error from the gate at once, with no body
+ * sent (handed over, each held a worker for civetweb's 10 s timeout, and the
+ * API hung for everyone), and the API keeps serving. */
+static void test_httpd_gate_refuses_unsure_framing_without_holding_a_worker(void **state)
+{
+	static const char *const heads[] = {
+		"Content-Length: +10\r\n",
+		"Content-Length : 10\r\n",
+		"Content-Length: 10\r\nContent-Length: 10\r\n",
+		"Transfer-Encoding: chunked\r\n",
+		"Content-Length: 99999999\r\n",
+	};
+	static const char *const statuses[] = {"400", "400", "400", "411", "413"};
+	struct fixture *fx = *state;
+	int fds[HTTPD_THREADS + 2];
+	char head[256];
+	char reply[512];
+
+	for (size_t i = 0; i < WH_ARRAY_LEN(fds); i++) {
+		size_t k = i % WH_ARRAY_LEN(heads);
+
+		fds[i] = connect_to(fx->port);
+		assert_true(fds[i] >= 0);
+		snprintf(head, sizeof(head),
+			 "POST /echo HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+			 "Content-Type: application/json\r\n%s\r\n",
+			 fx->port, heads[k]);
+		send_all(fds[i], head, strlen(head));
+	}
+	for (size_t i = 0; i < WH_ARRAY_LEN(fds); i++) {
+		ssize_t n = recv(fds[i], reply, sizeof(reply) - 1, 0);
+
+		assert_true(n > 0); /* at once: SO_RCVTIMEO would end a wait at 5 s */
+		reply[n] = '\0';
+		assert_true(strncmp(reply + 9, statuses[i % WH_ARRAY_LEN(heads)], 3) == 0);
+		assert_non_null(strstr(reply, "\r\n\r\n{\"error\":"));
+		close(fds[i]);
+	}
+	fds[0] = connect_to(fx->port);
+	send_all(fds[0], "TRACE / HTTP/1.1\r\n\r\n", 20);
+	assert_true(recv(fds[0], reply, sizeof(reply) - 1, 0) > 0);
+	assert_true(strncmp(reply, "HTTP/1.1 501 ", 13) == 0);
+	close(fds[0]);
+	assert_non_null(strstr(
+		exchange(fx, req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", "/nothing")),
+		"HTTP/1.1 404"));
+}
+
 /* The head, then after a pause the body, then a half-close; with "Expect:
  * 100-continue" the body waits for the word to go on. */
 static void *split_client(void *arg)
@@ -693,6 +743,7 @@ int main(void)
 		cmocka_unit_test(
 			test_httpd_serves_while_slow_clients_hold_more_connections_than_it_has),
 		cmocka_unit_test(test_httpd_answers_408_to_a_request_that_does_not_come_whole),
+		cmocka_unit_test(test_httpd_gate_refuses_unsure_framing_without_holding_a_worker),
 		cmocka_unit_test(test_httpd_waits_for_a_late_body_and_answers_a_half_close),
 		cmocka_unit_test(test_httpd_serves_again_after_running_out_of_file_descriptors),
 		cmocka_unit_test(test_httpd_stop_answers_what_the_loop_still_holds),
