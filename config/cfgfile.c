@@ -42,25 +42,63 @@ static int read_capped(int fd, char *buf, size_t max, size_t *len)
 	return 0;
 }
 
-int cfgfile_read(const char *path, size_t max, char **out, size_t *len, struct diag *d)
+int cfgfile_open(const char *path)
 {
 	struct stat st;
+	int fd;
+	int err;
+
+	/* O_NONBLOCK: opening a FIFO for reading blocks until a writer comes,
+	 * and the daemons read their files on the event loop; O_NOCTTY: a
+	 * terminal named by mistake must not become ours. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (fstat(fd, &st) != 0) {
+		err = -errno;
+		goto fail_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = S_ISDIR(st.st_mode) ? -EISDIR : CFGFILE_NOT_REGULAR;
+		goto fail_close;
+	}
+	/* A regular file never blocks; clear the flag so that reads stay
+	 * plain reads whatever the filesystem makes of it. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		err = -errno;
+		goto fail_close;
+	}
+	return fd;
+
+fail_close:
+	close(fd);
+	return err;
+}
+
+const char *cfgfile_strerror(int err)
+{
+	if (err == CFGFILE_NOT_REGULAR) {
+		return "not a regular file";
+	}
+	if (err == -EFBIG) {
+		return "file too large";
+	}
+	return strerror(-err);
+}
+
+int cfgfile_read(const char *path, size_t max, char **out, size_t *len, struct diag *d)
+{
 	char *buf = NULL;
 	int fd;
 	int err;
 
 	*out = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = cfgfile_open(path);
 	if (fd < 0) {
-		err = -errno;
-		diag_set(d, path, 0, "cannot read: %s", strerror(-err));
-		return err;
-	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		err = -EISDIR;
-		diag_set(d, path, 0, "cannot read: %s", strerror(-err));
-		goto fail_close;
+		diag_set(d, path, 0, "cannot read: %s", cfgfile_strerror(fd));
+		return fd;
 	}
 	buf = malloc(max + 2);
 	if (!buf) {

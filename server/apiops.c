@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/monotime.h"
 #include "common/version.h"
+#include "config/cfgfile.h"
 #include "config/cfgwrite.h"
 #include "config/routes.h"
 #include "nat/punch.h"
@@ -63,7 +64,7 @@ int apiops_commit(struct server *srv, const char *text, size_t len, struct diag 
 	err = reload_read_file(path, RELOAD_READ_MAX, &old, &old_len);
 	if (err != 0) {
 		server_drop_next(&next);
-		diag_set(d, path, 0, "cannot read: %s", strerror(-err));
+		diag_set(d, path, 0, "cannot read: %s", cfgfile_strerror(err));
 		return -EIO;
 	}
 	/* The file first: a write that fails (a full or read-only disk) leaves

@@ -68,7 +68,9 @@ void reload_fini(struct reload *rl);
 /* Read and apply the file now (SIGHUP): always tries, even if unchanged. */
 void reload_now(struct reload *rl);
 /* Read a whole file of at most max bytes into a new NUL-terminated buffer
- * (caller frees). Returns 0, -EFBIG, or a negative errno from open/read. */
+ * (caller frees), through cfgfile_read: a FIFO or device is refused, never
+ * waited on. Returns 0, -EFBIG, -EISDIR, CFGFILE_NOT_REGULAR, or a negative
+ * errno from open/read (cfgfile_strerror gives the text). */
 int reload_read_file(const char *path, size_t max, char **text, size_t *len);
 
 #endif

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -326,6 +328,33 @@ static void test_routes_load_reports_a_missing_file(void **state)
 			    "/nonexistent/routes.conf: cannot read: No such file or directory");
 }
 
+/* A FIFO saved where routes.conf was would block open() until a writer
+ * came (the server read it on its loop and hung); a device is no config
+ * file either. Both are refused at once. */
+static void test_routes_load_refuses_a_fifo_or_device_without_waiting(void **state)
+{
+	char dir[] = "/tmp/test_routes.XXXXXX";
+	char fifo[sizeof(dir) + 16];
+	char want[sizeof(fifo) + 64];
+	char buf[DIAG_FILE_MAX + DIAG_MSG_MAX];
+	struct diag d;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/routes.conf", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	diag_clear(&d);
+	assert_null(routes_load(fifo, &d));
+	snprintf(want, sizeof(want), "%s: cannot read: not a regular file", fifo);
+	assert_string_equal(diag_format(&d, buf, sizeof(buf)), want);
+	diag_clear(&d);
+	assert_null(routes_load("/dev/null", &d));
+	assert_string_equal(diag_format(&d, buf, sizeof(buf)),
+			    "/dev/null: cannot read: not a regular file");
+	unlink(fifo);
+	rmdir(dir);
+}
+
 static void test_routes_parse_text_needs_no_terminating_nul(void **state)
 {
 	char *text = malloc(sizeof(FIX_SERVER) - 1);
@@ -376,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_routes_state_file_resolves_next_to_the_config),
 		cmocka_unit_test(test_routes_load_reports_a_missing_key_file_at_its_line),
 		cmocka_unit_test(test_routes_load_reports_a_missing_file),
+		cmocka_unit_test(test_routes_load_refuses_a_fifo_or_device_without_waiting),
 		cmocka_unit_test(test_routes_parse_text_needs_no_terminating_nul),
 		cmocka_unit_test(test_routes_free_accepts_null),
 		cmocka_unit_test(test_routes_name_rule_matches_the_design),

@@ -1,0 +1,128 @@
+/* test_reload: the routes.conf watcher's side of a reload (server/reload.c):
+ * how the file is read, and which saved versions are handed to apply.
+ * The debounce timer's callback is invoked directly (ev_invoke), so no
+ * test waits for a timer. Files live in a fresh folder under /tmp. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ev.h>
+
+#include "common/diag.h"
+#include "config/cfgfile.h"
+#include "server/reload.h"
+
+struct fixture {
+	char dir[32];
+	char path[64];
+	struct ev_loop *loop;
+	struct reload rl;
+	unsigned calls; /* apply calls */
+	int result;	/* what apply answers */
+	char seen[256]; /* the text of the last call */
+};
+
+static int fake_apply(void *ctx, const char *text, size_t len, struct diag *d)
+{
+	struct fixture *f = ctx;
+
+	f->calls++;
+	snprintf(f->seen, sizeof(f->seen), "%.*s", (int)len, text);
+	if (f->result != 0) {
+		diag_set(d, "routes.conf", 0, "refused");
+	}
+	return f->result;
+}
+
+static void save(const struct fixture *f, const char *text)
+{
+	FILE *fp = fopen(f->path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* What the debounce timer does when it fires after a save. */
+static void saved(struct fixture *f)
+{
+	ev_invoke(f->loop, &f->rl.debounce, EV_TIMER);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_reload.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/routes.conf", f->dir);
+	f->loop = ev_loop_new(EVFLAG_AUTO);
+	assert_non_null(f->loop);
+	save(f, "first");
+	assert_int_equal(reload_init(&f->rl, f->loop, f->path, fake_apply, f), 0);
+	reload_set_running(&f->rl, "first", 5);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char bak[sizeof(f->path) + 8];
+
+	reload_fini(&f->rl);
+	ev_loop_destroy(f->loop);
+	unlink(f->path);
+	snprintf(bak, sizeof(bak), "%s.real", f->path);
+	unlink(bak);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* A FIFO saved where routes.conf was blocked open() on the event loop until
+ * a writer came: the server stopped answering STUN and the API. */
+static void test_reload_read_file_refuses_a_fifo_without_waiting(void **state)
+{
+	struct fixture *f = *state;
+	char *text = NULL;
+	size_t len = 0;
+
+	unlink(f->path);
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	assert_int_equal(reload_read_file(f->path, RELOAD_READ_MAX, &text, &len),
+			 CFGFILE_NOT_REGULAR);
+	assert_null(text);
+	assert_string_equal(cfgfile_strerror(CFGFILE_NOT_REGULAR), "not a regular file");
+	/* The watcher keeps the running configuration and says why. */
+	saved(f);
+	assert_int_equal(f->calls, 0);
+	assert_false(f->rl.status.is_ok);
+	assert_non_null(strstr(f->rl.status.message, "cannot read: not a regular file"));
+	/* A regular file saved later is picked up. */
+	unlink(f->path);
+	save(f, "second");
+	saved(f);
+	assert_int_equal(f->calls, 1);
+	assert_string_equal(f->seen, "second");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_reload_read_file_refuses_a_fifo_without_waiting, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
