@@ -7,6 +7,7 @@
  *     config folder) and can crash the library: refused outright;
  *   - large groups parse in quadratic time: settings and nesting are capped;
  *   - a UTF-8 byte-order mark is a bare "syntax error": named here.
+ *   - a block comment left open drops the rest of the file: refused.
  * Strings, "#" and "//" line comments and block comments are skipped. Knows
  * nothing about routes.conf semantics. */
 #include "config/cfgscan.h"
@@ -90,14 +91,25 @@ static void skip_line_comment(struct scan *s)
 	}
 }
 
-static void skip_block_comment(struct scan *s)
+/* libconfig ends a block comment that never closes at the end of the
+ * text and keeps what came before it: a save cut short inside a comment
+ * would apply with the rest of the file gone. Refused at the line where
+ * the comment starts. */
+static int skip_block_comment(struct scan *s)
 {
+	int start_line = s->line;
+
 	s->pos += 2;
 	while (s->pos < s->len &&
 	       !(s->text[s->pos] == '*' && s->pos + 1 < s->len && s->text[s->pos + 1] == '/')) {
 		step(s);
 	}
-	s->pos = s->pos + 2 <= s->len ? s->pos + 2 : s->len;
+	if (s->pos >= s->len) {
+		diag_set(s->d, s->file, start_line, "unterminated /* comment");
+		return -EINVAL;
+	}
+	s->pos += 2;
+	return 0;
 }
 
 /* Value of digits tok[0..n) in base (10 or 16), saturating at UINT64_MAX. */
@@ -216,7 +228,7 @@ static int scan_one(struct scan *s, size_t *settings, size_t max_settings, int *
 	} else if (*p == '#' || (*p == '/' && next == '/')) {
 		skip_line_comment(s);
 	} else if (*p == '/' && next == '*') {
-		skip_block_comment(s);
+		return skip_block_comment(s);
 	} else if (is_alpha(*p) || *p == '*') {
 		while (s->pos < s->len && is_name_char(s->text[s->pos])) {
 			s->pos++;

@@ -355,6 +355,32 @@ static void test_routes_load_refuses_a_fifo_or_device_without_waiting(void **sta
 	rmdir(dir);
 }
 
+/* A block comment that never ends made libconfig drop the rest of the file
+ * silently: a half-written save applied with its flows gone. */
+static void test_routes_refuses_an_unterminated_block_comment_at_its_start(void **state)
+{
+	static const char text[] = FIX_SERVER "/* flows\n\n" FIX_CLIENTS;
+	static const char closed[] = FIX_SERVER "/* flows */\n" FIX_CLIENTS;
+	char buf[DIAG_FILE_MAX + DIAG_MSG_MAX];
+	char want[64];
+	struct diag d;
+	struct routes *r;
+	int line = 1;
+
+	(void)state;
+	for (const char *p = FIX_SERVER; *p; p++) {
+		line += *p == '\n';
+	}
+	diag_clear(&d);
+	assert_null(routes_parse_text(text, strlen(text), "routes.conf", NULL, false, &d));
+	snprintf(want, sizeof(want), "routes.conf:%d: unterminated /* comment", line);
+	assert_string_equal(diag_format(&d, buf, sizeof(buf)), want);
+	diag_clear(&d);
+	r = routes_parse_text(closed, strlen(closed), "routes.conf", NULL, false, &d);
+	assert_non_null(r);
+	routes_free(r);
+}
+
 static void test_routes_parse_text_needs_no_terminating_nul(void **state)
 {
 	char *text = malloc(sizeof(FIX_SERVER) - 1);
@@ -406,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_routes_load_reports_a_missing_key_file_at_its_line),
 		cmocka_unit_test(test_routes_load_reports_a_missing_file),
 		cmocka_unit_test(test_routes_load_refuses_a_fifo_or_device_without_waiting),
+		cmocka_unit_test(test_routes_refuses_an_unterminated_block_comment_at_its_start),
 		cmocka_unit_test(test_routes_parse_text_needs_no_terminating_nul),
 		cmocka_unit_test(test_routes_free_accepts_null),
 		cmocka_unit_test(test_routes_name_rule_matches_the_design),
