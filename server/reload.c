@@ -49,6 +49,26 @@ void reload_set_running(struct reload *rl, const char *text, size_t len)
 {
 	content_hash(text, len, rl->last_hash);
 	rl->has_hash = true;
+	rl->has_refused = false;
+}
+
+/* Fill id from stat(path) (all zero if it fails) and note whether path
+ * itself is a symlink. */
+static void stat_id(struct reload *rl, uint64_t id[6])
+{
+	struct stat st;
+
+	memset(id, 0, 6 * sizeof(id[0]));
+	rl->is_link = lstat(rl->path, &st) == 0 && S_ISLNK(st.st_mode);
+	if (stat(rl->path, &st) != 0) {
+		return;
+	}
+	id[0] = (uint64_t)st.st_dev;
+	id[1] = (uint64_t)st.st_ino;
+	id[2] = (uint64_t)st.st_size;
+	id[3] = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+	id[4] = (uint64_t)st.st_ctim.tv_sec * 1000000000u + (uint64_t)st.st_ctim.tv_nsec;
+	id[5] = (uint64_t)st.st_mode;
 }
 
 static void record(struct reload *rl, bool is_ok, const char *message)
@@ -59,15 +79,35 @@ static void record(struct reload *rl, bool is_ok, const char *message)
 	snprintf(rl->status.message, sizeof(rl->status.message), "%s", message);
 }
 
+/* Nothing new to hand over: the content running now (a touch, our own API
+ * write; unless the last save was refused: going back to it is then a
+ * reload that applies, with no changes), or the content refused last time
+ * in the very same file (an event about something else in the folder). A
+ * refused content saved again is tried again: what it was refused for may
+ * lie outside it (a key file put back). */
+static bool is_known(const struct reload *rl, const uint8_t hash[32], const uint64_t id[6])
+{
+	if (rl->has_hash && sodium_memcmp(hash, rl->last_hash, 32) == 0) {
+		return !rl->has_refused;
+	}
+	return rl->has_refused && sodium_memcmp(hash, rl->refused_hash, 32) == 0 &&
+	       memcmp(id, rl->refused_id, sizeof(rl->refused_id)) == 0;
+}
+
 static void reload_run(struct reload *rl, bool is_forced)
 {
 	char *text = NULL;
 	size_t len = 0;
 	uint8_t hash[32];
+	uint64_t id[6];
 	struct diag d;
 	char msg[RELOAD_MESSAGE_MAX];
-	int err = reload_read_file(rl->path, RELOAD_READ_MAX, &text, &len);
+	int err;
 
+	/* Before the read: a save after it changes the file's identity again
+	 * and brings its own event. */
+	stat_id(rl, id);
+	err = reload_read_file(rl->path, RELOAD_READ_MAX, &text, &len);
 	if (err == -ENOENT && !is_forced) {
 		/* Between an editor's unlink and its rename: the next event brings the file. */
 		return;
@@ -81,21 +121,26 @@ static void reload_run(struct reload *rl, bool is_forced)
 		return;
 	}
 	content_hash(text, len, hash);
-	if (!is_forced && rl->has_hash && sodium_memcmp(hash, rl->last_hash, sizeof(hash)) == 0) {
-		rl->status.attempts--; /* a touch, or a save of the same bytes: nothing to do */
+	if (!is_forced && is_known(rl, hash, id)) {
+		rl->status.attempts--; /* nothing to do */
 		free(text);
 		return;
 	}
-	memcpy(rl->last_hash, hash, sizeof(hash));
-	rl->has_hash = true;
 	diag_clear(&d);
 	err = rl->apply(rl->apply_ctx, text, len, &d);
 	free(text);
 	if (err != 0) {
+		memcpy(rl->refused_hash, hash, sizeof(hash));
+		memcpy(rl->refused_id, id, sizeof(id));
+		rl->has_refused = true;
 		diag_format(&d, msg, sizeof(msg));
 		record(rl, false, msg);
 		return;
 	}
+	/* Only content that runs is skipped when saved again unchanged. */
+	memcpy(rl->last_hash, hash, sizeof(hash));
+	rl->has_hash = true;
+	rl->has_refused = false;
 	rl->status.applied++;
 	record(rl, true, "applied");
 }
@@ -144,25 +189,6 @@ static void inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (is_ours || rl->is_link) {
 		poke(rl);
 	}
-}
-
-/* Fill id from stat(path) (all zero if it fails) and note whether path
- * itself is a symlink. */
-static void stat_id(struct reload *rl, uint64_t id[6])
-{
-	struct stat st;
-
-	memset(id, 0, 6 * sizeof(id[0]));
-	rl->is_link = lstat(rl->path, &st) == 0 && S_ISLNK(st.st_mode);
-	if (stat(rl->path, &st) != 0) {
-		return;
-	}
-	id[0] = (uint64_t)st.st_dev;
-	id[1] = (uint64_t)st.st_ino;
-	id[2] = (uint64_t)st.st_size;
-	id[3] = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
-	id[4] = (uint64_t)st.st_ctim.tv_sec * 1000000000u + (uint64_t)st.st_ctim.tv_nsec;
-	id[5] = (uint64_t)st.st_mode;
 }
 
 static void poll_cb(struct ev_loop *loop, ev_timer *w, int revents)

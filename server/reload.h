@@ -50,8 +50,14 @@ struct reload {
 	 * device, inode, size, mtime and ctime; all zero while it is missing. */
 	uint64_t seen[6];
 	bool is_link;	       /* path itself is a symlink: any change in dir may swap it */
-	uint8_t last_hash[32]; /* content of the last version handed to apply */
+	uint8_t last_hash[32]; /* content running now (applied, or written by the API) */
 	bool has_hash;
+	/* The content refused last, and the file's identity (as seen[]) when
+	 * it was read: skipped until the file is saved again. */
+	uint8_t refused_hash[32];
+	uint64_t refused_id[6];
+	bool has_refused;
+
 	reload_apply_fn *apply;
 	void *apply_ctx;
 	struct reload_status status;

@@ -52,6 +52,22 @@ static void save(const struct fixture *f, const char *text)
 	assert_int_equal(fclose(fp), 0);
 }
 
+/* Save by writing a new file and renaming it over routes.conf, as editors
+ * do: a new inode, so a second save is a new version of the file even
+ * within the same clock tick. */
+static void save_by_rename(const struct fixture *f, const char *text)
+{
+	char tmp[sizeof(f->path) + 8];
+	FILE *fp;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", f->path);
+	fp = fopen(tmp, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(rename(tmp, f->path), 0);
+}
+
 /* What the debounce timer does when it fires after a save. */
 static void saved(struct fixture *f)
 {
@@ -117,11 +133,67 @@ static void test_reload_read_file_refuses_a_fifo_without_waiting(void **state)
 	assert_string_equal(f->seen, "second");
 }
 
+/* A save refused for something outside the file (the key file moved away)
+ * and saved again unchanged once that is fixed must be tried again: it
+ * used to be taken for the running content until a SIGHUP. */
+static void test_reload_tries_a_refused_content_again_when_it_is_saved_again(void **state)
+{
+	struct fixture *f = *state;
+
+	f->result = -EINVAL;
+	save_by_rename(f, "edited");
+	saved(f);
+	assert_int_equal(f->calls, 1);
+	assert_false(f->rl.status.is_ok);
+	f->result = 0;
+	save_by_rename(f, "edited");
+	saved(f);
+	assert_int_equal(f->calls, 2);
+	assert_string_equal(f->seen, "edited");
+	assert_true(f->rl.status.is_ok);
+	assert_int_equal(f->rl.status.applied, 1);
+}
+
+/* An event that is not a save (another file in the folder, which counts
+ * while routes.conf is a link) does not hand the refused content over
+ * again. Going back to the running content is a reload that applies (the
+ * last result is no longer the refusal); saved again, it is no change. */
+static void test_reload_skips_unsaved_refused_content_and_the_running_content(void **state)
+{
+	struct fixture *f = *state;
+
+	f->result = -EINVAL;
+	save_by_rename(f, "broken");
+	saved(f);
+	assert_int_equal(f->calls, 1);
+	saved(f);
+	assert_int_equal(f->calls, 1);
+	assert_int_equal(f->rl.status.attempts, 1);
+	f->result = 0;
+	save_by_rename(f, "first");
+	saved(f);
+	assert_int_equal(f->calls, 2);
+	assert_true(f->rl.status.is_ok);
+	save_by_rename(f, "first");
+	saved(f);
+	assert_int_equal(f->calls, 2);
+	/* SIGHUP always tries. */
+	reload_now(&f->rl);
+	assert_int_equal(f->calls, 3);
+	assert_string_equal(f->seen, "first");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 			test_reload_read_file_refuses_a_fifo_without_waiting, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reload_tries_a_refused_content_again_when_it_is_saved_again, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reload_skips_unsaved_refused_content_and_the_running_content, setup,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
