@@ -18,6 +18,7 @@
 #include "common/compiler.h"
 #include "common/diag.h"
 #include "common/log.h"
+#include "common/monotime.h"
 #include "config/cfgfile.h"
 
 #include <errno.h>
@@ -50,6 +51,7 @@ void reload_set_running(struct reload *rl, const char *text, size_t len)
 	content_hash(text, len, rl->last_hash);
 	rl->has_hash = true;
 	rl->has_refused = false;
+	rl->is_failing = false;
 }
 
 /* Fill id from stat(path) (all zero if it fails) and note whether path
@@ -79,16 +81,38 @@ static void record(struct reload *rl, bool is_ok, const char *message)
 	snprintf(rl->status.message, sizeof(rl->status.message), "%s", message);
 }
 
+/* A read that fails as the last one did is not logged again for
+ * RELOAD_ERROR_REPEAT_S: with routes.conf a link (every event in its
+ * folder counts) and the log file in that folder, each line woke the
+ * watcher for the next one, ten lines a second. */
+static void read_failed(struct reload *rl, int err, bool is_forced)
+{
+	char msg[RELOAD_MESSAGE_MAX];
+	uint64_t now_us = monotime_now_us();
+
+	rl->is_failing = true;
+	if (!is_forced && rl->read_err == err &&
+	    now_us - rl->read_err_us < (uint64_t)RELOAD_ERROR_REPEAT_S * 1000000u) {
+		return;
+	}
+	rl->read_err = err;
+	rl->read_err_us = now_us;
+	rl->status.attempts++;
+	snprintf(msg, sizeof(msg), "%.600s: cannot read: %s", rl->path, cfgfile_strerror(err));
+	log_error("reload: %s (running configuration kept)", msg);
+	record(rl, false, msg);
+}
+
 /* Nothing new to hand over: the content running now (a touch, our own API
- * write; unless the last save was refused: going back to it is then a
- * reload that applies, with no changes), or the content refused last time
+ * write; unless the last reload failed: going back to it is then a reload
+ * that applies, with no changes), or the content refused last time
  * in the very same file (an event about something else in the folder). A
  * refused content saved again is tried again: what it was refused for may
  * lie outside it (a key file put back). */
 static bool is_known(const struct reload *rl, const uint8_t hash[32], const uint64_t id[6])
 {
 	if (rl->has_hash && sodium_memcmp(hash, rl->last_hash, 32) == 0) {
-		return !rl->has_refused;
+		return !rl->is_failing;
 	}
 	return rl->has_refused && sodium_memcmp(hash, rl->refused_hash, 32) == 0 &&
 	       memcmp(id, rl->refused_id, sizeof(rl->refused_id)) == 0;
@@ -112,20 +136,17 @@ static void reload_run(struct reload *rl, bool is_forced)
 		/* Between an editor's unlink and its rename: the next event brings the file. */
 		return;
 	}
-	rl->status.attempts++;
 	if (err != 0) {
-		snprintf(msg, sizeof(msg), "%.600s: cannot read: %s", rl->path,
-			 cfgfile_strerror(err));
-		log_error("reload: %s (running configuration kept)", msg);
-		record(rl, false, msg);
+		read_failed(rl, err, is_forced);
 		return;
 	}
+	rl->read_err = 0;
 	content_hash(text, len, hash);
 	if (!is_forced && is_known(rl, hash, id)) {
-		rl->status.attempts--; /* nothing to do */
 		free(text);
 		return;
 	}
+	rl->status.attempts++;
 	diag_clear(&d);
 	err = rl->apply(rl->apply_ctx, text, len, &d);
 	free(text);
@@ -133,6 +154,7 @@ static void reload_run(struct reload *rl, bool is_forced)
 		memcpy(rl->refused_hash, hash, sizeof(hash));
 		memcpy(rl->refused_id, id, sizeof(id));
 		rl->has_refused = true;
+		rl->is_failing = true;
 		diag_format(&d, msg, sizeof(msg));
 		record(rl, false, msg);
 		return;
@@ -141,6 +163,7 @@ static void reload_run(struct reload *rl, bool is_forced)
 	memcpy(rl->last_hash, hash, sizeof(hash));
 	rl->has_hash = true;
 	rl->has_refused = false;
+	rl->is_failing = false;
 	rl->status.applied++;
 	record(rl, true, "applied");
 }

@@ -25,6 +25,8 @@ typedef int reload_apply_fn(void *ctx, const char *text, size_t len, struct diag
 /* stat() poll interval: the fallback where inotify is missing or misses
  * (a symlinked routes.conf whose target is replaced elsewhere). */
 #define RELOAD_POLL_S 0.5
+/* A read error that repeats unchanged is logged again after this long. */
+#define RELOAD_ERROR_REPEAT_S 600u
 /* Largest file read; the parser reports files over its own cap. */
 #define RELOAD_READ_MAX (2u << 20)
 
@@ -57,6 +59,9 @@ struct reload {
 	uint8_t refused_hash[32];
 	uint64_t refused_id[6];
 	bool has_refused;
+	bool is_failing;      /* the last reload failed (read or refused) and nothing ran since */
+	int read_err;	      /* the last read's error, 0 after a read that worked */
+	uint64_t read_err_us; /* monotonic time that error was last logged */
 
 	reload_apply_fn *apply;
 	void *apply_ctx;

@@ -3,6 +3,7 @@
  * The debounce timer's callback is invoked directly (ev_invoke), so no
  * test waits for a timer. Files live in a fresh folder under /tmp. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -183,6 +184,72 @@ static void test_reload_skips_unsaved_refused_content_and_the_running_content(vo
 	assert_string_equal(f->seen, "first");
 }
 
+/* Lines reload logged while fn ran: stderr goes to a file meanwhile. */
+static unsigned count_logged(struct fixture *f, void (*fn)(struct fixture *), const char *what)
+{
+	char log_path[sizeof(f->dir) + 8];
+	char line[1024];
+	unsigned n = 0;
+	FILE *fp;
+	int saved_fd = dup(STDERR_FILENO);
+	int fd;
+
+	snprintf(log_path, sizeof(log_path), "%s/log", f->dir);
+	fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(saved_fd >= 0 && fd >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	fn(f);
+	assert_int_equal(dup2(saved_fd, STDERR_FILENO), STDERR_FILENO);
+	close(saved_fd);
+	fp = fopen(log_path, "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		n += strstr(line, what) != NULL;
+	}
+	fclose(fp);
+	unlink(log_path);
+	return n;
+}
+
+static void three_events(struct fixture *f)
+{
+	saved(f);
+	saved(f);
+	saved(f);
+}
+
+static void sighup(struct fixture *f)
+{
+	reload_now(&f->rl);
+}
+
+/* routes.conf a link to itself (ELOOP) with the log file in its folder:
+ * each logged line was an event in the folder, so the same error was
+ * logged every 100 ms forever. It is logged once; a different error, a
+ * SIGHUP, or the same error after a read that worked are logged again. */
+static void test_reload_logs_a_repeated_read_error_once(void **state)
+{
+	struct fixture *f = *state;
+
+	unlink(f->path);
+	assert_int_equal(symlink("routes.conf", f->path), 0);
+	assert_int_equal(count_logged(f, three_events, "Too many levels of symbolic links"), 1);
+	assert_int_equal(f->rl.status.attempts, 1);
+	assert_false(f->rl.status.is_ok);
+	assert_int_equal(count_logged(f, sighup, "Too many levels of symbolic links"), 1);
+	unlink(f->path);
+	assert_int_equal(mkdir(f->path, 0700), 0);
+	assert_int_equal(count_logged(f, three_events, "Is a directory"), 1);
+	rmdir(f->path);
+	save(f, "first");
+	saved(f);
+	assert_true(f->rl.status.is_ok);
+	unlink(f->path);
+	assert_int_equal(symlink("routes.conf", f->path), 0);
+	assert_int_equal(count_logged(f, three_events, "Too many levels of symbolic links"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +261,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_reload_skips_unsaved_refused_content_and_the_running_content, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_reload_logs_a_repeated_read_error_once, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
