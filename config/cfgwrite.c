@@ -4,7 +4,9 @@
  * link + rename, so PATH.bak is at every moment either the older backup or
  * the complete previous file; the final rename(2) swaps the name in one
  * step; the folder fsync makes the rename itself durable. Never truncates
- * or writes into the live file. */
+ * or writes into the live file. Just before the backup and the rename the
+ * file is compared with the version the new text was made from, so that
+ * a hand edit saved meanwhile is not overwritten. */
 #include "config/cfgwrite.h"
 
 #include "config/cfgfile.h"
@@ -14,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +77,46 @@ static int keep_backup(const char *path)
 	return 0;
 }
 
+void cfgwrite_hash(const char *text, size_t len, uint8_t out[CFGWRITE_HASH_SIZE])
+{
+	crypto_generichash(out, CFGWRITE_HASH_SIZE, (const unsigned char *)text, len, NULL, 0);
+}
+
+/* 0 when path holds the content whose cfgwrite_hash is expect, -ESTALE
+ * when it holds anything else or is gone, another -errno when it cannot
+ * be read. Read through cfgfile_open: a FIFO put there is not waited on. */
+static int check_unchanged(const char *path, const uint8_t expect[CFGWRITE_HASH_SIZE])
+{
+	crypto_generichash_state st;
+	uint8_t got[CFGWRITE_HASH_SIZE];
+	char buf[16384];
+	int fd = cfgfile_open(path);
+	int err = 0;
+
+	if (fd < 0) {
+		return fd == -ENOENT ? -ESTALE : fd;
+	}
+	crypto_generichash_init(&st, NULL, 0, sizeof(got));
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			err = n < 0 ? -errno : 0;
+			break;
+		}
+		crypto_generichash_update(&st, (const unsigned char *)buf, (unsigned long long)n);
+	}
+	close(fd);
+	crypto_generichash_final(&st, got, sizeof(got));
+	if (err == 0 && sodium_memcmp(got, expect, sizeof(got)) != 0) {
+		err = -ESTALE;
+	}
+	return err;
+}
+
 /* The file a symlinked path names (its links followed), so that a write
  * replaces the file and leaves the link alone (a deploy tool's "current"
  * link, a ConfigMap's "..data"); path itself otherwise. */
@@ -92,7 +135,8 @@ static int resolve(const char *path, char out[PATH_MAX], const char **use)
 	return 0;
 }
 
-int cfgwrite_replace(const char *link_path, const char *text, size_t len)
+int cfgwrite_replace(const char *link_path, const char *text, size_t len,
+		     const uint8_t expect[CFGWRITE_HASH_SIZE])
 {
 	char dir[PATH_MAX];
 	char tmp[PATH_MAX];
@@ -127,6 +171,12 @@ int cfgwrite_replace(const char *link_path, const char *text, size_t len)
 	}
 	if (close(fd) != 0 && err == 0) {
 		err = -errno;
+	}
+	/* As late as possible: a hand edit saved while the new text was
+	 * made and written is never replaced. (One saved between this read
+	 * and the rename below, a few system calls, still can be.) */
+	if (err == 0 && expect) {
+		err = check_unchanged(path, expect);
 	}
 	if (err == 0) {
 		err = keep_backup(path);

@@ -5,8 +5,13 @@
 #define WH_CFGWRITE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CFGWRITE_BACKUP_SUFFIX ".bak"
+#define CFGWRITE_HASH_SIZE 32
+
+/* The content hash cfgwrite_replace compares with (BLAKE2b-256 of text). */
+void cfgwrite_hash(const char *text, size_t len, uint8_t out[CFGWRITE_HASH_SIZE]);
 
 /* Write text to a temporary file in path's folder, fsync it, make
  * PATH.bak a hard link to the current file (the previous version; skipped
@@ -14,8 +19,12 @@
  * fsync the folder. The new file keeps the old one's permission bits.
  * A path that is a symlink is followed: the file it names is replaced
  * (its backup and temporary file beside it) and the link stays a link.
- * Returns 0 or a negative errno (path is then unchanged). */
-int cfgwrite_replace(const char *path, const char *text, size_t len);
+ * With expect (NULL: no check), the file must still hold the content of
+ * that cfgwrite_hash just before the backup and the rename: the version
+ * text was made from. Returns 0, -ESTALE (it changed or is gone: nothing
+ * written), or another negative errno (path is then unchanged). */
+int cfgwrite_replace(const char *path, const char *text, size_t len,
+		     const uint8_t expect[CFGWRITE_HASH_SIZE]);
 
 /* Remove what a writer killed mid-replace left in path's folder (the
  * folder of the file it names, for a symlink): PATH.tmp.PID

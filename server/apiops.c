@@ -46,13 +46,18 @@ static int ops_read_text(void *ctx, char **text, size_t *len)
 {
 	struct server *srv = ctx;
 
-	return reload_read_file(srv->reload.path, RELOAD_READ_MAX, text, len);
+	/* Every API request reads the file first and, if it writes, makes the
+	 * new text from this read and commits it within the same call. */
+	return reload_read_base(&srv->reload, text, len);
 }
 
 int apiops_commit(struct server *srv, const char *text, size_t len, struct diag *d)
 {
 	const char *path = srv->reload.path;
 	struct server_next next;
+	uint8_t base[CFGWRITE_HASH_SIZE];
+	uint8_t ours[CFGWRITE_HASH_SIZE];
+	bool has_base = reload_take_base(&srv->reload, base);
 	char *old = NULL;
 	size_t old_len = 0;
 	int err = server_prepare_text(srv, "api", text, len, &next, d);
@@ -70,7 +75,20 @@ int apiops_commit(struct server *srv, const char *text, size_t len, struct diag 
 	/* The file first: a write that fails (a full or read-only disk) leaves
 	 * the running configuration as it was, and the clients see no change
 	 * come and go. */
-	err = cfgwrite_replace(path, text, len);
+	/* Only over the version text was made from: a hand edit saved since
+	 * (If-Match or not) is never overwritten. */
+	err = cfgwrite_replace(path, text, len, has_base ? base : NULL);
+	if (err == -ESTALE) {
+		server_drop_next(&next);
+		log_warn("api: %s changed while a change to it was made: nothing written or "
+			 "applied",
+			 path);
+		diag_set(d, path, 0,
+			 "changed on disk while this change was made (a hand edit?): nothing "
+			 "written or applied; read it again");
+		free(old);
+		return err;
+	}
 	if (err != 0) {
 		server_drop_next(&next);
 		log_error("api: cannot write %s: %s (nothing applied)", path, strerror(-err));
@@ -81,7 +99,11 @@ int apiops_commit(struct server *srv, const char *text, size_t len, struct diag 
 	err = server_commit_next(srv, "api", &next, d);
 	if (err != 0) {
 		/* Out of memory: the file goes back to what is running. */
-		int werr = cfgwrite_replace(path, old, old_len);
+		int werr;
+
+		/* Unless something replaced our text already. */
+		cfgwrite_hash(text, len, ours);
+		werr = cfgwrite_replace(path, old, old_len, ours);
 
 		if (werr != 0) {
 			log_error("api: cannot put %s back: %s (it holds the refused change; the "

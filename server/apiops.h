@@ -19,8 +19,12 @@ void apiops_stop(struct server *srv);
 
 /* The one write-back path (REST edits and FLOW_JOIN): validate text as
  * routes.conf like a reload, replace routes.conf atomically keeping the
- * previous version as a backup, then apply the change live. Returns 0;
- * -EINVAL/-EBUSY/-EEXIST (text refused, d says why, nothing changed); -EIO
+ * previous version as a backup, then apply the change live. text must be
+ * made from the last reload_read_base of srv->reload (the API's read_text
+ * and FLOW_JOIN read that way): routes.conf is replaced only while it
+ * still holds that version. Returns 0; -EINVAL/-EBUSY/-EEXIST (text
+ * refused, d says why, nothing changed); -ESTALE (routes.conf changed
+ * since that read, a hand edit: d says so, nothing changed); -EIO
  * (routes.conf could not be read or written, d says why, nothing changed);
  * -ENOMEM (the file is put back, nothing changed). */
 int apiops_commit(struct server *srv, const char *text, size_t len, struct diag *d);

@@ -110,7 +110,7 @@ static enum frame_join_status write_join(struct server *srv, const char *id, con
 	size_t len = 0;
 	size_t edited_len = 0;
 	struct diag d;
-	int rc = reload_read_file(srv->reload.path, RELOAD_READ_MAX, &text, &len);
+	int rc = reload_read_base(&srv->reload, &text, &len);
 
 	if (rc != 0) {
 		frame_join_ack_set_msg(ack, "server cannot read routes.conf: %s", strerror(-rc));

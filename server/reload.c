@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/monotime.h"
 #include "config/cfgfile.h"
+#include "config/cfgwrite.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -43,7 +44,27 @@ int reload_read_file(const char *path, size_t max, char **text, size_t *len)
 
 static void content_hash(const char *text, size_t len, uint8_t out[32])
 {
-	crypto_generichash(out, 32, (const unsigned char *)text, len, NULL, 0);
+	cfgwrite_hash(text, len, out);
+}
+
+int reload_read_base(struct reload *rl, char **text, size_t *len)
+{
+	int err = reload_read_file(rl->path, RELOAD_READ_MAX, text, len);
+
+	rl->has_base = err == 0;
+	if (err == 0) {
+		content_hash(*text, *len, rl->base_hash);
+	}
+	return err;
+}
+
+bool reload_take_base(struct reload *rl, uint8_t hash[32])
+{
+	bool has_base = rl->has_base;
+
+	memcpy(hash, rl->base_hash, sizeof(rl->base_hash));
+	rl->has_base = false;
+	return has_base;
 }
 
 void reload_set_running(struct reload *rl, const char *text, size_t len)

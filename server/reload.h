@@ -63,6 +63,10 @@ struct reload {
 	int read_err;	      /* the last read's error, 0 after a read that worked */
 	uint64_t read_err_us; /* monotonic time that error was last logged */
 
+	/* The version the next write-back edits (reload_read_base), so that
+	 * the write can check routes.conf still holds it. */
+	uint8_t base_hash[32];
+	bool has_base;
 	reload_apply_fn *apply;
 	void *apply_ctx;
 	struct reload_status status;
@@ -83,5 +87,12 @@ void reload_now(struct reload *rl);
  * waited on. Returns 0, -EFBIG, -EISDIR, CFGFILE_NOT_REGULAR, or a negative
  * errno from open/read (cfgfile_strerror gives the text). */
 int reload_read_file(const char *path, size_t max, char **text, size_t *len);
+/* reload_read_file of rl's path, for an edit that will be written back:
+ * also remembers the content's hash as the edit's base. */
+int reload_read_base(struct reload *rl, char **text, size_t *len);
+/* The base the last reload_read_base remembered, into hash (32 bytes),
+ * forgotten as it is taken (each write reads its own). False when there
+ * is none. */
+bool reload_take_base(struct reload *rl, uint8_t hash[32]);
 
 #endif

@@ -82,9 +82,9 @@ static void test_cfgwrite_replaces_and_keeps_the_previous_file_as_backup(void **
 
 	(void)state;
 	dir_make(&d);
-	assert_int_equal(cfgwrite_replace(d.conf, "one\n", 4), 0);
+	assert_int_equal(cfgwrite_replace(d.conf, "one\n", 4, NULL), 0);
 	assert_false(exists(&d, "routes.conf.bak")); /* nothing to back up at first */
-	assert_int_equal(cfgwrite_replace(d.conf, "two\n", 4), 0);
+	assert_int_equal(cfgwrite_replace(d.conf, "two\n", 4, NULL), 0);
 	slurp(d.conf, buf, sizeof(buf));
 	assert_string_equal(buf, "two\n");
 	snprintf(bak, sizeof(bak), "%s.bak", d.conf);
@@ -112,11 +112,11 @@ static void test_cfgwrite_follows_a_symlinked_file(void **state)
 	snprintf(p, sizeof(p), "%s/v1", d.path);
 	assert_int_equal(mkdir(p, 0700), 0);
 	snprintf(p, sizeof(p), "%s/v1/routes.conf", d.path);
-	assert_int_equal(cfgwrite_replace(p, "one\n", 4), 0);
+	assert_int_equal(cfgwrite_replace(p, "one\n", 4, NULL), 0);
 	snprintf(p, sizeof(p), "%s/..data", d.path);
 	assert_int_equal(symlink("v1", p), 0);
 	assert_int_equal(symlink("..data/routes.conf", d.conf), 0);
-	assert_int_equal(cfgwrite_replace(d.conf, "two\n", 4), 0);
+	assert_int_equal(cfgwrite_replace(d.conf, "two\n", 4, NULL), 0);
 	assert_int_equal(lstat(d.conf, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
 	slurp(d.conf, buf, sizeof(buf));
@@ -138,6 +138,44 @@ static void test_cfgwrite_follows_a_symlinked_file(void **state)
 	assert_int_equal(rmdir(d.path), 0);
 }
 
+/* An API write makes its text from the file as read; a hand edit saved
+ * before the write reaches the rename must stay (README "Write-back"): the
+ * write is refused with -ESTALE and touches nothing, not even the backup. */
+static void test_cfgwrite_leaves_a_file_changed_since_the_base_alone(void **state)
+{
+	struct dir d;
+	uint8_t base[CFGWRITE_HASH_SIZE];
+	char buf[64];
+	char bak[128];
+	FILE *f;
+
+	(void)state;
+	dir_make(&d);
+	assert_int_equal(cfgwrite_replace(d.conf, "one\n", 4, NULL), 0);
+	cfgwrite_hash("one\n", 4, base);
+	f = fopen(d.conf, "w"); /* the hand edit, saved in place */
+	assert_non_null(f);
+	fputs("hand\n", f);
+	fclose(f);
+	assert_int_equal(cfgwrite_replace(d.conf, "api\n", 4, base), -ESTALE);
+	slurp(d.conf, buf, sizeof(buf));
+	assert_string_equal(buf, "hand\n");
+	assert_false(exists(&d, "routes.conf.bak"));
+	assert_int_equal(cfgwrite_sweep(d.conf), 0); /* no temporary file left */
+	/* Made from the file as it is, the write goes through. */
+	cfgwrite_hash("hand\n", 5, base);
+	assert_int_equal(cfgwrite_replace(d.conf, "api\n", 4, base), 0);
+	slurp(d.conf, buf, sizeof(buf));
+	assert_string_equal(buf, "api\n");
+	/* A file removed meanwhile is a change too. */
+	unlink(d.conf);
+	assert_int_equal(cfgwrite_replace(d.conf, "api\n", 4, base), -ESTALE);
+	assert_false(exists(&d, "routes.conf"));
+	snprintf(bak, sizeof(bak), "%s.bak", d.conf);
+	unlink(bak);
+	assert_int_equal(rmdir(d.path), 0);
+}
+
 static void test_cfgwrite_sweep_removes_what_a_killed_writer_left(void **state)
 {
 	struct dir d;
@@ -146,7 +184,7 @@ static void test_cfgwrite_sweep_removes_what_a_killed_writer_left(void **state)
 
 	(void)state;
 	dir_make(&d);
-	assert_int_equal(cfgwrite_replace(d.conf, "live\n", 5), 0);
+	assert_int_equal(cfgwrite_replace(d.conf, "live\n", 5, NULL), 0);
 	snprintf(gone_tmp, sizeof(gone_tmp), "routes.conf.tmp.%ld", (long)dead);
 	snprintf(gone_bak, sizeof(gone_bak), "routes.conf.bak.%ld", (long)dead);
 	snprintf(mine, sizeof(mine), "routes.conf.tmp.%ld", (long)getpid());
@@ -185,6 +223,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cfgwrite_replaces_and_keeps_the_previous_file_as_backup),
 		cmocka_unit_test(test_cfgwrite_follows_a_symlinked_file),
+		cmocka_unit_test(test_cfgwrite_leaves_a_file_changed_since_the_base_alone),
 		cmocka_unit_test(test_cfgwrite_sweep_removes_what_a_killed_writer_left),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@
 
 #include "common/diag.h"
 #include "config/cfgfile.h"
+#include "config/cfgwrite.h"
 #include "server/reload.h"
 
 struct fixture {
@@ -184,6 +185,32 @@ static void test_reload_skips_unsaved_refused_content_and_the_running_content(vo
 	assert_string_equal(f->seen, "first");
 }
 
+/* A write-back checks routes.conf against the version its edit was made
+ * from: reload_read_base remembers it, and each write takes it once. */
+static void test_reload_read_base_remembers_the_version_an_edit_starts_from(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t got[32], want[CFGWRITE_HASH_SIZE];
+	char *text = NULL;
+	size_t len = 0;
+
+	assert_false(reload_take_base(&f->rl, got));
+	assert_int_equal(reload_read_base(&f->rl, &text, &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(text, "first", 5);
+	free(text);
+	cfgwrite_hash("first", 5, want);
+	assert_true(reload_take_base(&f->rl, got));
+	assert_memory_equal(got, want, sizeof(want));
+	assert_false(reload_take_base(&f->rl, got));
+	/* A read that fails leaves no base behind. */
+	assert_int_equal(reload_read_base(&f->rl, &text, &len), 0);
+	free(text);
+	unlink(f->path);
+	assert_int_equal(reload_read_base(&f->rl, &text, &len), -ENOENT);
+	assert_false(reload_take_base(&f->rl, got));
+}
+
 /* Lines reload logged while fn ran: stderr goes to a file meanwhile. */
 static unsigned count_logged(struct fixture *f, void (*fn)(struct fixture *), const char *what)
 {
@@ -263,6 +290,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_reload_logs_a_repeated_read_error_once, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reload_read_base_remembers_the_version_an_edit_starts_from, setup,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
