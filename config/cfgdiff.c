@@ -184,6 +184,18 @@ static void add_restart(struct cfgdiff *out, const char *what)
 	out->needs_restart = true;
 }
 
+/* The key itself when both were loaded: "server.key" and "./server.key"
+ * name the same key, and a key file rewritten with another key is a
+ * change. The paths only when the keys were not read (--check-config
+ * style parsing without keys). */
+static bool key_equal(const struct routes_server *a, const struct routes_server *b)
+{
+	if (a->has_key && b->has_key) {
+		return sodium_memcmp(a->key, b->key, sizeof(a->key)) == 0;
+	}
+	return a->has_key == b->has_key && strcmp(a->key_file, b->key_file) == 0;
+}
+
 static void diff_server(const struct routes_server *a, const struct routes_server *b,
 			struct cfgdiff *out)
 {
@@ -195,8 +207,7 @@ static void diff_server(const struct routes_server *a, const struct routes_serve
 	if (a->alt_port != b->alt_port) {
 		add_restart(out, "alt_port");
 	}
-	if (strcmp(a->key_file, b->key_file) != 0 ||
-	    sodium_memcmp(a->key, b->key, sizeof(a->key)) != 0) {
+	if (!key_equal(a, b)) {
 		add_restart(out, "key");
 	}
 	if (a->has_state_file != b->has_state_file || strcmp(a->state_file, b->state_file) != 0) {

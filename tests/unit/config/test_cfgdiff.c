@@ -144,6 +144,33 @@ static void test_cfgdiff_flags_settings_that_need_a_restart(void **state)
 	routes_free(b);
 }
 
+/* key_file "server.key" and "./server.key" name one key: no restart. The
+ * key itself decides when both were loaded. */
+static void test_cfgdiff_compares_the_server_key_not_its_path(void **state)
+{
+	struct routes *a = parse_ok(FIX_SERVER);
+	struct routes *b = parse_ok("server: { listen = [\"203.0.113.10:7400\", "
+				    "\"203.0.113.11:7400\"]; key_file = \"./server.key\"; };\n");
+	struct cfgdiff d;
+
+	(void)state;
+	a->server.has_key = true;
+	b->server.has_key = true;
+	memset(a->server.key, 0x42, sizeof(a->server.key));
+	memset(b->server.key, 0x42, sizeof(b->server.key));
+	assert_int_equal(cfgdiff_routes(a, b, &d), 0);
+	assert_false(d.needs_restart);
+	assert_true(cfgdiff_is_empty(&d));
+	cfgdiff_fini(&d);
+	b->server.key[31] = 0x43;
+	assert_int_equal(cfgdiff_routes(a, b, &d), 0);
+	assert_true(d.needs_restart);
+	assert_string_equal(d.restart_what, "key");
+	cfgdiff_fini(&d);
+	routes_free(a);
+	routes_free(b);
+}
+
 static void test_cfgdiff_public_addresses_need_a_restart(void **state)
 {
 	(void)state;
@@ -202,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_cfgdiff_sees_changes_in_optional_flow_keys),
 		cmocka_unit_test(test_cfgdiff_lists_added_removed_and_rekeyed_clients),
 		cmocka_unit_test(test_cfgdiff_flags_settings_that_need_a_restart),
+		cmocka_unit_test(test_cfgdiff_compares_the_server_key_not_its_path),
 		cmocka_unit_test(test_cfgdiff_public_addresses_need_a_restart),
 		cmocka_unit_test(test_cfgdiff_applies_token_and_keepalive_changes_live),
 		cmocka_unit_test(test_cfgdiff_format_combines_everything_in_one_line),
