@@ -148,6 +148,11 @@ static bool tokens_equal(char **a, size_t na, char **b, size_t nb)
 	return true;
 }
 
+static bool api_is_on(const struct routes_api *api)
+{
+	return api->n_tokens + api->n_read_tokens > 0;
+}
+
 static bool listen_equal(const struct routes_server *a, const struct routes_server *b)
 {
 	if (a->n_listen != b->n_listen) {
@@ -222,6 +227,13 @@ static void diff_server(const struct routes_server *a, const struct routes_serve
 	if (!addr_equal((const struct sockaddr *)&a->api.listen,
 			(const struct sockaddr *)&b->api.listen)) {
 		add_restart(out, "api.listen");
+	}
+	/* The API is served only while it has a token (server/apiops.c), and
+	 * it is started and stopped with the server: a first token added or
+	 * the last one removed would be applied to an API that is not there,
+	 * or leave one running that nobody can use. */
+	if (api_is_on(&a->api) != api_is_on(&b->api)) {
+		add_restart(out, "api (on/off)");
 	}
 	out->api_tokens_changed =
 		!tokens_equal(a->api.tokens, a->api.n_tokens, b->api.tokens, b->api.n_tokens) ||

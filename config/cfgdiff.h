@@ -26,8 +26,9 @@ struct cfgdiff {
 	char (*clients_changed)[ROUTES_NAME_SIZE]; /* public key changed */
 	size_t n_clients_changed;
 	/* Server settings that cannot change live: listen, alt_port,
-	 * key_file/key, relay_a/relay_b, api.listen. restart_what names them,
-	 * e.g. "listen,relay_a" (empty when needs_restart is false). */
+	 * key_file/key, relay_a/relay_b, api.listen, and the API going on or
+	 * off (its first token added, its last removed). restart_what names
+	 * them, e.g. "listen,relay_a" (empty when needs_restart is false). */
 	bool needs_restart;
 	char restart_what[CFGDIFF_RESTART_MAX];
 	bool api_tokens_changed; /* tokens or read_tokens; applied live */

@@ -184,11 +184,30 @@ static void test_cfgdiff_public_addresses_need_a_restart(void **state)
 static void test_cfgdiff_applies_token_and_keepalive_changes_live(void **state)
 {
 	(void)state;
-	expect_diff(FIX_SERVER,
+	expect_diff("server: { listen = [\"203.0.113.10:7400\", \"203.0.113.11:7400\"]; "
+		    "key_file = \"server.key\"; api = { tokens = [\"0123456789abcdef\"]; }; };\n",
 		    "server: { listen = [\"203.0.113.10:7400\", \"203.0.113.11:7400\"]; "
 		    "key_file = \"server.key\"; keepalive_s = 10; "
 		    "api = { read_tokens = [\"0123456789abcdef\"]; }; };\n",
 		    "api_tokens keepalive");
+}
+
+/* The API runs only when it had a token at start: a first token added by
+ * a reload was logged as applied while nothing listened. Turning it on or
+ * off needs a restart, like api.listen. */
+static void test_cfgdiff_turning_the_api_on_or_off_needs_a_restart(void **state)
+{
+	static const char on[] = "server: { listen = [\"203.0.113.10:7400\", "
+				 "\"203.0.113.11:7400\"]; key_file = \"server.key\"; "
+				 "api = { listen = \"127.0.0.1:18491\"; tokens = "
+				 "[\"0123456789abcdef\"]; }; };\n";
+	static const char off[] = "server: { listen = [\"203.0.113.10:7400\", "
+				  "\"203.0.113.11:7400\"]; key_file = \"server.key\"; "
+				  "api = { listen = \"127.0.0.1:18491\"; tokens = []; }; };\n";
+
+	(void)state;
+	expect_diff(off, on, "api_tokens restart(api (on/off))");
+	expect_diff(on, off, "api_tokens restart(api (on/off))");
 }
 
 static void test_cfgdiff_format_combines_everything_in_one_line(void **state)
@@ -232,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_cfgdiff_compares_the_server_key_not_its_path),
 		cmocka_unit_test(test_cfgdiff_public_addresses_need_a_restart),
 		cmocka_unit_test(test_cfgdiff_applies_token_and_keepalive_changes_live),
+		cmocka_unit_test(test_cfgdiff_turning_the_api_on_or_off_needs_a_restart),
 		cmocka_unit_test(test_cfgdiff_format_combines_everything_in_one_line),
 		cmocka_unit_test(test_cfgdiff_format_truncates_safely),
 	};
