@@ -135,6 +135,20 @@ static int resolve(const char *path, char out[PATH_MAX], const char **use)
 	return 0;
 }
 
+int cfgwrite_backup_path(const char *link_path, char *out, size_t size)
+{
+	char real[PATH_MAX];
+	const char *path;
+	int err = resolve(link_path, real, &path);
+	int n;
+
+	if (err != 0) {
+		return err;
+	}
+	n = snprintf(out, size, "%s%s", path, CFGWRITE_BACKUP_SUFFIX);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 int cfgwrite_replace(const char *link_path, const char *text, size_t len,
 		     const uint8_t expect[CFGWRITE_HASH_SIZE])
 {

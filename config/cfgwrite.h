@@ -26,6 +26,11 @@ void cfgwrite_hash(const char *text, size_t len, uint8_t out[CFGWRITE_HASH_SIZE]
 int cfgwrite_replace(const char *path, const char *text, size_t len,
 		     const uint8_t expect[CFGWRITE_HASH_SIZE]);
 
+/* Where cfgwrite_replace(path) keeps the previous version: PATH.bak, or
+ * beside the file a symlinked path names. Returns 0, -ENAMETOOLONG, or
+ * -errno when the link cannot be followed. */
+int cfgwrite_backup_path(const char *path, char *out, size_t size);
+
 /* Remove what a writer killed mid-replace left in path's folder (the
  * folder of the file it names, for a symlink): PATH.tmp.PID
  * and PATH.bak.PID files whose process is gone (kill(PID, 0) says ESRCH).

@@ -25,6 +25,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@ int apiops_commit(struct server *srv, const char *text, size_t len, struct diag 
 	uint8_t base[CFGWRITE_HASH_SIZE];
 	uint8_t ours[CFGWRITE_HASH_SIZE];
 	bool has_base = reload_take_base(&srv->reload, base);
+	char bak[PATH_MAX + 8];
 	char *old = NULL;
 	size_t old_len = 0;
 	int err = server_prepare_text(srv, "api", text, len, &next, d);
@@ -115,7 +117,11 @@ int apiops_commit(struct server *srv, const char *text, size_t len, struct diag 
 	}
 	reload_set_running(&srv->reload, text, len);
 	free(old);
-	log_info("api: wrote %s (previous version in %s%s)", path, path, CFGWRITE_BACKUP_SUFFIX);
+	/* A symlinked routes.conf: the backup is beside the file it names. */
+	if (cfgwrite_backup_path(path, bak, sizeof(bak)) != 0) {
+		snprintf(bak, sizeof(bak), "%s%s", path, CFGWRITE_BACKUP_SUFFIX);
+	}
+	log_info("api: wrote %s (previous version in %s)", path, bak);
 	return 0;
 }
 

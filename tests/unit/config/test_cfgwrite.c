@@ -2,6 +2,7 @@
  * files a writer killed mid-replace left behind swept away (config/cfgwrite.c)
  * in a fresh temporary folder. */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,6 +85,9 @@ static void test_cfgwrite_replaces_and_keeps_the_previous_file_as_backup(void **
 	dir_make(&d);
 	assert_int_equal(cfgwrite_replace(d.conf, "one\n", 4, NULL), 0);
 	assert_false(exists(&d, "routes.conf.bak")); /* nothing to back up at first */
+	assert_int_equal(cfgwrite_backup_path(d.conf, bak, sizeof(bak)), 0);
+	assert_true(strlen(bak) > 4 && strcmp(bak + strlen(bak) - 4, ".bak") == 0);
+	assert_int_equal(strncmp(bak, d.conf, strlen(d.conf)), 0);
 	assert_int_equal(cfgwrite_replace(d.conf, "two\n", 4, NULL), 0);
 	slurp(d.conf, buf, sizeof(buf));
 	assert_string_equal(buf, "two\n");
@@ -105,6 +109,7 @@ static void test_cfgwrite_follows_a_symlinked_file(void **state)
 	struct dir d;
 	char p[160], q[160];
 	char buf[64];
+	char buf2[PATH_MAX];
 	struct stat st;
 
 	(void)state;
@@ -127,6 +132,9 @@ static void test_cfgwrite_follows_a_symlinked_file(void **state)
 	slurp(q, buf, sizeof(buf));
 	assert_string_equal(buf, "one\n");
 	assert_false(exists(&d, "routes.conf.bak"));
+	/* What the API's log line names: the backup where it is. */
+	assert_int_equal(cfgwrite_backup_path(d.conf, buf2, sizeof(buf2)), 0);
+	assert_string_equal(buf2, q);
 	assert_int_equal(cfgwrite_sweep(d.conf), 0);
 	unlink(q);
 	snprintf(q, sizeof(q), "%s/v1/routes.conf", d.path);
