@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "common/addr.h"
 #include "common/b64key.h"
@@ -381,6 +382,52 @@ static void test_routes_refuses_an_unterminated_block_comment_at_its_start(void 
 	routes_free(r);
 }
 
+/* README "routes.conf": a file holds at most 10,000 settings, a client
+ * entry counts three ("id =", "{", "key ="), so about 3,300 clients. */
+static char *clients_text(size_t n)
+{
+	size_t cap = sizeof(FIX_SERVER) + 16 + n * 80;
+	char *text = malloc(cap);
+	size_t used = (size_t)snprintf(text, cap, "%sclients: {\n", FIX_SERVER);
+
+	assert_non_null(text);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+		char b64[sodium_base64_ENCODED_LEN(sizeof(pk), sodium_base64_VARIANT_ORIGINAL)];
+
+		crypto_box_keypair(pk, sk);
+		sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
+		used += (size_t)snprintf(text + used, cap - used, "c%zu = { key = \"%s\"; };\n", i,
+					 b64);
+	}
+	snprintf(text + used, cap - used, "};\n");
+	return text;
+}
+
+static void test_routes_holds_about_3300_clients(void **state)
+{
+	char buf[DIAG_FILE_MAX + DIAG_MSG_MAX];
+	char *text = clients_text(3300);
+	struct diag d;
+	struct routes *r;
+
+	(void)state;
+	assert_int_equal(sodium_init() >= 0, 1);
+	diag_clear(&d);
+	r = routes_parse_text(text, strlen(text), "routes.conf", NULL, false, &d);
+	if (!r) {
+		fail_msg("%s", diag_format(&d, buf, sizeof(buf)));
+	}
+	assert_int_equal(r->n_clients, 3300);
+	routes_free(r);
+	free(text);
+	text = clients_text(3340);
+	diag_clear(&d);
+	assert_null(routes_parse_text(text, strlen(text), "routes.conf", NULL, false, &d));
+	assert_non_null(strstr(diag_format(&d, buf, sizeof(buf)), "too many settings (max 10000)"));
+	free(text);
+}
+
 static void test_routes_parse_text_needs_no_terminating_nul(void **state)
 {
 	char *text = malloc(sizeof(FIX_SERVER) - 1);
@@ -433,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_routes_load_reports_a_missing_file),
 		cmocka_unit_test(test_routes_load_refuses_a_fifo_or_device_without_waiting),
 		cmocka_unit_test(test_routes_refuses_an_unterminated_block_comment_at_its_start),
+		cmocka_unit_test(test_routes_holds_about_3300_clients),
 		cmocka_unit_test(test_routes_parse_text_needs_no_terminating_nul),
 		cmocka_unit_test(test_routes_free_accepts_null),
 		cmocka_unit_test(test_routes_name_rule_matches_the_design),
