@@ -52,12 +52,52 @@ static int ops_read_text(void *ctx, char **text, size_t *len)
 	return reload_read_base(&srv->reload, text, len);
 }
 
+/* Replace routes.conf with text, only over the version it was made from
+ * (base; NULL: whatever is there). 0, -ESTALE or -EIO with d set. */
+static int write_file(const char *path, const char *text, size_t len, const uint8_t *base,
+		      struct diag *d)
+{
+	int err = cfgwrite_replace(path, text, len, base);
+
+	if (err == -ESTALE) {
+		log_warn("api: %s changed while a change to it was made: nothing written or "
+			 "applied",
+			 path);
+		diag_set(d, path, 0,
+			 "changed on disk while this change was made (a hand edit?): nothing "
+			 "written or applied; read it again");
+		return err;
+	}
+	if (err != 0) {
+		log_error("api: cannot write %s: %s (nothing applied)", path, strerror(-err));
+		diag_set(d, path, 0, "cannot write: %s (nothing applied)", strerror(-err));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The commit failed after the write: the file goes back to what is
+ * running, unless something replaced our text already. */
+static void put_back(const char *path, const char *old, size_t old_len, const char *text,
+		     size_t len)
+{
+	uint8_t ours[CFGWRITE_HASH_SIZE];
+	int err;
+
+	cfgwrite_hash(text, len, ours);
+	err = cfgwrite_replace(path, old, old_len, ours);
+	if (err != 0) {
+		log_error("api: cannot put %s back: %s (it holds the refused change; the "
+			  "running configuration is the previous one)",
+			  path, strerror(-err));
+	}
+}
+
 int apiops_commit(struct server *srv, const char *text, size_t len, struct diag *d)
 {
 	const char *path = srv->reload.path;
 	struct server_next next;
 	uint8_t base[CFGWRITE_HASH_SIZE];
-	uint8_t ours[CFGWRITE_HASH_SIZE];
 	bool has_base = reload_take_base(&srv->reload, base);
 	char bak[PATH_MAX + 8];
 	char *old = NULL;
@@ -76,47 +116,23 @@ int apiops_commit(struct server *srv, const char *text, size_t len, struct diag 
 	}
 	/* The file first: a write that fails (a full or read-only disk) leaves
 	 * the running configuration as it was, and the clients see no change
-	 * come and go. */
-	/* Only over the version text was made from: a hand edit saved since
-	 * (If-Match or not) is never overwritten. */
-	err = cfgwrite_replace(path, text, len, has_base ? base : NULL);
-	if (err == -ESTALE) {
-		server_drop_next(&next);
-		log_warn("api: %s changed while a change to it was made: nothing written or "
-			 "applied",
-			 path);
-		diag_set(d, path, 0,
-			 "changed on disk while this change was made (a hand edit?): nothing "
-			 "written or applied; read it again");
-		free(old);
-		return err;
-	}
-	if (err != 0) {
-		server_drop_next(&next);
-		log_error("api: cannot write %s: %s (nothing applied)", path, strerror(-err));
-		diag_set(d, path, 0, "cannot write: %s (nothing applied)", strerror(-err));
-		free(old);
-		return -EIO;
-	}
-	err = server_commit_next(srv, "api", &next, d);
-	if (err != 0) {
-		/* Out of memory: the file goes back to what is running. */
-		int werr;
-
-		/* Unless something replaced our text already. */
-		cfgwrite_hash(text, len, ours);
-		werr = cfgwrite_replace(path, old, old_len, ours);
-
-		if (werr != 0) {
-			log_error("api: cannot put %s back: %s (it holds the refused change; the "
-				  "running configuration is the previous one)",
-				  path, strerror(-werr));
+	 * come and go. Only over the version text was made from: a hand edit
+	 * saved since (If-Match or not) is never overwritten. */
+	err = write_file(path, text, len, has_base ? base : NULL, d);
+	if (err == 0) {
+		err = server_commit_next(srv, "api", &next, d);
+		if (err != 0) {
+			/* Out of memory. */
+			put_back(path, old, old_len, text, len);
 		}
-		free(old);
+	} else {
+		server_drop_next(&next);
+	}
+	free(old);
+	if (err != 0) {
 		return err;
 	}
 	reload_set_running(&srv->reload, text, len);
-	free(old);
 	/* A symlinked routes.conf: the backup is beside the file it names. */
 	if (cfgwrite_backup_path(path, bak, sizeof(bak)) != 0) {
 		snprintf(bak, sizeof(bak), "%s%s", path, CFGWRITE_BACKUP_SUFFIX);
