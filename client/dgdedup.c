@@ -9,6 +9,19 @@ void dgdedup_init(struct dgdedup *d)
 	memset(d, 0, sizeof(*d));
 }
 
+uint32_t dgdedup_next_seq(struct dgdedup_seq *s, uint32_t *peer_top)
+{
+	if (!s->has_sent) {
+		s->last = *peer_top; /* continue after every number the peer has seen */
+		s->has_sent = true;
+	}
+	s->last++;
+	if ((int32_t)(s->last - *peer_top) > 0) {
+		*peer_top = s->last;
+	}
+	return s->last;
+}
+
 static struct dgdedup_flow *flow_slot(struct dgdedup *d, uint32_t flow_id, bool *fresh)
 {
 	struct dgdedup_flow *lru = &d->flows[0];

@@ -57,6 +57,36 @@ static int open_local(uint16_t port, struct diag *d)
 	return udpio_open((struct sockaddr *)&sin, sizeof(sin), NULL, d);
 }
 
+/* Where a source's sending socket is bound for the flow's delivery target:
+ * 127.1.0.1 for a target on loopback (DESIGN §4); a socket bound there
+ * cannot send anywhere else, so a target on the LAN (or an IPv6 one) gets
+ * the wildcard address of its family, the kernel choosing the source. */
+static enum flow_udp_src_bind src_bind_for(const struct sockaddr_storage *deliver)
+{
+	if (deliver->ss_family == AF_INET6) {
+		return FLOW_UDP_SRC_ANY6;
+	}
+	if (deliver->ss_family == AF_INET &&
+	    (ntohl(((const struct sockaddr_in *)deliver)->sin_addr.s_addr) >> 24) != 127) {
+		return FLOW_UDP_SRC_ANY4;
+	}
+	return FLOW_UDP_SRC_LOCAL;
+}
+
+/* A source's sending socket, on an ephemeral port of src_bind_for's
+ * address. Returns the fd or -errno. */
+static int open_src_socket(enum flow_udp_src_bind bind, struct diag *d)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (bind == FLOW_UDP_SRC_LOCAL) {
+		return open_local(0, d);
+	}
+	ss.ss_family = bind == FLOW_UDP_SRC_ANY6 ? AF_INET6 : AF_INET;
+	return udpio_open((struct sockaddr *)&ss, addr_len(&ss), NULL, d);
+}
+
 static void close_fd(struct flow_udp *f, ev_io *io, int *fd)
 {
 	if (*fd < 0) {
@@ -121,7 +151,7 @@ static void open_src(struct flow_udp *f, const struct frame_name *name)
 		return;
 	}
 	diag_clear(&d);
-	fd = open_local(0, &d);
+	fd = open_src_socket(f->src_bind, &d);
 	if (fd < 0) {
 		log_error("flow %s: no socket for source %s: %s", f->route.flow.text, name->text,
 			  diag_format(&d, line, sizeof(line)));
@@ -135,7 +165,10 @@ static void open_src(struct flow_udp *f, const struct frame_name *name)
 	ev_io_init(&s->io, src_cb, fd, EV_READ);
 	ev_io_start(f->cl->loop, &s->io);
 	log_info("flow %s: source %s delivers from %s:%u", f->route.flow.text, name->text,
-		 FLOW_UDP_LOCAL_IP, (unsigned)s->port);
+		 f->src_bind == FLOW_UDP_SRC_LOCAL  ? FLOW_UDP_LOCAL_IP
+		 : f->src_bind == FLOW_UDP_SRC_ANY4 ? "0.0.0.0"
+						    : "[::]",
+		 (unsigned)s->port);
 }
 
 /* Keep the sending sockets of sources that stay; close the others; open
@@ -143,7 +176,10 @@ static void open_src(struct flow_udp *f, const struct frame_name *name)
 static void sync_srcs(struct flow_udp *f)
 {
 	const struct frame_route *r = &f->route;
+	enum flow_udp_src_bind bind = src_bind_for(&f->deliver);
+	bool rebind = bind != f->src_bind;
 
+	f->src_bind = bind;
 	for (size_t i = 0; i < WIRE_MEMBERS_MAX; i++) {
 		struct flow_udp_src *s = &f->srcs[i];
 		bool keep = false;
@@ -151,7 +187,7 @@ static void sync_srcs(struct flow_udp *f)
 		if (s->fd < 0) {
 			continue;
 		}
-		for (size_t m = 0; m < r->member_count && !keep; m++) {
+		for (size_t m = 0; m < r->member_count && !keep && !rebind; m++) {
 			keep = flowrole_is_remote_source(r, self_id(f), m) &&
 			       strcmp(r->members[m].name.text, s->name.text) == 0;
 		}
@@ -280,12 +316,30 @@ static void remove_missing(struct client *cl, const struct frame_route *routes, 
 	}
 }
 
+/* Close the listening socket of every flow that will listen elsewhere (or
+ * not at all) before any flow opens one: two flows that swap ports in one
+ * save (or one moving to the port another leaves) would otherwise find the
+ * port still taken, and stay without a listening socket. */
+static void release_moved_ports(struct client *cl, const struct frame_route *routes, size_t n)
+{
+	for (struct flow_udp *f = cl->flows; f; f = f->next) {
+		const struct frame_route *r = routeintake_find_route(routes, n, f->route.flow_id);
+
+		if (r && f->listen_fd >= 0 &&
+		    (r->listen_port != f->route.listen_port || !flowrole_listens(r, self_id(f)))) {
+			close_fd(f, &f->listen_io, &f->listen_fd);
+			f->has_app = false;
+		}
+	}
+}
+
 void flow_udp_apply(struct client *cl, const struct frame_route *routes, size_t n,
 		    const struct frame_flow_opts *opts, size_t n_opts, uint64_t now_us)
 {
 	char text[160];
 
 	remove_missing(cl, routes, n);
+	release_moved_ports(cl, routes, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct frame_route *r = &routes[i];
 		struct flow_udp *f = flow_udp_find(cl, r->flow_id);
@@ -328,7 +382,7 @@ void flow_udp_free_all(struct client *cl)
 		log_debug("flow %s: tx_packets=%llu tx_bytes=%llu rx_packets=%llu rx_bytes=%llu "
 			  "drop_too_big=%llu drop_no_peer=%llu drop_no_session=%llu "
 			  "drop_not_member=%llu drop_wrong_role=%llu drop_no_app=%llu "
-			  "drop_no_socket=%llu drop_queue_full=%llu",
+			  "drop_no_socket=%llu drop_queue_full=%llu drop_not_target=%llu",
 			  f->route.flow.text, (unsigned long long)s->tx_packets,
 			  (unsigned long long)s->tx_bytes, (unsigned long long)s->rx_packets,
 			  (unsigned long long)s->rx_bytes,
@@ -339,7 +393,8 @@ void flow_udp_free_all(struct client *cl)
 			  (unsigned long long)s->drops[FLOW_UDP_DROP_WRONG_ROLE],
 			  (unsigned long long)s->drops[FLOW_UDP_DROP_NO_APP],
 			  (unsigned long long)s->drops[FLOW_UDP_DROP_NO_SOCKET],
-			  (unsigned long long)s->drops[FLOW_UDP_DROP_QUEUE_FULL]);
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_QUEUE_FULL],
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_NOT_TARGET]);
 		flow_free(f);
 	}
 }
@@ -397,7 +452,7 @@ static void send_to_peer(struct flow_udp *f, size_t m, struct peer *p, uint8_t f
 	fr.type = FRAME_DATAGRAM;
 	fr.u.datagram.flow_id = f->route.flow_id;
 	fr.u.datagram.flags = flags;
-	seq = flowqos_next_seq(f->qos, m);
+	seq = flowqos_next_seq(f->qos, m, &p->dg_seq_top);
 	fr.u.datagram.seq = seq;
 	fr.u.datagram.payload = buf;
 	fr.u.datagram.payload_len = len;
@@ -468,6 +523,27 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/* A reply to a source's socket bound to a wildcard address (a delivery
+ * target off loopback) is taken only from the target's host: that socket is
+ * open on every interface, the modem's too. On 127.1.0.1 only this
+ * machine's apps can reach it. */
+static bool from_target_host(struct flow_udp *f, const struct sockaddr_storage *from)
+{
+	uint8_t a[16], b[16];
+	size_t n;
+
+	if (f->src_bind == FLOW_UDP_SRC_LOCAL) {
+		return true;
+	}
+	n = addr_ip_bytes((const struct sockaddr *)from, a);
+	if (n != 0 && n == addr_ip_bytes((const struct sockaddr *)&f->deliver, b) &&
+	    memcmp(a, b, n) == 0) {
+		return true;
+	}
+	f->stats.drops[FLOW_UDP_DROP_NOT_TARGET]++;
+	return false;
+}
+
 static void src_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct flow_udp_src *s = container_of(w, struct flow_udp_src, io);
@@ -482,7 +558,7 @@ static void src_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	while (udpio_rx_next(rx, &d)) {
-		if (!fits(f, &d, now_us)) {
+		if (!from_target_host(f, d.from) || !fits(f, &d, now_us)) {
 			continue;
 		}
 		send_to_peer(f, member_of(f, s->peer), s->peer, FRAME_DATAGRAM_REPLY, d.data, d.len,

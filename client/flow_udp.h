@@ -2,8 +2,9 @@
  * datagrams"). Source side: a listening socket on 127.1.0.1:listen_port;
  * what the app sends there goes as DATAGRAM to every sink, replies come back
  * to the app's last address. Sink side: one sending socket on 127.1.0.1 per
- * (flow, remote source), kept while both exist so its port stays the same;
- * what the app sends back to it returns to that source as a REPLY. The
+ * (flow, remote source) (on the wildcard address for a delivery target off
+ * loopback), kept while both exist so its port stays the same; what the app
+ * sends back to it returns to that source as a REPLY. The
  * client owns the list (cl->flows); flows borrow peers. */
 #ifndef WH_FLOW_UDP_H
 #define WH_FLOW_UDP_H
@@ -33,6 +34,7 @@ enum flow_udp_drop {
 	FLOW_UDP_DROP_NO_APP,	   /* reply, but no app has sent on the listen socket */
 	FLOW_UDP_DROP_NO_SOCKET,   /* no local socket for it (port taken, open failed) */
 	FLOW_UDP_DROP_QUEUE_FULL,  /* the send queue was full */
+	FLOW_UDP_DROP_NOT_TARGET,  /* to a source's wildcard socket, not from the target's host */
 	FLOW_UDP_DROP_COUNT
 };
 
@@ -42,6 +44,13 @@ struct flow_udp_stats {
 	uint64_t rx_packets; /* datagrams from peers delivered to local apps */
 	uint64_t rx_bytes;
 	uint64_t drops[FLOW_UDP_DROP_COUNT];
+};
+
+/* Where the sink side's sending sockets are bound (flow_udp.c src_bind_for). */
+enum flow_udp_src_bind {
+	FLOW_UDP_SRC_LOCAL = 0, /* 127.1.0.1: a delivery target on loopback */
+	FLOW_UDP_SRC_ANY4,	/* 0.0.0.0: a target elsewhere (the LAN) */
+	FLOW_UDP_SRC_ANY6,	/* [::]: an IPv6 target */
 };
 
 /* One sending socket for a remote source (sink side). */
@@ -65,9 +74,10 @@ struct flow_udp {
 	struct sockaddr_storage deliver;
 	struct peer *peers[WIRE_MEMBERS_MAX]; /* borrowed, by member index */
 	struct flow_udp_src srcs[WIRE_MEMBERS_MAX];
-	struct flowqos *qos;	   /* owns: options, impairment, congestion reports */
-	uint64_t narrow_warned_us; /* a datagram too large for a narrow path, logged */
-	uint64_t big_warned_us;	   /* an app datagram over the flow's limit, logged */
+	enum flow_udp_src_bind src_bind; /* where srcs are bound, from deliver */
+	struct flowqos *qos;		 /* owns: options, impairment, congestion reports */
+	uint64_t narrow_warned_us;	 /* a datagram too large for a narrow path, logged */
+	uint64_t big_warned_us;		 /* an app datagram over the flow's limit, logged */
 	struct flow_udp_stats stats;
 };
 

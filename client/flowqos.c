@@ -263,9 +263,9 @@ void flowqos_remap_members(struct flowqos *q, const struct frame_route *old,
 
 /* ---- sending and congestion ---- */
 
-uint32_t flowqos_next_seq(struct flowqos *q, size_t m)
+uint32_t flowqos_next_seq(struct flowqos *q, size_t m, uint32_t *peer_top)
 {
-	return ++q->m[m].tx_seq;
+	return dgdedup_next_seq(&q->m[m].tx_seq, peer_top);
 }
 
 static void log_change(const struct flowqos *q, size_t m, enum ccest_change ch)

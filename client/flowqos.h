@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "client/ccest.h"
+#include "client/dgdedup.h"
 #include "client/impair.h"
 #include "proto/frame.h"
 
@@ -22,9 +23,9 @@ struct flow_udp_state;
 
 /* Per member of the flow (by its index in the ROUTE's member list). */
 struct flowqos_member {
-	uint32_t tx_seq;    /* last sequence number sent to this member */
-	struct ccest tx;    /* what we send to it: its reports, our estimate */
-	struct ccest_rx rx; /* what we receive from it: our reports */
+	struct dgdedup_seq tx_seq; /* sequence numbers sent to this member */
+	struct ccest tx;	   /* what we send to it: its reports, our estimate */
+	struct ccest_rx rx;	   /* what we receive from it: our reports */
 };
 
 struct flowqos {
@@ -59,9 +60,10 @@ void flowqos_set_opts(struct flowqos *q, const struct frame_flow_opts *o, uint64
 void flowqos_remap_members(struct flowqos *q, const struct frame_route *old,
 			   const struct frame_route *new);
 
-/* The sequence number of the next datagram to member m, and the notice
- * that it was sent (payload len bytes). */
-uint32_t flowqos_next_seq(struct flowqos *q, size_t m);
+/* The sequence number of the next datagram to member m, whose peer keeps
+ * peer_top (dgdedup_next_seq), and the notice that it was sent (payload len
+ * bytes). */
+uint32_t flowqos_next_seq(struct flowqos *q, size_t m, uint32_t *peer_top);
 void flowqos_on_sent(struct flowqos *q, size_t m, uint32_t seq, size_t len, uint64_t now_us);
 
 /* A datagram from member m (is_reply: a REPLY to our app) on its way to the

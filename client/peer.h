@@ -68,6 +68,7 @@ struct peer {
 	struct peer_stats stats;
 	struct direct dp;     /* the direct paths (direct.h) */
 	struct dgdedup dedup; /* datagrams that came by two paths */
+	uint32_t dg_seq_top;  /* the highest datagram number sent to it (dgdedup_next_seq) */
 };
 
 /* Create, update (key or relay port) peers of a new route set; logs each
