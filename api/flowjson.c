@@ -34,7 +34,8 @@ static void fail(char *err, size_t err_len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A libconfig string literal: '"' and '\' escaped, control characters refused. */
+/* A libconfig string literal: '"' and '\' escaped, control characters
+ * refused (-EILSEQ, so the caller can say so rather than name the type). */
 static int put_string(struct textbuf *b, const char *s)
 {
 	textbuf_put(b, "\"");
@@ -42,7 +43,7 @@ static int put_string(struct textbuf *b, const char *s)
 		unsigned char c = (unsigned char)*s;
 
 		if (c < 0x20 || c == 0x7f) {
-			return -EINVAL;
+			return -EILSEQ;
 		}
 		textbuf_put(b, "%s%c", c == '"' || c == '\\' ? "\\" : "", c);
 	}
@@ -108,6 +109,23 @@ static int put_number(struct textbuf *b, const cJSON *v)
 	return 0;
 }
 
+/* What is wrong with field's value, for a put_* failure rc: a control
+ * character (-EILSEQ), else not what the field takes (want). */
+static void fail_value(char *err, size_t err_len, const char *field, int rc, const char *want)
+{
+	if (rc == -EILSEQ) {
+		fail(err, err_len, "%s: must not contain control characters", field);
+	} else {
+		fail(err, err_len, "%s: must be %s", field, want);
+	}
+}
+
+/* A string value: -EINVAL when v is not one, else put_string's result. */
+static int put_string_value(struct textbuf *b, const cJSON *v)
+{
+	return cJSON_IsString(v) ? put_string(b, v->valuestring) : -EINVAL;
+}
+
 static int put_string_list(struct textbuf *b, const cJSON *v)
 {
 	const cJSON *e;
@@ -123,8 +141,9 @@ static int put_string_list(struct textbuf *b, const cJSON *v)
 			return -EINVAL;
 		}
 		textbuf_put(b, "%s", is_first ? "" : ", ");
-		if (put_string(b, e->valuestring) != 0) {
-			return -EINVAL;
+		int rc = put_string(b, e->valuestring);
+		if (rc != 0) {
+			return rc;
 		}
 		is_first = false;
 	}
@@ -153,11 +172,13 @@ static int put_member_map(struct textbuf *b, const cJSON *v, bool is_deliver, co
 			return -EINVAL;
 		}
 		textbuf_put(b, "%s = ", e->string);
-		rc = is_deliver ? (cJSON_IsString(e) ? put_string(b, e->valuestring) : -EINVAL)
-				: put_int(b, e);
+		rc = is_deliver ? put_string_value(b, e) : put_int(b, e);
 		if (rc != 0) {
-			fail(err, err_len, "%s.%s: must be %s", key, e->string,
-			     is_deliver ? "a string \"ip:port\"" : "an integer port");
+			char field[48];
+
+			snprintf(field, sizeof(field), "%s.%s", key, e->string);
+			fail_value(err, err_len, field, rc,
+				   is_deliver ? "a string \"ip:port\"" : "an integer port");
 			return -EINVAL;
 		}
 		textbuf_put(b, "; ");
@@ -218,6 +239,7 @@ static int put_impair(struct textbuf *b, const cJSON *v, char *err, size_t err_l
 static int put_field(struct textbuf *b, const cJSON *e, char *err, size_t err_len)
 {
 	const char *k = e->string;
+	int rc;
 
 	/* Defaults stay out of the file, as a person would write it. */
 	if ((strcmp(k, "multipath") == 0 && cJSON_IsString(e) &&
@@ -227,8 +249,9 @@ static int put_field(struct textbuf *b, const cJSON *e, char *err, size_t err_le
 	}
 	if (strcmp(k, "name") == 0 || strcmp(k, "proto") == 0 || strcmp(k, "multipath") == 0) {
 		textbuf_put(b, "%s = ", k);
-		if (!cJSON_IsString(e) || put_string(b, e->valuestring) != 0) {
-			fail(err, err_len, "%s: must be a string", k);
+		rc = put_string_value(b, e);
+		if (rc != 0) {
+			fail_value(err, err_len, k, rc, "a string");
 			return -EINVAL;
 		}
 	} else if (strcmp(k, "port") == 0 || strcmp(k, "mtu") == 0) {
@@ -239,16 +262,17 @@ static int put_field(struct textbuf *b, const cJSON *e, char *err, size_t err_le
 		}
 	} else if (strcmp(k, "from") == 0 || strcmp(k, "to") == 0 || strcmp(k, "members") == 0) {
 		textbuf_put(b, "%s = ", k);
-		if (put_string_list(b, e) != 0) {
-			fail(err, err_len, "%s: must be a list of client ids", k);
+		rc = put_string_list(b, e);
+		if (rc != 0) {
+			fail_value(err, err_len, k, rc, "a list of client ids");
 			return -EINVAL;
 		}
 	} else if (strcmp(k, "joinable") == 0) {
 		textbuf_put(b, "%s = ", k);
 		if (cJSON_IsBool(e)) {
 			textbuf_put(b, "%s", cJSON_IsTrue(e) ? "true" : "false");
-		} else if (put_string_list(b, e) != 0) {
-			fail(err, err_len, "joinable: must be true, false or a list of client ids");
+		} else if ((rc = put_string_list(b, e)) != 0) {
+			fail_value(err, err_len, k, rc, "true, false or a list of client ids");
 			return -EINVAL;
 		}
 	} else if (strcmp(k, "deliver") == 0 || strcmp(k, "listen") == 0) {

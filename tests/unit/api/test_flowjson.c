@@ -163,7 +163,7 @@ static void test_flowjson_values_cannot_break_out_of_the_group(void **state)
 	assert_non_null(strstr(msg, "name"));
 	free(text);
 	/* Newlines and other control characters are refused outright. */
-	expect_refused("{\"name\":\"a\\n}\"}", "name: must be a string");
+	expect_refused("{\"name\":\"a\\n}\"}", "name: must not contain control characters");
 	/* Keys of deliver/listen must be plain names. */
 	expect_refused("{\"name\":\"a\",\"deliver\":{\"gcs4 = \\\"x\\\"; }; evil\":\"1.2.3.4:5\"}}",
 		       "cannot be a key here");
@@ -175,6 +175,26 @@ static void test_flowjson_values_cannot_break_out_of_the_group(void **state)
 	assert_int_equal(r->flows[0].port, 1000);
 	routes_free(r);
 	free(text);
+}
+
+/* A control character is named as the problem, not the field's type: the
+ * value is a string, just not one routes.conf can hold. */
+static void test_flowjson_says_control_characters_are_the_problem(void **state)
+{
+	(void)state;
+	expect_refused("{\"name\":\"x\\ty\"}", "name: must not contain control characters");
+	expect_refused("{\"name\":\"a\",\"proto\":\"udp\\u007f\"}",
+		       "proto: must not contain control characters");
+	expect_refused("{\"name\":\"a\",\"to\":[\"gcs4\",\"g\\r5\"]}",
+		       "to: must not contain control characters");
+	expect_refused("{\"name\":\"a\",\"joinable\":[\"g\\n5\"]}",
+		       "joinable: must not contain control characters");
+	expect_refused("{\"name\":\"a\",\"deliver\":{\"gcs4\":\"1.2.3.4:5\\t\"}}",
+		       "deliver.gcs4: must not contain control characters");
+	/* The type is still what is wrong when it is. */
+	expect_refused("{\"name\":\"a\",\"deliver\":{\"gcs4\":5}}",
+		       "deliver.gcs4: must be a string");
+	expect_refused("{\"name\":\"a\",\"to\":[\"gcs4\",5]}", "to: must be a list");
 }
 
 static void test_flowjson_merge_patch_sets_replaces_and_removes(void **state)
@@ -204,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_flowjson_numbers_are_short),
 		cmocka_unit_test(test_flowjson_refuses_wrong_types_naming_the_field),
 		cmocka_unit_test(test_flowjson_values_cannot_break_out_of_the_group),
+		cmocka_unit_test(test_flowjson_says_control_characters_are_the_problem),
 		cmocka_unit_test(test_flowjson_merge_patch_sets_replaces_and_removes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
