@@ -235,6 +235,14 @@ static int put_impair(struct textbuf *b, const cJSON *v, char *err, size_t err_l
 	return 0;
 }
 
+/* A flow's fields, in the order a new flow is written (README
+ * "Write-back"): name, proto, port, membership, deliver, listen, impair,
+ * multipath, joinable, mtu. */
+static const char *const field_order[] = {
+	"name",	  "proto",  "port",	 "from",     "to",  "members", "deliver",
+	"listen", "impair", "multipath", "joinable", "mtu", NULL,
+};
+
 /* One top-level field of the flow. */
 static int put_field(struct textbuf *b, const cJSON *e, char *err, size_t err_len)
 {
@@ -308,7 +316,6 @@ int flowjson_to_text(const cJSON *obj, char **text, char *err, size_t err_len)
 		fail(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	textbuf_put(&b, "{ ");
 	cJSON_ArrayForEach(e, obj)
 	{
 		if (cJSON_IsNull(e)) {
@@ -321,7 +328,18 @@ int flowjson_to_text(const cJSON *obj, char **text, char *err, size_t err_len)
 				return -EINVAL;
 			}
 		}
-		if (put_field(&b, e, err, err_len) != 0) {
+		if (!in_names(field_order, e->string)) {
+			fail(err, err_len, "unknown field \"%.40s\"", e->string);
+			free(b.p);
+			return -EINVAL;
+		}
+	}
+	/* In the documented order, whatever the body's: a new flow reads
+	 * like the others in the file. */
+	textbuf_put(&b, "{ ");
+	for (size_t i = 0; field_order[i]; i++) {
+		e = cJSON_GetObjectItemCaseSensitive(obj, field_order[i]);
+		if (e && !cJSON_IsNull(e) && put_field(&b, e, err, err_len) != 0) {
 			free(b.p);
 			return -EINVAL;
 		}

@@ -129,6 +129,28 @@ static void test_flowjson_numbers_are_short(void **state)
 	free(text);
 }
 
+/* A new flow is written in the documented field order, not the body's. */
+static void test_flowjson_writes_fields_in_the_documented_order(void **state)
+{
+	char *text =
+		to_text_ok("{\"mtu\":1200,\"joinable\":true,\"multipath\":\"balance\",\"impair\":{"
+			   "\"loss\":0.5},"
+			   "\"listen\":{\"drone3\":5700},\"deliver\":{\"gcs4\":\"127.0.0.1:1\"},"
+			   "\"to\":[\"gcs4\"],"
+			   "\"from\":[\"drone3\"],\"port\":5600,\"proto\":\"udp\",\"name\":\"v\"}");
+
+	(void)state;
+	assert_string_equal(text, "{ name = \"v\"; proto = \"udp\"; port = 5600; from = "
+				  "[\"drone3\"]; to = [\"gcs4\"]; deliver = { gcs4 = "
+				  "\"127.0.0.1:1\"; }; listen = { drone3 = 5700; }; impair = { "
+				  "loss = 0.5; }; multipath = \"balance\"; joinable = true; mtu = "
+				  "1200; }");
+	free(text);
+	text = to_text_ok("{\"members\":[\"drone3\",\"gcs4\"],\"port\":1,\"name\":\"n\"}");
+	assert_string_equal(text, "{ name = \"n\"; port = 1; members = [\"drone3\", \"gcs4\"]; }");
+	free(text);
+}
+
 static void test_flowjson_refuses_wrong_types_naming_the_field(void **state)
 {
 	(void)state;
@@ -222,6 +244,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flowjson_round_trips_every_field),
 		cmocka_unit_test(test_flowjson_numbers_are_short),
+		cmocka_unit_test(test_flowjson_writes_fields_in_the_documented_order),
 		cmocka_unit_test(test_flowjson_refuses_wrong_types_naming_the_field),
 		cmocka_unit_test(test_flowjson_values_cannot_break_out_of_the_group),
 		cmocka_unit_test(test_flowjson_says_control_characters_are_the_problem),
