@@ -13,6 +13,7 @@
 #include "config/routes.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -70,20 +71,64 @@ static bool is_cfg_name(const char *s)
 	return true;
 }
 
+/* A JSON number's text is a plain integer: -?[0-9]+ (no fraction, no exponent). */
+static bool is_plain_int(const char *s)
+{
+	s += *s == '-';
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* An integer, read exactly: from the number's own text when it has one
+ * (jsonbody keeps it: a double is exact only up to 2^53, and impair.seed
+ * goes to 2^63-1), or from a raw value flowjson_from_flow wrote. Returns
+ * 0; -EINVAL not an integer; -ERANGE past 64 bits; -EDOM past 2^53 and
+ * not written in plain digits (it cannot be read exactly: never rounded). */
 static int put_int(struct textbuf *b, const cJSON *v)
 {
+	long long n;
 	double d;
 
-	if (!cJSON_IsNumber(v)) {
-		return -EINVAL;
-	}
-	d = v->valuedouble;
-	if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0) {
-		return -EINVAL;
+	if (cJSON_IsRaw(v) ||
+	    (cJSON_IsNumber(v) && v->valuestring && is_plain_int(v->valuestring))) {
+		char *end;
+
+		if (!v->valuestring || !is_plain_int(v->valuestring)) {
+			return -EINVAL;
+		}
+		errno = 0;
+		n = strtoll(v->valuestring, &end, 10);
+		if (errno == ERANGE || *end) {
+			return -ERANGE;
+		}
+	} else {
+		if (!cJSON_IsNumber(v)) {
+			return -EINVAL;
+		}
+		d = v->valuedouble;
+		if (!isfinite(d) || d != floor(d)) {
+			return -EINVAL;
+		}
+		if (fabs(d) >= 9007199254740992.0) {
+			return -EDOM;
+		}
+		n = (long long)d;
 	}
 	/* libconfig: integers past 32 bits need the L suffix. */
-	textbuf_put(b, "%lld%s", (long long)d, d > INT32_MAX || d < INT32_MIN ? "L" : "");
+	textbuf_put(b, "%lld%s", n, n > INT32_MAX || n < INT32_MIN ? "L" : "");
 	return 0;
+}
+
+/* An integer field's put_int failure rc, for the message. */
+static void fail_int(char *err, size_t err_len, const char *field, int rc, const char *want)
+{
+	if (rc == -ERANGE) {
+		fail(err, err_len, "%s: out of range (64-bit integers only)", field);
+	} else if (rc == -EDOM) {
+		fail(err, err_len,
+		     "%s: cannot be read exactly past 2^53 unless written as plain digits", field);
+	} else {
+		fail(err, err_len, "%s: must be %s", field, want);
+	}
 }
 
 static int put_number(struct textbuf *b, const cJSON *v)
@@ -177,8 +222,11 @@ static int put_member_map(struct textbuf *b, const cJSON *v, bool is_deliver, co
 			char field[48];
 
 			snprintf(field, sizeof(field), "%s.%s", key, e->string);
-			fail_value(err, err_len, field, rc,
-				   is_deliver ? "a string \"ip:port\"" : "an integer port");
+			if (is_deliver) {
+				fail_value(err, err_len, field, rc, "a string \"ip:port\"");
+			} else {
+				fail_int(err, err_len, field, rc, "an integer port");
+			}
 			return -EINVAL;
 		}
 		textbuf_put(b, "; ");
@@ -224,9 +272,12 @@ static int put_impair(struct textbuf *b, const cJSON *v, char *err, size_t err_l
 			return -EINVAL;
 		}
 		textbuf_put(b, "%s = ", e->string);
-		if ((is_prob ? put_number(b, e) : put_int(b, e)) != 0) {
-			fail(err, err_len, "impair.%s: must be %s", e->string,
-			     is_prob ? "a number" : "an integer");
+		int rc = is_prob ? put_number(b, e) : put_int(b, e);
+		if (rc != 0) {
+			char field[48];
+
+			snprintf(field, sizeof(field), "impair.%s", e->string);
+			fail_int(err, err_len, field, rc, is_prob ? "a number" : "an integer");
 			return -EINVAL;
 		}
 		textbuf_put(b, "; ");
@@ -264,8 +315,9 @@ static int put_field(struct textbuf *b, const cJSON *e, char *err, size_t err_le
 		}
 	} else if (strcmp(k, "port") == 0 || strcmp(k, "mtu") == 0) {
 		textbuf_put(b, "%s = ", k);
-		if (put_int(b, e) != 0) {
-			fail(err, err_len, "%s: must be an integer", k);
+		rc = put_int(b, e);
+		if (rc != 0) {
+			fail_int(err, err_len, k, rc, "an integer");
 			return -EINVAL;
 		}
 	} else if (strcmp(k, "from") == 0 || strcmp(k, "to") == 0 || strcmp(k, "members") == 0) {
@@ -389,6 +441,16 @@ static bool add_overrides(cJSON *o, const struct routes_flow *f)
 	return true;
 }
 
+/* The seed as its exact digits (a raw value: valid JSON, never through a
+ * double, which would round 1234567890123456789 to 1.2345678901234568e+18). */
+static bool add_seed(cJSON *o, uint64_t seed)
+{
+	char digits[24];
+
+	snprintf(digits, sizeof(digits), "%" PRIu64, seed);
+	return cJSON_AddRawToObject(o, "seed", digits) != NULL;
+}
+
 static bool add_impair(cJSON *o, const struct routes_impair *im)
 {
 	cJSON *i = cJSON_AddObjectToObject(o, "impair");
@@ -401,7 +463,7 @@ static bool add_impair(cJSON *o, const struct routes_impair *im)
 	       cJSON_AddNumberToObject(i, "delay_ms", im->delay_ms) &&
 	       cJSON_AddNumberToObject(i, "jitter_ms", im->jitter_ms) &&
 	       cJSON_AddNumberToObject(i, "rate_kbps", im->rate_kbps) &&
-	       (!im->has_seed || cJSON_AddNumberToObject(i, "seed", (double)im->seed));
+	       (!im->has_seed || add_seed(i, im->seed));
 }
 
 cJSON *flowjson_from_flow(const struct routes_flow *f)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "api/flowjson.h"
+#include "api/jsonbody.h"
 #include "common/diag.h"
 #include "config/routes.h"
 
@@ -151,6 +152,109 @@ static void test_flowjson_writes_fields_in_the_documented_order(void **state)
 	free(text);
 }
 
+/* body as the API reads it (jsonbody keeps each number's own text). */
+static cJSON *body_of(const char *json)
+{
+	char why[JSONBODY_WHY_MAX];
+	cJSON *o = jsonbody_object(json, strlen(json), why);
+
+	if (!o) {
+		fail_msg("body %s: %s", json, why);
+	}
+	return o;
+}
+
+static int body_to_text(const char *json, char **text, char *err, size_t err_len)
+{
+	cJSON *o = body_of(json);
+	int rc = flowjson_to_text(o, text, err, err_len);
+
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* impair.seed goes to 2^63-1, past what a double holds exactly (2^53). */
+static void test_flowjson_reads_and_writes_a_large_seed_exactly(void **state)
+{
+	static const struct {
+		const char *seed; /* in the JSON body */
+		const char *want; /* in the group text, or the error */
+	} cases[] = {
+		{"9007199254740993", "seed = 9007199254740993L;"},
+		{"100000000000000000", "seed = 100000000000000000L;"},
+		{"9223372036854775807", "seed = 9223372036854775807L;"},
+		{"42", "seed = 42;"},
+		{"4.2e1", "seed = 42;"},
+		{"9223372036854775808", "impair.seed: out of range"},
+		{"1e19", "impair.seed: cannot be read exactly"},
+		{"9007199254740993.0", "impair.seed: cannot be read exactly"},
+		{"4.5", "impair.seed: must be an integer"},
+	};
+	char json[256];
+	char err[FLOWJSON_ERR_MAX];
+	char *text;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+
+		snprintf(json, sizeof(json),
+			 "{\"name\":\"v\",\"members\":[\"a\"],\"impair\":{\"seed\":%s}}",
+			 cases[i].seed);
+		err[0] = '\0';
+		text = NULL;
+		rc = body_to_text(json, &text, err, sizeof(err));
+		if (!strstr(rc == 0 ? text : err, cases[i].want)) {
+			fail_msg("seed %s: got \"%s\", want \"%s\"", cases[i].seed,
+				 rc == 0 ? text : err, cases[i].want);
+		}
+		free(text);
+	}
+}
+
+/* A flow's JSON (GET) put back (PUT) writes the same flow: a seed past
+ * 2^53 written by hand included. */
+static void test_flowjson_get_body_put_back_is_the_same_flow(void **state)
+{
+	char msg[512];
+	struct routes *a = parse_group("{ name = \"v\"; proto = \"udp\"; port = 5600; members = "
+				       "[\"drone3\", \"gcs4\"]; impair = { loss = 0.1; seed = "
+				       "1234567890123456789L; }; }",
+				       msg, sizeof(msg));
+	struct routes *b;
+	cJSON *j;
+	char *json;
+	char err[FLOWJSON_ERR_MAX];
+	char *text = NULL;
+
+	(void)state;
+	if (!a) {
+		fail_msg("%s", msg);
+	}
+	j = flowjson_from_flow(&a->flows[0]);
+	json = cJSON_PrintUnformatted(j);
+	assert_non_null(strstr(json, "\"seed\":1234567890123456789}"));
+	if (body_to_text(json, &text, err, sizeof(err)) != 0) {
+		fail_msg("%s", err);
+	}
+	b = parse_group(text, msg, sizeof(msg));
+	if (!b) {
+		fail_msg("%s\n%s", msg, text);
+	}
+	assert_true(b->flows[0].impair.seed == 1234567890123456789ULL);
+	assert_true(routes_flow_equal(&a->flows[0], &b->flows[0]));
+	/* And the JSON itself, merged with a patch, as PATCH does. */
+	free(text);
+	text = NULL;
+	assert_int_equal(flowjson_to_text(j, &text, err, sizeof(err)), 0);
+	assert_non_null(strstr(text, "seed = 1234567890123456789L;"));
+	free(text);
+	free(json);
+	cJSON_Delete(j);
+	routes_free(a);
+	routes_free(b);
+}
+
 static void test_flowjson_refuses_wrong_types_naming_the_field(void **state)
 {
 	(void)state;
@@ -245,6 +349,8 @@ int main(void)
 		cmocka_unit_test(test_flowjson_round_trips_every_field),
 		cmocka_unit_test(test_flowjson_numbers_are_short),
 		cmocka_unit_test(test_flowjson_writes_fields_in_the_documented_order),
+		cmocka_unit_test(test_flowjson_reads_and_writes_a_large_seed_exactly),
+		cmocka_unit_test(test_flowjson_get_body_put_back_is_the_same_flow),
 		cmocka_unit_test(test_flowjson_refuses_wrong_types_naming_the_field),
 		cmocka_unit_test(test_flowjson_values_cannot_break_out_of_the_group),
 		cmocka_unit_test(test_flowjson_says_control_characters_are_the_problem),

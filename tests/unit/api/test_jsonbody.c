@@ -48,6 +48,32 @@ static void test_jsonbody_takes_an_object(void **state)
 	cJSON_Delete(o);
 }
 
+/* Each number keeps its own text, wherever it is: not fooled by a string
+ * that looks like a key, by blanks or by a byte-order mark. */
+static void test_jsonbody_keeps_each_numbers_text(void **state)
+{
+	static const char body[] =
+		"\xef\xbb\xbf {\"x\": \"\\\"seed\\\": 1\", \"seed\" :\t9007199254740993 ,"
+		"\"a\":[1.50, -0, {\"b\": 2e3}, [], {}, true, null], \"c\": 1E+2}";
+	char why[JSONBODY_WHY_MAX];
+	cJSON *o;
+	const cJSON *a;
+
+	(void)state;
+	o = parse(body, sizeof(body) - 1, why);
+	if (!o) {
+		fail_msg("%s", why);
+	}
+	assert_string_equal(cJSON_GetObjectItem(o, "seed")->valuestring, "9007199254740993");
+	a = cJSON_GetObjectItem(o, "a");
+	assert_string_equal(cJSON_GetArrayItem(a, 0)->valuestring, "1.50");
+	assert_string_equal(cJSON_GetArrayItem(a, 1)->valuestring, "-0");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(a, 2), "b")->valuestring, "2e3");
+	assert_string_equal(cJSON_GetObjectItem(o, "c")->valuestring, "1E+2");
+	assert_string_equal(cJSON_GetObjectItem(o, "x")->valuestring, "\"seed\": 1");
+	cJSON_Delete(o);
+}
+
 static void test_jsonbody_refuses_what_cjson_would_cut_or_pass(void **state)
 {
 	static const char nul[] = "{\"a\": 1}\0{\"b\": 2}";
@@ -73,6 +99,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_jsonbody_takes_an_object),
+		cmocka_unit_test(test_jsonbody_keeps_each_numbers_text),
 		cmocka_unit_test(test_jsonbody_refuses_what_cjson_would_cut_or_pass),
 	};
 
