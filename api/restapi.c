@@ -532,7 +532,7 @@ static void handler(void *ctx, struct httpd_req *rq)
 	}
 	restapi_etag(r.text, r.len, r.etag);
 	serve(&r);
-	free(r.text);
+	restreq_fini(&r);
 }
 
 struct restapi *restapi_start(struct ev_loop *loop, const struct sockaddr_storage *listen,

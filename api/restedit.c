@@ -10,6 +10,7 @@
 
 #include "api/flowjson.h"
 #include "api/httpd.h"
+#include "common/diag.h"
 #include "config/cfgedit.h"
 
 #include <errno.h>
@@ -50,6 +51,26 @@ static void commit_and_answer(struct restreq *r, char *text, size_t len, int sta
 		(void)httpd_respond(r->rq, status == 200 && !name ? 204 : status,
 				    "application/json", "", 0, etag);
 	}
+}
+
+/* The flow `name` as routes.conf says it on disk now, which is what an
+ * edit of it starts from (README "Write-back": a hand edit saved but not
+ * yet applied, or refused by the reload, is kept; the running flow would
+ * silently undo it). NULL with the request answered: 409 when the file
+ * does not load as it is, 404 when it has no such flow. */
+static const struct routes_flow *disk_flow(struct restreq *r, const char *name)
+{
+	char msg[DIAG_MSG_MAX + DIAG_FILE_MAX + 32];
+	const struct routes *rt = restreq_disk(r, msg, sizeof(msg));
+	const struct routes_flow *f = rt ? routes_find_flow(rt, name) : NULL;
+
+	if (!rt) {
+		restreq_error(r, 409,
+			      "routes.conf does not load as it is (fix it by hand first): %s", msg);
+	} else if (!f) {
+		restreq_error(r, 404, "no flow \"%s\"", name);
+	}
+	return f;
 }
 
 /* obj -> group text -> replace flow `old` (or add when old is NULL) -> commit. */
@@ -101,16 +122,18 @@ void restedit_flow_create(struct restreq *r)
 
 void restedit_flow_put(struct restreq *r, const char *name, bool is_patch)
 {
-	const struct routes_flow *f = routes_find_flow(r->api->ops->routes(r->api->ctx), name);
 	cJSON *body = restreq_body(r);
+	const struct routes_flow *f;
 	cJSON *obj = NULL;
 	const cJSON *bn;
 
 	if (!body) {
 		return;
 	}
-	if (!f) {
-		restreq_error(r, 404, "no flow \"%s\"", name);
+	/* PATCH merges into the flow as on disk; PUT replaces it whole
+	 * (cfgedit answers 404 when the file has no such flow). */
+	f = is_patch ? disk_flow(r, name) : NULL;
+	if (is_patch && !f) {
 		cJSON_Delete(body);
 		return;
 	}
@@ -204,8 +227,9 @@ static const char *member_list(struct restreq *r, const struct routes_flow *f, c
 	return want;
 }
 
-int restedit_member_text(const char *text, size_t len, const struct routes_flow *f, const char *id,
-			 const char *list, char **out, size_t *out_len, char *err, size_t err_len)
+/* restedit_member_text with f the flow as text has it. */
+static int member_text(const char *text, size_t len, const struct routes_flow *f, const char *id,
+		       const char *list, char **out, size_t *out_len, char *err, size_t err_len)
 {
 	cJSON *obj = flowjson_from_flow(f);
 	cJSON *a = obj ? cJSON_GetObjectItemCaseSensitive(obj, list) : NULL;
@@ -239,10 +263,34 @@ done:
 	return rc;
 }
 
+int restedit_member_text(const char *text, size_t len, const struct routes_flow *f, const char *id,
+			 const char *list, char **out, size_t *out_len, char *err, size_t err_len)
+{
+	struct diag d;
+	char msg[DIAG_MSG_MAX + DIAG_FILE_MAX + 32];
+	struct routes *disk;
+	const struct routes_flow *df;
+	int rc;
+
+	/* The flow as text says it, not f: a hand edit of it not yet applied
+	 * stays (README "Write-back"). */
+	diag_clear(&d);
+	disk = routes_parse_text(text, len, NULL, NULL, false, &d);
+	if (!disk) {
+		snprintf(err, err_len, "routes.conf does not load as it is: %s",
+			 diag_format(&d, msg, sizeof(msg)));
+		return -EINVAL;
+	}
+	df = routes_find_flow(disk, f->name);
+	rc = df ? member_text(text, len, df, id, list, out, out_len, err, err_len) : -ENOENT;
+	routes_free(disk);
+	return rc;
+}
+
 void restedit_member_add(struct restreq *r, const char *name)
 {
-	const struct routes_flow *f = routes_find_flow(r->api->ops->routes(r->api->ctx), name);
 	cJSON *body = restreq_body(r);
+	const struct routes_flow *f;
 	char err[FLOWJSON_ERR_MAX];
 	const cJSON *id;
 	const char *list;
@@ -253,14 +301,17 @@ void restedit_member_add(struct restreq *r, const char *name)
 	if (!body) {
 		return;
 	}
-	id = cJSON_GetObjectItemCaseSensitive(body, "id");
+	f = disk_flow(r, name);
 	if (!f) {
-		restreq_error(r, 404, "no flow \"%s\"", name);
-	} else if (!cJSON_IsString(id)) {
+		cJSON_Delete(body);
+		return;
+	}
+	id = cJSON_GetObjectItemCaseSensitive(body, "id");
+	if (!cJSON_IsString(id)) {
 		restreq_error(r, 400, "id: %s", id ? "must be a string" : "missing");
 	} else if ((list = member_list(r, f, cJSON_GetObjectItemCaseSensitive(body, "as")))) {
-		rc = restedit_member_text(r->text, r->len, f, id->valuestring, list, &text, &len,
-					  err, sizeof(err));
+		rc = member_text(r->text, r->len, f, id->valuestring, list, &text, &len, err,
+				 sizeof(err));
 		if (rc == -EALREADY) {
 			/* Already in that list: nothing to write. */
 			restreq_json(r, 200, flowjson_from_flow(f), r->etag);
@@ -279,14 +330,13 @@ void restedit_member_add(struct restreq *r, const char *name)
 
 void restedit_member_del(struct restreq *r, const char *name, const char *id)
 {
-	const struct routes_flow *f = routes_find_flow(r->api->ops->routes(r->api->ctx), name);
+	const struct routes_flow *f = disk_flow(r, name);
 	static const char *const lists[] = {"from", "to", "members", "joinable"};
 	static const char *const maps[] = {"deliver", "listen"};
 	cJSON *obj;
 	bool found = false;
 
 	if (!f) {
-		restreq_error(r, 404, "no flow \"%s\"", name);
 		return;
 	}
 	obj = flowjson_from_flow(f);

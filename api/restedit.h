@@ -18,13 +18,15 @@ void restedit_flow_delete(struct restreq *r, const char *name);
 /* {"id": ID, "as": "from"|"to"|"member"}: 201 when added, 200 when it was there. */
 void restedit_member_add(struct restreq *r, const char *name);
 /* The edit behind a member add, shared with the server's FLOW_JOIN: the
- * routes.conf text[0..len) with id appended to f's list ("from", "to" or
- * "members"), f's group rewritten from the running flow and nothing else
- * touched (config/cfgedit). On 0, *out is a new NUL-terminated text of
- * *out_len bytes (caller frees); not validated: commit it like a reload.
- * Returns 0, -EALREADY (id is in that list: nothing to write), -ENOMEM,
- * -EINVAL (the flow cannot be written as text; err says why), or cfgedit's
- * -ENOENT/-EPROTO (f is not in text / text not understood). */
+ * routes.conf text[0..len) with id appended to the list ("from", "to" or
+ * "members") of the flow named like f, that flow's group rewritten from
+ * the flow as text has it (not f, the running one: a hand edit not yet
+ * applied stays) and nothing else touched (config/cfgedit). On 0, *out is
+ * a new NUL-terminated text of *out_len bytes (caller frees); not
+ * validated: commit it like a reload. Returns 0, -EALREADY (id is in that
+ * list: nothing to write), -ENOMEM, -EINVAL (text does not load, or the
+ * flow cannot be written as text; err says why), or -ENOENT/-EPROTO (no
+ * such flow in text / text not understood). */
 int restedit_member_text(const char *text, size_t len, const struct routes_flow *f, const char *id,
 			 const char *list, char **out, size_t *out_len, char *err, size_t err_len);
 /* Out of from/to/members, with its deliver, listen and joinable entries. */

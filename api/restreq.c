@@ -48,6 +48,28 @@ cJSON *restreq_body(struct restreq *r)
 	return o;
 }
 
+const struct routes *restreq_disk(struct restreq *r, char *msg, size_t msg_len)
+{
+	struct diag d;
+
+	if (!r->disk) {
+		diag_clear(&d);
+		r->disk = routes_parse_text(r->text, r->len, NULL, NULL, false, &d);
+		if (!r->disk) {
+			diag_format(&d, msg, msg_len);
+		}
+	}
+	return r->disk;
+}
+
+void restreq_fini(struct restreq *r)
+{
+	routes_free(r->disk);
+	r->disk = NULL;
+	free(r->text);
+	r->text = NULL;
+}
+
 bool restreq_commit(struct restreq *r, const char *text, size_t len, char etag[RESTAPI_ETAG_MAX])
 {
 	struct diag d;

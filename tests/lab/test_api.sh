@@ -268,6 +268,25 @@ expect 200 "$(api PATCH /api/v1/flows/video '{"mtu": 1000}' -H "If-Match: $(etag
 grep -q 'edited by hand' "$CONF" || fail "the API write lost the hand edit"
 sed -i 's/^# end of file (edited by hand)$/# end of file/' "$CONF"
 cp "$CONF" "$LAB_DIR/prev.conf"
+# A hand edit of the flow itself, saved, and at once (before the reload
+# 100 ms later) a PATCH of another field with the file's new ETag: the
+# PATCH starts from the file, so the hand edit stays (it used to start from
+# the running flow and put mtu = 1000 back).
+file_etag() { # the ETag of a file's content: BLAKE2b-128, as the API computes it
+	$PY -c 'import hashlib, sys; print("\"%s\"" % hashlib.blake2b(open(sys.argv[1], "rb").read(), digest_size=16).hexdigest())' "$1"
+}
+sed 's/^    mtu = 1000; /    mtu = 1100; /' "$CONF" >"$LAB_DIR/hand.conf"
+grep -q '^    mtu = 1100; .*# the default, written out$' "$LAB_DIR/hand.conf" || fail "test bug: no mtu line to edit"
+hand_etag=$(file_etag "$LAB_DIR/hand.conf")
+cp "$LAB_DIR/hand.conf" "$CONF"
+expect 200 "$(api PATCH /api/v1/flows/video '{"multipath": "redundant"}' -H "If-Match: $hand_etag")" "PATCH right after a hand edit"
+grep -q '^    mtu = 1100; .*# the default, written out$' "$CONF" ||
+	fail "PATCH right after a hand edit undid it: $(grep -n 'mtu' "$CONF")"
+grep -q 'multipath = "redundant"' "$CONF" || fail "PATCH right after a hand edit: not written"
+expect 200 "$(api PATCH /api/v1/flows/video '{"multipath": null}')" "PATCH multipath back"
+grep -q '^    mtu = 1100; ' "$CONF" && ! grep -q multipath "$CONF" ||
+	fail "PATCH multipath back: $(sed -n '/^flows/,$p' "$CONF")"
+cp "$CONF" "$LAB_DIR/prev.conf"
 
 echo "  5. /metrics is valid Prometheus text"
 wait_until 5 grep -q "client drone3: online" "$LOG" || true
