@@ -249,7 +249,20 @@ static bool in_names(const char *const *names, const char *s)
 	return false;
 }
 
-static int put_impair(struct textbuf *b, const cJSON *v, char *err, size_t err_len)
+/* Is e, a field at its default value, a change from was (the flow or its
+ * impair group as it is now; NULL: a new flow)? Then it is written, so the
+ * setting the file has is rewritten in place to the default (README
+ * "Write-back"); otherwise it is left out, as a person would write it, and
+ * one written out by hand at its default stays. */
+static bool is_change(const cJSON *e, const cJSON *was)
+{
+	const cJSON *w = was ? cJSON_GetObjectItemCaseSensitive(was, e->string) : NULL;
+
+	return w && !cJSON_IsNull(w) && !cJSON_Compare(w, e, true);
+}
+
+static int put_impair(struct textbuf *b, const cJSON *v, const cJSON *was, char *err,
+		      size_t err_len)
 {
 	const cJSON *e;
 
@@ -262,8 +275,9 @@ static int put_impair(struct textbuf *b, const cJSON *v, char *err, size_t err_l
 	{
 		bool is_prob = in_names(impair_probs, e->string);
 
-		/* 0 is every field's default: leave it out of the file. */
-		if (cJSON_IsNumber(e) && e->valuedouble == 0 && strcmp(e->string, "seed") != 0) {
+		/* 0 is every field's default (but the seed's, which has none). */
+		if (cJSON_IsNumber(e) && e->valuedouble == 0 && strcmp(e->string, "seed") != 0 &&
+		    !is_change(e, was)) {
 			continue;
 		}
 
@@ -295,15 +309,16 @@ static const char *const field_order[] = {
 };
 
 /* One top-level field of the flow. */
-static int put_field(struct textbuf *b, const cJSON *e, char *err, size_t err_len)
+static int put_field(struct textbuf *b, const cJSON *e, const cJSON *was, char *err, size_t err_len)
 {
 	const char *k = e->string;
 	int rc;
 
-	/* Defaults stay out of the file, as a person would write it. */
-	if ((strcmp(k, "multipath") == 0 && cJSON_IsString(e) &&
-	     strcmp(e->valuestring, "failover") == 0) ||
-	    (strcmp(k, "mtu") == 0 && cJSON_IsNumber(e) && e->valuedouble == ROUTES_DEFAULT_MTU)) {
+	if (((strcmp(k, "multipath") == 0 && cJSON_IsString(e) &&
+	      strcmp(e->valuestring, "failover") == 0) ||
+	     (strcmp(k, "mtu") == 0 && cJSON_IsNumber(e) &&
+	      e->valuedouble == ROUTES_DEFAULT_MTU)) &&
+	    !is_change(e, was)) {
 		return 0;
 	}
 	if (strcmp(k, "name") == 0 || strcmp(k, "proto") == 0 || strcmp(k, "multipath") == 0) {
@@ -342,7 +357,10 @@ static int put_field(struct textbuf *b, const cJSON *e, char *err, size_t err_le
 		}
 	} else if (strcmp(k, "impair") == 0) {
 		textbuf_put(b, "%s = ", k);
-		if (put_impair(b, e, err, err_len) != 0) {
+		const cJSON *was_impair = was ? cJSON_GetObjectItemCaseSensitive(was, k) : NULL;
+
+		if (put_impair(b, e, cJSON_IsObject(was_impair) ? was_impair : NULL, err,
+			       err_len) != 0) {
 			return -EINVAL;
 		}
 	} else {
@@ -354,6 +372,11 @@ static int put_field(struct textbuf *b, const cJSON *e, char *err, size_t err_le
 }
 
 int flowjson_to_text(const cJSON *obj, char **text, char *err, size_t err_len)
+{
+	return flowjson_edit_text(obj, NULL, text, err, err_len);
+}
+
+int flowjson_edit_text(const cJSON *obj, const cJSON *was, char **text, char *err, size_t err_len)
 {
 	struct textbuf b = {.cap = TEXT_MAX};
 	const cJSON *e;
@@ -391,7 +414,7 @@ int flowjson_to_text(const cJSON *obj, char **text, char *err, size_t err_len)
 	textbuf_put(&b, "{ ");
 	for (size_t i = 0; field_order[i]; i++) {
 		e = cJSON_GetObjectItemCaseSensitive(obj, field_order[i]);
-		if (e && !cJSON_IsNull(e) && put_field(&b, e, err, err_len) != 0) {
+		if (e && !cJSON_IsNull(e) && put_field(&b, e, was, err, err_len) != 0) {
 			free(b.p);
 			return -EINVAL;
 		}

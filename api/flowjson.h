@@ -18,9 +18,15 @@ struct routes_flow;
 cJSON *flowjson_from_flow(const struct routes_flow *f);
 
 /* The libconfig group "{ name = ...; }" for obj, in a new string (caller
- * frees). Returns 0; -EINVAL with err naming the field and the problem
- * ("port: must be an integer", "unknown field \"colour\""); -ENOMEM. */
+ * frees), in a fixed field order, defaults left out: a new flow. Returns
+ * 0; -EINVAL with err naming the field and the problem ("port: must be an
+ * integer", "unknown field \"colour\""); -ENOMEM. */
 int flowjson_to_text(const cJSON *obj, char **text, char *err, size_t err_len);
+/* The same for an edit of a flow that is was now (its JSON, borrowed; NULL
+ * for a new flow): a field at its default (mtu 1400, multipath "failover",
+ * a zero impairment) is written too when was has another value, so that
+ * the file's setting is rewritten in place rather than removed. */
+int flowjson_edit_text(const cJSON *obj, const cJSON *was, char **text, char *err, size_t err_len);
 
 /* RFC 7396 JSON merge patch: apply patch to target in place (null removes a
  * field). Returns 0 or -ENOMEM. */

@@ -73,8 +73,11 @@ static const struct routes_flow *disk_flow(struct restreq *r, const char *name)
 	return f;
 }
 
-/* obj -> group text -> replace flow `old` (or add when old is NULL) -> commit. */
-static void write_flow(struct restreq *r, const cJSON *obj, const char *old, int status)
+/* obj -> group text -> replace flow `old` (or add when old is NULL) -> commit.
+ * was: old's JSON as the file has it, for the settings set back to their
+ * default (flowjson_edit_text), or NULL. */
+static void write_flow(struct restreq *r, const cJSON *obj, const char *old, const cJSON *was,
+		       int status)
 {
 	char err[FLOWJSON_ERR_MAX];
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(obj, "name");
@@ -87,7 +90,7 @@ static void write_flow(struct restreq *r, const cJSON *obj, const char *old, int
 		restreq_error(r, 400, "name: %s", name ? "must be a string" : "missing");
 		return;
 	}
-	if (flowjson_to_text(obj, &group, err, sizeof(err)) != 0) {
+	if (flowjson_edit_text(obj, was, &group, err, sizeof(err)) != 0) {
 		restreq_error(r, 400, "%s", err);
 		return;
 	}
@@ -115,27 +118,36 @@ void restedit_flow_create(struct restreq *r)
 		/* Issue #7: a duplicate flow name is a bad request (400). */
 		restreq_error(r, 400, "name: flow \"%.40s\" already exists", name->valuestring);
 	} else {
-		write_flow(r, obj, NULL, 201);
+		write_flow(r, obj, NULL, NULL, 201);
 	}
 	cJSON_Delete(obj);
 }
 
 void restedit_flow_put(struct restreq *r, const char *name, bool is_patch)
 {
+	char msg[DIAG_MSG_MAX + DIAG_FILE_MAX + 32];
 	cJSON *body = restreq_body(r);
+	const struct routes *disk;
 	const struct routes_flow *f;
 	cJSON *obj = NULL;
+	cJSON *was;
 	const cJSON *bn;
 
 	if (!body) {
 		return;
 	}
-	/* PATCH merges into the flow as on disk; PUT replaces it whole
+	/* PATCH merges into the flow as on disk. PUT replaces it whole and
+	 * needs the file only for the settings it sets back to their default
 	 * (cfgedit answers 404 when the file has no such flow). */
-	f = is_patch ? disk_flow(r, name) : NULL;
-	if (is_patch && !f) {
-		cJSON_Delete(body);
-		return;
+	if (is_patch) {
+		f = disk_flow(r, name);
+		if (!f) {
+			cJSON_Delete(body);
+			return;
+		}
+	} else {
+		disk = restreq_disk(r, msg, sizeof(msg));
+		f = disk ? routes_find_flow(disk, name) : NULL;
 	}
 	bn = cJSON_GetObjectItemCaseSensitive(body, "name");
 	if (bn && !(cJSON_IsString(bn) && strcmp(bn->valuestring, name) == 0)) {
@@ -144,8 +156,9 @@ void restedit_flow_put(struct restreq *r, const char *name, bool is_patch)
 		cJSON_Delete(body);
 		return;
 	}
+	was = f ? flowjson_from_flow(f) : NULL;
 	if (is_patch) {
-		obj = flowjson_from_flow(f);
+		obj = was ? cJSON_Duplicate(was, true) : NULL;
 		if (obj && flowjson_merge(obj, body) != 0) {
 			cJSON_Delete(obj);
 			obj = NULL;
@@ -158,12 +171,15 @@ void restedit_flow_put(struct restreq *r, const char *name, bool is_patch)
 			obj = NULL;
 		}
 	}
-	if (!obj) {
+	if (!obj || (f && !was)) {
 		restreq_error(r, 503, "out of memory");
+		cJSON_Delete(obj);
+		cJSON_Delete(was);
 		return;
 	}
-	write_flow(r, obj, name, 200);
+	write_flow(r, obj, name, was, 200);
 	cJSON_Delete(obj);
+	cJSON_Delete(was);
 }
 
 void restedit_flow_delete(struct restreq *r, const char *name)
@@ -362,7 +378,7 @@ void restedit_member_del(struct restreq *r, const char *name, const char *id)
 		cJSON_DeleteItemFromObjectCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(obj, maps[i]), id);
 	}
-	write_flow(r, obj, name, 200);
+	write_flow(r, obj, name, NULL, 200);
 	cJSON_Delete(obj);
 }
 

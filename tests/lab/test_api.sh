@@ -286,6 +286,11 @@ grep -q 'multipath = "redundant"' "$CONF" || fail "PATCH right after a hand edit
 expect 200 "$(api PATCH /api/v1/flows/video '{"multipath": null}')" "PATCH multipath back"
 grep -q '^    mtu = 1100; ' "$CONF" && ! grep -q multipath "$CONF" ||
 	fail "PATCH multipath back: $(sed -n '/^flows/,$p' "$CONF")"
+# Set back to its default, the mtu line is rewritten in place with its
+# comment (it used to be removed).
+expect 200 "$(api PATCH /api/v1/flows/video '{"mtu": 1400}')" "PATCH mtu to its default"
+grep -q '^    mtu = 1400; .*# the default, written out$' "$CONF" ||
+	fail "PATCH mtu to its default: $(sed -n '/^flows/,$p' "$CONF")"
 cp "$CONF" "$LAB_DIR/prev.conf"
 
 echo "  5. /metrics is valid Prometheus text"

@@ -17,6 +17,7 @@
 #include "api/flowjson.h"
 #include "api/jsonbody.h"
 #include "common/diag.h"
+#include "config/cfgedit.h"
 #include "config/routes.h"
 
 #define KEY_D3 "MNSNxUxF3nOSfua5uBvU9VIHfZatOAqpD6AOnIfAvBM="
@@ -255,6 +256,68 @@ static void test_flowjson_get_body_put_back_is_the_same_flow(void **state)
 	routes_free(b);
 }
 
+/* An edit that sets a field back to its default rewrites the file's line
+ * in place, with its comment (README "Write-back"), where it used to
+ * remove it; a default the file does not have is still not added. */
+static void test_flowjson_edit_sets_a_default_in_place(void **state)
+{
+	static const char group[] = "{ name = \"v\"; proto = \"udp\"; port = 5600;\n"
+				    "    members = [\"drone3\", \"gcs4\"];\n"
+				    "    impair = { loss = 0.02;  # lossy\n"
+				    "               delay_ms = 5; };\n"
+				    "    multipath = \"balance\";  # both links\n"
+				    "    mtu = 1300;   # tuned\n"
+				    "  }";
+	char text[4096];
+	char msg[512];
+	struct routes *a = parse_group(group, msg, sizeof(msg));
+	struct routes *b;
+	cJSON *was, *obj, *patch;
+	char err[FLOWJSON_ERR_MAX];
+	char *fresh = NULL;
+	char *out = NULL;
+	size_t out_len = 0;
+	struct diag d;
+
+	(void)state;
+	if (!a) {
+		fail_msg("%s", msg);
+	}
+	snprintf(text, sizeof(text), HEAD "flows: ( %s );\n", group);
+	was = flowjson_from_flow(&a->flows[0]);
+	obj = cJSON_Duplicate(was, true);
+	patch = cJSON_Parse("{\"mtu\":1400,\"multipath\":\"failover\",\"impair\":{\"loss\":0},"
+			    "\"joinable\":null}");
+	assert_int_equal(flowjson_merge(obj, patch), 0);
+	assert_int_equal(flowjson_edit_text(obj, was, &fresh, err, sizeof(err)), 0);
+	assert_int_equal(cfgedit_flow_replace(text, strlen(text), "v", fresh, &out, &out_len), 0);
+	assert_non_null(strstr(out, "    mtu = 1400;   # tuned\n"));
+	assert_non_null(strstr(out, "    multipath = \"failover\";  # both links\n"));
+	assert_non_null(strstr(out, "impair = { loss = 0;  # lossy\n"));
+	assert_non_null(strstr(out, "delay_ms = 5;"));
+	assert_null(strstr(out, "joinable")); /* a default the file lacks is not added */
+	diag_clear(&d);
+	b = routes_parse_text(out, out_len, "t.conf", NULL, false, &d);
+	if (!b) {
+		fail_msg("%s\n%s", diag_format(&d, msg, sizeof(msg)), out);
+	}
+	assert_int_equal(b->flows[0].mtu, 1400);
+	assert_int_equal(b->flows[0].impair.delay_ms, 5);
+	/* A new flow leaves every default out. */
+	free(fresh);
+	assert_int_equal(flowjson_to_text(obj, &fresh, err, sizeof(err)), 0);
+	assert_null(strstr(fresh, "mtu"));
+	assert_null(strstr(fresh, "multipath"));
+	assert_null(strstr(fresh, "loss"));
+	free(fresh);
+	free(out);
+	cJSON_Delete(patch);
+	cJSON_Delete(obj);
+	cJSON_Delete(was);
+	routes_free(a);
+	routes_free(b);
+}
+
 static void test_flowjson_refuses_wrong_types_naming_the_field(void **state)
 {
 	(void)state;
@@ -351,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_flowjson_writes_fields_in_the_documented_order),
 		cmocka_unit_test(test_flowjson_reads_and_writes_a_large_seed_exactly),
 		cmocka_unit_test(test_flowjson_get_body_put_back_is_the_same_flow),
+		cmocka_unit_test(test_flowjson_edit_sets_a_default_in_place),
 		cmocka_unit_test(test_flowjson_refuses_wrong_types_naming_the_field),
 		cmocka_unit_test(test_flowjson_values_cannot_break_out_of_the_group),
 		cmocka_unit_test(test_flowjson_says_control_characters_are_the_problem),
