@@ -317,6 +317,17 @@ void restedit_member_add(struct restreq *r, const char *name)
 	if (!body) {
 		return;
 	}
+	/* Like a flow's or a client's body: a field we do not know is refused,
+	 * not ignored (it may be meant to say something). */
+	for (const cJSON *e = body->child; e; e = e->next) {
+		if (strcmp(e->string, "id") != 0 && strcmp(e->string, "as") != 0) {
+			restreq_error(r, 400,
+				      "unknown field \"%.40s\" (a member is {\"id\", \"as\"})",
+				      e->string);
+			cJSON_Delete(body);
+			return;
+		}
+	}
 	f = disk_flow(r, name);
 	if (!f) {
 		cJSON_Delete(body);
