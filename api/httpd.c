@@ -89,16 +89,17 @@ static const char *status_text(int status)
 	}
 }
 
-/* Write a whole response from a worker thread. */
+/* Write a whole response from a worker thread. headers: NULL, or more
+ * header lines, each ending in CRLF (httpd_add_header). */
 static void write_answer(struct mg_connection *conn, int status, const char *ctype,
-			 const char *body, size_t len, const char *etag)
+			 const char *body, size_t len, const char *etag, const char *headers)
 {
 	mg_printf(conn,
 		  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		  "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s%s%s"
+		  "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s%s%s%s"
 		  "Connection: close\r\n\r\n",
 		  status, status_text(status), ctype, len, etag ? "ETag: " : "", etag ? etag : "",
-		  etag ? "\r\n" : "");
+		  etag ? "\r\n" : "", headers ? headers : "");
 	if (len > 0) {
 		mg_write(conn, body, len);
 	}
@@ -123,9 +124,9 @@ static void write_error(struct mg_connection *conn, int status, const char *mess
 	char *body = json_error(message, &len);
 
 	if (body) {
-		write_answer(conn, status, "application/json", body, len, NULL);
+		write_answer(conn, status, "application/json", body, len, NULL, NULL);
 	} else {
-		write_answer(conn, status, "application/json", "{\"error\":\"\"}", 11, NULL);
+		write_answer(conn, status, "application/json", "{\"error\":\"\"}", 11, NULL, NULL);
 	}
 	free(body);
 }
@@ -267,7 +268,7 @@ static void wait_and_answer(struct httpd *h, struct mg_connection *conn, struct 
 		httpstream_serve(h, conn, st);
 	} else {
 		write_answer(conn, it->status, it->content_type, it->answer, it->answer_len,
-			     it->etag[0] ? it->etag : NULL);
+			     it->etag[0] ? it->etag : NULL, it->headers);
 	}
 	pthread_mutex_lock(&h->mu);
 	must_free = httpd_item_unref_locked(it);
@@ -443,6 +444,9 @@ int httpd_respond(struct httpd_req *rq, int status, const char *content_type, co
 		it->status = copy ? status : 503;
 		snprintf(it->content_type, sizeof(it->content_type), "%s", content_type);
 		snprintf(it->etag, sizeof(it->etag), "%s", copy && etag ? etag : "");
+		if (!copy) {
+			it->headers[0] = '\0'; /* the 503 is not the answer they were for */
+		}
 		it->answer = copy;
 		it->answer_len = copy ? len : 0;
 		copy = NULL;
@@ -456,6 +460,25 @@ int httpd_respond(struct httpd_req *rq, int status, const char *content_type, co
 		httpd_item_free(it);
 	}
 	return is_late ? -ETIMEDOUT : 0;
+}
+
+int httpd_add_header(struct httpd_req *rq, const char *name, const char *value)
+{
+	struct httpd_item *it = container_of(rq, struct httpd_item, rq);
+	size_t used = strlen(it->headers);
+	int n;
+
+	/* A CR or LF would end the header early: what follows would be a
+	 * header (or a body) of someone else's choosing. */
+	if (name[0] == '\0' || strpbrk(name, "\r\n: ") || strpbrk(value, "\r\n")) {
+		return -EINVAL;
+	}
+	n = snprintf(it->headers + used, sizeof(it->headers) - used, "%s: %s\r\n", name, value);
+	if (n < 0 || (size_t)n >= sizeof(it->headers) - used) {
+		it->headers[used] = '\0';
+		return -ENOSPC;
+	}
+	return 0;
 }
 
 int httpd_respond_error(struct httpd_req *rq, int status, const char *message, const char *etag)

@@ -68,6 +68,11 @@ void httpd_stop(struct httpd *h);
  * was already told 503 (the answer is dropped). */
 int httpd_respond(struct httpd_req *rq, int status, const char *content_type, const char *body,
 		  size_t len, const char *etag);
+/* Add the header line "name: value" to rq's answer; call on the loop
+ * before httpd_respond (e.g. Allow on a 405, RFC 9110 §15.5.6). Returns 0,
+ * -EINVAL (a CR or LF in either, or a bad name: nothing added) or -ENOSPC
+ * (the answer's extra headers are full, 256 bytes: nothing added). */
+int httpd_add_header(struct httpd_req *rq, const char *name, const char *value);
 /* {"error": message} with status. Same contract as httpd_respond. */
 int httpd_respond_error(struct httpd_req *rq, int status, const char *message, const char *etag);
 

@@ -30,7 +30,8 @@ struct httpd_item {
 	int status;
 	char content_type[64];
 	char etag[96];
-	char *answer; /* owns */
+	char headers[256]; /* more header lines (httpd_add_header), "" when none */
+	char *answer;	   /* owns */
 	size_t answer_len;
 	struct httpd_item *next;		  /* queue to the loop (under h->mu) */
 	struct httpd_item *held_prev, *held_next; /* handed to the handler (loop only) */

@@ -471,6 +471,24 @@ static bool split_path(struct restreq *r, char *path)
 	return true;
 }
 
+/* 405, naming the methods the resource has in the message and in Allow
+ * (RFC 9110 §15.5.6: a 405 must carry Allow). methods: space-separated. */
+static void not_allowed(struct restreq *r, const char *methods)
+{
+	char allow[64];
+	size_t j = 0;
+
+	for (const char *p = methods; *p && j + 3 < sizeof(allow); p++) {
+		if (*p == ' ') {
+			allow[j++] = ',';
+		}
+		allow[j++] = *p;
+	}
+	allow[j] = '\0';
+	(void)httpd_add_header(r->rq, "Allow", allow);
+	restreq_error(r, 405, "method %s not allowed here (allowed: %s)", r->rq->method, methods);
+}
+
 static void serve(struct restreq *r)
 {
 	const struct routes *routes = r->api->ops->routes(r->api->ctx);
@@ -487,7 +505,7 @@ static void serve(struct restreq *r)
 	}
 	if (strcmp(r->rq->path, "/metrics") == 0) {
 		if (strcmp(m, "GET") != 0) {
-			restreq_error(r, 405, "method %s not allowed here (allowed: GET)", m);
+			not_allowed(r, "GET");
 		} else {
 			metrics_serve(r);
 		}
@@ -498,7 +516,7 @@ static void serve(struct restreq *r)
 		return;
 	}
 	if (!method_in(m, rt->methods)) {
-		restreq_error(r, 405, "method %s not allowed here (allowed: %s)", m, rt->methods);
+		not_allowed(r, rt->methods);
 		return;
 	}
 	if (strcmp(m, "GET") == 0) {

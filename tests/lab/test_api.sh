@@ -251,6 +251,7 @@ expect 411 "$(api POST /api/v1/flows '{}' -H 'Transfer-Encoding: chunked')" "chu
 expect 415 "$(code -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/plain' --data '{}' "$URL/api/v1/flows")" "text/plain body"
 expect 421 "$(code -H "Authorization: Bearer $TOKEN" -H "Host: rebind.example:$AP" "$URL/api/v1/flows")" "foreign Host"
 expect 405 "$(api PATCH /api/v1/flows '{}')" "PATCH on the list"
+tr -d '\r' <"$LAB_DIR/hdr" | grep -q '^Allow: GET, POST$' || fail "405 without Allow: $(cat "$LAB_DIR/hdr")"
 expect 404 "$(api GET /api/v1/nothing)" "unknown path"
 grep -q '"error"' "$LAB_DIR/resp" || fail "404 is not JSON"
 slashes=$(head -c 5000 /dev/zero | tr '\0' '/')

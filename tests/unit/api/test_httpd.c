@@ -74,6 +74,14 @@ static void handler(void *ctx, struct httpd_req *rq)
 		ev_timer_start(fx->loop, &fx->later);
 		return;
 	}
+	if (strcmp(rq->path, "/allow") == 0) {
+		assert_int_equal(httpd_add_header(rq, "Allow", "GET\r\nX-Evil: 1"), -EINVAL);
+		assert_int_equal(httpd_add_header(rq, "Al low", "GET"), -EINVAL);
+		assert_int_equal(httpd_add_header(rq, "Allow", "GET, PUT"), 0);
+		assert_int_equal(httpd_respond_error(rq, 405, "method POST not allowed here", NULL),
+				 0);
+		return;
+	}
 	if (strcmp(rq->path, "/echo") == 0) {
 		assert_int_equal(httpd_respond(rq, 200, "application/json", rq->body, rq->body_len,
 					       "\"e1\""),
@@ -264,6 +272,28 @@ static void test_httpd_answers_a_json_body_with_its_etag(void **state)
 	assert_non_null(strstr(r, "HTTP/1.1 200"));
 	assert_non_null(strstr(r, "ETag: \"e1\""));
 	assert_non_null(strstr(r, "\r\n\r\n{\"a\":1}"));
+}
+
+/* RFC 9110 §15.5.6: a 405 carries Allow; a header value cannot smuggle
+ * another header in. */
+static void test_httpd_answers_extra_headers_such_as_allow(void **state)
+{
+	struct fixture *fx = *state;
+	const char *r =
+		exchange(fx, req(fx,
+				 "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+				 "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n"
+				 "{}",
+				 "/allow"));
+
+	assert_non_null(strstr(r, "HTTP/1.1 405"));
+	assert_non_null(strstr(r, "\r\nAllow: GET, PUT\r\n"));
+	assert_null(strstr(r, "X-Evil"));
+	assert_null(strstr(r, "Al low"));
+	/* Only the answer it was added to has it. */
+	r = exchange(fx, req(fx, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", "/nothing"));
+	assert_non_null(strstr(r, "HTTP/1.1 404"));
+	assert_null(strstr(r, "Allow:"));
 }
 
 static void test_httpd_accepts_localhost_on_loopback_and_refuses_other_hosts(void **state)
@@ -732,6 +762,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_httpd_answers_a_json_body_with_its_etag),
+		cmocka_unit_test(test_httpd_answers_extra_headers_such_as_allow),
 		cmocka_unit_test(test_httpd_accepts_localhost_on_loopback_and_refuses_other_hosts),
 		cmocka_unit_test(test_httpd_answers_later_from_the_loop),
 		cmocka_unit_test(
