@@ -2,8 +2,9 @@
  * route table, If-Match, and the read endpoints (health, clients, flows).
  * Writes are in restedit.c, /metrics and flow statistics in metrics.c.
  * Runs on the loop thread (httpd calls the handler there); reads the
- * server only through struct restapi_ops. Every answer carries the ETag of
- * routes.conf as it is on disk. */
+ * server only through struct restapi_ops. Every answer to a known token
+ * carries the ETag of routes.conf as it is on disk (none while the file
+ * cannot be read). */
 #include "api/restapi.h"
 
 #include "api/flowjson.h"
@@ -489,12 +490,42 @@ static void not_allowed(struct restreq *r, const char *methods)
 	restreq_error(r, 405, "method %s not allowed here (allowed: %s)", r->rq->method, methods);
 }
 
+/* A write while routes.conf cannot be read: nothing to edit, and nothing
+ * changes. err: read_text's. */
+static void unreadable(struct restreq *r, int err)
+{
+	struct restapi_health h;
+
+	memset(&h, 0, sizeof(h));
+	r->api->ops->health(r->api->ctx, &h);
+	restreq_error(r, 500, "%s: cannot read: %s (nothing changed)",
+		      h.config_path ? h.config_path : "routes.conf", strerror(-err));
+}
+
+/* The file as it is now, for the ETag and for an edit. Reads are answered
+ * from the running configuration even when it cannot be read (moved away,
+ * no permission): without an ETag then. Returns 0 or read_text's -errno
+ * (r->text NULL). */
+static int read_file(struct restreq *r)
+{
+	int err = r->api->ops->read_text(r->api->ctx, &r->text, &r->len);
+
+	if (err != 0) {
+		r->text = NULL;
+		r->len = 0;
+		return err;
+	}
+	restapi_etag(r->text, r->len, r->etag);
+	return 0;
+}
+
 static void serve(struct restreq *r)
 {
 	const struct routes *routes = r->api->ops->routes(r->api->ctx);
 	enum access acc = access_of(routes, r->rq->authorization);
 	const char *m = r->rq->method;
 	const struct route *rt;
+	int read_err;
 
 	if (acc == ACCESS_NONE) {
 		/* No ETag for strangers: not even when the configuration changes. */
@@ -503,6 +534,7 @@ static void serve(struct restreq *r)
 			NULL);
 		return;
 	}
+	read_err = read_file(r);
 	if (strcmp(r->rq->path, "/metrics") == 0) {
 		if (strcmp(m, "GET") != 0) {
 			not_allowed(r, "GET");
@@ -527,6 +559,10 @@ static void serve(struct restreq *r)
 		restreq_error(r, 403, "read-only token");
 		return;
 	}
+	if (read_err != 0) {
+		unreadable(r, read_err);
+		return;
+	}
 	/* A stale If-Match means routes.conf changed since the client read it
 	 * (another API call or a hand edit): refuse rather than overwrite. */
 	if (r->rq->if_match[0] && strcmp(r->rq->if_match, "*") != 0 &&
@@ -542,13 +578,7 @@ static void handler(void *ctx, struct httpd_req *rq)
 {
 	struct restapi *api = ctx;
 	struct restreq r = {.api = api, .rq = rq};
-	int err = api->ops->read_text(api->ctx, &r.text, &r.len);
 
-	if (err != 0) {
-		(void)httpd_respond_error(rq, 500, "cannot read the configuration file", NULL);
-		return;
-	}
-	restapi_etag(r.text, r.len, r.etag);
 	serve(&r);
 	restreq_fini(&r);
 }

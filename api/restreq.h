@@ -20,11 +20,12 @@ struct restapi {
 struct restreq {
 	struct restapi *api;
 	struct httpd_req *rq;
-	char *text; /* owns: routes.conf as on disk when the request came */
+	char *text; /* owns: routes.conf as on disk when the request came; NULL
+		     * when it cannot be read (reads only: writes are refused) */
 	size_t len;
-	struct routes *disk; /* owns: text parsed (restreq_disk), NULL until then */
-	char etag[RESTAPI_ETAG_MAX];
-	const char *seg[6]; /* path segments after /api/v1 */
+	struct routes *disk;	     /* owns: text parsed (restreq_disk), NULL until then */
+	char etag[RESTAPI_ETAG_MAX]; /* "" when text is NULL: no ETag */
+	const char *seg[6];	     /* path segments after /api/v1 */
 	size_t n_seg;
 };
 

@@ -20,7 +20,9 @@
 # 2b. a write that fails (the backup cannot be made): 500, and neither the
 #    file nor the running configuration changes (nothing applied live).
 # 3. auth, If-Match, 2 MB body, 5,000 "/" path.
-# 4. a hand edit between GET and PUT is not lost. 5. /metrics parses with
+# 4. a hand edit between GET and PUT is not lost (and a PATCH right after a
+#    hand edit keeps it). 4c. routes.conf moved away: reads still answer
+#    (no ETag), a write gets 500 naming the file. 5. /metrics parses with
 #    python3-prometheus-client. 6. 50 concurrent clients for 10 s.
 # 6b. slow clients: 300 connections that send nothing or an unfinished
 #    request (a slowloris) while curl asks: every answer comes, and the
@@ -296,6 +298,23 @@ expect 200 "$(api PATCH /api/v1/flows/video '{"mtu": 1400}')" "PATCH mtu to its 
 grep -q '^    mtu = 1400; .*# the default, written out$' "$CONF" ||
 	fail "PATCH mtu to its default: $(sed -n '/^flows/,$p' "$CONF")"
 cp "$CONF" "$LAB_DIR/prev.conf"
+
+echo "  4c. routes.conf cannot be read: reads answer, writes say why"
+mv "$CONF" "$LAB_DIR/away.conf"
+expect 200 "$(api GET /api/v1/health)" "health without routes.conf"
+tr -d '\r' <"$LAB_DIR/hdr" | grep -q '^ETag:' && fail "an ETag without routes.conf"
+expect 200 "$(api GET /api/v1/flows)" "flows without routes.conf"
+grep -q '"name":"video"' "$LAB_DIR/resp" || fail "flows without routes.conf: $(cat "$LAB_DIR/resp")"
+expect 200 "$(api GET /metrics)" "metrics without routes.conf"
+expect 404 "$(api GET /api/v1/nothing)" "unknown path without routes.conf"
+expect 401 "$(code "$URL/api/v1/health")" "no token without routes.conf"
+expect 500 "$(api PATCH /api/v1/flows/video '{"mtu": 1300}')" "a write without routes.conf"
+grep -q "$CONF: cannot read: No such file or directory (nothing changed)" "$LAB_DIR/resp" ||
+	fail "a write without routes.conf: $(cat "$LAB_DIR/resp")"
+[ ! -e "$CONF" ] || fail "a write without routes.conf made one"
+mv "$LAB_DIR/away.conf" "$CONF"
+expect 200 "$(api GET /api/v1/health)" "health with routes.conf back"
+[ "$(etag)" = "$(file_etag "$CONF")" ] || fail "the ETag is not back with routes.conf"
 
 echo "  5. /metrics is valid Prometheus text"
 wait_until 5 grep -q "client drone3: online" "$LOG" || true
