@@ -121,8 +121,10 @@ struct restapi_ops {
 	/* Read routes.conf as it is on disk now: new buffer, caller frees. 0 or -errno. */
 	int (*read_text)(void *ctx, char **text, size_t *len);
 	/* Validate text exactly like a reload; if valid apply it live and write it
-	 * back atomically (backup kept). 0, or -EINVAL/-EBUSY with d set (nothing
-	 * changed), or another -errno (-EIO: applied then undone; d set). */
+	 * back atomically (backup kept), only over the version read_text gave.
+	 * 0, or -EINVAL/-EBUSY with d set (nothing changed), -ESTALE with d set
+	 * (routes.conf changed since read_text: nothing changed; 412), or another
+	 * -errno (-EIO: applied then undone; d set). */
 	int (*commit)(void *ctx, const char *text, size_t len, struct diag *d);
 	void (*health)(void *ctx, struct restapi_health *out);
 	/* Fill one client's view; false when id is not a client. */

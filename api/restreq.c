@@ -82,6 +82,10 @@ bool restreq_commit(struct restreq *r, const char *text, size_t len, char etag[R
 		restreq_error(r, 400, "%s", diag_format(&d, line, sizeof(line)));
 		return false;
 	}
+	if (err == -ESTALE) { /* a hand edit landed while this one was made */
+		restreq_error(r, 412, "%s", diag_format(&d, line, sizeof(line)));
+		return false;
+	}
 	if (err != 0) {
 		restreq_error(r, 500, "%s",
 			      d.is_set ? diag_format(&d, line, sizeof(line)) : strerror(-err));
