@@ -110,7 +110,9 @@ int b64key_load_file(const char *path, uint8_t out[B64KEY_LEN], bool *is_exposed
 	int err = 0;
 
 	memset(out, 0, B64KEY_LEN);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking: a FIFO named as a key file is refused below (not a
+	 * regular file), never waited on. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		err = -errno;
 		diag_set(d, path, 0, "cannot read: %s", strerror(-err));

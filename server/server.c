@@ -13,6 +13,7 @@
 #include "common/monotime.h"
 #include "common/wallclock.h"
 #include "config/cfgdiff.h"
+#include "config/cfgfile.h"
 #include "config/cfgwrite.h"
 #include "config/routes.h"
 #include "flowjoin.h"
@@ -320,8 +321,7 @@ int server_init(struct server *srv, struct ev_loop *loop, const char *config_pat
 	}
 	err = reload_read_file(config_path, RELOAD_READ_MAX, &text, &len);
 	if (err != 0) {
-		diag_set(d, config_path, 0, "cannot read: %s",
-			 err == -EFBIG ? "file too large" : strerror(-err));
+		diag_set(d, config_path, 0, "cannot read: %s", cfgfile_strerror(err));
 		return err;
 	}
 	srv->routes = routes_parse_text(text, len, config_path, srv->reload.dir, true, d);

@@ -172,6 +172,28 @@ static void test_b64key_load_file_reads_a_key_and_reports_exposure(void **state)
 	free(path);
 }
 
+/* A FIFO named as a key file is refused at once: opened blocking, the
+ * daemon waited for a writer forever. */
+static void test_b64key_load_file_refuses_a_fifo_without_waiting(void **state)
+{
+	char dir[] = "/tmp/b64key-fifo-XXXXXX";
+	char path[64];
+	uint8_t key[32];
+	bool is_exposed;
+	struct diag d;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/k.key", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	diag_clear(&d);
+	assert_true(b64key_load_file(path, key, &is_exposed, &d) < 0);
+	assert_true(d.is_set);
+	assert_non_null(strstr(d.msg, "not a regular file"));
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_b64key_load_file_names_the_file_on_error(void **state)
 {
 	char *path;
@@ -203,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_b64key_low_order_points_are_told_apart),
 		cmocka_unit_test(test_b64key_fingerprint_is_the_first_8_characters),
 		cmocka_unit_test(test_b64key_load_file_reads_a_key_and_reports_exposure),
+		cmocka_unit_test(test_b64key_load_file_refuses_a_fifo_without_waiting),
 		cmocka_unit_test(test_b64key_load_file_names_the_file_on_error),
 	};
 
