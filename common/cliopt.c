@@ -47,7 +47,35 @@ void cliopt_usage_error(const char *prog, const char *fmt, ...)
 	fprintf(stderr, "; try '%s --help'\n", prog);
 }
 
-static int take_option(const char *prog, int c, int argc, char **argv, struct cliopt *out)
+void cliopt_option_error(const char *prog, int c, char **argv, int token)
+{
+	const char *t = argv[token];
+
+	/* A long option: name it as written, without any "=VALUE". */
+	if (strncmp(t, "--", 2) == 0) {
+		int n = (int)strcspn(t, "=");
+
+		if (c == ':') {
+			cliopt_usage_error(prog, "option '%.*s' needs a value", n, t);
+		} else if (optopt != 0) {
+			cliopt_usage_error(prog, "option '%.*s' takes no value", n, t);
+		} else {
+			cliopt_usage_error(prog, "unknown option '%.*s'", n, t);
+		}
+		return;
+	}
+	/* A short one, maybe inside a cluster ("-xh", "-hx"): getopt names it in optopt. */
+	if (c == ':') {
+		cliopt_usage_error(prog, "option '-%c' needs a value", optopt);
+	} else if (optopt > ' ' && optopt < 0x7f) {
+		cliopt_usage_error(prog, "unknown option '-%c'", optopt);
+	} else {
+		cliopt_usage_error(prog, "unknown option in '%s'", t);
+	}
+}
+
+static int take_option(const char *prog, int c, int argc, char **argv, int token,
+		       struct cliopt *out)
 {
 	switch (c) {
 	case 'c':
@@ -73,11 +101,8 @@ static int take_option(const char *prog, int c, int argc, char **argv, struct cl
 	case 'V':
 		out->want_version = true;
 		return 0;
-	case ':':
-		cliopt_usage_error(prog, "option '%s' needs a value", argv[optind - 1]);
-		return -EINVAL;
 	default:
-		cliopt_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+		cliopt_option_error(prog, c, argv, token);
 		return -EINVAL;
 	}
 }
@@ -93,14 +118,24 @@ int cliopt_parse(const char *prog, int argc, char **argv, struct cliopt *out)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
 
 	memset(out, 0, sizeof(*out));
 	opterr = 0;
-	optind = 1;
-	/* "+": stop at the first positional argument, so subcommands keep their own flags. */
-	while ((c = getopt_long(argc, argv, "+:c:hV", opts, NULL)) != -1) {
-		if (take_option(prog, c, argc, argv, out) != 0) {
+	/* 0, not 1: glibc then starts afresh, also after a parse that
+	 * stopped inside a cluster ("-xh"); it reads argv[1] first. */
+	optind = 0;
+	for (;;) {
+		/* "+": stop at the first positional argument, so subcommands keep
+		 * their own flags. With that ordering nothing is permuted, and
+		 * argv[optind] before the call is the element getopt reads (or is
+		 * inside of, for "-hx"): the one an error is about. */
+		int token = optind > 0 ? optind : 1;
+		int c = getopt_long(argc, argv, "+:c:hV", opts, NULL);
+
+		if (c == -1) {
+			break;
+		}
+		if (take_option(prog, c, argc, argv, token, out) != 0) {
 			return -EINVAL;
 		}
 	}

@@ -32,6 +32,11 @@ int cliopt_parse(const char *prog, int argc, char **argv, struct cliopt *out);
 int cliopt_set_log_level(const char *prog, const char *value);
 int cliopt_set_log_format(const char *prog, const char *value);
 
+/* For getopt_long's '?' or ':' (with opterr 0 and ':' first in its
+ * optstring): print the usage error about argv[token], the element getopt
+ * was reading, naming the option as "-x" (also inside "-hx") or "--name". */
+void cliopt_option_error(const char *prog, int c, char **argv, int token);
+
 /* Print "PROG: MESSAGE; try 'PROG --help'" to stderr. */
 void cliopt_usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
