@@ -27,11 +27,58 @@ static void usage(FILE *out)
 		prog, prog, prog);
 }
 
+/* Write all of buf to fd; 0, or -errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0) {
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Write the key line to a new file, mode 600. A file that could not be
+ * written whole (a full disk, a file size limit) is removed: half a key,
+ * or none, must not pass for one. */
+static int write_key_file(const char *out_path, const char *line)
+{
+	int fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int err;
+
+	if (fd < 0) {
+		fprintf(stderr, "%s: open %s: %s\n", prog, out_path, strerror(errno));
+		return CLIOPT_EXIT_FAILURE;
+	}
+	err = write_all(fd, line, strlen(line));
+	if (err == 0 && fsync(fd) != 0) {
+		err = -errno;
+	}
+	if (close(fd) != 0 && err == 0) {
+		err = -errno;
+	}
+	if (err != 0) {
+		fprintf(stderr, "%s: write %s: %s (file removed)\n", prog, out_path,
+			strerror(-err));
+		(void)unlink(out_path);
+		return CLIOPT_EXIT_FAILURE;
+	}
+	return CLIOPT_EXIT_OK;
+}
+
 static int genkey(const char *out_path)
 {
 	uint8_t priv[32];
 	char text[B64KEY_TEXT_MAX];
-	int fd;
+	char line[B64KEY_TEXT_MAX + 1];
+	int code = CLIOPT_EXIT_OK;
 
 	randombytes_buf(priv, sizeof(priv));
 	/* X25519 clamping (RFC 7748 §5), as wg genkey does. */
@@ -40,24 +87,16 @@ static int genkey(const char *out_path)
 	priv[31] |= 64;
 	b64key_encode(priv, text);
 	sodium_memzero(priv, sizeof(priv));
-	if (!out_path) {
-		printf("%s\n", text);
-		sodium_memzero(text, sizeof(text));
-		return CLIOPT_EXIT_OK;
-	}
-	fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "%s: open %s: %s\n", prog, out_path, strerror(errno));
-		sodium_memzero(text, sizeof(text));
-		return CLIOPT_EXIT_FAILURE;
-	}
-	dprintf(fd, "%s\n", text);
+	snprintf(line, sizeof(line), "%s\n", text);
 	sodium_memzero(text, sizeof(text));
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fprintf(stderr, "%s: write %s: %s\n", prog, out_path, strerror(errno));
-		return CLIOPT_EXIT_FAILURE;
+	if (out_path) {
+		code = write_key_file(out_path, line);
+	} else {
+		/* Errors writing stdout are caught when main closes it. */
+		fputs(line, stdout);
 	}
-	return CLIOPT_EXIT_OK;
+	sodium_memzero(line, sizeof(line));
+	return code;
 }
 
 static int pubkey(const char *in_path)
@@ -105,14 +144,10 @@ static int pubkey(const char *in_path)
 	return CLIOPT_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
-	if (sodium_init() < 0) {
-		fprintf(stderr, "%s: libsodium failed to initialise\n", prog);
-		return CLIOPT_EXIT_FAILURE;
-	}
 	if (!cmd) {
 		cliopt_usage_error(prog, "missing command (genkey or pubkey)");
 		return CLIOPT_EXIT_USAGE;
@@ -141,4 +176,24 @@ int main(int argc, char **argv)
 		cliopt_usage_error(prog, "unknown command '%s'", cmd);
 	}
 	return CLIOPT_EXIT_USAGE;
+}
+
+/* A key that did not reach stdout (a full disk, a closed pipe) is a
+ * failure: flush and close it and say so, like the file case. */
+static int close_stdout(int code)
+{
+	if (fclose(stdout) != 0) {
+		fprintf(stderr, "%s: write stdout: %s\n", prog, strerror(errno));
+		return code == CLIOPT_EXIT_OK ? CLIOPT_EXIT_FAILURE : code;
+	}
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium failed to initialise\n", prog);
+		return CLIOPT_EXIT_FAILURE;
+	}
+	return close_stdout(dispatch(argc, argv));
 }

@@ -75,4 +75,24 @@ for args in "status --bogus" "natcheck -c" "run --json" "run extra"; do
 	bin/wormhole-client $args 2>"$LAB_DIR/err" || status=$?
 	[ "$status" = 2 ] && [ "$(wc -l <"$LAB_DIR/err")" = 1 ] || fail "$args: status $status"
 done
+
+# wormhole-keygen fails (exit 1, one line) when a key cannot be written
+# whole, and leaves no partial key file behind: a file size limit on -o,
+# and a full stdout for genkey and pubkey.
+status=0
+err=$( (
+	trap '' XFSZ
+	ulimit -f 0
+	exec bin/wormhole-keygen genkey -o "$LAB_DIR/k.key"
+) 2>&1) || status=$?
+[ "$status" = 1 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] ||
+	fail "genkey -o over a file size limit: status $status, '$err'"
+[ ! -e "$LAB_DIR/k.key" ] || fail "genkey -o over a file size limit left $LAB_DIR/k.key"
+for args in genkey "pubkey config/examples/drone3.key"; do
+	status=0
+	bin/wormhole-keygen $args >/dev/full 2>"$LAB_DIR/err" || status=$?
+	[ "$status" = 1 ] && [ "$(wc -l <"$LAB_DIR/err")" = 1 ] &&
+		grep -q "write stdout: No space left on device" "$LAB_DIR/err" ||
+		fail "keygen $args >/dev/full: status $status, $(cat "$LAB_DIR/err")"
+done
 lab_pass
