@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +24,14 @@ static void usage(FILE *out)
 		"600)\n"
 		"       %s pubkey [FILE]      read a private key on stdin (or FILE), print its "
 		"public key\n"
-		"       %s --help | --version\n",
+		"       %s --help | --version\n"
+		"\n"
+		"Options (before or after the command):\n"
+		"  -o, --out FILE        genkey: write the key to FILE (a new file, mode 600)\n"
+		"      --log-level LEVEL error|warn|info|debug|trace (default: info)\n"
+		"      --log-format FMT  text|json (default: text)\n"
+		"  -h, --help            show this help and exit\n"
+		"  -V, --version         show the version and exit\n",
 		prog, prog, prog);
 }
 
@@ -144,31 +152,110 @@ static int pubkey(const char *in_path)
 	return CLIOPT_EXIT_OK;
 }
 
+/* The command line: options anywhere (as the other programs take them),
+ * then the command and its file. */
+struct keygen_args {
+	const char *words[3]; /* the command and its arguments, in order */
+	int n_words;
+	const char *out_path; /* -o/--out */
+	bool want_help;
+	bool want_version;
+};
+
+static int take_option(int c, char **argv, int token, struct keygen_args *a)
+{
+	switch (c) {
+	case 'o':
+		a->out_path = optarg;
+		return 0;
+	case 'l':
+		return cliopt_set_log_level(prog, optarg);
+	case 'f':
+		return cliopt_set_log_format(prog, optarg);
+	case 'h':
+		a->want_help = true;
+		return 0;
+	case 'V':
+		a->want_version = true;
+		return 0;
+	default:
+		cliopt_option_error(prog, c, argv, token);
+		return -EINVAL;
+	}
+}
+
+/* getopt with "+" ordering stops at each word; it starts again after it,
+ * over the rest of argv (the word is then that slice's argv[0]). Nothing
+ * is permuted, so the element an error is about is argv[optind] before
+ * the call (cliopt_option_error). */
+static int parse_args(int argc, char **argv, struct keygen_args *a)
+{
+	static const struct option opts[] = {
+		{"out", required_argument, NULL, 'o'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"log-format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int base = 0;
+
+	opterr = 0;
+	while (base + 1 < argc) {
+		char **rest = argv + base;
+		int n = argc - base;
+
+		optind = 0; /* start afresh over this slice */
+		for (;;) {
+			int token = optind > 0 ? optind : 1;
+			int c = getopt_long(n, rest, "+:o:hV", opts, NULL);
+
+			if (c == -1) {
+				break;
+			}
+			if (take_option(c, rest, token, a) != 0) {
+				return -EINVAL;
+			}
+		}
+		if (optind >= n) {
+			break;
+		}
+		if (a->n_words == (int)(sizeof(a->words) / sizeof(a->words[0]))) {
+			cliopt_usage_error(prog, "unexpected argument '%s'", rest[optind]);
+			return -EINVAL;
+		}
+		a->words[a->n_words++] = rest[optind];
+		base += optind;
+	}
+	return 0;
+}
+
 static int dispatch(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : NULL;
+	struct keygen_args a = {0};
+	const char *cmd;
 
+	if (parse_args(argc, argv, &a) != 0) {
+		return CLIOPT_EXIT_USAGE;
+	}
+	if (a.want_help) {
+		usage(stdout);
+		return CLIOPT_EXIT_OK;
+	}
+	if (a.want_version) {
+		printf("%s %s\n", prog, WH_VERSION);
+		return CLIOPT_EXIT_OK;
+	}
+	cmd = a.n_words > 0 ? a.words[0] : NULL;
 	if (!cmd) {
 		cliopt_usage_error(prog, "missing command (genkey or pubkey)");
 		return CLIOPT_EXIT_USAGE;
 	}
-	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
-		usage(stdout);
-		return CLIOPT_EXIT_OK;
+	if (strcmp(cmd, "genkey") == 0 && a.n_words == 1) {
+		return genkey(a.out_path);
 	}
-	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("%s %s\n", prog, WH_VERSION);
-		return CLIOPT_EXIT_OK;
-	}
-	if (strcmp(cmd, "genkey") == 0 && argc == 2) {
-		return genkey(NULL);
-	}
-	if (strcmp(cmd, "genkey") == 0 && argc == 4 &&
-	    (strcmp(argv[2], "-o") == 0 || strcmp(argv[2], "--out") == 0)) {
-		return genkey(argv[3]);
-	}
-	if (strcmp(cmd, "pubkey") == 0 && argc <= 3) {
-		return pubkey(argc == 3 ? argv[2] : NULL);
+	if (strcmp(cmd, "pubkey") == 0 && a.n_words <= 2 && !a.out_path) {
+		return pubkey(a.n_words == 2 ? a.words[1] : NULL);
 	}
 	if (strcmp(cmd, "genkey") == 0 || strcmp(cmd, "pubkey") == 0) {
 		cliopt_usage_error(prog, "unexpected arguments to '%s'", cmd);

@@ -76,6 +76,16 @@ for args in "status --bogus" "natcheck -c" "run --json" "run extra"; do
 	[ "$status" = 2 ] && [ "$(wc -l <"$LAB_DIR/err")" = 1 ] || fail "$args: status $status"
 done
 
+# wormhole-keygen takes --log-level and --log-format like every program,
+# before or after its command; a bad value is a usage error.
+bin/wormhole-keygen --log-level debug --log-format json genkey >"$LAB_DIR/k1" 2>"$LAB_DIR/err" &&
+	bin/wormhole-keygen pubkey "$LAB_DIR/k1" --log-level=warn >"$LAB_DIR/out" 2>>"$LAB_DIR/err" ||
+	fail "keygen with --log-level/--log-format: $(cat "$LAB_DIR/err")"
+[ "$(wc -c <"$LAB_DIR/out")" = 45 ] || fail "keygen pubkey --log-level: '$(cat "$LAB_DIR/out")'"
+status=0
+bin/wormhole-keygen genkey --log-level loud >/dev/null 2>"$LAB_DIR/err" || status=$?
+[ "$status" = 2 ] && [ "$(wc -l <"$LAB_DIR/err")" = 1 ] || fail "keygen --log-level loud: status $status"
+
 # wormhole-keygen fails (exit 1, one line) when a key cannot be written
 # whole, and leaves no partial key file behind: a file size limit on -o,
 # and a full stdout for genkey and pubkey.
