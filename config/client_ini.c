@@ -6,8 +6,10 @@
  * network; never logs the private key. */
 #include "config/client_ini.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -153,6 +155,40 @@ static void pick_family(struct client_ini *c)
 	c->is_family_auto = true;
 }
 
+/* The local API has no token (README "Programs"): it must be reachable
+ * from this host only, 127.0.0.0/8 or ::1. */
+static bool api_is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	return ss->ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static int set_api(struct ini_ctx *x, const char *v)
+{
+	struct client_ini *c = x->c;
+
+	if (addr_parse(v, &c->api, &c->api_len) != 0) {
+		fail(x, x->scan.line,
+		     "[client]: api: invalid address \"%.64s\" (expected IP:PORT, or "
+		     "[IPv6]:PORT, port 1..65535)",
+		     v);
+		return -EINVAL;
+	}
+	if (!api_is_loopback(&c->api)) {
+		fail(x, x->scan.line,
+		     "[client]: api: \"%.64s\" is not a loopback address (the local API has no "
+		     "token: loopback only, 127.0.0.0/8 or [::1])",
+		     v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_client_key(struct ini_ctx *x, enum client_key k, const char *v)
 {
 	struct client_ini *c = x->c;
@@ -191,14 +227,7 @@ static int set_client_key(struct ini_ctx *x, enum client_key k, const char *v)
 	case KEY_SERVER:
 		return parse_servers(x, v);
 	case KEY_API:
-		if (addr_parse(v, &c->api, &c->api_len) != 0) {
-			fail(x, x->scan.line,
-			     "[client]: api: invalid address \"%.64s\" (expected IP:PORT, or "
-			     "[IPv6]:PORT, port 1..65535)",
-			     v);
-			return -EINVAL;
-		}
-		return 0;
+		return set_api(x, v);
 	case KEY_LOG_LEVEL:
 		if (log_parse_level(v, &level) != 0) {
 			fail(x, x->scan.line,

@@ -126,6 +126,24 @@ static void test_client_ini_fills_in_defaults(void **state)
 	client_ini_free(c);
 }
 
+static void test_client_ini_takes_any_loopback_api_address(void **state)
+{
+	static const char *const apis[] = {"127.0.0.1:7070", "127.255.0.9:1", "[::1]:7070"};
+	char text[512];
+	char buf[ADDR_TEXT_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(apis) / sizeof(apis[0]); i++) {
+		struct client_ini *c;
+
+		snprintf(text, sizeof(text), INI_HEAD "api = %s\n", apis[i]);
+		c = parse_ok(text);
+		assert_string_equal(addr_format((struct sockaddr *)&c->api, buf, sizeof(buf)),
+				    apis[i]);
+		client_ini_free(c);
+	}
+}
+
 static void test_client_ini_reads_several_servers(void **state)
 {
 	struct client_ini *c = parse_ok("[client]\nid = d\nkey = " PRIV_DRONE3 "\n"
@@ -317,6 +335,18 @@ static void test_client_ini_rejects_bad_values(void **state)
 		{"[client]\napi = 127.1.0.1:0\n",
 		 "c.ini:2: [client]: api: invalid address \"127.1.0.1:0\" (expected IP:PORT, or "
 		 "[IPv6]:PORT, port 1..65535)"},
+		{"[client]\napi = 0.0.0.0:18730\n",
+		 "c.ini:2: [client]: api: \"0.0.0.0:18730\" is not a loopback address (the local "
+		 "API has no token: loopback only, 127.0.0.0/8 or [::1])"},
+		{"[client]\napi = 203.0.113.5:7070\n",
+		 "c.ini:2: [client]: api: \"203.0.113.5:7070\" is not a loopback address (the "
+		 "local API has no token: loopback only, 127.0.0.0/8 or [::1])"},
+		{"[client]\napi = [::]:7070\n",
+		 "c.ini:2: [client]: api: \"[::]:7070\" is not a loopback address (the local "
+		 "API has no token: loopback only, 127.0.0.0/8 or [::1])"},
+		{"[client]\napi = [::ffff:127.0.0.1]:7070\n",
+		 "c.ini:2: [client]: api: \"[::ffff:127.0.0.1]:7070\" is not a loopback address "
+		 "(the local API has no token: loopback only, 127.0.0.0/8 or [::1])"},
 		{"[client]\nlog_level = loud\n",
 		 "c.ini:2: [client]: log_level must be error, warn, "
 		 "info, debug or trace (got \"loud\")"},
@@ -401,6 +431,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_client_ini_parses_the_design_example),
 		cmocka_unit_test(test_client_ini_fills_in_defaults),
+		cmocka_unit_test(test_client_ini_takes_any_loopback_api_address),
 		cmocka_unit_test(test_client_ini_reads_several_servers),
 		cmocka_unit_test(test_client_ini_keeps_server_names_and_picks_the_family),
 		cmocka_unit_test(test_client_ini_takes_indented_keys_as_keys),
