@@ -155,6 +155,19 @@ static void pick_family(struct client_ini *c)
 	c->is_family_auto = true;
 }
 
+/* A client id: routes.conf names each client by it as a libconfig
+ * setting name (clients.<id>, deliver, listen), which must start with a
+ * letter and has no '.': [A-Za-z][A-Za-z0-9_-]{0,31}, the rule the REST
+ * API applies too. Flow and uplink names keep routes_name_is_valid's. */
+static bool client_id_is_valid(const char *id)
+{
+	bool is_letter = (id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z');
+
+	return is_letter && !strchr(id, '.') && routes_name_is_valid(id);
+}
+
+#define CLIENT_ID_RULE "1-32 letters, digits, '_' or '-', starting with a letter"
+
 /* The local API has no token (README "Programs"): it must be reachable
  * from this host only, 127.0.0.0/8 or ::1. */
 static bool api_is_loopback(const struct sockaddr_storage *ss)
@@ -196,11 +209,9 @@ static int set_client_key(struct ini_ctx *x, enum client_key k, const char *v)
 
 	switch (k) {
 	case KEY_ID:
-		if (!routes_name_is_valid(v)) {
+		if (!client_id_is_valid(v)) {
 			fail(x, x->scan.line,
-			     "[client]: id: invalid name \"%.64s\" (1-32 letters, digits, '_', "
-			     "'.', '-'; starting with a letter or digit)",
-			     v);
+			     "[client]: id: invalid id \"%.64s\" (" CLIENT_ID_RULE ")", v);
 			return -EINVAL;
 		}
 		snprintf(c->id, sizeof(c->id), "%s", v);
@@ -272,8 +283,9 @@ static int on_peer(struct ini_ctx *x, const char *name, const char *value)
 	struct client_ini *c = x->c;
 	struct client_ini_pin *more;
 
-	if (!routes_name_is_valid(name)) {
-		fail(x, x->scan.line, "[peers]: invalid client id \"%.49s\"", name);
+	if (!client_id_is_valid(name)) {
+		fail(x, x->scan.line, "[peers]: invalid client id \"%.49s\" (" CLIENT_ID_RULE ")",
+		     name);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < c->n_pins; i++) {

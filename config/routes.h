@@ -15,7 +15,10 @@
 
 struct diag;
 
-/* Client ids and flow names match [A-Za-z0-9][A-Za-z0-9_.-]{0,31}. */
+/* Flow names match [A-Za-z0-9][A-Za-z0-9_.-]{0,31}. Client ids match
+ * [A-Za-z][A-Za-z0-9_-]{0,31}: routes.conf names each client by a libconfig
+ * setting name (clients.<id>, deliver, listen), which starts with a letter
+ * and has no '.'; client.ini's id and the REST API hold ids to the same. */
 #define ROUTES_NAME_MAX 32 /* characters, without the NUL */
 #define ROUTES_NAME_SIZE (ROUTES_NAME_MAX + 1)
 #define ROUTES_PATH_MAX 4096
@@ -202,7 +205,9 @@ void routes_free(struct routes *r);
 const struct routes_flow *routes_find_flow(const struct routes *r, const char *name);
 const struct routes_client *routes_find_client(const struct routes *r, const char *id);
 
-/* True when id is a valid client id / flow name (the rule above). */
+/* True when name matches the flow-name rule above. A client id that passes
+ * it must also start with a letter and have no '.' (libconfig's setting
+ * names enforce that for ids read from routes.conf). */
 bool routes_name_is_valid(const char *name);
 
 /* Is client id a source (in from, or a member) / a sink (in to, or a

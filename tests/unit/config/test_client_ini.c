@@ -144,6 +144,26 @@ static void test_client_ini_takes_any_loopback_api_address(void **state)
 	}
 }
 
+static void test_client_ini_takes_ids_that_routes_conf_can_name(void **state)
+{
+	static const char *const ids[] = {"d", "Drone-3_b", "a2345678901234567890123456789012"};
+	char text[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct client_ini *c;
+
+		snprintf(text, sizeof(text),
+			 "[client]\nid = %s\nkey = " PRIV_DRONE3 "\nserver = 203.0.113.10:7400\n"
+			 "server_key = " FIX_KEY_SERVER_PUB "\n[peers]\n%s-peer = " FIX_KEY_GCS4
+			 "\n",
+			 ids[i], i == 2 ? "x" : ids[i]);
+		c = parse_ok(text);
+		assert_string_equal(c->id, ids[i]);
+		client_ini_free(c);
+	}
+}
+
 static void test_client_ini_reads_several_servers(void **state)
 {
 	struct client_ini *c = parse_ok("[client]\nid = d\nkey = " PRIV_DRONE3 "\n"
@@ -306,9 +326,26 @@ static void test_client_ini_rejects_bad_values(void **state)
 {
 	static const struct ini_case cases[] = {
 		{"[client]\nid = drone 3\n",
-		 "c.ini:2: [client]: id: invalid name \"drone 3\" (1-32 "
-		 "letters, digits, '_', '.', '-'; starting with a "
-		 "letter or digit)"},
+		 "c.ini:2: [client]: id: invalid id \"drone 3\" (1-32 letters, digits, '_' or '-', "
+		 "starting with a letter)"},
+		{"[client]\nid = 3drone\n",
+		 "c.ini:2: [client]: id: invalid id \"3drone\" (1-32 letters, digits, '_' or '-', "
+		 "starting with a letter)"},
+		{"[client]\nid = a.b\n",
+		 "c.ini:2: [client]: id: invalid id \"a.b\" (1-32 letters, digits, '_' or '-', "
+		 "starting with a letter)"},
+		{"[client]\nid = _a\n",
+		 "c.ini:2: [client]: id: invalid id \"_a\" (1-32 letters, digits, '_' or '-', "
+		 "starting with a letter)"},
+		{"[client]\nid = a23456789012345678901234567890123\n",
+		 "c.ini:2: [client]: id: invalid id \"a23456789012345678901234567890123\" (1-32 "
+		 "letters, digits, '_' or '-', starting with a letter)"},
+		{INI_HEAD "[peers]\n4gcs = " FIX_KEY_GCS4 "\n",
+		 "c.ini:7: [peers]: invalid client id \"4gcs\" (1-32 letters, digits, '_' or '-', "
+		 "starting with a letter)"},
+		{INI_HEAD "[peers]\ngcs.4 = " FIX_KEY_GCS4 "\n",
+		 "c.ini:7: [peers]: invalid client id \"gcs.4\" (1-32 letters, digits, '_' or '-', "
+		 "starting with a letter)"},
 		{"[client]\nkey = AAAA\n", "c.ini:2: [client]: key: not a base64 X25519 key"},
 		{"[client]\nserver_key = " PRIV_DRONE3 "x\n",
 		 "c.ini:2: [client]: server_key: not a base64 X25519 key"},
@@ -432,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_client_ini_parses_the_design_example),
 		cmocka_unit_test(test_client_ini_fills_in_defaults),
 		cmocka_unit_test(test_client_ini_takes_any_loopback_api_address),
+		cmocka_unit_test(test_client_ini_takes_ids_that_routes_conf_can_name),
 		cmocka_unit_test(test_client_ini_reads_several_servers),
 		cmocka_unit_test(test_client_ini_keeps_server_names_and_picks_the_family),
 		cmocka_unit_test(test_client_ini_takes_indented_keys_as_keys),
