@@ -12,6 +12,7 @@
 #include "common/version.h"
 #include "config/client_ini.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
@@ -44,7 +45,8 @@ static void usage(FILE *out)
 		"  -c, --config FILE       client.ini to use (default: client.ini)\n"
 		"      --check-config [FILE]  validate FILE (or -c FILE) and exit: 0 valid, 1 "
 		"invalid\n"
-		"      --log-level LEVEL   error|warn|info|debug|trace (default: info)\n"
+		"      --log-level LEVEL   error|warn|info|debug|trace (default: client.ini's\n"
+		"                          log_level, else info)\n"
 		"      --log-format FMT    text|json (default: text)\n"
 		"  -h, --help              show this help and exit\n"
 		"  -V, --version           show the version and exit\n",
@@ -62,6 +64,7 @@ struct sub_args {
 	const char *config_path;
 	bool is_json;
 	bool want_help;
+	bool has_log_level; /* --log-level given, before or after the command */
 };
 
 static int parse_sub(const char *cmd, bool takes_json, int argc, char **argv, struct sub_args *a)
@@ -80,6 +83,7 @@ static int parse_sub(const char *cmd, bool takes_json, int argc, char **argv, st
 				return -1;
 			}
 			i++;
+			a->has_log_level = a->has_log_level || strcmp(s, "--log-level") == 0;
 			if (strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0) {
 				a->config_path = argv[i];
 			} else if ((strcmp(s, "--log-level") == 0
@@ -104,14 +108,26 @@ static void sub_usage(const char *cmd, const char *what)
 	       "Options:\n"
 	       "%s"
 	       "  -c, --config FILE  client.ini to use (default: client.ini)\n"
-	       "  --log-level LEVEL  error|warn|info|debug|trace (default: info)\n"
+	       "  --log-level LEVEL  error|warn|info|debug|trace (default: client.ini's\n"
+	       "                     log_level, else info)\n"
 	       "  --log-format FMT   text|json (default: text)\n"
 	       "  -h, --help         show this help and exit\n",
 	       prog, cmd, strcmp(cmd, "run") == 0 ? "" : " [--json]", what,
 	       strcmp(cmd, "run") == 0 ? "" : "  --json             print JSON instead of text\n");
 }
 
-static int with_ini(const char *path, ini_cmd_fn *fn, bool is_json)
+/* client.ini's log_level is the client's level, unless --log-level was
+ * given on the command line (README "client.ini"). */
+static void apply_log_level(const struct client_ini *ini, bool has_cli_level)
+{
+	enum log_level level;
+
+	if (!has_cli_level && ini->has_log_level && log_parse_level(ini->log_level, &level) == 0) {
+		log_set_level(level);
+	}
+}
+
+static int with_ini(const char *path, ini_cmd_fn *fn, const struct sub_args *a)
 {
 	struct diag d;
 	char line[1024];
@@ -124,7 +140,8 @@ static int with_ini(const char *path, ini_cmd_fn *fn, bool is_json)
 		fprintf(stderr, "%s\n", diag_format(&d, line, sizeof(line)));
 		return CLIOPT_EXIT_USAGE;
 	}
-	code = fn(ini, is_json);
+	apply_log_level(ini, a->has_log_level);
+	code = fn(ini, a->is_json);
 	client_ini_free(ini);
 	return code;
 }
@@ -149,13 +166,39 @@ static int check_config(const char *path)
 	return CLIOPT_EXIT_OK;
 }
 
-static int run(const char *path)
+/* The log level, before the daemon logs its first line: client_init
+ * reads client.ini again (a bad file is refused there, the same way). */
+static int set_run_log_level(const char *path, bool has_cli_level)
 {
-	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+	struct diag d;
+	char line[1024];
+	struct client_ini *ini;
+
+	if (has_cli_level) {
+		return 0;
+	}
+	diag_clear(&d);
+	ini = client_ini_load(path, &d);
+	if (!ini) {
+		log_error("%s", diag_format(&d, line, sizeof(line)));
+		return -EINVAL;
+	}
+	apply_log_level(ini, false);
+	client_ini_free(ini);
+	return 0;
+}
+
+static int run(const char *path, bool has_cli_level)
+{
+	struct ev_loop *loop;
 	struct client cl;
 	struct diag d;
 	char line[1024];
 
+	if (set_run_log_level(path, has_cli_level) != 0) {
+		return CLIOPT_EXIT_USAGE;
+	}
+	loop = ev_default_loop(EVFLAG_AUTO);
 	if (!loop) {
 		fprintf(stderr, "%s: cannot create the event loop (bad $LIBEV_FLAGS?)\n", prog);
 		return CLIOPT_EXIT_FAILURE;
@@ -232,7 +275,8 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		const struct sub *sc = &subs[i];
-		struct sub_args a = {.config_path = opt.config_path};
+		struct sub_args a = {.config_path = opt.config_path,
+				     .has_log_level = opt.has_log_level};
 
 		if (strcmp(cmd, sc->name) != 0) {
 			continue;
@@ -245,7 +289,8 @@ int main(int argc, char **argv)
 			sub_usage(cmd, sc->what);
 			return CLIOPT_EXIT_OK;
 		}
-		return sc->fn ? with_ini(a.config_path, sc->fn, a.is_json) : run(a.config_path);
+		return sc->fn ? with_ini(a.config_path, sc->fn, &a)
+			      : run(a.config_path, a.has_log_level);
 	}
 	cliopt_usage_error(prog, "unknown command '%s'", cmd);
 	return CLIOPT_EXIT_USAGE;

@@ -92,6 +92,7 @@ static int take_option(const char *prog, int c, int argc, char **argv, int token
 		}
 		return 0;
 	case 'l':
+		out->has_log_level = true;
 		return cliopt_set_log_level(prog, optarg);
 	case 'f':
 		return cliopt_set_log_format(prog, optarg);

@@ -20,6 +20,7 @@ struct cliopt {
 	bool is_check;		 /* --check-config */
 	bool want_help;		 /* -h/--help */
 	bool want_version;	 /* -V/--version */
+	bool has_log_level;	 /* --log-level was given (it wins over a config file's) */
 	int first_arg;
 };
 

@@ -4,7 +4,8 @@
  *
  *   [client]   id, key | key_file, server (one or more "ip:port" or
  *              "name:port", comma separated), server_key, api (default
- *              127.1.0.1:7070), log_level
+ *              127.1.0.1:7070, loopback only), log_level (the client's
+ *              level unless --log-level is given: client/main.c applies it)
  *   [peers]    <client id> = <base64 public key>   (optional pins)
  *   [uplink NAME]  interface = IFNAME | source = IP   (max 8) */
 #ifndef WH_CLIENT_INI_H

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_check_config: `--check-config` of both daemons (issue #2, acceptance 2).
 #
-#   +------------------------------+
-#   | this host: no network at all |
-#   +------------------------------+
+#   +--------------------------------------------------+
+#   | this host: loopback only (a client whose server  |
+#   | never answers, for its log level)                |
+#   +--------------------------------------------------+
 #
 # The README's example routes.conf and client.ini files pass; every file in
 # the invalid corpus (one defect each, first line "# expect: LINE: message",
@@ -75,6 +76,36 @@ for args in "status --bogus" "natcheck -c" "run --json" "run extra"; do
 	bin/wormhole-client $args 2>"$LAB_DIR/err" || status=$?
 	[ "$status" = 2 ] && [ "$(wc -l <"$LAB_DIR/err")" = 1 ] || fail "$args: status $status"
 done
+
+# client.ini's log_level is the daemon's level, and --log-level on the
+# command line wins over it: the debug line the daemon logs as it starts
+# ("client: open files limit", with its file:line) shows with log_level =
+# debug, and with log_level = error plus --log-level debug. The client's
+# server is a loopback port nothing answers on.
+cp config/examples/drone3.key "$LAB_DIR/drone3.key"
+CAP=$((32100 + $$ % 100)) # the client's local API port
+ini_with_level() {
+	cat <<INI
+[client]
+id = drone3
+key_file = drone3.key
+server = 127.0.0.1:9
+server_key = $(bin/wormhole-keygen pubkey config/examples/server.key)
+api = 127.1.0.1:$CAP
+log_level = $1
+INI
+}
+ini_with_level debug >"$LAB_DIR/debug.ini"
+ini_with_level error >"$LAB_DIR/error.ini"
+bin/wormhole-client --check-config "$LAB_DIR/debug.ini" >/dev/null || fail "debug.ini refused"
+lab_start client-ini "$LAB_BIN/wormhole-client" -c "$LAB_DIR/debug.ini"
+wait_until 10 grep -q "debug client: open files limit .*(client/main.c:" "$LAB_DIR/client-ini.log" ||
+	fail "log_level = debug: no debug line: $(head -c 300 "$LAB_DIR/client-ini.log")"
+lab_stop client-ini || fail "client (log_level = debug) did not stop cleanly"
+lab_start client-cli "$LAB_BIN/wormhole-client" --log-level debug -c "$LAB_DIR/error.ini"
+wait_until 10 grep -q "debug client: open files limit" "$LAB_DIR/client-cli.log" ||
+	fail "--log-level debug over log_level = error: no debug line"
+lab_stop client-cli || fail "client (--log-level debug) did not stop cleanly"
 
 # wormhole-keygen takes --log-level and --log-format like every program,
 # before or after its command; a bad value is a usage error.

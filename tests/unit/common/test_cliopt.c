@@ -70,6 +70,7 @@ static void test_cliopt_parses_the_shared_options(void **state)
 	assert_int_equal(parse_captured(args, &opt, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_string_equal(opt.config_path, "a.ini");
+	assert_true(opt.has_log_level);
 	assert_int_equal(log_current_level, LOG_LEVEL_WARN);
 	assert_false(opt.is_check);
 	assert_int_equal(opt.first_arg, 6);
@@ -86,6 +87,7 @@ static void test_cliopt_takes_check_config_with_a_separate_file(void **state)
 	assert_int_equal(parse_captured(args, &opt, err, sizeof(err)), 0);
 	assert_true(opt.is_check);
 	assert_string_equal(opt.config_path, "a.ini");
+	assert_false(opt.has_log_level);
 	assert_int_equal(opt.first_arg, 3);
 }
 
