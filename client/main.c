@@ -13,6 +13,7 @@
 #include "config/client_ini.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
@@ -59,7 +60,8 @@ typedef int ini_cmd_fn(const struct client_ini *ini, bool is_json);
 
 /* The options a subcommand takes after its name: --json (natcheck and
  * status), and as before the command -c/--config FILE, --log-level,
- * --log-format, -h/--help. */
+ * --log-format, -h/--help, in every form getopt takes (--config=FILE,
+ * -cFILE). */
 struct sub_args {
 	const char *config_path;
 	bool is_json;
@@ -67,34 +69,67 @@ struct sub_args {
 	bool has_log_level; /* --log-level given, before or after the command */
 };
 
+static int take_sub_option(const char *who, bool takes_json, int c, char **argv, int token,
+			   struct sub_args *a)
+{
+	switch (c) {
+	case 'c':
+		a->config_path = optarg;
+		return 0;
+	case 'l':
+		a->has_log_level = true;
+		return cliopt_set_log_level(prog, optarg);
+	case 'f':
+		return cliopt_set_log_format(prog, optarg);
+	case 'h':
+		a->want_help = true;
+		return 0;
+	case 'j':
+		if (takes_json) {
+			a->is_json = true;
+			return 0;
+		}
+		cliopt_usage_error(who, "unknown option '--json'");
+		return -1;
+	default:
+		cliopt_option_error(who, c, argv, token);
+		return -1;
+	}
+}
+
+/* argv[0] is the command. Usage errors name "wormhole-client CMD", whose
+ * --help explains the command. */
 static int parse_sub(const char *cmd, bool takes_json, int argc, char **argv, struct sub_args *a)
 {
-	for (int i = 0; i < argc; i++) {
-		const char *s = argv[i];
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"log-format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	char who[64];
 
-		if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-			a->want_help = true;
-		} else if (takes_json && strcmp(s, "--json") == 0) {
-			a->is_json = true;
-		} else if (strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0 ||
-			   strcmp(s, "--log-level") == 0 || strcmp(s, "--log-format") == 0) {
-			if (i + 1 == argc) {
-				cliopt_usage_error(prog, "%s: option needs a value '%s'", cmd, s);
-				return -1;
-			}
-			i++;
-			a->has_log_level = a->has_log_level || strcmp(s, "--log-level") == 0;
-			if (strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0) {
-				a->config_path = argv[i];
-			} else if ((strcmp(s, "--log-level") == 0
-					    ? cliopt_set_log_level(prog, argv[i])
-					    : cliopt_set_log_format(prog, argv[i])) != 0) {
-				return -1;
-			}
-		} else {
-			cliopt_usage_error(prog, "%s: unexpected argument '%s'", cmd, s);
+	snprintf(who, sizeof(who), "%s %s", prog, cmd);
+	opterr = 0;
+	optind = 0; /* start afresh: cliopt_parse used getopt before */
+	for (;;) {
+		/* "+" ordering, as in cliopt_parse: nothing is permuted, so the
+		 * element an error is about is argv[optind] before the call. */
+		int token = optind > 0 ? optind : 1;
+		int c = getopt_long(argc, argv, "+:c:h", opts, NULL);
+
+		if (c == -1) {
+			break;
+		}
+		if (take_sub_option(who, takes_json, c, argv, token, a) != 0) {
 			return -1;
 		}
+	}
+	if (optind < argc) {
+		cliopt_usage_error(who, "unexpected argument '%s'", argv[optind]);
+		return -1;
 	}
 	return 0;
 }
@@ -235,10 +270,40 @@ static const struct sub subs[] = {
 	 "state: the server session, uplinks, peers, paths and flows."},
 };
 
+/* The command at argv[opt->first_arg] (default: run) with its own options. */
+static int run_command(const struct cliopt *opt, int argc, char **argv)
+{
+	const char *cmd = opt->first_arg < argc ? argv[opt->first_arg] : "run";
+
+	if (strcmp(cmd, "join") == 0) {
+		return joincmd_main(opt->config_path, argc - opt->first_arg, argv + opt->first_arg);
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		const struct sub *sc = &subs[i];
+		struct sub_args a = {.config_path = opt->config_path,
+				     .has_log_level = opt->has_log_level};
+
+		if (strcmp(cmd, sc->name) != 0) {
+			continue;
+		}
+		if (opt->first_arg < argc && parse_sub(cmd, sc->fn != NULL, argc - opt->first_arg,
+						       argv + opt->first_arg, &a) != 0) {
+			return CLIOPT_EXIT_USAGE;
+		}
+		if (a.want_help) {
+			sub_usage(cmd, sc->what);
+			return CLIOPT_EXIT_OK;
+		}
+		return sc->fn ? with_ini(a.config_path, sc->fn, &a)
+			      : run(a.config_path, a.has_log_level);
+	}
+	cliopt_usage_error(prog, "unknown command '%s'", cmd);
+	return CLIOPT_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	struct cliopt opt;
-	const char *cmd;
 
 	/* A peer that closes a socket must never kill the daemon (issue #2). */
 	signal(SIGPIPE, SIG_IGN);
@@ -267,31 +332,12 @@ int main(int argc, char **argv)
 		opt.config_path = "client.ini";
 	}
 	if (opt.is_check) {
-		return check_config(opt.config_path);
-	}
-	cmd = opt.first_arg < argc ? argv[opt.first_arg] : "run";
-	if (strcmp(cmd, "join") == 0) {
-		return joincmd_main(opt.config_path, argc - opt.first_arg, argv + opt.first_arg);
-	}
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		const struct sub *sc = &subs[i];
-		struct sub_args a = {.config_path = opt.config_path,
-				     .has_log_level = opt.has_log_level};
-
-		if (strcmp(cmd, sc->name) != 0) {
-			continue;
-		}
-		if (opt.first_arg < argc && parse_sub(cmd, sc->fn != NULL, argc - opt.first_arg - 1,
-						      argv + opt.first_arg + 1, &a) != 0) {
+		/* Like the server: nothing may follow the file. */
+		if (opt.first_arg < argc) {
+			cliopt_usage_error(prog, "unexpected argument '%s'", argv[opt.first_arg]);
 			return CLIOPT_EXIT_USAGE;
 		}
-		if (a.want_help) {
-			sub_usage(cmd, sc->what);
-			return CLIOPT_EXIT_OK;
-		}
-		return sc->fn ? with_ini(a.config_path, sc->fn, &a)
-			      : run(a.config_path, a.has_log_level);
+		return check_config(opt.config_path);
 	}
-	cliopt_usage_error(prog, "unknown command '%s'", cmd);
-	return CLIOPT_EXIT_USAGE;
+	return run_command(&opt, argc, argv);
 }

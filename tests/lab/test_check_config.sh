@@ -65,13 +65,18 @@ for cmd in run natcheck status; do
 	bin/wormhole-client "$cmd" --help >"$LAB_DIR/out" 2>&1 || fail "$cmd --help: $(cat "$LAB_DIR/out")"
 	grep -q "^Usage: wormhole-client .*$cmd" "$LAB_DIR/out" || fail "$cmd --help: no usage"
 done
-for args in "natcheck -c $LAB_DIR/none.ini" "status --json --config $LAB_DIR/none.ini"; do
+# Every form of an option works after the command as before it.
+for args in "natcheck -c $LAB_DIR/none.ini" "status --json --config $LAB_DIR/none.ini" \
+	"status --config=$LAB_DIR/none.ini" "status -c$LAB_DIR/none.ini" \
+	"natcheck --log-level=debug --log-format=json --json -c $LAB_DIR/none.ini" \
+	"run --log-level debug --config=$LAB_DIR/none.ini"; do
 	status=0
 	bin/wormhole-client $args 2>"$LAB_DIR/err" || status=$?
-	[ "$status" = 2 ] && grep -q "^$LAB_DIR/none.ini: cannot read" "$LAB_DIR/err" ||
+	[ "$status" = 2 ] && grep -q "$LAB_DIR/none.ini: cannot read" "$LAB_DIR/err" ||
 		fail "$args: status $status, $(cat "$LAB_DIR/err")"
 done
-for args in "status --bogus" "natcheck -c" "run --json" "run extra"; do
+for args in "status --bogus" "natcheck -c" "run --json" "run extra" "status -xh" \
+	"--check-config config/examples/drone3.ini extra"; do
 	status=0
 	bin/wormhole-client $args 2>"$LAB_DIR/err" || status=$?
 	[ "$status" = 2 ] && [ "$(wc -l <"$LAB_DIR/err")" = 1 ] || fail "$args: status $status"
