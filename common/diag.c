@@ -1,5 +1,9 @@
-/* diag: one-line errors with a place, for config, CLI and API input (STYLE §4). */
+/* diag: one-line errors with a place, for config, CLI and API input (STYLE §4).
+ * Messages quote config values as they are, and they end up in JSON (the
+ * server's health, log lines): they are kept valid UTF-8 on one line. */
 #include "diag.h"
+
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,15 +19,19 @@ void diag_clear(struct diag *d)
 void diag_set(struct diag *d, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
+	char raw[DIAG_MSG_MAX];
 
 	if (!d || d->is_set) {
 		return;
 	}
-	snprintf(d->file, sizeof(d->file), "%s", file ? file : "");
+	/* A quoted value may hold any byte (a flow name "mav\xfflink"): escape
+	 * control characters and what is not UTF-8 as \xHH. */
+	utf8_escape(d->file, sizeof(d->file), file ? file : "");
 	d->line = line;
 	va_start(ap, fmt);
-	vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	utf8_escape(d->msg, sizeof(d->msg), raw);
 	d->is_set = true;
 }
 

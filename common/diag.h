@@ -20,7 +20,9 @@ struct diag {
 /* Reset to "no error". */
 void diag_clear(struct diag *d);
 /* Record an error. Only the first error is kept: later calls are ignored,
- * so the deepest, earliest cause wins. d may be NULL. */
+ * so the deepest, earliest cause wins. d may be NULL. Control characters
+ * and bytes that are not UTF-8, in file or the message, are kept as \xHH
+ * (utf8_escape): the result is one line of valid UTF-8, fit for JSON. */
 void diag_set(struct diag *d, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Format as "FILE:LINE: message" into buf; returns buf. */

@@ -2,6 +2,8 @@
  * settings, the only mutable globals in the tree. */
 #include "log.h"
 
+#include "utf8.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,21 +48,34 @@ int log_parse_format(const char *s, enum log_format *out)
 	return 0;
 }
 
-/* JSON string body escaping for the message; control bytes become \u00XX. */
+/* A JSON string body (RFC 8259 §7) that is always valid UTF-8: '"' and
+ * '\\' escaped, control bytes as \u00XX, and a byte that is not UTF-8
+ * (a config value quoted as is, a message cut inside a character) as the
+ * text \xHH, as utf8_escape writes it for text lines. */
 static size_t json_escape(char *dst, size_t cap, const char *src)
 {
+	const unsigned char *s = (const unsigned char *)src;
+	size_t left = strlen(src);
 	size_t n = 0;
 
-	for (; *src && n + 7 < cap; src++) {
-		unsigned char c = (unsigned char)*src;
-		if (c == '"' || c == '\\') {
+	/* Room for the longest item ("\\xHH" or "\u00XX": 6) and the NUL. */
+	while (left > 0 && n + 7 <= cap) {
+		size_t k = utf8_seq_len(s, left);
+
+		if (k == 0) {
+			n += (size_t)snprintf(dst + n, cap - n, "\\\\x%02X", *s);
+			k = 1;
+		} else if (*s == '"' || *s == '\\') {
 			dst[n++] = '\\';
-			dst[n++] = (char)c;
-		} else if (c < 0x20) {
-			n += (size_t)snprintf(dst + n, cap - n, "\\u%04x", c);
+			dst[n++] = (char)*s;
+		} else if (*s < 0x20 || *s == 0x7f) {
+			n += (size_t)snprintf(dst + n, cap - n, "\\u%04x", *s);
 		} else {
-			dst[n++] = (char)c;
+			memcpy(dst + n, s, k);
+			n += k;
 		}
+		s += k;
+		left -= k;
 	}
 	dst[n] = '\0';
 	return n;
@@ -86,7 +101,8 @@ void log_write(enum log_level level, const char *file, int line, const char *fmt
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 
 	if (log_current_format == LOG_FORMAT_JSON) {
-		char esc[sizeof(msg) * 2];
+		char esc[sizeof(msg) * 6];
+
 		json_escape(esc, sizeof(esc), msg);
 		if (level >= LOG_LEVEL_DEBUG) {
 			fprintf(stderr,
@@ -97,10 +113,18 @@ void log_write(enum log_level level, const char *file, int line, const char *fmt
 			fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}\n", stamp,
 				level_names[level], esc);
 		}
-	} else if (level >= LOG_LEVEL_DEBUG) {
-		fprintf(stderr, "%s %-5s %s (%s:%d)\n", stamp, level_names[level], msg, file, line);
 	} else {
-		fprintf(stderr, "%s %-5s %s\n", stamp, level_names[level], msg);
+		/* One line, valid UTF-8: a newline in a quoted value must not
+		 * start a line of its own. */
+		char esc[sizeof(msg) * 4];
+
+		utf8_escape(esc, sizeof(esc), msg);
+		if (level >= LOG_LEVEL_DEBUG) {
+			fprintf(stderr, "%s %-5s %s (%s:%d)\n", stamp, level_names[level], esc,
+				file, line);
+		} else {
+			fprintf(stderr, "%s %-5s %s\n", stamp, level_names[level], esc);
+		}
 	}
 	errno = saved_errno;
 }
