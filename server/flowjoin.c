@@ -119,8 +119,9 @@ static enum frame_join_status write_join(struct server *srv, const char *id, con
 	rc = restedit_member_text(text, len, f, id, list, &edited, &edited_len, err, sizeof(err));
 	free(text);
 	if (rc == -EALREADY) {
-		/* restedit reads the same running flow flowjoin_check did, so
-		 * this is not expected; answered as it means: nothing to write. */
+		/* restedit edits the flow as routes.conf has it, flowjoin_check
+		 * looked at the running one: a hand edit not applied yet may
+		 * already have added this member. Nothing to write. */
 		frame_join_ack_set_msg(ack, "already in %s as %s", flow,
 				       strcmp(list, "members") == 0 ? "member" : list);
 		return answer(ack, FRAME_JOIN_ALREADY);
