@@ -181,11 +181,16 @@ static bool public_equal(const struct routes_server *a, const struct routes_serv
 	return true;
 }
 
-static void add_restart(struct cfgdiff *out, const char *what)
+/* A restart-only setting changed: what names it, line is its line in the
+ * new config (the first such line is the one diags give). */
+static void add_restart(struct cfgdiff *out, const char *what, int line)
 {
 	size_t n = strlen(out->restart_what);
 
 	snprintf(out->restart_what + n, sizeof(out->restart_what) - n, "%s%s", n ? "," : "", what);
+	if (!out->needs_restart) {
+		out->restart_line = line;
+	}
 	out->needs_restart = true;
 }
 
@@ -205,35 +210,35 @@ static void diff_server(const struct routes_server *a, const struct routes_serve
 			struct cfgdiff *out)
 {
 	if (!listen_equal(a, b)) {
-		add_restart(out, "listen");
+		add_restart(out, "listen", b->lines.listen);
 	} else if (!public_equal(a, b)) {
-		add_restart(out, "public");
+		add_restart(out, "public", b->lines.public_ip);
 	}
 	if (a->alt_port != b->alt_port) {
-		add_restart(out, "alt_port");
+		add_restart(out, "alt_port", b->lines.alt_port);
 	}
 	if (!key_equal(a, b)) {
-		add_restart(out, "key");
+		add_restart(out, "key", b->lines.key_file);
 	}
 	if (a->has_state_file != b->has_state_file || strcmp(a->state_file, b->state_file) != 0) {
-		add_restart(out, "state_file");
+		add_restart(out, "state_file", b->lines.state_file);
 	}
 	if (a->relay_a.lo != b->relay_a.lo || a->relay_a.hi != b->relay_a.hi) {
-		add_restart(out, "relay_a");
+		add_restart(out, "relay_a", b->lines.relay_a);
 	}
 	if (a->relay_b.lo != b->relay_b.lo || a->relay_b.hi != b->relay_b.hi) {
-		add_restart(out, "relay_b");
+		add_restart(out, "relay_b", b->lines.relay_b);
 	}
 	if (!addr_equal((const struct sockaddr *)&a->api.listen,
 			(const struct sockaddr *)&b->api.listen)) {
-		add_restart(out, "api.listen");
+		add_restart(out, "api.listen", b->lines.api);
 	}
 	/* The API is served only while it has a token (server/apiops.c), and
 	 * it is started and stopped with the server: a first token added or
 	 * the last one removed would be applied to an API that is not there,
 	 * or leave one running that nobody can use. */
 	if (api_is_on(&a->api) != api_is_on(&b->api)) {
-		add_restart(out, "api (on/off)");
+		add_restart(out, "api (on/off)", b->lines.api);
 	}
 	out->api_tokens_changed =
 		!tokens_equal(a->api.tokens, a->api.n_tokens, b->api.tokens, b->api.n_tokens) ||

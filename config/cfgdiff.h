@@ -31,6 +31,7 @@ struct cfgdiff {
 	 * them, e.g. "listen,relay_a" (empty when needs_restart is false). */
 	bool needs_restart;
 	char restart_what[CFGDIFF_RESTART_MAX];
+	int restart_line;	 /* the first of them's line in the new config */
 	bool api_tokens_changed; /* tokens or read_tokens; applied live */
 	bool keepalive_changed;	 /* applied live */
 	bool punch_changed;	 /* server.punch, punch_spray; applied live */

@@ -94,6 +94,11 @@ struct routes_server {
 	char state_file[ROUTES_PATH_MAX];
 	bool has_state_file;
 	int line; /* source line of the server group */
+	/* Source lines of the settings that need a restart when they change
+	 * (the group's line for one left out), for diags. */
+	struct {
+		int listen, public_ip, alt_port, key_file, state_file, relay_a, relay_b, api;
+	} lines;
 };
 
 struct routes_client {

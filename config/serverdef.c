@@ -380,6 +380,26 @@ static int parse_required(const struct cfgread *cr, const config_setting_t *s, c
 	return parse_key_file(cr, key_file, base_dir, load_keys, srv);
 }
 
+/* The line of s's member name, or s's own when it has none. */
+static int member_line(const config_setting_t *s, const char *name)
+{
+	const config_setting_t *m = config_setting_get_member(s, name);
+
+	return cfgread_line(m ? m : s);
+}
+
+static void note_lines(const config_setting_t *s, struct routes_server *out)
+{
+	out->lines.listen = member_line(s, "listen");
+	out->lines.public_ip = member_line(s, "public");
+	out->lines.alt_port = member_line(s, "alt_port");
+	out->lines.key_file = member_line(s, "key_file");
+	out->lines.state_file = member_line(s, "state_file");
+	out->lines.relay_a = member_line(s, "relay_a");
+	out->lines.relay_b = member_line(s, "relay_b");
+	out->lines.api = member_line(s, "api");
+}
+
 int serverdef_parse(const struct cfgread *cr, const config_setting_t *s, const char *base_dir,
 		    bool load_keys, struct routes_server *out)
 {
@@ -388,8 +408,11 @@ int serverdef_parse(const struct cfgread *cr, const config_setting_t *s, const c
 	int err;
 
 	out->line = cfgread_line(s);
-	if (cfgread_group(cr, s, "server") != 0 ||
-	    cfgread_check_keys(cr, s, "server", server_keys) != 0 ||
+	if (cfgread_group(cr, s, "server") != 0) {
+		return -EINVAL;
+	}
+	note_lines(s, out);
+	if (cfgread_check_keys(cr, s, "server", server_keys) != 0 ||
 	    parse_required(cr, s, base_dir, load_keys, out) != 0 ||
 	    parse_alt_port(cr, s, out) != 0 || parse_ranges(cr, s, out) != 0) {
 		return -EINVAL;

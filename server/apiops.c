@@ -427,8 +427,8 @@ int apiops_start(struct server *srv, struct diag *d)
 	srv->api = restapi_start(srv->loop, &a->listen, &ops, srv, err, sizeof(err));
 	if (!srv->api) {
 		addr_format((const struct sockaddr *)&a->listen, where, sizeof(where));
-		diag_set(d, srv->reload.path, srv->routes->server.line, "server.api.listen %s: %s",
-			 where, err);
+		diag_set(d, srv->reload.path, srv->routes->server.lines.api,
+			 "server.api.listen %s: %s", where, err);
 		return -EADDRINUSE;
 	}
 	addr_format((const struct sockaddr *)&a->listen, where, sizeof(where));

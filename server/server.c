@@ -205,12 +205,12 @@ static int check_next(struct server *srv, const char *who, const struct routes *
 		return -EINVAL;
 	}
 	if (diff->needs_restart) {
-		diag_set(d, srv->reload.path, 0, "%s changed: needs a restart; nothing applied",
-			 diff->restart_what);
+		diag_set(d, srv->reload.path, diff->restart_line,
+			 "%s changed: needs a restart; nothing applied", diff->restart_what);
 		log_at(refused_level(who),
-		       "%s: %s: %s changed: needs a restart; nothing applied (running "
+		       "%s: %s:%d: %s changed: needs a restart; nothing applied (running "
 		       "configuration kept)",
-		       who, srv->reload.path, diff->restart_what);
+		       who, srv->reload.path, diff->restart_line, diff->restart_what);
 		cfgdiff_fini(diff);
 		return -EBUSY;
 	}

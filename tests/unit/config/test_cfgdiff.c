@@ -137,8 +137,43 @@ static void test_cfgdiff_flags_settings_that_need_a_restart(void **state)
 	assert_int_equal(cfgdiff_routes(a, b, &d), 0);
 	assert_true(d.needs_restart);
 	assert_string_equal(d.restart_what, "listen,alt_port,key,state_file,relay_a,api.listen");
+	assert_int_equal(d.restart_line, 1); /* listen's: all on line 1 here */
 	assert_false(d.api_tokens_changed);
 	assert_false(cfgdiff_is_empty(&d));
+	cfgdiff_fini(&d);
+	routes_free(a);
+	routes_free(b);
+}
+
+/* A refusal names the line of the setting that changed, not the server
+ * group's (nor none). */
+static void test_cfgdiff_gives_the_line_of_the_setting_that_needs_a_restart(void **state)
+{
+	struct routes *a = parse_ok(FIX_SERVER);
+	struct routes *b = parse_ok("server: {\n"
+				    "  listen = [\"203.0.113.10:7400\", \"203.0.113.11:7400\"];\n"
+				    "  key_file = \"server.key\";\n"
+				    "  alt_port = 7402;\n"
+				    "  api = {\n"
+				    "    listen = \"127.0.0.1:7481\"; };\n"
+				    "};\n");
+	struct cfgdiff d;
+
+	(void)state;
+	assert_int_equal(cfgdiff_routes(a, b, &d), 0);
+	assert_string_equal(d.restart_what, "alt_port,api.listen");
+	assert_int_equal(d.restart_line, 4);
+	cfgdiff_fini(&d);
+	routes_free(b);
+	b = parse_ok("server: {\n"
+		     "  listen = [\"203.0.113.10:7400\", \"203.0.113.11:7400\"];\n"
+		     "  key_file = \"server.key\";\n"
+		     "  api = {\n"
+		     "    listen = \"127.0.0.1:7481\"; };\n"
+		     "};\n");
+	assert_int_equal(cfgdiff_routes(a, b, &d), 0);
+	assert_string_equal(d.restart_what, "api.listen");
+	assert_int_equal(d.restart_line, 4);
 	cfgdiff_fini(&d);
 	routes_free(a);
 	routes_free(b);
@@ -248,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_cfgdiff_sees_changes_in_optional_flow_keys),
 		cmocka_unit_test(test_cfgdiff_lists_added_removed_and_rekeyed_clients),
 		cmocka_unit_test(test_cfgdiff_flags_settings_that_need_a_restart),
+		cmocka_unit_test(test_cfgdiff_gives_the_line_of_the_setting_that_needs_a_restart),
 		cmocka_unit_test(test_cfgdiff_compares_the_server_key_not_its_path),
 		cmocka_unit_test(test_cfgdiff_public_addresses_need_a_restart),
 		cmocka_unit_test(test_cfgdiff_applies_token_and_keepalive_changes_live),
