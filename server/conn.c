@@ -62,7 +62,8 @@ const char *conn_drop_name(enum conn_drop why)
 const char *conn_natclass_name(uint8_t natclass)
 {
 	static const char *const names[] = {
-		"unknown", "open", "full-cone", "restricted-cone", "port-restricted", "symmetric"};
+		"unknown",  "open", "full-cone", "restricted-cone", "port-restricted-cone",
+		"symmetric"};
 
 	return natclass < WH_ARRAY_LEN(names) ? names[natclass] : "?";
 }

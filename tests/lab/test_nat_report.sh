@@ -44,7 +44,7 @@ lab_wh_clients drone1 gcs1
 
 # 1. Each client finds its class from its main socket and the server logs it
 #    (server/conn.c: "online ... nat=X" or, once known later, "nat=X was=...").
-wait_until 10 grep -Eq "client gcs1: .*nat=port-restricted( |$)" "$LAB_DIR/server.log" ||
+wait_until 10 grep -Eq "client gcs1: .*nat=port-restricted-cone( |$)" "$LAB_DIR/server.log" ||
 	fail "server never reported gcs1 as port-restricted: $(grep 'client gcs1' "$LAB_DIR/server.log")"
 wait_until 10 grep -Eq "client drone1: .*nat=symmetric( |$)" "$LAB_DIR/server.log" ||
 	fail "server never reported drone1 as symmetric: $(grep 'client drone1' "$LAB_DIR/server.log")"

@@ -250,7 +250,7 @@ if [[ " ${CLIENTS[*]} " == *" hga "* ]]; then
 fi
 if [[ " ${CLIENTS[*]} " == *" cga "* ]]; then
 	# Two port-restricted cones in a row behave as one.
-	api /api/v1/clients/cga | grep -q '"nat_class":"port-restricted"' ||
+	api /api/v1/clients/cga | grep -q '"nat_class":"port-restricted-cone"' ||
 		fail "cga behind two NATs: $(api /api/v1/clients/cga)"
 fi
 if [[ " ${CLIENTS[*]} " == *" sqa "* ]]; then

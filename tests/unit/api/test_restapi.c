@@ -35,12 +35,12 @@ static void test_restapi_client_json_lists_uplinks_and_uplink_paths(void **state
 	strcpy(c->id, "drone3");
 	c->is_online = true;
 	strcpy(c->addr, "198.51.100.1:40001");
-	c->natclass = "port-restricted";
+	c->natclass = "port-restricted-cone";
 	c->last_seen_ms_ago = 12;
 	c->n_uplinks = 2;
 	c->uplinks[0].id = 0;
 	strcpy(c->uplinks[0].addr, "198.51.100.1:40001");
-	c->uplinks[0].natclass = "port-restricted";
+	c->uplinks[0].natclass = "port-restricted-cone";
 	c->uplinks[0].last_seen_ms_ago = 12;
 	c->uplinks[1].id = 1;
 	strcpy(c->uplinks[1].name, "lte");
@@ -63,7 +63,7 @@ static void test_restapi_client_json_lists_uplinks_and_uplink_paths(void **state
 	/* Existing fields stay. */
 	assert_string_equal(item(o, "id")->valuestring, "drone3");
 	assert_string_equal(item(o, "mapped_address")->valuestring, "198.51.100.1:40001");
-	assert_string_equal(item(o, "nat_class")->valuestring, "port-restricted");
+	assert_string_equal(item(o, "nat_class")->valuestring, "port-restricted-cone");
 	assert_int_equal(item(o, "last_seen_ms_ago")->valuedouble, 12);
 	u = item(o, "uplinks");
 	assert_int_equal(cJSON_GetArraySize(u), 2);
