@@ -300,28 +300,69 @@ static bool member_json(cJSON *a, const struct member_stats *m)
 		       : cJSON_AddNullToObject(o, "report_age_ms") != NULL;
 }
 
+/* The flow as a whole in GET /flows/{name}/stats: counters and send rates
+ * summed over the members, the largest loss, the smallest capacity measured
+ * (null before any). */
+struct flow_total {
+	uint64_t packets, bytes, delivered_packets, delivered_bytes, drops;
+	uint64_t relay_packets, relay_bytes, relay_drops;
+	double send_kbps, loss, capacity_kbps;
+	bool saturated, has_capacity;
+};
+
+static void add_member(struct flow_total *t, const struct member_stats *m)
+{
+	const struct restapi_flow_member *p = &m->rep;
+
+	t->packets += p->tx_packets;
+	t->bytes += p->tx_bytes;
+	t->delivered_packets += p->rx_packets;
+	t->delivered_bytes += p->rx_bytes;
+	t->drops += p->drops;
+	t->relay_packets += m->relay_packets;
+	t->relay_bytes += m->relay_bytes;
+	t->relay_drops += m->relay_drops;
+	t->send_kbps += p->send_kbps;
+	t->loss = p->loss > t->loss ? p->loss : t->loss;
+	t->saturated = t->saturated || p->is_saturated;
+	if (p->has_capacity && (!t->has_capacity || p->capacity_kbps < t->capacity_kbps)) {
+		t->capacity_kbps = p->capacity_kbps;
+		t->has_capacity = true;
+	}
+}
+
+static bool total_json(cJSON *o, const struct flow_total *t)
+{
+	return cJSON_AddNumberToObject(o, "packets", (double)t->packets) &&
+	       cJSON_AddNumberToObject(o, "bytes", (double)t->bytes) &&
+	       cJSON_AddNumberToObject(o, "delivered_packets", (double)t->delivered_packets) &&
+	       cJSON_AddNumberToObject(o, "delivered_bytes", (double)t->delivered_bytes) &&
+	       cJSON_AddNumberToObject(o, "drops", (double)t->drops) &&
+	       cJSON_AddBoolToObject(o, "saturated", t->saturated) &&
+	       cJSON_AddNumberToObject(o, "send_kbps", t->send_kbps) &&
+	       cJSON_AddNumberToObject(o, "loss", t->loss) &&
+	       (t->has_capacity ? cJSON_AddNumberToObject(o, "capacity_kbps", t->capacity_kbps)
+				: cJSON_AddNullToObject(o, "capacity_kbps")) &&
+	       cJSON_AddNumberToObject(o, "relay_packets", (double)t->relay_packets) &&
+	       cJSON_AddNumberToObject(o, "relay_bytes", (double)t->relay_bytes) &&
+	       cJSON_AddNumberToObject(o, "relay_drops", (double)t->relay_drops);
+}
+
 void metrics_flow_stats(struct restreq *r, const struct routes_flow *f)
 {
 	struct member_stats *ms = calloc(ROUTES_MEMBERS_MAX, sizeof(*ms));
 	size_t n = ms ? flow_members(r, f, ms, ROUTES_MEMBERS_MAX) : 0;
-	uint64_t tot[3] = {0, 0, 0};
-	bool saturated = false;
+	struct flow_total tot;
 	cJSON *o = cJSON_CreateObject();
 	cJSON *a = o ? cJSON_AddArrayToObject(o, "members") : NULL;
 	bool ok = a != NULL;
 
+	memset(&tot, 0, sizeof(tot));
 	for (size_t i = 0; ok && i < n; i++) {
 		ok = member_json(a, &ms[i]);
-		tot[0] += ms[i].rep.tx_packets;
-		tot[1] += ms[i].rep.tx_bytes;
-		tot[2] += ms[i].rep.drops;
-		saturated = saturated || ms[i].rep.is_saturated;
+		add_member(&tot, &ms[i]);
 	}
-	ok = ok && cJSON_AddStringToObject(o, "flow", f->name) &&
-	     cJSON_AddNumberToObject(o, "packets", (double)tot[0]) &&
-	     cJSON_AddNumberToObject(o, "bytes", (double)tot[1]) &&
-	     cJSON_AddNumberToObject(o, "drops", (double)tot[2]) &&
-	     cJSON_AddBoolToObject(o, "saturated", saturated) &&
+	ok = ok && cJSON_AddStringToObject(o, "flow", f->name) && total_json(o, &tot) &&
 	     cJSON_AddStringToObject(o, "counted_at", "members") &&
 	     cJSON_AddStringToObject(o, "note",
 				     "counters the members report about once a second "

@@ -118,11 +118,15 @@ flow_stats() {
 	lab_exec srv curl -s -H "Authorization: Bearer failover-test-token-0123" \
 		"http://127.0.0.1:7480/api/v1/flows/mavlink/stats" | /usr/bin/python3 -c '
 import json, sys
-m = {x["id"]: x for x in json.load(sys.stdin)["members"]}
-print(m["drone1"]["packets"], m["gcs1"]["delivered_packets"])'
+j = json.load(sys.stdin)
+m = {x["id"]: x for x in j["members"]}
+# the flow as a whole: the members summed
+total = all(j[k] == sum(x[k] for x in m.values())
+            for k in ("packets", "delivered_packets", "delivered_bytes", "relay_packets"))
+print(m["drone1"]["packets"], m["gcs1"]["delivered_packets"], "summed" if total else "not-summed")'
 }
-stats_ok() { [ "$(flow_stats)" = "1200 $got" ]; }
-wait_until 5 stats_ok || fail "server flow stats: $(flow_stats) (want 1200 $got)"
+stats_ok() { [ "$(flow_stats)" = "1200 $got summed" ]; }
+wait_until 5 stats_ok || fail "server flow stats: $(flow_stats) (want 1200 $got summed)"
 echo "  server flow stats: drone1 sent $(flow_stats | cut -d' ' -f1), gcs1 delivered $got"
 grep -q "path drone1 -> gcs1: fallback to relay\|path gcs1 -> drone1: fallback to relay" \
 	"$LAB_DIR/server.log" || fail "the server did not log the fallback"
