@@ -1,51 +1,14 @@
 /* jsonbody: a request body as one JSON object (see jsonbody.h). */
 #include "api/jsonbody.h"
 
+#include "common/utf8.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The length of the UTF-8 sequence at s[0..n), or 0 if it is not one:
- * no overlong forms, no surrogates, nothing above U+10FFFF (RFC 3629). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-
-	if (c < 0x80) {
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len) {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			return 0;
-		}
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
-		return 0;
-	}
-	return len;
-}
 
 /* The offset of the first byte that is not valid UTF-8, or len. */
 static size_t utf8_valid_prefix(const char *body, size_t len)
@@ -54,7 +17,7 @@ static size_t utf8_valid_prefix(const char *body, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t k = utf8_seq(s + i, len - i);
+		size_t k = utf8_seq_len(s + i, len - i);
 		if (k == 0) {
 			return i;
 		}

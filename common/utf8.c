@@ -1,6 +1,6 @@
 /* utf8: UTF-8 validation (RFC 3629) and \xHH escaping of what is not
  * printable UTF-8, for diag messages and log lines. No allocation. */
-#include "utf8.h"
+#include "common/utf8.h"
 
 #include <stdbool.h>
 #include <stdint.h>
