@@ -1,6 +1,8 @@
 /* wormhole-keygen: make and print X25519 keys, written base64 like
  * WireGuard's (DESIGN §3). genkey prints a new private key; pubkey reads a
- * private key on stdin (or from FILE) and prints its public key. */
+ * private key on stdin (or from FILE) and prints its public key. Its one
+ * configuration is a key file: -c FILE names it, --check-config checks it
+ * the way the daemons load it (DESIGN §8: every program has both). */
 #include "common/b64key.h"
 #include "common/cliopt.h"
 #include "common/diag.h"
@@ -24,15 +26,20 @@ static void usage(FILE *out)
 		"600)\n"
 		"       %s pubkey [FILE]      read a private key on stdin (or FILE), print its "
 		"public key\n"
+		"       %s --check-config [FILE]  check a private key file as the daemons load it\n"
 		"       %s --help | --version\n"
 		"\n"
 		"Options (before or after the command):\n"
 		"  -o, --out FILE        genkey: write the key to FILE (a new file, mode 600)\n"
+		"  -c, --config FILE     the private key file pubkey and --check-config read\n"
+		"      --check-config [FILE]  check FILE (or -c FILE) and exit: 0 a usable "
+		"private\n"
+		"                        key (its public key printed), 1 not\n"
 		"      --log-level LEVEL error|warn|info|debug|trace (default: info)\n"
 		"      --log-format FMT  text|json (default: text)\n"
 		"  -h, --help            show this help and exit\n"
 		"  -V, --version         show the version and exit\n",
-		prog, prog, prog);
+		prog, prog, prog, prog);
 }
 
 /* Write all of buf to fd; 0, or -errno. */
@@ -152,12 +159,46 @@ static int pubkey(const char *in_path)
 	return CLIOPT_EXIT_OK;
 }
 
+/* --check-config: the key file loaded as the daemons load it (a regular
+ * file, one base64 key, not readable by others), and a usable private
+ * key. Prints "FILE: ok (public key KEY)"; errors are one line. */
+static int check_key_file(const char *path)
+{
+	struct diag d;
+	char msg[512];
+	uint8_t priv[32], pub[32];
+	char text[B64KEY_TEXT_MAX];
+	bool is_exposed = false;
+	int usable;
+
+	diag_clear(&d);
+	if (b64key_load_file(path, priv, &is_exposed, &d) != 0) {
+		fprintf(stderr, "%s\n", diag_format(&d, msg, sizeof(msg)));
+		return CLIOPT_EXIT_FAILURE;
+	}
+	usable = crypto_scalarmult_base(pub, priv) == 0;
+	sodium_memzero(priv, sizeof(priv));
+	if (!usable) {
+		fprintf(stderr, "%s: unusable private key\n", path);
+		return CLIOPT_EXIT_FAILURE;
+	}
+	if (is_exposed) {
+		fprintf(stderr, "%s: warning: key file can be read by other users (chmod 600 it)\n",
+			path);
+	}
+	b64key_encode(pub, text);
+	printf("%s: ok (public key %s)\n", path, text);
+	return CLIOPT_EXIT_OK;
+}
+
 /* The command line: options anywhere (as the other programs take them),
  * then the command and its file. */
 struct keygen_args {
 	const char *words[3]; /* the command and its arguments, in order */
 	int n_words;
 	const char *out_path; /* -o/--out */
+	const char *key_path; /* -c/--config */
+	bool want_check;      /* --check-config */
 	bool want_help;
 	bool want_version;
 };
@@ -167,6 +208,12 @@ static int take_option(int c, char **argv, int token, struct keygen_args *a)
 	switch (c) {
 	case 'o':
 		a->out_path = optarg;
+		return 0;
+	case 'c':
+		a->key_path = optarg;
+		return 0;
+	case 'C':
+		a->want_check = true;
 		return 0;
 	case 'l':
 		return cliopt_set_log_level(prog, optarg);
@@ -192,6 +239,8 @@ static int parse_args(int argc, char **argv, struct keygen_args *a)
 {
 	static const struct option opts[] = {
 		{"out", required_argument, NULL, 'o'},
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"log-format", required_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
@@ -208,7 +257,7 @@ static int parse_args(int argc, char **argv, struct keygen_args *a)
 		optind = 0; /* start afresh over this slice */
 		for (;;) {
 			int token = optind > 0 ? optind : 1;
-			int c = getopt_long(n, rest, "+:o:hV", opts, NULL);
+			int c = getopt_long(n, rest, "+:o:c:hV", opts, NULL);
 
 			if (c == -1) {
 				break;
@@ -247,15 +296,30 @@ static int dispatch(int argc, char **argv)
 		return CLIOPT_EXIT_OK;
 	}
 	cmd = a.n_words > 0 ? a.words[0] : NULL;
+	if (a.want_check) {
+		/* --check-config [FILE]: the file is its word, or -c's */
+		if (a.n_words > 1 || (a.n_words == 1 && a.key_path) || a.out_path) {
+			cliopt_usage_error(prog,
+					   "--check-config takes one key file (FILE or -c FILE)");
+			return CLIOPT_EXIT_USAGE;
+		}
+		if (!cmd && !a.key_path) {
+			cliopt_usage_error(prog,
+					   "--check-config needs a key file (FILE or -c FILE)");
+			return CLIOPT_EXIT_USAGE;
+		}
+		return check_key_file(cmd ? cmd : a.key_path);
+	}
 	if (!cmd) {
 		cliopt_usage_error(prog, "missing command (genkey or pubkey)");
 		return CLIOPT_EXIT_USAGE;
 	}
-	if (strcmp(cmd, "genkey") == 0 && a.n_words == 1) {
+	if (strcmp(cmd, "genkey") == 0 && a.n_words == 1 && !a.key_path) {
 		return genkey(a.out_path);
 	}
-	if (strcmp(cmd, "pubkey") == 0 && a.n_words <= 2 && !a.out_path) {
-		return pubkey(a.n_words == 2 ? a.words[1] : NULL);
+	if (strcmp(cmd, "pubkey") == 0 && a.n_words <= 2 && !a.out_path &&
+	    !(a.n_words == 2 && a.key_path)) {
+		return pubkey(a.n_words == 2 ? a.words[1] : a.key_path);
 	}
 	if (strcmp(cmd, "genkey") == 0 || strcmp(cmd, "pubkey") == 0) {
 		cliopt_usage_error(prog, "unexpected arguments to '%s'", cmd);

@@ -141,4 +141,29 @@ for args in genkey "pubkey config/examples/drone3.key"; do
 		grep -q "write stdout: No space left on device" "$LAB_DIR/err" ||
 		fail "keygen $args >/dev/full: status $status, $(cat "$LAB_DIR/err")"
 done
+# wormhole-keygen's configuration is a key file: -c FILE names it (pubkey
+# reads it), --check-config checks it as the daemons load it: 0 and the
+# public key for a usable key; 1 and one line naming the file otherwise
+# (not a key, a FIFO, missing); 2 without a file.
+bin/wormhole-keygen genkey -o "$LAB_DIR/ck.key" || fail "genkey -o ck.key"
+pub=$(bin/wormhole-keygen pubkey <"$LAB_DIR/ck.key")
+out=$(bin/wormhole-keygen --check-config "$LAB_DIR/ck.key") ||
+	fail "keygen --check-config on a good key: status $?"
+[ "$out" = "$LAB_DIR/ck.key: ok (public key $pub)" ] || fail "keygen --check-config: '$out'"
+out=$(bin/wormhole-keygen -c "$LAB_DIR/ck.key" --check-config) && [ "${out##* }" = "$pub)" ] ||
+	fail "keygen -c FILE --check-config: '$out'"
+[ "$(bin/wormhole-keygen -c "$LAB_DIR/ck.key" pubkey)" = "$pub" ] || fail "keygen -c FILE pubkey"
+printf 'not a key\n' >"$LAB_DIR/bad.key"
+mkfifo "$LAB_DIR/fifo.key"
+for bad in bad.key fifo.key missing.key; do
+	status=0
+	timeout 5 bin/wormhole-keygen --check-config "$LAB_DIR/$bad" >"$LAB_DIR/out" 2>"$LAB_DIR/err" ||
+		status=$?
+	[ "$status" = 1 ] && [ "$(wc -l <"$LAB_DIR/err")" = 1 ] && [ ! -s "$LAB_DIR/out" ] &&
+		grep -q "^$LAB_DIR/$bad: " "$LAB_DIR/err" ||
+		fail "keygen --check-config $bad: status $status, '$(cat "$LAB_DIR/err")'"
+done
+status=0
+bin/wormhole-keygen --check-config >/dev/null 2>"$LAB_DIR/err" || status=$?
+[ "$status" = 2 ] || fail "keygen --check-config without a file: status $status"
 lab_pass
