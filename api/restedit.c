@@ -53,21 +53,31 @@ static void commit_and_answer(struct restreq *r, char *text, size_t len, int sta
 	}
 }
 
-/* The flow `name` as routes.conf says it on disk now, which is what an
- * edit of it starts from (README "Write-back": a hand edit saved but not
- * yet applied, or refused by the reload, is kept; the running flow would
- * silently undo it). NULL with the request answered: 409 when the file
- * does not load as it is, 404 when it has no such flow. */
-static const struct routes_flow *disk_flow(struct restreq *r, const char *name)
+/* routes.conf as it is on disk now, which is what every edit starts from
+ * and is checked against (README "Write-back": a hand edit saved but not
+ * yet applied, or refused by the reload, is kept; the running config
+ * would silently undo it, or call a flow it adds new). NULL with the
+ * request answered 409 when the file does not load as it is. */
+static const struct routes *disk_routes(struct restreq *r)
 {
 	char msg[DIAG_MSG_MAX + DIAG_FILE_MAX + 32];
 	const struct routes *rt = restreq_disk(r, msg, sizeof(msg));
-	const struct routes_flow *f = rt ? routes_find_flow(rt, name) : NULL;
 
 	if (!rt) {
 		restreq_error(r, 409,
 			      "routes.conf does not load as it is (fix it by hand first): %s", msg);
-	} else if (!f) {
+	}
+	return rt;
+}
+
+/* The flow `name` as routes.conf says it on disk now. NULL with the
+ * request answered: 409 as disk_routes, 404 when it has no such flow. */
+static const struct routes_flow *disk_flow(struct restreq *r, const char *name)
+{
+	const struct routes *rt = disk_routes(r);
+	const struct routes_flow *f = rt ? routes_find_flow(rt, name) : NULL;
+
+	if (rt && !f) {
 		restreq_error(r, 404, "no flow \"%s\"", name);
 	}
 	return f;
@@ -107,14 +117,17 @@ static void write_flow(struct restreq *r, const cJSON *obj, const char *old, con
 void restedit_flow_create(struct restreq *r)
 {
 	cJSON *obj = restreq_body(r);
+	const struct routes *disk;
 	const cJSON *name;
 
 	if (!obj) {
 		return;
 	}
 	name = cJSON_GetObjectItemCaseSensitive(obj, "name");
-	if (cJSON_IsString(name) &&
-	    routes_find_flow(r->api->ops->routes(r->api->ctx), name->valuestring)) {
+	disk = disk_routes(r);
+	if (!disk) {
+		/* answered */
+	} else if (cJSON_IsString(name) && routes_find_flow(disk, name->valuestring)) {
 		/* Issue #7: a duplicate flow name is a bad request (400). */
 		restreq_error(r, 400, "name: flow \"%.40s\" already exists", name->valuestring);
 	} else {
@@ -188,8 +201,7 @@ void restedit_flow_delete(struct restreq *r, const char *name)
 	size_t len = 0;
 	int rc;
 
-	if (!routes_find_flow(r->api->ops->routes(r->api->ctx), name)) {
-		restreq_error(r, 404, "no flow \"%s\"", name);
+	if (!disk_flow(r, name)) {
 		return;
 	}
 	rc = cfgedit_flow_remove(r->text, r->len, name, &text, &len);
@@ -408,6 +420,8 @@ void restedit_client_put(struct restreq *r, const char *id)
 	const cJSON *key;
 	char value[128];
 	char etag[RESTAPI_ETAG_MAX];
+	char msg[DIAG_MSG_MAX + DIAG_FILE_MAX + 32];
+	const struct routes *disk;
 	char *text = NULL;
 	size_t len = 0;
 	bool is_new;
@@ -438,7 +452,10 @@ void restedit_client_put(struct restreq *r, const char *id)
 		return;
 	}
 	snprintf(value, sizeof(value), "{ key = \"%s\"; }", key->valuestring);
-	is_new = !routes_find_client(r->api->ops->routes(r->api->ctx), id);
+	/* new to the file on disk (a hand edit may have added it, not yet
+	 * applied); the running config when the file does not load */
+	disk = restreq_disk(r, msg, sizeof(msg));
+	is_new = !routes_find_client(disk ? disk : r->api->ops->routes(r->api->ctx), id);
 	rc = cfgedit_client_set(r->text, r->len, id, value, &text, &len);
 	if (rc != 0) {
 		edit_failed(r, rc, "clients group");

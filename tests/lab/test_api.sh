@@ -298,6 +298,33 @@ expect 200 "$(api PATCH /api/v1/flows/video '{"mtu": 1400}')" "PATCH mtu to its 
 grep -q '^    mtu = 1400; .*# the default, written out$' "$CONF" ||
 	fail "PATCH mtu to its default: $(sed -n '/^flows/,$p' "$CONF")"
 cp "$CONF" "$LAB_DIR/prev.conf"
+# Flows added by hand and saved: at once (before the reload applies them)
+# a POST of one's name is a duplicate, and a DELETE of the other removes
+# it from the file (both looked at the running config: the POST wrote a
+# second flow of that name that the validator refused, the DELETE was 404).
+HP=$((39000 + off * 2))
+add_hand_flow() { # add_hand_flow NAME PORT: the file with one more flow, to stdout
+	$PY - "$CONF" "$1" "$2" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+head, tail = text.rsplit("\n);\n", 1)
+print(head + ',\n  { name = "%s"; proto = "udp"; port = %s; from = ["gcs4"]; to = ["gcs5"]; }\n);\n' % (sys.argv[2], sys.argv[3]) + tail, end="")
+PY
+}
+add_hand_flow handmade "$HP" >"$LAB_DIR/hand.conf"
+cp "$LAB_DIR/hand.conf" "$CONF"
+expect 400 "$(api POST /api/v1/flows '{"name": "handmade", "proto": "udp", "port": '$((HP + 1))', "from": ["gcs4"], "to": ["gcs5"]}')" "POST of a flow just added by hand"
+grep -q 'name: flow ."handmade." already exists' "$LAB_DIR/resp" ||
+	fail "POST of a flow just added by hand: $(cat "$LAB_DIR/resp")"
+cmp -s "$CONF" "$LAB_DIR/hand.conf" || fail "the refused POST changed routes.conf"
+running_has() { [ "$(api GET "/api/v1/flows/$1")" = 200 ]; }
+wait_until 5 running_has handmade || fail "the hand-added flow was not applied"
+add_hand_flow handmade2 "$((HP + 1))" >"$LAB_DIR/hand2.conf"
+cp "$LAB_DIR/hand2.conf" "$CONF"
+expect 204 "$(api DELETE /api/v1/flows/handmade2)" "DELETE of a flow just added by hand"
+! grep -q handmade2 "$CONF" || fail "DELETE of a flow just added by hand left it in the file"
+expect 204 "$(api DELETE /api/v1/flows/handmade)" "DELETE handmade"
+cmp -s "$CONF" "$LAB_DIR/prev.conf" || fail "routes.conf after the hand-added flows: $(diff "$LAB_DIR/prev.conf" "$CONF")"
 
 echo "  4c. routes.conf cannot be read: reads answer, writes say why"
 mv "$CONF" "$LAB_DIR/away.conf"
