@@ -67,11 +67,8 @@ static bool group_has_name(const char *text, struct cfgspan g, const char *want)
 		if (cfglex_setting(&lx, 1, &n, &v, &term) != 0) {
 			return false;
 		}
-		if (cfgspan_is(text, n, "name") && v.end - v.start >= 2 && text[v.start] == '"') {
-			struct cfgspan inner = {v.start + 1, v.end - 1};
-			if (text[v.end - 1] == '"' && cfgspan_is(text, inner, want)) {
-				return true;
-			}
+		if (cfgspan_is(text, n, "name") && cfgspan_string_is(text, v, want)) {
+			return true;
 		}
 	}
 	return false;

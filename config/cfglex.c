@@ -1,6 +1,7 @@
 /* cfglex: libconfig text as tokens and spans (see cfglex.h). */
 #include "config/cfglex.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,68 @@ bool cfgspan_is(const char *text, struct cfgspan s, const char *word)
 	size_t n = strlen(word);
 
 	return s.end - s.start == n && memcmp(text + s.start, word, n) == 0;
+}
+
+/* One character of a string token's body at *p (an escape or a byte),
+ * moving *p past it; -1 for an escape libconfig does not take. */
+static int string_char(const char *text, size_t end, size_t *p)
+{
+	char c = text[(*p)++];
+	static const char from[] = "\\\"fnrt", to[] = "\\\"\f\n\r\t";
+	const char *k;
+	unsigned v = 0;
+
+	if (c != '\\') {
+		return (unsigned char)c;
+	}
+	if (*p >= end) {
+		return -1;
+	}
+	c = text[(*p)++];
+	if (c != '\0' && (k = strchr(from, c))) {
+		return (unsigned char)to[k - from];
+	}
+	if (c != 'x' || *p + 2 > end) {
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		char h = text[(*p)++];
+
+		if (!isxdigit((unsigned char)h)) {
+			return -1;
+		}
+		v = v * 16 +
+		    (unsigned)(isdigit((unsigned char)h) ? h - '0' : (h | 0x20) - 'a' + 10);
+	}
+	return (int)v;
+}
+
+bool cfgspan_string_is(const char *text, struct cfgspan s, const char *want)
+{
+	struct cfglex lx = {.t = text, .len = s.end, .pos = s.start};
+	size_t w = 0, n = strlen(want);
+	bool has_string = false;
+
+	for (int i = 0; i < CFGLEX_ITEMS_MAX; i++) {
+		struct cfgtok t = cfglex_next(&lx);
+
+		if (t.kind == CFGTOK_END) {
+			return has_string && w == n;
+		}
+		if (t.kind != CFGTOK_STRING) {
+			return false;
+		}
+		has_string = true;
+		for (size_t p = t.start + 1; p < t.end - 1;) {
+			int c = string_char(text, t.end - 1, &p);
+
+			if (c < 0 || w == n || (unsigned char)want[w] != c) {
+				return false;
+			}
+			w++;
+		}
+	}
+	return false;
 }
 
 void cfgelems_fini(struct cfgelems *e)

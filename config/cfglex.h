@@ -62,6 +62,9 @@ void cfgelems_fini(struct cfgelems *e);
 
 /* Is text[s] exactly word? */
 bool cfgspan_is(const char *text, struct cfgspan s, const char *word);
+/* Is the value span s a string (one or more adjacent literals, as libconfig
+ * joins them, with its escapes \\ \" \f \n \r \t \xHH) that reads want? */
+bool cfgspan_string_is(const char *text, struct cfgspan s, const char *want);
 
 /* Widen [*s, *e) to whole lines when nothing else is on them; else take
  * one of two spaces around it ("a; b; c;" less "b;" is "a; c;"). */

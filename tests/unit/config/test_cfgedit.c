@@ -371,6 +371,48 @@ static void test_cfgedit_refuses_text_it_does_not_understand(void **state)
 	}
 }
 
+/* A flow's name as libconfig reads it: adjacent literals joined and escapes
+ * decoded, so the names GET shows are the names an edit finds. */
+static void test_cfgedit_finds_a_name_written_in_pieces_or_with_escapes(void **state)
+{
+	static const char text[] = FIX_HEAD
+		"flows: (\n"
+		"  { name = \"vi\" /* joined */ \"deo\"; proto = \"udp\"; port = 5600; "
+		"from = [\"drone3\"]; to = [\"gcs4\"]; },\n"
+		"  { name = \"te\\x6Cemetry\"; proto = \"udp\"; port = 14560; from = [\"drone3\"]; "
+		"to = [\"gcs4\"]; },\n"
+		"  { name = \"vid\"; proto = \"udp\"; port = 5700; from = [\"drone3\"]; to = "
+		"[\"gcs4\"]; "
+		"}\n"
+		");\n";
+	char *out = NULL;
+	size_t len = 0;
+	struct routes *r;
+
+	(void)state;
+	r = parse_ok(text, strlen(text));
+	assert_non_null(routes_find_flow(r, "video"));
+	assert_non_null(routes_find_flow(r, "telemetry"));
+	routes_free(r);
+	assert_int_equal(cfgedit_flow_remove(text, strlen(text), "video", &out, &len), 0);
+	r = parse_ok(out, len);
+	assert_null(routes_find_flow(r, "video"));
+	assert_int_equal(r->n_flows, 2);
+	routes_free(r);
+	free(out);
+	assert_int_equal(cfgedit_flow_remove(text, strlen(text), "telemetry", &out, &len), 0);
+	r = parse_ok(out, len);
+	assert_null(routes_find_flow(r, "telemetry"));
+	assert_non_null(routes_find_flow(r, "vid"));
+	routes_free(r);
+	free(out);
+	/* a prefix, or more than the name, is another name */
+	assert_int_equal(cfgedit_flow_remove(text, strlen(text), "vi", &out, &len), -ENOENT);
+	assert_int_equal(cfgedit_flow_remove(text, strlen(text), "videos", &out, &len), -ENOENT);
+	assert_int_equal(cfgedit_flow_remove(text, strlen(text), "te\\x6Cemetry", &out, &len),
+			 -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_cfgedit_sets_and_removes_clients_in_a_one_line_group),
 		cmocka_unit_test(test_cfgedit_adds_a_client_on_its_own_line_in_a_multiline_group),
 		cmocka_unit_test(test_cfgedit_refuses_text_it_does_not_understand),
+		cmocka_unit_test(test_cfgedit_finds_a_name_written_in_pieces_or_with_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
