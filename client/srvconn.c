@@ -89,6 +89,9 @@ static uint64_t deadline(const struct client *cl)
 	d = min_u64(d, session_next_deadline_us(sc->sess));
 	d = min_u64(d, sc->next_ping_us);
 	d = min_u64(d, sc->last_rx_us + SRVCONN_LOST_INTERVALS * srvconn_keepalive_us(cl));
+	if (sc->notice_at_us != 0) {
+		d = min_u64(d, sc->notice_at_us + SRVCONN_NOTICE_CHECK_US);
+	}
 	if (!sc->has_sync) {
 		d = min_u64(d, sc->next_register_us);
 	}
@@ -148,6 +151,7 @@ int srvconn_new_session(struct client *cl)
 	sc->is_awaiting_pong = false;
 	sc->is_suspect = false;
 	sc->unanswered = 0;
+	sc->notice_at_us = 0;
 	routeintake_reset(&cl->rs);
 	return 0;
 }
@@ -417,6 +421,14 @@ static void up_timer(struct client *cl, uint64_t now_us)
 	case SESSION_ACT_NONE:
 		break;
 	}
+	if (sc->notice_at_us != 0 && now_us >= sc->notice_at_us + SRVCONN_NOTICE_CHECK_US) {
+		log_warn("server: it restarted (its notice came), reconnecting");
+		reconnect(cl, now_us);
+		/* the server's restart, not the uplink: the same one */
+		sc->init_tries = 0;
+		connecting_timer(cl, now_us);
+		return;
+	}
 	if (now_us >= sc->last_rx_us + SRVCONN_LOST_INTERVALS * srvconn_keepalive_us(cl) ||
 	    (sc->unanswered >= SRVCONN_PROBE_TRIES && now_us >= sc->next_ping_us)) {
 		log_warn("server: lost, reconnecting (unanswered pings=%u)", sc->unanswered);
@@ -471,6 +483,34 @@ void srvconn_leave(struct client *cl, uint64_t now_us)
 	}
 }
 
+/* A valid notice while the session is up: a restarted server cannot
+ * answer in it, one that still has it does (the notice was old). */
+static void check_notice(struct client *cl, uint64_t now_us)
+{
+	struct frame f;
+
+	cl->srv.notice_at_us = now_us;
+	log_info("server: a restart notice came, checking that the server lost our session");
+	memset(&f, 0, sizeof(f));
+	f.type = FRAME_PING;
+	f.u.ping.tx_us = now_us;
+	for (int i = 0; i < 2; i++) { /* one may be lost */
+		f.u.ping.id = ++cl->srv.ping_id;
+		(void)srvconn_send(cl, &f, NULL, now_us);
+	}
+}
+
+void srvconn_on_pong(struct client *cl, uint64_t echo_tx_us)
+{
+	struct srvconn *sc = &cl->srv;
+
+	if (sc->notice_at_us != 0 && echo_tx_us >= sc->notice_at_us) {
+		sc->notice_at_us = 0;
+		log_warn("server: a restart notice came, but the server still has our session: "
+			 "an old notice sent again (replayed?), ignored");
+	}
+}
+
 void srvconn_on_restarted(struct client *cl, const uint8_t *buf, size_t len,
 			  const struct sockaddr_storage *from, uint64_t now_us)
 {
@@ -489,9 +529,9 @@ void srvconn_on_restarted(struct client *cl, const uint8_t *buf, size_t len,
 	}
 	sc->restart_stamp = stamp;
 	if (sc->is_up) {
-		log_warn("server: it restarted (its notice came), reconnecting");
-		reconnect(cl, now_us);
-		connecting_timer(cl, now_us);
+		if (sc->notice_at_us == 0) {
+			check_notice(cl, now_us);
+		}
 	} else {
 		sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
 		sc->next_init_us = now_us;

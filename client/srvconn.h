@@ -45,6 +45,12 @@ struct session;
  * (srvconn_suspect): a restarted server is noticed in about 2 s. */
 #define SRVCONN_SUSPECT_PROBE_US 500000ull
 #define SRVCONN_REGISTER_RETRY_US 3000000ull
+/* A restart notice is checked before it is believed: the notice is
+ * authenticated but not bound to this session, so an old one (collected
+ * while this client was offline, and sent again by anyone who can reach
+ * it) must not end a working session. Two PINGs go out; an answer to
+ * them within this time says the server still has the session. */
+#define SRVCONN_NOTICE_CHECK_US 400000ull
 /* "id in use by another process" is said again at most this often. */
 #define SRVCONN_REFUSED_WARN_US (60 * 1000000ull)
 
@@ -95,6 +101,9 @@ struct srvconn {
 	uint8_t restart_key[WIRE_KEY_LEN];
 	bool has_restart_key;
 	uint64_t restart_stamp;
+	/* A notice came at this time and is being checked (PINGs sent at it
+	 * and answered by a PONG echoing it or later); 0: none. */
+	uint64_t notice_at_us;
 };
 
 /* Set up (no session yet, timer not started). */
@@ -152,11 +161,15 @@ void srvconn_on_server_addr(struct client *cl, uint64_t now_us);
 void srvconn_suspect(struct client *cl, const char *why, uint64_t now_us);
 
 /* A restart notice (DEMUX_RESTARTED) came from `from`: when it is the
- * server's (its address, its key, a newer stamp), renew the session now
- * (or initiate now, while connecting), rather than at the next keepalive.
+ * server's (its address, its key, a newer stamp), check the session (two
+ * PINGs) and renew it, by the same uplink, unless the server answers
+ * within SRVCONN_NOTICE_CHECK_US (a replayed notice); while connecting,
+ * initiate now. Either way sooner than the next keepalive would tell.
  * Anything else is dropped. */
 void srvconn_on_restarted(struct client *cl, const uint8_t *buf, size_t len,
 			  const struct sockaddr_storage *from, uint64_t now_us);
+/* A PONG from the server echoing echo_tx_us: ends a notice check. */
+void srvconn_on_pong(struct client *cl, uint64_t echo_tx_us);
 
 /* Seal f in the server session and queue it to dst (NULL: the server's main
  * address). Returns 0 or negative errno (-ENOTCONN when not up). */

@@ -201,7 +201,14 @@ static void refused(struct client *cl, uint64_t now_us)
 	}
 }
 
-/* PONG and everything else: the sign of life is the authenticated packet. */
+/* PONG: the sign of life is the authenticated packet; its echo may answer
+ * a restart notice's check. */
+static void on_pong(struct client *cl, const struct frame *f, uint64_t now_us)
+{
+	(void)now_us;
+	srvconn_on_pong(cl, f->u.pong.echo_tx_us);
+}
+
 static void on_link_mtu(struct client *cl, const struct frame *f, uint64_t now_us)
 {
 	(void)now_us;
@@ -218,6 +225,7 @@ static srv_frame_fn *const srv_handlers[FRAME_TYPE_COUNT] = {
 	[FRAME_FLOW_JOIN_ACK] = on_flow_join_ack,
 	[FRAME_LINK_MTU] = on_link_mtu,
 	[FRAME_PING] = on_server_ping,
+	[FRAME_PONG] = on_pong,
 	[FRAME_IN_USE] = on_in_use,
 };
 

@@ -487,10 +487,10 @@ int relaystate_tell(struct relay_sock *rs, const struct sockaddr *to, const stru
 	uint8_t notice[WIRE_RESTARTED_LEN];
 	int err = notice_for(r, rs->side->id, wall_now_us, notice);
 
-	for (int i = 0; err == 0 && i < 2; i++) {
-		err = relay_side_send(rs, to, notice, sizeof(notice));
-	}
-	return err;
+	/* Once: the sender is not verified (its address may be forged), so
+	 * it gets no more than it sent. A notice lost on the way is made good
+	 * by the client's next datagram here, 3 s on. */
+	return err == 0 ? relay_side_send(rs, to, notice, sizeof(notice)) : err;
 }
 
 /* ---- writing ---- */

@@ -92,7 +92,7 @@ void relaystate_free(struct relaystate *st);
  * its server session now. Returns the number of addresses told. */
 unsigned relaystate_announce(struct relay *rl, const struct routes *r, uint64_t wall_now_us);
 
-/* Send `to` (twice, from rs) the restart notice for rs's side's client:
+/* Send `to` (once, from rs) the restart notice for rs's side's client:
  * something came from there at that side's relay port while the client
  * has no server session (relay_stranger_fn; a restart that took none of
  * its bindings back), and it renews its session at once instead of after

@@ -150,10 +150,11 @@ cp "$LAB_DIR/server.log" "$LAB_DIR/server-2.log"
 lab_wh_server srv
 echo "  $(lab_at) server restarted without its relay state"
 renewed 1b 4
-for n in drone1 gcs1; do
-	grep -q "relay port [0-9]*: $n, not registered, sends from .*: told it the server restarted" \
-		"$LAB_DIR/server.log" || fail "1b. the server did not tell $n it restarted"
-done
+# Both took a notice (renewed), which only the stranger path sends here. Its
+# log line shares a rate limit with the relay's debug lines (a 100/s stream
+# into an unbound port), so the second client's may not be written.
+grep -q "relay port [0-9]*: \(drone1\|gcs1\), not registered, sends from .*: told it the server restarted" \
+	"$LAB_DIR/server.log" || fail "1b. the server did not say it told a client it restarted"
 sleep 2
 lab_stream_gap restart2 3000 "1b. across a restart without the relay state"
 
