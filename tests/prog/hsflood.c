@@ -3,8 +3,10 @@
  * it does not know, sent faster than its load threshold (PROTOCOL.md
  * "Cookies"). With --junk it sends malformed datagrams of every shape instead
  * (tests/lab/test_junk.sh): what the daemons do with input that is not theirs.
+ * With --mac2 it is one host with many ports, each holding a cookie: what a
+ * server under load lets one address do (test_hsflood.sh).
  *
- *   hsflood --to IP:PORT [--to IP:PORT]... (--server-key B64 | --junk)
+ *   hsflood --to IP:PORT [--to IP:PORT]... (--server-key B64 [--mac2] | --junk)
  *           [--source IP] [--sources N] [--keys K] [--rate R]
  *           [--duration-ms MS] [--seed N]
  *
@@ -22,13 +24,25 @@
  * second (default 2000) for MS ms (default 3000) from N sockets (default 8)
  * bound to N consecutive IPv4 addresses from --source (default 127.0.0.10;
  * loopback only in the lab), so a per-source rate limit alone does not shed
- * them. Counts what comes back by message type and prints one JSON line:
+ * them.
+ * --mac2: the N sockets share the one address --source, each on a port of its
+ * own, with a session of its own (a fresh key the server does not know).
+ * First each sends an initiation every HSF_COOKIE_ROUND_MS until the server
+ * answers it with a cookie reply (it does once it sees over its load
+ * threshold of initiations a second, which N >= 65 sockets reach by
+ * themselves), for at most HSF_COOKIE_MS; then the flood sends, from each
+ * socket that holds a cookie, that socket's initiation with mac2 (--keys is
+ * ignored; the sockets without a cookie are left out). A server that lets it
+ * through runs a Diffie-Hellman for it and drops it as from an unknown key.
+ * Counts what comes back by message type and prints one JSON line:
  * {"sent","bytes_sent","cookie_replies","responses","stun_replies","other",
- * "max_reply_len","max_other_len","request_len"} (other: any reply that is
- * neither of ours nor a STUN answer, or of ours but not a cookie reply or a
- * response; request_len: the initiation's, 0 with --junk). Every loop is
- * bounded in time and count. Exit 0 after the report; 2 on a usage or setup
- * error. */
+ * "max_reply_len","max_other_len","request_len","mac2_sources",
+ * "cookie_round_sent"} (other: any reply that is neither of ours nor a STUN
+ * answer, or of ours but not a cookie reply or a response; request_len: the
+ * initiation's, 0 with --junk; mac2_sources: the sockets that got a cookie
+ * and cookie_round_sent the initiations sent to get them, both 0 without
+ * --mac2; the other counts are the flood's). Every loop is bounded in time
+ * and count. Exit 0 after the report; 2 on a usage or setup error. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -49,19 +63,24 @@
 #include "proto/session.h"
 #include "proto/wire_const.h"
 
-#define HSF_MAX_SOURCES 64
+#define HSF_MAX_SOURCES 128
 #define HSF_MAX_KEYS 256
 #define HSF_MAX_RATE 100000
 #define HSF_MAX_DURATION_MS 60000
 #define HSF_TICK_MS 1
 #define HSF_MAX_TARGETS 16
 #define HSF_JUNK_MAX 65507 /* the largest UDP payload over IPv4 */
+/* --mac2: an initiation per socket without a cookie this often (at most 20
+ * a second, the server's rate per source), for at most HSF_COOKIE_MS. */
+#define HSF_COOKIE_ROUND_MS 50
+#define HSF_COOKIE_MS 3000
 
 struct hsf_opts {
 	struct sockaddr_storage to[HSF_MAX_TARGETS];
 	socklen_t to_len[HSF_MAX_TARGETS];
 	int n_to;
 	bool is_junk;
+	bool is_mac2; /* one address, many ports, each with a cookie */
 	uint64_t seed;
 	uint8_t server_pub[WIRE_KEY_LEN];
 	struct in_addr source;
@@ -78,13 +97,16 @@ struct hsf_counts {
 	unsigned long long stun_replies;
 	unsigned long long other;
 	size_t max_reply_len, max_other_len;
+	int mac2_sources;
+	unsigned long long cookie_round_sent;
 };
 
 static int usage(const char *why)
 {
 	fprintf(stderr,
 		"hsflood: %s\n"
-		"usage: hsflood --to IP:PORT [--to IP:PORT]... (--server-key B64 | --junk) "
+		"usage: hsflood --to IP:PORT [--to IP:PORT]... (--server-key B64 [--mac2] | "
+		"--junk) "
 		"[--source IP] [--sources N] [--keys K] [--rate R] [--duration-ms MS] "
 		"[--seed N]\n",
 		why);
@@ -125,6 +147,10 @@ static int parse_opts(int argc, char **argv, struct hsf_opts *o)
 			o->is_junk = true;
 			continue;
 		}
+		if (strcmp(a, "--mac2") == 0) {
+			o->is_mac2 = true;
+			continue;
+		}
 		if (!val) {
 			return usage("an option is missing its value");
 		}
@@ -148,7 +174,7 @@ static int parse_opts(int argc, char **argv, struct hsf_opts *o)
 			}
 		} else if (strcmp(a, "--sources") == 0) {
 			if (parse_long(val, 1, HSF_MAX_SOURCES, &v) != 0) {
-				return usage("--sources: want 1-64");
+				return usage("--sources: want 1-128");
 			}
 			o->sources = (int)v;
 		} else if (strcmp(a, "--keys") == 0) {
@@ -175,6 +201,9 @@ static int parse_opts(int argc, char **argv, struct hsf_opts *o)
 	}
 	if (o->n_to == 0 || has_key == o->is_junk) {
 		return usage("--to and one of --server-key or --junk are required");
+	}
+	if (o->is_mac2 && (o->is_junk || o->n_to != 1)) {
+		return usage("--mac2 takes --server-key and one --to");
 	}
 	return 0;
 }
@@ -214,7 +243,7 @@ static int open_sources(const struct hsf_opts *o, int *fds)
 
 		memset(&sin, 0, sizeof(sin));
 		sin.sin_family = AF_INET;
-		sin.sin_addr.s_addr = htonl(base + (uint32_t)i);
+		sin.sin_addr.s_addr = htonl(o->is_mac2 ? base : base + (uint32_t)i);
 		fds[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&sin, sizeof(sin)) != 0) {
 			fprintf(stderr, "hsflood: source %d: %s\n", i, strerror(errno));
@@ -414,6 +443,96 @@ static void flood(const struct hsf_opts *o, const int *fds, uint8_t (*msgs)[WIRE
 	}
 }
 
+/* Read what waits on fd; true if it holds the cookie reply to s's
+ * initiation in flight (s keeps the cookie for its next initiation). */
+static bool take_cookie(int fd, struct session *s)
+{
+	uint8_t buf[4096];
+	bool has = false;
+
+	for (int n = 0; n < 64; n++) {
+		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (r < 0) {
+			break;
+		}
+		if (!has && r == WIRE_COOKIE_REPLY_LEN && buf[0] == WIRE_MSG_COOKIE_REPLY &&
+		    session_on_cookie_reply(s, buf, (size_t)r, monotime_now_us()) == 0) {
+			has = true;
+		}
+	}
+	return has;
+}
+
+/* --mac2, first step: an initiation from each socket without a cookie every
+ * round, until the server answers it with a cookie reply or time is up. */
+static void get_cookies(const struct hsf_opts *o, const int *fds, struct session **ss,
+			bool *has_cookie, uint64_t *stamp, struct hsf_counts *c)
+{
+	const struct sockaddr *to = (const struct sockaddr *)&o->to[0];
+	uint64_t end = monotime_now_us() + HSF_COOKIE_MS * 1000ull;
+
+	while (c->mac2_sources < o->sources && monotime_now_us() < end) {
+		for (int i = 0; i < o->sources; i++) {
+			uint8_t out[WIRE_INIT_LEN];
+
+			if (has_cookie[i] ||
+			    session_initiation_create(ss[i], 0x1000u + (uint32_t)i, *stamp,
+						      monotime_now_us(), out) != 0) {
+				continue;
+			}
+			(void)sendto(fds[i], out, sizeof(out), 0, to, o->to_len[0]);
+			c->cookie_round_sent++;
+		}
+		(*stamp)++;
+		(void)poll(NULL, 0, HSF_COOKIE_ROUND_MS);
+		for (int i = 0; i < o->sources; i++) {
+			if (!has_cookie[i] && take_cookie(fds[i], ss[i])) {
+				has_cookie[i] = true;
+				c->mac2_sources++;
+			}
+		}
+	}
+}
+
+/* --mac2: a session per socket, a cookie for each, and then msgs[i] is the
+ * i-th holder's initiation with mac2, sent from fds[i]; the sockets without a
+ * cookie are closed and left out (o->sources and o->keys: the holders). */
+static int mac2_prepare(struct hsf_opts *o, int *fds, uint8_t (*msgs)[WIRE_INIT_LEN],
+			struct hsf_counts *c)
+{
+	static struct session *ss[HSF_MAX_SOURCES];
+	bool has_cookie[HSF_MAX_SOURCES] = {false};
+	uint64_t stamp = 1;
+	int rc = 0, n = 0;
+
+	for (int i = 0; i < o->sources && rc == 0; i++) {
+		struct noise_keypair kp;
+
+		rc = noise_keypair_generate(&kp);
+		ss[i] = rc == 0 ? session_new(&kp, o->server_pub, NULL) : NULL;
+		sodium_memzero(&kp, sizeof(kp));
+		rc = ss[i] ? 0 : -1;
+	}
+	if (rc == 0) {
+		get_cookies(o, fds, ss, has_cookie, &stamp, c);
+	}
+	for (int i = 0; i < o->sources; i++) {
+		if (rc == 0 && has_cookie[i]) {
+			rc = session_initiation_create(ss[i], 0x1000u + (uint32_t)i, stamp,
+						       monotime_now_us(), msgs[n]);
+			fds[n++] = fds[i];
+		} else {
+			close(fds[i]);
+		}
+		session_free(ss[i]);
+		ss[i] = NULL;
+	}
+	o->sources = n;
+	o->keys = n;
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t msgs[HSF_MAX_KEYS][WIRE_INIT_LEN];
@@ -437,12 +556,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(&c, 0, sizeof(c));
-	flood(&o, fds, msgs, &c);
+	if (o.is_mac2 && mac2_prepare(&o, fds, msgs, &c) != 0) {
+		fprintf(stderr, "hsflood: cannot build initiations with mac2\n");
+		return 2;
+	}
+	if (o.sources > 0) {
+		flood(&o, fds, msgs, &c);
+	}
 	printf("{\"sent\":%llu,\"bytes_sent\":%llu,\"cookie_replies\":%llu,\"responses\":%llu,"
 	       "\"stun_replies\":%llu,\"other\":%llu,\"max_reply_len\":%zu,\"max_other_len\":%zu,"
-	       "\"request_len\":%d}\n",
+	       "\"request_len\":%d,\"mac2_sources\":%d,\"cookie_round_sent\":%llu}\n",
 	       c.sent, c.bytes_sent, c.cookie_replies, c.responses, c.stun_replies, c.other,
-	       c.max_reply_len, c.max_other_len, o.is_junk ? 0 : WIRE_INIT_LEN);
+	       c.max_reply_len, c.max_other_len, o.is_junk ? 0 : WIRE_INIT_LEN, c.mac2_sources,
+	       c.cookie_round_sent);
 	for (int i = 0; i < o.sources; i++) {
 		close(fds[i]);
 	}
