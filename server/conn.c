@@ -1,6 +1,6 @@
 /* conn: the server half of the client<->server protocol (PROTOCOL.md
  * "Sessions", "Client <-> server", "Route sets", "Relay"; DESIGN §3, §5.1).
- * Owns the cookie checker, the initiation rate limiter and the session
+ * Owns the cookie checker, the initiation rate limiters and the session
  * timer; borrows the registry (clients and sessions), the listener and the
  * relay. Checks run cheapest first (STYLE §7): size and type (demux) ->
  * mac1 -> load and rate -> Noise -> client lookup -> stamp; and for
@@ -758,6 +758,11 @@ int conn_init(struct conn *cn, struct ev_loop *loop, struct listener *l, struct 
 		diag_set(d, r->path, r->server.line, "out of memory for the rate limiter");
 		return -ENOMEM;
 	}
+	if (ratelimit_init(&cn->net_limiter, 4096, CONN_LOAD_NET_INITS_PER_S,
+			   CONN_LOAD_NET_INITS_BURST) != 0) {
+		diag_set(d, r->path, r->server.line, "out of memory for the rate limiter");
+		return -ENOMEM;
+	}
 	l->on_wh = on_wh_cb;
 	l->on_wh_ctx = cn;
 	rl->on_server = on_relay_cb;
@@ -788,6 +793,7 @@ void conn_fini(struct conn *cn)
 	}
 	cookie_checker_fini(&cn->checker);
 	ratelimit_fini(&cn->limiter);
+	ratelimit_fini(&cn->net_limiter);
 	punchcoord_fini(&cn->punch);
 	cn->loop = NULL;
 }

@@ -32,6 +32,14 @@ struct diag;
 #define CONN_TICK_S 0.25
 /* Initiations per second (all sources) above which mac2 is required. */
 #define CONN_LOAD_INITS_PER_S 64
+/* Under load, initiations that carry a valid mac2 are also limited per
+ * source network (an IPv4 address, an IPv6 /64), whatever their ports, as
+ * WireGuard does: a cookie proves an address and port, and one host with
+ * many ports would otherwise get 20 a second through per port. Only under
+ * load, so that many clients behind one carrier NAT address can all
+ * reconnect at once after a server restart. */
+#define CONN_LOAD_NET_INITS_PER_S 20
+#define CONN_LOAD_NET_INITS_BURST 5
 /* Route sets are resent this often until acked. */
 #define CONN_SET_RESEND_US (1000000ull)
 /* Refused initiations are logged at most this often (remote input). */
@@ -86,7 +94,8 @@ struct conn {
 	struct relay *relay;	     /* borrowed */
 	const struct routes *routes; /* borrowed: the server's running routes */
 	struct cookie_checker checker;
-	struct ratelimit limiter;
+	struct ratelimit limiter;     /* per source (address and port) */
+	struct ratelimit net_limiter; /* per source network, under load (mac2) */
 	ev_timer tick;
 	uint64_t load_start_us;
 	uint32_t load_count;

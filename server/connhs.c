@@ -2,9 +2,10 @@
  * "Cookies", "Stamps"; DESIGN §3). An initiation is checked cheapest first
  * (STYLE §7): mac1 -> load (a cookie reply instead of a response to sources
  * without a valid mac2 while initiations exceed CONN_LOAD_INITS_PER_S a
- * second) -> per-source rate -> Noise -> client lookup -> stamp; then the
- * client gets a fresh receiver index and a response. Also takes responses
- * and cookie replies to the initiations the server sends when it rekeys.
+ * second, and a rate per source network for those with one) -> per-source
+ * rate -> Noise -> client lookup -> stamp; then the client gets a fresh
+ * receiver index and a response. Also takes responses and cookie replies to
+ * the initiations the server sends when it rekeys.
  * Part of conn.c (uses struct conn). */
 #include "connhs.h"
 #include "conn.h"
@@ -31,6 +32,34 @@ static size_t src_bytes(const struct sockaddr *from, uint8_t out[18])
 
 	memcpy(out + n, &port, 2);
 	return n + 2;
+}
+
+/* The source's network as bytes for the load limiter: the IPv4 address
+ * (also when it comes IPv4-mapped on an IPv6 socket), or the IPv6 /64, the
+ * smallest block a host is usually given. */
+static size_t net_bytes(const struct sockaddr *from, uint8_t out[16])
+{
+	/* RFC 4291 §2.5.5.2: ::ffff:a.b.c.d */
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	size_t n = addr_ip_bytes(from, out);
+
+	if (n == 16 && memcmp(out, v4mapped, sizeof(v4mapped)) == 0) {
+		memmove(out, out + 12, 4);
+		return 4;
+	}
+	return n == 16 ? 8 : n;
+}
+
+/* Under load an initiation with a valid mac2 has proved its address and
+ * port, not that it is one of few: a host with many ports holds a cookie
+ * for each. So such initiations are limited per network too (WireGuard
+ * does the same). */
+static bool net_over_rate(struct conn *cn, const struct sockaddr *from, uint64_t now_us)
+{
+	uint8_t net[16];
+	size_t net_len = net_bytes(from, net);
+
+	return ratelimit_check(&cn->net_limiter, net, net_len, now_us) != RATELIMIT_ALLOW;
 }
 
 static bool under_load(struct conn *cn, uint64_t now_us)
@@ -120,6 +149,7 @@ void connhs_on_initiation(struct conn *cn, struct listener_sock *sock, const uin
 	uint8_t src[18];
 	size_t src_len = src_bytes(from, src);
 	enum cookie_verdict v;
+	bool is_loaded;
 
 	cn->stats.initiations++;
 	v = cookie_check(&cn->checker, buf, len, src, src_len, now_us);
@@ -129,13 +159,16 @@ void connhs_on_initiation(struct conn *cn, struct listener_sock *sock, const uin
 			"not made for this server's key (a client.ini with another server_key?)");
 		return;
 	}
-	/* Under load only sources that proved their address (mac2) go on; the
-	 * others get a cookie reply, smaller than their initiation. */
-	if (under_load(cn, now_us) && v != COOKIE_VALID_MAC2) {
+	/* Under load only sources that proved their address (mac2) go on, at
+	 * most CONN_LOAD_NET_INITS_PER_S a second per network; the others get
+	 * a cookie reply, smaller than their initiation. */
+	is_loaded = under_load(cn, now_us);
+	if (is_loaded && v != COOKIE_VALID_MAC2) {
 		send_cookie_reply(cn, sock, buf, len, from, src, src_len, now_us);
 		return;
 	}
-	if (ratelimit_check(&cn->limiter, src, src_len, now_us) != RATELIMIT_ALLOW) {
+	if (ratelimit_check(&cn->limiter, src, src_len, now_us) != RATELIMIT_ALLOW ||
+	    (is_loaded && net_over_rate(cn, from, now_us))) {
 		conn_count_drop(cn, CONN_DROP_RATELIMIT);
 		return;
 	}

@@ -5,7 +5,7 @@
 # "Cookies").
 #
 #   hsflood (127.0.0.10-17, keys the server does not know) --\
-#                                                             +--> wormhole-server 127.0.0.1
+#   hsflood --mac2 (127.0.0.30, 100 ports, each a cookie) ---+--> wormhole-server 127.0.0.1
 #   wormhole-client drone1 (127.0.0.1) ----------------------/
 #
 # hsflood sends initiations with a valid mac1 from 8 source addresses at
@@ -22,7 +22,13 @@
 #      were answered with cookies (/metrics: unknown_key drops against
 #      cookie replies);
 #   4. the server's counters add up: every initiation that arrived was
-#      answered, rate-limited or dropped for a reason.
+#      answered, rate-limited or dropped for a reason;
+#   5. after it, one host with 100 ports (hsflood --mac2) gets a cookie on
+#      each, then sends initiations with mac2 at 10 a second per port (under
+#      the server's 20 per source) for 2 s: the server runs the handshake for
+#      at most CONN_LOAD_NET_INITS_PER_S (20) a second for that address (plus
+#      its burst and the initiations each load window takes before it is
+#      under load), drops the rest as `ratelimit`, and its counters add up.
 # lab-run: loopback
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -42,6 +48,11 @@ RTOKEN=read-token-$$-0123456789
 RATE=2000
 DURATION_MS=6000
 LOAD_PER_S=64 # server/conn.h CONN_LOAD_INITS_PER_S
+NET_PER_S=20  # server/conn.h CONN_LOAD_NET_INITS_PER_S
+NET_BURST=5   # server/conn.h CONN_LOAD_NET_INITS_BURST
+MAC2_PORTS=100
+MAC2_RATE=1000 # all ports: 10 a second each
+MAC2_MS=2000
 
 lab_loopback_clients "$SP" "$CAP" drone1
 cat >"$LAB_DIR/routes.conf" <<CONF
@@ -113,4 +124,33 @@ echo "  3. server: $inits initiations, $mcookies cookie replies, $unknown handsh
 	fail "4. initiations $inits != cookie replies $mcookies + unknown keys $unknown + rate-limited $limited + responses $responded"
 [ "$responded" -ge 1 ] || fail "4. no response sent (drone1 is online)"
 echo "  4. counters add up: $mcookies + $unknown + $limited + $responded (drone1) = $inits"
+
+echo "  mac2 flood: one address, $MAC2_PORTS ports with a cookie each, $MAC2_RATE/s for $((MAC2_MS / 1000)) s"
+ta=$(date +%s%3N)
+"$HF" --mac2 --to "127.0.0.1:$SP" --server-key "$SERVER_PUB" --source 127.0.0.30 \
+	--sources "$MAC2_PORTS" --rate "$MAC2_RATE" --duration-ms "$MAC2_MS" \
+	>"$LAB_DIR/mac2.json" 2>"$LAB_DIR/mac2.err" || fail "hsflood --mac2 failed: $(cat "$LAB_DIR/mac2.err")"
+tb=$(date +%s%3N)
+holders=$(lab_json "$LAB_DIR/mac2.json" "j['mac2_sources']")
+msent=$(lab_json "$LAB_DIR/mac2.json" "j['sent']")
+[ "$holders" -ge $((MAC2_PORTS / 2)) ] ||
+	fail "5. only $holders of $MAC2_PORTS ports got a cookie: the test proves nothing"
+d_inits=$(($(metric wormhole_session_initiations_total) - inits))
+d_cookies=$(($(metric wormhole_session_cookie_replies_total) - mcookies))
+d_unknown=$(($(metric wormhole_session_drops_total 'reason="unknown_key"') - unknown))
+d_limited=$(($(metric wormhole_session_drops_total 'reason="ratelimit"') - limited))
+d_responded=$(($(metric wormhole_session_responses_total) - responded))
+# Handshakes one address can get through in the run's span (ms): the per
+# network bucket's burst and rate, and in each one-second load window the
+# initiations that come before the server is under load (the span touches at
+# most floor(span) + 2 windows: their starts are at least 1 s apart).
+span=$((tb - ta))
+bound=$((NET_BURST + (NET_PER_S * span + 999) / 1000 + LOAD_PER_S * (span / 1000 + 2)))
+echo "  5. $holders ports held a cookie; $msent initiations with mac2 sent in ${span} ms in all:" \
+	"$d_unknown handshakes run (at most $bound), $d_limited rate-limited, $d_cookies cookie replies"
+[ "$d_unknown" -le "$bound" ] ||
+	fail "5. one address got $d_unknown handshakes through in $span ms (at most $bound)"
+[ "$d_limited" -gt 0 ] || fail "5. no initiation with mac2 was rate-limited"
+[ $((d_cookies + d_unknown + d_limited + d_responded)) -eq "$d_inits" ] ||
+	fail "5. initiations $d_inits != cookie replies $d_cookies + unknown keys $d_unknown + rate-limited $d_limited + responses $d_responded"
 lab_pass
