@@ -78,6 +78,11 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 static uint64_t deadline(const struct client *cl)
 {
 	const struct srvconn *sc = &cl->srv;
@@ -163,6 +168,7 @@ static void reconnect(struct client *cl, uint64_t now_us)
 	/* The control uplink just failed to get answers: the first new
 	 * initiation goes out of the next uplink already. */
 	sc->init_tries = 1;
+	sc->lost_us = now_us;
 	sc->reconnects++;
 	sc->backoff_us = SRVCONN_BACKOFF_MIN_US;
 	sc->next_init_us = now_us;
@@ -175,8 +181,10 @@ static void reconnect(struct client *cl, uint64_t now_us)
  * say what the likely cause is. A server that answers our STUN requests is
  * there: it drops handshakes made for another key, or from a key that
  * routes.conf does not list. After a session, only a STUN answer since the
- * server's last packet counts: a server that went dark answered STUN
- * before it too. */
+ * session was given up counts (one before may have come just before a
+ * coverage gap began, and the server's last packet may be older than it:
+ * the two run on their own cycles); a probe goes out a try earlier
+ * (connecting_timer) so that the answer is fresh. */
 static void warn_unanswered(const struct client *cl)
 {
 	const struct natwatch *nw = &cl->up[cl->ctl].nw;
@@ -185,7 +193,7 @@ static void warn_unanswered(const struct client *cl)
 	char fp[B64KEY_FINGERPRINT_MAX];
 
 	srvaddr_label(cl, sc->server_i, where, sizeof(where));
-	if (nw->last_answer_us > sc->last_rx_us ||
+	if (nw->last_answer_us > max_u64(sc->last_rx_us, sc->lost_us) ||
 	    (sc->last_rx_us == 0 && nw->has_result && nw->result.type != NATCLASS_UDP_BLOCKED)) {
 		b64key_fingerprint(cl->self->pub, fp);
 		log_warn("server: %s answers STUN but none of %u handshakes: check server_key in "
@@ -273,7 +281,10 @@ static void connecting_timer(struct client *cl, uint64_t now_us)
 	sc->init_tries++;
 	sc->is_cookie_retried = false;
 	send_initiation(cl, now_us);
-	if (sc->init_tries == SRVCONN_WARN_TRIES) {
+	if (sc->init_tries == SRVCONN_WARN_TRIES - 1) {
+		/* does the server answer STUN now? (warn_unanswered asks) */
+		natwatch_probe_now(&cl->up[cl->ctl].nw, now_us);
+	} else if (sc->init_tries == SRVCONN_WARN_TRIES) {
 		warn_unanswered(cl);
 	}
 	sc->next_init_us =

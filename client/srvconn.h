@@ -78,6 +78,7 @@ struct srvconn {
 	unsigned unanswered;   /* PINGs in a row left unanswered */
 	bool is_suspect;       /* probing at SRVCONN_SUSPECT_PROBE_US until answered */
 	unsigned init_tries;   /* initiations since the last session came up */
+	uint64_t lost_us;      /* when the last session was given up (reconnect) */
 	/* The server address in use: client.ini's server entry server_i
 	 * (srvaddr.h). The initiations go round the entries that have an
 	 * address of the client's family, then round the uplinks. */

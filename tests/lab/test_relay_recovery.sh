@@ -175,11 +175,19 @@ grep -q "nat: mapped address changed" "$LAB_DIR/client-drone1.log" ||
 # bind the relay again (the bind is sealed in it), and it has lost the server
 # by then: its initiations, every 5 s at most (and a quarter more), reach the
 # server soon after the heal (about 1 s here; 17 s with the old 30 s cap).
+# Through the gap drone1 says nothing reached the server, not that the
+# server answers STUN but not its handshakes (a wrong key): a STUN answer
+# from before the cut must not count.
 wait_until 10 lab_flow_up gcs1 drone1 14560 || fail "3. the flow does not carry a datagram"
+gap_from=$(($(wc -l <"$LAB_DIR/client-drone1.log") + 1))
 lab_cut drone1 eth0
 sleep 2
 lab_exec dnat conntrack -F >/dev/null 2>&1 || fail "3. conntrack -F failed in dnat"
 sleep 20
+gap_log=$(tail -n +"$gap_from" "$LAB_DIR/client-drone1.log")
+grep -q "nor to STUN: check the address" <<<"$gap_log" ||
+	fail "3. drone1 did not say that nothing reached the server: $(grep 'handshakes' <<<"$gap_log")"
+! grep -q "answers STUN but none" <<<"$gap_log" || fail "3. drone1 blamed its keys for a coverage gap"
 lab_heal drone1 eth0
 healed=$(date +%s%3N)
 echo "  $(lab_at) drone1's link back after 22 s, its NAT's mappings flushed meanwhile"
