@@ -43,6 +43,12 @@ struct xsock;
 /* No relay PONG for this long: ask whether the server is still there
  * (srvconn_suspect), once per silence. */
 #define DIRECT_RELAY_SILENT_US 2500000ull
+/* While the relay stays silent the relay port is bound again at once, then
+ * after 1 s, doubling up to the keepalive interval: a NAT may have given
+ * only the relay flow a new mapping, which no mapping probe (to the
+ * server's own port) shows, and the relay drops what comes from it until
+ * it is bound (the periodic bind: up to keepalive_s later). */
+#define DIRECT_RELAY_REBIND_MIN_US 1000000ull
 /* The relay sends to our control uplink while it hears it (its bind is
  * PRIMARY), else to the uplink it heard last (server/relay.c), and every
  * round of relay pings goes out of each uplink, the control one last.
@@ -97,8 +103,10 @@ struct direct {
 	uint64_t relay_tx_packets; /* our traffic sent on it (pathsel.c), for relay_pmtu */
 	uint8_t relay_pmtu_ctl;	   /* the control uplink relay_pmtu was started on */
 	bool is_relay_silent;	   /* DIRECT_RELAY_SILENT_US without a relay PONG */
-	uint64_t relay_round_us;   /* the last round of relay pings went out */
-	uint8_t relay_round_ctl;   /* the control uplink then */
+	uint64_t relay_rebind_us;  /* while silent: the next bind (DIRECT_RELAY_REBIND_MIN_US) */
+	uint64_t relay_rebind_gap_us;
+	uint64_t relay_round_us; /* the last round of relay pings went out */
+	uint8_t relay_round_ctl; /* the control uplink then */
 	/* Per uplink of ours: the last datagram from the relay, and the
 	 * relay's round trip (smoothed, 0 = not measured). */
 	uint64_t relay_rx_us[WIRE_UPLINKS_MAX];

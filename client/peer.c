@@ -200,7 +200,16 @@ static void send_bind(struct peer *p, uint64_t now_us)
 		}
 	}
 	f.u.relay_bind.flags = FRAME_RELAY_BIND_PRIMARY;
-	(void)srvconn_send(p->cl, &f, &p->relay, now_us);
+	if (srvconn_send(p->cl, &f, &p->relay, now_us) == 0 && !p->is_bound &&
+	    ++p->binds_unacked == PEER_BIND_WARN_TRIES) {
+		char a[ADDR_TEXT_MAX];
+
+		log_warn("peer %s: relay port %s answers none of %u binds: check that UDP to the "
+			 "server's relay ports (relay_a, relay_b) can leave this network",
+			 p->def.peer.text,
+			 addr_format((const struct sockaddr *)&p->relay, a, sizeof(a)),
+			 PEER_BIND_WARN_TRIES);
+	}
 	p->next_bind_us = now_us + (p->is_bound ? srvconn_keepalive_us(p->cl) : PEER_BIND_RETRY_US);
 }
 
@@ -426,6 +435,14 @@ void peer_all_bind_now(struct client *cl, uint64_t now_us)
 	}
 }
 
+void peer_bind_soon(struct peer *p, uint64_t now_us)
+{
+	if (p->next_bind_us != UINT64_MAX) {
+		p->next_bind_us = now_us;
+		rearm(p, now_us, false);
+	}
+}
+
 void peer_rebind(struct peer *p, uint64_t now_us)
 {
 	p->is_bound = false;
@@ -441,9 +458,15 @@ void peer_on_bind_ack(struct client *cl, const struct frame_relay_bind *b, uint6
 		return;
 	}
 	if (!p->is_bound) {
-		log_debug("peer %s: relay bound port=%u", p->def.peer.text,
-			  (unsigned)b->relay_port);
+		if (p->binds_unacked >= PEER_BIND_WARN_TRIES) {
+			log_info("peer %s: relay port %u answers our binds now", p->def.peer.text,
+				 (unsigned)b->relay_port);
+		} else {
+			log_debug("peer %s: relay bound port=%u", p->def.peer.text,
+				  (unsigned)b->relay_port);
+		}
 	}
+	p->binds_unacked = 0;
 	p->is_bound = true;
 	p->next_bind_us = now_us + srvconn_keepalive_us(cl);
 	/* Start the end-to-end session as soon as the relay forwards. */

@@ -20,6 +20,10 @@ struct client;
 struct session;
 
 #define PEER_BIND_RETRY_US 1000000ull
+/* Unanswered binds (one a second) before the log says so: a network that
+ * lets the server's port through but not its relay ports leaves the peer
+ * with no session and no path, which nothing else would say. */
+#define PEER_BIND_WARN_TRIES 5u
 /* Silence from a peer longer than this, then a packet: it is back. */
 #define PEER_RETURN_US 1500000ull
 
@@ -55,7 +59,11 @@ struct peer {
 	uint64_t armed_us;
 	bool is_refused; /* pinned key differs: no session */
 	bool is_bound;	 /* the relay acked our bind */
-	bool is_up;	 /* session established (logged once per change) */
+	/* Binds sent since the last ack; at PEER_BIND_WARN_TRIES unanswered
+	 * (while the server session is up) the log says the relay port does
+	 * not answer, once until an ack. */
+	unsigned binds_unacked;
+	bool is_up; /* session established (logged once per change) */
 	uint64_t next_bind_us;
 	uint64_t last_rx_us; /* last authenticated packet from the peer */
 	/* Times the peer was heard again after PEER_RETURN_US of silence (an
@@ -100,6 +108,9 @@ void peer_all_bind_now(struct client *cl, uint64_t now_us);
 /* Bind p's relay port again now (a direct path just failed: the NAT may
  * have changed our mapping). */
 void peer_rebind(struct peer *p, uint64_t now_us);
+/* Send p's relay bind now, keeping what is known of it (is_bound): the
+ * relay went silent (relaypath.c). Nothing while p is refused. */
+void peer_bind_soon(struct peer *p, uint64_t now_us);
 /* The server acked a RELAY_BIND. */
 void peer_on_bind_ack(struct client *cl, const struct frame_relay_bind *b, uint64_t now_us);
 

@@ -83,12 +83,15 @@ uint64_t direct_relay_tick(struct peer *p, uint64_t now_us)
 		send_relay_ping(p, now_us);
 	}
 	/* A silent relay: a restarted server forgot our bindings, a NAT gave
-	 * us a new mapping the relay does not know, or our uplink or the peer
-	 * is gone. Probing the server and our mappings tells which (a new
-	 * mapping binds the relay again). */
+	 * us a new mapping the relay does not know (for the relay flow alone,
+	 * maybe), or our uplink or the peer is gone. Probing the server and
+	 * our mappings tells which (a new mapping binds the relay again), and
+	 * binding again from where we send now needs no probe to find out. */
 	if (now_us - dp->relay_mon.last_life_us > DIRECT_RELAY_SILENT_US) {
 		if (!dp->is_relay_silent) {
 			dp->is_relay_silent = true;
+			dp->relay_rebind_us = now_us;
+			dp->relay_rebind_gap_us = DIRECT_RELAY_REBIND_MIN_US;
 			srvconn_suspect(p->cl, "the relay went silent", now_us);
 			for (uint8_t u = 0; u < p->cl->n_up; u++) {
 				if (uplink_is_open(p->cl, u)) {
@@ -96,11 +99,22 @@ uint64_t direct_relay_tick(struct peer *p, uint64_t now_us)
 				}
 			}
 		}
+		if (now_us >= dp->relay_rebind_us) {
+			peer_bind_soon(p, now_us);
+			dp->relay_rebind_us = now_us + dp->relay_rebind_gap_us;
+			dp->relay_rebind_gap_us = 2 * dp->relay_rebind_gap_us;
+			if (dp->relay_rebind_gap_us > srvconn_keepalive_us(p->cl)) {
+				dp->relay_rebind_gap_us = srvconn_keepalive_us(p->cl);
+			}
+		}
 	} else {
 		dp->is_relay_silent = false;
 	}
 	check = direct_relay_check(p, now_us);
 	check = check < dp->relay_mon.next_ping_us ? check : dp->relay_mon.next_ping_us;
+	if (dp->is_relay_silent && dp->relay_rebind_us < check) {
+		check = dp->relay_rebind_us;
+	}
 	probe = linkmtu_probe_relay(p, now_us);
 	return check < probe ? check : probe;
 }

@@ -95,6 +95,25 @@ int direct_seal_to(struct peer *p, int fd, const struct sockaddr_storage *dst,
 	return direct_seal_frames_to(p, fd, dst, f, 1, now_us);
 }
 
+/* The relay binds relaypath asks for while the relay is silent. */
+static uint64_t binds[16];
+static unsigned n_binds;
+
+void peer_bind_soon(struct peer *p, uint64_t now_us)
+{
+	(void)p;
+	if (n_binds < 16) {
+		binds[n_binds] = now_us;
+	}
+	n_binds++;
+}
+
+uint64_t srvconn_keepalive_us(const struct client *cl)
+{
+	(void)cl;
+	return 25000000ull;
+}
+
 /* The relay's MTU probes (linkmtu.c): none due. */
 uint64_t linkmtu_probe_relay(struct peer *p, uint64_t now_us)
 {
@@ -133,6 +152,7 @@ static int setup(void **state)
 	direct_relay_start(fx->p, T0 - 1000000);
 	direct_relay_rtt(fx->p, 0, RTT);
 	suspects = 0;
+	n_binds = 0;
 	*state = fx;
 	return 0;
 }
@@ -275,6 +295,38 @@ static void test_relaypath_third_uplink_takes_over_when_the_second_dies(void **s
 	assert_int_equal(p->dp.relay_alt, -1);
 }
 
+/* A silent relay is bound again at once, then 1, 2, 4 ... s apart up to
+ * the keepalive interval, and no more once it answers (a NAT may have
+ * remapped the relay flow alone: nothing else would bind it until the
+ * periodic bind). */
+static void test_relaypath_silent_relay_is_bound_again_with_backoff(void **state)
+{
+	struct fx *fx = *state;
+	struct peer *p = fx->p;
+	uint64_t silent = p->dp.relay_mon.last_life_us + DIRECT_RELAY_SILENT_US + 1;
+	static const uint64_t want_s[] = {0, 1, 3, 7, 15, 31, 56, 81};
+	unsigned n_want = sizeof(want_s) / sizeof(want_s[0]);
+
+	for (uint64_t t = silent; t <= silent + 90000000ull; t += 100000) {
+		p->dp.relay_mon.next_ping_us = UINT64_MAX; /* no pings in the way */
+		(void)direct_relay_tick(p, t);
+	}
+	assert_int_equal(suspects, 1);
+	assert_int_equal(n_binds, n_want);
+	for (unsigned i = 0; i < n_want; i++) {
+		assert_int_equal(binds[i], silent + want_s[i] * 1000000ull);
+	}
+	/* heard again: the silence ends, and with it the binds */
+	relay_rx(p, 0, 1, silent + 90100000ull);
+	p->dp.relay_mon.last_life_us = silent + 90100000ull;
+	n_binds = 0;
+	for (uint64_t t = silent + 90200000ull; t <= silent + 92000000ull; t += 100000) {
+		(void)direct_relay_tick(p, t);
+	}
+	assert_int_equal(n_binds, 0);
+	assert_false(p->dp.is_relay_silent);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +343,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_relaypath_third_uplink_takes_over_when_the_second_dies, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_relaypath_silent_relay_is_bound_again_with_backoff, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
