@@ -8,6 +8,7 @@
  * datagram, so the decisions for datagram N depend on the seed and N only. */
 #include "impair.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -116,9 +117,50 @@ static double ge_enter(const struct impair_params *p)
 	return enter > 1 ? 1 : enter;
 }
 
+/* Reordering: each datagram is held with probability q while fewer than
+ * IMPAIR_HOLD_MAX are held in a row (the run's cap; the one after a full run
+ * passes), and the held ones leave right behind the next one that passes,
+ * newest first. Each then arrives after a datagram sent later, and right
+ * after one (so a receiver counting either way counts it once).
+ * With K = IMPAIR_HOLD_MAX the run length is a chain on 0..K with
+ * pi_k ~ q^k, and the share of datagrams held is
+ *   f(q) = (q - q^(K+1)) / (1 - q^(K+1)),   f(1) = K / (K + 1).
+ * f rises from 0 to K / (K + 1), so q = f^-1(reorder) makes the share
+ * exactly `reorder` (a run's cap alone would bias it down near 1: 0.973
+ * for 0.98); from K / (K + 1) (0.985) on, q = 1: runs of K, then one
+ * passes. */
+static double held_share(double q)
+{
+	double qk1 = pow(q, IMPAIR_HOLD_MAX + 1);
+
+	return q >= 1 ? (double)IMPAIR_HOLD_MAX / (IMPAIR_HOLD_MAX + 1) : (q - qk1) / (1 - qk1);
+}
+
+static double reorder_draw_p(double reorder)
+{
+	double lo = 0, hi = 1;
+
+	if (reorder <= 0) {
+		return 0;
+	}
+	if (reorder >= held_share(1)) {
+		return 1;
+	}
+	for (int i = 0; i < 60; i++) { /* bisection: f is increasing */
+		double mid = (lo + hi) / 2;
+
+		if (held_share(mid) < reorder) {
+			lo = mid;
+		} else {
+			hi = mid;
+		}
+	}
+	return hi;
+}
+
 /* Pool size: what the delay (mean + 4 sigma) and a full bottleneck queue
- * keep back at IMPAIR_PPS_MAX datagrams a second (a reordered datagram is
- * one more, and IMPAIR_SLOTS_MIN covers it). */
+ * keep back at IMPAIR_PPS_MAX datagrams a second, plus room for a full run
+ * of reordered datagrams. */
 static size_t pool_slots(const struct impair_params *p)
 {
 	uint64_t hold_ms = (uint64_t)p->delay_ms + 4ull * p->jitter_ms;
@@ -128,6 +170,9 @@ static size_t pool_slots(const struct impair_params *p)
 		hold_ms += IMPAIR_QUEUE_US / 1000 + IMPAIR_BURST_US / 1000;
 	}
 	n = (size_t)(hold_ms * IMPAIR_PPS_MAX / 1000) + IMPAIR_SLOTS_MIN;
+	if (p->reorder > 0) {
+		n += IMPAIR_HOLD_MAX;
+	}
 	return n > IMPAIR_SLOTS_MAX ? IMPAIR_SLOTS_MAX : n;
 }
 
@@ -136,10 +181,11 @@ int impair_init(struct impair *im, const struct impair_params *p, uint64_t seed)
 	uint64_t x = seed;
 
 	memset(im, 0, sizeof(*im));
-	im->held = NONE;
+	im->held_until_us = UINT64_MAX;
 	im->lent = NONE;
 	im->p = *p;
 	im->ge_enter = ge_enter(p);
+	im->hold_p = reorder_draw_p(p->reorder);
 	for (size_t i = 0; i < 4; i++) {
 		im->rng[i] = splitmix64(&x);
 	}
@@ -166,7 +212,7 @@ void impair_fini(struct impair *im)
 	free(im->heap);
 	free(im->free_list);
 	memset(im, 0, sizeof(*im));
-	im->held = NONE;
+	im->held_until_us = UINT64_MAX;
 	im->lent = NONE;
 }
 
@@ -308,20 +354,33 @@ static uint32_t hold(struct impair *im, uint64_t tag, const uint8_t *data, size_
 	return s;
 }
 
-/* Schedule slot s; a datagram held for reordering goes right after it. */
+/* Schedule slot s; the datagrams held for reordering go right after it,
+ * newest first (each then follows one sent later). */
 static void schedule(struct impair *im, uint32_t s)
 {
 	heap_push(im, s);
-	if (im->held != NONE) {
-		struct impair_slot *h = &im->slots[im->held];
+	for (size_t i = im->n_held; i-- > 0;) {
+		struct impair_slot *h = &im->slots[im->held[i]];
 
 		if (h->release_us < im->slots[s].release_us) {
 			h->release_us = im->slots[s].release_us;
 		}
 		h->order = im->order++;
-		heap_push(im, im->held);
-		im->held = NONE;
+		heap_push(im, im->held[i]);
 	}
+	im->n_held = 0;
+	im->held_until_us = UINT64_MAX;
+}
+
+/* The hold timer: the held datagrams go out as they are (in their own
+ * order) when no datagram has passed them in time. */
+static void release_held(struct impair *im)
+{
+	for (size_t i = 0; i < im->n_held; i++) {
+		heap_push(im, im->held[i]);
+	}
+	im->n_held = 0;
+	im->held_until_us = UINT64_MAX;
 }
 
 /* One byte at a random place of slot s's copy gets a different value (xor 1..255). */
@@ -333,12 +392,26 @@ static void corrupt(struct impair *im, uint32_t s, size_t len, uint64_t w)
 	im->c.corrupted++;
 }
 
+/* Whether the datagram with draw u is held for reordering (reorder_draw_p).
+ * The run counts decisions, not what the hold timer let go, so that the
+ * decisions stay a function of the seed and the datagram's number. */
+static bool wants_hold(struct impair *im, double u)
+{
+	if (im->hold_run < IMPAIR_HOLD_MAX && u < im->hold_p) {
+		im->hold_run++;
+		return true;
+	}
+	im->hold_run = 0;
+	return false;
+}
+
 /* Schedule slot s, and a duplicate of it when r says so. Reorder: keep s back
- * until the next datagram is scheduled (at most IMPAIR_HOLD_US; only one is held
- * at a time), the duplicate going out in its place. Returns the copies queued. */
+ * until the next datagram that is not held is scheduled (at most
+ * IMPAIR_HOLD_US), the duplicate going out in its place. Returns the copies
+ * queued. */
 static int place(struct impair *im, uint32_t s, size_t len, uint64_t release_us, const uint64_t *r)
 {
-	bool wants_hold = im->held == NONE && unit(r[DRAW_REORDER]) < im->p.reorder;
+	bool is_held = wants_hold(im, unit(r[DRAW_REORDER]));
 	uint32_t dup = NONE;
 
 	if (unit(r[DRAW_DUPLICATE]) < im->p.duplicate) {
@@ -346,8 +419,13 @@ static int place(struct impair *im, uint32_t s, size_t len, uint64_t release_us,
 			   release_us);
 		im->c.duplicated += dup != NONE;
 	}
-	if (wants_hold) {
-		im->held = s;
+	if (is_held) {
+		/* Each held datagram counts in the run: n_held < hold_run <= cap. */
+		assert(im->n_held < im->hold_run && im->hold_run <= IMPAIR_HOLD_MAX);
+		uint64_t until_us = release_us + IMPAIR_HOLD_US;
+
+		im->held[im->n_held++] = s;
+		im->held_until_us = until_us < im->held_until_us ? until_us : im->held_until_us;
 		im->c.reordered++;
 	} else {
 		schedule(im, s);
@@ -397,15 +475,10 @@ int impair_push(struct impair *im, uint64_t now_us, uint64_t tag, const uint8_t 
 
 uint64_t impair_next_us(const struct impair *im)
 {
-	uint64_t next = UINT64_MAX;
+	uint64_t next = im->held_until_us;
 
-	if (im->n_heap > 0) {
+	if (im->n_heap > 0 && im->slots[im->heap[0]].release_us < next) {
 		next = im->slots[im->heap[0]].release_us;
-	}
-	if (im->held != NONE) {
-		uint64_t h = im->slots[im->held].release_us + IMPAIR_HOLD_US;
-
-		next = h < next ? h : next;
 	}
 	return next;
 }
@@ -415,11 +488,9 @@ bool impair_pop(struct impair *im, uint64_t now_us, struct impair_out *out)
 	uint32_t s;
 
 	give_back_lent(im);
-	/* A reordered datagram whose successor never came goes out anyway. */
-	if (im->held != NONE &&
-	    (now_us == UINT64_MAX || im->slots[im->held].release_us + IMPAIR_HOLD_US <= now_us)) {
-		heap_push(im, im->held);
-		im->held = NONE;
+	/* Reordered datagrams that nothing passed in time go out anyway. */
+	if (im->n_held > 0 && (now_us == UINT64_MAX || im->held_until_us <= now_us)) {
+		release_held(im);
 	}
 	if (im->n_heap == 0 || im->slots[im->heap[0]].release_us > now_us) {
 		return false;

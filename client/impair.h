@@ -2,7 +2,8 @@
  * in the client between a datagram's arrival from a peer and its delivery to
  * the local app, and decides per datagram: lost (Bernoulli, or bursty with
  * Gilbert-Elliott), corrupted (one byte changed), duplicated, reordered (held
- * back behind the next one), delayed (delay + normal jitter), and queued at a
+ * back until the next datagram that is not held passes, so that it arrives
+ * after one sent later), delayed (delay + normal jitter), and queued at a
  * token-bucket bottleneck (rate_kbps, bounded queue).
  *
  * Pure engine: no sockets, no clock, no libev. The owner pushes datagrams
@@ -32,6 +33,7 @@
 #define IMPAIR_QUEUE_US 50000ull    /* bottleneck queue: at most 50 ms of backlog */
 #define IMPAIR_BURST_US 5000ull	    /* bottleneck token bucket depth: 5 ms at the rate */
 #define IMPAIR_HOLD_US 100000ull    /* a reordered datagram waits at most this long */
+#define IMPAIR_HOLD_MAX 64	    /* reordered datagrams held at once (a run's cap) */
 #define IMPAIR_BURST_STAY_MAX 0.999 /* loss_burst is capped here (see impair.c) */
 #define IMPAIR_DRAWS 8		    /* random numbers drawn per datagram */
 
@@ -55,7 +57,7 @@ struct impair_counters {
 	uint64_t dropped;      /* random (or bursty) loss */
 	uint64_t corrupted;    /* a byte was changed */
 	uint64_t duplicated;   /* delivered twice */
-	uint64_t reordered;    /* held back behind the next datagram */
+	uint64_t reordered;    /* held back behind a later datagram */
 	uint64_t delayed;      /* released later than they arrived */
 	uint64_t rate_dropped; /* the bottleneck queue was full */
 	uint64_t pool_dropped; /* no free slot to hold it */
@@ -71,6 +73,7 @@ struct impair_slot {
 struct impair {
 	struct impair_params p;
 	double ge_enter; /* P(lost | previous delivered), Gilbert-Elliott */
+	double hold_p;	 /* P(held | run below IMPAIR_HOLD_MAX): see reorder_draw_p */
 	uint64_t rng[4];
 	uint64_t n;	  /* datagrams pushed since impair_init */
 	bool is_in_loss;  /* the previous datagram was lost (bursty loss) */
@@ -81,8 +84,13 @@ struct impair {
 	uint32_t *heap;		   /* owns: due slots, min-heap on (release_us, order) */
 	uint32_t *free_list;	   /* owns: stack of free slot indices */
 	size_t n_slots, n_heap, n_free;
-	uint32_t held; /* reordered slot waiting for the next datagram, or NONE */
-	uint32_t lent; /* slot handed out by the last impair_pop, or NONE */
+	/* Reordered slots waiting for the next datagram that passes, oldest
+	 * first; they leave newest first right behind it. */
+	uint32_t held[IMPAIR_HOLD_MAX];
+	size_t n_held;
+	uint64_t held_until_us; /* the hold timer: the first of them goes out then */
+	uint32_t hold_run;	/* datagrams held in a row (timer releases aside) */
+	uint32_t lent;		/* slot handed out by the last impair_pop, or NONE */
 	struct impair_counters c;
 };
 

@@ -1,7 +1,8 @@
 /* test_impair: client/impair — the measured statistics match the configured
  * ones over many samples (loss, bursty loss, corruption, delay and jitter,
  * duplication, reordering, the bottleneck rate), the same seed gives the same
- * decisions, and a full pool is a counted drop. Time is injected: datagrams
+ * decisions, reordering holds a bounded number and lets them go on time, and
+ * a full pool is a counted drop. Time is injected: datagrams
  * are pushed and popped at chosen now_us values, in steps of STEP_US. */
 #include <errno.h>
 #include <math.h>
@@ -291,6 +292,152 @@ static void test_impair_duplicates_and_reorders_at_their_rates(void **state)
 	free(run);
 }
 
+/* Reordered, as a receiver sees it (RFC 4737 §3.3): a datagram that arrives
+ * after one sent later (its tag below the highest seen so far). Also counts
+ * the datagrams that arrive right after a later one (*adjacent), and checks
+ * that each of the n pushed comes out once. */
+static size_t count_reordered(const struct run *run, size_t n, size_t *adjacent)
+{
+	static uint8_t seen[100000];
+	size_t late = 0;
+	uint32_t top = 0;
+
+	assert_int_equal(run->n_pop, n);
+	memset(seen, 0, n);
+	*adjacent = 0;
+	for (size_t i = 0; i < run->n_pop; i++) {
+		uint32_t t = run->pop_tag[i];
+
+		assert_true(t < n && !seen[t]);
+		seen[t] = 1;
+		late += i > 0 && t < top;
+		*adjacent += i > 0 && t < run->pop_tag[i - 1];
+		top = t > top ? t : top;
+	}
+	return late;
+}
+
+/* reorder = p: a share p of the datagrams arrive after one sent later, for
+ * every p (it was p / (1 + p) when the datagram after a held one could not be
+ * held). 20,000 draws: the share's standard deviation is sqrt(p(1-p)/n),
+ * 0.0021 at 0.1 and 0.9, 0.0035 at 0.5; the bound is 4 of them. The same
+ * seed at another pace gives the same order. */
+static void test_impair_reorders_the_configured_share_of_datagrams(void **state)
+{
+	static const struct {
+		double p;
+		uint64_t seed;
+	} cases[] = {{0.1, 21}, {0.5, 22}, {0.9, 23}};
+	const size_t n = 20000;
+	struct run *run = new_run();
+	struct run *again = new_run();
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct impair_params p = {.reorder = cases[k].p};
+		struct impair im;
+		size_t late, adjacent;
+		double share, sigma = sqrt(cases[k].p * (1 - cases[k].p) / (double)n);
+
+		start(&im, &p, cases[k].seed);
+		simulate(&im, run, n, 100);
+		late = count_reordered(run, n, &adjacent);
+		share = (double)late / (double)n;
+		print_message("reorder %.1f: %zu of %zu arrive after a later one (%.4f, 4 sigma "
+			      "%.4f), %zu right after one, counter %llu\n",
+			      cases[k].p, late, n, share, 4 * sigma, adjacent,
+			      (unsigned long long)im.c.reordered);
+		assert_true(fabs(share - cases[k].p) <= 4 * sigma);
+		/* Held ones leave newest first: each right after a later one. */
+		assert_int_equal(adjacent, late);
+		/* The counter counts them all, and the stream's last run, which
+		 * nothing passed (the hold timer let it go in order). */
+		assert_true(im.c.reordered >= late && im.c.reordered - late <= IMPAIR_HOLD_MAX);
+		impair_fini(&im);
+		start(&im, &p, cases[k].seed);
+		simulate(&im, again, n, 37);
+		assert_memory_equal(run->pop_tag, again->pop_tag, n * sizeof(run->pop_tag[0]));
+		impair_fini(&im);
+	}
+	free(run);
+	free(again);
+}
+
+/* reorder = 1: the most a bounded hold allows. Runs of IMPAIR_HOLD_MAX are
+ * held, the next one passes and they follow it newest first: a share of
+ * IMPAIR_HOLD_MAX / (IMPAIR_HOLD_MAX + 1) arrives after a later one, and never
+ * more than IMPAIR_HOLD_MAX slots are held for it. */
+static void test_impair_reorder_of_one_holds_runs_of_the_cap(void **state)
+{
+	struct impair_params p = {.reorder = 1};
+	struct impair im;
+	struct run *run = new_run();
+	const size_t n = 20000, block = IMPAIR_HOLD_MAX + 1, full = n / block;
+	size_t late, adjacent, i = 0;
+
+	(void)state;
+	start(&im, &p, 1);
+	simulate(&im, run, n, 100);
+	late = count_reordered(run, n, &adjacent);
+	assert_int_equal(late, full * IMPAIR_HOLD_MAX);
+	for (size_t b = 0; b < full; b++) {
+		for (size_t k = block; k-- > 0;) {
+			assert_int_equal(run->pop_tag[i++], b * block + k);
+		}
+	}
+	/* The tail that nothing passed: in order, when the hold timer of its
+	 * first datagram fires. */
+	for (size_t first = i; i < n; i++) {
+		assert_int_equal(run->pop_tag[i], i);
+		assert_true(run->pop_us[i] - run->push_us[first] >= IMPAIR_HOLD_US);
+		assert_true(run->pop_us[i] - run->push_us[first] <= IMPAIR_HOLD_US + STEP_US);
+	}
+	assert_int_equal(im.c.reordered, n - full);
+	impair_fini(&im);
+	free(run);
+}
+
+/* Slower than the hold timer: held datagrams go out IMPAIR_HOLD_US late, in
+ * order; a flush (impair removed, flow gone) lets out the held ones at once. */
+static void test_impair_hold_timer_and_flush_release_held_datagrams(void **state)
+{
+	struct impair_params p = {.reorder = 0.5};
+	struct impair im;
+	struct run *run = new_run();
+	struct impair_out out;
+	size_t late, adjacent, popped = 0;
+	uint8_t b[LEN];
+
+	(void)state;
+	start(&im, &p, 9);
+	simulate(&im, run, 1000, IMPAIR_HOLD_US + 50000);
+	late = count_reordered(run, 1000, &adjacent);
+	assert_int_equal(late, 0);
+	assert_true(im.c.reordered > 400 && im.c.reordered < 600);
+	for (size_t i = 0; i < run->n_pop; i++) {
+		uint64_t w = run->pop_us[i] - run->push_us[i];
+
+		assert_true(w == 0 || (w >= IMPAIR_HOLD_US && w <= IMPAIR_HOLD_US + STEP_US));
+	}
+	impair_fini(&im);
+	p.reorder = 1;
+	start(&im, &p, 9);
+	memset(b, 0, sizeof(b));
+	for (uint32_t i = 0; i < 10; i++) {
+		assert_int_equal(impair_push(&im, 1000 + i, i, b, LEN), 1);
+	}
+	assert_false(impair_pop(&im, 2000, &out));
+	assert_true(impair_next_us(&im) == 1000 + IMPAIR_HOLD_US);
+	while (impair_pop(&im, UINT64_MAX, &out)) {
+		assert_int_equal(out.tag, popped);
+		popped++;
+	}
+	assert_int_equal(popped, 10);
+	assert_true(impair_next_us(&im) == UINT64_MAX);
+	impair_fini(&im);
+	free(run);
+}
+
 /* 1000 kbit/s with 200-byte datagrams (1.6 ms each) offered at 2500/s
  * (4 Mbit/s): about 625 a second get through, spaced >= 1.6 ms, the queue
  * holds at most 50 ms, the rest is rate_dropped. */
@@ -378,6 +525,9 @@ int main(void)
 		cmocka_unit_test(test_impair_corruption_changes_exactly_one_byte),
 		cmocka_unit_test(test_impair_same_seed_drops_the_same_datagrams),
 		cmocka_unit_test(test_impair_duplicates_and_reorders_at_their_rates),
+		cmocka_unit_test(test_impair_reorders_the_configured_share_of_datagrams),
+		cmocka_unit_test(test_impair_reorder_of_one_holds_runs_of_the_cap),
+		cmocka_unit_test(test_impair_hold_timer_and_flush_release_held_datagrams),
 		cmocka_unit_test(test_impair_rate_limit_is_a_bottleneck_with_a_bounded_queue),
 		cmocka_unit_test(test_impair_full_pool_is_a_counted_drop),
 		cmocka_unit_test(test_impair_params_from_opts_converts_parts_per_billion),
