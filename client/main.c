@@ -36,8 +36,8 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  run                     run the daemon (the default)\n"
-		"  natcheck [--json]       classify this host's NAT against the server and print "
-		"it\n"
+		"  natcheck [--json]       classify this host's NAT (each uplink's) against the\n"
+		"                          server and print it\n"
 		"  status [--json]         ask the running daemon (its local API) for its state\n"
 		"  join FLOW [--as ROLE]   ask the server to add this client to a joinable flow\n"
 		"                          (see '%s join --help')\n"
@@ -263,8 +263,10 @@ struct sub {
 static const struct sub subs[] = {
 	{"run", NULL, "Run the client daemon (the default command)."},
 	{"natcheck", natcheck_main,
-	 "Classify this host's NAT (each uplink's, with uplinks) against the server\n"
-	 "named in client.ini, print the result and exit. Needs no running daemon."},
+	 "Classify this host's NAT against the server named in client.ini, print the\n"
+	 "result and exit. With several [uplink] sections, each uplink's in turn: a\n"
+	 "block per uplink (--json: the first's fields and an \"uplinks\" array);\n"
+	 "exit 1 when any uplink's check fails. Needs no running daemon."},
 	{"status", localapi_status_main,
 	 "Ask the running client daemon (its local API, client.ini's api) for its\n"
 	 "state: the server session, uplinks, peers, paths and flows."},

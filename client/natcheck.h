@@ -20,15 +20,17 @@ struct diag;
 void natcheck_local_addrs(int fd, struct natclass_params *p);
 
 /* Run one classification against server from a fresh UDP socket of its family
- * (bound to the first uplink's interface or source address when
- * client.ini has uplinks), through the NAT64 prefix pref64 (NULL or len 0:
- * none; natclass_params).
+ * for uplink (index into client.ini's [uplink] sections, bound to its
+ * interface or source address; 0 without uplinks), through the NAT64 prefix
+ * pref64 (NULL or len 0: none; natclass_params).
  * Blocks for at most a few seconds. Returns 0 with *res filled, or a
  * negative errno with d set. */
-int natcheck_run(const struct client_ini *ini, const struct sockaddr_storage *server,
+int natcheck_run(const struct client_ini *ini, size_t uplink, const struct sockaddr_storage *server,
 		 const struct nat64_prefix *pref64, struct natclass_result *res, struct diag *d);
 
-/* The `natcheck [--json]` command on a loaded client.ini. Returns an exit code. */
+/* The `natcheck [--json]` command on a loaded client.ini: each uplink's NAT in
+ * turn (README "natcheck"). Returns an exit code: 1 when any uplink's check
+ * failed (the others are still printed). */
 int natcheck_main(const struct client_ini *ini, bool is_json);
 
 #endif

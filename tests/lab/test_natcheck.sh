@@ -15,9 +15,14 @@
 #         |             |             |             |              |
 #      hopen          hfc           hrc           hprc           hsym
 #   198.51.100.130  10.0.2.2      10.0.3.2      10.0.4.2       10.0.5.2
+#                                                   |              |
+#                                                   +---- hmp -----+
+#                                        uplink lte1 10.0.4.3   lte2 10.0.5.3
 #
 # Each host runs `wormhole-client natcheck --json` and must report the type,
-# mapping and filtering its router makes, within 2 s. Debian's stun client
+# mapping and filtering its router makes, within 2 s. hmp has two uplinks:
+# natcheck classifies each (text and JSON), and an uplink whose address is
+# gone reports its error without losing the others. Debian's stun client
 # (RFC 3489) run against the same server must agree for full cone,
 # port-restricted cone and symmetric, and coturn's turnutils_natdiscovery
 # (RFC 5780, also with PADDING) for the four NATs. With the server's alternate address
@@ -49,6 +54,8 @@ lab_nat prc port-restricted-cone 198.51.100.4 10.0.4.0/24
 lab_host hprc prc 10.0.4.2
 lab_nat sym symmetric 198.51.100.5 10.0.5.0/24
 lab_host hsym sym 10.0.5.2
+lab_host hmp prc 10.0.4.3
+lab_uplink hmp sym 10.0.5.3
 
 lab_start_in srv server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf"
 wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
@@ -79,7 +86,8 @@ natcheck() {
 expect() {
 	local host=$1 type=$2 mapping=$3 filtering=$4 out=$LAB_DIR/$1.json
 	natcheck "$host"
-	local got="$(json_field "$out" type) $(json_field "$out" mapping) $(json_field "$out" filtering)"
+	local got
+	got="$(json_field "$out" type) $(json_field "$out" mapping) $(json_field "$out" filtering)"
 	[ "$got" = "$type $mapping $filtering" ] || fail "$host: got '$got', want '$type $mapping $filtering': $(cat "$out")"
 	local ms
 	ms=$(json_field "$out" elapsed_ms)
@@ -99,6 +107,59 @@ expect hsym symmetric "$APD" "$APD"
 	fail "open host's mapped address is not its own"
 [ "$(json_field "$LAB_DIR/hprc.json" port_preserving)" = true ] || fail "port-restricted NAT should preserve ports"
 [ "$(json_field "$LAB_DIR/hsym.json" allocation)" = random ] || fail "symmetric NAT allocation should be random"
+
+# Several uplinks: each one's NAT, in client.ini's order; the JSON keeps the
+# first's fields at the top. A third uplink bound to an address hmp lacks
+# fails alone (exit 1).
+cat >"$LAB_DIR/hmp.ini" <<INI
+[client]
+id = hmp
+key = $("$KG" genkey)
+server = 203.0.113.10:7400
+server_key = $SPUB
+[uplink lte1]
+source = 10.0.4.3
+[uplink lte2]
+source = 10.0.5.3
+INI
+chmod 600 "$LAB_DIR/hmp.ini"
+natcheck hmp
+python3 - "$LAB_DIR/hmp.json" <<'PY' || fail "hmp: two uplinks: $(cat "$LAB_DIR/hmp.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+up = j["uplinks"]
+assert [u["name"] for u in up] == ["lte1", "lte2"], up
+assert (j["type"], j["mapping"]) == ("port-restricted-cone", "endpoint-independent"), j
+assert j["mapped_address"].startswith("198.51.100.4:"), j
+assert up[0]["type"] == "port-restricted-cone" and up[0]["mapped_address"].startswith("198.51.100.4:")
+assert (up[1]["type"], up[1]["mapping"]) == ("symmetric", "address-and-port-dependent"), up[1]
+assert up[1]["mapped_address"].startswith("198.51.100.5:"), up[1]
+assert all(u["elapsed_ms"] < 2000 for u in up), up
+PY
+lab_exec hmp timeout 20 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/hmp.ini" natcheck >"$LAB_DIR/hmp.txt" ||
+	fail "hmp: natcheck (text) failed"
+python3 - "$LAB_DIR/hmp.txt" <<'PY' || fail "hmp: text blocks: $(cat "$LAB_DIR/hmp.txt")"
+import re, sys
+t = open(sys.argv[1]).read()
+blocks = re.findall(r"^uplink (\S+):\n((?:  .*\n)+)", t, re.M)
+assert [b[0] for b in blocks] == ["lte1", "lte2"], blocks
+assert re.search(r"NAT type: +port-restricted-cone$", blocks[0][1], re.M), blocks[0]
+assert re.search(r"NAT type: +symmetric$", blocks[1][1], re.M), blocks[1]
+PY
+printf '[uplink gone]\nsource = 10.0.4.99\n' >>"$LAB_DIR/hmp.ini"
+rc=0
+lab_exec hmp timeout 20 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/hmp.ini" natcheck --json \
+	>"$LAB_DIR/hmp3.json" 2>"$LAB_DIR/hmp3.err" || rc=$?
+[ "$rc" = 1 ] || fail "hmp: an uplink that cannot be checked: exit $rc, want 1"
+grep -q "uplink gone: bind 10.0.4.99" "$LAB_DIR/hmp3.err" || fail "hmp: stderr: $(cat "$LAB_DIR/hmp3.err")"
+python3 - "$LAB_DIR/hmp3.json" <<'PY' || fail "hmp: failed uplink: $(cat "$LAB_DIR/hmp3.json")"
+import json, sys
+up = json.load(open(sys.argv[1]))["uplinks"]
+assert [u["name"] for u in up] == ["lte1", "lte2", "gone"], up
+assert [u.get("type") for u in up[:2]] == ["port-restricted-cone", "symmetric"], up
+assert "bind 10.0.4.99" in up[2]["error"] and "type" not in up[2], up[2]
+PY
+echo "  hmp: lte1 $(json_field "$LAB_DIR/hmp.json" type), lte2 symmetric; a gone uplink: exit 1, its error"
 
 # Acceptance 2: Debian's stun client (RFC 3489) agrees. Its summary line names
 # mapping and filtering; each run uses its own local port.
