@@ -90,16 +90,60 @@ bool ccest_rx_report(struct ccest_rx *rx, uint32_t flow_id, uint64_t now_us, str
 
 /* ---- sender ---- */
 
+/* Stale: no report, or nothing sent, for CCEST_STALE_US. */
+static bool is_stale(const struct ccest *e, uint64_t now_us)
+{
+	uint64_t last_us = e->tx_us < e->report_us ? e->tx_us : e->report_us;
+
+	return now_us > last_us + CCEST_STALE_US;
+}
+
+static enum ccest_change clear_if_stale(struct ccest *e, uint64_t now_us)
+{
+	if (!e->is_saturated || !is_stale(e, now_us)) {
+		return CCEST_SAME;
+	}
+	e->is_saturated = false;
+	e->congested_run = 0;
+	return CCEST_CLEARED;
+}
+
 enum ccest_change ccest_on_send(struct ccest *e, uint32_t seq, size_t len, uint64_t now_us)
 {
+	enum ccest_change ch;
+
 	e->tx_ring[seq & TX_MASK] = (uint64_t)(seq & 0xffff) << 48 | (now_us & TX_US_MASK);
 	e->tx_bytes += len;
-	if (e->is_saturated && now_us > e->report_us + CCEST_STALE_US) {
-		e->is_saturated = false;
-		e->congested_run = 0;
-		return CCEST_CLEARED;
+	/* Checked before this send counts: a send after a long pause finds
+	 * the old saturated state stale (the pause was not saturated). */
+	ch = clear_if_stale(e, now_us);
+	e->tx_us = now_us;
+	return ch;
+}
+
+uint64_t ccest_next_us(const struct ccest *e)
+{
+	if (!e->is_saturated) {
+		return UINT64_MAX;
 	}
-	return CCEST_SAME;
+	return (e->tx_us < e->report_us ? e->tx_us : e->report_us) + CCEST_STALE_US + 1;
+}
+
+enum ccest_change ccest_on_tick(struct ccest *e, uint64_t now_us)
+{
+	return clear_if_stale(e, now_us);
+}
+
+double ccest_send_bps(const struct ccest *e, uint64_t now_us)
+{
+	if (e->tx_us == 0 || now_us >= e->tx_us + CCEST_STALE_US) {
+		return 0;
+	}
+	if (e->reports > 0 && now_us > e->report_us + CCEST_SEND_FRESH_US) {
+		return (double)(e->tx_bytes - e->tx_bytes_at_report) * 8e6 /
+		       (double)(now_us - e->report_us);
+	}
+	return e->send_bps;
 }
 
 /* A windowed minimum: the smaller of this window's and the last one's, so

@@ -22,7 +22,10 @@
  * CCEST_CLEAR_SHARE of it for CCEST_CLEAR_RUN reports (hysteresis), or after
  * CCEST_CALM_RUN reports without congestion, or when it keeps sending but no
  * report has come for CCEST_STALE_US (nothing gets through any more: the
- * path, not the load, is the problem). */
+ * path, not the load, is the problem), or when it has sent nothing for
+ * CCEST_STALE_US (the load is gone, and with it the reports that would
+ * clear it). The owner calls ccest_on_tick at ccest_next_us for the last
+ * two, since no send or report may come to find them. */
 #ifndef WH_CCEST_H
 #define WH_CCEST_H
 
@@ -44,7 +47,11 @@
 #define CCEST_CALM_RUN 20
 #define CCEST_MIN_WINDOW_US 5000000ull /* the RTT minimum is kept over 5..10 s */
 #define CCEST_REBASE_GAP 65536	       /* a sequence jump this far back: the sender restarted */
-#define CCEST_STALE_US 1000000ull      /* sending, but no report for this long: not saturated */
+#define CCEST_STALE_US 1000000ull      /* no report, or no send, for this long: not saturated */
+/* Reports come every CCEST_REPORT_US while data arrives: this long without
+ * one and the smoothed send rate is old news, so the rate since the last
+ * report is read instead (ccest_send_bps). */
+#define CCEST_SEND_FRESH_US 250000ull
 
 struct ccest_rx {
 	bool has_seq;
@@ -68,6 +75,7 @@ enum ccest_change {
 struct ccest {
 	uint64_t tx_ring[CCEST_TX_RING]; /* (seq & 0xffff) << 48 | tx_us (48 bits) */
 	uint64_t tx_bytes;		 /* payload bytes sent, total */
+	uint64_t tx_us;			 /* the last send (0: none yet) */
 	uint64_t report_us;		 /* the last CC taken */
 	uint64_t tx_bytes_at_report;
 	double send_bps; /* smoothed */
@@ -96,6 +104,17 @@ bool ccest_rx_report(struct ccest_rx *rx, uint32_t flow_id, uint64_t now_us, str
 /* Sender: datagram seq with len payload bytes was sent at now_us. Returns
  * CCEST_CLEARED when that finds a saturated state stale, else CCEST_SAME. */
 enum ccest_change ccest_on_send(struct ccest *e, uint32_t seq, size_t len, uint64_t now_us);
+/* Sender: when ccest_on_tick must next run (UINT64_MAX: not needed; only a
+ * saturated state has a deadline). */
+uint64_t ccest_next_us(const struct ccest *e);
+/* Sender: time passed; returns CCEST_CLEARED when a saturated state went
+ * stale (nothing sent, or no report, for CCEST_STALE_US), else CCEST_SAME.
+ * Safe to call at any time. */
+enum ccest_change ccest_on_tick(struct ccest *e, uint64_t now_us);
+/* Sender: the send rate now: the smoothed one while reports come, the rate
+ * since the last report when they are overdue, 0 after CCEST_STALE_US
+ * without a send (an idle flow is not still sending its last burst). */
+double ccest_send_bps(const struct ccest *e, uint64_t now_us);
 /* Sender: an echo arrived (a round-trip sample, when seq is still known). */
 void ccest_on_echo(struct ccest *e, const struct frame_cc_echo *echo, uint64_t now_us);
 /* Sender: a report arrived; returns the change of the saturated state. */

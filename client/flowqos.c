@@ -38,6 +38,7 @@ struct flowqos *flowqos_new(struct flow_udp *f)
 		return NULL;
 	}
 	q->flow = f;
+	q->tick_us = UINT64_MAX;
 	ev_timer_init(&q->timer, timer_cb, 0, 0);
 	return q;
 }
@@ -137,6 +138,8 @@ static void rearm(struct flowqos *q, uint64_t now_us)
 	struct ev_loop *loop = q->flow->cl->loop;
 	uint64_t next = q->has_imp ? impair_next_us(&q->imp) : UINT64_MAX;
 
+	next = q->tick_us < next ? q->tick_us : next;
+
 	if (next == UINT64_MAX) {
 		ev_timer_stop(loop, &q->timer);
 		return;
@@ -150,6 +153,8 @@ static void rearm(struct flowqos *q, uint64_t now_us)
 	q->armed_us = next;
 }
 
+static void tick(struct flowqos *q, uint64_t now_us);
+
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct flowqos *q = container_of(w, struct flowqos, timer);
@@ -158,6 +163,9 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	drain(q, now_us, now_us);
+	if (now_us >= q->tick_us) {
+		tick(q, now_us);
+	}
 	rearm(q, now_us);
 }
 
@@ -232,6 +240,8 @@ void flowqos_set_opts(struct flowqos *q, const struct frame_flow_opts *o, uint64
 	log_impair(q, &p);
 }
 
+static void plan_tick(struct flowqos *q);
+
 void flowqos_remap_members(struct flowqos *q, const struct frame_route *old,
 			   const struct frame_route *new)
 {
@@ -259,6 +269,8 @@ void flowqos_remap_members(struct flowqos *q, const struct frame_route *old,
 		}
 	}
 	free(was);
+	plan_tick(q);
+	rearm(q, now_us);
 }
 
 /* ---- sending and congestion ---- */
@@ -268,7 +280,7 @@ uint32_t flowqos_next_seq(struct flowqos *q, size_t m, uint32_t *peer_top)
 	return dgdedup_next_seq(&q->m[m].tx_seq, peer_top);
 }
 
-static void log_change(const struct flowqos *q, size_t m, enum ccest_change ch)
+static void log_change(const struct flowqos *q, size_t m, enum ccest_change ch, uint64_t now_us)
 {
 	const struct ccest *e = &q->m[m].tx;
 	const struct flow_udp *f = q->flow;
@@ -276,16 +288,32 @@ static void log_change(const struct flowqos *q, size_t m, enum ccest_change ch)
 	log_info("flow %s: %s capacity_kbps=%.0f send_kbps=%.0f loss=%.3f rtt_ms=%.1f "
 		 "qdelay_ms=%.1f peer=%s",
 		 f->route.flow.text, ch == CCEST_SATURATED ? "saturated" : "cleared",
-		 e->capacity_bps / 1000, e->send_bps / 1000, e->loss, e->rtt_us / 1000,
-		 (e->qdelay_us - e->qdelay_base_us) / 1000, f->route.members[m].name.text);
+		 e->capacity_bps / 1000, ccest_send_bps(e, now_us) / 1000, e->loss,
+		 e->rtt_us / 1000, (e->qdelay_us - e->qdelay_base_us) / 1000,
+		 f->route.members[m].name.text);
 }
 
-static void on_change(struct flowqos *q, size_t m, enum ccest_change ch)
+/* The earliest ccest_on_tick any member needs (a saturated one). */
+static void plan_tick(struct flowqos *q)
+{
+	q->tick_us = UINT64_MAX;
+	for (size_t m = 0; m < WIRE_MEMBERS_MAX; m++) {
+		uint64_t next = ccest_next_us(&q->m[m].tx);
+
+		q->tick_us = next < q->tick_us ? next : q->tick_us;
+	}
+}
+
+static void on_change(struct flowqos *q, size_t m, enum ccest_change ch, uint64_t now_us)
 {
 	struct client *cl = q->flow->cl;
 	struct flow_udp_state st;
 
-	log_change(q, m, ch);
+	log_change(q, m, ch, now_us);
+	/* While a member is saturated, the timer also watches for its state
+	 * going stale: with no sends and no reports nothing else would. */
+	plan_tick(q);
+	rearm(q, now_us);
 	/* The flow is saturated while the path to any member is: with several
 	 * members, one member's change need not change the flow's state, and
 	 * the hook hears only the flow's changes (so watchers never see
@@ -300,10 +328,21 @@ static void on_change(struct flowqos *q, size_t m, enum ccest_change ch)
 	}
 }
 
+/* The timer's deadline for ccest_on_tick came: clear stale states. */
+static void tick(struct flowqos *q, uint64_t now_us)
+{
+	for (size_t m = 0; m < WIRE_MEMBERS_MAX; m++) {
+		if (ccest_on_tick(&q->m[m].tx, now_us) != CCEST_SAME) {
+			on_change(q, m, CCEST_CLEARED, now_us);
+		}
+	}
+	plan_tick(q);
+}
+
 void flowqos_on_sent(struct flowqos *q, size_t m, uint32_t seq, size_t len, uint64_t now_us)
 {
 	if (ccest_on_send(&q->m[m].tx, seq, len, now_us) != CCEST_SAME) {
-		on_change(q, m, CCEST_CLEARED);
+		on_change(q, m, CCEST_CLEARED, now_us);
 	}
 }
 
@@ -325,16 +364,18 @@ void flowqos_on_cc(struct flowqos *q, size_t m, const struct frame *fr, uint64_t
 		  (q->m[m].tx.qdelay_us - q->m[m].tx.qdelay_base_us) / 1000,
 		  q->m[m].tx.rtt_us / 1000);
 	if (ch != CCEST_SAME) {
-		on_change(q, m, ch);
+		on_change(q, m, ch, now_us);
 	}
 }
 
 void flowqos_state(const struct flowqos *q, struct flow_udp_state *st)
 {
 	double cap = 0, send = 0, loss = 0, rtt = 0;
+	uint64_t now_us = monotime_now_us();
 
 	for (size_t m = 0; m < WIRE_MEMBERS_MAX; m++) {
 		const struct ccest *e = &q->m[m].tx;
+		double e_send;
 
 		if (e->reports == 0) {
 			continue;
@@ -343,7 +384,8 @@ void flowqos_state(const struct flowqos *q, struct flow_udp_state *st)
 		if (e->capacity_bps > 0 && (cap == 0 || e->capacity_bps < cap)) {
 			cap = e->capacity_bps;
 		}
-		send = e->send_bps > send ? e->send_bps : send;
+		e_send = ccest_send_bps(e, now_us);
+		send = e_send > send ? e_send : send;
 		loss = e->loss > loss ? e->loss : loss;
 		rtt = e->rtt_us > rtt ? e->rtt_us : rtt;
 	}

@@ -36,8 +36,9 @@ struct flowqos {
 	bool has_imp;
 	uint64_t imp_seed;
 	struct impair_counters imp_retired; /* counters of replaced engines */
-	ev_timer timer;			    /* next release of a held datagram */
+	ev_timer timer;			    /* next held datagram out, or tick_us */
 	uint64_t armed_us;
+	uint64_t tick_us; /* next ccest_on_tick due (UINT64_MAX: none) */
 	struct flowqos_member m[WIRE_MEMBERS_MAX];
 	bool is_saturated; /* the flow's state last given to cl->flow_event */
 };

@@ -9,7 +9,8 @@
 # local API reports it too (acceptance 3): a watcher on drone1's
 # /api/v1/events gets hello, then saturated, then cleared for video, and
 # GET /api/v1/flows/video says saturated with capacity_kbps within 20 % of
-# 10,000 while it is.
+# 10,000 while it is. Then (3) a saturated flow whose source stops must
+# clear by itself.
 #
 #                 +-------------------------------+
 #                 | srv  203.0.113.10, .11        |
@@ -20,11 +21,12 @@
 #              | dnat port-restr. 198.51.100.1       | gnat port-restr. 198.51.100.2
 #              +------------------+                  +------------------+
 #                                 |                  h-gcs1: tbf 10 Mbit/s (run 2)
-#                          drone1 10.0.1.2                        gcs1 10.0.2.2
+#                          drone1 10.0.1.2                   gcs1 10.0.2.2, gcs2 10.0.2.3
 #
 # Flows drone1 -> gcs1: video 5600 with impair { rate_kbps = 10000; },
-# bulk 5700 without impairment. Apps are tools/bench_flow; 1250-byte
-# datagrams, so 1000/s is 10 Mbit/s of payload.
+# bulk 5700 without impairment; drone1 -> gcs1, gcs2: fan 5800 with impair
+# { rate_kbps = 5000; }. Apps are tools/bench_flow; 1250-byte datagrams, so
+# 1000/s is 10 Mbit/s of payload.
 # lab-run: alone (it measures a path's capacity)
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -34,19 +36,22 @@ lab_init congestion
 BF=${BENCH_FLOW:-$LAB_ROOT/build/release/tools/bench_flow}
 [ -x "$BF" ] || fail "$BF missing (make build-tests builds it)"
 
-lab_keys server drone1 gcs1
-lab_routes 'keepalive_s = 10;' drone1 gcs1 >"$LAB_DIR/routes.conf" <<CONF
+lab_keys server drone1 gcs1 gcs2
+lab_routes 'keepalive_s = 10;' drone1 gcs1 gcs2 >"$LAB_DIR/routes.conf" <<CONF
 flows: (
   { name = "video"; proto = "udp"; port = 5600; from = ["drone1"]; to = ["gcs1"];
     impair = { rate_kbps = 10000; }; },
-  { name = "bulk"; proto = "udp"; port = 5700; from = ["drone1"]; to = ["gcs1"]; }
+  { name = "bulk"; proto = "udp"; port = 5700; from = ["drone1"]; to = ["gcs1"]; },
+  { name = "fan"; proto = "udp"; port = 5800; from = ["drone1"]; to = ["gcs1", "gcs2"];
+    impair = { rate_kbps = 5000; }; }
 );
 CONF
 
 lab_two_sites
+lab_host gcs2 gnat 10.0.2.3
 
 lab_wh_server srv
-lab_wh_clients drone1 gcs1
+lab_wh_clients drone1 gcs1 gcs2
 
 flow_up() {
 	lab_exec gcs1 "$BF" --bind 127.0.0.1:5700 --expect 1 --timeout 400 --linger 0 >/dev/null 2>&1 &
@@ -147,6 +152,59 @@ from=$(wc -l <"$LAB_DIR/client-drone1.log")
 ramp bulk 5700
 lab_rate gnat h-gcs1 0
 judge bulk bulk "$from" || fail "bulk (tbf bottleneck): see above; crossing at 4 s, drop at 9 s"
+
+# 3. fan (drone1 -> gcs1, gcs2; rate_kbps = 5000 at each): 8 Mbit/s for
+# 1.5 s saturates it. The source stops: no send and no report comes
+# any more, yet "saturated" must clear within 2.5 s (an event, and the
+# flows API with send_kbps 0, not the last burst).
+fan_rx() { # NODE MS: an app for fan in NODE for MS ms
+	lab_exec "$1" "$BF" --bind 127.0.0.1:5800 --linger "$2" --timeout "$2" >/dev/null 2>&1
+}
+fan_tx() { # RATE COUNT: datagrams/s and how many, to fan from drone1
+	lab_exec drone1 "$BF" --bind 127.0.0.1:15800 --to 127.1.0.1:5800 --id drone1 --size 1250 \
+		--rate "$1" --count "$2" --timeout 10000 >/dev/null 2>&1 || true
+}
+fan_up() {
+	lab_exec gcs2 "$BF" --bind 127.0.0.1:5800 --expect 1 --timeout 400 --linger 0 >/dev/null 2>&1 &
+	local rx=$!
+	sleep 0.05
+	fan_tx 50 3
+	wait $rx
+}
+# fan_api PYEXPR: PYEXPR (Python, j: drone1's /flows/fan answer) holds.
+fan_api() {
+	lab_exec drone1 curl -sf --max-time 1 "$API/flows/fan" >"$LAB_DIR/flows-fan.json" &&
+		python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
+			"$LAB_DIR/flows-fan.json" "$1"
+}
+fan_cleared_event() {
+	grep -A1 '^event: cleared' "$LAB_DIR/watcher-fan.log" | grep -q '"name":"fan"'
+}
+wait_until 10 fan_up || fail "fan never came up at gcs2"
+problems=""
+lab_start_in drone1 watcher-fan curl -sN --max-time 12 "$API/events"
+wait_until 5 grep -q "^event: hello" "$LAB_DIR/watcher-fan.log" || fail "no hello on /api/v1/events"
+fan_rx gcs1 4000 &
+rx1=$!
+fan_rx gcs2 4000 &
+rx2=$!
+sleep 0.2
+fan_tx 800 1200 &
+tx=$!
+wait_until 2 fan_api 'j["saturated"]' || fail "fan never saturated: $(cat "$LAB_DIR/flows-fan.json")"
+wait $tx
+stop_ms=$(date +%s%3N)
+if wait_until 2.5 fan_cleared_event; then
+	echo "  fan: cleared $(($(date +%s%3N) - stop_ms)) ms after its source stopped"
+else
+	problems+=" no cleared event within 2.5 s of the source stopping;"
+fi
+wait_until 1.5 fan_api 'not j["saturated"] and j["send_kbps"] == 0' ||
+	problems+=" idle: $(cat "$LAB_DIR/flows-fan.json");"
+wait $rx2 || true
+wait $rx1 || true
+lab_stop watcher-fan || true
+[ -z "$problems" ] || fail "fan:$problems"
 
 lab_teardown
 lab_pass

@@ -4,7 +4,8 @@
  * impair engine's rate limit, 50 ms queue) by a source ramping from 2 to
  * 20 Mbit/s and then dropping to 5, reports saturation within 2 s of
  * crossing 10 Mbit/s with a capacity within 20 % of it, and clears within
- * 2 s of the drop; random loss without queueing is not congestion. */
+ * 2 s of the drop; a saturated state clears when the source stops (no
+ * send, no report); random loss without queueing is not congestion. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,6 +156,47 @@ static void test_ccest_saturation_clears_when_reports_stop(void **state)
 	free(s);
 }
 
+static double none(uint64_t t)
+{
+	(void)t;
+	return 0;
+}
+
+/* Saturated, then the source stops: the queue drains, the reports stop,
+ * and no send comes to find the state stale. ccest_on_tick at
+ * ccest_next_us clears it CCEST_STALE_US after the last send, and the send
+ * rate reads what is sent now (nothing), not the last burst. */
+static void test_ccest_saturation_clears_when_the_sender_stops(void **state)
+{
+	struct impair_params p = {.rate_kbps = 10000};
+	struct sim *s = calloc(1, sizeof(*s));
+	uint64_t stop_us = 7000000, t;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(impair_init(&s->path, &p, 1), 0);
+	run(s, 0, stop_us, ramp);
+	assert_true(s->tx.is_saturated);
+	assert_true(ccest_send_bps(&s->tx, stop_us) > 8e6);
+	/* the queue drains (a report or two), then silence */
+	run(s, stop_us, stop_us + 100000, none);
+	assert_true(s->tx.report_us > stop_us);
+	assert_true(ccest_send_bps(&s->tx, s->tx.report_us + CCEST_SEND_FRESH_US + 1) < 1e3);
+	/* the drained reports were too few to clear it */
+	assert_true(s->tx.is_saturated);
+	t = ccest_next_us(&s->tx);
+	assert_true(t > stop_us + CCEST_STALE_US - 1000);
+	assert_true(t <= stop_us + CCEST_STALE_US + 1);
+	assert_int_equal(ccest_on_tick(&s->tx, t - 2), CCEST_SAME);
+	assert_int_equal(ccest_on_tick(&s->tx, t), CCEST_CLEARED);
+	assert_false(s->tx.is_saturated);
+	assert_int_equal(ccest_next_us(&s->tx), UINT64_MAX);
+	assert_true(ccest_send_bps(&s->tx, stop_us + CCEST_STALE_US) == 0);
+	assert_int_equal(ccest_on_tick(&s->tx, stop_us + 10 * CCEST_STALE_US), CCEST_SAME);
+	impair_fini(&s->path);
+	free(s);
+}
+
 static double steady(uint64_t t)
 {
 	(void)t;
@@ -187,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_ccest_rx_counts_gaps_as_losses),
 		cmocka_unit_test(test_ccest_ramp_through_a_bottleneck_saturates_and_clears),
 		cmocka_unit_test(test_ccest_saturation_clears_when_reports_stop),
+		cmocka_unit_test(test_ccest_saturation_clears_when_the_sender_stops),
 		cmocka_unit_test(test_ccest_random_loss_alone_is_not_saturation),
 	};
 
