@@ -23,6 +23,15 @@
 /* The impair tag: sequence number, reply flag, member index. */
 #define TAG_REPLY 0x100u
 
+/* A member whose last report is this far behind the newest member's report
+ * no longer describes the flow (its client went away, or its path broke):
+ * its send rate, loss and round trip are left out of the flow's state, or
+ * they would stay its maximum for good. Reports come every CCEST_REPORT_US
+ * while data arrives, so a working member is never more than a few of them
+ * behind. Its saturated state still counts: ccest_on_tick clears that after
+ * CCEST_STALE_US, with the event and the log line. */
+#define MEMBER_LAG_US 1500000ull
+
 static uint64_t tag_of(size_t m, bool is_reply, uint32_t seq)
 {
 	return (uint64_t)seq << 32 | (is_reply ? TAG_REPLY : 0) | (uint32_t)m;
@@ -368,10 +377,24 @@ void flowqos_on_cc(struct flowqos *q, size_t m, const struct frame *fr, uint64_t
 	}
 }
 
+/* The newest report of any member (0: none yet). */
+static uint64_t newest_report_us(const struct flowqos *q)
+{
+	uint64_t newest = 0;
+
+	for (size_t m = 0; m < WIRE_MEMBERS_MAX; m++) {
+		const struct ccest *e = &q->m[m].tx;
+
+		newest = e->reports > 0 && e->report_us > newest ? e->report_us : newest;
+	}
+	return newest;
+}
+
 void flowqos_state(const struct flowqos *q, struct flow_udp_state *st)
 {
 	double cap = 0, send = 0, loss = 0, rtt = 0;
 	uint64_t now_us = monotime_now_us();
+	uint64_t newest_us = newest_report_us(q);
 
 	for (size_t m = 0; m < WIRE_MEMBERS_MAX; m++) {
 		const struct ccest *e = &q->m[m].tx;
@@ -381,6 +404,9 @@ void flowqos_state(const struct flowqos *q, struct flow_udp_state *st)
 			continue;
 		}
 		st->saturated |= e->is_saturated;
+		if (e->report_us + MEMBER_LAG_US < newest_us) {
+			continue;
+		}
 		if (e->capacity_bps > 0 && (cap == 0 || e->capacity_bps < cap)) {
 			cap = e->capacity_bps;
 		}

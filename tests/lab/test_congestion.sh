@@ -10,7 +10,8 @@
 # /api/v1/events gets hello, then saturated, then cleared for video, and
 # GET /api/v1/flows/video says saturated with capacity_kbps within 20 % of
 # 10,000 while it is. Then (3) a saturated flow whose source stops must
-# clear by itself.
+# clear by itself, and a sink that goes away must drop out of its flow's
+# numbers.
 #
 #                 +-------------------------------+
 #                 | srv  203.0.113.10, .11        |
@@ -154,9 +155,11 @@ lab_rate gnat h-gcs1 0
 judge bulk bulk "$from" || fail "bulk (tbf bottleneck): see above; crossing at 4 s, drop at 9 s"
 
 # 3. fan (drone1 -> gcs1, gcs2; rate_kbps = 5000 at each): 8 Mbit/s for
-# 1.5 s saturates it. The source stops: no send and no report comes
+# 1.5 s saturates it. (a) The source stops: no send and no report comes
 # any more, yet "saturated" must clear within 2.5 s (an event, and the
-# flows API with send_kbps 0, not the last burst).
+# flows API with send_kbps 0, not the last burst). (b) gcs2's client stops
+# and 1 Mbit/s goes to the flow: its state must follow gcs1's reports
+# (send_kbps about 1000, no loss), not gcs2's last ones.
 fan_rx() { # NODE MS: an app for fan in NODE for MS ms
 	lab_exec "$1" "$BF" --bind 127.0.0.1:5800 --linger "$2" --timeout "$2" >/dev/null 2>&1
 }
@@ -184,7 +187,7 @@ wait_until 10 fan_up || fail "fan never came up at gcs2"
 problems=""
 lab_start_in drone1 watcher-fan curl -sN --max-time 12 "$API/events"
 wait_until 5 grep -q "^event: hello" "$LAB_DIR/watcher-fan.log" || fail "no hello on /api/v1/events"
-fan_rx gcs1 4000 &
+fan_rx gcs1 8500 &
 rx1=$!
 fan_rx gcs2 4000 &
 rx2=$!
@@ -202,9 +205,17 @@ fi
 wait_until 1.5 fan_api 'not j["saturated"] and j["send_kbps"] == 0' ||
 	problems+=" idle: $(cat "$LAB_DIR/flows-fan.json");"
 wait $rx2 || true
+lab_stop client-gcs2 || true
+fan_tx 100 250 &
+tx=$!
+sleep 2
+fan_api 'j["loss"] < 0.05 and 700 <= j["send_kbps"] <= 1300' ||
+	problems+=" without gcs2: $(cat "$LAB_DIR/flows-fan.json");"
+wait $tx
 wait $rx1 || true
 lab_stop watcher-fan || true
 [ -z "$problems" ] || fail "fan:$problems"
+echo "  fan: without gcs2: $(cut -c1-110 "$LAB_DIR/flows-fan.json")"
 
 lab_teardown
 lab_pass
