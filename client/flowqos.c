@@ -238,8 +238,11 @@ void flowqos_set_opts(struct flowqos *q, const struct frame_flow_opts *o, uint64
 		log_info("flow %s: no impairment", q->flow->route.flow.text);
 		return;
 	}
-	q->imp_seed =
-		p.has_seed ? p.seed : (uint64_t)randombytes_random() << 32 | randombytes_random();
+	/* A drawn seed is logged to be written into routes.conf for a rerun,
+	 * so it stays in the range that setting takes (0..2^63-1). */
+	q->imp_seed = p.has_seed ? p.seed
+				 : ((uint64_t)randombytes_random() << 32 | randombytes_random()) &
+					   (uint64_t)INT64_MAX;
 	if (impair_init(&q->imp, &p, q->imp_seed) != 0) {
 		log_error("flow %s: out of memory for the impairment pool; not impairing",
 			  q->flow->route.flow.text);

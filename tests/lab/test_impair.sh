@@ -20,6 +20,7 @@
 #   delayed 6001  impair { delay_ms = 50; jitter_ms = 10; }
 #   corrupt 6002  impair { corrupt = 0.05; }             both ways: data and replies
 #   live    6003  none, then { loss = 0.5; } while a stream runs
+# and the seeds the clients draw for the flows without one fit routes.conf.
 # lab-run: alone (it measures delay and jitter)
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -210,6 +211,18 @@ check live 'all(b == 1000 for b in j["bins"][0:3]) and all(abs(b / 1000 - 0.5) <
 check live 'not j["senders"]["drone1"]["multi_addr"]' "live: the sink app saw the source move"
 echo "  live: received per 1000 sent: $(json "$LAB_DIR/live.json" 'j["bins"]');" \
 	"one source address all along ($(json "$LAB_DIR/live.json" 'j["senders"]["drone1"]["from"]'))"
+
+# 5. The seeds the clients drew for flows without one (delayed, corrupt,
+#    live: each client, 6 draws) can be written back: routes.conf takes
+#    0..2^63-1 (as "NL" past 2^31-1).
+seeds=$(cat "$LAB_DIR/client-drone1.log" "$LAB_DIR/client-gcs1.log" |
+	sed -n 's/.* seed=\([0-9]*\) (random)$/\1/p')
+[ "$(echo "$seeds" | wc -w)" -ge 6 ] || fail "want 6 random seeds logged, got: $seeds"
+for s in $seeds; do
+	python3 -c 'import sys; sys.exit(int(sys.argv[1]) >= 2**63)' "$s" ||
+		fail "the client drew seed $s, past 2^63-1: routes.conf cannot take it"
+done
+echo "  seeds drawn: $(echo "$seeds" | wc -w), all within 0..2^63-1"
 
 lab_teardown
 lab_pass
