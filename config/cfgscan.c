@@ -129,7 +129,8 @@ static uint64_t token_value(const char *tok, size_t n, unsigned base)
 }
 
 /* Check one number token. libconfig 1.5: decimal and hex literals without
- * an L suffix become 32-bit ints (wrapped); with L they are 64-bit. */
+ * an L suffix become 32-bit ints (wrapped: 3000000000 reads as -1294967296);
+ * with L they are 64-bit. */
 static int check_number(struct scan *s, const char *tok, size_t n)
 {
 	bool is_hex = n > 2 && tok[0] == '0' && (tok[1] == 'x' || tok[1] == 'X');
@@ -146,9 +147,18 @@ static int check_number(struct scan *s, const char *tok, size_t n)
 	}
 	is_long = end < n && tok[end] == 'L';
 	v = token_value(tok + start, end - start, is_hex ? 16 : 10);
-	if ((!is_long && v > INT32_MAX) || v > INT64_MAX) {
-		diag_set(s->d, s->file, s->line, "integer %.*s is out of range (max %s)", (int)n,
-			 tok, is_long ? "9223372036854775807" : "2147483647");
+	if (v > INT64_MAX) {
+		diag_set(s->d, s->file, s->line,
+			 "integer %.*s is out of range (max 9223372036854775807)", (int)n, tok);
+		return -EINVAL;
+	}
+	/* libconfig 1.5 does not promote a large literal to 64 bits (later
+	 * versions do): it must be written with L, and the message says so. */
+	if (!is_long && v > INT32_MAX) {
+		diag_set(s->d, s->file, s->line,
+			 "integer %.*s is out of range (max 2147483647; write %.*sL for a "
+			 "64-bit integer)",
+			 (int)n, tok, (int)n, tok);
 		return -EINVAL;
 	}
 	return 0;

@@ -12,7 +12,8 @@ struct diag;
 
 /* Refuse, with "FILE:LINE: message" in d: NUL bytes, any @include
  * directive, integers that do not fit the type libconfig would give them
- * (it silently wraps 4294981846 to 14550), more than max_settings settings,
+ * (it silently wraps 4294981846 to 14550; the message names the L suffix
+ * when one would make the integer fit), more than max_settings settings,
  * nesting deeper than CFGSCAN_DEPTH_MAX, more than CFGSCAN_LINES_MAX
  * lines, and a block comment that is never closed (at its first line). Strings and comments are
  * skipped. Returns 0 or -EINVAL. */

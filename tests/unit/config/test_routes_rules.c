@@ -68,9 +68,12 @@ static void test_routes_rejects_port_that_overflows_32_bits(void **state)
 	static const struct rule_case cases[] = {
 		/* 2^32 + 14550: libconfig 1.5 would read 14550. */
 		{FLOW("name = \"m\"; proto = \"udp\"; port = 4294981846; members = [\"drone3\"];"),
-		 "t.conf:3: integer 4294981846 is out of range (max 2147483647)"},
+		 "t.conf:3: integer 4294981846 is out of range (max 2147483647; write 4294981846L "
+		 "for a 64-bit integer)"},
 		{FLOW("name = \"m\"; proto = \"udp\"; port = 0x1000038D6; members = [\"drone3\"];"),
-		 "t.conf:3: integer 0x1000038D6 is out of range (max 2147483647)"},
+		 "t.conf:3: integer 0x1000038D6 is out of range (max 2147483647; write "
+		 "0x1000038D6L "
+		 "for a 64-bit integer)"},
 		{FLOW("name = \"m\"; proto = \"udp\"; port = 4294981846L; members = [\"drone3\"];"),
 		 "t.conf:3: flow \"m\": port 4294981846 is out of range (1..65535)"},
 		{FLOW("name = \"m\"; proto = \"udp\"; port = 99999999999999999999L; members = "
@@ -78,7 +81,16 @@ static void test_routes_rejects_port_that_overflows_32_bits(void **state)
 		 "t.conf:3: integer 99999999999999999999L is out of range (max "
 		 "9223372036854775807)"},
 		{FLOW("name = \"m\"; proto = \"udp\"; port = -2147483649; members = [\"drone3\"];"),
-		 "t.conf:3: integer 2147483649 is out of range (max 2147483647)"},
+		 "t.conf:3: integer 2147483649 is out of range (max 2147483647; write 2147483649L "
+		 "for a 64-bit integer)"},
+		/* A seed in its range (0..2^63-1) but past 32 bits, as the client
+		 * logs a drawn one: libconfig 1.5 would wrap it, so it needs L. */
+		{FLOW(UDP_NN "impair = { seed = 3000000000; };"),
+		 "t.conf:3: integer 3000000000 is out of range (max 2147483647; write 3000000000L "
+		 "for a 64-bit integer)"},
+		{FLOW(UDP_NN "impair = { seed = 9223372036854775808L; };"),
+		 "t.conf:3: integer 9223372036854775808L is out of range (max "
+		 "9223372036854775807)"},
 	};
 
 	(void)state;
