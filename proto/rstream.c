@@ -656,3 +656,20 @@ void rstream_on_timer(struct rstream *s, uint64_t now_us)
 	}
 	rssend_on_timer(s, now_us);
 }
+
+uint64_t rstream_silence_deadline_us(const struct rstream *s, uint64_t heard_us)
+{
+	if (s->is_rst_queued || rstream_is_closed(s)) {
+		return UINT64_MAX;
+	}
+	return heard_us + RSTREAM_GIVEUP_US;
+}
+
+bool rstream_on_peer_silence(struct rstream *s, uint64_t heard_us, uint64_t now_us)
+{
+	if (now_us < rstream_silence_deadline_us(s, heard_us)) {
+		return false;
+	}
+	s->is_failed = true;
+	return true;
+}

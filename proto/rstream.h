@@ -58,10 +58,13 @@
 #define RSTREAM_RTO_MIN_US 200000ull
 #define RSTREAM_RTO_MAX_US 30000000ull
 #define RSTREAM_PTO_MIN_US 5000ull
-/* A stream whose data has gone unacknowledged this long since its first
- * retransmission timeout gives up (the peer is gone). Long enough to ride
- * out a coverage gap of an LTE modem, as kernel TCP would (it waits ~15
- * min); the owner resends at once when the peer is heard again
+/* A stream gives up (the peer is gone) when its data has gone
+ * unacknowledged this long since its first retransmission timeout, and, idle
+ * or not, when nothing at all has been heard from the peer this long
+ * (rstream_on_peer_silence: an idle stream has no timer of its own, and
+ * would wait forever for a peer whose client died). Long enough to ride out
+ * a coverage gap of an LTE modem, as kernel TCP would (it waits ~15 min);
+ * the owner resends at once when the peer is heard again
  * (rstream_on_path_change), so a long backoff does not delay the resume. */
 #define RSTREAM_GIVEUP_US 120000000ull
 
@@ -174,7 +177,7 @@ struct rstream {
 	bool is_rst_queued; /* we abort: send RST */
 	bool is_rst_sent;
 	bool is_peer_reset; /* the peer aborted */
-	bool is_failed;	    /* gave up: stalled RSTREAM_GIVEUP_US */
+	bool is_failed;	    /* gave up: stalled, or the peer silent, RSTREAM_GIVEUP_US */
 	bool is_probe_due;  /* zero-window probe */
 	/* ---- growth (rstream_set_growth; equal to the caps: none) ---- */
 	size_t snd_max, rcv_max;
@@ -249,5 +252,15 @@ void rstream_on_path_change(struct rstream *s, uint64_t now_us);
 /* Run the timers that are due (RTO, tail-loss probe, RACK reorder timer,
  * delayed ack). */
 void rstream_on_timer(struct rstream *s, uint64_t now_us);
+/* heard_us: when the owner last heard anything from the peer (any
+ * authenticated packet of the session, a ping's answer too), or when the
+ * stream opened if that is later. When the stream gives up for the peer's
+ * silence (RSTREAM_GIVEUP_US after heard_us; UINT64_MAX: it has ended, or
+ * finished and only lingers). */
+uint64_t rstream_silence_deadline_us(const struct rstream *s, uint64_t heard_us);
+/* The stream fails (is_failed, rstream_is_closed) once its silence
+ * deadline has passed, with or without data outstanding. Returns true when
+ * it failed now; the owner then resets both ends. */
+bool rstream_on_peer_silence(struct rstream *s, uint64_t heard_us, uint64_t now_us);
 
 #endif

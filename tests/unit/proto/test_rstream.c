@@ -55,6 +55,7 @@ struct side {
 	uint64_t rx_done;
 	uint64_t tx_seed, rx_seed; /* byte generators of each direction */
 	uint64_t read_limit;	   /* the app reads at most this much */
+	bool is_kept_open;	   /* no FIN after tx_total: the connection idles */
 	bool got_eof;
 	bool mismatch;
 	size_t max_buffered;
@@ -144,7 +145,7 @@ static void app_io(struct side *me)
 		rstream_write_commit(&me->s, len);
 		me->tx_done += len;
 	}
-	if (me->tx_done == me->tx_total) {
+	if (me->tx_done == me->tx_total && !me->is_kept_open) {
 		rstream_shutdown(&me->s);
 	}
 	if (rstream_send_buffered(&me->s) > me->max_buffered) {
@@ -512,6 +513,83 @@ static void test_rstream_gives_up_when_the_peer_is_gone(void **state)
 	 * most RSTREAM_RTO_MAX_US. */
 	assert_true(m.now_us - 2000000 >= RSTREAM_GIVEUP_US);
 	assert_true(m.now_us - 2000000 <= RSTREAM_GIVEUP_US + RSTREAM_RTO_MAX_US);
+	sim_fini(&m);
+}
+
+/* An idle stream (everything acked, no FIN) has no timer of its own: it
+ * gives up only once nothing has been heard from the peer for
+ * RSTREAM_GIVEUP_US, counted from the last sign of life the owner passes
+ * in, so a peer heard again before that (an outage shorter than it) keeps
+ * it. A stream that finished normally never fails that way. */
+static void test_rstream_an_idle_stream_gives_up_on_a_silent_peer(void **state)
+{
+	struct sim m;
+	struct frame f;
+	uint64_t heard_us;
+
+	(void)state;
+	sim_init(&m, 1000, 1000, 0, 5000, 0);
+	m.a.is_kept_open = m.b.is_kept_open = true;
+	while (m.now_us < 2000000) {
+		sim_step(&m);
+	}
+	assert_int_equal(m.b.rx_done, 1000);
+	assert_int_equal(m.a.rx_done, 1000);
+	assert_int_equal(m.a.s.seg_n, 0);
+	assert_int_equal(rstream_deadline_us(&m.a.s, m.now_us), UINT64_MAX);
+	heard_us = m.now_us;
+	assert_int_equal(rstream_silence_deadline_us(&m.a.s, heard_us),
+			 heard_us + RSTREAM_GIVEUP_US);
+	/* 100 s of silence (a long coverage gap), then the peer is heard. */
+	assert_false(rstream_on_peer_silence(&m.a.s, heard_us, heard_us + 100000000));
+	heard_us += 100000000;
+	assert_false(rstream_on_peer_silence(&m.a.s, heard_us, heard_us + RSTREAM_GIVEUP_US - 1));
+	assert_false(m.a.s.is_failed);
+	assert_false(rstream_is_closed(&m.a.s));
+	/* Then silent for good (its client killed): the stream fails once. */
+	assert_true(rstream_on_peer_silence(&m.a.s, heard_us, heard_us + RSTREAM_GIVEUP_US));
+	assert_true(m.a.s.is_failed);
+	assert_true(rstream_is_closed(&m.a.s));
+	assert_false(rstream_on_peer_silence(&m.a.s, heard_us, heard_us + RSTREAM_GIVEUP_US + 1));
+	assert_int_equal(rstream_silence_deadline_us(&m.a.s, heard_us), UINT64_MAX);
+	/* The owner resets it: the RST still goes out (a peer that comes back
+	 * learns the stream is gone). */
+	rstream_reset(&m.a.s);
+	assert_int_equal(rstream_next_frame(&m.a.s, &f, heard_us + RSTREAM_GIVEUP_US), 1);
+	assert_true(f.u.stream.flags & FRAME_STREAM_RST);
+	sim_fini(&m);
+	/* A stream that finished normally (both FINs acked) only lingers. */
+	sim_init(&m, 1000, 1000, 0, 5000, 0);
+	assert_true(sim_run(&m, 100000) < 100000);
+	assert_int_equal(rstream_silence_deadline_us(&m.a.s, 0), UINT64_MAX);
+	assert_false(rstream_on_peer_silence(&m.a.s, 0, m.now_us + RSTREAM_GIVEUP_US));
+	assert_false(m.a.s.is_failed);
+	sim_fini(&m);
+}
+
+/* With data outstanding the peer's silence counts too: a stream gives up
+ * RSTREAM_GIVEUP_US after the peer was last heard, not later (its own rule
+ * counts from its first timeout). */
+static void test_rstream_a_busy_stream_gives_up_on_a_silent_peer(void **state)
+{
+	struct sim m;
+	uint64_t heard_us;
+
+	(void)state;
+	sim_init(&m, 2000000, 0, 0, 5000, 0);
+	while (m.now_us < 1100000) {
+		sim_step(&m);
+	}
+	heard_us = m.now_us;
+	m.ab.loss_pct = m.ba.loss_pct = 100;
+	while (m.now_us < heard_us + RSTREAM_GIVEUP_US - 1000000) {
+		sim_step(&m);
+		assert_false(rstream_on_peer_silence(&m.a.s, heard_us, m.now_us));
+	}
+	assert_false(m.a.s.is_failed);
+	assert_true(m.a.s.seg_n > 0);
+	assert_true(rstream_on_peer_silence(&m.a.s, heard_us, heard_us + RSTREAM_GIVEUP_US));
+	assert_true(m.a.s.is_failed);
 	sim_fini(&m);
 }
 
@@ -1114,6 +1192,8 @@ int main(void)
 		cmocka_unit_test(test_rstream_reset_reaches_the_peer_and_stops_both),
 		cmocka_unit_test(test_rstream_half_close_keeps_the_other_direction_open),
 		cmocka_unit_test(test_rstream_gives_up_when_the_peer_is_gone),
+		cmocka_unit_test(test_rstream_an_idle_stream_gives_up_on_a_silent_peer),
+		cmocka_unit_test(test_rstream_a_busy_stream_gives_up_on_a_silent_peer),
 		cmocka_unit_test(test_rstream_rides_out_a_long_outage_and_resumes_when_told),
 		cmocka_unit_test(test_rstream_data_acked_after_an_outage_is_no_rtt_sample),
 		cmocka_unit_test(test_rstream_probes_a_shut_window_when_the_peer_is_back),
