@@ -474,6 +474,35 @@ void flow_tcp_apply(struct client *cl, const struct frame_route *routes, size_t 
 	reap(set);
 }
 
+/* The process stops: each open stream's peer is sent an RST now, so its
+ * side resets the app's connection (or its own to the target) at once. The
+ * server does not tell peers that a client left (its LEAVE only frees the
+ * identity); without this they would keep idle connections until the
+ * peer's silence ends them (RSTREAM_GIVEUP_US). One RST each, best effort:
+ * a lost one leaves that stream to the silence rule. Flushed here, as the
+ * loop no longer runs. */
+static void reset_all(struct flow_tcp_set *set)
+{
+	uint64_t now_us = monotime_now_us();
+	size_t n = 0;
+
+	for (struct tcpconn *c = set->conns; c; c = c->next) {
+		if (c->is_dead || c->linger_until_us != 0 || c->rs.is_rst_sent ||
+		    c->rs.is_peer_reset || !c->peer->sess) {
+			continue;
+		}
+		send_rst(c->peer, c->rs.id, now_us);
+		c->rs.is_rst_sent = true;
+		if (++n % 32 == 0) {
+			mainsock_flush(&set->cl->ms);
+		}
+	}
+	if (n > 0) {
+		mainsock_flush(&set->cl->ms);
+		log_debug("tcp flows: %zu streams reset as the client stops", n);
+	}
+}
+
 void flow_tcp_free_all(struct client *cl)
 {
 	struct flow_tcp_set *set = cl->tcp;
@@ -483,7 +512,8 @@ void flow_tcp_free_all(struct client *cl)
 	}
 	log_debug("tcp flows: accepted=%llu opened=%llu refused_full=%llu connect_failed=%llu "
 		  "resets_rx=%llu resets_tx=%llu closed=%llu unknown_stream=%llu bad_header=%llu "
-		  "tx_budget_waits=%llu max_pass_gap_us=%llu peer_restarts=%llu lingers_ended=%llu",
+		  "tx_budget_waits=%llu max_pass_gap_us=%llu peer_restarts=%llu lingers_ended=%llu "
+		  "gave_up=%llu",
 		  (unsigned long long)set->stats.accepted, (unsigned long long)set->stats.opened,
 		  (unsigned long long)set->stats.refused_full,
 		  (unsigned long long)set->stats.connect_failed,
@@ -494,7 +524,9 @@ void flow_tcp_free_all(struct client *cl)
 		  (unsigned long long)set->stats.tx_budget_waits,
 		  (unsigned long long)set->stats.max_pass_gap_us,
 		  (unsigned long long)set->stats.peer_restarts,
-		  (unsigned long long)set->stats.lingers_ended);
+		  (unsigned long long)set->stats.lingers_ended,
+		  (unsigned long long)set->stats.gave_up);
+	reset_all(set);
 	while (set->conns) {
 		struct tcpconn *c = set->conns;
 

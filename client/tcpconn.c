@@ -106,6 +106,7 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 	rstream_set_rtt_hint(&c->rs, (uint64_t)(path.rtt_ms * 1000.0));
 	c->set = set;
 	c->peer = p;
+	c->open_us = now_us;
 	c->was_direct = direct_any_up(p);
 	c->returns = p->returns;
 	c->mtu_drops = p->mtu_drops;
@@ -439,6 +440,32 @@ static void reset_unanswered_open(struct tcpconn *c, uint64_t now_us)
 	tcpconn_abort(c);
 }
 
+/* The last sign of life of c's peer: its last authenticated packet, or the
+ * stream's open if later (a sink's stream opens on a packet from it). */
+static uint64_t heard_us(const struct tcpconn *c)
+{
+	return c->peer->last_rx_us > c->open_us ? c->peer->last_rx_us : c->open_us;
+}
+
+/* A stream gives up when its data went unacknowledged RSTREAM_GIVEUP_US
+ * since its first timeout (rssend.c), or, idle or not, when nothing was
+ * heard from the peer that long (its client killed or powered off for
+ * good, or out of reach longer than an outage we ride out): both local
+ * ends are reset. Without the second rule an idle connection, which has no
+ * timer, held its app and its stream slot forever. Said once per stream. */
+static void give_up(struct tcpconn *c, uint64_t now_us)
+{
+	(void)rstream_on_peer_silence(&c->rs, heard_us(c), now_us);
+	if (!c->rs.is_failed || c->rs.is_rst_queued || c->rs.is_rst_sent) {
+		return;
+	}
+	c->set->stats.gave_up++;
+	log_info("stream %u to %s: peer unreachable; reset (last heard %llu ms ago)",
+		 (unsigned)c->rs.id, c->peer->def.peer.text,
+		 (unsigned long long)((now_us - heard_us(c)) / 1000));
+	tcpconn_abort(c);
+}
+
 /* One pass over a connection: sockets, stream state, frames. */
 void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 {
@@ -465,11 +492,7 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 	if (c->fd >= 0 && !c->is_connecting && !c->is_local_eof && room > 0) {
 		ev_io_start(loop, &c->rio);
 	}
-	if (c->rs.is_failed) {
-		log_info("stream %u to %s: peer unreachable; reset", (unsigned)c->rs.id,
-			 c->peer->def.peer.text);
-		tcpconn_abort(c);
-	}
+	give_up(c, now_us);
 	send_frames(c, now_us);
 	if (c->linger_until_us == 0 && rstream_is_closed(&c->rs)) {
 		log_stream(c);
@@ -488,6 +511,9 @@ uint64_t tcpconn_deadline_us(struct tcpconn *c, uint64_t now_us)
 
 	if (open_deadline_us(c) < d) {
 		d = open_deadline_us(c);
+	}
+	if (rstream_silence_deadline_us(&c->rs, heard_us(c)) < d) {
+		d = rstream_silence_deadline_us(&c->rs, heard_us(c));
 	}
 	if (c->is_connecting && c->connect_until_us < d) {
 		d = c->connect_until_us;

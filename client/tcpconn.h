@@ -24,7 +24,7 @@ struct tcpconn {
 	uint32_t flow_id;	  /* sink: valid once has_header */
 	bool has_header;
 	bool is_source;	  /* we opened the stream (the app connected here) */
-	uint64_t open_us; /* source: when the stream was opened */
+	uint64_t open_us; /* when the stream was opened */
 	bool is_connecting;
 	bool is_local_eof;  /* the app shut its write side: FIN queued */
 	bool is_wr_shut;    /* we shut the app's read side after the peer's FIN */

@@ -22,8 +22,9 @@
 # Phase 2, a direct path (both NATs port-restricted: punching succeeds):
 #   copies at 0 % and 3 % loss, then a copy during which dnat blocks gcs1's
 #   public address (the direct path): the pair falls back to the relay and
-#   the copy completes intact. Then drone1's client restarts during a copy:
-#   gcs1 resets the connection within seconds (the peer's new boot id).
+#   the copy completes intact. Then drone1's client crashes and restarts
+#   during a copy: gcs1 resets the connection within seconds (the peer's new
+#   boot id).
 # Phase 3, the direct path as a field link (200 Mbit/s, 10 ms each way, 3 %
 #   loss): a copy and 20 echoes intact; receive buffers grew. Then drone1's
 #   client is killed (a crash or a power loss: nobody is told): a new
@@ -285,7 +286,8 @@ lab_unblock dnat wan
 echo "  path switch: on the relay ${fell_ms} ms after the cut (limit 1000 + polling);" \
 	"$((3 * SMALL_MB)) MB intact across it, $(field "$LAB_DIR/switch.json" mbit_s) Mbit/s overall"
 
-# A peer that restarts: drone1's client is killed and started again while
+# A peer that restarts: drone1's client crashes (kill -9: it sends no RST
+# for its streams, as a stopping one does) and is started again while
 # gcs1 copies to the slow sink. Its new process registers with another boot
 # id; the server's PEER frame carries it, and gcs1 resets the stream with it
 # (the local connection ends) within seconds, not after ~25 s of RTOs.
@@ -294,7 +296,8 @@ lab_exec gcs1 "$TE" copy --to 127.1.0.1:2225 --bytes $((100 * 1048576)) --timeou
 CP=$!
 sleep 1
 kill -0 "$CP" 2>/dev/null || fail "the copy to the slow sink ended early: $(cat "$LAB_DIR/restart.json")"
-lab_stop client-drone1-d || true
+kill -KILL "${LAB_PIDS[client-drone1-d]}"
+wait "${LAB_PIDS[client-drone1-d]}" 2>/dev/null || true
 restart_ns=$(date +%s%N)
 lab_wh_client drone1 d
 copy_done() { ! kill -0 "$CP" 2>/dev/null; }

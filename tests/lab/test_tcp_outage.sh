@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # test_tcp_outage: TCP flows ride out a 15 s outage of the drone's link (an
 # LTE coverage gap) and resume as soon as the link is back. A stream gives up
-# only after RSTREAM_GIVEUP_US (120 s) without an ack (unit-tested in
-# test_rstream: a 90 s outage), and resends at once when the peer is heard
-# again instead of at its backed-off timer: after 15 s of doubling from
-# about 300 ms (SRTT + 200 ms) the next timeout is seconds after the heal.
+# only after RSTREAM_GIVEUP_US (120 s) without an ack, or, idle or not, with
+# nothing heard from the peer (unit-tested in test_rstream: a 90 s outage,
+# idle streams and busy ones with injected time), and resends at once when
+# the peer is heard again instead of at its backed-off timer: after 15 s of
+# doubling from about 300 ms (SRTT + 200 ms) the next timeout is seconds
+# after the heal. Then drone1's client stops for good (SIGTERM) while idle
+# connections are open both ways: its peer resets them at once (the stopping
+# client sends an RST for each stream), not after 120 s of silence.
 #
 #   srv 203.0.113.10/.11; drone1 behind dnat, gcs1 behind gnat, both
 #   symmetric: the relay alone, so the path does not change across the
@@ -20,7 +24,8 @@
 # intact (length and checksum), no stream gave up, each flow carries data
 # again within 4 s of the heal, and the bulk copy ends within 15 s of it
 # (printed). The shut-window probe after an outage and the regrowth after a
-# timeout are unit-tested too (test_rstream).
+# timeout are unit-tested too (test_rstream). A third flow, back (drone1 ->
+# gcs1, an echo on gcs1), carries the idle connection the other way.
 # lab-run: alone (it times the return after an outage to a few seconds)
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -35,12 +40,14 @@ lab_keys server drone1 gcs1
 lab_routes 'keepalive_s = 5;' drone1 gcs1 >"$LAB_DIR/routes.conf" <<CONF
 flows: (
   { name = "slow"; proto = "tcp"; port = 2222; from = ["gcs1"]; to = ["drone1"]; },
-  { name = "bulk"; proto = "tcp"; port = 2223; from = ["gcs1"]; to = ["drone1"]; }
+  { name = "bulk"; proto = "tcp"; port = 2223; from = ["gcs1"]; to = ["drone1"]; },
+  { name = "back"; proto = "tcp"; port = 2224; from = ["drone1"]; to = ["gcs1"]; }
 );
 CONF
 lab_two_sites symmetric symmetric
 lab_start_in drone1 slowsink "$TE" server --bind 127.0.0.1:2222 --mode sink --read-kBps 1000
 lab_start_in drone1 bulksink "$TE" server --bind 127.0.0.1:2223 --mode sink
+lab_start_in gcs1 backecho "$TE" server --bind 127.0.0.1:2224 --mode echo
 lab_rate dnat h-drone1 40000
 lab_delay dnat 50
 lab_wh_server srv
@@ -93,5 +100,24 @@ echo "  $(lab_at) both copies intact across a $OUTAGE_S s outage; the bulk copy'
 ! grep -q "peer unreachable; reset" "$LAB_DIR"/client-*.log || fail "a stream gave up"
 ! grep -q "direct path up" "$LAB_DIR/client-gcs1.log" ||
 	fail "a direct path between symmetric NATs: this test wants the relay alone"
+
+# drone1's client stops for good (SIGTERM, as systemd stops it) while two
+# idle connections are open: gcs1's app -> drone1 (flow slow) and drone1's
+# app -> gcs1 (flow back). gcs1's client resets its app's connection and
+# closes its own to the echo within 2 s (they stayed open for good).
+estab() { lab_exec "$1" ss -Htn state established "( dport = :$2 )" | wc -l; }
+lab_start_in gcs1 idle-to "$TE" connect --to 127.1.0.1:2222 --within-ms 10000
+lab_start_in drone1 idle-from "$TE" connect --to 127.1.0.1:2224 --within-ms 10000
+wait_until 5 eval '[ "$(estab drone1 2222)" -ge 1 ] && [ "$(estab gcs1 2224)" -ge 1 ]' ||
+	fail "the idle connections did not reach their targets"
+lab_stop client-drone1 || true
+stopped=$(date +%s%N)
+idle_to_done() { ! kill -0 "${LAB_PIDS[idle-to]}" 2>/dev/null; }
+wait_until 2 idle_to_done || fail "gcs1's app connection to the stopped drone1 is still open after 2 s"
+lab_stop idle-to || fail "gcs1's app connection: $(cat "$LAB_DIR/idle-to.log")"
+wait_until 2 eval '[ "$(estab gcs1 2224)" = 0 ]' ||
+	fail "gcs1's connection to its target for the stopped drone1 is still open after 2 s"
+echo "  $(lab_at) drone1's client stopped: both idle connections ended within" \
+	"$((($(date +%s%N) - stopped) / 1000000)) ms (limit 2000)"
 lab_teardown
 lab_pass
