@@ -513,7 +513,7 @@ void flow_tcp_free_all(struct client *cl)
 	log_debug("tcp flows: accepted=%llu opened=%llu refused_full=%llu connect_failed=%llu "
 		  "resets_rx=%llu resets_tx=%llu closed=%llu unknown_stream=%llu bad_header=%llu "
 		  "tx_budget_waits=%llu max_pass_gap_us=%llu peer_restarts=%llu lingers_ended=%llu "
-		  "gave_up=%llu",
+		  "open_timeouts=%llu gave_up=%llu",
 		  (unsigned long long)set->stats.accepted, (unsigned long long)set->stats.opened,
 		  (unsigned long long)set->stats.refused_full,
 		  (unsigned long long)set->stats.connect_failed,
@@ -525,6 +525,7 @@ void flow_tcp_free_all(struct client *cl)
 		  (unsigned long long)set->stats.max_pass_gap_us,
 		  (unsigned long long)set->stats.peer_restarts,
 		  (unsigned long long)set->stats.lingers_ended,
+		  (unsigned long long)set->stats.open_timeouts,
 		  (unsigned long long)set->stats.gave_up);
 	reset_all(set);
 	while (set->conns) {

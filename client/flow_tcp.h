@@ -46,6 +46,7 @@ struct flow_tcp_stats {
 	uint64_t closed, unknown_stream, bad_header, tx_budget_waits;
 	uint64_t peer_restarts;	  /* streams reset because their peer restarted */
 	uint64_t lingers_ended;	  /* finished streams ended early to make room */
+	uint64_t open_timeouts;	  /* new streams reset: no answer, the peer silent */
 	uint64_t gave_up;	  /* streams reset: unacked, or the peer silent, too long */
 	uint64_t max_pass_gap_us; /* longest time between two loop passes with streams */
 	uint64_t last_pass_us;

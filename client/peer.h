@@ -14,6 +14,7 @@
 #include "client/dgdedup.h"
 #include "client/direct.h"
 #include "client/idxmap.h"
+#include "common/log.h"
 #include "proto/frame.h"
 
 struct client;
@@ -77,6 +78,12 @@ struct peer {
 	struct direct dp;     /* the direct paths (direct.h) */
 	struct dgdedup dedup; /* datagrams that came by two paths */
 	uint32_t dg_seq_top;  /* the highest datagram number sent to it (dgdedup_next_seq) */
+	/* Lines about its streams that come as often as an app connects
+	 * (tcpconn.c; 5 at once, then one a second, each kind): its streams'
+	 * targets refused or unreachable here, and our streams reset as it is
+	 * silent (no answer to an open, or nothing heard for RSTREAM_GIVEUP_US). */
+	struct log_bucket connect_log;
+	struct log_bucket silent_log;
 };
 
 /* Create, update (key or relay port) peers of a new route set; logs each

@@ -19,12 +19,33 @@
 #include "proto/frameaddr.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define FRAMES_PER_CONN 64 /* per pass, so one stream cannot take every slot */
+
+/* May a line about a peer's streams go out now (bucket b: 5 at once, then
+ * one a second, as log_ratelimited)? An app that retries 20 connections a
+ * second to a refused target, or to a peer that is gone, would otherwise
+ * log as many lines. more gets what the line adds: how many like it were
+ * left out since the last one (the counters keep counting them all). */
+static bool stream_log_take(struct log_bucket *b, uint64_t now_us, char *more, size_t len)
+{
+	uint32_t left_out = b->suppressed;
+
+	if (log_current_level < LOG_LEVEL_INFO || !log_bucket_take(b, now_us, 5, 1000000)) {
+		return false;
+	}
+	b->suppressed = 0;
+	more[0] = '\0';
+	if (left_out > 0) {
+		(void)snprintf(more, len, " (%u more like it not logged)", (unsigned)left_out);
+	}
+	return true;
+}
 
 void tcpconn_close_fd(struct tcpconn *c, bool is_abort)
 {
@@ -206,7 +227,7 @@ static void write_local(struct tcpconn *c)
 
 static void connect_done(struct tcpconn *c, int err)
 {
-	char a[ADDR_TEXT_MAX];
+	char a[ADDR_TEXT_MAX], more[48];
 	const struct frame_route *r = flow_tcp_route(c->set, c->flow_id);
 	struct sockaddr_storage dst;
 
@@ -220,9 +241,12 @@ static void connect_done(struct tcpconn *c, int err)
 	if (r) {
 		frameaddr_to_sockaddr(&r->deliver, &dst);
 	}
-	log_info("flow %s: stream %u from %s: connect %s: %s; reset", r ? r->flow.text : "?",
-		 (unsigned)c->rs.id, c->peer->def.peer.text,
-		 addr_format((const struct sockaddr *)&dst, a, sizeof(a)), strerror(err));
+	if (stream_log_take(&c->peer->connect_log, monotime_now_us(), more, sizeof(more))) {
+		log_info("flow %s: stream %u from %s: connect %s: %s; reset%s",
+			 r ? r->flow.text : "?", (unsigned)c->rs.id, c->peer->def.peer.text,
+			 addr_format((const struct sockaddr *)&dst, a, sizeof(a)), strerror(err),
+			 more);
+	}
 	tcpconn_abort(c);
 }
 
@@ -430,13 +454,18 @@ static uint64_t open_deadline_us(const struct tcpconn *c)
 static void reset_unanswered_open(struct tcpconn *c, uint64_t now_us)
 {
 	uint64_t open_ms = (now_us - c->open_us) / 1000;
+	char more[48];
 
 	if (now_us < open_deadline_us(c)) {
 		return;
 	}
-	log_info("stream %u to %s: no answer in %llu ms, the peer silent for %llu ms; reset",
-		 (unsigned)c->rs.id, c->peer->def.peer.text, (unsigned long long)open_ms,
-		 (unsigned long long)((now_us - c->peer->last_rx_us) / 1000));
+	c->set->stats.open_timeouts++;
+	if (stream_log_take(&c->peer->silent_log, now_us, more, sizeof(more))) {
+		log_info("stream %u to %s: no answer in %llu ms, the peer silent for %llu ms; "
+			 "reset%s",
+			 (unsigned)c->rs.id, c->peer->def.peer.text, (unsigned long long)open_ms,
+			 (unsigned long long)((now_us - c->peer->last_rx_us) / 1000), more);
+	}
 	tcpconn_abort(c);
 }
 
@@ -455,14 +484,18 @@ static uint64_t heard_us(const struct tcpconn *c)
  * timer, held its app and its stream slot forever. Said once per stream. */
 static void give_up(struct tcpconn *c, uint64_t now_us)
 {
+	char more[48];
+
 	(void)rstream_on_peer_silence(&c->rs, heard_us(c), now_us);
 	if (!c->rs.is_failed || c->rs.is_rst_queued || c->rs.is_rst_sent) {
 		return;
 	}
 	c->set->stats.gave_up++;
-	log_info("stream %u to %s: peer unreachable; reset (last heard %llu ms ago)",
-		 (unsigned)c->rs.id, c->peer->def.peer.text,
-		 (unsigned long long)((now_us - heard_us(c)) / 1000));
+	if (stream_log_take(&c->peer->silent_log, now_us, more, sizeof(more))) {
+		log_info("stream %u to %s: peer unreachable; reset (last heard %llu ms ago)%s",
+			 (unsigned)c->rs.id, c->peer->def.peer.text,
+			 (unsigned long long)((now_us - heard_us(c)) / 1000), more);
+	}
 	tcpconn_abort(c);
 }
 

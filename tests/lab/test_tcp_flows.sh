@@ -29,6 +29,8 @@
 #   loss): a copy and 20 echoes intact; receive buffers grew. Then drone1's
 #   client is killed (a crash or a power loss: nobody is told): a new
 #   connection to the flow is reset within 2 s, not left to hang.
+# An app retrying 20 times a second, to the refused target (phase 1) and to
+# the gone drone1 (phase 3), gets 5 log lines at once, then one a second.
 # Sizes: TCP_FLOW_MB (default 100) for the relay at 0 % loss, TCP_FLOW_SMALL_MB
 # (default 100 as well; the switch copy is three times that) for the others,
 # TCP_FLOW_FIELD_MB (default 40) over the field link: about 25 s in all.
@@ -147,6 +149,33 @@ lab_exec gcs1 "$TE" connect --to 127.1.0.1:2224 --within-ms 2000 >"$LAB_DIR/dead
 echo "  dead target: the connection was closed after $(field "$LAB_DIR/dead.json" ms) ms (limit 2000)"
 grep -q "flow dead: stream .*connect 127.0.0.1:2224" "$LAB_DIR/client-drone1-r.log" ||
 	fail "drone1 did not log the refused target"
+# An app that retries the refused target 20 times a second (for 3 s here):
+# drone1 says so in 5 lines at once, then one a second for the peer, which
+# counts those left out (it logged every one: 1,188 lines a minute).
+# retry_conns PORT SECONDS: gcs1's app connects 20 times a second.
+retry_conns() {
+	lab_exec gcs1 python3 -c '
+import socket, sys, time
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    s = socket.socket()
+    try:
+        s.connect(("127.1.0.1", int(sys.argv[1])))
+    except OSError:
+        pass
+    time.sleep(0.05)
+    s.close()' "$1" "$2"
+}
+# lines_since LOG MARK PATTERN: LOG's lines after line MARK that match.
+lines_since() { tail -n +$(($2 + 1)) "$1" | grep -c "$3" || true; }
+mark=$(wc -l <"$LAB_DIR/client-drone1-r.log")
+retry_conns 2224 3
+sleep 0.5
+n=$(lines_since "$LAB_DIR/client-drone1-r.log" "$mark" "flow dead: stream .*connect 127.0.0.1:2224")
+echo "  a refused target retried 20 times a second for 3 s: drone1 logged $n lines (limit 5 + 1/s + 2)"
+[ "$n" -ge 3 ] && [ "$n" -le 11 ] || fail "drone1 logged $n lines for 3 s of retries to a refused target"
+[ "$(lines_since "$LAB_DIR/client-drone1-r.log" "$mark" "2224: .*more like it not logged")" -ge 1 ] ||
+	fail "drone1 did not count the lines it left out"
 # Connections reach the target in the order the source accepted them (apps
 # such as iperf3 --bidir tell theirs apart by it), also when the sink's client
 # takes their first frames in one batch: it is stopped (a busy moment) while
@@ -336,6 +365,14 @@ lab_exec gcs1 "$TE" connect --to 127.1.0.1:2223 --within-ms 2000 >"$LAB_DIR/gone
 grep -q "stream .* to drone1: no answer in [0-9]* ms, the peer silent" "$LAB_DIR/client-gcs1-d.log" ||
 	fail "gcs1 did not say why it reset the connection"
 echo "  drone1's client killed: a new connection reset after $(field "$LAB_DIR/gone.json" ms) ms (limit 2000)"
+# The app retries 20 times a second (3 s here): 5 lines at once, then one a
+# second for the peer, as for a refused target.
+mark=$(wc -l <"$LAB_DIR/client-gcs1-d.log")
+retry_conns 2223 3
+sleep 2 # the last ones are reset 1.5 s after they opened
+n=$(lines_since "$LAB_DIR/client-gcs1-d.log" "$mark" "to drone1: no answer in")
+echo "  connections to the gone drone1 retried 20 times a second for 3 s: gcs1 logged $n lines (limit 5 + 1/s + 2)"
+[ "$n" -ge 3 ] && [ "$n" -le 12 ] || fail "gcs1 logged $n lines for 3 s of retries to a gone peer"
 stop_daemons d
 if [ "${TCP_FLOW_KEEP_LOGS:-0}" = 1 ]; then
 	mkdir -p "$LAB_LOGS" && cp -r "$LAB_DIR"/. "$LAB_LOGS"/
