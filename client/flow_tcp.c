@@ -36,6 +36,8 @@ struct flow_tcp_flow {
 	struct frame_route route;
 	int listen_fd; /* owns; -1 */
 	ev_io listen_io;
+	ev_timer listen_retry;	     /* the listen port was taken: try again */
+	uint64_t listen_wait_us;     /* the retry timer's wait; 0: not retrying */
 	struct flow_tcp_report done; /* counters of its streams that ended */
 };
 
@@ -335,6 +337,28 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/* The listen port was taken: try again after listen_wait_us, which starts
+ * at FLOW_TCP_LISTEN_RETRY_MIN_US and doubles up to the max. Said once. */
+static void listen_later(struct flow_tcp_flow *f, int err)
+{
+	if (f->listen_wait_us == 0) {
+		log_error("flow %s: cannot listen on tcp %s:%u: %s; trying again until it is free; "
+			  "or give this member another listen port in routes.conf",
+			  f->route.flow.text, LOCAL_IP, (unsigned)f->route.listen_port,
+			  strerror(err));
+		f->listen_wait_us = FLOW_TCP_LISTEN_RETRY_MIN_US;
+	} else if (f->listen_wait_us < FLOW_TCP_LISTEN_RETRY_MAX_US / 2) {
+		f->listen_wait_us *= 2;
+	} else {
+		f->listen_wait_us = FLOW_TCP_LISTEN_RETRY_MAX_US;
+	}
+	ev_timer_set(&f->listen_retry, (double)f->listen_wait_us / 1e6, 0.0);
+	ev_timer_start(f->set->cl->loop, &f->listen_retry);
+}
+
+/* Listen if self is a source; a taken port is tried again (listen_later)
+ * until the flow listens or goes away (flow_free: a changed flow is a new
+ * one, sync_flows). */
 static void open_listen(struct flow_tcp_flow *f)
 {
 	struct sockaddr_in sin;
@@ -355,22 +379,32 @@ static void open_listen(struct flow_tcp_flow *f)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 128) != 0) {
 		int err = errno;
 
-		log_error("flow %s: cannot listen on tcp %s:%u: %s; give this member another "
-			  "listen port in routes.conf",
-			  f->route.flow.text, LOCAL_IP, (unsigned)f->route.listen_port,
-			  strerror(err));
 		if (fd >= 0) {
 			close(fd);
 		}
+		listen_later(f, err);
 		return;
+	}
+	if (f->listen_wait_us != 0) {
+		log_info("flow %s: listening on tcp %s:%u now", f->route.flow.text, LOCAL_IP,
+			 (unsigned)f->route.listen_port);
+		f->listen_wait_us = 0;
 	}
 	f->listen_fd = fd;
 	ev_io_init(&f->listen_io, listen_cb, fd, EV_READ);
 	ev_io_start(f->set->cl->loop, &f->listen_io);
 }
 
+static void listen_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	open_listen(container_of(w, struct flow_tcp_flow, listen_retry));
+}
+
 static void flow_free(struct flow_tcp_flow *f)
 {
+	ev_timer_stop(f->set->cl->loop, &f->listen_retry);
 	if (f->listen_fd >= 0) {
 		ev_io_stop(f->set->cl->loop, &f->listen_io);
 		close(f->listen_fd);
@@ -440,6 +474,7 @@ static void sync_flows(struct flow_tcp_set *set, const struct frame_route *route
 		f->set = set;
 		f->route = routes[i];
 		f->listen_fd = -1;
+		ev_init(&f->listen_retry, listen_retry_cb);
 		open_listen(f);
 		f->next = set->flows;
 		set->flows = f;

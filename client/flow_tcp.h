@@ -33,6 +33,10 @@ struct peer;
 #define FLOW_TCP_CONNECT_US 1500000ull /* a delivery target must answer in time */
 #define FLOW_TCP_LINGER_US 2000000ull  /* a finished stream still acks this long */
 #define FLOW_TCP_HEADER_LEN 4	       /* flow_id u32 at the start of each stream */
+/* A taken listen port is tried again after 1 s, doubling up to 30 s, as a
+ * UDP flow's (flow_udp.h FLOW_UDP_LISTEN_RETRY_*_US, and why). */
+#define FLOW_TCP_LISTEN_RETRY_MIN_US 1000000ull
+#define FLOW_TCP_LISTEN_RETRY_MAX_US 30000000ull
 /* A source's new stream that the peer has acknowledged nothing of is reset
  * once nothing has been heard from the peer this long, counted from the
  * stream's open at the earliest (its client crashed or lost power, or is out

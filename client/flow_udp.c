@@ -30,6 +30,15 @@
 static void listen_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void src_cb(struct ev_loop *loop, ev_io *w, int revents);
 
+static void open_listen(struct flow_udp *f);
+
+static void listen_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	open_listen(container_of(w, struct flow_udp, listen_retry));
+}
+
 struct flow_udp *flow_udp_find(struct client *cl, uint32_t flow_id)
 {
 	for (struct flow_udp *f = cl->flows; f; f = f->next) {
@@ -98,8 +107,17 @@ static void close_fd(struct flow_udp *f, ev_io *io, int *fd)
 	*fd = -1;
 }
 
+static void stop_listen_retry(struct flow_udp *f)
+{
+	ev_timer_stop(f->cl->loop, &f->listen_retry);
+	f->listen_wait_us = 0;
+}
+
 /* Open the listening socket if self is a source with a listen port. A taken
- * port gets one clear line; the flow keeps delivering (DESIGN §4). */
+ * port gets one clear line; the flow keeps delivering (DESIGN §4) and tries
+ * again, 1 s later and then less and less often
+ * (FLOW_UDP_LISTEN_RETRY_*_US), until it listens (one line then too) or
+ * the flow goes away or changes (stop_listen_retry). */
 static void open_listen(struct flow_udp *f)
 {
 	struct diag d;
@@ -112,11 +130,27 @@ static void open_listen(struct flow_udp *f)
 	diag_clear(&d);
 	fd = open_local(f->route.listen_port, &d);
 	if (fd < 0) {
-		log_error("flow %s: cannot listen on %s:%u (%s); delivering only, give this member "
-			  "another listen port in routes.conf",
-			  f->route.flow.text, FLOW_UDP_LOCAL_IP, (unsigned)f->route.listen_port,
-			  diag_format(&d, line, sizeof(line)));
+		if (f->listen_wait_us == 0) {
+			log_error("flow %s: cannot listen on %s:%u (%s); delivering only, trying "
+				  "again until it is free; or give this member another listen "
+				  "port in routes.conf",
+				  f->route.flow.text, FLOW_UDP_LOCAL_IP,
+				  (unsigned)f->route.listen_port,
+				  diag_format(&d, line, sizeof(line)));
+			f->listen_wait_us = FLOW_UDP_LISTEN_RETRY_MIN_US;
+		} else if (f->listen_wait_us < FLOW_UDP_LISTEN_RETRY_MAX_US / 2) {
+			f->listen_wait_us *= 2;
+		} else {
+			f->listen_wait_us = FLOW_UDP_LISTEN_RETRY_MAX_US;
+		}
+		ev_timer_set(&f->listen_retry, (double)f->listen_wait_us / 1e6, 0.0);
+		ev_timer_start(f->cl->loop, &f->listen_retry);
 		return;
+	}
+	if (f->listen_wait_us != 0) {
+		log_info("flow %s: listening on %s:%u now", f->route.flow.text, FLOW_UDP_LOCAL_IP,
+			 (unsigned)f->route.listen_port);
+		f->listen_wait_us = 0;
 	}
 	f->listen_fd = fd;
 	ev_io_init(&f->listen_io, listen_cb, fd, EV_READ);
@@ -224,6 +258,7 @@ static void flow_free(struct flow_udp *f)
 		return;
 	}
 	flowqos_free(f->qos);
+	stop_listen_retry(f);
 	close_fd(f, &f->listen_io, &f->listen_fd);
 	for (size_t i = 0; i < WIRE_MEMBERS_MAX; i++) {
 		close_fd(f, &f->srcs[i].io, &f->srcs[i].fd);
@@ -248,6 +283,8 @@ static void set_route(struct flow_udp *f, const struct frame_route *r)
 	f->route = *r;
 	frameaddr_to_sockaddr(&r->deliver, &f->deliver);
 	if (relisten) {
+		/* A changed route tries its port afresh (and says so once). */
+		stop_listen_retry(f);
 		close_fd(f, &f->listen_io, &f->listen_fd);
 		f->has_app = false;
 		open_listen(f);
@@ -264,6 +301,7 @@ static struct flow_udp *flow_new(struct client *cl, const struct frame_route *r)
 	}
 	f->cl = cl;
 	f->listen_fd = -1;
+	ev_init(&f->listen_retry, listen_retry_cb);
 	for (size_t i = 0; i < WIRE_MEMBERS_MAX; i++) {
 		f->srcs[i].fd = -1;
 	}

@@ -24,6 +24,13 @@ struct peer;
 
 /* A flow's warnings about its apps' datagrams: at most one a minute each. */
 #define FLOW_UDP_WARN_US 60000000ull
+/* A listen port that is taken (another app holds it, or a process of ours
+ * that is stopping has not let go of it yet) is tried again after 1 s,
+ * doubling up to FLOW_UDP_LISTEN_RETRY_MAX_US: a port held for a moment at
+ * start is ours within seconds of its release, with no restart or edit, and
+ * one held for good costs a bind every 30 s. */
+#define FLOW_UDP_LISTEN_RETRY_MIN_US 1000000ull
+#define FLOW_UDP_LISTEN_RETRY_MAX_US 30000000ull
 
 enum flow_udp_drop {
 	FLOW_UDP_DROP_TOO_BIG = 0, /* app datagram over the flow mtu: refused */
@@ -69,6 +76,8 @@ struct flow_udp {
 	struct frame_route route;
 	int listen_fd; /* owns; -1 when not listening */
 	ev_io listen_io;
+	ev_timer listen_retry;	 /* the listen port was taken: try again */
+	uint64_t listen_wait_us; /* the retry timer's wait; 0: not retrying */
 	bool has_app;
 	struct sockaddr_storage app; /* last sender on the listen socket */
 	struct sockaddr_storage deliver;

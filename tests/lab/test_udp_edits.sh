@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # test_udp_edits: UDP flows across route edits that change their sockets or
-# their numbering, and a delivery target on the sink's LAN.
+# their numbering, a delivery target on the sink's LAN, and listen ports
+# held by another app at the start.
+#   0. held: another app holds gcs1's listen ports of flow b (UDP
+#      127.1.0.1:5001) and of flow t (TCP 127.1.0.1:5040) for 2 s as gcs1's
+#      client starts: the client says so once, tries again (1 s, then 2 s,
+#      ...) and listens within a few seconds of the ports' release, then both
+#      flows carry (it used to stay without a listening socket until a
+#      restart or an edit).
 #   1. lan: drone1 delivers to 10.0.1.1:5031, a host on its LAN (its router
 #      here), not to loopback: the source's sending socket must not be bound
 #      to 127.1.0.1 (the kernel refuses to send from there to the LAN: every
@@ -22,6 +29,8 @@ source "$LAB_ROOT/tools/lab/topo.sh"
 lab_init udp_edits
 [ "$(id -u)" = 0 ] || fail "needs root for network namespaces"
 [ -x "$LAB_BF" ] || fail "$LAB_BF missing (make build-tests builds it)"
+TE=$LAB_ROOT/build/release/tests/tcpecho
+[ -x "$TE" ] || fail "$TE missing (make build-tests builds it)"
 
 lab_keys server drone1 gcs1
 # conf WITH_RD PORT_A PORT_B: routes.conf on stdout.
@@ -34,7 +43,8 @@ $rd
   { name = "a"; proto = "udp"; port = $2; from = ["gcs1"]; to = ["drone1"]; },
   { name = "b"; proto = "udp"; port = $3; from = ["gcs1"]; to = ["drone1"]; },
   { name = "lan"; proto = "udp"; port = 5031; from = ["gcs1"]; to = ["drone1"];
-    deliver = { drone1 = "10.0.1.1:5031"; }; }
+    deliver = { drone1 = "10.0.1.1:5031"; }; },
+  { name = "t"; proto = "tcp"; port = 5040; from = ["gcs1"]; to = ["drone1"]; }
 );
 CONF
 }
@@ -45,9 +55,40 @@ save() { # like an editor: by rename
 conf with 5000 5001 >"$LAB_DIR/routes.conf"
 lab_two_sites
 lab_wh_server srv
+# --- 0. listen ports held at the start ----------------------------------------------
+lab_start_in drone1 echo "$TE" server --bind 127.0.0.1:5040 --mode echo
+lab_start_in gcs1 holder python3 -c 'import socket, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.1.0.1", 5001))
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.1.0.1", 5040))
+t.listen(1)
+print("holding", flush=True)
+time.sleep(2)'
+wait_until 3 grep -q holding "$LAB_DIR/holder.log" || fail "the port holder did not start"
 lab_wh_clients drone1 gcs1
 wait_until 20 lab_flow_up gcs1 drone1 5000 || fail "flow a does not carry a datagram"
 echo "  $(lab_at) flows up"
+wait "${LAB_PIDS[holder]}" || fail "the port holder failed: $(cat "$LAB_DIR/holder.log")"
+unset 'LAB_PIDS[holder]'
+freed_ns=$(date +%s%N)
+for f in "b: cannot listen on 127.1.0.1:5001" "t: cannot listen on tcp 127.1.0.1:5040"; do
+	[ "$(grep -c "flow $f" "$LAB_DIR/client-gcs1.log")" = 1 ] ||
+		fail "gcs1 did not say once that flow $f is taken"
+done
+wait_until 6 eval 'lab_udp_bound gcs1 127.1.0.1:5001 && lab_tcp_listening gcs1 127.1.0.1:5040' ||
+	fail "gcs1 does not listen on the ports 6 s after their release"
+held_ms=$((($(date +%s%N) - freed_ns) / 1000000))
+grep -q "flow b: listening on 127.1.0.1:5001 now" "$LAB_DIR/client-gcs1.log" ||
+	fail "gcs1 did not say flow b listens now"
+grep -q "flow t: listening on tcp 127.1.0.1:5040 now" "$LAB_DIR/client-gcs1.log" ||
+	fail "gcs1 did not say flow t listens now"
+wait_until 5 lab_flow_up gcs1 drone1 5001 || fail "flow b does not carry once it listens"
+lab_exec gcs1 "$TE" echo --to 127.1.0.1:5040 --bytes 100000 --conns 2 --timeout-ms 5000 \
+	>"$LAB_DIR/held-echo.json" || fail "flow t does not carry once it listens: $(cat "$LAB_DIR/held-echo.json")"
+echo "  $(lab_at) held: gcs1 listens on both ports ${held_ms} ms after their release; b and t carry"
+log_mark=$(wc -l <"$LAB_DIR/client-gcs1.log")
 
 # stream PORT TAG N: N datagrams from gcs1's app through the flow on PORT to
 # the app at BIND (default 127.0.0.1:PORT on drone1); prints how many arrived.
@@ -93,7 +134,8 @@ wait_until 5 eval '[ "$(grep -c "flow a: changed" "$LAB_DIR/client-gcs1.log")" -
 	fail "the swap did not reach gcs1"
 wait_until 3 eval 'lab_udp_bound gcs1 127.1.0.1:5000 && lab_udp_bound gcs1 127.1.0.1:5001' ||
 	fail "after the swap gcs1 does not listen on both ports: $(grep "cannot listen" "$LAB_DIR/client-gcs1.log" | tail -1)"
-! grep -q "cannot listen" "$LAB_DIR/client-gcs1.log" || fail "gcs1: $(grep "cannot listen" "$LAB_DIR/client-gcs1.log" | tail -1)"
+! tail -n +$((log_mark + 1)) "$LAB_DIR/client-gcs1.log" | grep -q "cannot listen" ||
+	fail "gcs1: $(grep "cannot listen" "$LAB_DIR/client-gcs1.log" | tail -1)"
 got=$(stream 5001 a-swapped 50)
 [ "$got" -ge 48 ] || fail "flow a on its new port 5001: $got of 50"
 got=$(stream 5000 b-swapped 50)
