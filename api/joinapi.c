@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,12 +38,25 @@ static bool role_ok(const char *as)
 	return strcmp(as, "from") == 0 || strcmp(as, "to") == 0 || strcmp(as, "member") == 0;
 }
 
-/* The body as a JSON object, or NULL with rq answered (400). */
+/* The body as a JSON object, or NULL with rq answered (400). Like the
+ * server's POST /flows/{name}/members, a field we do not know is refused,
+ * not ignored: it may be meant to say something (a misspelt "as" would
+ * otherwise join with the default role). */
 static cJSON *parse_body(struct httpd_req *rq)
 {
 	char why[JSONBODY_WHY_MAX];
 	cJSON *o = jsonbody_object(rq->body, rq->body_len, why);
 
+	for (const cJSON *e = o ? o->child : NULL; e; e = e->next) {
+		if (strcmp(e->string, "flow") != 0 && strcmp(e->string, "as") != 0) {
+			snprintf(why, sizeof(why),
+				 "unknown field \"%.40s\" (a join is {\"flow\", \"as\"})",
+				 e->string);
+			cJSON_Delete(o);
+			o = NULL;
+			break;
+		}
+	}
 	if (!o) {
 		(void)httpd_respond_error(rq, 400, why, NULL);
 	}

@@ -18,8 +18,9 @@ struct httpd_req;
 typedef void joinapi_fn(void *ctx, struct httpd_req *rq, const char *flow, const char *as);
 
 /* Serve rq (its path is JOINAPI_PATH): POST with a JSON object
- * {"flow": NAME, "as": "from"|"to"|"member"} ("as" optional). Anything
- * else is answered here (405, 400); a good request goes to fn (NULL: 404). */
+ * {"flow": NAME, "as": "from"|"to"|"member"} ("as" optional, no other
+ * field). Anything else is answered here (405, 400); a good request goes
+ * to fn (NULL: 404). */
 void joinapi_handle(struct httpd_req *rq, joinapi_fn *fn, void *ctx);
 
 /* Complete rq with {"flow": flow, "result": result, "message": message}

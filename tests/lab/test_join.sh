@@ -17,7 +17,9 @@
 # 2. A second join at once is rate-limited; joining video again is OK and
 #    writes nothing.
 # 3. A non-joinable flow, an unknown flow and a wrong role are refused with
-#    a message, exit 1, routes.conf byte-identical.
+#    a message, exit 1, routes.conf byte-identical. A body with a field the
+#    local API does not know (a misspelt "as") is refused, 400 naming it,
+#    and nothing is sent to the server.
 # 4. The default role of an N:N flow is member.
 # 5. With the server down, join fails with a clear error within a bound:
 #    the server's silence (5 s), then at once once the session is known gone.
@@ -153,6 +155,16 @@ join gcs5 mesh --as to
 unchanged "wrong role"
 join gcs5 video --as sideways
 [ "$rc" = 2 ] || fail "a bad --as: exit $rc: $out"
+# Straight to gcs5's local API (the CLI only sends flow and as): a field it
+# does not know was once dropped, so "role" joined mesh as the default.
+n_mesh=$(grep -c 'join: client gcs5 .*mesh' "$LOG" || true)
+ans=$(curl -s -w ' %{http_code}' --max-time 10 -X POST -H 'Content-Type: application/json' \
+	-d '{"flow": "mesh", "role": "from", "bogus": 1}' "http://127.1.0.1:$((CAP + 2))/api/v1/join")
+[ "$ans" = '{"error":"unknown field \"role\" (a join is {\"flow\", \"as\"})"} 400' ] ||
+	fail "a join body with unknown fields: $ans"
+unchanged "unknown field"
+[ "$(grep -c 'join: client gcs5 .*mesh' "$LOG" || true)" = "$n_mesh" ] ||
+	fail "a join with an unknown field reached the server"
 cmp -s "$CONF.bak" "$LAB_DIR/prev.bak" || fail "a refused join rewrote the backup"
 
 echo "  4. the default role of an N:N flow is member"
