@@ -40,23 +40,25 @@ void httpstream_serve(struct httpd *h, struct mg_connection *conn, struct httpst
 				   "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
 	bool is_ok = stream_write(conn, head, sizeof(head) - 1);
 	bool must_free;
+	struct timespec keepalive_due;
 
+	/* Due STREAM_KEEPALIVE_S after the last write; only a write moves it: h->cond
+	 * is shared by every request and stream, so a wake-up says nothing
+	 * about this stream. (A fresh deadline per wake-up never came due on a
+	 * polled API, and a reader that left was never noticed.) */
+	httpd_abstime_after_ms(&keepalive_due, STREAM_KEEPALIVE_S * 1000);
 	pthread_mutex_lock(&h->mu);
 	while (is_ok && !h->is_stopping && !st->is_loop_done) {
 		char *text = NULL;
 		unsigned long dropped = st->dropped;
-		struct timespec deadline;
 
 		if (st->count > 0) {
 			text = st->queue[st->head];
 			st->head = (st->head + 1) % HTTPSTREAM_QUEUE;
 			st->count--;
 			st->dropped = 0;
-		} else {
-			httpd_abstime_after_ms(&deadline, STREAM_KEEPALIVE_S * 1000);
-			if (pthread_cond_timedwait(&h->cond, &h->mu, &deadline) != ETIMEDOUT) {
-				continue;
-			}
+		} else if (pthread_cond_timedwait(&h->cond, &h->mu, &keepalive_due) != ETIMEDOUT) {
+			continue;
 		}
 		pthread_mutex_unlock(&h->mu);
 		if (text && dropped > 0) {
@@ -71,6 +73,7 @@ void httpstream_serve(struct httpd *h, struct mg_connection *conn, struct httpst
 		} else {
 			is_ok = stream_write(conn, ": keep-alive\n\n", 14);
 		}
+		httpd_abstime_after_ms(&keepalive_due, STREAM_KEEPALIVE_S * 1000);
 		pthread_mutex_lock(&h->mu);
 	}
 	st->is_reader_gone = true;

@@ -84,6 +84,39 @@ grep -q "^event: hello" "$LAB_DIR/events-left.txt" || fail "no hello on /api/v1/
 lab_start events-open curl -sN --max-time 60 "$CAPI/events"
 wait_until 30 grep -q "^event: state" "$LAB_DIR/events-open.log" || fail "no state on /api/v1/events"
 
+# Streams while a monitor polls /status every 0.3 s. Each request once
+# restarted every stream's keep-alive wait, so a polled API sent none and
+# readers that had left kept their slots (503 for as long as the polling
+# went on). Now a reader gets a keep-alive every 2 s, and the slots of
+# readers that leave come free within a few seconds.
+lab_start poller sh -c "while :; do curl -s -o /dev/null --max-time 2 '$CAPI/status'; sleep 0.3; done"
+lab_start events-kept curl -sN --max-time 5.5 "$CAPI/events"
+wait_until 30 grep -q "^event: hello" "$LAB_DIR/events-kept.log" || fail "no hello on /api/v1/events"
+# Readers that leave take every slot left (events-left may still hold one): the last gets 503.
+answered() { grep -q "^event: hello" "$LAB_DIR/events-gone$1.log" || ! kill -0 "${LAB_PIDS[events-gone$1]}"; }
+gone=()
+for i in 1 2 3 4; do
+	lab_start "events-gone$i" curl -sN "$CAPI/events"
+	wait_until 30 answered "$i" || fail "no answer on /api/v1/events"
+	grep -q "^event: hello" "$LAB_DIR/events-gone$i.log" || break
+	gone+=("events-gone$i")
+done
+grep -q "too many event streams" "$LAB_DIR/events-gone$i.log" || fail "no 503 past 4 event streams"
+wait "${LAB_PIDS[events-gone$i]}" || true
+unset "LAB_PIDS[events-gone$i]"
+for name in "${gone[@]}"; do lab_stop "$name" || true; done
+t0=$(date +%s%N)
+stream_free() { [ "$(curl -s -o /dev/null --max-time 0.5 -w '%{http_code}' "$CAPI/events" || true)" = 200 ]; }
+wait_until 10 stream_free || fail "readers that left still hold the event streams (503) while /status is polled"
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "  event streams: readers that left: ${#gone[@]}; a new stream accepted $ms ms later"
+wait "${LAB_PIDS[events-kept]}" || true
+unset "LAB_PIDS[events-kept]"
+lab_stop poller || true
+n=$(grep -c "^: keep-alive" "$LAB_DIR/events-kept.log" || true)
+echo "  event stream: $n keep-alives in 5.5 s while /status was polled every 0.3 s"
+[ "$n" -ge 2 ] || fail "$n keep-alives in 5.5 s on a stream while /status was polled (want one every 2 s)"
+
 # One applied reload (which also replaces the flow's impairment engine) and
 # one refused one, so their paths are checked too.
 wait_until 30 grep -q "flow mavlink: impair loss=0.1 " "$LAB_DIR/client.log" || fail "no impairment"
