@@ -87,24 +87,34 @@ static void serve_flows(struct flowsapi *fa, struct httpd_req *rq, const char *n
 
 /* The first events of a stream: "hello" (how many flows there are), then
  * one "state" per flow, so a watcher knows it is connected and where
- * things stand before any change. */
+ * things stand before any change. Queued as one entry: a greeting of more
+ * flows than the stream's queue holds still arrives whole, and hello's
+ * count is the number of states that follow. */
 static int send_greeting(struct flowsapi *fa, struct httpstream *st)
 {
 	size_t n;
 	struct flowreport_flow *flows = list_flows(fa, &n);
+	const char *events[FLOWSAPI_FLOWS_MAX + 1];
+	char *datas[FLOWSAPI_FLOWS_MAX + 1] = {NULL};
 	char hello[64];
-	int err;
+	int err = 0;
 
 	if (!flows) {
 		return -ENOMEM;
 	}
 	snprintf(hello, sizeof(hello), "{\"flows\": %zu}", n);
-	err = httpstream_send(st, "hello", hello);
-	for (size_t i = 0; err == 0 && i < n && i < FLOWSAPI_STATE_EVENTS_MAX; i++) {
-		char *text = flowreport_text(&flows[i]);
-
-		err = text ? httpstream_send(st, "state", text) : -ENOMEM;
-		free(text);
+	events[0] = "hello";
+	datas[0] = hello;
+	for (size_t i = 0; err == 0 && i < n; i++) {
+		events[i + 1] = "state";
+		datas[i + 1] = flowreport_text(&flows[i]);
+		err = datas[i + 1] ? 0 : -ENOMEM;
+	}
+	if (err == 0) {
+		err = httpstream_send_all(st, n + 1, events, (const char *const *)datas);
+	}
+	for (size_t i = 1; i <= n; i++) {
+		free(datas[i]);
 	}
 	free(flows);
 	return err;

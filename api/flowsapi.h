@@ -18,9 +18,6 @@ struct httpstream;
 /* Each open stream keeps one of httpd's HTTPD_THREADS workers: leave most
  * of them for plain requests. */
 #define FLOWSAPI_STREAMS_MAX 4
-/* "state" events sent on connect, at most (under HTTPSTREAM_QUEUE, so the
- * hello before them is never the one dropped). */
-#define FLOWSAPI_STATE_EVENTS_MAX 48
 
 /* Up to max flows into out (zeroed by the caller); returns how many. */
 typedef size_t flowsapi_list_fn(void *ctx, struct flowreport_flow *out, size_t max);

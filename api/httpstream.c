@@ -167,20 +167,18 @@ static char *format_event(const char *event, const char *data)
 	return text;
 }
 
-int httpstream_send(struct httpstream *st, const char *event, const char *data)
+/* A name with a line break would forge fields of its own. */
+static bool event_name_ok(const char *event)
+{
+	return !event || (event[0] != '\0' && !strpbrk(event, "\r\n"));
+}
+
+/* Queue text (formatted events; taken over either way) as one entry. */
+static int queue_text(struct httpstream *st, char *text)
 {
 	struct httpd *h = st->h;
-	char *copy;
 	int err = 0;
 
-	/* A name with a line break would forge fields of its own. */
-	if (event && (event[0] == '\0' || strpbrk(event, "\r\n"))) {
-		return -EINVAL;
-	}
-	copy = format_event(event, data);
-	if (!copy) {
-		return -ENOMEM;
-	}
 	pthread_mutex_lock(&h->mu);
 	if (st->is_reader_gone) {
 		err = -EPIPE;
@@ -192,14 +190,58 @@ int httpstream_send(struct httpstream *st, const char *event, const char *data)
 			st->count--;
 			st->dropped++;
 		}
-		st->queue[(st->head + st->count) % HTTPSTREAM_QUEUE] = copy;
+		st->queue[(st->head + st->count) % HTTPSTREAM_QUEUE] = text;
 		st->count++;
-		copy = NULL;
+		text = NULL;
 		pthread_cond_broadcast(&h->cond);
 	}
 	pthread_mutex_unlock(&h->mu);
-	free(copy);
+	free(text);
 	return err;
+}
+
+int httpstream_send(struct httpstream *st, const char *event, const char *data)
+{
+	char *text;
+
+	if (!event_name_ok(event)) {
+		return -EINVAL;
+	}
+	text = format_event(event, data);
+	return text ? queue_text(st, text) : -ENOMEM;
+}
+
+int httpstream_send_all(struct httpstream *st, size_t n, const char *const events[],
+			const char *const datas[])
+{
+	char **parts = calloc(n + 1, sizeof(*parts));
+	char *text = NULL;
+	size_t len = 0;
+	int err = parts ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && err == 0; i++) {
+		if (!event_name_ok(events[i])) {
+			err = -EINVAL;
+		} else if (!(parts[i] = format_event(events[i], datas[i]))) {
+			err = -ENOMEM;
+		} else {
+			len += strlen(parts[i]);
+		}
+	}
+	if (err == 0 && !(text = calloc(len + 1, 1))) {
+		err = -ENOMEM;
+	}
+	for (size_t i = 0, at = 0; text && i < n; i++) {
+		size_t k = strlen(parts[i]);
+
+		memcpy(text + at, parts[i], k + 1);
+		at += k;
+	}
+	for (size_t i = 0; parts && i < n; i++) {
+		free(parts[i]);
+	}
+	free(parts);
+	return text ? queue_text(st, text) : err;
 }
 
 void httpstream_close(struct httpstream *st)

@@ -5,6 +5,7 @@
 #define WH_HTTPSTREAM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct httpd;
 struct httpd_req;
@@ -24,6 +25,12 @@ struct httpstream *httpstream_open(struct httpd_req *rq);
  * later sees a gap marker. Returns 0, or -EINVAL (an empty event name or
  * one with a line break), -EPIPE when the reader is gone, -ENOMEM. */
 int httpstream_send(struct httpstream *st, const char *event, const char *data);
+/* Queue n events (events[i] and datas[i] as in httpstream_send) as one
+ * entry: written in order, back to back, and dropped only as a whole, so
+ * a greeting longer than HTTPSTREAM_QUEUE events arrives whole. Returns as
+ * httpstream_send (-EINVAL: any bad name; then nothing is queued). */
+int httpstream_send_all(struct httpstream *st, size_t n, const char *const events[],
+			const char *const datas[]);
 /* Let go of st (the reader's side ends at once). NULL is a no-op. */
 void httpstream_close(struct httpstream *st);
 

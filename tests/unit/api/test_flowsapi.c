@@ -2,7 +2,8 @@
  * through api/statusapi.c) on loopback with a real libev loop here and
  * raw-socket clients in other threads: GET /api/v1/flows and /flows/{name}
  * from the daemon's list, 404 and 405 as JSON, and the /api/v1/events
- * stream: hello and one state per flow on connect, then saturated and
+ * stream: hello and one state per flow on connect (more flows than a
+ * stream queues events too), then saturated and
  * cleared events as the daemon publishes them; a stream past the limit is
  * refused and stop ends the open ones. Uses sockets because httpd is what
  * wraps them. */
@@ -27,7 +28,7 @@
 #include "api/statusapi.h"
 #include "common/addr.h"
 
-#define REPLY_MAX 16384
+#define REPLY_MAX 32768
 
 struct reader {
 	struct fixture *fx;
@@ -50,12 +51,22 @@ struct fixture {
 	pthread_mutex_t mu;
 	int n_done; /* under mu */
 	int want_done;
+	size_t n_flows; /* the daemon's flows: 0 for video and bulk, else f0, f1, ... */
 };
 
 static size_t flows_cb(void *ctx, struct flowreport_flow *out, size_t max)
 {
-	(void)ctx;
+	const struct fixture *fx = ctx;
+
 	assert_true(max >= 2);
+	if (fx->n_flows > 0) {
+		assert_true(max >= fx->n_flows);
+		for (size_t i = 0; i < fx->n_flows; i++) {
+			snprintf(out[i].name, sizeof(out[i].name), "f%zu", i);
+			out[i].proto = "udp";
+		}
+		return fx->n_flows;
+	}
 	snprintf(out[0].name, sizeof(out[0].name), "video");
 	out[0].proto = "udp";
 	out[0].capacity_kbps = 9900;
@@ -317,6 +328,40 @@ static void test_flowsapi_streams_hello_states_then_saturated_and_cleared(void *
 	pthread_join(r.t, NULL);
 }
 
+/* More flows than a stream queues events: hello's count, then a state for
+ * every one of them, then the changes (the greeting once stopped at 48
+ * states). */
+static void test_flowsapi_greets_with_a_state_for_every_flow_of_many(void **state)
+{
+	struct fixture *fx = *state;
+	static struct reader r;
+	char hello[64];
+	char last[32];
+	const char *first_change;
+	size_t states = 0;
+
+	fx->n_flows = FLOWSAPI_FLOWS_MAX;
+	fx->publishes = 0;
+	ev_timer_start(fx->loop, &fx->tick);
+	start_reader(fx, &r, "GET /api/v1/events", "event: saturated\n");
+	run_until_done(fx, 1);
+	ev_timer_stop(fx->loop, &fx->tick);
+	pthread_join(r.t, NULL);
+	fx->n_flows = 0;
+	snprintf(hello, sizeof(hello), "\r\n\r\nevent: hello\ndata: {\"flows\": %d}\n\n",
+		 FLOWSAPI_FLOWS_MAX);
+	assert_non_null(strstr(r.reply, hello));
+	first_change = strstr(r.reply, "event: saturated\n");
+	assert_non_null(first_change);
+	for (const char *p = r.reply; (p = strstr(p, "event: state\n")) && p < first_change; p++) {
+		states++;
+	}
+	assert_int_equal(states, FLOWSAPI_FLOWS_MAX);
+	snprintf(last, sizeof(last), "\"name\":\"f%d\"", FLOWSAPI_FLOWS_MAX - 1);
+	assert_non_null(strstr(r.reply, last));
+	assert_null(strstr(r.reply, "event: gap"));
+}
+
 static void test_flowsapi_refuses_a_stream_past_the_limit_and_stop_ends_the_rest(void **state)
 {
 	static struct reader rs[FLOWSAPI_STREAMS_MAX];
@@ -354,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_flowsapi_gives_one_flow_by_name_and_404_for_others),
 		cmocka_unit_test(test_flowsapi_answers_405_to_anything_but_get),
 		cmocka_unit_test(test_flowsapi_streams_hello_states_then_saturated_and_cleared),
+		cmocka_unit_test(test_flowsapi_greets_with_a_state_for_every_flow_of_many),
 		cmocka_unit_test(
 			test_flowsapi_refuses_a_stream_past_the_limit_and_stop_ends_the_rest),
 	};
