@@ -14,7 +14,10 @@ struct flowreport_flow;
 struct httpd_req;
 struct httpstream;
 
-#define FLOWSAPI_FLOWS_MAX 64
+/* Flows one answer (and an event stream's greeting) lists: every flow a
+ * client can hold (client/routeintake.h ROUTEINTAKE_FLOWS_MAX, checked
+ * there), so none is left out. */
+#define FLOWSAPI_FLOWS_MAX 256
 /* Each open stream keeps one of httpd's HTTPD_THREADS workers: leave most
  * of them for plain requests. */
 #define FLOWSAPI_STREAMS_MAX 4

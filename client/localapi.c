@@ -13,6 +13,7 @@
 #include "client/joinwait.h"
 #include "client/linkmtu.h"
 #include "client/peer.h"
+#include "client/routeintake.h"
 #include "common/addr.h"
 #include "common/cliopt.h"
 #include "common/log.h"
@@ -283,23 +284,29 @@ static void fill_tcp_report(const struct flow_tcp_report *r, struct flowreport_f
 	out->drops = r->resets;
 }
 
+_Static_assert(FLOWSAPI_FLOWS_MAX >= ROUTEINTAKE_FLOWS_MAX,
+	       "the local API lists every flow a client can hold");
+
 /* UDP flows, then TCP flows. */
 static size_t flows_cb(void *ctx, struct flowreport_flow *out, size_t max)
 {
 	struct client *cl = ctx;
 	struct flow_udp_state st;
-	struct flow_tcp_report tcp[FLOWSAPI_FLOWS_MAX];
+	struct flow_tcp_report *tcp;
 	size_t n = 0, n_tcp;
 
 	for (struct flow_udp *f = cl->flows; f && n < max; f = f->next) {
 		flow_udp_state_of(f, &st);
 		fill_report(&st, &out[n++]);
 	}
-	n_tcp = flow_tcp_reports(cl, tcp,
-				 max - n < FLOWSAPI_FLOWS_MAX ? max - n : FLOWSAPI_FLOWS_MAX);
+	if (n == max || !(tcp = calloc(max - n, sizeof(*tcp)))) {
+		return n;
+	}
+	n_tcp = flow_tcp_reports(cl, tcp, max - n);
 	for (size_t i = 0; i < n_tcp; i++) {
 		fill_tcp_report(&tcp[i], &out[n++]);
 	}
+	free(tcp);
 	return n;
 }
 

@@ -28,7 +28,7 @@
 #include "api/statusapi.h"
 #include "common/addr.h"
 
-#define REPLY_MAX 32768
+#define REPLY_MAX (512 * 1024) /* a greeting of FLOWSAPI_FLOWS_MAX states fits */
 
 struct reader {
 	struct fixture *fx;
