@@ -66,25 +66,61 @@ static bool is_sequential(const struct punch_side *s)
 	       s->alloc_step <= WIRE_ALLOC_STEP_MAX;
 }
 
+bool punch_strategy_fits(const struct punch_side *a, const struct punch_side *b, unsigned spray,
+			 uint8_t strategy)
+{
+	bool cone_a = is_cone(a->natclass), cone_b = is_cone(b->natclass);
+
+	switch (strategy) {
+	case FRAME_PUNCH_LAN:
+		return same_ip(&a->mapped, &b->mapped) && a->has_local && b->has_local;
+	case FRAME_PUNCH_DIRECT:
+		return is_reachable(a->natclass) || is_reachable(b->natclass);
+	case FRAME_PUNCH_SIMUL:
+		return cone_a && cone_b;
+	case FRAME_PUNCH_SPRAY:
+		return cone_a != cone_b && spray > 0;
+	case FRAME_PUNCH_PREDICT:
+		return cone_a != cone_b ? is_sequential(cone_a ? b : a)
+					: !cone_a && is_sequential(a) && is_sequential(b);
+	default:
+		return false; /* RELAY is no attempt; unknown values fit nothing */
+	}
+}
+
+/* The plan of strategy for a and b, which punch_strategy_fits allows. */
+static void plan_for(const struct punch_side *a, const struct punch_side *b, unsigned spray,
+		     uint8_t strategy, struct punch_plan *out)
+{
+	bool cone_a = is_cone(a->natclass), cone_b = is_cone(b->natclass);
+
+	if (strategy == FRAME_PUNCH_SPRAY) {
+		plan_spray(out, cone_a ? 1 : 0, spray);
+	} else if (strategy == FRAME_PUNCH_PREDICT && cone_a != cone_b) {
+		plan_predict_cone(out, cone_a ? 1 : 0);
+	} else if (strategy == FRAME_PUNCH_PREDICT) {
+		plan_predict(out);
+	} else {
+		plan_probe(out, strategy);
+	}
+}
+
 void punch_choose(const struct punch_side *a, const struct punch_side *b, unsigned spray,
 		  uint8_t remembered, struct punch_plan *out)
 {
 	bool cone_a = is_cone(a->natclass), cone_b = is_cone(b->natclass);
 
 	memset(out, 0, sizeof(*out));
-	if (same_ip(&a->mapped, &b->mapped) && a->has_local && b->has_local) {
+	if (punch_strategy_fits(a, b, spray, FRAME_PUNCH_LAN)) {
 		plan_probe(out, FRAME_PUNCH_LAN);
 		return;
 	}
-	/* What worked last time for these public addresses, where it still
-	 * makes sense for the classes we see now. */
-	if ((remembered == FRAME_PUNCH_SIMUL || remembered == FRAME_PUNCH_DIRECT) &&
-	    (cone_a || cone_b)) {
-		plan_probe(out, remembered);
-		return;
-	}
-	if (remembered == FRAME_PUNCH_SPRAY && cone_a != cone_b && spray > 0) {
-		plan_spray(out, cone_a ? 1 : 0, spray);
+	/* What worked last time for these public addresses, only where the
+	 * classes we see now allow it (the same conditions as the table
+	 * below): a SIMUL remembered from two cones never goes to a
+	 * symmetric NAT that now sits behind one of those addresses. */
+	if (remembered != FRAME_PUNCH_RELAY && punch_strategy_fits(a, b, spray, remembered)) {
+		plan_for(a, b, spray, remembered, out);
 		return;
 	}
 	if (is_reachable(a->natclass) || is_reachable(b->natclass)) {

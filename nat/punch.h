@@ -88,9 +88,20 @@ struct punch_plan {
  * (0 forbids spraying: cone + symmetric then stays on the relay, unless the
  * symmetric side's ports are predictable).
  * remembered: the strategy that last worked for this pair of public
- * addresses (or FRAME_PUNCH_RELAY when none), tried first when it can apply. */
+ * addresses (or FRAME_PUNCH_RELAY when none), tried first when
+ * punch_strategy_fits allows it for a and b as they are now; otherwise
+ * the table above decides, as without one. */
 void punch_choose(const struct punch_side *a, const struct punch_side *b, unsigned spray,
 		  uint8_t remembered, struct punch_plan *out);
+
+/* Whether strategy can work for a and b, whatever else the table prefers:
+ * LAN same public IP and both with local addresses; DIRECT one side
+ * reachable (open or full cone); SIMUL both cone (endpoint-independent
+ * mapping, an unknown class counts as cone); SPRAY cone + symmetric with
+ * spray > 0; PREDICT cone + symmetric with an allocation step, or both
+ * symmetric with one. False for RELAY and unknown values. */
+bool punch_strategy_fits(const struct punch_side *a, const struct punch_side *b, unsigned spray,
+			 uint8_t strategy);
 
 /* Random-port probes needed so that, with `open` mappings among `ports`
  * equally likely ports, at least one probe meets one with probability p:

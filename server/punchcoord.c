@@ -122,24 +122,45 @@ static const char *uplinks_text(char *buf, size_t len, unsigned u, unsigned peer
 
 /* ---- strategy memory, per pair of public IPs ---- */
 
-static struct punchcoord_memo *memo_find(struct punchcoord *pc, const struct frame_addr *a,
-					 const struct frame_addr *b)
+/* The entry of the public IPs of s[0] and s[1] (in pair order), or NULL. */
+static struct punchcoord_memo *memo_find(struct punchcoord *pc, const struct punch_side s[2])
 {
 	for (size_t i = 0; i < pc->n_memo; i++) {
 		struct punchcoord_memo *m = &pc->memo[i];
 
-		if (frameaddr_same_ip(&m->ip[0], a) && frameaddr_same_ip(&m->ip[1], b)) {
+		if (m->strategy != FRAME_PUNCH_RELAY &&
+		    frameaddr_same_ip(&m->ip[0], &s[0].mapped) &&
+		    frameaddr_same_ip(&m->ip[1], &s[1].mapped)) {
 			return m;
 		}
 	}
 	return NULL;
 }
 
-static void memo_put(struct punchcoord *pc, const struct frame_addr *a, const struct frame_addr *b,
-		     uint8_t strategy)
+/* The entry for s, if it was made for the NAT classes and steps s has now:
+ * the strategy it holds was chosen for those. */
+static const struct punchcoord_memo *memo_lookup(struct punchcoord *pc,
+						 const struct punch_side s[2])
 {
-	struct punchcoord_memo *m = memo_find(pc, a, b);
+	const struct punchcoord_memo *m = memo_find(pc, s);
 
+	for (int i = 0; m && i < 2; i++) {
+		if (m->natclass[i] != s[i].natclass || m->alloc_step[i] != s[i].alloc_step) {
+			return NULL;
+		}
+	}
+	return m;
+}
+
+static void memo_put(struct punchcoord *pc, const struct punch_side s[2], uint8_t strategy)
+{
+	struct punchcoord_memo *m = memo_find(pc, s);
+
+	for (size_t i = 0; !m && i < pc->n_memo; i++) {
+		if (pc->memo[i].strategy == FRAME_PUNCH_RELAY) {
+			m = &pc->memo[i]; /* forgotten: free */
+		}
+	}
 	if (!m) {
 		if (pc->n_memo < PUNCHCOORD_MEMO_MAX) {
 			m = &pc->memo[pc->n_memo++];
@@ -147,10 +168,33 @@ static void memo_put(struct punchcoord *pc, const struct frame_addr *a, const st
 			m = &pc->memo[pc->memo_next];
 			pc->memo_next = (pc->memo_next + 1) % PUNCHCOORD_MEMO_MAX;
 		}
-		m->ip[0] = *a;
-		m->ip[1] = *b;
+	}
+	for (int i = 0; i < 2; i++) {
+		m->ip[i] = s[i].mapped;
+		m->natclass[i] = s[i].natclass;
+		m->alloc_step[i] = s[i].alloc_step;
 	}
 	m->strategy = strategy;
+}
+
+/* p asks again and its last attempt, planned from the memory, brought no
+ * path up (no PATH UP with its token: a client asks only once its attempt
+ * has failed, or when its PUNCH never came): the entry is wrong for these
+ * addresses now, forget it, so the table decides from the classes. */
+static void memo_forget_failed(struct punchcoord *pc, struct punchcoord_pair *p)
+{
+	struct punchcoord_memo *m;
+
+	if (!p->is_memo_attempt || p->started_us == 0 || p->is_attempt_up) {
+		return;
+	}
+	p->is_memo_attempt = false;
+	m = memo_find(pc, p->side);
+	if (m && m->strategy == p->strategy) {
+		log_info("punch %s <-> %s: remembered strategy=%s failed, forgotten", p->a, p->b,
+			 punch_strategy_name(m->strategy));
+		m->strategy = FRAME_PUNCH_RELAY;
+	}
 }
 
 /* ---- requests ---- */
@@ -312,9 +356,10 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	struct registry_client *other = registry_find_by_id(reg, peer);
 	struct registry_client *cs[2];
 	struct punch_side info[2];
-	struct punchcoord_memo *memo;
+	const struct punchcoord_memo *memo;
 	struct punchcoord_pair *p;
 	struct punch_plan plan;
+	bool is_memo;
 	struct frame f;
 	char ups[32];
 
@@ -329,7 +374,8 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	cs[side_of(p, other->id)] = other;
 	side_info(cs[0], p->uplink[0], &info[0]);
 	side_info(cs[1], p->uplink[1], &info[1]);
-	memo = memo_find(pc, &info[0].mapped, &info[1].mapped);
+	memo_forget_failed(pc, p);
+	memo = memo_lookup(pc, info);
 	punch_choose(&info[0], &info[1], spray, memo ? memo->strategy : FRAME_PUNCH_RELAY, &plan);
 	if (!enabled) {
 		memset(&plan, 0, sizeof(plan));
@@ -347,16 +393,20 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	if (heavy_must_wait(pc, p, &plan, cs, now_us)) {
 		return;
 	}
+	is_memo = memo && plan.strategy == memo->strategy;
 	p->token = pc->next_token++;
 	p->strategy = plan.strategy;
 	p->role[0] = plan.role[0];
 	p->role[1] = plan.role[1];
 	p->started_us = now_us;
 	p->is_attempt_up = false;
+	p->is_memo_attempt = is_memo;
+	p->side[0] = info[0];
+	p->side[1] = info[1];
 	log_info("punch %s <-> %s: strategy=%s nat=%u/%u step=%d/%d token=%llx%s%s", p->a, p->b,
 		 punch_strategy_name(plan.strategy), (unsigned)info[0].natclass,
 		 (unsigned)info[1].natclass, info[0].alloc_step, info[1].alloc_step,
-		 (unsigned long long)p->token, memo ? " (remembered)" : "",
+		 (unsigned long long)p->token, is_memo ? " (remembered)" : "",
 		 uplinks_text(ups, sizeof(ups), p->uplink[0], p->uplink[1]));
 	for (int i = 0; i < 2; i++) {
 		if (build_punch(&f, p, &plan, i, cs[!i], &info[!i]) == 0) {
@@ -381,7 +431,6 @@ void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct re
 {
 	struct registry_client *other = registry_find_by_id(reg, fp->peer.text);
 	struct punchcoord_pair *p;
-	struct punch_side info[2];
 	char via[ADDR_TEXT_MAX] = "?";
 	char ups[32];
 	int side;
@@ -405,10 +454,9 @@ void punchcoord_on_report(struct punchcoord *pc, struct registry *reg, struct re
 			addr_format((const struct sockaddr *)&ss, via, sizeof(via));
 		}
 		p->is_direct[side] = true;
-		side_info(side == 0 ? from : other, p->uplink[0], &info[0]);
-		side_info(side == 0 ? other : from, p->uplink[1], &info[1]);
+		/* Remembered with the addresses and classes it was chosen for. */
 		if (fp->token == p->token && p->strategy != FRAME_PUNCH_RELAY) {
-			memo_put(pc, &info[0].mapped, &info[1].mapped, p->strategy);
+			memo_put(pc, p->side, p->strategy);
 			p->is_attempt_up = true;
 		}
 		log_info("path %s -> %s: direct via %s strategy=%s after %llu ms%s", from->id,

@@ -5,10 +5,13 @@
  * and the other's candidates, to start together. Clients report the
  * outcome (PATH UP / DOWN): the coordinator logs every upgrade and
  * fallback, keeps each pair's path kind for the API, and remembers per
- * pair of public addresses which strategy worked, to try it first next
- * time. With multipath (PROTOCOL.md "Multipath (server)") a pair of clients
- * has one record per pair of uplinks that was punched or reported; the
- * client pair's PATH_STATS stay on its uplink 0/0 record. Owned by conn;
+ * pair of public addresses which strategy worked and for which NAT
+ * classes, to try it first next time those addresses meet with the same
+ * classes (and only where the classes allow it, nat/punch); an attempt
+ * that used the memory and failed (the pair asks again with no UP for it)
+ * forgets it. With multipath (PROTOCOL.md "Multipath (server)") a pair of
+ * clients has one record per pair of uplinks that was punched or reported;
+ * the client pair's PATH_STATS stay on its uplink 0/0 record. Owned by conn;
  * knows nothing of sockets (frames go out through a callback). */
 #ifndef WH_PUNCHCOORD_H
 #define WH_PUNCHCOORD_H
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 #include "config/routes.h"
+#include "nat/punch.h"
 #include "proto/frame.h"
 
 struct registry;
@@ -63,11 +67,21 @@ struct punchcoord_pair {
 	uint64_t upgrades;
 	uint64_t fallbacks;
 	struct punchcoord_side_stats stats[2]; /* as reported by a, b (uplinks 0/0 only) */
+	/* Whether the last PUNCH's strategy came from the memory, and a's and
+	 * b's side as that strategy was chosen for (remembered with it). */
+	bool is_memo_attempt;
+	struct punch_side side[2];
 };
 
+/* A strategy that worked for two public IPs, and what its choice depended
+ * on besides them: an entry counts only for a pair whose sides have the
+ * same NAT classes and allocation steps now (two clients behind one
+ * carrier NAT can sit behind different NATs of their own). */
 struct punchcoord_memo {
 	struct frame_addr ip[2]; /* public IPs, in pair order (ports ignored) */
-	uint8_t strategy;
+	uint8_t natclass[2];
+	int8_t alloc_step[2];
+	uint8_t strategy; /* FRAME_PUNCH_RELAY: a free entry */
 };
 
 struct punchcoord {

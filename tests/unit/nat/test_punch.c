@@ -104,6 +104,91 @@ static void test_punch_spray_off_and_memory(void **state)
 	assert_int_equal(plan.strategy, FRAME_PUNCH_DIRECT);
 }
 
+/* A remembered strategy is planned only where the classes seen now allow
+ * it (the table's own conditions); otherwise the table decides. */
+static void test_punch_remembered_strategy_needs_the_classes_it_needs(void **state)
+{
+	static const struct {
+		uint8_t a, b;
+		int8_t step_b;
+		uint8_t remembered, strategy;
+	} cases[] = {
+		/* SIMUL needs two cones: never towards a symmetric NAT. */
+		{FRAME_NAT_PORT_RESTRICTED, FRAME_NAT_SYMMETRIC, 0, FRAME_PUNCH_SIMUL,
+		 FRAME_PUNCH_SPRAY},
+		{FRAME_NAT_SYMMETRIC, FRAME_NAT_RESTRICTED, 0, FRAME_PUNCH_SIMUL,
+		 FRAME_PUNCH_SPRAY},
+		{FRAME_NAT_SYMMETRIC, FRAME_NAT_SYMMETRIC, 0, FRAME_PUNCH_SIMUL, FRAME_PUNCH_RELAY},
+		{FRAME_NAT_FULL_CONE, FRAME_NAT_RESTRICTED, 0, FRAME_PUNCH_SIMUL,
+		 FRAME_PUNCH_SIMUL},
+		/* DIRECT needs a reachable side. */
+		{FRAME_NAT_PORT_RESTRICTED, FRAME_NAT_PORT_RESTRICTED, 0, FRAME_PUNCH_DIRECT,
+		 FRAME_PUNCH_SIMUL},
+		{FRAME_NAT_PORT_RESTRICTED, FRAME_NAT_SYMMETRIC, 0, FRAME_PUNCH_DIRECT,
+		 FRAME_PUNCH_SPRAY},
+		{FRAME_NAT_OPEN, FRAME_NAT_SYMMETRIC, 0, FRAME_PUNCH_DIRECT, FRAME_PUNCH_DIRECT},
+		/* SPRAY needs a cone and a symmetric NAT... */
+		{FRAME_NAT_SYMMETRIC, FRAME_NAT_SYMMETRIC, 1, FRAME_PUNCH_SPRAY,
+		 FRAME_PUNCH_PREDICT},
+		{FRAME_NAT_SYMMETRIC, FRAME_NAT_SYMMETRIC, 0, FRAME_PUNCH_SPRAY, FRAME_PUNCH_RELAY},
+		/* ...and is tried before a prediction when it worked (the case the
+		 * memory is for: the spray after a failed prediction). */
+		{FRAME_NAT_PORT_RESTRICTED, FRAME_NAT_SYMMETRIC, 1, FRAME_PUNCH_SPRAY,
+		 FRAME_PUNCH_SPRAY},
+		/* PREDICT needs a step on each symmetric side. */
+		{FRAME_NAT_PORT_RESTRICTED, FRAME_NAT_SYMMETRIC, 0, FRAME_PUNCH_PREDICT,
+		 FRAME_PUNCH_SPRAY},
+		{FRAME_NAT_FULL_CONE, FRAME_NAT_SYMMETRIC, 1, FRAME_PUNCH_PREDICT,
+		 FRAME_PUNCH_PREDICT},
+		{FRAME_NAT_PORT_RESTRICTED, FRAME_NAT_PORT_RESTRICTED, 0, FRAME_PUNCH_PREDICT,
+		 FRAME_PUNCH_SIMUL},
+		/* LAN needs one public IP (these two have two). */
+		{FRAME_NAT_PORT_RESTRICTED, FRAME_NAT_SYMMETRIC, 0, FRAME_PUNCH_LAN,
+		 FRAME_PUNCH_SPRAY},
+		{FRAME_NAT_RESTRICTED, FRAME_NAT_RESTRICTED, 0, 77, FRAME_PUNCH_SIMUL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct punch_side a = side(cases[i].a, 1), b = side(cases[i].b, 2);
+		struct punch_plan plan;
+
+		b.alloc_step = cases[i].step_b;
+		if (cases[i].a == FRAME_NAT_SYMMETRIC) {
+			a.alloc_step = cases[i].step_b;
+		}
+		punch_choose(&a, &b, PUNCH_SPRAY_DEFAULT, cases[i].remembered, &plan);
+		if (plan.strategy != cases[i].strategy) {
+			fail_msg("case %zu: remembered %s for %u/%u planned %s, want %s", i,
+				 punch_strategy_name(cases[i].remembered), cases[i].a, cases[i].b,
+				 punch_strategy_name(plan.strategy),
+				 punch_strategy_name(cases[i].strategy));
+		}
+		assert_int_equal(punch_strategy_fits(&a, &b, PUNCH_SPRAY_DEFAULT, plan.strategy),
+				 plan.strategy != FRAME_PUNCH_RELAY);
+	}
+}
+
+/* A remembered PREDICT or SPRAY gets its roles from the classes seen now. */
+static void test_punch_remembered_strategy_gets_the_roles_of_now(void **state)
+{
+	struct punch_side c = side(FRAME_NAT_PORT_RESTRICTED, 1), s = side(FRAME_NAT_SYMMETRIC, 2);
+	struct punch_plan plan;
+
+	(void)state;
+	s.alloc_step = 1;
+	punch_choose(&s, &c, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_SPRAY, &plan);
+	assert_int_equal(plan.role[0], FRAME_PUNCH_ROLE_SPRAY);
+	assert_int_equal(plan.role[1], FRAME_PUNCH_ROLE_SCAN);
+	punch_choose(&c, &s, PUNCH_SPRAY_DEFAULT, FRAME_PUNCH_PREDICT, &plan);
+	assert_int_equal(plan.role[0], FRAME_PUNCH_ROLE_PREDICT_SCAN);
+	assert_int_equal(plan.role[1], FRAME_PUNCH_ROLE_PREDICT_OPEN);
+	/* No spraying allowed: a remembered spray is not planned. */
+	s.alloc_step = 0;
+	punch_choose(&c, &s, 0, FRAME_PUNCH_SPRAY, &plan);
+	assert_int_equal(plan.strategy, FRAME_PUNCH_RELAY);
+}
+
 static void test_punch_scan_probes_meet_the_bound(void **state)
 {
 	unsigned ports = PUNCH_PORT_HI - PUNCH_PORT_LO + 1;
@@ -365,6 +450,8 @@ int main(void)
 		cmocka_unit_test(test_punch_strategy_table),
 		cmocka_unit_test(test_punch_same_public_ip_uses_lan),
 		cmocka_unit_test(test_punch_spray_off_and_memory),
+		cmocka_unit_test(test_punch_remembered_strategy_needs_the_classes_it_needs),
+		cmocka_unit_test(test_punch_remembered_strategy_gets_the_roles_of_now),
 		cmocka_unit_test(test_punch_scan_probes_meet_the_bound),
 		cmocka_unit_test(test_punch_scan_simulated),
 		cmocka_unit_test(test_punch_ports_permutation),

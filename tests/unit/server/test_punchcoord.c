@@ -3,7 +3,9 @@
  * classes), not twice within the busy time, not for a peer that is offline,
  * unclassified or in no shared flow; `punch = false` keeps pairs on the
  * relay; path reports set the pair's kind, and the strategy that worked is
- * remembered for those public addresses; a sequential symmetric NAT gets
+ * remembered for those public addresses and NAT classes (not used for
+ * other classes behind the same addresses, forgotten when it fails); a
+ * sequential symmetric NAT gets
  * PREDICT with a cone (a spray after a failed one) or another such NAT
  * (waiting for, and holding back, attempts making many mappings on one of
  * those NATs). No sockets; time is injected. */
@@ -26,13 +28,15 @@
 #define KEY_A "MNSNxUxF3nOSfua5uBvU9VIHfZatOAqpD6AOnIfAvBM="
 #define KEY_B "PG706jxMbNsos0lINepFzFwbRJ1wJke51aaHhQVeGm8="
 #define KEY_C "3FX2VZxYNwGDTSWKdPQ7648w91CjcswyDBop5POY3E0="
-#define CONF                                                                               \
-	"server: { listen = [\"203.0.113.10:7400\"]; key_file = \"server.key\"; };\n"      \
-	"clients: { drone3 = { key = \"" KEY_A "\"; }; gcs4 = { key = \"" KEY_B "\"; };\n" \
-	"  loner = { key = \"" KEY_C "\"; }; };\n"                                         \
-	"flows: ( { name = \"m\"; proto = \"udp\"; port = 14550; members = [\"drone3\", "  \
-	"\"gcs4\"]; },\n"                                                                  \
-	"  { name = \"v\"; proto = \"udp\"; port = 5600; members = [\"gcs4\", \"loner\"]; } );\n"
+#define KEY_D "LUzkOsXwaqv0G+4rrdpFlxTXFKhKZm4UgUem0sVLjQ4="
+#define CONF                                                                                    \
+	"server: { listen = [\"203.0.113.10:7400\"]; key_file = \"server.key\"; };\n"           \
+	"clients: { drone3 = { key = \"" KEY_A "\"; }; gcs4 = { key = \"" KEY_B "\"; };\n"      \
+	"  loner = { key = \"" KEY_C "\"; }; drone5 = { key = \"" KEY_D "\"; }; };\n"           \
+	"flows: ( { name = \"m\"; proto = \"udp\"; port = 14550; members = [\"drone3\", "       \
+	"\"gcs4\"]; },\n"                                                                       \
+	"  { name = \"v\"; proto = \"udp\"; port = 5600; members = [\"gcs4\", \"loner\"]; },\n" \
+	"  { name = \"w\"; proto = \"udp\"; port = 5601; members = [\"drone5\", \"gcs4\"]; } );\n"
 
 #define SENT_MAX 16
 
@@ -103,7 +107,7 @@ struct fixture {
 	struct routes *r;
 	struct registry reg;
 	struct punchcoord pc;
-	struct registry_client *d, *g, *l;
+	struct registry_client *d, *g, *l, *d5;
 };
 
 static int setup(void **state)
@@ -121,6 +125,7 @@ static int setup(void **state)
 	fx.d = registry_find_by_id(&fx.reg, "drone3");
 	fx.g = registry_find_by_id(&fx.reg, "gcs4");
 	fx.l = registry_find_by_id(&fx.reg, "loner");
+	fx.d5 = registry_find_by_id(&fx.reg, "drone5");
 	*state = &fx;
 	return 0;
 }
@@ -228,13 +233,120 @@ static void test_punchcoord_disabled_and_reports(void **state)
 	assert_string_equal(punchcoord_path_kind(&fx->pc, "drone3", "gcs4"), "relay");
 	assert_int_equal(punchcoord_find(&fx->pc, "gcs4", "drone3")->fallbacks, 1);
 
-	/* Remembered: DIRECT worked for these addresses; even if the classes
-	 * now read cone/cone, DIRECT is tried first. */
-	fx->d->natclass = FRAME_NAT_PORT_RESTRICTED;
+	/* Remembered: DIRECT worked for these addresses and classes; asked
+	 * again with the same classes, DIRECT it is. With drone3's NAT now a
+	 * port-restricted cone the entry is not for them (and DIRECT could
+	 * not work: no side is reachable): the table's SIMUL. */
 	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256,
 			      t + 3 * PUNCHCOORD_BUSY_US, send_cb, &s);
 	assert_int_equal(s.n, 6);
 	assert_int_equal(s.k[4].strategy, FRAME_PUNCH_DIRECT);
+	up.token = s.k[4].token;
+	up.op = FRAME_PATH_UP;
+	punchcoord_on_report(&fx->pc, &fx->reg, fx->g, &up, t + 3 * PUNCHCOORD_BUSY_US + 1000);
+	fx->d->natclass = FRAME_NAT_PORT_RESTRICTED;
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256,
+			      t + 4 * PUNCHCOORD_BUSY_US, send_cb, &s);
+	assert_int_equal(s.n, 8);
+	assert_int_equal(s.k[6].strategy, FRAME_PUNCH_SIMUL);
+}
+
+/* PATH UP for the attempt with token, reported by c about peer. */
+static void report_up(struct fixture *fx, struct registry_client *c, const char *peer,
+		      uint64_t token, uint64_t now_us)
+{
+	struct frame_path up;
+
+	memset(&up, 0, sizeof(up));
+	up.op = FRAME_PATH_UP;
+	up.token = token;
+	assert_int_equal(frame_name_set(&up.peer, peer), 0);
+	punchcoord_on_report(&fx->pc, &fx->reg, c, &up, now_us);
+}
+
+/* Two drones behind one carrier NAT share its public IP, each behind a NAT
+ * of its own: what worked between the first (a cone) and gcs4 is not tried
+ * between the second (symmetric) and gcs4, and not between two cones one
+ * of which is reachable now (the entry is for the classes it worked for). */
+static void test_punchcoord_memory_is_per_nat_classes(void **state)
+{
+	struct fixture *fx = *state;
+	struct sent s = {0};
+	uint64_t t = 10000000;
+	int i;
+
+	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_PORT_RESTRICTED);
+	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_PORT_RESTRICTED);
+	online(fx->d5, "198.51.100.1", 40005, FRAME_NAT_SYMMETRIC);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t, send_cb,
+			      &s);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.k[0].strategy, FRAME_PUNCH_SIMUL);
+	report_up(fx, fx->g, "drone3", s.k[0].token, t + 1000);
+
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d5, 0, "gcs4", 0, true, 256, t + 2000,
+			      send_cb, &s);
+	assert_int_equal(s.n, 4);
+	i = index_to(&s, 2, "drone5");
+	assert_int_equal(s.k[i].strategy, FRAME_PUNCH_SPRAY);
+	assert_int_equal(s.k[i].role, FRAME_PUNCH_ROLE_SPRAY);
+
+	/* Both cones still, drone5's now full cone: SIMUL would do, but the
+	 * entry is for two port-restricted cones; the table's DIRECT. */
+	fx->d5->natclass = FRAME_NAT_FULL_CONE;
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d5, 0, "gcs4", 0, true, 256,
+			      t + 2000 + PUNCHCOORD_BUSY_US, send_cb, &s);
+	assert_int_equal(s.n, 6);
+	assert_int_equal(s.k[4].strategy, FRAME_PUNCH_DIRECT);
+	/* drone3 with the classes of the entry: SIMUL, remembered. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256,
+			      t + PUNCHCOORD_BUSY_US, send_cb, &s);
+	assert_int_equal(s.n, 8);
+	assert_int_equal(s.k[6].strategy, FRAME_PUNCH_SIMUL);
+}
+
+/* The case the memory is for: a cone and a sequential symmetric NAT whose
+ * prediction failed and whose spray worked get the spray first next time;
+ * once that fails, the entry is forgotten and the table's prediction comes
+ * back. */
+static void test_punchcoord_memory_is_forgotten_when_it_fails(void **state)
+{
+	struct fixture *fx = *state;
+	struct sent s = {0};
+	uint64_t t = 10000000, b = PUNCHCOORD_BUSY_US;
+
+	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_PORT_RESTRICTED);
+	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_SYMMETRIC);
+	fx->g->alloc_step = 1;
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t, send_cb,
+			      &s);
+	assert_int_equal(s.k[0].strategy, FRAME_PUNCH_PREDICT);
+	/* No UP: drone3 asks again, a spray, which works. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t + b,
+			      send_cb, &s);
+	assert_int_equal(s.k[2].strategy, FRAME_PUNCH_SPRAY);
+	report_up(fx, fx->d, "gcs4", s.k[2].token, t + b + 1000);
+	assert_int_equal(fx->pc.memo[0].strategy, FRAME_PUNCH_SPRAY);
+
+	/* Later (the path went down): the spray first. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t + 10 * b,
+			      send_cb, &s);
+	assert_int_equal(s.n, 6);
+	assert_int_equal(s.k[4].strategy, FRAME_PUNCH_SPRAY);
+	/* It fails (asked again, no UP): forgotten, the table's prediction. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t + 11 * b,
+			      send_cb, &s);
+	assert_int_equal(s.n, 8);
+	assert_int_equal(s.k[6].strategy, FRAME_PUNCH_PREDICT);
+	assert_int_equal(fx->pc.memo[0].strategy, FRAME_PUNCH_RELAY);
+	/* An attempt not from the memory that fails forgets nothing: a spray
+	 * that works is remembered again, and a failed prediction leaves it. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t + 12 * b,
+			      send_cb, &s);
+	assert_int_equal(s.k[8].strategy, FRAME_PUNCH_SPRAY);
+	report_up(fx, fx->g, "drone3", s.k[8].token, t + 12 * b + 1000);
+	assert_int_equal(fx->pc.memo[0].strategy, FRAME_PUNCH_SPRAY);
+	assert_int_equal(fx->pc.n_memo, 1);
 }
 
 static void test_punchcoord_stats(void **state)
@@ -440,6 +552,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_punchcoord_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_punchcoord_disabled_and_reports, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_punchcoord_memory_is_per_nat_classes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_punchcoord_memory_is_forgotten_when_it_fails,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_punchcoord_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_punchcoord_plans_per_uplink_pair, setup,
 						teardown),
