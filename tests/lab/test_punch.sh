@@ -28,6 +28,10 @@
 # through the hairpin, at their public address. A host beside
 # sqb makes new mappings on its NAT all along (about 250/s), as other
 # machines on an office network do: predict must meet all the same.
+# Last, the server's strategy memory: cgs sits behind a symmetric router of
+# its own under cga's carrier NAT (one public IP), and starts once cga and
+# prb went direct by simultaneous probes: it must not get that remembered
+# strategy (it cannot work for a symmetric NAT) but a spray, and go direct.
 # PUNCH_TYPES (space-separated subset of the six) limits the matrix.
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -53,6 +57,7 @@ lab_server srv 203.0.113.10 203.0.113.11
 pub() { "$KG" pubkey <"$LAB_DIR/$1.key"; }
 
 CLIENTS=()
+LATE=()
 n=0
 for t in "${TYPES[@]}"; do
 	for side in a b; do
@@ -101,6 +106,11 @@ if [[ " ${TYPES[*]} " == *" port-restricted-cone "* ]]; then
 			CLIENTS+=("$g$side")
 		done
 	done
+	# Started last (see the end): in routes.conf, not in CLIENTS.
+	lab_nat_inner cghs symmetric cgn 10.64.0.4 192.168.8.0/24
+	lab_host cgs cghs 192.168.8.2
+	"$KG" genkey -o "$LAB_DIR/cgs.key"
+	LATE=(cgs)
 fi
 
 # One flow per unordered pair of types: Ta with T'b.
@@ -129,6 +139,7 @@ if [[ " ${CLIENTS[*]} " == *" cga "* ]]; then
 		PAIRS+=("$p")
 		flows+="  { name = \"p_${a}_${b}\"; proto = \"udp\"; port = $q; members = [\"$a\", \"$b\"]; },"$'\n'
 	done
+	flows+="  { name = \"p_cgs_prb\"; proto = \"udp\"; port = $((port + 4)); members = [\"cgs\", \"prb\"]; },"$'\n'
 fi
 {
 	echo 'flows: ('
@@ -136,7 +147,7 @@ fi
 	echo
 	echo ');'
 } | lab_routes "keepalive_s = 10; api = { listen = \"203.0.113.10:7480\"; tokens = [\"t0k3n-punch-lab-0001\"]; };" \
-	"${CLIENTS[@]}" >"$LAB_DIR/routes.conf"
+	"${CLIENTS[@]}" "${LATE[@]}" >"$LAB_DIR/routes.conf"
 
 # The host beside sqb takes a new mapping from their sequential NAT about
 # every 4 ms (a fresh socket per datagram to the server's discard port), so
@@ -157,7 +168,7 @@ for i in range(3000):
 fi
 lab_start_in srv server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
 wait_until 5 grep -q "server: running" "$LAB_DIR/server.log" || fail "server did not start"
-for c in "${CLIENTS[@]}"; do
+for c in "${CLIENTS[@]}" "${LATE[@]}"; do
 	cat >"$LAB_DIR/$c.ini" <<INI
 [client]
 id = $c
@@ -165,7 +176,8 @@ key_file = $c.key
 server = 203.0.113.10:7400
 server_key = $(pub server)
 INI
-	lab_start_in "$c" "client-$c" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$c.ini" --log-level debug
+	[[ " ${LATE[*]} " == *" $c "* ]] ||
+		lab_start_in "$c" "client-$c" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$c.ini" --log-level debug
 done
 
 # Wait until every pair that should go direct did (bounded).
@@ -287,4 +299,25 @@ for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
 }
 # The data went direct: no pair that is direct fell back meanwhile.
 ! grep -q "fallback to relay" "$LAB_DIR/server.log" || fail "a direct path fell back during the test"
+
+# Strategy memory: cga and prb went direct by simultaneous probes, which the
+# server keeps for the carrier NAT's address and prb's. cgs, behind that
+# address too but behind a symmetric router, must get a spray (a cone and a
+# symmetric NAT), not the remembered strategy, and be direct within 25 s
+# (about 2 s: its NAT class, then the spray; 25 s covers a failed spray
+# and its 10 s back-off).
+if [ ${#LATE[@]} -gt 0 ]; then
+	grep -q "punch cga <-> prb: strategy=simultaneous" "$LAB_DIR/server.log" ||
+		fail "cga and prb did not punch by simultaneous probes: nothing remembered"
+	lab_start_in cgs client-cgs "$LAB_BIN/wormhole-client" -c "$LAB_DIR/cgs.ini" --log-level debug
+	t0=$(date +%s%3N)
+	wait_until 25 grep -q "path cgs -> prb: direct\|path prb -> cgs: direct" "$LAB_DIR/server.log" || {
+		grep "punch cgs <-> prb" "$LAB_DIR/server.log" | tail -3 >&2 || true
+		fail "cgs (symmetric, behind cga's carrier NAT) not direct with prb within 25 s"
+	}
+	echo "cgs-prb direct strategy=$(grep -o "punch cgs <-> prb: strategy=[a-z]*" "$LAB_DIR/server.log" |
+		tail -1 | cut -d= -f2) time_ms=$(($(date +%s%3N) - t0)) (from its start)"
+	! grep -q "punch cgs <-> prb: strategy=simultaneous" "$LAB_DIR/server.log" ||
+		fail "cgs was sent cga's remembered simultaneous strategy"
+fi
 lab_pass
