@@ -41,7 +41,7 @@ lab_init punch
 BF=${BENCH_FLOW:-$LAB_ROOT/build/release/tools/bench_flow}
 [ -x "$BF" ] || fail "$BF missing (make build-tests builds it)"
 KG=$LAB_BIN/wormhole-keygen
-TYPES=(${PUNCH_TYPES:-none full-cone restricted-cone port-restricted-cone symmetric symmetric-seq})
+read -r -a TYPES <<<"${PUNCH_TYPES:-none full-cone restricted-cone port-restricted-cone symmetric symmetric-seq}"
 WAIT_S=${PUNCH_WAIT_S:-25}
 
 short() { # a client-name-friendly tag per type
