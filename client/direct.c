@@ -256,7 +256,7 @@ static void send_path_frame(struct peer *p, const struct direct_path *s, uint8_t
 static void note_kind(struct peer *p, uint64_t now_us)
 {
 	struct direct *dp = &p->dp;
-	bool direct = direct_any_up(p);
+	bool direct = direct_in_use(p); /* a lossy path carries nothing */
 
 	if (direct == dp->was_direct) {
 		return;
@@ -284,6 +284,7 @@ void direct_fall_back(struct peer *p, struct direct_path *s, const char *why, bo
 	if (!s->is_up) {
 		return;
 	}
+	direct_judge_end(p, s, now_us);
 	s->is_up = false;
 	s->is_doubt = false;
 	s->fallbacks++;
@@ -393,6 +394,13 @@ void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t no
 	direct_tick(p, now_us);
 }
 
+/* " (not used until ...)" for a slot whose last path was left for its loss. */
+static const char *lossy_note(const struct direct_path *s)
+{
+	return s->is_lossy ? " (not used until its pings show it clean: the last one was lossy)"
+			   : "";
+}
+
 void direct_validated(struct peer *p, struct direct_path *s, int fd, struct xsock *xs,
 		      const struct sockaddr_storage *addr, uint64_t now_us)
 {
@@ -421,12 +429,12 @@ void direct_validated(struct peer *p, struct direct_path *s, int fd, struct xsoc
 		s->mon.next_ping_us = now_us + DIRECT_PING_US / 2;
 	}
 	pmtu_start(&s->pmtu, now_us);
-	log_info("peer %s: direct path up via %s%s (strategy %s, %llu ms after the session)%s",
+	log_info("peer %s: direct path up via %s%s (strategy %s, %llu ms after the session)%s%s",
 		 peer_name(p), addr_format((const struct sockaddr *)addr, a, sizeof(a)),
 		 xs ? " on a spray socket" : "", punch_strategy_name(s->strategy),
 		 dp->session_up_us ? (unsigned long long)((now_us - dp->session_up_us) / 1000)
 				   : 0ull,
-		 direct_path_tag(p, s, tag, sizeof(tag)));
+		 lossy_note(s), direct_path_tag(p, s, tag, sizeof(tag)));
 	note_kind(p, now_us);
 	send_path_frame(p, s, FRAME_PATH_UP, addr, false, now_us);
 	/* Our probe was answered; make sure the peer's is too (its probe or
@@ -558,6 +566,9 @@ static uint64_t tick_slot(struct peer *p, struct direct_path *s, uint64_t now_us
 			}
 			if (pathmon_ping_due(&s->mon, now_us)) {
 				send_ping(p, &s->mon, s->fd, &s->addr, now_us);
+			}
+			if (direct_judge_loss(p, s, now_us)) {
+				note_kind(p, now_us);
 			}
 			next = min_u64(next, pathmon_next_event_us(&s->mon, now_us));
 			next = min_u64(next, linkmtu_probe_direct(p, s, now_us));

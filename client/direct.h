@@ -93,6 +93,10 @@ struct direct_path {
 	int64_t wrr;		  /* balance: its credit in nat/pathsched's round robin */
 	uint64_t upgrades, fallbacks, attempts;
 	uint64_t tx_packets, rx_packets;
+	/* The path's loss is far above the relay's: failover leaves it
+	 * (pathsel.c, direct_judge_loss). Kept when the path falls back, so
+	 * that the next one is used only once its pings show it clean. */
+	bool is_lossy;
 };
 
 struct direct {
@@ -138,6 +142,9 @@ struct direct_report {
 	double relay_loss;
 	const char *relay_mtu_probe; /* linkmtu_probe_text of the relay; NULL: not probed */
 	const char *strategy;	     /* of the path in use or the last attempt */
+	/* On the relay while a direct path is up: why ("lossy direct path");
+	 * NULL otherwise. */
+	const char *why;
 	uint64_t since_wall_us;
 	struct sockaddr_storage addr; /* direct: the peer's address */
 	uint64_t upgrades, fallbacks, attempts;
@@ -209,9 +216,20 @@ int direct_route(struct peer *p, uint8_t mode, uint64_t now_us, int fds[DIRECT_R
 bool direct_is_path(const struct peer *p, int fd, const struct sockaddr_storage *from);
 /* True when some direct path to p is up. */
 bool direct_any_up(const struct peer *p);
+/* True when failover may use some direct path to p: one is up and not
+ * left for its loss (the kind of path in use, for counts and reports). */
+bool direct_in_use(const struct peer *p);
+/* pathsel.c: compare s's measured loss with the relay's and set
+ * s->is_lossy (logged); true when it changed. Called on s's timer. */
+bool direct_judge_loss(struct peer *p, struct direct_path *s, uint64_t now_us);
+/* pathsel.c: s is going down: judge its loss up to its last pong (a lossy
+ * path may die before it was judged), so that the next path of the pair
+ * waits for clean pings when it was lossy. */
+void direct_judge_end(struct peer *p, struct direct_path *s, uint64_t now_us);
 /* The path failover mode sends on now (streams always do): the one in use
- * while it answers, else the answering one with the lowest RTT; NULL when
- * none answers (the relay carries, beside a path in doubt). */
+ * while it answers, else the answering one with the lowest RTT, leaving
+ * out paths left for their loss (direct_judge_loss); NULL when none is
+ * left (the relay carries, beside a path in doubt). */
 const struct direct_path *direct_failover_path(const struct peer *p, uint64_t now_us);
 /* The direct paths that are up: fills up to DIRECT_PATHS_MAX, returns how
  * many (handshakes go on each, besides the relay). */
