@@ -40,6 +40,21 @@ static bool is_requester(const struct peer *p)
 	return strcmp(p->cl->ini->id, p->def.peer.text) < 0;
 }
 
+/* Of two sides that validated different paths of one attempt, whose path
+ * both take. In a spray, the spraying side's: it keeps the socket that
+ * won and closes the others, so a path the scanning side found through
+ * another one dies a second later (it did, at 600 ms of RTT, every time),
+ * and a scanning side that found none at all stayed on the relay while the
+ * sprayer was direct. Otherwise both sides use their uplink's socket and
+ * the side whose id sorts first decides. */
+bool direct_is_decider(const struct peer *p, const struct direct_path *s)
+{
+	if (s->strategy == FRAME_PUNCH_SPRAY) {
+		return s->role == FRAME_PUNCH_ROLE_SPRAY;
+	}
+	return is_requester(p);
+}
+
 static bool session_up(const struct peer *p)
 {
 	return p->sess && session_state(p->sess) == SESSION_ESTABLISHED;
@@ -326,6 +341,11 @@ void direct_fall_back(struct peer *p, struct direct_path *s, const char *why, bo
 	}
 	s->failures = 0;
 	s->next_request_us = is_requester(p) ? now_us + PUNCH_COOLDOWN_US : UINT64_MAX;
+	/* The attempt is spent: a late answer or PATH UP of the peer's for it
+	 * must not bring the path back behind the peer's back (it falls back
+	 * too, on our DOWN); the next attempt has a token of its own. */
+	s->token = 0;
+	s->tell_peer_until_us = 0;
 }
 
 /* ---- the attempt ---- */
@@ -368,6 +388,7 @@ void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t no
 	drop_run(s);
 	s->token = k->token;
 	s->strategy = k->strategy;
+	s->role = k->role;
 	s->attempts++;
 	p->dp.attempts++;
 	p->dp.strategy = k->strategy;
@@ -394,6 +415,36 @@ void direct_on_punch(struct client *cl, const struct frame_punch *k, uint64_t no
 	direct_tick(p, now_us);
 }
 
+/* s is up on (fd, addr) now (it may have been up elsewhere before). */
+static void path_up(struct peer *p, struct direct_path *s, int fd, struct xsock *xs,
+		    const struct sockaddr_storage *addr, uint64_t now_us)
+{
+	drop_run(s); /* closes the losing spray sockets */
+	if (s->xs != xs) {
+		xsock_close(s->xs);
+	}
+	s->xs = xs;
+	s->fd = fd;
+	s->addr = *addr;
+	s->is_up = true;
+	s->is_doubt = false;
+	s->failures = 0;
+	s->upgrades++;
+	s->next_request_us = UINT64_MAX;
+	s->since_wall_us = wallclock_now_us();
+	p->dp.strategy = s->strategy;
+	pathmon_init(&s->mon, now_us, DIRECT_PING_US, DIRECT_DOUBT_US, DIRECT_DEAD_US);
+	/* Both sides validate within a round trip and would ping in step:
+	 * each peer's PING would come just after our own and its PONG wait a
+	 * whole interval for our next (pathmon.h). Half an interval apart,
+	 * each PONG waits half of one, and the slow drift of the two clocks
+	 * leaves them apart for a long time. */
+	if (!is_requester(p)) {
+		s->mon.next_ping_us = now_us + DIRECT_PING_US / 2;
+	}
+	pmtu_start(&s->pmtu, now_us);
+}
+
 /* " (not used until ...)" for a slot whose last path was left for its loss. */
 static const char *lossy_note(const struct direct_path *s)
 {
@@ -406,29 +457,9 @@ void direct_validated(struct peer *p, struct direct_path *s, int fd, struct xsoc
 {
 	struct direct *dp = &p->dp;
 	char a[ADDR_TEXT_MAX], tag[64];
+	struct frame f[2];
 
-	drop_run(s); /* closes the losing spray sockets */
-	xsock_close(s->xs);
-	s->xs = xs;
-	s->fd = fd;
-	s->addr = *addr;
-	s->is_up = true;
-	s->is_doubt = false;
-	s->failures = 0;
-	s->upgrades++;
-	s->next_request_us = UINT64_MAX;
-	s->since_wall_us = wallclock_now_us();
-	dp->strategy = s->strategy;
-	pathmon_init(&s->mon, now_us, DIRECT_PING_US, DIRECT_DOUBT_US, DIRECT_DEAD_US);
-	/* Both sides validate within a round trip and would ping in step:
-	 * each peer's PING would come just after our own and its PONG wait a
-	 * whole interval for our next (pathmon.h). Half an interval apart,
-	 * each PONG waits half of one, and the slow drift of the two clocks
-	 * leaves them apart for a long time. */
-	if (!is_requester(p)) {
-		s->mon.next_ping_us = now_us + DIRECT_PING_US / 2;
-	}
-	pmtu_start(&s->pmtu, now_us);
+	path_up(p, s, fd, xs, addr, now_us);
 	log_info("peer %s: direct path up via %s%s (strategy %s, %llu ms after the session)%s%s",
 		 peer_name(p), addr_format((const struct sockaddr *)addr, a, sizeof(a)),
 		 xs ? " on a spray socket" : "", punch_strategy_name(s->strategy),
@@ -438,8 +469,49 @@ void direct_validated(struct peer *p, struct direct_path *s, int fd, struct xsoc
 	note_kind(p, now_us);
 	send_path_frame(p, s, FRAME_PATH_UP, addr, false, now_us);
 	/* Our probe was answered; make sure the peer's is too (its probe or
-	 * our answer may have been lost): probe once more on the new path. */
-	direct_send_probe(p, FRAME_PATH_PROBE, fd, addr, s->token, now_us);
+	 * our answer may have been lost): probe once more on the new path.
+	 * The decider also says that this is the path (PATH UP, again with
+	 * each ping for a while: one may be lost), so that the peer takes
+	 * it even if it validated another or none (direct_adopt). */
+	memset(f, 0, sizeof(f));
+	f[0].type = FRAME_PATH;
+	f[0].u.path.op = FRAME_PATH_PROBE;
+	f[0].u.path.token = s->token;
+	f[1] = f[0];
+	f[1].u.path.op = FRAME_PATH_UP;
+	f[1].u.path.uplink = s->uplink;
+	f[1].u.path.peer_uplink = s->peer_uplink;
+	s->tell_peer_until_us = 0;
+	if (direct_is_decider(p, s)) {
+		s->tell_peer_until_us = now_us + DIRECT_TELL_PEER_US;
+	}
+	(void)direct_seal_frames_to(p, fd, addr, f, s->tell_peer_until_us ? 2 : 1, now_us);
+	direct_tick(p, now_us);
+}
+
+void direct_adopt(struct peer *p, struct direct_path *s, int fd, struct xsock *xs,
+		  const struct sockaddr_storage *addr, uint64_t now_us)
+{
+	char a[ADDR_TEXT_MAX], b[ADDR_TEXT_MAX], tag[64];
+
+	addr_format((const struct sockaddr *)addr, a, sizeof(a));
+	if (s->is_up) {
+		log_info("peer %s: direct path moves from %s to %s, the peer's choice%s",
+			 peer_name(p), addr_format((const struct sockaddr *)&s->addr, b, sizeof(b)),
+			 a, direct_path_tag(p, s, tag, sizeof(tag)));
+	} else {
+		log_info("peer %s: direct path up via %s, the peer's choice (strategy %s, %llu ms "
+			 "after the session)%s%s",
+			 peer_name(p), a, punch_strategy_name(s->strategy),
+			 p->dp.session_up_us
+				 ? (unsigned long long)((now_us - p->dp.session_up_us) / 1000)
+				 : 0ull,
+			 lossy_note(s), direct_path_tag(p, s, tag, sizeof(tag)));
+	}
+	path_up(p, s, fd, xs, addr, now_us);
+	s->tell_peer_until_us = 0;
+	note_kind(p, now_us);
+	send_path_frame(p, s, FRAME_PATH_UP, addr, false, now_us);
 	direct_tick(p, now_us);
 }
 
@@ -462,11 +534,12 @@ bool direct_on_stun(struct client *cl, int fd, const uint8_t *buf, size_t len,
 /* ---- the timer ---- */
 
 /* Our PING on a direct path, with the PONG we owe the peer there if one
- * waits (pathmon_owe_pong): one packet instead of two. */
-static void send_ping(struct peer *p, struct pathmon *pm, int fd,
-		      const struct sockaddr_storage *dst, uint64_t now_us)
+ * waits (pathmon_owe_pong): one packet instead of two; and for a while
+ * after the decider validated the path, its PATH UP (direct_validated). */
+static void send_ping(struct peer *p, struct direct_path *s, uint64_t now_us)
 {
-	struct frame f[2];
+	struct pathmon *pm = &s->mon;
+	struct frame f[3];
 	size_t n = 1;
 
 	memset(f, 0, sizeof(f));
@@ -478,7 +551,15 @@ static void send_ping(struct peer *p, struct pathmon *pm, int fd,
 		f[1].type = FRAME_PONG;
 		n = 2;
 	}
-	(void)direct_seal_frames_to(p, fd, dst, f, n, now_us);
+	if (now_us < s->tell_peer_until_us) {
+		f[n].type = FRAME_PATH;
+		f[n].u.path.op = FRAME_PATH_UP;
+		f[n].u.path.token = s->token;
+		f[n].u.path.uplink = s->uplink;
+		f[n].u.path.peer_uplink = s->peer_uplink;
+		n++;
+	}
+	(void)direct_seal_frames_to(p, s->fd, &s->addr, f, n, now_us);
 }
 
 static void request_punch(struct peer *p, struct direct_path *s, uint64_t now_us)
@@ -565,7 +646,7 @@ static uint64_t tick_slot(struct peer *p, struct direct_path *s, uint64_t now_us
 					 direct_path_tag(p, s, tag, sizeof(tag)));
 			}
 			if (pathmon_ping_due(&s->mon, now_us)) {
-				send_ping(p, &s->mon, s->fd, &s->addr, now_us);
+				send_ping(p, s, now_us);
 			}
 			if (direct_judge_loss(p, s, now_us)) {
 				note_kind(p, now_us);

@@ -12,7 +12,9 @@
  * Who asks: of two peers, the one whose id sorts first sends PUNCH_REQUEST
  * for each pair of uplinks (so a pair is not punched twice at once); both
  * run the attempt the server then sends, and both monitor and fall back on
- * their own. */
+ * their own. Who decides: when the two validate different paths of an
+ * attempt (or one none), the decider's path (the sprayer's in a spray,
+ * else the requester's) is taken by both: it sends PATH UP on it. */
 #ifndef WH_DIRECT_H
 #define WH_DIRECT_H
 
@@ -64,6 +66,9 @@ struct xsock;
 #define DIRECT_CLASS_WAIT_US 6000000ull	  /* ask even if our NAT class is unknown */
 #define DIRECT_REPROBE_US 100000ull	  /* probes to an unexpected source address */
 #define DIRECT_STATS_FIRST_US 2000000ull  /* first PATH_STATS after the session is up */
+/* The decider's PATH UP rides its pings on a new path this long (five
+ * pings: one lost is no matter). */
+#define DIRECT_TELL_PEER_US 1000000ull
 /* Direct paths per peer: one per pair (our uplink, its uplink), at most. */
 #define DIRECT_PATHS_MAX 8
 /* Destinations direct_route may return: every path, and the relay from
@@ -85,6 +90,7 @@ struct direct_path {
 	struct pmtu pmtu;	  /* full-size packets on the path (linkmtu.c) */
 	bool is_doubt;		  /* last state seen: DOUBT (logged once) */
 	uint8_t strategy;	  /* of the path, or of the last attempt */
+	uint8_t role;		  /* ours in the last attempt (enum frame_punch_role) */
 	uint64_t token;		  /* of the last attempt */
 	uint64_t since_wall_us;	  /* up or down last (wall clock, status) */
 	struct punchrun *run;	  /* owns: the attempt in progress */
@@ -97,6 +103,7 @@ struct direct_path {
 	 * (pathsel.c, direct_judge_loss). Kept when the path falls back, so
 	 * that the next one is used only once its pings show it clean. */
 	bool is_lossy;
+	uint64_t tell_peer_until_us; /* decider: PATH UP rides our pings till then */
 };
 
 struct direct {

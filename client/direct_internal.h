@@ -19,6 +19,13 @@ struct direct_path *direct_slot_by_token(struct peer *p, uint64_t token);
  * spray socket it now owns, or NULL for an uplink's). */
 void direct_validated(struct peer *p, struct direct_path *s, int fd, struct xsock *xs,
 		      const struct sockaddr_storage *addr, uint64_t now_us);
+/* The peer decided for s: its PATH UP for s's attempt came on (fd, addr),
+ * so s is up there (xs as for direct_validated), whatever path s had. */
+void direct_adopt(struct peer *p, struct direct_path *s, int fd, struct xsock *xs,
+		  const struct sockaddr_storage *addr, uint64_t now_us);
+/* Of two sides that validated different paths of one attempt, the
+ * decider's counts (it tells the peer, which moves to it). */
+bool direct_is_decider(const struct peer *p, const struct direct_path *s);
 /* s is no longer up (why: for the log); tell_peer: say so over the relay. */
 void direct_fall_back(struct peer *p, struct direct_path *s, const char *why, bool tell_peer,
 		      uint64_t now_us);

@@ -76,10 +76,48 @@ static bool socket_for(struct peer *p, struct direct_path *s, int fd, struct xso
 	return false; /* a socket we no longer own */
 }
 
+/* Did fd serve s's attempt: its uplink's socket, or one of its spray's? */
+static bool served(const struct peer *p, const struct direct_path *s, int fd)
+{
+	const struct uplink *u = uplink_by_fd(p->cl, fd);
+
+	return u ? u->id == s->uplink : s->run && punchrun_owns(s->run, fd);
+}
+
+/* Answer on the path it came by; and probe back once, so the peer's probe
+ * and ours both prove a direction. */
+static void on_probe(struct peer *p, int fd, const struct sockaddr_storage *from, uint64_t token,
+		     uint64_t now_us)
+{
+	struct direct *dp = &p->dp;
+
+	direct_send_probe(p, FRAME_PATH_PROBE_ACK, fd, from, token, now_us);
+	if (!direct_is_path(p, fd, from) && now_us - dp->last_reprobe_us >= 20000) {
+		dp->last_reprobe_us = now_us;
+		direct_send_probe(p, FRAME_PATH_PROBE, fd, from, token, now_us);
+	}
+}
+
+/* The decider's PATH UP, on the path itself (direct_validated): take the
+ * path, whether we validated another path of the attempt or none (our
+ * probes may all have missed its spray sockets). */
+static void on_peer_up(struct peer *p, int fd, const struct sockaddr_storage *from, uint64_t token,
+		       uint64_t now_us)
+{
+	struct direct_path *s = direct_slot_by_token(p, token);
+	struct xsock *xs;
+
+	if (!s || direct_is_decider(p, s) || direct_slot_by_path(p, fd, from) == s) {
+		return;
+	}
+	if (socket_for(p, s, fd, &xs)) {
+		direct_adopt(p, s, fd, xs, from, now_us);
+	}
+}
+
 void direct_on_path(struct peer *p, int fd, const struct sockaddr_storage *from,
 		    const struct frame_path *f, uint64_t now_us)
 {
-	struct direct *dp = &p->dp;
 	bool relay = from_relay(p, fd, from);
 	struct direct_path *s;
 	struct xsock *xs;
@@ -91,15 +129,8 @@ void direct_on_path(struct peer *p, int fd, const struct sockaddr_storage *from,
 		  relay ? " (relay)" : "");
 	switch (f->op) {
 	case FRAME_PATH_PROBE:
-		if (relay) {
-			return;
-		}
-		/* Answer on the path it came by; and probe back once, so the
-		 * peer's probe and ours both prove a direction. */
-		direct_send_probe(p, FRAME_PATH_PROBE_ACK, fd, from, f->token, now_us);
-		if (!direct_is_path(p, fd, from) && now_us - dp->last_reprobe_us >= 20000) {
-			dp->last_reprobe_us = now_us;
-			direct_send_probe(p, FRAME_PATH_PROBE, fd, from, f->token, now_us);
+		if (!relay) {
+			on_probe(p, fd, from, f->token, now_us);
 		}
 		break;
 	case FRAME_PATH_PROBE_ACK:
@@ -112,6 +143,11 @@ void direct_on_path(struct peer *p, int fd, const struct sockaddr_storage *from,
 		if ((!s->is_up || pathmon_state(&s->mon, now_us) != PATHMON_UP) &&
 		    socket_for(p, s, fd, &xs)) {
 			direct_validated(p, s, fd, xs, from, now_us);
+		}
+		break;
+	case FRAME_PATH_UP:
+		if (!relay) {
+			on_peer_up(p, fd, from, f->token, now_us);
 		}
 		break;
 	case FRAME_PATH_MAPPING:
@@ -159,8 +195,11 @@ void direct_on_ping(struct peer *p, int fd, const struct sockaddr_storage *from,
 	pong.u.pong.hold_us = 0;
 	(void)direct_seal_to(p, fd, from, &pong, now_us);
 	/* Pings from an address that is not a path: the peer's mapping
-	 * changed (NAT rebinding). Probe it with the token of each path up on
-	 * this socket; the answer moves that path there once it is in doubt. */
+	 * changed (NAT rebinding), or the peer has a path of an attempt whose
+	 * path we never validated (its PATH UP lost). Probe it with the token
+	 * of each path up on this socket, and of each pair without a path
+	 * whose attempt this socket served; the answer moves that path there
+	 * once it is in doubt, or brings the pair up. */
 	if (direct_is_path(p, fd, from) || from_relay(p, fd, from) ||
 	    now_us - dp->last_reprobe_us < DIRECT_REPROBE_US) {
 		return;
@@ -168,7 +207,7 @@ void direct_on_ping(struct peer *p, int fd, const struct sockaddr_storage *from,
 	for (int i = 0; i < DIRECT_PATHS_MAX; i++) {
 		const struct direct_path *s = &dp->paths[i];
 
-		if (s->is_up && s->fd == fd) {
+		if ((s->is_up && s->fd == fd) || (!s->is_up && s->token != 0 && served(p, s, fd))) {
 			dp->last_reprobe_us = now_us;
 			direct_send_probe(p, FRAME_PATH_PROBE, fd, from, s->token, now_us);
 		}

@@ -146,6 +146,16 @@ struct xsock *punchrun_take(struct punchrun *r, int fd)
 	return NULL;
 }
 
+bool punchrun_owns(const struct punchrun *r, int fd)
+{
+	for (unsigned i = 0; i < r->n_open; i++) {
+		if (r->socks[i] && r->socks[i]->fd == fd) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* PROBE role: every candidate, every PUNCH_PROBE_INTERVAL_US. */
 static uint64_t step_probe(struct punchrun *r, uint64_t now_us)
 {

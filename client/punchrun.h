@@ -76,6 +76,9 @@ uint64_t punchrun_step(struct punchrun *r, uint64_t now_us);
  * is not one of the run's. */
 struct xsock *punchrun_take(struct punchrun *r, int fd);
 
+/* True when fd is one of the run's extra sockets (still owned). */
+bool punchrun_owns(const struct punchrun *r, int fd);
+
 /* A STUN datagram arrived on fd: true if it answered r's base request (r
  * then knows its base and tells the peer). */
 bool punchrun_on_stun(struct punchrun *r, int fd, const uint8_t *buf, size_t len,
