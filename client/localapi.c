@@ -32,7 +32,7 @@ const char *localapi_path_kind(const struct client *cl, const char *peer)
 {
 	const struct peer *p = peer_find((struct client *)cl, peer);
 
-	return p && direct_any_up(p) ? "direct" : "relay";
+	return p && direct_in_use(p) ? "direct" : "relay";
 }
 
 static uint64_t ms_ago(uint64_t now_us, uint64_t then_us)

@@ -128,7 +128,7 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 	c->set = set;
 	c->peer = p;
 	c->open_us = now_us;
-	c->was_direct = direct_any_up(p);
+	c->was_direct = direct_in_use(p);
 	c->returns = p->returns;
 	c->mtu_drops = p->mtu_drops;
 	c->fd = fd;
@@ -415,9 +415,9 @@ static void follow_path(struct tcpconn *c, uint64_t now_us)
 		c->mtu_drops = c->peer->mtu_drops;
 		rstream_on_path_change(&c->rs, now_us);
 	}
-	if (direct_any_up(c->peer) != c->was_direct) {
+	if (direct_in_use(c->peer) != c->was_direct) {
 		/* Relay <-> direct: resend what the old path may have lost. */
-		c->was_direct = direct_any_up(c->peer);
+		c->was_direct = direct_in_use(c->peer);
 		rstream_on_path_change(&c->rs, now_us);
 	}
 	if (c->peer->returns != c->returns) {
