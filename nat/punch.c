@@ -88,7 +88,9 @@ bool punch_strategy_fits(const struct punch_side *a, const struct punch_side *b,
 	}
 }
 
-/* The plan of strategy for a and b, which punch_strategy_fits allows. */
+/* The plan of strategy for a and b, which punch_strategy_fits allows
+ * (SPRAY and a PREDICT with one cone: the symmetric side is the one that
+ * sprays or is predicted). */
 static void plan_for(const struct punch_side *a, const struct punch_side *b, unsigned spray,
 		     uint8_t strategy, struct punch_plan *out)
 {
@@ -108,7 +110,11 @@ static void plan_for(const struct punch_side *a, const struct punch_side *b, uns
 void punch_choose(const struct punch_side *a, const struct punch_side *b, unsigned spray,
 		  uint8_t remembered, struct punch_plan *out)
 {
-	bool cone_a = is_cone(a->natclass), cone_b = is_cone(b->natclass);
+	/* The table: the first strategy the classes allow (punch_strategy_fits
+	 * holds the conditions, so a remembered one is judged by the same). A
+	 * prediction comes before a spray: it needs a few probes, not 256. */
+	static const uint8_t order[] = {FRAME_PUNCH_DIRECT, FRAME_PUNCH_SIMUL, FRAME_PUNCH_PREDICT,
+					FRAME_PUNCH_SPRAY};
 
 	memset(out, 0, sizeof(*out));
 	if (punch_strategy_fits(a, b, spray, FRAME_PUNCH_LAN)) {
@@ -116,26 +122,19 @@ void punch_choose(const struct punch_side *a, const struct punch_side *b, unsign
 		return;
 	}
 	/* What worked last time for these public addresses, only where the
-	 * classes we see now allow it (the same conditions as the table
-	 * below): a SIMUL remembered from two cones never goes to a
-	 * symmetric NAT that now sits behind one of those addresses. */
+	 * classes we see now allow it: a SIMUL remembered from two cones never
+	 * goes to a symmetric NAT that now sits behind one of those addresses. */
 	if (remembered != FRAME_PUNCH_RELAY && punch_strategy_fits(a, b, spray, remembered)) {
 		plan_for(a, b, spray, remembered, out);
 		return;
 	}
-	if (is_reachable(a->natclass) || is_reachable(b->natclass)) {
-		plan_probe(out, FRAME_PUNCH_DIRECT);
-	} else if (cone_a && cone_b) {
-		plan_probe(out, FRAME_PUNCH_SIMUL);
-	} else if (cone_a != cone_b && is_sequential(cone_a ? b : a)) {
-		plan_predict_cone(out, cone_a ? 1 : 0);
-	} else if (cone_a != cone_b && spray > 0) {
-		plan_spray(out, cone_a ? 1 : 0, spray);
-	} else if (!cone_a && !cone_b && is_sequential(a) && is_sequential(b)) {
-		plan_predict(out);
-	} else {
-		out->strategy = FRAME_PUNCH_RELAY;
+	for (size_t i = 0; i < sizeof(order); i++) {
+		if (punch_strategy_fits(a, b, spray, order[i])) {
+			plan_for(a, b, spray, order[i], out);
+			return;
+		}
 	}
+	out->strategy = FRAME_PUNCH_RELAY;
 }
 
 double punch_scan_success(unsigned open, unsigned ports, unsigned n)
