@@ -58,6 +58,7 @@ static bool add_path(cJSON *a, const struct statusapi_path *p)
 	       cJSON_AddStringToObject(o, "kind", "direct") &&
 	       cJSON_AddStringToObject(o, "state", p->state) &&
 	       cJSON_AddBoolToObject(o, "active", p->is_active) &&
+	       cJSON_AddBoolToObject(o, "lossy", p->is_lossy) &&
 	       (p->rtt_ms > 0 ? cJSON_AddNumberToObject(o, "rtt_ms", p->rtt_ms) != NULL
 			      : cJSON_AddNullToObject(o, "rtt_ms") != NULL) &&
 	       cJSON_AddNumberToObject(o, "loss", p->loss) &&
@@ -117,6 +118,7 @@ static bool add_peer(cJSON *a, const struct statusapi_peer *p)
 	       cJSON_AddStringToObject(o, "id", p->id) &&
 	       cJSON_AddStringToObject(o, "session", p->is_up ? "up" : "down") &&
 	       cJSON_AddStringToObject(o, "path", p->path) &&
+	       add_str_or_null(o, "path_reason", p->path_reason ? p->path_reason : "") &&
 	       (p->rtt_ms > 0 ? cJSON_AddNumberToObject(o, "rtt_ms", p->rtt_ms) != NULL
 			      : cJSON_AddNullToObject(o, "rtt_ms") != NULL) &&
 	       cJSON_AddNumberToObject(o, "loss", p->loss) &&
@@ -352,10 +354,12 @@ static void print_paths(FILE *out, const cJSON *paths)
 	cJSON_ArrayForEach(e, paths)
 	{
 		fprintf(out,
-			"  %-16s path uplink %.0f -> %.0f %-5s%s rtt %.1f ms loss %.1f %% %s\n", "",
-			num(e, "uplink"), num(e, "peer_uplink"), str(e, "state"),
+			"  %-16s path uplink %.0f -> %.0f %-5s%s%s rtt %.1f ms loss %.1f %% %s\n",
+			"", num(e, "uplink"), num(e, "peer_uplink"), str(e, "state"),
 			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "active")) ? " (active)"
 										    : "",
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "lossy")) ? " (lossy)"
+										   : "",
 			num(e, "rtt_ms"), 100.0 * num(e, "loss"), str(e, "address"));
 	}
 }
@@ -483,6 +487,10 @@ static void print_peer(FILE *out, const cJSON *e, const cJSON *srv)
 		100.0 * num(e, "loss"), str(e, "strategy"), ago < 0 ? "start (" : "",
 		ago < 0 ? 0.0 : ago, ago < 0 ? ")" : " ago", "", num(e, "tx_packets"),
 		num(e, "tx_bytes"), num(e, "rx_packets"), num(e, "rx_bytes"), num(e, "drops"));
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "path_reason"))) {
+		fprintf(out, "  %-16s on the relay while a direct path is up: %s\n", "",
+			str(e, "path_reason"));
+	}
 	print_relay_uplink(out, e, srv);
 	print_narrow(out, e);
 	print_paths(out, cJSON_GetObjectItemCaseSensitive(e, "paths"));

@@ -30,6 +30,7 @@ struct statusapi_path {
 	unsigned uplink, peer_uplink;
 	const char *state; /* "up", "doubt", "down" */
 	bool is_active;	   /* the failover choice */
+	bool is_lossy;	   /* up, but left for the relay: it loses more (pathsel.c) */
 	double rtt_ms;	   /* 0: not measured */
 	double loss;
 	const char *strategy;
@@ -64,6 +65,9 @@ struct statusapi_peer {
 	double relay_loss;
 	const char *relay_mtu_probe; /* as statusapi_path.mtu_probe, of the relay */
 	const char *strategy; /* punch strategy of the path, or of the last attempt ("none") */
+	/* Why the relay carries while a direct path is up ("lossy direct
+	 * path"); NULL otherwise. */
+	const char *path_reason;
 	double since;	      /* Unix time (s) the path kind last changed; 0: never */
 	char direct_addr[64]; /* the peer's address on the direct path, "" on the relay */
 	uint64_t upgrades, fallbacks, attempts;

@@ -162,6 +162,7 @@ struct direct_path_report {
 	uint8_t uplink, peer_uplink;
 	const char *state;     /* "up", "doubt", "down" (not up: punching or waiting) */
 	bool is_active;	       /* failover's choice */
+	bool is_lossy;	       /* up, but carrying nothing: it loses more than the relay */
 	const char *mtu_probe; /* linkmtu_probe_text; NULL: down or not probed */
 	double rtt_ms, loss;
 	const char *strategy;

@@ -52,6 +52,7 @@ static void fill_paths(const struct peer *p, uint64_t now_us, struct statusapi_p
 		o->peer_uplink = r[i].peer_uplink;
 		o->state = r[i].state;
 		o->is_active = r[i].is_active;
+		o->is_lossy = r[i].is_lossy;
 		o->rtt_ms = r[i].rtt_ms;
 		o->loss = r[i].loss;
 		o->strategy = r[i].strategy;
@@ -109,6 +110,7 @@ static void fill_peer(const struct client *cl, const struct peer *p, uint64_t no
 	out->relay_loss = r.relay_loss;
 	out->relay_mtu_probe = r.relay_mtu_probe;
 	out->strategy = r.strategy;
+	out->path_reason = r.why;
 	out->since = r.since_wall_us / 1e6;
 	if (r.kind == DIRECT_KIND_DIRECT) {
 		addr_format((const struct sockaddr *)&r.addr, out->direct_addr,

@@ -417,6 +417,7 @@ size_t direct_paths_report(const struct peer *p, uint64_t now_us, struct direct_
 			   : pathmon_state(&s->mon, now_us) == PATHMON_UP ? "up"
 									  : "doubt";
 		r->is_active = active == i;
+		r->is_lossy = s->is_up && s->is_lossy;
 		if (s->is_up) {
 			r->rtt_ms = pathmon_rtt_ms(&s->mon);
 			r->loss = pathmon_loss(&s->mon, now_us);

@@ -858,13 +858,17 @@ lab_heal() {
 	topo_table_del "$1" "wh_cut_$(topo_ident "$2")"
 }
 
-# lab_block NAME IFACE IP: drop every packet to or from IP on the link (a
-# cut of one path, e.g. a direct path between two NATs, leaving the relay).
+# lab_block NAME IFACE IP [PCT]: drop every packet (or PCT % of them) to or
+# from IP on the link (a cut of one path, e.g. a direct path between two
+# NATs, leaving the relay; or a lossy one).
 lab_block() {
-	local name=$1 iface=$2 ip=$3
+	local name=$1 iface=$2 ip=$3 pct=${4:-100} match=""
 	[[ $ip =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || topo_die "lab_block: bad IPv4 \"$ip\"" || return 1
+	[[ $pct =~ ^[0-9]+$ ]] && ((pct >= 1 && pct <= 100)) ||
+		topo_die "lab_block: bad percent \"$pct\"" || return 1
+	((pct == 100)) || match="numgen random mod 100 < $pct "
 	topo_link_table "$name" "$iface" "wh_block_$(topo_ident "$iface")" both \
-		"ip saddr $ip drop; ip daddr $ip drop"
+		"ip saddr $ip ${match}drop; ip daddr $ip ${match}drop"
 }
 
 lab_unblock() {
