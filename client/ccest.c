@@ -117,6 +117,9 @@ enum ccest_change ccest_on_send(struct ccest *e, uint32_t seq, size_t len, uint6
 	/* Checked before this send counts: a send after a long pause finds
 	 * the old saturated state stale (the pause was not saturated). */
 	ch = clear_if_stale(e, now_us);
+	if (e->tx_us != 0 && now_us > e->tx_us + CCEST_STALE_US) {
+		e->is_after_pause = true;
+	}
 	e->tx_us = now_us;
 	return ch;
 }
@@ -238,11 +241,24 @@ enum ccest_change ccest_on_report(struct ccest *e, const struct frame_cc *cc, ui
 	}
 	delivered = (double)cc->rx_bytes * 8e6 / cc->interval_us;
 	loss = total > 0 ? (double)cc->lost_packets / (double)total : 0;
+	if (e->is_after_pause && !is_first) {
+		/* Its interval spans the pause: what got through at the end of
+		 * it spread over the whole, next to what was sent (a round trip's
+		 * worth) spread over it too: "short of sent", and it took a
+		 * quarter off the capacity. Only a new start for the rates. */
+		e->is_after_pause = false;
+		e->report_us = now_us;
+		e->tx_bytes_at_report = e->tx_bytes;
+		e->reports++;
+		e->loss = ewma(e->loss, loss, EWMA_LOSS, false);
+		return CCEST_SAME;
+	}
 	if (!is_first && now_us > e->report_us) {
 		send = (double)(e->tx_bytes - e->tx_bytes_at_report) * 8e6 /
 		       (double)(now_us - e->report_us);
 		e->send_bps = ewma(e->send_bps, send, EWMA_SEND, e->reports == 1);
 	}
+	e->is_after_pause = false;
 	e->report_us = now_us;
 	e->tx_bytes_at_report = e->tx_bytes;
 	e->reports++;

@@ -24,7 +24,8 @@
  * report has come for CCEST_STALE_US (nothing gets through any more: the
  * path, not the load, is the problem), or when it has sent nothing for
  * CCEST_STALE_US (the load is gone, and with it the reports that would
- * clear it). The owner calls ccest_on_tick at ccest_next_us for the last
+ * clear it). A report that spans such a pause (the first after it) counts
+ * its losses but not its rates. The owner calls ccest_on_tick at ccest_next_us for the last
  * two, since no send or report may come to find them. */
 #ifndef WH_CCEST_H
 #define WH_CCEST_H
@@ -90,6 +91,9 @@ struct ccest {
 	bool has_qdelay;
 	unsigned congested_run, below_run, calm_run;
 	bool is_saturated;
+	/* It sent nothing for CCEST_STALE_US before its last send: the next
+	 * report spans the pause, and its rates measure nothing. */
+	bool is_after_pause;
 	uint64_t reports;
 };
 

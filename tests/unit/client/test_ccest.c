@@ -4,7 +4,8 @@
  * impair engine's rate limit, 50 ms queue) by a source ramping from 2 to
  * 20 Mbit/s and then dropping to 5, reports saturation within 2 s of
  * crossing 10 Mbit/s with a capacity within 20 % of it, and clears within
- * 2 s of the drop; a saturated state clears when the source stops (no
+ * 2 s of the drop, and keeps its capacity across a 3 s pause; a saturated
+ * state clears when the source stops (no
  * send, no report); random loss without queueing is not congestion. */
 #include <math.h>
 #include <setjmp.h>
@@ -223,10 +224,53 @@ static void test_ccest_random_loss_alone_is_not_saturation(void **state)
 	free(s);
 }
 
+static double overload(uint64_t t)
+{
+	(void)t;
+	return 20e6;
+}
+
+/* Saturated at 10 Mbit/s, then idle for 3 s, then sending again into the
+ * same bottleneck: the first report after the pause spans it (what got
+ * through in its last 50 ms spread over 3 s) and is no measure of the path.
+ * It must not drag the capacity down (it took a quarter off), and the
+ * estimate holds through the restart. */
+static void test_ccest_a_report_spanning_a_pause_keeps_the_capacity(void **state)
+{
+	struct impair_params p = {.rate_kbps = 10000, .delay_ms = 25};
+	struct sim *s = calloc(1, sizeof(*s));
+	uint64_t t = 7000000;
+	double before;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(impair_init(&s->path, &p, 1), 0);
+	run(s, 0, t, ramp);
+	assert_true(s->tx.is_saturated);
+	run(s, t, t + 3000000, none);
+	/* the owner's tick cleared it meanwhile: the pause is no saturation */
+	assert_int_equal(ccest_on_tick(&s->tx, t + 3000000), CCEST_CLEARED);
+	before = s->tx.capacity_bps;
+	assert_true(fabs(before - 10e6) <= 2e6);
+	for (uint64_t at = t + 3000000; at < t + 3400000; at += 50000) {
+		uint64_t reports = s->tx.reports;
+
+		run(s, at, at + 50000, overload);
+		if (s->tx.reports != reports) {
+			assert_true(s->tx.capacity_bps >= 0.95 * before);
+		}
+	}
+	assert_true(fabs(s->tx.capacity_bps - 10e6) <= 2e6);
+	assert_true(fabs(s->tx.send_bps - 20e6) <= 6e6);
+	impair_fini(&s->path);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ccest_rx_counts_gaps_as_losses),
+		cmocka_unit_test(test_ccest_a_report_spanning_a_pause_keeps_the_capacity),
 		cmocka_unit_test(test_ccest_ramp_through_a_bottleneck_saturates_and_clears),
 		cmocka_unit_test(test_ccest_saturation_clears_when_reports_stop),
 		cmocka_unit_test(test_ccest_saturation_clears_when_the_sender_stops),
