@@ -122,16 +122,25 @@ static const char *uplinks_text(char *buf, size_t len, unsigned u, unsigned peer
 
 /* ---- strategy memory, per pair of public IPs ---- */
 
-/* The entry of the public IPs of s[0] and s[1] (in pair order), or NULL. */
-static struct punchcoord_memo *memo_find(struct punchcoord *pc, const struct punch_side s[2])
+/* The entry of the public IPs of s[0] and s[1], or NULL. A pair's sides
+ * are in the order of its clients' ids, so another pair of clients behind
+ * the same two addresses may have them the other way round: *flip says
+ * whether the entry's side 0 is s[1]. */
+static struct punchcoord_memo *memo_find(struct punchcoord *pc, const struct punch_side s[2],
+					 int *flip)
 {
 	for (size_t i = 0; i < pc->n_memo; i++) {
 		struct punchcoord_memo *m = &pc->memo[i];
 
-		if (m->strategy != FRAME_PUNCH_RELAY &&
-		    frameaddr_same_ip(&m->ip[0], &s[0].mapped) &&
-		    frameaddr_same_ip(&m->ip[1], &s[1].mapped)) {
-			return m;
+		if (m->strategy == FRAME_PUNCH_RELAY) {
+			continue;
+		}
+		for (int f = 0; f < 2; f++) {
+			if (frameaddr_same_ip(&m->ip[f], &s[0].mapped) &&
+			    frameaddr_same_ip(&m->ip[1 - f], &s[1].mapped)) {
+				*flip = f;
+				return m;
+			}
 		}
 	}
 	return NULL;
@@ -142,10 +151,12 @@ static struct punchcoord_memo *memo_find(struct punchcoord *pc, const struct pun
 static const struct punchcoord_memo *memo_lookup(struct punchcoord *pc,
 						 const struct punch_side s[2])
 {
-	const struct punchcoord_memo *m = memo_find(pc, s);
+	int flip = 0;
+	const struct punchcoord_memo *m = memo_find(pc, s, &flip);
 
 	for (int i = 0; m && i < 2; i++) {
-		if (m->natclass[i] != s[i].natclass || m->alloc_step[i] != s[i].alloc_step) {
+		if (m->natclass[i ^ flip] != s[i].natclass ||
+		    m->alloc_step[i ^ flip] != s[i].alloc_step) {
 			return NULL;
 		}
 	}
@@ -154,7 +165,8 @@ static const struct punchcoord_memo *memo_lookup(struct punchcoord *pc,
 
 static void memo_put(struct punchcoord *pc, const struct punch_side s[2], uint8_t strategy)
 {
-	struct punchcoord_memo *m = memo_find(pc, s);
+	int flip = 0;
+	struct punchcoord_memo *m = memo_find(pc, s, &flip);
 
 	for (size_t i = 0; !m && i < pc->n_memo; i++) {
 		if (pc->memo[i].strategy == FRAME_PUNCH_RELAY) {
@@ -184,12 +196,13 @@ static void memo_put(struct punchcoord *pc, const struct punch_side s[2], uint8_
 static void memo_forget_failed(struct punchcoord *pc, struct punchcoord_pair *p)
 {
 	struct punchcoord_memo *m;
+	int flip = 0;
 
 	if (!p->is_memo_attempt || p->started_us == 0 || p->is_attempt_up) {
 		return;
 	}
 	p->is_memo_attempt = false;
-	m = memo_find(pc, p->side);
+	m = memo_find(pc, p->side, &flip);
 	if (m && m->strategy == p->strategy) {
 		log_info("punch %s <-> %s: remembered strategy=%s failed, forgotten", p->a, p->b,
 			 punch_strategy_name(m->strategy));

@@ -4,7 +4,8 @@
  * unclassified or in no shared flow; `punch = false` keeps pairs on the
  * relay; path reports set the pair's kind, and the strategy that worked is
  * remembered for those public addresses and NAT classes (not used for
- * other classes behind the same addresses, forgotten when it fails); a
+ * other classes behind the same addresses, forgotten when it fails; for
+ * the two addresses whichever way round a pair has them); a
  * sequential symmetric NAT gets
  * PREDICT with a cone (a spray after a failed one) or another such NAT
  * (waiting for, and holding back, attempts making many mappings on one of
@@ -349,6 +350,42 @@ static void test_punchcoord_memory_is_forgotten_when_it_fails(void **state)
 	assert_int_equal(fx->pc.n_memo, 1);
 }
 
+/* The memory is per pair of addresses whichever way round: a pair's sides
+ * are in the order of its ids (drone3 before gcs4, gcs4 before loner), so
+ * loner behind drone3's NAT has the addresses the other way round; it
+ * gets the spray that worked for drone3, not the table's prediction. */
+static void test_punchcoord_memory_holds_for_the_addresses_either_way(void **state)
+{
+	struct fixture *fx = *state;
+	struct sent s = {0};
+	uint64_t t = 10000000, b = PUNCHCOORD_BUSY_US;
+
+	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_PORT_RESTRICTED);
+	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_SYMMETRIC);
+	online(fx->l, "198.51.100.1", 40003, FRAME_NAT_PORT_RESTRICTED);
+	fx->g->alloc_step = 1;
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t, send_cb,
+			      &s);
+	assert_int_equal(s.k[0].strategy, FRAME_PUNCH_PREDICT);
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t + b,
+			      send_cb, &s);
+	assert_int_equal(s.k[2].strategy, FRAME_PUNCH_SPRAY);
+	report_up(fx, fx->d, "gcs4", s.k[2].token, t + b + 1000);
+	assert_int_equal(fx->pc.memo[0].strategy, FRAME_PUNCH_SPRAY);
+
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->l, 0, "gcs4", 0, true, 256, t + 2 * b,
+			      send_cb, &s);
+	assert_int_equal(s.n, 6);
+	assert_int_equal(s.k[4].strategy, FRAME_PUNCH_SPRAY);
+	assert_int_equal(s.k[index_to(&s, 4, "gcs4")].role, FRAME_PUNCH_ROLE_SPRAY);
+	/* It fails: forgotten for both pairs; loner gets the table's plan. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->l, 0, "gcs4", 0, true, 256, t + 3 * b,
+			      send_cb, &s);
+	assert_int_equal(s.n, 8);
+	assert_int_equal(s.k[6].strategy, FRAME_PUNCH_PREDICT);
+	assert_int_equal(fx->pc.memo[0].strategy, FRAME_PUNCH_RELAY);
+}
+
 static void test_punchcoord_stats(void **state)
 {
 	struct fixture *fx = *state;
@@ -554,6 +591,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_punchcoord_memory_is_per_nat_classes, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_punchcoord_memory_holds_for_the_addresses_either_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_punchcoord_memory_is_forgotten_when_it_fails,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_punchcoord_stats, setup, teardown),
