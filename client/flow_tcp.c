@@ -57,7 +57,7 @@ static struct flow_tcp_set *set_get(struct client *cl)
 	}
 	set->cl = cl;
 	set->armed_us = UINT64_MAX;
-	set->mem.limit = FLOW_TCP_MEM_LIMIT;
+	set->mem.limit = FLOW_TCP_MEM_GROWTH_LIMIT;
 	ev_prepare_init(&set->pump, pump_cb);
 	ev_set_priority(&set->pump, EV_MAXPRI);
 	ev_prepare_start(cl->loop, &set->pump);
@@ -627,6 +627,11 @@ void flow_tcp_on_stream(struct peer *p, const struct frame_stream *f, uint64_t n
 	make_room(set);
 	c = tcpconn_new(set, p, f->stream_id, -1);
 	if (!c) {
+		/* The source's app sees a reset: say why here, where it is. */
+		log_ratelimited(&set->cl->rx_log, now_us, LOG_LEVEL_WARN,
+				"peer %s: new stream %u refused (%zu streams open here, or memory "
+				"short); reset",
+				p->def.peer.text, (unsigned)f->stream_id, set->n_conns);
 		send_rst(p, f->stream_id, now_us);
 		return;
 	}

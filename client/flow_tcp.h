@@ -22,14 +22,21 @@
 struct client;
 struct peer;
 
-#define FLOW_TCP_SNDBUF (256 * 1024) /* per stream, each way, at first */
-#define FLOW_TCP_RCVBUF (256 * 1024)
+#define FLOW_TCP_BUF_FIRST (256 * 1024) /* per stream, each way, at first */
+/* ... or less, down to this, when the streams' buffers already take most
+ * of the budget (rstream_budget_first_cap) */
+#define FLOW_TCP_BUF_MIN (64 * 1024)
 /* Each buffer doubles up to this when the path holds more (a long fat
  * path: 4 MiB is 160 Mbit/s at 200 ms), while all the client's stream
  * buffers together stay within FLOW_TCP_MEM_LIMIT. */
 #define FLOW_TCP_BUF_MAX (4u << 20)
 #define FLOW_TCP_MEM_LIMIT (48u << 20)
-#define FLOW_TCP_CONNS_MAX 128	       /* concurrent streams per client */
+#define FLOW_TCP_CONNS_MAX 128 /* concurrent streams per client */
+/* Growth and first sizes stop here, keeping FLOW_TCP_BUF_MIN each way free
+ * for every stream the client may hold: with all of them, its buffers stay
+ * within FLOW_TCP_MEM_LIMIT (128 streams at 256 KiB each way took 64 MiB). */
+#define FLOW_TCP_MEM_GROWTH_LIMIT \
+	(FLOW_TCP_MEM_LIMIT - (size_t)FLOW_TCP_CONNS_MAX * 2 * FLOW_TCP_BUF_MIN)
 #define FLOW_TCP_CONNECT_US 1500000ull /* a delivery target must answer in time */
 #define FLOW_TCP_LINGER_US 2000000ull  /* a finished stream still acks this long */
 #define FLOW_TCP_HEADER_LEN 4	       /* flow_id u32 at the start of each stream */
@@ -44,6 +51,11 @@ struct peer;
  * target does, instead of hanging until the stream gives up. Longer than the
  * gaps between a live peer's packets on a quiet relay path (about 1 s). */
 #define FLOW_TCP_OPEN_SILENCE_US 1500000ull
+/* Once the app has shut its write side its socket is readable for good (the
+ * FIN), so no watcher can wait for a reset that comes after: the socket's
+ * error is read this often instead, and a reset (or any error) is passed on
+ * to the peer, as kernel TCP would at once. */
+#define FLOW_TCP_EOF_CHECK_US 200000ull
 
 struct flow_tcp_stats {
 	uint64_t accepted, opened, refused_full, connect_failed, resets_rx, resets_tx;

@@ -107,6 +107,7 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 	struct direct_report path;
 	struct tcpconn *c, **pp = &set->conns;
 	uint64_t now_us = monotime_now_us();
+	size_t first;
 
 	if (set->n_conns >= FLOW_TCP_CONNS_MAX) {
 		set->stats.refused_full++;
@@ -117,7 +118,8 @@ struct tcpconn *tcpconn_new(struct flow_tcp_set *set, struct peer *p, uint32_t i
 		return NULL;
 	}
 	c->fd = -1;
-	if (rstream_init(&c->rs, id, FLOW_TCP_SNDBUF, FLOW_TCP_RCVBUF) != 0) {
+	first = rstream_budget_first_cap(&set->mem, FLOW_TCP_BUF_FIRST, FLOW_TCP_BUF_MIN);
+	if (rstream_init(&c->rs, id, first, first) != 0) {
 		tcpconn_free(c);
 		return NULL;
 	}
@@ -169,6 +171,7 @@ static void read_local(struct tcpconn *c)
 		}
 		if (n == 0) {
 			c->is_local_eof = true; /* half-close: FIN */
+			c->eof_check_us = monotime_now_us() + FLOW_TCP_EOF_CHECK_US;
 			rstream_shutdown(&c->rs);
 			ev_io_stop(c->set->cl->loop, &c->rio);
 			return;
@@ -499,6 +502,35 @@ static void give_up(struct tcpconn *c, uint64_t now_us)
 	tcpconn_abort(c);
 }
 
+/* The app shut its write side and then reset (or its socket failed): pass
+ * the reset on. Its socket, readable for good since the FIN, is looked at
+ * every FLOW_TCP_EOF_CHECK_US (FIN-WAIT and CLOSE-WAIT apps waited forever
+ * for a reset that never came). */
+static void check_after_eof(struct tcpconn *c, uint64_t now_us)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	char more[48];
+
+	if (c->fd < 0 || !c->is_local_eof || now_us < c->eof_check_us) {
+		return;
+	}
+	c->eof_check_us = now_us + FLOW_TCP_EOF_CHECK_US;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+		err = errno;
+	}
+	if (err == 0) {
+		return;
+	}
+	if (stream_log_take(&c->peer->connect_log, now_us, more, sizeof(more))) {
+		log_info(
+			"stream %u with %s: the local connection failed after its half-close (%s); "
+			"reset%s",
+			(unsigned)c->rs.id, c->peer->def.peer.text, strerror(err), more);
+	}
+	tcpconn_abort(c);
+}
+
 /* One pass over a connection: sockets, stream state, frames. */
 void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 {
@@ -514,6 +546,7 @@ void tcpconn_pass(struct tcpconn *c, uint64_t now_us)
 	}
 	follow_path(c, now_us);
 	reset_unanswered_open(c, now_us);
+	check_after_eof(c, now_us);
 	if (!c->has_header && c->peer && c->fd < 0 && !c->rs.is_rst_queued && !c->rs.is_rst_sent) {
 		take_header(c, now_us);
 	}
@@ -550,6 +583,9 @@ uint64_t tcpconn_deadline_us(struct tcpconn *c, uint64_t now_us)
 	}
 	if (c->is_connecting && c->connect_until_us < d) {
 		d = c->connect_until_us;
+	}
+	if (c->fd >= 0 && c->is_local_eof && c->eof_check_us < d) {
+		d = c->eof_check_us;
 	}
 	if (c->linger_until_us != 0 && c->linger_until_us < d) {
 		d = c->linger_until_us;

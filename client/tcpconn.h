@@ -37,6 +37,7 @@ struct tcpconn {
 	ev_io rio, wio;
 	uint64_t connect_until_us;
 	uint64_t linger_until_us; /* 0: still open */
+	uint64_t eof_check_us;	  /* after is_local_eof: next look for a reset */
 	struct rstream rs;	  /* owns its buffers */
 };
 

@@ -107,6 +107,17 @@ void rstream_set_growth(struct rstream *s, size_t snd_max, size_t rcv_max,
 	budget_move(s, s->snd_cap + s->rcv_cap, 0);
 }
 
+size_t rstream_budget_first_cap(const struct rstream_budget *b, size_t want, size_t min)
+{
+	size_t room = b->used < b->limit ? b->limit - b->used : 0;
+	size_t cap = want;
+
+	while (cap / 2 >= min && 2 * cap > room) {
+		cap /= 2;
+	}
+	return 2 * cap <= room ? cap : min;
+}
+
 /* Twice cap, within max and the budget; 0 when it may not grow. */
 static size_t next_cap(const struct rstream *s, size_t cap, size_t max)
 {

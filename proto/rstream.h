@@ -196,6 +196,12 @@ void rstream_fini(struct rstream *s);
  * buffers count in budget->used from now until rstream_fini. */
 void rstream_set_growth(struct rstream *s, size_t snd_max, size_t rcv_max,
 			struct rstream_budget *budget);
+/* The first size of a new stream's two buffers (each) under budget b: want,
+ * or half of it and so on down to min, the largest whose two fit in b's room;
+ * min when none does. So a budget whose limit keeps min x 2 free for every
+ * stream the owner admits holds all of them: what passes the limit is only
+ * streams at min. */
+size_t rstream_budget_first_cap(const struct rstream_budget *b, size_t want, size_t min);
 
 /* The path's RTT as the owner measured it (its pings), for the timers
  * until the stream's own first sample: a lost first segment is probed

@@ -19,7 +19,15 @@
 #      1 kB/s: each client's resident memory stays within LIMITS_RSS_MB (its
 #      stream buffers grow up to 4 MiB each, and are capped at 48 MiB
 #      together), a 129th connection is refused, and once the writers are
-#      gone (reset) a new connection to echo works.
+#      gone (reset) a new connection to echo works;
+#   4. a reset after a half-close reaches the other side, both ways (flow
+#      half, TP+1 -> a python target on 127.0.0.2:TP): the app sends 100 kB,
+#      shuts its write side and resets 0.5 s later; the target, which read
+#      to the EOF and waits, sees the reset within 2 s of that EOF. Then the
+#      target replies, shuts its write side and resets 0.5 s later: the app
+#      gets the reply and then the reset within 2 s. (The socket is readable
+#      for good after the FIN: the reset went unnoticed, and both waited in
+#      FIN-WAIT/CLOSE-WAIT holding a stream slot.)
 # lab-run: loopback
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -47,7 +55,9 @@ flows: (
   { name = "echo"; proto = "tcp"; port = $TP; from = ["gcs1"]; to = ["drone1"];
     deliver = { drone1 = "127.0.0.1:$((TP + 1))"; }; },
   { name = "stuck"; proto = "tcp"; port = $((TP + 2)); from = ["gcs1"]; to = ["drone1"];
-    deliver = { drone1 = "127.0.0.1:$((TP + 3))"; }; }
+    deliver = { drone1 = "127.0.0.1:$((TP + 3))"; }; },
+  { name = "half"; proto = "tcp"; port = $((TP + 1)); from = ["gcs1"]; to = ["drone1"];
+    deliver = { drone1 = "127.0.0.2:$TP"; }; }
 );
 CONF
 lab_start server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
@@ -183,6 +193,81 @@ done
 echo "  3. 96 idle connections and 32 stuck writers ($(j "j['written_mb']") MB accepted from the app in $LIMITS_FILL_S s):" \
 	"gcs1 at most $(($(j "j['rss_gcs1_kb']") / 1024)) MB, drone1 $(($(j "j['rss_drone1_kb']") / 1024)) MB" \
 	"resident; a 129th refused; after them a new connection echoes"
+# 4. Resets after a half-close, both ways.
+python3 - "$TP" >"$LAB_DIR/half.json" <<'PY'
+import json, select, socket, struct, sys, threading, time
+tp = int(sys.argv[1])
+
+def reset(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+def reset_seen_ms(s, secs):
+    # After the EOF: ms until the socket reports a reset (ERR/HUP), or None.
+    t0 = time.time()
+    p = select.poll()
+    p.register(s, select.POLLERR | select.POLLHUP)
+    while time.time() - t0 < secs:
+        if p.poll(50):
+            return int((time.time() - t0) * 1000)
+    return None
+
+def read_to_eof(s):
+    n = 0
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return n
+        n += len(d)
+
+out = {}
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.2", tp))
+ls.listen(4)
+ls.settimeout(10)
+
+def target():
+    c, _ = ls.accept()  # the app half-closes, then resets
+    c.settimeout(10)
+    out["target_got"] = read_to_eof(c)
+    out["target_reset_ms"] = reset_seen_ms(c, 4)
+    c.close()
+    c, _ = ls.accept()  # the target replies, half-closes, resets
+    c.settimeout(10)
+    c.recv(100)
+    c.sendall(b"R" * 1000)
+    c.shutdown(socket.SHUT_WR)
+    time.sleep(0.5)
+    reset(c)
+
+t = threading.Thread(target=target)
+t.start()
+a = socket.create_connection(("127.1.0.1", tp + 1), timeout=5)
+a.sendall(b"x" * 100000)
+a.shutdown(socket.SHUT_WR)
+time.sleep(0.5)
+reset(a)
+time.sleep(4.5)
+a = socket.create_connection(("127.1.0.1", tp + 1), timeout=5)
+a.settimeout(10)
+a.sendall(b"hello")
+out["app_got"] = read_to_eof(a)
+out["app_reset_ms"] = reset_seen_ms(a, 4)
+t.join(12)
+print(json.dumps(out))
+PY
+h() { lab_json "$LAB_DIR/half.json" "$1"; }
+echo "  half-close then reset: $(cat "$LAB_DIR/half.json")"
+[ "$(h "j['target_got']")" = 100000 ] || fail "4. the target got $(h "j['target_got']") of 100000 bytes before the EOF"
+ms=$(h "j['target_reset_ms']")
+[ "$ms" != None ] && [ "$ms" -le 2000 ] ||
+	fail "4. the app's reset after its half-close did not reach the target within 2 s of the EOF ($ms ms)"
+[ "$(h "j['app_got']")" = 1000 ] || fail "4. the app got $(h "j['app_got']") of the target's 1000 bytes"
+ms=$(h "j['app_reset_ms']")
+[ "$ms" != None ] && [ "$ms" -le 2000 ] ||
+	fail "4. the target's reset after its half-close did not reach the app within 2 s of the EOF ($ms ms)"
+echo "  4. a reset after a half-close reaches the other side, both ways"
 for p in server client-drone1 client-gcs1; do
 	kill -0 "${LAB_PIDS[$p]}" 2>/dev/null || fail "$p died"
 done

@@ -1130,6 +1130,46 @@ static void test_rstream_growth_stays_within_the_budget(void **state)
 	assert_int_equal(budget.used, 0);
 }
 
+/* New streams' first buffers under a budget whose limit keeps 2 x min free
+ * for each of n streams (as a TCP flow's client does): the full size while
+ * it fits, halves as the room runs out, then min. With the budget grown to
+ * its limit first, n streams more still fit in limit + n x 2 x min (they
+ * did not: each took its full first size whatever the budget said). */
+static void test_rstream_first_buffers_keep_within_the_budget(void **state)
+{
+	enum { N = 128, WANT = 256 << 10, MIN = 64 << 10 };
+	const size_t total = (size_t)48 << 20;
+	struct rstream_budget b = {.limit = total - (size_t)N * 2 * MIN};
+	static struct rstream s[N];
+	size_t caps[N];
+
+	(void)state;
+	assert_int_equal(rstream_budget_first_cap(&b, WANT, MIN), WANT);
+	b.used = b.limit - 2 * WANT + 1; /* no room for two of WANT: half */
+	assert_int_equal(rstream_budget_first_cap(&b, WANT, MIN), WANT / 2);
+	b.used = b.limit - 2 * MIN;
+	assert_int_equal(rstream_budget_first_cap(&b, WANT, MIN), MIN);
+	b.used = b.limit + 1; /* over it: still MIN */
+	assert_int_equal(rstream_budget_first_cap(&b, WANT, MIN), MIN);
+
+	/* Streams arrive while others grew the budget full. */
+	b.used = 0;
+	for (int i = 0; i < N; i++) {
+		if (i == N / 4) {
+			b.used += b.limit - b.used; /* the first ones grew to the limit */
+		}
+		caps[i] = rstream_budget_first_cap(&b, WANT, MIN);
+		assert_int_equal(rstream_init(&s[i], (uint32_t)i, caps[i], caps[i]), 0);
+		rstream_set_growth(&s[i], 4 << 20, 4 << 20, &b);
+	}
+	assert_int_equal(caps[0], WANT);
+	assert_int_equal(caps[N - 1], MIN);
+	assert_true(b.used <= total);
+	for (int i = 0; i < N; i++) {
+		rstream_fini(&s[i]);
+	}
+}
+
 /* 16 s through a 20 Mbit/s bottleneck with a deep buffer, 20 ms round
  * trips: congestion control keeps a queue of at most half the floor, so
  * every RTT sample carries some. When the 10-s floor expires, the stream
@@ -1210,6 +1250,7 @@ int main(void)
 		cmocka_unit_test(test_rstream_timeouts_stay_rare_on_a_long_lossy_path),
 		cmocka_unit_test(test_rstream_a_slow_reader_keeps_the_buffers_small),
 		cmocka_unit_test(test_rstream_growth_stays_within_the_budget),
+		cmocka_unit_test(test_rstream_first_buffers_keep_within_the_budget),
 		cmocka_unit_test(test_rstream_the_rtt_floor_is_remeasured_without_our_queue),
 	};
 
