@@ -5,6 +5,13 @@
  * ones untouched. */
 #include "routeintake.h"
 
+#include "config/routes.h"
+
+/* The server refuses a routes.conf that gives a client more (config/routes.c
+ * check_route_sets): a set over these would never be applied here. */
+_Static_assert(ROUTEINTAKE_FLOWS_MAX >= ROUTES_CLIENT_FLOWS_MAX, "a client takes every flow");
+_Static_assert(ROUTEINTAKE_PEERS_MAX >= ROUTES_CLIENT_PEERS_MAX, "a client takes every peer");
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -288,6 +288,35 @@ static struct routes *routes_new(const char *diag_name, const char *base_dir, st
 	return r;
 }
 
+/* Each client's route set within what a client takes: a set over the limit
+ * was sent, refused whole by the client, and the server said "applied". */
+static int check_route_sets(const struct routes *r, const char *diag_name, struct diag *d)
+{
+	for (size_t i = 0; i < r->n_clients; i++) {
+		const struct routes_client *c = &r->clients[i];
+		size_t n_flows = r->flow_start[i + 1] - r->flow_start[i];
+		size_t n_peers = r->peer_start[i + 1] - r->peer_start[i];
+
+		if (n_flows > ROUTES_CLIENT_FLOWS_MAX) {
+			const struct routes_flow *f =
+				&r->flows[r->member_flows[r->flow_start[i] +
+							  ROUTES_CLIENT_FLOWS_MAX]];
+
+			diag_set(d, diag_name, f->line,
+				 "flow \"%s\": client \"%s\" is in %zu flows (at most %d)", f->name,
+				 c->id, n_flows, ROUTES_CLIENT_FLOWS_MAX);
+			return -E2BIG;
+		}
+		if (n_peers > ROUTES_CLIENT_PEERS_MAX) {
+			diag_set(d, diag_name, c->line,
+				 "client \"%s\": shares flows with %zu clients (at most %d)", c->id,
+				 n_peers, ROUTES_CLIENT_PEERS_MAX);
+			return -E2BIG;
+		}
+	}
+	return 0;
+}
+
 struct routes *routes_parse_text(const char *text, size_t len, const char *diag_name,
 				 const char *base_dir, bool load_keys, struct diag *d)
 {
@@ -318,6 +347,9 @@ struct routes *routes_parse_text(const char *text, size_t len, const char *diag_
 	}
 	if (routespeers_build(r) != 0) {
 		diag_set(d, diag_name, 0, "out of memory");
+		goto fail;
+	}
+	if (check_route_sets(r, diag_name, d) != 0) {
 		goto fail;
 	}
 	free(buf);

@@ -24,7 +24,11 @@ struct diag;
 #define ROUTES_PATH_MAX 4096
 #define ROUTES_LISTEN_MAX 8   /* server.listen addresses */
 #define ROUTES_MEMBERS_MAX 32 /* members of one flow (what one route frame carries) */
-#define ROUTES_TOKEN_MIN 16   /* api tokens: printable non-space ASCII */
+/* A client's route set: the flows it is a member of, and the clients it
+ * shares one with (what a client takes: client/routeintake.h). */
+#define ROUTES_CLIENT_FLOWS_MAX 256
+#define ROUTES_CLIENT_PEERS_MAX 256
+#define ROUTES_TOKEN_MIN 16 /* api tokens: printable non-space ASCII */
 #define ROUTES_TOKEN_MAX 256
 #define ROUTES_FILE_MAX (1024 * 1024) /* routes.conf larger than this is refused */
 #define ROUTES_SETTINGS_MAX                                               \

@@ -221,12 +221,101 @@ static void test_routespeers_unknown_clients_share_nothing(void **state)
 	routes_free(r);
 }
 
+/* A routes.conf where gcs is in n_flows flows with per_flow drones each
+ * (of n_drones, round robin), one flow per line after the clients. */
+static struct routes *gcs_with(int n_flows, int n_drones, int per_flow, struct diag *d)
+{
+	int next = 0;
+	size_t cap = 256 * 1024, n = 0;
+	char *t = malloc(cap);
+	struct routes *r;
+
+	assert_non_null(t);
+	n += (size_t)snprintf(t + n, cap - n, "%sclients: {\n", FIX_SERVER);
+	for (int i = 0; i <= n_drones; i++) {
+		uint8_t sk[32], pk[32];
+		char b64[B64KEY_TEXT_MAX];
+
+		memset(sk, 0x55, sizeof(sk)); /* bytes 1, 2: X25519 clamps byte 0 */
+		sk[1] = (uint8_t)i;
+		sk[2] = (uint8_t)(i >> 8);
+		assert_int_equal(crypto_scalarmult_base(pk, sk), 0);
+		b64key_encode(pk, b64);
+		if (i == n_drones) {
+			n += (size_t)snprintf(t + n, cap - n, "  gcs = { key = \"%s\"; };\n", b64);
+		} else {
+			n += (size_t)snprintf(t + n, cap - n, "  d%d = { key = \"%s\"; };\n", i,
+					      b64);
+		}
+	}
+	n += (size_t)snprintf(t + n, cap - n, "};\nflows: (\n");
+	for (int f = 0; f < n_flows; f++) {
+		n += (size_t)snprintf(t + n, cap - n,
+				      "%s  { name = \"f%d\"; proto = \"udp\"; port = %d; members = "
+				      "[\"gcs\"",
+				      f ? ",\n" : "", f, 10000 + f);
+		for (int k = 0; k < per_flow; k++) {
+			n += (size_t)snprintf(t + n, cap - n, ", \"d%d\"", next);
+			next = (next + 1) % n_drones;
+		}
+		n += (size_t)snprintf(t + n, cap - n, "]; }");
+	}
+	n += (size_t)snprintf(t + n, cap - n, "\n);\n");
+	assert_true(n < cap);
+	diag_clear(d);
+	r = routes_parse_text(t, n, "gcs.conf", NULL, false, d);
+	free(t);
+	return r;
+}
+
+/* A client's route set holds at most ROUTES_CLIENT_FLOWS_MAX flows and
+ * ROUTES_CLIENT_PEERS_MAX peers (what a client takes): more is refused at
+ * the flow past the limit, or at the client. The server used to accept it,
+ * say "applied", and the client refused the whole set, for good. */
+static void test_routespeers_a_route_set_over_the_limits_is_refused(void **state)
+{
+	struct diag d;
+	struct routes *r;
+	char line[512];
+	/* Line 1 + FIX_SERVER's newlines is "clients: {", then the drones,
+	 * gcs, "};", "flows: (" and flow 0. */
+	int clients_line = 1;
+
+	(void)state;
+	r = gcs_with(ROUTES_CLIENT_FLOWS_MAX, 16, 1, &d);
+	assert_non_null(r);
+	routes_free(r);
+	r = gcs_with(ROUTES_CLIENT_FLOWS_MAX + 1, 16, 1, &d);
+	assert_null(r);
+	(void)diag_format(&d, line, sizeof(line));
+	assert_non_null(
+		strstr(line, "flow \"f256\": client \"gcs\" is in 257 flows (at most 256)"));
+	for (const char *s = FIX_SERVER; *s; s++) {
+		clients_line += *s == '\n';
+	}
+	assert_int_equal(d.line, clients_line + 16 + 1 + 3 + ROUTES_CLIENT_FLOWS_MAX);
+
+	/* 9 flows of 32 members: 279 places for 256 drones, then for 260. */
+	r = gcs_with(9, ROUTES_CLIENT_PEERS_MAX, 31, &d);
+	assert_non_null(r);
+	assert_int_equal(r->peer_start[r->n_clients] - r->peer_start[r->n_clients - 1],
+			 ROUTES_CLIENT_PEERS_MAX);
+	routes_free(r);
+	r = gcs_with(9, ROUTES_CLIENT_PEERS_MAX + 4, 31, &d);
+	assert_null(r);
+	(void)diag_format(&d, line, sizeof(line));
+	assert_non_null(
+		strstr(line, "client \"gcs\": shares flows with 260 clients (at most 256)"));
+	assert_int_equal(d.line, clients_line + ROUTES_CLIENT_PEERS_MAX + 4 + 1); /* gcs */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routespeers_match_the_flows_pair_by_pair),
 		cmocka_unit_test(test_routespeers_sinks_of_one_flow_are_no_peers),
 		cmocka_unit_test(test_routespeers_unknown_clients_share_nothing),
+		cmocka_unit_test(test_routespeers_a_route_set_over_the_limits_is_refused),
 	};
 
 	if (sodium_init() < 0) {
