@@ -288,6 +288,9 @@ static void fill_tcp_report(const struct flow_tcp_report *r, struct flowreport_f
 
 _Static_assert(FLOWSAPI_FLOWS_MAX >= ROUTEINTAKE_FLOWS_MAX,
 	       "the local API lists every flow a client can hold");
+/* `status` too (it stopped at 64 flows and 64 peers, without a word). */
+_Static_assert(STATUSAPI_FLOWS_MAX >= ROUTEINTAKE_FLOWS_MAX, "status lists every flow");
+_Static_assert(STATUSAPI_PEERS_MAX >= ROUTEINTAKE_PEERS_MAX, "status lists every peer");
 
 /* UDP flows, then TCP flows. */
 static size_t flows_cb(void *ctx, struct flowreport_flow *out, size_t max)
