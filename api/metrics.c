@@ -143,9 +143,12 @@ static void flow_metrics(struct restreq *r, struct mbuf *b)
 					     "delivered_bytes_total", "saturated",
 					     "relay_packets_total"};
 	static const char *const helps[7] = {
-		"Datagrams the apps of the flow's members sent into it (members' reports)",
-		"Bytes the apps of the flow's members sent into it (members' reports)",
-		"Datagrams of the flow the members dropped (members' reports)",
+		"Datagrams the apps of the flow's members sent into it, once per receiving member "
+		"(members' reports)",
+		"Bytes the apps of the flow's members sent into it, once per receiving member "
+		"(members' reports)",
+		"Datagrams of the flow the members dropped, one per receiving member missed "
+		"(members' reports)",
 		"Datagrams of the flow the members delivered to their apps (members' reports)",
 		"Bytes of the flow the members delivered to their apps (members' reports)",
 		"1 while a member reports the flow saturated (congestion reports)",
@@ -366,7 +369,8 @@ void metrics_flow_stats(struct restreq *r, const struct routes_flow *f)
 	     cJSON_AddStringToObject(o, "counted_at", "members") &&
 	     cJSON_AddStringToObject(o, "note",
 				     "counters the members report about once a second "
-				     "(packets: what their apps sent into the flow); "
+				     "(packets: what their apps sent into the flow, once "
+				     "per receiving member); "
 				     "relay_*: what the relay carried between them");
 	free(ms);
 	if (!ok) {
