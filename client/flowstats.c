@@ -3,6 +3,7 @@
 
 #include "client/client.h"
 #include "client/flow_udp.h"
+#include "client/routeintake.h"
 #include "client/srvconn.h"
 #include "common/compiler.h"
 #include "common/monotime.h"
@@ -10,6 +11,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(FLOWSTATS_FLOWS_MAX >= ROUTEINTAKE_FLOWS_MAX, "every flow is reported");
 
 static struct flowstats_last *last_of(struct flowstats *fs, const char *name)
 {

@@ -16,7 +16,9 @@
 struct client;
 
 #define FLOWSTATS_PERIOD_S 1.0
-#define FLOWSTATS_FLOWS_MAX 64 /* flows remembered; more are reported every pass */
+/* Flows reported and remembered: every flow a client can hold (the first 64
+ * alone were, and the others' counters never reached the server). */
+#define FLOWSTATS_FLOWS_MAX 256
 
 struct flowstats_last {
 	char name[WIRE_NAME_MAX + 1];
