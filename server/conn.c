@@ -367,10 +367,18 @@ static void on_flow_stats(struct conn *cn, struct registry_client *c, const stru
 			  uint64_t now_us)
 {
 	const struct routes_flow *fl = routes_find_flow(cn->routes, f->u.flow_stats.flow.text);
+	int err;
 
-	if (!fl || !routes_flow_has_member(fl, c->id) ||
-	    registry_flowstat_put(c, &f->u.flow_stats, now_us) != 0) {
+	if (!fl || !routes_flow_has_member(fl, c->id)) {
 		cn->stats.frames_ignored++;
+		return;
+	}
+	err = registry_flowstat_put(c, &f->u.flow_stats, now_us);
+	if (err != 0) {
+		cn->stats.frames_ignored++;
+		log_ratelimited(&c->fstats_log, now_us, LOG_LEVEL_WARN,
+				"client %s: flow %s: stats not kept: %s", c->id, fl->name,
+				strerror(-err));
 	}
 }
 

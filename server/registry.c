@@ -197,6 +197,20 @@ static void client_free(struct registry *reg, struct registry_client *c)
 	free(c);
 }
 
+/* Drop c's flow stats of flows r does not make it a member of. */
+static void flowstat_prune(struct registry_client *c, const struct routes *r)
+{
+	for (size_t i = 0; i < c->n_fstats;) {
+		const struct routes_flow *fl = routes_find_flow(r, c->fstats[i].flow);
+
+		if (fl && routes_flow_has_member(fl, c->id)) {
+			i++;
+		} else {
+			c->fstats[i] = c->fstats[--c->n_fstats];
+		}
+	}
+}
+
 int registry_flowstat_put(struct registry_client *c, const struct frame_flow_stats *s,
 			  uint64_t now_us)
 {
@@ -312,11 +326,15 @@ int registry_update(struct registry *reg, const struct routes *r)
 			}
 		}
 	}
-	/* Commit: nothing below fails. Clients not kept go, indices first. */
+	/* Commit: nothing below fails. Clients not kept go, indices first;
+	 * those kept forget the flows they left. */
 	for (i = 0; i < reg->n_clients; i++) {
 		if (!in_list(next, r->n_clients, reg->clients[i])) {
 			client_free(reg, reg->clients[i]);
 		}
+	}
+	for (i = 0; i < r->n_clients; i++) {
+		flowstat_prune(next[i], r);
 	}
 	free(reg->clients);
 	reg->clients = next;

@@ -28,8 +28,8 @@ struct listener_sock;
  * handshake of ours in flight. */
 #define REGISTRY_INDICES_MAX 4
 
-/* A client's last FLOW_STATS for one flow (its counters since the flow was
- * added on that client). */
+/* A client's last FLOW_STATS for one flow it is a member of (its counters
+ * since the flow was added on that client). */
 struct registry_flowstat {
 	char flow[ROUTES_NAME_SIZE];
 	struct frame_flow_stats s; /* s.flow as sent */
@@ -37,6 +37,8 @@ struct registry_flowstat {
 };
 
 #define REGISTRY_FLOWSTATS_MAX 256 /* flows remembered per client */
+/* Every flow a client is a member of fits (registry_update drops the rest). */
+_Static_assert(REGISTRY_FLOWSTATS_MAX >= ROUTES_CLIENT_FLOWS_MAX, "a client's flows fit");
 
 /* One more uplink of a client (DESIGN §5.5, PROTOCOL.md "Multipath
  * (server)"), registered by a REGISTER with that uplink id sent from the
@@ -107,6 +109,7 @@ struct registry_client {
 	uint64_t last_join_us;		  /* last FLOW_JOIN that wrote routes.conf (flowjoin.h) */
 	struct log_bucket join_log;	  /* FLOW_JOIN refusals this client can make us log */
 	struct registry_flowstat *fstats; /* owns: n_fstats of cap_fstats */
+	struct log_bucket fstats_log;	  /* FLOW_STATS it can make us log (not stored) */
 	size_t n_fstats;
 	size_t cap_fstats;
 };
@@ -127,8 +130,9 @@ void registry_fini(struct registry *reg);
 
 /* Make the clients match r: new ones get a session, removed ones go, and a
  * client whose key changed gets a new session (the old one is dropped).
- * Unchanged clients keep their session and state. Allocates first: on
- * -ENOMEM nothing changed. */
+ * Unchanged clients keep their session and state, less the flow stats of
+ * flows they are no longer members of. Allocates first: on -ENOMEM nothing
+ * changed. */
 WH_MUST_CHECK int registry_update(struct registry *reg, const struct routes *r);
 
 /* Borrowed client, or NULL. */
@@ -141,8 +145,8 @@ struct registry_client *registry_find_by_index(struct registry *reg, uint32_t id
  * no longer uses are dropped first. Returns the index, or 0 when none is
  * free (the caller drops the handshake). */
 uint32_t registry_index_new(struct registry *reg, struct registry_client *c);
-/* Keep s as c's latest report for its flow. Returns 0 or -ENOMEM /
- * -ENOSPC (REGISTRY_FLOWSTATS_MAX flows already). */
+/* Keep s as c's latest report for its flow (the caller checks that c is a
+ * member). Returns 0 or -ENOMEM / -ENOSPC (REGISTRY_FLOWSTATS_MAX flows already). */
 int registry_flowstat_put(struct registry_client *c, const struct frame_flow_stats *s,
 			  uint64_t now_us);
 /* c's latest report for flow, or NULL. */

@@ -248,6 +248,97 @@ static void test_registry_uplinks_are_added_found_and_cleared(void **state)
 	routes_free(r);
 }
 
+/* routes with drone3 and gcs4 in n flows "b<batch>f<k>", and in "keep" when
+ * keep is true (drone3 only in its members when drone3_keeps). */
+static struct routes *parse_flows(int batch, int n, bool drone3_keeps)
+{
+	static char text[16384];
+	size_t len = (size_t)snprintf(text, sizeof(text),
+				      SERVER "clients: { drone3 = { key = \"" KEY_DRONE3
+					     "\"; }; gcs4 = { key = \"" KEY_GCS4 "\"; }; };\n"
+					     "flows: ( { name = \"keep\"; proto = \"udp\"; "
+					     "port = 9000; members = [%s\"gcs4\"]; }",
+				      drone3_keeps ? "\"drone3\", " : "");
+
+	for (int k = 0; k < n; k++) {
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					",\n{ name = \"b%df%d\"; proto = \"udp\"; port = %d; "
+					"members = [\"drone3\", \"gcs4\"]; }",
+					batch, k, 10000 + k);
+	}
+	snprintf(text + len, sizeof(text) - len, " );\n");
+	return parse(text);
+}
+
+static struct frame_flow_stats report_of(const char *flow, uint64_t packets)
+{
+	struct frame_flow_stats s;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(frame_name_set(&s.flow, flow), 0);
+	s.tx_packets = packets;
+	s.tx_bytes = 100 * packets;
+	s.rx_packets = 2 * packets;
+	s.rx_bytes = 200 * packets;
+	s.drops = packets / 10;
+	return s;
+}
+
+static void test_registry_flow_stats_of_flows_left_go_so_new_flows_fit(void **state)
+{
+	struct routes *r = parse_flows(0, 60, true);
+	struct registry reg;
+	struct registry_client *d3;
+	struct frame_flow_stats s;
+	char name[ROUTES_NAME_SIZE];
+
+	(void)state;
+	assert_int_equal(registry_init(&reg, r, 1000), 0);
+	d3 = registry_find_by_id(&reg, "drone3");
+	s = report_of("keep", 5);
+	assert_int_equal(registry_flowstat_put(d3, &s, 1), 0);
+	/* 5 x 60 flows over time, each batch replacing the one before: 301
+	 * names, never more than 61 at once. */
+	for (int batch = 0; batch < 5; batch++) {
+		if (batch > 0) {
+			struct routes *next = parse_flows(batch, 60, true);
+
+			assert_int_equal(registry_update(&reg, next), 0);
+			routes_free(r);
+			r = next;
+			snprintf(name, sizeof(name), "b%df0", batch - 1);
+			assert_null(registry_flowstat_get(d3, name));
+		}
+		for (int k = 0; k < 60; k++) {
+			snprintf(name, sizeof(name), "b%df%d", batch, k);
+			s = report_of(name, 10 + (uint64_t)k);
+			assert_int_equal(registry_flowstat_put(d3, &s, 2), 0);
+		}
+	}
+	assert_int_equal(d3->n_fstats, 61);
+	for (int k = 0; k < 60; k++) {
+		const struct registry_flowstat *e;
+
+		snprintf(name, sizeof(name), "b4f%d", k);
+		e = registry_flowstat_get(d3, name);
+		assert_non_null(e);
+		assert_int_equal(e->s.tx_packets, 10 + k);
+	}
+	/* A flow kept all along keeps its entry, until drone3 leaves it. */
+	assert_int_equal(registry_flowstat_get(d3, "keep")->s.tx_packets, 5);
+	{
+		struct routes *next = parse_flows(4, 60, false);
+
+		assert_int_equal(registry_update(&reg, next), 0);
+		routes_free(r);
+		r = next;
+	}
+	assert_null(registry_flowstat_get(d3, "keep"));
+	assert_non_null(registry_flowstat_get(d3, "b4f59"));
+	registry_fini(&reg);
+	routes_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_registry_indices_have_the_top_bit_and_need_an_owning_session),
 		cmocka_unit_test(test_registry_caps_indices_per_client),
 		cmocka_unit_test(test_registry_uplinks_are_added_found_and_cleared),
+		cmocka_unit_test(test_registry_flow_stats_of_flows_left_go_so_new_flows_fit),
 	};
 
 	if (sodium_init() < 0) {
