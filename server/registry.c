@@ -197,6 +197,32 @@ static void client_free(struct registry *reg, struct registry_client *c)
 	free(c);
 }
 
+/* A counter's total after a report of now, prev in the report before. */
+static uint64_t count_on(uint64_t total, uint64_t prev, uint64_t now, bool restarted)
+{
+	return restarted ? total + now : total - prev + now;
+}
+
+/* Take report s into e: counters count on from e's totals; a counter lower
+ * than before means the client counts from 0 again (its process or its flow
+ * started again), so every counter adds its whole value. */
+static void add_report(struct registry_flowstat *e, const struct frame_flow_stats *s)
+{
+	const struct frame_flow_stats *p = &e->sent;
+	bool restarted = s->tx_packets < p->tx_packets || s->tx_bytes < p->tx_bytes ||
+			 s->rx_packets < p->rx_packets || s->rx_bytes < p->rx_bytes ||
+			 s->drops < p->drops;
+	struct frame_flow_stats t = *s;
+
+	t.tx_packets = count_on(e->s.tx_packets, p->tx_packets, s->tx_packets, restarted);
+	t.tx_bytes = count_on(e->s.tx_bytes, p->tx_bytes, s->tx_bytes, restarted);
+	t.rx_packets = count_on(e->s.rx_packets, p->rx_packets, s->rx_packets, restarted);
+	t.rx_bytes = count_on(e->s.rx_bytes, p->rx_bytes, s->rx_bytes, restarted);
+	t.drops = count_on(e->s.drops, p->drops, s->drops, restarted);
+	e->s = t;
+	e->sent = *s;
+}
+
 /* Drop c's flow stats of flows r does not make it a member of. */
 static void flowstat_prune(struct registry_client *c, const struct routes *r)
 {
@@ -235,7 +261,7 @@ int registry_flowstat_put(struct registry_client *c, const struct frame_flow_sta
 		memset(e, 0, sizeof(*e));
 		snprintf(e->flow, sizeof(e->flow), "%s", s->flow.text);
 	}
-	e->s = *s;
+	add_report(e, s);
 	e->updated_us = now_us;
 	return 0;
 }

@@ -28,11 +28,17 @@ struct listener_sock;
  * handshake of ours in flight. */
 #define REGISTRY_INDICES_MAX 4
 
-/* A client's last FLOW_STATS for one flow it is a member of (its counters
- * since the flow was added on that client). */
+/* A client's FLOW_STATS for one flow it is a member of. The client counts
+ * from 0 when its process or its flow starts again; s counts on from the
+ * totals so far (a counter lower than in the report before means that), so
+ * its counters never go down while the entry lives: until the client leaves
+ * the flow, or the flow or the client leaves routes.conf. */
 struct registry_flowstat {
 	char flow[ROUTES_NAME_SIZE];
-	struct frame_flow_stats s; /* s.flow as sent */
+	/* The last report, with the counters (packets, bytes, drops) as totals;
+	 * the gauges (flags, capacity, rate, loss) and s.flow as sent. */
+	struct frame_flow_stats s;
+	struct frame_flow_stats sent; /* the last report as sent */
 	uint64_t updated_us;
 };
 
@@ -146,7 +152,8 @@ struct registry_client *registry_find_by_index(struct registry *reg, uint32_t id
  * free (the caller drops the handshake). */
 uint32_t registry_index_new(struct registry *reg, struct registry_client *c);
 /* Keep s as c's latest report for its flow (the caller checks that c is a
- * member). Returns 0 or -ENOMEM / -ENOSPC (REGISTRY_FLOWSTATS_MAX flows already). */
+ * member), its counters added to the totals (struct registry_flowstat).
+ * Returns 0 or -ENOMEM / -ENOSPC (REGISTRY_FLOWSTATS_MAX flows already). */
 int registry_flowstat_put(struct registry_client *c, const struct frame_flow_stats *s,
 			  uint64_t now_us);
 /* c's latest report for flow, or NULL. */

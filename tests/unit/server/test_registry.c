@@ -339,6 +339,55 @@ static void test_registry_flow_stats_of_flows_left_go_so_new_flows_fit(void **st
 	routes_free(r);
 }
 
+static void test_registry_flow_counters_never_go_down_when_the_client_restarts(void **state)
+{
+	struct routes *r = parse_flows(0, 1, true);
+	struct registry reg;
+	struct registry_client *d3;
+	const struct registry_flowstat *e;
+	struct frame_flow_stats s;
+
+	(void)state;
+	assert_int_equal(registry_init(&reg, r, 1000), 0);
+	d3 = registry_find_by_id(&reg, "drone3");
+	s = report_of("keep", 500);
+	assert_int_equal(registry_flowstat_put(d3, &s, 1), 0);
+	s = report_of("keep", 503);
+	s.flags = FRAME_FLOW_STATS_SATURATED;
+	s.send_kbps = 900;
+	assert_int_equal(registry_flowstat_put(d3, &s, 2), 0);
+	e = registry_flowstat_get(d3, "keep");
+	assert_int_equal(e->s.tx_packets, 503);
+	/* drone3's client restarted: it counts from 0 again. */
+	s = report_of("keep", 3);
+	s.send_kbps = 20;
+	assert_int_equal(registry_flowstat_put(d3, &s, 3), 0);
+	assert_int_equal(e->s.tx_packets, 506);
+	assert_int_equal(e->s.tx_bytes, 50600);
+	assert_int_equal(e->s.rx_packets, 1012);
+	assert_int_equal(e->s.rx_bytes, 101200);
+	assert_int_equal(e->s.drops, 50);
+	/* Gauges as sent. */
+	assert_int_equal(e->s.flags, 0);
+	assert_int_equal(e->s.send_kbps, 20);
+	assert_int_equal(e->updated_us, 3);
+	/* And counts on from there. */
+	s = report_of("keep", 10);
+	assert_int_equal(registry_flowstat_put(d3, &s, 4), 0);
+	assert_int_equal(e->s.tx_packets, 513);
+	assert_int_equal(e->s.tx_bytes, 51300);
+	assert_int_equal(e->s.drops, 51);
+	/* Only drops lower (the flow re-created on the client, one packet
+	 * already sent): every counter counts on from its total. */
+	s = report_of("keep", 10);
+	s.drops = 0;
+	assert_int_equal(registry_flowstat_put(d3, &s, 5), 0);
+	assert_int_equal(e->s.tx_packets, 523);
+	assert_int_equal(e->s.drops, 51);
+	registry_fini(&reg);
+	routes_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +396,8 @@ int main(void)
 		cmocka_unit_test(test_registry_caps_indices_per_client),
 		cmocka_unit_test(test_registry_uplinks_are_added_found_and_cleared),
 		cmocka_unit_test(test_registry_flow_stats_of_flows_left_go_so_new_flows_fit),
+		cmocka_unit_test(
+			test_registry_flow_counters_never_go_down_when_the_client_restarts),
 	};
 
 	if (sodium_init() < 0) {
