@@ -1,9 +1,10 @@
 /* flowqos: a UDP flow's options, impairment and congestion reports (DESIGN
  * §9, issue #9; PROTOCOL.md "Flow options" and "Congestion reports"). Owns
- * the flow's impairment engine and its release timer, and the per-member
- * report state; the sockets stay flow_udp.c's, sessions peer.c's. Nothing is
- * allocated per datagram (the engine's pool is made when the options are
- * applied). Must not parse wire bytes by hand. */
+ * the flow's impairment engines (one per source) and their release timer,
+ * and the per-member report state; the sockets stay flow_udp.c's, sessions
+ * peer.c's. Nothing is allocated per datagram (a source's engine and its
+ * pool are made at its first datagram after the options are applied). Must
+ * not parse wire bytes by hand. */
 #include "flowqos.h"
 
 #include "client/client.h"
@@ -65,12 +66,30 @@ static void add_counters(struct impair_counters *sum, const struct impair_counte
 	sum->pool_dropped += c->pool_dropped;
 }
 
-static void retire_engine(struct flowqos *q)
+/* Free an engine (what it holds is discarded: drain first), keeping its
+ * counters for the flow's totals. */
+static void retire_engine(struct flowqos *q, struct impair **im)
 {
-	if (q->has_imp) {
-		add_counters(&q->imp_retired, &q->imp.c);
-		impair_fini(&q->imp);
-		q->has_imp = false;
+	if (*im) {
+		add_counters(&q->imp_retired, &(*im)->c);
+		impair_fini(*im);
+		free(*im);
+		*im = NULL;
+	}
+}
+
+static void retire_member_engines(struct flowqos *q, struct flowqos_member *mb)
+{
+	for (size_t k = 0; k < 2; k++) {
+		retire_engine(q, &mb->imp[k]);
+		mb->imp_failed[k] = false;
+	}
+}
+
+static void retire_engines(struct flowqos *q)
+{
+	for (size_t m = 0; m < WIRE_MEMBERS_MAX; m++) {
+		retire_member_engines(q, &q->m[m]);
 	}
 }
 
@@ -82,7 +101,7 @@ void flowqos_free(struct flowqos *q)
 		return;
 	}
 	ev_timer_stop(q->flow->cl->loop, &q->timer);
-	retire_engine(q);
+	retire_engines(q);
 	c = &q->imp_retired;
 	if (c->received > 0) {
 		log_debug("flow %s: impair received=%llu dropped=%llu corrupted=%llu "
@@ -132,20 +151,74 @@ static void hand_over(struct flowqos *q, uint64_t tag, const uint8_t *data, size
 	maybe_report(q, m, now_us);
 }
 
-/* Deliver what is due at until_us (UINT64_MAX: everything held). */
+/* The engine due first, its time in *next_us (NULL, UINT64_MAX: none). */
+static struct impair *first_due(const struct flowqos *q, uint64_t *next_us)
+{
+	struct impair *first = NULL;
+
+	*next_us = UINT64_MAX;
+	for (size_t m = 0; m < WIRE_MEMBERS_MAX; m++) {
+		for (size_t k = 0; k < 2; k++) {
+			struct impair *im = q->m[m].imp[k];
+			uint64_t next = im ? impair_next_us(im) : UINT64_MAX;
+
+			if (next < *next_us) {
+				*next_us = next;
+				first = im;
+			}
+		}
+	}
+	return first;
+}
+
+/* Deliver what is due at until_us (UINT64_MAX: everything held), across
+ * the sources in release order. */
 static void drain(struct flowqos *q, uint64_t until_us, uint64_t now_us)
 {
 	struct impair_out out;
+	struct impair *im;
+	uint64_t next_us;
 
-	while (q->has_imp && impair_pop(&q->imp, until_us, &out)) {
+	while ((im = first_due(q, &next_us)) && next_us <= until_us &&
+	       impair_pop(im, until_us, &out)) {
 		hand_over(q, out.tag, out.data, out.len, now_us);
 	}
+}
+
+/* The engine for member m's datagrams (or replies) to us, made at the first
+ * one; NULL: not impairing, or no memory (then its datagrams pass as they
+ * are, logged once). Every source's engine starts from the flow's seed, so
+ * the decisions about the Nth datagram from a source depend on the seed and
+ * N only, whatever the other sources send in between. */
+static struct impair *engine_of(struct flowqos *q, size_t m, bool is_reply)
+{
+	struct flowqos_member *mb = &q->m[m];
+	size_t k = is_reply ? 1 : 0;
+
+	if (!q->has_imp || mb->imp[k] || mb->imp_failed[k]) {
+		return mb->imp[k];
+	}
+	mb->imp[k] = malloc(sizeof(*mb->imp[k]));
+	if (!mb->imp[k] || impair_init(mb->imp[k], &q->imp_p, q->imp_seed) != 0) {
+		free(mb->imp[k]);
+		mb->imp[k] = NULL;
+		mb->imp_failed[k] = true;
+		log_error("flow %s: out of memory for the impairment pool of %s; not impairing "
+			  "its datagrams",
+			  q->flow->route.flow.text,
+			  m < q->flow->route.member_count ? q->flow->route.members[m].name.text
+							  : "?");
+		return NULL;
+	}
+	return mb->imp[k];
 }
 
 static void rearm(struct flowqos *q, uint64_t now_us)
 {
 	struct ev_loop *loop = q->flow->cl->loop;
-	uint64_t next = q->has_imp ? impair_next_us(&q->imp) : UINT64_MAX;
+	uint64_t next;
+
+	(void)first_due(q, &next);
 
 	next = q->tick_us < next ? q->tick_us : next;
 
@@ -182,12 +255,13 @@ void flowqos_on_datagram(struct flowqos *q, size_t m, bool is_reply, uint32_t se
 			 const uint8_t *data, size_t len, uint64_t now_us)
 {
 	uint64_t tag = tag_of(m, is_reply, seq);
+	struct impair *im = engine_of(q, m, is_reply);
 
-	if (!q->has_imp) {
+	if (!im) {
 		hand_over(q, tag, data, len, now_us);
 		return;
 	}
-	(void)impair_push(&q->imp, now_us, tag, data, len);
+	(void)impair_push(im, now_us, tag, data, len);
 	drain(q, now_us, now_us);
 	rearm(q, now_us);
 }
@@ -226,12 +300,11 @@ void flowqos_set_opts(struct flowqos *q, const struct frame_flow_opts *o, uint64
 	}
 	q->opts = *o;
 	q->has_opts = o != &none;
-	/* What the old engine holds goes out now, in its order: a new
-	 * impairment starts with an empty pool, the sockets stay as they are. */
-	if (q->has_imp) {
-		drain(q, UINT64_MAX, now_us);
-	}
-	retire_engine(q);
+	/* What the old engines hold goes out now, in their order: a new
+	 * impairment starts with empty pools, the sockets stay as they are. */
+	drain(q, UINT64_MAX, now_us);
+	retire_engines(q);
+	q->has_imp = false;
 	impair_params_from_opts(&p, o);
 	if (impair_params_none(&p)) {
 		rearm(q, now_us);
@@ -243,11 +316,7 @@ void flowqos_set_opts(struct flowqos *q, const struct frame_flow_opts *o, uint64
 	q->imp_seed = p.has_seed ? p.seed
 				 : ((uint64_t)randombytes_random() << 32 | randombytes_random()) &
 					   (uint64_t)INT64_MAX;
-	if (impair_init(&q->imp, &p, q->imp_seed) != 0) {
-		log_error("flow %s: out of memory for the impairment pool; not impairing",
-			  q->flow->route.flow.text);
-		return;
-	}
+	q->imp_p = p;
 	q->has_imp = true;
 	log_impair(q, &p);
 }
@@ -259,25 +328,36 @@ void flowqos_remap_members(struct flowqos *q, const struct frame_route *old,
 {
 	uint64_t now_us = monotime_now_us();
 	struct flowqos_member *was;
+	bool is_kept[WIRE_MEMBERS_MAX] = {false};
 
 	/* Held datagrams name their member by index: deliver them while the
 	 * indices still mean what they meant. */
-	if (q->has_imp) {
-		drain(q, UINT64_MAX, now_us);
-		rearm(q, now_us);
-	}
+	drain(q, UINT64_MAX, now_us);
 	/* Rare (a route change): a heap copy keeps the stack small. */
 	was = malloc(sizeof(q->m));
 	if (was) {
 		memcpy(was, q->m, sizeof(q->m));
+	} else {
+		retire_engines(q);
 	}
 	memset(q->m, 0, sizeof(q->m));
 	for (size_t n = 0; was && n < new->member_count; n++) {
 		for (size_t o = 0; o < old->member_count; o++) {
 			if (strcmp(new->members[n].name.text, old->members[o].name.text) == 0) {
 				q->m[n] = was[o];
+				/* An engine has one owner, even if a name came twice. */
+				if (is_kept[o]) {
+					memset(q->m[n].imp, 0, sizeof(q->m[n].imp));
+				}
+				is_kept[o] = true;
 				break;
 			}
+		}
+	}
+	/* The engines of members that left go with them. */
+	for (size_t o = 0; was && o < WIRE_MEMBERS_MAX; o++) {
+		if (!is_kept[o]) {
+			retire_member_engines(q, &was[o]);
 		}
 	}
 	free(was);
@@ -424,7 +504,11 @@ void flowqos_state(const struct flowqos *q, struct flow_udp_state *st)
 	st->rtt_ms = (uint32_t)(rtt / 1000);
 	st->has_impair = q->has_imp;
 	st->impair = q->imp_retired;
-	if (q->has_imp) {
-		add_counters(&st->impair, &q->imp.c);
+	for (size_t m = 0; m < WIRE_MEMBERS_MAX; m++) {
+		for (size_t k = 0; k < 2; k++) {
+			if (q->m[m].imp[k]) {
+				add_counters(&st->impair, &q->m[m].imp[k]->c);
+			}
+		}
 	}
 }

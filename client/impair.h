@@ -1,6 +1,7 @@
-/* impair: the impairment engine of a UDP flow (DESIGN §9, issue #9). It sits
- * in the client between a datagram's arrival from a peer and its delivery to
- * the local app, and decides per datagram: lost (Bernoulli, or bursty with
+/* impair: the impairment engine of one source of a UDP flow (DESIGN §9,
+ * issue #9; client/flowqos.c keeps one per source). It sits in the client
+ * between a datagram's arrival from a peer and its delivery to the local
+ * app, and decides per datagram: lost (Bernoulli, or bursty with
  * Gilbert-Elliott), corrupted (one byte changed), duplicated, reordered (held
  * back until the next datagram that is not held passes, so that it arrives
  * after one sent later), delayed (delay + normal jitter), and queued at a
