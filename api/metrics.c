@@ -4,7 +4,8 @@
  * members: the relay pipes ciphertext and cannot tell flows apart inside a
  * pair's session, so a pair that shares several flows counts in each of
  * them (said in the output and the README). Daemon-wide counters come from
- * ops->metrics. */
+ * ops->metrics. The answer grows as needed up to METRICS_TEXT_MAX, which
+ * the largest valid routes.conf stays far below. */
 #include "api/metrics.h"
 
 #include "api/textbuf.h"
@@ -14,26 +15,70 @@
 #include "api/httpd.h"
 #include "api/httpgate.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define METRICS_TEXT_MAX (1024 * 1024)
+/* The answer starts at METRICS_TEXT_START and doubles up to METRICS_TEXT_MAX.
+ * The largest valid routes.conf (README: 10,000 settings; a client entry
+ * costs 3, so at most 3,334 clients) stays far below it, counting every line
+ * at its longest (32-character ids and flow names, 22-digit values):
+ *   - per client, online and nat_info: 2 x 3,334 x 100 B = 0.7 MB;
+ *   - path_info, one per peer, at most RESTAPI_PEERS_MAX (64) a client:
+ *     64 x 3,334 x 130 B = 27.8 MB (clients alone; the flows that make
+ *     those peers cost settings too);
+ *   - wormhole_flow_member_*: 7 per membership, and each member costs a
+ *     setting (its ',' or the list's '['): 7 x 10,000 x 155 B = 10.9 MB;
+ *   - wormhole_flow_*: 7 per flow, a flow costs 6 settings or more:
+ *     7 x 1,667 x 120 B = 1.4 MB;
+ *   - daemon-wide counters: a few KB.
+ * That is under 41 MB, a third of the cap. */
+#define METRICS_TEXT_START (64 * 1024)
+#define METRICS_TEXT_MAX (128 * 1024 * 1024)
 
 struct mbuf {
-	struct textbuf t;
+	struct textbuf t; /* t.p owns its cap bytes */
+	int err;	  /* 0, -ENOSPC (at METRICS_TEXT_MAX) or -ENOMEM; then t.is_full */
 	char last_name[96];
 };
+
+/* Double b's buffer; false (b->err set) at METRICS_TEXT_MAX or out of memory. */
+static bool grow(struct mbuf *b)
+{
+	size_t cap = b->t.cap * 2;
+	char *p;
+
+	if (cap > METRICS_TEXT_MAX) {
+		b->err = -ENOSPC;
+		return false;
+	}
+	p = realloc(b->t.p, cap);
+	if (!p) {
+		b->err = -ENOMEM;
+		return false;
+	}
+	b->t.p = p;
+	b->t.cap = cap;
+	return true;
+}
 
 static void put(struct mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(struct mbuf *b, const char *fmt, ...)
 {
 	va_list ap;
 
-	va_start(ap, fmt);
-	textbuf_vput(&b->t, fmt, ap);
-	va_end(ap);
+	/* A piece that does not fit is not written (textbuf.h): grow, write again. */
+	for (;;) {
+		va_start(ap, fmt);
+		textbuf_vput(&b->t, fmt, ap);
+		va_end(ap);
+		if (!b->t.is_full || b->err != 0 || !grow(b)) {
+			return;
+		}
+		b->t.is_full = false;
+	}
 }
 
 /* HELP and TYPE once per family; the samples of a family come together. */
@@ -247,7 +292,7 @@ static void api_metrics(struct restreq *r, struct mbuf *b)
 
 void metrics_serve(struct restreq *r)
 {
-	struct mbuf b = {.t.cap = METRICS_TEXT_MAX};
+	struct mbuf b = {.t.cap = METRICS_TEXT_START};
 
 	b.t.p = malloc(b.t.cap);
 	if (!b.t.p) {
@@ -260,8 +305,12 @@ void metrics_serve(struct restreq *r)
 	client_metrics(r, &b);
 	api_metrics(r, &b);
 	r->api->ops->metrics(r->api->ctx, emit_cb, &b);
-	if (b.t.is_full) {
-		restreq_error(r, 500, "metrics too large");
+	if (b.err == -ENOMEM) {
+		restreq_error(r, 503, "out of memory");
+	} else if (b.t.is_full) {
+		/* Not reached by a valid routes.conf (see METRICS_TEXT_MAX). */
+		restreq_error(r, 500, "metrics larger than the %d MiB limit (METRICS_TEXT_MAX)",
+			      METRICS_TEXT_MAX / (1024 * 1024));
 	} else {
 		(void)httpd_respond(r->rq, 200, "text/plain; version=0.0.4; charset=utf-8", b.t.p,
 				    b.t.len, r->etag);
