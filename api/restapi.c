@@ -303,7 +303,8 @@ static void get_health(struct restreq *r)
 	     cJSON_AddStringToObject(o, "version", h.version) &&
 	     cJSON_AddNumberToObject(o, "uptime_s", (double)h.uptime_s) &&
 	     cJSON_AddStringToObject(o, "config", h.config_path) &&
-	     cJSON_AddNumberToObject(o, "generation", h.generation);
+	     cJSON_AddNumberToObject(o, "generation", h.generation) &&
+	     cJSON_AddNumberToObject(o, "relay_pairs_waiting", (double)h.relay_pairs_waiting);
 	if (ok && h.has_reload) {
 		rl = cJSON_AddObjectToObject(o, "last_reload");
 		ok = rl && cJSON_AddStringToObject(rl, "at", at) &&

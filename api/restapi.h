@@ -109,6 +109,9 @@ struct restapi_health {
 	unsigned state_restored; /* client addresses taken back at start */
 	time_t state_written_at; /* wall clock of the last write; 0: none yet */
 	const char *state_error; /* the last write's or the start's read's; NULL: none */
+	/* Relay pairs without ports: a relay range or the open-files limit is
+	 * exhausted (DESIGN §5.1). */
+	size_t relay_pairs_waiting;
 };
 
 /* One named counter or gauge for /metrics. */

@@ -150,6 +150,7 @@ static void ops_health(void *ctx, struct restapi_health *out)
 {
 	struct server *srv = ctx;
 	const struct reload_status *st = &srv->reload.status;
+	struct relay_pair_counts pc;
 
 	out->version = WH_VERSION;
 	out->uptime_s = (monotime_now_us() - srv->started_us) / 1000000u;
@@ -165,6 +166,8 @@ static void ops_health(void *ctx, struct restapi_health *out)
 	out->state_restored = srv->state_restored;
 	out->state_written_at = srv->state_written_at;
 	out->state_error = srv->state_error[0] ? srv->state_error : NULL;
+	relay_count_pairs(&srv->relay, &pc);
+	out->relay_pairs_waiting = pc.waiting;
 }
 
 /* The uplink pairs of id and peer the coordinator knows, seen from id. */
@@ -296,6 +299,7 @@ static void relay_metrics(const struct server *srv, restapi_metric_fn *emit, voi
 	const struct relay_stats *st = &srv->relay.stats;
 	static const char drops[] = "wormhole_relay_drops_total";
 	static const char drops_help[] = "Datagrams the relay dropped, by reason";
+	struct relay_pair_counts pc;
 
 	emit(m, "wormhole_relay_rx_packets_total", "Datagrams received on relay ports", true, NULL,
 	     (double)st->rx_packets);
@@ -310,8 +314,21 @@ static void relay_metrics(const struct server *srv, restapi_metric_fn *emit, voi
 	emit(m, drops, drops_help, true, "reason=\"peer_silent\"", (double)st->drop_peer_silent);
 	emit(m, drops, drops_help, true, "reason=\"truncated\"", (double)st->drop_truncated);
 	emit(m, drops, drops_help, true, "reason=\"txq_full\"", (double)st->drop_txq_full);
-	emit(m, "wormhole_relay_pairs", "Relay port pairs held", false, NULL,
-	     (double)srv->relay.n_pairs);
+	relay_count_pairs(&srv->relay, &pc);
+	emit(m, "wormhole_relay_pairs",
+	     "Relay pairs (two clients sharing a flow), with their ports or without: "
+	     "wormhole_relay_pairs_with_ports, wormhole_relay_pairs_waiting and idle ones",
+	     false, NULL, (double)srv->relay.n_pairs);
+	emit(m, "wormhole_relay_pairs_with_ports", "Relay pairs holding their ports", false, NULL,
+	     (double)pc.with_ports);
+	emit(m, "wormhole_relay_pairs_waiting",
+	     "Relay pairs without ports because a relay range or the open-files limit is "
+	     "exhausted (retried every 10 s)",
+	     false, NULL, (double)pc.waiting);
+	emit(m, "wormhole_relay_port_alloc_failures_total",
+	     "Attempts to give a relay pair its ports that failed (a relay range or the open-files "
+	     "limit exhausted)",
+	     true, NULL, (double)st->alloc_failures);
 }
 
 /* The listen sockets: STUN answered, and what was dropped before the session

@@ -562,6 +562,22 @@ static struct relay_pair *pair_new(struct relay *rl, const char *a, const char *
 	return p;
 }
 
+void relay_count_pairs(const struct relay *rl, struct relay_pair_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < rl->n_pairs; i++) {
+		const struct relay_pair *p = rl->pairs[i];
+
+		if (p->has_ports) {
+			out->with_ports++;
+		} else if (p->last_try_us == UINT64_MAX) {
+			out->idle++; /* relay_tick released it; relay_wake tries again */
+		} else {
+			out->waiting++;
+		}
+	}
+}
+
 struct relay_pair *relay_find_pair(struct relay *rl, const char *a, const char *b)
 {
 	const char *lo = strcmp(a, b) < 0 ? a : b;

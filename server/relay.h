@@ -126,7 +126,7 @@ struct relay_stats {
 	uint64_t drop_truncated;
 	uint64_t drop_txq_full;
 	uint64_t pairs_released_idle;
-	uint64_t alloc_failures; /* a range was exhausted */
+	uint64_t alloc_failures; /* a pair found no ports: range or fds exhausted */
 };
 
 /* A top-bit transport datagram that arrived on a side's socket (it may be a
@@ -205,6 +205,18 @@ bool relay_tick(struct relay *rl, uint64_t now_us);
 /* Client id came back online: pairs of it released as idle get new ports.
  * True when something changed. */
 bool relay_wake(struct relay *rl, const char *id, uint64_t now_us);
+
+/* The pairs by what they hold: their ports; none while waiting for a free
+ * port or file descriptor (retried every RELAY_RETRY_US); none while idle
+ * (released until a side's client comes back). */
+struct relay_pair_counts {
+	size_t with_ports;
+	size_t waiting;
+	size_t idle;
+};
+
+/* Count rl's pairs into *out. */
+void relay_count_pairs(const struct relay *rl, struct relay_pair_counts *out);
 
 /* Borrowed pair of clients a and b (any order), or NULL. */
 struct relay_pair *relay_find_pair(struct relay *rl, const char *a, const char *b);

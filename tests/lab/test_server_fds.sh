@@ -18,6 +18,11 @@
 #    less 64 kept for the rest of the server), says "out of file
 #    descriptors" in at most three lines (never "range exhausted"), and the
 #    server stays reachable: its API answers and a reload is applied.
+#    /metrics and the health tell the 9 pairs without ports apart
+#    (wormhole_relay_pairs_waiting, relay_pairs_waiting) and count the
+#    failed allocations.
+# 4. With a relay_a range of 38 ports (normal limit): 38 pairs get ports,
+#    3 wait for one ("range exhausted"), and /metrics and the health say so.
 # lab-run: loopback
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -50,6 +55,25 @@ LOG=$LAB_DIR/server.log
 
 pairs() { grep -c "relay .*<->.*: ports " "$LOG" || true; }
 running() { grep -q "server: running" "$LOG"; }
+metric() { lab_metric 17421 "$TOKEN" "$@"; } # NAME
+health() { curl -s --max-time 2 -H "Authorization: Bearer $TOKEN" http://127.0.0.1:17421/api/v1/health; }
+# relay_counts PAIRS WITH_PORTS WAITING: what /metrics and the health say.
+relay_counts() {
+	local got
+	got="$(metric wormhole_relay_pairs) $(metric wormhole_relay_pairs_with_ports)"
+	got+=" $(metric wormhole_relay_pairs_waiting)"
+	got+=" $(health | python3 -c 'import json,sys; print(json.load(sys.stdin).get("relay_pairs_waiting"))')"
+	[ "$got" = "$1 $2 $3 $3" ] ||
+		fail "relay pairs, with ports, waiting (metrics), waiting (health): $got (want $1 $2 $3 $3)"
+	local failures
+	failures=$(metric wormhole_relay_port_alloc_failures_total)
+	if [ "$3" = 0 ]; then
+		[ "$failures" = 0 ] || fail "wormhole_relay_port_alloc_failures_total $failures (want 0)"
+	else
+		[ "$failures" != missing ] && [ "$failures" -ge "$3" ] ||
+			fail "wormhole_relay_port_alloc_failures_total $failures (want $3 or more)"
+	fi
+}
 
 # --- 1 and 2: soft limit 64, hard 4096 ---------------------------------------
 lab_start server prlimit --nofile=64:4096 -- "$LAB_BIN/wormhole-server" -c "$CONF" --log-level debug
@@ -62,6 +86,7 @@ for pair in "d1<->gcs" "d40<->gcs" "d1<->d2"; do
 done
 grep -q "relay d3<->d4\|relay d21<->d22" "$LOG" && fail "two sinks (or two sources) of one flow got a relay pair"
 grep -q "out of file descriptors\|range exhausted" "$LOG" && fail "allocation failed: $(grep -m1 'relay .*: no free\|out of file' "$LOG")"
+relay_counts 41 41 0
 echo "  limit 64:4096: raised to 4096, 41 pairs, none between two drones"
 lab_stop server || true
 
@@ -74,9 +99,20 @@ fd_lines=$(grep -c "out of file descriptors" "$LOG" || true)
 [ "$fd_lines" -ge 1 ] && [ "$fd_lines" -le 3 ] || fail "$fd_lines 'out of file descriptors' lines (want 1 to 3)"
 grep -q "range exhausted" "$LOG" && fail "an fd shortage was reported as an exhausted range"
 grep -m1 "out of file descriptors" "$LOG" | sed 's/^[^ ]* /  /' | cut -c1-200
-health() { curl -s --max-time 2 -H "Authorization: Bearer $TOKEN" http://127.0.0.1:17421/api/v1/health; }
 wait_until 5 health || fail "the API does not answer with the relay at its budget"
+relay_counts 41 32 9
 sed -i 's/port = 5602;/port = 5603;/' "$CONF"
 wait_until 5 grep -q "reload: applied" "$LOG" || fail "a reload was not applied with the relay at its budget: $(grep 'reload' "$LOG" | tail -2)"
 echo "  limit 128:128: $n pairs, $fd_lines fd line(s), API answers, reload applied"
+lab_stop server || true
+
+# --- 4: relay_a of 38 ports -----------------------------------------------------
+sed -i 's/relay_a = "17500-17599"/relay_a = "17500-17537"/' "$CONF"
+lab_start server prlimit --nofile=4096:4096 -- "$LAB_BIN/wormhole-server" -c "$CONF" --log-level debug
+wait_until 5 running || fail "server did not start: $(tail -3 "$LOG")"
+[ "$(pairs)" = 38 ] || fail "$(pairs) relay pairs opened with 38 ports in relay_a (want 38)"
+grep -q "relay_a range 17500-17537 (range exhausted" "$LOG" || fail "no 'range exhausted' line"
+wait_until 5 health || fail "the API does not answer with relay_a exhausted"
+relay_counts 41 38 3
+echo "  relay_a of 38 ports: 38 pairs with ports, 3 waiting, in /metrics and the health"
 lab_pass
