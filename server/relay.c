@@ -578,13 +578,99 @@ void relay_count_pairs(const struct relay *rl, struct relay_pair_counts *out)
 	}
 }
 
+/* ---- the pairs by their ids ---- */
+
+/* FNV-1a over lo, a NUL and hi: the ids of a pair in its order. */
+static size_t pair_hash(const char *lo, const char *hi)
+{
+	uint64_t h = 14695981039346656037ull;
+	const char *s = lo;
+
+	do {
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	} while (*s++);
+	for (s = hi; *s; s++) {
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	}
+	return (size_t)(h ^ (h >> 32));
+}
+
+static size_t home_of(const struct relay *rl, const struct relay_pair *p)
+{
+	return pair_hash(p->side[0].id, p->side[1].id) & (rl->cap_index - 1);
+}
+
+static void index_add(struct relay *rl, struct relay_pair *p)
+{
+	size_t mask = rl->cap_index - 1, i = home_of(rl, p);
+
+	while (rl->index[i]) {
+		i = (i + 1) & mask;
+	}
+	rl->index[i] = p;
+}
+
+/* Take p out of the index. The entries after it in its run move back into
+ * the hole when their home slot allows (backward shift), so a lookup never
+ * stops at a hole before the pair it looks for. */
+static void index_del(struct relay *rl, const struct relay_pair *p)
+{
+	size_t mask = rl->cap_index - 1, i = home_of(rl, p);
+
+	while (rl->index[i] != p) {
+		if (!rl->index[i]) {
+			return;
+		}
+		i = (i + 1) & mask;
+	}
+	for (size_t j = (i + 1) & mask; rl->index[j]; j = (j + 1) & mask) {
+		/* The entry at j may fill hole i when i lies between its home
+		 * and j (cyclically). */
+		if (((j - home_of(rl, rl->index[j])) & mask) >= ((j - i) & mask)) {
+			rl->index[i] = rl->index[j];
+			i = j;
+		}
+	}
+	rl->index[i] = NULL;
+}
+
+/* Room in the index for want pairs (at most half full, so every probe ends
+ * at a free slot). Returns 0 or -ENOMEM, the index unchanged. */
+static int index_reserve(struct relay *rl, size_t want)
+{
+	size_t cap = rl->cap_index ? rl->cap_index : 32;
+	struct relay_pair **ni;
+
+	if (2 * want <= rl->cap_index) {
+		return 0;
+	}
+	while (cap < 2 * want) {
+		cap *= 2;
+	}
+	ni = calloc(cap, sizeof(*ni));
+	if (!ni) {
+		return -ENOMEM;
+	}
+	free(rl->index);
+	rl->index = ni;
+	rl->cap_index = cap;
+	for (size_t i = 0; i < rl->n_pairs; i++) {
+		index_add(rl, rl->pairs[i]);
+	}
+	return 0;
+}
+
 struct relay_pair *relay_find_pair(struct relay *rl, const char *a, const char *b)
 {
 	const char *lo = strcmp(a, b) < 0 ? a : b;
 	const char *hi = lo == a ? b : a;
+	size_t mask = rl->cap_index - 1;
 
-	for (size_t i = 0; i < rl->n_pairs; i++) {
-		struct relay_pair *p = rl->pairs[i];
+	if (rl->cap_index == 0) {
+		return NULL;
+	}
+	for (size_t i = pair_hash(lo, hi) & mask; rl->index[i]; i = (i + 1) & mask) {
+		struct relay_pair *p = rl->index[i];
 
 		if (strcmp(p->side[0].id, lo) == 0 && strcmp(p->side[1].id, hi) == 0) {
 			return p;
@@ -645,7 +731,7 @@ static int want_pair(struct relay *rl, const char *a, const char *b, bool redund
 		set_redundant(p, redundant);
 		return 0;
 	}
-	if (pairs_reserve(rl, rl->n_pairs + 1) != 0) {
+	if (pairs_reserve(rl, rl->n_pairs + 1) != 0 || index_reserve(rl, rl->n_pairs + 1) != 0) {
 		return -ENOMEM;
 	}
 	p = pair_new(rl, a, b);
@@ -654,6 +740,7 @@ static int want_pair(struct relay *rl, const char *a, const char *b, bool redund
 	}
 	p->is_wanted = true;
 	rl->pairs[rl->n_pairs++] = p;
+	index_add(rl, p);
 	set_redundant(p, redundant);
 	(void)pair_try_open(p, now_us);
 	return 0;
@@ -671,6 +758,7 @@ static void drop_unwanted(struct relay *rl)
 			continue;
 		}
 		log_info("relay %s<->%s: released (no shared flow)", p->side[0].id, p->side[1].id);
+		index_del(rl, p);
 		pair_free(p);
 	}
 	rl->n_pairs = j;
@@ -808,6 +896,9 @@ void relay_fini(struct relay *rl)
 	rl->pairs = NULL;
 	rl->n_pairs = 0;
 	rl->cap_pairs = 0;
+	free(rl->index);
+	rl->index = NULL;
+	rl->cap_index = 0;
 	relay_ports_fini(&rl->ports[0]);
 	relay_ports_fini(&rl->ports[1]);
 	udpio_rx_fini(&rl->rx);

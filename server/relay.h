@@ -155,6 +155,13 @@ struct relay {
 	struct relay_pair **pairs;   /* owns each pair */
 	size_t n_pairs;
 	size_t cap_pairs;
+	/* The pairs by their two ids (relay_find_pair), open addressing with
+	 * linear probing, NULL for a free slot; borrowed. cap_index is 0 or a
+	 * power of two, at least twice n_pairs: a scrape of /metrics, a route
+	 * set and a reload look a pair up for each two clients that share a
+	 * flow, tens of thousands on a dense routes.conf. */
+	struct relay_pair **index;
+	size_t cap_index;
 	struct udpio_rx rx;
 	struct udpio_txq txq;
 	ev_prepare flush_watch;

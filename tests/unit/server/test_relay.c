@@ -3,7 +3,9 @@
  * release, ports another program holds, exhaustion, and a random run
  * against a naive reference. Uses real sockets on 127.0.0.1 because the
  * allocator is what wraps them. And where a side's datagrams go among the
- * addresses its client bound (the primary one). */
+ * addresses its client bound (the primary one), and the pairs found by
+ * their clients (relay_find_pair's index) across reloads that add and
+ * drop them, against a scan of every pair. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -19,8 +21,13 @@
 
 #include <cmocka.h>
 
+#include <sodium.h>
+
 #include "common/addr.h"
+#include "common/diag.h"
+#include "common/log.h"
 #include "common/udpio.h"
+#include "config/routes.h"
 #include "server/relay.h"
 
 #include "relay_fixture.h"
@@ -346,6 +353,130 @@ static void test_relay_target_keeps_to_the_primary_while_it_is_heard(void **stat
 	assert_int_equal(s->n_ep, 2);
 }
 
+#define POOL 40 /* client ids c0..c39; each reload names some of them */
+
+/* routes.conf text naming the clients of `in` and n_flows N:N flows of two to
+ * five of them, picked with rand(); keys[i] is client ci's key (base64). */
+static char *random_routes_text(const bool in[POOL], char keys[POOL][64], int n_flows)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *t = malloc(cap);
+	int ids[POOL], n = 0;
+
+	assert_non_null(t);
+	len += (size_t)snprintf(t + len, cap - len,
+				"server: { listen = \"127.0.0.1:7400\"; key_file = \"server.key\"; "
+				"relay_a = \"47000-47007\"; relay_b = \"47008-47015\"; };\n"
+				"clients: {");
+	for (int i = 0; i < POOL; i++) {
+		if (in[i]) {
+			ids[n++] = i;
+			len += (size_t)snprintf(t + len, cap - len, " c%d = { key = \"%s\"; };", i,
+						keys[i]);
+		}
+	}
+	len += (size_t)snprintf(t + len, cap - len, " };\nflows: (");
+	for (int f = 0; f < n_flows && n >= 2; f++) {
+		int want = 2 + rand() % 4, first = rand() % n;
+
+		len += (size_t)snprintf(
+			t + len, cap - len,
+			"%s { name = \"f%d\"; proto = \"udp\"; port = %d; members = [",
+			f ? "," : "", f, 10000 + f);
+		/* Consecutive ids from first (wrapping): distinct members. */
+		for (int k = 0; k < want && k < n; k++) {
+			len += (size_t)snprintf(t + len, cap - len, "%s\"c%d\"", k ? ", " : "",
+						ids[(first + k) % n]);
+		}
+		len += (size_t)snprintf(t + len, cap - len, "]; }");
+	}
+	len += (size_t)snprintf(t + len, cap - len, " );\n");
+	assert_true(len < cap);
+	return t;
+}
+
+/* The pair of clients x and y found by looking at every pair. */
+static struct relay_pair *scan_pairs(const struct relay *rl, const char *x, const char *y)
+{
+	for (size_t i = 0; i < rl->n_pairs; i++) {
+		struct relay_pair *p = rl->pairs[i];
+
+		if ((strcmp(p->side[0].id, x) == 0 && strcmp(p->side[1].id, y) == 0) ||
+		    (strcmp(p->side[0].id, y) == 0 && strcmp(p->side[1].id, x) == 0)) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* Reloads that add and drop clients and flows: after each, every two
+ * clients of the pool have a pair exactly when they share a flow, and
+ * relay_find_pair finds the pair a scan finds, either way round. The pairs
+ * get no ports (no file descriptors to spare), which the index ignores. */
+static void test_relay_finds_the_pair_a_scan_finds_across_reloads(void **state)
+{
+	unsigned seed = 20261129;
+	char keys[POOL][64];
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct relay rl;
+	bool started = false;
+
+	(void)state;
+	assert_non_null(loop);
+	log_set_level(LOG_LEVEL_WARN); /* a line per pair added or released */
+	srand(seed);
+	for (int i = 0; i < POOL; i++) {
+		uint8_t k[32];
+
+		for (size_t j = 0; j < sizeof(k); j++) {
+			k[j] = (uint8_t)rand();
+		}
+		sodium_bin2base64(keys[i], sizeof(keys[i]), k, sizeof(k),
+				  sodium_base64_VARIANT_ORIGINAL);
+	}
+	for (int round = 0; round < 60; round++) {
+		bool in[POOL];
+		char *text;
+		struct routes *r;
+		struct diag d;
+
+		for (int i = 0; i < POOL; i++) {
+			in[i] = rand() % 4 != 0;
+		}
+		text = random_routes_text(in, keys, round % 7 == 6 ? 0 : 1 + rand() % 30);
+		diag_clear(&d);
+		r = routes_parse_text(text, strlen(text), "routes.conf", ".", false, &d);
+		if (!r) {
+			fail_msg("seed %u round %d: %s", seed, round, d.msg);
+		}
+		if (!started) {
+			assert_int_equal(relay_init(&rl, loop, r, &d), 0);
+			rl.fd_budget = 1;
+			started = true;
+		}
+		assert_int_equal(relay_update(&rl, r, 1000), 0);
+		for (int x = 0; x < POOL; x++) {
+			for (int y = 0; y < POOL; y++) {
+				char a[8], b[8];
+				struct relay_pair *p;
+
+				snprintf(a, sizeof(a), "c%d", x);
+				snprintf(b, sizeof(b), "c%d", y);
+				p = scan_pairs(&rl, a, b);
+				if (relay_find_pair(&rl, a, b) != p ||
+				    (p != NULL) != (routes_shared_modes(r, a, b) != 0)) {
+					fail_msg("seed %u round %d: pair %s %s", seed, round, a, b);
+				}
+			}
+		}
+		routes_free(r);
+		free(text);
+	}
+	relay_fini(&rl);
+	ev_loop_destroy(loop);
+	log_set_level(LOG_LEVEL_INFO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_relay_bad_range_is_refused),
 		cmocka_unit_test(test_relay_ports_match_a_naive_reference_at_random),
 		cmocka_unit_test(test_relay_target_keeps_to_the_primary_while_it_is_heard),
+		cmocka_unit_test(test_relay_finds_the_pair_a_scan_finds_across_reloads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
