@@ -126,8 +126,24 @@ struct member_stats {
 	uint64_t relay_packets, relay_bytes, relay_drops; /* what the relay counted */
 };
 
-/* Each member's report about the flow, and its relay counters towards the
- * flow's other members (a pair sharing several flows counts in each). */
+/* Member c's report about flow f, and its relay counters towards f's other
+ * members (a pair sharing several flows counts in each), into m. */
+static void member_fill(struct restreq *r, const struct routes_flow *f,
+			const struct restapi_client *c, struct member_stats *m)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%s", c->id);
+	(void)r->api->ops->flow_member(r->api->ctx, f->name, c->id, &m->rep);
+	for (size_t k = 0; k < c->n_paths; k++) {
+		if (routes_flow_has_member(f, c->paths[k].peer)) {
+			m->relay_packets += c->paths[k].packets;
+			m->relay_bytes += c->paths[k].bytes;
+			m->relay_drops += c->paths[k].drops;
+		}
+	}
+}
+
+/* The members of one flow, in client order, as member_fill makes them. */
 static size_t flow_members(struct restreq *r, const struct routes_flow *f, struct member_stats *out,
 			   size_t max)
 {
@@ -141,20 +157,118 @@ static size_t flow_members(struct restreq *r, const struct routes_flow *f, struc
 		if (!routes_flow_has_member(f, id) || !r->api->ops->client(r->api->ctx, id, c)) {
 			continue;
 		}
-		memset(&out[n], 0, sizeof(out[n]));
-		snprintf(out[n].id, sizeof(out[n].id), "%s", id);
-		(void)r->api->ops->flow_member(r->api->ctx, f->name, id, &out[n].rep);
-		for (size_t k = 0; k < c->n_paths; k++) {
-			if (routes_flow_has_member(f, c->paths[k].peer)) {
-				out[n].relay_packets += c->paths[k].packets;
-				out[n].relay_bytes += c->paths[k].bytes;
-				out[n].relay_drops += c->paths[k].drops;
-			}
-		}
-		n++;
+		member_fill(r, f, c, &out[n++]);
 	}
 	free(c);
 	return n;
+}
+
+/* A client as GET /metrics shows it. */
+struct client_row {
+	bool is_known; /* ops->client answered for it */
+	bool is_online;
+	const char *natclass; /* borrowed from ops->client, for the scrape */
+};
+
+/* What one scrape reads of the clients, each client once (ops->client
+ * fills up to RESTAPI_PEERS_MAX paths, each looked up in the relay and
+ * the punch coordinator: reading a client per series and per flow made a
+ * scrape of a dense routes.conf take minutes of the loop). The members of
+ * flow f are ms[start[f] .. start[f] + n[f]), in client order; rows has a
+ * row per client; paths holds the wormhole_client_path_info samples. */
+struct scrape {
+	struct member_stats *ms; /* owns */
+	size_t *start;		 /* owns; n_flows + 1 entries */
+	size_t *n;		 /* owns; n_flows + 1 entries */
+	struct client_row *rows; /* owns; n_clients + 1 entries */
+	struct mbuf paths;	 /* paths.t.p owns its cap bytes */
+};
+
+static void scrape_free(struct scrape *sc)
+{
+	free(sc->ms);
+	free(sc->start);
+	free(sc->n);
+	free(sc->rows);
+	free(sc->paths.t.p);
+}
+
+/* The wormhole_client_path_info samples of c. */
+static void put_paths(struct mbuf *b, const struct restapi_client *c)
+{
+	char id[80], peer[80];
+
+	label_value(c->id, id, sizeof(id));
+	for (size_t k = 0; k < c->n_paths; k++) {
+		label_value(c->paths[k].peer, peer, sizeof(peer));
+		put(b, "wormhole_client_path_info{client=\"%s\",peer=\"%s\",kind=\"%s\"} 1\n", id,
+		    peer, c->paths[k].kind);
+	}
+}
+
+/* Room for every membership of rt's flows in a zeroed sc: sc->start set,
+ * sc->n zero. Returns 0 or -ENOMEM. */
+static int scrape_alloc(const struct routes *rt, struct scrape *sc)
+{
+	size_t total = 0;
+
+	sc->start = calloc(rt->n_flows + 1, sizeof(*sc->start));
+	sc->n = calloc(rt->n_flows + 1, sizeof(*sc->n));
+	sc->rows = calloc(rt->n_clients + 1, sizeof(*sc->rows));
+	sc->paths.t.cap = METRICS_TEXT_START;
+	sc->paths.t.p = malloc(sc->paths.t.cap);
+	if (!sc->start || !sc->n || !sc->rows || !sc->paths.t.p) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < rt->n_clients; i++) {
+		size_t nf = 0;
+		const uint32_t *flows = routes_flows_of(rt, i, &nf);
+
+		for (size_t k = 0; k < nf; k++) {
+			sc->n[flows[k]]++;
+		}
+	}
+	for (size_t f = 0; f < rt->n_flows; f++) {
+		sc->start[f] = total;
+		total += sc->n[f];
+		sc->n[f] = 0;
+	}
+	sc->ms = calloc(total + 1, sizeof(*sc->ms));
+	return sc->ms ? 0 : -ENOMEM;
+}
+
+/* Read every client of rt once into sc (scrape_free it, also after a
+ * failure). Returns 0 or a negative errno (-ENOMEM, or -ENOSPC: the path
+ * samples reached METRICS_TEXT_MAX). */
+static int scrape_read(struct restreq *r, const struct routes *rt, struct scrape *sc)
+{
+	struct restapi_client *c;
+	int err;
+
+	memset(sc, 0, sizeof(*sc));
+	c = calloc(1, sizeof(*c));
+	err = c ? scrape_alloc(rt, sc) : -ENOMEM;
+
+	for (size_t i = 0; err == 0 && i < rt->n_clients; i++) {
+		size_t nf = 0;
+		const uint32_t *flows = routes_flows_of(rt, i, &nf);
+
+		if (!r->api->ops->client(r->api->ctx, rt->clients[i].id, c)) {
+			continue;
+		}
+		sc->rows[i].is_known = true;
+		sc->rows[i].is_online = c->is_online;
+		sc->rows[i].natclass = c->natclass;
+		put_paths(&sc->paths, c);
+		for (size_t k = 0; k < nf; k++) {
+			uint32_t f = flows[k];
+
+			member_fill(r, &rt->flows[f], c, &sc->ms[sc->start[f] + sc->n[f]++]);
+		}
+		err = sc->paths.err;
+	}
+	free(c);
+	return err;
 }
 
 /* One value of a member's stats for the flow families below. */
@@ -178,7 +292,7 @@ static double member_value(const struct member_stats *m, int k)
 	}
 }
 
-static void flow_metrics(struct restreq *r, struct mbuf *b)
+static void flow_metrics(const struct routes *rt, const struct scrape *sc, struct mbuf *b)
 {
 	/* Per flow: the sum over members (the maximum for "saturated"); then
 	 * the same per member, under wormhole_flow_member_*, with a client
@@ -198,21 +312,19 @@ static void flow_metrics(struct restreq *r, struct mbuf *b)
 		"Bytes of the flow the members delivered to their apps (members' reports)",
 		"1 while a member reports the flow saturated (congestion reports)",
 		"Datagrams the relay received from members of the flow towards other members"};
-	const struct routes *rt = r->api->ops->routes(r->api->ctx);
-	struct member_stats *ms = calloc(ROUTES_MEMBERS_MAX, sizeof(*ms));
 	char name[80], flow[80], id[80];
 
-	for (int per_member = 0; ms && per_member < 2; per_member++) {
+	for (int per_member = 0; per_member < 2; per_member++) {
 		for (int k = 0; k < 7; k++) {
 			snprintf(name, sizeof(name), "wormhole_flow_%s%s",
 				 per_member ? "member_" : "", names[k]);
 			family(b, name, helps[k], k != 5);
 			for (size_t i = 0; i < rt->n_flows; i++) {
-				size_t n = flow_members(r, &rt->flows[i], ms, ROUTES_MEMBERS_MAX);
+				const struct member_stats *ms = &sc->ms[sc->start[i]];
 				double sum = 0;
 
 				label_value(rt->flows[i].name, flow, sizeof(flow));
-				for (size_t m = 0; m < n; m++) {
+				for (size_t m = 0; m < sc->n[i]; m++) {
 					double v = member_value(&ms[m], k);
 
 					sum = k == 5 ? (v > sum ? v : sum) : sum + v;
@@ -228,50 +340,48 @@ static void flow_metrics(struct restreq *r, struct mbuf *b)
 			}
 		}
 	}
-	free(ms);
 }
 
-static void client_metrics(struct restreq *r, struct mbuf *b)
+/* Append n bytes of text to b. */
+static void put_text(struct mbuf *b, const char *text, size_t n)
 {
-	const struct routes *rt = r->api->ops->routes(r->api->ctx);
-	struct restapi_client *c = calloc(1, sizeof(*c));
-	char id[80], peer[80], nat[80];
-
-	for (int pass = 0; c && pass < 3; pass++) {
-		if (pass == 0) {
-			family(b, "wormhole_client_online", "1 when the client is online", false);
-		} else if (pass == 1) {
-			family(b, "wormhole_client_nat_info", "The NAT class the client reported",
-			       false);
-		} else {
-			family(b, "wormhole_client_path_info",
-			       "A path from the client to a peer, by kind (relay or direct)",
-			       false);
-		}
-		for (size_t i = 0; i < rt->n_clients; i++) {
-			if (!r->api->ops->client(r->api->ctx, rt->clients[i].id, c)) {
-				continue;
-			}
-			label_value(c->id, id, sizeof(id));
-			if (pass == 0) {
-				put(b, "wormhole_client_online{client=\"%s\"} %d\n", id,
-				    c->is_online);
-			} else if (pass == 1) {
-				label_value(c->natclass, nat, sizeof(nat));
-				put(b, "wormhole_client_nat_info{client=\"%s\",class=\"%s\"} 1\n",
-				    id, nat);
-			}
-			for (size_t k = 0; pass == 2 && k < c->n_paths; k++) {
-				label_value(c->paths[k].peer, peer, sizeof(peer));
-				put(b,
-				    "wormhole_client_path_info{client=\"%s\",peer=\"%s\",kind=\"%"
-				    "s\"} "
-				    "1\n",
-				    id, peer, c->paths[k].kind);
-			}
+	while (b->err == 0 && b->t.cap - b->t.len <= n) {
+		if (!grow(b)) {
+			b->t.is_full = true;
+			return;
 		}
 	}
-	free(c);
+	if (b->err != 0 || b->t.is_full) {
+		return;
+	}
+	memcpy(b->t.p + b->t.len, text, n);
+	b->t.len += n;
+	b->t.p[b->t.len] = '\0';
+}
+
+static void client_metrics(const struct routes *rt, const struct scrape *sc, struct mbuf *b)
+{
+	char id[80], nat[80];
+
+	family(b, "wormhole_client_online", "1 when the client is online", false);
+	for (size_t i = 0; i < rt->n_clients; i++) {
+		if (sc->rows[i].is_known) {
+			label_value(rt->clients[i].id, id, sizeof(id));
+			put(b, "wormhole_client_online{client=\"%s\"} %d\n", id,
+			    sc->rows[i].is_online);
+		}
+	}
+	family(b, "wormhole_client_nat_info", "The NAT class the client reported", false);
+	for (size_t i = 0; i < rt->n_clients; i++) {
+		if (sc->rows[i].is_known) {
+			label_value(rt->clients[i].id, id, sizeof(id));
+			label_value(sc->rows[i].natclass, nat, sizeof(nat));
+			put(b, "wormhole_client_nat_info{client=\"%s\",class=\"%s\"} 1\n", id, nat);
+		}
+	}
+	family(b, "wormhole_client_path_info",
+	       "A path from the client to a peer, by kind (relay or direct)", false);
+	put_text(b, sc->paths.t.p, sc->paths.t.len);
 }
 
 /* The API's own front door (httpgate.h): what slow clients cost. */
@@ -292,7 +402,10 @@ static void api_metrics(struct restreq *r, struct mbuf *b)
 
 void metrics_serve(struct restreq *r)
 {
+	const struct routes *rt = r->api->ops->routes(r->api->ctx);
 	struct mbuf b = {.t.cap = METRICS_TEXT_START};
+	struct scrape sc;
+	int err;
 
 	b.t.p = malloc(b.t.cap);
 	if (!b.t.p) {
@@ -301,8 +414,15 @@ void metrics_serve(struct restreq *r)
 	}
 	family(&b, "wormhole_up", "1 while the server answers", false);
 	put(&b, "wormhole_up 1\n");
-	flow_metrics(r, &b);
-	client_metrics(r, &b);
+	err = scrape_read(r, rt, &sc);
+	if (err == 0) {
+		flow_metrics(rt, &sc, &b);
+		client_metrics(rt, &sc, &b);
+	} else if (b.err == 0) {
+		b.err = err;
+		b.t.is_full = true;
+	}
+	scrape_free(&sc);
 	api_metrics(r, &b);
 	r->api->ops->metrics(r->api->ctx, emit_cb, &b);
 	if (b.err == -ENOMEM) {
