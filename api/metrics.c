@@ -26,15 +26,16 @@
  * costs 3, so at most 3,334 clients) stays far below it, counting every line
  * at its longest (32-character ids and flow names, 22-digit values):
  *   - per client, online and nat_info: 2 x 3,334 x 100 B = 0.7 MB;
- *   - path_info, one per peer, at most RESTAPI_PEERS_MAX (64) a client:
- *     64 x 3,334 x 130 B = 27.8 MB (clients alone; the flows that make
- *     those peers cost settings too);
+ *   - path_info, one per peer of each client (two per relay pair): a flow
+ *     of m members makes at most m(m-1) of them and costs 6 + m settings
+ *     or more, at most 32 x 31 / 38 = 26.2 a setting at m = 32:
+ *     26.2 x 10,000 x 130 B = 34 MB;
  *   - wormhole_flow_member_*: 7 per membership, and each member costs a
  *     setting (its ',' or the list's '['): 7 x 10,000 x 155 B = 10.9 MB;
  *   - wormhole_flow_*: 7 per flow, a flow costs 6 settings or more:
  *     7 x 1,667 x 120 B = 1.4 MB;
  *   - daemon-wide counters: a few KB.
- * That is under 41 MB, a third of the cap. */
+ * That is under 48 MB, well below the cap. */
 #define METRICS_TEXT_START (64 * 1024)
 #define METRICS_TEXT_MAX (128 * 1024 * 1024)
 

@@ -213,7 +213,6 @@ static void get_clients(struct restreq *r)
 	bool ok = c && a;
 
 	for (size_t i = 0; ok && i < rt->n_clients; i++) {
-		memset(c, 0, sizeof(*c));
 		ok = r->api->ops->client(r->api->ctx, rt->clients[i].id, c);
 		cJSON *j = ok ? restapi_client_json(c) : NULL;
 		ok = j && cJSON_AddItemToArray(a, j);

@@ -20,7 +20,10 @@
 struct diag;
 struct httpd;
 
-#define RESTAPI_PEERS_MAX 64
+/* Paths shown per client: every peer it may have (ROUTES_CLIENT_PEERS_MAX,
+ * checked where both are known, server/apiops.c). A struct restapi_client
+ * is then ~430 KB: always on the heap. */
+#define RESTAPI_PEERS_MAX 256
 #define RESTAPI_ETAG_MAX 48
 
 #define RESTAPI_UPLINKS_MAX 8 /* WIRE_UPLINKS_MAX */
@@ -130,7 +133,8 @@ struct restapi_ops {
 	 * -errno (-EIO: applied then undone; d set). */
 	int (*commit)(void *ctx, const char *text, size_t len, struct diag *d);
 	void (*health)(void *ctx, struct restapi_health *out);
-	/* Fill one client's view; false when id is not a client. */
+	/* Fill one client's view (every field; paths past n_paths are left
+	 * as they were); false when id is not a client. */
 	bool (*client)(void *ctx, const char *id, struct restapi_client *out);
 	/* Emit every counter and gauge of the daemon (relay, sessions, drops);
 	 * the samples of one name must come one after another (Prometheus text

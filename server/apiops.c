@@ -26,10 +26,15 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* GET /api/v1/clients and /metrics show every peer of a client. */
+_Static_assert(RESTAPI_PEERS_MAX >= ROUTES_CLIENT_PEERS_MAX,
+	       "struct restapi_client holds fewer paths than a client may have peers");
 
 const char *apiops_path_kind(const struct server *srv, const char *a, const char *b)
 {
@@ -195,6 +200,7 @@ static void fill_path(struct server *srv, const char *id, const char *peer, stru
 	const struct relay_side *s = NULL;
 	const struct punchcoord_side_stats *st = punchcoord_stats(&srv->conn.punch, id, peer);
 
+	memset(p, 0, sizeof(*p));
 	snprintf(p->peer, sizeof(p->peer), "%s", peer);
 	p->kind = apiops_path_kind(srv, id, peer);
 	fill_uplink_paths(srv, id, peer, p);
@@ -270,7 +276,10 @@ static bool ops_client(void *ctx, const char *id, struct restapi_client *out)
 	if (!routes_find_client(r, id)) {
 		return false;
 	}
-	memset(out, 0, sizeof(*out));
+	/* All but the paths, which fill_path clears as it fills them: most of
+	 * the struct's ~430 KB, and a scrape reads every client. */
+	memset(out, 0, offsetof(struct restapi_client, paths));
+	memset(&out->n_paths, 0, sizeof(*out) - offsetof(struct restapi_client, n_paths));
 	c = registry_find_by_id(&srv->registry, id);
 	snprintf(out->id, sizeof(out->id), "%s", id);
 	out->is_online = c && c->is_online;

@@ -5,7 +5,8 @@
 #   | this host (loopback only)                                      |
 #   |   wormhole-server  udp 127.0.0.1:SP  api 127.0.0.1:AP          |
 #   |   routes.conf: d1..d600 in N:N flows of 32 members, each       |
-#   |     starting 8 clients after the last (~16,000 relay pairs)    |
+#   |     starting 8 clients after the last (~18,000 relay pairs),   |
+#   |     and gcs -> 4 x 31 drones (124 peers)                       |
 #   |   probe A 127.0.0.1:PA --> relay d1<->d2 --> probe B :PB       |
 #   |     (bound through the relay state file; no client runs)       |
 #   +----------------------------------------------------------------+
@@ -15,8 +16,8 @@
 # (and read each client 3 times, each flow's members 14 times): on such a
 # file it took over a minute of the server's one loop, answered 503 after
 # 10 s, and the relay forwarded nothing meanwhile. Now the scrape answers 200
-# within a few seconds, with every path, and datagrams through the relay
-# keep crossing during it.
+# within a few seconds, every path is in it (all 124 of gcs's, where the
+# API showed 64), and datagrams through the relay keep crossing during it.
 # lab-run: loopback
 set -euo pipefail
 source "$(dirname "$0")/../../tools/lab/lib.sh"
@@ -44,11 +45,15 @@ print('  api = { listen = "127.0.0.1:%d"; read_tokens = ["%s"]; }; };' % (ap, to
 print("clients: {")
 for i in range(1, c + 1):
     print(' d%d = { key = "%s"; };' % (i, base64.b64encode(os.urandom(32)).decode()))
+print(' gcs = { key = "%s"; };' % base64.b64encode(os.urandom(32)).decode())
 print("};")
 flows = []
 for k, first in enumerate(range(1, c - 31 + 1, stride)):
     members = ", ".join('"d%d"' % i for i in range(first, first + 32))
     flows.append(' { name = "mesh-%d"; proto = "udp"; port = %d; members = [%s]; }' % (k, 20000 + k, members))
+for j in range(4):
+    to = ", ".join('"d%d"' % i for i in range(31 * j + 1, 31 * j + 32))
+    flows.append(' { name = "gcs-%d"; proto = "udp"; port = %d; from = ["gcs"]; to = [%s]; }' % (j, 21000 + j, to))
 print("flows: (\n%s\n);" % ",\n".join(flows))
 # The relay pair d1<->d2 on the first ports of its ranges, bound to the
 # probe's two sockets, as a restarted server finds it in its state file.
@@ -119,9 +124,15 @@ pairs=$(awk '$1 == "wormhole_relay_pairs" { print $2 }' "$LAB_DIR/metrics.txt")
 paths=$(grep -c '^wormhole_client_path_info{' "$LAB_DIR/metrics.txt" || true)
 [ "${pairs:-0}" -gt 10000 ] || fail "only ${pairs:-no} relay pairs (want over 10,000)"
 [ "$paths" = $((2 * pairs)) ] || fail "$paths wormhole_client_path_info series (want 2 x $pairs pairs)"
+gcs=$(grep -c '^wormhole_client_path_info{client="gcs",' "$LAB_DIR/metrics.txt" || true)
+[ "$gcs" = 124 ] || fail "$gcs paths of gcs in /metrics (want 124)"
 members=$(grep -c '^wormhole_flow_member_relay_packets_total{flow="mesh-0",' "$LAB_DIR/metrics.txt" || true)
 [ "$members" = 32 ] || fail "$members members of mesh-0 in /metrics (want 32)"
 grep -q '^wormhole_flow_member_relay_packets_total{flow="mesh-0",client="d1"} [1-9]' "$LAB_DIR/metrics.txt" ||
 	fail "the probe's datagrams are not counted for d1 in mesh-0"
-echo "  $pairs relay pairs: every path in /metrics"
+curl -s -o "$LAB_DIR/gcs.json" --max-time 5 -H "Authorization: Bearer $RTOKEN" \
+	"http://127.0.0.1:$AP/api/v1/clients/gcs"
+n=$(lab_json "$LAB_DIR/gcs.json" 'len(j["paths"])')
+[ "$n" = 124 ] || fail "GET /api/v1/clients/gcs: $n paths (want 124)"
+echo "  $pairs relay pairs: every path in /metrics and the API"
 lab_pass
