@@ -22,6 +22,7 @@ void punchcoord_init(struct punchcoord *pc, uint64_t token_seed)
 void punchcoord_fini(struct punchcoord *pc)
 {
 	free(pc->pairs);
+	free(pc->index);
 	memset(pc, 0, sizeof(*pc));
 }
 
@@ -31,28 +32,103 @@ static int side_of(const struct punchcoord_pair *p, const char *id)
 	return strcmp(p->a, id) == 0 ? 0 : 1;
 }
 
-static bool same_clients(const struct punchcoord_pair *p, const char *x, const char *y)
+/* ---- the records by their two clients ---- */
+
+/* FNV-1a over lo, a NUL and hi: the ids of a pair in its order. */
+static size_t clients_hash(const char *lo, const char *hi)
 {
-	return (strcmp(p->a, x) == 0 && strcmp(p->b, y) == 0) ||
-	       (strcmp(p->a, y) == 0 && strcmp(p->b, x) == 0);
+	uint64_t h = 14695981039346656037ull;
+	const char *s = lo;
+
+	do {
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	} while (*s++);
+	for (s = hi; *s; s++) {
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	}
+	return (size_t)(h ^ (h >> 32));
 }
 
-/* Is p the record of x's uplink ux and y's uplink uy (x != y)? */
-static bool is_pair(const struct punchcoord_pair *p, const char *x, unsigned ux, const char *y,
-		    unsigned uy)
+/* The slot of the index holding the first record of lo and hi (lo < hi),
+ * or the free slot where it belongs. cap_index > 0. */
+static size_t *index_slot(const struct punchcoord *pc, const char *lo, const char *hi)
+{
+	size_t mask = pc->cap_index - 1, i = clients_hash(lo, hi) & mask;
+
+	for (; pc->index[i]; i = (i + 1) & mask) {
+		const struct punchcoord_pair *p = &pc->pairs[pc->index[i] - 1];
+
+		if (strcmp(p->a, lo) == 0 && strcmp(p->b, hi) == 0) {
+			break;
+		}
+	}
+	return &pc->index[i];
+}
+
+/* Room in the index for want pairs of clients (at most half full, so every
+ * probe ends at a free slot). Returns 0 or -ENOMEM, the index unchanged. */
+static int index_reserve(struct punchcoord *pc, size_t want)
+{
+	size_t cap = pc->cap_index ? pc->cap_index : 32;
+	size_t *ni;
+
+	if (2 * want <= pc->cap_index) {
+		return 0;
+	}
+	while (cap < 2 * want) {
+		cap *= 2;
+	}
+	ni = calloc(cap, sizeof(*ni));
+	if (!ni) {
+		return -ENOMEM;
+	}
+	free(pc->index);
+	pc->index = ni;
+	pc->cap_index = cap;
+	/* The first record of two clients comes first in the array. */
+	for (size_t i = 0; i < pc->n_pairs; i++) {
+		size_t *slot = index_slot(pc, pc->pairs[i].a, pc->pairs[i].b);
+
+		if (!*slot) {
+			*slot = i + 1;
+		}
+	}
+	return 0;
+}
+
+/* The first record of clients x and y (either order), or NULL. */
+static struct punchcoord_pair *first_of(const struct punchcoord *pc, const char *x, const char *y)
 {
 	bool is_ordered = strcmp(x, y) < 0;
+	size_t at;
 
-	return same_clients(p, x, y) && p->uplink[0] == (is_ordered ? ux : uy) &&
-	       p->uplink[1] == (is_ordered ? uy : ux);
+	if (pc->cap_index == 0) {
+		return NULL;
+	}
+	at = *index_slot(pc, is_ordered ? x : y, is_ordered ? y : x);
+	return at ? &pc->pairs[at - 1] : NULL;
+}
+
+/* The record of the same two clients after p, or NULL. */
+static struct punchcoord_pair *next_of(const struct punchcoord *pc, const struct punchcoord_pair *p)
+{
+	return p->next_same ? &pc->pairs[p->next_same - 1] : NULL;
+}
+
+/* Is p, a record of x and y, the one of x's uplink ux and y's uplink uy? */
+static bool has_uplinks(const struct punchcoord_pair *p, const char *x, unsigned ux, unsigned uy)
+{
+	int side = side_of(p, x);
+
+	return p->uplink[side] == ux && p->uplink[!side] == uy;
 }
 
 static struct punchcoord_pair *find_pair(const struct punchcoord *pc, const char *x, unsigned ux,
 					 const char *y, unsigned uy)
 {
-	for (size_t i = 0; i < pc->n_pairs; i++) {
-		if (is_pair(&pc->pairs[i], x, ux, y, uy)) {
-			return &pc->pairs[i];
+	for (struct punchcoord_pair *p = first_of(pc, x, y); p; p = next_of(pc, p)) {
+		if (has_uplinks(p, x, ux, uy)) {
+			return p;
 		}
 	}
 	return NULL;
@@ -73,22 +149,26 @@ const struct punchcoord_pair *punchcoord_find(const struct punchcoord *pc, const
 const struct punchcoord_pair *punchcoord_next(const struct punchcoord *pc, const char *a,
 					      const char *b, const struct punchcoord_pair *prev)
 {
-	for (size_t i = prev ? (size_t)(prev - pc->pairs) + 1 : 0; i < pc->n_pairs; i++) {
-		if (same_clients(&pc->pairs[i], a, b)) {
-			return &pc->pairs[i];
-		}
-	}
-	return NULL;
+	return prev ? next_of(pc, prev) : first_of(pc, a, b);
 }
 
+/* The record of x's uplink ux and y's uplink uy (x != y), made if there is
+ * none: at the end of the array and of the two clients' chain. */
 static struct punchcoord_pair *get_pair(struct punchcoord *pc, const char *x, unsigned ux,
 					const char *y, unsigned uy)
 {
-	struct punchcoord_pair *p = find_pair(pc, x, ux, y, uy);
+	struct punchcoord_pair *p = first_of(pc, x, y);
 	bool is_ordered = strcmp(x, y) < 0;
+	size_t last = 0; /* the chain's last record, index + 1 */
 
-	if (p) {
-		return p;
+	for (; p; p = next_of(pc, p)) {
+		if (has_uplinks(p, x, ux, uy)) {
+			return p;
+		}
+		last = (size_t)(p - pc->pairs) + 1;
+	}
+	if (!last && index_reserve(pc, pc->n_index + 1) != 0) {
+		return NULL;
 	}
 	if (pc->n_pairs == pc->cap_pairs) {
 		size_t cap = pc->cap_pairs ? 2 * pc->cap_pairs : 8;
@@ -107,6 +187,12 @@ static struct punchcoord_pair *get_pair(struct punchcoord *pc, const char *x, un
 	snprintf(p->b, sizeof(p->b), "%s", is_ordered ? y : x);
 	p->uplink[0] = (uint8_t)(is_ordered ? ux : uy);
 	p->uplink[1] = (uint8_t)(is_ordered ? uy : ux);
+	if (last) {
+		pc->pairs[last - 1].next_same = pc->n_pairs;
+	} else {
+		*index_slot(pc, p->a, p->b) = pc->n_pairs;
+		pc->n_index++;
+	}
 	return p;
 }
 
@@ -532,12 +618,9 @@ void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg, struct reg
 	 * uplink pair is direct for from; on a direct path, one is (the 0/0
 	 * one, unless an UP already named it). */
 	if (s->kind != FRAME_PATH_KIND_DIRECT) {
-		for (size_t i = 0; i < pc->n_pairs; i++) {
-			struct punchcoord_pair *q = &pc->pairs[i];
-
-			if (same_clients(q, from->id, other->id)) {
-				q->is_direct[side_of(q, from->id)] = false;
-			}
+		for (struct punchcoord_pair *q = first_of(pc, from->id, other->id); q;
+		     q = next_of(pc, q)) {
+			q->is_direct[side_of(q, from->id)] = false;
 		}
 	} else if (!side_direct(pc, from->id, other->id)) {
 		p->is_direct[side_of(p, from->id)] = true;

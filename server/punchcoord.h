@@ -71,6 +71,9 @@ struct punchcoord_pair {
 	 * b's side as that strategy was chosen for (remembered with it). */
 	bool is_memo_attempt;
 	struct punch_side side[2];
+	/* The next record of the same two clients in the array (its index + 1,
+	 * 0: none): the records of a and b in the order they were made. */
+	size_t next_same;
 };
 
 /* A strategy that worked for two public IPs, and what its choice depended
@@ -85,9 +88,17 @@ struct punchcoord_memo {
 };
 
 struct punchcoord {
-	struct punchcoord_pair *pairs; /* owns */
+	struct punchcoord_pair *pairs; /* owns; records are never removed */
 	size_t n_pairs;
 	size_t cap_pairs;
+	/* The first record of each two clients by their ids (its index + 1, 0:
+	 * a free slot), open addressing with linear probing. cap_index is 0 or
+	 * a power of two, at least twice n_index (the pairs of clients): GET
+	 * /metrics and /api/v1/clients look up every two clients sharing a
+	 * flow, tens of thousands of records on a large fleet. */
+	size_t *index;
+	size_t cap_index;
+	size_t n_index;
 	struct punchcoord_memo memo[PUNCHCOORD_MEMO_MAX];
 	size_t n_memo;
 	size_t memo_next; /* ring: the oldest entry is replaced */
@@ -135,7 +146,8 @@ const struct punchcoord_pair *punchcoord_find(const struct punchcoord *pc, const
 /* The record of a's uplink ua and b's uplink ub, or NULL. */
 const struct punchcoord_pair *punchcoord_find_uplinks(const struct punchcoord *pc, const char *a,
 						      unsigned ua, const char *b, unsigned ub);
-/* The next record of clients a and b after prev (NULL: the first), or NULL. */
+/* The next record of clients a and b after prev (NULL: the first; else a
+ * record of a and b), or NULL: in the order the records were made. */
 const struct punchcoord_pair *punchcoord_next(const struct punchcoord *pc, const char *a,
 					      const char *b, const struct punchcoord_pair *prev);
 

@@ -9,18 +9,24 @@
  * sequential symmetric NAT gets
  * PREDICT with a cone (a spray after a failed one) or another such NAT
  * (waiting for, and holding back, attempts making many mappings on one of
- * those NATs). No sockets; time is injected. */
+ * those NATs). A random run of reports from many clients on several
+ * uplinks checks the records against a naive model and every lookup
+ * against a scan of all records. No sockets; time is injected. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "common/diag.h"
+#include "common/log.h"
 #include "config/routes.h"
 #include "nat/punch.h"
 #include "server/punchcoord.h"
@@ -581,6 +587,265 @@ static void test_punchcoord_predict_waits_for_heavy_attempts(void **state)
 	assert_int_equal(s.k[10].strategy, FRAME_PUNCH_RELAY);
 }
 
+/* ---- a random run against a naive model and a scan ---- */
+
+#define POOL 40	  /* clients c0..c39 */
+#define UPLINKS 4 /* uplinks used by the run, of WIRE_UPLINKS_MAX */
+#define MODEL_MAX (POOL * (POOL - 1) / 2 * UPLINKS * UPLINKS)
+
+/* What a record should hold, in the order the records were made. */
+struct model_rec {
+	char a[8], b[8]; /* a < b */
+	unsigned uplink[2];
+	bool is_direct[2];
+	bool has_stats[2];
+};
+
+struct model {
+	struct model_rec rec[MODEL_MAX];
+	size_t n;
+};
+
+/* routes.conf text with clients c0..c(POOL-1) and no flow (reports and
+ * stats do not ask for one). */
+static char *pool_routes_text(void)
+{
+	size_t cap = 16 * 1024, len = 0;
+	char *t = malloc(cap);
+
+	assert_non_null(t);
+	len += (size_t)snprintf(t + len, cap - len,
+				"server: { listen = \"127.0.0.1:7400\"; key_file = \"server.key\"; "
+				"};\nclients: {");
+	for (int i = 0; i < POOL; i++) {
+		uint8_t k[32];
+		char b64[64];
+
+		for (size_t j = 0; j < sizeof(k); j++) {
+			k[j] = (uint8_t)rand();
+		}
+		sodium_bin2base64(b64, sizeof(b64), k, sizeof(k), sodium_base64_VARIANT_ORIGINAL);
+		len += (size_t)snprintf(t + len, cap - len, " c%d = { key = \"%s\"; };", i, b64);
+	}
+	len += (size_t)snprintf(t + len, cap - len, " };\nflows: ( );\n");
+	assert_true(len < cap);
+	return t;
+}
+
+/* The model's record of x's uplink ux and y's uplink uy, made at the end
+ * if there is none; *side is x's side in it. */
+static struct model_rec *model_get(struct model *m, const char *x, unsigned ux, const char *y,
+				   unsigned uy, int *side)
+{
+	bool is_ordered = strcmp(x, y) < 0;
+	struct model_rec *q;
+
+	*side = is_ordered ? 0 : 1;
+	for (size_t i = 0; i < m->n; i++) {
+		q = &m->rec[i];
+		if (strcmp(q->a, is_ordered ? x : y) == 0 &&
+		    strcmp(q->b, is_ordered ? y : x) == 0 && q->uplink[*side] == ux &&
+		    q->uplink[!*side] == uy) {
+			return q;
+		}
+	}
+	assert_true(m->n < MODEL_MAX);
+	q = &m->rec[m->n++];
+	memset(q, 0, sizeof(*q));
+	snprintf(q->a, sizeof(q->a), "%s", is_ordered ? x : y);
+	snprintf(q->b, sizeof(q->b), "%s", is_ordered ? y : x);
+	q->uplink[*side] = ux;
+	q->uplink[!*side] = uy;
+	return q;
+}
+
+/* PATH_STATS from x about y, as the coordinator should apply them. */
+static void model_stats(struct model *m, const char *x, const char *y, uint8_t kind)
+{
+	int side;
+	struct model_rec *p = model_get(m, x, 0, y, 0, &side);
+	bool is_any = false;
+
+	p->has_stats[side] = true;
+	for (size_t i = 0; i < m->n; i++) {
+		struct model_rec *q = &m->rec[i];
+
+		if (strcmp(q->a, p->a) == 0 && strcmp(q->b, p->b) == 0) {
+			is_any = is_any || q->is_direct[side];
+			if (kind != FRAME_PATH_KIND_DIRECT) {
+				q->is_direct[side] = false;
+			}
+		}
+	}
+	if (kind == FRAME_PATH_KIND_DIRECT && !is_any) {
+		p->is_direct[side] = true;
+	}
+}
+
+static void check_records(const struct punchcoord *pc, const struct model *m, unsigned seed,
+			  int step)
+{
+	if (pc->n_pairs != m->n) {
+		fail_msg("seed %u step %d: %zu records, model %zu", seed, step, pc->n_pairs, m->n);
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		const struct punchcoord_pair *p = &pc->pairs[i];
+		const struct model_rec *q = &m->rec[i];
+
+		for (int s = 0; s < 2; s++) {
+			if (strcmp(p->a, q->a) != 0 || strcmp(p->b, q->b) != 0 ||
+			    p->uplink[s] != q->uplink[s] || p->is_direct[s] != q->is_direct[s] ||
+			    p->stats[s].has != q->has_stats[s]) {
+				fail_msg("seed %u step %d: record %zu (%s %s) differs", seed, step,
+					 i, q->a, q->b);
+			}
+		}
+	}
+}
+
+/* Every record of x and y, by a scan of all records in array order. */
+static size_t scan_records(const struct punchcoord *pc, const char *x, const char *y,
+			   const struct punchcoord_pair **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < pc->n_pairs; i++) {
+		const struct punchcoord_pair *p = &pc->pairs[i];
+
+		if ((strcmp(p->a, x) == 0 && strcmp(p->b, y) == 0) ||
+		    (strcmp(p->a, y) == 0 && strcmp(p->b, x) == 0)) {
+			assert_true(n < max);
+			out[n++] = p;
+		}
+	}
+	return n;
+}
+
+/* The lookups of x and y (this way round) give what a scan gives. */
+static void check_lookups(const struct punchcoord *pc, const char *x, const char *y, unsigned seed,
+			  int step)
+{
+	const struct punchcoord_pair *rec[UPLINKS * UPLINKS + 1], *q, *want;
+	size_t n = scan_records(pc, x, y, rec, UPLINKS * UPLINKS + 1), k = 0;
+	const struct punchcoord_side_stats *st = NULL;
+	bool is_direct = false;
+
+	for (q = punchcoord_next(pc, x, y, NULL); q; q = punchcoord_next(pc, x, y, q)) {
+		if (k >= n || q != rec[k++]) {
+			fail_msg("seed %u step %d: next %s %s differs at %zu", seed, step, x, y, k);
+		}
+	}
+	if (k != n) {
+		fail_msg("seed %u step %d: next %s %s stops at %zu of %zu", seed, step, x, y, k, n);
+	}
+	for (unsigned ux = 0; ux < UPLINKS + 1; ux++) {
+		for (unsigned uy = 0; uy < UPLINKS + 1; uy++) {
+			want = NULL;
+			for (k = 0; k < n && !want; k++) {
+				int side = strcmp(rec[k]->a, x) == 0 ? 0 : 1;
+
+				if (rec[k]->uplink[side] == ux && rec[k]->uplink[!side] == uy) {
+					want = rec[k];
+				}
+			}
+			if (punchcoord_find_uplinks(pc, x, ux, y, uy) != want ||
+			    (ux == 0 && uy == 0 && punchcoord_find(pc, x, y) != want)) {
+				fail_msg("seed %u step %d: find %s/%u %s/%u", seed, step, x, ux, y,
+					 uy);
+			}
+			if (ux == 0 && uy == 0 && want &&
+			    want->stats[strcmp(want->a, x) == 0 ? 0 : 1].has) {
+				st = &want->stats[strcmp(want->a, x) == 0 ? 0 : 1];
+			}
+		}
+	}
+	for (k = 0; k < n; k++) {
+		is_direct = is_direct || rec[k]->is_direct[0] || rec[k]->is_direct[1];
+	}
+	if (punchcoord_stats(pc, x, y) != st ||
+	    strcmp(punchcoord_path_kind(pc, x, y), is_direct ? "direct" : "relay") != 0) {
+		fail_msg("seed %u step %d: stats or kind of %s %s", seed, step, x, y);
+	}
+}
+
+/* Reports and stats of random clients on random uplinks make records one
+ * at a time, past several growths of the array and its index: each step
+ * leaves the records as the model has them, and at checkpoints every
+ * lookup of every two clients, either way round, gives what a scan of all
+ * records gives (punchcoord_next in the same order). The coordinator never
+ * removes a record. */
+static void test_punchcoord_lookups_match_a_scan_at_random(void **state)
+{
+	unsigned seed = 20261129;
+	static struct model m;
+	struct punchcoord pc;
+	struct registry reg;
+	struct routes *r;
+	struct diag d;
+	char *text;
+
+	(void)state;
+	log_set_level(LOG_LEVEL_WARN); /* a line per report */
+	srand(seed);
+	text = pool_routes_text();
+	diag_clear(&d);
+	r = routes_parse_text(text, strlen(text), "routes.conf", NULL, false, &d);
+	if (!r) {
+		fail_msg("%s", d.msg);
+	}
+	memset(r->server.key, 0x42, sizeof(r->server.key));
+	assert_int_equal(registry_init(&reg, r, 1000), 0);
+	punchcoord_init(&pc, 5);
+	memset(&m, 0, sizeof(m));
+	for (int step = 0; step < 12000; step++) {
+		int xi = rand() % POOL, yi = (xi + 1 + rand() % (POOL - 1)) % POOL, side;
+		char x[8], y[8];
+		struct registry_client *from;
+
+		snprintf(x, sizeof(x), "c%d", xi);
+		snprintf(y, sizeof(y), "c%d", yi);
+		from = registry_find_by_id(&reg, x);
+		assert_non_null(from);
+		if (rand() % 4 == 0) {
+			struct frame_path_stats s;
+
+			memset(&s, 0, sizeof(s));
+			assert_int_equal(frame_name_set(&s.peer, y), 0);
+			s.kind = rand() % 2 ? FRAME_PATH_KIND_DIRECT : FRAME_PATH_KIND_RELAY;
+			punchcoord_on_stats(&pc, &reg, from, &s, 1000 + (uint64_t)step);
+			model_stats(&m, x, y, s.kind);
+		} else {
+			struct frame_path fp;
+
+			memset(&fp, 0, sizeof(fp));
+			assert_int_equal(frame_name_set(&fp.peer, y), 0);
+			fp.op = rand() % 3 ? FRAME_PATH_UP : FRAME_PATH_DOWN;
+			fp.uplink = (uint8_t)(rand() % UPLINKS);
+			fp.peer_uplink = (uint8_t)(rand() % UPLINKS);
+			punchcoord_on_report(&pc, &reg, from, &fp, 1000 + (uint64_t)step);
+			model_get(&m, x, fp.uplink, y, fp.peer_uplink, &side)->is_direct[side] =
+				fp.op == FRAME_PATH_UP;
+		}
+		check_records(&pc, &m, seed, step);
+		if (step % 2000 != 1999) {
+			continue;
+		}
+		for (int i = 0; i < POOL; i++) {
+			for (int j = 0; j <= POOL; j++) {
+				snprintf(x, sizeof(x), "c%d", i);
+				snprintf(y, sizeof(y), "c%d", j); /* c40: nobody */
+				check_lookups(&pc, x, y, seed, step);
+			}
+		}
+	}
+	assert_true(m.n > 4000);
+	punchcoord_fini(&pc);
+	registry_fini(&reg);
+	routes_free(r);
+	free(text);
+	log_set_level(LOG_LEVEL_INFO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,6 +867,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_punchcoord_predict_waits_for_heavy_attempts,
 						setup, teardown),
+		cmocka_unit_test(test_punchcoord_lookups_match_a_scan_at_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
