@@ -3,6 +3,7 @@
 #include "server/punchcoord.h"
 
 #include "common/addr.h"
+#include "common/idpair.h"
 #include "common/log.h"
 #include "nat/punch.h"
 #include "proto/frameaddr.h"
@@ -34,26 +35,11 @@ static int side_of(const struct punchcoord_pair *p, const char *id)
 
 /* ---- the records by their two clients ---- */
 
-/* FNV-1a over lo, a NUL and hi: the ids of a pair in its order. */
-static size_t clients_hash(const char *lo, const char *hi)
-{
-	uint64_t h = 14695981039346656037ull;
-	const char *s = lo;
-
-	do {
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	} while (*s++);
-	for (s = hi; *s; s++) {
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	}
-	return (size_t)(h ^ (h >> 32));
-}
-
 /* The slot of the index holding the first record of lo and hi (lo < hi),
  * or the free slot where it belongs. cap_index > 0. */
 static size_t *index_slot(const struct punchcoord *pc, const char *lo, const char *hi)
 {
-	size_t mask = pc->cap_index - 1, i = clients_hash(lo, hi) & mask;
+	size_t mask = pc->cap_index - 1, i = idpair_hash(lo, hi) & mask;
 
 	for (; pc->index[i]; i = (i + 1) & mask) {
 		const struct punchcoord_pair *p = &pc->pairs[pc->index[i] - 1];
@@ -69,14 +55,11 @@ static size_t *index_slot(const struct punchcoord *pc, const char *lo, const cha
  * probe ends at a free slot). Returns 0 or -ENOMEM, the index unchanged. */
 static int index_reserve(struct punchcoord *pc, size_t want)
 {
-	size_t cap = pc->cap_index ? pc->cap_index : 32;
+	size_t cap = idpair_index_cap(pc->cap_index, want);
 	size_t *ni;
 
-	if (2 * want <= pc->cap_index) {
+	if (cap == pc->cap_index) {
 		return 0;
-	}
-	while (cap < 2 * want) {
-		cap *= 2;
 	}
 	ni = calloc(cap, sizeof(*ni));
 	if (!ni) {

@@ -11,6 +11,7 @@
 #include "common/compiler.h"
 #include "common/diag.h"
 #include "common/fdlimit.h"
+#include "common/idpair.h"
 #include "common/monotime.h"
 #include "proto/wire_const.h"
 #include "relaystate.h"
@@ -580,24 +581,9 @@ void relay_count_pairs(const struct relay *rl, struct relay_pair_counts *out)
 
 /* ---- the pairs by their ids ---- */
 
-/* FNV-1a over lo, a NUL and hi: the ids of a pair in its order. */
-static size_t pair_hash(const char *lo, const char *hi)
-{
-	uint64_t h = 14695981039346656037ull;
-	const char *s = lo;
-
-	do {
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	} while (*s++);
-	for (s = hi; *s; s++) {
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	}
-	return (size_t)(h ^ (h >> 32));
-}
-
 static size_t home_of(const struct relay *rl, const struct relay_pair *p)
 {
-	return pair_hash(p->side[0].id, p->side[1].id) & (rl->cap_index - 1);
+	return idpair_hash(p->side[0].id, p->side[1].id) & (rl->cap_index - 1);
 }
 
 static void index_add(struct relay *rl, struct relay_pair *p)
@@ -638,14 +624,11 @@ static void index_del(struct relay *rl, const struct relay_pair *p)
  * at a free slot). Returns 0 or -ENOMEM, the index unchanged. */
 static int index_reserve(struct relay *rl, size_t want)
 {
-	size_t cap = rl->cap_index ? rl->cap_index : 32;
+	size_t cap = idpair_index_cap(rl->cap_index, want);
 	struct relay_pair **ni;
 
-	if (2 * want <= rl->cap_index) {
+	if (cap == rl->cap_index) {
 		return 0;
-	}
-	while (cap < 2 * want) {
-		cap *= 2;
 	}
 	ni = calloc(cap, sizeof(*ni));
 	if (!ni) {
@@ -669,7 +652,7 @@ struct relay_pair *relay_find_pair(struct relay *rl, const char *a, const char *
 	if (rl->cap_index == 0) {
 		return NULL;
 	}
-	for (size_t i = pair_hash(lo, hi) & mask; rl->index[i]; i = (i + 1) & mask) {
+	for (size_t i = idpair_hash(lo, hi) & mask; rl->index[i]; i = (i + 1) & mask) {
 		struct relay_pair *p = rl->index[i];
 
 		if (strcmp(p->side[0].id, lo) == 0 && strcmp(p->side[1].id, hi) == 0) {

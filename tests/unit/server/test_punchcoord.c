@@ -312,6 +312,25 @@ static void test_punchcoord_memory_is_per_nat_classes(void **state)
 	assert_int_equal(s.k[6].strategy, FRAME_PUNCH_SIMUL);
 }
 
+/* drone3 behind a port-restricted cone (198.51.100.1) and gcs4 behind a
+ * sequential symmetric NAT (198.51.100.2): a prediction that fails, then
+ * a spray that works, remembered (two PUNCH each, from t and t + b). */
+static void learn_a_spray(struct fixture *fx, struct sent *s, uint64_t t, uint64_t b)
+{
+	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_PORT_RESTRICTED);
+	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_SYMMETRIC);
+	fx->g->alloc_step = 1;
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t, send_cb,
+			      s);
+	assert_int_equal(s->k[0].strategy, FRAME_PUNCH_PREDICT);
+	/* No UP: drone3 asks again, a spray, which works. */
+	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t + b,
+			      send_cb, s);
+	assert_int_equal(s->k[2].strategy, FRAME_PUNCH_SPRAY);
+	report_up(fx, fx->d, "gcs4", s->k[2].token, t + b + 1000);
+	assert_int_equal(fx->pc.memo[0].strategy, FRAME_PUNCH_SPRAY);
+}
+
 /* The case the memory is for: a cone and a sequential symmetric NAT whose
  * prediction failed and whose spray worked get the spray first next time;
  * once that fails, the entry is forgotten and the table's prediction comes
@@ -322,18 +341,7 @@ static void test_punchcoord_memory_is_forgotten_when_it_fails(void **state)
 	struct sent s = {0};
 	uint64_t t = 10000000, b = PUNCHCOORD_BUSY_US;
 
-	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_PORT_RESTRICTED);
-	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_SYMMETRIC);
-	fx->g->alloc_step = 1;
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t, send_cb,
-			      &s);
-	assert_int_equal(s.k[0].strategy, FRAME_PUNCH_PREDICT);
-	/* No UP: drone3 asks again, a spray, which works. */
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t + b,
-			      send_cb, &s);
-	assert_int_equal(s.k[2].strategy, FRAME_PUNCH_SPRAY);
-	report_up(fx, fx->d, "gcs4", s.k[2].token, t + b + 1000);
-	assert_int_equal(fx->pc.memo[0].strategy, FRAME_PUNCH_SPRAY);
+	learn_a_spray(fx, &s, t, b);
 
 	/* Later (the path went down): the spray first. */
 	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t + 10 * b,
@@ -366,18 +374,8 @@ static void test_punchcoord_memory_holds_for_the_addresses_either_way(void **sta
 	struct sent s = {0};
 	uint64_t t = 10000000, b = PUNCHCOORD_BUSY_US;
 
-	online(fx->d, "198.51.100.1", 40001, FRAME_NAT_PORT_RESTRICTED);
-	online(fx->g, "198.51.100.2", 40002, FRAME_NAT_SYMMETRIC);
 	online(fx->l, "198.51.100.1", 40003, FRAME_NAT_PORT_RESTRICTED);
-	fx->g->alloc_step = 1;
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t, send_cb,
-			      &s);
-	assert_int_equal(s.k[0].strategy, FRAME_PUNCH_PREDICT);
-	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->d, 0, "gcs4", 0, true, 256, t + b,
-			      send_cb, &s);
-	assert_int_equal(s.k[2].strategy, FRAME_PUNCH_SPRAY);
-	report_up(fx, fx->d, "gcs4", s.k[2].token, t + b + 1000);
-	assert_int_equal(fx->pc.memo[0].strategy, FRAME_PUNCH_SPRAY);
+	learn_a_spray(fx, &s, t, b);
 
 	punchcoord_on_request(&fx->pc, &fx->reg, fx->r, fx->l, 0, "gcs4", 0, true, 256, t + 2 * b,
 			      send_cb, &s);
