@@ -11,8 +11,11 @@
 # share the machine:
 #   # lab-run: alone     runs with no other test beside it (it loads the CPU,
 #                        or what it measures would suffer from another test)
-#   # lab-run: loopback  uses the host's own loopback, not namespaces: never
-#                        beside another loopback test (their ports may meet)
+#   # lab-run: loopback  uses its own loopback, not the namespace lab: as root
+#                        it runs in a network namespace of its own
+#                        (tools/lab/own_netns.sh), beside any test; else on
+#                        the host's loopback, never beside another loopback
+#                        test (their ports may meet)
 # Tests without the line run beside any other non-alone test. LAB_JOBS=1 runs
 # them one by one, in the order given.
 set -u
@@ -38,6 +41,9 @@ command_for() { # TEST: the command line that runs it, in CMD[]
 		;;
 	lab)
 		CMD=(bash "$t")
+		if [ "$own_netns" = 1 ] && grep -q '^# lab-run: loopback' "$t"; then
+			CMD=(bash tools/lab/own_netns.sh "$t")
+		fi
 		;;
 	*)
 		CMD=("$t")
@@ -92,6 +98,8 @@ run_lab_parallel() {
 		name=$(basename "$t")
 		mode=$(sed -n 's/^# lab-run: *\([a-z]*\).*/\1/p' "$t" | head -n 1)
 		kind[$t]=${mode:-shared}
+		# In a namespace of its own a loopback test meets no other's ports.
+		[ "${kind[$t]}" != loopback ] || [ "$own_netns" = 0 ] || kind[$t]=shared
 		case "${kind[$t]}" in
 		alone) alone+=("$t") ;;
 		shared | loopback) shared+=("$t") ;;
@@ -182,6 +190,12 @@ run_lab_parallel() {
 	rm -f "$durations.new"
 }
 
+# Loopback lab tests each get a network namespace of their own when we can
+# make one (root, iproute2).
+own_netns=0
+if [ "$suite" = lab ] && [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
+	own_netns=1
+fi
 jobs=${LAB_JOBS:-3}
 case "$jobs" in
 '' | *[!0-9]* | 0)
