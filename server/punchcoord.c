@@ -430,6 +430,29 @@ static bool heavy_must_wait(const struct punchcoord *pc, const struct punchcoord
 	return false;
 }
 
+/* p's new attempt by plan (from the memory: is_memo), said in the log. */
+static void start_attempt(struct punchcoord *pc, struct punchcoord_pair *p,
+			  const struct punch_plan *plan, const struct punch_side info[2],
+			  bool is_memo, uint64_t now_us)
+{
+	char ups[32];
+
+	p->token = pc->next_token++;
+	p->strategy = plan->strategy;
+	p->role[0] = plan->role[0];
+	p->role[1] = plan->role[1];
+	p->started_us = now_us;
+	p->is_attempt_up = false;
+	p->is_memo_attempt = is_memo;
+	p->side[0] = info[0];
+	p->side[1] = info[1];
+	log_info("punch %s <-> %s: strategy=%s nat=%u/%u step=%d/%d token=%llx%s%s", p->a, p->b,
+		 punch_strategy_name(plan->strategy), (unsigned)info[0].natclass,
+		 (unsigned)info[1].natclass, info[0].alloc_step, info[1].alloc_step,
+		 (unsigned long long)p->token, is_memo ? " (remembered)" : "",
+		 uplinks_text(ups, sizeof(ups), p->uplink[0], p->uplink[1]));
+}
+
 void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const struct routes *r,
 			   struct registry_client *from, unsigned uplink, const char *peer,
 			   unsigned peer_uplink, bool enabled, unsigned spray, uint64_t now_us,
@@ -441,9 +464,7 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	const struct punchcoord_memo *memo;
 	struct punchcoord_pair *p;
 	struct punch_plan plan;
-	bool is_memo;
 	struct frame f;
-	char ups[32];
 
 	if (!request_is_ready(r, from, uplink, other, peer, peer_uplink, now_us)) {
 		return;
@@ -475,21 +496,7 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	if (heavy_must_wait(pc, p, &plan, cs, now_us)) {
 		return;
 	}
-	is_memo = memo && plan.strategy == memo->strategy;
-	p->token = pc->next_token++;
-	p->strategy = plan.strategy;
-	p->role[0] = plan.role[0];
-	p->role[1] = plan.role[1];
-	p->started_us = now_us;
-	p->is_attempt_up = false;
-	p->is_memo_attempt = is_memo;
-	p->side[0] = info[0];
-	p->side[1] = info[1];
-	log_info("punch %s <-> %s: strategy=%s nat=%u/%u step=%d/%d token=%llx%s%s", p->a, p->b,
-		 punch_strategy_name(plan.strategy), (unsigned)info[0].natclass,
-		 (unsigned)info[1].natclass, info[0].alloc_step, info[1].alloc_step,
-		 (unsigned long long)p->token, is_memo ? " (remembered)" : "",
-		 uplinks_text(ups, sizeof(ups), p->uplink[0], p->uplink[1]));
+	start_attempt(pc, p, &plan, info, memo && plan.strategy == memo->strategy, now_us);
 	for (int i = 0; i < 2; i++) {
 		if (build_punch(&f, p, &plan, i, cs[!i], &info[!i]) == 0) {
 			send(ctx, cs[i], &f, now_us);
