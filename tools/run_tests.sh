@@ -2,7 +2,7 @@
 # run_tests: run each test program or script given, print one line per test,
 # and a summary; exit 1 if any failed. $1 names the suite (unit, corpus, lab...).
 #
-# Lab tests run LAB_JOBS at a time (default 3, on 2 cores): most of their
+# Lab tests run LAB_JOBS at a time (default 4, on 2 cores): most of their
 # time is spent waiting for timers (cooldowns, timeouts, keepalives), and
 # each builds its own namespaces with a per-run prefix. Longest first, by the
 # durations of the last run, else of tests/lab/durations (kept in the tree
@@ -196,7 +196,7 @@ own_netns=0
 if [ "$suite" = lab ] && [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
 	own_netns=1
 fi
-jobs=${LAB_JOBS:-3}
+jobs=${LAB_JOBS:-4}
 case "$jobs" in
 '' | *[!0-9]* | 0)
 	echo "run_tests: LAB_JOBS=$jobs: expected a number of tests to run at once (1 or more)" >&2
