@@ -138,7 +138,6 @@ test:
 	@tools/deps.sh tools/debian-packages.txt
 	$(Q)$(MAKE) --no-print-directory -j$(JOBS) build-tests
 	$(Q)$(MAKE) --no-print-directory test-unit test-corpus test-vectors
-	$(Q)$(MAKE) --no-print-directory test-fuzz-short
 	$(Q)$(MAKE) --no-print-directory test-lab
 
 test-unit: $(UNIT_BINS)
@@ -153,7 +152,8 @@ test-vectors: $(O)/tests/noise_vectors
 test-lab: $(BINS) $(TESTPROG_BINS) $(TOOL_BINS)
 	@tools/run_tests.sh lab $(wildcard tests/lab/test_*.sh)
 
-# A few seconds of real fuzzing per target, when clang and libFuzzer are here.
+# A few seconds of real fuzzing per target (CI runs it after make test: about
+# a minute, most of it the clang build).
 FUZZ_SHORT_SECONDS ?= 3
 test-fuzz-short:
 	@if command -v clang >/dev/null 2>&1; then \
