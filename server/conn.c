@@ -152,6 +152,7 @@ int conn_send_frame_to(struct conn *cn, struct registry_client *c, const struct 
 void conn_routes_changed(struct conn *cn, const struct routes *r, uint64_t now_us)
 {
 	cn->routes = r;
+	punchcoord_prune(&cn->punch, r);
 	connset_push_all(cn, now_us);
 }
 

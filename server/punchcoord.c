@@ -179,6 +179,55 @@ static struct punchcoord_pair *get_pair(struct punchcoord *pc, const char *x, un
 	return p;
 }
 
+/* Rebuild the index and the chains of records of the same two clients
+ * from the array, whose order is the order the records were made. */
+static void index_rebuild(struct punchcoord *pc)
+{
+	if (pc->cap_index == 0) {
+		return;
+	}
+	memset(pc->index, 0, pc->cap_index * sizeof(*pc->index));
+	pc->n_index = 0;
+	for (size_t i = 0; i < pc->n_pairs; i++) {
+		struct punchcoord_pair *p = &pc->pairs[i], *q;
+		size_t *slot = index_slot(pc, p->a, p->b);
+
+		p->next_same = 0;
+		if (!*slot) {
+			*slot = i + 1;
+			pc->n_index++;
+			continue;
+		}
+		q = &pc->pairs[*slot - 1];
+		while (q->next_same) {
+			q = &pc->pairs[q->next_same - 1];
+		}
+		q->next_same = i + 1;
+	}
+}
+
+void punchcoord_prune(struct punchcoord *pc, const struct routes *r)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < pc->n_pairs; i++) {
+		if (routes_shared_modes(r, pc->pairs[i].a, pc->pairs[i].b) == 0) {
+			continue;
+		}
+		if (kept != i) {
+			pc->pairs[kept] = pc->pairs[i];
+		}
+		kept++;
+	}
+	if (kept == pc->n_pairs) {
+		return;
+	}
+	log_debug("punch: %zu records of clients that no longer share a flow forgotten",
+		  pc->n_pairs - kept);
+	pc->n_pairs = kept;
+	index_rebuild(pc);
+}
+
 /* " uplinks=1/0" when an uplink is not the main one, else "" (log lines). */
 static const char *uplinks_text(char *buf, size_t len, unsigned u, unsigned peer_u)
 {

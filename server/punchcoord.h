@@ -88,7 +88,7 @@ struct punchcoord_memo {
 };
 
 struct punchcoord {
-	struct punchcoord_pair *pairs; /* owns; records are never removed */
+	struct punchcoord_pair *pairs; /* owns; removed by punchcoord_prune */
 	size_t n_pairs;
 	size_t cap_pairs;
 	/* The first record of each two clients by their ids (its index + 1, 0:
@@ -134,6 +134,13 @@ void punchcoord_on_stats(struct punchcoord *pc, struct registry *reg, struct reg
 /* The stats `id` reported for its way to `peer`, or NULL. */
 const struct punchcoord_side_stats *punchcoord_stats(const struct punchcoord *pc, const char *id,
 						     const char *peer);
+
+/* After a routes change (r): forget the records of two clients that no
+ * longer share a flow (one of them deleted, or their flows edited apart).
+ * Without it the records of every two clients ever punched stayed until a
+ * restart, growing with a fleet's churn of flows. The memory of strategies
+ * (by public addresses, a ring) stays. */
+void punchcoord_prune(struct punchcoord *pc, const struct routes *r);
 
 /* "direct" when either client reports a direct path on any uplink pair of
  * a and b, else "relay" (also for pairs never punched). */
