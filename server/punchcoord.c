@@ -401,22 +401,29 @@ static bool side_is_heavy(const struct punchcoord_pair *p, int side)
 
 /* An attempt that started within PUNCHCOORD_HEAVY_US and makes many new
  * mappings from id's uplink u, if this or it predicts (the other's
- * mappings would shift the ports guessed), or NULL. */
-static const struct punchcoord_pair *heavy_conflict(const struct punchcoord *pc, const char *id,
+ * mappings would shift the ports guessed), or NULL. Attempts start only
+ * between clients sharing a flow, and a routes change prunes the others
+ * (punchcoord_prune): the records of id's peers in r are all there is to
+ * look at, not every record of the fleet. */
+static const struct punchcoord_pair *heavy_conflict(const struct punchcoord *pc,
+						    const struct routes *r, const char *id,
 						    unsigned u, bool is_predict, uint64_t now_us)
 {
-	for (size_t i = 0; i < pc->n_pairs; i++) {
-		const struct punchcoord_pair *q = &pc->pairs[i];
-		int side;
+	size_t n = 0, ia = routes_client_index(r, id);
+	const struct routes_peer *peers = ia == SIZE_MAX ? NULL : routes_peers_of(r, ia, &n);
 
-		if (strcmp(q->a, id) != 0 && strcmp(q->b, id) != 0) {
-			continue;
-		}
-		side = side_of(q, id);
-		if (q->uplink[side] == u && q->started_us != 0 &&
-		    now_us - q->started_us < PUNCHCOORD_HEAVY_US && side_is_heavy(q, side) &&
-		    (is_predict || side_predicts(q, side))) {
-			return q;
+	for (size_t k = 0; k < n; k++) {
+		const char *other = r->clients[peers[k].client].id;
+
+		for (const struct punchcoord_pair *q = first_of(pc, id, other); q;
+		     q = next_of(pc, q)) {
+			int side = side_of(q, id);
+
+			if (q->uplink[side] == u && q->started_us != 0 &&
+			    now_us - q->started_us < PUNCHCOORD_HEAVY_US &&
+			    side_is_heavy(q, side) && (is_predict || side_predicts(q, side))) {
+				return q;
+			}
 		}
 	}
 	return NULL;
@@ -454,9 +461,9 @@ static bool request_is_ready(const struct routes *r, const struct registry_clien
 
 /* Whether plan must wait: a side of it that makes many mappings on its
  * NAT (spray, predict) while another pair does on the same NAT. */
-static bool heavy_must_wait(const struct punchcoord *pc, const struct punchcoord_pair *p,
-			    const struct punch_plan *plan, struct registry_client *const cs[2],
-			    uint64_t now_us)
+static bool heavy_must_wait(const struct punchcoord *pc, const struct routes *r,
+			    const struct punchcoord_pair *p, const struct punch_plan *plan,
+			    struct registry_client *const cs[2], uint64_t now_us)
 {
 	for (int i = 0; i < 2; i++) {
 		const struct punchcoord_pair *q;
@@ -466,7 +473,8 @@ static bool heavy_must_wait(const struct punchcoord *pc, const struct punchcoord
 		if (!side_is_heavy(&probe, i)) {
 			continue;
 		}
-		q = heavy_conflict(pc, cs[i]->id, p->uplink[i], side_predicts(&probe, i), now_us);
+		q = heavy_conflict(pc, r, cs[i]->id, p->uplink[i], side_predicts(&probe, i),
+				   now_us);
 		if (q) {
 			/* The requester asks again (DIRECT_REQUEST_WAIT_US). */
 			log_debug("punch %s <-> %s: %s waits: %s <-> %s is making mappings on "
@@ -542,7 +550,7 @@ void punchcoord_on_request(struct punchcoord *pc, struct registry *reg, const st
 	     plan.role[1] == FRAME_PUNCH_ROLE_PREDICT_OPEN)) {
 		punch_choose(&info[0], &info[1], spray, FRAME_PUNCH_SPRAY, &plan);
 	}
-	if (heavy_must_wait(pc, p, &plan, cs, now_us)) {
+	if (heavy_must_wait(pc, r, p, &plan, cs, now_us)) {
 		return;
 	}
 	start_attempt(pc, p, &plan, info, memo && plan.strategy == memo->strategy, now_us);
