@@ -263,7 +263,7 @@ static void on_register(struct conn *cn, struct registry_client *c, const struct
 	/* Pairs released while idle get new ports when a client is back; the
 	 * peers' sets change too (their PEER frame comes back). So do they
 	 * when the client is another process (restarted): its boot id. */
-	woke = relay_wake(cn->relay, c->id, now_us);
+	woke = relay_wake(cn->relay, cn->routes, c->id, now_us);
 	if (take_boot_id(c, f->u.reg.boot_id, now_us)) {
 		woke = true;
 	}

@@ -807,18 +807,20 @@ bool relay_tick(struct relay *rl, uint64_t now_us)
 	return changed;
 }
 
-bool relay_wake(struct relay *rl, const char *id, uint64_t now_us)
+bool relay_wake(struct relay *rl, const struct routes *r, const char *id, uint64_t now_us)
 {
+	size_t n = 0, i = routes_client_index(r, id);
+	const struct routes_peer *peers = i == SIZE_MAX ? NULL : routes_peers_of(r, i, &n);
 	bool changed = false;
 
-	for (size_t i = 0; i < rl->n_pairs; i++) {
-		struct relay_pair *p = rl->pairs[i];
+	/* The pairs are those of r (relay_update): id's are found by its
+	 * peers, not by a scan of every pair of the fleet per REGISTER. */
+	for (size_t k = 0; k < n; k++) {
+		struct relay_pair *p = relay_find_pair(rl, id, r->clients[peers[k].client].id);
 
-		if (p->has_ports ||
-		    (strcmp(p->side[0].id, id) != 0 && strcmp(p->side[1].id, id) != 0)) {
-			continue;
+		if (p && !p->has_ports) {
+			changed |= pair_try_open(p, now_us);
 		}
-		changed |= pair_try_open(p, now_us);
 	}
 	return changed;
 }

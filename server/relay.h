@@ -210,8 +210,8 @@ int relay_update(struct relay *rl, const struct routes *r, uint64_t now_us);
  * ports changed (route sets must be rebuilt). */
 bool relay_tick(struct relay *rl, uint64_t now_us);
 /* Client id came back online: pairs of it released as idle get new ports.
- * True when something changed. */
-bool relay_wake(struct relay *rl, const char *id, uint64_t now_us);
+ * r: the routes of the last relay_update. True when something changed. */
+bool relay_wake(struct relay *rl, const struct routes *r, const char *id, uint64_t now_us);
 
 /* The pairs by what they hold: their ports; none while waiting for a free
  * port or file descriptor (retried every RELAY_RETRY_US); none while idle

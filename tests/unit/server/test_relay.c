@@ -477,6 +477,77 @@ static void test_relay_finds_the_pair_a_scan_finds_across_reloads(void **state)
 	log_set_level(LOG_LEVEL_INFO);
 }
 
+/* A client back online (relay_wake) gets ports for its pairs released
+ * while idle, and for no other pair: a, b, c and d in a chain of flows
+ * (a-b, b-c, c-d), every pair released after both sides were silent. */
+static void test_relay_wake_opens_the_client_s_pairs_only(void **state)
+{
+	static const char *ids[] = {"a", "b", "c", "d"};
+	uint16_t base = fix_free_ports(16, 47100, 60000, 16);
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	uint64_t t = 1000 + RELAY_PAIR_IDLE_US + 1;
+	size_t len = 0, cap = 4096;
+	char *text = malloc(cap);
+	struct relay rl;
+	struct routes *r;
+	struct diag d;
+
+	(void)state;
+	assert_true(base != 0 && loop && text);
+	len += (size_t)snprintf(text + len, cap - len,
+				"server: { listen = \"127.0.0.1:7400\"; key_file = \"server.key\"; "
+				"relay_a = \"%u-%u\"; relay_b = \"%u-%u\"; };\nclients: {",
+				base, base + 7, base + 8, base + 15);
+	for (int i = 0; i < 4; i++) {
+		uint8_t k[32];
+		char b64[64];
+
+		memset(k, 0x30 + i, sizeof(k));
+		sodium_bin2base64(b64, sizeof(b64), k, sizeof(k), sodium_base64_VARIANT_ORIGINAL);
+		len += (size_t)snprintf(text + len, cap - len, " %s = { key = \"%s\"; };", ids[i],
+					b64);
+	}
+	for (int i = 0; i < 3; i++) {
+		len += (size_t)snprintf(text + len, cap - len,
+					"%s { name = \"f%d\"; proto = \"udp\"; port = %d; members "
+					"= [\"%s\", \"%s\"]; }",
+					i ? "," : " };\nflows: (", i, 10000 + i, ids[i],
+					ids[i + 1]);
+	}
+	len += (size_t)snprintf(text + len, cap - len, " );\n");
+	assert_true(len < cap);
+	diag_clear(&d);
+	r = routes_parse_text(text, len, "routes.conf", ".", false, &d);
+	if (!r) {
+		fail_msg("%s", d.msg);
+	}
+	log_set_level(LOG_LEVEL_WARN);
+	assert_int_equal(relay_init(&rl, loop, r, &d), 0);
+	assert_int_equal(relay_update(&rl, r, 1000), 0);
+	assert_int_equal(rl.n_pairs, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_true(relay_find_pair(&rl, ids[i], ids[i + 1])->has_ports);
+	}
+	assert_true(relay_tick(&rl, t));
+	for (int i = 0; i < 3; i++) {
+		assert_false(relay_find_pair(&rl, ids[i], ids[i + 1])->has_ports);
+	}
+	assert_false(relay_wake(&rl, r, "nobody", t));
+	assert_true(relay_wake(&rl, r, "a", t));
+	assert_true(relay_find_pair(&rl, "a", "b")->has_ports);
+	assert_false(relay_find_pair(&rl, "b", "c")->has_ports);
+	assert_false(relay_find_pair(&rl, "c", "d")->has_ports);
+	assert_false(relay_wake(&rl, r, "a", t)); /* nothing left to open */
+	assert_true(relay_wake(&rl, r, "c", t));
+	assert_true(relay_find_pair(&rl, "b", "c")->has_ports);
+	assert_true(relay_find_pair(&rl, "c", "d")->has_ports);
+	relay_fini(&rl);
+	routes_free(r);
+	free(text);
+	ev_loop_destroy(loop);
+	log_set_level(LOG_LEVEL_INFO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_relay_ports_match_a_naive_reference_at_random),
 		cmocka_unit_test(test_relay_target_keeps_to_the_primary_while_it_is_heard),
 		cmocka_unit_test(test_relay_finds_the_pair_a_scan_finds_across_reloads),
+		cmocka_unit_test(test_relay_wake_opens_the_client_s_pairs_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
