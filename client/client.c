@@ -111,7 +111,8 @@ int client_init(struct client *cl, struct ev_loop *loop, const char *ini_path, s
 	}
 	cl->family = cl->ini->family;
 	if (cl->ini->is_key_exposed) {
-		log_warn("config %s: key file can be read by other users (chmod 600 it)", ini_path);
+		log_warn("config %s: %s can be read by other users (chmod 600 it)", ini_path,
+			 cl->ini->has_key_file ? "key file" : "this file holding the private key");
 	}
 	rc = init_keys(cl, d);
 	if (rc != 0) {

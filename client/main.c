@@ -194,7 +194,8 @@ static int check_config(const char *path)
 		return CLIOPT_EXIT_FAILURE;
 	}
 	if (ini->is_key_exposed) {
-		fprintf(stderr, "%s: warning: key file can be read by other users\n", path);
+		fprintf(stderr, "%s: warning: %s can be read by other users\n", path,
+			ini->has_key_file ? "key file" : "this file holding the private key");
 	}
 	printf("%s: ok (client %s)\n", path, ini->id);
 	client_ini_free(ini);

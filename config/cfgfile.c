@@ -108,7 +108,7 @@ int cfgfile_read(const char *path, size_t max, char **out, size_t *len, struct d
 	}
 	err = read_capped(fd, buf, max, len);
 	if (err == -EFBIG) {
-		diag_set(d, path, 0, "file too large (more than %zu bytes)", max);
+		diag_set(d, path, 1, "file too large (more than %zu bytes)", max);
 		goto fail_free;
 	}
 	if (err < 0) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "common/addr.h"
 #include "common/b64key.h"
@@ -489,7 +490,7 @@ static int check_required(struct ini_ctx *x)
 	const struct client_ini *c = x->c;
 
 	if (x->client_line == 0) {
-		fail(x, 0, "missing [client] section");
+		fail(x, 1, "missing [client] section");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
@@ -586,7 +587,7 @@ struct client_ini *client_ini_parse_text(const char *text, size_t len, const cha
 
 	diag_name = diag_name ? diag_name : "client.ini";
 	if (len > CLIENT_INI_FILE_MAX) {
-		diag_set(d, diag_name, 0, "file too large (more than %d bytes)",
+		diag_set(d, diag_name, 1, "file too large (more than %d bytes)",
 			 CLIENT_INI_FILE_MAX);
 		return NULL;
 	}
@@ -636,6 +637,12 @@ struct client_ini *client_ini_load(const char *path, struct diag *d)
 	/* The text may hold the private key (key = ...). */
 	sodium_memzero(text, len);
 	free(text);
+	if (c && c->has_key && !c->has_key_file) {
+		struct stat st;
+
+		/* Written in the file itself, the key is as exposed as it. */
+		c->is_key_exposed = stat(path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+	}
 	return c;
 }
 

@@ -52,7 +52,7 @@ struct client_ini {
 	bool has_key;	   /* key is set (from `key`, or key_file was read) */
 	bool has_key_file; /* key came from key_file (resolved path below) */
 	char key_file[ROUTES_PATH_MAX];
-	bool is_key_exposed; /* key_file readable by group/others */
+	bool is_key_exposed; /* key_file (or this file, key = ...) readable by group/others */
 	/* `server`, in order. A numeric entry is in servers[i]; a name is in
 	 * server_names[i] (empty for a numeric entry), with servers[i] all
 	 * zero: the client resolves it at run time (client/srvaddr.c). */

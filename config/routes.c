@@ -236,7 +236,8 @@ static int parse_root(const struct cfgread *cr, const config_setting_t *root, bo
 		}
 	}
 	if (!server) {
-		diag_set(cr->d, cr->file, 0, "missing \"server\" group");
+		/* A whole-file error: line 1 keeps the FILE:LINE: form. */
+		diag_set(cr->d, cr->file, 1, "missing \"server\" group");
 		return -EINVAL;
 	}
 	if (serverdef_parse(cr, server, r->base_dir, load_keys, &r->server) != 0 ||
@@ -325,7 +326,7 @@ struct routes *routes_parse_text(const char *text, size_t len, const char *diag_
 	char *buf = NULL;
 
 	if (len > ROUTES_FILE_MAX) {
-		diag_set(d, diag_name, 0, "file too large (more than %d bytes)", ROUTES_FILE_MAX);
+		diag_set(d, diag_name, 1, "file too large (more than %d bytes)", ROUTES_FILE_MAX);
 		return NULL;
 	}
 	r = routes_new(diag_name, base_dir, d);
@@ -335,12 +336,17 @@ struct routes *routes_parse_text(const char *text, size_t len, const char *diag_
 	if (cfgscan_check(text, len, diag_name, ROUTES_SETTINGS_MAX, d) != 0) {
 		goto fail;
 	}
-	buf = malloc(len + 1);
+	buf = malloc(len + 2);
 	if (!buf) {
 		diag_set(d, diag_name, 0, "out of memory");
 		goto fail;
 	}
 	memcpy(buf, text, len);
+	/* libconfig refuses a last line that is a comment with no newline
+	 * after it ("syntax error"): an editor may save one so. */
+	if (len > 0 && text[len - 1] != '\n') {
+		buf[len++] = '\n';
+	}
 	buf[len] = '\0';
 	if (parse_libconfig(&cr, buf, load_keys, r) != 0) {
 		goto fail;

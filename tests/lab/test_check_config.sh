@@ -166,4 +166,24 @@ done
 status=0
 bin/wormhole-keygen --check-config >/dev/null 2>"$LAB_DIR/err" || status=$?
 [ "$status" = 2 ] || fail "keygen --check-config without a file: status $status"
+
+# A private key others can read gets a warning, in a key file (key_file =)
+# or written in client.ini itself (key = ...); none at mode 600. The
+# same check on the daemon: its start-up line.
+ini_with_level warn | sed "s|^key_file = .*|key = $(cat "$LAB_DIR/drone3.key")|" >"$LAB_DIR/inline.ini"
+for ini in debug.ini inline.ini; do
+	for mode in 600 644; do
+		chmod "$mode" "$LAB_DIR/$ini" "$LAB_DIR/drone3.key"
+		bin/wormhole-client --check-config "$LAB_DIR/$ini" >/dev/null 2>"$LAB_DIR/err" ||
+			fail "$ini ($mode) refused: $(cat "$LAB_DIR/err")"
+		n=$(grep -c ": warning: .*can be read by other users" "$LAB_DIR/err" || true)
+		[ "$n" = "$([ "$mode" = 644 ] && echo 1 || echo 0)" ] ||
+			fail "$ini at mode $mode: $n warnings: $(cat "$LAB_DIR/err")"
+	done
+done
+grep -q "this file holding the private key" "$LAB_DIR/err" || fail "inline key warning: $(cat "$LAB_DIR/err")"
+lab_start client-inline "$LAB_BIN/wormhole-client" -c "$LAB_DIR/inline.ini"
+wait_until 10 grep -q "inline.ini: this file holding the private key can be read by other users" \
+	"$LAB_DIR/client-inline.log" || fail "daemon: no warning for a readable inline key"
+lab_stop client-inline || fail "client (inline key) did not stop cleanly"
 lab_pass

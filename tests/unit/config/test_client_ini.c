@@ -295,7 +295,7 @@ static void test_client_ini_rejects_bad_sections_and_keys(void **state)
 static void test_client_ini_rejects_missing_and_conflicting_keys(void **state)
 {
 	static const struct ini_case cases[] = {
-		{"[peers]\n", "c.ini: missing [client] section"},
+		{"[peers]\n", "c.ini:1: missing [client] section"},
 		{"[client]\nkey = " PRIV_DRONE3
 		 "\nserver = 203.0.113.10:7400\nserver_key = " FIX_KEY_SERVER_PUB "\n",
 		 "c.ini:1: [client]: missing \"id\""},
@@ -416,7 +416,7 @@ static void test_client_ini_rejects_nul_bytes_and_huge_input(void **state)
 	diag_clear(&d);
 	assert_null(client_ini_parse_text(big, CLIENT_INI_FILE_MAX + 1, "c.ini", NULL, false, &d));
 	assert_string_equal(diag_format(&d, got, sizeof(got)),
-			    "c.ini: file too large (more than 65536 bytes)");
+			    "c.ini:1: file too large (more than 65536 bytes)");
 	free(big);
 }
 

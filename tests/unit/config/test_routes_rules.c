@@ -128,6 +128,24 @@ static void test_routes_ignores_include_inside_strings_and_comments(void **state
 	routes_free(r);
 }
 
+/* An editor may save a file whose last line is a comment with no newline
+ * after it; libconfig alone calls that a syntax error. Each kind of
+ * comment, and a last setting with no newline. */
+static void test_routes_takes_a_last_line_without_newline(void **state)
+{
+	static const char *const texts[] = {
+		FIX_HEAD "flows: ( );\n# the end",
+		FIX_HEAD "flows: ( );\n// the end",
+		FIX_HEAD "flows: ( );\n/* the end */",
+		FIX_HEAD "flows: ( );",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		routes_free(parse_ok(texts[i]));
+	}
+}
+
 static void test_routes_rejects_nul_bytes_and_huge_input(void **state)
 {
 	static const char with_nul[] = "server: {\n\0 };\n";
@@ -147,7 +165,7 @@ static void test_routes_rejects_nul_bytes_and_huge_input(void **state)
 	diag_clear(&d);
 	assert_null(routes_parse_text(big, ROUTES_FILE_MAX + 1, "t.conf", NULL, false, &d));
 	assert_string_equal(diag_format(&d, got, sizeof(got)),
-			    "t.conf: file too large (more than 1048576 bytes)");
+			    "t.conf:1: file too large (more than 1048576 bytes)");
 
 	/* "a=1;" repeated: quadratic in libconfig 1.5 without the cap. */
 	for (size_t i = 0; i + 4 <= n; i += 4) {
@@ -226,7 +244,7 @@ static void test_routes_rejects_wrong_types(void **state)
 static void test_routes_rejects_missing_required_keys(void **state)
 {
 	static const struct rule_case cases[] = {
-		{FIX_CLIENTS, "t.conf: missing \"server\" group"},
+		{FIX_CLIENTS, "t.conf:1: missing \"server\" group"},
 		{"server: { key_file = \"k\"; };\n", "t.conf:1: server: missing \"listen\""},
 		{"server: { listen = \"127.0.0.1:7400\"; };\n",
 		 "t.conf:1: server: missing \"key_file\""},
@@ -477,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_routes_rejects_port_that_overflows_32_bits),
 		cmocka_unit_test(test_routes_rejects_raw_text_traps),
 		cmocka_unit_test(test_routes_ignores_include_inside_strings_and_comments),
+		cmocka_unit_test(test_routes_takes_a_last_line_without_newline),
 		cmocka_unit_test(test_routes_rejects_nul_bytes_and_huge_input),
 		cmocka_unit_test(test_routes_reads_no_byte_past_unterminated_text),
 		cmocka_unit_test(test_routes_rejects_unknown_keys_at_every_level),
