@@ -588,13 +588,18 @@ static int write_classic_success(struct wire_writer *w, uint8_t *len_at,
 }
 
 /* RFC 5780 §7.6: a PADDING of zeros that brings the response (with the
- * SOFTWARE and FINGERPRINT still to come) to size bytes, or an empty one when
- * it is already that large. */
+ * SOFTWARE and FINGERPRINT still to come) to size bytes (the request's). None
+ * when the response is already that large: even an empty one would make
+ * it larger than the request. */
 static void write_padding(struct wire_writer *w, size_t size)
 {
 	size_t tail = STUN_ATTR_HEADER_LEN + STUN_SOFTWARE_ATTR_LEN + STUN_FINGERPRINT_ATTR_LEN;
-	size_t pad = size > w->len + tail ? (size - w->len - tail) & ~(size_t)3 : 0;
+	size_t pad;
 
+	if (size < w->len + tail) {
+		return;
+	}
+	pad = (size - w->len - tail) & ~(size_t)3;
 	wire_write_u16(w, STUN_ATTR_PADDING);
 	wire_write_u16(w, (uint16_t)pad);
 	wire_write_zeros(w, pad);

@@ -455,7 +455,7 @@ static void test_stun_server_pads_a_padded_request_up_to_its_size(void **state)
 	struct stun_server_addrs a = server_v4(STUN_SOCK_PRIMARY_MAIN);
 	struct sockaddr_storage from = ss("203.0.113.7:40000");
 	uint8_t req[1600], out[STUN_PADDED_MAX];
-	const size_t pads[] = {1400, 0, 200, 1401};
+	const size_t pads[] = {1400, 0, 200, 1401, 100, 60};
 	struct stun_msg m;
 	size_t n, out_len;
 	int idx;
@@ -474,13 +474,17 @@ static void test_stun_server_pads_a_padded_request_up_to_its_size(void **state)
 				 STUN_DROP_NONE);
 		assert_int_equal(stun_read(out, out_len, &m, NULL), 0);
 		assert_int_equal(m.type, STUN_BINDING_SUCCESS);
-		assert_true(m.has_padding && m.has_xor_mapped && m.has_fingerprint);
-		if (n > STUN_RESPONSE_MAX) {
-			/* As large as the request (to 4 bytes), never larger. */
-			assert_true(out_len <= n && out_len + 4 > n);
+		assert_true(m.has_xor_mapped && m.has_fingerprint);
+		if (pads[i] >= 100) {
+			/* As large as the request (to 4 bytes), never larger
+			 * (a 132-byte request: 132, where the plain answer
+			 * takes 112). */
+			assert_true(m.has_padding && out_len <= n && out_len + 4 > n);
 		} else {
-			/* Too short to pad to: an empty PADDING within the bound. */
-			assert_true(out_len <= STUN_RESPONSE_MAX);
+			/* 32 and 92 bytes, less than the plain answer: that
+			 * answer, with no PADDING to make it larger still. */
+			assert_false(m.has_padding);
+			assert_true(out_len > n && out_len <= STUN_RESPONSE_MAX);
 		}
 	}
 	/* A caller's smaller buffer limits the padding, not the answer. */
