@@ -95,6 +95,38 @@ bool httpcheck_json_type(const char *content_type)
 	return content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ';
 }
 
+bool httpcheck_if_match(const char *header, const char *etag)
+{
+	size_t n = strlen(etag);
+
+	for (const char *p = header; *p;) {
+		const char *end;
+		bool is_weak = false;
+
+		if (*p == ' ' || *p == '\t' || *p == ',') {
+			p++;
+			continue;
+		}
+		if (*p == '*') {
+			return true;
+		}
+		if (p[0] == 'W' && p[1] == '/') {
+			is_weak = true;
+			p += 2;
+		}
+		/* An entity tag is quoted; a comma may be inside the quotes. */
+		end = *p == '"' ? strchr(p + 1, '"') : NULL;
+		if (!end) {
+			return false;
+		}
+		if (!is_weak && (size_t)(end + 1 - p) == n && memcmp(p, etag, n) == 0) {
+			return true;
+		}
+		p = end + 1;
+	}
+	return false;
+}
+
 bool httpcheck_is_loopback(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET) {

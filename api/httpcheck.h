@@ -26,6 +26,12 @@ bool httpcheck_host(const char *host, const char (*allowed)[80], size_t n_allowe
 /* Content-Type is application/json, optionally with parameters. */
 bool httpcheck_json_type(const char *content_type);
 
+/* An If-Match header (not empty) against the current etag (quoted), as RFC
+ * 9110 §13.1.1 says: "*", or a comma-separated list of entity tags of which
+ * one is etag by strong comparison (a weak W/"..." never matches). A
+ * malformed list matches nothing. */
+bool httpcheck_if_match(const char *header, const char *etag);
+
 /* 127.0.0.0/8 or ::1. */
 bool httpcheck_is_loopback(const struct sockaddr *sa);
 

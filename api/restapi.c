@@ -8,6 +8,7 @@
 #include "api/restapi.h"
 
 #include "api/flowjson.h"
+#include "api/httpcheck.h"
 #include "api/httpd.h"
 #include "api/metrics.h"
 #include "api/restedit.h"
@@ -565,8 +566,7 @@ static void serve(struct restreq *r)
 	}
 	/* A stale If-Match means routes.conf changed since the client read it
 	 * (another API call or a hand edit): refuse rather than overwrite. */
-	if (r->rq->if_match[0] && strcmp(r->rq->if_match, "*") != 0 &&
-	    strcmp(r->rq->if_match, r->etag) != 0) {
+	if (r->rq->if_match[0] && !httpcheck_if_match(r->rq->if_match, r->etag)) {
 		restreq_error(r, 412, "routes.conf changed since ETag %.48s (now %s)",
 			      r->rq->if_match, r->etag);
 		return;

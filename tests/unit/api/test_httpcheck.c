@@ -88,6 +88,26 @@ static void test_httpcheck_json_type_takes_parameters_only_after_the_type(void *
 	assert_false(httpcheck_json_type(NULL));
 }
 
+/* If-Match by RFC 9110: "*", or any tag of a list by strong comparison. */
+static void test_httpcheck_if_match_takes_a_list(void **state)
+{
+	static const char etag[] = "\"0123abcd\"";
+
+	(void)state;
+	assert_true(httpcheck_if_match("\"0123abcd\"", etag));
+	assert_true(httpcheck_if_match("*", etag));
+	assert_true(httpcheck_if_match("\"other\", \"0123abcd\"", etag));
+	assert_true(httpcheck_if_match("\"x,y\",\"0123abcd\" ", etag));
+	assert_true(httpcheck_if_match(" \t\"0123abcd\",\"other\"", etag));
+	assert_false(httpcheck_if_match("\"other\"", etag));
+	assert_false(httpcheck_if_match("W/\"0123abcd\"", etag));	      /* weak */
+	assert_false(httpcheck_if_match("0123abcd", etag));		      /* unquoted */
+	assert_false(httpcheck_if_match("\"0123abcd", etag));		      /* unclosed */
+	assert_false(httpcheck_if_match("\"0123abc\", \"0123abcde\"", etag)); /* near */
+	assert_false(httpcheck_if_match("\"other\", bogus \"0123abcd\"", etag));
+	assert_false(httpcheck_if_match(",", etag));
+}
+
 static void test_httpcheck_knows_loopback(void **state)
 {
 	struct sockaddr_storage ss;
@@ -142,6 +162,7 @@ int main(void)
 		cmocka_unit_test(test_httpcheck_decode_path_refuses_nul_slash_and_bad_escapes),
 		cmocka_unit_test(test_httpcheck_host_matches_only_the_listen_names),
 		cmocka_unit_test(test_httpcheck_json_type_takes_parameters_only_after_the_type),
+		cmocka_unit_test(test_httpcheck_if_match_takes_a_list),
 		cmocka_unit_test(test_httpcheck_knows_loopback),
 		cmocka_unit_test(test_restapi_token_must_match_one_token_exactly),
 		cmocka_unit_test(test_restapi_etag_follows_the_content),
