@@ -420,7 +420,8 @@ void flow_udp_free_all(struct client *cl)
 		log_debug("flow %s: tx_packets=%llu tx_bytes=%llu rx_packets=%llu rx_bytes=%llu "
 			  "drop_too_big=%llu drop_no_peer=%llu drop_no_session=%llu "
 			  "drop_not_member=%llu drop_wrong_role=%llu drop_no_app=%llu "
-			  "drop_no_socket=%llu drop_queue_full=%llu drop_not_target=%llu",
+			  "drop_no_socket=%llu drop_queue_full=%llu drop_not_target=%llu "
+			  "drop_peer_gone=%llu",
 			  f->route.flow.text, (unsigned long long)s->tx_packets,
 			  (unsigned long long)s->tx_bytes, (unsigned long long)s->rx_packets,
 			  (unsigned long long)s->rx_bytes,
@@ -432,7 +433,8 @@ void flow_udp_free_all(struct client *cl)
 			  (unsigned long long)s->drops[FLOW_UDP_DROP_NO_APP],
 			  (unsigned long long)s->drops[FLOW_UDP_DROP_NO_SOCKET],
 			  (unsigned long long)s->drops[FLOW_UDP_DROP_QUEUE_FULL],
-			  (unsigned long long)s->drops[FLOW_UDP_DROP_NOT_TARGET]);
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_NOT_TARGET],
+			  (unsigned long long)s->drops[FLOW_UDP_DROP_PEER_GONE]);
 		flow_free(f);
 	}
 }
@@ -473,6 +475,28 @@ static void warn_narrow(struct flow_udp *f, const struct peer *p, size_t len, ui
 		 f->route.flow.text, len, p->def.peer.text, max);
 }
 
+/* Is p gone (FLOW_UDP_PEER_GONE_US)? Then a datagram for it is dropped and
+ * counted, and said once a minute per flow: sent, it would cost the uplink
+ * and go nowhere (the relay drops what it has no live side for, a dead
+ * direct address answers nothing), and the flow's drops would not show
+ * that the sink is missing. Anything authenticated from the peer (a ping, a
+ * handshake when it comes back) ends it. */
+static bool peer_is_gone(struct flow_udp *f, const struct peer *p, uint64_t now_us)
+{
+	if (p->last_rx_us == 0 || now_us - p->last_rx_us < FLOW_UDP_PEER_GONE_US) {
+		return false;
+	}
+	f->stats.drops[FLOW_UDP_DROP_PEER_GONE]++;
+	if (f->gone_warned_us == 0 || now_us - f->gone_warned_us >= FLOW_UDP_WARN_US) {
+		f->gone_warned_us = now_us;
+		log_warn("flow %s: %s not heard for %llu s (offline?): its datagrams are dropped "
+			 "until it is",
+			 f->route.flow.text, p->def.peer.text,
+			 (unsigned long long)((now_us - p->last_rx_us) / 1000000));
+	}
+	return true;
+}
+
 /* Send one app datagram to member m (peer p) as DATAGRAM with flags; each
  * member has its own sequence numbers (its losses are gaps in them). */
 static void send_to_peer(struct flow_udp *f, size_t m, struct peer *p, uint8_t flags,
@@ -484,6 +508,9 @@ static void send_to_peer(struct flow_udp *f, size_t m, struct peer *p, uint8_t f
 
 	if (!p || p->is_refused || m >= WIRE_MEMBERS_MAX) {
 		f->stats.drops[FLOW_UDP_DROP_NO_PEER]++;
+		return;
+	}
+	if (peer_is_gone(f, p, now_us)) {
 		return;
 	}
 	memset(&fr, 0, sizeof(fr));

@@ -30,6 +30,10 @@ struct peer;
  * start is ours within seconds of its release, with no restart or edit, and
  * one held for good costs a bind every 30 s. */
 #define FLOW_UDP_LISTEN_RETRY_MIN_US 1000000ull
+/* A peer heard from on no path for this long is gone (its client stopped,
+ * crashed or lost its links: a live one answers the path pings every
+ * second or faster): its datagrams are dropped and counted, not sent. */
+#define FLOW_UDP_PEER_GONE_US 10000000ull
 #define FLOW_UDP_LISTEN_RETRY_MAX_US 30000000ull
 
 enum flow_udp_drop {
@@ -42,6 +46,7 @@ enum flow_udp_drop {
 	FLOW_UDP_DROP_NO_SOCKET,   /* no local socket for it (port taken, open failed) */
 	FLOW_UDP_DROP_QUEUE_FULL,  /* the send queue was full */
 	FLOW_UDP_DROP_NOT_TARGET,  /* to a source's wildcard socket, not from the target's host */
+	FLOW_UDP_DROP_PEER_GONE,   /* the peer was not heard for FLOW_UDP_PEER_GONE_US */
 	FLOW_UDP_DROP_COUNT
 };
 
@@ -87,6 +92,7 @@ struct flow_udp {
 	struct flowqos *qos;		 /* owns: options, impairment, congestion reports */
 	uint64_t narrow_warned_us;	 /* a datagram too large for a narrow path, logged */
 	uint64_t big_warned_us;		 /* an app datagram over the flow's limit, logged */
+	uint64_t gone_warned_us;	 /* a datagram for a gone peer, logged */
 	struct flow_udp_stats stats;
 };
 

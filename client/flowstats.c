@@ -79,8 +79,12 @@ static void tick(struct client *cl, uint64_t now_us)
 	n = flow_udp_report(cl, st, FLOWSTATS_FLOWS_MAX);
 	for (size_t i = 0; i < n; i++) {
 		struct flowstats_last *l = last_of(fs, st[i].name);
+		uint64_t drops = drops_of(&st[i].stats);
+		/* Drops alone are a change too: a flow whose datagrams are all
+		 * refused or dropped (too large, its sink gone) sends nothing
+		 * and delivers nothing, and its drops would wait a keepalive. */
 		bool changed = !l || l->tx_packets != st[i].stats.tx_packets ||
-			       l->rx_packets != st[i].stats.rx_packets ||
+			       l->rx_packets != st[i].stats.rx_packets || l->drops != drops ||
 			       l->saturated != st[i].saturated;
 
 		if (!changed && now_us - l->sent_us < srvconn_keepalive_us(cl)) {
@@ -90,6 +94,7 @@ static void tick(struct client *cl, uint64_t now_us)
 		if (l) {
 			l->tx_packets = st[i].stats.tx_packets;
 			l->rx_packets = st[i].stats.rx_packets;
+			l->drops = drops;
 			l->saturated = st[i].saturated;
 			l->sent_us = now_us;
 		}

@@ -24,6 +24,7 @@ struct flowstats_last {
 	char name[WIRE_NAME_MAX + 1];
 	uint64_t tx_packets;
 	uint64_t rx_packets;
+	uint64_t drops;
 	bool saturated;
 	uint64_t sent_us;
 };
