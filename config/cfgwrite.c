@@ -1,12 +1,16 @@
 /* cfgwrite: atomic replacement of routes.conf for API write-back.
  * Order matters for crash safety: the new content is durable in its own
- * inode (write + fsync) before any name changes; the backup is made by
- * link + rename, so PATH.bak is at every moment either the older backup or
- * the complete previous file; the final rename(2) swaps the name in one
- * step; the folder fsync makes the rename itself durable. Never truncates
- * or writes into the live file. Just before the backup and the rename the
- * file is compared with the version the new text was made from, so that
- * a hand edit saved meanwhile is not overwritten. */
+ * inode (write + fsync) before any name changes; the name then changes in
+ * one step; the folder fsync makes it durable. Never truncates or writes
+ * into the live file. A hand edit saved meanwhile is never overwritten
+ * (DESIGN §6): the file is compared with the version the new text was made
+ * from, then exchanged with the new file in one step (renameat2
+ * RENAME_EXCHANGE), and what the exchange took out is checked again: the
+ * expected version, and nobody still writing into it. Only then does it
+ * become PATH.bak (a rename: at every moment the older backup or the
+ * complete previous file); otherwise it goes back. Without
+ * RENAME_EXCHANGE (some filesystems) the backup is a link and the new file
+ * is renamed over, right after the comparison. */
 #include "config/cfgwrite.h"
 
 #include "config/cfgfile.h"
@@ -17,11 +21,16 @@
 #include <limits.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Exchanges that undo a refused one, at most (each follows a save made
+ * at path meanwhile; more in that moment are not a human's). */
+#define SWAP_BACK_TRIES 8
 
 static int write_all(int fd, const char *text, size_t len)
 {
@@ -82,20 +91,14 @@ void cfgwrite_hash(const char *text, size_t len, uint8_t out[CFGWRITE_HASH_SIZE]
 	crypto_generichash(out, CFGWRITE_HASH_SIZE, (const unsigned char *)text, len, NULL, 0);
 }
 
-/* 0 when path holds the content whose cfgwrite_hash is expect, -ESTALE
- * when it holds anything else or is gone, another -errno when it cannot
- * be read. Read through cfgfile_open: a FIFO put there is not waited on. */
-static int check_unchanged(const char *path, const uint8_t expect[CFGWRITE_HASH_SIZE])
+/* 0 when fd's content (read from where it is) hashes to want, -ESTALE
+ * when it does not, another -errno when it cannot be read. */
+static int hash_matches(int fd, const uint8_t want[CFGWRITE_HASH_SIZE])
 {
 	crypto_generichash_state st;
 	uint8_t got[CFGWRITE_HASH_SIZE];
 	char buf[16384];
-	int fd = cfgfile_open(path);
-	int err = 0;
 
-	if (fd < 0) {
-		return fd == -ENOENT ? -ESTALE : fd;
-	}
 	crypto_generichash_init(&st, NULL, 0, sizeof(got));
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
@@ -103,17 +106,83 @@ static int check_unchanged(const char *path, const uint8_t expect[CFGWRITE_HASH_
 		if (n < 0 && errno == EINTR) {
 			continue;
 		}
-		if (n <= 0) {
-			err = n < 0 ? -errno : 0;
+		if (n < 0) {
+			return -errno;
+		}
+		if (n == 0) {
 			break;
 		}
 		crypto_generichash_update(&st, (const unsigned char *)buf, (unsigned long long)n);
 	}
-	close(fd);
 	crypto_generichash_final(&st, got, sizeof(got));
-	if (err == 0 && sodium_memcmp(got, expect, sizeof(got)) != 0) {
+	return sodium_memcmp(got, want, sizeof(got)) == 0 ? 0 : -ESTALE;
+}
+
+/* 0 when path holds the content whose cfgwrite_hash is expect, -ESTALE
+ * when it holds anything else or is gone, another -errno when it cannot
+ * be read. Read through cfgfile_open: a FIFO put there is not waited on. */
+static int check_unchanged(const char *path, const uint8_t expect[CFGWRITE_HASH_SIZE])
+{
+	int fd = cfgfile_open(path);
+	int err;
+
+	if (fd < 0) {
+		return fd == -ENOENT ? -ESTALE : fd;
+	}
+	err = hash_matches(fd, expect);
+	close(fd);
+	return err;
+}
+
+/* The same inode, not written since (size and modification time). */
+static bool same_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Like check_unchanged, for a file only this process names (the
+ * temporary name after an exchange), and stricter: with id, it must also
+ * be that inode, and nobody may have it open for writing while it is
+ * read (want NULL: any content). The kernel grants a read lease (F_RDLCK) only on a file nobody
+ * has open for writing, and breaks it when someone opens it for writing
+ * while it is held; so an editor that opened the file before it left its
+ * name and still writes into it is seen, even before it wrote a byte.
+ * Where no lease can be had (a file of another owner without CAP_LEASE, a
+ * filesystem without leases) the content alone decides. */
+static int check_settled(const char *name, const uint8_t want[CFGWRITE_HASH_SIZE],
+			 const struct stat *id)
+{
+	struct stat st;
+	bool has_lease = false;
+	int fd = cfgfile_open(name);
+	int err = 0;
+
+	if (fd < 0) {
+		return fd == -ENOENT ? -ESTALE : fd;
+	}
+	if (id && (fstat(fd, &st) != 0 || !same_version(&st, id))) {
 		err = -ESTALE;
 	}
+	/* A broken lease signals its holder, SIGIO by default, which would
+	 * end the server: SIGURG instead, ignored unless handled. */
+	if (err == 0 && fcntl(fd, F_SETSIG, SIGURG) == 0) {
+		if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+			has_lease = true;
+		} else if (errno == EAGAIN) {
+			err = -ESTALE; /* open for writing: a save in progress */
+		}
+	}
+	if (err == 0 && want) {
+		err = hash_matches(fd, want);
+	}
+	if (has_lease) {
+		if (err == 0 && fcntl(fd, F_GETLEASE) != F_RDLCK) {
+			err = -ESTALE; /* opened for writing meanwhile */
+		}
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+	}
+	close(fd);
 	return err;
 }
 
@@ -149,25 +218,86 @@ int cfgwrite_backup_path(const char *link_path, char *out, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-int cfgwrite_replace(const char *link_path, const char *text, size_t len,
-		     const uint8_t expect[CFGWRITE_HASH_SIZE])
+static int exchange(const char *a, const char *b)
 {
-	char dir[PATH_MAX];
-	char tmp[PATH_MAX];
-	char real[PATH_MAX];
-	const char *path;
+	return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0 ? 0 : -errno;
+}
+
+/* Undo a refused exchange (tmp holds what it took from path): path goes
+ * back to the newest save. Each exchange moves what path holds to tmp, and
+ * that should be what the previous one put there: at first ours, as
+ * written. Anything else (a file saved over path since, or bytes written
+ * into ours) is newer than what tmp holds and goes back in turn. What tmp
+ * holds at the end (ours, or a save a newer one replaced) is removed.
+ * 0, or -EBUSY when path kept changing (tmp is then left as it is). */
+static int swap_back(const char *path, const char *tmp, const struct stat *ours,
+		     const uint8_t ours_hash[CFGWRITE_HASH_SIZE])
+{
+	struct stat expect_back = *ours;
+	const uint8_t *want = ours_hash;
+
+	for (int i = 0; i < SWAP_BACK_TRIES; i++) {
+		struct stat put;
+
+		if (stat(tmp, &put) != 0 || exchange(tmp, path) != 0) {
+			return -EBUSY;
+		}
+		if (check_settled(tmp, want, &expect_back) == 0) {
+			(void)unlink(tmp);
+			return 0;
+		}
+		expect_back = put;
+		want = NULL;
+	}
+	return -EBUSY;
+}
+
+/* Exchange the temporary file (ours) with path in one step, then check
+ * what came out: the version text was made from (expect), that nobody is
+ * still writing into. It then becomes PATH.bak; otherwise (a hand edit
+ * saved in the moment since check_unchanged) it goes back: -ESTALE.
+ * -EOPNOTSUPP (nothing done) where the filesystem cannot exchange. */
+static int swap_in(const char *path, const char *tmp, const struct stat *ours,
+		   const uint8_t expect[CFGWRITE_HASH_SIZE], const char *text, size_t len)
+{
+	uint8_t ours_hash[CFGWRITE_HASH_SIZE];
+	char bak[PATH_MAX];
+	int err = exchange(tmp, path);
+	int undo;
+
+	if (err == -EINVAL || err == -ENOSYS) {
+		return -EOPNOTSUPP;
+	}
+	if (err != 0) {
+		(void)unlink(tmp);
+		return err == -ENOENT ? -ESTALE : err; /* gone since the check */
+	}
+	err = check_settled(tmp, expect, NULL);
+	if (err == 0 &&
+	    snprintf(bak, sizeof(bak), "%s%s", path, CFGWRITE_BACKUP_SUFFIX) >= (int)sizeof(bak)) {
+		err = -ENAMETOOLONG;
+	}
+	if (err == 0 && rename(tmp, bak) != 0) {
+		err = -errno;
+	}
+	if (err == 0) {
+		return 0;
+	}
+	cfgwrite_hash(text, len, ours_hash);
+	undo = swap_back(path, tmp, ours, ours_hash);
+	return undo != 0 ? undo : err;
+}
+
+/* Write text to tmp, with path's permission bits, durable (fsync); *ours
+ * is what it is then. */
+static int write_temp(const char *path, const char *tmp, const char *text, size_t len,
+		      struct stat *ours)
+{
 	struct stat st;
 	mode_t mode = 0600;
 	int fd;
-	int err = resolve(link_path, real, &path);
+	int err;
 
-	if (err != 0) {
-		return err;
-	}
-	if (cfgfile_dirname(path, dir, sizeof(dir)) != 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
-		return -ENAMETOOLONG;
-	}
 	if (stat(path, &st) == 0) {
 		mode = st.st_mode & 07777;
 	}
@@ -183,14 +313,52 @@ int cfgwrite_replace(const char *link_path, const char *text, size_t len,
 	if (err == 0 && fsync(fd) != 0) {
 		err = -errno;
 	}
+	if (err == 0 && fstat(fd, ours) != 0) {
+		err = -errno;
+	}
 	if (close(fd) != 0 && err == 0) {
 		err = -errno;
 	}
-	/* As late as possible: a hand edit saved while the new text was
-	 * made and written is never replaced. (One saved between this read
-	 * and the rename below, a few system calls, still can be.) */
-	if (err == 0 && expect) {
+	if (err != 0) {
+		(void)unlink(tmp);
+	}
+	return err;
+}
+
+int cfgwrite_replace(const char *link_path, const char *text, size_t len,
+		     const uint8_t expect[CFGWRITE_HASH_SIZE])
+{
+	char dir[PATH_MAX];
+	char tmp[PATH_MAX];
+	char real[PATH_MAX];
+	const char *path;
+	struct stat ours;
+	int err = resolve(link_path, real, &path);
+
+	if (err != 0) {
+		return err;
+	}
+	if (cfgfile_dirname(path, dir, sizeof(dir)) != 0 ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
+		return -ENAMETOOLONG;
+	}
+	err = write_temp(path, tmp, text, len, &ours);
+	if (err != 0) {
+		return err;
+	}
+	/* First as a plain read: a hand edit saved while the new text was
+	 * made and written is refused before any name changes. */
+	if (expect) {
 		err = check_unchanged(path, expect);
+	}
+	if (err == 0 && expect) {
+		err = swap_in(path, tmp, &ours, expect, text, len);
+		if (err != -EOPNOTSUPP) {
+			return err == 0 ? fsync_dir(dir) : err;
+		}
+		/* No RENAME_EXCHANGE here: backup and rename right after the
+		 * check above, with its window of a few system calls. */
+		err = 0;
 	}
 	if (err == 0) {
 		err = keep_backup(path);

@@ -13,16 +13,19 @@
 /* The content hash cfgwrite_replace compares with (BLAKE2b-256 of text). */
 void cfgwrite_hash(const char *text, size_t len, uint8_t out[CFGWRITE_HASH_SIZE]);
 
-/* Write text to a temporary file in path's folder, fsync it, make
- * PATH.bak a hard link to the current file (the previous version; skipped
- * when path does not exist yet), rename the temporary file over path and
- * fsync the folder. The new file keeps the old one's permission bits.
- * A path that is a symlink is followed: the file it names is replaced
- * (its backup and temporary file beside it) and the link stays a link.
- * With expect (NULL: no check), the file must still hold the content of
- * that cfgwrite_hash just before the backup and the rename: the version
- * text was made from. Returns 0, -ESTALE (it changed or is gone: nothing
- * written), or another negative errno (path is then unchanged). */
+/* Write text to a temporary file in path's folder, fsync it, put it at
+ * path in one step keeping the previous file as PATH.bak (skipped when
+ * path does not exist yet), and fsync the folder. The new file keeps the
+ * old one's permission bits. A path that is a symlink is followed: the
+ * file it names is replaced (its backup and temporary file beside it) and
+ * the link stays a link. With expect (NULL: no check), the file replaced
+ * must hold the content of that cfgwrite_hash, the version text was made
+ * from: it is compared before, and (where the filesystem can exchange two
+ * names) what the exchange took out is compared again, with nobody
+ * writing into it; otherwise it is put back. Returns 0, -ESTALE (it
+ * changed or is gone: nothing written), -EBUSY (it kept changing while
+ * being put back: its newest save is at path, one more may be left at
+ * PATH.tmp.PID) or another negative errno (path is then unchanged). */
 int cfgwrite_replace(const char *path, const char *text, size_t len,
 		     const uint8_t expect[CFGWRITE_HASH_SIZE]);
 

@@ -1,10 +1,14 @@
 /* test_cfgwrite: routes.conf replaced atomically with a backup, and the
  * files a writer killed mid-replace left behind swept away (config/cfgwrite.c)
- * in a fresh temporary folder. */
+ * in a fresh temporary folder. A hand save landing in the moment between the
+ * write's check of the file and its replacing the name is injected through
+ * -Wl,--wrap of rename and renameat2 (Makefile). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,92 @@ struct dir {
 	char path[64];
 	char conf[96];
 };
+
+/* The hand save to make from inside the next rename or renameat2 onto
+ * hand.conf: before it, or (renameat2) after it. One each, then none. */
+enum save { SAVE_NONE, SAVE_RENAME, SAVE_IN_PLACE, SAVE_OPEN_ONLY };
+
+struct hand {
+	const char *conf;
+	enum save before, after;
+	const char *text; /* what the save writes */
+	int held_fd;	  /* SAVE_OPEN_ONLY: opened for writing, not written yet */
+	bool fail_exchange;
+};
+
+static struct hand hand = {.held_fd = -1};
+
+int __real_rename(const char *from, const char *to);
+int __real_renameat2(int fromfd, const char *from, int tofd, const char *to, unsigned int flags);
+int __wrap_rename(const char *from, const char *to);
+int __wrap_renameat2(int fromfd, const char *from, int tofd, const char *to, unsigned int flags);
+
+static void hand_save(enum save how)
+{
+	char swp[160];
+	FILE *f;
+
+	switch (how) {
+	case SAVE_RENAME: /* vim, emacs, sed -i: a new file renamed over */
+		snprintf(swp, sizeof(swp), "%s.swp", hand.conf);
+		f = fopen(swp, "w");
+		assert_non_null(f);
+		fputs(hand.text, f);
+		fclose(f);
+		assert_int_equal(__real_rename(swp, hand.conf), 0);
+		break;
+	case SAVE_IN_PLACE: /* truncated and written where it is */
+		f = fopen(hand.conf, "w");
+		assert_non_null(f);
+		fputs(hand.text, f);
+		fclose(f);
+		break;
+	case SAVE_OPEN_ONLY: /* opened for writing; the bytes come later */
+		hand.held_fd = open(hand.conf, O_WRONLY | O_CLOEXEC);
+		assert_true(hand.held_fd >= 0);
+		break;
+	case SAVE_NONE:
+		break;
+	}
+}
+
+static bool onto_conf(const char *to)
+{
+	return hand.conf && strcmp(to, hand.conf) == 0;
+}
+
+int __wrap_rename(const char *from, const char *to)
+{
+	if (onto_conf(to)) {
+		enum save how = hand.before;
+
+		hand.before = SAVE_NONE;
+		hand_save(how);
+	}
+	return __real_rename(from, to);
+}
+
+int __wrap_renameat2(int fromfd, const char *from, int tofd, const char *to, unsigned int flags)
+{
+	enum save how = hand.before;
+	int r;
+
+	if (hand.fail_exchange) {
+		errno = EINVAL; /* a filesystem without RENAME_EXCHANGE */
+		return -1;
+	}
+	if (onto_conf(to)) {
+		hand.before = SAVE_NONE;
+		hand_save(how);
+	}
+	r = __real_renameat2(fromfd, from, tofd, to, flags);
+	if (r == 0 && onto_conf(to)) {
+		how = hand.after;
+		hand.after = SAVE_NONE;
+		hand_save(how);
+	}
+	return r;
+}
 
 static void dir_make(struct dir *d)
 {
@@ -184,6 +274,115 @@ static void test_cfgwrite_leaves_a_file_changed_since_the_base_alone(void **stat
 	assert_int_equal(rmdir(d.path), 0);
 }
 
+/* A hand save that lands after the write's check but before the name is
+ * replaced (by rename, or written in place, or opened by an editor that
+ * writes its bytes only later) is not overwritten: the write is refused
+ * and the file holds the hand edit, the backup untouched. */
+static void test_cfgwrite_never_overwrites_a_hand_save_landing_after_the_check(void **state)
+{
+	static const enum save hows[] = {SAVE_RENAME, SAVE_IN_PLACE, SAVE_OPEN_ONLY};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+		struct dir d;
+		uint8_t base[CFGWRITE_HASH_SIZE];
+		char buf[64];
+		char bak[128];
+
+		dir_make(&d);
+		assert_int_equal(cfgwrite_replace(d.conf, "one\n", 4, NULL), 0);
+		cfgwrite_hash("one\n", 4, base);
+		hand = (struct hand){
+			.conf = d.conf, .before = hows[i], .text = "hand\n", .held_fd = -1};
+		assert_int_equal(cfgwrite_replace(d.conf, "api\n", 4, base), -ESTALE);
+		if (hand.held_fd >= 0) { /* the editor's bytes, after the write */
+			assert_int_equal(pwrite(hand.held_fd, "hand\n", 5, 0), 5);
+			close(hand.held_fd);
+		}
+		hand.conf = NULL;
+		slurp(d.conf, buf, sizeof(buf));
+		assert_string_equal(buf, "hand\n");
+		assert_false(exists(&d, "routes.conf.bak"));
+		assert_int_equal(cfgwrite_sweep(d.conf), 0); /* no temporary file left */
+		snprintf(bak, sizeof(bak), "%s.swp", d.conf);
+		unlink(bak);
+		unlink(d.conf);
+		assert_int_equal(rmdir(d.path), 0);
+	}
+}
+
+/* While a refused write puts the file back, a second hand save lands on
+ * the API's text (renamed over it or written into it): the newest save is
+ * what stays. */
+static void test_cfgwrite_putting_back_keeps_the_newest_hand_save(void **state)
+{
+	static const enum save hows[] = {SAVE_RENAME, SAVE_IN_PLACE};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hows) / sizeof(hows[0]); i++) {
+		struct dir d;
+		uint8_t base[CFGWRITE_HASH_SIZE];
+		char buf[64];
+		char swp[128];
+
+		dir_make(&d);
+		assert_int_equal(cfgwrite_replace(d.conf, "one\n", 4, NULL), 0);
+		cfgwrite_hash("one\n", 4, base);
+		hand = (struct hand){.conf = d.conf,
+				     .before = SAVE_RENAME,
+				     .after = hows[i],
+				     .text = "hand\n",
+				     .held_fd = -1};
+		assert_int_equal(cfgwrite_replace(d.conf, "api\n", 4, base), -ESTALE);
+		slurp(d.conf, buf, sizeof(buf));
+		assert_string_equal(buf, "hand\n");
+		hand.conf = NULL;
+		assert_int_equal(cfgwrite_sweep(d.conf), 0);
+		snprintf(swp, sizeof(swp), "%s.swp", d.conf);
+		unlink(swp);
+		unlink(d.conf);
+		assert_int_equal(rmdir(d.path), 0);
+	}
+}
+
+/* A write that goes through swaps the file out whole: it becomes the
+ * backup. A hand save after the swap lands on the new file and stays. And
+ * where the filesystem cannot exchange names, the write still goes
+ * through by rename. */
+static void test_cfgwrite_backs_up_what_it_swapped_out_and_works_without_exchange(void **state)
+{
+	struct dir d;
+	uint8_t base[CFGWRITE_HASH_SIZE];
+	char buf[64];
+	char bak[128];
+
+	(void)state;
+	dir_make(&d);
+	snprintf(bak, sizeof(bak), "%s.bak", d.conf);
+	assert_int_equal(cfgwrite_replace(d.conf, "one\n", 4, NULL), 0);
+	cfgwrite_hash("one\n", 4, base);
+	hand = (struct hand){
+		.conf = d.conf, .after = SAVE_IN_PLACE, .text = "later\n", .held_fd = -1};
+	assert_int_equal(cfgwrite_replace(d.conf, "two\n", 4, base), 0);
+	slurp(d.conf, buf, sizeof(buf));
+	assert_string_equal(buf, "later\n");
+	slurp(bak, buf, sizeof(buf));
+	assert_string_equal(buf, "one\n");
+	cfgwrite_hash("later\n", 6, base);
+	hand = (struct hand){.conf = d.conf, .fail_exchange = true, .held_fd = -1};
+	assert_int_equal(cfgwrite_replace(d.conf, "three\n", 6, base), 0);
+	hand.conf = NULL;
+	hand.fail_exchange = false;
+	slurp(d.conf, buf, sizeof(buf));
+	assert_string_equal(buf, "three\n");
+	slurp(bak, buf, sizeof(buf));
+	assert_string_equal(buf, "later\n");
+	assert_int_equal(cfgwrite_sweep(d.conf), 0);
+	unlink(bak);
+	unlink(d.conf);
+	assert_int_equal(rmdir(d.path), 0);
+}
+
 static void test_cfgwrite_sweep_removes_what_a_killed_writer_left(void **state)
 {
 	struct dir d;
@@ -232,6 +431,11 @@ int main(void)
 		cmocka_unit_test(test_cfgwrite_replaces_and_keeps_the_previous_file_as_backup),
 		cmocka_unit_test(test_cfgwrite_follows_a_symlinked_file),
 		cmocka_unit_test(test_cfgwrite_leaves_a_file_changed_since_the_base_alone),
+		cmocka_unit_test(
+			test_cfgwrite_never_overwrites_a_hand_save_landing_after_the_check),
+		cmocka_unit_test(test_cfgwrite_putting_back_keeps_the_newest_hand_save),
+		cmocka_unit_test(
+			test_cfgwrite_backs_up_what_it_swapped_out_and_works_without_exchange),
 		cmocka_unit_test(test_cfgwrite_sweep_removes_what_a_killed_writer_left),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
