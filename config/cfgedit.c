@@ -94,19 +94,43 @@ static int splice(const char *text, size_t len, size_t s, size_t e, const char *
 	return 0;
 }
 
-/* Append a new top-level setting at the end of text. */
+/* The line end of text at pos, for the lines an edit adds there: that of
+ * the line holding pos, else of the last line before it; "\r\n" when it is
+ * one (a file saved on Windows), else "\n". So what an edit adds has the
+ * file's own line ends, and removing it again gives the file back. */
+static const char *eol_at(const char *text, size_t len, size_t pos)
+{
+	const char *nl = pos < len ? memchr(text + pos, '\n', len - pos) : NULL;
+
+	if (!nl) {
+		nl = memrchr(text, '\n', pos < len ? pos : len);
+	}
+	return nl && nl > text && nl[-1] == '\r' ? "\r\n" : "\n";
+}
+
+/* Append a new top-level setting at the end of text (its lines ending
+ * with "\n", written with the file's own line end). */
 static int append_top(const char *text, size_t len, const char *setting, char **out,
 		      size_t *out_len)
 {
+	const char *eol = eol_at(text, len, len);
 	bool needs_nl = len > 0 && text[len - 1] != '\n';
-	size_t n = strlen(setting) + 2;
+	size_t n = 2 * strlen(setting) + 3;
 	char *ins = malloc(n);
+	char *p = ins;
 	int err;
 
 	if (!ins) {
 		return -ENOMEM;
 	}
-	snprintf(ins, n, "%s%s", needs_nl ? "\n" : "", setting);
+	p = needs_nl ? stpcpy(p, eol) : p;
+	for (const char *c = setting; *c; c++) {
+		if (*c == '\n' && eol[0] == '\r') {
+			*p++ = '\r';
+		}
+		*p++ = *c;
+	}
+	*p = '\0';
 	err = splice(text, len, len, len, ins, out, out_len);
 	free(ins);
 	return err;
@@ -258,7 +282,7 @@ static void append(char *out, size_t cap, size_t *used, const char *fmt, ...)
  * when the neighbour is on one line, or either cannot be read (the group is
  * then added as it is). */
 static char *layout_like(const char *text, size_t ns, size_t ne, const char *group,
-			 const char *indent)
+			 const char *indent, const char *eol)
 {
 	struct group_shape nb, g;
 	struct cfgspan name, v;
@@ -273,7 +297,7 @@ static char *layout_like(const char *text, size_t ns, size_t ne, const char *gro
 		return NULL;
 	}
 	cfgtext_indent_of(text, nb.last, inner, sizeof(inner));
-	cap = strlen(group) + g.n * (strlen(inner) + 1) + strlen(indent) + 8;
+	cap = strlen(group) + g.n * (strlen(inner) + 2) + strlen(indent) + 9;
 	out = malloc(cap);
 	if (!out) {
 		return NULL;
@@ -283,12 +307,12 @@ static char *layout_like(const char *text, size_t ns, size_t ne, const char *gro
 	while (!cfgtok_is(cfglex_peek(&lx), '}') && cfglex_setting(&lx, 1, &name, &v, &term) == 0) {
 		bool same_line = first && !cfgtext_has_newline(text, nb.open_end, nb.first);
 
-		append(out, cap, &used, "%s%s%.*s", same_line ? " " : "\n", same_line ? "" : inner,
+		append(out, cap, &used, "%s%s%.*s", same_line ? " " : eol, same_line ? "" : inner,
 		       (int)(term - name.start), group + name.start);
 		first = false;
 	}
 	if (cfgtext_has_newline(text, nb.last_term, nb.close)) {
-		append(out, cap, &used, "\n%s}", indent);
+		append(out, cap, &used, "%s%s}", eol, indent);
 	} else {
 		append(out, cap, &used, " }");
 	}
@@ -297,6 +321,35 @@ static char *layout_like(const char *text, size_t ns, size_t ne, const char *gro
 		return NULL;
 	}
 	return out;
+}
+
+/* group into the empty list whose "(" ends at open_end: on a line of its
+ * own. Before the line end after "(" when nothing else is there, so that a
+ * delete takes the line it made and gives the list back. */
+static int add_first(const char *text, size_t len, size_t open_end, const char *group, char **out,
+		     size_t *out_len)
+{
+	const char *eol = eol_at(text, len, open_end);
+	size_t n = strlen(group) + 8;
+	size_t at = open_end;
+	char *ins = malloc(n);
+	int err;
+
+	if (!ins) {
+		return -ENOMEM;
+	}
+	while (at < len && (text[at] == ' ' || text[at] == '\t')) {
+		at++;
+	}
+	if (at < len && (text[at] == '\n' || text[at] == '\r')) {
+		snprintf(ins, n, "%s  %s", eol, group);
+	} else {
+		at = open_end;
+		snprintf(ins, n, "%s  %s%s", eol, group, eol);
+	}
+	err = splice(text, len, at, at, ins, out, out_len);
+	free(ins);
+	return err;
 }
 
 int cfgedit_flow_add(const char *text, size_t len, const char *group, char **out, size_t *out_len)
@@ -324,15 +377,15 @@ int cfgedit_flow_add(const char *text, size_t len, const char *group, char **out
 	}
 	err = cfglex_list(text, list, '(', &e);
 	if (err == 0 && e.n == 0) {
-		snprintf(ins, n, "\n  %s\n", group);
-		err = splice(text, len, e.open.end, e.open.end, ins, out, out_len);
+		err = add_first(text, len, e.open.end, group, out, out_len);
 	} else if (err == 0) {
 		size_t last = e.el[e.n - 1].end;
+		const char *eol = eol_at(text, len, last);
 		char *laid;
 
 		cfgtext_indent_of(text, e.el[e.n - 1].start, indent, sizeof(indent));
 		/* Written a setting per line like the flow before it, if it is. */
-		laid = layout_like(text, e.el[e.n - 1].start, last, group, indent);
+		laid = layout_like(text, e.el[e.n - 1].start, last, group, indent, eol);
 		if (laid && strlen(laid) + sizeof(indent) + 32 > n) {
 			char *bigger = realloc(ins, strlen(laid) + sizeof(indent) + 32);
 
@@ -345,7 +398,7 @@ int cfgedit_flow_add(const char *text, size_t len, const char *group, char **out
 			}
 		}
 		if (cfgtext_has_newline(text, e.open.end, e.close.start)) {
-			snprintf(ins, n, ",\n%s%s", indent, laid ? laid : group);
+			snprintf(ins, n, ",%s%s%s", eol, indent, laid ? laid : group);
 		} else {
 			snprintf(ins, n, ", %s", group);
 		}
@@ -456,7 +509,8 @@ int cfgedit_client_set(const char *text, size_t len, const char *id, const char 
 			indent[k] = '\0';
 		}
 		snprintf(ins, n, "%s%s%s%s = %s;", en.last_has_term ? "" : ";",
-			 is_multiline ? "\n" : " ", is_multiline ? indent : "", id, value);
+			 is_multiline ? eol_at(text, len, en.last_end) : " ",
+			 is_multiline ? indent : "", id, value);
 		err = splice(text, len, en.last_end, en.last_end, ins, out, out_len);
 	}
 	free(ins);

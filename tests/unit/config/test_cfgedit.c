@@ -351,6 +351,94 @@ static void test_cfgedit_adds_a_client_on_its_own_line_in_a_multiline_group(void
 	free(out);
 }
 
+/* text with every "\n" written "\r\n" (caller frees). */
+static char *crlf(const char *text)
+{
+	char *buf = malloc(2 * strlen(text) + 1);
+	char *p = buf;
+
+	assert_non_null(buf);
+	for (; *text; text++) {
+		if (*text == '\n') {
+			*p++ = '\r';
+		}
+		*p++ = *text;
+	}
+	*p = '\0';
+	return buf;
+}
+
+static bool has_bare_lf(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A file saved with CRLF line ends gets CRLF in every line an edit adds
+ * (a flow after a one-line or a multiline flow, into an empty list, the
+ * flows and clients groups when missing, a client in a multiline group),
+ * and deleting a flow it added gives it back byte for byte (README
+ * "Write-back"). */
+static void test_cfgedit_writes_crlf_in_a_crlf_file_and_a_delete_undoes_an_add(void **state)
+{
+	static const char *const texts[] = {
+		FIX_HEAD "flows: (\n  { name = \"video\"; proto = \"udp\"; port = 5600; members = "
+			 "[\"drone3\", \"gcs4\"]; }\n);\n# end\n",
+		FIX_HEAD
+		"flows: (\n  {\n    name = \"video\";\n    proto = \"udp\";\n    port = 5600;\n"
+		"    members = [\"drone3\", \"gcs4\"];\n  }\n);\n# end\n",
+		FIX_HEAD "flows: (\n);\n",
+		FIX_SERVER "# no clients, no flows\n",
+	};
+	struct routes *r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char *text = crlf(texts[i]);
+		char *out = NULL, *back = NULL;
+		size_t len = 0, back_len = 0;
+
+		assert_int_equal(cfgedit_flow_add(text, strlen(text), TELEMETRY, &out, &len), 0);
+		if (has_bare_lf(out, len)) {
+			fail_msg("case %zu: a line without CR after the add:\n%s", i, out);
+		}
+		assert_int_equal(cfgedit_flow_remove(out, len, "telemetry", &back, &back_len), 0);
+		if (i < 3) {
+			assert_string_equal(back, text);
+		}
+		assert_false(has_bare_lf(back, back_len));
+		free(out);
+		free(back);
+		free(text);
+	}
+	{
+		char *text = crlf(FIX_SERVER "clients: {\n\tdrone3 = { key = \"" FIX_KEY_DRONE3
+					     "\"; };\n};\n");
+		char *out = NULL, *out2 = NULL;
+		size_t len = 0, len2 = 0;
+
+		assert_int_equal(cfgedit_client_set(text, strlen(text), "gcs4",
+						    "{ key = \"" FIX_KEY_GCS4 "\"; }", &out, &len),
+				 0);
+		assert_false(has_bare_lf(out, len));
+		assert_int_equal(cfgedit_client_set(out, len, "gcs5",
+						    "{ key = \"" FIX_KEY_GCS5 "\"; }", &out2,
+						    &len2),
+				 0);
+		assert_false(has_bare_lf(out2, len2));
+		r = parse_ok(out2, len2);
+		assert_int_equal(r->n_clients, 3);
+		routes_free(r);
+		free(out);
+		free(out2);
+		free(text);
+	}
+}
+
 static void test_cfgedit_refuses_text_it_does_not_understand(void **state)
 {
 	static const char *const bad[] = {
@@ -428,6 +516,8 @@ int main(void)
 		cmocka_unit_test(test_cfgedit_creates_flows_and_clients_when_missing),
 		cmocka_unit_test(test_cfgedit_sets_and_removes_clients_in_a_one_line_group),
 		cmocka_unit_test(test_cfgedit_adds_a_client_on_its_own_line_in_a_multiline_group),
+		cmocka_unit_test(
+			test_cfgedit_writes_crlf_in_a_crlf_file_and_a_delete_undoes_an_add),
 		cmocka_unit_test(test_cfgedit_refuses_text_it_does_not_understand),
 		cmocka_unit_test(test_cfgedit_finds_a_name_written_in_pieces_or_with_escapes),
 	};
