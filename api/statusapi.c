@@ -514,9 +514,35 @@ static void print_flow(FILE *out, const cJSON *e)
 	}
 }
 
+/* json as a status document: an object with the server and nat objects
+ * and the peers and flows arrays (what statusapi_json writes), nothing
+ * after it but white space. NULL when it is something else. */
+static cJSON *parse_status(const char *json)
+{
+	cJSON *o = cJSON_ParseWithOpts(json, NULL, true);
+
+	if (cJSON_IsObject(o) && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "server")) &&
+	    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "nat")) &&
+	    cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(o, "peers")) &&
+	    cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(o, "flows"))) {
+		return o;
+	}
+	cJSON_Delete(o);
+	return NULL;
+}
+
+int statusapi_validate(const char *json)
+{
+	cJSON *o = parse_status(json);
+	bool ok = o != NULL;
+
+	cJSON_Delete(o);
+	return ok ? 0 : -EINVAL;
+}
+
 int statusapi_print(FILE *out, const char *json)
 {
-	cJSON *o = cJSON_Parse(json);
+	cJSON *o = parse_status(json);
 	const cJSON *srv = cJSON_GetObjectItemCaseSensitive(o, "server");
 	const cJSON *nat = cJSON_GetObjectItemCaseSensitive(o, "nat");
 	const cJSON *uplinks = cJSON_GetObjectItemCaseSensitive(o, "uplinks");
@@ -524,9 +550,7 @@ int statusapi_print(FILE *out, const char *json)
 	const cJSON *flows = cJSON_GetObjectItemCaseSensitive(o, "flows");
 	const cJSON *e;
 
-	if (!cJSON_IsObject(srv) || !cJSON_IsObject(nat) || !cJSON_IsArray(peers) ||
-	    !cJSON_IsArray(flows)) {
-		cJSON_Delete(o);
+	if (!o) {
 		return -EINVAL;
 	}
 	print_self(out, o, srv, nat, uplinks);

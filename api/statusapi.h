@@ -158,8 +158,12 @@ void statusapi_publish(struct statusapi *sa, const struct flowreport_flow *f);
 
 /* The JSON of st: a new object (caller frees), NULL when out of memory. */
 cJSON *statusapi_json(const struct statusapi_status *st);
+/* 0 when json is a /api/v1/status document (a JSON object with the
+ * server and nat objects and the peers and flows arrays), else -EINVAL:
+ * what `status --json` checks before it prints an answer as received. */
+int statusapi_validate(const char *json);
 /* Print a /api/v1/status JSON text for people. Returns 0, or -EINVAL when
- * json is not such a document. */
+ * json is not such a document (statusapi_validate). */
 int statusapi_print(FILE *out, const char *json);
 
 #endif

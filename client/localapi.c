@@ -379,14 +379,16 @@ int localapi_status_main(const struct client_ini *ini, bool is_json)
 		free(body);
 		return CLIOPT_EXIT_FAILURE;
 	}
-	if (is_json) {
-		printf("%s\n", body);
-	} else if (statusapi_print(stdout, body) != 0) {
+	/* --json prints the answer as received, once it is a status. */
+	if (is_json ? statusapi_validate(body) != 0 : statusapi_print(stdout, body) != 0) {
 		fprintf(stderr,
 			"wormhole-client status: %s answered something else than a status\n",
 			where);
 		free(body);
 		return CLIOPT_EXIT_FAILURE;
+	}
+	if (is_json) {
+		printf("%s\n", body);
 	}
 	free(body);
 	return CLIOPT_EXIT_OK;
