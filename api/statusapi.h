@@ -68,7 +68,7 @@ struct statusapi_peer {
 	/* Why the relay carries while a direct path is up ("lossy direct
 	 * path"); NULL otherwise. */
 	const char *path_reason;
-	double since;	      /* Unix time (s) the path kind last changed; 0: never */
+	double since;	      /* Unix time (s) the path in use began; 0: none yet */
 	char direct_addr[64]; /* the peer's address on the direct path, "" on the relay */
 	uint64_t upgrades, fallbacks, attempts;
 	bool is_up;		 /* end-to-end session established */

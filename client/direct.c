@@ -267,6 +267,13 @@ static void send_path_frame(struct peer *p, const struct direct_path *s, uint8_t
 	(void)srvconn_send(p->cl, &f, NULL, now_us);
 }
 
+/* The path in use began now (status `since`). */
+static void note_since(struct direct *dp, uint64_t now_us)
+{
+	dp->since_us = now_us;
+	dp->since_wall_us = wallclock_now_us();
+}
+
 /* The path kind (relay or direct) may have changed: count and time it. */
 static void note_kind(struct peer *p, uint64_t now_us)
 {
@@ -282,8 +289,7 @@ static void note_kind(struct peer *p, uint64_t now_us)
 	} else {
 		dp->fallbacks++;
 	}
-	dp->since_us = now_us;
-	dp->since_wall_us = wallclock_now_us();
+	note_since(dp, now_us);
 	dp->next_stats_us = now_us + DIRECT_PING_US * 3;
 }
 
@@ -714,6 +720,9 @@ void direct_on_session(struct peer *p, bool up, uint64_t now_us)
 		return;
 	}
 	dp->session_up_us = now_us;
+	/* The relay carries from now on: its path begins with the session
+	 * (the direct paths all fell back when it went down). */
+	note_since(dp, now_us);
 	dp->next_stats_us = now_us + DIRECT_STATS_FIRST_US;
 	direct_relay_start(p, now_us);
 	if (!is_requester(p)) { /* out of step with the peer's (direct_validated) */

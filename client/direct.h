@@ -127,7 +127,7 @@ struct direct {
 	unsigned relay_tag_next; /* tags recorded; the next goes to this modulo DIRECT_RELAY_TAGS */
 	bool was_direct;	 /* some path was up at the last kind change */
 	uint8_t strategy;	 /* of the last path up or attempt (status) */
-	uint64_t since_us;	 /* monotonic: path kind last changed */
+	uint64_t since_us;	 /* monotonic: session up on the relay, or kind changed */
 	uint64_t since_wall_us;	 /* the same, wall clock (status) */
 	uint64_t session_up_us;	 /* peer session established (for logs) */
 	uint64_t last_reprobe_us;

@@ -73,6 +73,7 @@ CONF
 LOG=$LAB_DIR/server.log
 lab_start server "$LAB_BIN/wormhole-server" -c "$LAB_DIR/routes.conf" --log-level debug
 wait_until 5 grep -q "server: running" "$LOG" || fail "server did not start"
+t_start=$(date +%s)
 for c in drone1 gcs1; do
 	lab_start "client-$c" "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$c.ini" --log-level debug
 done
@@ -150,14 +151,25 @@ done
 curl -sf --max-time 5 -H "Authorization: Bearer $RTOKEN" "http://127.0.0.1:$AP/api/v1/health" >/dev/null ||
 	fail "1. the server's API does not answer after the junk"
 for c in drone1 gcs1; do
-	timeout 10 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$c.ini" status >/dev/null ||
+	timeout 10 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$c.ini" status >"$LAB_DIR/status-$c.txt" ||
 		fail "1. $c's status does not answer after the junk"
 	[ "$(grep -c "client $c: online" "$LOG")" = 1 ] || fail "1. $c came online more than once"
 done
 ! grep -q "offline" "$LOG" || fail "1. a client went offline: $(grep offline "$LOG" | head -n 1)"
 ! grep -q "peer gcs1: direct path up\|peer gcs1: session down" "$LAB_DIR/client-drone1.log" ||
 	fail "1. drone1's session with gcs1 went down or left the relay"
-echo "  1. server and clients running and answering, no session broken"
+# The relay path began with the session: status gives its time (README:
+# `since`, null only before a session), the text the same "N s ago".
+for c in drone1 gcs1; do
+	timeout 10 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/$c.ini" status --json >"$LAB_DIR/status-$c.json" ||
+		fail "1. $c's status --json failed"
+	[ "$(lab_json "$LAB_DIR/status-$c.json" "[(p['path'], isinstance(p['since'], (int, float)) and
+		$t_start - 1 <= p['since'] <= $(date +%s) + 1) for p in j['peers']]")" = "[('relay', True)]" ] ||
+		fail "1. $c's peer on the relay: since is not when its session began: $(cat "$LAB_DIR/status-$c.json")"
+	grep -Eq "path relay .* since [0-9]+ s ago$" "$LAB_DIR/status-$c.txt" ||
+		fail "1. $c's text status: $(cat "$LAB_DIR/status-$c.txt")"
+done
+echo "  1. server and clients running and answering, no session broken; status: relay since the session began"
 
 # 2. The stream.
 wait "${LAB_PIDS[drone1app]}" || fail "2. drone1's app failed: $(cat "$LAB_DIR/drone1app.log")"

@@ -3,7 +3,8 @@
  * for both the text and the --json output; whatever else answers on the
  * port (an HTML page, cut-off JSON, a JSON array, an object without the
  * status's parts, a status followed by more text) is refused by both, so
- * that --json never passes it through. */
+ * that --json never passes it through. A peer's `since` is written as a
+ * number once its path began and null only before. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,12 +111,40 @@ static void test_statusapi_status_followed_by_more_text_is_refused(void **state)
 	free(text);
 }
 
+/* A peer's `since`: a number once a path began, null only before. */
+static void test_statusapi_since_is_null_only_when_no_path_began(void **state)
+{
+	struct statusapi_status *st = calloc(1, sizeof(*st));
+	const cJSON *peers, *since;
+	cJSON *o;
+
+	(void)state;
+	assert_non_null(st);
+	st->server_state = "up";
+	st->nat_class = "unknown";
+	st->n_peers = 2;
+	st->peers[0].path = "relay";
+	st->peers[0].since = 1795635850.5;
+	st->peers[1].path = "relay";
+	o = statusapi_json(st);
+	assert_non_null(o);
+	peers = cJSON_GetObjectItemCaseSensitive(o, "peers");
+	since = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(peers, 0), "since");
+	assert_true(cJSON_IsNumber(since));
+	assert_true(since->valuedouble == 1795635850.5);
+	since = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(peers, 1), "since");
+	assert_true(cJSON_IsNull(since));
+	cJSON_Delete(o);
+	free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_statusapi_own_document_is_a_status),
 		cmocka_unit_test(test_statusapi_something_else_is_refused_by_json_and_text),
 		cmocka_unit_test(test_statusapi_status_followed_by_more_text_is_refused),
+		cmocka_unit_test(test_statusapi_since_is_null_only_when_no_path_began),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
