@@ -94,26 +94,12 @@ static int splice(const char *text, size_t len, size_t s, size_t e, const char *
 	return 0;
 }
 
-/* The line end of text at pos, for the lines an edit adds there: that of
- * the line holding pos, else of the last line before it; "\r\n" when it is
- * one (a file saved on Windows), else "\n". So what an edit adds has the
- * file's own line ends, and removing it again gives the file back. */
-static const char *eol_at(const char *text, size_t len, size_t pos)
-{
-	const char *nl = pos < len ? memchr(text + pos, '\n', len - pos) : NULL;
-
-	if (!nl) {
-		nl = memrchr(text, '\n', pos < len ? pos : len);
-	}
-	return nl && nl > text && nl[-1] == '\r' ? "\r\n" : "\n";
-}
-
 /* Append a new top-level setting at the end of text (its lines ending
  * with "\n", written with the file's own line end). */
 static int append_top(const char *text, size_t len, const char *setting, char **out,
 		      size_t *out_len)
 {
-	const char *eol = eol_at(text, len, len);
+	const char *eol = cfgtext_eol_at(text, len, len);
 	bool needs_nl = len > 0 && text[len - 1] != '\n';
 	size_t n = 2 * strlen(setting) + 3;
 	char *ins = malloc(n);
@@ -329,7 +315,7 @@ static char *layout_like(const char *text, size_t ns, size_t ne, const char *gro
 static int add_first(const char *text, size_t len, size_t open_end, const char *group, char **out,
 		     size_t *out_len)
 {
-	const char *eol = eol_at(text, len, open_end);
+	const char *eol = cfgtext_eol_at(text, len, open_end);
 	size_t n = strlen(group) + 8;
 	size_t at = open_end;
 	char *ins = malloc(n);
@@ -380,7 +366,7 @@ int cfgedit_flow_add(const char *text, size_t len, const char *group, char **out
 		err = add_first(text, len, e.open.end, group, out, out_len);
 	} else if (err == 0) {
 		size_t last = e.el[e.n - 1].end;
-		const char *eol = eol_at(text, len, last);
+		const char *eol = cfgtext_eol_at(text, len, last);
 		char *laid;
 
 		cfgtext_indent_of(text, e.el[e.n - 1].start, indent, sizeof(indent));
@@ -509,7 +495,7 @@ int cfgedit_client_set(const char *text, size_t len, const char *id, const char 
 			indent[k] = '\0';
 		}
 		snprintf(ins, n, "%s%s%s%s = %s;", en.last_has_term ? "" : ";",
-			 is_multiline ? eol_at(text, len, en.last_end) : " ",
+			 is_multiline ? cfgtext_eol_at(text, len, en.last_end) : " ",
 			 is_multiline ? indent : "", id, value);
 		err = splice(text, len, en.last_end, en.last_end, ins, out, out_len);
 	}

@@ -376,3 +376,18 @@ bool cfgtext_has_newline(const char *text, size_t s, size_t e)
 {
 	return memchr(text + s, '\n', e - s) != NULL;
 }
+
+const char *cfgtext_eol_at(const char *text, size_t len, size_t pos)
+{
+	const char *nl = pos < len ? memchr(text + pos, '\n', len - pos) : NULL;
+
+	if (!nl) {
+		nl = memrchr(text, '\n', pos < len ? pos : len);
+	}
+	return nl && nl > text && nl[-1] == '\r' ? "\r\n" : "\n";
+}
+
+bool cfgtext_is_eol(const char *text, size_t len, size_t p)
+{
+	return text[p] == '\n' || (text[p] == '\r' && p + 1 < len && text[p + 1] == '\n');
+}

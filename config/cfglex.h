@@ -72,5 +72,12 @@ void cfgtext_widen_to_lines(const char *text, size_t len, size_t *s, size_t *e);
 /* The blanks before pos on its line when only blanks are there, else "  ". */
 void cfgtext_indent_of(const char *text, size_t pos, char *out, size_t size);
 bool cfgtext_has_newline(const char *text, size_t s, size_t e);
+/* The line end of text at pos, for the lines an edit adds there: that of
+ * the line holding pos, else of the last line before it; "\r\n" when it is
+ * one (a file saved on Windows), else "\n". So what an edit adds has the
+ * file's own line ends, and removing it again gives the file back. */
+const char *cfgtext_eol_at(const char *text, size_t len, size_t pos);
+/* Does a line end start at text[p] ("\n", or "\r\n"; p < len)? */
+bool cfgtext_is_eol(const char *text, size_t len, size_t p);
 
 #endif

@@ -314,6 +314,13 @@ static size_t past_line_comment(const char *t, size_t end, size_t limit)
 	return end;
 }
 
+/* p, or p - 1 when t[p] ends a "\r\n" line end: where lines added after a
+ * line go, before its whole line end, so that they end in the file's own. */
+static size_t before_eol(const char *t, size_t p)
+{
+	return p > 0 && t[p] == '\n' && t[p - 1] == '\r' ? p - 1 : p;
+}
+
 /* A setting removed: its bytes, a comment after it on its line, and the
  * line itself when nothing else is on it. */
 static int remove_setting(const char *t, struct cfgspan g, const struct setting *s,
@@ -368,28 +375,30 @@ static int append_elems(const char *t, struct cfgspan ov, const struct cfgelems 
 			const char *f, const struct cfgelems *n, size_t j, struct edits *ed)
 {
 	size_t after = o->comma[last].end ? o->comma[last].end : o->el[last].end;
-	size_t eol = past_line_comment(t, after, ov.end);
+	size_t eol = before_eol(t, past_line_comment(t, after, ov.end));
 	char indent[INDENT_MAX];
+	const char *nl;
 	int err = 0;
 
 	cfgtext_indent_of(t, o->el[last].start, indent, sizeof(indent));
 	while (eol < ov.end && (t[eol] == ' ' || t[eol] == '\t')) {
 		eol++;
 	}
-	if (eol >= ov.end || t[eol] != '\n') {
+	if (eol >= ov.end || !cfgtext_is_eol(t, ov.end, eol)) {
 		return -EPROTO; /* more on that line: not a layout to follow */
 	}
+	nl = cfgtext_eol_at(t, ov.end, eol);
 	if (!o->comma[last].end) {
 		err = add_edit(ed, o->el[last].end, o->el[last].end, ",", 1, NULL);
 	}
 	for (; err == 0 && j < n->n; j++) {
-		size_t len = strlen(indent) + (n->el[j].end - n->el[j].start) + 3;
+		size_t len = strlen(nl) + strlen(indent) + (n->el[j].end - n->el[j].start) + 2;
 		char *ins = malloc(len);
 
 		if (!ins) {
 			return -ENOMEM;
 		}
-		len = (size_t)snprintf(ins, len, "\n%s%.*s%s", indent,
+		len = (size_t)snprintf(ins, len, "%s%s%.*s%s", nl, indent,
 				       (int)(n->el[j].end - n->el[j].start), f + n->el[j].start,
 				       j + 1 < n->n ? "," : "");
 		err = add_edit(ed, eol, eol, ins, len, ins);
@@ -467,10 +476,11 @@ static void kept_indent(const char *t, const struct settings *o, const bool *kep
 	}
 }
 
-/* fs's settings the merge did not use, as text: each after a newline and
- * indent (multiline) or a blank. *out NULL and *len 0 when there are none. */
-static int unused_settings_text(const char *f, const struct settings *fs, bool multiline,
-				const char *indent, char **out, size_t *out_len)
+/* fs's settings the merge did not use, as text: each after a line end nl
+ * and indent (multiline) or a blank. *out NULL and *len 0 when there are
+ * none. */
+static int unused_settings_text(const char *f, const struct settings *fs, const char *nl,
+				bool multiline, const char *indent, char **out, size_t *out_len)
 {
 	size_t n = 0;
 	char *p;
@@ -479,7 +489,8 @@ static int unused_settings_text(const char *f, const struct settings *fs, bool m
 	*out_len = 0;
 	for (size_t i = 0; i < fs->n; i++) {
 		if (!fs->s[i].is_used) {
-			n += 1 + strlen(indent) + (fs->s[i].name.end - fs->s[i].name.start) + 3 +
+			n += strlen(nl) + strlen(indent) +
+			     (fs->s[i].name.end - fs->s[i].name.start) + 3 +
 			     (fs->s[i].value.end - fs->s[i].value.start) + 1;
 		}
 	}
@@ -497,7 +508,7 @@ static int unused_settings_text(const char *f, const struct settings *fs, bool m
 		if (s->is_used) {
 			continue;
 		}
-		p += sprintf(p, "%s%s%.*s = %.*s;", multiline ? "\n" : " ", multiline ? indent : "",
+		p += sprintf(p, "%s%s%.*s = %.*s;", multiline ? nl : " ", multiline ? indent : "",
 			     (int)(s->name.end - s->name.start), f + s->name.start,
 			     (int)(s->value.end - s->value.start), f + s->value.start);
 	}
@@ -522,8 +533,14 @@ static int insert_settings(const char *t, const struct settings *o, const bool *
 			last = &o->s[i];
 		}
 	}
+	at = last ? last->term : o->open.end;
+	if (multiline) {
+		/* After a comment that ends the last setting's line: it is its. */
+		at = before_eol(t, past_line_comment(t, at, o->close.start));
+	}
 	kept_indent(t, o, kept, indent, sizeof(indent));
-	err = unused_settings_text(f, fs, multiline, indent, &ins, &len);
+	err = unused_settings_text(f, fs, cfgtext_eol_at(t, o->close.start, at), multiline, indent,
+				   &ins, &len);
 	if (err != 0 || len == 0) {
 		return err;
 	}
@@ -533,11 +550,6 @@ static int insert_settings(const char *t, const struct settings *o, const bool *
 			free(ins);
 			return err;
 		}
-	}
-	at = last ? last->term : o->open.end;
-	if (multiline) {
-		/* After a comment that ends the last setting's line: it is its. */
-		at = past_line_comment(t, at, o->close.start);
 	}
 	return add_edit(ed, at, at, ins, len, ins);
 }

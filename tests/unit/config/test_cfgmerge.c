@@ -310,6 +310,55 @@ static void test_cfgmerge_lists_over_lines_keep_their_comments(void **state)
 	free(out);
 }
 
+/* text with every "\n" written "\r\n" (caller frees). */
+static char *crlf(const char *text)
+{
+	char *out = malloc(2 * strlen(text) + 1), *p = out;
+
+	assert_non_null(out);
+	for (; *text; text++) {
+		if (*text == '\n') {
+			*p++ = '\r';
+		}
+		*p++ = *text;
+	}
+	*p = '\0';
+	return out;
+}
+
+/* In a file saved with "\r\n" line ends, what a merge adds on lines of its
+ * own ends in "\r\n" too: a list element after a commented one, and a
+ * setting after a group's last, commented or not. Each result is the LF
+ * merge's result with CRLF line ends. */
+static void test_cfgmerge_adds_lines_with_the_file_s_line_end(void **state)
+{
+	static const struct {
+		const char *old, *fresh;
+	} cases[] = {
+		{LISTED, "{ name = \"video\"; to = [\"gcs4\", \"gcs5\", \"gcs6\", \"gcs7\"]; }"},
+		{LISTED, "{ name = \"video\"; to = [\"gcs4\", \"gcs5\", \"gcs6\"]; mtu = 1200; }"},
+		{"{ name = \"m\";\n    port = 5;   # the port\n  }",
+		 "{ name = \"m\"; port = 5; mtu = 1200; }"},
+		{"{ name = \"m\";\n    port = 5;\n  }", "{ name = \"m\"; port = 5; mtu = 1200; }"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *old = crlf(cases[i].old);
+		char *lf = merge_ok(cases[i].old, cases[i].fresh);
+		char *want = crlf(lf);
+		char *out = merge_ok(old, cases[i].fresh);
+
+		if (strcmp(out, want) != 0) {
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, out, want);
+		}
+		free(old);
+		free(lf);
+		free(want);
+		free(out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_cfgmerge_refuses_what_it_cannot_read),
 		cmocka_unit_test(test_cfgmerge_keeps_settings_written_at_their_default),
 		cmocka_unit_test(test_cfgmerge_lists_over_lines_keep_their_comments),
+		cmocka_unit_test(test_cfgmerge_adds_lines_with_the_file_s_line_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
