@@ -95,20 +95,33 @@ bool httpcheck_json_type(const char *content_type)
 	return content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ';
 }
 
+static const char *skip_ows(const char *p)
+{
+	while (*p == ' ' || *p == '\t') {
+		p++;
+	}
+	return p;
+}
+
 bool httpcheck_if_match(const char *header, const char *etag)
 {
 	size_t n = strlen(etag);
+	bool is_match = false, is_any = false;
+	const char *p = skip_ows(header);
 
-	for (const char *p = header; *p;) {
+	/* "*" stands alone: If-Match = "*" / #entity-tag. */
+	if (*p == '*') {
+		return *skip_ows(p + 1) == '\0';
+	}
+	/* Elements separated by commas (empty ones allowed, as #rule says),
+	 * each [W/]"etagc*"; anything else makes the list malformed. */
+	while (*p) {
 		const char *end;
 		bool is_weak = false;
 
-		if (*p == ' ' || *p == '\t' || *p == ',') {
-			p++;
+		if (*p == ',') {
+			p = skip_ows(p + 1);
 			continue;
-		}
-		if (*p == '*') {
-			return true;
 		}
 		if (p[0] == 'W' && p[1] == '/') {
 			is_weak = true;
@@ -119,12 +132,15 @@ bool httpcheck_if_match(const char *header, const char *etag)
 		if (!end) {
 			return false;
 		}
-		if (!is_weak && (size_t)(end + 1 - p) == n && memcmp(p, etag, n) == 0) {
-			return true;
+		is_any = true;
+		is_match = is_match ||
+			   (!is_weak && (size_t)(end + 1 - p) == n && memcmp(p, etag, n) == 0);
+		p = skip_ows(end + 1);
+		if (*p != ',' && *p != '\0') {
+			return false; /* two tags with no comma between them */
 		}
-		p = end + 1;
 	}
-	return false;
+	return is_any && is_match;
 }
 
 bool httpcheck_is_loopback(const struct sockaddr *sa)

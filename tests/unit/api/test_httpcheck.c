@@ -106,6 +106,15 @@ static void test_httpcheck_if_match_takes_a_list(void **state)
 	assert_false(httpcheck_if_match("\"0123abc\", \"0123abcde\"", etag)); /* near */
 	assert_false(httpcheck_if_match("\"other\", bogus \"0123abcd\"", etag));
 	assert_false(httpcheck_if_match(",", etag));
+	/* Malformed lists match nothing: "*" is alone or not at all, tags
+	 * are separated by commas. */
+	assert_true(httpcheck_if_match(" * ", etag));
+	assert_false(httpcheck_if_match("\"stale\", *", etag));
+	assert_false(httpcheck_if_match("*, \"0123abcd\"", etag));
+	assert_false(httpcheck_if_match("*garbage", etag));
+	assert_false(httpcheck_if_match("\"stale\"\"0123abcd\"", etag));
+	assert_false(httpcheck_if_match("\"0123abcd\" x", etag));
+	assert_true(httpcheck_if_match(", \"0123abcd\" ,", etag));
 }
 
 static void test_httpcheck_knows_loopback(void **state)
