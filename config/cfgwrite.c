@@ -70,7 +70,7 @@ static int keep_backup(const char *path)
 	char tmp[PATH_MAX];
 
 	if (snprintf(bak, sizeof(bak), "%s%s", path, CFGWRITE_BACKUP_SUFFIX) >= (int)sizeof(bak) ||
-	    snprintf(tmp, sizeof(tmp), "%s%s.%ld", path, CFGWRITE_BACKUP_SUFFIX, (long)getpid()) >=
+	    snprintf(tmp, sizeof(tmp), "%s%s.%ld", path, CFGWRITE_BAK_TAG, (long)getpid()) >=
 		    (int)sizeof(tmp)) {
 		return -ENAMETOOLONG;
 	}
@@ -91,15 +91,14 @@ void cfgwrite_hash(const char *text, size_t len, uint8_t out[CFGWRITE_HASH_SIZE]
 	crypto_generichash(out, CFGWRITE_HASH_SIZE, (const unsigned char *)text, len, NULL, 0);
 }
 
-/* 0 when fd's content (read from where it is) hashes to want, -ESTALE
- * when it does not, another -errno when it cannot be read. */
-static int hash_matches(int fd, const uint8_t want[CFGWRITE_HASH_SIZE])
+/* The cfgwrite_hash of fd's content (read from where it is): 0, or -errno
+ * when it cannot be read. */
+static int hash_fd(int fd, uint8_t out[CFGWRITE_HASH_SIZE])
 {
 	crypto_generichash_state st;
-	uint8_t got[CFGWRITE_HASH_SIZE];
 	char buf[16384];
 
-	crypto_generichash_init(&st, NULL, 0, sizeof(got));
+	crypto_generichash_init(&st, NULL, 0, CFGWRITE_HASH_SIZE);
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -114,7 +113,20 @@ static int hash_matches(int fd, const uint8_t want[CFGWRITE_HASH_SIZE])
 		}
 		crypto_generichash_update(&st, (const unsigned char *)buf, (unsigned long long)n);
 	}
-	crypto_generichash_final(&st, got, sizeof(got));
+	crypto_generichash_final(&st, out, CFGWRITE_HASH_SIZE);
+	return 0;
+}
+
+/* 0 when fd's content (read from where it is) hashes to want, -ESTALE
+ * when it does not, another -errno when it cannot be read. */
+static int hash_matches(int fd, const uint8_t want[CFGWRITE_HASH_SIZE])
+{
+	uint8_t got[CFGWRITE_HASH_SIZE];
+	int err = hash_fd(fd, got);
+
+	if (err != 0) {
+		return err;
+	}
 	return sodium_memcmp(got, want, sizeof(got)) == 0 ? 0 : -ESTALE;
 }
 
@@ -293,20 +305,25 @@ static int swap_in(const char *path, const char *tmp, const struct stat *ours,
 static int write_temp(const char *path, const char *tmp, const char *text, size_t len,
 		      struct stat *ours)
 {
-	struct stat st;
-	mode_t mode = 0600;
+	struct stat old;
+	bool has_old = stat(path, &old) == 0;
+	mode_t mode = has_old ? old.st_mode & 07777 : 0600;
 	int fd;
 	int err;
 
-	if (stat(path, &st) == 0) {
-		mode = st.st_mode & 07777;
-	}
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
 		return -errno;
 	}
 	err = write_all(fd, text, len);
+	/* The owner and group too, where this process may set them (root):
+	 * an operator's routes.conf must not become root's after an edit.
+	 * Elsewhere the file is this process's, as its folder allows. Before
+	 * the mode, which a change of owner may clear bits of. */
+	if (err == 0 && has_old && (old.st_uid != geteuid() || old.st_gid != getegid())) {
+		(void)fchown(fd, old.st_uid, old.st_gid);
+	}
 	if (err == 0 && fchmod(fd, mode) != 0) {
 		err = -errno;
 	}
@@ -339,7 +356,8 @@ int cfgwrite_replace(const char *link_path, const char *text, size_t len,
 		return err;
 	}
 	if (cfgfile_dirname(path, dir, sizeof(dir)) != 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
+	    snprintf(tmp, sizeof(tmp), "%s%s.%ld", path, CFGWRITE_TMP_TAG, (long)getpid()) >=
+		    (int)sizeof(tmp)) {
 		return -ENAMETOOLONG;
 	}
 	err = write_temp(path, tmp, text, len, &ours);
@@ -390,7 +408,49 @@ static pid_t leftover_pid(const char *name, const char *base, const char *suffix
 	return *end == '\0' && errno == 0 && pid > 0 && pid <= INT_MAX ? (pid_t)pid : 0;
 }
 
-int cfgwrite_sweep(const char *link_path)
+/* The cfgwrite_hash of the file at name into out: true, or false when it
+ * cannot be read (gone, say). Through cfgfile_open: a FIFO is not waited
+ * on. */
+static bool hash_file(const char *name, uint8_t out[CFGWRITE_HASH_SIZE])
+{
+	int fd = cfgfile_open(name);
+	bool ok = fd >= 0 && hash_fd(fd, out) == 0;
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	return ok;
+}
+
+/* A dead writer's file `file` (of PID pid) beside path: removed when it is
+ * empty or a copy of path or of its backup (1), else renamed
+ * PATH.recovered.PID (0; -1 when it cannot be). */
+static int sweep_one(const char *path, const char *file, pid_t pid)
+{
+	uint8_t h[CFGWRITE_HASH_SIZE], other[CFGWRITE_HASH_SIZE];
+	char name[PATH_MAX];
+	struct stat st;
+	bool is_copy = stat(file, &st) == 0 && st.st_size == 0;
+
+	if (!is_copy && hash_file(file, h)) {
+		is_copy = hash_file(path, other) && sodium_memcmp(h, other, sizeof(h)) == 0;
+		if (!is_copy && snprintf(name, sizeof(name), "%s%s", path, CFGWRITE_BACKUP_SUFFIX) <
+					(int)sizeof(name)) {
+			is_copy = hash_file(name, other) && sodium_memcmp(h, other, sizeof(h)) == 0;
+		}
+	}
+	if (is_copy) {
+		return unlink(file) == 0 ? 1 : -1;
+	}
+	if (snprintf(name, sizeof(name), "%s%s.%ld", path, CFGWRITE_KEPT_TAG, (long)pid) >=
+	    (int)sizeof(name)) {
+		return -1;
+	}
+	/* Never over another: the newer of two would take the older's name. */
+	return renameat2(AT_FDCWD, file, AT_FDCWD, name, RENAME_NOREPLACE) == 0 ? 0 : -1;
+}
+
+int cfgwrite_sweep(const char *link_path, int *kept)
 {
 	char dir[PATH_MAX];
 	char file[PATH_MAX];
@@ -401,6 +461,7 @@ int cfgwrite_sweep(const char *link_path)
 	DIR *d;
 	int n = 0;
 
+	*kept = 0;
 	if (resolve(link_path, real, &path) != 0) {
 		path = link_path;
 	}
@@ -414,16 +475,17 @@ int cfgwrite_sweep(const char *link_path)
 		return -errno;
 	}
 	while ((e = readdir(d)) != NULL) {
-		pid_t pid = leftover_pid(e->d_name, base, ".tmp");
+		pid_t pid = leftover_pid(e->d_name, base, CFGWRITE_TMP_TAG);
+		int rc;
 
-		pid = pid ? pid : leftover_pid(e->d_name, base, CFGWRITE_BACKUP_SUFFIX);
-		if (pid == 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) {
+		pid = pid ? pid : leftover_pid(e->d_name, base, CFGWRITE_BAK_TAG);
+		if (pid == 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH ||
+		    snprintf(file, sizeof(file), "%s/%s", dir, e->d_name) >= (int)sizeof(file)) {
 			continue;
 		}
-		if (snprintf(file, sizeof(file), "%s/%s", dir, e->d_name) < (int)sizeof(file) &&
-		    unlink(file) == 0) {
-			n++;
-		}
+		rc = sweep_one(path, file, pid);
+		n += rc == 1;
+		*kept += rc == 0;
 	}
 	closedir(d);
 	return n;

@@ -309,7 +309,7 @@ int server_init(struct server *srv, struct ev_loop *loop, const char *config_pat
 {
 	char *text = NULL;
 	size_t len = 0;
-	int err;
+	int err, kept;
 
 	memset(srv, 0, sizeof(*srv));
 	srv->loop = loop;
@@ -331,11 +331,18 @@ int server_init(struct server *srv, struct ev_loop *loop, const char *config_pat
 	}
 	reload_set_running(&srv->reload, text, len);
 	free(text);
-	/* An API write-back cut short by kill -9 leaves routes.conf.tmp.PID. */
-	err = cfgwrite_sweep(srv->reload.path);
+	/* An API write-back cut short by kill -9 leaves routes.conf.wh-tmp.PID. */
+	err = cfgwrite_sweep(srv->reload.path, &kept);
 	if (err > 0) {
 		log_info("server: removed %d temporary file(s) a killed writer left next to %s",
 			 err, srv->reload.path);
+	}
+	if (kept > 0) {
+		log_warn("server: kept %d file(s) a killed writer left next to %s as %s%s.PID: "
+			 "they hold neither it nor its %s (a hand edit saved as the server was "
+			 "killed, or the version before): compare them with it",
+			 kept, srv->reload.path, srv->reload.path, CFGWRITE_KEPT_TAG,
+			 CFGWRITE_BACKUP_SUFFIX);
 	}
 	srv->generation = 1;
 	log_routes_summary(srv);

@@ -235,7 +235,7 @@ expect 200 "$(api GET /api/v1/flows/video)" "the flow after the failed delete"
 grep -q "api: cannot write $CONF: .*(nothing applied)" "$LOG" || fail "the failed write is not logged"
 rm -r "$CONF.bak"
 mv "$LAB_DIR/bak.saved" "$CONF.bak"
-for f in "$CONF".tmp.*; do
+for f in "$CONF".wh-tmp.*; do
 	[ ! -e "$f" ] || fail "a failed write left its temporary file $f"
 done
 
@@ -573,15 +573,30 @@ for round in 1 2 3 4 5 6; do
 	"$LAB_BIN/wormhole-server" --check-config "$CONF.bak" >/dev/null || fail "round $round: backup invalid"
 done
 echo "     6 rounds: routes.conf was a whole version every time"
-# What a server killed mid-write may leave (routes.conf.tmp.PID and
-# routes.conf.bak.PID of a dead process) is gone once it starts again.
-touch "$CONF.tmp.$dead" "$CONF.bak.$dead"
+# What a server killed mid-write may leave (routes.conf.wh-tmp.PID and
+# routes.conf.wh-bak.PID of a dead process) is tidied once it starts again:
+# copies of routes.conf or its .bak go, a file holding anything else (a
+# hand edit an exchange took out) is kept as routes.conf.recovered.PID;
+# an operator's own dated backup is never touched.
+cp "$CONF" "$CONF.wh-tmp.$dead"
+cp "$CONF.bak" "$CONF.wh-bak.$dead"
+sh -c 'exit 0' &
+dead2=$! # another process that is gone
+wait "$dead2" || true
+printf '# a hand edit\n' >"$CONF.wh-tmp.$dead2"
+cp "$CONF.bak" "$CONF.bak.20261129"
 lab_start server "$LAB_BIN/wormhole-server" -c "$CONF"
 wait_until 5 curl -sf -H "Authorization: Bearer $TOKEN" "$URL/api/v1/health" || fail "restart failed"
-left=$(ls "$CONF".tmp.* "$CONF".bak.* 2>/dev/null || true)
+left=$(ls "$CONF".wh-tmp.* "$CONF".wh-bak.* 2>/dev/null || true)
 [ -z "$left" ] || fail "temporary files left after a restart: $left"
-grep -q "server: removed [0-9]* temporary file(s) a killed writer left" "$LAB_DIR/server.log" ||
+grep -q "server: removed 2 temporary file(s) a killed writer left" "$LAB_DIR/server.log" ||
 	fail "the server did not log the files it removed"
-echo "     leftovers of a killed writer removed at the next start"
+[ "$(cat "$CONF.recovered.$dead2" 2>/dev/null)" = "# a hand edit" ] ||
+	fail "a killed writer's file holding a hand edit was not kept"
+grep -q "server: kept 1 file(s) a killed writer left next to .*recovered" "$LAB_DIR/server.log" ||
+	fail "the server did not say it kept a file"
+[ -e "$CONF.bak.20261129" ] || fail "the operator's routes.conf.bak.20261129 was removed"
+rm -f "$CONF.recovered.$dead2" "$CONF.bak.20261129"
+echo "     leftovers of a killed writer tidied at the next start (a hand edit kept)"
 lab_stop server || fail "server did not stop cleanly"
 lab_pass

@@ -119,17 +119,8 @@ static void dir_make(struct dir *d)
 	snprintf(d->conf, sizeof(d->conf), "%s/routes.conf", d->path);
 }
 
-static void touch(const struct dir *d, const char *name)
-{
-	char p[160];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", d->path, name);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs("partial", f);
-	fclose(f);
-}
+/* What cfgwrite_sweep kept, where a test only counts what it removed. */
+static int kept_unused;
 
 static int exists(const struct dir *d, const char *name)
 {
@@ -185,7 +176,7 @@ static void test_cfgwrite_replaces_and_keeps_the_previous_file_as_backup(void **
 	slurp(bak, buf, sizeof(buf));
 	assert_string_equal(buf, "one\n");
 	/* Nothing temporary stays behind. */
-	assert_int_equal(cfgwrite_sweep(d.conf), 0);
+	assert_int_equal(cfgwrite_sweep(d.conf, &kept_unused), 0);
 	unlink(bak);
 	unlink(d.conf);
 	rmdir(d.path);
@@ -225,7 +216,7 @@ static void test_cfgwrite_follows_a_symlinked_file(void **state)
 	/* What the API's log line names: the backup where it is. */
 	assert_int_equal(cfgwrite_backup_path(d.conf, buf2, sizeof(buf2)), 0);
 	assert_string_equal(buf2, q);
-	assert_int_equal(cfgwrite_sweep(d.conf), 0);
+	assert_int_equal(cfgwrite_sweep(d.conf, &kept_unused), 0);
 	unlink(q);
 	snprintf(q, sizeof(q), "%s/v1/routes.conf", d.path);
 	unlink(q);
@@ -259,7 +250,7 @@ static void test_cfgwrite_leaves_a_file_changed_since_the_base_alone(void **stat
 	slurp(d.conf, buf, sizeof(buf));
 	assert_string_equal(buf, "hand\n");
 	assert_false(exists(&d, "routes.conf.bak"));
-	assert_int_equal(cfgwrite_sweep(d.conf), 0); /* no temporary file left */
+	assert_int_equal(cfgwrite_sweep(d.conf, &kept_unused), 0); /* no temporary file left */
 	/* Made from the file as it is, the write goes through. */
 	cfgwrite_hash("hand\n", 5, base);
 	assert_int_equal(cfgwrite_replace(d.conf, "api\n", 4, base), 0);
@@ -303,7 +294,8 @@ static void test_cfgwrite_never_overwrites_a_hand_save_landing_after_the_check(v
 		slurp(d.conf, buf, sizeof(buf));
 		assert_string_equal(buf, "hand\n");
 		assert_false(exists(&d, "routes.conf.bak"));
-		assert_int_equal(cfgwrite_sweep(d.conf), 0); /* no temporary file left */
+		assert_int_equal(cfgwrite_sweep(d.conf, &kept_unused),
+				 0); /* no temporary file left */
 		snprintf(bak, sizeof(bak), "%s.swp", d.conf);
 		unlink(bak);
 		unlink(d.conf);
@@ -337,7 +329,7 @@ static void test_cfgwrite_putting_back_keeps_the_newest_hand_save(void **state)
 		slurp(d.conf, buf, sizeof(buf));
 		assert_string_equal(buf, "hand\n");
 		hand.conf = NULL;
-		assert_int_equal(cfgwrite_sweep(d.conf), 0);
+		assert_int_equal(cfgwrite_sweep(d.conf, &kept_unused), 0);
 		snprintf(swp, sizeof(swp), "%s.swp", d.conf);
 		unlink(swp);
 		unlink(d.conf);
@@ -377,51 +369,122 @@ static void test_cfgwrite_backs_up_what_it_swapped_out_and_works_without_exchang
 	assert_string_equal(buf, "three\n");
 	slurp(bak, buf, sizeof(buf));
 	assert_string_equal(buf, "later\n");
-	assert_int_equal(cfgwrite_sweep(d.conf), 0);
+	assert_int_equal(cfgwrite_sweep(d.conf, &kept_unused), 0);
 	unlink(bak);
 	unlink(d.conf);
 	assert_int_equal(rmdir(d.path), 0);
 }
 
-static void test_cfgwrite_sweep_removes_what_a_killed_writer_left(void **state)
+static void put(const struct dir *d, const char *name, const char *text)
 {
+	char p[160];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", d->path, name);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A dead writer's files: copies of routes.conf or of its backup, and empty
+ * ones, are removed; one holding anything else (a hand edit an exchange
+ * took out, the version on its way to .bak) is kept as
+ * routes.conf.recovered.PID. Files of this process, of live ones, of
+ * another file, and names a writer never makes (an operator's
+ * routes.conf.bak.20261129) are left alone. */
+static void test_cfgwrite_sweep_tidies_what_a_killed_writer_left(void **state)
+{
+	static const char *const left[] = {
+		"routes.conf.wh-tmp.1",	     /* PID 1 lives */
+		"routes.conf.wh-tmp.12x",    /* not a PID */
+		"routes.conf.bak.20261129",  /* the operator's */
+		"routes.conf.tmp.99999999",  /* not a writer's name */
+		"routes.conf.bak.99999999",  /* nor this */
+		"routes.conf.recovered.1234" /* kept before: stays */
+	};
+	char copy[64], bak_copy[64], empty[64], hand_left[64], mine[64], other[64], kept_as[64];
+	char got[64], p[160];
+	pid_t dead[4];
 	struct dir d;
-	char gone_tmp[64], gone_bak[64], mine[64], other[64];
-	pid_t dead = dead_pid();
+	int kept = -1;
 
 	(void)state;
+	for (int i = 0; i < 4; i++) {
+		dead[i] = dead_pid();
+	}
 	dir_make(&d);
+	assert_int_equal(cfgwrite_replace(d.conf, "old\n", 4, NULL), 0);
 	assert_int_equal(cfgwrite_replace(d.conf, "live\n", 5, NULL), 0);
-	snprintf(gone_tmp, sizeof(gone_tmp), "routes.conf.tmp.%ld", (long)dead);
-	snprintf(gone_bak, sizeof(gone_bak), "routes.conf.bak.%ld", (long)dead);
-	snprintf(mine, sizeof(mine), "routes.conf.tmp.%ld", (long)getpid());
-	snprintf(other, sizeof(other), "other.conf.tmp.%ld", (long)dead);
-	touch(&d, gone_tmp);
-	touch(&d, gone_bak);
-	touch(&d, mine);		  /* this process may be writing it */
-	touch(&d, "routes.conf.tmp.1");	  /* PID 1 lives */
-	touch(&d, "routes.conf.tmp.12x"); /* not a PID */
-	touch(&d, other);		  /* another file's */
-	assert_int_equal(cfgwrite_sweep(d.conf), 2);
-	assert_false(exists(&d, gone_tmp));
-	assert_false(exists(&d, gone_bak));
-	assert_true(exists(&d, mine));
-	assert_true(exists(&d, "routes.conf.tmp.1"));
-	assert_true(exists(&d, "routes.conf.tmp.12x"));
-	assert_true(exists(&d, other));
-	assert_true(exists(&d, "routes.conf"));
+	snprintf(copy, sizeof(copy), "routes.conf.wh-tmp.%ld", (long)dead[0]);
+	snprintf(bak_copy, sizeof(bak_copy), "routes.conf.wh-bak.%ld", (long)dead[1]);
+	snprintf(empty, sizeof(empty), "routes.conf.wh-tmp.%ld", (long)dead[2]);
+	snprintf(hand_left, sizeof(hand_left), "routes.conf.wh-tmp.%ld", (long)dead[3]);
+	snprintf(kept_as, sizeof(kept_as), "routes.conf.recovered.%ld", (long)dead[3]);
+	snprintf(mine, sizeof(mine), "routes.conf.wh-tmp.%ld", (long)getpid());
+	snprintf(other, sizeof(other), "other.conf.wh-tmp.%ld", (long)dead[0]);
+	put(&d, copy, "live\n");
+	put(&d, bak_copy, "old\n");
+	put(&d, empty, "");
+	put(&d, hand_left, "hand edit\n");
+	put(&d, mine, "live\n"); /* this process may be writing it */
+	put(&d, other, "x");
+	for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		put(&d, left[i], "x");
+	}
+	assert_int_equal(cfgwrite_sweep(d.conf, &kept), 3);
+	assert_int_equal(kept, 1);
+	assert_false(exists(&d, copy) || exists(&d, bak_copy) || exists(&d, empty) ||
+		     exists(&d, hand_left));
+	snprintf(p, sizeof(p), "%s/%s", d.path, kept_as);
+	slurp(p, got, sizeof(got));
+	assert_string_equal(got, "hand edit\n");
+	assert_true(exists(&d, mine) && exists(&d, other) && exists(&d, "routes.conf"));
+	for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		assert_true(exists(&d, left[i]));
+	}
+	/* Nothing more the next time. */
+	assert_int_equal(cfgwrite_sweep(d.conf, &kept), 0);
+	assert_int_equal(kept, 0);
 	/* A folder that cannot be read is an error, not a crash. */
-	assert_int_equal(cfgwrite_sweep("/nonexistent-wh-dir/routes.conf"), -ENOENT);
+	assert_int_equal(cfgwrite_sweep("/nonexistent-wh-dir/routes.conf", &kept), -ENOENT);
 	{
-		const char *names[] = {mine, "routes.conf.tmp.1", "routes.conf.tmp.12x", other,
-				       "routes.conf"};
-		char p[160];
+		const char *names[] = {mine, other, kept_as, "routes.conf", "routes.conf.bak"};
 
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 			snprintf(p, sizeof(p), "%s/%s", d.path, names[i]);
 			unlink(p);
 		}
+		for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+			snprintf(p, sizeof(p), "%s/%s", d.path, left[i]);
+			unlink(p);
+		}
 	}
+	assert_int_equal(rmdir(d.path), 0);
+}
+
+/* The new file keeps the owner and group of the one it replaces (as root,
+ * which may set them; a server run as the file's owner keeps them anyway):
+ * an operator's routes.conf does not become root's after an API edit. */
+static void test_cfgwrite_keeps_the_owner(void **state)
+{
+	uid_t uid = geteuid() == 0 ? 65534 : geteuid();
+	gid_t gid = geteuid() == 0 ? 65534 : getegid();
+	struct stat st;
+	struct dir d;
+
+	(void)state;
+	dir_make(&d);
+	assert_int_equal(cfgwrite_replace(d.conf, "one\n", 4, NULL), 0);
+	assert_int_equal(chown(d.conf, uid, gid), 0);
+	assert_int_equal(cfgwrite_replace(d.conf, "two\n", 4, NULL), 0);
+	assert_int_equal(stat(d.conf, &st), 0);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	unlink(d.conf);
+	strncat(d.conf, ".bak", sizeof(d.conf) - strlen(d.conf) - 1);
+	unlink(d.conf);
 	assert_int_equal(rmdir(d.path), 0);
 }
 
@@ -436,7 +499,8 @@ int main(void)
 		cmocka_unit_test(test_cfgwrite_putting_back_keeps_the_newest_hand_save),
 		cmocka_unit_test(
 			test_cfgwrite_backs_up_what_it_swapped_out_and_works_without_exchange),
-		cmocka_unit_test(test_cfgwrite_sweep_removes_what_a_killed_writer_left),
+		cmocka_unit_test(test_cfgwrite_sweep_tidies_what_a_killed_writer_left),
+		cmocka_unit_test(test_cfgwrite_keeps_the_owner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
