@@ -50,6 +50,23 @@ static int parse_ip(const char *ip, uint16_t port, bool want_v6, struct sockaddr
 		return 0;
 	}
 	if (want_v6 && inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
+		/* An IPv4-mapped address (::ffff:a.b.c.d) is IPv4: every socket
+		 * here is of one family (IPV6_V6ONLY), so as IPv6 it would reach
+		 * nothing, and it would not equal the same address written as
+		 * IPv4 (a listen address listed twice, a peer's address). */
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			struct in_addr v4;
+
+			memcpy(&v4, &sin6->sin6_addr.s6_addr[12], sizeof(v4));
+			memset(out, 0, sizeof(*out));
+			sin->sin_family = AF_INET;
+			sin->sin_addr = v4;
+			sin->sin_port = htons(port);
+			if (len) {
+				*len = sizeof(*sin);
+			}
+			return 0;
+		}
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(port);
 		if (len) {

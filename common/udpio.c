@@ -67,6 +67,17 @@ int udpio_open(const struct sockaddr *addr, socklen_t len, const char *ifname, s
 	}
 	size_buffers(fd);
 	clear_df(fd, addr->sa_family);
+	/* IPv6 only: a "[::]" socket would otherwise take IPv4 too, and its
+	 * peers would show as ::ffff:a.b.c.d (a STUN answer with an IPv6
+	 * mapped address to an IPv4 client, a NAT class from it, punch
+	 * candidates no IPv4 socket can reach). IPv4 has sockets of its own. */
+	if (addr->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){1}, sizeof(int)) != 0) {
+		err = -errno;
+		diag_set(d, NULL, 0, "IPV6_V6ONLY: %s", strerror(errno));
+		close(fd);
+		return err;
+	}
 	if (bind(fd, addr, len) != 0) {
 		err = -errno;
 		diag_set(d, NULL, 0, "bind %s: %s", addr_format(addr, text, sizeof(text)),

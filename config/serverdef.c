@@ -6,6 +6,7 @@
 #include "config/serverdef.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,46 @@ static const char *const server_keys[] = {
 };
 static const char *const api_keys[] = {"listen", "tokens", "read_tokens", NULL};
 
+/* listen[i] against what a socket can bind beside listen[0..i-1]: not
+ * listed before; not beside another of its family when either is a
+ * wildcard (it takes every address of its family, for the listen port,
+ * alt_port and the relay ports alike); not IPv6 link-local (it needs an
+ * interface, which an address here cannot name). */
+static int check_listen(const struct cfgread *cr, const config_setting_t *e,
+			const struct routes_server *srv, int i)
+{
+	const struct sockaddr *a = (const struct sockaddr *)&srv->listen[i];
+	char text[ADDR_TEXT_MAX], other[ADDR_TEXT_MAX];
+
+	addr_format(a, text, sizeof(text));
+	if (a->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr)) {
+		cfgread_fail(cr, e,
+			     "server.listen: \"%s\" is link-local (fe80::/10): it needs an "
+			     "interface, which listen cannot name; use a global or ULA address",
+			     text);
+		return -EINVAL;
+	}
+	for (int j = 0; j < i; j++) {
+		const struct sockaddr *b = (const struct sockaddr *)&srv->listen[j];
+
+		if (addr_equal(a, b)) {
+			cfgread_fail(cr, e, "server.listen: \"%s\" is listed twice", text);
+			return -EINVAL;
+		}
+		if (a->sa_family == b->sa_family &&
+		    (addr_is_unspecified(a) || addr_is_unspecified(b))) {
+			cfgread_fail(cr, e,
+				     "server.listen: \"%s\" beside \"%s\": a wildcard address "
+				     "takes every address of its family (its port, alt_port and "
+				     "the relay ports); list one or the other",
+				     text, addr_format(b, other, sizeof(other)));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int parse_listen(const struct cfgread *cr, const config_setting_t *s,
 			struct routes_server *srv)
 {
@@ -29,7 +70,11 @@ static int parse_listen(const struct cfgread *cr, const config_setting_t *s,
 
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		srv->n_listen = 1;
-		return cfgread_addr(cr, s, "server.listen", &srv->listen[0], &srv->listen_len[0]);
+		return cfgread_addr(cr, s, "server.listen", &srv->listen[0], &srv->listen_len[0]) !=
+					       0 ||
+				       check_listen(cr, s, srv, 0) != 0
+			       ? -EINVAL
+			       : 0;
 	}
 	if (cfgread_is_list(cr, s, "server.listen") != 0) {
 		return -EINVAL;
@@ -42,20 +87,11 @@ static int parse_listen(const struct cfgread *cr, const config_setting_t *s,
 	}
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		char text[ADDR_TEXT_MAX];
 
 		if (cfgread_addr(cr, e, "server.listen", &srv->listen[i], &srv->listen_len[i]) !=
-		    0) {
+			    0 ||
+		    check_listen(cr, e, srv, i) != 0) {
 			return -EINVAL;
-		}
-		for (int j = 0; j < i; j++) {
-			if (addr_equal((struct sockaddr *)&srv->listen[j],
-				       (struct sockaddr *)&srv->listen[i])) {
-				cfgread_fail(cr, e, "server.listen: \"%s\" is listed twice",
-					     addr_format((struct sockaddr *)&srv->listen[i], text,
-							 sizeof(text)));
-				return -EINVAL;
-			}
 		}
 		srv->n_listen = (size_t)i + 1;
 	}

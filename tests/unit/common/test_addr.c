@@ -169,6 +169,10 @@ static void test_addr_equal_compares_family_ip_and_port(void **state)
 	assert_int_equal(addr_parse("[::ffff:192.0.2.1]:7400", &d, NULL), 0);
 	assert_true(addr_equal((struct sockaddr *)&a, (struct sockaddr *)&b));
 	assert_false(addr_equal((struct sockaddr *)&a, (struct sockaddr *)&c));
+	/* IPv4-mapped is IPv4 (every socket is of one family). */
+	assert_int_equal(d.ss_family, AF_INET);
+	assert_true(addr_equal((struct sockaddr *)&a, (struct sockaddr *)&d));
+	assert_int_equal(addr_parse("[::ffff:192.0.2.2]:7400", &d, NULL), 0);
 	assert_false(addr_equal((struct sockaddr *)&a, (struct sockaddr *)&d));
 	assert_false(addr_equal((struct sockaddr *)&a, NULL));
 }

@@ -381,8 +381,8 @@ static void test_client_ini_rejects_bad_values(void **state)
 		{"[client]\napi = [::]:7070\n",
 		 "c.ini:2: [client]: api: \"[::]:7070\" is not a loopback address (the local "
 		 "API has no token: loopback only, 127.0.0.0/8 or [::1])"},
-		{"[client]\napi = [::ffff:127.0.0.1]:7070\n",
-		 "c.ini:2: [client]: api: \"[::ffff:127.0.0.1]:7070\" is not a loopback address "
+		{"[client]\napi = [::ffff:203.0.113.5]:7070\n",
+		 "c.ini:2: [client]: api: \"[::ffff:203.0.113.5]:7070\" is not a loopback address "
 		 "(the local API has no token: loopback only, 127.0.0.0/8 or [::1])"},
 		{"[client]\nlog_level = loud\n",
 		 "c.ini:2: [client]: log_level must be error, warn, "
