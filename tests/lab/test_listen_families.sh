@@ -70,17 +70,7 @@ wait_until 10 mapped_is_v4 || fail "gcs1's mapped address: $(mapped 2>&1)"
 echo "     gcs1 mapped $(mapped)"
 
 echo "  3. the flow carries from the IPv4 client to the IPv6 one"
-# carries: 10 datagrams from gcs1's app, at least 9 reach drone1's.
-carries() {
-	local rx
-	"$BF" --bind "127.0.0.1:$((VP + 1))" --expect 9 --timeout 3000 --linger 0 >/dev/null 2>&1 &
-	rx=$!
-	sleep 0.2
-	"$BF" --bind 127.0.0.1:0 --to "127.1.0.1:$VP" --count 10 --rate 50 --timeout 700 \
-		>/dev/null 2>&1 || true
-	wait "$rx"
-}
-wait_until 10 carries || fail "the flow does not carry"
+wait_until 10 lab_lo_carries "$VP" $((VP + 1)) || fail "the flow does not carry"
 
 echo "  4. --check-config refuses listen addresses that cannot bind side by side"
 for l in '"0.0.0.0:7400", "127.0.0.1:7400"' '"[::1]:7400", "[::]:7400"' \

@@ -64,16 +64,7 @@ send() {
 	"$BF" --bind 127.0.0.1:0 --to "127.1.0.1:$VP" --count "$1" --rate 50 \
 		--timeout $(($1 * 20 + 500)) >/dev/null 2>&1 || true
 }
-# carries: 10 datagrams sent, at least 9 reach gcs1's app.
-carries() {
-	local rx
-	"$BF" --bind "127.0.0.1:$((VP + 1))" --expect 9 --timeout 3000 --linger 0 \
-		>"$LAB_DIR/rx.log" 2>&1 &
-	rx=$!
-	sleep 0.2
-	send 10
-	wait "$rx"
-}
+carries() { lab_lo_carries "$VP" $((VP + 1)); }
 wait_until 10 carries || fail "the flow does not carry"
 
 echo "  1. idle for 12 s: still carries, nothing dropped"
