@@ -249,7 +249,10 @@ install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/wormhole/systemd
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/wormhole/
-	install -m 644 config/systemd/*.service $(DESTDIR)$(PREFIX)/share/doc/wormhole/systemd/
+	for u in config/systemd/*.service; do \
+		sed 's|/usr/local/|$(PREFIX)/|g' "$$u" >$(DESTDIR)$(PREFIX)/share/doc/wormhole/systemd/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(PREFIX)/share/doc/wormhole/systemd/$${u##*/} || exit 1; \
+	done
 clean:
 	rm -rf build bin
 
