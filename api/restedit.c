@@ -420,7 +420,6 @@ void restedit_client_put(struct restreq *r, const char *id)
 	const cJSON *key;
 	char value[128];
 	char etag[RESTAPI_ETAG_MAX];
-	char msg[DIAG_MSG_MAX + DIAG_FILE_MAX + 32];
 	const struct routes *disk;
 	char *text = NULL;
 	size_t len = 0;
@@ -453,9 +452,14 @@ void restedit_client_put(struct restreq *r, const char *id)
 	}
 	snprintf(value, sizeof(value), "{ key = \"%s\"; }", key->valuestring);
 	/* new to the file on disk (a hand edit may have added it, not yet
-	 * applied); the running config when the file does not load */
-	disk = restreq_disk(r, msg, sizeof(msg));
-	is_new = !routes_find_client(disk ? disk : r->api->ops->routes(r->api->ctx), id);
+	 * applied). A file that does not load is not edited: 409 naming its
+	 * line (edited, the error would name a line of the edited text). */
+	disk = disk_routes(r);
+	if (!disk) {
+		cJSON_Delete(body);
+		return;
+	}
+	is_new = !routes_find_client(disk, id);
 	rc = cfgedit_client_set(r->text, r->len, id, value, &text, &len);
 	if (rc != 0) {
 		edit_failed(r, rc, "clients group");
@@ -476,8 +480,12 @@ void restedit_client_delete(struct restreq *r, const char *id)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int rc = cfgedit_client_remove(r->text, r->len, id, &text, &len);
+	int rc;
 
+	if (!disk_routes(r)) {
+		return;
+	}
+	rc = cfgedit_client_remove(r->text, r->len, id, &text, &len);
 	if (rc != 0) {
 		edit_failed(r, rc, rc == -ENOENT ? "such client" : "clients group");
 		return;

@@ -54,7 +54,8 @@ const struct routes *restreq_disk(struct restreq *r, char *msg, size_t msg_len)
 
 	if (!r->disk) {
 		diag_clear(&d);
-		r->disk = routes_parse_text(r->text, r->len, NULL, NULL, false, &d);
+		/* Named, so that the answer says where: routes.conf:31: ... */
+		r->disk = routes_parse_text(r->text, r->len, "routes.conf", NULL, false, &d);
 		if (!r->disk) {
 			diag_format(&d, msg, msg_len);
 		}

@@ -343,6 +343,21 @@ mv "$LAB_DIR/away.conf" "$CONF"
 expect 200 "$(api GET /api/v1/health)" "health with routes.conf back"
 [ "$(etag)" = "$(file_etag "$CONF")" ] || fail "the ETag is not back with routes.conf"
 
+echo "  4d. routes.conf that does not load: writes are 409 naming its line, nothing edited"
+cp "$CONF" "$LAB_DIR/good.conf"
+echo 'junk ;;; {{' >>"$CONF"
+cp "$CONF" "$LAB_DIR/prev.conf"
+bad_line=$(wc -l <"$CONF")
+for req in "PUT /api/v1/clients/gcs9 {\"key\":\"$(pub gcs5)\"}" "DELETE /api/v1/clients/gcs5" \
+	"PATCH /api/v1/flows/video {\"mtu\":1300}" "DELETE /api/v1/flows/video"; do
+	read -r m p b <<<"$req"
+	expect 409 "$(api "$m" "$p" "$b")" "$m $p on a file that does not load"
+	grep -q "routes.conf:$bad_line: syntax error" "$LAB_DIR/resp" ||
+		fail "$m $p on a file that does not load: $(cat "$LAB_DIR/resp") (want line $bad_line)"
+	unchanged "$m $p on a file that does not load"
+done
+cp "$LAB_DIR/good.conf" "$CONF"
+
 echo "  5. /metrics is valid Prometheus text"
 wait_until 5 grep -q "client drone3: online" "$LOG" || true
 curl -s --max-time 15 -H "Authorization: Bearer $RTOKEN" "$URL/metrics" >"$LAB_DIR/metrics.txt"
