@@ -18,6 +18,7 @@
 #include "common/cliopt.h"
 #include "common/log.h"
 #include "common/monotime.h"
+#include "common/utf8.h"
 #include "config/client_ini.h"
 #include "nat/nat64.h"
 #include "nat/natclass.h"
@@ -356,6 +357,27 @@ void localapi_stop(struct client *cl)
 
 #define STATUS_TIMEOUT_MS 3000
 
+/* An answer other than 200, on one line: the daemon's own error
+ * ({"error": "..."}), else what listens there is not its API (an HTML
+ * page would otherwise spill over the terminal). */
+static void status_error(const char *where, int status, const char *body)
+{
+	cJSON *o = body ? cJSON_Parse(body) : NULL;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+	char msg[256];
+
+	if (cJSON_IsString(e)) {
+		utf8_escape(msg, sizeof(msg), e->valuestring);
+		fprintf(stderr, "wormhole-client status: %s answered %d: %s\n", where, status, msg);
+	} else {
+		fprintf(stderr,
+			"wormhole-client status: %s answered HTTP %d, not a wormhole client's "
+			"API (something else listens there?)\n",
+			where, status);
+	}
+	cJSON_Delete(o);
+}
+
 int localapi_status_main(const struct client_ini *ini, bool is_json)
 {
 	char where[ADDR_TEXT_MAX];
@@ -374,8 +396,7 @@ int localapi_status_main(const struct client_ini *ini, bool is_json)
 		return CLIOPT_EXIT_FAILURE;
 	}
 	if (status != 200) {
-		fprintf(stderr, "wormhole-client status: %s answered %d: %.200s\n", where, status,
-			body);
+		status_error(where, status, body);
 		free(body);
 		return CLIOPT_EXIT_FAILURE;
 	}

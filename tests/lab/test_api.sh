@@ -410,8 +410,9 @@ done
 	fail "status answered without a daemon"
 grep -q "no client daemon answers on 127.1.0.1:$CAP" "$LAB_DIR/status.err" || fail "status error: $(cat "$LAB_DIR/status.err")"
 # Something else answers 200 on the port: `status` and `status --json` both
-# refuse it (one line, exit 1); --json never passes it through.
-BODIES=('<html>hello</html>' '{"pe' '[1,2,3]')
+# refuse it (one line, exit 1); --json never passes it through. An HTML
+# error page ("404:" below: answered 404) is one line too, not the page.
+BODIES=('<html>hello</html>' '{"pe' '[1,2,3]' $'404:<html>\n<body>Not Found</body>\n</html>')
 lab_start stub $PY -c '
 import socket, sys
 s = socket.socket()
@@ -421,25 +422,30 @@ s.listen(5)
 s.settimeout(10)
 open(sys.argv[2], "w").close()
 for b in sys.argv[3:]:
+    code = b"404 Not Found" if b.startswith("404:") else b"200 OK"
+    b = b[4:] if b.startswith("404:") else b
     for _ in range(2):  # status --json, then status
         c, _ = s.accept()
         c.recv(4096)
-        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                  b"Connection: close\r\n\r\n%s" % (len(b.encode()), b.encode()))
+        c.sendall(b"HTTP/1.1 %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n"
+                  b"Connection: close\r\n\r\n%s" % (code, len(b.encode()), b.encode()))
         c.close()' "$CAP" "$LAB_DIR/stub.ready" "${BODIES[@]}"
 wait_until 5 test -e "$LAB_DIR/stub.ready" || fail "the stub server did not start: $(cat "$LAB_DIR/stub.log")"
 for b in "${BODIES[@]}"; do
+	want="wormhole-client status: 127.1.0.1:$CAP answered something else than a status"
+	case "$b" in 404:*)
+		want="wormhole-client status: 127.1.0.1:$CAP answered HTTP 404, not a wormhole client's API (something else listens there?)" ;;
+	esac
 	for mode in --json text; do
 		rc=0
 		"$LAB_BIN/wormhole-client" -c "$LAB_DIR/drone3.ini" status ${mode/text/} >"$LAB_DIR/status.out" \
 			2>"$LAB_DIR/status.err" || rc=$?
-		[ "$rc" = 1 ] && [ ! -s "$LAB_DIR/status.out" ] &&
-			[ "$(cat "$LAB_DIR/status.err")" = "wormhole-client status: 127.1.0.1:$CAP answered something else than a status" ] ||
+		[ "$rc" = 1 ] && [ ! -s "$LAB_DIR/status.out" ] && [ "$(cat "$LAB_DIR/status.err")" = "$want" ] ||
 			fail "status $mode with '$b' answering: exit $rc, out '$(cat "$LAB_DIR/status.out")', err '$(cat "$LAB_DIR/status.err")'"
 	done
 done
 lab_stop stub || fail "stub server: $(cat "$LAB_DIR/stub.log")"
-echo "     status and status --json refuse what is not a status (${BODIES[*]}): one line, exit 1"
+echo "     status and status --json refuse what is not a status (and an HTML 404): one line, exit 1"
 
 echo "  6. 50 concurrent clients for 10 s"
 worker() { # worker N: reads and writes until the deadline, one status per line
