@@ -79,10 +79,15 @@ static int run(const char *path)
 	diag_clear(&d);
 	err = server_init(&srv, loop, path, &d);
 	if (err != 0) {
+		/* A configuration that does not load is the operator's (2); one
+		 * that loaded and could not be put to work (a port taken, an
+		 * address not on this host) is a runtime failure (1). */
+		int code = srv.routes ? CLIOPT_EXIT_FAILURE : CLIOPT_EXIT_USAGE;
+
 		log_error("%s", diag_format(&d, line, sizeof(line)));
 		server_fini(&srv);
 		ev_loop_destroy(loop);
-		return CLIOPT_EXIT_USAGE;
+		return code;
 	}
 	server_run(&srv);
 	server_fini(&srv);

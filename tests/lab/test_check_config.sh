@@ -167,6 +167,29 @@ status=0
 bin/wormhole-keygen --check-config >/dev/null 2>"$LAB_DIR/err" || status=$?
 [ "$status" = 2 ] || fail "keygen --check-config without a file: status $status"
 
+# The server's exit status: 2 for a configuration that does not load, 1
+# for one that loads but cannot be put to work (its port taken).
+status=0
+bin/wormhole-server -c "$LAB_DIR/none.conf" 2>/dev/null || status=$?
+[ "$status" = 2 ] || fail "server with no routes.conf: exit $status, want 2"
+HP=$((32200 + $$ % 100))
+sed "s|^  listen = .*|  listen = [\"127.0.0.1:$HP\"];|; s|^  alt_port = .*||" config/examples/routes.conf \
+	>"$LAB_DIR/taken.conf"
+cp config/examples/*.key "$LAB_DIR/"
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+open(sys.argv[2], "w").close()
+time.sleep(20)' "$HP" "$LAB_DIR/held" &
+holder=$!
+wait_until 5 test -e "$LAB_DIR/held" || fail "could not hold port $HP"
+status=0
+timeout 10 bin/wormhole-server -c "$LAB_DIR/taken.conf" 2>"$LAB_DIR/err" || status=$?
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+[ "$status" = 1 ] && grep -q "bind 127.0.0.1:$HP: Address already in use" "$LAB_DIR/err" ||
+	fail "server with its port taken: exit $status, want 1: $(tail -n 1 "$LAB_DIR/err")"
+
 # A private key others can read gets a warning, in a key file (key_file =)
 # or written in client.ini itself (key = ...); none at mode 600. The
 # same check on the daemon: its start-up line.
