@@ -55,15 +55,7 @@ lab_start client-gcs1 "$LAB_BIN/wormhole-client" -c "$LAB_DIR/gcs1.ini" --log-le
 wait_until 10 grep -q "client gcs1: online" "$LOG" || fail "gcs1 did not come online"
 wait_until 5 grep -q "relay drone1<->gcs1: ports" "$LOG" || fail "no relay pair for drone1 and gcs1"
 # flow_carries: datagrams cross mav from drone1's app to gcs1's
-flow_carries() {
-	local rx
-	"$BF" --bind "127.0.0.1:$((VP + 1))" --expect 5 --timeout 3000 --linger 0 >/dev/null 2>&1 &
-	rx=$!
-	sleep 0.2
-	"$BF" --bind 127.0.0.1:0 --to "127.1.0.1:$VP" --count 10 --rate 50 --timeout 1000 \
-		>/dev/null 2>&1 || true
-	wait "$rx"
-}
+flow_carries() { lab_lo_carries "$VP" $((VP + 1)) 5; }
 
 echo "  1. drone1 offline: what its relay ports give an unverified sender"
 # Two rounds 3.2 s apart (the server tells a side at most once per 3 s):

@@ -306,12 +306,12 @@ lab_flow_up() {
 	wait "$rx"
 }
 
-# lab_lo_carries PORT TARGET: on this host's loopback, 10 datagrams from an
-# app into the flow on 127.1.0.1:PORT (50/s); true when at least 9 reach
-# the app at 127.0.0.1:TARGET.
+# lab_lo_carries PORT TARGET [MIN]: on this host's loopback, 10 datagrams
+# from an app into the flow on 127.1.0.1:PORT (50/s); true when at least MIN
+# (default 9) reach the app at 127.0.0.1:TARGET.
 lab_lo_carries() {
 	local rx
-	"$LAB_BF" --bind "127.0.0.1:$2" --expect 9 --timeout 3000 --linger 0 >/dev/null 2>&1 &
+	"$LAB_BF" --bind "127.0.0.1:$2" --expect "${3:-9}" --timeout 3000 --linger 0 >/dev/null 2>&1 &
 	rx=$!
 	sleep 0.2
 	"$LAB_BF" --bind 127.0.0.1:0 --to "127.1.0.1:$1" --count 10 --rate 50 --timeout 700 \
