@@ -260,6 +260,12 @@ bool addr_is_unspecified(const struct sockaddr *sa)
 	return false;
 }
 
+bool addr_is_link_local(const struct sockaddr *sa)
+{
+	return sa && sa->sa_family == AF_INET6 &&
+	       IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+}
+
 uint16_t addr_port(const struct sockaddr *sa)
 {
 	if (sa && sa->sa_family == AF_INET) {

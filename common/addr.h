@@ -43,6 +43,9 @@ bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
 /* 0.0.0.0 or :: (any port); false for an unknown family. */
 bool addr_is_unspecified(const struct sockaddr *sa);
+/* An IPv6 link-local address (fe80::/10): it needs an interface (a zone),
+ * which no address in our config files can name. */
+bool addr_is_link_local(const struct sockaddr *sa);
 
 /* The port in host order, or 0 for an unknown family. */
 uint16_t addr_port(const struct sockaddr *sa);

@@ -74,6 +74,14 @@ static int parse_server(struct ini_ctx *x, const char *t, size_t i)
 	struct client_ini *c = x->c;
 
 	if (addr_parse(t, &c->servers[i], &c->server_lens[i]) == 0) {
+		if (addr_is_link_local((const struct sockaddr *)&c->servers[i])) {
+			fail(x, x->scan.line,
+			     "[client]: server: \"%.64s\" is link-local (fe80::/10): it needs an "
+			     "interface, which an address here cannot name; use a global or ULA "
+			     "address, or a name",
+			     t);
+			return -EINVAL;
+		}
 		c->server_ports[i] = addr_port((const struct sockaddr *)&c->servers[i]);
 	} else if (addr_parse_name(t, c->server_names[i], sizeof(c->server_names[i]),
 				   &c->server_ports[i]) != 0) {
@@ -360,6 +368,13 @@ static int on_uplink(struct ini_ctx *x, size_t u, const char *name, const char *
 	if (slot == 1 && addr_parse_ip(value, &up->source, &up->source_len) != 0) {
 		fail(x, x->scan.line, "[uplink %s]: source: invalid IP address \"%.64s\"", up->name,
 		     value);
+		return -EINVAL;
+	}
+	if (slot == 1 && addr_is_link_local((const struct sockaddr *)&up->source)) {
+		fail(x, x->scan.line,
+		     "[uplink %s]: source: \"%.64s\" is link-local (fe80::/10): name the "
+		     "interface instead (interface = ...)",
+		     up->name, value);
 		return -EINVAL;
 	}
 	if (slot == 0) {

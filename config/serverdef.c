@@ -6,7 +6,6 @@
 #include "config/serverdef.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +34,7 @@ static int check_listen(const struct cfgread *cr, const config_setting_t *e,
 	char text[ADDR_TEXT_MAX], other[ADDR_TEXT_MAX];
 
 	addr_format(a, text, sizeof(text));
-	if (a->sa_family == AF_INET6 &&
-	    IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr)) {
+	if (addr_is_link_local(a)) {
 		cfgread_fail(cr, e,
 			     "server.listen: \"%s\" is link-local (fe80::/10): it needs an "
 			     "interface, which listen cannot name; use a global or ULA address",
